@@ -1,0 +1,622 @@
+//! The recording session: runs a program to its end under ptrace and writes
+//! every nondeterministic input it receives into a trace.
+//!
+//! The tracee stops at every syscall (seccomp `RET_TRACE`), at every `rdtsc`
+//! (PR_SET_TSC makes it fault), at signals and at exec. At each stop the
+//! recorder lets the real thing happen, then logs what replay will need to
+//! reproduce it without the outside world: results, bytes written into the
+//! tracee, output that reached the terminal, copies of mapped files.
+//!
+//! Asynchronous signals are delivered only at syscall boundaries, where
+//! replay can place them exactly without an instruction counter: a signal
+//! that arrives while the tracee runs user code is held back until its next
+//! syscall (see DESIGN-NOTES §3).
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::files::FileStore;
+use crate::program;
+use crate::syscalls::{self, Echo, Len, Out, Replay, RequestOut};
+use crate::sys::SiginfoBytes;
+use crate::trace::{
+    Event, ExecEvent, ExitStatus, Header, MemWrite, Output, Registers, SignalEvent, SignalKind, Stream, SyscallEvent,
+    TraceWriter,
+};
+use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
+use crate::{Error, EventIdx, RemoteAddr, Result};
+
+pub struct RecordOptions {
+    /// The program as the user named it, and its arguments (argv[1..]).
+    pub program: String,
+    pub args: Vec<String>,
+    /// An existing, empty directory to write the trace into.
+    pub trace_dir: PathBuf,
+}
+
+/// How a recording ended. The trace is complete and replayable even when
+/// `error` is set: it then ends where the error happened.
+pub struct RecordOutcome {
+    pub status: Option<ExitStatus>,
+    pub events: EventIdx,
+    pub error: Option<Error>,
+}
+
+/// How long a signal may be held back while the tracee makes no syscall.
+const SIGNAL_HOLD_LIMIT: Duration = Duration::from_secs(2);
+
+/// Records `opts.program` into `opts.trace_dir`.
+pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
+    let exe = program::resolve_program(&opts.program)?;
+    let mut argv = vec![opts.program.clone()];
+    argv.extend(opts.args.iter().cloned());
+    let header = Header {
+        rback_version: env!("CARGO_PKG_VERSION").to_string(),
+        program: opts.program.clone(),
+        argv: argv.clone(),
+        cwd: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+        start_time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        cpu: program::cpu_identity(),
+    };
+    let writer = TraceWriter::create(&opts.trace_dir, &header)?;
+    let store = FileStore::new(&opts.trace_dir)?;
+    pin_to_current_cpu();
+
+    let c_exe = CString::new(exe.as_os_str().as_bytes()).map_err(|_| Error::Program("program path contains NUL".into()))?;
+    let c_argv = cstrings(argv.iter().map(|a| a.as_bytes()))?;
+    let c_envp = cstrings(std::env::vars_os().map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat()).collect::<Vec<_>>().iter().map(|v| v.as_slice()))?;
+    let tracee = tracee::launch(&c_exe, &c_argv, &c_envp, false)?;
+
+    let mut rec = Recorder {
+        tracee,
+        writer,
+        store,
+        last_exit_regs: None,
+        held: Vec::new(),
+        held_since: None,
+        reraised: Vec::new(),
+        stdio: stdio_identities(),
+        me: std::process::id() as i32,
+    };
+    let result = rec.run();
+    let events = rec.writer.events_written();
+    match result {
+        Ok(status) => {
+            rec.writer.finish()?;
+            Ok(RecordOutcome { status: Some(status), events, error: None })
+        }
+        Err(error) => {
+            // Keep what was recorded: it replays up to the failure.
+            rec.writer.finish()?;
+            Ok(RecordOutcome { status: None, events, error: Some(error) })
+        }
+    }
+}
+
+fn cstrings<'a>(items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<CString>> {
+    items
+        .map(|b| CString::new(b).map_err(|_| Error::Program("an argument or environment variable contains a NUL byte".into())))
+        .collect()
+}
+
+/// Pins rback (and so the tracee it is about to fork) to the CPU it runs on:
+/// a ptrace round trip between two CPUs costs several times one on the same.
+pub fn pin_to_current_cpu() {
+    if std::env::var_os("RBACK_NO_PIN").is_some() {
+        return;
+    }
+    if let Ok(cpu) = nix::sched::sched_getcpu() {
+        let mut set = nix::sched::CpuSet::new();
+        if set.set(cpu).is_ok() {
+            let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+        }
+    }
+}
+
+fn stdio_identities() -> Vec<(Stream, (u64, u64))> {
+    let mut ids = vec![];
+    if let Some(id) = crate::sys::fstat_identity(&std::io::stdout()) {
+        ids.push((Stream::Stdout, id));
+    }
+    if let Some(id) = crate::sys::fstat_identity(&std::io::stderr()) {
+        ids.push((Stream::Stderr, id));
+    }
+    ids
+}
+
+struct Recorder {
+    tracee: Tracee,
+    writer: TraceWriter,
+    store: FileStore,
+    /// Registers at the syscall exit the tracee was last resumed from, while
+    /// it has not run since: a signal that stops it with these registers
+    /// arrives exactly at that syscall boundary.
+    last_exit_regs: Option<Regs>,
+    /// Asynchronous signals held back until the next syscall boundary.
+    held: Vec<SiginfoBytes>,
+    held_since: Option<Instant>,
+    /// Held signals re-raised by rback, awaiting their delivery stop.
+    reraised: Vec<SiginfoBytes>,
+    /// What rback's own stdout and stderr are, to recognise tracee output.
+    stdio: Vec<(Stream, (u64, u64))>,
+    me: i32,
+}
+
+impl Recorder {
+    fn run(&mut self) -> Result<ExitStatus> {
+        self.on_exec()?;
+        loop {
+            let stop = self.wait()?;
+            match stop {
+                Stop::Seccomp => self.on_syscall()?,
+                Stop::Signal(sig) => self.on_signal(sig)?,
+                Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0)?,
+                Stop::Exited(status) => {
+                    self.writer.write_event(&Event::Exit(status))?;
+                    return Ok(status);
+                }
+                Stop::Exec | Stop::SyscallExit => {
+                    return Err(Error::Spawn(format!("unexpected stop {stop:?} while recording")));
+                }
+            }
+        }
+    }
+
+    /// Waits for the next stop. While signals are held back, the tracee must
+    /// reach a syscall soon; one that computes without syscalls for longer
+    /// than [`SIGNAL_HOLD_LIMIT`] cannot be given its signal at a point replay
+    /// could find, and the recording stops with an explanation.
+    fn wait(&mut self) -> Result<Stop> {
+        let Some(since) = self.held_since else { return self.tracee.wait() };
+        loop {
+            if let Some(stop) = self.tracee.try_wait()? {
+                return Ok(stop);
+            }
+            if since.elapsed() > SIGNAL_HOLD_LIMIT {
+                let signo = i32::from_le_bytes(self.held[0][..4].try_into().unwrap());
+                return Err(Error::Unsupported {
+                    event: self.writer.events_written(),
+                    what: format!("signal {} arriving while the program computes without syscalls", signal_name(signo)),
+                    why: "rback delivers signals at syscalls so that replay can place them exactly; this program ran for seconds without one".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    fn on_exec(&mut self) -> Result<()> {
+        self.tracee.reopen_mem()?;
+        let pid = self.tracee.pid;
+        let regs = self.tracee.regs()?;
+        let argv = hide_vdso(&self.tracee, RemoteAddr(regs.rsp))?;
+        let maps = self.tracee.mappings()?;
+        let stack = maps
+            .iter()
+            .find(|m| m.start <= regs.rsp && regs.rsp < m.end)
+            .ok_or_else(|| Error::Spawn("the new program's stack is not mapped".into()))?;
+        let stack = MemWrite { addr: RemoteAddr(regs.rsp), bytes: self.tracee.read_bytes(RemoteAddr(regs.rsp), (stack.end - regs.rsp) as usize)? };
+        let exe_path = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+        let exe = self.store.capture(Path::new(&format!("/proc/{pid}/exe")))?;
+        // At this point only the program, its loader, the stack and the
+        // kernel's own pages are mapped: any other file is the loader.
+        let interp = match maps.iter().find(|m| m.path.starts_with('/') && m.path != exe_path) {
+            Some(m) => {
+                let via = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
+                let hash = self.store.capture(Path::new(&via)).or_else(|_| self.store.capture(Path::new(&m.path)))?;
+                Some((m.path.clone(), hash))
+            }
+            None => None,
+        };
+        self.tracee.install_rback_page()?;
+        self.writer.write_event(&Event::Exec(Box::new(ExecEvent {
+            exe_path,
+            exe,
+            interp,
+            argv,
+            stack,
+            regs: Registers::from(&regs),
+        })))?;
+        self.last_exit_regs = None;
+        self.tracee.resume(Resume::Cont, 0)
+    }
+
+    fn on_syscall(&mut self) -> Result<()> {
+        let mut regs = self.tracee.regs()?;
+        let nr = regs.orig_rax as i64;
+        let args = syscall_args(&regs);
+        let event = self.writer.events_written();
+        let info = syscalls::lookup(nr).ok_or_else(|| Error::Unsupported {
+            event,
+            what: format!("syscall number {nr}"),
+            why: "rback does not know what it reads or writes".into(),
+        })?;
+        let mut request = None;
+        let mut fake = match info.replay {
+            Replay::Unsupported(why) => {
+                return Err(Error::Unsupported { event, what: format!("syscall {}", info.name), why: why.into() })
+            }
+            Replay::Fake(result) => Some(result),
+            _ => None,
+        };
+        if info.outs.contains(&Out::ByRequest) {
+            match syscalls::request_out(nr, &args) {
+                RequestOut::Unsupported(what) => {
+                    return Err(Error::Unsupported { event, what, why: "rback does not know what it writes".into() })
+                }
+                RequestOut::Fake(result) => fake = Some(result),
+                RequestOut::Buf { ptr, len } => request = Some((ptr, len)),
+            }
+        }
+        if info.echo == Echo::Opaque {
+            // The data goes from one fd to another inside the kernel; replay
+            // could not reproduce it on the terminal.
+            let out_fd = if nr == libc::SYS_sendfile { args[0] } else { args[2] };
+            if self.stream_of(out_fd as i32).is_some() {
+                return Err(Error::Unsupported {
+                    event,
+                    what: format!("{} to rback's stdout or stderr", info.name),
+                    why: "the data never passes through the program's memory".into(),
+                });
+            }
+        }
+        if let Some(result) = fake {
+            regs.orig_rax = u64::MAX;
+            regs.rax = result as u64;
+            self.tracee.set_regs(&regs)?;
+            self.log_syscall(nr, args, result, vec![], None, None)?;
+            self.last_exit_regs = Some(regs);
+            return self.tracee.resume(Resume::Cont, 0);
+        }
+        if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
+            // No exit stop follows: the process is gone.
+            self.log_syscall(nr, args, 0, vec![], None, None)?;
+            return self.tracee.resume(Resume::Cont, 0);
+        }
+        // Capacities of in/out lengths are only readable before the call.
+        let mut capacity = [0u64; 6];
+        for out in info.outs {
+            if let Out::Buf { len: Len::CapacityAt(i), .. } = out {
+                if args[*i] != 0 {
+                    let b = self.tracee.read_bytes(RemoteAddr(args[*i]), 4)?;
+                    capacity[*i] = u32::from_le_bytes(b.try_into().unwrap()) as u64;
+                }
+            }
+        }
+        self.raise_held_signals()?;
+        self.tracee.resume(Resume::Syscall, 0)?;
+        let mut exec_happened = false;
+        loop {
+            match self.tracee.wait()? {
+                Stop::SyscallExit => break,
+                Stop::Exec => {
+                    exec_happened = true;
+                    self.tracee.resume(Resume::Syscall, 0)?;
+                }
+                Stop::Exited(status) => {
+                    self.writer.write_event(&Event::Exit(status))?;
+                    return Err(Error::TraceeDied(status));
+                }
+                other => return Err(Error::Spawn(format!("unexpected stop {other:?} inside syscall {}", info.name))),
+            }
+        }
+        let exit_regs = self.tracee.regs()?;
+        let result = exit_regs.rax as i64;
+        let writes = if result >= 0 { self.outputs(info, &args, result, &capacity, request)? } else { vec![] };
+        let output = if result > 0 { self.output(info.echo, &args, result)? } else { None };
+        let mapped_file = if nr == libc::SYS_mmap && result >= 0 { self.mapped_file(&args, event)? } else { None };
+        self.log_syscall(nr, args, result, writes, output, mapped_file)?;
+        if exec_happened {
+            return self.on_exec();
+        }
+        self.last_exit_regs = Some(exit_regs);
+        self.tracee.resume(Resume::Cont, 0)
+    }
+
+    fn log_syscall(
+        &mut self,
+        nr: i64,
+        args: [u64; 6],
+        result: i64,
+        writes: Vec<MemWrite>,
+        output: Option<Output>,
+        mapped_file: Option<crate::trace::FileHash>,
+    ) -> Result<EventIdx> {
+        Ok(self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
+            nr,
+            args,
+            result,
+            writes,
+            output,
+            mapped_file,
+        })))?)
+    }
+
+    /// The tracee memory a successful syscall wrote, per the table.
+    fn outputs(
+        &self,
+        info: &syscalls::SyscallInfo,
+        args: &[u64; 6],
+        result: i64,
+        capacity: &[u64; 6],
+        request: Option<(usize, usize)>,
+    ) -> Result<Vec<MemWrite>> {
+        let t = &self.tracee;
+        let mut writes = vec![];
+        let mut push = |addr: u64, len: u64| -> Result<()> {
+            if addr != 0 && len > 0 {
+                writes.push(MemWrite { addr: RemoteAddr(addr), bytes: t.read_bytes(RemoteAddr(addr), len as usize)? });
+            }
+            Ok(())
+        };
+        let result = result as u64;
+        for out in info.outs {
+            match *out {
+                Out::Buf { ptr, len } => {
+                    let n = match len {
+                        Len::Fixed(n) => n as u64,
+                        Len::Result => result,
+                        Len::ResultTimes(k) => result * k as u64,
+                        Len::ArgTimes(i, k) => args[i] * k as u64,
+                        Len::Arg(i) => args[i],
+                        Len::FdSet(i) => args[i].div_ceil(64) * 8,
+                        Len::CapacityAt(i) => capacity[i],
+                    };
+                    push(args[ptr], n)?;
+                }
+                Out::Iov { iov, count } => {
+                    for (base, len) in scatter(t, args[iov], args[count], result)? {
+                        push(base, len)?;
+                    }
+                }
+                Out::MsgHdr { ptr } => {
+                    let hdr = t.read_bytes(RemoteAddr(args[ptr]), 56)?;
+                    let field = |o: usize| u64::from_le_bytes(hdr[o..o + 8].try_into().unwrap());
+                    let (name, namelen) = (field(0), field(8) & 0xffff_ffff);
+                    let (iov, iovlen) = (field(16), field(24));
+                    let (control, controllen) = (field(32), field(40));
+                    push(args[ptr], 56)?;
+                    push(name, namelen)?;
+                    for (base, len) in scatter(t, iov, iovlen, result)? {
+                        push(base, len)?;
+                    }
+                    push(control, controllen)?;
+                }
+                Out::ByRequest => {
+                    if let Some((ptr, len)) = request {
+                        push(args[ptr], len as u64)?;
+                    }
+                }
+            }
+        }
+        Ok(writes)
+    }
+
+    /// Output for rback's own stdout/stderr, which replay writes again.
+    fn output(&self, echo: Echo, args: &[u64; 6], result: i64) -> Result<Option<Output>> {
+        let bytes = match echo {
+            Echo::None | Echo::Opaque => return Ok(None),
+            Echo::Buf | Echo::Iov => {
+                let Some(stream) = self.stream_of(args[0] as i32) else { return Ok(None) };
+                let bytes = if echo == Echo::Buf {
+                    self.tracee.read_bytes(RemoteAddr(args[1]), result as usize)?
+                } else {
+                    let mut all = Vec::with_capacity(result as usize);
+                    for (base, len) in scatter(&self.tracee, args[1], args[2], result as u64)? {
+                        all.extend(self.tracee.read_bytes(RemoteAddr(base), len as usize)?);
+                    }
+                    all
+                };
+                (stream, bytes)
+            }
+        };
+        Ok(Some(Output { stream: bytes.0, bytes: bytes.1 }))
+    }
+
+    /// Which of rback's streams the tracee's `fd` is, if either.
+    fn stream_of(&self, fd: i32) -> Option<Stream> {
+        let meta = std::fs::metadata(format!("/proc/{}/fd/{fd}", self.tracee.pid)).ok()?;
+        use std::os::unix::fs::MetadataExt;
+        let id = (meta.dev(), meta.ino());
+        let matching: Vec<Stream> = self.stdio.iter().filter(|(_, i)| *i == id).map(|(s, _)| *s).collect();
+        match matching.as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            // stdout and stderr are one file (a terminal): go by the fd.
+            _ => Some(if fd == 2 { Stream::Stderr } else { Stream::Stdout }),
+        }
+    }
+
+    /// Copies the file behind a successful `mmap` into the trace.
+    fn mapped_file(&mut self, args: &[u64; 6], event: EventIdx) -> Result<Option<crate::trace::FileHash>> {
+        let flags = args[3] as i32;
+        if flags & libc::MAP_ANONYMOUS != 0 {
+            return Ok(None);
+        }
+        let link = PathBuf::from(format!("/proc/{}/fd/{}", self.tracee.pid, args[4] as i32));
+        let target = std::fs::read_link(&link).unwrap_or_default();
+        let meta = std::fs::metadata(&link).map_err(Error::io("cannot inspect a mapped file"))?;
+        if !meta.is_file() {
+            if target == Path::new("/dev/zero") {
+                return Ok(None);
+            }
+            return Err(Error::Unsupported {
+                event,
+                what: format!("mmap of {}", target.display()),
+                why: "only regular files and anonymous memory can be mapped".into(),
+            });
+        }
+        Ok(Some(self.store.capture(&link)?))
+    }
+
+    fn on_signal(&mut self, sig: i32) -> Result<()> {
+        let info = self.tracee.siginfo()?;
+        let regs = self.tracee.regs()?;
+        let code = si_code(&info);
+        if sig == libc::SIGSEGV && code == SI_KERNEL {
+            if let Some(len) = tsc_instruction(&self.tracee, regs.rip)? {
+                return self.emulate_tsc(regs, len);
+            }
+        }
+        if let Some(i) = self.reraised.iter().position(|h| signo_of(h) == sig) {
+            if code == libc::SI_TKILL && si_pid(&info) == self.me {
+                // A held signal, now at a syscall boundary: deliver it with
+                // the siginfo it originally came with.
+                let original = self.reraised.remove(i);
+                self.tracee.set_siginfo(&original)?;
+                return self.deliver(sig, SignalKind::Asynchronous, original, regs);
+            }
+        }
+        if is_synchronous(sig, code) {
+            return self.deliver(sig, SignalKind::Synchronous, info, regs);
+        }
+        if self.last_exit_regs.as_ref().is_some_and(|r| regs_equal(r, &regs)) {
+            return self.deliver(sig, SignalKind::Asynchronous, info, regs);
+        }
+        self.held.push(info);
+        self.held_since.get_or_insert_with(Instant::now);
+        self.tracee.resume(Resume::Cont, 0)
+    }
+
+    fn deliver(&mut self, sig: i32, kind: SignalKind, info: SiginfoBytes, regs: Regs) -> Result<()> {
+        self.writer.write_event(&Event::Signal(Box::new(SignalEvent {
+            signo: sig,
+            kind,
+            siginfo: info.to_vec(),
+            regs: Registers::from(&regs),
+        })))?;
+        self.last_exit_regs = None;
+        self.tracee.resume(Resume::Cont, sig)
+    }
+
+    /// Re-raises held signals at a syscall entry, so they are delivered as
+    /// the syscall returns (and interrupt it if it would block).
+    fn raise_held_signals(&mut self) -> Result<()> {
+        self.held.append(&mut self.tracee.stray_signals);
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let mut seen = HashMap::new();
+        for info in self.held.drain(..) {
+            // Standard signals do not queue: one pending instance each.
+            seen.entry(signo_of(&info)).or_insert(info);
+        }
+        for (signo, info) in seen {
+            self.tracee.raise(signo)?;
+            self.reraised.push(info);
+        }
+        self.held_since = None;
+        Ok(())
+    }
+
+    fn emulate_tsc(&mut self, mut regs: Regs, len: u64) -> Result<()> {
+        let (tsc, aux) = if len == 3 {
+            let (t, a) = crate::sys::rdtscp();
+            (t, Some(a))
+        } else {
+            (crate::sys::rdtsc(), None)
+        };
+        apply_tsc(&mut regs, tsc, aux, len);
+        self.tracee.set_regs(&regs)?;
+        self.writer.write_event(&Event::Rdtsc { tsc, aux })?;
+        self.last_exit_regs = None;
+        self.tracee.resume(Resume::Cont, 0)
+    }
+}
+
+/// Splits `total` bytes over an iovec array in tracee memory.
+fn scatter(t: &Tracee, iov: u64, count: u64, total: u64) -> Result<Vec<(u64, u64)>> {
+    let raw = t.read_bytes(RemoteAddr(iov), (count.min(1024) * 16) as usize)?;
+    let mut left = total;
+    let mut parts = vec![];
+    for chunk in raw.chunks_exact(16) {
+        if left == 0 {
+            break;
+        }
+        let base = u64::from_le_bytes(chunk[..8].try_into().unwrap());
+        let len = u64::from_le_bytes(chunk[8..].try_into().unwrap()).min(left);
+        parts.push((base, len));
+        left -= len;
+    }
+    Ok(parts)
+}
+
+/// Hides the vDSO from the new program by turning its auxv entry into
+/// AT_IGNORE, so the C library makes real (recordable) syscalls for the
+/// clock. Returns argv, read on the way.
+fn hide_vdso(t: &Tracee, sp: RemoteAddr) -> Result<Vec<String>> {
+    let argc = t.read_u64(sp)?;
+    let mut argv = vec![];
+    for i in 0..argc.min(4096) {
+        let p = t.read_u64(sp.offset(8 + 8 * i))?;
+        argv.push(String::from_utf8_lossy(&t.read_cstring(RemoteAddr(p), 1 << 16)?).into_owned());
+    }
+    let mut at = sp.offset(8 * (argc + 2));
+    while t.read_u64(at)? != 0 {
+        at = at.offset(8);
+    }
+    at = at.offset(8);
+    loop {
+        let kind = t.read_u64(at)?;
+        if kind == libc::AT_NULL {
+            break;
+        }
+        if kind == libc::AT_SYSINFO_EHDR {
+            t.write_bytes(at, &libc::AT_IGNORE.to_le_bytes())?;
+        }
+        at = at.offset(16);
+    }
+    Ok(argv)
+}
+
+pub(crate) const SI_KERNEL: i32 = 0x80;
+
+pub(crate) fn signo_of(info: &[u8]) -> i32 {
+    i32::from_le_bytes(info[..4].try_into().unwrap())
+}
+
+pub(crate) fn si_code(info: &[u8]) -> i32 {
+    i32::from_le_bytes(info[8..12].try_into().unwrap())
+}
+
+fn si_pid(info: &[u8]) -> i32 {
+    i32::from_le_bytes(info[16..20].try_into().unwrap())
+}
+
+/// A fault raised by the instruction itself: it happens again, at the same
+/// instruction, when replay runs the same code.
+pub(crate) fn is_synchronous(sig: i32, code: i32) -> bool {
+    matches!(sig, libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP) && code > 0
+}
+
+/// If the instruction at `rip` is `rdtsc` (2 bytes) or `rdtscp` (3), its length.
+pub(crate) fn tsc_instruction(t: &Tracee, rip: u64) -> Result<Option<u64>> {
+    let code = t.read_bytes(RemoteAddr(rip), 3)?;
+    Ok(match code.as_slice() {
+        [0x0f, 0x31, _] => Some(2),
+        [0x0f, 0x01, 0xf9] => Some(3),
+        _ => None,
+    })
+}
+
+pub(crate) fn apply_tsc(regs: &mut Regs, tsc: u64, aux: Option<u32>, len: u64) {
+    regs.rax = tsc & 0xffff_ffff;
+    regs.rdx = tsc >> 32;
+    if let Some(aux) = aux {
+        regs.rcx = aux as u64;
+    }
+    regs.rip += len;
+}
+
+fn regs_equal(a: &Regs, b: &Regs) -> bool {
+    Registers::from(a) == Registers::from(b)
+}
+
+pub(crate) fn signal_name(signo: i32) -> String {
+    nix::sys::signal::Signal::try_from(signo).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {signo}"))
+}

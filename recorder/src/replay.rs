@@ -1,0 +1,492 @@
+//! The replay session: re-runs a recorded program so that it computes
+//! exactly what it computed while recording, without touching the world.
+//!
+//! The tracee runs its own code for real. At each syscall the next event of
+//! the trace must be that same syscall with the same arguments (otherwise
+//! replay has diverged, which is always reported as an error). Calls that
+//! build the address space or signal state are executed again; every other
+//! call is skipped and its recorded result and memory writes are injected.
+//! **Replay never re-executes a nondeterministic syscall.**
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::files;
+use crate::program;
+use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
+use crate::syscalls::{self, Replay, RequestOut};
+use crate::trace::{Event, ExecEvent, ExitStatus, FileHash, Header, Next, SignalKind, Stream, SyscallEvent, TraceReader};
+use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
+use crate::{Error, EventIdx, RemoteAddr, Result};
+
+pub struct ReplayOptions {
+    pub trace_dir: PathBuf,
+    /// Write the tracee's recorded stdout/stderr to rback's own.
+    pub echo_output: bool,
+}
+
+pub struct ReplayOutcome {
+    /// How the program ended, or `None` when the trace ends early.
+    pub status: Option<ExitStatus>,
+    pub events: EventIdx,
+}
+
+/// Replays a whole trace with no debugger attached.
+pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome> {
+    let mut session = ReplaySession::start(&opts.trace_dir, opts.echo_output)?;
+    session.run_to_end()
+}
+
+/// A replay in progress: a tracee and the trace cursor it follows.
+pub struct ReplaySession {
+    trace_dir: PathBuf,
+    reader: TraceReader,
+    /// The next event, read ahead: some decisions depend on what follows.
+    peeked: Option<Event>,
+    ended_early: bool,
+    tracee: Tracee,
+    echo_output: bool,
+    /// The signal rback raised to reproduce the next event, if any.
+    raised: Option<i32>,
+    verified_files: HashSet<FileHash>,
+}
+
+impl ReplaySession {
+    /// Opens a trace and starts its program, stopped before its first
+    /// instruction.
+    pub fn start(trace_dir: &Path, echo_output: bool) -> Result<ReplaySession> {
+        let mut reader = TraceReader::open(trace_dir)?;
+        check_cpu(reader.header())?;
+        let first = match reader.next()? {
+            Next::Event(Event::Exec(exec)) => exec,
+            Next::Event(_) => {
+                return Err(crate::TraceError::Corrupt {
+                    path: trace_dir.to_path_buf(),
+                    offset: 0,
+                    why: "the first event is not the program's start".into(),
+                }
+                .into())
+            }
+            Next::End(_) | Next::EndsEarly => {
+                return Err(Error::Program(format!(
+                    "the trace {} ends before its program started",
+                    trace_dir.display()
+                )))
+            }
+        };
+        let exe = files::verify(trace_dir, &first.exe)?;
+        pin_to_current_cpu();
+        let c_exe = CString::new(exe.as_os_str().as_bytes()).expect("trace paths have no NUL");
+        let c_argv: Vec<CString> = first.argv.iter().map(|a| CString::new(a.as_bytes()).unwrap_or_default()).collect();
+        // The environment is part of the recorded stack, which replaces the
+        // one exec builds; an empty one keeps exec's version small.
+        let tracee = tracee::launch(&c_exe, &c_argv, &[], true)?;
+        let mut session = ReplaySession {
+            trace_dir: trace_dir.to_path_buf(),
+            reader,
+            peeked: None,
+            ended_early: false,
+            tracee,
+            echo_output,
+            raised: None,
+            verified_files: HashSet::new(),
+        };
+        session.verified_files.insert(first.exe.clone());
+        session.apply_exec(&first)?;
+        Ok(session)
+    }
+
+    /// The index of the next event to be replayed.
+    pub fn next_event_index(&self) -> EventIdx {
+        EventIdx(self.reader.next_index().0 - u64::from(self.peeked.is_some()))
+    }
+
+    pub fn run_to_end(&mut self) -> Result<ReplayOutcome> {
+        self.tracee.resume(Resume::Cont, 0)?;
+        loop {
+            if let Some(status) = self.step()? {
+                return Ok(ReplayOutcome { status, events: self.next_event_index() });
+            }
+        }
+    }
+
+    /// Runs the tracee to its next stop and replays what happens there.
+    /// Returns `Some` when the replay is over: `Some(Some(status))` when the
+    /// program ended as recorded, `Some(None)` when the trace ends early.
+    fn step(&mut self) -> Result<Option<Option<ExitStatus>>> {
+        let stop = self.tracee.wait()?;
+        match stop {
+            Stop::Seccomp => self.on_syscall(),
+            Stop::Signal(sig) => self.on_signal(sig),
+            Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0).map(|_| None),
+            Stop::Exited(status) => {
+                let at = self.next_event_index();
+                match self.next_event()? {
+                    Some(Event::Exit(recorded)) if same_exit(recorded, status) => {
+                        self.expect_end()?;
+                        Ok(Some(Some(recorded)))
+                    }
+                    Some(other) => Err(self.diverged(at, describe(&other), format!("the program {status}"))),
+                    None => Ok(Some(None)),
+                }
+            }
+            Stop::Exec | Stop::SyscallExit => Err(Error::Spawn(format!("unexpected stop {stop:?} in replay"))),
+        }
+    }
+
+    fn on_syscall(&mut self) -> Result<Option<Option<ExitStatus>>> {
+        let mut regs = self.tracee.regs()?;
+        let nr = regs.orig_rax as i64;
+        let args = syscall_args(&regs);
+        let at = self.next_event_index();
+        let ev = match self.next_event()? {
+            Some(Event::Syscall(ev)) => ev,
+            Some(other) => return Err(self.diverged(at, describe(&other), describe_call(nr, &args))),
+            None => return self.end_early(),
+        };
+        let info = syscalls::lookup(nr);
+        let nargs = info.map(|i| i.nargs).unwrap_or(6);
+        if ev.nr != nr || ev.args[..nargs] != args[..nargs] {
+            return Err(self.diverged(at, describe_call(ev.nr, &ev.args), describe_call(nr, &args)));
+        }
+        let info = info.ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
+        let mut how = info.replay;
+        if info.outs.contains(&syscalls::Out::ByRequest) {
+            if let RequestOut::Fake(r) = syscalls::request_out(nr, &args) {
+                how = Replay::Fake(r);
+            }
+        }
+        if ev.result < 0 && matches!(how, Replay::Mmap | Replay::Execve) {
+            // A failed mmap or exec changed nothing: emulate the failure.
+            how = Replay::Emulate;
+        }
+        match how {
+            Replay::Emulate | Replay::Fake(_) => {
+                for w in &ev.writes {
+                    self.tracee.write_bytes(w.addr, &w.bytes)?;
+                }
+                self.finish_skipped(&mut regs, &ev)?;
+            }
+            Replay::Execute | Replay::ExecuteUntilSignal => {
+                if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
+                    self.tracee.resume(Resume::Cont, 0)?;
+                    return Ok(None);
+                }
+                if how == Replay::ExecuteUntilSignal {
+                    self.raise_next_signal()?;
+                }
+                self.tracee.resume(Resume::Syscall, 0)?;
+                self.expect_syscall_exit(at, &ev)?;
+                self.before_resume()?;
+            }
+            Replay::Mmap => {
+                let got = self.map_like_recording(&ev)?;
+                if got != ev.result {
+                    return Err(self.diverged(
+                        at,
+                        format!("mmap at {:#x}", ev.result),
+                        format!("mmap returning {}", errno_name(got)),
+                    ));
+                }
+                self.finish_skipped(&mut regs, &ev)?;
+            }
+            Replay::Execve => {
+                let exec = match self.peek()? {
+                    Some(Event::Exec(exec)) => exec.clone(),
+                    _ => return Err(self.diverged(at, "an exec after execve".into(), "no exec in the trace".into())),
+                };
+                let exe = self.verified(&exec.exe)?;
+                let path = self.tracee.scratch(&CString::new(exe.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+                regs.rdi = path.0;
+                self.tracee.set_regs(&regs)?;
+                self.tracee.resume(Resume::Syscall, 0)?;
+                match self.tracee.wait()? {
+                    Stop::Exec => self.tracee.resume(Resume::Syscall, 0)?,
+                    other => return Err(self.diverged(at, "exec".into(), format!("{other:?}"))),
+                }
+                self.expect_syscall_exit(at, &ev)?;
+                self.next_event()?;
+                self.apply_exec(&exec)?;
+                self.before_resume()?;
+            }
+            Replay::Unsupported(_) => {
+                return Err(self.diverged(at, describe_call(ev.nr, &ev.args), "a syscall rback cannot replay".into()))
+            }
+        }
+        self.tracee.resume(Resume::Cont, 0)?;
+        Ok(None)
+    }
+
+    /// Completes a syscall that is skipped rather than run: the recorded
+    /// result goes in rax, and output is echoed.
+    fn finish_skipped(&mut self, regs: &mut Regs, ev: &SyscallEvent) -> Result<()> {
+        regs.orig_rax = u64::MAX;
+        regs.rax = ev.result as u64;
+        self.tracee.set_regs(regs)?;
+        if let (Some(out), true) = (&ev.output, self.echo_output) {
+            // Best effort, like the program's own write: a closed stdout must
+            // not stop the replay.
+            let _ = match out.stream {
+                Stream::Stdout => std::io::stdout().lock().write_all(&out.bytes).and_then(|_| std::io::stdout().flush()),
+                Stream::Stderr => std::io::stderr().lock().write_all(&out.bytes),
+            };
+        }
+        self.before_resume()
+    }
+
+    fn expect_syscall_exit(&mut self, at: EventIdx, ev: &SyscallEvent) -> Result<()> {
+        match self.tracee.wait()? {
+            Stop::SyscallExit => {}
+            other => return Err(self.diverged(at, format!("the end of {}", syscalls::name(ev.nr)), format!("{other:?}"))),
+        }
+        let got = self.tracee.regs()?.rax as i64;
+        if got != ev.result {
+            return Err(self.diverged(
+                at,
+                format!("{} returning {}", syscalls::name(ev.nr), errno_name(ev.result)),
+                format!("{}", errno_name(got)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Re-creates a recorded mapping in the tracee and returns what the
+    /// injected `mmap` returned. File mappings come from the trace's copy,
+    /// privately: replay must never write into the trace.
+    fn map_like_recording(&mut self, ev: &SyscallEvent) -> Result<i64> {
+        let a = ev.args;
+        let mut flags = a[3] as i32;
+        if flags & libc::MAP_FIXED == 0 {
+            flags |= libc::MAP_FIXED_NOREPLACE;
+        }
+        let mut fd = u64::MAX;
+        if let Some(hash) = &ev.mapped_file {
+            let copy = self.verified(hash)?;
+            let path = self.tracee.scratch(&CString::new(copy.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+            let opened = self.tracee.inject_syscall(libc::SYS_openat, [libc::AT_FDCWD as u64, path.0, libc::O_RDONLY as u64, 0, 0, 0])?;
+            if opened < 0 {
+                return Err(Error::Spawn(format!("the tracee cannot open the trace's copy {}: {}", copy.display(), errno_name(opened))));
+            }
+            fd = opened as u64;
+            flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
+        }
+        let got = self.tracee.inject_syscall(libc::SYS_mmap, [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]])?;
+        if fd != u64::MAX {
+            self.tracee.inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
+        }
+        Ok(got)
+    }
+
+    fn on_signal(&mut self, sig: i32) -> Result<Option<Option<ExitStatus>>> {
+        let info = self.tracee.siginfo()?;
+        let mut regs = self.tracee.regs()?;
+        let code = si_code(&info);
+        let at = self.next_event_index();
+        if sig == libc::SIGSEGV && code == SI_KERNEL {
+            if let Some(len) = tsc_instruction(&self.tracee, regs.rip)? {
+                match self.next_event()? {
+                    Some(Event::Rdtsc { tsc, aux }) => {
+                        apply_tsc(&mut regs, tsc, aux, len);
+                        self.tracee.set_regs(&regs)?;
+                        self.tracee.resume(Resume::Cont, 0)?;
+                        return Ok(None);
+                    }
+                    Some(other) => return Err(self.diverged(at, describe(&other), "rdtsc".into())),
+                    None => return self.end_early(),
+                }
+            }
+        }
+        let ours = self.raised == Some(sig);
+        if !ours && !is_synchronous(sig, code) {
+            // Nothing outside rback may signal a replay (its process group is
+            // its own); whatever does is not part of the recording.
+            self.tracee.resume(Resume::Cont, 0)?;
+            return Ok(None);
+        }
+        let ev = match self.next_event()? {
+            Some(Event::Signal(ev)) => ev,
+            Some(other) => return Err(self.diverged(at, describe(&other), format!("signal {}", signal_name(sig)))),
+            None => return self.end_early(),
+        };
+        let expected_kind = if ours { SignalKind::Asynchronous } else { SignalKind::Synchronous };
+        if ev.signo != sig || ev.kind != expected_kind || ev.regs.rip() != regs.rip {
+            return Err(self.diverged(
+                at,
+                format!("signal {} at {:#x}", signal_name(ev.signo), ev.regs.rip()),
+                format!("signal {} at {:#x}", signal_name(sig), regs.rip),
+            ));
+        }
+        if ours {
+            // Whether an interrupted syscall restarts depends on rax and
+            // orig_rax as they were at the recorded delivery.
+            let recorded = ev.regs.to_regs();
+            regs.rax = recorded.rax;
+            regs.orig_rax = recorded.orig_rax;
+            self.tracee.set_regs(&regs)?;
+            self.tracee.set_siginfo(&ev.siginfo)?;
+            self.raised = None;
+        }
+        self.tracee.resume(Resume::Cont, sig)?;
+        Ok(None)
+    }
+
+    /// Called when the current event is done and the tracee is about to run
+    /// again: makes the next event happen if it is one rback must cause.
+    fn before_resume(&mut self) -> Result<()> {
+        if self.raised.is_some() {
+            return Ok(());
+        }
+        match self.peek()? {
+            Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => self.raise_next_signal(),
+            Some(Event::Exit(ExitStatus::Killed { signo, .. })) if *signo == libc::SIGKILL => {
+                // SIGKILL gives no stop to deliver it at; the recording saw the
+                // program vanish after this event.
+                let signo = *signo;
+                self.tracee.raise(signo)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn raise_next_signal(&mut self) -> Result<()> {
+        let signo = match self.peek()? {
+            Some(Event::Signal(s)) => s.signo,
+            _ => return Ok(()),
+        };
+        self.tracee.raise(signo)?;
+        self.raised = Some(signo);
+        Ok(())
+    }
+
+    /// Puts the tracee in the state the recording found after an exec: the
+    /// recorded stack (argv, environment, auxv, AT_RANDOM) at the recorded
+    /// place, and the rback page.
+    fn apply_exec(&mut self, exec: &ExecEvent) -> Result<()> {
+        self.tracee.reopen_mem()?;
+        let mut regs = self.tracee.regs()?;
+        let recorded = exec.regs.to_regs();
+        if regs.rip != recorded.rip {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("the program to start at {:#x}", recorded.rip),
+                format!("{:#x}", regs.rip),
+            ));
+        }
+        if let Some((path, hash)) = &exec.interp {
+            self.check_interp(path, hash)?;
+        }
+        // Clear what exec put below the recorded stack contents, then lay the
+        // recorded contents over it.
+        let lowest = regs.rsp.min(exec.stack.addr.0);
+        if lowest < exec.stack.addr.0 {
+            self.tracee.write_bytes(RemoteAddr(lowest), &vec![0u8; (exec.stack.addr.0 - lowest) as usize])?;
+        }
+        self.tracee.write_bytes(exec.stack.addr, &exec.stack.bytes)?;
+        regs.rsp = recorded.rsp;
+        self.tracee.set_regs(&regs)?;
+        self.tracee.install_rback_page()
+    }
+
+    /// The loader is mapped by the kernel from the path named in the
+    /// program, not from the trace; make sure it is the recorded one.
+    fn check_interp(&mut self, path: &str, hash: &FileHash) -> Result<()> {
+        let pid = self.tracee.pid;
+        let maps = self.tracee.mappings()?;
+        let here = maps.iter().find(|m| m.path == path).map(|m| format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
+        let same = here
+            .and_then(|p| std::fs::read(p).ok())
+            .is_some_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == hash.0);
+        if !same {
+            return Err(Error::Program(format!(
+                "the dynamic loader {path} changed since the recording; replaying with a changed loader is not supported yet"
+            )));
+        }
+        Ok(())
+    }
+
+    fn verified(&mut self, hash: &FileHash) -> Result<PathBuf> {
+        if self.verified_files.contains(hash) {
+            return Ok(self.trace_dir.join(crate::trace::FILES_DIR).join(&hash.0));
+        }
+        let path = files::verify(&self.trace_dir, hash)?;
+        self.verified_files.insert(hash.clone());
+        Ok(path)
+    }
+
+    fn peek(&mut self) -> Result<Option<&Event>> {
+        if self.peeked.is_none() && !self.ended_early {
+            match self.reader.next()? {
+                Next::Event(e) => self.peeked = Some(e),
+                Next::End(_) => {}
+                Next::EndsEarly => self.ended_early = true,
+            }
+        }
+        Ok(self.peeked.as_ref())
+    }
+
+    fn next_event(&mut self) -> Result<Option<Event>> {
+        self.peek()?;
+        Ok(self.peeked.take())
+    }
+
+    fn expect_end(&mut self) -> Result<()> {
+        match self.peek()? {
+            None => Ok(()),
+            Some(e) => {
+                let e = describe(e);
+                Err(self.diverged(self.next_event_index(), e, "the program's end".into()))
+            }
+        }
+    }
+
+    fn end_early(&mut self) -> Result<Option<Option<ExitStatus>>> {
+        if self.ended_early {
+            Ok(Some(None))
+        } else {
+            Err(Error::Program("the trace ends without recording how the program ended".into()))
+        }
+    }
+
+    fn diverged(&self, event: EventIdx, expected: String, got: String) -> Error {
+        Error::Diverged { event, expected, got }
+    }
+}
+
+fn check_cpu(header: &Header) -> Result<()> {
+    let here = program::cpu_identity();
+    if here != header.cpu {
+        let model = |c: &crate::trace::CpuIdentity| {
+            let sig = c.leaves.iter().find(|l| l.0 == 1).map(|l| l.2[0]).unwrap_or(0);
+            format!("{} family/model {sig:#x}", c.vendor)
+        };
+        return Err(Error::CpuMismatch { recorded: model(&header.cpu), here: model(&here) });
+    }
+    Ok(())
+}
+
+fn same_exit(recorded: ExitStatus, got: ExitStatus) -> bool {
+    match (recorded, got) {
+        (ExitStatus::Killed { signo: a, .. }, ExitStatus::Killed { signo: b, .. }) => a == b,
+        _ => recorded == got,
+    }
+}
+
+/// A one-line description of an event, for divergence messages.
+pub fn describe(ev: &Event) -> String {
+    match ev {
+        Event::Exec(e) => format!("exec of {}", e.exe_path),
+        Event::Syscall(s) => describe_call(s.nr, &s.args),
+        Event::Rdtsc { .. } => "rdtsc".into(),
+        Event::Signal(s) => format!("signal {} at {:#x}", signal_name(s.signo), s.regs.rip()),
+        Event::Exit(status) => format!("the program's end ({status})"),
+    }
+}
+
+fn describe_call(nr: i64, args: &[u64; 6]) -> String {
+    let n = syscalls::lookup(nr).map(|i| i.nargs).unwrap_or(6);
+    let args: Vec<String> = args[..n].iter().map(|a| format!("{a:#x}")).collect();
+    format!("syscall {}({})", syscalls::name(nr), args.join(", "))
+}

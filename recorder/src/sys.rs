@@ -1,0 +1,156 @@
+//! The thin layer between the recorder and the kernel: every `unsafe` block
+//! of rback lives here.
+//!
+//! What nix already wraps safely (ptrace requests, waitpid, process_vm_readv,
+//! sched_setaffinity) is used directly by the rest of the crate; this module
+//! only holds what nix lacks or cannot express safely: starting a tracee
+//! (fork + async-signal-safe child set-up + exec), the seccomp filter,
+//! `siginfo_t` as bytes, and the x86 instructions the recorder emulates.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// How the child prepares itself between `fork` and `execve`.
+pub struct SpawnConfig<'a> {
+    pub program: &'a CString,
+    pub argv: &'a [CString],
+    pub envp: &'a [CString],
+    /// A seccomp filter installed just before `execve`.
+    pub filter: &'a [libc::sock_filter],
+    /// Put the tracee in a process group of its own, so that a Ctrl-C typed
+    /// at rback does not reach it (replay: signals come from the trace only).
+    pub own_process_group: bool,
+    /// Where the child's stdin comes from; `None` keeps rback's.
+    pub stdin: Option<&'a OwnedFd>,
+}
+
+/// Forks a child that disables ASLR, makes `rdtsc` trap, stops itself with
+/// SIGSTOP so that the parent can seize it, then installs `filter` and execs.
+///
+/// The child only makes raw system calls between fork and exec: everything it
+/// needs (strings, pointer arrays) is prepared before the fork, because after
+/// a fork of a multi-threaded parent only async-signal-safe calls are allowed.
+/// If the exec fails, the child exits with status 127 (seccomp stops of its
+/// own execve let the parent see why).
+pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
+    let mut argv_ptrs: Vec<*const libc::c_char> = config.argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut envp_ptrs: Vec<*const libc::c_char> = config.envp.iter().map(|a| a.as_ptr()).collect();
+    envp_ptrs.push(std::ptr::null());
+    let prog = libc::sock_fprog {
+        len: config.filter.len() as u16,
+        filter: config.filter.as_ptr() as *mut libc::sock_filter,
+    };
+    let stdin_fd = config.stdin.map(|fd| fd.as_raw_fd());
+    let own_group = config.own_process_group;
+
+    // SAFETY: the child branch below calls only async-signal-safe functions
+    // (raw syscalls through libc wrappers that do not allocate) on data that
+    // was fully built before the fork, then execs or exits with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Errno::last());
+    }
+    if pid > 0 {
+        return Ok(Pid::from_raw(pid));
+    }
+    // Child.
+    // SAFETY: see above; every pointer passed stays valid until exec.
+    unsafe {
+        if own_group {
+            libc::setpgid(0, 0);
+        }
+        if let Some(fd) = stdin_fd {
+            libc::dup2(fd, 0);
+        }
+        // rback ignores SIGINT/SIGQUIT while it records; the tracee must not
+        // inherit that across exec.
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        // ASLR off: mmap, brk and stack addresses come out the same on replay.
+        libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
+        // rdtsc/rdtscp raise SIGSEGV so the recorder can log their values.
+        libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);
+        // Die with rback even before the parent's PTRACE_O_EXITKILL is in place.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::raise(libc::SIGSTOP);
+        // From here the parent traces us; the filter's RET_TRACE needs that.
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const _, 0, 0) != 0 {
+            libc::_exit(126);
+        }
+        libc::execve(config.program.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr());
+        libc::_exit(127);
+    }
+}
+
+/// The kernel's `siginfo_t`, kept as the 128 raw bytes that
+/// `PTRACE_GETSIGINFO` returns so it can be stored in a trace and handed back
+/// with `PTRACE_SETSIGINFO` unchanged.
+pub type SiginfoBytes = [u8; 128];
+
+pub fn siginfo_to_bytes(info: &libc::siginfo_t) -> SiginfoBytes {
+    const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == 128);
+    // SAFETY: siginfo_t is a plain 128-byte C struct (checked above); any
+    // byte pattern is a valid [u8; 128].
+    unsafe { std::mem::transmute_copy(info) }
+}
+
+pub fn siginfo_from_bytes(bytes: &SiginfoBytes) -> libc::siginfo_t {
+    // SAFETY: siginfo_t is plain old data of the same size; the kernel
+    // accepts any contents through PTRACE_SETSIGINFO.
+    unsafe { std::mem::transmute_copy(bytes) }
+}
+
+/// Sends `sig` to one thread (`tgkill`), which nix does not wrap.
+pub fn tgkill(tgid: Pid, tid: Pid, sig: i32) -> Result<(), Errno> {
+    // SAFETY: a plain syscall with integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, tgid.as_raw(), tid.as_raw(), sig) };
+    Errno::result(r).map(drop)
+}
+
+/// Reads the time-stamp counter, for emulating a trapped `rdtsc`.
+pub fn rdtsc() -> u64 {
+    // SAFETY: rdtsc has no preconditions on x86-64 (rback itself is never
+    // put under PR_SET_TSC).
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Reads the time-stamp counter and TSC_AUX (the CPU number), for `rdtscp`.
+pub fn rdtscp() -> (u64, u32) {
+    let mut aux = 0u32;
+    // SAFETY: rdtscp exists on every x86-64 CPU rback supports; `aux` is a
+    // valid place for the instruction's second output.
+    let tsc = unsafe { core::arch::x86_64::__rdtscp(&mut aux) };
+    (tsc, aux)
+}
+
+/// Executes `cpuid` for a leaf and sub-leaf.
+pub fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+    let r = core::arch::x86_64::__cpuid_count(leaf, subleaf);
+    [r.eax, r.ebx, r.ecx, r.edx]
+}
+
+/// `AT_FDCWD`-relative file identity without following the tracee's view:
+/// used to tell whether a tracee fd is rback's own stdout or stderr.
+pub fn fstat_identity(fd: &impl AsRawFd) -> Option<(u64, u64)> {
+    nix::sys::stat::fstat(fd.as_raw_fd()).ok().map(|st| (st.st_dev, st.st_ino))
+}
+
+/// Makes rback ignore the terminal's SIGINT and SIGQUIT while it records:
+/// Ctrl-C is meant for the program, which gets it too (being in the same
+/// process group) and whose reaction is part of the recording.
+pub fn ignore_terminal_signals() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+        // SAFETY: installing SIG_IGN runs no code in signal context.
+        let _ = unsafe { signal(sig, SigHandler::SigIgn) };
+    }
+}

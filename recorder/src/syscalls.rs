@@ -1,0 +1,482 @@
+//! What rback knows about each x86-64 Linux system call, declared once.
+//!
+//! Every syscall the tracee makes is looked up here. The table says how it
+//! is replayed ([`Replay`]) and which tracee memory it writes ([`Out`]), so
+//! that recording can copy those bytes into the trace and replay can put them
+//! back without running the call. A syscall missing from the table is refused
+//! at record time with its name: a recording that silently lacks a syscall's
+//! outputs would replay wrong, which is worse than no recording.
+
+use libc as c;
+
+/// How replay deals with a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// Never run in replay: the recorded result and memory writes are
+    /// injected. This is the default, and the only safe choice for anything
+    /// that talks to the outside world.
+    Emulate,
+    /// Run in replay as well, because it builds the address space or kernel
+    /// state the tracee relies on (memory maps, signal handlers and masks);
+    /// its result is checked against the recording.
+    Execute,
+    /// `mmap`: replay maps the same range, from the trace's copy of the file.
+    Mmap,
+    /// `execve`: replay execs the trace's copy of the new program.
+    Execve,
+    /// Run in replay with the recorded signal raised first: the call waits
+    /// for a signal and changes the signal mask while it waits
+    /// (`rt_sigsuspend`), so emulating it would deliver the signal under the
+    /// wrong mask.
+    ExecuteUntilSignal,
+    /// Not run in either mode; always returns this result. Used where letting
+    /// the tracee do it would break the recorder (moving itself to another
+    /// CPU, untrapping `rdtsc`).
+    Fake(i64),
+    /// Refused at record time with this explanation.
+    Unsupported(&'static str),
+}
+
+/// How many bytes an output has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Len {
+    /// A fixed size (a struct).
+    Fixed(usize),
+    /// The syscall's result (bytes read).
+    Result,
+    /// The result times a record size (epoll events, gids).
+    ResultTimes(usize),
+    /// Argument `n` times a record size (`poll`'s pollfd array).
+    ArgTimes(usize, usize),
+    /// Argument `n` itself (`rt_sigpending`'s set size).
+    Arg(usize),
+    /// An `fd_set` sized for `nfds` in argument `n`.
+    FdSet(usize),
+    /// The `u32` that argument `n` points to, read before the call: the
+    /// capacity of an in/out length (`socklen_t *`). The kernel writes at most
+    /// that many bytes, however long the real value is.
+    CapacityAt(usize),
+}
+
+/// One kind of tracee memory a syscall may write, only when it succeeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Out {
+    /// A buffer at argument `ptr` (skipped when the pointer is null).
+    Buf { ptr: usize, len: Len },
+    /// `result` bytes scattered over an iovec array (`readv`).
+    Iov { iov: usize, count: usize },
+    /// A `struct msghdr` and everything it points to (`recvmsg`).
+    MsgHdr { ptr: usize },
+    /// Depends on a request code: `ioctl`, `fcntl`, `prctl`.
+    ByRequest,
+}
+
+/// Data the tracee sends out that replay must reproduce on rback's own
+/// stdout or stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Echo {
+    None,
+    /// `result` bytes from the buffer at argument 1, written to the fd in argument 0.
+    Buf,
+    /// `result` bytes gathered from the iovec at argument 1 (count in 2).
+    Iov,
+    /// Data that never passes through tracee memory (sendfile, splice): if
+    /// it goes to rback's stdout or stderr, recording refuses it.
+    Opaque,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SyscallInfo {
+    pub name: &'static str,
+    /// Arguments compared at replay to detect divergence.
+    pub nargs: usize,
+    pub replay: Replay,
+    pub outs: &'static [Out],
+    pub echo: Echo,
+}
+
+const fn sc(name: &'static str, nargs: usize, replay: Replay, outs: &'static [Out]) -> SyscallInfo {
+    SyscallInfo { name, nargs, replay, outs, echo: Echo::None }
+}
+
+const fn emu(name: &'static str, nargs: usize, outs: &'static [Out]) -> SyscallInfo {
+    sc(name, nargs, Replay::Emulate, outs)
+}
+
+const fn exe(name: &'static str, nargs: usize) -> SyscallInfo {
+    sc(name, nargs, Replay::Execute, &[])
+}
+
+const fn echo(name: &'static str, nargs: usize, echo: Echo) -> SyscallInfo {
+    SyscallInfo { name, nargs, replay: Replay::Emulate, outs: &[], echo }
+}
+
+const fn unsupported(name: &'static str, why: &'static str) -> SyscallInfo {
+    sc(name, 0, Replay::Unsupported(why), &[])
+}
+
+const fn buf(ptr: usize, len: Len) -> Out {
+    Out::Buf { ptr, len }
+}
+
+use Len::*;
+
+const STAT: usize = 144;
+const TIMESPEC: usize = 16;
+const TIMEVAL: usize = 16;
+const ITIMERVAL: usize = 32;
+const ITIMERSPEC: usize = 32;
+const RUSAGE: usize = 144;
+const RLIMIT: usize = 16;
+const STATFS: usize = 120;
+const SOCKADDR_OUT: [Out; 2] = [buf(1, CapacityAt(2)), buf(2, Fixed(4))];
+const NO_THREADS: &str = "the program starts a thread or a child process; rback records single-process programs only for now";
+
+/// The table, as `(number, info)` pairs; [`lookup`] indexes it.
+#[rustfmt::skip]
+static TABLE: &[(i64, SyscallInfo)] = &[
+    (c::SYS_read, emu("read", 3, &[buf(1, Result)])),
+    (c::SYS_write, echo("write", 3, Echo::Buf)),
+    (c::SYS_open, emu("open", 3, &[])),
+    (c::SYS_close, emu("close", 1, &[])),
+    (c::SYS_stat, emu("stat", 2, &[buf(1, Fixed(STAT))])),
+    (c::SYS_fstat, emu("fstat", 2, &[buf(1, Fixed(STAT))])),
+    (c::SYS_lstat, emu("lstat", 2, &[buf(1, Fixed(STAT))])),
+    (c::SYS_poll, emu("poll", 3, &[buf(0, ArgTimes(1, 8))])),
+    (c::SYS_lseek, emu("lseek", 3, &[])),
+    (c::SYS_mmap, sc("mmap", 6, Replay::Mmap, &[])),
+    (c::SYS_mprotect, exe("mprotect", 3)),
+    (c::SYS_munmap, exe("munmap", 2)),
+    (c::SYS_brk, exe("brk", 1)),
+    (c::SYS_rt_sigaction, exe("rt_sigaction", 4)),
+    (c::SYS_rt_sigprocmask, exe("rt_sigprocmask", 4)),
+    (c::SYS_rt_sigreturn, exe("rt_sigreturn", 0)),
+    (c::SYS_ioctl, emu("ioctl", 3, &[Out::ByRequest])),
+    (c::SYS_pread64, emu("pread64", 4, &[buf(1, Result)])),
+    (c::SYS_pwrite64, echo("pwrite64", 4, Echo::Buf)),
+    (c::SYS_readv, emu("readv", 3, &[Out::Iov { iov: 1, count: 2 }])),
+    (c::SYS_writev, echo("writev", 3, Echo::Iov)),
+    (c::SYS_access, emu("access", 2, &[])),
+    (c::SYS_pipe, emu("pipe", 1, &[buf(0, Fixed(8))])),
+    (c::SYS_select, emu("select", 5, &[buf(1, FdSet(0)), buf(2, FdSet(0)), buf(3, FdSet(0)), buf(4, Fixed(TIMEVAL))])),
+    (c::SYS_sched_yield, emu("sched_yield", 0, &[])),
+    (c::SYS_mremap, exe("mremap", 5)),
+    (c::SYS_msync, emu("msync", 3, &[])),
+    (c::SYS_mincore, unsupported("mincore", "mincore reveals page residency, which replay cannot reproduce")),
+    (c::SYS_madvise, exe("madvise", 3)),
+    (c::SYS_dup, emu("dup", 1, &[])),
+    (c::SYS_dup2, emu("dup2", 2, &[])),
+    (c::SYS_pause, emu("pause", 0, &[])),
+    (c::SYS_nanosleep, emu("nanosleep", 2, &[buf(1, Fixed(TIMESPEC))])),
+    (c::SYS_getitimer, emu("getitimer", 2, &[buf(1, Fixed(ITIMERVAL))])),
+    (c::SYS_alarm, emu("alarm", 1, &[])),
+    (c::SYS_setitimer, emu("setitimer", 3, &[buf(2, Fixed(ITIMERVAL))])),
+    (c::SYS_getpid, emu("getpid", 0, &[])),
+    (c::SYS_sendfile, SyscallInfo { name: "sendfile", nargs: 4, replay: Replay::Emulate, outs: &[buf(2, Fixed(8))], echo: Echo::Opaque }),
+    (c::SYS_socket, emu("socket", 3, &[])),
+    (c::SYS_connect, emu("connect", 3, &[])),
+    (c::SYS_accept, emu("accept", 3, &SOCKADDR_OUT)),
+    (c::SYS_sendto, emu("sendto", 6, &[])),
+    (c::SYS_recvfrom, emu("recvfrom", 6, &[buf(1, Result), buf(4, CapacityAt(5)), buf(5, Fixed(4))])),
+    (c::SYS_sendmsg, emu("sendmsg", 3, &[])),
+    (c::SYS_recvmsg, emu("recvmsg", 3, &[Out::MsgHdr { ptr: 1 }])),
+    (c::SYS_shutdown, emu("shutdown", 2, &[])),
+    (c::SYS_bind, emu("bind", 3, &[])),
+    (c::SYS_listen, emu("listen", 2, &[])),
+    (c::SYS_getsockname, emu("getsockname", 3, &SOCKADDR_OUT)),
+    (c::SYS_getpeername, emu("getpeername", 3, &SOCKADDR_OUT)),
+    (c::SYS_socketpair, emu("socketpair", 4, &[buf(3, Fixed(8))])),
+    (c::SYS_setsockopt, emu("setsockopt", 5, &[])),
+    (c::SYS_getsockopt, emu("getsockopt", 5, &[buf(3, CapacityAt(4)), buf(4, Fixed(4))])),
+    (c::SYS_clone, unsupported("clone", NO_THREADS)),
+    (c::SYS_fork, unsupported("fork", NO_THREADS)),
+    (c::SYS_vfork, unsupported("vfork", NO_THREADS)),
+    (c::SYS_execve, sc("execve", 3, Replay::Execve, &[])),
+    (c::SYS_exit, exe("exit", 1)),
+    (c::SYS_wait4, emu("wait4", 4, &[buf(1, Fixed(4)), buf(3, Fixed(RUSAGE))])),
+    (c::SYS_kill, emu("kill", 2, &[])),
+    (c::SYS_uname, emu("uname", 1, &[buf(0, Fixed(390))])),
+    (c::SYS_fcntl, emu("fcntl", 3, &[Out::ByRequest])),
+    (c::SYS_flock, emu("flock", 2, &[])),
+    (c::SYS_fsync, emu("fsync", 1, &[])),
+    (c::SYS_fdatasync, emu("fdatasync", 1, &[])),
+    (c::SYS_truncate, emu("truncate", 2, &[])),
+    (c::SYS_ftruncate, emu("ftruncate", 2, &[])),
+    (c::SYS_getdents, emu("getdents", 3, &[buf(1, Result)])),
+    (c::SYS_getcwd, emu("getcwd", 2, &[buf(0, Result)])),
+    (c::SYS_chdir, emu("chdir", 1, &[])),
+    (c::SYS_fchdir, emu("fchdir", 1, &[])),
+    (c::SYS_rename, emu("rename", 2, &[])),
+    (c::SYS_mkdir, emu("mkdir", 2, &[])),
+    (c::SYS_rmdir, emu("rmdir", 1, &[])),
+    (c::SYS_creat, emu("creat", 2, &[])),
+    (c::SYS_link, emu("link", 2, &[])),
+    (c::SYS_unlink, emu("unlink", 1, &[])),
+    (c::SYS_symlink, emu("symlink", 2, &[])),
+    (c::SYS_readlink, emu("readlink", 3, &[buf(1, Result)])),
+    (c::SYS_chmod, emu("chmod", 2, &[])),
+    (c::SYS_fchmod, emu("fchmod", 2, &[])),
+    (c::SYS_chown, emu("chown", 3, &[])),
+    (c::SYS_fchown, emu("fchown", 3, &[])),
+    (c::SYS_lchown, emu("lchown", 3, &[])),
+    (c::SYS_umask, emu("umask", 1, &[])),
+    (c::SYS_gettimeofday, emu("gettimeofday", 2, &[buf(0, Fixed(TIMEVAL)), buf(1, Fixed(8))])),
+    (c::SYS_getrlimit, emu("getrlimit", 2, &[buf(1, Fixed(RLIMIT))])),
+    (c::SYS_getrusage, emu("getrusage", 2, &[buf(1, Fixed(RUSAGE))])),
+    (c::SYS_sysinfo, emu("sysinfo", 1, &[buf(0, Fixed(112))])),
+    (c::SYS_times, emu("times", 1, &[buf(0, Fixed(32))])),
+    (c::SYS_getuid, emu("getuid", 0, &[])),
+    (c::SYS_getgid, emu("getgid", 0, &[])),
+    (c::SYS_setuid, emu("setuid", 1, &[])),
+    (c::SYS_setgid, emu("setgid", 1, &[])),
+    (c::SYS_geteuid, emu("geteuid", 0, &[])),
+    (c::SYS_getegid, emu("getegid", 0, &[])),
+    (c::SYS_setpgid, emu("setpgid", 2, &[])),
+    (c::SYS_getppid, emu("getppid", 0, &[])),
+    (c::SYS_getpgrp, emu("getpgrp", 0, &[])),
+    (c::SYS_setsid, emu("setsid", 0, &[])),
+    (c::SYS_setreuid, emu("setreuid", 2, &[])),
+    (c::SYS_setregid, emu("setregid", 2, &[])),
+    (c::SYS_getgroups, emu("getgroups", 2, &[buf(1, ResultTimes(4))])),
+    (c::SYS_setgroups, emu("setgroups", 2, &[])),
+    (c::SYS_setresuid, emu("setresuid", 3, &[])),
+    (c::SYS_getresuid, emu("getresuid", 3, &[buf(0, Fixed(4)), buf(1, Fixed(4)), buf(2, Fixed(4))])),
+    (c::SYS_setresgid, emu("setresgid", 3, &[])),
+    (c::SYS_getresgid, emu("getresgid", 3, &[buf(0, Fixed(4)), buf(1, Fixed(4)), buf(2, Fixed(4))])),
+    (c::SYS_getpgid, emu("getpgid", 1, &[])),
+    (c::SYS_getsid, emu("getsid", 1, &[])),
+    (c::SYS_capget, emu("capget", 2, &[buf(1, Fixed(24))])),
+    (c::SYS_rt_sigpending, emu("rt_sigpending", 2, &[buf(0, Arg(1))])),
+    (c::SYS_rt_sigtimedwait, emu("rt_sigtimedwait", 4, &[buf(1, Fixed(128))])),
+    (c::SYS_rt_sigsuspend, sc("rt_sigsuspend", 2, Replay::ExecuteUntilSignal, &[])),
+    (c::SYS_sigaltstack, exe("sigaltstack", 2)),
+    (c::SYS_utime, emu("utime", 2, &[])),
+    (c::SYS_personality, emu("personality", 1, &[])),
+    (c::SYS_statfs, emu("statfs", 2, &[buf(1, Fixed(STATFS))])),
+    (c::SYS_fstatfs, emu("fstatfs", 2, &[buf(1, Fixed(STATFS))])),
+    (c::SYS_getpriority, emu("getpriority", 2, &[])),
+    (c::SYS_setpriority, emu("setpriority", 3, &[])),
+    (c::SYS_sched_getparam, emu("sched_getparam", 2, &[buf(1, Fixed(4))])),
+    (c::SYS_sched_setscheduler, emu("sched_setscheduler", 3, &[])),
+    (c::SYS_sched_getscheduler, emu("sched_getscheduler", 1, &[])),
+    (c::SYS_sched_get_priority_max, emu("sched_get_priority_max", 1, &[])),
+    (c::SYS_sched_get_priority_min, emu("sched_get_priority_min", 1, &[])),
+    (c::SYS_mlock, emu("mlock", 2, &[])),
+    (c::SYS_munlock, emu("munlock", 2, &[])),
+    (c::SYS_mlockall, emu("mlockall", 1, &[])),
+    (c::SYS_munlockall, emu("munlockall", 0, &[])),
+    (c::SYS_prctl, emu("prctl", 2, &[Out::ByRequest])),
+    (c::SYS_arch_prctl, exe("arch_prctl", 2)),
+    (c::SYS_setrlimit, emu("setrlimit", 2, &[])),
+    (c::SYS_sync, emu("sync", 0, &[])),
+    (c::SYS_gettid, emu("gettid", 0, &[])),
+    (c::SYS_tkill, emu("tkill", 2, &[])),
+    (c::SYS_time, emu("time", 1, &[buf(0, Fixed(8))])),
+    (c::SYS_futex, emu("futex", 3, &[])),
+    (c::SYS_sched_setaffinity, sc("sched_setaffinity", 3, Replay::Fake(0), &[])),
+    (c::SYS_sched_getaffinity, emu("sched_getaffinity", 3, &[buf(2, Result)])),
+    (c::SYS_epoll_create, emu("epoll_create", 1, &[])),
+    (c::SYS_getdents64, emu("getdents64", 3, &[buf(1, Result)])),
+    (c::SYS_set_tid_address, emu("set_tid_address", 1, &[])),
+    (c::SYS_restart_syscall, emu("restart_syscall", 0, &[])),
+    (c::SYS_fadvise64, emu("fadvise64", 4, &[])),
+    (c::SYS_timer_create, unsupported("timer_create", "POSIX timers are not supported yet")),
+    (c::SYS_clock_gettime, emu("clock_gettime", 2, &[buf(1, Fixed(TIMESPEC))])),
+    (c::SYS_clock_getres, emu("clock_getres", 2, &[buf(1, Fixed(TIMESPEC))])),
+    (c::SYS_clock_nanosleep, emu("clock_nanosleep", 4, &[buf(3, Fixed(TIMESPEC))])),
+    (c::SYS_exit_group, exe("exit_group", 1)),
+    (c::SYS_epoll_wait, emu("epoll_wait", 4, &[buf(1, ResultTimes(12))])),
+    (c::SYS_epoll_ctl, emu("epoll_ctl", 4, &[])),
+    (c::SYS_tgkill, emu("tgkill", 3, &[])),
+    (c::SYS_utimes, emu("utimes", 2, &[])),
+    (c::SYS_inotify_add_watch, emu("inotify_add_watch", 3, &[])),
+    (c::SYS_inotify_rm_watch, emu("inotify_rm_watch", 2, &[])),
+    (c::SYS_openat, emu("openat", 4, &[])),
+    (c::SYS_mkdirat, emu("mkdirat", 3, &[])),
+    (c::SYS_mknodat, emu("mknodat", 4, &[])),
+    (c::SYS_fchownat, emu("fchownat", 5, &[])),
+    (c::SYS_newfstatat, emu("newfstatat", 4, &[buf(2, Fixed(STAT))])),
+    (c::SYS_unlinkat, emu("unlinkat", 3, &[])),
+    (c::SYS_renameat, emu("renameat", 4, &[])),
+    (c::SYS_linkat, emu("linkat", 5, &[])),
+    (c::SYS_symlinkat, emu("symlinkat", 3, &[])),
+    (c::SYS_readlinkat, emu("readlinkat", 4, &[buf(2, Result)])),
+    (c::SYS_fchmodat, emu("fchmodat", 3, &[])),
+    (c::SYS_faccessat, emu("faccessat", 3, &[])),
+    (c::SYS_pselect6, emu("pselect6", 6, &[buf(1, FdSet(0)), buf(2, FdSet(0)), buf(3, FdSet(0)), buf(4, Fixed(TIMESPEC))])),
+    (c::SYS_ppoll, emu("ppoll", 4, &[buf(0, ArgTimes(1, 8)), buf(2, Fixed(TIMESPEC))])),
+    (c::SYS_set_robust_list, emu("set_robust_list", 2, &[])),
+    (c::SYS_splice, SyscallInfo { name: "splice", nargs: 6, replay: Replay::Emulate, outs: &[buf(1, Fixed(8)), buf(3, Fixed(8))], echo: Echo::Opaque }),
+    (c::SYS_utimensat, emu("utimensat", 4, &[])),
+    (c::SYS_epoll_pwait, emu("epoll_pwait", 6, &[buf(1, ResultTimes(12))])),
+    (c::SYS_timerfd_create, emu("timerfd_create", 2, &[])),
+    (c::SYS_eventfd, emu("eventfd", 1, &[])),
+    (c::SYS_fallocate, emu("fallocate", 4, &[])),
+    (c::SYS_timerfd_settime, emu("timerfd_settime", 4, &[buf(3, Fixed(ITIMERSPEC))])),
+    (c::SYS_timerfd_gettime, emu("timerfd_gettime", 2, &[buf(1, Fixed(ITIMERSPEC))])),
+    (c::SYS_accept4, emu("accept4", 4, &SOCKADDR_OUT)),
+    (c::SYS_eventfd2, emu("eventfd2", 2, &[])),
+    (c::SYS_epoll_create1, emu("epoll_create1", 1, &[])),
+    (c::SYS_dup3, emu("dup3", 3, &[])),
+    (c::SYS_pipe2, emu("pipe2", 2, &[buf(0, Fixed(8))])),
+    (c::SYS_inotify_init1, emu("inotify_init1", 1, &[])),
+    (c::SYS_preadv, emu("preadv", 4, &[Out::Iov { iov: 1, count: 2 }])),
+    (c::SYS_pwritev, echo("pwritev", 4, Echo::Iov)),
+    (c::SYS_prlimit64, emu("prlimit64", 4, &[buf(3, Fixed(RLIMIT))])),
+    (c::SYS_syncfs, emu("syncfs", 1, &[])),
+    (c::SYS_getcpu, emu("getcpu", 3, &[buf(0, Fixed(4)), buf(1, Fixed(4))])),
+    (c::SYS_renameat2, emu("renameat2", 5, &[])),
+    (c::SYS_getrandom, emu("getrandom", 3, &[buf(0, Result)])),
+    (c::SYS_memfd_create, emu("memfd_create", 2, &[])),
+    (c::SYS_execveat, unsupported("execveat", "execveat is not supported yet")),
+    (c::SYS_membarrier, emu("membarrier", 3, &[])),
+    (c::SYS_copy_file_range, SyscallInfo { name: "copy_file_range", nargs: 6, replay: Replay::Emulate, outs: &[buf(1, Fixed(8)), buf(3, Fixed(8))], echo: Echo::Opaque }),
+    (c::SYS_statx, emu("statx", 5, &[buf(4, Fixed(256))])),
+    (c::SYS_rseq, emu("rseq", 4, &[])),
+    (c::SYS_io_uring_setup, unsupported("io_uring_setup", "io_uring is not supported: the kernel works on the tracee's memory behind rback's back")),
+    (c::SYS_clone3, unsupported("clone3", NO_THREADS)),
+    (c::SYS_close_range, emu("close_range", 3, &[])),
+    (c::SYS_openat2, emu("openat2", 4, &[])),
+    (c::SYS_pidfd_open, emu("pidfd_open", 2, &[])),
+    (c::SYS_faccessat2, emu("faccessat2", 4, &[])),
+    (c::SYS_epoll_pwait2, emu("epoll_pwait2", 6, &[buf(1, ResultTimes(12))])),
+];
+
+/// Looks a syscall up by number. `None` means rback does not know it.
+pub fn lookup(nr: i64) -> Option<&'static SyscallInfo> {
+    static INDEX: std::sync::OnceLock<Vec<Option<usize>>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let max = TABLE.iter().map(|(n, _)| *n).max().unwrap_or(0) as usize;
+        let mut v = vec![None; max + 1];
+        for (i, (n, _)) in TABLE.iter().enumerate() {
+            v[*n as usize] = Some(i);
+        }
+        v
+    });
+    let i = usize::try_from(nr).ok()?;
+    index.get(i).copied().flatten().map(|i| &TABLE[i].1)
+}
+
+/// A printable name for any syscall number, known or not.
+pub fn name(nr: i64) -> String {
+    match lookup(nr) {
+        Some(info) => info.name.to_string(),
+        None => format!("syscall_{nr}"),
+    }
+}
+
+/// What an `ioctl`, `fcntl` or `prctl` request writes, or why it is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestOut {
+    /// Writes `len` bytes at argument `ptr` on success (0 bytes: nothing).
+    Buf { ptr: usize, len: usize },
+    Unsupported(String),
+    /// Must not reach the kernel at all; returns this.
+    Fake(i64),
+}
+
+// fcntl commands the libc crate lacks on this target (<asm-generic/fcntl.h>).
+const F_SETSIG: i32 = 10;
+const F_GETSIG: i32 = 11;
+const F_SETOWN_EX: i32 = 15;
+const F_GETOWN_EX: i32 = 16;
+
+/// Decodes a request-code syscall. Requests rback has not been taught are
+/// refused rather than guessed at, except ioctls whose code states their own
+/// direction and size (the `_IOR`/`_IOWR` encoding).
+pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
+    let none = RequestOut::Buf { ptr: 2, len: 0 };
+    match nr {
+        c::SYS_ioctl => {
+            let req = args[1] as u32;
+            match req as u64 {
+                c::TCGETS => RequestOut::Buf { ptr: 2, len: 36 },
+                c::TIOCGWINSZ => RequestOut::Buf { ptr: 2, len: 8 },
+                c::TIOCGPGRP | c::FIONREAD | c::TIOCGSID | c::TIOCOUTQ => RequestOut::Buf { ptr: 2, len: 4 },
+                c::TCSETS | c::TCSETSW | c::TCSETSF | c::TIOCSWINSZ | c::TIOCSPGRP | c::FIONBIO | c::FIOCLEX | c::FIONCLEX
+                | c::TCFLSH | c::TCSBRK | c::TCXONC | c::TIOCSCTTY | c::TIOCNOTTY | c::FIOASYNC => none,
+                _ => {
+                    // _IOC layout: dir (2 bits) << 30 | size (14 bits) << 16 | type << 8 | nr.
+                    let dir = req >> 30;
+                    let size = ((req >> 16) & 0x3fff) as usize;
+                    const IOC_READ: u32 = 2;
+                    if dir & IOC_READ != 0 && size > 0 {
+                        RequestOut::Buf { ptr: 2, len: size }
+                    } else if dir == 1 {
+                        // _IOW: the kernel only reads from the tracee.
+                        none
+                    } else {
+                        RequestOut::Unsupported(format!("ioctl request {req:#x} on fd {}", args[0] as i32))
+                    }
+                }
+            }
+        }
+        c::SYS_fcntl => match args[1] as i32 {
+            c::F_GETLK | c::F_OFD_GETLK => RequestOut::Buf { ptr: 2, len: 32 },
+            F_GETOWN_EX => RequestOut::Buf { ptr: 2, len: 8 },
+            c::F_DUPFD | c::F_DUPFD_CLOEXEC | c::F_GETFD | c::F_SETFD | c::F_GETFL | c::F_SETFL | c::F_SETLK
+            | c::F_SETLKW | c::F_OFD_SETLK | c::F_OFD_SETLKW | c::F_SETOWN | c::F_GETOWN | F_SETSIG | F_GETSIG
+            | F_SETOWN_EX | c::F_SETPIPE_SZ | c::F_GETPIPE_SZ | c::F_ADD_SEALS | c::F_GET_SEALS | c::F_SETLEASE
+            | c::F_GETLEASE | c::F_NOTIFY => none,
+            cmd => RequestOut::Unsupported(format!("fcntl command {cmd}")),
+        },
+        c::SYS_prctl => match args[0] as i32 {
+            c::PR_GET_NAME => RequestOut::Buf { ptr: 1, len: 16 },
+            c::PR_GET_PDEATHSIG | c::PR_GET_TSC | c::PR_GET_CHILD_SUBREAPER => RequestOut::Buf { ptr: 1, len: 4 },
+            // The tracee must not switch rdtsc trapping off, nor install a
+            // filter of its own in front of rback's.
+            c::PR_SET_TSC => RequestOut::Fake(-(c::EPERM as i64)),
+            c::PR_SET_SECCOMP | c::PR_SET_MM => RequestOut::Unsupported(format!("prctl option {}", args[0])),
+            c::PR_SET_NAME | c::PR_SET_PDEATHSIG | c::PR_GET_DUMPABLE | c::PR_SET_DUMPABLE | c::PR_GET_KEEPCAPS
+            | c::PR_SET_KEEPCAPS | c::PR_SET_NO_NEW_PRIVS | c::PR_GET_NO_NEW_PRIVS | c::PR_CAPBSET_READ
+            | c::PR_SET_CHILD_SUBREAPER | c::PR_SET_TIMERSLACK | c::PR_GET_TIMERSLACK | c::PR_CAP_AMBIENT
+            | c::PR_SET_THP_DISABLE | c::PR_GET_THP_DISABLE | c::PR_GET_SPECULATION_CTRL | c::PR_SET_SPECULATION_CTRL
+            | c::PR_SET_PTRACER | c::PR_SET_VMA | c::PR_GET_SECUREBITS | c::PR_SET_SECUREBITS => {
+                RequestOut::Buf { ptr: 1, len: 0 }
+            }
+            option => RequestOut::Unsupported(format!("prctl option {option}")),
+        },
+        _ => RequestOut::Unsupported(format!("request syscall {nr}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_no_duplicate_numbers() {
+        let mut seen = std::collections::HashSet::new();
+        for (nr, info) in TABLE {
+            assert!(seen.insert(*nr), "syscall {} ({nr}) listed twice", info.name);
+        }
+    }
+
+    #[test]
+    fn names_match_libc_numbers() {
+        assert_eq!(lookup(0).unwrap().name, "read");
+        assert_eq!(lookup(59).unwrap().name, "execve");
+        assert_eq!(lookup(318).unwrap().name, "getrandom");
+        assert!(lookup(100_000).is_none());
+        assert!(lookup(-1).is_none());
+        assert_eq!(name(9999), "syscall_9999");
+    }
+
+    #[test]
+    fn ioctl_decoding() {
+        let mut args = [0u64; 6];
+        args[1] = c::TIOCGWINSZ;
+        assert_eq!(request_out(c::SYS_ioctl, &args), RequestOut::Buf { ptr: 2, len: 8 });
+        // _IOR('T', 0x30, unsigned int) = TIOCGPTN: direction and size from the code.
+        args[1] = 0x8004_5430;
+        assert_eq!(request_out(c::SYS_ioctl, &args), RequestOut::Buf { ptr: 2, len: 4 });
+        args[1] = 0x5499;
+        assert!(matches!(request_out(c::SYS_ioctl, &args), RequestOut::Unsupported(_)));
+    }
+
+    #[test]
+    fn prctl_set_tsc_is_refused_without_reaching_the_kernel() {
+        let args = [c::PR_SET_TSC as u64, 1, 0, 0, 0, 0];
+        assert_eq!(request_out(c::SYS_prctl, &args), RequestOut::Fake(-(c::EPERM as i64)));
+    }
+}

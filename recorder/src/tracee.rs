@@ -1,0 +1,508 @@
+//! One traced process: its stops, registers and memory, and running system
+//! calls inside it on rback's behalf.
+//!
+//! Every tracee gets the *rback page*: one page mapped at [`RBACK_PAGE`] right
+//! after each exec, holding a `syscall; int3` sequence. The seccomp filter
+//! lets syscalls made from that page through untraced, so rback can make the
+//! tracee call `mmap`, `openat` or (later) `clone` at any stop without those
+//! calls turning into events. The page exists identically in recording and
+//! replay, so it never perturbs the address-space layout between the two.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+
+use nix::errno::Errno;
+use nix::sys::ptrace;
+use nix::sys::signal::Signal;
+use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::sys::{self, SiginfoBytes};
+use crate::trace::{ExitStatus, Registers};
+use crate::{Error, RemoteAddr, Result};
+
+pub type Regs = libc::user_regs_struct;
+
+/// Where the rback page lives: far below the top-down mmap area and far above
+/// any heap, so neither ever grows into it.
+pub const RBACK_PAGE: RemoteAddr = RemoteAddr(0x6fff_ffff_0000);
+/// `syscall; int3`: an injected call stops at the int3 right after it.
+const PAGE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
+/// Scratch space in the page for strings passed to injected calls.
+const PAGE_SCRATCH: u64 = 64;
+
+/// Why a tracee stopped (or ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Syscall entry reported by the seccomp filter (`PTRACE_EVENT_SECCOMP`).
+    Seccomp,
+    /// Syscall exit after a resume with `PTRACE_SYSCALL`.
+    SyscallExit,
+    /// `execve` replaced the program (`PTRACE_EVENT_EXEC`).
+    Exec,
+    /// A signal is about to be delivered.
+    Signal(i32),
+    /// `PTRACE_INTERRUPT` or a group stop (`PTRACE_EVENT_STOP`).
+    EventStop(i32),
+    Exited(ExitStatus),
+}
+
+/// How to resume a stopped tracee.
+#[derive(Debug, Clone, Copy)]
+pub enum Resume {
+    Cont,
+    /// Stop again at the exit of the current syscall.
+    Syscall,
+}
+
+pub struct Tracee {
+    pub pid: Pid,
+    mem: File,
+    /// Signals that arrived while rback was running injected syscalls; the
+    /// recorder decides what to do with them.
+    pub stray_signals: Vec<SiginfoBytes>,
+}
+
+impl Tracee {
+    /// Takes over a child stopped by its own SIGSTOP (see [`sys::spawn_stopped`]).
+    pub fn seize(pid: Pid) -> Result<Tracee> {
+        match waitpid(pid, Some(WaitPidFlag::WSTOPPED)) {
+            Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
+            Ok(WaitStatus::Exited(_, code)) => {
+                return Err(Error::Spawn(format!("the program's launcher exited with status {code} before exec")))
+            }
+            other => return Err(Error::Spawn(format!("unexpected first stop of the tracee: {other:?}"))),
+        }
+        let options = ptrace::Options::PTRACE_O_EXITKILL
+            | ptrace::Options::PTRACE_O_TRACESYSGOOD
+            | ptrace::Options::PTRACE_O_TRACEEXEC
+            | ptrace::Options::PTRACE_O_TRACESECCOMP;
+        ptrace::seize(pid, options).map_err(|e| Error::ptrace("seize", pid, e))?;
+        let mem = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{pid}/mem"))
+            .map_err(|e| Error::Spawn(format!("cannot open the tracee's memory: {e}")))?;
+        let tracee = Tracee { pid, mem, stray_signals: vec![] };
+        // Wake it from its group stop; the SIGCONT reaches us as a signal
+        // stop (or not at all), and the next stop that matters is its execve.
+        nix::sys::signal::kill(pid, Signal::SIGCONT).map_err(|e| Error::ptrace("kill", pid, e))?;
+        Ok(tracee)
+    }
+
+    /// After an exec the old `/proc/pid/mem` handle refers to the old address
+    /// space; reopen it.
+    pub fn reopen_mem(&mut self) -> Result<()> {
+        self.mem = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{}/mem", self.pid))
+            .map_err(|e| Error::Spawn(format!("cannot open the tracee's memory: {e}")))?;
+        Ok(())
+    }
+
+    pub fn wait(&self) -> Result<Stop> {
+        loop {
+            if let Some(stop) = self.wait_flags(WaitPidFlag::__WALL)? {
+                return Ok(stop);
+            }
+        }
+    }
+
+    /// Like [`Tracee::wait`], but returns `None` at once if the tracee is
+    /// still running.
+    pub fn try_wait(&self) -> Result<Option<Stop>> {
+        self.wait_flags(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)
+    }
+
+    fn wait_flags(&self, flags: WaitPidFlag) -> Result<Option<Stop>> {
+        let status = waitpid(self.pid, Some(flags)).map_err(|e| Error::ptrace("waitpid", self.pid, e))?;
+        Ok(Some(match status {
+            WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_SECCOMP => Stop::Seccomp,
+            WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_EXEC => Stop::Exec,
+            WaitStatus::PtraceEvent(_, sig, ev) if ev == libc::PTRACE_EVENT_STOP => Stop::EventStop(sig as i32),
+            WaitStatus::PtraceEvent(_, sig, ev) => {
+                return Err(Error::Spawn(format!("unexpected ptrace event {ev} (signal {sig})")))
+            }
+            WaitStatus::PtraceSyscall(_) => Stop::SyscallExit,
+            WaitStatus::Stopped(_, sig) => Stop::Signal(sig as i32),
+            WaitStatus::Exited(_, code) => Stop::Exited(ExitStatus::Exited(code)),
+            WaitStatus::Signaled(_, sig, core) => Stop::Exited(ExitStatus::Killed { signo: sig as i32, core_dumped: core }),
+            WaitStatus::Continued(_) | WaitStatus::StillAlive => return Ok(None),
+        }))
+    }
+
+    pub fn resume(&self, how: Resume, sig: i32) -> Result<()> {
+        let sig = if sig == 0 { None } else { Some(Signal::try_from(sig).map_err(|e| Error::ptrace("resume", self.pid, e))?) };
+        match how {
+            Resume::Cont => ptrace::cont(self.pid, sig).map_err(|e| Error::ptrace("cont", self.pid, e)),
+            Resume::Syscall => ptrace::syscall(self.pid, sig).map_err(|e| Error::ptrace("syscall", self.pid, e)),
+        }
+    }
+
+    pub fn regs(&self) -> Result<Regs> {
+        ptrace::getregs(self.pid).map_err(|e| Error::ptrace("getregs", self.pid, e))
+    }
+
+    pub fn set_regs(&self, regs: &Regs) -> Result<()> {
+        ptrace::setregs(self.pid, *regs).map_err(|e| Error::ptrace("setregs", self.pid, e))
+    }
+
+    pub fn siginfo(&self) -> Result<SiginfoBytes> {
+        ptrace::getsiginfo(self.pid)
+            .map(|i| sys::siginfo_to_bytes(&i))
+            .map_err(|e| Error::ptrace("getsiginfo", self.pid, e))
+    }
+
+    pub fn set_siginfo(&self, bytes: &[u8]) -> Result<()> {
+        let mut raw = [0u8; 128];
+        let n = bytes.len().min(128);
+        raw[..n].copy_from_slice(&bytes[..n]);
+        ptrace::setsiginfo(self.pid, &sys::siginfo_from_bytes(&raw)).map_err(|e| Error::ptrace("setsiginfo", self.pid, e))
+    }
+
+    /// Makes `sig` pending in the tracee, as if sent from elsewhere.
+    pub fn raise(&self, sig: i32) -> Result<()> {
+        sys::tgkill(self.pid, self.pid, sig).map_err(|e| Error::ptrace("tgkill", self.pid, e))
+    }
+
+    pub fn read_bytes(&self, addr: RemoteAddr, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        if len == 0 {
+            return Ok(buf);
+        }
+        let remote = [RemoteIoVec { base: addr.0 as usize, len }];
+        let local = [io::IoSliceMut::new(&mut buf)];
+        let mut local = local;
+        match process_vm_readv(self.pid, &mut local, &remote) {
+            Ok(n) if n == len => Ok(buf),
+            // process_vm_readv stops at unreadable pages (PROT_NONE guard
+            // areas, a partly unmapped range); /proc/pid/mem reads what
+            // ptrace itself could.
+            _ => self.mem.read_exact_at(&mut buf, addr.0).map(|_| buf).map_err(|e| Error::Memory { addr, len, source: e }),
+        }
+    }
+
+    /// Writes through `/proc/pid/mem`, which (like a debugger's poke) also
+    /// writes into read-only private mappings.
+    pub fn write_bytes(&self, addr: RemoteAddr, bytes: &[u8]) -> Result<()> {
+        self.mem.write_all_at(bytes, addr.0).map_err(|e| Error::Memory { addr, len: bytes.len(), source: e })
+    }
+
+    pub fn read_u64(&self, addr: RemoteAddr) -> Result<u64> {
+        let b = self.read_bytes(addr, 8)?;
+        Ok(u64::from_le_bytes(b.try_into().unwrap()))
+    }
+
+    /// Reads a NUL-terminated string (at most `max` bytes).
+    pub fn read_cstring(&self, addr: RemoteAddr, max: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut at = addr.0;
+        while out.len() < max {
+            // Read up to the end of the page so no read crosses into an
+            // unmapped one.
+            let chunk = (4096 - (at % 4096)) as usize;
+            let bytes = self.read_bytes(RemoteAddr(at), chunk.min(max - out.len()))?;
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&bytes[..nul]);
+                return Ok(out);
+            }
+            out.extend_from_slice(&bytes);
+            at += chunk as u64;
+        }
+        Ok(out)
+    }
+
+    /// Maps the rback page. Must be called at the first stop after an exec,
+    /// before the program ran: there is no page yet, so the `syscall`
+    /// instruction is borrowed from the program's entry point and put back.
+    pub fn install_rback_page(&mut self) -> Result<()> {
+        self.reopen_mem()?;
+        let regs = self.regs()?;
+        let entry = RemoteAddr(regs.rip);
+        let saved = self.read_bytes(entry, PAGE_CODE.len())?;
+        self.write_bytes(entry, &PAGE_CODE)?;
+        let result = self.run_syscall_at(
+            entry,
+            &regs,
+            libc::SYS_mmap,
+            [
+                RBACK_PAGE.0,
+                4096,
+                (libc::PROT_READ | libc::PROT_EXEC) as u64,
+                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64,
+                u64::MAX,
+                0,
+            ],
+        );
+        self.write_bytes(entry, &saved)?;
+        self.set_regs(&regs)?;
+        let addr = result?;
+        if addr as u64 != RBACK_PAGE.0 {
+            return Err(Error::Spawn(format!("cannot map rback's page at {}: mmap returned {addr}", RBACK_PAGE)));
+        }
+        self.write_bytes(RBACK_PAGE, &PAGE_CODE)
+    }
+
+    /// Runs one syscall in the tracee from the rback page and returns its
+    /// result, leaving the registers as they were. The tracee must be at a
+    /// stop where registers may be set: a seccomp stop (the pending call is
+    /// then skipped), a syscall exit or a signal stop.
+    pub fn inject_syscall(&mut self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        let regs = self.regs()?;
+        let result = self.run_syscall_at(RBACK_PAGE, &regs, nr, args);
+        self.set_regs(&regs)?;
+        result
+    }
+
+    /// Writes `bytes` into the page's scratch area and returns its address,
+    /// for path arguments of injected calls.
+    pub fn scratch(&self, bytes: &[u8]) -> Result<RemoteAddr> {
+        assert!(bytes.len() < 4096 - PAGE_SCRATCH as usize, "scratch data larger than rback's page");
+        let addr = RBACK_PAGE.offset(PAGE_SCRATCH);
+        self.write_bytes(addr, bytes)?;
+        Ok(addr)
+    }
+
+    fn run_syscall_at(&mut self, at: RemoteAddr, base: &Regs, nr: i64, args: [u64; 6]) -> Result<i64> {
+        let mut r = *base;
+        r.rip = at.0;
+        r.rax = nr as u64;
+        // Skips the call the tracee may be stopped in (seccomp stop), and keeps
+        // the kernel's syscall-restart logic away from the injected one.
+        r.orig_rax = u64::MAX;
+        (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9) = (args[0], args[1], args[2], args[3], args[4], args[5]);
+        self.set_regs(&r)?;
+        self.resume(Resume::Cont, 0)?;
+        loop {
+            match self.wait()? {
+                // The borrowed instruction at an entry point is not in the
+                // page, so the filter reports it; let it run.
+                Stop::Seccomp => self.resume(Resume::Cont, 0)?,
+                Stop::Signal(sig) if sig == libc::SIGTRAP && self.regs()?.rip == at.0 + PAGE_CODE.len() as u64 => {
+                    return Ok(self.regs()?.rax as i64);
+                }
+                Stop::Signal(_) => {
+                    let info = self.siginfo()?;
+                    self.stray_signals.push(info);
+                    self.resume(Resume::Cont, 0)?;
+                }
+                Stop::EventStop(_) => self.resume(Resume::Cont, 0)?,
+                Stop::Exited(status) => return Err(Error::TraceeDied(status)),
+                other => return Err(Error::Spawn(format!("unexpected stop {other:?} during an injected syscall"))),
+            }
+        }
+    }
+}
+
+impl Drop for Tracee {
+    fn drop(&mut self) {
+        // PTRACE_O_EXITKILL covers rback dying; this covers a tracee that is
+        // merely dropped (an error mid-recording) while rback lives on.
+        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+        // Reap it, skipping any stop that was already queued before the kill.
+        while let Ok(status) = waitpid(self.pid, Some(WaitPidFlag::__WALL)) {
+            if matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+                break;
+            }
+        }
+    }
+}
+
+impl From<&Regs> for Registers {
+    fn from(r: &Regs) -> Registers {
+        Registers([
+            r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx, r.rsi, r.rdi,
+            r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base, r.gs_base, r.ds, r.es, r.fs, r.gs,
+        ])
+    }
+}
+
+impl Registers {
+    pub fn to_regs(self) -> Regs {
+        let a = self.0;
+        Regs {
+            r15: a[0],
+            r14: a[1],
+            r13: a[2],
+            r12: a[3],
+            rbp: a[4],
+            rbx: a[5],
+            r11: a[6],
+            r10: a[7],
+            r9: a[8],
+            r8: a[9],
+            rax: a[10],
+            rcx: a[11],
+            rdx: a[12],
+            rsi: a[13],
+            rdi: a[14],
+            orig_rax: a[15],
+            rip: a[16],
+            cs: a[17],
+            eflags: a[18],
+            rsp: a[19],
+            ss: a[20],
+            fs_base: a[21],
+            gs_base: a[22],
+            ds: a[23],
+            es: a[24],
+            fs: a[25],
+            gs: a[26],
+        }
+    }
+
+    pub fn rip(&self) -> u64 {
+        self.0[16]
+    }
+}
+
+/// The six syscall argument registers, in order.
+pub fn syscall_args(r: &Regs) -> [u64; 6] {
+    [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]
+}
+
+/// Whether an errno-style result is one of the kernel's internal "restart
+/// me" codes, which userspace only sees when a signal interrupted the call.
+pub fn is_restart_code(result: i64) -> bool {
+    matches!(-result, 512..=516)
+}
+
+pub fn errno_name(result: i64) -> String {
+    if result < 0 && result > -4096 {
+        let e = Errno::from_raw(-result as i32);
+        format!("-{e:?}")
+    } else {
+        format!("{result:#x}")
+    }
+}
+
+/// The seccomp filter every tracee runs under, in recording and in replay:
+/// - syscalls made from the rback page pass untraced (rback's own injections);
+/// - `rseq` fails with ENOSYS before it runs, so glibc never registers an
+///   area the kernel would write CPU numbers into behind rback's back;
+/// - 32-bit syscalls (`int 0x80`) fail with ENOSYS: their numbers mean other
+///   calls and the table does not describe them;
+/// - everything else stops in the tracer.
+pub fn seccomp_filter() -> Vec<libc::sock_filter> {
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const AND_K: u16 = 0x54;
+    const RET_K: u16 = 0x06;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const RET_ALLOW: u32 = 0x7fff_0000;
+    const RET_TRACE: u32 = 0x7ff0_0000;
+    const RET_ENOSYS: u32 = 0x0005_0000 | libc::ENOSYS as u32;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    vec![
+        op(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
+        op(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        op(RET_K, 0, 0, RET_ENOSYS),
+        op(LD_W_ABS, 0, 0, 8), // instruction_pointer, low half
+        op(AND_K, 0, 0, 0xffff_f000),
+        op(JEQ_K, 0, 3, RBACK_PAGE.0 as u32),
+        op(LD_W_ABS, 0, 0, 12), // instruction_pointer, high half
+        op(JEQ_K, 0, 1, (RBACK_PAGE.0 >> 32) as u32),
+        op(RET_K, 0, 0, RET_ALLOW),
+        op(LD_W_ABS, 0, 0, 0), // nr
+        op(JEQ_K, 0, 1, libc::SYS_rseq as u32),
+        op(RET_K, 0, 0, RET_ENOSYS),
+        op(RET_K, 0, 0, RET_TRACE),
+    ]
+}
+
+/// Starts `program` as a tracee under [`seccomp_filter`] and runs it to the
+/// end of its (successful) `execve`, before the new program's first
+/// instruction. The caller then records or reproduces the new image.
+pub fn launch(
+    program: &std::ffi::CString,
+    argv: &[std::ffi::CString],
+    envp: &[std::ffi::CString],
+    own_process_group: bool,
+) -> Result<Tracee> {
+    let filter = seccomp_filter();
+    let pid = sys::spawn_stopped(&sys::SpawnConfig {
+        program,
+        argv,
+        envp,
+        filter: &filter,
+        own_process_group,
+        stdin: None,
+    })
+    .map_err(|e| Error::Spawn(format!("fork failed: {e}")))?;
+    let tracee = Tracee::seize(pid)?;
+    loop {
+        match tracee.wait()? {
+            Stop::Seccomp => tracee.resume(Resume::Syscall, 0)?,
+            Stop::Exec => tracee.resume(Resume::Syscall, 0)?,
+            Stop::SyscallExit => {
+                let regs = tracee.regs()?;
+                if regs.rax != 0 {
+                    let errno = Errno::from_raw(-(regs.rax as i64) as i32);
+                    return Err(Error::Spawn(format!("execve failed: {}", errno.desc())));
+                }
+                return Ok(tracee);
+            }
+            Stop::Signal(_) | Stop::EventStop(_) => tracee.resume(Resume::Cont, 0)?,
+            Stop::Exited(status) => return Err(Error::Spawn(format!("the tracee {status} before it started"))),
+        }
+    }
+}
+
+/// One line of `/proc/PID/maps`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub path: String,
+}
+
+impl Tracee {
+    pub fn mappings(&self) -> Result<Vec<Mapping>> {
+        let text = std::fs::read_to_string(format!("/proc/{}/maps", self.pid))
+            .map_err(Error::io(format!("cannot read the memory map of tracee {}", self.pid)))?;
+        Ok(text.lines().filter_map(parse_maps_line).collect())
+    }
+}
+
+fn parse_maps_line(line: &str) -> Option<Mapping> {
+    let mut parts = line.splitn(6, ' ');
+    let range = parts.next()?;
+    let perms = parts.next()?.to_string();
+    let offset = u64::from_str_radix(parts.next()?, 16).ok()?;
+    let _dev = parts.next()?;
+    let _inode = parts.next()?;
+    let path = parts.next().unwrap_or("").trim_start().to_string();
+    let (start, end) = range.split_once('-')?;
+    Some(Mapping {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        perms,
+        offset,
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_lines_parse() {
+        let m = parse_maps_line("7ffff7fc3000-7ffff7fc5000 r--p 00001000 fe:01 1234    /usr/lib/ld linux.so").unwrap();
+        assert_eq!((m.start, m.end, m.offset), (0x7ffff7fc3000, 0x7ffff7fc5000, 0x1000));
+        assert_eq!(m.path, "/usr/lib/ld linux.so");
+        let anon = parse_maps_line("7ffff7fc3000-7ffff7fc5000 rw-p 00000000 00:00 0 ").unwrap();
+        assert_eq!(anon.path, "");
+    }
+
+    #[test]
+    fn restart_codes() {
+        assert!(is_restart_code(-512) && is_restart_code(-516));
+        assert!(!is_restart_code(-4) && !is_restart_code(0));
+    }
+}

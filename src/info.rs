@@ -1,0 +1,135 @@
+//! `rback info` and `rback ls`: what a trace holds, read without replaying.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use recorder::trace::{Event, Next, TraceReader, FILES_DIR};
+
+/// The full `rback info` report.
+pub fn describe(dir: &Path) -> Result<String> {
+    let mut reader = TraceReader::open(dir)?;
+    let header = reader.header().clone();
+    let mut syscalls: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut rdtsc, mut signals, mut execs) = (0u64, 0u64, 0u64);
+    let mut exit = None;
+    let (complete, duration) = loop {
+        match reader.next()? {
+            Next::Event(Event::Syscall(s)) => *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1,
+            Next::Event(Event::Rdtsc { .. }) => rdtsc += 1,
+            Next::Event(Event::Signal(_)) => signals += 1,
+            Next::Event(Event::Exec(_)) => execs += 1,
+            Next::Event(Event::Exit(status)) => exit = Some(status),
+            Next::End(t) => break (true, Some(t.duration_ns)),
+            Next::EndsEarly => break (false, None),
+        }
+    };
+    let events = reader.next_index();
+    let (events_size, files_size, files) = sizes(dir);
+    let mut out = String::new();
+    let w = &mut out;
+    writeln!(w, "trace:     {}", dir.display())?;
+    writeln!(w, "program:   {}", header.program)?;
+    writeln!(w, "command:   {}", header.argv.join(" "))?;
+    writeln!(w, "cwd:       {}", header.cwd)?;
+    writeln!(w, "recorded:  {} by rback {}", utc(header.start_time), header.rback_version)?;
+    writeln!(w, "cpu:       {}", header.cpu.vendor)?;
+    let state = if complete { "complete" } else { "ends early: the recording was cut short" };
+    writeln!(w, "events:    {events} ({state})")?;
+    if let Some(ns) = duration {
+        writeln!(w, "duration:  {:.3} s", ns as f64 / 1e9)?;
+    }
+    match exit {
+        Some(status) => writeln!(w, "exit:      {status}")?,
+        None => writeln!(w, "exit:      not recorded")?,
+    }
+    writeln!(
+        w,
+        "size:      {} (events {}, {} captured files {})",
+        human(events_size + files_size),
+        human(events_size),
+        files,
+        human(files_size)
+    )?;
+    writeln!(w, "execs:     {execs}")?;
+    writeln!(w, "signals:   {signals}")?;
+    writeln!(w, "rdtsc:     {rdtsc}")?;
+    let total: u64 = syscalls.values().sum();
+    writeln!(w, "syscalls:  {total}")?;
+    let mut by_count: Vec<_> = syscalls.into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (name, n) in by_count {
+        writeln!(w, "  {name:<20} {n:>8}")?;
+    }
+    Ok(out)
+}
+
+/// One line for `rback ls`.
+pub fn summary_line(dir: &Path) -> String {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match TraceReader::open(dir) {
+        Ok(r) => {
+            let h = r.header();
+            let (e, f, _) = sizes(dir);
+            format!("{name:<24} {}  {:>9}  {}", utc(h.start_time), human(e + f), h.argv.join(" "))
+        }
+        Err(e) => format!("{name:<24} (unreadable: {e})"),
+    }
+}
+
+fn sizes(dir: &Path) -> (u64, u64, usize) {
+    let events = std::fs::metadata(dir.join(recorder::trace::EVENTS_FILE)).map(|m| m.len()).unwrap_or(0);
+    let (mut bytes, mut count) = (0, 0);
+    if let Ok(entries) = std::fs::read_dir(dir.join(FILES_DIR)) {
+        for e in entries.flatten() {
+            bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+            count += 1;
+        }
+    }
+    (events, bytes, count)
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC` (civil-from-days).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_sizes() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_795_000_000), "2026-11-18 10:26:40 UTC");
+        assert_eq!(human(10), "10 B");
+        assert_eq!(human(1536), "1.5 KiB");
+    }
+}
