@@ -16,7 +16,9 @@ pub fn describe(dir: &Path) -> Result<String> {
     let mut exit = None;
     let (complete, duration) = loop {
         match reader.next()? {
-            Next::Event(Event::Syscall(s)) => *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1,
+            Next::Event(Event::Syscall(s)) => {
+                *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1
+            }
             Next::Event(Event::Rdtsc { .. }) => rdtsc += 1,
             Next::Event(Event::Signal(_)) => signals += 1,
             Next::Event(Event::Exec(_)) => execs += 1,
@@ -33,9 +35,18 @@ pub fn describe(dir: &Path) -> Result<String> {
     writeln!(w, "program:   {}", header.program)?;
     writeln!(w, "command:   {}", header.argv.join(" "))?;
     writeln!(w, "cwd:       {}", header.cwd)?;
-    writeln!(w, "recorded:  {} by rback {}", utc(header.start_time), header.rback_version)?;
+    writeln!(
+        w,
+        "recorded:  {} by rback {}",
+        utc(header.start_time),
+        header.rback_version
+    )?;
     writeln!(w, "cpu:       {}", header.cpu.vendor)?;
-    let state = if complete { "complete" } else { "ends early: the recording was cut short" };
+    let state = if complete {
+        "complete"
+    } else {
+        "ends early: the recording was cut short"
+    };
     writeln!(w, "events:    {events} ({state})")?;
     if let Some(ns) = duration {
         writeln!(w, "duration:  {:.3} s", ns as f64 / 1e9)?;
@@ -67,19 +78,29 @@ pub fn describe(dir: &Path) -> Result<String> {
 
 /// One line for `rback ls`.
 pub fn summary_line(dir: &Path) -> String {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match TraceReader::open(dir) {
         Ok(r) => {
             let h = r.header();
             let (e, f, _) = sizes(dir);
-            format!("{name:<24} {}  {:>9}  {}", utc(h.start_time), human(e + f), h.argv.join(" "))
+            format!(
+                "{name:<24} {}  {:>9}  {}",
+                utc(h.start_time),
+                human(e + f),
+                h.argv.join(" ")
+            )
         }
         Err(e) => format!("{name:<24} (unreadable: {e})"),
     }
 }
 
 fn sizes(dir: &Path) -> (u64, u64, usize) {
-    let events = std::fs::metadata(dir.join(recorder::trace::EVENTS_FILE)).map(|m| m.len()).unwrap_or(0);
+    let events = std::fs::metadata(dir.join(recorder::trace::EVENTS_FILE))
+        .map(|m| m.len())
+        .unwrap_or(0);
     let (mut bytes, mut count) = (0, 0);
     if let Ok(entries) = std::fs::read_dir(dir.join(FILES_DIR)) {
         for e in entries.flatten() {
@@ -118,7 +139,12 @@ fn utc(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

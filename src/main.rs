@@ -69,14 +69,22 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Record { output, program: prog, args } => {
+        Command::Record {
+            output,
+            program: prog,
+            args,
+        } => {
             let exe = program::resolve_program(&prog)?;
             let trace_dir = match output {
                 Some(dir) => program::explicit_trace_dir(&dir)?,
                 None => program::new_trace_dir(&program::trace_root(), &exe)?,
             };
             recorder::sys::ignore_terminal_signals();
-            let outcome = record(&RecordOptions { program: prog, args, trace_dir: trace_dir.clone() })?;
+            let outcome = record(&RecordOptions {
+                program: prog,
+                args,
+                trace_dir: trace_dir.clone(),
+            })?;
             if let Some(err) = outcome.error {
                 return Err(anyhow!(err).context(format!(
                     "recording stopped after {} events (the trace up to there is in {})",
@@ -84,8 +92,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     trace_dir.display()
                 )));
             }
-            eprintln!("rback: trace saved to {} ({} events)", trace_dir.display(), outcome.events);
-            Ok(exit_code(outcome.status.map(|s| s.shell_code()).unwrap_or(1)))
+            eprintln!(
+                "rback: trace saved to {} ({} events)",
+                trace_dir.display(),
+                outcome.events
+            );
+            Ok(exit_code(
+                outcome.status.map(|s| s.shell_code()).unwrap_or(1),
+            ))
         }
         Command::Replay { autopilot, trace } => {
             if !autopilot {
@@ -94,12 +108,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ));
             }
             let trace_dir = trace_or_latest(trace)?;
-            let outcome = replay(&ReplayOptions { trace_dir, echo_output: true })?;
+            let outcome = replay(&ReplayOptions {
+                trace_dir,
+                echo_output: true,
+            })?;
             match outcome.status {
                 Some(status) => Ok(exit_code(status.shell_code())),
                 None => {
+                    let why = outcome.cut_short.unwrap_or_default();
                     eprintln!(
-                        "rback: the trace ends early, after event {}: the recording was cut short (rback was killed or crashed)",
+                        "rback: the trace ends after {} events, before the program did: {why}",
                         outcome.events
                     );
                     Ok(ExitCode::from(1))

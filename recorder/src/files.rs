@@ -29,7 +29,11 @@ impl FileStore {
     pub fn new(trace_dir: &Path) -> Result<FileStore> {
         let dir = trace_dir.join(FILES_DIR);
         fs::create_dir_all(&dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
-        Ok(FileStore { dir, known: HashMap::new(), tmp_counter: 0 })
+        Ok(FileStore {
+            dir,
+            known: HashMap::new(),
+            tmp_counter: 0,
+        })
     }
 
     /// Where the copy with this hash is.
@@ -44,12 +48,24 @@ impl FileStore {
         let context = || format!("cannot copy {} into the trace", path.display());
         let mut file = File::open(path).map_err(Error::io(context()))?;
         let m = file.metadata().map_err(Error::io(context()))?;
-        let version = (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec());
+        let version = (
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        );
         if let Some(hash) = self.known.get(&version) {
             return Ok(hash.clone());
         }
         self.tmp_counter += 1;
-        let tmp = self.dir.join(format!(".incoming-{}-{}", std::process::id(), self.tmp_counter));
+        let tmp = self.dir.join(format!(
+            ".incoming-{}-{}",
+            std::process::id(),
+            self.tmp_counter
+        ));
         let mut out = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -82,9 +98,15 @@ impl FileStore {
 /// Checks that the copy of `hash` in `trace_dir` is there and intact.
 pub fn verify(trace_dir: &Path, hash: &FileHash) -> Result<PathBuf> {
     let path = trace_dir.join(FILES_DIR).join(&hash.0);
-    let bytes = fs::read(&path).map_err(Error::io(format!("the trace lacks its copy of a file ({})", path.display())))?;
+    let bytes = fs::read(&path).map_err(Error::io(format!(
+        "the trace lacks its copy of a file ({})",
+        path.display()
+    )))?;
     if blake3::hash(&bytes).to_hex().as_str() != hash.0 {
-        return Err(Error::Program(format!("the trace's copy {} is damaged (its contents changed)", path.display())));
+        return Err(Error::Program(format!(
+            "the trace's copy {} is damaged (its contents changed)",
+            path.display()
+        )));
     }
     Ok(path)
 }

@@ -15,8 +15,8 @@ pub mod files;
 pub mod program;
 pub mod record;
 pub mod replay;
-pub mod syscalls;
 pub mod sys;
+pub mod syscalls;
 pub mod trace;
 pub mod tracee;
 
@@ -59,28 +59,55 @@ pub enum Error {
     /// Replay did something the recording did not: always a bug in rback
     /// (or a trace replayed on a machine that differs), never recoverable.
     #[error("replay diverged at event {event}: expected {expected}, got {got}")]
-    Diverged { event: EventIdx, expected: String, got: String },
+    Diverged {
+        event: EventIdx,
+        expected: String,
+        got: String,
+    },
     #[error("{what} is not supported yet (at event {event}): {why}")]
-    Unsupported { event: EventIdx, what: String, why: String },
+    Unsupported {
+        event: EventIdx,
+        what: String,
+        why: String,
+    },
     #[error("{0}")]
     Program(String),
     #[error("cannot start the tracee: {0}")]
     Spawn(String),
     #[error("ptrace {op} on tracee {pid} failed: {errno}")]
-    Ptrace { op: &'static str, pid: i32, errno: nix::errno::Errno },
+    Ptrace {
+        op: &'static str,
+        pid: i32,
+        errno: nix::errno::Errno,
+    },
     #[error("cannot access tracee memory at {addr} ({len} bytes): {source}")]
-    Memory { addr: RemoteAddr, len: usize, source: std::io::Error },
+    Memory {
+        addr: RemoteAddr,
+        len: usize,
+        source: std::io::Error,
+    },
     #[error("the tracee died unexpectedly: {0}")]
     TraceeDied(trace::ExitStatus),
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     #[error("this trace was recorded on a different CPU ({recorded}); CPUID cannot be emulated here, so it replays only on the same kind of CPU (this one: {here})")]
     CpuMismatch { recorded: String, here: String },
 }
 
 impl Error {
-    pub(crate) fn ptrace(op: &'static str, pid: nix::unistd::Pid, errno: nix::errno::Errno) -> Error {
-        Error::Ptrace { op, pid: pid.as_raw(), errno }
+    pub(crate) fn ptrace(
+        op: &'static str,
+        pid: nix::unistd::Pid,
+        errno: nix::errno::Errno,
+    ) -> Error {
+        Error::Ptrace {
+            op,
+            pid: pid.as_raw(),
+            errno,
+        }
     }
 
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {

@@ -18,7 +18,8 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
     let candidate = if name.contains('/') {
         PathBuf::from(name)
     } else {
-        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        let path =
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
         std::env::split_paths(&path)
             .map(|dir| dir.join(name))
             .find(|p| p.is_file())
@@ -29,10 +30,14 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
         _ => Error::Program(format!("cannot access '{name}': {e}")),
     })?;
     if meta.is_dir() {
-        return Err(Error::Program(format!("'{name}' is a directory, not a program")));
+        return Err(Error::Program(format!(
+            "'{name}' is a directory, not a program"
+        )));
     }
     if meta.permissions().mode() & 0o111 == 0 {
-        return Err(Error::Program(format!("'{name}' is not executable (no execute permission)")));
+        return Err(Error::Program(format!(
+            "'{name}' is not executable (no execute permission)"
+        )));
     }
     let mut head = [0u8; 5];
     let n = fs::File::open(&candidate)
@@ -43,10 +48,14 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
         return Ok(candidate);
     }
     if !head.starts_with(b"\x7fELF") {
-        return Err(Error::Program(format!("'{name}' is not an ELF executable or a #! script")));
+        return Err(Error::Program(format!(
+            "'{name}' is not an ELF executable or a #! script"
+        )));
     }
     if head.get(4) != Some(&2) {
-        return Err(Error::Program(format!("'{name}' is a 32-bit program; rback records x86-64 programs only")));
+        return Err(Error::Program(format!(
+            "'{name}' is a 32-bit program; rback records x86-64 programs only"
+        )));
     }
     Ok(candidate)
 }
@@ -55,9 +64,20 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
 /// differ from core to core (APIC ids) masked out.
 pub fn cpu_identity() -> CpuIdentity {
     let v = sys::cpuid(0, 0);
-    let vendor: Vec<u8> = [v[1], v[3], v[2]].iter().flat_map(|r| r.to_le_bytes()).collect();
+    let vendor: Vec<u8> = [v[1], v[3], v[2]]
+        .iter()
+        .flat_map(|r| r.to_le_bytes())
+        .collect();
     let mut leaves = Vec::new();
-    for (leaf, sub) in [(0u32, 0u32), (1, 0), (7, 0), (7, 1), (0xd, 0), (0xd, 1), (0x8000_0001, 0)] {
+    for (leaf, sub) in [
+        (0u32, 0u32),
+        (1, 0),
+        (7, 0),
+        (7, 1),
+        (0xd, 0),
+        (0xd, 1),
+        (0x8000_0001, 0),
+    ] {
         let mut r = sys::cpuid(leaf, sub);
         if leaf == 1 {
             // EBX[31:24] is the initial APIC id, EBX[23:16] varies with SMT.
@@ -69,7 +89,10 @@ pub fn cpu_identity() -> CpuIdentity {
         }
         leaves.push((leaf, sub, r));
     }
-    CpuIdentity { vendor: String::from_utf8_lossy(&vendor).into_owned(), leaves }
+    CpuIdentity {
+        vendor: String::from_utf8_lossy(&vendor).into_owned(),
+        leaves,
+    }
 }
 
 /// Where traces go: `$RBACK_TRACE_DIR`, else `~/.local/share/rback`.
@@ -77,7 +100,9 @@ pub fn trace_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("RBACK_TRACE_DIR") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".local/share/rback")
 }
 
@@ -90,8 +115,14 @@ pub fn new_trace_dir(root: &Path, program: &Path) -> Result<PathBuf> {
         .recursive(true)
         .mode(0o700)
         .create(root)
-        .map_err(Error::io(format!("cannot create the trace directory {}", root.display())))?;
-    let base = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "trace".into());
+        .map_err(Error::io(format!(
+            "cannot create the trace directory {}",
+            root.display()
+        )))?;
+    let base = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "trace".into());
     for n in 0.. {
         let dir = root.join(format!("{base}-{n}"));
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
@@ -105,7 +136,12 @@ pub fn new_trace_dir(root: &Path, program: &Path) -> Result<PathBuf> {
                 return Ok(dir);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io(format!("cannot create a trace directory in {}", root.display()))(e)),
+            Err(e) => {
+                return Err(Error::io(format!(
+                    "cannot create a trace directory in {}",
+                    root.display()
+                ))(e))
+            }
         }
     }
     unreachable!("there is always a free trace name")
@@ -115,11 +151,17 @@ pub fn new_trace_dir(root: &Path, program: &Path) -> Result<PathBuf> {
 /// refuses to overwrite anything that is not an empty directory.
 pub fn explicit_trace_dir(dir: &Path) -> Result<PathBuf> {
     if dir.exists() {
-        let empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        let empty = fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
         if !empty {
-            return Err(Error::Program(format!("{} already exists and is not an empty directory", dir.display())));
+            return Err(Error::Program(format!(
+                "{} already exists and is not an empty directory",
+                dir.display()
+            )));
         }
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(Error::io(format!("cannot use {}", dir.display())))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(Error::io(format!("cannot use {}", dir.display())))?;
         return Ok(dir.to_path_buf());
     }
     fs::DirBuilder::new()
@@ -133,19 +175,32 @@ pub fn explicit_trace_dir(dir: &Path) -> Result<PathBuf> {
 /// The trace `latest-trace` points to.
 pub fn latest_trace(root: &Path) -> Result<PathBuf> {
     let link = root.join(LATEST_LINK);
-    let target = fs::read_link(&link)
-        .map_err(|_| Error::Program(format!("no traces yet in {} (record one with `rback record`)", root.display())))?;
+    let target = fs::read_link(&link).map_err(|_| {
+        Error::Program(format!(
+            "no traces yet in {} (record one with `rback record`)",
+            root.display()
+        ))
+    })?;
     Ok(root.join(target))
 }
 
 /// All traces under `root`, newest first.
 pub fn list_traces(root: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(root) else { return vec![] };
+    let Ok(entries) = fs::read_dir(root) else {
+        return vec![];
+    };
     let mut traces: Vec<(std::time::SystemTime, PathBuf)> = entries
         .flatten()
         .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
         .filter(|e| e.path().join(crate::trace::EVENTS_FILE).is_file())
-        .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+        .map(|e| {
+            (
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH),
+                e.path(),
+            )
+        })
         .collect();
     traces.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
     traces.into_iter().map(|(_, p)| p).collect()

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use crate::files::FileStore;
 use crate::program;
-use crate::syscalls::{self, Echo, Len, Out, Replay, RequestOut};
 use crate::sys::SiginfoBytes;
+use crate::syscalls::{self, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, Header, MemWrite, Output, Registers, SignalEvent, SignalKind, Stream, SyscallEvent,
-    TraceWriter,
+    Event, ExecEvent, ExitStatus, Header, MemWrite, Output, Registers, SignalEvent, SignalKind,
+    Stream, SyscallEvent, TraceWriter,
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -57,7 +57,9 @@ pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         rback_version: env!("CARGO_PKG_VERSION").to_string(),
         program: opts.program.clone(),
         argv: argv.clone(),
-        cwd: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+        cwd: std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         start_time: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -68,9 +70,16 @@ pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
     let store = FileStore::new(&opts.trace_dir)?;
     pin_to_current_cpu();
 
-    let c_exe = CString::new(exe.as_os_str().as_bytes()).map_err(|_| Error::Program("program path contains NUL".into()))?;
+    let c_exe = CString::new(exe.as_os_str().as_bytes())
+        .map_err(|_| Error::Program("program path contains NUL".into()))?;
     let c_argv = cstrings(argv.iter().map(|a| a.as_bytes()))?;
-    let c_envp = cstrings(std::env::vars_os().map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat()).collect::<Vec<_>>().iter().map(|v| v.as_slice()))?;
+    let c_envp = cstrings(
+        std::env::vars_os()
+            .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|v| v.as_slice()),
+    )?;
     let tracee = tracee::launch(&c_exe, &c_argv, &c_envp, false)?;
 
     let mut rec = Recorder {
@@ -88,20 +97,32 @@ pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
     let events = rec.writer.events_written();
     match result {
         Ok(status) => {
-            rec.writer.finish()?;
-            Ok(RecordOutcome { status: Some(status), events, error: None })
+            rec.writer.finish(None)?;
+            Ok(RecordOutcome {
+                status: Some(status),
+                events,
+                error: None,
+            })
         }
         Err(error) => {
             // Keep what was recorded: it replays up to the failure.
-            rec.writer.finish()?;
-            Ok(RecordOutcome { status: None, events, error: Some(error) })
+            rec.writer.finish(Some(error.to_string()))?;
+            Ok(RecordOutcome {
+                status: None,
+                events,
+                error: Some(error),
+            })
         }
     }
 }
 
 fn cstrings<'a>(items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<CString>> {
     items
-        .map(|b| CString::new(b).map_err(|_| Error::Program("an argument or environment variable contains a NUL byte".into())))
+        .map(|b| {
+            CString::new(b).map_err(|_| {
+                Error::Program("an argument or environment variable contains a NUL byte".into())
+            })
+        })
         .collect()
 }
 
@@ -162,7 +183,9 @@ impl Recorder {
                     return Ok(status);
                 }
                 Stop::Exec | Stop::SyscallExit => {
-                    return Err(Error::Spawn(format!("unexpected stop {stop:?} while recording")));
+                    return Err(Error::Spawn(format!(
+                        "unexpected stop {stop:?} while recording"
+                    )));
                 }
             }
         }
@@ -173,7 +196,9 @@ impl Recorder {
     /// than [`SIGNAL_HOLD_LIMIT`] cannot be given its signal at a point replay
     /// could find, and the recording stops with an explanation.
     fn wait(&mut self) -> Result<Stop> {
-        let Some(since) = self.held_since else { return self.tracee.wait() };
+        let Some(since) = self.held_since else {
+            return self.tracee.wait();
+        };
         loop {
             if let Some(stop) = self.tracee.try_wait()? {
                 return Ok(stop);
@@ -200,15 +225,28 @@ impl Recorder {
             .iter()
             .find(|m| m.start <= regs.rsp && regs.rsp < m.end)
             .ok_or_else(|| Error::Spawn("the new program's stack is not mapped".into()))?;
-        let stack = MemWrite { addr: RemoteAddr(regs.rsp), bytes: self.tracee.read_bytes(RemoteAddr(regs.rsp), (stack.end - regs.rsp) as usize)? };
-        let exe_path = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+        let stack = MemWrite {
+            addr: RemoteAddr(regs.rsp),
+            bytes: self
+                .tracee
+                .read_bytes(RemoteAddr(regs.rsp), (stack.end - regs.rsp) as usize)?,
+        };
+        let exe_path = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let exe = self.store.capture(Path::new(&format!("/proc/{pid}/exe")))?;
         // At this point only the program, its loader, the stack and the
         // kernel's own pages are mapped: any other file is the loader.
-        let interp = match maps.iter().find(|m| m.path.starts_with('/') && m.path != exe_path) {
+        let interp = match maps
+            .iter()
+            .find(|m| m.path.starts_with('/') && m.path != exe_path)
+        {
             Some(m) => {
                 let via = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
-                let hash = self.store.capture(Path::new(&via)).or_else(|_| self.store.capture(Path::new(&m.path)))?;
+                let hash = self
+                    .store
+                    .capture(Path::new(&via))
+                    .or_else(|_| self.store.capture(Path::new(&m.path)))?;
                 Some((m.path.clone(), hash))
             }
             None => None,
@@ -239,7 +277,11 @@ impl Recorder {
         let mut request = None;
         let mut fake = match info.replay {
             Replay::Unsupported(why) => {
-                return Err(Error::Unsupported { event, what: format!("syscall {}", info.name), why: why.into() })
+                return Err(Error::Unsupported {
+                    event,
+                    what: format!("syscall {}", info.name),
+                    why: why.into(),
+                })
             }
             Replay::Fake(result) => Some(result),
             _ => None,
@@ -247,22 +289,24 @@ impl Recorder {
         if info.outs.contains(&Out::ByRequest) {
             match syscalls::request_out(nr, &args) {
                 RequestOut::Unsupported(what) => {
-                    return Err(Error::Unsupported { event, what, why: "rback does not know what it writes".into() })
+                    return Err(Error::Unsupported {
+                        event,
+                        what,
+                        why: "rback does not know what it writes".into(),
+                    })
                 }
                 RequestOut::Fake(result) => fake = Some(result),
                 RequestOut::Buf { ptr, len } => request = Some((ptr, len)),
             }
         }
         if info.echo == Echo::Opaque {
-            // The data goes from one fd to another inside the kernel; replay
-            // could not reproduce it on the terminal.
-            let out_fd = if nr == libc::SYS_sendfile { args[0] } else { args[2] };
+            let out_fd = if nr == libc::SYS_sendfile {
+                args[0]
+            } else {
+                args[2]
+            };
             if self.stream_of(out_fd as i32).is_some() {
-                return Err(Error::Unsupported {
-                    event,
-                    what: format!("{} to rback's stdout or stderr", info.name),
-                    why: "the data never passes through the program's memory".into(),
-                });
+                fake = Some(-(libc::ENOSYS as i64));
             }
         }
         if let Some(result) = fake {
@@ -281,7 +325,11 @@ impl Recorder {
         // Capacities of in/out lengths are only readable before the call.
         let mut capacity = [0u64; 6];
         for out in info.outs {
-            if let Out::Buf { len: Len::CapacityAt(i), .. } = out {
+            if let Out::Buf {
+                len: Len::CapacityAt(i),
+                ..
+            } = out
+            {
                 if args[*i] != 0 {
                     let b = self.tracee.read_bytes(RemoteAddr(args[*i]), 4)?;
                     capacity[*i] = u32::from_le_bytes(b.try_into().unwrap()) as u64;
@@ -302,14 +350,31 @@ impl Recorder {
                     self.writer.write_event(&Event::Exit(status))?;
                     return Err(Error::TraceeDied(status));
                 }
-                other => return Err(Error::Spawn(format!("unexpected stop {other:?} inside syscall {}", info.name))),
+                other => {
+                    return Err(Error::Spawn(format!(
+                        "unexpected stop {other:?} inside syscall {}",
+                        info.name
+                    )))
+                }
             }
         }
         let exit_regs = self.tracee.regs()?;
         let result = exit_regs.rax as i64;
-        let writes = if result >= 0 { self.outputs(info, &args, result, &capacity, request)? } else { vec![] };
-        let output = if result > 0 { self.output(info.echo, &args, result)? } else { None };
-        let mapped_file = if nr == libc::SYS_mmap && result >= 0 { self.mapped_file(&args, event)? } else { None };
+        let writes = if result >= 0 {
+            self.outputs(info, &args, result, &capacity, request)?
+        } else {
+            vec![]
+        };
+        let output = if result > 0 {
+            self.output(info.echo, &args, result)?
+        } else {
+            None
+        };
+        let mapped_file = if nr == libc::SYS_mmap && result >= 0 {
+            self.mapped_file(&args, event)?
+        } else {
+            None
+        };
         self.log_syscall(nr, args, result, writes, output, mapped_file)?;
         if exec_happened {
             return self.on_exec();
@@ -327,14 +392,16 @@ impl Recorder {
         output: Option<Output>,
         mapped_file: Option<crate::trace::FileHash>,
     ) -> Result<EventIdx> {
-        Ok(self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
-            nr,
-            args,
-            result,
-            writes,
-            output,
-            mapped_file,
-        })))?)
+        Ok(self
+            .writer
+            .write_event(&Event::Syscall(Box::new(SyscallEvent {
+                nr,
+                args,
+                result,
+                writes,
+                output,
+                mapped_file,
+            })))?)
     }
 
     /// The tracee memory a successful syscall wrote, per the table.
@@ -350,7 +417,10 @@ impl Recorder {
         let mut writes = vec![];
         let mut push = |addr: u64, len: u64| -> Result<()> {
             if addr != 0 && len > 0 {
-                writes.push(MemWrite { addr: RemoteAddr(addr), bytes: t.read_bytes(RemoteAddr(addr), len as usize)? });
+                writes.push(MemWrite {
+                    addr: RemoteAddr(addr),
+                    bytes: t.read_bytes(RemoteAddr(addr), len as usize)?,
+                });
             }
             Ok(())
         };
@@ -402,9 +472,12 @@ impl Recorder {
         let bytes = match echo {
             Echo::None | Echo::Opaque => return Ok(None),
             Echo::Buf | Echo::Iov => {
-                let Some(stream) = self.stream_of(args[0] as i32) else { return Ok(None) };
+                let Some(stream) = self.stream_of(args[0] as i32) else {
+                    return Ok(None);
+                };
                 let bytes = if echo == Echo::Buf {
-                    self.tracee.read_bytes(RemoteAddr(args[1]), result as usize)?
+                    self.tracee
+                        .read_bytes(RemoteAddr(args[1]), result as usize)?
                 } else {
                     let mut all = Vec::with_capacity(result as usize);
                     for (base, len) in scatter(&self.tracee, args[1], args[2], result as u64)? {
@@ -415,7 +488,10 @@ impl Recorder {
                 (stream, bytes)
             }
         };
-        Ok(Some(Output { stream: bytes.0, bytes: bytes.1 }))
+        Ok(Some(Output {
+            stream: bytes.0,
+            bytes: bytes.1,
+        }))
     }
 
     /// Which of rback's streams the tracee's `fd` is, if either.
@@ -423,17 +499,30 @@ impl Recorder {
         let meta = std::fs::metadata(format!("/proc/{}/fd/{fd}", self.tracee.pid)).ok()?;
         use std::os::unix::fs::MetadataExt;
         let id = (meta.dev(), meta.ino());
-        let matching: Vec<Stream> = self.stdio.iter().filter(|(_, i)| *i == id).map(|(s, _)| *s).collect();
+        let matching: Vec<Stream> = self
+            .stdio
+            .iter()
+            .filter(|(_, i)| *i == id)
+            .map(|(s, _)| *s)
+            .collect();
         match matching.as_slice() {
             [] => None,
             [one] => Some(*one),
             // stdout and stderr are one file (a terminal): go by the fd.
-            _ => Some(if fd == 2 { Stream::Stderr } else { Stream::Stdout }),
+            _ => Some(if fd == 2 {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            }),
         }
     }
 
     /// Copies the file behind a successful `mmap` into the trace.
-    fn mapped_file(&mut self, args: &[u64; 6], event: EventIdx) -> Result<Option<crate::trace::FileHash>> {
+    fn mapped_file(
+        &mut self,
+        args: &[u64; 6],
+        event: EventIdx,
+    ) -> Result<Option<crate::trace::FileHash>> {
         let flags = args[3] as i32;
         if flags & libc::MAP_ANONYMOUS != 0 {
             return Ok(None);
@@ -475,7 +564,11 @@ impl Recorder {
         if is_synchronous(sig, code) {
             return self.deliver(sig, SignalKind::Synchronous, info, regs);
         }
-        if self.last_exit_regs.as_ref().is_some_and(|r| regs_equal(r, &regs)) {
+        if self
+            .last_exit_regs
+            .as_ref()
+            .is_some_and(|r| regs_equal(r, &regs))
+        {
             return self.deliver(sig, SignalKind::Asynchronous, info, regs);
         }
         self.held.push(info);
@@ -483,13 +576,20 @@ impl Recorder {
         self.tracee.resume(Resume::Cont, 0)
     }
 
-    fn deliver(&mut self, sig: i32, kind: SignalKind, info: SiginfoBytes, regs: Regs) -> Result<()> {
-        self.writer.write_event(&Event::Signal(Box::new(SignalEvent {
-            signo: sig,
-            kind,
-            siginfo: info.to_vec(),
-            regs: Registers::from(&regs),
-        })))?;
+    fn deliver(
+        &mut self,
+        sig: i32,
+        kind: SignalKind,
+        info: SiginfoBytes,
+        regs: Regs,
+    ) -> Result<()> {
+        self.writer
+            .write_event(&Event::Signal(Box::new(SignalEvent {
+                signo: sig,
+                kind,
+                siginfo: info.to_vec(),
+                regs: Registers::from(&regs),
+            })))?;
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, sig)
     }
@@ -591,7 +691,10 @@ fn si_pid(info: &[u8]) -> i32 {
 /// A fault raised by the instruction itself: it happens again, at the same
 /// instruction, when replay runs the same code.
 pub(crate) fn is_synchronous(sig: i32, code: i32) -> bool {
-    matches!(sig, libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP) && code > 0
+    matches!(
+        sig,
+        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP
+    ) && code > 0
 }
 
 /// If the instruction at `rip` is `rdtsc` (2 bytes) or `rdtscp` (3), its length.
@@ -618,5 +721,7 @@ fn regs_equal(a: &Regs, b: &Regs) -> bool {
 }
 
 pub(crate) fn signal_name(signo: i32) -> String {
-    nix::sys::signal::Signal::try_from(signo).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {signo}"))
+    nix::sys::signal::Signal::try_from(signo)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {signo}"))
 }

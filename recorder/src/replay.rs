@@ -16,9 +16,14 @@ use std::path::{Path, PathBuf};
 
 use crate::files;
 use crate::program;
-use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
+use crate::record::{
+    apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL,
+};
 use crate::syscalls::{self, Replay, RequestOut};
-use crate::trace::{Event, ExecEvent, ExitStatus, FileHash, Header, Next, SignalKind, Stream, SyscallEvent, TraceReader};
+use crate::trace::{
+    Event, ExecEvent, ExitStatus, FileHash, Header, Next, SignalKind, Stream, SyscallEvent,
+    TraceReader, Trailer,
+};
 use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
@@ -29,9 +34,11 @@ pub struct ReplayOptions {
 }
 
 pub struct ReplayOutcome {
-    /// How the program ended, or `None` when the trace ends early.
+    /// How the program ended, or `None` when the trace ends before that.
     pub status: Option<ExitStatus>,
     pub events: EventIdx,
+    /// Why the trace ends before the program did.
+    pub cut_short: Option<String>,
 }
 
 /// Replays a whole trace with no debugger attached.
@@ -47,6 +54,7 @@ pub struct ReplaySession {
     /// The next event, read ahead: some decisions depend on what follows.
     peeked: Option<Event>,
     ended_early: bool,
+    trailer: Option<Trailer>,
     tracee: Tracee,
     echo_output: bool,
     /// The signal rback raised to reproduce the next event, if any.
@@ -80,7 +88,11 @@ impl ReplaySession {
         let exe = files::verify(trace_dir, &first.exe)?;
         pin_to_current_cpu();
         let c_exe = CString::new(exe.as_os_str().as_bytes()).expect("trace paths have no NUL");
-        let c_argv: Vec<CString> = first.argv.iter().map(|a| CString::new(a.as_bytes()).unwrap_or_default()).collect();
+        let c_argv: Vec<CString> = first
+            .argv
+            .iter()
+            .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
+            .collect();
         // The environment is part of the recorded stack, which replaces the
         // one exec builds; an empty one keeps exec's version small.
         let tracee = tracee::launch(&c_exe, &c_argv, &[], true)?;
@@ -89,6 +101,7 @@ impl ReplaySession {
             reader,
             peeked: None,
             ended_early: false,
+            trailer: None,
             tracee,
             echo_output,
             raised: None,
@@ -108,7 +121,23 @@ impl ReplaySession {
         self.tracee.resume(Resume::Cont, 0)?;
         loop {
             if let Some(status) = self.step()? {
-                return Ok(ReplayOutcome { status, events: self.next_event_index() });
+                let cut_short = match (status, &self.trailer) {
+                    (Some(_), _) => None,
+                    (
+                        None,
+                        Some(Trailer {
+                            stopped: Some(why), ..
+                        }),
+                    ) => Some(format!("recording stopped there: {why}")),
+                    (None, _) => Some(
+                        "the recording was cut short (rback was killed or crashed)".to_string(),
+                    ),
+                };
+                return Ok(ReplayOutcome {
+                    status,
+                    events: self.next_event_index(),
+                    cut_short,
+                });
             }
         }
     }
@@ -129,11 +158,15 @@ impl ReplaySession {
                         self.expect_end()?;
                         Ok(Some(Some(recorded)))
                     }
-                    Some(other) => Err(self.diverged(at, describe(&other), format!("the program {status}"))),
+                    Some(other) => {
+                        Err(self.diverged(at, describe(&other), format!("the program {status}")))
+                    }
                     None => Ok(Some(None)),
                 }
             }
-            Stop::Exec | Stop::SyscallExit => Err(Error::Spawn(format!("unexpected stop {stop:?} in replay"))),
+            Stop::Exec | Stop::SyscallExit => {
+                Err(Error::Spawn(format!("unexpected stop {stop:?} in replay")))
+            }
         }
     }
 
@@ -144,15 +177,22 @@ impl ReplaySession {
         let at = self.next_event_index();
         let ev = match self.next_event()? {
             Some(Event::Syscall(ev)) => ev,
-            Some(other) => return Err(self.diverged(at, describe(&other), describe_call(nr, &args))),
+            Some(other) => {
+                return Err(self.diverged(at, describe(&other), describe_call(nr, &args)))
+            }
             None => return self.end_early(),
         };
         let info = syscalls::lookup(nr);
         let nargs = info.map(|i| i.nargs).unwrap_or(6);
         if ev.nr != nr || ev.args[..nargs] != args[..nargs] {
-            return Err(self.diverged(at, describe_call(ev.nr, &ev.args), describe_call(nr, &args)));
+            return Err(self.diverged(
+                at,
+                describe_call(ev.nr, &ev.args),
+                describe_call(nr, &args),
+            ));
         }
-        let info = info.ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
+        let info = info
+            .ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
         let mut how = info.replay;
         if info.outs.contains(&syscalls::Out::ByRequest) {
             if let RequestOut::Fake(r) = syscalls::request_out(nr, &args) {
@@ -196,10 +236,20 @@ impl ReplaySession {
             Replay::Execve => {
                 let exec = match self.peek()? {
                     Some(Event::Exec(exec)) => exec.clone(),
-                    _ => return Err(self.diverged(at, "an exec after execve".into(), "no exec in the trace".into())),
+                    _ => {
+                        return Err(self.diverged(
+                            at,
+                            "an exec after execve".into(),
+                            "no exec in the trace".into(),
+                        ))
+                    }
                 };
                 let exe = self.verified(&exec.exe)?;
-                let path = self.tracee.scratch(&CString::new(exe.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+                let path = self.tracee.scratch(
+                    &CString::new(exe.as_os_str().as_bytes())
+                        .unwrap()
+                        .into_bytes_with_nul(),
+                )?;
                 regs.rdi = path.0;
                 self.tracee.set_regs(&regs)?;
                 self.tracee.resume(Resume::Syscall, 0)?;
@@ -213,7 +263,11 @@ impl ReplaySession {
                 self.before_resume()?;
             }
             Replay::Unsupported(_) => {
-                return Err(self.diverged(at, describe_call(ev.nr, &ev.args), "a syscall rback cannot replay".into()))
+                return Err(self.diverged(
+                    at,
+                    describe_call(ev.nr, &ev.args),
+                    "a syscall rback cannot replay".into(),
+                ))
             }
         }
         self.tracee.resume(Resume::Cont, 0)?;
@@ -230,7 +284,10 @@ impl ReplaySession {
             // Best effort, like the program's own write: a closed stdout must
             // not stop the replay.
             let _ = match out.stream {
-                Stream::Stdout => std::io::stdout().lock().write_all(&out.bytes).and_then(|_| std::io::stdout().flush()),
+                Stream::Stdout => std::io::stdout()
+                    .lock()
+                    .write_all(&out.bytes)
+                    .and_then(|_| std::io::stdout().flush()),
                 Stream::Stderr => std::io::stderr().lock().write_all(&out.bytes),
             };
         }
@@ -240,13 +297,23 @@ impl ReplaySession {
     fn expect_syscall_exit(&mut self, at: EventIdx, ev: &SyscallEvent) -> Result<()> {
         match self.tracee.wait()? {
             Stop::SyscallExit => {}
-            other => return Err(self.diverged(at, format!("the end of {}", syscalls::name(ev.nr)), format!("{other:?}"))),
+            other => {
+                return Err(self.diverged(
+                    at,
+                    format!("the end of {}", syscalls::name(ev.nr)),
+                    format!("{other:?}"),
+                ))
+            }
         }
         let got = self.tracee.regs()?.rax as i64;
         if got != ev.result {
             return Err(self.diverged(
                 at,
-                format!("{} returning {}", syscalls::name(ev.nr), errno_name(ev.result)),
+                format!(
+                    "{} returning {}",
+                    syscalls::name(ev.nr),
+                    errno_name(ev.result)
+                ),
                 format!("{}", errno_name(got)),
             ));
         }
@@ -265,17 +332,39 @@ impl ReplaySession {
         let mut fd = u64::MAX;
         if let Some(hash) = &ev.mapped_file {
             let copy = self.verified(hash)?;
-            let path = self.tracee.scratch(&CString::new(copy.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
-            let opened = self.tracee.inject_syscall(libc::SYS_openat, [libc::AT_FDCWD as u64, path.0, libc::O_RDONLY as u64, 0, 0, 0])?;
+            let path = self.tracee.scratch(
+                &CString::new(copy.as_os_str().as_bytes())
+                    .unwrap()
+                    .into_bytes_with_nul(),
+            )?;
+            let opened = self.tracee.inject_syscall(
+                libc::SYS_openat,
+                [
+                    libc::AT_FDCWD as u64,
+                    path.0,
+                    libc::O_RDONLY as u64,
+                    0,
+                    0,
+                    0,
+                ],
+            )?;
             if opened < 0 {
-                return Err(Error::Spawn(format!("the tracee cannot open the trace's copy {}: {}", copy.display(), errno_name(opened))));
+                return Err(Error::Spawn(format!(
+                    "the tracee cannot open the trace's copy {}: {}",
+                    copy.display(),
+                    errno_name(opened)
+                )));
             }
             fd = opened as u64;
             flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
         }
-        let got = self.tracee.inject_syscall(libc::SYS_mmap, [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]])?;
+        let got = self.tracee.inject_syscall(
+            libc::SYS_mmap,
+            [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]],
+        )?;
         if fd != u64::MAX {
-            self.tracee.inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
+            self.tracee
+                .inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
         }
         Ok(got)
     }
@@ -308,10 +397,20 @@ impl ReplaySession {
         }
         let ev = match self.next_event()? {
             Some(Event::Signal(ev)) => ev,
-            Some(other) => return Err(self.diverged(at, describe(&other), format!("signal {}", signal_name(sig)))),
+            Some(other) => {
+                return Err(self.diverged(
+                    at,
+                    describe(&other),
+                    format!("signal {}", signal_name(sig)),
+                ))
+            }
             None => return self.end_early(),
         };
-        let expected_kind = if ours { SignalKind::Asynchronous } else { SignalKind::Synchronous };
+        let expected_kind = if ours {
+            SignalKind::Asynchronous
+        } else {
+            SignalKind::Synchronous
+        };
         if ev.signo != sig || ev.kind != expected_kind || ev.regs.rip() != regs.rip {
             return Err(self.diverged(
                 at,
@@ -340,7 +439,9 @@ impl ReplaySession {
             return Ok(());
         }
         match self.peek()? {
-            Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => self.raise_next_signal(),
+            Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => {
+                self.raise_next_signal()
+            }
             Some(Event::Exit(ExitStatus::Killed { signo, .. })) if *signo == libc::SIGKILL => {
                 // SIGKILL gives no stop to deliver it at; the recording saw the
                 // program vanish after this event.
@@ -382,9 +483,13 @@ impl ReplaySession {
         // recorded contents over it.
         let lowest = regs.rsp.min(exec.stack.addr.0);
         if lowest < exec.stack.addr.0 {
-            self.tracee.write_bytes(RemoteAddr(lowest), &vec![0u8; (exec.stack.addr.0 - lowest) as usize])?;
+            self.tracee.write_bytes(
+                RemoteAddr(lowest),
+                &vec![0u8; (exec.stack.addr.0 - lowest) as usize],
+            )?;
         }
-        self.tracee.write_bytes(exec.stack.addr, &exec.stack.bytes)?;
+        self.tracee
+            .write_bytes(exec.stack.addr, &exec.stack.bytes)?;
         regs.rsp = recorded.rsp;
         self.tracee.set_regs(&regs)?;
         self.tracee.install_rback_page()
@@ -395,7 +500,10 @@ impl ReplaySession {
     fn check_interp(&mut self, path: &str, hash: &FileHash) -> Result<()> {
         let pid = self.tracee.pid;
         let maps = self.tracee.mappings()?;
-        let here = maps.iter().find(|m| m.path == path).map(|m| format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
+        let here = maps
+            .iter()
+            .find(|m| m.path == path)
+            .map(|m| format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
         let same = here
             .and_then(|p| std::fs::read(p).ok())
             .is_some_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == hash.0);
@@ -420,7 +528,7 @@ impl ReplaySession {
         if self.peeked.is_none() && !self.ended_early {
             match self.reader.next()? {
                 Next::Event(e) => self.peeked = Some(e),
-                Next::End(_) => {}
+                Next::End(t) => self.trailer = Some(t),
                 Next::EndsEarly => self.ended_early = true,
             }
         }
@@ -443,15 +551,15 @@ impl ReplaySession {
     }
 
     fn end_early(&mut self) -> Result<Option<Option<ExitStatus>>> {
-        if self.ended_early {
-            Ok(Some(None))
-        } else {
-            Err(Error::Program("the trace ends without recording how the program ended".into()))
-        }
+        Ok(Some(None))
     }
 
     fn diverged(&self, event: EventIdx, expected: String, got: String) -> Error {
-        Error::Diverged { event, expected, got }
+        Error::Diverged {
+            event,
+            expected,
+            got,
+        }
     }
 }
 
@@ -459,10 +567,18 @@ fn check_cpu(header: &Header) -> Result<()> {
     let here = program::cpu_identity();
     if here != header.cpu {
         let model = |c: &crate::trace::CpuIdentity| {
-            let sig = c.leaves.iter().find(|l| l.0 == 1).map(|l| l.2[0]).unwrap_or(0);
+            let sig = c
+                .leaves
+                .iter()
+                .find(|l| l.0 == 1)
+                .map(|l| l.2[0])
+                .unwrap_or(0);
             format!("{} family/model {sig:#x}", c.vendor)
         };
-        return Err(Error::CpuMismatch { recorded: model(&header.cpu), here: model(&here) });
+        return Err(Error::CpuMismatch {
+            recorded: model(&header.cpu),
+            here: model(&here),
+        });
     }
     Ok(())
 }

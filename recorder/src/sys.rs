@@ -83,10 +83,21 @@ pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
         libc::raise(libc::SIGSTOP);
         // From here the parent traces us; the filter's RET_TRACE needs that.
         libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const _, 0, 0) != 0 {
+        if libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER,
+            &prog as *const _,
+            0,
+            0,
+        ) != 0
+        {
             libc::_exit(126);
         }
-        libc::execve(config.program.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr());
+        libc::execve(
+            config.program.as_ptr(),
+            argv_ptrs.as_ptr(),
+            envp_ptrs.as_ptr(),
+        );
         libc::_exit(127);
     }
 }
@@ -141,7 +152,9 @@ pub fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
 /// `AT_FDCWD`-relative file identity without following the tracee's view:
 /// used to tell whether a tracee fd is rback's own stdout or stderr.
 pub fn fstat_identity(fd: &impl AsRawFd) -> Option<(u64, u64)> {
-    nix::sys::stat::fstat(fd.as_raw_fd()).ok().map(|st| (st.st_dev, st.st_ino))
+    nix::sys::stat::fstat(fd.as_raw_fd())
+        .ok()
+        .map(|st| (st.st_dev, st.st_ino))
 }
 
 /// Makes rback ignore the terminal's SIGINT and SIGQUIT while it records:

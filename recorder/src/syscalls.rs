@@ -80,8 +80,10 @@ pub enum Echo {
     Buf,
     /// `result` bytes gathered from the iovec at argument 1 (count in 2).
     Iov,
-    /// Data that never passes through tracee memory (sendfile, splice): if
-    /// it goes to rback's stdout or stderr, recording refuses it.
+    /// Data that never passes through tracee memory (sendfile, splice,
+    /// copy_file_range). When it would go to rback's stdout or stderr, the
+    /// recorder makes the call fail with ENOSYS instead, and the program
+    /// falls back to read/write, whose data it can log.
     Opaque,
 }
 
@@ -96,7 +98,13 @@ pub struct SyscallInfo {
 }
 
 const fn sc(name: &'static str, nargs: usize, replay: Replay, outs: &'static [Out]) -> SyscallInfo {
-    SyscallInfo { name, nargs, replay, outs, echo: Echo::None }
+    SyscallInfo {
+        name,
+        nargs,
+        replay,
+        outs,
+        echo: Echo::None,
+    }
 }
 
 const fn emu(name: &'static str, nargs: usize, outs: &'static [Out]) -> SyscallInfo {
@@ -108,7 +116,13 @@ const fn exe(name: &'static str, nargs: usize) -> SyscallInfo {
 }
 
 const fn echo(name: &'static str, nargs: usize, echo: Echo) -> SyscallInfo {
-    SyscallInfo { name, nargs, replay: Replay::Emulate, outs: &[], echo }
+    SyscallInfo {
+        name,
+        nargs,
+        replay: Replay::Emulate,
+        outs: &[],
+        echo,
+    }
 }
 
 const fn unsupported(name: &'static str, why: &'static str) -> SyscallInfo {
@@ -340,6 +354,26 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_pidfd_open, emu("pidfd_open", 2, &[])),
     (c::SYS_faccessat2, emu("faccessat2", 4, &[])),
     (c::SYS_epoll_pwait2, emu("epoll_pwait2", 6, &[buf(1, ResultTimes(12))])),
+    (c::SYS_setxattr, emu("setxattr", 5, &[])),
+    (c::SYS_lsetxattr, emu("lsetxattr", 5, &[])),
+    (c::SYS_fsetxattr, emu("fsetxattr", 5, &[])),
+    (c::SYS_getxattr, emu("getxattr", 4, &[buf(2, Result)])),
+    (c::SYS_lgetxattr, emu("lgetxattr", 4, &[buf(2, Result)])),
+    (c::SYS_fgetxattr, emu("fgetxattr", 4, &[buf(2, Result)])),
+    (c::SYS_listxattr, emu("listxattr", 3, &[buf(1, Result)])),
+    (c::SYS_llistxattr, emu("llistxattr", 3, &[buf(1, Result)])),
+    (c::SYS_flistxattr, emu("flistxattr", 3, &[buf(1, Result)])),
+    (c::SYS_removexattr, emu("removexattr", 2, &[])),
+    (c::SYS_lremovexattr, emu("lremovexattr", 2, &[])),
+    (c::SYS_fremovexattr, emu("fremovexattr", 2, &[])),
+    (c::SYS_waitid, emu("waitid", 5, &[buf(2, Fixed(128)), buf(4, Fixed(RUSAGE))])),
+    (c::SYS_readahead, emu("readahead", 3, &[])),
+    (c::SYS_sync_file_range, emu("sync_file_range", 4, &[])),
+    (c::SYS_inotify_init, emu("inotify_init", 0, &[])),
+    (c::SYS_sched_getattr, emu("sched_getattr", 4, &[buf(1, Arg(2))])),
+    (c::SYS_mlock2, emu("mlock2", 3, &[])),
+    (c::SYS_ioprio_get, emu("ioprio_get", 2, &[])),
+    (c::SYS_ioprio_set, emu("ioprio_set", 3, &[])),
 ];
 
 /// Looks a syscall up by number. `None` means rback does not know it.
@@ -369,7 +403,10 @@ pub fn name(nr: i64) -> String {
 #[derive(Debug, PartialEq, Eq)]
 pub enum RequestOut {
     /// Writes `len` bytes at argument `ptr` on success (0 bytes: nothing).
-    Buf { ptr: usize, len: usize },
+    Buf {
+        ptr: usize,
+        len: usize,
+    },
     Unsupported(String),
     /// Must not reach the kernel at all; returns this.
     Fake(i64),
@@ -392,9 +429,23 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
             match req as u64 {
                 c::TCGETS => RequestOut::Buf { ptr: 2, len: 36 },
                 c::TIOCGWINSZ => RequestOut::Buf { ptr: 2, len: 8 },
-                c::TIOCGPGRP | c::FIONREAD | c::TIOCGSID | c::TIOCOUTQ => RequestOut::Buf { ptr: 2, len: 4 },
-                c::TCSETS | c::TCSETSW | c::TCSETSF | c::TIOCSWINSZ | c::TIOCSPGRP | c::FIONBIO | c::FIOCLEX | c::FIONCLEX
-                | c::TCFLSH | c::TCSBRK | c::TCXONC | c::TIOCSCTTY | c::TIOCNOTTY | c::FIOASYNC => none,
+                c::TIOCGPGRP | c::FIONREAD | c::TIOCGSID | c::TIOCOUTQ => {
+                    RequestOut::Buf { ptr: 2, len: 4 }
+                }
+                c::TCSETS
+                | c::TCSETSW
+                | c::TCSETSF
+                | c::TIOCSWINSZ
+                | c::TIOCSPGRP
+                | c::FIONBIO
+                | c::FIOCLEX
+                | c::FIONCLEX
+                | c::TCFLSH
+                | c::TCSBRK
+                | c::TCXONC
+                | c::TIOCSCTTY
+                | c::TIOCNOTTY
+                | c::FIOASYNC => none,
                 _ => {
                     // _IOC layout: dir (2 bits) << 30 | size (14 bits) << 16 | type << 8 | nr.
                     let dir = req >> 30;
@@ -406,7 +457,10 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
                         // _IOW: the kernel only reads from the tracee.
                         none
                     } else {
-                        RequestOut::Unsupported(format!("ioctl request {req:#x} on fd {}", args[0] as i32))
+                        RequestOut::Unsupported(format!(
+                            "ioctl request {req:#x} on fd {}",
+                            args[0] as i32
+                        ))
                     }
                 }
             }
@@ -414,26 +468,62 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
         c::SYS_fcntl => match args[1] as i32 {
             c::F_GETLK | c::F_OFD_GETLK => RequestOut::Buf { ptr: 2, len: 32 },
             F_GETOWN_EX => RequestOut::Buf { ptr: 2, len: 8 },
-            c::F_DUPFD | c::F_DUPFD_CLOEXEC | c::F_GETFD | c::F_SETFD | c::F_GETFL | c::F_SETFL | c::F_SETLK
-            | c::F_SETLKW | c::F_OFD_SETLK | c::F_OFD_SETLKW | c::F_SETOWN | c::F_GETOWN | F_SETSIG | F_GETSIG
-            | F_SETOWN_EX | c::F_SETPIPE_SZ | c::F_GETPIPE_SZ | c::F_ADD_SEALS | c::F_GET_SEALS | c::F_SETLEASE
-            | c::F_GETLEASE | c::F_NOTIFY => none,
+            c::F_DUPFD
+            | c::F_DUPFD_CLOEXEC
+            | c::F_GETFD
+            | c::F_SETFD
+            | c::F_GETFL
+            | c::F_SETFL
+            | c::F_SETLK
+            | c::F_SETLKW
+            | c::F_OFD_SETLK
+            | c::F_OFD_SETLKW
+            | c::F_SETOWN
+            | c::F_GETOWN
+            | F_SETSIG
+            | F_GETSIG
+            | F_SETOWN_EX
+            | c::F_SETPIPE_SZ
+            | c::F_GETPIPE_SZ
+            | c::F_ADD_SEALS
+            | c::F_GET_SEALS
+            | c::F_SETLEASE
+            | c::F_GETLEASE
+            | c::F_NOTIFY => none,
             cmd => RequestOut::Unsupported(format!("fcntl command {cmd}")),
         },
         c::SYS_prctl => match args[0] as i32 {
             c::PR_GET_NAME => RequestOut::Buf { ptr: 1, len: 16 },
-            c::PR_GET_PDEATHSIG | c::PR_GET_TSC | c::PR_GET_CHILD_SUBREAPER => RequestOut::Buf { ptr: 1, len: 4 },
+            c::PR_GET_PDEATHSIG | c::PR_GET_TSC | c::PR_GET_CHILD_SUBREAPER => {
+                RequestOut::Buf { ptr: 1, len: 4 }
+            }
             // The tracee must not switch rdtsc trapping off, nor install a
             // filter of its own in front of rback's.
             c::PR_SET_TSC => RequestOut::Fake(-(c::EPERM as i64)),
-            c::PR_SET_SECCOMP | c::PR_SET_MM => RequestOut::Unsupported(format!("prctl option {}", args[0])),
-            c::PR_SET_NAME | c::PR_SET_PDEATHSIG | c::PR_GET_DUMPABLE | c::PR_SET_DUMPABLE | c::PR_GET_KEEPCAPS
-            | c::PR_SET_KEEPCAPS | c::PR_SET_NO_NEW_PRIVS | c::PR_GET_NO_NEW_PRIVS | c::PR_CAPBSET_READ
-            | c::PR_SET_CHILD_SUBREAPER | c::PR_SET_TIMERSLACK | c::PR_GET_TIMERSLACK | c::PR_CAP_AMBIENT
-            | c::PR_SET_THP_DISABLE | c::PR_GET_THP_DISABLE | c::PR_GET_SPECULATION_CTRL | c::PR_SET_SPECULATION_CTRL
-            | c::PR_SET_PTRACER | c::PR_SET_VMA | c::PR_GET_SECUREBITS | c::PR_SET_SECUREBITS => {
-                RequestOut::Buf { ptr: 1, len: 0 }
+            c::PR_SET_SECCOMP | c::PR_SET_MM => {
+                RequestOut::Unsupported(format!("prctl option {}", args[0]))
             }
+            c::PR_SET_NAME
+            | c::PR_SET_PDEATHSIG
+            | c::PR_GET_DUMPABLE
+            | c::PR_SET_DUMPABLE
+            | c::PR_GET_KEEPCAPS
+            | c::PR_SET_KEEPCAPS
+            | c::PR_SET_NO_NEW_PRIVS
+            | c::PR_GET_NO_NEW_PRIVS
+            | c::PR_CAPBSET_READ
+            | c::PR_SET_CHILD_SUBREAPER
+            | c::PR_SET_TIMERSLACK
+            | c::PR_GET_TIMERSLACK
+            | c::PR_CAP_AMBIENT
+            | c::PR_SET_THP_DISABLE
+            | c::PR_GET_THP_DISABLE
+            | c::PR_GET_SPECULATION_CTRL
+            | c::PR_SET_SPECULATION_CTRL
+            | c::PR_SET_PTRACER
+            | c::PR_SET_VMA
+            | c::PR_GET_SECUREBITS
+            | c::PR_SET_SECUREBITS => RequestOut::Buf { ptr: 1, len: 0 },
             option => RequestOut::Unsupported(format!("prctl option {option}")),
         },
         _ => RequestOut::Unsupported(format!("request syscall {nr}")),
@@ -448,7 +538,11 @@ mod tests {
     fn table_has_no_duplicate_numbers() {
         let mut seen = std::collections::HashSet::new();
         for (nr, info) in TABLE {
-            assert!(seen.insert(*nr), "syscall {} ({nr}) listed twice", info.name);
+            assert!(
+                seen.insert(*nr),
+                "syscall {} ({nr}) listed twice",
+                info.name
+            );
         }
     }
 
@@ -466,17 +560,29 @@ mod tests {
     fn ioctl_decoding() {
         let mut args = [0u64; 6];
         args[1] = c::TIOCGWINSZ;
-        assert_eq!(request_out(c::SYS_ioctl, &args), RequestOut::Buf { ptr: 2, len: 8 });
+        assert_eq!(
+            request_out(c::SYS_ioctl, &args),
+            RequestOut::Buf { ptr: 2, len: 8 }
+        );
         // _IOR('T', 0x30, unsigned int) = TIOCGPTN: direction and size from the code.
         args[1] = 0x8004_5430;
-        assert_eq!(request_out(c::SYS_ioctl, &args), RequestOut::Buf { ptr: 2, len: 4 });
+        assert_eq!(
+            request_out(c::SYS_ioctl, &args),
+            RequestOut::Buf { ptr: 2, len: 4 }
+        );
         args[1] = 0x5499;
-        assert!(matches!(request_out(c::SYS_ioctl, &args), RequestOut::Unsupported(_)));
+        assert!(matches!(
+            request_out(c::SYS_ioctl, &args),
+            RequestOut::Unsupported(_)
+        ));
     }
 
     #[test]
     fn prctl_set_tsc_is_refused_without_reaching_the_kernel() {
         let args = [c::PR_SET_TSC as u64, 1, 0, 0, 0, 0];
-        assert_eq!(request_out(c::SYS_prctl, &args), RequestOut::Fake(-(c::EPERM as i64)));
+        assert_eq!(
+            request_out(c::SYS_prctl, &args),
+            RequestOut::Fake(-(c::EPERM as i64))
+        );
     }
 }

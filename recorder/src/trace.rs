@@ -37,9 +37,17 @@ pub enum TraceError {
     #[error("{0} is not an rback trace")]
     NotATrace(PathBuf),
     #[error("{path} has trace format version {found}, but this rback reads version {expected}; replay it with the rback that recorded it")]
-    Version { path: PathBuf, found: u32, expected: u32 },
+    Version {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
     #[error("trace {path} is corrupt at byte {offset}: {why}")]
-    Corrupt { path: PathBuf, offset: u64, why: String },
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        why: String,
+    },
     #[error("trace {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -165,8 +173,14 @@ impl std::fmt::Display for ExitStatus {
         match self {
             ExitStatus::Exited(code) => write!(f, "exited with status {code}"),
             ExitStatus::Killed { signo, core_dumped } => {
-                let name = nix::sys::signal::Signal::try_from(*signo).map(|s| s.as_str()).unwrap_or("unknown signal");
-                write!(f, "killed by {name}{}", if *core_dumped { " (core dumped)" } else { "" })
+                let name = nix::sys::signal::Signal::try_from(*signo)
+                    .map(|s| s.as_str())
+                    .unwrap_or("unknown signal");
+                write!(
+                    f,
+                    "killed by {name}{}",
+                    if *core_dumped { " (core dumped)" } else { "" }
+                )
             }
         }
     }
@@ -179,7 +193,10 @@ pub enum Event {
     Exec(Box<ExecEvent>),
     Syscall(Box<SyscallEvent>),
     /// A trapped `rdtsc` (aux: None) or `rdtscp` (aux: Some(TSC_AUX)).
-    Rdtsc { tsc: u64, aux: Option<u32> },
+    Rdtsc {
+        tsc: u64,
+        aux: Option<u32>,
+    },
     Signal(Box<SignalEvent>),
     Exit(ExitStatus),
 }
@@ -189,6 +206,9 @@ pub enum Event {
 pub struct Trailer {
     pub events: u64,
     pub duration_ns: u64,
+    /// Why recording stopped before the program ended, if it did (an
+    /// unsupported syscall, say): the trace is whole up to there.
+    pub stopped: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -199,7 +219,10 @@ enum Frame {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> TraceError + '_ {
-    move |source| TraceError::Io { path: path.to_path_buf(), source }
+    move |source| TraceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Appends frames to a trace's `events` file as the tracee runs.
@@ -218,8 +241,15 @@ impl TraceWriter {
         let file = File::create(&path).map_err(io_err(&path))?;
         let mut out = BufWriter::with_capacity(FLUSH_BYTES * 2, file);
         out.write_all(MAGIC).map_err(io_err(&path))?;
-        out.write_all(&FORMAT_VERSION.to_le_bytes()).map_err(io_err(&path))?;
-        let mut w = TraceWriter { path, out, last_flush: Instant::now(), started: Instant::now(), events: 0 };
+        out.write_all(&FORMAT_VERSION.to_le_bytes())
+            .map_err(io_err(&path))?;
+        let mut w = TraceWriter {
+            path,
+            out,
+            last_flush: Instant::now(),
+            started: Instant::now(),
+            events: 0,
+        };
         w.frame(&Frame::Header(header.clone()))?;
         w.flush()?;
         Ok(w)
@@ -239,9 +269,14 @@ impl TraceWriter {
         Ok(idx)
     }
 
-    /// Writes the trailer: the trace is complete.
-    pub fn finish(mut self) -> Result<(), TraceError> {
-        let trailer = Trailer { events: self.events, duration_ns: self.started.elapsed().as_nanos() as u64 };
+    /// Writes the trailer: the trace is complete, up to the program's end or
+    /// to where recording had to stop (`stopped` says why).
+    pub fn finish(mut self, stopped: Option<String>) -> Result<(), TraceError> {
+        let trailer = Trailer {
+            events: self.events,
+            duration_ns: self.started.elapsed().as_nanos() as u64,
+            stopped,
+        };
         self.frame(&Frame::Trailer(trailer))?;
         self.flush()
     }
@@ -265,10 +300,13 @@ impl TraceWriter {
     }
 
     fn raw_frame(&mut self, payload: &[u8]) -> Result<(), TraceError> {
-        let len = u32::try_from(payload.len()).ok().filter(|&l| l < MAX_FRAME).ok_or_else(|| TraceError::Io {
-            path: self.path.clone(),
-            source: io::Error::other("event too large for one frame"),
-        })?;
+        let len = u32::try_from(payload.len())
+            .ok()
+            .filter(|&l| l < MAX_FRAME)
+            .ok_or_else(|| TraceError::Io {
+                path: self.path.clone(),
+                source: io::Error::other("event too large for one frame"),
+            })?;
         let mut head = [0u8; 8];
         head[..4].copy_from_slice(&len.to_le_bytes());
         head[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
@@ -316,7 +354,11 @@ impl TraceReader {
         }
         let found = u32::from_le_bytes(start[8..].try_into().unwrap());
         if found != FORMAT_VERSION {
-            return Err(TraceError::Version { path: dir.to_path_buf(), found, expected: FORMAT_VERSION });
+            return Err(TraceError::Version {
+                path: dir.to_path_buf(),
+                found,
+                expected: FORMAT_VERSION,
+            });
         }
         let mut reader = TraceReader {
             path,
@@ -367,7 +409,11 @@ impl TraceReader {
     }
 
     fn corrupt(&self, why: &str) -> TraceError {
-        TraceError::Corrupt { path: self.path.clone(), offset: self.offset, why: why.to_string() }
+        TraceError::Corrupt {
+            path: self.path.clone(),
+            offset: self.offset,
+            why: why.to_string(),
+        }
     }
 
     /// Reads one frame; `None` when the file ends before a whole frame.
@@ -377,7 +423,9 @@ impl TraceReader {
             return Ok(None);
         }
         let mut head = [0u8; 8];
-        self.input.read_exact(&mut head).map_err(io_err(&self.path))?;
+        self.input
+            .read_exact(&mut head)
+            .map_err(io_err(&self.path))?;
         let len = u32::from_le_bytes(head[..4].try_into().unwrap());
         let crc = u32::from_le_bytes(head[4..].try_into().unwrap());
         if len >= MAX_FRAME {
@@ -389,11 +437,14 @@ impl TraceReader {
             return Ok(None);
         }
         let mut payload = vec![0u8; len as usize];
-        self.input.read_exact(&mut payload).map_err(io_err(&self.path))?;
+        self.input
+            .read_exact(&mut payload)
+            .map_err(io_err(&self.path))?;
         if crc32fast::hash(&payload) != crc {
             return Err(self.corrupt("checksum mismatch"));
         }
-        let frame = postcard::from_bytes(&payload).map_err(|e| self.corrupt(&format!("undecodable frame: {e}")))?;
+        let frame = postcard::from_bytes(&payload)
+            .map_err(|e| self.corrupt(&format!("undecodable frame: {e}")))?;
         self.offset += 8 + u64::from(len);
         Ok(Some(frame))
     }
@@ -406,7 +457,10 @@ fn placeholder_header() -> Header {
         argv: vec![],
         cwd: String::new(),
         start_time: 0,
-        cpu: CpuIdentity { vendor: String::new(), leaves: vec![] },
+        cpu: CpuIdentity {
+            vendor: String::new(),
+            leaves: vec![],
+        },
     }
 }
 
@@ -421,7 +475,10 @@ mod tests {
             argv: vec!["./p".into(), "x".into()],
             cwd: "/".into(),
             start_time: 1,
-            cpu: CpuIdentity { vendor: "GenuineTest".into(), leaves: vec![(0, 0, [1, 2, 3, 4])] },
+            cpu: CpuIdentity {
+                vendor: "GenuineTest".into(),
+                leaves: vec![(0, 0, [1, 2, 3, 4])],
+            },
         }
     }
 
@@ -431,17 +488,26 @@ mod tests {
                 nr: 0,
                 args: [0, 0x1000, 5, 0, 0, 0],
                 result: 5,
-                writes: vec![MemWrite { addr: RemoteAddr(0x1000), bytes: b"hello".to_vec() }],
+                writes: vec![MemWrite {
+                    addr: RemoteAddr(0x1000),
+                    bytes: b"hello".to_vec(),
+                }],
                 output: None,
                 mapped_file: None,
             })),
-            Event::Rdtsc { tsc: 123456789, aux: Some(1) },
+            Event::Rdtsc {
+                tsc: 123456789,
+                aux: Some(1),
+            },
             Event::Syscall(Box::new(SyscallEvent {
                 nr: 1,
                 args: [1, 0x1000, 5, 0, 0, 0],
                 result: 5,
                 writes: vec![],
-                output: Some(Output { stream: Stream::Stdout, bytes: b"hello".to_vec() }),
+                output: Some(Output {
+                    stream: Stream::Stdout,
+                    bytes: b"hello".to_vec(),
+                }),
                 mapped_file: None,
             })),
             Event::Exit(ExitStatus::Exited(3)),
@@ -454,7 +520,7 @@ mod tests {
             w.write_event(&e).unwrap();
         }
         if finish {
-            w.finish().unwrap();
+            w.finish(None).unwrap();
         } else {
             w.flush().unwrap();
         }
@@ -500,7 +566,10 @@ mod tests {
         bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
         std::fs::write(&p, bytes).unwrap();
         let err = TraceReader::open(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("version 7") && err.contains(&format!("version {FORMAT_VERSION}")), "{err}");
+        assert!(
+            err.contains("version 7") && err.contains(&format!("version {FORMAT_VERSION}")),
+            "{err}"
+        );
     }
 
     /// Every truncation is either read as ending early or reported as an
@@ -550,7 +619,8 @@ mod tests {
         fn new() -> TempDir {
             static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let p = std::env::temp_dir().join(format!("rback-trace-test-{}-{n}", std::process::id()));
+            let p =
+                std::env::temp_dir().join(format!("rback-trace-test-{}-{n}", std::process::id()));
             std::fs::create_dir_all(&p).unwrap();
             TempDir(p)
         }

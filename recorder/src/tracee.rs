@@ -71,9 +71,15 @@ impl Tracee {
         match waitpid(pid, Some(WaitPidFlag::WSTOPPED)) {
             Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
             Ok(WaitStatus::Exited(_, code)) => {
-                return Err(Error::Spawn(format!("the program's launcher exited with status {code} before exec")))
+                return Err(Error::Spawn(format!(
+                    "the program's launcher exited with status {code} before exec"
+                )))
             }
-            other => return Err(Error::Spawn(format!("unexpected first stop of the tracee: {other:?}"))),
+            other => {
+                return Err(Error::Spawn(format!(
+                    "unexpected first stop of the tracee: {other:?}"
+                )))
+            }
         }
         let options = ptrace::Options::PTRACE_O_EXITKILL
             | ptrace::Options::PTRACE_O_TRACESYSGOOD
@@ -85,7 +91,11 @@ impl Tracee {
             .write(true)
             .open(format!("/proc/{pid}/mem"))
             .map_err(|e| Error::Spawn(format!("cannot open the tracee's memory: {e}")))?;
-        let tracee = Tracee { pid, mem, stray_signals: vec![] };
+        let tracee = Tracee {
+            pid,
+            mem,
+            stray_signals: vec![],
+        };
         // Wake it from its group stop; the SIGCONT reaches us as a signal
         // stop (or not at all), and the next stop that matters is its execve.
         nix::sys::signal::kill(pid, Signal::SIGCONT).map_err(|e| Error::ptrace("kill", pid, e))?;
@@ -118,27 +128,43 @@ impl Tracee {
     }
 
     fn wait_flags(&self, flags: WaitPidFlag) -> Result<Option<Stop>> {
-        let status = waitpid(self.pid, Some(flags)).map_err(|e| Error::ptrace("waitpid", self.pid, e))?;
+        let status =
+            waitpid(self.pid, Some(flags)).map_err(|e| Error::ptrace("waitpid", self.pid, e))?;
         Ok(Some(match status {
             WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_SECCOMP => Stop::Seccomp,
             WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_EXEC => Stop::Exec,
-            WaitStatus::PtraceEvent(_, sig, ev) if ev == libc::PTRACE_EVENT_STOP => Stop::EventStop(sig as i32),
+            WaitStatus::PtraceEvent(_, sig, ev) if ev == libc::PTRACE_EVENT_STOP => {
+                Stop::EventStop(sig as i32)
+            }
             WaitStatus::PtraceEvent(_, sig, ev) => {
-                return Err(Error::Spawn(format!("unexpected ptrace event {ev} (signal {sig})")))
+                return Err(Error::Spawn(format!(
+                    "unexpected ptrace event {ev} (signal {sig})"
+                )))
             }
             WaitStatus::PtraceSyscall(_) => Stop::SyscallExit,
             WaitStatus::Stopped(_, sig) => Stop::Signal(sig as i32),
             WaitStatus::Exited(_, code) => Stop::Exited(ExitStatus::Exited(code)),
-            WaitStatus::Signaled(_, sig, core) => Stop::Exited(ExitStatus::Killed { signo: sig as i32, core_dumped: core }),
+            WaitStatus::Signaled(_, sig, core) => Stop::Exited(ExitStatus::Killed {
+                signo: sig as i32,
+                core_dumped: core,
+            }),
             WaitStatus::Continued(_) | WaitStatus::StillAlive => return Ok(None),
         }))
     }
 
     pub fn resume(&self, how: Resume, sig: i32) -> Result<()> {
-        let sig = if sig == 0 { None } else { Some(Signal::try_from(sig).map_err(|e| Error::ptrace("resume", self.pid, e))?) };
+        let sig = if sig == 0 {
+            None
+        } else {
+            Some(Signal::try_from(sig).map_err(|e| Error::ptrace("resume", self.pid, e))?)
+        };
         match how {
-            Resume::Cont => ptrace::cont(self.pid, sig).map_err(|e| Error::ptrace("cont", self.pid, e)),
-            Resume::Syscall => ptrace::syscall(self.pid, sig).map_err(|e| Error::ptrace("syscall", self.pid, e)),
+            Resume::Cont => {
+                ptrace::cont(self.pid, sig).map_err(|e| Error::ptrace("cont", self.pid, e))
+            }
+            Resume::Syscall => {
+                ptrace::syscall(self.pid, sig).map_err(|e| Error::ptrace("syscall", self.pid, e))
+            }
         }
     }
 
@@ -160,7 +186,8 @@ impl Tracee {
         let mut raw = [0u8; 128];
         let n = bytes.len().min(128);
         raw[..n].copy_from_slice(&bytes[..n]);
-        ptrace::setsiginfo(self.pid, &sys::siginfo_from_bytes(&raw)).map_err(|e| Error::ptrace("setsiginfo", self.pid, e))
+        ptrace::setsiginfo(self.pid, &sys::siginfo_from_bytes(&raw))
+            .map_err(|e| Error::ptrace("setsiginfo", self.pid, e))
     }
 
     /// Makes `sig` pending in the tracee, as if sent from elsewhere.
@@ -173,7 +200,10 @@ impl Tracee {
         if len == 0 {
             return Ok(buf);
         }
-        let remote = [RemoteIoVec { base: addr.0 as usize, len }];
+        let remote = [RemoteIoVec {
+            base: addr.0 as usize,
+            len,
+        }];
         let local = [io::IoSliceMut::new(&mut buf)];
         let mut local = local;
         match process_vm_readv(self.pid, &mut local, &remote) {
@@ -181,14 +211,28 @@ impl Tracee {
             // process_vm_readv stops at unreadable pages (PROT_NONE guard
             // areas, a partly unmapped range); /proc/pid/mem reads what
             // ptrace itself could.
-            _ => self.mem.read_exact_at(&mut buf, addr.0).map(|_| buf).map_err(|e| Error::Memory { addr, len, source: e }),
+            _ => self
+                .mem
+                .read_exact_at(&mut buf, addr.0)
+                .map(|_| buf)
+                .map_err(|e| Error::Memory {
+                    addr,
+                    len,
+                    source: e,
+                }),
         }
     }
 
     /// Writes through `/proc/pid/mem`, which (like a debugger's poke) also
     /// writes into read-only private mappings.
     pub fn write_bytes(&self, addr: RemoteAddr, bytes: &[u8]) -> Result<()> {
-        self.mem.write_all_at(bytes, addr.0).map_err(|e| Error::Memory { addr, len: bytes.len(), source: e })
+        self.mem
+            .write_all_at(bytes, addr.0)
+            .map_err(|e| Error::Memory {
+                addr,
+                len: bytes.len(),
+                source: e,
+            })
     }
 
     pub fn read_u64(&self, addr: RemoteAddr) -> Result<u64> {
@@ -241,7 +285,10 @@ impl Tracee {
         self.set_regs(&regs)?;
         let addr = result?;
         if addr as u64 != RBACK_PAGE.0 {
-            return Err(Error::Spawn(format!("cannot map rback's page at {}: mmap returned {addr}", RBACK_PAGE)));
+            return Err(Error::Spawn(format!(
+                "cannot map rback's page at {}: mmap returned {addr}",
+                RBACK_PAGE
+            )));
         }
         self.write_bytes(RBACK_PAGE, &PAGE_CODE)
     }
@@ -260,20 +307,30 @@ impl Tracee {
     /// Writes `bytes` into the page's scratch area and returns its address,
     /// for path arguments of injected calls.
     pub fn scratch(&self, bytes: &[u8]) -> Result<RemoteAddr> {
-        assert!(bytes.len() < 4096 - PAGE_SCRATCH as usize, "scratch data larger than rback's page");
+        assert!(
+            bytes.len() < 4096 - PAGE_SCRATCH as usize,
+            "scratch data larger than rback's page"
+        );
         let addr = RBACK_PAGE.offset(PAGE_SCRATCH);
         self.write_bytes(addr, bytes)?;
         Ok(addr)
     }
 
-    fn run_syscall_at(&mut self, at: RemoteAddr, base: &Regs, nr: i64, args: [u64; 6]) -> Result<i64> {
+    fn run_syscall_at(
+        &mut self,
+        at: RemoteAddr,
+        base: &Regs,
+        nr: i64,
+        args: [u64; 6],
+    ) -> Result<i64> {
         let mut r = *base;
         r.rip = at.0;
         r.rax = nr as u64;
         // Skips the call the tracee may be stopped in (seccomp stop), and keeps
         // the kernel's syscall-restart logic away from the injected one.
         r.orig_rax = u64::MAX;
-        (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9) = (args[0], args[1], args[2], args[3], args[4], args[5]);
+        (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9) =
+            (args[0], args[1], args[2], args[3], args[4], args[5]);
         self.set_regs(&r)?;
         self.resume(Resume::Cont, 0)?;
         loop {
@@ -281,7 +338,10 @@ impl Tracee {
                 // The borrowed instruction at an entry point is not in the
                 // page, so the filter reports it; let it run.
                 Stop::Seccomp => self.resume(Resume::Cont, 0)?,
-                Stop::Signal(sig) if sig == libc::SIGTRAP && self.regs()?.rip == at.0 + PAGE_CODE.len() as u64 => {
+                Stop::Signal(sig)
+                    if sig == libc::SIGTRAP
+                        && self.regs()?.rip == at.0 + PAGE_CODE.len() as u64 =>
+                {
                     return Ok(self.regs()?.rax as i64);
                 }
                 Stop::Signal(_) => {
@@ -291,7 +351,11 @@ impl Tracee {
                 }
                 Stop::EventStop(_) => self.resume(Resume::Cont, 0)?,
                 Stop::Exited(status) => return Err(Error::TraceeDied(status)),
-                other => return Err(Error::Spawn(format!("unexpected stop {other:?} during an injected syscall"))),
+                other => {
+                    return Err(Error::Spawn(format!(
+                        "unexpected stop {other:?} during an injected syscall"
+                    )))
+                }
             }
         }
     }
@@ -314,8 +378,9 @@ impl Drop for Tracee {
 impl From<&Regs> for Registers {
     fn from(r: &Regs) -> Registers {
         Registers([
-            r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx, r.rsi, r.rdi,
-            r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base, r.gs_base, r.ds, r.es, r.fs, r.gs,
+            r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx,
+            r.rdx, r.rsi, r.rdi, r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base,
+            r.gs_base, r.ds, r.es, r.fs, r.gs,
         ])
     }
 }
@@ -446,7 +511,11 @@ pub fn launch(
                 return Ok(tracee);
             }
             Stop::Signal(_) | Stop::EventStop(_) => tracee.resume(Resume::Cont, 0)?,
-            Stop::Exited(status) => return Err(Error::Spawn(format!("the tracee {status} before it started"))),
+            Stop::Exited(status) => {
+                return Err(Error::Spawn(format!(
+                    "the tracee {status} before it started"
+                )))
+            }
         }
     }
 }
@@ -463,8 +532,9 @@ pub struct Mapping {
 
 impl Tracee {
     pub fn mappings(&self) -> Result<Vec<Mapping>> {
-        let text = std::fs::read_to_string(format!("/proc/{}/maps", self.pid))
-            .map_err(Error::io(format!("cannot read the memory map of tracee {}", self.pid)))?;
+        let text = std::fs::read_to_string(format!("/proc/{}/maps", self.pid)).map_err(
+            Error::io(format!("cannot read the memory map of tracee {}", self.pid)),
+        )?;
         Ok(text.lines().filter_map(parse_maps_line).collect())
     }
 }
@@ -493,8 +563,14 @@ mod tests {
 
     #[test]
     fn maps_lines_parse() {
-        let m = parse_maps_line("7ffff7fc3000-7ffff7fc5000 r--p 00001000 fe:01 1234    /usr/lib/ld linux.so").unwrap();
-        assert_eq!((m.start, m.end, m.offset), (0x7ffff7fc3000, 0x7ffff7fc5000, 0x1000));
+        let m = parse_maps_line(
+            "7ffff7fc3000-7ffff7fc5000 r--p 00001000 fe:01 1234    /usr/lib/ld linux.so",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.start, m.end, m.offset),
+            (0x7ffff7fc3000, 0x7ffff7fc5000, 0x1000)
+        );
         assert_eq!(m.path, "/usr/lib/ld linux.so");
         let anon = parse_maps_line("7ffff7fc3000-7ffff7fc5000 rw-p 00000000 00:00 0 ").unwrap();
         assert_eq!(anon.path, "");
