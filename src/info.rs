@@ -15,10 +15,8 @@ pub fn describe(dir: &Path) -> Result<String> {
     let (mut rdtsc, mut signals, mut execs) = (0u64, 0u64, 0u64);
     let mut exit = None;
     let (complete, duration) = loop {
-        match reader.next()? {
-            Next::Event(Event::Syscall(s)) => {
-                *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1
-            }
+        match reader.next_item()? {
+            Next::Event(Event::Syscall(s)) => *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1,
             Next::Event(Event::Rdtsc { .. }) => rdtsc += 1,
             Next::Event(Event::Signal(_)) => signals += 1,
             Next::Event(Event::Exec(_)) => execs += 1,
@@ -154,7 +152,7 @@ mod tests {
     #[test]
     fn dates_and_sizes() {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(1_795_000_000), "2026-11-18 10:26:40 UTC");
+        assert_eq!(utc(1_795_000_000), "2026-11-18 11:06:40 UTC");
         assert_eq!(human(10), "10 B");
         assert_eq!(human(1536), "1.5 KiB");
     }

@@ -97,9 +97,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 trace_dir.display(),
                 outcome.events
             );
-            Ok(exit_code(
-                outcome.status.map(|s| s.shell_code()).unwrap_or(1),
-            ))
+            Ok(exit_code(outcome.status.map(|s| s.shell_code()).unwrap_or(1)))
         }
         Command::Replay { autopilot, trace } => {
             if !autopilot {

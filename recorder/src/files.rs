@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::trace::{FileHash, FILES_DIR};
@@ -28,7 +28,11 @@ impl FileStore {
     /// The store of the trace in `trace_dir`, created if missing.
     pub fn new(trace_dir: &Path) -> Result<FileStore> {
         let dir = trace_dir.join(FILES_DIR);
-        fs::create_dir_all(&dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(Error::io(format!("cannot create {}", dir.display())))?;
         Ok(FileStore {
             dir,
             known: HashMap::new(),
@@ -61,11 +65,9 @@ impl FileStore {
             return Ok(hash.clone());
         }
         self.tmp_counter += 1;
-        let tmp = self.dir.join(format!(
-            ".incoming-{}-{}",
-            std::process::id(),
-            self.tmp_counter
-        ));
+        let tmp = self
+            .dir
+            .join(format!(".incoming-{}-{}", std::process::id(), self.tmp_counter));
         let mut out = OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -65,11 +65,7 @@ pub enum Error {
         got: String,
     },
     #[error("{what} is not supported yet (at event {event}): {why}")]
-    Unsupported {
-        event: EventIdx,
-        what: String,
-        why: String,
-    },
+    Unsupported { event: EventIdx, what: String, why: String },
     #[error("{0}")]
     Program(String),
     #[error("cannot start the tracee: {0}")]
@@ -89,20 +85,13 @@ pub enum Error {
     #[error("the tracee died unexpectedly: {0}")]
     TraceeDied(trace::ExitStatus),
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
     #[error("this trace was recorded on a different CPU ({recorded}); CPUID cannot be emulated here, so it replays only on the same kind of CPU (this one: {here})")]
     CpuMismatch { recorded: String, here: String },
 }
 
 impl Error {
-    pub(crate) fn ptrace(
-        op: &'static str,
-        pid: nix::unistd::Pid,
-        errno: nix::errno::Errno,
-    ) -> Error {
+    pub(crate) fn ptrace(op: &'static str, pid: nix::unistd::Pid, errno: nix::errno::Errno) -> Error {
         Error::Ptrace {
             op,
             pid: pid.as_raw(),

@@ -18,8 +18,7 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
     let candidate = if name.contains('/') {
         PathBuf::from(name)
     } else {
-        let path =
-            std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
         std::env::split_paths(&path)
             .map(|dir| dir.join(name))
             .find(|p| p.is_file())
@@ -30,9 +29,7 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
         _ => Error::Program(format!("cannot access '{name}': {e}")),
     })?;
     if meta.is_dir() {
-        return Err(Error::Program(format!(
-            "'{name}' is a directory, not a program"
-        )));
+        return Err(Error::Program(format!("'{name}' is a directory, not a program")));
     }
     if meta.permissions().mode() & 0o111 == 0 {
         return Err(Error::Program(format!(
@@ -64,10 +61,7 @@ pub fn resolve_program(name: &str) -> Result<PathBuf> {
 /// differ from core to core (APIC ids) masked out.
 pub fn cpu_identity() -> CpuIdentity {
     let v = sys::cpuid(0, 0);
-    let vendor: Vec<u8> = [v[1], v[3], v[2]]
-        .iter()
-        .flat_map(|r| r.to_le_bytes())
-        .collect();
+    let vendor: Vec<u8> = [v[1], v[3], v[2]].iter().flat_map(|r| r.to_le_bytes()).collect();
     let mut leaves = Vec::new();
     for (leaf, sub) in [
         (0u32, 0u32),
@@ -151,9 +145,7 @@ pub fn new_trace_dir(root: &Path, program: &Path) -> Result<PathBuf> {
 /// refuses to overwrite anything that is not an empty directory.
 pub fn explicit_trace_dir(dir: &Path) -> Result<PathBuf> {
     if dir.exists() {
-        let empty = fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
+        let empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !empty {
             return Err(Error::Program(format!(
                 "{} already exists and is not an empty directory",
@@ -195,9 +187,7 @@ pub fn list_traces(root: &Path) -> Vec<PathBuf> {
         .filter(|e| e.path().join(crate::trace::EVENTS_FILE).is_file())
         .map(|e| {
             (
-                e.metadata()
-                    .and_then(|m| m.modified())
-                    .unwrap_or(std::time::UNIX_EPOCH),
+                e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH),
                 e.path(),
             )
         })

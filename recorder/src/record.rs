@@ -23,8 +23,8 @@ use crate::program;
 use crate::sys::SiginfoBytes;
 use crate::syscalls::{self, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, Header, MemWrite, Output, Registers, SignalEvent, SignalKind,
-    Stream, SyscallEvent, TraceWriter,
+    Event, ExecEvent, ExitStatus, Header, MemWrite, Output, Registers, SignalEvent, SignalKind, Stream, SyscallEvent,
+    TraceWriter,
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -45,8 +45,9 @@ pub struct RecordOutcome {
     pub error: Option<Error>,
 }
 
-/// How long a signal may be held back while the tracee makes no syscall.
-const SIGNAL_HOLD_LIMIT: Duration = Duration::from_secs(2);
+/// How long a signal is held back, waiting for a syscall, before rback
+/// interrupts the tracee and places the signal where it is.
+const SIGNAL_HOLD_LIMIT: Duration = Duration::from_millis(50);
 
 /// Records `opts.program` into `opts.trace_dir`.
 pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
@@ -70,8 +71,8 @@ pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
     let store = FileStore::new(&opts.trace_dir)?;
     pin_to_current_cpu();
 
-    let c_exe = CString::new(exe.as_os_str().as_bytes())
-        .map_err(|_| Error::Program("program path contains NUL".into()))?;
+    let c_exe =
+        CString::new(exe.as_os_str().as_bytes()).map_err(|_| Error::Program("program path contains NUL".into()))?;
     let c_argv = cstrings(argv.iter().map(|a| a.as_bytes()))?;
     let c_envp = cstrings(
         std::env::vars_os()
@@ -92,6 +93,8 @@ pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
         reraised: Vec::new(),
         stdio: stdio_identities(),
         me: std::process::id() as i32,
+        trace_dir: opts.trace_dir.clone(),
+        interrupted: false,
     };
     let result = rec.run();
     let events = rec.writer.events_written();
@@ -119,9 +122,8 @@ pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
 fn cstrings<'a>(items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<CString>> {
     items
         .map(|b| {
-            CString::new(b).map_err(|_| {
-                Error::Program("an argument or environment variable contains a NUL byte".into())
-            })
+            CString::new(b)
+                .map_err(|_| Error::Program("an argument or environment variable contains a NUL byte".into()))
         })
         .collect()
 }
@@ -167,6 +169,9 @@ struct Recorder {
     /// What rback's own stdout and stderr are, to recognise tracee output.
     stdio: Vec<(Stream, (u64, u64))>,
     me: i32,
+    trace_dir: PathBuf,
+    /// rback sent PTRACE_INTERRUPT to place a held signal.
+    interrupted: bool,
 }
 
 impl Recorder {
@@ -177,42 +182,84 @@ impl Recorder {
             match stop {
                 Stop::Seccomp => self.on_syscall()?,
                 Stop::Signal(sig) => self.on_signal(sig)?,
+                Stop::EventStop(_) if self.interrupted && !self.held.is_empty() => self.place_held_signal()?,
                 Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0)?,
                 Stop::Exited(status) => {
                     self.writer.write_event(&Event::Exit(status))?;
                     return Ok(status);
                 }
                 Stop::Exec | Stop::SyscallExit => {
-                    return Err(Error::Spawn(format!(
-                        "unexpected stop {stop:?} while recording"
-                    )));
+                    return Err(Error::Spawn(format!("unexpected stop {stop:?} while recording")));
                 }
             }
         }
     }
 
-    /// Waits for the next stop. While signals are held back, the tracee must
-    /// reach a syscall soon; one that computes without syscalls for longer
-    /// than [`SIGNAL_HOLD_LIMIT`] cannot be given its signal at a point replay
-    /// could find, and the recording stops with an explanation.
+    /// Waits for the next stop. While signals are held back, the tracee
+    /// should reach a syscall soon; if it computes for longer than
+    /// [`SIGNAL_HOLD_LIMIT`] without one, rback interrupts it so that the
+    /// signal can be placed where it is (see [`Recorder::place_held_signal`]).
     fn wait(&mut self) -> Result<Stop> {
         let Some(since) = self.held_since else {
+            if let Some(stop) = self.tracee.try_wait()? {
+                return Ok(stop);
+            }
+            // The tracee runs or blocks for a while: make what is recorded so
+            // far durable, so a kill of rback now loses nothing.
+            self.writer.flush()?;
             return self.tracee.wait();
         };
-        loop {
+        while !self.interrupted {
             if let Some(stop) = self.tracee.try_wait()? {
                 return Ok(stop);
             }
             if since.elapsed() > SIGNAL_HOLD_LIMIT {
-                let signo = i32::from_le_bytes(self.held[0][..4].try_into().unwrap());
-                return Err(Error::Unsupported {
-                    event: self.writer.events_written(),
-                    what: format!("signal {} arriving while the program computes without syscalls", signal_name(signo)),
-                    why: "rback delivers signals at syscalls so that replay can place them exactly; this program ran for seconds without one".into(),
-                });
+                nix::sys::ptrace::interrupt(self.tracee.pid)
+                    .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
+                self.interrupted = true;
+                break;
             }
             std::thread::sleep(Duration::from_micros(200));
         }
+        self.tracee.wait()
+    }
+
+    /// Delivers the first held signal at the point where the tracee was
+    /// interrupted, in the middle of its own code. Replay finds that point
+    /// again by counting executions of the instruction there since the last
+    /// event; the count comes from replaying the recording so far up to the
+    /// first execution in exactly the live tracee's state.
+    fn place_held_signal(&mut self) -> Result<()> {
+        self.interrupted = false;
+        let regs = self.tracee.regs()?;
+        self.writer.flush()?;
+        let info = self.held.remove(0);
+        let sig = signo_of(&info);
+        let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &regs, &signal_name(sig))?;
+        self.tracee.raise(sig)?;
+        self.tracee.resume(Resume::Cont, 0)?;
+        match self.tracee.wait()? {
+            Stop::Signal(s) if s == sig => {}
+            other => {
+                return Err(Error::Spawn(format!(
+                    "expected the re-raised {} at once, got {other:?}",
+                    signal_name(sig)
+                )))
+            }
+        }
+        let at_delivery = self.tracee.regs()?;
+        if !tracee::same_program_state(&at_delivery, &regs) {
+            return Err(Error::Spawn(
+                "the tracee moved between its interruption and its signal".into(),
+            ));
+        }
+        self.tracee.set_siginfo(&info)?;
+        self.held_since = if self.held.is_empty() {
+            None
+        } else {
+            Some(Instant::now())
+        };
+        self.deliver(sig, SignalKind::Asynchronous, info, at_delivery, Some(count))
     }
 
     fn on_exec(&mut self) -> Result<()> {
@@ -237,10 +284,7 @@ impl Recorder {
         let exe = self.store.capture(Path::new(&format!("/proc/{pid}/exe")))?;
         // At this point only the program, its loader, the stack and the
         // kernel's own pages are mapped: any other file is the loader.
-        let interp = match maps
-            .iter()
-            .find(|m| m.path.starts_with('/') && m.path != exe_path)
-        {
+        let interp = match maps.iter().find(|m| m.path.starts_with('/') && m.path != exe_path) {
             Some(m) => {
                 let via = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
                 let hash = self
@@ -300,11 +344,7 @@ impl Recorder {
             }
         }
         if info.echo == Echo::Opaque {
-            let out_fd = if nr == libc::SYS_sendfile {
-                args[0]
-            } else {
-                args[2]
-            };
+            let out_fd = if nr == libc::SYS_sendfile { args[0] } else { args[2] };
             if self.stream_of(out_fd as i32).is_some() {
                 fake = Some(-(libc::ENOSYS as i64));
             }
@@ -392,16 +432,14 @@ impl Recorder {
         output: Option<Output>,
         mapped_file: Option<crate::trace::FileHash>,
     ) -> Result<EventIdx> {
-        Ok(self
-            .writer
-            .write_event(&Event::Syscall(Box::new(SyscallEvent {
-                nr,
-                args,
-                result,
-                writes,
-                output,
-                mapped_file,
-            })))?)
+        Ok(self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
+            nr,
+            args,
+            result,
+            writes,
+            output,
+            mapped_file,
+        })))?)
     }
 
     /// The tracee memory a successful syscall wrote, per the table.
@@ -476,8 +514,7 @@ impl Recorder {
                     return Ok(None);
                 };
                 let bytes = if echo == Echo::Buf {
-                    self.tracee
-                        .read_bytes(RemoteAddr(args[1]), result as usize)?
+                    self.tracee.read_bytes(RemoteAddr(args[1]), result as usize)?
                 } else {
                     let mut all = Vec::with_capacity(result as usize);
                     for (base, len) in scatter(&self.tracee, args[1], args[2], result as u64)? {
@@ -499,30 +536,17 @@ impl Recorder {
         let meta = std::fs::metadata(format!("/proc/{}/fd/{fd}", self.tracee.pid)).ok()?;
         use std::os::unix::fs::MetadataExt;
         let id = (meta.dev(), meta.ino());
-        let matching: Vec<Stream> = self
-            .stdio
-            .iter()
-            .filter(|(_, i)| *i == id)
-            .map(|(s, _)| *s)
-            .collect();
+        let matching: Vec<Stream> = self.stdio.iter().filter(|(_, i)| *i == id).map(|(s, _)| *s).collect();
         match matching.as_slice() {
             [] => None,
             [one] => Some(*one),
             // stdout and stderr are one file (a terminal): go by the fd.
-            _ => Some(if fd == 2 {
-                Stream::Stderr
-            } else {
-                Stream::Stdout
-            }),
+            _ => Some(if fd == 2 { Stream::Stderr } else { Stream::Stdout }),
         }
     }
 
     /// Copies the file behind a successful `mmap` into the trace.
-    fn mapped_file(
-        &mut self,
-        args: &[u64; 6],
-        event: EventIdx,
-    ) -> Result<Option<crate::trace::FileHash>> {
+    fn mapped_file(&mut self, args: &[u64; 6], event: EventIdx) -> Result<Option<crate::trace::FileHash>> {
         let flags = args[3] as i32;
         if flags & libc::MAP_ANONYMOUS != 0 {
             return Ok(None);
@@ -558,18 +582,14 @@ impl Recorder {
                 // the siginfo it originally came with.
                 let original = self.reraised.remove(i);
                 self.tracee.set_siginfo(&original)?;
-                return self.deliver(sig, SignalKind::Asynchronous, original, regs);
+                return self.deliver(sig, SignalKind::Asynchronous, original, regs, None);
             }
         }
         if is_synchronous(sig, code) {
-            return self.deliver(sig, SignalKind::Synchronous, info, regs);
+            return self.deliver(sig, SignalKind::Synchronous, info, regs, None);
         }
-        if self
-            .last_exit_regs
-            .as_ref()
-            .is_some_and(|r| regs_equal(r, &regs))
-        {
-            return self.deliver(sig, SignalKind::Asynchronous, info, regs);
+        if self.last_exit_regs.as_ref().is_some_and(|r| regs_equal(r, &regs)) {
+            return self.deliver(sig, SignalKind::Asynchronous, info, regs, None);
         }
         self.held.push(info);
         self.held_since.get_or_insert_with(Instant::now);
@@ -582,14 +602,15 @@ impl Recorder {
         kind: SignalKind,
         info: SiginfoBytes,
         regs: Regs,
+        at_execution: Option<u64>,
     ) -> Result<()> {
-        self.writer
-            .write_event(&Event::Signal(Box::new(SignalEvent {
-                signo: sig,
-                kind,
-                siginfo: info.to_vec(),
-                regs: Registers::from(&regs),
-            })))?;
+        self.writer.write_event(&Event::Signal(Box::new(SignalEvent {
+            signo: sig,
+            kind,
+            siginfo: info.to_vec(),
+            regs: Registers::from(&regs),
+            at_execution,
+        })))?;
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, sig)
     }

@@ -16,16 +16,16 @@ use std::path::{Path, PathBuf};
 
 use crate::files;
 use crate::program;
-use crate::record::{
-    apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL,
-};
+use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
 use crate::syscalls::{self, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, FileHash, Header, Next, SignalKind, Stream, SyscallEvent,
-    TraceReader, Trailer,
+    Event, ExecEvent, ExitStatus, FileHash, Header, Next, SignalKind, Stream, SyscallEvent, TraceReader, Trailer,
 };
 use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
+
+/// `si_code` of a SIGTRAP from a debug-register breakpoint.
+const TRAP_HWBKPT: i32 = 4;
 
 pub struct ReplayOptions {
     pub trace_dir: PathBuf,
@@ -41,11 +41,74 @@ pub struct ReplayOutcome {
     pub cut_short: Option<String>,
 }
 
+/// Finds where, after the last event of a trace still being recorded, the
+/// live tracee (stopped with `regs`, running its own code) is: the number of
+/// executions of the instruction at `regs.rip` since that event, up to the
+/// first one at which a replay's registers and writable memory equal the
+/// live tracee's. A signal delivered there is delivered in the same state
+/// in replay, which is what makes it reproducible without a branch counter.
+pub fn locate_signal_point(trace_dir: &Path, live: &Tracee, regs: &Regs, signal: &str) -> Result<u64> {
+    let mut session = ReplaySession::start(trace_dir, false)?;
+    session.search_for = signal.to_string();
+    session.search = Some((
+        regs.rip,
+        Goal::SameStateAs {
+            pid: live.pid,
+            regs: Box::new(*regs),
+        },
+    ));
+    session.before_resume()?;
+    session.tracee.resume(Resume::Cont, 0)?;
+    loop {
+        match session.step()? {
+            Step::Continue => {}
+            Step::Located(hits) => return Ok(hits),
+            Step::Finished(_) => {
+                return Err(Error::Unsupported {
+                    event: session.next_event_index(),
+                    what: format!("placing {signal}, which arrived during a long computation,"),
+                    why: "a replay of the recording so far never reached the program's state".into(),
+                })
+            }
+        }
+    }
+}
+
 /// Replays a whole trace with no debugger attached.
 pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome> {
     let mut session = ReplaySession::start(&opts.trace_dir, opts.echo_output)?;
     session.run_to_end()
 }
+
+/// What one step of replay came to.
+enum Step {
+    Continue,
+    /// The replay is over: `Some(status)` when the program ended as
+    /// recorded, `None` when the trace ends before the program did.
+    Finished(Option<ExitStatus>),
+    /// A search started by [`locate_signal_point`] found its point after
+    /// this many executions of the instruction.
+    Located(u64),
+}
+
+/// Counting executions of one instruction after the last event, with a
+/// debug-register breakpoint.
+struct Counting {
+    rip: u64,
+    hits: u64,
+    goal: Goal,
+}
+
+enum Goal {
+    /// Replay: a recorded signal comes at this execution.
+    Hits(u64),
+    /// Recording: find the first execution where the state is that of the
+    /// live tracee `pid`, stopped with registers `regs`.
+    SameStateAs { pid: nix::unistd::Pid, regs: Box<Regs> },
+}
+
+/// How many instruction hits a search may look at before giving up.
+const SEARCH_LIMIT: u64 = 200_000;
 
 /// A replay in progress: a tracee and the trace cursor it follows.
 pub struct ReplaySession {
@@ -59,6 +122,12 @@ pub struct ReplaySession {
     echo_output: bool,
     /// The signal rback raised to reproduce the next event, if any.
     raised: Option<i32>,
+    counting: Option<Counting>,
+    /// A search for the point of a signal being recorded: where to count,
+    /// and what to look for, once every event recorded so far is replayed.
+    search: Option<(u64, Goal)>,
+    /// The name of the signal being searched for, for errors.
+    search_for: String,
     verified_files: HashSet<FileHash>,
 }
 
@@ -68,7 +137,7 @@ impl ReplaySession {
     pub fn start(trace_dir: &Path, echo_output: bool) -> Result<ReplaySession> {
         let mut reader = TraceReader::open(trace_dir)?;
         check_cpu(reader.header())?;
-        let first = match reader.next()? {
+        let first = match reader.next_item()? {
             Next::Event(Event::Exec(exec)) => exec,
             Next::Event(_) => {
                 return Err(crate::TraceError::Corrupt {
@@ -105,6 +174,9 @@ impl ReplaySession {
             tracee,
             echo_output,
             raised: None,
+            counting: None,
+            search: None,
+            search_for: String::new(),
             verified_files: HashSet::new(),
         };
         session.verified_files.insert(first.exe.clone());
@@ -118,20 +190,14 @@ impl ReplaySession {
     }
 
     pub fn run_to_end(&mut self) -> Result<ReplayOutcome> {
+        self.before_resume()?;
         self.tracee.resume(Resume::Cont, 0)?;
         loop {
-            if let Some(status) = self.step()? {
+            if let Step::Finished(status) = self.step()? {
                 let cut_short = match (status, &self.trailer) {
                     (Some(_), _) => None,
-                    (
-                        None,
-                        Some(Trailer {
-                            stopped: Some(why), ..
-                        }),
-                    ) => Some(format!("recording stopped there: {why}")),
-                    (None, _) => Some(
-                        "the recording was cut short (rback was killed or crashed)".to_string(),
-                    ),
+                    (None, Some(Trailer { stopped: Some(why), .. })) => Some(format!("recording stopped there: {why}")),
+                    (None, _) => Some("the recording was cut short (rback was killed or crashed)".to_string()),
                 };
                 return Ok(ReplayOutcome {
                     status,
@@ -143,56 +209,48 @@ impl ReplaySession {
     }
 
     /// Runs the tracee to its next stop and replays what happens there.
-    /// Returns `Some` when the replay is over: `Some(Some(status))` when the
-    /// program ended as recorded, `Some(None)` when the trace ends early.
-    fn step(&mut self) -> Result<Option<Option<ExitStatus>>> {
+    fn step(&mut self) -> Result<Step> {
+        if self.counting.is_none() && self.search.is_none() && self.raised.is_none() && self.peek()?.is_none() {
+            // Past the last recorded event the program's course is unknown:
+            // it may compute forever without another event.
+            return self.end_early();
+        }
         let stop = self.tracee.wait()?;
         match stop {
             Stop::Seccomp => self.on_syscall(),
             Stop::Signal(sig) => self.on_signal(sig),
-            Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0).map(|_| None),
+            Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0).map(|_| Step::Continue),
             Stop::Exited(status) => {
                 let at = self.next_event_index();
                 match self.next_event()? {
                     Some(Event::Exit(recorded)) if same_exit(recorded, status) => {
                         self.expect_end()?;
-                        Ok(Some(Some(recorded)))
+                        Ok(Step::Finished(Some(recorded)))
                     }
-                    Some(other) => {
-                        Err(self.diverged(at, describe(&other), format!("the program {status}")))
-                    }
-                    None => Ok(Some(None)),
+                    Some(other) => Err(self.diverged(at, describe(&other), format!("the program {status}"))),
+                    None => Ok(Step::Finished(None)),
                 }
             }
-            Stop::Exec | Stop::SyscallExit => {
-                Err(Error::Spawn(format!("unexpected stop {stop:?} in replay")))
-            }
+            Stop::Exec | Stop::SyscallExit => Err(Error::Spawn(format!("unexpected stop {stop:?} in replay"))),
         }
     }
 
-    fn on_syscall(&mut self) -> Result<Option<Option<ExitStatus>>> {
+    fn on_syscall(&mut self) -> Result<Step> {
         let mut regs = self.tracee.regs()?;
         let nr = regs.orig_rax as i64;
         let args = syscall_args(&regs);
         let at = self.next_event_index();
         let ev = match self.next_event()? {
             Some(Event::Syscall(ev)) => ev,
-            Some(other) => {
-                return Err(self.diverged(at, describe(&other), describe_call(nr, &args)))
-            }
+            Some(other) => return Err(self.diverged(at, describe(&other), describe_call(nr, &args))),
             None => return self.end_early(),
         };
         let info = syscalls::lookup(nr);
         let nargs = info.map(|i| i.nargs).unwrap_or(6);
         if ev.nr != nr || ev.args[..nargs] != args[..nargs] {
-            return Err(self.diverged(
-                at,
-                describe_call(ev.nr, &ev.args),
-                describe_call(nr, &args),
-            ));
+            return Err(self.diverged(at, describe_call(ev.nr, &ev.args), describe_call(nr, &args)));
         }
-        let info = info
-            .ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
+        let info = info.ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
         let mut how = info.replay;
         if info.outs.contains(&syscalls::Out::ByRequest) {
             if let RequestOut::Fake(r) = syscalls::request_out(nr, &args) {
@@ -213,7 +271,7 @@ impl ReplaySession {
             Replay::Execute | Replay::ExecuteUntilSignal => {
                 if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
                     self.tracee.resume(Resume::Cont, 0)?;
-                    return Ok(None);
+                    return Ok(Step::Continue);
                 }
                 if how == Replay::ExecuteUntilSignal {
                     self.raise_next_signal()?;
@@ -236,20 +294,12 @@ impl ReplaySession {
             Replay::Execve => {
                 let exec = match self.peek()? {
                     Some(Event::Exec(exec)) => exec.clone(),
-                    _ => {
-                        return Err(self.diverged(
-                            at,
-                            "an exec after execve".into(),
-                            "no exec in the trace".into(),
-                        ))
-                    }
+                    _ => return Err(self.diverged(at, "an exec after execve".into(), "no exec in the trace".into())),
                 };
                 let exe = self.verified(&exec.exe)?;
-                let path = self.tracee.scratch(
-                    &CString::new(exe.as_os_str().as_bytes())
-                        .unwrap()
-                        .into_bytes_with_nul(),
-                )?;
+                let path = self
+                    .tracee
+                    .scratch(&CString::new(exe.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
                 regs.rdi = path.0;
                 self.tracee.set_regs(&regs)?;
                 self.tracee.resume(Resume::Syscall, 0)?;
@@ -271,7 +321,7 @@ impl ReplaySession {
             }
         }
         self.tracee.resume(Resume::Cont, 0)?;
-        Ok(None)
+        Ok(Step::Continue)
     }
 
     /// Completes a syscall that is skipped rather than run: the recorded
@@ -309,12 +359,8 @@ impl ReplaySession {
         if got != ev.result {
             return Err(self.diverged(
                 at,
-                format!(
-                    "{} returning {}",
-                    syscalls::name(ev.nr),
-                    errno_name(ev.result)
-                ),
-                format!("{}", errno_name(got)),
+                format!("{} returning {}", syscalls::name(ev.nr), errno_name(ev.result)),
+                errno_name(got).to_string(),
             ));
         }
         Ok(())
@@ -332,21 +378,12 @@ impl ReplaySession {
         let mut fd = u64::MAX;
         if let Some(hash) = &ev.mapped_file {
             let copy = self.verified(hash)?;
-            let path = self.tracee.scratch(
-                &CString::new(copy.as_os_str().as_bytes())
-                    .unwrap()
-                    .into_bytes_with_nul(),
-            )?;
+            let path = self
+                .tracee
+                .scratch(&CString::new(copy.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
             let opened = self.tracee.inject_syscall(
                 libc::SYS_openat,
-                [
-                    libc::AT_FDCWD as u64,
-                    path.0,
-                    libc::O_RDONLY as u64,
-                    0,
-                    0,
-                    0,
-                ],
+                [libc::AT_FDCWD as u64, path.0, libc::O_RDONLY as u64, 0, 0, 0],
             )?;
             if opened < 0 {
                 return Err(Error::Spawn(format!(
@@ -358,30 +395,32 @@ impl ReplaySession {
             fd = opened as u64;
             flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
         }
-        let got = self.tracee.inject_syscall(
-            libc::SYS_mmap,
-            [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]],
-        )?;
+        let got = self
+            .tracee
+            .inject_syscall(libc::SYS_mmap, [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]])?;
         if fd != u64::MAX {
-            self.tracee
-                .inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
+            self.tracee.inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
         }
         Ok(got)
     }
 
-    fn on_signal(&mut self, sig: i32) -> Result<Option<Option<ExitStatus>>> {
+    fn on_signal(&mut self, sig: i32) -> Result<Step> {
         let info = self.tracee.siginfo()?;
         let mut regs = self.tracee.regs()?;
         let code = si_code(&info);
         let at = self.next_event_index();
+        if sig == libc::SIGTRAP && code == TRAP_HWBKPT && self.counting.as_ref().is_some_and(|c| c.rip == regs.rip) {
+            return self.on_counted_execution(regs);
+        }
         if sig == libc::SIGSEGV && code == SI_KERNEL {
             if let Some(len) = tsc_instruction(&self.tracee, regs.rip)? {
                 match self.next_event()? {
                     Some(Event::Rdtsc { tsc, aux }) => {
                         apply_tsc(&mut regs, tsc, aux, len);
                         self.tracee.set_regs(&regs)?;
+                        self.before_resume()?;
                         self.tracee.resume(Resume::Cont, 0)?;
-                        return Ok(None);
+                        return Ok(Step::Continue);
                     }
                     Some(other) => return Err(self.diverged(at, describe(&other), "rdtsc".into())),
                     None => return self.end_early(),
@@ -393,17 +432,11 @@ impl ReplaySession {
             // Nothing outside rback may signal a replay (its process group is
             // its own); whatever does is not part of the recording.
             self.tracee.resume(Resume::Cont, 0)?;
-            return Ok(None);
+            return Ok(Step::Continue);
         }
         let ev = match self.next_event()? {
             Some(Event::Signal(ev)) => ev,
-            Some(other) => {
-                return Err(self.diverged(
-                    at,
-                    describe(&other),
-                    format!("signal {}", signal_name(sig)),
-                ))
-            }
+            Some(other) => return Err(self.diverged(at, describe(&other), format!("signal {}", signal_name(sig)))),
             None => return self.end_early(),
         };
         let expected_kind = if ours {
@@ -428,8 +461,68 @@ impl ReplaySession {
             self.tracee.set_siginfo(&ev.siginfo)?;
             self.raised = None;
         }
+        self.before_resume()?;
         self.tracee.resume(Resume::Cont, sig)?;
-        Ok(None)
+        Ok(Step::Continue)
+    }
+
+    /// The counted instruction is about to execute once more.
+    fn on_counted_execution(&mut self, mut regs: Regs) -> Result<Step> {
+        let c = self.counting.as_mut().expect("only called while counting");
+        c.hits += 1;
+        let hits = c.hits;
+        let arrived = match &self.counting.as_ref().unwrap().goal {
+            Goal::Hits(n) => hits == *n,
+            Goal::SameStateAs { pid, regs: target } => {
+                if hits > SEARCH_LIMIT {
+                    return Err(Error::Unsupported {
+                        event: self.next_event_index(),
+                        what: format!("placing {}, which arrived during a long computation,", self.search_for),
+                        why: format!(
+                            "no state matching the live program in {SEARCH_LIMIT} executions of {:#x}",
+                            regs.rip
+                        ),
+                    });
+                }
+                tracee::same_program_state(&regs, target) && self.same_memory_as(*pid)?
+            }
+        };
+        if !arrived {
+            self.tracee.resume(Resume::Cont, 0)?;
+            return Ok(Step::Continue);
+        }
+        self.tracee.set_exec_breakpoint(None)?;
+        let goal = self.counting.take().expect("counting").goal;
+        if matches!(goal, Goal::SameStateAs { .. }) {
+            return Ok(Step::Located(hits));
+        }
+        let ev = match self.peek()? {
+            Some(Event::Signal(ev)) => ev.clone(),
+            _ => unreachable!("counting only starts in front of a positioned signal"),
+        };
+        if !tracee::same_program_state(&regs, &ev.regs.to_regs()) {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("registers {:x?} at execution {hits} of {:#x}", ev.regs.0, regs.rip),
+                format!("{:x?}", crate::trace::Registers::from(&regs).0),
+            ));
+        }
+        // The breakpoint is gone, so the resume flag is not needed; the
+        // recording had none at this point, and it ends up in the handler's
+        // signal frame.
+        regs.eflags &= !tracee::EFLAGS_RF;
+        self.tracee.set_regs(&regs)?;
+        self.tracee.raise(ev.signo)?;
+        self.raised = Some(ev.signo);
+        self.tracee.resume(Resume::Cont, 0)?;
+        Ok(Step::Continue)
+    }
+
+    /// Whether this replay's writable memory equals the live tracee's.
+    fn same_memory_as(&self, live: nix::unistd::Pid) -> Result<bool> {
+        let ours = self.tracee.writable_memory()?;
+        let theirs = crate::tracee::writable_memory_of(live)?;
+        Ok(ours == theirs)
     }
 
     /// Called when the current event is done and the tracee is about to run
@@ -438,10 +531,21 @@ impl ReplaySession {
         if self.raised.is_some() {
             return Ok(());
         }
+        if self.counting.is_some() {
+            return Ok(());
+        }
         match self.peek()? {
-            Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => {
-                self.raise_next_signal()
-            }
+            Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => match s.at_execution {
+                Some(n) => {
+                    let rip = s.regs.rip();
+                    self.start_counting(rip, Goal::Hits(n))
+                }
+                None => self.raise_next_signal(),
+            },
+            None => match self.search.take() {
+                Some((rip, goal)) => self.start_counting(rip, goal),
+                None => Ok(()),
+            },
             Some(Event::Exit(ExitStatus::Killed { signo, .. })) if *signo == libc::SIGKILL => {
                 // SIGKILL gives no stop to deliver it at; the recording saw the
                 // program vanish after this event.
@@ -450,6 +554,12 @@ impl ReplaySession {
             }
             _ => Ok(()),
         }
+    }
+
+    fn start_counting(&mut self, rip: u64, goal: Goal) -> Result<()> {
+        self.tracee.set_exec_breakpoint(Some(RemoteAddr(rip)))?;
+        self.counting = Some(Counting { rip, hits: 0, goal });
+        Ok(())
     }
 
     fn raise_next_signal(&mut self) -> Result<()> {
@@ -483,13 +593,10 @@ impl ReplaySession {
         // recorded contents over it.
         let lowest = regs.rsp.min(exec.stack.addr.0);
         if lowest < exec.stack.addr.0 {
-            self.tracee.write_bytes(
-                RemoteAddr(lowest),
-                &vec![0u8; (exec.stack.addr.0 - lowest) as usize],
-            )?;
+            self.tracee
+                .write_bytes(RemoteAddr(lowest), &vec![0u8; (exec.stack.addr.0 - lowest) as usize])?;
         }
-        self.tracee
-            .write_bytes(exec.stack.addr, &exec.stack.bytes)?;
+        self.tracee.write_bytes(exec.stack.addr, &exec.stack.bytes)?;
         regs.rsp = recorded.rsp;
         self.tracee.set_regs(&regs)?;
         self.tracee.install_rback_page()
@@ -525,8 +632,8 @@ impl ReplaySession {
     }
 
     fn peek(&mut self) -> Result<Option<&Event>> {
-        if self.peeked.is_none() && !self.ended_early {
-            match self.reader.next()? {
+        if self.peeked.is_none() && !self.ended_early && self.trailer.is_none() {
+            match self.reader.next_item()? {
                 Next::Event(e) => self.peeked = Some(e),
                 Next::End(t) => self.trailer = Some(t),
                 Next::EndsEarly => self.ended_early = true,
@@ -550,16 +657,12 @@ impl ReplaySession {
         }
     }
 
-    fn end_early(&mut self) -> Result<Option<Option<ExitStatus>>> {
-        Ok(Some(None))
+    fn end_early(&mut self) -> Result<Step> {
+        Ok(Step::Finished(None))
     }
 
     fn diverged(&self, event: EventIdx, expected: String, got: String) -> Error {
-        Error::Diverged {
-            event,
-            expected,
-            got,
-        }
+        Error::Diverged { event, expected, got }
     }
 }
 
@@ -567,12 +670,7 @@ fn check_cpu(header: &Header) -> Result<()> {
     let here = program::cpu_identity();
     if here != header.cpu {
         let model = |c: &crate::trace::CpuIdentity| {
-            let sig = c
-                .leaves
-                .iter()
-                .find(|l| l.0 == 1)
-                .map(|l| l.2[0])
-                .unwrap_or(0);
+            let sig = c.leaves.iter().find(|l| l.0 == 1).map(|l| l.2[0]).unwrap_or(0);
             format!("{} family/model {sig:#x}", c.vendor)
         };
         return Err(Error::CpuMismatch {

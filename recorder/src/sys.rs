@@ -83,21 +83,10 @@ pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
         libc::raise(libc::SIGSTOP);
         // From here the parent traces us; the filter's RET_TRACE needs that.
         libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        if libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER,
-            &prog as *const _,
-            0,
-            0,
-        ) != 0
-        {
+        if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const _, 0, 0) != 0 {
             libc::_exit(126);
         }
-        libc::execve(
-            config.program.as_ptr(),
-            argv_ptrs.as_ptr(),
-            envp_ptrs.as_ptr(),
-        );
+        libc::execve(config.program.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr());
         libc::_exit(127);
     }
 }

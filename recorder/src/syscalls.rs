@@ -144,7 +144,8 @@ const RUSAGE: usize = 144;
 const RLIMIT: usize = 16;
 const STATFS: usize = 120;
 const SOCKADDR_OUT: [Out; 2] = [buf(1, CapacityAt(2)), buf(2, Fixed(4))];
-const NO_THREADS: &str = "the program starts a thread or a child process; rback records single-process programs only for now";
+const NO_THREADS: &str =
+    "the program starts a thread or a child process; rback records single-process programs only for now";
 
 /// The table, as `(number, info)` pairs; [`lookup`] indexes it.
 #[rustfmt::skip]
@@ -429,9 +430,7 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
             match req as u64 {
                 c::TCGETS => RequestOut::Buf { ptr: 2, len: 36 },
                 c::TIOCGWINSZ => RequestOut::Buf { ptr: 2, len: 8 },
-                c::TIOCGPGRP | c::FIONREAD | c::TIOCGSID | c::TIOCOUTQ => {
-                    RequestOut::Buf { ptr: 2, len: 4 }
-                }
+                c::TIOCGPGRP | c::FIONREAD | c::TIOCGSID | c::TIOCOUTQ => RequestOut::Buf { ptr: 2, len: 4 },
                 c::TCSETS
                 | c::TCSETSW
                 | c::TCSETSF
@@ -457,10 +456,7 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
                         // _IOW: the kernel only reads from the tracee.
                         none
                     } else {
-                        RequestOut::Unsupported(format!(
-                            "ioctl request {req:#x} on fd {}",
-                            args[0] as i32
-                        ))
+                        RequestOut::Unsupported(format!("ioctl request {req:#x} on fd {}", args[0] as i32))
                     }
                 }
             }
@@ -494,15 +490,11 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
         },
         c::SYS_prctl => match args[0] as i32 {
             c::PR_GET_NAME => RequestOut::Buf { ptr: 1, len: 16 },
-            c::PR_GET_PDEATHSIG | c::PR_GET_TSC | c::PR_GET_CHILD_SUBREAPER => {
-                RequestOut::Buf { ptr: 1, len: 4 }
-            }
+            c::PR_GET_PDEATHSIG | c::PR_GET_TSC | c::PR_GET_CHILD_SUBREAPER => RequestOut::Buf { ptr: 1, len: 4 },
             // The tracee must not switch rdtsc trapping off, nor install a
             // filter of its own in front of rback's.
             c::PR_SET_TSC => RequestOut::Fake(-(c::EPERM as i64)),
-            c::PR_SET_SECCOMP | c::PR_SET_MM => {
-                RequestOut::Unsupported(format!("prctl option {}", args[0]))
-            }
+            c::PR_SET_SECCOMP | c::PR_SET_MM => RequestOut::Unsupported(format!("prctl option {}", args[0])),
             c::PR_SET_NAME
             | c::PR_SET_PDEATHSIG
             | c::PR_GET_DUMPABLE
@@ -538,11 +530,7 @@ mod tests {
     fn table_has_no_duplicate_numbers() {
         let mut seen = std::collections::HashSet::new();
         for (nr, info) in TABLE {
-            assert!(
-                seen.insert(*nr),
-                "syscall {} ({nr}) listed twice",
-                info.name
-            );
+            assert!(seen.insert(*nr), "syscall {} ({nr}) listed twice", info.name);
         }
     }
 
@@ -560,29 +548,17 @@ mod tests {
     fn ioctl_decoding() {
         let mut args = [0u64; 6];
         args[1] = c::TIOCGWINSZ;
-        assert_eq!(
-            request_out(c::SYS_ioctl, &args),
-            RequestOut::Buf { ptr: 2, len: 8 }
-        );
+        assert_eq!(request_out(c::SYS_ioctl, &args), RequestOut::Buf { ptr: 2, len: 8 });
         // _IOR('T', 0x30, unsigned int) = TIOCGPTN: direction and size from the code.
         args[1] = 0x8004_5430;
-        assert_eq!(
-            request_out(c::SYS_ioctl, &args),
-            RequestOut::Buf { ptr: 2, len: 4 }
-        );
+        assert_eq!(request_out(c::SYS_ioctl, &args), RequestOut::Buf { ptr: 2, len: 4 });
         args[1] = 0x5499;
-        assert!(matches!(
-            request_out(c::SYS_ioctl, &args),
-            RequestOut::Unsupported(_)
-        ));
+        assert!(matches!(request_out(c::SYS_ioctl, &args), RequestOut::Unsupported(_)));
     }
 
     #[test]
     fn prctl_set_tsc_is_refused_without_reaching_the_kernel() {
         let args = [c::PR_SET_TSC as u64, 1, 0, 0, 0, 0];
-        assert_eq!(
-            request_out(c::SYS_prctl, &args),
-            RequestOut::Fake(-(c::EPERM as i64))
-        );
+        assert_eq!(request_out(c::SYS_prctl, &args), RequestOut::Fake(-(c::EPERM as i64)));
     }
 }

@@ -12,6 +12,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::{EventIdx, RemoteAddr};
 
 /// Bumped on every change to anything serialized in this module.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -37,17 +38,9 @@ pub enum TraceError {
     #[error("{0} is not an rback trace")]
     NotATrace(PathBuf),
     #[error("{path} has trace format version {found}, but this rback reads version {expected}; replay it with the rback that recorded it")]
-    Version {
-        path: PathBuf,
-        found: u32,
-        expected: u32,
-    },
+    Version { path: PathBuf, found: u32, expected: u32 },
     #[error("trace {path} is corrupt at byte {offset}: {why}")]
-    Corrupt {
-        path: PathBuf,
-        offset: u64,
-        why: String,
-    },
+    Corrupt { path: PathBuf, offset: u64, why: String },
     #[error("trace {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -150,6 +143,10 @@ pub struct SignalEvent {
     /// Registers at the signal-delivery stop, before the kernel sets up a
     /// handler frame (rax and orig_rax decide whether a syscall restarts).
     pub regs: Registers,
+    /// For a signal delivered while the program ran its own code: it came
+    /// just before the N-th execution, counted from the previous event, of
+    /// the instruction at `regs.rip`. `None`: at the previous event's end.
+    pub at_execution: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,11 +235,17 @@ impl TraceWriter {
     /// Creates `dir/events` and writes the header frame.
     pub fn create(dir: &Path, header: &Header) -> Result<TraceWriter, TraceError> {
         let path = dir.join(EVENTS_FILE);
-        let file = File::create(&path).map_err(io_err(&path))?;
+        // A trace holds whatever the program read: secrets included.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err(&path))?;
         let mut out = BufWriter::with_capacity(FLUSH_BYTES * 2, file);
         out.write_all(MAGIC).map_err(io_err(&path))?;
-        out.write_all(&FORMAT_VERSION.to_le_bytes())
-            .map_err(io_err(&path))?;
+        out.write_all(&FORMAT_VERSION.to_le_bytes()).map_err(io_err(&path))?;
         let mut w = TraceWriter {
             path,
             out,
@@ -385,7 +388,7 @@ impl TraceReader {
         self.next_event
     }
 
-    pub fn next(&mut self) -> Result<Next, TraceError> {
+    pub fn next_item(&mut self) -> Result<Next, TraceError> {
         match self.frame()? {
             None => Ok(Next::EndsEarly),
             Some(Frame::Event(e)) => {
@@ -423,9 +426,7 @@ impl TraceReader {
             return Ok(None);
         }
         let mut head = [0u8; 8];
-        self.input
-            .read_exact(&mut head)
-            .map_err(io_err(&self.path))?;
+        self.input.read_exact(&mut head).map_err(io_err(&self.path))?;
         let len = u32::from_le_bytes(head[..4].try_into().unwrap());
         let crc = u32::from_le_bytes(head[4..].try_into().unwrap());
         if len >= MAX_FRAME {
@@ -437,14 +438,11 @@ impl TraceReader {
             return Ok(None);
         }
         let mut payload = vec![0u8; len as usize];
-        self.input
-            .read_exact(&mut payload)
-            .map_err(io_err(&self.path))?;
+        self.input.read_exact(&mut payload).map_err(io_err(&self.path))?;
         if crc32fast::hash(&payload) != crc {
             return Err(self.corrupt("checksum mismatch"));
         }
-        let frame = postcard::from_bytes(&payload)
-            .map_err(|e| self.corrupt(&format!("undecodable frame: {e}")))?;
+        let frame = postcard::from_bytes(&payload).map_err(|e| self.corrupt(&format!("undecodable frame: {e}")))?;
         self.offset += 8 + u64::from(len);
         Ok(Some(frame))
     }
@@ -530,7 +528,7 @@ mod tests {
         let mut r = TraceReader::open(dir)?;
         let mut events = vec![];
         loop {
-            match r.next()? {
+            match r.next_item()? {
                 Next::Event(e) => events.push(e),
                 Next::End(_) => return Ok((events, true)),
                 Next::EndsEarly => return Ok((events, false)),
@@ -619,8 +617,7 @@ mod tests {
         fn new() -> TempDir {
             static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let p =
-                std::env::temp_dir().join(format!("rback-trace-test-{}-{n}", std::process::id()));
+            let p = std::env::temp_dir().join(format!("rback-trace-test-{}-{n}", std::process::id()));
             std::fs::create_dir_all(&p).unwrap();
             TempDir(p)
         }

@@ -75,11 +75,7 @@ impl Tracee {
                     "the program's launcher exited with status {code} before exec"
                 )))
             }
-            other => {
-                return Err(Error::Spawn(format!(
-                    "unexpected first stop of the tracee: {other:?}"
-                )))
-            }
+            other => return Err(Error::Spawn(format!("unexpected first stop of the tracee: {other:?}"))),
         }
         let options = ptrace::Options::PTRACE_O_EXITKILL
             | ptrace::Options::PTRACE_O_TRACESYSGOOD
@@ -128,18 +124,13 @@ impl Tracee {
     }
 
     fn wait_flags(&self, flags: WaitPidFlag) -> Result<Option<Stop>> {
-        let status =
-            waitpid(self.pid, Some(flags)).map_err(|e| Error::ptrace("waitpid", self.pid, e))?;
+        let status = waitpid(self.pid, Some(flags)).map_err(|e| Error::ptrace("waitpid", self.pid, e))?;
         Ok(Some(match status {
             WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_SECCOMP => Stop::Seccomp,
             WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_EXEC => Stop::Exec,
-            WaitStatus::PtraceEvent(_, sig, ev) if ev == libc::PTRACE_EVENT_STOP => {
-                Stop::EventStop(sig as i32)
-            }
+            WaitStatus::PtraceEvent(_, sig, ev) if ev == libc::PTRACE_EVENT_STOP => Stop::EventStop(sig as i32),
             WaitStatus::PtraceEvent(_, sig, ev) => {
-                return Err(Error::Spawn(format!(
-                    "unexpected ptrace event {ev} (signal {sig})"
-                )))
+                return Err(Error::Spawn(format!("unexpected ptrace event {ev} (signal {sig})")))
             }
             WaitStatus::PtraceSyscall(_) => Stop::SyscallExit,
             WaitStatus::Stopped(_, sig) => Stop::Signal(sig as i32),
@@ -159,12 +150,8 @@ impl Tracee {
             Some(Signal::try_from(sig).map_err(|e| Error::ptrace("resume", self.pid, e))?)
         };
         match how {
-            Resume::Cont => {
-                ptrace::cont(self.pid, sig).map_err(|e| Error::ptrace("cont", self.pid, e))
-            }
-            Resume::Syscall => {
-                ptrace::syscall(self.pid, sig).map_err(|e| Error::ptrace("syscall", self.pid, e))
-            }
+            Resume::Cont => ptrace::cont(self.pid, sig).map_err(|e| Error::ptrace("cont", self.pid, e)),
+            Resume::Syscall => ptrace::syscall(self.pid, sig).map_err(|e| Error::ptrace("syscall", self.pid, e)),
         }
     }
 
@@ -215,24 +202,18 @@ impl Tracee {
                 .mem
                 .read_exact_at(&mut buf, addr.0)
                 .map(|_| buf)
-                .map_err(|e| Error::Memory {
-                    addr,
-                    len,
-                    source: e,
-                }),
+                .map_err(|e| Error::Memory { addr, len, source: e }),
         }
     }
 
     /// Writes through `/proc/pid/mem`, which (like a debugger's poke) also
     /// writes into read-only private mappings.
     pub fn write_bytes(&self, addr: RemoteAddr, bytes: &[u8]) -> Result<()> {
-        self.mem
-            .write_all_at(bytes, addr.0)
-            .map_err(|e| Error::Memory {
-                addr,
-                len: bytes.len(),
-                source: e,
-            })
+        self.mem.write_all_at(bytes, addr.0).map_err(|e| Error::Memory {
+            addr,
+            len: bytes.len(),
+            source: e,
+        })
     }
 
     pub fn read_u64(&self, addr: RemoteAddr) -> Result<u64> {
@@ -316,21 +297,14 @@ impl Tracee {
         Ok(addr)
     }
 
-    fn run_syscall_at(
-        &mut self,
-        at: RemoteAddr,
-        base: &Regs,
-        nr: i64,
-        args: [u64; 6],
-    ) -> Result<i64> {
+    fn run_syscall_at(&mut self, at: RemoteAddr, base: &Regs, nr: i64, args: [u64; 6]) -> Result<i64> {
         let mut r = *base;
         r.rip = at.0;
         r.rax = nr as u64;
         // Skips the call the tracee may be stopped in (seccomp stop), and keeps
         // the kernel's syscall-restart logic away from the injected one.
         r.orig_rax = u64::MAX;
-        (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9) =
-            (args[0], args[1], args[2], args[3], args[4], args[5]);
+        (r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9) = (args[0], args[1], args[2], args[3], args[4], args[5]);
         self.set_regs(&r)?;
         self.resume(Resume::Cont, 0)?;
         loop {
@@ -338,10 +312,7 @@ impl Tracee {
                 // The borrowed instruction at an entry point is not in the
                 // page, so the filter reports it; let it run.
                 Stop::Seccomp => self.resume(Resume::Cont, 0)?,
-                Stop::Signal(sig)
-                    if sig == libc::SIGTRAP
-                        && self.regs()?.rip == at.0 + PAGE_CODE.len() as u64 =>
-                {
+                Stop::Signal(sig) if sig == libc::SIGTRAP && self.regs()?.rip == at.0 + PAGE_CODE.len() as u64 => {
                     return Ok(self.regs()?.rax as i64);
                 }
                 Stop::Signal(_) => {
@@ -378,9 +349,8 @@ impl Drop for Tracee {
 impl From<&Regs> for Registers {
     fn from(r: &Regs) -> Registers {
         Registers([
-            r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx,
-            r.rdx, r.rsi, r.rdi, r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base,
-            r.gs_base, r.ds, r.es, r.fs, r.gs,
+            r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx, r.rsi, r.rdi,
+            r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base, r.gs_base, r.ds, r.es, r.fs, r.gs,
         ])
     }
 }
@@ -511,11 +481,7 @@ pub fn launch(
                 return Ok(tracee);
             }
             Stop::Signal(_) | Stop::EventStop(_) => tracee.resume(Resume::Cont, 0)?,
-            Stop::Exited(status) => {
-                return Err(Error::Spawn(format!(
-                    "the tracee {status} before it started"
-                )))
-            }
+            Stop::Exited(status) => return Err(Error::Spawn(format!("the tracee {status} before it started"))),
         }
     }
 }
@@ -532,9 +498,8 @@ pub struct Mapping {
 
 impl Tracee {
     pub fn mappings(&self) -> Result<Vec<Mapping>> {
-        let text = std::fs::read_to_string(format!("/proc/{}/maps", self.pid)).map_err(
-            Error::io(format!("cannot read the memory map of tracee {}", self.pid)),
-        )?;
+        let text = std::fs::read_to_string(format!("/proc/{}/maps", self.pid))
+            .map_err(Error::io(format!("cannot read the memory map of tracee {}", self.pid)))?;
         Ok(text.lines().filter_map(parse_maps_line).collect())
     }
 }
@@ -557,20 +522,85 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     })
 }
 
+/// `offsetof(struct user, u_debugreg)` on x86-64.
+const DEBUGREG_OFFSET: usize = 848;
+/// The resume flag: set by the kernel at an instruction-breakpoint stop so
+/// that resuming does not hit the same breakpoint again.
+pub const EFLAGS_RF: u64 = 0x10000;
+
+impl Tracee {
+    /// Arms (or with `None` disarms) an instruction breakpoint in debug
+    /// register 0. Hits arrive as SIGTRAP stops with `si_code` TRAP_HWBKPT,
+    /// before the instruction runs.
+    pub fn set_exec_breakpoint(&self, addr: Option<RemoteAddr>) -> Result<()> {
+        let user = |i: usize, v: u64| {
+            ptrace::write_user(
+                self.pid,
+                (DEBUGREG_OFFSET + 8 * i) as ptrace::AddressType,
+                v as libc::c_long,
+            )
+            .map_err(|e| Error::ptrace("pokeuser", self.pid, e))
+        };
+        match addr {
+            Some(a) => {
+                user(0, a.0)?;
+                // L0 enabled; RW0 = 00 (execution) and LEN0 = 00 (one byte).
+                user(7, 1)
+            }
+            None => user(7, 0),
+        }
+    }
+
+    /// The writable memory of the tracee, mapping by mapping, to compare two
+    /// processes that should be in the same state.
+    pub fn writable_memory(&self) -> Result<Vec<(u64, Vec<u8>)>> {
+        writable_memory_of(self.pid)
+    }
+}
+
+/// [`Tracee::writable_memory`] for a stopped tracee known only by pid.
+pub fn writable_memory_of(pid: Pid) -> Result<Vec<(u64, Vec<u8>)>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map_err(Error::io(format!("cannot read the memory map of tracee {pid}")))?;
+    let mut out = vec![];
+    for m in text.lines().filter_map(parse_maps_line) {
+        if m.perms.as_bytes().get(1) == Some(&b'w') && m.path != "[vvar]" {
+            let len = (m.end - m.start) as usize;
+            let mut buf = vec![0u8; len];
+            let remote = [RemoteIoVec {
+                base: m.start as usize,
+                len,
+            }];
+            let n =
+                process_vm_readv(pid, &mut [io::IoSliceMut::new(&mut buf)], &remote).map_err(|e| Error::Memory {
+                    addr: RemoteAddr(m.start),
+                    len,
+                    source: e.into(),
+                })?;
+            buf.truncate(n);
+            out.push((m.start, buf));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether two register sets describe the same program state (the resume
+/// flag is bookkeeping of the debug machinery, not program state).
+pub fn same_program_state(a: &Regs, b: &Regs) -> bool {
+    let (mut a, mut b) = (*a, *b);
+    a.eflags &= !EFLAGS_RF;
+    b.eflags &= !EFLAGS_RF;
+    Registers::from(&a) == Registers::from(&b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn maps_lines_parse() {
-        let m = parse_maps_line(
-            "7ffff7fc3000-7ffff7fc5000 r--p 00001000 fe:01 1234    /usr/lib/ld linux.so",
-        )
-        .unwrap();
-        assert_eq!(
-            (m.start, m.end, m.offset),
-            (0x7ffff7fc3000, 0x7ffff7fc5000, 0x1000)
-        );
+        let m = parse_maps_line("7ffff7fc3000-7ffff7fc5000 r--p 00001000 fe:01 1234    /usr/lib/ld linux.so").unwrap();
+        assert_eq!((m.start, m.end, m.offset), (0x7ffff7fc3000, 0x7ffff7fc5000, 0x1000));
         assert_eq!(m.path, "/usr/lib/ld linux.so");
         let anon = parse_maps_line("7ffff7fc3000-7ffff7fc5000 rw-p 00000000 00:00 0 ").unwrap();
         assert_eq!(anon.path, "");
