@@ -13,13 +13,14 @@ use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::files;
 use crate::program;
 use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
 use crate::syscalls::{self, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, FileHash, Header, Next, SignalKind, Stream, SyscallEvent, TraceReader, Trailer,
+    Event, ExecEvent, ExitStatus, FileHash, Header, SignalKind, Stream, SyscallEvent, TraceLog, Trailer,
 };
 use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -113,11 +114,9 @@ const SEARCH_LIMIT: u64 = 200_000;
 /// A replay in progress: a tracee and the trace cursor it follows.
 pub struct ReplaySession {
     trace_dir: PathBuf,
-    reader: TraceReader,
-    /// The next event, read ahead: some decisions depend on what follows.
-    peeked: Option<Event>,
-    ended_early: bool,
-    trailer: Option<Trailer>,
+    log: Arc<TraceLog>,
+    /// The index of the next event to replay.
+    cursor: usize,
     tracee: Tracee,
     echo_output: bool,
     /// The signal rback raised to reproduce the next event, if any.
@@ -135,11 +134,16 @@ impl ReplaySession {
     /// Opens a trace and starts its program, stopped before its first
     /// instruction.
     pub fn start(trace_dir: &Path, echo_output: bool) -> Result<ReplaySession> {
-        let mut reader = TraceReader::open(trace_dir)?;
-        check_cpu(reader.header())?;
-        let first = match reader.next_item()? {
-            Next::Event(Event::Exec(exec)) => exec,
-            Next::Event(_) => {
+        let log = Arc::new(TraceLog::load(trace_dir)?);
+        Self::start_from(trace_dir, log, echo_output)
+    }
+
+    /// [`ReplaySession::start`] for a trace already in memory.
+    pub fn start_from(trace_dir: &Path, log: Arc<TraceLog>, echo_output: bool) -> Result<ReplaySession> {
+        check_cpu(&log.header)?;
+        let first = match log.events.first() {
+            Some(Event::Exec(exec)) => exec.clone(),
+            Some(_) => {
                 return Err(crate::TraceError::Corrupt {
                     path: trace_dir.to_path_buf(),
                     offset: 0,
@@ -147,7 +151,7 @@ impl ReplaySession {
                 }
                 .into())
             }
-            Next::End(_) | Next::EndsEarly => {
+            None => {
                 return Err(Error::Program(format!(
                     "the trace {} ends before its program started",
                     trace_dir.display()
@@ -167,10 +171,8 @@ impl ReplaySession {
         let tracee = tracee::launch(&c_exe, &c_argv, &[], true)?;
         let mut session = ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
-            reader,
-            peeked: None,
-            ended_early: false,
-            trailer: None,
+            log,
+            cursor: 1,
             tracee,
             echo_output,
             raised: None,
@@ -186,7 +188,7 @@ impl ReplaySession {
 
     /// The index of the next event to be replayed.
     pub fn next_event_index(&self) -> EventIdx {
-        EventIdx(self.reader.next_index().0 - u64::from(self.peeked.is_some()))
+        EventIdx(self.cursor as u64)
     }
 
     pub fn run_to_end(&mut self) -> Result<ReplayOutcome> {
@@ -194,7 +196,7 @@ impl ReplaySession {
         self.tracee.resume(Resume::Cont, 0)?;
         loop {
             if let Step::Finished(status) = self.step()? {
-                let cut_short = match (status, &self.trailer) {
+                let cut_short = match (status, &self.log.trailer) {
                     (Some(_), _) => None,
                     (None, Some(Trailer { stopped: Some(why), .. })) => Some(format!("recording stopped there: {why}")),
                     (None, _) => Some("the recording was cut short (rback was killed or crashed)".to_string()),
@@ -632,19 +634,15 @@ impl ReplaySession {
     }
 
     fn peek(&mut self) -> Result<Option<&Event>> {
-        if self.peeked.is_none() && !self.ended_early && self.trailer.is_none() {
-            match self.reader.next_item()? {
-                Next::Event(e) => self.peeked = Some(e),
-                Next::End(t) => self.trailer = Some(t),
-                Next::EndsEarly => self.ended_early = true,
-            }
-        }
-        Ok(self.peeked.as_ref())
+        Ok(self.log.events.get(self.cursor))
     }
 
     fn next_event(&mut self) -> Result<Option<Event>> {
-        self.peek()?;
-        Ok(self.peeked.take())
+        let ev = self.log.events.get(self.cursor).cloned();
+        if ev.is_some() {
+            self.cursor += 1;
+        }
+        Ok(ev)
     }
 
     fn expect_end(&mut self) -> Result<()> {

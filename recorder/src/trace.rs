@@ -462,6 +462,43 @@ fn placeholder_header() -> Header {
     }
 }
 
+/// A whole trace in memory: what replay and time travel work from. Going
+/// back in time means jumping to an earlier event, which a stream cannot do.
+#[derive(Debug)]
+pub struct TraceLog {
+    pub header: Header,
+    pub events: Vec<Event>,
+    /// `None` when the trace ends early (rback was killed while recording).
+    pub trailer: Option<Trailer>,
+}
+
+impl TraceLog {
+    pub fn load(dir: &Path) -> Result<TraceLog, TraceError> {
+        let mut reader = TraceReader::open(dir)?;
+        let mut events = Vec::new();
+        let trailer = loop {
+            match reader.next_item()? {
+                Next::Event(e) => events.push(e),
+                Next::End(t) => break Some(t),
+                Next::EndsEarly => break None,
+            }
+        };
+        Ok(TraceLog {
+            header: reader.header.clone(),
+            events,
+            trailer,
+        })
+    }
+
+    pub fn get(&self, idx: EventIdx) -> Option<&Event> {
+        self.events.get(idx.0 as usize)
+    }
+
+    pub fn len(&self) -> EventIdx {
+        EventIdx(self.events.len() as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
