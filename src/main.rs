@@ -1,6 +1,7 @@
 //! `rback`: the command line. Glue only: recording, replay and the trace
 //! format live in the `recorder` crate.
 
+mod debuginfo;
 mod info;
 
 use std::path::PathBuf;

@@ -11,12 +11,14 @@
 //!
 //! **Architecture invariant:** nothing here knows about gdb or the REPL.
 
+pub mod counter;
 pub mod files;
 pub mod program;
 pub mod record;
 pub mod replay;
 pub mod sys;
 pub mod syscalls;
+pub mod timeline;
 pub mod trace;
 pub mod tracee;
 

@@ -26,7 +26,7 @@ use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 /// `si_code` of a SIGTRAP from a debug-register breakpoint.
-const TRAP_HWBKPT: i32 = 4;
+pub(crate) const TRAP_HWBKPT: i32 = 4;
 
 pub struct ReplayOptions {
     pub trace_dir: PathBuf,
@@ -62,7 +62,7 @@ pub fn locate_signal_point(trace_dir: &Path, live: &Tracee, regs: &Regs, signal:
     session.tracee.resume(Resume::Cont, 0)?;
     loop {
         match session.step()? {
-            Step::Continue => {}
+            Step::Continue | Step::Boundary => {}
             Step::Located(hits) => return Ok(hits),
             Step::Finished(_) => {
                 return Err(Error::Unsupported {
@@ -82,7 +82,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome> {
 }
 
 /// What one step of replay came to.
-enum Step {
+pub(crate) enum Step {
     Continue,
     /// The replay is over: `Some(status)` when the program ended as
     /// recorded, `None` when the trace ends before the program did.
@@ -90,6 +90,48 @@ enum Step {
     /// A search started by [`locate_signal_point`] found its point after
     /// this many executions of the instruction.
     Located(u64),
+    /// The event is replayed and the tracee stands at the start of the
+    /// next interval, stopped (only with `stop_at_boundaries`).
+    Boundary,
+}
+
+/// Where the tracee stands when the replay of an event is done.
+#[derive(Clone, Copy)]
+enum Finish {
+    /// At the seccomp stop of a call that was skipped.
+    SkippedCall,
+    /// At the exit stop of a call that ran.
+    CallExit,
+    /// At a signal-delivery stop, to be resumed with this signal (0: none).
+    SignalStop(i32),
+}
+
+enum Disposition {
+    Caught,
+    Ignored,
+    Fatal,
+}
+
+/// What delivering `sig` will do, from the masks in `/proc/PID/status`.
+fn signal_disposition(pid: nix::unistd::Pid, sig: i32) -> Result<Disposition> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(Error::io(format!("cannot read the signal state of tracee {pid}")))?;
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let bit = 1u64 << (sig - 1);
+    Ok(if mask("SigCgt:") & bit != 0 {
+        Disposition::Caught
+    } else if mask("SigIgn:") & bit != 0 || matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
+    {
+        Disposition::Ignored
+    } else {
+        Disposition::Fatal
+    })
 }
 
 /// Counting executions of one instruction after the last event, with a
@@ -128,6 +170,11 @@ pub struct ReplaySession {
     /// The name of the signal being searched for, for errors.
     search_for: String,
     verified_files: HashSet<FileHash>,
+    /// Stop after each event instead of running on (time travel).
+    stop_at_boundaries: bool,
+    /// How the tracee runs between events: freely, or one instruction at a
+    /// time while a debugger steps.
+    run_mode: Resume,
 }
 
 impl ReplaySession {
@@ -180,6 +227,8 @@ impl ReplaySession {
             search: None,
             search_for: String::new(),
             verified_files: HashSet::new(),
+            stop_at_boundaries: false,
+            run_mode: Resume::Cont,
         };
         session.verified_files.insert(first.exe.clone());
         session.apply_exec(&first)?;
@@ -218,10 +267,16 @@ impl ReplaySession {
             return self.end_early();
         }
         let stop = self.tracee.wait()?;
+        self.handle(stop)
+    }
+
+    /// Replays what happens at a stop of the tracee: an event, or a stop
+    /// of rback's own machinery.
+    pub(crate) fn handle(&mut self, stop: Stop) -> Result<Step> {
         match stop {
             Stop::Seccomp => self.on_syscall(),
             Stop::Signal(sig) => self.on_signal(sig),
-            Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0).map(|_| Step::Continue),
+            Stop::EventStop(_) => self.run_on(0).map(|_| Step::Continue),
             Stop::Exited(status) => {
                 let at = self.next_event_index();
                 match self.next_event()? {
@@ -263,6 +318,8 @@ impl ReplaySession {
             // A failed mmap or exec changed nothing: emulate the failure.
             how = Replay::Emulate;
         }
+        // Injected calls take the tracee out of its seccomp stop.
+        let mut injected = false;
         match how {
             Replay::Emulate | Replay::Fake(_) => {
                 for w in &ev.writes {
@@ -281,9 +338,11 @@ impl ReplaySession {
                 self.tracee.resume(Resume::Syscall, 0)?;
                 self.expect_syscall_exit(at, &ev)?;
                 self.before_resume()?;
+                return self.finish_event(Finish::CallExit);
             }
             Replay::Mmap => {
                 let got = self.map_like_recording(&ev)?;
+                injected = true;
                 if got != ev.result {
                     return Err(self.diverged(
                         at,
@@ -313,6 +372,7 @@ impl ReplaySession {
                 self.next_event()?;
                 self.apply_exec(&exec)?;
                 self.before_resume()?;
+                return self.finish_event(Finish::CallExit);
             }
             Replay::Unsupported(_) => {
                 return Err(self.diverged(
@@ -322,8 +382,11 @@ impl ReplaySession {
                 ))
             }
         }
-        self.tracee.resume(Resume::Cont, 0)?;
-        Ok(Step::Continue)
+        self.finish_event(if injected {
+            Finish::SignalStop(0)
+        } else {
+            Finish::SkippedCall
+        })
     }
 
     /// Completes a syscall that is skipped rather than run: the recorded
@@ -421,8 +484,7 @@ impl ReplaySession {
                         apply_tsc(&mut regs, tsc, aux, len);
                         self.tracee.set_regs(&regs)?;
                         self.before_resume()?;
-                        self.tracee.resume(Resume::Cont, 0)?;
-                        return Ok(Step::Continue);
+                        return self.finish_event(Finish::SignalStop(0));
                     }
                     Some(other) => return Err(self.diverged(at, describe(&other), "rdtsc".into())),
                     None => return self.end_early(),
@@ -433,7 +495,7 @@ impl ReplaySession {
         if !ours && !is_synchronous(sig, code) {
             // Nothing outside rback may signal a replay (its process group is
             // its own); whatever does is not part of the recording.
-            self.tracee.resume(Resume::Cont, 0)?;
+            self.run_on(0)?;
             return Ok(Step::Continue);
         }
         let ev = match self.next_event()? {
@@ -464,8 +526,7 @@ impl ReplaySession {
             self.raised = None;
         }
         self.before_resume()?;
-        self.tracee.resume(Resume::Cont, sig)?;
-        Ok(Step::Continue)
+        self.finish_event(Finish::SignalStop(sig))
     }
 
     /// The counted instruction is about to execute once more.
@@ -490,7 +551,7 @@ impl ReplaySession {
             }
         };
         if !arrived {
-            self.tracee.resume(Resume::Cont, 0)?;
+            self.run_on(0)?;
             return Ok(Step::Continue);
         }
         self.tracee.set_exec_breakpoint(None)?;
@@ -516,7 +577,7 @@ impl ReplaySession {
         self.tracee.set_regs(&regs)?;
         self.tracee.raise(ev.signo)?;
         self.raised = Some(ev.signo);
-        self.tracee.resume(Resume::Cont, 0)?;
+        self.run_on(0)?;
         Ok(Step::Continue)
     }
 
@@ -556,6 +617,120 @@ impl ReplaySession {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Resumes the tracee between events, the way it is meant to run now.
+    fn run_on(&self, sig: i32) -> Result<()> {
+        self.tracee.resume(self.run_mode, sig)
+    }
+
+    /// Ends the replay of an event: the tracee runs on, or, for time travel,
+    /// is brought to a stop at the start of the next interval with nothing
+    /// of the event left pending, so that its registers are the program's.
+    fn finish_event(&mut self, at: Finish) -> Result<Step> {
+        if !self.stop_at_boundaries {
+            let sig = match at {
+                Finish::SignalStop(sig) => sig,
+                _ => 0,
+            };
+            self.tracee.resume(Resume::Cont, sig)?;
+            return Ok(Step::Continue);
+        }
+        match at {
+            Finish::CallExit | Finish::SignalStop(0) => {}
+            Finish::SkippedCall => {
+                // The skipped call still passes through its exit.
+                self.tracee.resume(Resume::Syscall, 0)?;
+                match self.tracee.wait()? {
+                    Stop::SyscallExit => {}
+                    other => {
+                        return Err(Error::Spawn(format!(
+                            "unexpected stop {other:?} after a replayed syscall"
+                        )))
+                    }
+                }
+            }
+            Finish::SignalStop(sig) => match signal_disposition(self.tracee.pid, sig)? {
+                // One step with the signal enters the handler and stops
+                // before its first instruction.
+                Disposition::Caught => {
+                    self.tracee.resume(Resume::Step, sig)?;
+                    match self.tracee.wait()? {
+                        Stop::Signal(libc::SIGTRAP) => {}
+                        Stop::Exited(status) => return self.handle(Stop::Exited(status)),
+                        other => {
+                            return Err(Error::Spawn(format!(
+                                "unexpected stop {other:?} entering a signal handler"
+                            )))
+                        }
+                    }
+                }
+                // Delivering it would change nothing the program can see.
+                Disposition::Ignored => {}
+                Disposition::Fatal => {
+                    self.tracee.resume(Resume::Cont, sig)?;
+                    let stop = self.tracee.wait()?;
+                    return self.handle(stop);
+                }
+            },
+        }
+        Ok(Step::Boundary)
+    }
+
+    /// A copy of this session, for a checkpoint: same place in the trace, a
+    /// forked tracee. Must be called at an interval start (a boundary stop).
+    /// The copy has nothing raised or counted; [`ReplaySession::prepare`]
+    /// re-creates that when the copy is to run.
+    pub(crate) fn fork(&mut self) -> Result<ReplaySession> {
+        let tracee = self.tracee.fork()?;
+        // Signals rback had raised, dequeued while the fork was injected.
+        for info in std::mem::take(&mut self.tracee.stray_signals) {
+            self.tracee.raise(crate::record::signo_of(&info))?;
+        }
+        Ok(ReplaySession {
+            trace_dir: self.trace_dir.clone(),
+            log: self.log.clone(),
+            cursor: self.cursor,
+            tracee,
+            echo_output: self.echo_output,
+            raised: None,
+            counting: None,
+            search: None,
+            search_for: String::new(),
+            verified_files: self.verified_files.clone(),
+            stop_at_boundaries: self.stop_at_boundaries,
+            run_mode: Resume::Cont,
+        })
+    }
+
+    /// Makes a session ready to run at an interval start: raises the signal
+    /// or arms the count the next event needs.
+    pub(crate) fn prepare(&mut self) -> Result<()> {
+        self.before_resume()
+    }
+
+    pub(crate) fn set_stop_at_boundaries(&mut self, on: bool) {
+        self.stop_at_boundaries = on;
+    }
+
+    /// Resumes the tracee from a stop where rback holds it, stepping one
+    /// instruction or running freely until the next stop.
+    pub(crate) fn resume(&mut self, mode: Resume) -> Result<()> {
+        self.run_mode = mode;
+        self.tracee.resume(mode, 0)
+    }
+
+    pub(crate) fn tracee(&self) -> &Tracee {
+        &self.tracee
+    }
+
+    /// Whether `sig` at this stop is the next recorded event (a signal rback
+    /// raised, a fault, an rdtsc), rather than a stop of rback's machinery.
+    pub(crate) fn is_signal_event(&self, sig: i32, code: i32) -> bool {
+        if sig == libc::SIGTRAP && code == TRAP_HWBKPT {
+            return false;
+        }
+        self.raised == Some(sig) || is_synchronous(sig, code) || (sig == libc::SIGSEGV && code == SI_KERNEL)
     }
 
     fn start_counting(&mut self, rip: u64, goal: Goal) -> Result<()> {

@@ -156,3 +156,159 @@ pub fn ignore_terminal_signals() {
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
 }
+
+// ---------------------------------------------------------------------------
+// Instruction-breakpoint counters (`perf_event_open`), for `counter`.
+//
+// libc does not define `struct perf_event_attr`, the perf ioctls, or the
+// `fcntl` commands that route an event's overflow signal to one thread
+// (`F_SETOWN_EX`, `F_SETSIG`) for glibc targets, so they are spelled out here
+// from the kernel's uapi headers (`linux/perf_event.h`, `asm-generic/fcntl.h`).
+
+/// `PERF_TYPE_BREAKPOINT`: a hardware breakpoint (debug register) as a perf event.
+const PERF_TYPE_BREAKPOINT: u32 = 5;
+/// `HW_BREAKPOINT_X`: the breakpoint fires on instruction fetch.
+const HW_BREAKPOINT_X: u32 = 4;
+/// `PERF_ATTR_SIZE_VER5`: the layout below; the kernel accepts any known size.
+const PERF_ATTR_SIZE_VER5: u32 = 112;
+/// Bits of `perf_event_attr`'s flag word.
+const PERF_ATTR_DISABLED: u64 = 1 << 0;
+const PERF_ATTR_EXCLUDE_KERNEL: u64 = 1 << 5;
+const PERF_ATTR_EXCLUDE_HV: u64 = 1 << 6;
+/// `PERF_FLAG_FD_CLOEXEC`: the fd must not leak into tracees that rback forks.
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+/// `_IO('$', 0)`, `_IO('$', 1)`.
+const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
+const PERF_EVENT_IOC_DISABLE: libc::c_ulong = 0x2401;
+const F_SETSIG: libc::c_int = 10;
+const F_SETOWN_EX: libc::c_int = 15;
+const F_OWNER_TID: libc::c_int = 0;
+
+/// `struct perf_event_attr` as of `PERF_ATTR_SIZE_VER5`. The C bit-field
+/// `disabled, inherit, ..., sigtrap` is the one `u64` `flags`; `bp_addr` and
+/// `bp_len` are the unions the kernel also calls `config1` and `config2`.
+#[repr(C)]
+#[derive(Default)]
+#[allow(dead_code)] // The fields are read by the kernel, not by Rust.
+struct PerfEventAttr {
+    type_: u32,
+    size: u32,
+    config: u64,
+    sample_period: u64,
+    sample_type: u64,
+    read_format: u64,
+    flags: u64,
+    wakeup_events: u32,
+    bp_type: u32,
+    bp_addr: u64,
+    bp_len: u64,
+    branch_sample_type: u64,
+    sample_regs_user: u64,
+    sample_stack_user: u32,
+    clockid: i32,
+    sample_regs_intr: u64,
+    aux_watermark: u32,
+    sample_max_stack: u16,
+    reserved_2: u16,
+}
+
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<PerfEventAttr>() == PERF_ATTR_SIZE_VER5 as usize);
+    assert!(offset_of!(PerfEventAttr, sample_period) == 16);
+    assert!(offset_of!(PerfEventAttr, flags) == 40);
+    assert!(offset_of!(PerfEventAttr, wakeup_events) == 48);
+    assert!(offset_of!(PerfEventAttr, bp_type) == 52);
+    assert!(offset_of!(PerfEventAttr, bp_addr) == 56);
+    assert!(offset_of!(PerfEventAttr, bp_len) == 64);
+    assert!(offset_of!(PerfEventAttr, sample_regs_intr) == 96);
+};
+
+/// `struct f_owner_ex`.
+#[repr(C)]
+#[allow(dead_code)] // Read by the kernel.
+struct FOwnerEx {
+    type_: libc::c_int,
+    pid: libc::pid_t,
+}
+
+/// Opens a disabled perf event that counts user-mode executions of the
+/// instruction at `addr` by thread `tid` (0: the calling thread), on any CPU.
+/// With a nonzero `sample_period` the event overflows at every
+/// `sample_period`-th execution, before that execution runs; see
+/// [`perf_signal_overflow_to`] for turning that into a signal.
+///
+/// The kernel wants `bp_len = sizeof(long)` for execution breakpoints (1 is
+/// EINVAL). It takes one of the thread's four debug registers; a fifth
+/// breakpoint on the same thread fails with ENOSPC.
+pub fn perf_breakpoint_open(tid: Pid, addr: u64, sample_period: u64) -> Result<OwnedFd, Errno> {
+    let attr = PerfEventAttr {
+        type_: PERF_TYPE_BREAKPOINT,
+        size: PERF_ATTR_SIZE_VER5,
+        sample_period,
+        // Without a ring buffer, one wakeup per overflow is what raises the
+        // signal once per overflow.
+        wakeup_events: 1,
+        flags: PERF_ATTR_DISABLED | PERF_ATTR_EXCLUDE_KERNEL | PERF_ATTR_EXCLUDE_HV,
+        bp_type: HW_BREAKPOINT_X,
+        bp_addr: addr,
+        bp_len: std::mem::size_of::<libc::c_long>() as u64,
+        ..Default::default()
+    };
+    // SAFETY: `attr` is a fully initialised perf_event_attr of the size it
+    // declares, and outlives the call; the other arguments are integers.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr as *const PerfEventAttr,
+            tid.as_raw(),
+            -1 as libc::c_int,
+            -1 as libc::c_int,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    let fd = Errno::result(fd)? as std::os::fd::RawFd;
+    // SAFETY: perf_event_open just returned this fd, and nothing else owns it.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// Makes every overflow of a perf event queue signal `sig` for thread `tid`
+/// alone, with a full siginfo whose `si_fd` is `fd` (what `F_SETSIG` does, and
+/// why it is needed: plain `O_ASYNC` would send a bare SIGIO to the process).
+pub fn perf_signal_overflow_to(fd: &OwnedFd, tid: Pid, sig: i32) -> Result<(), Errno> {
+    let owner = FOwnerEx {
+        type_: F_OWNER_TID,
+        pid: tid.as_raw(),
+    };
+    // SAFETY: F_SETOWN_EX reads one f_owner_ex from the pointer, which is
+    // valid for the call; `fd` is an open descriptor.
+    Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), F_SETOWN_EX, &owner as *const FOwnerEx) })?;
+    // SAFETY: F_SETSIG takes an integer argument.
+    Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), F_SETSIG, sig) })?;
+    // SAFETY: F_GETFL/F_SETFL take no pointer.
+    let flags = Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    // SAFETY: as above.
+    Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_ASYNC) }).map(drop)
+}
+
+/// Starts (or resumes) counting.
+pub fn perf_event_enable(fd: &OwnedFd) -> Result<(), Errno> {
+    // SAFETY: this ioctl takes no argument and only affects the event.
+    Errno::result(unsafe { libc::ioctl(fd.as_raw_fd(), PERF_EVENT_IOC_ENABLE, 0) }).map(drop)
+}
+
+/// Stops counting; the count so far stays readable and no overflow (so no
+/// signal) can happen until the event is enabled again.
+pub fn perf_event_disable(fd: &OwnedFd) -> Result<(), Errno> {
+    // SAFETY: this ioctl takes no argument and only affects the event.
+    Errno::result(unsafe { libc::ioctl(fd.as_raw_fd(), PERF_EVENT_IOC_DISABLE, 0) }).map(drop)
+}
+
+/// The event's count (`read_format` 0: a single u64).
+pub fn perf_event_count(fd: &OwnedFd) -> Result<u64, Errno> {
+    let mut buf = [0u8; 8];
+    match nix::unistd::read(fd.as_raw_fd(), &mut buf)? {
+        8 => Ok(u64::from_ne_bytes(buf)),
+        _ => Err(Errno::EIO),
+    }
+}

@@ -55,6 +55,8 @@ pub enum Resume {
     Cont,
     /// Stop again at the exit of the current syscall.
     Syscall,
+    /// Execute one instruction (or enter one signal handler) and stop.
+    Step,
 }
 
 pub struct Tracee {
@@ -80,7 +82,10 @@ impl Tracee {
         let options = ptrace::Options::PTRACE_O_EXITKILL
             | ptrace::Options::PTRACE_O_TRACESYSGOOD
             | ptrace::Options::PTRACE_O_TRACEEXEC
-            | ptrace::Options::PTRACE_O_TRACESECCOMP;
+            | ptrace::Options::PTRACE_O_TRACESECCOMP
+            // Checkpoints are forks rback injects; the program's own forks
+            // never get this far (the syscall table refuses them).
+            | ptrace::Options::PTRACE_O_TRACEFORK;
         ptrace::seize(pid, options).map_err(|e| Error::ptrace("seize", pid, e))?;
         let mem = OpenOptions::new()
             .read(true)
@@ -152,6 +157,7 @@ impl Tracee {
         match how {
             Resume::Cont => ptrace::cont(self.pid, sig).map_err(|e| Error::ptrace("cont", self.pid, e)),
             Resume::Syscall => ptrace::syscall(self.pid, sig).map_err(|e| Error::ptrace("syscall", self.pid, e)),
+            Resume::Step => ptrace::step(self.pid, sig).map_err(|e| Error::ptrace("singlestep", self.pid, e)),
         }
     }
 
@@ -283,6 +289,86 @@ impl Tracee {
         let result = self.run_syscall_at(RBACK_PAGE, &regs, nr, args);
         self.set_regs(&regs)?;
         result
+    }
+
+    /// Makes a copy-on-write copy of the stopped tracee by injecting a fork
+    /// from the rback page, and returns it stopped, with the registers the
+    /// tracee had. The tracee itself is left as it was, at a stop from which
+    /// it resumes the same way (a seccomp stop must be dealt with by the
+    /// caller first: the copy would not be inside that syscall).
+    ///
+    /// `CLONE_PARENT` makes rback, not the tracee, the parent of the copy,
+    /// so the tracee never sees a child appear or exit. The copy is traced
+    /// from its first instruction (`PTRACE_O_TRACEFORK`) and inherits the
+    /// seccomp filter and the rback page. It does not inherit pending
+    /// signals or debug registers: the caller re-creates what it needs.
+    pub fn fork(&mut self) -> Result<Tracee> {
+        let regs = self.regs()?;
+        let mut r = regs;
+        r.rip = RBACK_PAGE.0;
+        r.rax = libc::SYS_clone as u64;
+        r.orig_rax = u64::MAX;
+        (r.rdi, r.rsi, r.rdx, r.r10, r.r8) = ((libc::CLONE_PARENT | libc::SIGCHLD) as u64, 0, 0, 0, 0);
+        self.set_regs(&r)?;
+        self.resume(Resume::Cont, 0)?;
+        let child = loop {
+            match waitpid(self.pid, Some(WaitPidFlag::__WALL)).map_err(|e| Error::ptrace("waitpid", self.pid, e))? {
+                WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_FORK => {
+                    let msg = ptrace::getevent(self.pid).map_err(|e| Error::ptrace("geteventmsg", self.pid, e))?;
+                    break Pid::from_raw(msg as i32);
+                }
+                WaitStatus::Stopped(_, sig) if sig != Signal::SIGTRAP => {
+                    let info = self.siginfo()?;
+                    self.stray_signals.push(info);
+                    self.resume(Resume::Cont, 0)?;
+                }
+                other => {
+                    return Err(Error::Spawn(format!(
+                        "unexpected stop {other:?} while taking a checkpoint"
+                    )))
+                }
+            }
+        };
+        // The copy's first stop; it exists from here on, so own it at once
+        // (Drop kills it on any error below).
+        let copy = Tracee::adopt(child)?;
+        self.resume(Resume::Cont, 0)?;
+        match self.wait()? {
+            Stop::Signal(sig) if sig == libc::SIGTRAP => {}
+            other => {
+                return Err(Error::Spawn(format!(
+                    "unexpected stop {other:?} after a checkpoint's fork"
+                )))
+            }
+        }
+        self.set_regs(&regs)?;
+        copy.set_regs(&regs)?;
+        Ok(copy)
+    }
+
+    /// Takes charge of a process that rback's tracing made: waits for its
+    /// first stop (the automatic attach of a fork).
+    fn adopt(pid: Pid) -> Result<Tracee> {
+        loop {
+            match waitpid(pid, Some(WaitPidFlag::__WALL)).map_err(|e| Error::ptrace("waitpid", pid, e))? {
+                WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_STOP => break,
+                WaitStatus::Stopped(_, Signal::SIGSTOP) => break,
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
+                    return Err(Error::Spawn(format!("the checkpoint {pid} died at birth")))
+                }
+                _ => ptrace::cont(pid, None).map_err(|e| Error::ptrace("cont", pid, e))?,
+            }
+        }
+        let mem = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{pid}/mem"))
+            .map_err(|e| Error::Spawn(format!("cannot open a checkpoint's memory: {e}")))?;
+        Ok(Tracee {
+            pid,
+            mem,
+            stray_signals: vec![],
+        })
     }
 
     /// Writes `bytes` into the page's scratch area and returns its address,

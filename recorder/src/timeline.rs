@@ -1,0 +1,932 @@
+//! Time travel over a recording: moving forward and backward through a
+//! replay, for the REPL and the gdb server alike.
+//!
+//! Time is cut into *intervals* by the events of the trace: interval `e`
+//! is what the program runs between event `e - 1` and event `e`. Without
+//! an instruction counter, a place inside an interval is named by what can
+//! be found again exactly (DESIGN-NOTES §4): the n-th arrival at an
+//! instruction address since the interval started, counted in the kernel by
+//! a breakpoint counter, plus a number of single steps from there. See
+//! [`Point`].
+//!
+//! Going back means restoring the nearest earlier checkpoint (a frozen fork
+//! of the replayed program, taken at an interval start) and replaying
+//! forward from it. The live replay only ever carries inserted breakpoints
+//! while it runs; at every stop they are taken out again, so a checkpoint
+//! forked at a stop never carries one.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::counter::{CounterStop, ExecCounter};
+use crate::record::si_code;
+use crate::replay::{ReplaySession, Step};
+use crate::trace::{Event, SignalKind, TraceLog};
+use crate::tracee::{Regs, Resume, Stop};
+use crate::{Error, EventIdx, RemoteAddr, Result};
+
+/// `si_code` of the SIGTRAP an `int3` raises.
+const SI_KERNEL: i32 = 0x80;
+/// The debug register the timeline's counter may use when perf breakpoint
+/// events are unavailable (0 places recorded signals).
+const COUNTER_SLOT: usize = 1;
+/// Events between automatic checkpoints.
+pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 200;
+/// Automatic checkpoints kept at most; older ones are thinned out first.
+const MAX_AUTO_CHECKPOINTS: usize = 48;
+/// How many single steps a reverse step may take to find the previous
+/// instruction, from the arrival before it.
+const STEP_LIMIT: u64 = 2_000_000;
+
+/// A place inside an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Point {
+    /// The interval's start, where the previous event left the program,
+    /// then `steps` single steps.
+    Start { steps: u64 },
+    /// The `nth` arrival at `addr` (about to execute it) since the
+    /// interval started, then `steps` single steps.
+    Arrival { addr: RemoteAddr, nth: u64, steps: u64 },
+    /// The interval's end: the event is next (the syscall instruction, the
+    /// fault or the signal delivery), not yet replayed.
+    End,
+}
+
+/// An exact, storable point in the recording's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Position {
+    /// The interval: the next event to happen. What users see as "when".
+    pub event: EventIdx,
+    pub point: Point,
+}
+
+impl Position {
+    fn start(event: EventIdx) -> Position {
+        Position {
+            event,
+            point: Point::Start { steps: 0 },
+        }
+    }
+
+    fn arrival(event: EventIdx, addr: RemoteAddr, nth: u64, steps: u64) -> Position {
+        Position {
+            event,
+            point: Point::Arrival { addr, nth, steps },
+        }
+    }
+
+    fn with_steps(self, steps: u64) -> Position {
+        let point = match self.point {
+            Point::Start { .. } => Point::Start { steps },
+            Point::Arrival { addr, nth, .. } => Point::Arrival { addr, nth, steps },
+            Point::End => Point::End,
+        };
+        Position { point, ..self }
+    }
+}
+
+/// Why a movement stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    Breakpoint(RemoteAddr),
+    /// A single step (forward or backward) is done.
+    Stepped,
+    /// A signal is about to be delivered (forward) or was just before.
+    Signal(i32),
+    /// The event or position asked for is reached.
+    Arrived,
+    StartOfRecording,
+    EndOfRecording,
+}
+
+pub struct CheckpointInfo {
+    pub id: usize,
+    pub name: Option<String>,
+    pub position: Position,
+}
+
+struct Checkpoint {
+    id: usize,
+    name: Option<String>,
+    position: Position,
+    /// The frozen copy; it never runs, it is only forked again.
+    session: ReplaySession,
+}
+
+/// What made a run inside an interval stop.
+enum Halt {
+    Breakpoint(RemoteAddr),
+    Stepped,
+    /// The arrival that was asked for.
+    Reached,
+    /// The interval's event is next; its stop is held.
+    Event,
+}
+
+#[derive(Clone, Copy)]
+enum Goal {
+    /// Until a breakpoint or the interval's end.
+    Breakpoint,
+    /// Until the `nth` arrival at an address; breakpoints are only counted.
+    Arrival(RemoteAddr, u64),
+    /// Until the interval's end; breakpoints are only counted.
+    End,
+}
+
+pub struct Timeline {
+    log: Arc<TraceLog>,
+    live: ReplaySession,
+    at: Position,
+    /// The event's own stop when `at` is an interval's end.
+    held: Option<Stop>,
+    checkpoints: Vec<Checkpoint>,
+    next_checkpoint_id: usize,
+    checkpoint_interval: u64,
+    breakpoints: BTreeSet<RemoteAddr>,
+    /// Breakpoints written into the live tracee, with the bytes they hide.
+    inserted: Vec<(RemoteAddr, u8)>,
+    /// Arrivals at each breakpoint address since the interval's start.
+    arrivals: HashMap<RemoteAddr, u64>,
+    /// Whether `arrivals` is complete for every breakpoint (it is not after
+    /// a breakpoint was added in the middle of an interval).
+    arrivals_known: bool,
+    /// Counting arrivals at one address, while a run needs it.
+    counter: Option<ExecCounter>,
+}
+
+impl Timeline {
+    /// Opens a trace for time travel, at the start of the recording.
+    pub fn open(trace_dir: &Path, checkpoint_interval: u64) -> Result<Timeline> {
+        let log = Arc::new(TraceLog::load(trace_dir)?);
+        let mut live = ReplaySession::start_from(trace_dir, log.clone(), false)?;
+        live.set_stop_at_boundaries(true);
+        live.prepare()?;
+        let mut timeline = Timeline {
+            log,
+            live,
+            at: Position::start(EventIdx(1)),
+            held: None,
+            checkpoints: Vec::new(),
+            next_checkpoint_id: 1,
+            checkpoint_interval: checkpoint_interval.max(1),
+            breakpoints: BTreeSet::new(),
+            inserted: Vec::new(),
+            arrivals: HashMap::new(),
+            arrivals_known: true,
+            counter: None,
+        };
+        timeline.add_checkpoint(None)?;
+        Ok(timeline)
+    }
+
+    pub fn position(&self) -> Position {
+        self.at
+    }
+
+    /// The number of events in the recording.
+    pub fn events(&self) -> EventIdx {
+        self.log.len()
+    }
+
+    pub fn log(&self) -> &TraceLog {
+        &self.log
+    }
+
+    /// The program's registers here. At a syscall's end they are shown as
+    /// the program sees them before the `syscall` instruction runs.
+    pub fn regs(&self) -> Result<Regs> {
+        let mut regs = self.live.tracee().regs()?;
+        if self.held == Some(Stop::Seccomp) {
+            regs.rip -= 2;
+            regs.rax = regs.orig_rax;
+        }
+        Ok(regs)
+    }
+
+    pub fn read_memory(&self, addr: RemoteAddr, len: usize) -> Result<Vec<u8>> {
+        self.live.tracee().read_bytes(addr, len)
+    }
+
+    pub fn pid(&self) -> nix::unistd::Pid {
+        self.live.tracee().pid
+    }
+
+    pub fn set_breakpoint(&mut self, addr: RemoteAddr) {
+        if self.breakpoints.insert(addr) && self.at.point != (Point::Start { steps: 0 }) {
+            self.arrivals_known = false;
+        }
+    }
+
+    pub fn remove_breakpoint(&mut self, addr: RemoteAddr) {
+        self.breakpoints.remove(&addr);
+        self.arrivals.remove(&addr);
+    }
+
+    pub fn checkpoints(&self) -> Vec<CheckpointInfo> {
+        self.checkpoints
+            .iter()
+            .map(|c| CheckpointInfo {
+                id: c.id,
+                name: c.name.clone(),
+                position: c.position,
+            })
+            .collect()
+    }
+
+    /// Takes a checkpoint here, by hand. Returns its id.
+    pub fn checkpoint(&mut self, name: Option<String>) -> Result<usize> {
+        if self.at.point == Point::End {
+            return Err(Error::Program(
+                "cannot take a checkpoint just before an event; step once first".into(),
+            ));
+        }
+        if self.at.point != (Point::Start { steps: 0 }) && self.next_event_is_placed_signal() {
+            return Err(Error::Program(
+                "cannot take a checkpoint here: a signal placed by count arrives later in this interval".into(),
+            ));
+        }
+        self.add_checkpoint(name)
+    }
+
+    /// Goes back (or forward) to a checkpoint taken earlier.
+    pub fn restart(&mut self, id_or_name: &str) -> Result<StopReason> {
+        let i = self
+            .checkpoints
+            .iter()
+            .position(|c| c.id.to_string() == id_or_name || c.name.as_deref() == Some(id_or_name))
+            .ok_or_else(|| Error::Program(format!("no checkpoint {id_or_name}")))?;
+        self.restore(i)?;
+        Ok(StopReason::Arrived)
+    }
+
+    /// Goes to the start of interval `event`: just after event `event - 1`.
+    pub fn goto_event(&mut self, event: EventIdx) -> Result<StopReason> {
+        let last = self.last_start();
+        if event.0 < 1 || event > last {
+            return Err(Error::Program(format!(
+                "event {event} is outside the recording (1 to {last})"
+            )));
+        }
+        self.goto(Position::start(event), None)?;
+        Ok(StopReason::Arrived)
+    }
+
+    /// Goes to a position stored earlier.
+    pub fn goto_position(&mut self, target: Position) -> Result<StopReason> {
+        if target.event.0 < 1 || target.event > self.log.len() {
+            return Err(Error::Program(format!("position {target:?} is outside the recording")));
+        }
+        self.goto(target, None)?;
+        Ok(StopReason::Arrived)
+    }
+
+    pub fn stepi(&mut self) -> Result<StopReason> {
+        if self.at.point == Point::End {
+            if self.is_final(self.at.event) {
+                return Ok(StopReason::EndOfRecording);
+            }
+            self.apply_held()?;
+            return Ok(StopReason::Stepped);
+        }
+        if self.at.event >= self.log.len() {
+            return Ok(StopReason::EndOfRecording);
+        }
+        match self.step_once(None)? {
+            Halt::Event => {
+                // The instruction was a syscall (or faulted, or a signal
+                // came first): the step is the event.
+                self.at.point = Point::End;
+                if self.is_final(self.at.event) {
+                    return Ok(StopReason::EndOfRecording);
+                }
+                self.apply_held()?;
+            }
+            _ => self.at_stepped()?,
+        }
+        Ok(StopReason::Stepped)
+    }
+
+    pub fn cont(&mut self) -> Result<StopReason> {
+        if self.at.point == Point::End {
+            if let Some(reason) = self.leave_end()? {
+                return Ok(reason);
+            }
+            if let Some(addr) = self.breakpoint_here()? {
+                return Ok(StopReason::Breakpoint(addr));
+            }
+        } else if !self.arrivals_known {
+            let here = self.at;
+            self.goto(here, None)?;
+        }
+        loop {
+            if self.at.event >= self.log.len() {
+                return Ok(StopReason::EndOfRecording);
+            }
+            match self.run_within(Goal::Breakpoint, None)? {
+                Halt::Breakpoint(addr) => {
+                    self.at = Position::arrival(self.at.event, addr, self.arrivals[&addr], 0);
+                    return Ok(StopReason::Breakpoint(addr));
+                }
+                Halt::Event => {
+                    self.at.point = Point::End;
+                    if let Some(Event::Signal(s)) = self.log.get(self.at.event) {
+                        return Ok(StopReason::Signal(s.signo));
+                    }
+                    if let Some(reason) = self.leave_end()? {
+                        return Ok(reason);
+                    }
+                    if let Some(addr) = self.breakpoint_here()? {
+                        return Ok(StopReason::Breakpoint(addr));
+                    }
+                }
+                Halt::Stepped | Halt::Reached => unreachable!("a free run stops at breakpoints and events only"),
+            }
+        }
+    }
+
+    pub fn reverse_stepi(&mut self) -> Result<StopReason> {
+        match self.previous(self.at)? {
+            Some(p) => {
+                self.goto(p, None)?;
+                Ok(StopReason::Stepped)
+            }
+            None => Ok(StopReason::StartOfRecording),
+        }
+    }
+
+    /// Goes back to the last breakpoint hit strictly before here.
+    pub fn reverse_cont(&mut self) -> Result<StopReason> {
+        let here = self.at;
+        let mut upper = here;
+        loop {
+            let Some(i) = self.checkpoint_before(upper) else {
+                self.goto(Position::start(EventIdx(1)), None)?;
+                return Ok(StopReason::StartOfRecording);
+            };
+            let from = self.checkpoints[i].position;
+            self.restore(i)?;
+            let mut hits = Vec::new();
+            if self.at_breakpoint()? {
+                hits.push(self.at);
+            }
+            self.goto(upper, Some(&mut hits))?;
+            hits.retain(|h| *h != upper && *h != here);
+            if let Some(&last) = hits.last() {
+                self.goto(last, None)?;
+                let addr = RemoteAddr(self.regs()?.rip);
+                return Ok(StopReason::Breakpoint(addr));
+            }
+            upper = from;
+        }
+    }
+
+    // ---- positions ----
+
+    /// The position one instruction before `p`, or `None` at the start of
+    /// the recording.
+    fn previous(&mut self, p: Position) -> Result<Option<Position>> {
+        match p.point {
+            Point::Start { steps } | Point::Arrival { steps, .. } if steps > 0 => Ok(Some(p.with_steps(steps - 1))),
+            Point::Start { .. } => {
+                if p.event.0 <= 1 {
+                    return Ok(None);
+                }
+                Ok(Some(Position {
+                    event: EventIdx(p.event.0 - 1),
+                    point: Point::End,
+                }))
+            }
+            Point::End => {
+                match self.log.get(p.event) {
+                    Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => match s.at_execution {
+                        // Delivered at the interval's start: nothing ran.
+                        None => return self.previous(Position::start(p.event)),
+                        Some(n) => return self.previous(Position::arrival(p.event, RemoteAddr(s.regs.rip()), n, 0)),
+                    },
+                    _ => {}
+                }
+                // The end is an arrival at the instruction that causes the
+                // event; count which one.
+                if self.at != p {
+                    self.goto(p, None)?;
+                }
+                let rip = RemoteAddr(self.regs()?.rip);
+                let nth = self.count_arrivals_to_end(p.event, rip)?;
+                self.previous(Position::arrival(p.event, rip, nth, 0))
+            }
+            Point::Arrival { addr, nth, .. } => {
+                let base = if nth > 1 {
+                    Position::arrival(p.event, addr, nth - 1, 0)
+                } else {
+                    Position::start(p.event)
+                };
+                self.goto(base, None)?;
+                let mut steps = 0;
+                if self.regs()?.rip != addr.0 || nth > 1 {
+                    loop {
+                        if steps >= STEP_LIMIT {
+                            return Err(Error::Program(format!(
+                                "the instruction before this one is more than {STEP_LIMIT} instructions \
+                                 after the last known point; reverse stepping cannot reach it"
+                            )));
+                        }
+                        match self.step_once(None)? {
+                            Halt::Event => {
+                                return Err(Error::Program(format!(
+                                    "internal error: no arrival {nth} at {addr} in interval {}",
+                                    p.event
+                                )))
+                            }
+                            _ => steps += 1,
+                        }
+                        if self.live.tracee().regs()?.rip == addr.0 {
+                            break;
+                        }
+                    }
+                }
+                // The live tracee ran ahead of any position; make it honest.
+                self.at = base.with_steps(steps);
+                self.arrivals_known = false;
+                if steps == 0 {
+                    return self.previous(Position::start(p.event));
+                }
+                Ok(Some(base.with_steps(steps - 1)))
+            }
+        }
+    }
+
+    /// How many times the program arrived at `addr` in interval `event`,
+    /// up to and including the interval's end.
+    fn count_arrivals_to_end(&mut self, event: EventIdx, addr: RemoteAddr) -> Result<u64> {
+        self.goto(Position::start(event), None)?;
+        self.counter = Some(ExecCounter::arm(self.pid(), addr, None, COUNTER_SLOT)?);
+        let halt = self.run_loop(Goal::End, None);
+        let counter = self.counter.take().expect("armed above");
+        let count = counter.count();
+        counter.disarm()?;
+        match halt? {
+            Halt::Event => self.at.point = Point::End,
+            _ => unreachable!("a run to the end stops at the event"),
+        }
+        count
+    }
+
+    // ---- moving the live tracee ----
+
+    /// Makes `target` the current position, replaying from the best
+    /// checkpoint (or on from here when the target is in a later interval).
+    /// Breakpoint arrivals passed on the way, before the target, are pushed
+    /// to `hits` when given.
+    fn goto(&mut self, target: Position, mut hits: Option<&mut Vec<Position>>) -> Result<()> {
+        let from_here = hits.is_some() || target.event > self.at.event;
+        if !from_here {
+            let i = self
+                .checkpoint_before_or_at(target)
+                .expect("the first checkpoint is at the start of the recording");
+            self.restore(i)?;
+        }
+        while self.at.event < target.event {
+            if self.at.point != Point::End {
+                let recording = hits.is_some();
+                match self.run_within_opts(Goal::End, hits.as_deref_mut(), recording)? {
+                    Halt::Event => self.at.point = Point::End,
+                    _ => unreachable!("a run to the end stops at the event"),
+                }
+            }
+            if self.is_final(self.at.event) {
+                return Err(Error::Program(format!(
+                    "event {} is past the end of the recording",
+                    target.event
+                )));
+            }
+            self.apply_held()?;
+            if let Some(h) = hits.as_deref_mut() {
+                if self.at_breakpoint()? {
+                    h.push(self.at);
+                }
+            }
+        }
+        match target.point {
+            Point::Start { steps } => {
+                self.steps_recording(steps, hits)?;
+            }
+            Point::Arrival { addr, nth, steps } => {
+                let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+                if !(nth == 1 && rip == addr) {
+                    match self.run_within(Goal::Arrival(addr, nth), hits.as_deref_mut())? {
+                        Halt::Reached => {}
+                        _ => {
+                            return Err(Error::Program(format!(
+                                "internal error: arrival {nth} at {addr} not found in interval {}",
+                                target.event
+                            )))
+                        }
+                    }
+                }
+                self.steps_recording(steps, hits)?;
+            }
+            Point::End => match self.run_within(Goal::End, hits)? {
+                Halt::Event => {}
+                _ => unreachable!("a run to the end stops at the event"),
+            },
+        }
+        self.at = target;
+        self.arrivals_known = true;
+        Ok(())
+    }
+
+    /// Single-steps `steps` times; arrivals on the way go to `hits`.
+    fn steps_recording(&mut self, steps: u64, mut hits: Option<&mut Vec<Position>>) -> Result<()> {
+        for _ in 0..steps {
+            if let Halt::Event = self.step_once(hits.as_deref_mut())? {
+                return Err(Error::Program(
+                    "internal error: a stored position lies past its interval's event".into(),
+                ));
+            }
+        }
+        // The final state is the target itself, not a hit before it.
+        if steps > 0 {
+            if let Some(h) = hits {
+                let here = RemoteAddr(self.live.tracee().regs()?.rip);
+                if self.breakpoints.contains(&here) {
+                    h.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run_within(&mut self, goal: Goal, hits: Option<&mut Vec<Position>>) -> Result<Halt> {
+        self.run_within_opts(goal, hits, true)
+    }
+
+    /// Runs the live tracee inside the current interval toward `goal`.
+    /// `use_breakpoints: false` runs without them (faster, and nothing is
+    /// counted), for intervals that are only passed through.
+    fn run_within_opts(&mut self, goal: Goal, hits: Option<&mut Vec<Position>>, use_breakpoints: bool) -> Result<Halt> {
+        let saved = std::mem::take(&mut self.breakpoints);
+        if use_breakpoints {
+            self.breakpoints = saved.clone();
+        }
+        let result = match goal {
+            // Resuming on `addr` counts the arrival that is there: the
+            // counter sees every execution from the interval's start.
+            Goal::Arrival(addr, nth) if !self.breakpoints.contains(&addr) => {
+                self.counter = Some(ExecCounter::arm(self.pid(), addr, Some(nth), COUNTER_SLOT)?);
+                let r = self.run_loop(goal, hits);
+                self.counter.take().expect("armed above").disarm()?;
+                r
+            }
+            _ => self.run_loop(goal, hits),
+        };
+        self.breakpoints = saved;
+        result
+    }
+
+    fn at_interval_start(&self) -> bool {
+        self.at.point == (Point::Start { steps: 0 })
+    }
+
+    fn run_loop(&mut self, goal: Goal, mut hits: Option<&mut Vec<Position>>) -> Result<Halt> {
+        loop {
+            // Standing on a breakpoint's address: that arrival was already
+            // seen, so execute the instruction before putting int3s back.
+            let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+            if self.held.is_none() && self.breakpoints.contains(&rip) {
+                match self.step_once(hits.as_deref_mut())? {
+                    Halt::Event => return Ok(Halt::Event),
+                    _ => {
+                        let here = RemoteAddr(self.live.tracee().regs()?.rip);
+                        if self.breakpoints.contains(&here) {
+                            if let Some(h) = self.goal_met(goal, here) {
+                                return Ok(h);
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
+            self.insert_breakpoints()?;
+            self.live.resume(Resume::Cont)?;
+            loop {
+                let stop = self.live.tracee().wait()?;
+                match stop {
+                    Stop::Signal(libc::SIGTRAP) => {
+                        let info = self.live.tracee().siginfo()?;
+                        let mut regs = self.live.tracee().regs()?;
+                        let bp = RemoteAddr(regs.rip.wrapping_sub(1));
+                        if si_code(&info) == SI_KERNEL && self.inserted.iter().any(|(a, _)| *a == bp) {
+                            self.remove_breakpoints()?;
+                            regs.rip = bp.0;
+                            self.live.tracee().set_regs(&regs)?;
+                            self.arrive(bp, hits.as_deref_mut());
+                            if let Some(h) = self.goal_met(goal, bp) {
+                                return Ok(h);
+                            }
+                            break;
+                        }
+                        match self.counter_stop(libc::SIGTRAP, &info)? {
+                            Some(CounterStop::Counted) => {
+                                self.live.resume(Resume::Cont)?;
+                                continue;
+                            }
+                            Some(CounterStop::Reached) => {
+                                self.remove_breakpoints()?;
+                                return Ok(Halt::Reached);
+                            }
+                            None => {}
+                        }
+                        if self.live.is_signal_event(libc::SIGTRAP, si_code(&info)) {
+                            self.remove_breakpoints()?;
+                            self.held = Some(stop);
+                            return Ok(Halt::Event);
+                        }
+                        self.pass_to_session(stop)?;
+                    }
+                    Stop::Signal(sig) => {
+                        let info = self.live.tracee().siginfo()?;
+                        match self.counter_stop(sig, &info)? {
+                            Some(CounterStop::Counted) => {
+                                self.live.resume(Resume::Cont)?;
+                                continue;
+                            }
+                            Some(CounterStop::Reached) => {
+                                self.remove_breakpoints()?;
+                                return Ok(Halt::Reached);
+                            }
+                            None => {}
+                        }
+                        if self.live.is_signal_event(sig, si_code(&info)) {
+                            self.remove_breakpoints()?;
+                            self.held = Some(stop);
+                            return Ok(Halt::Event);
+                        }
+                        self.pass_to_session(stop)?;
+                    }
+                    Stop::Seccomp => {
+                        self.remove_breakpoints()?;
+                        self.held = Some(stop);
+                        return Ok(Halt::Event);
+                    }
+                    other => self.pass_to_session(other)?,
+                }
+            }
+        }
+    }
+
+    fn counter_stop(&mut self, sig: i32, info: &crate::sys::SiginfoBytes) -> Result<Option<CounterStop>> {
+        match self.counter.as_mut() {
+            Some(c) => c.on_signal_stop(sig, info),
+            None => Ok(None),
+        }
+    }
+
+    /// Stops of the replay's own machinery (its signal placement, strays):
+    /// the session deals with them and lets the tracee run on.
+    fn pass_to_session(&mut self, stop: Stop) -> Result<()> {
+        match self.live.handle(stop)? {
+            Step::Continue => Ok(()),
+            Step::Finished(_) => Err(Error::Program("the program ended in the middle of an interval".into())),
+            Step::Boundary | Step::Located(_) => Err(Error::Program(format!(
+                "internal error: unexpected replay step at {stop:?}"
+            ))),
+        }
+    }
+
+    fn goal_met(&self, goal: Goal, at: RemoteAddr) -> Option<Halt> {
+        match goal {
+            Goal::Breakpoint => Some(Halt::Breakpoint(at)),
+            Goal::Arrival(addr, nth) if addr == at && self.arrivals.get(&addr) == Some(&nth) => Some(Halt::Reached),
+            _ => None,
+        }
+    }
+
+    /// Executes one instruction (breakpoints out). An event instead of an
+    /// instruction (a syscall, a fault, a pending signal) is held.
+    fn step_once(&mut self, hits: Option<&mut Vec<Position>>) -> Result<Halt> {
+        self.live.resume(Resume::Step)?;
+        loop {
+            let stop = self.live.tracee().wait()?;
+            match stop {
+                Stop::Seccomp => {
+                    self.held = Some(stop);
+                    return Ok(Halt::Event);
+                }
+                Stop::Signal(sig) => {
+                    let info = self.live.tracee().siginfo()?;
+                    let code = si_code(&info);
+                    if let Some(CounterStop::Counted) = self.counter_stop(sig, &info)? {
+                        // Stopped before an instruction, not after one.
+                        self.live.resume(Resume::Step)?;
+                        continue;
+                    }
+                    if sig == libc::SIGTRAP && code != crate::replay::TRAP_HWBKPT {
+                        let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+                        self.arrive(rip, hits);
+                        return Ok(Halt::Stepped);
+                    }
+                    if self.live.is_signal_event(sig, code) {
+                        self.held = Some(stop);
+                        return Ok(Halt::Event);
+                    }
+                    self.pass_to_session(stop)?;
+                }
+                other => self.pass_to_session(other)?,
+            }
+        }
+    }
+
+    /// Counts an arrival at `addr` if it is a breakpoint.
+    fn arrive(&mut self, addr: RemoteAddr, hits: Option<&mut Vec<Position>>) {
+        if !self.breakpoints.contains(&addr) {
+            return;
+        }
+        let n = self.arrivals.entry(addr).or_insert(0);
+        *n += 1;
+        if let Some(h) = hits {
+            h.push(Position::arrival(self.at.event, addr, *n, 0));
+        }
+    }
+
+    fn at_stepped(&mut self) -> Result<()> {
+        let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+        self.at = match self.at.point {
+            _ if self.arrivals_known && self.breakpoints.contains(&rip) => {
+                Position::arrival(self.at.event, rip, self.arrivals[&rip], 0)
+            }
+            Point::Start { steps } => Position {
+                point: Point::Start { steps: steps + 1 },
+                ..self.at
+            },
+            Point::Arrival { addr, nth, steps } => Position::arrival(self.at.event, addr, nth, steps + 1),
+            Point::End => unreachable!("stepping from an end replays the event"),
+        };
+        Ok(())
+    }
+
+    /// Replays the held event: the program moves to the next interval.
+    fn apply_held(&mut self) -> Result<()> {
+        let stop = self.held.take().expect("an interval's end holds its event's stop");
+        match self.live.handle(stop)? {
+            Step::Boundary => {}
+            Step::Finished(_) => return Err(Error::Program("the program ended".into())),
+            Step::Continue | Step::Located(_) => {
+                return Err(Error::Program(format!(
+                    "internal error: event {} did not complete",
+                    self.at.event
+                )))
+            }
+        }
+        self.at = Position::start(EventIdx(self.at.event.0 + 1));
+        self.arrivals.clear();
+        self.arrivals_known = true;
+        let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+        self.arrive(rip, None);
+        let last_auto = self
+            .checkpoints
+            .iter()
+            .filter(|c| c.name.is_none())
+            .map(|c| c.position.event.0)
+            .filter(|e| *e <= self.at.event.0)
+            .max()
+            .unwrap_or(0);
+        if self.at.event.0 >= last_auto + self.checkpoint_interval && !self.has_checkpoint_at(self.at) {
+            self.add_checkpoint(None)?;
+        }
+        Ok(())
+    }
+
+    /// Leaves an interval's end forward. `Some` when that is not possible.
+    fn leave_end(&mut self) -> Result<Option<StopReason>> {
+        if self.is_final(self.at.event) {
+            return Ok(Some(StopReason::EndOfRecording));
+        }
+        self.apply_held()?;
+        Ok(None)
+    }
+
+    /// At an interval's start on a breakpoint: that arrival is a hit.
+    fn breakpoint_here(&mut self) -> Result<Option<RemoteAddr>> {
+        let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+        if self.breakpoints.contains(&rip) {
+            return Ok(Some(rip));
+        }
+        Ok(None)
+    }
+
+    fn at_breakpoint(&self) -> Result<bool> {
+        Ok(self.breakpoints.contains(&RemoteAddr(self.live.tracee().regs()?.rip)))
+    }
+
+    fn insert_breakpoints(&mut self) -> Result<()> {
+        for &addr in &self.breakpoints {
+            let old = self.live.tracee().read_bytes(addr, 1)?;
+            self.live.tracee().write_bytes(addr, &[0xcc])?;
+            self.inserted.push((addr, old[0]));
+        }
+        Ok(())
+    }
+
+    fn remove_breakpoints(&mut self) -> Result<()> {
+        for (addr, old) in std::mem::take(&mut self.inserted) {
+            self.live.tracee().write_bytes(addr, &[old])?;
+        }
+        Ok(())
+    }
+
+    /// Whether replaying event `event` ends the program (nothing to stand
+    /// on after it).
+    fn is_final(&self, event: EventIdx) -> bool {
+        matches!(self.log.get(EventIdx(event.0 + 1)), Some(Event::Exit(_)) | None)
+            || matches!(self.log.get(event), Some(Event::Exit(_)) | None)
+    }
+
+    /// The last interval whose start exists.
+    fn last_start(&self) -> EventIdx {
+        let mut e = EventIdx(1);
+        while e.0 < self.log.len().0 && !self.is_final(e) {
+            e.0 += 1;
+        }
+        e
+    }
+
+    fn next_event_is_placed_signal(&self) -> bool {
+        matches!(self.log.get(self.at.event), Some(Event::Signal(s)) if s.at_execution.is_some())
+    }
+
+    // ---- checkpoints ----
+
+    fn add_checkpoint(&mut self, name: Option<String>) -> Result<usize> {
+        let session = self.live.fork()?;
+        let id = self.next_checkpoint_id;
+        self.next_checkpoint_id += 1;
+        let cp = Checkpoint {
+            id,
+            name,
+            position: self.at,
+            session,
+        };
+        let i = self
+            .checkpoints
+            .iter()
+            .position(|c| c.position.event > cp.position.event)
+            .unwrap_or(self.checkpoints.len());
+        self.checkpoints.insert(i, cp);
+        self.thin_checkpoints();
+        Ok(id)
+    }
+
+    /// Keeps recent history dense and old history sparse: when there are
+    /// too many automatic checkpoints, every other one in the older half
+    /// goes (never the first, at the recording's start).
+    fn thin_checkpoints(&mut self) {
+        let autos: Vec<usize> = (0..self.checkpoints.len())
+            .filter(|&i| self.checkpoints[i].name.is_none())
+            .collect();
+        if autos.len() <= MAX_AUTO_CHECKPOINTS {
+            return;
+        }
+        let older = &autos[1..autos.len() / 2];
+        let doomed: Vec<usize> = older.iter().copied().skip(1).step_by(2).collect();
+        for i in doomed.into_iter().rev() {
+            self.checkpoints.remove(i);
+        }
+    }
+
+    fn has_checkpoint_at(&self, p: Position) -> bool {
+        self.checkpoints.iter().any(|c| c.position == p)
+    }
+
+    /// The latest checkpoint at an interval start at or before `p`.
+    fn checkpoint_before_or_at(&self, p: Position) -> Option<usize> {
+        (0..self.checkpoints.len()).rev().find(|&i| {
+            let c = self.checkpoints[i].position;
+            c.point == (Point::Start { steps: 0 }) && c.event <= p.event
+        })
+    }
+
+    /// The latest checkpoint at an interval start strictly before `p`.
+    fn checkpoint_before(&self, p: Position) -> Option<usize> {
+        (0..self.checkpoints.len()).rev().find(|&i| {
+            let c = self.checkpoints[i].position;
+            c.point == (Point::Start { steps: 0 }) && (c.event < p.event || (c.event == p.event && c != p))
+        })
+    }
+
+    fn restore(&mut self, i: usize) -> Result<()> {
+        let mut session = self.checkpoints[i].session.fork()?;
+        session.prepare()?;
+        self.live = session;
+        self.at = self.checkpoints[i].position;
+        self.held = None;
+        self.inserted.clear();
+        self.arrivals.clear();
+        self.arrivals_known = self.at_interval_start();
+        if self.arrivals_known {
+            let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+            self.arrive(rip, None);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! The time-travel engine end to end: a C program is compiled, recorded
+//! with `rback record`, and travelled through with the recorder's API.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use recorder::timeline::{Position, StopReason, Timeline};
+use recorder::RemoteAddr;
+
+struct Recorded {
+    _dir: tempfile::TempDir,
+    trace: PathBuf,
+    tick: RemoteAddr,
+    counter: RemoteAddr,
+}
+
+fn symbol(binary: &Path, name: &str) -> RemoteAddr {
+    let out = Command::new("nm").arg(binary).output().expect("nm runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(name))
+        .unwrap_or_else(|| panic!("{name} not in nm output"));
+    RemoteAddr(u64::from_str_radix(line.split_whitespace().next().unwrap(), 16).unwrap())
+}
+
+fn record_tick_loop() -> Recorded {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/tick_loop.c");
+    let bin = dir.path().join("tick_loop");
+    let st = Command::new("gcc")
+        .args(["-g", "-O1", "-no-pie", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let trace = dir.path().join("trace");
+    std::fs::create_dir(&trace).unwrap();
+    let outcome = recorder::record::record(&recorder::record::RecordOptions {
+        program: bin.display().to_string(),
+        args: vec![],
+        trace_dir: trace.clone(),
+    })
+    .unwrap();
+    let _ = outcome;
+    Recorded {
+        tick: symbol(&bin, "tick"),
+        counter: symbol(&bin, "counter"),
+        trace,
+        _dir: dir,
+    }
+}
+
+fn read_u64(t: &Timeline, addr: RemoteAddr) -> u64 {
+    u64::from_le_bytes(t.read_memory(addr, 8).unwrap().try_into().unwrap())
+}
+
+fn snapshot(t: &Timeline, r: &Recorded) -> (u64, u64, u64) {
+    let regs = t.regs().unwrap();
+    (regs.rip, regs.rsp, read_u64(t, r.counter))
+}
+
+#[test]
+fn breakpoints_forward_and_backward_see_the_recorded_values() {
+    let r = record_tick_loop();
+    for interval in [1, 7] {
+        let mut t = Timeline::open(&r.trace, interval).unwrap();
+        t.set_breakpoint(r.tick);
+        // tick(i) adds i: on entry to call i the counter is the sum of 0..i.
+        let mut seen = vec![];
+        let mut signals = 0;
+        while seen.len() < 40 {
+            match t.cont().unwrap() {
+                StopReason::Breakpoint(a) if a == r.tick => seen.push(read_u64(&t, r.counter)),
+                // The program raises SIGUSR1 four times; like gdb, rback
+                // stops before delivering it.
+                StopReason::Signal(10) => signals += 1,
+                other => panic!("unexpected stop {other:?} after {} hits", seen.len()),
+            }
+        }
+        assert_eq!(signals, 3);
+        let sums: Vec<u64> = (0..40u64).map(|i| (0..i).sum()).collect();
+        assert_eq!(seen, sums);
+        assert_eq!(t.cont().unwrap(), StopReason::Signal(10));
+        assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
+        // Back through every call, newest first.
+        for i in (0..40u64).rev() {
+            assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(r.tick), "call {i}");
+            assert_eq!(read_u64(&t, r.counter), (0..i).sum::<u64>(), "call {i}");
+        }
+        assert_eq!(t.reverse_cont().unwrap(), StopReason::StartOfRecording);
+    }
+}
+
+#[test]
+fn reverse_stepi_retraces_forward_steps_exactly() {
+    let r = record_tick_loop();
+    let mut t = Timeline::open(&r.trace, 5).unwrap();
+    t.set_breakpoint(r.tick);
+    for _ in 0..9 {
+        t.cont().unwrap();
+    }
+    t.remove_breakpoint(r.tick);
+    // Forward across the getpid syscall, the raise and the handler, until
+    // three events have passed.
+    let mut states = vec![(t.position(), snapshot(&t, &r))];
+    let mut crossings = vec![];
+    while crossings.len() < 3 {
+        assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
+        let before = states.last().unwrap().0;
+        if t.position().event != before.event {
+            crossings.push(states.len());
+        }
+        states.push((t.position(), snapshot(&t, &r)));
+        assert!(states.len() < 50_000, "no events in 50000 steps");
+    }
+    for _ in 0..10 {
+        t.stepi().unwrap();
+        states.push((t.position(), snapshot(&t, &r)));
+    }
+    let back_to = crossings[0].saturating_sub(10);
+    for (pos, state) in states[back_to..].iter().rev().skip(1) {
+        assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+        assert_eq!(snapshot(&t, &r), *state, "expected {pos:?}, now {:?}", t.position());
+    }
+}
+
+#[test]
+fn goto_event_and_stored_positions_come_back_to_the_same_state() {
+    let r = record_tick_loop();
+    let mut t = Timeline::open(&r.trace, 3).unwrap();
+    let last = t.events().0;
+    let mut marks: Vec<(Position, (u64, u64, u64))> = vec![];
+    for e in [1, last / 2, 5, last - 2, 2] {
+        t.goto_event(recorder::EventIdx(e)).unwrap();
+        for _ in 0..3 {
+            t.stepi().unwrap();
+        }
+        marks.push((t.position(), snapshot(&t, &r)));
+    }
+    for (pos, state) in marks.iter().rev() {
+        t.goto_position(*pos).unwrap();
+        assert_eq!(snapshot(&t, &r), *state, "{pos:?}");
+    }
+    assert!(t.goto_event(recorder::EventIdx(last + 5)).is_err());
+}

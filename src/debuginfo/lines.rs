@@ -1,0 +1,421 @@
+//! The DWARF line table of a module, and the questions the REPL asks of it:
+//! where to break for a function or a `file:line`, which line an address
+//! is on, and which address range `step`/`next` must leave.
+//!
+//! The rules follow gdb's, so that rback stops where gdb users expect:
+//! a function breakpoint goes after the prologue, a line without code moves
+//! to the next line that has some, and only `is_stmt` rows are candidates.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+use gimli::Reader as _;
+
+use super::dwarf::{name_matches, ModuleDwarf, Reader};
+use super::elf::Image;
+use super::DebugInfo;
+
+/// One row of a line program, in link addresses.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Row {
+    pub addr: u64,
+    /// Index into [`LineTable::files`].
+    pub file: u32,
+    /// 0 means "no line" (compiler-generated code).
+    pub line: u32,
+    pub column: u32,
+    pub is_stmt: bool,
+    pub prologue_end: bool,
+}
+
+/// A run of contiguous code described by one line program sequence.
+pub(crate) struct Sequence {
+    pub start: u64,
+    pub end: u64,
+    /// In address order; several rows may share an address, and then the
+    /// last of them is the one in effect there.
+    pub rows: Vec<Row>,
+}
+
+impl Sequence {
+    /// The row in effect at a link address: the last one at or before it,
+    /// except that, like gdb, a statement row at the same address is
+    /// preferred to a non-statement one after it (optimized code often puts
+    /// several lines at one address, the last of them not a statement).
+    fn row_at(&self, addr: u64) -> Option<usize> {
+        let last = self.rows.partition_point(|r| r.addr <= addr).checked_sub(1)?;
+        let rows = &self.rows;
+        let mut i = last;
+        while !rows[i].is_stmt && i > 0 && rows[i - 1].addr == rows[i].addr && rows[i - 1].line != 0 {
+            i -= 1;
+        }
+        Some(if rows[i].is_stmt { i } else { last })
+    }
+}
+
+pub(crate) struct LineTable {
+    /// Full paths (compilation directory joined), one per distinct file.
+    pub files: Vec<PathBuf>,
+    /// Sorted by start.
+    pub sequences: Vec<Sequence>,
+}
+
+impl LineTable {
+    pub fn build(dwarf: &gimli::Dwarf<Reader>, units: &[gimli::Unit<Reader>]) -> LineTable {
+        let mut files = Vec::new();
+        let mut file_ids: HashMap<PathBuf, u32> = HashMap::new();
+        let mut sequences = Vec::new();
+        for unit in units {
+            let Some(program) = unit.line_program.clone() else {
+                continue;
+            };
+            let mut unit_files: HashMap<u64, u32> = HashMap::new();
+            let mut rows = program.rows();
+            let mut current: Vec<Row> = Vec::new();
+            while let Ok(Some((header, row))) = rows.next_row() {
+                if row.end_sequence() {
+                    // Code the linker removed keeps its rows at address 0.
+                    if let Some(first) = current.first() {
+                        if first.addr != 0 && first.addr < row.address() {
+                            sequences.push(Sequence {
+                                start: first.addr,
+                                end: row.address(),
+                                rows: std::mem::take(&mut current),
+                            });
+                        }
+                    }
+                    current.clear();
+                    continue;
+                }
+                let file = *unit_files.entry(row.file_index()).or_insert_with(|| {
+                    let path = file_path(dwarf, unit, header, row.file_index());
+                    *file_ids.entry(path.clone()).or_insert_with(|| {
+                        files.push(path);
+                        (files.len() - 1) as u32
+                    })
+                });
+                let column = match row.column() {
+                    gimli::ColumnType::LeftEdge => 0,
+                    gimli::ColumnType::Column(c) => u32::try_from(c.get()).unwrap_or(u32::MAX),
+                };
+                current.push(Row {
+                    addr: row.address(),
+                    file,
+                    line: row.line().map_or(0, |l| u32::try_from(l.get()).unwrap_or(u32::MAX)),
+                    column,
+                    is_stmt: row.is_stmt(),
+                    prologue_end: row.prologue_end(),
+                });
+            }
+        }
+        sequences.sort_by_key(|s| s.start);
+        LineTable { files, sequences }
+    }
+
+    pub fn sequence_at(&self, addr: u64) -> Option<&Sequence> {
+        let end = self.sequences.partition_point(|s| s.start <= addr);
+        self.sequences[..end].iter().rev().take(8).find(|s| addr < s.end)
+    }
+
+    /// The source position of a link address (file, line, column), if a
+    /// row with a line covers it.
+    pub fn position_at(&self, addr: u64) -> Option<(&Path, u32, Option<u32>)> {
+        let seq = self.sequence_at(addr)?;
+        let row = seq.rows[seq.row_at(addr)?];
+        if row.line == 0 {
+            return None;
+        }
+        let column = (row.column != 0).then_some(row.column);
+        Some((self.files[row.file as usize].as_path(), row.line, column))
+    }
+
+    /// For each file, whether it answers to `query` (a path or a suffix of
+    /// one, on component boundaries: `deep.c`, `src/deep.c`).
+    fn matching_files(&self, query: &str) -> Vec<bool> {
+        self.files.iter().map(|f| path_matches(f, query)).collect()
+    }
+}
+
+fn file_path(
+    dwarf: &gimli::Dwarf<Reader>,
+    unit: &gimli::Unit<Reader>,
+    header: &gimli::LineProgramHeader<Reader>,
+    index: u64,
+) -> PathBuf {
+    let Some(file) = header.file(index) else {
+        return PathBuf::from("??");
+    };
+    let string = |value: gimli::AttributeValue<Reader>| -> Option<String> {
+        Some(
+            dwarf
+                .attr_string(unit, value)
+                .ok()?
+                .to_string_lossy()
+                .ok()?
+                .into_owned(),
+        )
+    };
+    let mut path = PathBuf::new();
+    if let Some(dir) = &unit.comp_dir {
+        if let Ok(dir) = dir.to_string_lossy() {
+            path.push(&*dir);
+        }
+    }
+    // Directory 0 is the compilation directory. Pushing an absolute
+    // directory or name replaces what came before.
+    if file.directory_index() != 0 {
+        if let Some(dir) = file.directory(header).and_then(string) {
+            path.push(dir);
+        }
+    }
+    if let Some(name) = string(file.path_name()) {
+        path.push(name);
+    }
+    path
+}
+
+/// `query` is absolute and names `path`, or is relative and is a suffix of
+/// it made of whole components. `.` components are ignored on both sides.
+pub(crate) fn path_matches(path: &Path, query: &str) -> bool {
+    let query = Path::new(query);
+    fn parts(p: &Path) -> Vec<Component<'_>> {
+        p.components().filter(|c| *c != Component::CurDir).collect()
+    }
+    let (path, query_parts) = (parts(path), parts(query));
+    if query_parts.is_empty() {
+        return false;
+    }
+    if query.is_absolute() {
+        path == query_parts
+    } else {
+        path.ends_with(&query_parts)
+    }
+}
+
+/// The address after a function's prologue, from the line table: the
+/// first row marked `prologue_end` (LLVM sets it), else the first row whose
+/// line differs from the function's opening line (gcc's case), else the
+/// second address of a one-line function. `None` without line rows.
+fn skip_prologue(lines: &LineTable, range: &Range<u64>) -> Option<u64> {
+    let seq = lines.sequence_at(range.start)?;
+    let first = seq.rows.partition_point(|r| r.addr < range.start);
+    let rows: Vec<&Row> = seq.rows[first..].iter().take_while(|r| r.addr < range.end).collect();
+    let opening = rows.first()?;
+    if let Some(r) = rows.iter().find(|r| r.prologue_end) {
+        return Some(r.addr);
+    }
+    // A different line at the entry address itself means the prologue is
+    // empty (optimized code), and the entry is the answer.
+    if let Some(r) = rows[1..]
+        .iter()
+        .find(|r| r.is_stmt && r.line != 0 && r.line != opening.line)
+    {
+        return Some(r.addr);
+    }
+    Some(
+        rows.iter()
+            .find(|r| r.addr > range.start && r.is_stmt)
+            .map_or(range.start, |r| r.addr),
+    )
+}
+
+/// The address after `[endbr64] push %rbp; mov %rsp,%rbp`, for code without
+/// line information (what gdb's amd64 prologue analyzer recognizes).
+fn skip_prologue_by_code(image: &Image, addr: u64) -> u64 {
+    let Some(code) = image.bytes_at(addr, 8) else {
+        return addr;
+    };
+    let mut i = 0;
+    if code.starts_with(&[0xf3, 0x0f, 0x1e, 0xfa]) {
+        i = 4;
+    }
+    if code.get(i) == Some(&0x55) {
+        i += 1;
+        let rest = &code[i..];
+        if rest.starts_with(&[0x48, 0x89, 0xe5]) || rest.starts_with(&[0x48, 0x8b, 0xec]) {
+            i += 3;
+        }
+    }
+    addr + i as u64
+}
+
+/// Where to break for a DWARF function: after the prologue of an
+/// out-of-line copy, at the entry of an inlined one.
+fn breakpoint_address(d: &ModuleDwarf, image: Option<&Image>, f: &super::dwarf::FunctionInfo) -> u64 {
+    if f.inlined {
+        return f.entry;
+    }
+    let range = f
+        .ranges
+        .iter()
+        .find(|r| r.contains(&f.entry))
+        .cloned()
+        .unwrap_or(f.entry..f.entry + 1);
+    skip_prologue(d.lines(), &range)
+        .or_else(|| image.map(|image| skip_prologue_by_code(image, f.entry)))
+        .unwrap_or(f.entry)
+}
+
+impl DebugInfo {
+    /// Where to break for a function, as gdb would: after the prologue, and
+    /// at each inlined copy. `name` is the function's name, or its last
+    /// components for a qualified one (`deep` finds `prog::deep`). The
+    /// symbol tables are searched too: for aliases (libc's `malloc` is
+    /// `__libc_malloc` in DWARF) and for functions without DWARF (so `main`
+    /// in a Rust program finds both `prog::main` and the C `main` that calls it).
+    pub fn function_address(&self, name: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        for ms in &self.modules {
+            let image = ms.image(self);
+            let dwarf = ms.dwarf(self);
+            if let Some(d) = dwarf {
+                out.extend(
+                    d.functions()
+                        .matching(name)
+                        .map(|f| ms.to_load(breakpoint_address(d, image, f))),
+                );
+            }
+            for s in ms.symbols(self).functions() {
+                if !(name_matches(&s.name, name) || s.raw == name) {
+                    continue;
+                }
+                let described = dwarf.and_then(|d| Some((d, d.functions().outer_at(s.addr)?.0)));
+                let addr = match described {
+                    Some((d, f)) if f.entry == s.addr => breakpoint_address(d, image, f),
+                    // A symbol inside a function (a label): take it as it is.
+                    Some(_) => s.addr,
+                    None => image.map_or(s.addr, |image| skip_prologue_by_code(image, s.addr)),
+                };
+                out.push(ms.to_load(addr));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Where to break for `file:line`, as gdb would. `file` is a path or a
+    /// suffix of one (`deep.c`, `src/deep.c`). If `line` has no code, the
+    /// nearest following line that has some is used. One address per
+    /// function (or inlined copy) that has code for the line; a line that is
+    /// a function's opening gets the address after its prologue.
+    pub fn line_addresses(&self, file: &str, line: u32) -> Vec<u64> {
+        let candidates = |lt: &LineTable, wanted: &[bool], keep: &mut dyn FnMut(&Row)| {
+            for seq in &lt.sequences {
+                for row in &seq.rows {
+                    if row.is_stmt && wanted[row.file as usize] && row.line >= line {
+                        keep(row);
+                    }
+                }
+            }
+        };
+        let mut best: Option<u32> = None;
+        for ms in &self.modules {
+            if let Some(d) = ms.dwarf(self) {
+                let wanted = d.lines().matching_files(file);
+                if wanted.contains(&true) {
+                    candidates(d.lines(), &wanted, &mut |row| {
+                        best = Some(best.map_or(row.line, |b| b.min(row.line)))
+                    });
+                }
+            }
+        }
+        let Some(best) = best else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for ms in &self.modules {
+            let Some(d) = ms.dwarf(self) else {
+                continue;
+            };
+            let wanted = d.lines().matching_files(file);
+            if !wanted.contains(&true) {
+                continue;
+            }
+            let mut addrs = Vec::new();
+            candidates(d.lines(), &wanted, &mut |row| {
+                if row.line == best {
+                    addrs.push(row.addr);
+                }
+            });
+            addrs.sort_unstable();
+            addrs.dedup();
+            let index = d.functions();
+            let mut per_block: HashMap<usize, u64> = HashMap::new();
+            for addr in addrs {
+                match index.innermost_at(addr) {
+                    Some(block) => {
+                        per_block.entry(block).or_insert(addr);
+                    }
+                    None => out.push(ms.to_load(addr)),
+                }
+            }
+            for (block, addr) in per_block {
+                let f = &index.functions[block];
+                let addr = if !f.inlined && addr == f.entry {
+                    breakpoint_address(d, ms.image(self), f)
+                } else {
+                    addr
+                };
+                out.push(ms.to_load(addr));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The source file and line of `pc` (the innermost, if inlined).
+    pub fn line_at(&self, pc: u64) -> Option<(PathBuf, u32)> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        let link = ms.to_link(pc);
+        match d.lines().position_at(link) {
+            Some((file, line, _)) => Some((file.to_path_buf(), line)),
+            None => d.location(link),
+        }
+    }
+
+    /// The contiguous address range around `pc` that belongs to the same
+    /// source line, within `pc`'s function: `step` and `next` run until the
+    /// tracee leaves it. Rows with line 0 that follow are included, as gdb
+    /// steps through them. The same line may own other ranges further on
+    /// (a loop's condition); ask again on landing in one.
+    pub fn line_range(&self, pc: u64) -> Option<Range<u64>> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        let link = ms.to_link(pc);
+        let seq = d.lines().sequence_at(link)?;
+        let i = seq.row_at(link)?;
+        let rows = &seq.rows;
+        let key = (rows[i].file, rows[i].line);
+        let bounds = d.functions().outer_at(link).map_or(seq.start..seq.end, |(_, r)| r);
+        let mut lo = i;
+        while lo > 0 && (rows[lo - 1].file, rows[lo - 1].line) == key && rows[lo - 1].addr >= bounds.start {
+            lo -= 1;
+        }
+        let mut hi = i + 1;
+        while hi < rows.len()
+            && ((rows[hi].file, rows[hi].line) == key || rows[hi].line == 0)
+            && rows[hi].addr < bounds.end
+        {
+            hi += 1;
+        }
+        let end = rows.get(hi).map_or(seq.end, |r| r.addr).min(bounds.end);
+        let start = rows[lo].addr.max(bounds.start);
+        Some(ms.to_load(start)..ms.to_load(end))
+    }
+
+    /// The address range of the out-of-line function containing `pc` (the
+    /// part of it that contains `pc`, if it was split, e.g. into `.cold`).
+    pub fn function_range(&self, pc: u64) -> Option<Range<u64>> {
+        let ms = self.module_at(pc)?;
+        let link = ms.to_link(pc);
+        if let Some((_, range)) = ms.dwarf(self).and_then(|d| d.functions().outer_at(link)) {
+            return Some(ms.to_load(range.start)..ms.to_load(range.end));
+        }
+        let s = ms.symbols(self).function_at(link).filter(|s| s.size > 0)?;
+        Some(ms.to_load(s.addr)..ms.to_load(s.addr + s.size))
+    }
+}

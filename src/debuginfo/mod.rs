@@ -1,0 +1,356 @@
+//! Debug information for the REPL: source lines, function names, backtraces,
+//! breakpoint addresses and disassembly, for C, C++ and Rust programs.
+//!
+//! Everything here works from the copies of the binaries that a trace
+//! stores, so nothing assumes a file is where the program loaded it from. It
+//! knows nothing of tracees or ptrace either: a [`DebugInfo`] is built from
+//! a list of loaded [`Module`]s (see [`modules_from_mappings`]), and the few
+//! things that need the tracee's state take a [`Memory`] and [`Registers`].
+//!
+//! All addresses in the public API are *load* addresses, as the tracee sees
+//! them. Inside, each module converts them to *link* addresses (what its ELF
+//! headers and DWARF say) by subtracting the module's bias; names with `link`
+//! in them hold link addresses.
+//!
+//! - [`elf`]: mappings to modules, ELF images and their separate debug files.
+//! - [`symbols`]: ELF symbol tables (`.symtab`, `.dynsym`, PLT stubs).
+//! - [`dwarf`]: per-module DWARF (an `addr2line` context and a function index).
+//! - [`lines`]: the line table: breakpoints by line or function, stepping ranges.
+//! - [`unwind`]: backtraces with DWARF CFI, through signal frames.
+//! - [`disasm`]: AT&T disassembly, annotated like gdb's.
+//! - [`source`]: finding source files whose paths moved.
+//!
+//! A `DebugInfo` parses lazily: a module's DWARF, symbols and CFI are read the
+//! first time a question needs them, then cached. It uses interior
+//! mutability for that, so it is `Send` but not `Sync`.
+
+// The REPL that calls this API is being written alongside it.
+#![allow(dead_code)]
+
+mod disasm;
+mod dwarf;
+mod elf;
+mod lines;
+mod source;
+mod symbols;
+mod unwind;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+#[allow(unused_imports)] // Until the REPL uses them.
+pub use disasm::Instruction;
+#[allow(unused_imports)]
+pub use elf::{modules_from_mappings, parse_proc_maps, MappedFile, Module};
+#[allow(unused_imports)]
+pub use unwind::{Frame, Registers};
+
+/// Read access to the tracee's memory.
+pub trait Memory {
+    /// `len` bytes at `addr`, or `None` if any of them cannot be read.
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>>;
+}
+
+/// What is known about one code address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The address this describes (for a caller's frame, the return address).
+    pub pc: u64,
+    /// The module's original path, for display.
+    pub module: String,
+    /// The innermost function at `pc`: an inlined function if `pc` is in
+    /// inlined code. Demangled, without Rust's hash suffix.
+    pub function: Option<String>,
+    /// The source position of `pc` in `function`.
+    pub file: Option<PathBuf>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// The functions `function` is inlined into, innermost first, each with
+    /// the position of the inlined call. Empty when `pc` is not inlined code.
+    pub inlined_into: Vec<InlinedCall>,
+    /// The symbol (or, without one, the out-of-line function) that contains
+    /// `pc`, and `pc`'s offset from its start: gdb's `<main+4>`.
+    pub symbol: Option<String>,
+    pub offset: Option<u64>,
+}
+
+/// One level of an inline chain: a function, and the position in it of the
+/// call that was inlined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlinedCall {
+    pub function: Option<String>,
+    pub file: Option<PathBuf>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl Location {
+    /// The out-of-line function that contains `pc` (the last of the inline
+    /// chain, or `function` itself).
+    pub fn outer_function(&self) -> Option<&str> {
+        match self.inlined_into.last() {
+            Some(call) => call.function.as_deref(),
+            None => self.function.as_deref(),
+        }
+    }
+
+    /// `name+offset` (or just `name` at offset 0), as gdb shows an address.
+    pub fn symbol_with_offset(&self) -> Option<String> {
+        let symbol = self.symbol.as_ref()?;
+        Some(match self.offset {
+            Some(0) | None => symbol.clone(),
+            Some(off) => format!("{symbol}+{off}"),
+        })
+    }
+}
+
+/// The debug information of all the modules of one address space.
+pub struct DebugInfo {
+    modules: Vec<ModuleState>,
+    sources: source::SourceFinder,
+    /// Modules that could not be read, said once each (see [`DebugInfo::warnings`]).
+    warnings: RefCell<Vec<String>>,
+}
+
+/// One module and what has been parsed of it so far.
+struct ModuleState {
+    module: Module,
+    image: OnceCell<Option<elf::Image>>,
+    symbols: OnceCell<symbols::SymbolTable>,
+    dwarf: OnceCell<Option<dwarf::ModuleDwarf>>,
+    cfi: OnceCell<unwind::Cfi>,
+}
+
+impl DebugInfo {
+    pub fn new(modules: Vec<Module>) -> DebugInfo {
+        DebugInfo {
+            modules: modules
+                .into_iter()
+                .map(|module| ModuleState {
+                    module,
+                    image: OnceCell::new(),
+                    symbols: OnceCell::new(),
+                    dwarf: OnceCell::new(),
+                    cfi: OnceCell::new(),
+                })
+                .collect(),
+            sources: source::SourceFinder::default(),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn modules(&self) -> impl Iterator<Item = &Module> {
+        self.modules.iter().map(|m| &m.module)
+    }
+
+    /// Problems met while loading modules (unreadable files, bad DWARF), in
+    /// the order they were found. Each is reported once; the module is then
+    /// used with whatever could be read of it.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.borrow().clone()
+    }
+
+    fn warn(&self, message: String) {
+        self.warnings.borrow_mut().push(message);
+    }
+
+    /// The module whose loaded segments contain `pc`.
+    fn module_at(&self, pc: u64) -> Option<&ModuleState> {
+        self.modules.iter().find(|m| {
+            m.image(self)
+                .is_some_and(|image| image.contains(pc.wrapping_sub(m.module.bias)))
+        })
+    }
+
+    /// Function name, source position and inline chain of `pc`.
+    pub fn symbolize(&self, pc: u64) -> Option<Location> {
+        self.symbolize_at(pc, pc)
+    }
+
+    /// Describes `pc`, looking it up at `lookup`: for a return address the
+    /// lookup is `pc - 1`, which is still inside the call instruction, because
+    /// a call can be the last instruction of its function.
+    fn symbolize_at(&self, pc: u64, lookup: u64) -> Option<Location> {
+        let ms = self.module_at(lookup)?;
+        let link = ms.to_link(lookup);
+        let mut location = Location {
+            pc,
+            module: ms.module.name.clone(),
+            function: None,
+            file: None,
+            line: None,
+            column: None,
+            inlined_into: Vec::new(),
+            symbol: None,
+            offset: None,
+        };
+        let dwarf = ms.dwarf(self);
+        if let Some(d) = dwarf {
+            let frames = d.frames(link);
+            if let Some((innermost, callers)) = frames.split_first() {
+                location.function = innermost.function.clone();
+                // The line table's own answer, which follows gdb's choice
+                // among rows that share an address.
+                match d.lines().position_at(link) {
+                    Some((file, line, column)) => {
+                        location.file = Some(file.to_path_buf());
+                        location.line = Some(line);
+                        location.column = column;
+                    }
+                    None => {
+                        location.file = innermost.file.clone();
+                        location.line = innermost.line;
+                        location.column = innermost.column;
+                    }
+                }
+                location.inlined_into = callers
+                    .iter()
+                    .map(|f| InlinedCall {
+                        function: f.function.clone(),
+                        file: f.file.clone(),
+                        line: f.line,
+                        column: f.column,
+                    })
+                    .collect();
+            }
+        }
+        let symbol = ms.symbols(self).function_at(link).map(|s| (s.name.clone(), s.addr));
+        let symbol = symbol.or_else(|| {
+            let f = dwarf?.functions().outer_at(link)?;
+            Some((f.0.name.clone(), f.1.start))
+        });
+        if let Some((name, start)) = symbol {
+            location.offset = Some(ms.to_link(pc).wrapping_sub(start));
+            if location.function.is_none() {
+                location.function = Some(name.clone());
+            }
+            location.symbol = Some(name);
+        }
+        Some(location)
+    }
+
+    /// Function names (from DWARF and the symbol tables) that start with
+    /// `prefix`, sorted, for tab completion.
+    pub fn symbols_matching(&self, prefix: &str) -> Vec<String> {
+        let mut names = BTreeSet::new();
+        for ms in &self.modules {
+            if let Some(d) = ms.dwarf(self) {
+                for f in &d.functions().functions {
+                    if f.name.starts_with(prefix) {
+                        names.insert(f.name.clone());
+                    }
+                }
+            }
+            for s in ms.symbols(self).functions() {
+                if s.name.starts_with(prefix) {
+                    names.insert(s.name.clone());
+                }
+            }
+        }
+        names.into_iter().collect()
+    }
+
+    /// The DWARF of the module containing `pc`, for code that reads more of
+    /// it (variables, types).
+    pub(crate) fn dwarf_at(&self, pc: u64) -> Option<ModuleDwarfRef<'_>> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        Some(ModuleDwarfRef {
+            dwarf: &d.dwarf,
+            units: d.units(),
+            bias: ms.module.bias,
+        })
+    }
+
+    /// The DIE of the innermost function (a `DW_TAG_subprogram`, or a
+    /// `DW_TAG_inlined_subroutine` when `pc` is in inlined code) that
+    /// contains `pc`, with the unit and DWARF it belongs to.
+    pub(crate) fn function_die_at(&self, pc: u64) -> Option<FunctionDie<'_>> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        let link_pc = ms.to_link(pc);
+        let index = d.functions();
+        let f = &index.functions[index.innermost_at(link_pc)?];
+        Some(FunctionDie {
+            dwarf: &d.dwarf,
+            unit: &d.units()[f.unit],
+            offset: f.die,
+            inlined: f.inlined,
+            bias: ms.module.bias,
+            link_pc,
+        })
+    }
+}
+
+/// The DWARF of one module, borrowed from a [`DebugInfo`].
+pub(crate) struct ModuleDwarfRef<'a> {
+    pub dwarf: &'a gimli::Dwarf<dwarf::Reader>,
+    pub units: &'a [gimli::Unit<dwarf::Reader>],
+    /// Load address minus link address: DWARF addresses plus this are the
+    /// tracee's.
+    pub bias: u64,
+}
+
+/// A function's DIE, found by address (see [`DebugInfo::function_die_at`]).
+pub(crate) struct FunctionDie<'a> {
+    pub dwarf: &'a gimli::Dwarf<dwarf::Reader>,
+    pub unit: &'a gimli::Unit<dwarf::Reader>,
+    pub offset: gimli::UnitOffset,
+    /// A `DW_TAG_inlined_subroutine` rather than a `DW_TAG_subprogram`.
+    pub inlined: bool,
+    pub bias: u64,
+    /// The address asked about, as a link address (for location lists).
+    pub link_pc: u64,
+}
+
+impl ModuleState {
+    fn to_link(&self, addr: u64) -> u64 {
+        addr.wrapping_sub(self.module.bias)
+    }
+
+    fn to_load(&self, addr: u64) -> u64 {
+        addr.wrapping_add(self.module.bias)
+    }
+
+    fn image(&self, di: &DebugInfo) -> Option<&elf::Image> {
+        self.image
+            .get_or_init(|| match elf::Image::load(&self.module) {
+                Ok(image) => Some(image),
+                Err(e) => {
+                    di.warn(format!(
+                        "cannot read {} ({}): {e}",
+                        self.module.name,
+                        self.module.file.display()
+                    ));
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn symbols(&self, di: &DebugInfo) -> &symbols::SymbolTable {
+        self.symbols
+            .get_or_init(|| self.image(di).map(symbols::SymbolTable::build).unwrap_or_default())
+    }
+
+    fn dwarf(&self, di: &DebugInfo) -> Option<&dwarf::ModuleDwarf> {
+        self.dwarf
+            .get_or_init(|| match dwarf::ModuleDwarf::load(self.image(di)?) {
+                Ok(d) => d,
+                Err(e) => {
+                    di.warn(format!("cannot read the DWARF of {}: {e}", self.module.name));
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn cfi(&self, di: &DebugInfo) -> &unwind::Cfi {
+        self.cfi
+            .get_or_init(|| self.image(di).map(unwind::Cfi::load).unwrap_or_default())
+    }
+}
