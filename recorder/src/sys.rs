@@ -246,8 +246,9 @@ pub fn perf_breakpoint_open(tid: Pid, addr: u64, sample_period: u64) -> Result<O
         type_: PERF_TYPE_BREAKPOINT,
         size: PERF_ATTR_SIZE_VER5,
         sample_period,
-        // Without a ring buffer, one wakeup per overflow is what raises the
-        // signal once per overflow.
+        // A wakeup at every overflow. Without a ring buffer the kernel
+        // signals every overflow anyway (0 behaves the same here); 1 states
+        // the intent and is what DESIGN-NOTES §4 verified.
         wakeup_events: 1,
         flags: PERF_ATTR_DISABLED | PERF_ATTR_EXCLUDE_KERNEL | PERF_ATTR_EXCLUDE_HV,
         bp_type: HW_BREAKPOINT_X,

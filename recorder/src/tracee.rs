@@ -627,13 +627,17 @@ impl Tracee {
             )
             .map_err(|e| Error::ptrace("pokeuser", self.pid, e))
         };
+        // Only slot 0's bits of DR7: the other slots may hold counters.
+        let dr7 = ptrace::read_user(self.pid, (DEBUGREG_OFFSET + 8 * 7) as ptrace::AddressType)
+            .map_err(|e| Error::ptrace("peekuser", self.pid, e))? as u64;
+        let others = dr7 & !(0b11 | (0xf << 16));
         match addr {
             Some(a) => {
                 user(0, a.0)?;
                 // L0 enabled; RW0 = 00 (execution) and LEN0 = 00 (one byte).
-                user(7, 1)
+                user(7, others | 1)
             }
-            None => user(7, 0),
+            None => user(7, others),
         }
     }
 

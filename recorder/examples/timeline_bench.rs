@@ -1,0 +1,48 @@
+//! Measures the time-travel engine on a trace: the cost of a checkpoint,
+//! of a reverse-stepi and of a reverse-continue at the end of the trace.
+//! Run by bench/timeline.sh; usage: timeline_bench TRACE_DIR BREAK_ADDR_HEX
+
+use std::time::Instant;
+
+use recorder::timeline::{StopReason, Timeline};
+use recorder::RemoteAddr;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 3 {
+        return Err("usage: timeline_bench TRACE_DIR BREAK_ADDR_HEX".into());
+    }
+    let bp = RemoteAddr(u64::from_str_radix(args[2].trim_start_matches("0x"), 16)?);
+    let mut t = Timeline::open(std::path::Path::new(&args[1]), 1_000_000)?;
+    let last = t.events().0;
+    t.goto_event(recorder::EventIdx(last.saturating_sub(3).max(1)))?;
+
+    let rounds = 20;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        t.checkpoint(None)?;
+    }
+    let checkpoint = started.elapsed() / rounds;
+
+    for _ in 0..5 {
+        t.stepi()?;
+    }
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(t.reverse_stepi()?, StopReason::Stepped);
+    }
+    let reverse_stepi = started.elapsed() / 5;
+
+    t.set_breakpoint(bp);
+    let started = Instant::now();
+    let reason = t.reverse_cont()?;
+    let reverse_cont = started.elapsed();
+
+    println!(
+        "checkpoint {:.3} ms, reverse-stepi {:.1} ms, reverse-continue {:.1} ms ({reason:?}), {last} events",
+        checkpoint.as_secs_f64() * 1e3,
+        reverse_stepi.as_secs_f64() * 1e3,
+        reverse_cont.as_secs_f64() * 1e3,
+    );
+    Ok(())
+}
