@@ -367,7 +367,7 @@ impl Timeline {
             let from = self.checkpoints[i].position;
             self.restore(i)?;
             let mut hits = Vec::new();
-            if self.at_breakpoint()? {
+            if self.breakpoint_here()?.is_some() {
                 hits.push(self.at);
             }
             self.goto(upper, Some(&mut hits))?;
@@ -502,7 +502,7 @@ impl Timeline {
             }
             self.apply_held()?;
             if let Some(h) = hits.as_deref_mut() {
-                if self.at_breakpoint()? {
+                if self.breakpoint_here()?.is_some() {
                     h.push(self.at);
                 }
             }
@@ -612,40 +612,22 @@ impl Timeline {
             loop {
                 let stop = self.live.tracee().wait()?;
                 match stop {
-                    Stop::Signal(libc::SIGTRAP) => {
-                        let info = self.live.tracee().siginfo()?;
-                        let mut regs = self.live.tracee().regs()?;
-                        let bp = RemoteAddr(regs.rip.wrapping_sub(1));
-                        if si_code(&info) == SI_KERNEL && self.inserted.iter().any(|(a, _)| *a == bp) {
-                            self.remove_breakpoints()?;
-                            regs.rip = bp.0;
-                            self.live.tracee().set_regs(&regs)?;
-                            self.arrive(bp, hits.as_deref_mut());
-                            if let Some(h) = self.goal_met(goal, bp) {
-                                return Ok(h);
-                            }
-                            break;
-                        }
-                        match self.counter_stop(libc::SIGTRAP, &info)? {
-                            Some(CounterStop::Counted) => {
-                                self.live.resume(Resume::Cont)?;
-                                continue;
-                            }
-                            Some(CounterStop::Reached) => {
-                                self.remove_breakpoints()?;
-                                return Ok(Halt::Reached);
-                            }
-                            None => {}
-                        }
-                        if self.live.is_signal_event(libc::SIGTRAP, si_code(&info)) {
-                            self.remove_breakpoints()?;
-                            self.held = Some(stop);
-                            return Ok(Halt::Event);
-                        }
-                        self.pass_to_session(stop)?;
-                    }
                     Stop::Signal(sig) => {
                         let info = self.live.tracee().siginfo()?;
+                        if sig == libc::SIGTRAP && si_code(&info) == SI_KERNEL {
+                            let mut regs = self.live.tracee().regs()?;
+                            let bp = RemoteAddr(regs.rip.wrapping_sub(1));
+                            if self.inserted.iter().any(|(a, _)| *a == bp) {
+                                self.remove_breakpoints()?;
+                                regs.rip = bp.0;
+                                self.live.tracee().set_regs(&regs)?;
+                                self.arrive(bp, hits.as_deref_mut());
+                                if let Some(h) = self.goal_met(goal, bp) {
+                                    return Ok(h);
+                                }
+                                break;
+                            }
+                        }
                         match self.counter_stop(sig, &info)? {
                             Some(CounterStop::Counted) => {
                                 self.live.resume(Resume::Cont)?;
@@ -806,17 +788,11 @@ impl Timeline {
         Ok(None)
     }
 
-    /// At an interval's start on a breakpoint: that arrival is a hit.
-    fn breakpoint_here(&mut self) -> Result<Option<RemoteAddr>> {
+    /// The breakpoint the tracee stands on, if any: at an interval's start
+    /// that arrival is a hit.
+    fn breakpoint_here(&self) -> Result<Option<RemoteAddr>> {
         let rip = RemoteAddr(self.live.tracee().regs()?.rip);
-        if self.breakpoints.contains(&rip) {
-            return Ok(Some(rip));
-        }
-        Ok(None)
-    }
-
-    fn at_breakpoint(&self) -> Result<bool> {
-        Ok(self.breakpoints.contains(&RemoteAddr(self.live.tracee().regs()?.rip)))
+        Ok(self.breakpoints.contains(&rip).then_some(rip))
     }
 
     fn insert_breakpoints(&mut self) -> Result<()> {

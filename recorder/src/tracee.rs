@@ -87,11 +87,7 @@ impl Tracee {
             // never get this far (the syscall table refuses them).
             | ptrace::Options::PTRACE_O_TRACEFORK;
         ptrace::seize(pid, options).map_err(|e| Error::ptrace("seize", pid, e))?;
-        let mem = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(format!("/proc/{pid}/mem"))
-            .map_err(|e| Error::Spawn(format!("cannot open the tracee's memory: {e}")))?;
+        let mem = open_mem(pid)?;
         let tracee = Tracee {
             pid,
             mem,
@@ -106,11 +102,7 @@ impl Tracee {
     /// After an exec the old `/proc/pid/mem` handle refers to the old address
     /// space; reopen it.
     pub fn reopen_mem(&mut self) -> Result<()> {
-        self.mem = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(format!("/proc/{}/mem", self.pid))
-            .map_err(|e| Error::Spawn(format!("cannot open the tracee's memory: {e}")))?;
+        self.mem = open_mem(self.pid)?;
         Ok(())
     }
 
@@ -359,14 +351,9 @@ impl Tracee {
                 _ => ptrace::cont(pid, None).map_err(|e| Error::ptrace("cont", pid, e))?,
             }
         }
-        let mem = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(format!("/proc/{pid}/mem"))
-            .map_err(|e| Error::Spawn(format!("cannot open a checkpoint's memory: {e}")))?;
         Ok(Tracee {
             pid,
-            mem,
+            mem: open_mem(pid)?,
             stray_signals: vec![],
         })
     }
@@ -416,6 +403,15 @@ impl Tracee {
             }
         }
     }
+}
+
+/// `/proc/PID/mem`, for writes that may land on read-only pages.
+fn open_mem(pid: Pid) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/proc/{pid}/mem"))
+        .map_err(|e| Error::Spawn(format!("cannot open the memory of tracee {pid}: {e}")))
 }
 
 impl Drop for Tracee {
