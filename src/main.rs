@@ -3,6 +3,7 @@
 
 mod debuginfo;
 mod info;
+mod playback;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,52 @@ enum Command {
     Info { trace: Option<PathBuf> },
     /// List recorded traces, newest first.
     Ls,
+    /// Play values or memory through a recording like a film: sample each
+    /// --show every time execution reaches --at.
+    Playback {
+        /// The trace directory (default: the latest one).
+        trace: Option<PathBuf>,
+        /// Where to sample: FUNC, FILE:LINE, *ADDR, or an event range A-B.
+        #[arg(long, value_name = "WHERE")]
+        at: String,
+        /// What to sample: an expression, or mem:ADDR:LEN[:WIDTH] for raw
+        /// bytes. Repeat for several.
+        #[arg(long = "show", value_name = "EXPR", required = true)]
+        show: Vec<String>,
+        /// How to draw: grid, bars, spark, hex or value (once for all
+        /// shows, or once per show).
+        #[arg(long = "as", value_name = "STYLE")]
+        style: Vec<String>,
+        /// Frames per second.
+        #[arg(long, default_value_t = playback::DEFAULT_FPS)]
+        fps: f64,
+        /// Sample backward from the end with reverse-continue and play
+        /// from the last frame to the first.
+        #[arg(long)]
+        reverse: bool,
+        /// After playing forward, rewind to the first frame, each frame
+        /// replayed again from a checkpoint.
+        #[arg(long)]
+        rewind: bool,
+        /// Sample from this event on.
+        #[arg(long, value_name = "EVENT")]
+        from: Option<u64>,
+        /// Sample up to this event.
+        #[arg(long, value_name = "EVENT")]
+        to: Option<u64>,
+        /// Stop sampling after this many frames.
+        #[arg(long, value_name = "N", default_value_t = playback::DEFAULT_MAX_FRAMES)]
+        max_frames: usize,
+        /// Write an asciicast v2 recording of the playback.
+        #[arg(long, value_name = "FILE")]
+        cast: Option<PathBuf>,
+        /// Write an animated GIF of the playback.
+        #[arg(long, value_name = "FILE")]
+        gif: Option<PathBuf>,
+        /// In a terminal, start paused (step with the arrow keys).
+        #[arg(long)]
+        paused: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -126,6 +173,38 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Info { trace } => {
             let trace_dir = trace_or_latest(trace)?;
             print!("{}", info::describe(&trace_dir)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Playback {
+            trace,
+            at,
+            show,
+            style,
+            fps,
+            reverse,
+            rewind,
+            from,
+            to,
+            max_frames,
+            cast,
+            gif,
+            paused,
+        } => {
+            playback::run(&playback::Options {
+                trace_dir: trace_or_latest(trace)?,
+                at,
+                shows: show,
+                styles: style,
+                fps,
+                reverse,
+                rewind,
+                from,
+                to,
+                max_frames,
+                cast,
+                gif,
+                paused,
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ls => {

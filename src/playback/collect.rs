@@ -1,0 +1,224 @@
+//! Sampling frames from a recording: moving the timeline to each place
+//! `--at` names, forward with `cont` or backward with `reverse_cont`, and
+//! reading every `--show` there.
+
+use anyhow::{bail, Result};
+use recorder::timeline::{Position, StopReason};
+use recorder::{EventIdx, RemoteAddr};
+
+use super::model::{At, Frame, Sample, Show, Subject};
+use super::target::Session;
+
+/// The part of the recording to sample (`--from`, `--to`, `--max-frames`).
+#[derive(Clone, Copy, Debug)]
+pub struct Range {
+    pub from: Option<EventIdx>,
+    pub to: Option<EventIdx>,
+    pub max_frames: usize,
+}
+
+impl Range {
+    fn contains(&self, event: EventIdx) -> bool {
+        self.from.is_none_or(|f| event >= f) && self.to.is_none_or(|t| event <= t)
+    }
+}
+
+/// What a collection found.
+pub struct Collected {
+    /// In recording order, whichever way they were collected.
+    pub frames: Vec<Frame>,
+    /// Whether `--max-frames` cut the collection short.
+    pub truncated: bool,
+}
+
+pub struct Sampler<'a> {
+    pub session: &'a mut Session,
+    pub shows: &'a [Show],
+}
+
+impl Sampler<'_> {
+    /// Samples every show where the timeline stands.
+    pub fn sample_here(&mut self) -> Result<Frame> {
+        self.session.refresh()?;
+        let position = self.session.timeline.position();
+        let pc = self.session.timeline.regs()?.rip;
+        let location = match self.session.debug.symbolize(pc) {
+            Some(loc) => match (&loc.file, loc.line) {
+                (Some(file), Some(line)) => {
+                    let name = file
+                        .file_name()
+                        .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+                    format!("{name}:{line}")
+                }
+                _ => loc.symbol_with_offset().unwrap_or_else(|| format!("{pc:#x}")),
+            },
+            None => format!("{pc:#x}"),
+        };
+        let samples = self.shows.iter().map(|s| self.sample(s)).collect();
+        Ok(Frame {
+            position,
+            event: position.event,
+            location,
+            samples,
+        })
+    }
+
+    /// Goes back (or forward) to a frame's position and samples it again.
+    pub fn materialize(&mut self, position: Position) -> Result<Frame> {
+        self.session.timeline.goto_position(position)?;
+        self.sample_here()
+    }
+
+    fn sample(&self, show: &Show) -> Sample {
+        match &show.subject {
+            Subject::Memory { addr, len, width } => match self.address(addr) {
+                Ok(a) => self.bytes(a, *len, *width),
+                Err(why) => Sample::Unavailable(why),
+            },
+            Subject::Expr(_) => Sample::Unavailable("expressions are not available yet; use mem:ADDR:LEN".into()),
+        }
+    }
+
+    fn bytes(&self, addr: u64, len: usize, width: usize) -> Sample {
+        match self.session.timeline.read_memory(RemoteAddr(addr), len) {
+            Ok(bytes) => Sample::Bytes { addr, bytes, width },
+            Err(_) => Sample::Unavailable(format!("cannot read {len} bytes at {addr:#x}")),
+        }
+    }
+
+    /// A region's address: a number (hex with `0x`).
+    fn address(&self, spec: &str) -> Result<u64, String> {
+        let spec = spec.trim();
+        let parsed = match spec.strip_prefix("0x").or_else(|| spec.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => spec.parse(),
+        };
+        parsed.map_err(|_| format!("`{spec}` is not an address"))
+    }
+}
+
+/// Samples every place `at` names, going forward from the start (or `--from`).
+pub fn forward(sampler: &mut Sampler, at: &At, range: Range) -> Result<Collected> {
+    let mut frames = Vec::new();
+    let mut truncated = false;
+    match at {
+        At::Events { first, last } => {
+            let first = range.from.map_or(*first, |f| f.max(*first));
+            let last = range.to.map_or(*last, |t| t.min(*last));
+            for e in first.0..=last.0 {
+                if frames.len() == range.max_frames {
+                    truncated = true;
+                    break;
+                }
+                sampler.session.timeline.goto_event(EventIdx(e))?;
+                frames.push(sampler.sample_here()?);
+            }
+        }
+        At::Location(spec) => {
+            let addrs = set_breakpoints(sampler, spec)?;
+            if let Some(from) = range.from {
+                sampler.session.timeline.goto_event(from)?;
+            }
+            loop {
+                match sampler.session.timeline.cont()? {
+                    StopReason::Breakpoint(_) => {
+                        let event = sampler.session.timeline.position().event;
+                        if !range.contains(event) {
+                            break;
+                        }
+                        if frames.len() == range.max_frames {
+                            truncated = true;
+                            break;
+                        }
+                        frames.push(sampler.sample_here()?);
+                    }
+                    StopReason::Signal(_) => {}
+                    _ => break,
+                }
+            }
+            remove_breakpoints(sampler, &addrs);
+        }
+    }
+    Ok(Collected { frames, truncated })
+}
+
+/// Samples every place `at` names going backward from the end (or `--to`):
+/// each frame is found by `reverse_cont`, so it is the true state there,
+/// reached by restoring a checkpoint and replaying.
+pub fn backward(sampler: &mut Sampler, at: &At, range: Range) -> Result<Collected> {
+    let mut frames = Vec::new();
+    let mut truncated = false;
+    match at {
+        At::Events { first, last } => {
+            let first = range.from.map_or(*first, |f| f.max(*first));
+            let last = range.to.map_or(*last, |t| t.min(*last));
+            for e in (first.0..=last.0).rev() {
+                if frames.len() == range.max_frames {
+                    truncated = true;
+                    break;
+                }
+                sampler.session.timeline.goto_event(EventIdx(e))?;
+                frames.push(sampler.sample_here()?);
+            }
+        }
+        At::Location(spec) => {
+            let addrs = set_breakpoints(sampler, spec)?;
+            go_to_end(sampler, &addrs, range.to)?;
+            loop {
+                match sampler.session.timeline.reverse_cont()? {
+                    StopReason::Breakpoint(_) => {
+                        let event = sampler.session.timeline.position().event;
+                        if !range.contains(event) {
+                            break;
+                        }
+                        if frames.len() == range.max_frames {
+                            truncated = true;
+                            break;
+                        }
+                        frames.push(sampler.sample_here()?);
+                    }
+                    StopReason::Signal(_) => {}
+                    _ => break,
+                }
+            }
+            remove_breakpoints(sampler, &addrs);
+        }
+    }
+    frames.reverse();
+    Ok(Collected { frames, truncated })
+}
+
+fn set_breakpoints(sampler: &mut Sampler, spec: &str) -> Result<Vec<RemoteAddr>> {
+    let addrs = sampler.session.resolve_location(spec)?;
+    if addrs.is_empty() {
+        bail!("`{spec}` has no code to stop at");
+    }
+    for &a in &addrs {
+        sampler.session.timeline.set_breakpoint(a);
+    }
+    Ok(addrs)
+}
+
+fn remove_breakpoints(sampler: &mut Sampler, addrs: &[RemoteAddr]) {
+    for &a in addrs {
+        sampler.session.timeline.remove_breakpoint(a);
+    }
+}
+
+/// Moves to just after `to` (or the end of the recording) with the
+/// breakpoints out of the way, so that going there costs no stops.
+fn go_to_end(sampler: &mut Sampler, addrs: &[RemoteAddr], to: Option<EventIdx>) -> Result<()> {
+    let timeline = &mut sampler.session.timeline;
+    if let Some(to) = to {
+        if timeline.goto_event(EventIdx(to.0 + 1)).is_ok() {
+            return Ok(());
+        }
+    }
+    remove_breakpoints(sampler, addrs);
+    let timeline = &mut sampler.session.timeline;
+    while let StopReason::Signal(_) = timeline.cont()? {}
+    for &a in addrs {
+        timeline.set_breakpoint(a);
+    }
+    Ok(())
+}
