@@ -9,6 +9,7 @@
 //! Raw mode and key polling use termios and poll(2) through `nix`, which
 //! rback already depends on, rather than a terminal library.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
@@ -134,6 +135,7 @@ pub fn play(
     let mut playing = !opts.paused;
     let mut i = if backward { last } else { 0 };
     let mut shown = frames.to_vec();
+    let mut queue = VecDeque::new();
     loop {
         let fresh = materialize(&frames[i])?;
         let differs = fresh != frames[i];
@@ -155,43 +157,43 @@ pub fn play(
 
         let shown_at = Instant::now();
         let period = Duration::from_secs_f64(1.0 / fps);
-        loop {
+        // Keys that came together are still taken one at a time, each
+        // followed by a redraw, so that stepping three times shows three
+        // frames.
+        let key = loop {
+            if let Some(key) = queue.pop_front() {
+                break Some(key);
+            }
             let timeout = playing.then(|| period.saturating_sub(shown_at.elapsed()));
-            let pressed = read_keys(timeout)?;
-            if pressed.is_empty() {
-                if playing && shown_at.elapsed() >= period {
-                    // Time for the next frame; at either end, stop there.
-                    match (backward, i) {
-                        (true, 0) => playing = false,
-                        (true, _) => i -= 1,
-                        (false, _) if i == last => playing = false,
-                        (false, _) => i += 1,
-                    }
-                    break;
-                }
-                continue;
+            queue.extend(read_keys(timeout)?);
+            if queue.is_empty() && playing && shown_at.elapsed() >= period {
+                break None;
             }
-            for key in pressed {
-                match key {
-                    Key::Quit => return Ok(()),
-                    Key::Pause => playing = !playing,
-                    Key::Forward => {
-                        playing = false;
-                        i = (i + 1).min(last);
-                    }
-                    Key::Back => {
-                        playing = false;
-                        i = i.saturating_sub(1);
-                    }
-                    Key::Reverse => {
-                        backward = !backward;
-                        playing = true;
-                    }
-                    Key::Faster => fps = (fps * 1.5).min(MAX_FPS),
-                    Key::Slower => fps = (fps / 1.5).max(MIN_FPS),
-                }
+        };
+        match key {
+            // Time for the next frame; at either end, stop there.
+            None => match (backward, i) {
+                (true, 0) => playing = false,
+                (true, _) => i -= 1,
+                (false, _) if i == last => playing = false,
+                (false, _) => i += 1,
+            },
+            Some(Key::Quit) => return Ok(()),
+            Some(Key::Pause) => playing = !playing,
+            Some(Key::Forward) => {
+                playing = false;
+                i = (i + 1).min(last);
             }
-            break;
+            Some(Key::Back) => {
+                playing = false;
+                i = i.saturating_sub(1);
+            }
+            Some(Key::Reverse) => {
+                backward = !backward;
+                playing = true;
+            }
+            Some(Key::Faster) => fps = (fps * 1.5).min(MAX_FPS),
+            Some(Key::Slower) => fps = (fps / 1.5).max(MIN_FPS),
         }
     }
 }
