@@ -1,0 +1,139 @@
+//! The demos in `demos/`, run end to end as `demos/README.md` shows them,
+//! checking what each one shows.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{assert_no_panic, assert_replay_matches, run, Output, Session};
+
+/// Compiles `demos/NAME.c` as the demo scripts do and returns the executable.
+fn demo(name: &str, opt: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demos")
+        .join(format!("{name}.c"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rback-demos");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Tests run in parallel: build under a private name, rename into place.
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-g", opt, "-Wall", "-o"]).arg(&tmp).arg(&src);
+    let out = run(&mut gcc, None, Duration::from_secs(300));
+    assert!(out.status.success(), "gcc failed on {}:\n{out:?}", src.display());
+    let exe = dir.join(format!("{name}{opt}"));
+    std::fs::rename(&tmp, &exe).unwrap();
+    exe
+}
+
+fn playback(s: &Session, args: &[&str]) -> Output {
+    let mut cmd = s.command();
+    cmd.arg("playback").arg(s.trace()).args(args);
+    let out = run(&mut cmd, None, common::TIMEOUT);
+    assert_no_panic(&out);
+    assert!(out.status.success(), "playback failed:\n{out:?}");
+    out
+}
+
+/// The frames printed without a terminal, each a block starting "frame N".
+fn frames(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(str::trim_end)
+        .filter(|b| b.starts_with("frame "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `mem:ADDR:LEN[:WIDTH]` for a global of a PIE demo: rback runs programs
+/// without address space randomization, so the load base is fixed.
+fn region(exe: &Path, symbol: &str, len_and_width: &str) -> String {
+    let out = run(Command::new("nm").arg(exe), None, Duration::from_secs(60));
+    let text = out.stdout();
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(symbol))
+        .unwrap_or_else(|| panic!("no {symbol} in nm's output:\n{text}"));
+    let offset = u64::from_str_radix(line.split_whitespace().next().unwrap(), 16).unwrap();
+    format!("mem:{:#x}:{len_and_width}", 0x5555_5555_4000 + offset)
+}
+
+/// Plays `show` at `at` forward and with `--reverse`, checks the frames
+/// backward are the frames forward in reverse order, and returns them.
+fn forward_equals_backward(s: &Session, at: &str, show: &str, style: &str) -> Vec<String> {
+    let forward = frames(&playback(s, &["--at", at, "--show", show, "--as", style]).stdout());
+    let mut backward = frames(&playback(s, &["--at", at, "--show", show, "--as", style, "--reverse"]).stdout());
+    backward.reverse();
+    assert_eq!(
+        forward, backward,
+        "the frames backward are the frames forward, reversed"
+    );
+    forward
+}
+
+#[test]
+fn life_plays_forward_and_back_to_the_first_generation() {
+    let exe = demo("life", "-O0");
+    let s = Session::new();
+    let rec = s.record(&exe, &[]);
+    assert!(rec.stdout().ends_with("generation 24:  8 alive\n"), "{rec:?}");
+    let grid = region(&exe, "grid", "256:16");
+    let frames = forward_equals_backward(&s, "step", &grid, "grid");
+    assert_eq!(frames.len(), 24);
+    // The glider and the blinker: 8 live cells in every generation.
+    for f in &frames {
+        assert_eq!(f.matches("██").count(), 8, "{f}");
+    }
+    // The first frame is generation 0 as main() set it up.
+    let first: Vec<&str> = frames[0].lines().skip(2).take(3).collect();
+    assert_eq!(first[0].trim_end(), "  · ██· · · · · · · · · · · · · ·");
+    assert_eq!(first[2].trim_end(), "  ██████· · · · · · · · · · · · ·");
+}
+
+#[test]
+fn sort_plays_forward_and_backward() {
+    let exe = demo("sort", "-O0");
+    let s = Session::new();
+    let rec = s.record(&exe, &[]);
+    assert!(
+        rec.stdout().ends_with("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"),
+        "{rec:?}"
+    );
+    let values = region(&exe, "values", "64:16");
+    let frames = forward_equals_backward(&s, "pass_done", &values, "hex");
+    assert_eq!(frames.len(), 11, "one frame per pass");
+    // After the last pass the 32-bit numbers are 1 to 16 in order.
+    let last = frames.last().unwrap();
+    let bytes: Vec<u8> = last
+        .lines()
+        .skip(2)
+        .flat_map(|l| {
+            l.split("  ")
+                .nth(2)
+                .unwrap()
+                .split(' ')
+                .map(|b| u8::from_str_radix(b, 16).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let numbers: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(numbers, (1..=16).collect::<Vec<u32>>());
+}
+
+#[test]
+fn nondeterminism_replays_ten_times_the_same() {
+    let exe = demo("nondeterminism", "-O1");
+    let s = Session::new();
+    let rec = s.record(&exe, &[]);
+    assert!(rec.stdout().contains("sleeps before the 5th timer tick: "), "{rec:?}");
+    for _ in 0..10 {
+        assert_replay_matches(&rec, &s.replay());
+    }
+}
