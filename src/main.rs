@@ -4,6 +4,9 @@
 mod debuginfo;
 mod info;
 mod playback;
+// The REPL that drives a session is being written alongside it.
+#[allow(dead_code)]
+mod session;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use recorder::timeline::{Position, StopReason};
 use recorder::{EventIdx, RemoteAddr};
 
 use super::model::{At, Frame, Sample, Show, Subject};
-use super::target::Session;
+use crate::session::{file_and_line, parse_address, Session};
 
 /// The part of the recording to sample (`--from`, `--to`, `--max-frames`).
 #[derive(Clone, Copy, Debug)]
@@ -43,15 +43,8 @@ impl Sampler<'_> {
         let position = self.session.timeline.position();
         let pc = self.session.timeline.regs()?.rip;
         let location = match self.session.debug.symbolize(pc) {
-            Some(loc) => match (&loc.file, loc.line) {
-                (Some(file), Some(line)) => {
-                    let name = file
-                        .file_name()
-                        .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-                    format!("{name}:{line}")
-                }
-                _ => loc.symbol_with_offset().unwrap_or_else(|| format!("{pc:#x}")),
-            },
+            Some(loc) if loc.line.is_some() => file_and_line(&loc),
+            Some(loc) => loc.symbol_with_offset().unwrap_or_else(|| format!("{pc:#x}")),
             None => format!("{pc:#x}"),
         };
         let samples = self.shows.iter().map(|s| self.sample(s)).collect();
@@ -88,12 +81,7 @@ impl Sampler<'_> {
 
     /// A region's address: a number (hex with `0x`).
     fn address(&self, spec: &str) -> Result<u64, String> {
-        let spec = spec.trim();
-        let parsed = match spec.strip_prefix("0x").or_else(|| spec.strip_prefix("0X")) {
-            Some(hex) => u64::from_str_radix(hex, 16),
-            None => spec.parse(),
-        };
-        parsed.map_err(|_| format!("`{spec}` is not an address"))
+        parse_address(spec.trim()).map_err(|e| e.to_string())
     }
 }
 

@@ -13,7 +13,6 @@ mod gif_out;
 mod model;
 mod player;
 mod render;
-mod target;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -21,10 +20,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use recorder::EventIdx;
 
+use crate::session::Session;
 use collect::{Range, Sampler};
 use model::{At, Frame, Show, Style};
 use render::{render, Canvas};
-use target::Session;
 
 /// Frames per second when `--fps` is not given.
 pub const DEFAULT_FPS: f64 = 4.0;
