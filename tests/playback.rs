@@ -321,3 +321,17 @@ fn an_unreadable_region_is_shown_as_such_not_an_error() {
     assert_eq!(f.len(), 1);
     assert!(f[0].ends_with("mem:0x10:4: <cannot read 4 bytes at 0x10>"), "{}", f[0]);
 }
+
+#[test]
+fn a_source_line_can_be_the_place_to_sample() {
+    let (s, grid) = life();
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("demos/life.c")).unwrap();
+    let line = 1 + source.lines().position(|l| l.contains("printf(\"generation")).unwrap();
+    let at = format!("life.c:{line}");
+    let out = playback(&s, &["--at", &at, "--show", &grid, "--as", "grid", "--max-frames", "2"]);
+    let f = frames(&out.stdout());
+    assert_eq!(f.len(), 2);
+    assert!(f[0].lines().next().unwrap().ends_with(&format!("  {at}")), "{}", f[0]);
+    // Sampled after step(): the glider has moved on from main()'s setup.
+    assert_ne!(live_cells(&f[0])[..3], [(0, 1), (1, 2), (2, 0)]);
+}
