@@ -194,7 +194,10 @@ fn event_ranges_and_limits_choose_the_frames() {
 
     let out = playback(&s, &["--at", "step", "--show", &grid, "--max-frames", "2"]);
     assert_eq!(frames(&out.stdout()).len(), 2);
-    assert_eq!(out.stderr(), "rback: sampled the first 2 frames only (--max-frames)\n");
+    assert_eq!(
+        out.stderr(),
+        "rback: stopped sampling after 2 frames (--max-frames); these are the first ones\n"
+    );
 }
 
 #[test]

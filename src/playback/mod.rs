@@ -113,9 +113,9 @@ pub fn run(opts: &Options) -> Result<()> {
     }
     if collected.truncated {
         eprintln!(
-            "rback: sampled the {} {} frames only (--max-frames)",
+            "rback: stopped sampling after {} frames (--max-frames); these are the {} ones",
+            frames.len(),
             if opts.reverse { "last" } else { "first" },
-            frames.len()
         );
     }
 
@@ -134,7 +134,8 @@ pub fn run(opts: &Options) -> Result<()> {
     };
 
     let files = opts.cast.is_some() || opts.gif.is_some();
-    if std::io::stdout().is_terminal() && !files {
+    // The player needs a terminal both ways: to draw and to read keys.
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() && !files {
         let player = player::PlayerOptions {
             fps: opts.fps,
             reverse: opts.reverse,
@@ -159,10 +160,12 @@ pub fn run(opts: &Options) -> Result<()> {
             render(&frames, i, &shows)
         };
         if !files {
-            if n == frames.len() {
-                writeln!(out, "-- rewinding --\n")?;
+            let marker = if n == frames.len() { "-- rewinding --\n\n" } else { "" };
+            match writeln!(out, "{marker}{}", canvas.plain()) {
+                // Whoever read the frames (`| head`) has seen enough.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other?,
             }
-            writeln!(out, "{}", canvas.plain())?;
         }
         played.push(canvas);
     }
