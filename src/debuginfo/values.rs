@@ -1,0 +1,2314 @@
+//! Variables and expressions: finding a name in the scope of a frame,
+//! computing where its value lives from the DWARF location description,
+//! reading it, and printing it the way gdb does (`{x = 1, y = 2}`,
+//! `(int *) 0x4010 <g>`, `"abc", '\000' <repeats 5 times>`).
+//!
+//! A [`Value`] owns its bytes and a description of its type, so it can be
+//! printed and kept after the tracee moves on. What printing needs beyond the
+//! bytes (the string a `char *` points to, the symbol a pointer points into)
+//! is looked up when the value is made and kept with it as notes.
+
+use gimli::{AttributeValue, EvaluationResult, Reader as _, UnitOffset};
+
+use super::dwarf::{self, Reader};
+use super::expr::{self, BinOp, Expr, TypeName, UnOp};
+use super::{DebugInfo, Frame, Memory};
+
+/// Where an expression is evaluated: a frame of the tracee.
+pub struct Scope<'a> {
+    /// The selected frame (pc, cfa, registers).
+    pub frame: &'a Frame,
+    pub mem: &'a dyn Memory,
+    /// The thread pointer, for thread-local variables.
+    pub fs_base: Option<u64>,
+}
+
+/// How `print` shows numbers: gdb's `/x`, `/d`, `/u`, `/o`, `/t`, `/c`, `/a`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Natural,
+    Hex,
+    Decimal,
+    Unsigned,
+    Octal,
+    Binary,
+    Char,
+    Address,
+}
+
+/// gdb's `print elements` and `print repeats` defaults.
+const PRINT_MAX: usize = 200;
+const REPEAT_THRESHOLD: usize = 10;
+/// Values bigger than this are read only in part: printing stops at
+/// [`PRINT_MAX`] elements anyway.
+const READ_MAX: u64 = 1 << 20;
+/// Type graphs deeper than this are taken to be broken DWARF.
+const TYPE_DEPTH: u32 = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lang {
+    C,
+    Rust,
+}
+
+/// A type DIE, so that a pointer's target can be read in full only when
+/// the pointer is followed (types that point to themselves are common).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct TypeRef {
+    module: usize,
+    unit: usize,
+    offset: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Type {
+    /// gdb's name, split where a declarator goes: `int (*)[3]` is
+    /// `int (*` + `)[3]`, so that a pointer to it can be named.
+    left: String,
+    right: String,
+    size: u64,
+    kind: Kind,
+    lang: Lang,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Void,
+    Int {
+        signed: bool,
+        /// Printed with its character: `65 'A'`.
+        char: bool,
+        bool: bool,
+    },
+    Float,
+    Pointer {
+        /// The target with its members left out (see [`TypeRef`]).
+        target: Box<Type>,
+        full: Option<TypeRef>,
+    },
+    Struct {
+        /// `None` for a declaration without a definition.
+        members: Option<Vec<Member>>,
+    },
+    Array {
+        elem: Box<Type>,
+        count: u64,
+    },
+    Enum {
+        signed: bool,
+        values: Vec<(String, i64)>,
+        flag: bool,
+    },
+    Function,
+}
+
+#[derive(Clone, Debug)]
+struct Member {
+    /// `None` for an anonymous struct or union member.
+    name: Option<String>,
+    offset: u64,
+    /// Bit offset (from the start of `offset`, little-endian) and width of a bit field.
+    bits: Option<(u64, u64)>,
+    ty: Type,
+}
+
+impl Type {
+    fn name(&self) -> String {
+        join_declarator(&self.left, &self.right)
+    }
+
+    fn simple(name: &str, size: u64, kind: Kind) -> Type {
+        Type {
+            left: name.to_string(),
+            right: String::new(),
+            size,
+            kind,
+            lang: Lang::C,
+        }
+    }
+
+    fn int(name: &str, size: u64, signed: bool) -> Type {
+        Type::simple(
+            name,
+            size,
+            Kind::Int {
+                signed,
+                char: false,
+                bool: false,
+            },
+        )
+    }
+
+    fn pointer_to(target: Type, full: Option<TypeRef>) -> Type {
+        let (left, right) = pointer_declarator(&target);
+        Type {
+            left,
+            right,
+            size: 8,
+            lang: target.lang,
+            kind: Kind::Pointer {
+                target: Box::new(target),
+                full,
+            },
+        }
+    }
+
+    fn is_char(&self) -> bool {
+        matches!(self.kind, Kind::Int { char: true, .. }) && self.size == 1
+    }
+
+    fn is_scalar(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Int { .. } | Kind::Float | Kind::Pointer { .. } | Kind::Enum { .. }
+        )
+    }
+}
+
+fn join_declarator(left: &str, right: &str) -> String {
+    if right.is_empty() || left.ends_with('*') || left.ends_with('(') || right.starts_with(')') {
+        format!("{left}{right}")
+    } else {
+        format!("{left} {right}")
+    }
+}
+
+fn pointer_declarator(target: &Type) -> (String, String) {
+    if target.lang == Lang::Rust {
+        return (format!("*mut {}", target.name()), String::new());
+    }
+    if !target.right.is_empty() && matches!(target.kind, Kind::Array { .. } | Kind::Function) {
+        (format!("{} (*", target.left), format!("){}", target.right))
+    } else if target.left.ends_with('*') {
+        (format!("{}*", target.left), target.right.clone())
+    } else {
+        (format!("{} *", target.left), target.right.clone())
+    }
+}
+
+/// A value read from the tracee (or computed), with its type.
+#[derive(Clone, Debug)]
+pub struct Value {
+    ty: Type,
+    /// Where it lives, if it is in memory.
+    addr: Option<u64>,
+    /// `None` when the compiler left no way to find it: `<optimized out>`.
+    bytes: Option<Vec<u8>>,
+    /// What pointers inside the value point to, by byte offset: a string
+    /// (`"hello"`) or a symbol (`<g_pt+4>`).
+    notes: Vec<(u64, String)>,
+}
+
+impl Value {
+    /// Where it lives in memory, if it is an lvalue.
+    pub fn address(&self) -> Option<u64> {
+        self.addr
+    }
+
+    pub fn byte_size(&self) -> u64 {
+        self.ty.size
+    }
+
+    /// The type as gdb's `whatis` names it: `int`, `struct point *`, `char [6]`.
+    pub fn type_name(&self) -> String {
+        self.ty.name()
+    }
+
+    /// Integers, characters, booleans, enums and pointers.
+    pub fn as_i64(&self) -> Option<i64> {
+        let bytes = self.bytes.as_deref()?;
+        match &self.ty.kind {
+            Kind::Int { signed, .. } => Some(read_int(bytes, self.ty.size, *signed) as i64),
+            Kind::Enum { signed, .. } => Some(read_int(bytes, self.ty.size, *signed) as i64),
+            Kind::Pointer { .. } => Some(read_int(bytes, 8, false) as i64),
+            _ => None,
+        }
+    }
+
+    /// Floating-point numbers, and integers converted.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self.ty.kind {
+            Kind::Float => read_float(self.bytes.as_deref()?, self.ty.size),
+            _ => Some(self.as_i64()? as f64),
+        }
+    }
+
+    /// Whether a breakpoint condition holds: non-zero numbers and non-null
+    /// pointers are true.
+    pub fn is_true(&self) -> Option<bool> {
+        match self.ty.kind {
+            Kind::Float => Some(self.as_f64()? != 0.0),
+            _ => Some(self.as_i64()? != 0),
+        }
+    }
+
+    /// The elements of an array.
+    pub fn elements(&self) -> Option<Vec<Value>> {
+        let Kind::Array { elem, count } = &self.ty.kind else {
+            return None;
+        };
+        let count = if elem.size == 0 { 0 } else { *count };
+        Some((0..count).map_while(|i| self.part(elem, i * elem.size)).collect())
+    }
+
+    /// A part of this value (a member or an element) at a byte offset, or
+    /// `None` past what was read.
+    fn part(&self, ty: &Type, offset: u64) -> Option<Value> {
+        let bytes = match &self.bytes {
+            Some(b) => Some(b.get(offset as usize..(offset + ty.size) as usize)?.to_vec()),
+            None => None,
+        };
+        Some(Value {
+            ty: ty.clone(),
+            addr: self.addr.map(|a| a + offset),
+            bytes,
+            notes: self
+                .notes
+                .iter()
+                .filter(|(o, _)| *o >= offset && *o < offset + ty.size)
+                .map(|(o, n)| (o - offset, n.clone()))
+                .collect(),
+        })
+    }
+
+    /// The value as `print/FMT` shows it (without gdb's `$1 = `).
+    pub fn format(&self, f: Format) -> String {
+        let Some(bytes) = &self.bytes else {
+            return "<optimized out>".to_string();
+        };
+        let mut out = String::new();
+        let p = Printer { notes: &self.notes, f };
+        match (&self.ty.kind, f) {
+            (Kind::Pointer { target, .. }, Format::Natural) if !target.is_char() || self.ty.lang == Lang::Rust => {
+                out.push_str(&format!("({}) ", self.ty.name()));
+                p.value(&mut out, &self.ty, bytes, 0);
+            }
+            (Kind::Function, _) => {
+                out.push_str(&format!("{{{}}} {:#x}", self.ty.name(), self.addr.unwrap_or(0)));
+                if let Some(note) = p.note(0) {
+                    out.push(' ');
+                    out.push_str(note);
+                }
+            }
+            _ => p.value(&mut out, &self.ty, bytes, 0),
+        }
+        out
+    }
+
+    fn scalar(ty: Type, raw: u64) -> Value {
+        let size = ty.size.min(8) as usize;
+        Value {
+            ty,
+            addr: None,
+            bytes: Some(raw.to_le_bytes()[..size].to_vec()),
+            notes: Vec::new(),
+        }
+    }
+
+    fn float(ty: Type, x: f64) -> Value {
+        let bytes = if ty.size == 4 {
+            (x as f32).to_le_bytes().to_vec()
+        } else {
+            x.to_le_bytes().to_vec()
+        };
+        Value {
+            ty,
+            addr: None,
+            bytes: Some(bytes),
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        out.write_str(&self.format(Format::Natural))
+    }
+}
+
+fn read_int(bytes: &[u8], size: u64, signed: bool) -> i128 {
+    let size = (size as usize).min(16).min(bytes.len());
+    let mut buf = [0u8; 16];
+    buf[..size].copy_from_slice(&bytes[..size]);
+    let raw = u128::from_le_bytes(buf);
+    if size == 0 {
+        return 0;
+    }
+    let bits = size * 8;
+    if signed && bits < 128 && raw >> (bits - 1) & 1 == 1 {
+        (raw | (!0u128 << bits)) as i128
+    } else {
+        raw as i128
+    }
+}
+
+fn read_float(bytes: &[u8], size: u64) -> Option<f64> {
+    match size {
+        4 => Some(f32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as f64),
+        8 => Some(f64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)),
+        // x87 extended precision, as `long double` is on x86-64.
+        10 | 16 => {
+            let mantissa = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+            let se = u16::from_le_bytes(bytes.get(8..10)?.try_into().ok()?);
+            let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
+            let exp = (se & 0x7fff) as i32;
+            if exp == 0x7fff {
+                return Some(if mantissa << 1 == 0 {
+                    sign * f64::INFINITY
+                } else {
+                    f64::NAN
+                });
+            }
+            Some(sign * (mantissa as f64) * 2f64.powi(exp - 16383 - 63))
+        }
+        _ => None,
+    }
+}
+
+/// `%.*g`, as gdb prints floating-point numbers (with 9 significant digits
+/// for `float` and 17 for `double`, enough to read back the same number).
+fn format_g(x: f64, precision: usize) -> String {
+    if x.is_nan() {
+        let sign = if x.is_sign_negative() { "-" } else { "" };
+        return format!("{sign}nan(0x{:x})", x.to_bits() & ((1 << 52) - 1));
+    }
+    if x.is_infinite() {
+        return if x < 0.0 { "-inf".into() } else { "inf".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let sci = format!("{:.*e}", precision - 1, x);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= precision as i32 {
+        let mantissa = trim_fraction(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
+        trim_fraction(&format!("{x:.decimals$}")).to_string()
+    }
+}
+
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// A character as gdb writes it inside quotes (`quote` is the quote that
+/// needs escaping).
+fn escape_char(out: &mut String, c: u8, quote: u8) {
+    match c {
+        b'\n' => out.push_str("\\n"),
+        b'\t' => out.push_str("\\t"),
+        b'\r' => out.push_str("\\r"),
+        7 => out.push_str("\\a"),
+        8 => out.push_str("\\b"),
+        12 => out.push_str("\\f"),
+        11 => out.push_str("\\v"),
+        27 => out.push_str("\\033"),
+        b'\\' => out.push_str("\\\\"),
+        c if c == quote => {
+            out.push('\\');
+            out.push(c as char);
+        }
+        0x20..=0x7e => out.push(c as char),
+        c => out.push_str(&format!("\\{c:03o}")),
+    }
+}
+
+fn char_literal(c: u8) -> String {
+    let mut s = String::from("'");
+    escape_char(&mut s, c, b'\'');
+    s.push('\'');
+    s
+}
+
+/// A run of characters as gdb prints a string: quoted pieces and runs of
+/// more than ten equal characters (`"hi", '\000' <repeats 17 times>`),
+/// `...` after the first 200 characters.
+fn format_string(chars: &[u8], truncated: bool) -> String {
+    let mut out = String::new();
+    let mut in_quotes = false;
+    let mut i = 0;
+    let mut things = 0;
+    while i < chars.len() && things < PRINT_MAX {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&d| d == c).count();
+        if run > REPEAT_THRESHOLD {
+            if in_quotes {
+                out.push_str("\", ");
+                in_quotes = false;
+            } else if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("{} <repeats {run} times>", char_literal(c)));
+            i += run;
+            things += REPEAT_THRESHOLD;
+        } else {
+            if !in_quotes {
+                if !out.is_empty() {
+                    out.push_str(", ");
+                }
+                out.push('"');
+                in_quotes = true;
+            }
+            escape_char(&mut out, c, b'"');
+            i += 1;
+            things += 1;
+        }
+    }
+    if in_quotes {
+        out.push('"');
+    }
+    if out.is_empty() {
+        out.push_str("\"\"");
+    }
+    if i < chars.len() || truncated {
+        out.push_str("...");
+    }
+    out
+}
+
+struct Printer<'a> {
+    notes: &'a [(u64, String)],
+    f: Format,
+}
+
+impl Printer<'_> {
+    fn note(&self, offset: u64) -> Option<&str> {
+        self.notes.iter().find(|(o, _)| *o == offset).map(|(_, n)| n.as_str())
+    }
+
+    fn value(&self, out: &mut String, ty: &Type, bytes: &[u8], offset: u64) {
+        let Some(here) = bytes.get(offset as usize..) else {
+            out.push_str("<unavailable>");
+            return;
+        };
+        match &ty.kind {
+            Kind::Void => out.push_str("void"),
+            Kind::Int { signed, char, bool } => {
+                let v = read_int(here, ty.size, *signed);
+                match self.f {
+                    Format::Natural if *bool => out.push_str(match v {
+                        0 => "false",
+                        1 => "true",
+                        _ => "",
+                    }),
+                    Format::Natural if *char && ty.size == 1 => {
+                        out.push_str(&format!("{v} {}", char_literal(v as u8)));
+                    }
+                    Format::Natural if *char => out.push_str(&rust_char(v as u32)),
+                    _ => self.number(out, v, ty.size, *signed),
+                }
+                if *bool && self.f == Format::Natural && v > 1 {
+                    out.push_str(&v.to_string());
+                }
+            }
+            Kind::Float => match self.f {
+                Format::Natural => {
+                    let x = read_float(here, ty.size).unwrap_or(f64::NAN);
+                    let digits = match ty.size {
+                        4 => 9,
+                        8 => 17,
+                        _ => 18,
+                    };
+                    out.push_str(&format_g(x, digits));
+                }
+                Format::Char => {
+                    let x = read_float(here, ty.size).unwrap_or(0.0);
+                    self.number(out, x as i128, 1, true);
+                }
+                _ => self.number(out, read_int(here, ty.size, false), ty.size, false),
+            },
+            Kind::Enum { signed, values, flag } => {
+                let v = read_int(here, ty.size, *signed) as i64;
+                if self.f != Format::Natural {
+                    self.number(out, v as i128, ty.size, *signed);
+                } else if let Some((name, _)) = values.iter().find(|(_, e)| *e == v) {
+                    out.push_str(name);
+                } else if *flag {
+                    out.push_str(&flag_enum(values, v as u64));
+                } else {
+                    out.push_str(&v.to_string());
+                }
+            }
+            Kind::Pointer { .. } => {
+                let v = read_int(here, 8, false) as u64;
+                match self.f {
+                    Format::Natural | Format::Address | Format::Hex => {
+                        if self.f == Format::Hex {
+                            out.push_str(&format!("{v:#x}"));
+                            return;
+                        }
+                        out.push_str(&format!("{v:#x}"));
+                        if let Some(note) = self.note(offset) {
+                            out.push(' ');
+                            out.push_str(note);
+                        }
+                    }
+                    _ => self.number(out, v as i128, 8, false),
+                }
+            }
+            Kind::Function => out.push_str(&format!("{{{}}}", ty.name())),
+            Kind::Struct { members: None } => out.push_str("<incomplete type>"),
+            Kind::Struct { members: Some(members) } => {
+                out.push('{');
+                for (i, m) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if let Some(name) = &m.name {
+                        out.push_str(name);
+                        out.push_str(" = ");
+                    }
+                    match m.bits {
+                        Some((bit_offset, width)) => {
+                            let raw = read_int(&here[(m.offset as usize).min(here.len())..], 8, false) as u64;
+                            let mut v = if width >= 64 {
+                                raw >> bit_offset
+                            } else {
+                                (raw >> bit_offset) & ((1u64 << width) - 1)
+                            };
+                            let signed = matches!(m.ty.kind, Kind::Int { signed: true, .. });
+                            if signed && width < 64 && v >> (width - 1) & 1 == 1 {
+                                v |= !0u64 << width;
+                            }
+                            let size = m.ty.size.min(8) as usize;
+                            let bytes = v.to_le_bytes();
+                            self.value(out, &m.ty, &bytes[..size], 0);
+                        }
+                        None => self.value(out, &m.ty, bytes, offset + m.offset),
+                    }
+                }
+                out.push('}');
+            }
+            Kind::Array { elem, count } => self.array(out, elem, *count, bytes, offset),
+        }
+    }
+
+    fn array(&self, out: &mut String, elem: &Type, count: u64, bytes: &[u8], offset: u64) {
+        let size = elem.size as usize;
+        let available = if size == 0 {
+            0
+        } else {
+            ((bytes.len() as u64).saturating_sub(offset) / elem.size).min(count) as usize
+        };
+        let element = |i: usize| &bytes[offset as usize + i * size..offset as usize + (i + 1) * size];
+        if elem.is_char() && matches!(self.f, Format::Natural) {
+            let mut chars: Vec<u8> = (0..available).map(|i| element(i)[0]).collect();
+            // gdb leaves out one terminating NUL of a char array.
+            if chars.last() == Some(&0) {
+                chars.pop();
+            }
+            out.push_str(&format_string(&chars, (available as u64) < count));
+            return;
+        }
+        out.push('{');
+        let mut i = 0;
+        let mut things = 0;
+        while i < available && things < PRINT_MAX {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let run = (i..available).take_while(|&j| element(j) == element(i)).count();
+            self.value(out, elem, bytes, offset + (i * size) as u64);
+            if run > REPEAT_THRESHOLD {
+                out.push_str(&format!(" <repeats {run} times>"));
+                i += run;
+                things += REPEAT_THRESHOLD;
+            } else {
+                i += 1;
+                things += 1;
+            }
+        }
+        if (i as u64) < count {
+            out.push_str("...");
+        }
+        out.push('}');
+    }
+
+    fn number(&self, out: &mut String, v: i128, size: u64, signed: bool) {
+        let bits = (size.clamp(1, 16) * 8) as u32;
+        let mask = if bits >= 128 { !0u128 } else { (1u128 << bits) - 1 };
+        let unsigned = (v as u128) & mask;
+        match self.f {
+            Format::Hex | Format::Address => out.push_str(&format!("{unsigned:#x}")),
+            Format::Octal if unsigned == 0 => out.push('0'),
+            Format::Octal => out.push_str(&format!("0{unsigned:o}")),
+            Format::Binary => out.push_str(&format!("{unsigned:b}")),
+            Format::Unsigned => out.push_str(&unsigned.to_string()),
+            Format::Decimal => out.push_str(&read_int(&unsigned.to_le_bytes(), size, true).to_string()),
+            Format::Char => {
+                let c = unsigned as u8;
+                out.push_str(&format!("{} {}", c as i8, char_literal(c)));
+            }
+            Format::Natural if signed => out.push_str(&v.to_string()),
+            Format::Natural => out.push_str(&unsigned.to_string()),
+        }
+    }
+}
+
+fn rust_char(c: u32) -> String {
+    match char::from_u32(c) {
+        Some(ch) if !ch.is_control() && ch != '\'' && ch != '\\' => format!("{c} '{ch}'"),
+        _ if c < 0x80 => format!("{c} {}", char_literal(c as u8)),
+        _ => format!("{c} '\\u{{{c:x}}}'"),
+    }
+}
+
+/// A value of a flag enum that is not one of its enumerators, as gdb
+/// decomposes it: `(F_A | F_C)`, `(F_A | unknown: 0x4)`.
+fn flag_enum(values: &[(String, i64)], mut v: u64) -> String {
+    let mut parts = Vec::new();
+    for (name, e) in values {
+        let e = *e as u64;
+        if e != 0 && v & e == e {
+            parts.push(name.clone());
+            v &= !e;
+        }
+    }
+    if v != 0 {
+        parts.push(format!("unknown: {v:#x}"));
+    }
+    if parts.is_empty() {
+        return "0".to_string();
+    }
+    format!("({})", parts.join(" | "))
+}
+
+/// The DWARF of one module, with the unit the lookup is in.
+#[derive(Clone, Copy)]
+struct Cx<'a> {
+    di: &'a DebugInfo,
+    module: usize,
+    dwarf: &'a gimli::Dwarf<Reader>,
+    units: &'a [gimli::Unit<Reader>],
+    bias: u64,
+}
+
+type Die = gimli::DebuggingInformationEntry<Reader>;
+
+impl<'a> Cx<'a> {
+    fn new(di: &'a DebugInfo, module: usize) -> Option<Cx<'a>> {
+        let ms = &di.modules[module];
+        let d = ms.dwarf(di)?;
+        Some(Cx {
+            di,
+            module,
+            dwarf: &d.dwarf,
+            units: d.units(),
+            bias: ms.module.bias,
+        })
+    }
+
+    fn entry(&self, unit: usize, offset: UnitOffset) -> Result<Die, String> {
+        self.units[unit]
+            .entry(offset)
+            .map_err(|e| format!("cannot read DWARF: {e}"))
+    }
+
+    fn lang(&self, unit: usize) -> Lang {
+        let u = &self.units[unit];
+        match u
+            .entry(u.header.root_offset())
+            .ok()
+            .and_then(|e| e.attr_value(gimli::DW_AT_language))
+        {
+            Some(AttributeValue::Language(gimli::DW_LANG_Rust)) => Lang::Rust,
+            _ => Lang::C,
+        }
+    }
+
+    fn string(&self, unit: usize, value: AttributeValue<Reader>) -> Option<String> {
+        let s = self.dwarf.attr_string(&self.units[unit], value).ok()?;
+        Some(s.to_string_lossy().ok()?.into_owned())
+    }
+
+    fn name(&self, unit: usize, die: &Die) -> Option<String> {
+        self.string(unit, die.attr_value(gimli::DW_AT_name)?)
+    }
+
+    /// A DIE reference in `attr` of `die`, as (unit index, offset).
+    fn reference(&self, unit: usize, die: &Die, attr: gimli::DwAt) -> Option<(usize, UnitOffset)> {
+        match die.attr_value(attr)? {
+            AttributeValue::UnitRef(o) => Some((unit, o)),
+            AttributeValue::DebugInfoRef(o) => self
+                .units
+                .iter()
+                .enumerate()
+                .find_map(|(i, u)| Some((i, o.to_unit_offset(&u.header)?))),
+            _ => None,
+        }
+    }
+
+    /// An attribute of a DIE or of the DIE it is a concrete copy of
+    /// (`DW_AT_abstract_origin`) or completes (`DW_AT_specification`).
+    fn inherited(&self, unit: usize, die: &Die, attr: gimli::DwAt) -> Option<(usize, Die)> {
+        let mut current = (unit, die.clone());
+        for _ in 0..8 {
+            if current.1.attr_value(attr).is_some() {
+                return Some(current);
+            }
+            let next = self
+                .reference(current.0, &current.1, gimli::DW_AT_abstract_origin)
+                .or_else(|| self.reference(current.0, &current.1, gimli::DW_AT_specification))?;
+            current = (next.0, self.entry(next.0, next.1).ok()?);
+        }
+        None
+    }
+
+    fn inherited_name(&self, unit: usize, die: &Die) -> Option<String> {
+        let (u, d) = self.inherited(unit, die, gimli::DW_AT_name)?;
+        self.name(u, &d)
+    }
+
+    fn type_of(&self, unit: usize, die: &Die, shallow: bool) -> Result<Type, String> {
+        match self.inherited(unit, die, gimli::DW_AT_type) {
+            Some((u, d)) => match self.reference(u, &d, gimli::DW_AT_type) {
+                Some((tu, to)) => self.resolve(tu, to, shallow, 0),
+                None => Ok(Type::simple("void", 1, Kind::Void)),
+            },
+            None => Ok(Type::simple("void", 1, Kind::Void)),
+        }
+    }
+
+    /// The type a DIE describes. `shallow` leaves out the members of
+    /// structs (a pointer's target).
+    fn resolve(&self, unit: usize, offset: UnitOffset, shallow: bool, depth: u32) -> Result<Type, String> {
+        if depth > TYPE_DEPTH {
+            return Err("Type nesting too deep in the debug information.".to_string());
+        }
+        let die = self.entry(unit, offset)?;
+        let lang = self.lang(unit);
+        let name = self.name(unit, &die);
+        let size = die.attr_value(gimli::DW_AT_byte_size).and_then(|v| v.udata_value());
+        let target = |shallow: bool| -> Result<Type, String> {
+            match self.reference(unit, &die, gimli::DW_AT_type) {
+                Some((u, o)) => self.resolve(u, o, shallow, depth + 1),
+                None => Ok(Type {
+                    lang,
+                    ..Type::simple("void", 1, Kind::Void)
+                }),
+            }
+        };
+        let mut ty = match die.tag() {
+            gimli::DW_TAG_base_type => {
+                let encoding = match die.attr_value(gimli::DW_AT_encoding) {
+                    Some(AttributeValue::Encoding(e)) => e,
+                    _ => gimli::DW_ATE_signed,
+                };
+                let size = size.unwrap_or(0);
+                let kind = match encoding {
+                    gimli::DW_ATE_float => Kind::Float,
+                    gimli::DW_ATE_boolean => Kind::Int {
+                        signed: false,
+                        char: false,
+                        bool: true,
+                    },
+                    gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char | gimli::DW_ATE_UTF => Kind::Int {
+                        signed: encoding == gimli::DW_ATE_signed_char,
+                        char: true,
+                        bool: false,
+                    },
+                    gimli::DW_ATE_signed => Kind::Int {
+                        signed: true,
+                        char: size == 1 && lang == Lang::C,
+                        bool: false,
+                    },
+                    _ => Kind::Int {
+                        signed: false,
+                        char: size == 1 && lang == Lang::C,
+                        bool: false,
+                    },
+                };
+                Type::simple(name.as_deref().unwrap_or("?"), size, kind)
+            }
+            gimli::DW_TAG_pointer_type
+            | gimli::DW_TAG_reference_type
+            | gimli::DW_TAG_rvalue_reference_type
+            | gimli::DW_TAG_ptr_to_member_type => {
+                let full = self.reference(unit, &die, gimli::DW_AT_type).map(|(u, o)| TypeRef {
+                    module: self.module,
+                    unit: u,
+                    offset: o.0,
+                });
+                let mut ty = Type::pointer_to(target(true)?, full);
+                if let Some(name) = name.filter(|_| lang == Lang::Rust) {
+                    ty.left = name;
+                    ty.right.clear();
+                }
+                ty.size = size.unwrap_or(8);
+                ty
+            }
+            gimli::DW_TAG_typedef => {
+                let mut ty = target(shallow)?;
+                ty.left = name.unwrap_or_default();
+                ty.right.clear();
+                ty
+            }
+            gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type | gimli::DW_TAG_restrict_type => {
+                let word = match die.tag() {
+                    gimli::DW_TAG_const_type => "const",
+                    gimli::DW_TAG_volatile_type => "volatile",
+                    _ => "restrict",
+                };
+                let mut ty = target(shallow)?;
+                if matches!(ty.kind, Kind::Pointer { .. }) {
+                    ty.left = format!("{} {word}", ty.left);
+                } else if !matches!(ty.kind, Kind::Array { .. }) {
+                    ty.left = format!("{word} {}", ty.left);
+                }
+                ty
+            }
+            gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_class_type
+            | gimli::DW_TAG_union_type
+            | gimli::DW_TAG_interface_type => {
+                let keyword = match die.tag() {
+                    gimli::DW_TAG_union_type => "union",
+                    gimli::DW_TAG_class_type => "class",
+                    _ => "struct",
+                };
+                let display = match (&name, lang) {
+                    (Some(n), Lang::Rust) => n.clone(),
+                    (Some(n), _) => format!("{keyword} {n}"),
+                    (None, _) => format!("{keyword} {{...}}"),
+                };
+                let declaration = matches!(
+                    die.attr_value(gimli::DW_AT_declaration),
+                    Some(AttributeValue::Flag(true))
+                );
+                let members = if shallow || declaration {
+                    None
+                } else {
+                    Some(self.members(unit, offset, depth)?)
+                };
+                Type::simple(&display, size.unwrap_or(0), Kind::Struct { members })
+            }
+            gimli::DW_TAG_array_type => self.array(unit, offset, &die, shallow, depth, lang)?,
+            gimli::DW_TAG_enumeration_type => self.enumeration(unit, offset, &die, name, size, depth, lang)?,
+            gimli::DW_TAG_subroutine_type | gimli::DW_TAG_subprogram => {
+                let ret = target(true)?;
+                let mut params = Vec::new();
+                let mut tree = self.units[unit]
+                    .entries_tree(Some(offset))
+                    .map_err(|e| format!("cannot read DWARF: {e}"))?;
+                let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+                let mut children = root.children();
+                while let Ok(Some(child)) = children.next() {
+                    let child = child.entry();
+                    match child.tag() {
+                        gimli::DW_TAG_formal_parameter => {
+                            let artificial = matches!(
+                                child.attr_value(gimli::DW_AT_artificial),
+                                Some(AttributeValue::Flag(true))
+                            );
+                            if !artificial || lang == Lang::C {
+                                params.push(self.type_of(unit, child, true)?.name());
+                            }
+                        }
+                        gimli::DW_TAG_unspecified_parameters => params.push("...".to_string()),
+                        _ => {}
+                    }
+                }
+                let prototyped = matches!(
+                    die.attr_value(gimli::DW_AT_prototyped),
+                    Some(AttributeValue::Flag(true))
+                );
+                let list = if params.is_empty() && prototyped {
+                    "void".to_string()
+                } else {
+                    params.join(", ")
+                };
+                Type {
+                    left: ret.left.clone(),
+                    right: format!("({list}){}", ret.right),
+                    size: 1,
+                    kind: Kind::Function,
+                    lang,
+                }
+            }
+            gimli::DW_TAG_unspecified_type => Type::simple(name.as_deref().unwrap_or("void"), 0, Kind::Void),
+            other => return Err(format!("unsupported type in the debug information ({other})")),
+        };
+        ty.lang = lang;
+        Ok(ty)
+    }
+
+    fn members(&self, unit: usize, offset: UnitOffset, depth: u32) -> Result<Vec<Member>, String> {
+        let mut members = Vec::new();
+        let mut tree = self.units[unit]
+            .entries_tree(Some(offset))
+            .map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let m = child.entry();
+            if m.tag() != gimli::DW_TAG_member {
+                continue;
+            }
+            // Static members live elsewhere.
+            if matches!(m.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
+                continue;
+            }
+            let ty = match self.reference(unit, m, gimli::DW_AT_type) {
+                Some((u, o)) => self.resolve(u, o, false, depth + 1)?,
+                None => continue,
+            };
+            let mut byte_offset = match m.attr_value(gimli::DW_AT_data_member_location) {
+                Some(AttributeValue::Exprloc(e)) => constant_offset(&e).unwrap_or(0),
+                Some(v) => v.udata_value().unwrap_or(0),
+                None => 0,
+            };
+            let mut bits = None;
+            if let Some(width) = m.attr_value(gimli::DW_AT_bit_size).and_then(|v| v.udata_value()) {
+                let bit = m
+                    .attr_value(gimli::DW_AT_data_bit_offset)
+                    .and_then(|v| v.udata_value())
+                    .unwrap_or(0);
+                byte_offset += bit / 8;
+                bits = Some((bit % 8, width));
+            }
+            let mut name = self.name(unit, m);
+            if ty.lang == Lang::Rust {
+                // Tuple fields are `__0`, `__1`.
+                name = name.map(|n| n.strip_prefix("__").map(str::to_string).unwrap_or(n));
+            }
+            members.push(Member {
+                name,
+                offset: byte_offset,
+                bits,
+                ty,
+            });
+        }
+        Ok(members)
+    }
+
+    fn array(
+        &self,
+        unit: usize,
+        offset: UnitOffset,
+        die: &Die,
+        shallow: bool,
+        depth: u32,
+        lang: Lang,
+    ) -> Result<Type, String> {
+        let elem = match self.reference(unit, die, gimli::DW_AT_type) {
+            Some((u, o)) => self.resolve(u, o, shallow, depth + 1)?,
+            None => Type::simple("void", 1, Kind::Void),
+        };
+        let mut counts = Vec::new();
+        let mut tree = self.units[unit]
+            .entries_tree(Some(offset))
+            .map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let s = child.entry();
+            if s.tag() != gimli::DW_TAG_subrange_type {
+                continue;
+            }
+            let count = if let Some(c) = s.attr_value(gimli::DW_AT_count).and_then(|v| v.udata_value()) {
+                Some(c)
+            } else {
+                let lower = s
+                    .attr_value(gimli::DW_AT_lower_bound)
+                    .and_then(|v| v.udata_value())
+                    .unwrap_or(0);
+                s.attr_value(gimli::DW_AT_upper_bound)
+                    .and_then(|v| v.sdata_value().or_else(|| v.udata_value().map(|u| u as i64)))
+                    .map(|u| (u + 1 - lower as i64).max(0) as u64)
+            };
+            counts.push(count);
+        }
+        if counts.is_empty() {
+            counts.push(None);
+        }
+        let mut ty = elem;
+        for count in counts.iter().rev() {
+            let (left, right) = match lang {
+                Lang::Rust => (format!("[{}; {}]", ty.name(), count.unwrap_or(0)), String::new()),
+                Lang::C => (
+                    ty.left.clone(),
+                    match count {
+                        Some(c) => format!("[{c}]{}", ty.right),
+                        None => format!("[]{}", ty.right),
+                    },
+                ),
+            };
+            ty = Type {
+                left,
+                right,
+                size: ty.size * count.unwrap_or(0),
+                lang,
+                kind: Kind::Array {
+                    elem: Box::new(ty),
+                    count: count.unwrap_or(0),
+                },
+            };
+        }
+        Ok(ty)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enumeration(
+        &self,
+        unit: usize,
+        offset: UnitOffset,
+        die: &Die,
+        name: Option<String>,
+        size: Option<u64>,
+        depth: u32,
+        lang: Lang,
+    ) -> Result<Type, String> {
+        let signed_base = match self.reference(unit, die, gimli::DW_AT_type) {
+            Some((u, o)) => matches!(
+                self.resolve(u, o, true, depth + 1)?.kind,
+                Kind::Int { signed: true, .. }
+            ),
+            None => false,
+        };
+        let mut values = Vec::new();
+        let mut tree = self.units[unit]
+            .entries_tree(Some(offset))
+            .map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let e = child.entry();
+            if e.tag() != gimli::DW_TAG_enumerator {
+                continue;
+            }
+            let value = match e.attr_value(gimli::DW_AT_const_value) {
+                Some(AttributeValue::Sdata(v)) => v,
+                Some(AttributeValue::Udata(v)) => v as i64,
+                Some(v) => v.sdata_value().unwrap_or(0),
+                None => 0,
+            };
+            values.push((self.name(unit, e).unwrap_or_default(), value));
+        }
+        let signed = signed_base || values.iter().any(|(_, v)| *v < 0);
+        // gdb's test: no negative values and no two sharing a bit.
+        let mut mask = 0u64;
+        let mut flag = !signed;
+        for (_, v) in &values {
+            if *v < 0 || mask & *v as u64 != 0 {
+                flag = false;
+            }
+            mask |= *v as u64;
+        }
+        let display = match (&name, lang) {
+            (Some(n), Lang::Rust) => n.clone(),
+            (Some(n), Lang::C) => format!("enum {n}"),
+            (None, _) => "enum {...}".to_string(),
+        };
+        Ok(Type::simple(
+            &display,
+            size.unwrap_or(4),
+            Kind::Enum { signed, values, flag },
+        ))
+    }
+
+    fn full_type(&self, r: &TypeRef) -> Result<Type, String> {
+        self.resolve(r.unit, UnitOffset(r.offset), false, 0)
+    }
+}
+
+/// A `DW_OP_plus_uconst N` member location.
+fn constant_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
+    let mut r = e.0.clone();
+    if r.read_u8().ok()? != gimli::DW_OP_plus_uconst.0 {
+        return None;
+    }
+    r.read_uleb128().ok()
+}
+
+/// Where a location description says a value is.
+enum Loc {
+    Memory(u64),
+    Register(u16),
+    Bytes(Vec<u8>),
+    OptimizedOut,
+}
+
+/// One variable's DIE.
+#[derive(Clone, Copy)]
+struct VarDie {
+    unit: usize,
+    offset: UnitOffset,
+}
+
+/// The variables visible at a frame's pc, found in its function's DIEs.
+struct FrameScope<'a> {
+    cx: Cx<'a>,
+    unit: usize,
+    link_pc: u64,
+    /// The out-of-line function, whose `DW_AT_frame_base` `DW_OP_fbreg` uses.
+    subprogram: UnitOffset,
+    /// Locals by block, innermost block first.
+    blocks: Vec<Vec<VarDie>>,
+    params: Vec<VarDie>,
+}
+
+impl DebugInfo {
+    /// The value of a C-like expression in a frame, as gdb's `print` would
+    /// compute it.
+    pub fn evaluate(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
+        let parsed = expr::parse(expr)?;
+        let ev = Evaluator {
+            di: self,
+            scope,
+            frame: self.frame_scope(scope.frame),
+        };
+        let v = ev.eval(&parsed)?;
+        Ok(v)
+    }
+
+    /// The local variables of a frame, innermost block first, as gdb's
+    /// `info locals` lists them.
+    pub fn locals(&self, scope: &Scope) -> Result<Vec<(String, Value)>, String> {
+        let fs = self
+            .frame_scope(scope.frame)
+            .ok_or_else(|| "No symbol table info available.".to_string())?;
+        let ev = Evaluator {
+            di: self,
+            scope,
+            frame: None,
+        };
+        let mut out = Vec::new();
+        for var in fs.blocks.iter().flatten() {
+            if let Some(pair) = ev.named_variable(&fs, *var)? {
+                out.push(pair);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The parameters of a frame's function, as gdb's `info args` lists them.
+    pub fn args(&self, scope: &Scope) -> Result<Vec<(String, Value)>, String> {
+        let fs = self
+            .frame_scope(scope.frame)
+            .ok_or_else(|| "No symbol table info available.".to_string())?;
+        let ev = Evaluator {
+            di: self,
+            scope,
+            frame: None,
+        };
+        let mut out = Vec::new();
+        for var in &fs.params {
+            if let Some(pair) = ev.named_variable(&fs, *var)? {
+                out.push(pair);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `n=5, p=0x7ffe... "text"`: the arguments as gdb shows them in a
+    /// frame line. Values that cannot be read say why in place.
+    pub fn frame_args_summary(&self, scope: &Scope) -> String {
+        match self.args(scope) {
+            Ok(args) => args
+                .iter()
+                .map(|(name, v)| format!("{name}={}", summary(v)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(_) => String::new(),
+        }
+    }
+
+    fn frame_scope(&self, frame: &Frame) -> Option<FrameScope<'_>> {
+        let pc = frame.lookup_pc;
+        let module = self.modules.iter().position(|m| {
+            m.image(self)
+                .is_some_and(|image| image.contains(pc.wrapping_sub(m.module.bias)))
+        })?;
+        let cx = Cx::new(self, module)?;
+        let ms = &self.modules[module];
+        let link_pc = ms.to_link(pc);
+        let index = ms.dwarf(self)?.functions();
+        let (outer, _) = index.outer_at(link_pc)?;
+        let inner = &index.functions[index.innermost_at(link_pc)?];
+        let unit = inner.unit;
+        let mut levels = Vec::new();
+        let mut params = Vec::new();
+        collect_scope(&cx, unit, inner.die, link_pc, &mut levels, &mut params, 0);
+        levels.reverse();
+        Some(FrameScope {
+            cx,
+            unit: outer.unit,
+            link_pc,
+            subprogram: outer.die,
+            blocks: levels,
+            params,
+        })
+    }
+}
+
+/// A value as a frame line shows an argument: like `print`, but a pointer
+/// without its type and a struct as `...`.
+fn summary(v: &Value) -> String {
+    match &v.ty.kind {
+        Kind::Struct { .. } | Kind::Array { .. } if v.bytes.is_some() => "...".to_string(),
+        Kind::Pointer { .. } if v.bytes.is_some() => {
+            let p = Printer {
+                notes: &v.notes,
+                f: Format::Natural,
+            };
+            let mut out = String::new();
+            p.value(&mut out, &v.ty, v.bytes.as_deref().unwrap_or(&[]), 0);
+            out
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// Walks a function's DIEs: its parameters, and its variables level by
+/// level into the lexical blocks that contain `link_pc`.
+fn collect_scope(
+    cx: &Cx,
+    unit: usize,
+    offset: UnitOffset,
+    link_pc: u64,
+    levels: &mut Vec<Vec<VarDie>>,
+    params: &mut Vec<VarDie>,
+    depth: u32,
+) {
+    if depth > 64 {
+        return;
+    }
+    let u = &cx.units[unit];
+    let Ok(mut tree) = u.entries_tree(Some(offset)) else {
+        return;
+    };
+    let Ok(root) = tree.root() else {
+        return;
+    };
+    let mut vars = Vec::new();
+    let mut inner_block = None;
+    let mut children = root.children();
+    while let Ok(Some(child)) = children.next() {
+        let e = child.entry();
+        match e.tag() {
+            gimli::DW_TAG_variable => vars.push(VarDie {
+                unit,
+                offset: e.offset(),
+            }),
+            gimli::DW_TAG_formal_parameter if depth == 0 => params.push(VarDie {
+                unit,
+                offset: e.offset(),
+            }),
+            gimli::DW_TAG_lexical_block if inner_block.is_none() => {
+                let contains = cx.dwarf.die_ranges(u, e).is_ok_and(|mut ranges| {
+                    let mut found = false;
+                    while let Ok(Some(r)) = ranges.next() {
+                        found |= r.begin <= link_pc && link_pc < r.end;
+                    }
+                    found
+                });
+                // A block without addresses groups declarations for the whole function.
+                let no_ranges =
+                    e.attr_value(gimli::DW_AT_low_pc).is_none() && e.attr_value(gimli::DW_AT_ranges).is_none();
+                if contains || no_ranges {
+                    inner_block = Some(e.offset());
+                }
+            }
+            _ => {}
+        }
+    }
+    levels.push(vars);
+    if let Some(block) = inner_block {
+        collect_scope(cx, unit, block, link_pc, levels, params, depth + 1);
+    }
+}
+
+struct Evaluator<'a> {
+    di: &'a DebugInfo,
+    scope: &'a Scope<'a>,
+    frame: Option<FrameScope<'a>>,
+}
+
+fn dwarf_error(e: gimli::Error) -> String {
+    format!("cannot evaluate a DWARF expression: {e}")
+}
+
+fn memory_error(addr: u64) -> String {
+    format!("Cannot access memory at address {addr:#x}")
+}
+
+impl<'a> Evaluator<'a> {
+    fn read(&self, addr: u64, len: u64) -> Result<Vec<u8>, String> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        self.scope
+            .mem
+            .read(addr, len.min(READ_MAX) as usize)
+            .ok_or_else(|| memory_error(addr))
+    }
+
+    /// A variable DIE with its name, or `None` for one without a name.
+    fn named_variable(&self, fs: &FrameScope, var: VarDie) -> Result<Option<(String, Value)>, String> {
+        let die = fs.cx.entry(var.unit, var.offset)?;
+        let Some(name) = fs.cx.inherited_name(var.unit, &die) else {
+            return Ok(None);
+        };
+        let v = self.variable(&fs.cx, var.unit, &die, Some(fs))?;
+        Ok(Some((name, v)))
+    }
+
+    /// Reads a variable given its DIE.
+    fn variable(&self, cx: &Cx, unit: usize, die: &Die, fs: Option<&FrameScope>) -> Result<Value, String> {
+        let ty = cx.type_of(unit, die, false)?;
+        if let Some(value) = die.attr_value(gimli::DW_AT_const_value) {
+            let bytes = match value {
+                AttributeValue::Block(b) => b.to_slice().map_err(dwarf_error)?.into_owned(),
+                AttributeValue::Sdata(v) => v.to_le_bytes().to_vec(),
+                v => v.udata_value().unwrap_or(0).to_le_bytes().to_vec(),
+            };
+            let mut bytes = bytes;
+            bytes.resize(ty.size as usize, 0);
+            return Ok(self.annotate(Value {
+                ty,
+                addr: None,
+                bytes: Some(bytes),
+                notes: Vec::new(),
+            }));
+        }
+        let loc = match die.attr_value(gimli::DW_AT_location) {
+            None => Loc::OptimizedOut,
+            Some(AttributeValue::Exprloc(e)) => self.location(cx, unit, e, fs)?,
+            Some(v) => {
+                let link_pc = fs.map(|f| f.link_pc);
+                let mut found = None;
+                if let (Some(link_pc), Ok(Some(mut list))) = (link_pc, cx.dwarf.attr_locations(&cx.units[unit], v)) {
+                    while let Ok(Some(entry)) = list.next() {
+                        if entry.range.begin <= link_pc && link_pc < entry.range.end {
+                            found = Some(entry.data);
+                            break;
+                        }
+                    }
+                }
+                match found {
+                    Some(e) => self.location(cx, unit, e, fs)?,
+                    None => Loc::OptimizedOut,
+                }
+            }
+        };
+        self.value_at(ty, loc)
+    }
+
+    fn value_at(&self, ty: Type, loc: Loc) -> Result<Value, String> {
+        let v = match loc {
+            Loc::Memory(addr) => {
+                let bytes = self.read(addr, ty.size)?;
+                Value {
+                    ty,
+                    addr: Some(addr),
+                    bytes: Some(bytes),
+                    notes: Vec::new(),
+                }
+            }
+            Loc::Register(reg) => {
+                let bytes = match self.scope.frame.register(reg) {
+                    Some(v) if ty.size <= 8 => Some(v.to_le_bytes()[..ty.size as usize].to_vec()),
+                    _ => None,
+                };
+                Value {
+                    ty,
+                    addr: None,
+                    bytes,
+                    notes: Vec::new(),
+                }
+            }
+            Loc::Bytes(mut bytes) => {
+                bytes.resize(ty.size as usize, 0);
+                Value {
+                    ty,
+                    addr: None,
+                    bytes: Some(bytes),
+                    notes: Vec::new(),
+                }
+            }
+            Loc::OptimizedOut => Value {
+                ty,
+                addr: None,
+                bytes: None,
+                notes: Vec::new(),
+            },
+        };
+        Ok(self.annotate(v))
+    }
+
+    /// Runs a location expression.
+    fn location(
+        &self,
+        cx: &Cx,
+        unit: usize,
+        expr: gimli::Expression<Reader>,
+        fs: Option<&FrameScope>,
+    ) -> Result<Loc, String> {
+        let u = &cx.units[unit];
+        let frame = self.scope.frame;
+        let mut eval = expr.evaluation(u.encoding());
+        let mut result = eval.evaluate().map_err(dwarf_error)?;
+        loop {
+            result = match result {
+                EvaluationResult::Complete => break,
+                EvaluationResult::RequiresMemory { address, size, .. } => {
+                    let bytes = self.read(address, size as u64)?;
+                    let v = read_int(&bytes, size as u64, false) as u64;
+                    eval.resume_with_memory(gimli::Value::Generic(v))
+                }
+                EvaluationResult::RequiresRegister { register, .. } => match frame.register(register.0) {
+                    Some(v) => eval.resume_with_register(gimli::Value::Generic(v)),
+                    None => return Ok(Loc::OptimizedOut),
+                },
+                EvaluationResult::RequiresFrameBase => {
+                    let Some(base) = fs.and_then(|fs| self.frame_base(fs)) else {
+                        return Ok(Loc::OptimizedOut);
+                    };
+                    eval.resume_with_frame_base(base)
+                }
+                EvaluationResult::RequiresCallFrameCfa => eval.resume_with_call_frame_cfa(frame.cfa),
+                EvaluationResult::RequiresTls(offset) => {
+                    let addr = self.tls_address(cx, offset)?;
+                    eval.resume_with_tls(addr)
+                }
+                EvaluationResult::RequiresRelocatedAddress(a) => {
+                    eval.resume_with_relocated_address(a.wrapping_add(cx.bias))
+                }
+                EvaluationResult::RequiresIndexedAddress { index, relocate } => {
+                    let a = cx.dwarf.address(u, index).map_err(dwarf_error)?;
+                    eval.resume_with_indexed_address(if relocate { a.wrapping_add(cx.bias) } else { a })
+                }
+                EvaluationResult::RequiresBaseType(offset) => {
+                    let die = cx.entry(unit, offset)?;
+                    let vt = gimli::ValueType::from_entry(&die)
+                        .map_err(dwarf_error)?
+                        .unwrap_or(gimli::ValueType::Generic);
+                    eval.resume_with_base_type(vt)
+                }
+                // Entry values and the like need the caller's state at the call.
+                _ => return Ok(Loc::OptimizedOut),
+            }
+            .map_err(dwarf_error)?;
+        }
+        let pieces = eval.result();
+        if pieces.len() == 1 && pieces[0].size_in_bits.is_none() {
+            return Ok(match &pieces[0].location {
+                gimli::Location::Address { address } => Loc::Memory(*address),
+                gimli::Location::Register { register } => Loc::Register(register.0),
+                gimli::Location::Value { value } => Loc::Bytes(gimli_value_bytes(*value)),
+                gimli::Location::Bytes { value } => Loc::Bytes(value.to_slice().map_err(dwarf_error)?.into_owned()),
+                _ => Loc::OptimizedOut,
+            });
+        }
+        // A value in pieces (registers, memory, constants) is put together
+        // here; it no longer has one address.
+        let mut bytes = Vec::new();
+        for piece in &pieces {
+            let len = piece.size_in_bits.map_or(8, |b| b.div_ceil(8)) as usize;
+            let part = match &piece.location {
+                gimli::Location::Address { address } => self.read(*address, len as u64)?,
+                gimli::Location::Register { register } => match frame.register(register.0) {
+                    Some(v) => v.to_le_bytes().to_vec(),
+                    None => return Ok(Loc::OptimizedOut),
+                },
+                gimli::Location::Value { value } => gimli_value_bytes(*value),
+                gimli::Location::Bytes { value } => value.to_slice().map_err(dwarf_error)?.into_owned(),
+                _ => return Ok(Loc::OptimizedOut),
+            };
+            let mut part = part;
+            part.resize(len, 0);
+            bytes.extend_from_slice(&part);
+        }
+        Ok(Loc::Bytes(bytes))
+    }
+
+    fn frame_base(&self, fs: &FrameScope) -> Option<u64> {
+        let die = fs.cx.entry(fs.unit, fs.subprogram).ok()?;
+        let Some(AttributeValue::Exprloc(e)) = die.attr_value(gimli::DW_AT_frame_base) else {
+            return None;
+        };
+        match self.location(&fs.cx, fs.unit, e, None).ok()? {
+            Loc::Memory(a) => Some(a),
+            Loc::Register(r) => self.scope.frame.register(r),
+            Loc::Bytes(b) => Some(read_int(&b, 8, false) as u64),
+            Loc::OptimizedOut => None,
+        }
+    }
+
+    /// The address of a thread-local variable: x86-64 puts the executable's
+    /// TLS block right below the thread pointer.
+    fn tls_address(&self, cx: &Cx, offset: u64) -> Result<u64, String> {
+        let no_tls = || "Cannot access thread-local variables in this context.".to_string();
+        let fs_base = self.scope.fs_base.ok_or_else(no_tls)?;
+        let ms = &self.di.modules[cx.module];
+        if cx.module != 0 {
+            return Err(no_tls());
+        }
+        let image = ms.image(self.di).ok_or_else(no_tls)?;
+        let (size, align) = tls_segment(image).ok_or_else(no_tls)?;
+        let block = size.div_ceil(align.max(1)) * align.max(1);
+        Ok(fs_base.wrapping_sub(block).wrapping_add(offset))
+    }
+
+    /// Adds to a value what its pointers point to.
+    fn annotate(&self, mut v: Value) -> Value {
+        let mut notes = Vec::new();
+        if let Some(bytes) = &v.bytes {
+            let mut budget = PRINT_MAX * 4;
+            self.notes_for(&v.ty, bytes, 0, &mut notes, &mut budget);
+        }
+        if matches!(v.ty.kind, Kind::Function) {
+            if let Some(sym) = v.addr.and_then(|a| self.symbol_note(a)) {
+                notes.push((0, sym));
+            }
+        }
+        v.notes = notes;
+        v
+    }
+
+    fn notes_for(&self, ty: &Type, bytes: &[u8], offset: u64, notes: &mut Vec<(u64, String)>, budget: &mut usize) {
+        if *budget == 0 {
+            return;
+        }
+        match &ty.kind {
+            Kind::Pointer { target, .. } => {
+                *budget -= 1;
+                let Some(raw) = bytes.get(offset as usize..offset as usize + 8) else {
+                    return;
+                };
+                let p = read_int(raw, 8, false) as u64;
+                if p == 0 {
+                    return;
+                }
+                let note = if target.is_char() && ty.lang == Lang::C {
+                    Some(self.c_string(p))
+                } else {
+                    self.symbol_note(p)
+                };
+                if let Some(n) = note {
+                    notes.push((offset, n));
+                }
+            }
+            Kind::Struct { members: Some(members) } => {
+                for m in members {
+                    if m.bits.is_none() {
+                        self.notes_for(&m.ty, bytes, offset + m.offset, notes, budget);
+                    }
+                }
+            }
+            Kind::Array { elem, count } if elem.size > 0 && contains_pointer(elem, 0) => {
+                for i in 0..(*count).min(PRINT_MAX as u64) {
+                    self.notes_for(elem, bytes, offset + i * elem.size, notes, budget);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `"hello"` for the string at `addr`, up to 200 characters.
+    fn c_string(&self, addr: u64) -> String {
+        let mut chars = Vec::new();
+        let mut at = addr;
+        while chars.len() < PRINT_MAX {
+            // Read in small pieces so that a string at the end of a mapping
+            // is not lost by reading past it.
+            let chunk = 64 - (at % 64);
+            let bytes = match self.scope.mem.read(at, chunk as usize) {
+                Some(b) => b,
+                None if chars.is_empty() => return format!("<error: {}>", memory_error(addr)),
+                None => break,
+            };
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                chars.extend_from_slice(&bytes[..nul]);
+                return format_string(&chars, false);
+            }
+            chars.extend_from_slice(&bytes);
+            at += chunk;
+        }
+        let truncated = chars.len() >= PRINT_MAX;
+        chars.truncate(PRINT_MAX);
+        format_string(&chars, truncated)
+    }
+
+    /// `<g_pt+4>` for an address inside a symbol.
+    fn symbol_note(&self, addr: u64) -> Option<String> {
+        let ms = self.di.module_at(addr)?;
+        let link = ms.to_link(addr);
+        let table = ms.symbols(self.di);
+        let s = table.object_at(link).or_else(|| table.function_at(link))?;
+        Some(match link - s.addr {
+            0 => format!("<{}>", s.name),
+            off => format!("<{}+{off}>", s.name),
+        })
+    }
+
+    // ----- Expressions -----
+
+    fn eval(&self, e: &Expr) -> Result<Value, String> {
+        match e {
+            Expr::Int { value, unsigned, long } => {
+                let ty = if *long || *value > i32::MAX as u64 && !*unsigned || *value > u32::MAX as u64 {
+                    if *unsigned || *value > i64::MAX as u64 {
+                        Type::int("unsigned long", 8, false)
+                    } else {
+                        Type::int("long", 8, true)
+                    }
+                } else if *unsigned {
+                    Type::int("unsigned int", 4, false)
+                } else {
+                    Type::int("int", 4, true)
+                };
+                Ok(Value::scalar(ty, *value))
+            }
+            Expr::Float(x) => Ok(Value::float(Type::simple("double", 8, Kind::Float), *x)),
+            Expr::Char(c) => Ok(Value::scalar(char_type(), *c as u64)),
+            Expr::Ident(name) => self.lookup(name),
+            Expr::Unary(op, operand) => self.unary(*op, operand),
+            Expr::Binary(op, l, r) => {
+                let l = self.eval(l)?;
+                // `&&` and `||` do not evaluate what they do not need.
+                if matches!(op, BinOp::And | BinOp::Or) {
+                    let lt = truth(&l)?;
+                    if (*op == BinOp::And && !lt) || (*op == BinOp::Or && lt) {
+                        return Ok(Value::scalar(Type::int("int", 4, true), lt as u64));
+                    }
+                    let rt = truth(&self.eval(r)?)?;
+                    return Ok(Value::scalar(Type::int("int", 4, true), rt as u64));
+                }
+                let r = self.eval(r)?;
+                self.binary(*op, l, r)
+            }
+            Expr::Field(base, name) | Expr::Arrow(base, name) => {
+                let mut v = self.eval(base)?;
+                if matches!(v.ty.kind, Kind::Pointer { .. }) {
+                    v = self.deref(v)?;
+                } else if matches!(e, Expr::Arrow(..)) && !matches!(v.ty.kind, Kind::Struct { .. }) {
+                    return Err(format!(
+                        "The -> operator must be applied to a pointer, not {}.",
+                        v.type_name()
+                    ));
+                }
+                self.field(&v, name)
+            }
+            Expr::Index(base, index) => {
+                let b = self.eval(base)?;
+                let i = self.eval(index)?;
+                let i = integer(&i).ok_or("Argument to arithmetic operation not a number or boolean.")?;
+                match &b.ty.kind {
+                    Kind::Array { elem, .. } => {
+                        let elem = (**elem).clone();
+                        let offset = (i as u64).wrapping_mul(elem.size);
+                        match b.addr {
+                            Some(addr) => {
+                                let loc = Loc::Memory(addr.wrapping_add(offset));
+                                self.value_at(elem, loc)
+                            }
+                            None => b
+                                .part(&elem, offset)
+                                .ok_or_else(|| format!("no such vector element: {i}")),
+                        }
+                    }
+                    Kind::Pointer { .. } => {
+                        let p = self.pointer_add(b, i)?;
+                        self.deref(p)
+                    }
+                    _ => Err(format!("cannot subscript something of type `{}'", b.type_name())),
+                }
+            }
+            Expr::Cast(ty, operand) => {
+                let v = self.eval(operand)?;
+                let ty = self.cast_type(ty)?;
+                self.cast(v, ty)
+            }
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Result<Value, String> {
+        let not_found = || format!("No symbol \"{name}\" in current context.");
+        if let Some(fs) = &self.frame {
+            for var in fs.blocks.iter().flatten().chain(&fs.params) {
+                let die = fs.cx.entry(var.unit, var.offset)?;
+                if fs.cx.inherited_name(var.unit, &die).as_deref() == Some(name) {
+                    return self.variable(&fs.cx, var.unit, &die, Some(fs));
+                }
+            }
+        }
+        if matches!(name, "true" | "false") {
+            let ty = Type::simple(
+                "bool",
+                1,
+                Kind::Int {
+                    signed: false,
+                    char: false,
+                    bool: true,
+                },
+            );
+            return Ok(Value::scalar(ty, (name == "true") as u64));
+        }
+        // Globals: the frame's unit first, then every unit of every module.
+        let first = self.frame.as_ref().map(|fs| (fs.cx.module, fs.unit));
+        let mut order: Vec<(usize, usize)> = first.into_iter().collect();
+        for module in 0..self.di.modules.len() {
+            if let Some(cx) = Cx::new(self.di, module) {
+                order.extend((0..cx.units.len()).map(|u| (module, u)).filter(|p| Some(*p) != first));
+            }
+        }
+        for (module, unit) in &order {
+            let Some(cx) = Cx::new(self.di, *module) else {
+                continue;
+            };
+            if let Some(die) = find_global(&cx, *unit, name) {
+                return self.variable(&cx, *unit, &die, None);
+            }
+        }
+        // Functions.
+        for (module, ms) in self.di.modules.iter().enumerate() {
+            let Some(d) = ms.dwarf(self.di) else {
+                continue;
+            };
+            let Some(f) = d.functions().matching(name).find(|f| !f.inlined) else {
+                continue;
+            };
+            let Some(cx) = Cx::new(self.di, module) else {
+                continue;
+            };
+            let ty = cx.resolve(f.unit, f.die, true, 0)?;
+            let v = Value {
+                ty,
+                addr: Some(ms.to_load(f.ranges[0].start)),
+                bytes: Some(Vec::new()),
+                notes: Vec::new(),
+            };
+            return Ok(self.annotate(v));
+        }
+        Err(not_found())
+    }
+
+    fn unary(&self, op: UnOp, operand: &Expr) -> Result<Value, String> {
+        let v = self.eval(operand)?;
+        match op {
+            UnOp::Deref => self.deref(v),
+            UnOp::AddrOf => {
+                let addr = v
+                    .addr
+                    .ok_or("Attempt to take address of value not located in memory.")?;
+                let ty = Type::pointer_to(v.ty, None);
+                Ok(self.annotate(Value::scalar(ty, addr)))
+            }
+            UnOp::Neg => {
+                let v = promote(v)?;
+                match v.ty.kind {
+                    Kind::Float => Ok(Value::float(v.ty.clone(), -v.as_f64().unwrap_or(0.0))),
+                    _ => Ok(Value::scalar(
+                        v.ty.clone(),
+                        integer(&v).unwrap_or(0).wrapping_neg() as u64,
+                    )),
+                }
+            }
+            UnOp::Not => Ok(Value::scalar(Type::int("int", 4, true), !truth(&v)? as u64)),
+            UnOp::BitNot => {
+                let v = promote(v)?;
+                match v.ty.kind {
+                    Kind::Int { .. } => Ok(Value::scalar(v.ty.clone(), !integer(&v).unwrap_or(0) as u64)),
+                    _ => Err("Argument to complement operation not an integer, boolean.".to_string()),
+                }
+            }
+        }
+    }
+
+    fn deref(&self, v: Value) -> Result<Value, String> {
+        match &v.ty.kind {
+            Kind::Pointer { target, full } => {
+                let Some(bytes) = &v.bytes else {
+                    return Err("value has been optimized out".to_string());
+                };
+                let addr = read_int(bytes, 8, false) as u64;
+                let ty = match full {
+                    Some(r) => Cx::new(self.di, r.module).ok_or("no debug information")?.full_type(r)?,
+                    None => (**target).clone(),
+                };
+                if matches!(ty.kind, Kind::Void) {
+                    return Err("Attempt to take contents of a non-pointer value.".to_string());
+                }
+                if matches!(ty.kind, Kind::Function) {
+                    return Ok(self.annotate(Value {
+                        ty,
+                        addr: Some(addr),
+                        bytes: Some(Vec::new()),
+                        notes: Vec::new(),
+                    }));
+                }
+                self.value_at(ty, Loc::Memory(addr))
+            }
+            Kind::Array { elem, .. } => {
+                let elem = (**elem).clone();
+                match v.addr {
+                    Some(addr) => self.value_at(elem, Loc::Memory(addr)),
+                    None => v.part(&elem, 0).ok_or_else(|| memory_error(0)),
+                }
+            }
+            Kind::Function => Ok(v),
+            _ => Err("Attempt to take contents of a non-pointer value.".to_string()),
+        }
+    }
+
+    fn field(&self, v: &Value, name: &str) -> Result<Value, String> {
+        let Kind::Struct { members } = &v.ty.kind else {
+            return Err("Attempt to extract a component of a value that is not a structure.".to_string());
+        };
+        let members = members
+            .as_ref()
+            .ok_or_else(|| format!("There is no member named {name}."))?;
+        let name = if v.ty.lang == Lang::Rust {
+            name.strip_prefix("__").unwrap_or(name)
+        } else {
+            name
+        };
+        for m in members {
+            match &m.name {
+                Some(n) if n == name => return self.member(v, m),
+                None => {
+                    // Members of anonymous structs and unions are the parent's.
+                    if let Ok(inner) = self.member(v, m) {
+                        if let Ok(found) = self.field(&inner, name) {
+                            return Ok(found);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Err(format!("There is no member named {name}."))
+    }
+
+    fn member(&self, v: &Value, m: &Member) -> Result<Value, String> {
+        if let Some((bit, width)) = m.bits {
+            let bytes = v.bytes.as_deref().ok_or("value has been optimized out")?;
+            let raw = read_int(bytes.get(m.offset as usize..).unwrap_or(&[]), 8, false) as u64;
+            let mut x = if width >= 64 {
+                raw >> bit
+            } else {
+                (raw >> bit) & ((1 << width) - 1)
+            };
+            if matches!(m.ty.kind, Kind::Int { signed: true, .. }) && width < 64 && x >> (width - 1) & 1 == 1 {
+                x |= !0 << width;
+            }
+            return Ok(Value::scalar(m.ty.clone(), x));
+        }
+        v.part(&m.ty, m.offset).ok_or_else(|| memory_error(v.addr.unwrap_or(0)))
+    }
+
+    fn pointer_add(&self, p: Value, n: i128) -> Result<Value, String> {
+        let size = self.target_size(&p)?;
+        let addr = p.as_i64().unwrap_or(0) as u64;
+        let ty = p.ty.clone();
+        Ok(self.annotate(Value::scalar(ty, addr.wrapping_add((n as u64).wrapping_mul(size)))))
+    }
+
+    fn target_size(&self, p: &Value) -> Result<u64, String> {
+        let Kind::Pointer { target, full } = &p.ty.kind else {
+            return Ok(1);
+        };
+        let ty = match full {
+            Some(r) => Cx::new(self.di, r.module).ok_or("no debug information")?.full_type(r)?,
+            None => (**target).clone(),
+        };
+        Ok(match ty.kind {
+            Kind::Void | Kind::Function => 1,
+            _ => ty.size.max(1),
+        })
+    }
+
+    fn binary(&self, op: BinOp, l: Value, r: Value) -> Result<Value, String> {
+        let l = decay(l);
+        let r = decay(r);
+        let lp = matches!(l.ty.kind, Kind::Pointer { .. });
+        let rp = matches!(r.ty.kind, Kind::Pointer { .. });
+        let int = |x: bool| Value::scalar(Type::int("int", 4, true), x as u64);
+        if lp || rp {
+            match op {
+                BinOp::Add if lp && !rp => return self.pointer_add(l, integer(&r).ok_or(NOT_NUMBER)?),
+                BinOp::Add if rp && !lp => return self.pointer_add(r, integer(&l).ok_or(NOT_NUMBER)?),
+                BinOp::Sub if lp && !rp => return self.pointer_add(l, -integer(&r).ok_or(NOT_NUMBER)?),
+                BinOp::Sub if lp && rp => {
+                    let size = self.target_size(&l)? as i64;
+                    let diff = l.as_i64().unwrap_or(0).wrapping_sub(r.as_i64().unwrap_or(0)) / size;
+                    return Ok(Value::scalar(Type::int("long", 8, true), diff as u64));
+                }
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    let a = l.as_i64().ok_or(NOT_NUMBER)? as u64;
+                    let b = r.as_i64().ok_or(NOT_NUMBER)? as u64;
+                    return Ok(int(compare(op, a.cmp(&b))));
+                }
+                _ => return Err(NOT_NUMBER.to_string()),
+            }
+        }
+        let l = promote(l)?;
+        let r = promote(r)?;
+        if matches!(l.ty.kind, Kind::Float) || matches!(r.ty.kind, Kind::Float) {
+            let ty = if l
+                .ty
+                .size
+                .max(if matches!(r.ty.kind, Kind::Float) { r.ty.size } else { 0 })
+                == 4
+                && !(matches!(r.ty.kind, Kind::Float) && r.ty.size > 4)
+            {
+                Type::simple("float", 4, Kind::Float)
+            } else {
+                Type::simple("double", 8, Kind::Float)
+            };
+            let a = l.as_f64().ok_or(NOT_NUMBER)?;
+            let b = r.as_f64().ok_or(NOT_NUMBER)?;
+            let x = match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Mul => a * b,
+                BinOp::Div => a / b,
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    let ord = a.partial_cmp(&b);
+                    return Ok(int(match ord {
+                        Some(o) => compare(op, o),
+                        None => op == BinOp::Ne,
+                    }));
+                }
+                _ => return Err("Integer only operation.".to_string()),
+            };
+            return Ok(Value::float(ty, x));
+        }
+        // The usual arithmetic conversions, on x86-64's sizes.
+        let (lsigned, rsigned) = (is_signed(&l), is_signed(&r));
+        let size = l.ty.size.max(r.ty.size);
+        let signed = if l.ty.size == r.ty.size {
+            lsigned && rsigned
+        } else if l.ty.size > r.ty.size {
+            lsigned
+        } else {
+            rsigned
+        };
+        let ty = match (size, signed) {
+            (8, true) => Type::int("long", 8, true),
+            (8, false) => Type::int("unsigned long", 8, false),
+            (_, true) => Type::int("int", 4, true),
+            (_, false) => Type::int("unsigned int", 4, false),
+        };
+        let a = integer(&l).ok_or(NOT_NUMBER)?;
+        let b = integer(&r).ok_or(NOT_NUMBER)?;
+        let bits = ty.size * 8;
+        let wrap = |x: i128| read_int(&x.to_le_bytes(), ty.size, signed);
+        let (a, b) = (wrap(a), wrap(b));
+        let x = match op {
+            BinOp::Add => a.wrapping_add(b),
+            BinOp::Sub => a.wrapping_sub(b),
+            BinOp::Mul => a.wrapping_mul(b),
+            BinOp::Div | BinOp::Rem if b == 0 => return Err("Division by zero".to_string()),
+            BinOp::Div => a / b,
+            BinOp::Rem => a % b,
+            BinOp::Shl => a.wrapping_shl((b as u32) % bits as u32),
+            BinOp::Shr => a >> ((b as u32) % bits as u32),
+            BinOp::BitAnd => a & b,
+            BinOp::BitOr => a | b,
+            BinOp::BitXor => a ^ b,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                return Ok(int(compare(op, a.cmp(&b))));
+            }
+            BinOp::And | BinOp::Or => unreachable!("handled before the operands are converted"),
+        };
+        Ok(Value::scalar(ty, x as u64))
+    }
+
+    fn cast_type(&self, name: &TypeName) -> Result<Type, String> {
+        let base = match name.base.as_str() {
+            "char" | "signed char" => char_type(),
+            "unsigned char" => Type {
+                left: "unsigned char".into(),
+                ..Type::simple(
+                    "",
+                    1,
+                    Kind::Int {
+                        signed: false,
+                        char: true,
+                        bool: false,
+                    },
+                )
+            },
+            "short" | "short int" | "signed short" => Type::int("short", 2, true),
+            "unsigned short" | "unsigned short int" => Type::int("unsigned short", 2, false),
+            "int" | "signed" | "signed int" => Type::int("int", 4, true),
+            "unsigned" | "unsigned int" => Type::int("unsigned int", 4, false),
+            "long" | "long int" | "signed long" | "long long" | "long long int" => Type::int("long", 8, true),
+            "unsigned long" | "unsigned long int" | "unsigned long long" => Type::int("unsigned long", 8, false),
+            "float" => Type::simple("float", 4, Kind::Float),
+            "double" => Type::simple("double", 8, Kind::Float),
+            "_Bool" | "bool" => Type::simple(
+                &name.base,
+                1,
+                Kind::Int {
+                    signed: false,
+                    char: false,
+                    bool: true,
+                },
+            ),
+            "void" => Type::simple("void", 1, Kind::Void),
+            other => {
+                let found = other.split_once(' ').and_then(|(tag, n)| self.find_tagged_type(tag, n));
+                found.ok_or_else(|| {
+                    format!(
+                        "No symbol \"{}\" in current context.",
+                        other.rsplit(' ').next().unwrap_or(other)
+                    )
+                })?
+            }
+        };
+        let mut ty = base;
+        for _ in 0..name.pointers {
+            ty = Type::pointer_to(ty, None);
+        }
+        Ok(ty)
+    }
+
+    /// `struct foo`, `union u` or `enum e`, from any unit.
+    fn find_tagged_type(&self, tag: &str, name: &str) -> Option<Type> {
+        let want = match tag {
+            "struct" => gimli::DW_TAG_structure_type,
+            "union" => gimli::DW_TAG_union_type,
+            "enum" => gimli::DW_TAG_enumeration_type,
+            _ => return None,
+        };
+        for module in 0..self.di.modules.len() {
+            let Some(cx) = Cx::new(self.di, module) else {
+                continue;
+            };
+            for (unit, u) in cx.units.iter().enumerate() {
+                let mut entries = u.entries();
+                while let Ok(Some(e)) = entries.next_dfs() {
+                    if e.tag() != want
+                        || matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)))
+                    {
+                        continue;
+                    }
+                    if cx.name(unit, e).as_deref() == Some(name) {
+                        return cx.resolve(unit, e.offset(), false, 0).ok();
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn cast(&self, v: Value, ty: Type) -> Result<Value, String> {
+        let v = decay(v);
+        match ty.kind {
+            Kind::Float => {
+                let x = v.as_f64().ok_or("Invalid cast.")?;
+                Ok(Value::float(ty, x))
+            }
+            Kind::Int { .. } | Kind::Enum { .. } | Kind::Pointer { .. } => {
+                let x = match v.ty.kind {
+                    Kind::Float => v.as_f64().unwrap_or(0.0) as i64 as i128,
+                    _ => integer(&v).ok_or("Invalid cast.")?,
+                };
+                let x = if matches!(ty.kind, Kind::Int { bool: true, .. }) {
+                    (x != 0) as i128
+                } else {
+                    x
+                };
+                Ok(self.annotate(Value::scalar(ty, x as u64)))
+            }
+            Kind::Void => Ok(Value {
+                ty,
+                addr: None,
+                bytes: Some(Vec::new()),
+                notes: Vec::new(),
+            }),
+            _ => {
+                if v.ty.size == ty.size {
+                    Ok(self.annotate(Value { ty, ..v }))
+                } else {
+                    Err("Invalid cast.".to_string())
+                }
+            }
+        }
+    }
+}
+
+const NOT_NUMBER: &str = "Argument to arithmetic operation not a number or boolean.";
+
+fn compare(op: BinOp, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        BinOp::Eq => o == Equal,
+        BinOp::Ne => o != Equal,
+        BinOp::Lt => o == Less,
+        BinOp::Le => o != Greater,
+        BinOp::Gt => o == Greater,
+        _ => o != Less,
+    }
+}
+
+fn char_type() -> Type {
+    Type::simple(
+        "char",
+        1,
+        Kind::Int {
+            signed: true,
+            char: true,
+            bool: false,
+        },
+    )
+}
+
+fn is_signed(v: &Value) -> bool {
+    matches!(
+        v.ty.kind,
+        Kind::Int { signed: true, .. } | Kind::Enum { signed: true, .. }
+    )
+}
+
+/// An integer, character, boolean, enum or pointer as a number.
+fn integer(v: &Value) -> Option<i128> {
+    let bytes = v.bytes.as_deref()?;
+    match &v.ty.kind {
+        Kind::Int { signed, .. } | Kind::Enum { signed, .. } => Some(read_int(bytes, v.ty.size, *signed)),
+        Kind::Pointer { .. } => Some(read_int(bytes, 8, false)),
+        _ => None,
+    }
+}
+
+fn truth(v: &Value) -> Result<bool, String> {
+    v.is_true()
+        .ok_or_else(|| format!("Cannot use a value of type `{}' as a condition.", v.type_name()))
+}
+
+/// An array in an expression is a pointer to its first element.
+fn decay(v: Value) -> Value {
+    match (&v.ty.kind, v.addr) {
+        (Kind::Array { elem, .. }, Some(addr)) => {
+            let ty = Type::pointer_to((**elem).clone(), None);
+            Value::scalar(ty, addr)
+        }
+        _ => v,
+    }
+}
+
+/// C's integer promotions: what is smaller than `int` becomes `int`.
+fn promote(v: Value) -> Result<Value, String> {
+    if v.bytes.is_none() {
+        return Err("value has been optimized out".to_string());
+    }
+    match v.ty.kind {
+        Kind::Int { .. } | Kind::Enum { .. } if v.ty.size < 4 => {
+            let x = integer(&v).unwrap_or(0);
+            Ok(Value::scalar(Type::int("int", 4, true), x as u64))
+        }
+        Kind::Enum { signed, .. } => Ok(Value::scalar(
+            Type::int(if signed { "int" } else { "unsigned int" }, v.ty.size, signed),
+            integer(&v).unwrap_or(0) as u64,
+        )),
+        Kind::Int { .. } | Kind::Float => Ok(v),
+        _ => Err(NOT_NUMBER.to_string()),
+    }
+}
+
+fn contains_pointer(ty: &Type, depth: u32) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match &ty.kind {
+        Kind::Pointer { .. } => true,
+        Kind::Struct { members: Some(m) } => m.iter().any(|m| contains_pointer(&m.ty, depth + 1)),
+        Kind::Array { elem, .. } => contains_pointer(elem, depth + 1),
+        _ => false,
+    }
+}
+
+fn gimli_value_bytes(v: gimli::Value) -> Vec<u8> {
+    match v {
+        gimli::Value::Generic(x) | gimli::Value::U64(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::I8(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::U8(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::I16(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::U16(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::I32(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::U32(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::I64(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::F32(x) => x.to_le_bytes().to_vec(),
+        gimli::Value::F64(x) => x.to_le_bytes().to_vec(),
+    }
+}
+
+/// A top-level variable (or one in a namespace) named `name` that has a
+/// location, in one unit.
+fn find_global(cx: &Cx, unit: usize, name: &str) -> Option<Die> {
+    let u = &cx.units[unit];
+    let mut tree = u.entries_tree(None).ok()?;
+    let root = tree.root().ok()?;
+    find_in_children(cx, unit, root, name, "", 0)
+}
+
+fn find_in_children(
+    cx: &Cx,
+    unit: usize,
+    node: gimli::EntriesTreeNode<Reader>,
+    name: &str,
+    prefix: &str,
+    depth: u32,
+) -> Option<Die> {
+    if depth > 16 {
+        return None;
+    }
+    let mut children = node.children();
+    while let Ok(Some(child)) = children.next() {
+        let e = child.entry();
+        match e.tag() {
+            gimli::DW_TAG_variable => {
+                if e.attr_value(gimli::DW_AT_location).is_none() && e.attr_value(gimli::DW_AT_const_value).is_none() {
+                    continue;
+                }
+                let Some(n) = cx.inherited_name(unit, e) else {
+                    continue;
+                };
+                let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                if dwarf::name_matches(&full, name) {
+                    return Some(e.clone());
+                }
+            }
+            gimli::DW_TAG_namespace => {
+                let ns = cx.name(unit, e).unwrap_or_default();
+                let inner = if prefix.is_empty() {
+                    ns
+                } else {
+                    format!("{prefix}::{ns}")
+                };
+                if let Some(found) = find_in_children(cx, unit, child, name, &inner, depth + 1) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The size and alignment of a module's `PT_TLS` segment.
+fn tls_segment(image: &super::elf::Image) -> Option<(u64, u64)> {
+    use object::read::elf::ProgramHeader;
+    let file = image.object()?;
+    let object::File::Elf64(elf) = file else {
+        return None;
+    };
+    let endian = elf.endian();
+    for ph in elf.elf_program_headers() {
+        if ph.p_type(endian) == object::elf::PT_TLS {
+            return Some((ph.p_memsz(endian), ph.p_align(endian)));
+        }
+    }
+    None
+}

@@ -1,0 +1,194 @@
+//! Tests of `print`: values.c is run and stopped in `probe`, and each
+//! expression must print what gdb 13 prints for it there (addresses, which
+//! move with ASLR, are compared as `0x?`).
+
+use super::*;
+use crate::debuginfo::{Format, Scope};
+
+/// Addresses of the tracee (long hex numbers) as `0x?`.
+fn mask(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("0x") {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 2..].chars().take_while(char::is_ascii_hexdigit).count();
+        if digits >= 9 {
+            out.push_str("0x?");
+        } else {
+            out.push_str(&rest[at..at + 2 + digits]);
+        }
+        rest = &rest[at + 2 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// values.c stopped in its spin loop in `probe`.
+fn stopped_in_probe() -> (Program, Stopped) {
+    let p = build_c("values.c", &["-g", "-O0"]);
+    let s = run_and_stop(&p.exe, &["ready"], "probe", p.line("probe_spin"));
+    (p, s)
+}
+
+fn fs_base(s: &Stopped) -> u64 {
+    let pid = Pid::from_raw(s.child.id() as i32);
+    ptrace::getregs(pid).expect("PTRACE_GETREGS").fs_base
+}
+
+fn probe_frame(s: &Stopped) -> Frame {
+    let frames = s.info.backtrace(&s.regs, &s.mem, 64);
+    frames
+        .iter()
+        .find(|f| function(f) == Some("probe"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no probe frame:\n{}", describe(&frames)))
+}
+
+/// Evaluates each expression and collects every mismatch, so that one run
+/// shows them all.
+fn check_all(s: &Stopped, scope: &Scope, cases: &[(&str, Format, &str)]) {
+    let mut wrong = Vec::new();
+    for (expr, f, want) in cases {
+        let got = match s.info.evaluate(expr, scope) {
+            Ok(v) => mask(&v.format(*f)),
+            Err(e) => format!("error: {e}"),
+        };
+        if got != *want {
+            wrong.push(format!("p{} {expr}\n   got: {got}\n  want: {want}", suffix(*f)));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} differ from gdb:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+}
+
+fn suffix(f: Format) -> &'static str {
+    match f {
+        Format::Natural => "",
+        Format::Hex => "/x",
+        Format::Decimal => "/d",
+        Format::Unsigned => "/u",
+        Format::Octal => "/o",
+        Format::Binary => "/t",
+        Format::Char => "/c",
+        Format::Address => "/a",
+    }
+}
+
+#[test]
+fn c_values_print_like_gdb() {
+    let (_p, s) = stopped_in_probe();
+    let frame = probe_frame(&s);
+    let scope = Scope {
+        frame: &frame,
+        mem: &s.mem,
+        fs_base: Some(fs_base(&s)),
+    };
+    let cases: Vec<(&str, Format, &str)> = [
+        ("g_int", "42"),
+        ("g_neg", "-3"),
+        ("g_uint", "4000000000"),
+        ("g_char", "65 'A'"),
+        ("g_nl", "10 '\\n'"),
+        ("g_uchar", "200 '\\310'"),
+        ("g_bool", "true"),
+        ("g_double", "0.10000000000000001"),
+        ("g_half", "3.5"),
+        ("g_float", "0.100000001"),
+        ("g_long", "-1234567890123"),
+        ("g_short", "-7"),
+        ("g_typedef", "99"),
+        ("g_arr", "{1, 2, 3}"),
+        ("g_zeros", "{0 <repeats 16 times>}"),
+        ("g_rep", "{1, 2 <repeats 12 times>, 3}"),
+        ("g_big", "{0, 0, 0, 0, 0, 1, 0 <repeats 294 times>}"),
+        ("g_str", "\"abc\\000\\000\""),
+        ("g_pad", "\"hi\", '\\000' <repeats 17 times>"),
+        ("g_msg", "0x? \"hello\""),
+        ("g_pt", "{x = 1, y = 2}"),
+        (
+            "g_line",
+            "{a = {x = 1, y = 2}, b = {x = 3, y = 4}, label = 0x? \"diag\"}",
+        ),
+        ("g_bits", "{i = 1065353216, f = 1, b = \"\\000\\000\\200?\"}"),
+        ("g_color", "GREEN"),
+        ("g_flags", "(F_A | F_C)"),
+        ("g_badflag", "(F_A | unknown: 0x4)"),
+        ("g_badcolor", "(GREEN | BLUE | unknown: 0x4)"),
+        ("g_ptr", "(int *) 0x? <g_int>"),
+        ("g_null", "(int *) 0x0"),
+        ("g_n1", "{val = 1, next = 0x? <g_n2>}"),
+        ("*g_n1.next", "{val = 2, next = 0x0}"),
+        ("g_n1.next->val", "2"),
+        ("g_ptp", "(struct point *) 0x? <g_pt>"),
+        ("*g_ptp", "{x = 1, y = 2}"),
+        ("g_fn", "(int (*)(int)) 0x? <square>"),
+        ("square", "{int (int)} 0x? <square>"),
+        ("g_matrix", "{{1, 2, 3}, {4, 5, 6}}"),
+        ("s_static", "5"),
+        ("t_tls", "77"),
+        ("&g_pt", "(struct point *) 0x? <g_pt>"),
+        ("&g_pt.y", "(int *) 0x? <g_pt+4>"),
+        ("g_arr[1]", "2"),
+        ("g_ptr + 1", "(int *) 0x? <g_neg>"),
+        ("10/3", "3"),
+        ("1.5", "1.5"),
+        ("'A'", "65 'A'"),
+        ("0.1", "0.10000000000000001"),
+        ("g_arr[0] == 1", "1"),
+        ("!g_int", "0"),
+        ("-g_int", "-42"),
+        ("(long)g_int", "42"),
+        ("(char)65", "65 'A'"),
+        ("g_str[0]", "97 'a'"),
+        ("&g_str", "(char (*)[6]) 0x? <g_str>"),
+        ("g_ptr - g_ptr", "0"),
+        ("g_half * 2", "7"),
+        ("7 % 3", "1"),
+        ("1 && 0", "0"),
+        ("&g_arr", "(int (*)[3]) 0x? <g_arr>"),
+        ("&g_matrix[1]", "(int (*)[3]) 0x? <g_matrix+12>"),
+        ("s", "0x? \"hello\""),
+        ("p", "(struct point *) 0x? <g_pt>"),
+        ("*p", "{x = 1, y = 2}"),
+        ("p->y", "2"),
+        ("calls", "1"),
+        ("local", "10"),
+        ("inner", "11"),
+        ("d", "5.5"),
+        ("n", "5"),
+        ("g_uint + 1", "4000000001"),
+        ("g_char + 1", "66"),
+        ("&g_arr[1]", "(int *) 0x? <g_arr+4>"),
+        ("g_msg + 1", "0x? \"ello\""),
+        ("*g_msg", "104 'h'"),
+        ("(struct point *)g_ptr", "(struct point *) 0x? <g_int>"),
+        ("1.0/3", "0.33333333333333331"),
+        ("1e20", "1e+20"),
+        ("100.0", "100"),
+        ("1e-5", "1.0000000000000001e-05"),
+        ("g_float * 1", "0.100000001"),
+        ("(float)1/3", "0.333333343"),
+        ("g_matrix[1]", "{4, 5, 6}"),
+        ("g_matrix[1][2]", "6"),
+        ("g_line.b", "{x = 3, y = 4}"),
+        ("g_line.label", "0x? \"diag\""),
+        ("g_bits.b", "\"\\000\\000\\200?\""),
+        ("-g_half", "-3.5"),
+        ("g_n1.next->next", "(struct node *) 0x0"),
+        ("*g_fn", "{int (int)} 0x? <square>"),
+        ("&square", "(int (*)(int)) 0x? <square>"),
+        ("g_rep[13]", "3"),
+        ("p->x + p->y * 10", "21"),
+        ("(unsigned char)255", "255 '\\377'"),
+        ("g_color == 1", "1"),
+    ]
+    .iter()
+    .map(|(e, w)| (*e, Format::Natural, *w))
+    .collect();
+    check_all(&s, &scope, &cases);
+}
