@@ -57,6 +57,8 @@ pub(crate) enum BinOp {
     Ge,
     And,
     Or,
+    /// gdb's artificial array: `a[1]@3`.
+    At,
 }
 
 /// The type of a cast: `unsigned long`, `struct foo`, and how many `*`
@@ -81,9 +83,9 @@ enum Token {
     Punct(&'static str),
 }
 
-const PUNCTS: [&str; 27] = [
+const PUNCTS: [&str; 28] = [
     "->", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "+", "-", "*", "/", "%", "<", ">", "!", "~", "&", "|", "^",
-    "(", ")", "[", "]", ".", ",",
+    "(", ")", "[", "]", ".", ",", "@",
 ];
 
 /// Words that start a type in a cast.
@@ -289,7 +291,8 @@ struct Parser {
 }
 
 /// Binary operators by precedence level, loosest first.
-const LEVELS: [&[(&str, BinOp)]; 9] = [
+const LEVELS: [&[(&str, BinOp)]; 10] = [
+    &[("@", BinOp::At)],
     &[("||", BinOp::Or)],
     &[("&&", BinOp::And)],
     &[("|", BinOp::BitOr)],

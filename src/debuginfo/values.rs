@@ -197,6 +197,8 @@ pub struct Value {
     /// What pointers inside the value point to, by byte offset: a string
     /// (`"hello"`) or a symbol (`<g_pt+4>`).
     notes: Vec<(u64, String)>,
+    /// `print` shows a pointer's type before it, `info locals` does not.
+    bare: bool,
 }
 
 impl Value {
@@ -268,6 +270,7 @@ impl Value {
                 .filter(|(o, _)| *o >= offset && *o < offset + ty.size)
                 .map(|(o, n)| (o - offset, n.clone()))
                 .collect(),
+            bare: false,
         })
     }
 
@@ -279,7 +282,9 @@ impl Value {
         let mut out = String::new();
         let p = Printer { notes: &self.notes, f };
         match (&self.ty.kind, f) {
-            (Kind::Pointer { target, .. }, Format::Natural) if !target.is_char() || self.ty.lang == Lang::Rust => {
+            (Kind::Pointer { target, .. }, Format::Natural)
+                if !self.bare && (!target.is_char() || self.ty.lang == Lang::Rust) =>
+            {
                 out.push_str(&format!("({}) ", self.ty.name()));
                 p.value(&mut out, &self.ty, bytes, 0);
             }
@@ -302,6 +307,7 @@ impl Value {
             addr: None,
             bytes: Some(raw.to_le_bytes()[..size].to_vec()),
             notes: Vec::new(),
+            bare: false,
         }
     }
 
@@ -316,6 +322,7 @@ impl Value {
             addr: None,
             bytes: Some(bytes),
             notes: Vec::new(),
+            bare: false,
         }
     }
 }
@@ -1170,7 +1177,8 @@ impl DebugInfo {
     }
 
     /// The local variables of a frame, innermost block first, as gdb's
-    /// `info locals` lists them.
+    /// `info locals` lists them. Their pointers print without their type
+    /// (`p = 0x4010 <g>`), as there.
     pub fn locals(&self, scope: &Scope) -> Result<Vec<(String, Value)>, String> {
         let fs = self
             .frame_scope(scope.frame)
@@ -1189,7 +1197,8 @@ impl DebugInfo {
         Ok(out)
     }
 
-    /// The parameters of a frame's function, as gdb's `info args` lists them.
+    /// The parameters of a frame's function, as gdb's `info args` lists
+    /// them (pointers print without their type, as for [`DebugInfo::locals`]).
     pub fn args(&self, scope: &Scope) -> Result<Vec<(String, Value)>, String> {
         let fs = self
             .frame_scope(scope.frame)
@@ -1249,20 +1258,11 @@ impl DebugInfo {
     }
 }
 
-/// A value as a frame line shows an argument: like `print`, but a pointer
-/// without its type and a struct as `...`.
+/// A value as a frame line shows an argument: like `info args`, but a
+/// struct or array as `...` (gdb's `print frame-arguments scalars`).
 fn summary(v: &Value) -> String {
     match &v.ty.kind {
         Kind::Struct { .. } | Kind::Array { .. } if v.bytes.is_some() => "...".to_string(),
-        Kind::Pointer { .. } if v.bytes.is_some() => {
-            let p = Printer {
-                notes: &v.notes,
-                f: Format::Natural,
-            };
-            let mut out = String::new();
-            p.value(&mut out, &v.ty, v.bytes.as_deref().unwrap_or(&[]), 0);
-            out
-        }
         _ => v.to_string(),
     }
 }
@@ -1357,7 +1357,8 @@ impl<'a> Evaluator<'a> {
         let Some(name) = fs.cx.inherited_name(var.unit, &die) else {
             return Ok(None);
         };
-        let v = self.variable(&fs.cx, var.unit, &die, Some(fs))?;
+        let mut v = self.variable(&fs.cx, var.unit, &die, Some(fs))?;
+        v.bare = true;
         Ok(Some((name, v)))
     }
 
@@ -1377,6 +1378,7 @@ impl<'a> Evaluator<'a> {
                 addr: None,
                 bytes: Some(bytes),
                 notes: Vec::new(),
+                bare: false,
             }));
         }
         let loc = match die.attr_value(gimli::DW_AT_location) {
@@ -1411,6 +1413,7 @@ impl<'a> Evaluator<'a> {
                     addr: Some(addr),
                     bytes: Some(bytes),
                     notes: Vec::new(),
+                    bare: false,
                 }
             }
             Loc::Register(reg) => {
@@ -1423,6 +1426,7 @@ impl<'a> Evaluator<'a> {
                     addr: None,
                     bytes,
                     notes: Vec::new(),
+                    bare: false,
                 }
             }
             Loc::Bytes(mut bytes) => {
@@ -1432,6 +1436,7 @@ impl<'a> Evaluator<'a> {
                     addr: None,
                     bytes: Some(bytes),
                     notes: Vec::new(),
+                    bare: false,
                 }
             }
             Loc::OptimizedOut => Value {
@@ -1439,6 +1444,7 @@ impl<'a> Evaluator<'a> {
                 addr: None,
                 bytes: None,
                 notes: Vec::new(),
+                bare: false,
             },
         };
         Ok(self.annotate(v))
@@ -1684,11 +1690,19 @@ impl<'a> Evaluator<'a> {
                     return Ok(Value::scalar(Type::int("int", 4, true), rt as u64));
                 }
                 let r = self.eval(r)?;
+                if *op == BinOp::At {
+                    return self.repeat(l, r);
+                }
                 self.binary(*op, l, r)
             }
             Expr::Field(base, name) | Expr::Arrow(base, name) => {
                 let mut v = self.eval(base)?;
-                if matches!(v.ty.kind, Kind::Pointer { .. }) {
+                if let Kind::Pointer { target, .. } = &v.ty.kind {
+                    if !matches!(target.kind, Kind::Struct { .. }) {
+                        return Err(
+                            "Attempt to extract a component of a value that is not a structure pointer.".to_string(),
+                        );
+                    }
                     v = self.deref(v)?;
                 } else if matches!(e, Expr::Arrow(..)) && !matches!(v.ty.kind, Kind::Struct { .. }) {
                     return Err(format!(
@@ -1786,10 +1800,32 @@ impl<'a> Evaluator<'a> {
                 addr: Some(ms.to_load(f.ranges[0].start)),
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
+                bare: false,
             };
             return Ok(self.annotate(v));
         }
         Err(not_found())
+    }
+
+    /// `v@n`: `n` objects like `v`, starting at `v`.
+    fn repeat(&self, v: Value, n: Value) -> Result<Value, String> {
+        let n = integer(&n).ok_or("Non-integral right operand for \"@\" operator.")?;
+        let addr = v.addr.ok_or("Only values in memory can be extended with '@'.")?;
+        if n <= 0 {
+            return Err(format!("Invalid number {n} of repetitions."));
+        }
+        let count = n as u64;
+        let ty = Type {
+            left: v.ty.left.clone(),
+            right: format!("[{count}]{}", v.ty.right),
+            size: v.ty.size.saturating_mul(count),
+            lang: v.ty.lang,
+            kind: Kind::Array {
+                elem: Box::new(v.ty),
+                count,
+            },
+        };
+        self.value_at(ty, Loc::Memory(addr))
     }
 
     fn unary(&self, op: UnOp, operand: &Expr) -> Result<Value, String> {
@@ -1836,7 +1872,7 @@ impl<'a> Evaluator<'a> {
                     None => (**target).clone(),
                 };
                 if matches!(ty.kind, Kind::Void) {
-                    return Err("Attempt to take contents of a non-pointer value.".to_string());
+                    return Err("Attempt to dereference a generic pointer.".to_string());
                 }
                 if matches!(ty.kind, Kind::Function) {
                     return Ok(self.annotate(Value {
@@ -1844,6 +1880,7 @@ impl<'a> Evaluator<'a> {
                         addr: Some(addr),
                         bytes: Some(Vec::new()),
                         notes: Vec::new(),
+                        bare: false,
                     }));
                 }
                 self.value_at(ty, Loc::Memory(addr))
@@ -1856,6 +1893,11 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Kind::Function => Ok(v),
+            // gdb lets `*` turn a number into an address of an `int`.
+            Kind::Int { .. } if v.bytes.is_some() => {
+                let addr = integer(&v).unwrap_or(0) as u64;
+                self.value_at(Type::int("int", 4, true), Loc::Memory(addr))
+            }
             _ => Err("Attempt to take contents of a non-pointer value.".to_string()),
         }
     }
@@ -2019,7 +2061,7 @@ impl<'a> Evaluator<'a> {
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 return Ok(int(compare(op, a.cmp(&b))));
             }
-            BinOp::And | BinOp::Or => unreachable!("handled before the operands are converted"),
+            BinOp::And | BinOp::Or | BinOp::At => return Err("Invalid binary operation on numbers.".to_string()),
         };
         Ok(Value::scalar(ty, x as u64))
     }
@@ -2058,13 +2100,13 @@ impl<'a> Evaluator<'a> {
             ),
             "void" => Type::simple("void", 1, Kind::Void),
             other => {
-                let found = other.split_once(' ').and_then(|(tag, n)| self.find_tagged_type(tag, n));
-                found.ok_or_else(|| {
-                    format!(
-                        "No symbol \"{}\" in current context.",
-                        other.rsplit(' ').next().unwrap_or(other)
-                    )
-                })?
+                if let Some((tag @ ("struct" | "union" | "enum"), n)) = other.split_once(' ') {
+                    return self
+                        .find_tagged_type(tag, n)
+                        .map(|ty| (0..name.pointers).fold(ty, |t, _| Type::pointer_to(t, None)))
+                        .ok_or_else(|| format!("No {tag} type named {n}."));
+                }
+                return Err(format!("No symbol \"{other}\" in current context."));
             }
         };
         let mut ty = base;
@@ -2127,6 +2169,7 @@ impl<'a> Evaluator<'a> {
                 addr: None,
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
+                bare: false,
             }),
             _ => {
                 if v.ty.size == ty.size {

@@ -192,3 +192,162 @@ fn c_values_print_like_gdb() {
     .collect();
     check_all(&s, &scope, &cases);
 }
+
+#[test]
+fn c_formats_and_errors_match_gdb() {
+    let (_p, s) = stopped_in_probe();
+    let frame = probe_frame(&s);
+    let scope = Scope {
+        frame: &frame,
+        mem: &s.mem,
+        fs_base: Some(fs_base(&s)),
+    };
+    let cases: Vec<(&str, Format, &str)> = vec![
+        ("*g_null", Format::Natural, "error: Cannot access memory at address 0x0"),
+        ("foo", Format::Natural, "error: No symbol \"foo\" in current context."),
+        (
+            "&3",
+            Format::Natural,
+            "error: Attempt to take address of value not located in memory.",
+        ),
+        ("5/0", Format::Natural, "error: Division by zero"),
+        ("g_pt.z", Format::Natural, "error: There is no member named z."),
+        (
+            "g_int.x",
+            Format::Natural,
+            "error: Attempt to extract a component of a value that is not a structure.",
+        ),
+        ("*g_int", Format::Natural, "error: Cannot access memory at address 0x2a"),
+        (
+            "g_arr[",
+            Format::Natural,
+            "error: A syntax error in expression, near `'.",
+        ),
+        ("1 +", Format::Natural, "error: A syntax error in expression, near `'."),
+        ("(unsigned long)-1", Format::Natural, "18446744073709551615"),
+        ("-5 / 2", Format::Natural, "-2"),
+        ("-5 % 3", Format::Natural, "-2"),
+        ("2147483648", Format::Natural, "2147483648"),
+        ("0x7fffffff + 1", Format::Natural, "-2147483648"),
+        ("g_uchar * 2", Format::Natural, "400"),
+        ("1 < 2.0", Format::Natural, "1"),
+        ("~0", Format::Natural, "-1"),
+        ("1 << 4", Format::Natural, "16"),
+        ("'\\n'", Format::Natural, "10 '\\n'"),
+        ("'\\0'", Format::Natural, "0 '\\000'"),
+        ("g_pt.x == 1 && g_pt.y == 2", Format::Natural, "1"),
+        ("(void *)g_ptr", Format::Natural, "(void *) 0x? <g_int>"),
+        ("(int)g_half", Format::Natural, "3"),
+        ("(double)3", Format::Natural, "3"),
+        (
+            "*(void *)g_ptr",
+            Format::Natural,
+            "error: Attempt to dereference a generic pointer.",
+        ),
+        (
+            "g_ptr->x",
+            Format::Natural,
+            "error: Attempt to extract a component of a value that is not a structure pointer.",
+        ),
+        ("p.x", Format::Natural, "1"),
+        ("g_n1->val", Format::Natural, "1"),
+        (
+            "(struct nosuch *)g_ptr",
+            Format::Natural,
+            "error: No struct type named nosuch.",
+        ),
+        ("g_arr[1]@2", Format::Natural, "{2, 3}"),
+        ("g_int", Format::Hex, "0x2a"),
+        ("g_neg", Format::Hex, "0xfffffffd"),
+        ("g_int", Format::Octal, "052"),
+        ("g_int", Format::Binary, "101010"),
+        ("g_int", Format::Char, "42 '*'"),
+        ("g_uint", Format::Decimal, "-294967296"),
+        ("g_neg", Format::Unsigned, "4294967293"),
+        ("g_arr", Format::Hex, "{0x1, 0x2, 0x3}"),
+        ("g_pt", Format::Hex, "{x = 0x1, y = 0x2}"),
+        ("g_fn", Format::Address, "0x? <square>"),
+        ("g_double", Format::Hex, "0x?"),
+        ("g_char", Format::Hex, "0x41"),
+        ("g_bool", Format::Hex, "0x1"),
+        ("g_ptr", Format::Hex, "0x?"),
+        ("g_str", Format::Hex, "{0x61, 0x62, 0x63, 0x0, 0x0, 0x0}"),
+        (
+            "g_str",
+            Format::Char,
+            "{97 'a', 98 'b', 99 'c', 0 '\\000', 0 '\\000', 0 '\\000'}",
+        ),
+        ("g_color", Format::Hex, "0x1"),
+        ("g_flags", Format::Decimal, "9"),
+        (
+            "g_line",
+            Format::Hex,
+            "{a = {x = 0x1, y = 0x2}, b = {x = 0x3, y = 0x4}, label = 0x?}",
+        ),
+        ("g_ptr", Format::Address, "0x? <g_int>"),
+        ("-1", Format::Hex, "0xffffffff"),
+        ("0", Format::Octal, "0"),
+        ("0", Format::Binary, "0"),
+        ("65", Format::Char, "65 'A'"),
+        ("g_char", Format::Unsigned, "65"),
+        ("g_short", Format::Hex, "0xfff9"),
+        ("g_short", Format::Binary, "1111111111111001"),
+    ];
+    check_all(&s, &scope, &cases);
+}
+
+fn listing(vars: &[(String, Value)]) -> String {
+    vars.iter()
+        .map(|(n, v)| format!("{n} = {}", mask(&v.to_string())))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn locals_args_and_frame_line_match_gdb() {
+    let (_p, s) = stopped_in_probe();
+    let frame = probe_frame(&s);
+    let scope = Scope {
+        frame: &frame,
+        mem: &s.mem,
+        fs_base: None,
+    };
+    let locals = s.info.locals(&scope).expect("info locals");
+    assert_eq!(listing(&locals), "inner = 11\nd = 5.5\nlocal = 10\ncalls = 1");
+    let args = s.info.args(&scope).expect("info args");
+    assert_eq!(listing(&args), "n = 5\np = 0x? <g_pt>\ns = 0x? \"hello\"");
+    assert_eq!(
+        mask(&s.info.frame_args_summary(&scope)),
+        "n=5, p=0x? <g_pt>, s=0x? \"hello\""
+    );
+    // The values keep what a caller needs besides the text.
+    let (_, p) = &args[1];
+    assert_eq!(p.type_name(), "struct point *");
+    assert_eq!(p.byte_size(), 8);
+    assert!(
+        p.address().is_some_and(|a| a < frame.cfa),
+        "a parameter lives in the frame"
+    );
+    let arr = s.info.evaluate("g_arr", &scope).expect("g_arr");
+    let elements: Vec<i64> = arr
+        .elements()
+        .expect("an array")
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert_eq!(elements, [1, 2, 3]);
+    assert_eq!(s.info.evaluate("d", &scope).expect("d").as_f64(), Some(5.5));
+    assert_eq!(
+        s.info.evaluate("inner > 10", &scope).expect("cond").is_true(),
+        Some(true)
+    );
+    assert_eq!(
+        s.info.evaluate("g_null", &scope).expect("g_null").is_true(),
+        Some(false)
+    );
+    // Without the thread pointer, a thread-local variable cannot be found.
+    assert_eq!(
+        s.info.evaluate("t_tls", &scope).map(|v| v.to_string()),
+        Err("Cannot access thread-local variables in this context.".to_string())
+    );
+}
