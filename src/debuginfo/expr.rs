@@ -114,7 +114,12 @@ fn lex(text: &str) -> Result<Vec<Token>, String> {
             tokens.push(Token::Ident(text[start..i].to_string()));
             continue;
         }
-        if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+        // `t.0` is a field, `.5` a number.
+        let after_operand = matches!(
+            tokens.last(),
+            Some(Token::Ident(_) | Token::Punct(")") | Token::Punct("]"))
+        );
+        if c.is_ascii_digit() || (c == b'.' && !after_operand && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
             let (token, len) = lex_number(&text[i..])?;
             tokens.push(token);
             i += len;

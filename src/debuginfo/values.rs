@@ -44,6 +44,9 @@ const REPEAT_THRESHOLD: usize = 10;
 const READ_MAX: u64 = 1 << 20;
 /// Type graphs deeper than this are taken to be broken DWARF.
 const TYPE_DEPTH: u32 = 64;
+/// Marks the note of a Rust slice or `&str` (what it points to), kept
+/// apart from the note of its data pointer at the same offset.
+const SLICE_NOTE: u64 = 1 << 63;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lang {
@@ -90,6 +93,8 @@ enum Kind {
         /// `None` for a declaration without a definition.
         members: Option<Vec<Member>>,
     },
+    /// A Rust enum with data: the variant is chosen by a discriminant.
+    Variants(Box<Variants>),
     Array {
         elem: Box<Type>,
         count: u64,
@@ -100,6 +105,31 @@ enum Kind {
         flag: bool,
     },
     Function,
+}
+
+#[derive(Clone, Debug)]
+struct Variants {
+    /// Byte offset and size of the discriminant; `None` when there is one variant.
+    discr: Option<(u64, u64)>,
+    /// Each variant's discriminant value (`None` for the one that takes
+    /// every other value) and its struct.
+    arms: Vec<(Option<u64>, Member)>,
+}
+
+impl Variants {
+    fn active(&self, bytes: &[u8]) -> Option<&Member> {
+        let Some((offset, size)) = self.discr else {
+            return self.arms.first().map(|(_, m)| m);
+        };
+        let raw = bytes.get(offset as usize..(offset + size) as usize)?;
+        let value = read_int(raw, size, false) as u64;
+        let mask = if size >= 8 { !0 } else { (1u64 << (size * 8)) - 1 };
+        self.arms
+            .iter()
+            .find(|(d, _)| d.is_some_and(|d| d & mask == value))
+            .or_else(|| self.arms.iter().find(|(d, _)| d.is_none()))
+            .map(|(_, m)| m)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -537,6 +567,10 @@ impl Printer<'_> {
                 if self.f != Format::Natural {
                     self.number(out, v as i128, ty.size, *signed);
                 } else if let Some((name, _)) = values.iter().find(|(_, e)| *e == v) {
+                    if ty.lang == Lang::Rust {
+                        out.push_str(&ty.name());
+                        out.push_str("::");
+                    }
                     out.push_str(name);
                 } else if *flag {
                     out.push_str(&flag_enum(values, v as u64));
@@ -563,6 +597,18 @@ impl Printer<'_> {
             }
             Kind::Function => out.push_str(&format!("{{{}}}", ty.name())),
             Kind::Struct { members: None } => out.push_str("<incomplete type>"),
+            Kind::Struct { members: Some(members) } if ty.lang == Lang::Rust => {
+                self.rust_struct(out, ty, members, bytes, offset, false);
+            }
+            Kind::Variants(variants) => match variants.active(here) {
+                Some(arm) => match &arm.ty.kind {
+                    Kind::Struct { members: Some(members) } => {
+                        self.rust_struct(out, &arm.ty, members, bytes, offset + arm.offset, true)
+                    }
+                    _ => out.push_str(&arm.ty.name()),
+                },
+                None => out.push_str(&format!("{}::<unknown variant>", ty.name())),
+            },
             Kind::Struct { members: Some(members) } => {
                 out.push('{');
                 for (i, m) in members.iter().enumerate() {
@@ -573,6 +619,20 @@ impl Printer<'_> {
                         out.push_str(name);
                         out.push_str(" = ");
                     }
+                    self.member(out, m, bytes, offset);
+                }
+                out.push('}');
+            }
+            Kind::Array { elem, count } => self.array(out, ty.lang, elem, *count, bytes, offset),
+        }
+    }
+
+    /// A struct member; bit fields are taken out of their bytes.
+    fn member(&self, out: &mut String, m: &Member, bytes: &[u8], offset: u64) {
+        let here = bytes.get(offset as usize..).unwrap_or(&[]);
+        {
+            {
+                {
                     match m.bits {
                         Some((bit_offset, width)) => {
                             let raw = read_int(&here[(m.offset as usize).min(here.len())..], 8, false) as u64;
@@ -592,13 +652,55 @@ impl Printer<'_> {
                         None => self.value(out, &m.ty, bytes, offset + m.offset),
                     }
                 }
-                out.push('}');
             }
-            Kind::Array { elem, count } => self.array(out, elem, *count, bytes, offset),
         }
     }
 
-    fn array(&self, out: &mut String, elem: &Type, count: u64, bytes: &[u8], offset: u64) {
+    /// A Rust struct, tuple or enum variant as gdb prints them:
+    /// `vals::Point {x: 1, y: 2}`, `(1, true)`, `vals::Pair (9, 2.5)`,
+    /// `Option<i32>::Some(5)`, `Shape::Rect{w: 2, h: 3}`, and a slice or
+    /// `&str` by what it points to.
+    fn rust_struct(&self, out: &mut String, ty: &Type, members: &[Member], bytes: &[u8], offset: u64, variant: bool) {
+        let name = ty.name();
+        if let Some(note) = self.note(offset | SLICE_NOTE) {
+            if !name.ends_with("str") {
+                out.push_str(&name);
+                out.push(' ');
+            }
+            out.push_str(note);
+            return;
+        }
+        let tuple = !members.is_empty()
+            && members
+                .iter()
+                .all(|m| m.name.as_deref().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())));
+        if !name.starts_with('(') {
+            out.push_str(&name);
+        }
+        if members.is_empty() {
+            return;
+        }
+        out.push_str(match (tuple, variant, name.starts_with('(')) {
+            (_, _, true) => "(",
+            (true, true, _) => "(",
+            (true, false, _) => " (",
+            (false, true, _) => "{",
+            (false, false, _) => " {",
+        });
+        for (i, m) in members.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            if !tuple {
+                out.push_str(m.name.as_deref().unwrap_or("?"));
+                out.push_str(": ");
+            }
+            self.member(out, m, bytes, offset);
+        }
+        out.push(if tuple { ')' } else { '}' });
+    }
+
+    fn array(&self, out: &mut String, lang: Lang, elem: &Type, count: u64, bytes: &[u8], offset: u64) {
         let size = elem.size as usize;
         let available = if size == 0 {
             0
@@ -615,7 +717,11 @@ impl Printer<'_> {
             out.push_str(&format_string(&chars, (available as u64) < count));
             return;
         }
-        out.push('{');
+        let (open, close) = match lang {
+            Lang::C => ('{', '}'),
+            Lang::Rust => ('[', ']'),
+        };
+        out.push(open);
         let mut i = 0;
         let mut things = 0;
         while i < available && things < PRINT_MAX {
@@ -636,7 +742,7 @@ impl Printer<'_> {
         if (i as u64) < count {
             out.push_str("...");
         }
-        out.push('}');
+        out.push(close);
     }
 
     fn number(&self, out: &mut String, v: i128, size: u64, signed: bool) {
@@ -844,11 +950,10 @@ impl<'a> Cx<'a> {
                     unit: u,
                     offset: o.0,
                 });
-                let mut ty = Type::pointer_to(target(true)?, full);
-                if let Some(name) = name.filter(|_| lang == Lang::Rust) {
-                    ty.left = name;
-                    ty.right.clear();
-                }
+                // gdb calls every Rust pointer `*mut T`, whatever DWARF names it.
+                let mut target = target(true)?;
+                target.lang = lang;
+                let mut ty = Type::pointer_to(target, full);
                 ty.size = size.unwrap_or(8);
                 ty
             }
@@ -882,7 +987,7 @@ impl<'a> Cx<'a> {
                     _ => "struct",
                 };
                 let display = match (&name, lang) {
-                    (Some(n), Lang::Rust) => n.clone(),
+                    (Some(n), Lang::Rust) => self.qualified(unit, offset, n),
                     (Some(n), _) => format!("{keyword} {n}"),
                     (None, _) => format!("{keyword} {{...}}"),
                 };
@@ -890,12 +995,15 @@ impl<'a> Cx<'a> {
                     die.attr_value(gimli::DW_AT_declaration),
                     Some(AttributeValue::Flag(true))
                 );
-                let members = if shallow || declaration {
-                    None
+                let kind = if shallow || declaration {
+                    Kind::Struct { members: None }
                 } else {
-                    Some(self.members(unit, offset, depth)?)
+                    match self.members(unit, offset, depth)? {
+                        (_, Some(variants)) => Kind::Variants(Box::new(variants)),
+                        (members, None) => Kind::Struct { members: Some(members) },
+                    }
                 };
-                Type::simple(&display, size.unwrap_or(0), Kind::Struct { members })
+                Type::simple(&display, size.unwrap_or(0), kind)
             }
             gimli::DW_TAG_array_type => self.array(unit, offset, &die, shallow, depth, lang)?,
             gimli::DW_TAG_enumeration_type => self.enumeration(unit, offset, &die, name, size, depth, lang)?,
@@ -947,8 +1055,37 @@ impl<'a> Cx<'a> {
         Ok(ty)
     }
 
-    fn members(&self, unit: usize, offset: UnitOffset, depth: u32) -> Result<Vec<Member>, String> {
+    /// A Rust type's name with the namespaces and types it is declared in:
+    /// `core::option::Option<i32>`, as gdb names it.
+    fn qualified(&self, unit: usize, offset: UnitOffset, name: &str) -> String {
+        let mut stack: Vec<(isize, Option<String>)> = Vec::new();
+        let mut entries = self.units[unit].entries();
+        while let Ok(Some(e)) = entries.next_dfs() {
+            let depth = e.depth();
+            while stack.last().is_some_and(|(d, _)| *d >= depth) {
+                stack.pop();
+            }
+            if e.offset() == offset {
+                let mut parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
+                parts.push(name);
+                return parts.join("::");
+            }
+            let scope_name = match e.tag() {
+                gimli::DW_TAG_namespace
+                | gimli::DW_TAG_structure_type
+                | gimli::DW_TAG_union_type
+                | gimli::DW_TAG_enumeration_type => self.name(unit, e),
+                _ => None,
+            };
+            stack.push((depth, scope_name));
+        }
+        name.to_string()
+    }
+
+    /// The members of a struct, or the variants of a Rust enum.
+    fn members(&self, unit: usize, offset: UnitOffset, depth: u32) -> Result<(Vec<Member>, Option<Variants>), String> {
         let mut members = Vec::new();
+        let mut variants = None;
         let mut tree = self.units[unit]
             .entries_tree(Some(offset))
             .map_err(|e| format!("cannot read DWARF: {e}"))?;
@@ -956,16 +1093,62 @@ impl<'a> Cx<'a> {
         let mut children = root.children();
         while let Ok(Some(child)) = children.next() {
             let m = child.entry();
+            if m.tag() == gimli::DW_TAG_variant_part {
+                let discr = self.reference(unit, m, gimli::DW_AT_discr);
+                let mut parts = Variants {
+                    discr: None,
+                    arms: Vec::new(),
+                };
+                if let Some((u, o)) = discr {
+                    let d = self.entry(u, o)?;
+                    let at = d
+                        .attr_value(gimli::DW_AT_data_member_location)
+                        .and_then(|v| v.udata_value())
+                        .unwrap_or(0);
+                    let size = self.type_of(u, &d, true)?.size;
+                    parts.discr = Some((at, size));
+                }
+                let mut arms = child.children();
+                while let Ok(Some(arm)) = arms.next() {
+                    if arm.entry().tag() != gimli::DW_TAG_variant {
+                        continue;
+                    }
+                    let value = arm.entry().attr_value(gimli::DW_AT_discr_value).and_then(|v| match v {
+                        AttributeValue::Sdata(x) => Some(x as u64),
+                        v => v.udata_value(),
+                    });
+                    let mut inner = arm.children();
+                    while let Ok(Some(m)) = inner.next() {
+                        let m = m.entry();
+                        if m.tag() == gimli::DW_TAG_member {
+                            if let Some(member) = self.member(unit, m, depth)? {
+                                parts.arms.push((value, member));
+                            }
+                        }
+                    }
+                }
+                variants = Some(parts);
+                continue;
+            }
             if m.tag() != gimli::DW_TAG_member {
                 continue;
             }
+            if let Some(member) = self.member(unit, m, depth)? {
+                members.push(member);
+            }
+        }
+        Ok((members, variants))
+    }
+
+    fn member(&self, unit: usize, m: &Die, depth: u32) -> Result<Option<Member>, String> {
+        {
             // Static members live elsewhere.
             if matches!(m.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
-                continue;
+                return Ok(None);
             }
             let ty = match self.reference(unit, m, gimli::DW_AT_type) {
                 Some((u, o)) => self.resolve(u, o, false, depth + 1)?,
-                None => continue,
+                None => return Ok(None),
             };
             let mut byte_offset = match m.attr_value(gimli::DW_AT_data_member_location) {
                 Some(AttributeValue::Exprloc(e)) => constant_offset(&e).unwrap_or(0),
@@ -982,18 +1165,17 @@ impl<'a> Cx<'a> {
                 bits = Some((bit % 8, width));
             }
             let mut name = self.name(unit, m);
-            if ty.lang == Lang::Rust {
+            if self.lang(unit) == Lang::Rust {
                 // Tuple fields are `__0`, `__1`.
                 name = name.map(|n| n.strip_prefix("__").map(str::to_string).unwrap_or(n));
             }
-            members.push(Member {
+            Ok(Some(Member {
                 name,
                 offset: byte_offset,
                 bits,
                 ty,
-            });
+            }))
         }
-        Ok(members)
     }
 
     fn array(
@@ -1102,7 +1284,7 @@ impl<'a> Cx<'a> {
         let signed = signed_base || values.iter().any(|(_, v)| *v < 0);
         // gdb's test: no negative values and no two sharing a bit.
         let mut mask = 0u64;
-        let mut flag = !signed;
+        let mut flag = !signed && lang == Lang::C;
         for (_, v) in &values {
             if *v < 0 || mask & *v as u64 != 0 {
                 flag = false;
@@ -1110,7 +1292,7 @@ impl<'a> Cx<'a> {
             mask |= *v as u64;
         }
         let display = match (&name, lang) {
-            (Some(n), Lang::Rust) => n.clone(),
+            (Some(n), Lang::Rust) => self.qualified(unit, offset, n),
             (Some(n), Lang::C) => format!("enum {n}"),
             (None, _) => "enum {...}".to_string(),
         };
@@ -1262,7 +1444,7 @@ impl DebugInfo {
 /// struct or array as `...` (gdb's `print frame-arguments scalars`).
 fn summary(v: &Value) -> String {
     match &v.ty.kind {
-        Kind::Struct { .. } | Kind::Array { .. } if v.bytes.is_some() => "...".to_string(),
+        Kind::Struct { .. } | Kind::Array { .. } | Kind::Variants(_) if v.bytes.is_some() => "...".to_string(),
         _ => v.to_string(),
     }
 }
@@ -1603,11 +1785,22 @@ impl<'a> Evaluator<'a> {
                     notes.push((offset, n));
                 }
             }
+            Kind::Struct { members: Some(members) } if ty.lang == Lang::Rust && is_slice(&ty.name()) => {
+                *budget -= 1;
+                if let Some(note) = self.slice_note(ty, members, bytes, offset, budget) {
+                    notes.push((offset | SLICE_NOTE, note));
+                }
+            }
             Kind::Struct { members: Some(members) } => {
                 for m in members {
                     if m.bits.is_none() {
                         self.notes_for(&m.ty, bytes, offset + m.offset, notes, budget);
                     }
+                }
+            }
+            Kind::Variants(variants) => {
+                if let Some(arm) = variants.active(bytes.get(offset as usize..).unwrap_or(&[])) {
+                    self.notes_for(&arm.ty, bytes, offset + arm.offset, notes, budget);
                 }
             }
             Kind::Array { elem, count } if elem.size > 0 && contains_pointer(elem, 0) => {
@@ -1617,6 +1810,60 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
+    }
+
+    /// What a Rust slice or `&str` points to, as gdb shows it: `[1, 2]`, `"hi"`.
+    fn slice_note(
+        &self,
+        ty: &Type,
+        members: &[Member],
+        bytes: &[u8],
+        offset: u64,
+        budget: &mut usize,
+    ) -> Option<String> {
+        let field = |name: &str| members.iter().find(|m| m.name.as_deref() == Some(name));
+        let (data, length) = (field("data_ptr")?, field("length")?);
+        let at = |m: &Member| {
+            let start = (offset + m.offset) as usize;
+            bytes.get(start..start + 8).map(|b| read_int(b, 8, false) as u64)
+        };
+        let (addr, len) = (at(data)?, at(length)?);
+        if ty.name().ends_with("str") {
+            let shown = len.min(PRINT_MAX as u64);
+            return Some(match self.scope.mem.read(addr, shown as usize) {
+                Some(chars) => format_string(&chars, len > shown),
+                None if len == 0 => "\"\"".to_string(),
+                None => format!("<error: {}>", memory_error(addr)),
+            });
+        }
+        let Kind::Pointer { full: Some(r), .. } = &data.ty.kind else {
+            return None;
+        };
+        let elem = Cx::new(self.di, r.module)?.full_type(r).ok()?;
+        let shown = len.min(PRINT_MAX as u64);
+        let array = Type {
+            left: format!("[{}; {len}]", elem.name()),
+            right: String::new(),
+            size: elem.size.saturating_mul(shown),
+            lang: Lang::Rust,
+            kind: Kind::Array {
+                elem: Box::new(elem),
+                count: len,
+            },
+        };
+        let Some(content) = self.scope.mem.read(addr, array.size.min(READ_MAX) as usize) else {
+            return Some(format!("<error: {}>", memory_error(addr)));
+        };
+        let mut notes = Vec::new();
+        self.notes_for(&array, &content, 0, &mut notes, budget);
+        let value = Value {
+            ty: array,
+            addr: Some(addr),
+            bytes: Some(content),
+            notes,
+            bare: false,
+        };
+        Some(value.to_string())
     }
 
     /// `"hello"` for the string at `addr`, up to 200 characters.
@@ -1684,10 +1931,10 @@ impl<'a> Evaluator<'a> {
                 if matches!(op, BinOp::And | BinOp::Or) {
                     let lt = truth(&l)?;
                     if (*op == BinOp::And && !lt) || (*op == BinOp::Or && lt) {
-                        return Ok(Value::scalar(Type::int("int", 4, true), lt as u64));
+                        return Ok(self.truth_value(lt));
                     }
                     let rt = truth(&self.eval(r)?)?;
-                    return Ok(Value::scalar(Type::int("int", 4, true), rt as u64));
+                    return Ok(self.truth_value(rt));
                 }
                 let r = self.eval(r)?;
                 if *op == BinOp::At {
@@ -1734,6 +1981,15 @@ impl<'a> Evaluator<'a> {
                         let p = self.pointer_add(b, i)?;
                         self.deref(p)
                     }
+                    Kind::Struct { .. } if b.ty.lang == Lang::Rust && is_slice(&b.type_name()) => {
+                        let len = self.field(&b, "length")?.as_i64().unwrap_or(0) as i128;
+                        if i < 0 || i >= len {
+                            return Err(format!("Index {i} is out of range for a slice of length {len}."));
+                        }
+                        let data = self.field(&b, "data_ptr")?;
+                        let p = self.pointer_add(data, i)?;
+                        self.deref(p)
+                    }
                     _ => Err(format!("cannot subscript something of type `{}'", b.type_name())),
                 }
             }
@@ -1742,6 +1998,29 @@ impl<'a> Evaluator<'a> {
                 let ty = self.cast_type(ty)?;
                 self.cast(v, ty)
             }
+        }
+    }
+
+    /// The result of a comparison or logical operator: an `int` in C, a
+    /// `bool` in Rust.
+    fn truth_value(&self, x: bool) -> Value {
+        let rust = self.frame.as_ref().is_some_and(|f| f.cx.lang(f.unit) == Lang::Rust);
+        if rust {
+            let ty = Type {
+                lang: Lang::Rust,
+                ..Type::simple(
+                    "bool",
+                    1,
+                    Kind::Int {
+                        signed: false,
+                        char: false,
+                        bool: true,
+                    },
+                )
+            };
+            Value::scalar(ty, x as u64)
+        } else {
+            Value::scalar(Type::int("int", 4, true), x as u64)
         }
     }
 
@@ -1849,7 +2128,7 @@ impl<'a> Evaluator<'a> {
                     )),
                 }
             }
-            UnOp::Not => Ok(Value::scalar(Type::int("int", 4, true), !truth(&v)? as u64)),
+            UnOp::Not => Ok(self.truth_value(!truth(&v)?)),
             UnOp::BitNot => {
                 let v = promote(v)?;
                 match v.ty.kind {
@@ -1903,6 +2182,15 @@ impl<'a> Evaluator<'a> {
     }
 
     fn field(&self, v: &Value, name: &str) -> Result<Value, String> {
+        if let Kind::Variants(variants) = &v.ty.kind {
+            // A field of a Rust enum is one of its active variant's.
+            let bytes = v.bytes.as_deref().ok_or("value has been optimized out")?;
+            let arm = variants
+                .active(bytes)
+                .ok_or_else(|| format!("There is no member named {name}."))?;
+            let inner = self.member(v, arm)?;
+            return self.field(&inner, name);
+        }
         let Kind::Struct { members } = &v.ty.kind else {
             return Err("Attempt to extract a component of a value that is not a structure.".to_string());
         };
@@ -1974,7 +2262,7 @@ impl<'a> Evaluator<'a> {
         let r = decay(r);
         let lp = matches!(l.ty.kind, Kind::Pointer { .. });
         let rp = matches!(r.ty.kind, Kind::Pointer { .. });
-        let int = |x: bool| Value::scalar(Type::int("int", 4, true), x as u64);
+        let int = |x: bool| self.truth_value(x);
         if lp || rp {
             match op {
                 BinOp::Add if lp && !rp => return self.pointer_add(l, integer(&r).ok_or(NOT_NUMBER)?),
@@ -2260,6 +2548,11 @@ fn promote(v: Value) -> Result<Value, String> {
     }
 }
 
+/// Rust's fat pointers to a run of elements, which print what they point to.
+fn is_slice(name: &str) -> bool {
+    name.starts_with("&[") || name.starts_with("&mut [") || name == "&str" || name == "&mut str"
+}
+
 fn contains_pointer(ty: &Type, depth: u32) -> bool {
     if depth > 16 {
         return false;
@@ -2267,6 +2560,7 @@ fn contains_pointer(ty: &Type, depth: u32) -> bool {
     match &ty.kind {
         Kind::Pointer { .. } => true,
         Kind::Struct { members: Some(m) } => m.iter().any(|m| contains_pointer(&m.ty, depth + 1)),
+        Kind::Variants(v) => v.arms.iter().any(|(_, m)| contains_pointer(&m.ty, depth + 1)),
         Kind::Array { elem, .. } => contains_pointer(elem, depth + 1),
         _ => false,
     }

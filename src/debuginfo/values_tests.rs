@@ -351,3 +351,77 @@ fn locals_args_and_frame_line_match_gdb() {
         Err("Cannot access thread-local variables in this context.".to_string())
     );
 }
+
+#[test]
+fn rust_values_print_like_gdb() {
+    let p = build_rust("values.rs");
+    let s = run_and_stop(&p.exe, &["ready"], "values::probe", p.line("rprobe_spin"));
+    let frames = s.info.backtrace(&s.regs, &s.mem, 64);
+    let frame = frames
+        .iter()
+        .find(|f| function(f) == Some("values::probe"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no probe frame:\n{}", describe(&frames)));
+    let scope = Scope {
+        frame: &frame,
+        mem: &s.mem,
+        fs_base: None,
+    };
+    let cases: Vec<(&str, Format, &str)> = vec![
+        ("n", Format::Natural, "5"),
+        ("p", Format::Natural, "(*mut values::Point) 0x?"),
+        ("*p", Format::Natural, "values::Point {x: 1, y: 2}"),
+        ("p.x", Format::Natural, "1"),
+        (
+            "shapes",
+            Format::Natural,
+            "&[values::Shape] [values::Shape::Empty, values::Shape::Circle(2)]",
+        ),
+        ("some", Format::Natural, "core::option::Option<i32>::Some(5)"),
+        ("none", Format::Natural, "core::option::Option<i32>::None"),
+        ("boxed", Format::Natural, "(*mut values::Point) 0x?"),
+        ("*boxed", Format::Natural, "values::Point {x: 3, y: 4}"),
+        ("boxed.x", Format::Natural, "3"),
+        ("tuple", Format::Natural, "(1, -2, true)"),
+        ("tuple.0", Format::Natural, "1"),
+        ("tuple.1", Format::Natural, "-2"),
+        ("pair", Format::Natural, "values::Pair (9, 2.5)"),
+        ("pair.0", Format::Natural, "9"),
+        ("arr", Format::Natural, "[1, 2, 3]"),
+        ("arr[1]", Format::Natural, "2"),
+        ("color", Format::Natural, "values::Color::Green"),
+        ("circle", Format::Natural, "values::Shape::Circle(1.5)"),
+        ("rect", Format::Natural, "values::Shape::Rect{w: 2, h: 3}"),
+        ("empty", Format::Natural, "values::Shape::Empty"),
+        ("ch", Format::Natural, "120 'x'"),
+        ("s", Format::Natural, "\"hi\""),
+        ("r", Format::Natural, "(*mut i32) 0x?"),
+        ("*r", Format::Natural, "5"),
+        ("COUNTER", Format::Natural, "7"),
+        ("values::COUNTER", Format::Natural, "7"),
+        ("n + 1", Format::Natural, "6"),
+        ("n * 2 == 10", Format::Natural, "true"),
+        ("shapes[1]", Format::Natural, "values::Shape::Circle(2)"),
+        ("rect.w", Format::Natural, "2"),
+        ("p.y + 1", Format::Natural, "3"),
+        ("!true", Format::Natural, "false"),
+        ("tuple.2", Format::Natural, "true"),
+        ("1 == 1", Format::Natural, "true"),
+        ("*r", Format::Natural, "5"),
+        ("pair.1", Format::Natural, "2.5"),
+        ("&n", Format::Natural, "(*mut i32) 0x?"),
+        ("n", Format::Hex, "0x5"),
+    ];
+    check_all(&s, &scope, &cases);
+    let locals = s.info.locals(&scope).expect("info locals");
+    let names: Vec<&str> = locals.iter().map(|(n, _)| n.as_str()).collect();
+    // Each `let` opens a scope: the latest binding comes first, as in gdb.
+    assert_eq!(
+        names,
+        [
+            "r", "v", "string", "s", "ch", "empty", "rect", "circle", "color", "arr", "pair", "tuple", "boxed", "none",
+            "some"
+        ]
+    );
+    assert_eq!(mask(&s.info.frame_args_summary(&scope)), "n=5, p=0x?, shapes=...");
+}
