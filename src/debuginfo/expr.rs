@@ -26,6 +26,8 @@ pub(crate) enum Expr {
     Arrow(Box<Expr>, String),
     Index(Box<Expr>, Box<Expr>),
     Cast(TypeName, Box<Expr>),
+    SizeOfType(TypeName),
+    SizeOfValue(Box<Expr>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -393,6 +395,19 @@ impl Parser {
             self.pos += 1;
             let operand = self.unary(depth + 1)?;
             return Ok(Expr::Unary(op, Box::new(operand)));
+        }
+        if matches!(self.peek(), Some(Token::Ident(w)) if w == "sizeof") {
+            self.pos += 1;
+            if self.is_cast() {
+                self.pos += 1;
+                let ty = self.type_name()?;
+                if !self.eat(")") {
+                    return Err(self.syntax_error());
+                }
+                return Ok(Expr::SizeOfType(ty));
+            }
+            let operand = self.unary(depth + 1)?;
+            return Ok(Expr::SizeOfValue(Box::new(operand)));
         }
         if self.is_cast() {
             self.pos += 1;

@@ -623,6 +623,9 @@ impl Printer<'_> {
                 }
                 out.push('}');
             }
+            Kind::Array { .. } if ty.right.starts_with("[]") && self.note(offset).is_some() => {
+                out.push_str(self.note(offset).unwrap_or_default());
+            }
             Kind::Array { elem, count } => self.array(out, ty.lang, elem, *count, bytes, offset),
         }
     }
@@ -758,7 +761,8 @@ impl Printer<'_> {
             Format::Decimal => out.push_str(&read_int(&unsigned.to_le_bytes(), size, true).to_string()),
             Format::Char => {
                 let c = unsigned as u8;
-                out.push_str(&format!("{} {}", c as i8, char_literal(c)));
+                let shown = if signed { c as i8 as i32 } else { c as i32 };
+                out.push_str(&format!("{shown} {}", char_literal(c)));
             }
             Format::Natural if signed => out.push_str(&v.to_string()),
             Format::Natural => out.push_str(&unsigned.to_string()),
@@ -1233,7 +1237,7 @@ impl<'a> Cx<'a> {
             ty = Type {
                 left,
                 right,
-                size: ty.size * count.unwrap_or(0),
+                size: ty.size.saturating_mul(count.unwrap_or(0)),
                 lang,
                 kind: Kind::Array {
                     elem: Box::new(ty),
@@ -1353,6 +1357,7 @@ impl DebugInfo {
             di: self,
             scope,
             frame: self.frame_scope(scope.frame),
+            entry_depth: 0,
         };
         let v = ev.eval(&parsed)?;
         Ok(v)
@@ -1369,6 +1374,7 @@ impl DebugInfo {
             di: self,
             scope,
             frame: None,
+            entry_depth: 0,
         };
         let mut out = Vec::new();
         for var in fs.blocks.iter().flatten() {
@@ -1389,6 +1395,7 @@ impl DebugInfo {
             di: self,
             scope,
             frame: None,
+            entry_depth: 0,
         };
         let mut out = Vec::new();
         for var in &fs.params {
@@ -1512,6 +1519,8 @@ struct Evaluator<'a> {
     di: &'a DebugInfo,
     scope: &'a Scope<'a>,
     frame: Option<FrameScope<'a>>,
+    /// How many callers out entry values are being looked up.
+    entry_depth: u32,
 }
 
 fn dwarf_error(e: gimli::Error) -> String {
@@ -1681,7 +1690,10 @@ impl<'a> Evaluator<'a> {
                         .unwrap_or(gimli::ValueType::Generic);
                     eval.resume_with_base_type(vt)
                 }
-                // Entry values and the like need the caller's state at the call.
+                EvaluationResult::RequiresEntryValue(entry) => match self.entry_value(entry) {
+                    Some(v) => eval.resume_with_entry_value(gimli::Value::Generic(v)),
+                    None => return Ok(Loc::OptimizedOut),
+                },
                 _ => return Ok(Loc::OptimizedOut),
             }
             .map_err(dwarf_error)?;
@@ -1716,6 +1728,58 @@ impl<'a> Evaluator<'a> {
             bytes.extend_from_slice(&part);
         }
         Ok(Loc::Bytes(bytes))
+    }
+
+    /// The value a register had when the frame's function was entered
+    /// (`DW_OP_entry_value`), from what the caller's call site says it
+    /// passed there (`DW_AT_call_value`), as gdb finds it.
+    fn entry_value(&self, entry: gimli::Expression<Reader>) -> Option<u64> {
+        if self.entry_depth >= 4 {
+            return None;
+        }
+        let mut r = entry.0.clone();
+        let op = r.read_u8().ok()?;
+        let reg = match op {
+            0x50..=0x6f => (op - 0x50) as u16,
+            0x90 => r.read_uleb128().ok()? as u16,
+            _ => return None,
+        };
+        if !r.is_empty() {
+            return None;
+        }
+        let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 2);
+        let caller = frames.get(1)?;
+        let module = self.di.modules.iter().position(|m| {
+            m.image(self.di)
+                .is_some_and(|image| image.contains(caller.lookup_pc.wrapping_sub(m.module.bias)))
+        })?;
+        let cx = Cx::new(self.di, module)?;
+        let index = self.di.modules[module].dwarf(self.di)?.functions();
+        let (function, _) = index.outer_at(caller.lookup_pc.wrapping_sub(cx.bias))?;
+        let return_pc = caller.pc.wrapping_sub(cx.bias);
+        let unit = function.unit;
+        let mut tree = cx.units[unit].entries_tree(Some(function.die)).ok()?;
+        let value = find_call_value(&cx, unit, tree.root().ok()?, return_pc, op, reg, 0)?;
+        let scope = Scope {
+            frame: caller,
+            mem: self.scope.mem,
+            fs_base: self.scope.fs_base,
+        };
+        let ev = Evaluator {
+            di: self.di,
+            scope: &scope,
+            frame: None,
+            entry_depth: self.entry_depth + 1,
+        };
+        let caller_scope = self.di.frame_scope(caller);
+        match ev.location(&cx, unit, value, caller_scope.as_ref()).ok()? {
+            // A value computed on the stack without `DW_OP_stack_value`
+            // comes back as an address; that number is the value.
+            Loc::Memory(v) => Some(v),
+            Loc::Register(r) => caller.register(r),
+            Loc::Bytes(b) => Some(read_int(&b, 8, false) as u64),
+            Loc::OptimizedOut => None,
+        }
     }
 
     fn frame_base(&self, fs: &FrameScope) -> Option<u64> {
@@ -1757,6 +1821,9 @@ impl<'a> Evaluator<'a> {
             if let Some(sym) = v.addr.and_then(|a| self.symbol_note(a)) {
                 notes.push((0, sym));
             }
+        }
+        if let Some(addr) = v.addr {
+            flexible_notes(&v.ty, addr, 0, &mut notes, 0);
         }
         v.notes = notes;
         v
@@ -1997,6 +2064,14 @@ impl<'a> Evaluator<'a> {
                 let v = self.eval(operand)?;
                 let ty = self.cast_type(ty)?;
                 self.cast(v, ty)
+            }
+            Expr::SizeOfType(ty) => {
+                let size = self.cast_type(ty)?.size;
+                Ok(Value::scalar(Type::int("unsigned long", 8, false), size))
+            }
+            Expr::SizeOfValue(e) => {
+                let size = self.eval(e)?.ty.size;
+                Ok(Value::scalar(Type::int("unsigned long", 8, false), size))
             }
         }
     }
@@ -2548,6 +2623,25 @@ fn promote(v: Value) -> Result<Value, String> {
     }
 }
 
+/// Arrays without a bound (C's flexible array members) print as their
+/// address, as gdb does.
+fn flexible_notes(ty: &Type, base: u64, offset: u64, notes: &mut Vec<(u64, String)>, depth: u32) {
+    if depth > 8 {
+        return;
+    }
+    match &ty.kind {
+        Kind::Array { .. } if ty.right.starts_with("[]") => {
+            notes.push((offset, format!("{:#x}", base.wrapping_add(offset))));
+        }
+        Kind::Struct { members: Some(members) } => {
+            for m in members {
+                flexible_notes(&m.ty, base, offset + m.offset, notes, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Rust's fat pointers to a run of elements, which print what they point to.
 fn is_slice(name: &str) -> bool {
     name.starts_with("&[") || name.starts_with("&mut [") || name == "&str" || name == "&mut str"
@@ -2626,6 +2720,68 @@ fn find_in_children(
                 };
                 if let Some(found) = find_in_children(cx, unit, child, name, &inner, depth + 1) {
                     return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// In a function's DIEs, the call site that returns to `return_pc`, and
+/// the expression of the value it passes in register `reg` (written as the
+/// one-byte `op`, or `DW_OP_regx`).
+fn find_call_value(
+    cx: &Cx,
+    unit: usize,
+    node: gimli::EntriesTreeNode<Reader>,
+    return_pc: u64,
+    op: u8,
+    reg: u16,
+    depth: u32,
+) -> Option<gimli::Expression<Reader>> {
+    if depth > 32 {
+        return None;
+    }
+    let mut children = node.children();
+    while let Ok(Some(child)) = children.next() {
+        let e = child.entry();
+        match e.tag() {
+            gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => {
+                let at = e
+                    .attr_value(gimli::DW_AT_call_return_pc)
+                    .or_else(|| e.attr_value(gimli::DW_AT_low_pc))
+                    .and_then(|v| cx.dwarf.attr_address(&cx.units[unit], v).ok().flatten());
+                if at != Some(return_pc) {
+                    continue;
+                }
+                let mut params = child.children();
+                while let Ok(Some(param)) = params.next() {
+                    let p = param.entry();
+                    let Some(AttributeValue::Exprloc(loc)) = p.attr_value(gimli::DW_AT_location) else {
+                        continue;
+                    };
+                    let mut r = loc.0.clone();
+                    let matches = match r.read_u8() {
+                        Ok(0x90) => r.read_uleb128().ok() == Some(reg as u64),
+                        Ok(b) => b == op && op != 0x90,
+                        Err(_) => false,
+                    } && r.is_empty();
+                    if !matches {
+                        continue;
+                    }
+                    let value = p
+                        .attr_value(gimli::DW_AT_call_value)
+                        .or_else(|| p.attr_value(gimli::DW_AT_GNU_call_site_value));
+                    if let Some(AttributeValue::Exprloc(v)) = value {
+                        return Some(v);
+                    }
+                }
+                return None;
+            }
+            gimli::DW_TAG_lexical_block | gimli::DW_TAG_inlined_subroutine => {
+                if let Some(v) = find_call_value(cx, unit, child, return_pc, op, reg, depth + 1) {
+                    return Some(v);
                 }
             }
             _ => {}

@@ -425,3 +425,70 @@ fn rust_values_print_like_gdb() {
     );
     assert_eq!(mask(&s.info.frame_args_summary(&scope)), "n=5, p=0x?, shapes=...");
 }
+
+/// Bit fields, anonymous members, arrays of strings and structs, escapes,
+/// and an -O2 function whose variables are in registers or gone.
+#[test]
+fn optimized_code_and_more_types_match_gdb() {
+    let p = build_c("values_o2.c", &["-g", "-O2"]);
+    let s = run_and_stop(&p.exe, &["ready"], "work", p.line("work_spin"));
+    let frames = s.info.backtrace(&s.regs, &s.mem, 64);
+    let frame = frames
+        .iter()
+        .find(|f| function(f) == Some("work"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no work frame:\n{}", describe(&frames)));
+    let scope = Scope {
+        frame: &frame,
+        mem: &s.mem,
+        fs_base: None,
+    };
+    let cases: Vec<(&str, Format, &str)> = vec![
+        ("g_bits", Format::Natural, "{a = 5, b = -3, c = 1}"),
+        ("g_bits.b", Format::Natural, "-3"),
+        ("g_anon", Format::Natural, "{tag = 7, {i = 9, f = 1.26116862e-44}, {lo = 1, hi = 2}}"),
+        ("g_anon.f", Format::Natural, "1.26116862e-44"),
+        ("g_anon.hi", Format::Natural, "2"),
+        ("g_ops", Format::Natural, "{fn = 0x? <twice>, name = 0x? \"twice\"}"),
+        ("g_ops.fn", Format::Natural, "(int (*)(int)) 0x? <twice>"),
+        ("g_names", Format::Natural, "{0x? \"ab\", 0x0, 0x? \"cd\"}"),
+        ("g_grid", Format::Natural, "{\"abc\", \"xy\\000\"}"),
+        ("g_sign", Format::Natural, "NEG"),
+        ("g_odd", Format::Natural, "5"),
+        ("g_ld", Format::Natural, "1.5"),
+        ("g_flagsv", Format::Natural, "{true, false, true}"),
+        ("g_bytes", Format::Natural, "\"\\001\\002\\377\""),
+        ("g_pts", Format::Natural, "{{x = 1, y = 2}, {x = 3, y = 4}}"),
+        ("g_pp", Format::Natural, "(point_t *) 0x? <g_pts+8>"),
+        ("*g_pp", Format::Natural, "{x = 3, y = 4}"),
+        ("g_pp->y", Format::Natural, "4"),
+        ("g_pts[1].x", Format::Natural, "3"),
+        ("g_esc", Format::Natural, "\"a\\\"b\\\\c\\t\\001\""),
+        ("g_dbl", Format::Natural, "{0.5, -2.25, 1e+100}"),
+        ("g_holder", Format::Natural, "{n = 2, rest = 0x?}"),
+        ("g_void", Format::Natural, "(void *) 0x? <g_pts>"),
+        ("*g_void", Format::Natural, "error: Attempt to dereference a generic pointer."),
+        ("g_many", Format::Natural, "{1 <repeats 11 times>, 2}"),
+        ("g_long", Format::Natural, "\"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr\"..."),
+        ("&g_pts[0]", Format::Natural, "(point_t *) 0x? <g_pts>"),
+        ("g_names[0]", Format::Natural, "0x? \"ab\""),
+        ("*g_names", Format::Natural, "0x? \"ab\""),
+        ("g_names[1]", Format::Natural, "0x0"),
+        ("g_bits.a + g_bits.b", Format::Natural, "2"),
+        ("(char)300", Format::Natural, "44 ','"),
+        ("(unsigned char)-1", Format::Natural, "255 '\\377'"),
+        ("(short)-1", Format::Natural, "-1"),
+        ("sizeof(int)", Format::Natural, "4"),
+        ("n", Format::Natural, "4"),
+        ("data", Format::Natural, "(int *) 0x?"),
+        ("sum", Format::Natural, "<optimized out>"),
+        ("i", Format::Natural, "error: No symbol \"i\" in current context."),
+        ("*data@4", Format::Natural, "{1, 2, 3, 4}"),
+        ("data[1]", Format::Natural, "2"),
+        ("g_bytes", Format::Hex, "{0x1, 0x2, 0xff, 0x0}"),
+        ("g_bytes", Format::Char, "{1 '\\001', 2 '\\002', 255 '\\377', 0 '\\000'}"),
+    ];
+    check_all(&s, &scope, &cases);
+    let locals = s.info.locals(&scope).expect("info locals");
+    assert_eq!(listing(&locals), "sum = <optimized out>");
+}
