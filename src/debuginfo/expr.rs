@@ -284,7 +284,11 @@ pub(crate) fn parse(text: &str) -> Result<Expr, String> {
     if tokens.is_empty() {
         return Err("Argument required (expression to compute).".to_string());
     }
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        nesting: 0,
+    };
     let e = p.binary(0)?;
     match p.peek() {
         None => Ok(e),
@@ -295,7 +299,12 @@ pub(crate) fn parse(text: &str) -> Result<Expr, String> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Open parentheses and brackets, so that deeply nested input is an
+    /// error instead of a stack overflow.
+    nesting: u32,
 }
+
+const MAX_NESTING: u32 = 100;
 
 /// Binary operators by precedence level, loosest first.
 const LEVELS: [&[(&str, BinOp)]; 10] = [
@@ -354,7 +363,7 @@ impl Parser {
 
     fn binary(&mut self, level: usize) -> Result<Expr, String> {
         if level > LEVELS.len() {
-            return self.unary(0);
+            return self.unary();
         }
         let ops: &[(&str, BinOp)] = if level == LEVELS.len() {
             &MUL_LEVEL
@@ -374,9 +383,16 @@ impl Parser {
         }
     }
 
-    fn unary(&mut self, depth: u32) -> Result<Expr, String> {
+    fn unary(&mut self) -> Result<Expr, String> {
+        self.nesting += 1;
+        let e = self.unary_inner();
+        self.nesting -= 1;
+        e
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, String> {
         // Deeply nested input must not overflow the stack.
-        if depth > 200 {
+        if self.nesting > MAX_NESTING {
             return Err("Expression too deeply nested.".to_string());
         }
         let op = match self.peek() {
@@ -387,13 +403,13 @@ impl Parser {
             Some(Token::Punct("&")) => Some(UnOp::AddrOf),
             Some(Token::Punct("+")) => {
                 self.pos += 1;
-                return self.unary(depth + 1);
+                return self.unary();
             }
             _ => None,
         };
         if let Some(op) = op {
             self.pos += 1;
-            let operand = self.unary(depth + 1)?;
+            let operand = self.unary()?;
             return Ok(Expr::Unary(op, Box::new(operand)));
         }
         if matches!(self.peek(), Some(Token::Ident(w)) if w == "sizeof") {
@@ -406,7 +422,7 @@ impl Parser {
                 }
                 return Ok(Expr::SizeOfType(ty));
             }
-            let operand = self.unary(depth + 1)?;
+            let operand = self.unary()?;
             return Ok(Expr::SizeOfValue(Box::new(operand)));
         }
         if self.is_cast() {
@@ -415,10 +431,10 @@ impl Parser {
             if !self.eat(")") {
                 return Err(self.syntax_error());
             }
-            let operand = self.unary(depth + 1)?;
+            let operand = self.unary()?;
             return Ok(Expr::Cast(ty, Box::new(operand)));
         }
-        self.postfix(depth)
+        self.postfix()
     }
 
     fn is_cast(&self) -> bool {
@@ -447,8 +463,8 @@ impl Parser {
         })
     }
 
-    fn postfix(&mut self, depth: u32) -> Result<Expr, String> {
-        let mut e = self.primary(depth)?;
+    fn postfix(&mut self) -> Result<Expr, String> {
+        let mut e = self.primary()?;
         loop {
             if self.eat(".") || self.is_punct("->") {
                 let arrow = self.tokens[self.pos - 1] != Token::Punct(".");
@@ -465,7 +481,12 @@ impl Parser {
                     Expr::Field(Box::new(e), name)
                 };
             } else if self.eat("[") {
+                self.nesting += 1;
+                if self.nesting > MAX_NESTING {
+                    return Err("Expression too deeply nested.".to_string());
+                }
                 let index = self.binary(0)?;
+                self.nesting -= 1;
                 if !self.eat("]") {
                     return Err(self.syntax_error());
                 }
@@ -476,7 +497,7 @@ impl Parser {
         }
     }
 
-    fn primary(&mut self, depth: u32) -> Result<Expr, String> {
+    fn primary(&mut self) -> Result<Expr, String> {
         let token = self.peek().cloned().ok_or_else(|| self.syntax_error())?;
         self.pos += 1;
         match token {
@@ -485,8 +506,12 @@ impl Parser {
             Token::Char(c) => Ok(Expr::Char(c)),
             Token::Ident(name) => Ok(Expr::Ident(name)),
             Token::Punct("(") => {
-                let _ = depth;
+                self.nesting += 1;
+                if self.nesting > MAX_NESTING {
+                    return Err("Expression too deeply nested.".to_string());
+                }
                 let e = self.binary(0)?;
+                self.nesting -= 1;
                 if !self.eat(")") {
                     return Err(self.syntax_error());
                 }

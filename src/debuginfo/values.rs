@@ -39,9 +39,8 @@ pub enum Format {
 /// gdb's `print elements` and `print repeats` defaults.
 const PRINT_MAX: usize = 200;
 const REPEAT_THRESHOLD: usize = 10;
-/// Values bigger than this are read only in part: printing stops at
-/// [`PRINT_MAX`] elements anyway.
-const READ_MAX: u64 = 1 << 20;
+/// gdb's `max-value-size`: bigger values are refused rather than read.
+const READ_MAX: u64 = 65536;
 /// Type graphs deeper than this are taken to be broken DWARF.
 const TYPE_DEPTH: u32 = 64;
 /// Marks the note of a Rust slice or `&str` (what it points to), kept
@@ -1536,9 +1535,12 @@ impl<'a> Evaluator<'a> {
         if len == 0 {
             return Ok(Vec::new());
         }
+        if len > READ_MAX {
+            return Err(format!("value requires {len} bytes, which is more than max-value-size"));
+        }
         self.scope
             .mem
-            .read(addr, len.min(READ_MAX) as usize)
+            .read(addr, len as usize)
             .ok_or_else(|| memory_error(addr))
     }
 
@@ -2017,6 +2019,11 @@ impl<'a> Evaluator<'a> {
                             "Attempt to extract a component of a value that is not a structure pointer.".to_string(),
                         );
                     }
+                    // Read only the member, as gdb does: `p->y` with a bad `p`
+                    // reports the member's address.
+                    if let Some((ty, addr)) = self.member_through(&v, name)? {
+                        return self.value_at(ty, Loc::Memory(addr));
+                    }
                     v = self.deref(v)?;
                 } else if matches!(e, Expr::Arrow(..)) && !matches!(v.ty.kind, Kind::Struct { .. }) {
                     return Err(format!(
@@ -2254,6 +2261,23 @@ impl<'a> Evaluator<'a> {
             }
             _ => Err("Attempt to take contents of a non-pointer value.".to_string()),
         }
+    }
+
+    /// The type and address of member `name` of the struct `p` points to,
+    /// when it is a plain (not bit field) member.
+    fn member_through(&self, p: &Value, name: &str) -> Result<Option<(Type, u64)>, String> {
+        let Kind::Pointer { full, target } = &p.ty.kind else {
+            return Ok(None);
+        };
+        let Some(bytes) = &p.bytes else {
+            return Ok(None);
+        };
+        let target = match full {
+            Some(r) => Cx::new(self.di, r.module).ok_or("no debug information")?.full_type(r)?,
+            None => (**target).clone(),
+        };
+        let addr = read_int(bytes, 8, false) as u64;
+        Ok(find_member(&target, name, 0).map(|(m, offset)| (m.ty.clone(), addr.wrapping_add(offset))))
     }
 
     fn field(&self, v: &Value, name: &str) -> Result<Value, String> {
@@ -2621,6 +2645,28 @@ fn promote(v: Value) -> Result<Value, String> {
         Kind::Int { .. } | Kind::Float => Ok(v),
         _ => Err(NOT_NUMBER.to_string()),
     }
+}
+
+/// A plain member by name, looking into anonymous members, with its offset.
+fn find_member<'t>(ty: &'t Type, name: &str, depth: u32) -> Option<(&'t Member, u64)> {
+    let Kind::Struct { members: Some(members) } = &ty.kind else {
+        return None;
+    };
+    if depth > 8 {
+        return None;
+    }
+    for m in members {
+        match &m.name {
+            Some(n) if n == name => return m.bits.is_none().then_some((m, m.offset)),
+            None => {
+                if let Some((inner, offset)) = find_member(&m.ty, name, depth + 1) {
+                    return Some((inner, m.offset + offset));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Arrays without a bound (C's flexible array members) print as their

@@ -294,6 +294,76 @@ fn c_formats_and_errors_match_gdb() {
         ("g_short", Format::Binary, "1111111111111001"),
     ];
     check_all(&s, &scope, &cases);
+
+    // Whatever is typed, the answer is a value or a one-line error.
+    let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    let negations = "-".repeat(5000) + "1";
+    let bad = [
+        "",
+        "(",
+        ")",
+        "'",
+        "''",
+        "'ab'",
+        "0x",
+        "09",
+        "1e",
+        "12abc",
+        "a..b",
+        "g_pt.",
+        "g_ptr->",
+        "[1]",
+        "\u{e9}",
+        "é",
+        "*",
+        "&",
+        "sizeof",
+        "(int",
+        "(struct) g_ptr",
+        "(struct point) g_int",
+        "g_arr[1",
+        "g_int @ 0",
+        "3 @ 2",
+        "*0",
+        "((struct point *)0)->y",
+        "g_arr[-100000000000]",
+        "*g_msg@-1",
+        "g_pt + 1",
+        "g_pt == g_pt",
+        "-g_pt",
+        "!g_pt",
+        "g_fn * 2",
+        "1 / 0.0 / g_pt",
+        "99999999999999999999999",
+        &deep,
+        &negations,
+    ];
+    for expr in bad {
+        if let Err(e) = s.info.evaluate(expr, &scope) {
+            assert!(!e.is_empty() && !e.contains('\n'), "{expr:?} gave a bad error: {e:?}");
+        }
+    }
+    for (expr, want) in [
+        ("(struct point) g_int", "Invalid cast."),
+        ("*0", "Cannot access memory at address 0x0"),
+        ("((struct point *)0)->y", "Cannot access memory at address 0x4"),
+        ("g_pt + 1", "Argument to arithmetic operation not a number or boolean."),
+        (&deep, "Expression too deeply nested."),
+    ] {
+        assert_eq!(
+            s.info.evaluate(expr, &scope).map(|v| v.to_string()),
+            Err(want.to_string()),
+            "{expr:.40}"
+        );
+    }
+    // Big values are refused as gdb refuses them; 300 elements print 200.
+    assert_eq!(
+        s.info.evaluate("g_big[0]@100000", &scope).map(|v| v.to_string()),
+        Err("value requires 400000 bytes, which is more than max-value-size".to_string())
+    );
+    let big = s.info.evaluate("g_big[5]@300", &scope).expect("g_big@");
+    assert_eq!(big.to_string(), "{1, 0 <repeats 296 times>, 1, 0, 0}");
+    assert_eq!(big.elements().map(|e| e.len()), Some(300));
 }
 
 fn listing(vars: &[(String, Value)]) -> String {
