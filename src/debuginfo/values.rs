@@ -8,6 +8,10 @@
 //! bytes (the string a `char *` points to, the symbol a pointer points into)
 //! is looked up when the value is made and kept with it as notes.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use gimli::{AttributeValue, EvaluationResult, Reader as _, UnitOffset};
 
 use super::dwarf::{self, Reader};
@@ -2128,19 +2132,23 @@ impl<'a> Evaluator<'a> {
             );
             return Ok(Value::scalar(ty, (name == "true") as u64));
         }
-        // Globals: the frame's unit first, then every unit of every module.
+        // Globals: the frame's module first, and in it the frame's unit
+        // (a file's statics hide other files'), then the other modules.
         let first = self.frame.as_ref().map(|fs| (fs.cx.module, fs.unit));
-        let mut order: Vec<(usize, usize)> = first.into_iter().collect();
-        for module in 0..self.di.modules.len() {
-            if let Some(cx) = Cx::new(self.di, module) {
-                order.extend((0..cx.units.len()).map(|u| (module, u)).filter(|p| Some(*p) != first));
-            }
-        }
-        for (module, unit) in &order {
-            let Some(cx) = Cx::new(self.di, *module) else {
+        let mut modules: Vec<usize> = first.map(|(m, _)| m).into_iter().collect();
+        modules.extend((0..self.di.modules.len()).filter(|m| Some(*m) != first.map(|(m, _)| m)));
+        for module in modules {
+            let Some(cx) = Cx::new(self.di, module) else {
                 continue;
             };
-            if let Some(die) = find_global(&cx, *unit, name) {
+            let index = global_index(self.di, module, &cx);
+            let found = index.find(name);
+            let pick = found
+                .iter()
+                .find(|(u, _)| Some((module, *u)) == first)
+                .or(found.first());
+            if let Some((unit, offset)) = pick {
+                let die = cx.entry(*unit, *offset)?;
                 return self.variable(&cx, *unit, &die, None);
             }
         }
@@ -2721,25 +2729,74 @@ fn gimli_value_bytes(v: gimli::Value) -> Vec<u8> {
     }
 }
 
-/// A top-level variable (or one in a namespace) named `name` that has a
-/// location, in one unit.
-fn find_global(cx: &Cx, unit: usize, name: &str) -> Option<Die> {
-    let u = &cx.units[unit];
-    let mut tree = u.entries_tree(None).ok()?;
-    let root = tree.root().ok()?;
-    find_in_children(cx, unit, root, name, "", 0)
+/// The variables with a static location of one module, by name.
+#[derive(Default)]
+struct GlobalIndex {
+    /// Qualified name (`prog::COUNTER`, or just `g_int`) to (unit, DIE).
+    by_name: HashMap<String, Vec<(usize, UnitOffset)>>,
+    /// The last part of a qualified name to the qualified names.
+    by_last: HashMap<String, Vec<String>>,
 }
 
-fn find_in_children(
+impl GlobalIndex {
+    fn find(&self, name: &str) -> Vec<(usize, UnitOffset)> {
+        if let Some(found) = self.by_name.get(name) {
+            return found.clone();
+        }
+        let last = name.rsplit("::").next().unwrap_or(name);
+        self.by_last
+            .get(last)
+            .into_iter()
+            .flatten()
+            .filter(|full| dwarf::name_matches(full, name))
+            .flat_map(|full| self.by_name[full].iter().copied())
+            .collect()
+    }
+}
+
+type IndexKey = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
+
+thread_local! {
+    /// Built once per module file: finding a global by walking all of a
+    /// big program's DWARF takes long, and conditions evaluate often.
+    static GLOBAL_INDEXES: RefCell<HashMap<IndexKey, Rc<GlobalIndex>>> = RefCell::new(HashMap::new());
+}
+
+fn global_index(di: &DebugInfo, module: usize, cx: &Cx) -> Rc<GlobalIndex> {
+    let file = &di.modules[module].module.file;
+    let meta = std::fs::metadata(file).ok();
+    let key = (
+        file.clone(),
+        meta.as_ref().map_or(0, |m| m.len()),
+        meta.and_then(|m| m.modified().ok()),
+    );
+    if let Some(index) = GLOBAL_INDEXES.with(|c| c.borrow().get(&key).cloned()) {
+        return index;
+    }
+    let mut index = GlobalIndex::default();
+    for unit in 0..cx.units.len() {
+        let Ok(mut tree) = cx.units[unit].entries_tree(None) else {
+            continue;
+        };
+        if let Ok(root) = tree.root() {
+            index_children(cx, unit, root, "", 0, &mut index);
+        }
+    }
+    let index = Rc::new(index);
+    GLOBAL_INDEXES.with(|c| c.borrow_mut().insert(key, Rc::clone(&index)));
+    index
+}
+
+fn index_children(
     cx: &Cx,
     unit: usize,
     node: gimli::EntriesTreeNode<Reader>,
-    name: &str,
     prefix: &str,
     depth: u32,
-) -> Option<Die> {
+    index: &mut GlobalIndex,
+) {
     if depth > 16 {
-        return None;
+        return;
     }
     let mut children = node.children();
     while let Ok(Some(child)) = children.next() {
@@ -2752,10 +2809,16 @@ fn find_in_children(
                 let Some(n) = cx.inherited_name(unit, e) else {
                     continue;
                 };
-                let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
-                if dwarf::name_matches(&full, name) {
-                    return Some(e.clone());
+                let full = if prefix.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{prefix}::{n}")
+                };
+                let entry = index.by_name.entry(full.clone()).or_default();
+                if entry.is_empty() {
+                    index.by_last.entry(n).or_default().push(full);
                 }
+                entry.push((unit, e.offset()));
             }
             gimli::DW_TAG_namespace => {
                 let ns = cx.name(unit, e).unwrap_or_default();
@@ -2764,14 +2827,11 @@ fn find_in_children(
                 } else {
                     format!("{prefix}::{ns}")
                 };
-                if let Some(found) = find_in_children(cx, unit, child, name, &inner, depth + 1) {
-                    return Some(found);
-                }
+                index_children(cx, unit, child, &inner, depth + 1, index);
             }
             _ => {}
         }
     }
-    None
 }
 
 /// In a function's DIEs, the call site that returns to `return_pc`, and
