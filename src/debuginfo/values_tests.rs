@@ -562,3 +562,28 @@ fn optimized_code_and_more_types_match_gdb() {
     let locals = s.info.locals(&scope).expect("info locals");
     assert_eq!(listing(&locals), "sum = <optimized out>");
 }
+
+/// Outer frames read their variables through their own CFA and the
+/// registers the unwinder recovered.
+#[test]
+fn variables_of_outer_frames() {
+    let p = build_c("deep.c", &["-g", "-O0"]);
+    let s = run_and_stop(&p.exe, &["ready"], "deep", p.line("deep_spin"));
+    let frames = s.info.backtrace(&s.regs, &s.mem, 64);
+    let deep: Vec<&Frame> = frames.iter().filter(|f| function(f) == Some("deep")).collect();
+    assert_eq!(deep.len(), 4, "{}", describe(&frames));
+    for (level, frame) in deep.iter().enumerate() {
+        let scope = Scope {
+            frame,
+            mem: &s.mem,
+            fs_base: None,
+        };
+        assert_eq!(s.info.frame_args_summary(&scope), format!("n={level}"));
+        let v = s.info.evaluate("n * 10 + 1", &scope).expect("n in an outer frame");
+        assert_eq!(v.as_i64(), Some(level as i64 * 10 + 1));
+        assert_eq!(
+            s.info.evaluate("spin", &scope).map(|v| v.to_string()),
+            Ok("1".to_string())
+        );
+    }
+}
