@@ -278,8 +278,9 @@ fn lex_char(text: &str) -> Result<(u8, usize), String> {
     Ok((value, len + 1))
 }
 
-/// Parses a whole expression.
-pub(crate) fn parse(text: &str) -> Result<Expr, String> {
+/// Parses a whole expression. `is_type` says whether a name is a type
+/// (a typedef such as `point_t`), which makes `(name)` a cast.
+pub(crate) fn parse(text: &str, is_type: &dyn Fn(&str) -> bool) -> Result<Expr, String> {
     let tokens = lex(text)?;
     if tokens.is_empty() {
         return Err("Argument required (expression to compute).".to_string());
@@ -288,6 +289,7 @@ pub(crate) fn parse(text: &str) -> Result<Expr, String> {
         tokens,
         pos: 0,
         nesting: 0,
+        is_type,
     };
     let e = p.binary(0)?;
     match p.peek() {
@@ -296,9 +298,10 @@ pub(crate) fn parse(text: &str) -> Result<Expr, String> {
     }
 }
 
-struct Parser {
+struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
+    is_type: &'a dyn Fn(&str) -> bool,
     /// Open parentheses and brackets, so that deeply nested input is an
     /// error instead of a stack overflow.
     nesting: u32,
@@ -321,7 +324,7 @@ const LEVELS: [&[(&str, BinOp)]; 10] = [
 ];
 const MUL_LEVEL: [(&str, BinOp); 3] = [("*", BinOp::Mul), ("/", BinOp::Div), ("%", BinOp::Rem)];
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos)
     }
@@ -438,20 +441,36 @@ impl Parser {
     }
 
     fn is_cast(&self) -> bool {
-        self.is_punct("(")
-            && matches!(self.tokens.get(self.pos + 1), Some(Token::Ident(w)) if TYPE_WORDS.contains(&w.as_str()))
+        if !self.is_punct("(") {
+            return false;
+        }
+        match self.tokens.get(self.pos + 1) {
+            Some(Token::Ident(w)) if TYPE_WORDS.contains(&w.as_str()) => true,
+            Some(Token::Ident(w)) => {
+                matches!(self.tokens.get(self.pos + 2), Some(Token::Punct(")" | "*"))) && (self.is_type)(w)
+            }
+            _ => false,
+        }
     }
 
     fn type_name(&mut self) -> Result<TypeName, String> {
-        let mut words = Vec::new();
-        while let Some(Token::Ident(w)) = self.peek() {
-            let w = w.clone();
-            let tagged = matches!(words.last().map(String::as_str), Some("struct" | "union" | "enum"));
-            if !TYPE_WORDS.contains(&w.as_str()) && !tagged {
-                break;
+        let mut words: Vec<String> = Vec::new();
+        match self.peek() {
+            // A typedef name stands alone.
+            Some(Token::Ident(w)) if !TYPE_WORDS.contains(&w.as_str()) => {
+                words.push(w.clone());
+                self.pos += 1;
             }
-            words.push(w);
-            self.pos += 1;
+            _ => {
+                while let Some(Token::Ident(w)) = self.peek() {
+                    let tagged = matches!(words.last().map(String::as_str), Some("struct" | "union" | "enum"));
+                    if !TYPE_WORDS.contains(&w.as_str()) && !tagged {
+                        break;
+                    }
+                    words.push(w.clone());
+                    self.pos += 1;
+                }
+            }
         }
         let mut pointers = 0;
         while self.eat("*") {

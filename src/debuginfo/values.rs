@@ -1355,13 +1355,13 @@ impl DebugInfo {
     /// The value of a C-like expression in a frame, as gdb's `print` would
     /// compute it.
     pub fn evaluate(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
-        let parsed = expr::parse(expr)?;
         let ev = Evaluator {
             di: self,
             scope,
             frame: self.frame_scope(scope.frame),
             entry_depth: 0,
         };
+        let parsed = expr::parse(expr, &|name| ev.named_type(name).is_some())?;
         let v = ev.eval(&parsed)?;
         Ok(v)
     }
@@ -2501,6 +2501,9 @@ impl<'a> Evaluator<'a> {
                         .map(|ty| (0..name.pointers).fold(ty, |t, _| Type::pointer_to(t, None)))
                         .ok_or_else(|| format!("No {tag} type named {n}."));
                 }
+                if let Some(ty) = self.named_type(other) {
+                    return Ok((0..name.pointers).fold(ty, |t, _| Type::pointer_to(t, None)));
+                }
                 return Err(format!("No symbol \"{other}\" in current context."));
             }
         };
@@ -2513,28 +2516,21 @@ impl<'a> Evaluator<'a> {
 
     /// `struct foo`, `union u` or `enum e`, from any unit.
     fn find_tagged_type(&self, tag: &str, name: &str) -> Option<Type> {
-        let want = match tag {
-            "struct" => gimli::DW_TAG_structure_type,
-            "union" => gimli::DW_TAG_union_type,
-            "enum" => gimli::DW_TAG_enumeration_type,
-            _ => return None,
-        };
-        for module in 0..self.di.modules.len() {
+        self.named_type(&format!("{tag} {name}"))
+    }
+
+    /// A type by the name a program gives it (a typedef, a base type,
+    /// `struct point`), the frame's module first.
+    fn named_type(&self, name: &str) -> Option<Type> {
+        let first = self.frame.as_ref().map(|fs| fs.cx.module);
+        let others = (0..self.di.modules.len()).filter(|m| Some(*m) != first);
+        for module in first.into_iter().chain(others) {
             let Some(cx) = Cx::new(self.di, module) else {
                 continue;
             };
-            for (unit, u) in cx.units.iter().enumerate() {
-                let mut entries = u.entries();
-                while let Ok(Some(e)) = entries.next_dfs() {
-                    if e.tag() != want
-                        || matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)))
-                    {
-                        continue;
-                    }
-                    if cx.name(unit, e).as_deref() == Some(name) {
-                        return cx.resolve(unit, e.offset(), false, 0).ok();
-                    }
-                }
+            let index = global_index(self.di, module, &cx);
+            if let Some(&(unit, offset)) = index.types.get(name).and_then(|v| v.first()) {
+                return cx.resolve(unit, offset, false, 0).ok();
             }
         }
         None
@@ -2736,6 +2732,9 @@ struct GlobalIndex {
     by_name: HashMap<String, Vec<(usize, UnitOffset)>>,
     /// The last part of a qualified name to the qualified names.
     by_last: HashMap<String, Vec<String>>,
+    /// Named types: typedefs and base types by name, structs, unions and
+    /// enums as `struct point`.
+    types: HashMap<String, Vec<(usize, UnitOffset)>>,
 }
 
 impl GlobalIndex {
@@ -2828,6 +2827,30 @@ fn index_children(
                     format!("{prefix}::{ns}")
                 };
                 index_children(cx, unit, child, &inner, depth + 1, index);
+            }
+            gimli::DW_TAG_typedef
+            | gimli::DW_TAG_base_type
+            | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_union_type
+            | gimli::DW_TAG_enumeration_type => {
+                if matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
+                    continue;
+                }
+                let Some(n) = cx.name(unit, e) else {
+                    continue;
+                };
+                let tag = match e.tag() {
+                    gimli::DW_TAG_structure_type => "struct ",
+                    gimli::DW_TAG_union_type => "union ",
+                    gimli::DW_TAG_enumeration_type => "enum ",
+                    _ => "",
+                };
+                let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                index
+                    .types
+                    .entry(format!("{tag}{full}"))
+                    .or_default()
+                    .push((unit, e.offset()));
             }
             _ => {}
         }

@@ -292,6 +292,21 @@ fn c_formats_and_errors_match_gdb() {
         ("g_char", Format::Unsigned, "65"),
         ("g_short", Format::Hex, "0xfff9"),
         ("g_short", Format::Binary, "1111111111111001"),
+        ("(ulong_t)g_neg", Format::Natural, "18446744073709551613"),
+        ("sizeof(ulong_t)", Format::Natural, "8"),
+        ("sizeof(struct line)", Format::Natural, "24"),
+        ("(enum color)2", Format::Natural, "BLUE"),
+        ("(enum color)9", Format::Natural, "(GREEN | unknown: 0x8)"),
+        ("sizeof g_arr", Format::Natural, "12"),
+        ("sizeof(g_pt)", Format::Natural, "8"),
+        ("(ulong_t *)g_ptr", Format::Natural, "(ulong_t *) 0x? <g_int>"),
+        ("*(ulong_t *)g_ptr", Format::Natural, "18446744060824649770"),
+        (
+            "(ulong_t)",
+            Format::Natural,
+            "error: A syntax error in expression, near `'.",
+        ),
+        ("g_typedef + (ulong_t)1", Format::Natural, "100"),
     ];
     check_all(&s, &scope, &cases);
 
