@@ -14,7 +14,8 @@ pub(crate) enum Expr {
         unsigned: bool,
         long: bool,
     },
-    Float(f64),
+    /// A floating-point literal; `true` for a `float` (an `f` suffix).
+    Float(f64, bool),
     Char(u8),
     /// A variable or function name; Rust paths keep their `::`.
     Ident(String),
@@ -78,7 +79,8 @@ enum Token {
         unsigned: bool,
         long: bool,
     },
-    Float(f64),
+    /// A floating-point literal; `true` for a `float` (an `f` suffix).
+    Float(f64, bool),
     Char(u8),
     Ident(String),
     /// Punctuation, longest match first (`->` before `-`).
@@ -203,11 +205,11 @@ fn lex_number(text: &str) -> Result<(Token, usize), String> {
             let value: f64 = text[..i]
                 .parse()
                 .map_err(|_| format!("Invalid number \"{}\".", &text[..i]))?;
-            // A trailing `f` or `l` does not change how it prints.
+            let single = i < bytes.len() && matches!(bytes[i], b'f' | b'F');
             if i < bytes.len() && matches!(bytes[i], b'f' | b'F' | b'l' | b'L') {
                 i += 1;
             }
-            return Ok((Token::Float(value), i));
+            return Ok((Token::Float(value, single), i));
         }
     }
     let digits_end = i;
@@ -348,7 +350,7 @@ impl Parser<'_> {
             .iter()
             .map(|t| match t {
                 Token::Int { value, .. } => value.to_string(),
-                Token::Float(f) => f.to_string(),
+                Token::Float(f, _) => f.to_string(),
                 Token::Char(c) => format!("'{}'", *c as char),
                 Token::Ident(s) => s.clone(),
                 Token::Punct(p) => p.to_string(),
@@ -521,7 +523,7 @@ impl Parser<'_> {
         self.pos += 1;
         match token {
             Token::Int { value, unsigned, long } => Ok(Expr::Int { value, unsigned, long }),
-            Token::Float(f) => Ok(Expr::Float(f)),
+            Token::Float(f, single) => Ok(Expr::Float(f, single)),
             Token::Char(c) => Ok(Expr::Char(c)),
             Token::Ident(name) => Ok(Expr::Ident(name)),
             Token::Punct("(") => {

@@ -557,7 +557,14 @@ impl Printer<'_> {
                         8 => 17,
                         _ => 18,
                     };
-                    out.push_str(&format_g(x, digits));
+                    if x.is_nan() && ty.size == 4 {
+                        // The payload as the float holds it.
+                        let bits = read_int(here, 4, false) as u32;
+                        let sign = if bits >> 31 != 0 { "-" } else { "" };
+                        out.push_str(&format!("{sign}nan({:#x})", bits & 0x7f_ffff));
+                    } else {
+                        out.push_str(&format_g(x, digits));
+                    }
                 }
                 Format::Char => {
                     let x = read_float(here, ty.size).unwrap_or(0.0);
@@ -1994,7 +2001,8 @@ impl<'a> Evaluator<'a> {
                 };
                 Ok(Value::scalar(ty, *value))
             }
-            Expr::Float(x) => Ok(Value::float(Type::simple("double", 8, Kind::Float), *x)),
+            Expr::Float(x, false) => Ok(Value::float(Type::simple("double", 8, Kind::Float), *x)),
+            Expr::Float(x, true) => Ok(Value::float(Type::simple("float", 4, Kind::Float), *x)),
             Expr::Char(c) => Ok(Value::scalar(char_type(), *c as u64)),
             Expr::Ident(name) => self.lookup(name),
             Expr::Unary(op, operand) => self.unary(*op, operand),
@@ -2211,7 +2219,8 @@ impl<'a> Evaluator<'a> {
             UnOp::Neg => {
                 let v = promote(v)?;
                 match v.ty.kind {
-                    Kind::Float => Ok(Value::float(v.ty.clone(), -v.as_f64().unwrap_or(0.0))),
+                    // As gdb computes it: `-0.0` prints 0 and a NaN keeps its sign.
+                    Kind::Float => Ok(Value::float(v.ty.clone(), 0.0 - v.as_f64().unwrap_or(0.0))),
                     _ => Ok(Value::scalar(
                         v.ty.clone(),
                         integer(&v).unwrap_or(0).wrapping_neg() as u64,
@@ -2391,13 +2400,9 @@ impl<'a> Evaluator<'a> {
         let l = promote(l)?;
         let r = promote(r)?;
         if matches!(l.ty.kind, Kind::Float) || matches!(r.ty.kind, Kind::Float) {
-            let ty = if l
-                .ty
-                .size
-                .max(if matches!(r.ty.kind, Kind::Float) { r.ty.size } else { 0 })
-                == 4
-                && !(matches!(r.ty.kind, Kind::Float) && r.ty.size > 4)
-            {
+            // The widest floating-point operand decides; integers convert to it.
+            let float_size = |v: &Value| if matches!(v.ty.kind, Kind::Float) { v.ty.size } else { 0 };
+            let ty = if float_size(&l).max(float_size(&r)) == 4 {
                 Type::simple("float", 4, Kind::Float)
             } else {
                 Type::simple("double", 8, Kind::Float)

@@ -307,6 +307,22 @@ fn c_formats_and_errors_match_gdb() {
             "error: A syntax error in expression, near `'.",
         ),
         ("g_typedef + (ulong_t)1", Format::Natural, "100"),
+        ("0.0/0", Format::Natural, "-nan(0x?)"),
+        ("-(0.0/0)", Format::Natural, "-nan(0x?)"),
+        ("1.0/0", Format::Natural, "inf"),
+        ("-1.0/0", Format::Natural, "-inf"),
+        ("(float)(0.0/0)", Format::Natural, "-nan(0x400000)"),
+        ("-0.0", Format::Natural, "0"),
+        ("1.5e300*1e10", Format::Natural, "inf"),
+        ("123456789.0", Format::Natural, "123456789"),
+        ("0.0001", Format::Natural, "0.0001"),
+        ("1e16", Format::Natural, "10000000000000000"),
+        ("1e17", Format::Natural, "1e+17"),
+        ("(float)1e10", Format::Natural, "1e+10"),
+        ("5e-324", Format::Natural, "4.9406564584124654e-324"),
+        ("1/3.0f", Format::Natural, "0.333333343"),
+        ("g_long * 0.5f", Format::Natural, "-6.17283977e+11"),
+        ("g_float + 1", Format::Natural, "1.10000002"),
     ];
     check_all(&s, &scope, &cases);
 
