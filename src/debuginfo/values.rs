@@ -50,6 +50,9 @@ const TYPE_DEPTH: u32 = 64;
 /// Marks the note of a Rust slice or `&str` (what it points to), kept
 /// apart from the note of its data pointer at the same offset.
 const SLICE_NOTE: u64 = 1 << 63;
+/// Marks the symbol an integer's value is the address of, for `print/a`.
+const ADDRESS_NOTE: u64 = 1 << 62;
+const NOTE_FLAGS: u64 = SLICE_NOTE | ADDRESS_NOTE;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lang {
@@ -189,13 +192,6 @@ impl Type {
     fn is_char(&self) -> bool {
         matches!(self.kind, Kind::Int { char: true, .. }) && self.size == 1
     }
-
-    fn is_scalar(&self) -> bool {
-        matches!(
-            self.kind,
-            Kind::Int { .. } | Kind::Float | Kind::Pointer { .. } | Kind::Enum { .. }
-        )
-    }
 }
 
 fn join_declarator(left: &str, right: &str) -> String {
@@ -300,8 +296,11 @@ impl Value {
             notes: self
                 .notes
                 .iter()
-                .filter(|(o, _)| *o >= offset && *o < offset + ty.size)
-                .map(|(o, n)| (o - offset, n.clone()))
+                .filter(|(o, _)| {
+                    let at = o & !NOTE_FLAGS;
+                    at >= offset && at < offset + ty.size
+                })
+                .map(|(o, n)| (((o & !NOTE_FLAGS) - offset) | (o & NOTE_FLAGS), n.clone()))
                 .collect(),
             bare: false,
         })
@@ -320,6 +319,13 @@ impl Value {
             {
                 out.push_str(&format!("({}) ", self.ty.name()));
                 p.value(&mut out, &self.ty, bytes, 0);
+            }
+            (Kind::Int { .. }, Format::Address) => {
+                p.value(&mut out, &self.ty, bytes, 0);
+                if let Some(note) = p.note(ADDRESS_NOTE) {
+                    out.push(' ');
+                    out.push_str(note);
+                }
             }
             (Kind::Function, _) => {
                 out.push_str(&format!("{{{}}} {:#x}", self.ty.name(), self.addr.unwrap_or(0)));
@@ -1837,6 +1843,12 @@ impl<'a> Evaluator<'a> {
         }
         if let Some(addr) = v.addr {
             flexible_notes(&v.ty, addr, 0, &mut notes, 0);
+        }
+        if let (Kind::Int { bool: false, .. }, Some(bytes)) = (&v.ty.kind, &v.bytes) {
+            let n = read_int(bytes, v.ty.size, false) as u64;
+            if let Some(sym) = self.symbol_note(n).filter(|_| n != 0) {
+                notes.push((ADDRESS_NOTE, sym));
+            }
         }
         v.notes = notes;
         v

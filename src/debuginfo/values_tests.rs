@@ -323,6 +323,11 @@ fn c_formats_and_errors_match_gdb() {
         ("1/3.0f", Format::Natural, "0.333333343"),
         ("g_long * 0.5f", Format::Natural, "-6.17283977e+11"),
         ("g_float + 1", Format::Natural, "1.10000002"),
+        ("(long)g_fn", Format::Address, "0x? <square>"),
+        ("42", Format::Address, "0x2a"),
+        ("g_int", Format::Address, "0x2a"),
+        ("(long)&g_pt.y", Format::Address, "0x? <g_pt+4>"),
+        ("(unsigned long)g_ptr", Format::Address, "0x? <g_int>"),
     ];
     check_all(&s, &scope, &cases);
 
