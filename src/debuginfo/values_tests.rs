@@ -623,3 +623,31 @@ fn variables_of_outer_frames() {
         );
     }
 }
+
+/// An inlined function's parameters and locals, found through its
+/// abstract origin, with the frame base of the function it is inlined in.
+#[test]
+fn inlined_function_variables() {
+    let p = build_c("values_inline.c", &["-g", "-O2"]);
+    let s = run_and_stop(&p.exe, &["ready"], "spin_in", p.line("inline_spin"));
+    let frames = s.info.backtrace(&s.regs, &s.mem, 64);
+    let frame = frames
+        .iter()
+        .find(|f| function(f) == Some("spin_in"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no spin_in frame:\n{}", describe(&frames)));
+    let scope = Scope {
+        frame: &frame,
+        mem: &s.mem,
+        fs_base: None,
+    };
+    let cases = [
+        ("x", Format::Natural, "5"),
+        ("y", Format::Natural, "10"),
+        ("argc", Format::Natural, "error: No symbol \"argc\" in current context."),
+        ("x + y", Format::Natural, "15"),
+    ];
+    check_all(&s, &scope, &cases);
+    assert_eq!(listing(&s.info.locals(&scope).expect("locals")), "y = 10");
+    assert_eq!(s.info.frame_args_summary(&scope), "x=5");
+}
