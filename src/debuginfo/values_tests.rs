@@ -517,6 +517,32 @@ fn rust_values_print_like_gdb() {
         ("pair.1", Format::Natural, "2.5"),
         ("&n", Format::Natural, "(*mut i32) 0x?"),
         ("n", Format::Hex, "0x5"),
+        (
+            "opt_ref",
+            Format::Natural,
+            "core::option::Option<&values::Point>::Some(0x?)",
+        ),
+        (
+            "opt_none",
+            Format::Natural,
+            "core::option::Option<&values::Point>::None",
+        ),
+        ("res", Format::Natural, "core::result::Result<i32, u8>::Err(3)"),
+        (
+            "nested",
+            Format::Natural,
+            "core::option::Option<core::option::Option<u8>>::Some(core::option::Option<u8>::None)",
+        ),
+        ("bytes", Format::Natural, "[1, 2, 3]"),
+        ("big", Format::Natural, "-5"),
+        ("strs", Format::Natural, "[\"a\", \"bc\"]"),
+        ("zeros", Format::Natural, "[0 <repeats 12 times>]"),
+        ("strs[1]", Format::Natural, "\"bc\""),
+        (
+            "*opt_ref",
+            Format::Natural,
+            "error: Attempt to take contents of a non-pointer value.",
+        ),
     ];
     check_all(&s, &scope, &cases);
     let locals = s.info.locals(&scope).expect("info locals");
@@ -525,8 +551,8 @@ fn rust_values_print_like_gdb() {
     assert_eq!(
         names,
         [
-            "r", "v", "string", "s", "ch", "empty", "rect", "circle", "color", "arr", "pair", "tuple", "boxed", "none",
-            "some"
+            "zeros", "strs", "big", "bytes", "nested", "res", "opt_none", "opt_ref", "r", "v", "string", "s", "ch",
+            "empty", "rect", "circle", "color", "arr", "pair", "tuple", "boxed", "none", "some"
         ]
     );
     assert_eq!(mask(&s.info.frame_args_summary(&scope)), "n=5, p=0x?, shapes=...");

@@ -44,6 +44,14 @@ fn probe(n: i32, p: &Point, shapes: &[Shape]) -> i32 {
     let string = String::from("owned");
     let v = vec![10, 20, 30];
     let r = &n;
+    let opt_ref: Option<&Point> = Some(p);
+    let opt_none: Option<&Point> = None;
+    let res: Result<i32, u8> = Err(3);
+    let nested: Option<Option<u8>> = Some(None);
+    let bytes = [1u8, 2, 3];
+    let big: i128 = -5;
+    let strs = ["a", "bc"];
+    let zeros = [0u32; 12];
     println!("ready");
     std::io::stdout().flush().unwrap();
     while SPIN.load(Ordering::Relaxed) { // @rprobe_spin
@@ -51,7 +59,9 @@ fn probe(n: i32, p: &Point, shapes: &[Shape]) -> i32 {
     let total = some.unwrap_or(0) + none.unwrap_or(0) + boxed.x + tuple.0 as i32 + pair.0 + arr[0] as i32;
     let extra = matches!(color, Color::Green) as i32 + matches!(circle, Shape::Circle(_)) as i32;
     let extra2 = matches!(rect, Shape::Rect { .. }) as i32 + matches!(empty, Shape::Empty) as i32;
-    total + extra + extra2 + ch as i32 + s.len() as i32 + string.len() as i32 + v.len() as i32 + *r + p.x + shapes.len() as i32 + pair.1 as i32 + tuple.1 as i32 + tuple.2 as i32
+    let extra3 = opt_ref.map_or(0, |p| p.x) + opt_none.map_or(0, |p| p.y) + res.unwrap_or(0) + nested.flatten().unwrap_or(0) as i32;
+    let extra4 = bytes[0] as i32 + big as i32 + strs[1].len() as i32 + zeros[3] as i32;
+    extra3 + extra4 + total + extra + extra2 + ch as i32 + s.len() as i32 + string.len() as i32 + v.len() as i32 + *r + p.x + shapes.len() as i32 + pair.1 as i32 + tuple.1 as i32 + tuple.2 as i32
 }
 
 fn main() {
