@@ -98,9 +98,11 @@ const TYPE_WORDS: [&str; 14] = [
     "union", "enum",
 ];
 
-fn lex(text: &str) -> Result<Vec<Token>, String> {
+/// The tokens of `text`, and where each starts in it.
+fn lex(text: &str) -> Result<(Vec<Token>, Vec<usize>), String> {
     let bytes = text.as_bytes();
     let mut tokens = Vec::new();
+    let mut starts = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
@@ -108,6 +110,8 @@ fn lex(text: &str) -> Result<Vec<Token>, String> {
             i += 1;
             continue;
         }
+        // Each pass from here on makes one token or fails.
+        starts.push(i);
         // After a `.`, digits name a tuple field (`t.0.1`), not a float.
         let after_dot = matches!(tokens.last(), Some(Token::Punct(".")));
         if c.is_ascii_digit() && after_dot {
@@ -164,7 +168,7 @@ fn lex(text: &str) -> Result<Vec<Token>, String> {
             }
         }
     }
-    Ok(tokens)
+    Ok((tokens, starts))
 }
 
 fn lex_number(text: &str) -> Result<(Token, usize), String> {
@@ -275,7 +279,11 @@ fn lex_char(text: &str) -> Result<(u8, usize), String> {
         Some(&c) => (c, 2),
     };
     if bytes.get(len) != Some(&b'\'') {
-        return Err(unmatched());
+        return Err(if bytes[len..].contains(&b'\'') {
+            "Invalid character constant.".to_string()
+        } else {
+            unmatched()
+        });
     }
     Ok((value, len + 1))
 }
@@ -283,12 +291,14 @@ fn lex_char(text: &str) -> Result<(u8, usize), String> {
 /// Parses a whole expression. `is_type` says whether a name is a type
 /// (a typedef such as `point_t`), which makes `(name)` a cast.
 pub(crate) fn parse(text: &str, is_type: &dyn Fn(&str) -> bool) -> Result<Expr, String> {
-    let tokens = lex(text)?;
+    let (tokens, starts) = lex(text)?;
     if tokens.is_empty() {
         return Err("Argument required (expression to compute).".to_string());
     }
     let mut p = Parser {
+        text,
         tokens,
+        starts,
         pos: 0,
         nesting: 0,
         is_type,
@@ -296,12 +306,14 @@ pub(crate) fn parse(text: &str, is_type: &dyn Fn(&str) -> bool) -> Result<Expr, 
     let e = p.binary(0)?;
     match p.peek() {
         None => Ok(e),
-        Some(t) => Err(format!("A syntax error in expression, near `{}'.", p.rest_from(t))),
+        Some(_) => Err(p.syntax_error()),
     }
 }
 
 struct Parser<'a> {
+    text: &'a str,
     tokens: Vec<Token>,
+    starts: Vec<usize>,
     pos: usize,
     is_type: &'a dyn Fn(&str) -> bool,
     /// Open parentheses and brackets, so that deeply nested input is an
@@ -344,26 +356,10 @@ impl Parser<'_> {
         }
     }
 
-    /// The source text from the current token on, for error messages.
-    fn rest_from(&self, _: &Token) -> String {
-        self.tokens[self.pos..]
-            .iter()
-            .map(|t| match t {
-                Token::Int { value, .. } => value.to_string(),
-                Token::Float(f, _) => f.to_string(),
-                Token::Char(c) => format!("'{}'", *c as char),
-                Token::Ident(s) => s.clone(),
-                Token::Punct(p) => p.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
+    /// gdb's message, which quotes the text from where parsing stopped.
     fn syntax_error(&self) -> String {
-        match self.peek() {
-            Some(t) => format!("A syntax error in expression, near `{}'.", self.rest_from(t)),
-            None => "A syntax error in expression, near `'.".to_string(),
-        }
+        let rest = self.starts.get(self.pos).map_or("", |&at| &self.text[at..]);
+        format!("A syntax error in expression, near `{rest}'.")
     }
 
     fn binary(&mut self, level: usize) -> Result<Expr, String> {

@@ -648,30 +648,14 @@ impl Printer<'_> {
 
     /// A struct member; bit fields are taken out of their bytes.
     fn member(&self, out: &mut String, m: &Member, bytes: &[u8], offset: u64) {
-        let here = bytes.get(offset as usize..).unwrap_or(&[]);
-        {
-            {
-                {
-                    match m.bits {
-                        Some((bit_offset, width)) => {
-                            let raw = read_int(&here[(m.offset as usize).min(here.len())..], 8, false) as u64;
-                            let mut v = if width >= 64 {
-                                raw >> bit_offset
-                            } else {
-                                (raw >> bit_offset) & ((1u64 << width) - 1)
-                            };
-                            let signed = matches!(m.ty.kind, Kind::Int { signed: true, .. });
-                            if signed && width < 64 && v >> (width - 1) & 1 == 1 {
-                                v |= !0u64 << width;
-                            }
-                            let size = m.ty.size.min(8) as usize;
-                            let bytes = v.to_le_bytes();
-                            self.value(out, &m.ty, &bytes[..size], 0);
-                        }
-                        None => self.value(out, &m.ty, bytes, offset + m.offset),
-                    }
-                }
+        match m.bits {
+            Some(bits) => {
+                let here = bytes.get(offset as usize..).unwrap_or(&[]);
+                let v = bit_field(here, m, bits);
+                let size = m.ty.size.min(8) as usize;
+                self.value(out, &m.ty, &v.to_le_bytes()[..size], 0);
             }
+            None => self.value(out, &m.ty, bytes, offset + m.offset),
         }
     }
 
@@ -2348,18 +2332,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn member(&self, v: &Value, m: &Member) -> Result<Value, String> {
-        if let Some((bit, width)) = m.bits {
+        if let Some(bits) = m.bits {
             let bytes = v.bytes.as_deref().ok_or("value has been optimized out")?;
-            let raw = read_int(bytes.get(m.offset as usize..).unwrap_or(&[]), 8, false) as u64;
-            let mut x = if width >= 64 {
-                raw >> bit
-            } else {
-                (raw >> bit) & ((1 << width) - 1)
-            };
-            if matches!(m.ty.kind, Kind::Int { signed: true, .. }) && width < 64 && x >> (width - 1) & 1 == 1 {
-                x |= !0 << width;
-            }
-            return Ok(Value::scalar(m.ty.clone(), x));
+            return Ok(Value::scalar(m.ty.clone(), bit_field(bytes, m, bits)));
         }
         v.part(&m.ty, m.offset).ok_or_else(|| memory_error(v.addr.unwrap_or(0)))
     }
@@ -2666,6 +2641,21 @@ fn promote(v: Value) -> Result<Value, String> {
         Kind::Int { .. } | Kind::Float => Ok(v),
         _ => Err(NOT_NUMBER.to_string()),
     }
+}
+
+/// The value of a bit field member of a struct's bytes, sign-extended if
+/// its type is signed.
+fn bit_field(bytes: &[u8], m: &Member, (bit, width): (u64, u64)) -> u64 {
+    let raw = read_int(bytes.get(m.offset as usize..).unwrap_or(&[]), 8, false) as u64;
+    let (bit, width) = (bit.min(63), width.clamp(1, 64));
+    let mut v = raw >> bit;
+    if width < 64 {
+        v &= (1 << width) - 1;
+        if matches!(m.ty.kind, Kind::Int { signed: true, .. }) && v >> (width - 1) & 1 == 1 {
+            v |= !0 << width;
+        }
+    }
+    v
 }
 
 /// A plain member by name, looking into anonymous members, with its offset.

@@ -677,3 +677,28 @@ fn inlined_function_variables() {
     assert_eq!(listing(&s.info.locals(&scope).expect("locals")), "y = 10");
     assert_eq!(s.info.frame_args_summary(&scope), "x=5");
 }
+
+/// Syntax errors say what gdb says, quoting the input from where it stops.
+#[test]
+fn syntax_errors_match_gdb() {
+    let no_types = |_: &str| false;
+    for (text, want) in [
+        ("1 2", "A syntax error in expression, near `2'."),
+        ("g_int g_neg  + 1", "A syntax error in expression, near `g_neg  + 1'."),
+        ("(int", "A syntax error in expression, near `'."),
+        (")", "A syntax error in expression, near `)'."),
+        ("1 + * ", "A syntax error in expression, near `'."),
+        ("g_pt.", "A syntax error in expression, near `'."),
+        ("'ab'", "Invalid character constant."),
+        ("'a", "Unmatched single quote."),
+        ("12abc", "Invalid number \"12abc\"."),
+        ("3 $", "A syntax error in expression, near `$'."),
+        ("#", "Invalid character '#' in expression."),
+    ] {
+        assert_eq!(
+            crate::debuginfo::expr::parse(text, &no_types).err().as_deref(),
+            Some(want),
+            "{text}"
+        );
+    }
+}
