@@ -111,6 +111,8 @@ enum Kind {
         flag: bool,
     },
     Function,
+    /// A register of single-bit flags, printed `[ ZF IF ]`.
+    Flags(Vec<(&'static str, u64)>),
 }
 
 #[derive(Clone, Debug)]
@@ -537,6 +539,21 @@ impl Printer<'_> {
         };
         match &ty.kind {
             Kind::Void => out.push_str("void"),
+            Kind::Flags(flags) => {
+                let v = read_int(here, ty.size, false) as u64;
+                if self.f != Format::Natural {
+                    self.number(out, v as i128, ty.size, false);
+                    return;
+                }
+                out.push('[');
+                for (name, bit) in flags {
+                    if v & bit != 0 {
+                        out.push(' ');
+                        out.push_str(name);
+                    }
+                }
+                out.push_str(" ]");
+            }
             Kind::Int { signed, char, bool } => {
                 let v = read_int(here, ty.size, *signed);
                 match self.f {
@@ -2114,8 +2131,79 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// `$rip`, `$sp`, `$eax`, `$eflags`: the frame's registers, typed as gdb
+    /// types them. Other `$` names are gdb's unset convenience variables.
+    fn register(&self, name: &str) -> Value {
+        const GPRS: [&str; 16] = [
+            "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+            "r15",
+        ];
+        let frame = self.scope.frame;
+        let value = |ty: Type, reg: Option<u64>| Value {
+            bytes: reg.map(|r| r.to_le_bytes()[..ty.size as usize].to_vec()),
+            ty,
+            addr: None,
+            notes: Vec::new(),
+            bare: false,
+        };
+        let code = || {
+            let function = Type {
+                left: "void".to_string(),
+                right: "()".to_string(),
+                size: 1,
+                kind: Kind::Function,
+                lang: Lang::C,
+            };
+            Type::pointer_to(function, None)
+        };
+        let data = || Type::pointer_to(Type::simple("void", 1, Kind::Void), None);
+        let v = match name {
+            "pc" | "rip" => value(code(), Some(frame.pc)),
+            "sp" | "rsp" => value(data(), frame.register(7)),
+            "fp" | "rbp" => value(data(), frame.register(6)),
+            "eflags" => {
+                const FLAGS: [(&str, u64); 16] = [
+                    ("CF", 1),
+                    ("PF", 1 << 2),
+                    ("AF", 1 << 4),
+                    ("ZF", 1 << 6),
+                    ("SF", 1 << 7),
+                    ("TF", 1 << 8),
+                    ("IF", 1 << 9),
+                    ("DF", 1 << 10),
+                    ("OF", 1 << 11),
+                    ("NT", 1 << 14),
+                    ("RF", 1 << 16),
+                    ("VM", 1 << 17),
+                    ("AC", 1 << 18),
+                    ("VIF", 1 << 19),
+                    ("VIP", 1 << 20),
+                    ("ID", 1 << 21),
+                ];
+                let ty = Type::simple("i386_eflags", 4, Kind::Flags(FLAGS.to_vec()));
+                value(ty, Some(frame.regs.eflags))
+            }
+            _ => {
+                if let Some(i) = GPRS.iter().position(|r| *r == name) {
+                    value(Type::int("int64_t", 8, true), frame.register(i as u16))
+                } else if let Some(i) = GPRS
+                    .iter()
+                    .position(|r| format!("e{}", &r[1..]) == name || format!("{r}d") == name)
+                {
+                    value(Type::int("int", 4, true), frame.register(i as u16))
+                } else {
+                    value(Type::simple("void", 1, Kind::Void), Some(0))
+                }
+            }
+        };
+        self.annotate(v)
+    }
+
     fn lookup(&self, name: &str) -> Result<Value, String> {
         let not_found = || format!("No symbol \"{name}\" in current context.");
+        if let Some(register) = name.strip_prefix('$') {
+            return Ok(self.register(register));
+        }
         if let Some(fs) = &self.frame {
             for var in fs.blocks.iter().flatten().chain(&fs.params) {
                 let die = fs.cx.entry(var.unit, var.offset)?;

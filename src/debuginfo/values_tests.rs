@@ -451,6 +451,33 @@ fn locals_args_and_frame_line_match_gdb() {
         s.info.evaluate("g_null", &scope).expect("g_null").is_true(),
         Some(false)
     );
+    // Registers, typed as gdb types them.
+    let pc = s.info.evaluate("$pc", &scope).expect("$pc").to_string();
+    assert!(pc.starts_with("(void (*)()) 0x") && pc.contains(" <probe+"), "{pc}");
+    assert_eq!(
+        s.info.evaluate("$rip", &scope).expect("$rip").as_i64(),
+        Some(frame.pc as i64)
+    );
+    let sp = s.info.evaluate("$sp", &scope).expect("$sp");
+    assert_eq!(
+        (sp.type_name().as_str(), sp.as_i64()),
+        ("void *", Some(frame.regs.rsp as i64))
+    );
+    assert_eq!(s.info.evaluate("$rsp == $sp", &scope).expect("==").to_string(), "1");
+    let rax = s.info.evaluate("$rax", &scope).expect("$rax");
+    assert_eq!(
+        (rax.type_name().as_str(), rax.as_i64()),
+        ("int64_t", Some(frame.regs.rax as i64))
+    );
+    let eax = s.info.evaluate("$eax", &scope).expect("$eax");
+    assert_eq!(eax.as_i64(), Some(frame.regs.rax as u32 as i32 as i64));
+    let flags = s.info.evaluate("$eflags", &scope).expect("$eflags");
+    assert!(
+        flags.to_string().starts_with("[ ") && flags.to_string().ends_with(" ]"),
+        "{flags}"
+    );
+    assert_eq!(flags.format(Format::Hex), format!("{:#x}", frame.regs.eflags));
+    assert_eq!(s.info.evaluate("$nosuch", &scope).expect("$nosuch").to_string(), "void");
     // Without the thread pointer, a thread-local variable cannot be found.
     assert_eq!(
         s.info.evaluate("t_tls", &scope).map(|v| v.to_string()),
