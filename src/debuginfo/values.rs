@@ -113,6 +113,8 @@ enum Kind {
     Function,
     /// A register of single-bit flags, printed `[ ZF IF ]`.
     Flags(Vec<(&'static str, u64)>),
+    /// A variable of `info locals` that could not be read, and why.
+    Error(String),
 }
 
 #[derive(Clone, Debug)]
@@ -288,7 +290,7 @@ impl Value {
     /// `None` past what was read.
     fn part(&self, ty: &Type, offset: u64) -> Option<Value> {
         let bytes = match &self.bytes {
-            Some(b) => Some(b.get(offset as usize..(offset + ty.size) as usize)?.to_vec()),
+            Some(b) => Some(b.get(offset as usize..offset.checked_add(ty.size)? as usize)?.to_vec()),
             None => None,
         };
         Some(Value {
@@ -311,6 +313,12 @@ impl Value {
     /// The value as `print/FMT` shows it (without gdb's `$1 = `).
     pub fn format(&self, f: Format) -> String {
         let Some(bytes) = &self.bytes else {
+            if self.addr.is_some() {
+                return match check_size(&self.ty) {
+                    Err(e) => format!("<error: {e}>"),
+                    Ok(()) => "<unavailable>".to_string(),
+                };
+            }
             return "<optimized out>".to_string();
         };
         let mut out = String::new();
@@ -539,6 +547,7 @@ impl Printer<'_> {
         };
         match &ty.kind {
             Kind::Void => out.push_str("void"),
+            Kind::Error(e) => out.push_str(e),
             Kind::Flags(flags) => {
                 let v = read_int(here, ty.size, false) as u64;
                 if self.f != Format::Natural {
@@ -1377,6 +1386,7 @@ impl DebugInfo {
         };
         let parsed = expr::parse(expr, &|name| ev.named_type(name).is_some())?;
         let v = ev.eval(&parsed)?;
+        check_size(&v.ty)?;
         Ok(v)
     }
 
@@ -1568,7 +1578,24 @@ impl<'a> Evaluator<'a> {
         let Some(name) = fs.cx.inherited_name(var.unit, &die) else {
             return Ok(None);
         };
-        let mut v = self.variable(&fs.cx, var.unit, &die, Some(fs))?;
+        // One unreadable variable does not hide the others, as in gdb.
+        let mut v = self
+            .variable(&fs.cx, var.unit, &die, Some(fs))
+            .and_then(|v| {
+                check_size(&v.ty)?;
+                Ok(v)
+            })
+            .unwrap_or_else(|e| Value {
+                ty: Type::simple(
+                    "<error>",
+                    0,
+                    Kind::Error(format!("<error reading variable {name} ({e})>")),
+                ),
+                addr: None,
+                bytes: Some(Vec::new()),
+                notes: Vec::new(),
+                bare: false,
+            });
         v.bare = true;
         Ok(Some((name, v)))
     }
@@ -1577,6 +1604,7 @@ impl<'a> Evaluator<'a> {
     fn variable(&self, cx: &Cx, unit: usize, die: &Die, fs: Option<&FrameScope>) -> Result<Value, String> {
         let ty = cx.type_of(unit, die, false)?;
         if let Some(value) = die.attr_value(gimli::DW_AT_const_value) {
+            check_size(&ty)?;
             let bytes = match value {
                 AttributeValue::Block(b) => b.to_slice().map_err(dwarf_error)?.into_owned(),
                 AttributeValue::Sdata(v) => v.to_le_bytes().to_vec(),
@@ -1616,6 +1644,17 @@ impl<'a> Evaluator<'a> {
     }
 
     fn value_at(&self, ty: Type, loc: Loc) -> Result<Value, String> {
+        if let (Loc::Memory(addr), Err(_)) = (&loc, check_size(&ty)) {
+            // Too big to read whole, but its parts can be: `big[3]`.
+            return Ok(Value {
+                ty,
+                addr: Some(*addr),
+                bytes: None,
+                notes: Vec::new(),
+                bare: false,
+            });
+        }
+        check_size(&ty)?;
         let v = match loc {
             Loc::Memory(addr) => {
                 let bytes = self.read(addr, ty.size)?;
@@ -2420,6 +2459,16 @@ impl<'a> Evaluator<'a> {
     }
 
     fn member(&self, v: &Value, m: &Member) -> Result<Value, String> {
+        if let (None, Some(addr)) = (&v.bytes, v.addr) {
+            // A value too big to read whole: read just the member.
+            if let Some(bits) = m.bits {
+                let len = 8.min(v.ty.size.saturating_sub(m.offset));
+                let bytes = self.read(addr.wrapping_add(m.offset), len)?;
+                let shifted = Member { offset: 0, ..m.clone() };
+                return Ok(Value::scalar(m.ty.clone(), bit_field(&bytes, &shifted, bits)));
+            }
+            return self.value_at(m.ty.clone(), Loc::Memory(addr.wrapping_add(m.offset)));
+        }
         if let Some(bits) = m.bits {
             let bytes = v.bytes.as_deref().ok_or("value has been optimized out")?;
             return Ok(Value::scalar(m.ty.clone(), bit_field(bytes, m, bits)));
@@ -2651,6 +2700,18 @@ impl<'a> Evaluator<'a> {
             }
         }
     }
+}
+
+/// gdb's refusal of values bigger than `max-value-size` (also what keeps
+/// a broken size in the DWARF from allocating without bound).
+fn check_size(ty: &Type) -> Result<(), String> {
+    if ty.size > READ_MAX {
+        return Err(format!(
+            "value requires {} bytes, which is more than max-value-size",
+            ty.size
+        ));
+    }
+    Ok(())
 }
 
 const NOT_NUMBER: &str = "Argument to arithmetic operation not a number or boolean.";

@@ -419,7 +419,20 @@ fn locals_args_and_frame_line_match_gdb() {
         fs_base: None,
     };
     let locals = s.info.locals(&scope).expect("info locals");
-    assert_eq!(listing(&locals), "inner = 11\nd = 5.5\nlocal = 10\ncalls = 1");
+    assert_eq!(
+        listing(&locals),
+        "inner = 11\nd = 5.5\nhuge = <error reading variable huge (value requires 70000 bytes, which is more than \
+         max-value-size)>\nlocal = 10\ncalls = 1"
+    );
+    // Too big to print, but its elements can be read.
+    assert_eq!(
+        s.info.evaluate("huge", &scope).map(|v| v.to_string()),
+        Err("value requires 70000 bytes, which is more than max-value-size".to_string())
+    );
+    assert_eq!(
+        s.info.evaluate("huge[0]", &scope).map(|v| v.to_string()),
+        Ok("11 '\\v'".to_string())
+    );
     let args = s.info.args(&scope).expect("info args");
     assert_eq!(listing(&args), "n = 5\np = 0x? <g_pt>\ns = 0x? \"hello\"");
     assert_eq!(

@@ -59,11 +59,13 @@ int probe(int n, struct point *p, const char *s)
     {
         int inner = local + 1;
         double d = inner / 2.0;
+        char huge[70000]; /* more than gdb's max-value-size */
+        huge[0] = (char)inner;
         printf("ready\n");
         fflush(stdout);
         while (spin) { /* @probe_spin */
         }
-        return (int)d + p->x + s[0] + calls;
+        return (int)d + p->x + s[0] + calls + huge[0];
     }
     return local;
 }
