@@ -1221,12 +1221,25 @@ impl<'a> Evaluator<'a> {
             "r15",
         ];
         let frame = self.scope.frame;
-        let value = |ty: Type, reg: Option<u64>| Value {
-            bytes: reg.map(|r| r.to_le_bytes()[..ty.size as usize].to_vec()),
-            ty,
-            addr: None,
-            notes: Vec::new(),
-            bare: false,
+        let value = |ty: Type, reg: Option<u64>| match reg {
+            Some(r) => Value {
+                bytes: Some(r.to_le_bytes()[..ty.size as usize].to_vec()),
+                ty,
+                addr: None,
+                notes: Vec::new(),
+                bare: false,
+            },
+            // A register the unwinder could not recover in an outer frame.
+            None => Value {
+                ty: Type {
+                    kind: Kind::Error("<not saved>".to_string()),
+                    ..ty
+                },
+                bytes: Some(Vec::new()),
+                addr: None,
+                notes: Vec::new(),
+                bare: false,
+            },
         };
         let code = || {
             let function = Type {

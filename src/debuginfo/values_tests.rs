@@ -687,6 +687,13 @@ fn variables_of_outer_frames() {
             s.info.evaluate("spin", &scope).map(|v| v.to_string()),
             Ok("1".to_string())
         );
+        // Outer frames know their callee-saved registers, not the others.
+        let rbx = s.info.evaluate("$rbx", &scope).expect("$rbx");
+        assert_eq!(rbx.as_i64(), frame.register(3).map(|r| r as i64));
+        let rax = s.info.evaluate("$rax", &scope).expect("$rax").to_string();
+        if level > 0 {
+            assert_eq!(rax, "<not saved>");
+        }
     }
 }
 
