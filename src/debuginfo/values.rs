@@ -569,10 +569,9 @@ fn collect_scope(
                     }
                     found
                 });
-                // A block without addresses groups declarations for the whole function.
-                let no_ranges =
-                    e.attr_value(gimli::DW_AT_low_pc).is_none() && e.attr_value(gimli::DW_AT_ranges).is_none();
-                if contains || no_ranges {
+                // A block without addresses is code the compiler removed:
+                // its variables are in scope nowhere.
+                if contains {
                     inner_block = Some(e.offset());
                 }
             }
