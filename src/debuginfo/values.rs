@@ -1180,11 +1180,11 @@ impl<'a> Evaluator<'a> {
             }
             Expr::SizeOfType(ty) => {
                 let size = self.cast_type(ty)?.size;
-                Ok(Value::scalar(Type::int("unsigned long", 8, false), size))
+                Ok(Value::scalar(Type::int("int", 4, true), size))
             }
             Expr::SizeOfValue(e) => {
                 let size = self.eval(e)?.ty.size;
-                Ok(Value::scalar(Type::int("unsigned long", 8, false), size))
+                Ok(Value::scalar(Type::int("int", 4, true), size))
             }
         }
     }

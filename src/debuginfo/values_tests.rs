@@ -402,6 +402,55 @@ fn c_formats_and_errors_match_gdb() {
     assert_eq!(big.elements().map(|e| e.len()), Some(300));
 }
 
+/// Type names are spelled as gdb's `whatis` spells them.
+#[test]
+fn type_names_match_gdb_whatis() {
+    let (_p, s) = stopped_in_probe();
+    let frame = probe_frame(&s);
+    let scope = Scope {
+        frame: &frame,
+        mem: &s.mem,
+        fs_base: None,
+    };
+    let mut wrong = Vec::new();
+    for (expr, want) in [
+        ("&g_arr", "int (*)[3]"),
+        ("g_fn", "int (*)(int)"),
+        ("g_matrix", "int [2][3]"),
+        ("g_typedef", "ulong_t"),
+        ("&g_str", "char (*)[6]"),
+        ("g_msg", "const char *"),
+        ("square", "int (int)"),
+        ("g_pt", "struct point"),
+        ("g_bits", "union bits"),
+        ("g_color", "enum color"),
+        ("10/3", "int"),
+        ("1.5", "double"),
+        ("'a'", "char"),
+        ("g_uint + 1", "unsigned int"),
+        ("&g_matrix[1]", "int (*)[3]"),
+        ("&g_fn", "int (**)(int)"),
+        ("g_line.label", "const char *"),
+        ("g_n1.next", "struct node *"),
+        ("$pc", "void (*)()"),
+        ("$sp", "void *"),
+        ("g_big[0]@3", "int [3]"),
+        ("sizeof(int)", "int"),
+        ("g_char + 1", "int"),
+        ("g_long * 2", "long"),
+        ("g_ptr - g_ptr", "long"),
+        ("(char)1", "char"),
+        ("g_bool", "_Bool"),
+        ("!g_int", "int"),
+    ] {
+        let got = s.info.evaluate(expr, &scope).map(|v| v.type_name());
+        if got.as_deref() != Ok(want) {
+            wrong.push(format!("whatis {expr}: got {got:?}, want {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 fn listing(vars: &[(String, Value)]) -> String {
     vars.iter()
         .map(|(n, v)| format!("{n} = {}", mask(&v.to_string())))
