@@ -634,6 +634,22 @@ fn rust_values_print_like_gdb() {
         ),
     ];
     check_all(&s, &scope, &cases);
+    for (expr, want) in [
+        ("p", "*mut values::Point"),
+        ("tuple", "(u8, i64, bool)"),
+        ("arr", "[u16; 3]"),
+        ("shapes", "&[values::Shape]"),
+        ("s", "&str"),
+        ("boxed", "*mut values::Point"),
+        ("some", "core::option::Option<i32>"),
+        ("ch", "char"),
+        ("n", "i32"),
+        ("pair", "values::Pair"),
+        ("color", "values::Color"),
+    ] {
+        let got = s.info.evaluate(expr, &scope).map(|v| v.type_name());
+        assert_eq!(got.as_deref(), Ok(want), "whatis {expr}");
+    }
     let locals = s.info.locals(&scope).expect("info locals");
     let names: Vec<&str> = locals.iter().map(|(n, _)| n.as_str()).collect();
     // Each `let` opens a scope: the latest binding comes first, as in gdb.
