@@ -1972,14 +1972,20 @@ thread_local! {
     static GLOBAL_INDEXES: RefCell<HashMap<IndexKey, Rc<GlobalIndex>>> = RefCell::new(HashMap::new());
 }
 
-fn global_index(di: &DebugInfo, module: usize, cx: &Cx) -> Rc<GlobalIndex> {
+/// What identifies a module's file for the caches: its path, size and
+/// modification time (a rebuilt program at the same path is another file).
+fn module_key(di: &DebugInfo, module: usize) -> IndexKey {
     let file = &di.modules[module].module.file;
     let meta = std::fs::metadata(file).ok();
-    let key = (
+    (
         file.clone(),
         meta.as_ref().map_or(0, |m| m.len()),
         meta.and_then(|m| m.modified().ok()),
-    );
+    )
+}
+
+fn global_index(di: &DebugInfo, module: usize, cx: &Cx) -> Rc<GlobalIndex> {
+    let key = module_key(di, module);
     if let Some(index) = GLOBAL_INDEXES.with(|c| c.borrow().get(&key).cloned()) {
         return index;
     }

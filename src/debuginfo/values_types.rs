@@ -4,6 +4,14 @@
 
 use super::*;
 
+/// The prefix of each type DIE of a unit, by offset.
+type Prefixes = Rc<HashMap<usize, String>>;
+
+thread_local! {
+    /// [`Cx::scope_prefixes`] by module file and unit.
+    static SCOPE_PREFIXES: RefCell<HashMap<(IndexKey, usize), Prefixes>> = RefCell::new(HashMap::new());
+}
+
 /// The DWARF of one module, with the unit the lookup is in.
 #[derive(Clone, Copy)]
 pub(super) struct Cx<'a> {
@@ -268,17 +276,28 @@ impl<'a> Cx<'a> {
     /// A Rust type's name with the namespaces and types it is declared in:
     /// `core::option::Option<i32>`, as gdb names it.
     pub(super) fn qualified(&self, unit: usize, offset: UnitOffset, name: &str) -> String {
+        let prefixes = self.scope_prefixes(unit);
+        match prefixes.get(&offset.0) {
+            Some(prefix) if !prefix.is_empty() => format!("{prefix}::{name}"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// The enclosing namespaces and types of every type DIE of a unit
+    /// (`core::option` for `Option<i32>`), found in one walk of the unit
+    /// and kept: DIEs do not point to their parents.
+    fn scope_prefixes(&self, unit: usize) -> Prefixes {
+        let key = (module_key(self.di, self.module), unit);
+        if let Some(found) = SCOPE_PREFIXES.with(|c| c.borrow().get(&key).cloned()) {
+            return found;
+        }
+        let mut prefixes = HashMap::new();
         let mut stack: Vec<(isize, Option<String>)> = Vec::new();
         let mut entries = self.units[unit].entries();
         while let Ok(Some(e)) = entries.next_dfs() {
             let depth = e.depth();
             while stack.last().is_some_and(|(d, _)| *d >= depth) {
                 stack.pop();
-            }
-            if e.offset() == offset {
-                let mut parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
-                parts.push(name);
-                return parts.join("::");
             }
             let scope_name = match e.tag() {
                 gimli::DW_TAG_namespace
@@ -287,9 +306,15 @@ impl<'a> Cx<'a> {
                 | gimli::DW_TAG_enumeration_type => self.name(unit, e),
                 _ => None,
             };
+            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() {
+                let parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
+                prefixes.insert(e.offset().0, parts.join("::"));
+            }
             stack.push((depth, scope_name));
         }
-        name.to_string()
+        let prefixes = Rc::new(prefixes);
+        SCOPE_PREFIXES.with(|c| c.borrow_mut().insert(key, Rc::clone(&prefixes)));
+        prefixes
     }
 
     /// The members of a struct, or the variants of a Rust enum.
