@@ -19,14 +19,7 @@ gcc -O0 -g -o "$work/life" demos/life.c
 
 echo "== rback record:"
 "$rback" record -o "$work/trace" "$work/life" | tail -3
-# rback turns address space randomization off, so the grid of this PIE
-# program sits at the default load base plus its offset.
-grid=$(printf 'mem:0x%x:256:16' $((0x555555554000 + 0x$(nm "$work/life" | awk '$3 == "grid" {print $1}'))))
-play=("$rback" playback "$work/trace" --at step --show "$grid" --as grid --fps 6)
-"${play[@]}" --rewind --gif "$out/life.gif" --cast "$out/life.cast"
-if [ -t 1 ]; then
-    "${play[@]}" --rewind
-else
-    echo "== rback playback --at step --show grid --rewind:"
-    "${play[@]}" --rewind
-fi
+play=("$rback" playback "$work/trace" --at step --show grid --show generation --fps 6 --rewind)
+"${play[@]}" --gif "$out/life.gif" --cast "$out/life.cast"
+echo "== rback playback --at step --show grid --show generation --rewind:"
+"${play[@]}"

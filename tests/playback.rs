@@ -338,3 +338,95 @@ fn a_source_line_can_be_the_place_to_sample() {
     // Sampled after step(): the glider has moved on from main()'s setup.
     assert_ne!(live_cells(&f[0])[..3], [(0, 1), (1, 2), (2, 0)]);
 }
+
+#[test]
+fn expressions_are_drawn_as_bars_sparklines_and_text() {
+    let s = recorded("sort");
+    let out = playback(
+        &s,
+        &[
+            "--at",
+            "pass_done",
+            "--show",
+            "values",
+            "--as",
+            "bars",
+            "--show",
+            "swaps",
+            "--as",
+            "spark",
+            "--show",
+            "pass",
+            "--as",
+            "value",
+        ],
+    );
+    let f = frames(&out.stdout());
+    assert_eq!(f.len(), 11, "sort.c makes 11 passes:\n{out:?}");
+    let first: Vec<&str> = f[0].lines().collect();
+    assert!(first[0].ends_with("sort.c:16"), "{}", first[0]);
+    assert_eq!(
+        first[1],
+        "values = {3, 11, 7, 1, 13, 9, 5, 15, 2, 12, 8, 14, 4, 10, 6, 16}"
+    );
+    // Ten rows of bars: 16 reaches the top row, 3 only the bottom ones.
+    assert_eq!(first[2].trim_end(), "                ▃               █");
+    assert_eq!(first[11].chars().nth(2), Some('█'));
+    assert_eq!(first[12], "swaps: █  13");
+    assert_eq!(first[13], "pass = 1");
+    let last: Vec<&str> = f[10].lines().collect();
+    assert_eq!(
+        last[1],
+        "values = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}"
+    );
+    let spark = last[12].strip_prefix("swaps: ").unwrap();
+    assert_eq!(spark.chars().count(), "▇▇▆▆▅▄▃▂▂▁▁  0".chars().count(), "{spark}");
+    assert!(
+        spark.starts_with('█') && spark.ends_with("▁  0"),
+        "the swaps per pass fall to 0: {spark}"
+    );
+    assert_eq!(last[13], "pass = 11");
+}
+
+#[test]
+fn a_region_s_address_can_be_an_expression() {
+    let (s, grid) = life();
+    let by_number = frames(&playback(&s, &["--at", "step", "--show", &grid, "--as", "grid"]).stdout());
+    let by_name = frames(&playback(&s, &["--at", "step", "--show", "mem:&grid:256:16", "--as", "grid"]).stdout());
+    let by_value = frames(&playback(&s, &["--at", "step", "--show", "grid"]).stdout());
+    let picture = |f: &String| f.lines().skip(2).collect::<Vec<_>>().join("\n");
+    assert_eq!(by_number.len(), 24);
+    assert_eq!(
+        by_number.iter().map(picture).collect::<Vec<_>>(),
+        by_name.iter().map(picture).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        by_number.iter().map(picture).collect::<Vec<_>>(),
+        by_value.iter().map(picture).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_expression_that_cannot_be_read_is_shown_as_such() {
+    let s = recorded("sort");
+    let out = playback(
+        &s,
+        &[
+            "--at",
+            "pass_done",
+            "--show",
+            "no_such_variable",
+            "--show",
+            "values[2] * 10",
+            "--max-frames",
+            "1",
+        ],
+    );
+    let f = frames(&out.stdout());
+    let lines: Vec<&str> = f[0].lines().collect();
+    assert_eq!(
+        lines[1],
+        "no_such_variable: <No symbol \"no_such_variable\" in current context.>"
+    );
+    assert_eq!(lines[2], "values[2] * 10 = 70");
+}

@@ -6,7 +6,8 @@ use anyhow::{bail, Result};
 use recorder::timeline::{Position, StopReason};
 use recorder::{EventIdx, RemoteAddr};
 
-use super::model::{At, Frame, Sample, Show, Subject};
+use super::model::{At, Frame, Sample, Show, Style, Subject, MAX_REGION};
+use crate::debuginfo::{Scope, Value};
 use crate::session::{file_and_line, parse_address, Session};
 
 /// The part of the recording to sample (`--from`, `--to`, `--max-frames`).
@@ -68,7 +69,10 @@ impl Sampler<'_> {
                 Ok(a) => self.bytes(a, *len, *width),
                 Err(why) => Sample::Unavailable(why),
             },
-            Subject::Expr(_) => Sample::Unavailable("expressions are not available yet; use mem:ADDR:LEN".into()),
+            Subject::Expr(expr) => match self.evaluate(expr) {
+                Ok(value) => self.classify(&value, show.style),
+                Err(why) => Sample::Unavailable(why),
+            },
         }
     }
 
@@ -79,10 +83,75 @@ impl Sampler<'_> {
         }
     }
 
-    /// A region's address: a number (hex with `0x`).
-    fn address(&self, spec: &str) -> Result<u64, String> {
-        parse_address(spec.trim()).map_err(|e| e.to_string())
+    /// Evaluates `expr` in the innermost frame, as `print` would.
+    fn evaluate(&self, expr: &str) -> Result<Value, String> {
+        let frames = self.session.backtrace(1).map_err(|e| format!("{e:#}"))?;
+        let frame = frames.first().ok_or_else(|| "no frame here".to_string())?;
+        let mem = self.session.memory();
+        let fs_base = self.session.timeline.regs().ok().map(|r| r.fs_base);
+        self.session.debug.evaluate(
+            expr,
+            &Scope {
+                frame,
+                mem: &mem,
+                fs_base,
+            },
+        )
     }
+
+    /// What a value can be drawn as: arrays of arrays of numbers are grids,
+    /// arrays of numbers rows, numbers numbers; anything else is text.
+    fn classify(&self, value: &Value, style: Style) -> Sample {
+        if style == Style::Hex {
+            let Some(addr) = value.address() else {
+                return Sample::Unavailable("not in memory, so no bytes to dump".into());
+            };
+            let len = usize::try_from(value.byte_size())
+                .unwrap_or(MAX_REGION)
+                .clamp(1, MAX_REGION);
+            return self.bytes(addr, len, 16);
+        }
+        let text = value.to_string();
+        if let Some(elements) = value.elements() {
+            let rows: Option<Vec<Vec<f64>>> = elements
+                .iter()
+                .map(|e| e.elements()?.iter().map(number).collect())
+                .collect();
+            if let Some(rows) = rows.filter(|r| !r.is_empty() && r.iter().all(|row| !row.is_empty())) {
+                return Sample::Grid { text, rows };
+            }
+            if let Some(values) = elements.iter().map(number).collect::<Option<Vec<f64>>>() {
+                return Sample::Row { text, values };
+            }
+            return Sample::Text(text);
+        }
+        match number(value) {
+            Some(v) => Sample::Number { text, value: v },
+            None => Sample::Text(text),
+        }
+    }
+
+    /// A region's address: a number (hex with `0x`), or an expression: a
+    /// pointer's or integer's value, or where an array or struct lives.
+    fn address(&self, spec: &str) -> Result<u64, String> {
+        if let Ok(addr) = parse_address(spec.trim()) {
+            return Ok(addr);
+        }
+        let value = self.evaluate(spec)?;
+        let addr = match value.elements() {
+            Some(_) => value.address(),
+            None => value.as_i64().map(|a| a as u64).or(value.address()),
+        };
+        addr.ok_or_else(|| format!("`{spec}` is not an address"))
+    }
+}
+
+/// A number worth drawing. A pointer is a place, not a quantity.
+fn number(v: &Value) -> Option<f64> {
+    if v.type_name().ends_with('*') {
+        return None;
+    }
+    v.as_f64()
 }
 
 /// Samples every place `at` names, going forward from the start (or `--from`).

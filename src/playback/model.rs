@@ -50,7 +50,7 @@ pub enum Subject {
 }
 
 /// Raw regions are read in one piece; more than this is surely a typo.
-const MAX_REGION: usize = 1 << 16;
+pub const MAX_REGION: usize = 1 << 16;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Show {
@@ -138,9 +138,6 @@ impl At {
 
 /// One show's value in one frame. Two samples of the same state are equal,
 /// which is what checking a re-materialized frame relies on.
-// Expression samples (all but Bytes and Unavailable) are built once the
-// values API is merged.
-#[allow(dead_code)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sample {
     /// Shown as text only (a struct, a pointer, a string).
