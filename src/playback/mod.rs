@@ -140,6 +140,7 @@ pub fn run(opts: &Options) -> Result<()> {
             fps: opts.fps,
             reverse: opts.reverse,
             paused: opts.paused,
+            rewind: opts.rewind,
         };
         return player::play(&frames, &shows, &player, &mut |f| sampler.materialize(f.position));
     }

@@ -118,6 +118,8 @@ pub struct PlayerOptions {
     /// Start at the last frame and play backward.
     pub reverse: bool,
     pub paused: bool,
+    /// Turn back at the last frame instead of stopping there.
+    pub rewind: bool,
 }
 
 /// Plays `frames` (recording order) until the user quits.
@@ -175,6 +177,10 @@ pub fn play(
             None => match (backward, i) {
                 (true, 0) => playing = false,
                 (true, _) => i -= 1,
+                (false, _) if i == last && opts.rewind && last > 0 => {
+                    backward = true;
+                    i -= 1;
+                }
                 (false, _) if i == last => playing = false,
                 (false, _) => i += 1,
             },
