@@ -234,6 +234,16 @@ struct Checkpoint {
     session: ReplaySession,
 }
 
+/// A checkpoint off the user's list, with the arrival and trigger counts
+/// there (valid while the same breakpoints and watches are set).
+struct StepCache {
+    checkpoint: Checkpoint,
+    breakpoints: BTreeSet<RemoteAddr>,
+    watches: Vec<Watch>,
+    arrivals: HashMap<RemoteAddr, u64>,
+    triggers: HashMap<Watch, u64>,
+}
+
 /// What made a run inside an interval stop.
 enum Halt {
     Breakpoint(RemoteAddr),
@@ -294,6 +304,8 @@ pub struct Timeline {
     /// The user watch the last single step reported, if any.
     stepped_watch: Option<Watch>,
     interrupted: Arc<AtomicBool>,
+    /// A hidden checkpoint where the last reverse step started stepping.
+    step_cache: Option<StepCache>,
     /// Memory or registers were changed by hand; the live tracee is no
     /// longer the recording's and must be rebuilt before moving.
     scratch: bool,
@@ -341,6 +353,7 @@ impl Timeline {
             watch_values: HashMap::new(),
             stepped_watch: None,
             interrupted: Arc::new(AtomicBool::new(false)),
+            step_cache: None,
             scratch: false,
         };
         timeline.add_checkpoint(None)?;
@@ -815,6 +828,7 @@ impl Timeline {
                     Position::start(p.event)
                 };
                 self.goto(base, None)?;
+                self.cache_steps_base()?;
                 let mut steps = 0;
                 if self.regs()?.rip != addr.0 || nth > 1 {
                     loop {
@@ -862,6 +876,7 @@ impl Timeline {
                     Position::start(p.event)
                 };
                 self.goto(base, None)?;
+                self.cache_steps_base()?;
                 self.goal_watch = Some(watch);
                 let found = self.step_until_trigger(watch, nth);
                 self.goal_watch = None;
@@ -871,6 +886,35 @@ impl Timeline {
                 Ok(Some(base.with_steps(steps - 1)))
             }
         }
+    }
+
+    /// Keeps a fork of the live tracee, which stands on a point that took
+    /// a long replay to reach: the reverse steps that follow (gdb makes a
+    /// reverse-next of many) start from it instead.
+    fn cache_steps_base(&mut self) -> Result<()> {
+        if self.at_interval_start() && self.has_checkpoint_at(self.at) {
+            return Ok(());
+        }
+        if self
+            .step_cache
+            .as_ref()
+            .is_some_and(|c| c.checkpoint.position == self.at)
+        {
+            return Ok(());
+        }
+        self.step_cache = Some(StepCache {
+            checkpoint: Checkpoint {
+                id: 0,
+                name: None,
+                position: self.at,
+                session: self.live.fork()?,
+            },
+            breakpoints: self.breakpoints.clone(),
+            watches: self.watches.clone(),
+            arrivals: self.arrivals.clone(),
+            triggers: self.triggers.clone(),
+        });
+        Ok(())
     }
 
     /// Single-steps until `watch` has triggered `nth` times in this
@@ -920,6 +964,33 @@ impl Timeline {
     fn goto(&mut self, target: Position, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
         let from_here = hits.is_some() || target.event > self.at.event;
         if !from_here {
+            // A few single steps from here or from the step cache beat a
+            // replay from the interval's start.
+            if let Some(steps) = steps_between(self.at, target) {
+                self.steps_recording(steps, None)?;
+                self.at = target;
+                return Ok(());
+            }
+            let cached_steps = self
+                .step_cache
+                .as_ref()
+                .and_then(|c| steps_between(c.checkpoint.position, target));
+            if let (Some(steps), Some(cached)) = (cached_steps, self.step_cache.as_mut()) {
+                let session = cached.checkpoint.session.fork()?;
+                let position = cached.checkpoint.position;
+                let counts = (cached.breakpoints == self.breakpoints && cached.watches == self.watches)
+                    .then(|| (cached.arrivals.clone(), cached.triggers.clone()));
+                self.restore_session(session, position)?;
+                // The counts there are known if nothing they count changed.
+                if let Some((arrivals, triggers)) = counts {
+                    self.arrivals = arrivals;
+                    self.triggers = triggers;
+                    self.arrivals_known = true;
+                }
+                self.steps_recording(steps, None)?;
+                self.at = target;
+                return Ok(());
+            }
             let i = self
                 .checkpoint_before_or_at(target)
                 .expect("the first checkpoint is at the start of the recording");
@@ -1635,10 +1706,15 @@ impl Timeline {
     }
 
     fn restore(&mut self, i: usize) -> Result<()> {
-        let mut session = self.checkpoints[i].session.fork()?;
+        let session = self.checkpoints[i].session.fork()?;
+        self.restore_session(session, self.checkpoints[i].position)
+    }
+
+    /// Makes a fresh fork of a checkpoint (at `position`) the live tracee.
+    fn restore_session(&mut self, mut session: ReplaySession, position: Position) -> Result<()> {
         session.prepare()?;
         self.live = session;
-        self.at = self.checkpoints[i].position;
+        self.at = position;
         self.held = None;
         self.inserted.clear();
         self.arrivals.clear();
@@ -1665,4 +1741,33 @@ fn anon_pss(pid: nix::unistd::Pid) -> u64 {
             line.split_whitespace().nth(1)?.parse::<u64>().ok()
         })
         .map_or(0, |kib| kib * 1024)
+}
+
+/// How many single steps lead from `from` to `to`, when `to` is `from`
+/// stepped on (same interval, same starting point).
+fn steps_between(from: Position, to: Position) -> Option<u64> {
+    if from.event != to.event {
+        return None;
+    }
+    let (a, b) = match (from.point, to.point) {
+        (Point::Start { steps: a }, Point::Start { steps: b }) => (a, b),
+        (
+            Point::Arrival { addr, nth, steps: a },
+            Point::Arrival {
+                addr: addr2,
+                nth: nth2,
+                steps: b,
+            },
+        ) if addr == addr2 && nth == nth2 => (a, b),
+        (
+            Point::Trigger { watch, nth, steps: a },
+            Point::Trigger {
+                watch: w2,
+                nth: n2,
+                steps: b,
+            },
+        ) if watch == w2 && nth == n2 => (a, b),
+        _ => return None,
+    };
+    b.checked_sub(a)
 }
