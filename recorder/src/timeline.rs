@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::counter::{CounterStop, ExecCounter};
 use crate::record::si_code;
@@ -63,11 +63,14 @@ impl Default for CheckpointPolicy {
 /// How often (in events) the CPU time of the replayed program is read; a
 /// read costs about as much as replaying a cheap event.
 const CPU_CHECK_EVENTS: u64 = 16;
+/// ...or when this much wall time passed since the last read.
+const CPU_CHECK_AFTER: Duration = Duration::from_millis(20);
 /// Automatic checkpoints kept at most; older ones are thinned out first.
 const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// How many single steps a reverse step may take to find the previous
 /// instruction, from the arrival before it.
-const STEP_LIMIT: u64 = 2_000_000;
+/// (At 17-50 µs a step, this is a few seconds.)
+const STEP_LIMIT: u64 = 200_000;
 /// The debug registers user watchpoints use (0 places recorded signals,
 /// `COUNTER_SLOT` counts arrivals).
 const WATCH_SLOTS: [usize; 2] = [2, 3];
@@ -279,6 +282,7 @@ pub struct Timeline {
     policy: CheckpointPolicy,
     /// The live program's CPU time (ns) when it last passed a checkpoint.
     cpu_mark: u64,
+    last_cpu_check: Instant,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -341,6 +345,7 @@ impl Timeline {
                 ..policy
             },
             cpu_mark: 0,
+            last_cpu_check: Instant::now(),
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
@@ -832,11 +837,8 @@ impl Timeline {
                 let mut steps = 0;
                 if self.regs()?.rip != addr.0 || nth > 1 {
                     loop {
-                        if steps >= STEP_LIMIT {
-                            return Err(Error::Program(format!(
-                                "the instruction before this one is more than {STEP_LIMIT} instructions \
-                                 after the last known point; reverse stepping cannot reach it"
-                            )));
+                        if let Some(e) = self.search_limit(steps) {
+                            return Err(e);
                         }
                         match self.step_once(None)? {
                             Halt::Event => {
@@ -888,6 +890,26 @@ impl Timeline {
         }
     }
 
+    /// Ends a single-stepping search `steps` past `self.at` (at a point
+    /// with no steps of its own) when it is too long or interrupted,
+    /// leaving the position honest.
+    fn search_limit(&mut self, steps: u64) -> Option<Error> {
+        let why = if steps >= STEP_LIMIT {
+            format!(
+                "the instruction before this one is more than {STEP_LIMIT} instructions after the \
+                 last point rback can find again (the last event or breakpoint arrival); \
+                 reverse stepping cannot reach it"
+            )
+        } else if steps % 1024 == 1023 && self.take_interrupt() {
+            "interrupted".to_string()
+        } else {
+            return None;
+        };
+        self.at = self.at.with_steps(steps);
+        self.arrivals_known = false;
+        Some(Error::Program(why))
+    }
+
     /// Keeps a fork of the live tracee, which stands on a point that took
     /// a long replay to reach: the reverse steps that follow (gdb makes a
     /// reverse-next of many) start from it instead.
@@ -922,11 +944,8 @@ impl Timeline {
     fn step_until_trigger(&mut self, watch: Watch, nth: u64) -> Result<u64> {
         let mut steps = 0;
         while self.triggers.get(&watch).copied().unwrap_or(0) < nth {
-            if steps >= STEP_LIMIT {
-                return Err(Error::Program(format!(
-                    "the access before this one is more than {STEP_LIMIT} instructions earlier; \
-                     reverse stepping cannot reach it"
-                )));
+            if let Some(e) = self.search_limit(steps) {
+                return Err(e);
             }
             if let Halt::Event = self.step_once(None)? {
                 return Err(Error::Program(format!(
@@ -1436,9 +1455,14 @@ impl Timeline {
             .max()
             .unwrap_or(0);
         let since = self.at.event.0 - last_auto;
+        // The CPU time is read every few events, and after any event that
+        // took long to reach (a long syscall-free stretch).
+        let check_cpu = since.is_multiple_of(CPU_CHECK_EVENTS) || self.last_cpu_check.elapsed() >= CPU_CHECK_AFTER;
         let due = since >= self.policy.every_events
-            || (since.is_multiple_of(CPU_CHECK_EVENTS)
-                && self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64);
+            || (check_cpu && {
+                self.last_cpu_check = Instant::now();
+                self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64
+            });
         if due {
             self.add_checkpoint(None)?;
         }
