@@ -65,6 +65,10 @@ impl debuginfo::Memory for TimelineMemory<'_> {
 impl Session {
     /// Opens a trace at the start of the recording.
     pub fn open(trace_dir: &Path) -> Result<Session> {
+        // The replayed program maps the copies by absolute path.
+        let trace_dir = &trace_dir
+            .canonicalize()
+            .with_context(|| format!("cannot open the trace {}", trace_dir.display()))?;
         let timeline = Timeline::open(trace_dir, DEFAULT_CHECKPOINT_INTERVAL)
             .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
         let mut names = HashMap::new();
@@ -177,11 +181,9 @@ impl Session {
             return Ok(vec![RemoteAddr(addr)]);
         }
         let addrs = if let Ok(line) = spec.parse::<u32>() {
-            let pc = self.pc()?;
-            let (file, _) = self
-                .debug
-                .line_at(pc)
-                .ok_or_else(|| anyhow!("no source file here (at {pc:#x}) to find line {line} in"))?;
+            let file = self
+                .default_source_file()?
+                .ok_or_else(|| anyhow!("no default source file to find line {line} in; use FILE:LINE"))?;
             let addrs = self.debug.line_addresses(&file.to_string_lossy(), line);
             if addrs.is_empty() {
                 bail!("no code at line {line} of \"{}\"", base_name(&file));
@@ -204,6 +206,20 @@ impl Session {
             addrs
         };
         Ok(addrs.into_iter().map(RemoteAddr).collect())
+    }
+
+    /// The source file a bare line number refers to: the current one, or
+    /// before the program reaches code with line information, `main`'s.
+    pub fn default_source_file(&self) -> Result<Option<PathBuf>> {
+        if let Some((file, _)) = self.debug.line_at(self.pc()?) {
+            return Ok(Some(file));
+        }
+        Ok(self
+            .debug
+            .function_address("main")
+            .into_iter()
+            .find_map(|a| self.debug.line_at(a))
+            .map(|(file, _)| file))
     }
 
     /// Adds a numbered breakpoint at each address a location names, and
@@ -235,7 +251,10 @@ impl Session {
             .iter()
             .position(|b| b.number == number)
             .ok_or_else(|| anyhow!("no breakpoint number {number}"))?;
-        self.breakpoints.remove(i);
+        let removed = self.breakpoints.remove(i);
+        for a in removed.addrs {
+            self.timeline.remove_breakpoint(a);
+        }
         self.sync_breakpoints();
         Ok(())
     }
