@@ -321,7 +321,8 @@ impl Session {
             StopReason::StartOfRecording | StopReason::EndOfRecording => {
                 out.push_str("No more reverse-execution history.\n");
             }
-            StopReason::Stepped | StopReason::Arrived => {}
+            StopReason::Interrupted => out.push_str("Interrupted.\n"),
+            StopReason::Stepped | StopReason::Arrived | StopReason::Watchpoint { .. } => {}
         }
         out.push_str(&self.describe_here(true));
         out
