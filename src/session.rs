@@ -10,7 +10,8 @@
 //! recovered: the executable and loader from the exec events, libraries from
 //! their `DT_SONAME`.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -47,6 +48,9 @@ pub struct Session {
     mapped: Vec<MappedFile>,
     /// The display name of each trace copy (`files/HASH` -> `/usr/bin/x`).
     names: HashMap<PathBuf, String>,
+    /// Statement starts (`is_stmt` rows of the line tables) per module, by
+    /// the module's bias, built the first time stepping needs them.
+    statements: RefCell<HashMap<u64, HashSet<u64>>>,
     /// `directory` and `set substitute-path`, kept to re-apply after a rebuild.
     directories: Vec<PathBuf>,
     substitutions: Vec<(PathBuf, PathBuf)>,
@@ -89,6 +93,7 @@ impl Session {
             next_breakpoint: 1,
             mapped: Vec::new(),
             names,
+            statements: RefCell::new(HashMap::new()),
             directories: Vec::new(),
             substitutions: Vec::new(),
         };
@@ -120,6 +125,7 @@ impl Session {
         }
         self.debug = debug;
         self.mapped = mapped;
+        self.statements.borrow_mut().clear();
         Ok(())
     }
 
@@ -132,6 +138,34 @@ impl Session {
         let name = soname(file).unwrap_or_else(|| file.display().to_string());
         self.names.insert(file.to_path_buf(), name.clone());
         name
+    }
+
+    /// Whether `pc` starts a statement in the line table (an `is_stmt`
+    /// row): where `step` and `next` may stop. Compilers also emit rows
+    /// that are not statements, for instructions of a line scheduled among
+    /// another line's; a debugger steps through those.
+    pub fn is_statement(&self, pc: u64) -> bool {
+        let Some(d) = self.debug.dwarf_at(pc) else {
+            return false;
+        };
+        let link = pc.wrapping_sub(d.bias);
+        let mut cache = self.statements.borrow_mut();
+        let set = cache.entry(d.bias).or_insert_with(|| {
+            let mut set = HashSet::new();
+            for unit in d.units {
+                let Some(program) = unit.line_program.clone() else {
+                    continue;
+                };
+                let mut rows = program.rows();
+                while let Ok(Some((_, row))) = rows.next_row() {
+                    if row.is_stmt() && !row.end_sequence() {
+                        set.insert(row.address());
+                    }
+                }
+            }
+            set
+        });
+        set.contains(&link)
     }
 
     /// The file mappings of the program here, as the debug info sees them.

@@ -366,10 +366,21 @@ impl Repl {
     pub(super) fn execute(&mut self, line: &str) -> Result<()> {
         let (word, args) = split_command(line);
         let command = lookup(word)?;
-        if command.movement {
-            self.last_movement = Some(line.to_string());
+        if !command.movement {
+            return (command.handler)(self, args);
         }
-        (command.handler)(self, args)
+        self.last_movement = Some(line.to_string());
+        let start = self.session.timeline.position();
+        let result = (command.handler)(self, args);
+        if result.is_err() {
+            // A movement that failed half way may have left the program
+            // anywhere (at a checkpoint, say): go back to where it began.
+            if self.session.timeline.position() != start && self.session.timeline.goto_position(start).is_ok() {
+                let _ = self.session.refresh();
+                self.selected_frame = 0;
+            }
+        }
+        result
     }
 
     fn cmd_help(&mut self, args: &str) -> Result<()> {

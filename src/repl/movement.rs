@@ -215,9 +215,32 @@ impl Repl {
         Ok(now.rsp == before.rsp.wrapping_sub(8) && self.read_u64(now.rsp)? == before.rip)
     }
 
-    /// From inside a callee whose frame's CFA is `callee_cfa`, goes back to
-    /// the call instruction in its caller.
-    fn back_to_call(&mut self, callee_cfa: u64) -> Result<Option<StopReason>> {
+    /// The call instruction that returns to `ret`: the one instruction
+    /// that decodes as a call ending exactly there (x86 calls are 2 to 7
+    /// bytes long).
+    fn call_site(&self, ret: u64) -> Option<u64> {
+        let mem = self.session.memory();
+        (2..=7u64).find_map(|len| {
+            let start = ret.checked_sub(len)?;
+            let insn = self
+                .session
+                .debug
+                .disassemble_count(&mem, start, 1)
+                .into_iter()
+                .next()?;
+            (insn.mnemonic.starts_with("call") && insn.bytes.len() as u64 == len).then_some(start)
+        })
+    }
+
+    /// From inside a callee whose frame's CFA is `callee_cfa` and that
+    /// returns to `ret`, goes back to the call instruction in its caller.
+    /// The breakpoint goes on the call site rather than the callee's entry:
+    /// the caller's code is there from an earlier checkpoint on, where a
+    /// library the callee lives in may not be mapped yet.
+    fn back_to_call(&mut self, callee_cfa: u64, ret: u64) -> Result<Option<StopReason>> {
+        if let Some(call) = self.call_site(ret) {
+            return self.run_to(true, &[RemoteAddr(call)], &|regs| regs.rsp == callee_cfa);
+        }
         let pc = self.regs()?.rip;
         if let Some(range) = self.session.debug.function_range(pc) {
             if pc != range.start {
@@ -250,7 +273,7 @@ impl Repl {
             if r != StopReason::Stepped {
                 Some(r)
             } else if over_calls && self.undid_return(&before, &self.regs()?)? {
-                self.back_to_call(before.rsp)?
+                self.back_to_call(before.rsp, before.rip)?
             } else {
                 None
             }
@@ -343,14 +366,14 @@ impl Repl {
             }
             if now.rsp > frame_cfa.wrapping_sub(8) {
                 // Returned into the caller, in the middle of its line: go
-                // on to the start of a line there, as gdb does.
+                // on to the start of a statement there, as gdb does.
                 let Some(r) = self.session.debug.line_range(now.rip) else {
                     return Ok(None);
                 };
                 range = r;
                 line = self.session.debug.line_at(now.rip).map(|(_, l)| l);
                 frame_cfa = self.cfa().unwrap_or(now.rsp + 8);
-                if range.start == now.rip {
+                if self.session.is_statement(now.rip) {
                     return Ok(None);
                 }
                 continue;
@@ -365,7 +388,7 @@ impl Repl {
                     continue;
                 }
             }
-            if r.start == now.rip || new_line != line {
+            if self.session.is_statement(now.rip) && (new_line != line || r.start == now.rip) {
                 return Ok(None);
             }
             range = r;
@@ -404,7 +427,10 @@ impl Repl {
         Ok(None)
     }
 
-    /// Steps backward to the start of the previous source line.
+    /// Steps backward to the start of the previous source line: back
+    /// through the line until the instruction before its first one, then
+    /// forward again to that first one (a stored position, so a call just
+    /// before it is not re-entered).
     fn reverse_line(&mut self, over_calls: bool) -> Result<Option<StopReason>> {
         let pc = self.regs()?.rip;
         let Some(mut range) = self.session.debug.line_range(pc) else {
@@ -412,9 +438,10 @@ impl Repl {
         };
         let mut frame_cfa = self.cfa().ok_or_else(|| anyhow!("cannot find the current frame"))?;
         // In the middle of a line, the first stop is that line's start.
-        let mut seeking = range.start != pc;
+        let mut seeking = !self.session.is_statement(pc);
         loop {
             let before = self.regs()?;
+            let before_position = self.session.timeline.position();
             let r = self.primitive(Primitive::ReverseStepi)?;
             if r != StopReason::Stepped {
                 return Ok(Some(r));
@@ -430,20 +457,32 @@ impl Repl {
                         continue;
                     }
                     _ => {
-                        if let Some(r) = self.back_to_call(callee_cfa)? {
+                        if let Some(r) = self.back_to_call(callee_cfa, before.rip)? {
                             return Ok(Some(r));
                         }
                     }
                 }
             }
             let now = self.regs()?;
+            // Landing exactly on a statement that starts its line: what ran
+            // before it belongs to another line, so this is the stop.
+            if self.session.is_statement(now.rip)
+                && self
+                    .session
+                    .debug
+                    .line_range(now.rip)
+                    .is_some_and(|r| r.start == now.rip)
+            {
+                return Ok(None);
+            }
             if range.contains(&now.rip) && now.rsp < frame_cfa {
                 continue;
             }
-            if seeking {
-                // One instruction before the line's start: step back onto it.
-                let r = self.primitive(Primitive::Stepi)?;
-                return Ok((r != StopReason::Stepped).then_some(r));
+            if seeking && self.session.is_statement(before.rip) {
+                // One instruction before the line's start: back onto it.
+                self.session.timeline.goto_position(before_position)?;
+                self.session.refresh()?;
+                return Ok(None);
             }
             if now.rsp >= frame_cfa {
                 // Back out of the function's entry into the caller's call.
@@ -470,20 +509,9 @@ impl Repl {
         };
         let title = self.session.describe_frame(self.selected_frame, frame);
         let (frame_cfa, return_to) = (frame.cfa, caller.pc);
-        let function_start = self.session.debug.function_range(frame.lookup_pc);
         if reverse {
             println!("Run back to call of {title}");
-            let stopped = if self.selected_frame == 0 {
-                self.back_to_call(frame_cfa)?
-            } else {
-                let entry = function_start
-                    .map(|r| r.start)
-                    .ok_or_else(|| anyhow!("cannot find where this function starts"))?;
-                match self.run_to(true, &[RemoteAddr(entry)], &|regs| regs.rsp == frame_cfa - 8)? {
-                    Some(r) => Some(r),
-                    None => self.back_to_call(frame_cfa)?,
-                }
-            };
+            let stopped = self.back_to_call(frame_cfa, return_to)?;
             match stopped {
                 Some(r) => self.report(r),
                 None => {

@@ -93,6 +93,14 @@ pub fn describe_position(p: Position) -> String {
         Point::Arrival { addr, nth, steps } => {
             format!("{steps} instructions past arrival {nth} at {addr} after event {prev}")
         }
+        Point::Trigger { watch, nth, steps } => {
+            let past = if steps > 0 {
+                format!("{steps} instructions past ")
+            } else {
+                String::new()
+            };
+            format!("{past}access {nth} to {} after event {prev}", watch.addr)
+        }
         Point::End => format!("just before event {}", p.event),
     }
 }

@@ -1,0 +1,409 @@
+//! The interactive debugger, scripted: `rback replay TRACE --batch -x FILE`
+//! and commands on stdin, checked on what a user would see.
+
+mod common;
+
+use common::{assert_no_panic, c_program, run, Output, Session, TIMEOUT};
+
+/// Records `tests/programs/repl_demo.c` in a fresh session.
+fn demo() -> Session {
+    let s = Session::new();
+    let rec = s.record(c_program("repl_demo"), &[]);
+    assert!(rec.stdout().contains("total=35 f=120 counter=40"), "{rec:?}");
+    s
+}
+
+/// Runs `script` with `-x` and `--batch`.
+fn batch(s: &Session, script: &str) -> Output {
+    let file = s.write("script.gdb", script);
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace()).arg("--batch").arg("-x").arg(file);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    out
+}
+
+/// Runs the REPL with `input` on its (non-terminal) stdin.
+fn piped(s: &Session, input: &str) -> Output {
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace());
+    let out = run(&mut cmd, Some(input.as_bytes()), TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    out
+}
+
+/// The lines of stdout after the banner and the starting location.
+fn lines(out: &Output) -> Vec<String> {
+    out.stdout().lines().skip(2).map(str::to_string).collect()
+}
+
+/// Asserts that `wanted` occur in `out`'s stdout in this order, each as
+/// the start of a line (or, with a leading space, anywhere in one).
+fn assert_lines_in_order(out: &Output, wanted: &[&str]) {
+    let all = lines(out);
+    let mut from = 0;
+    for w in wanted {
+        // A leading space: anywhere in the line (after an address, say).
+        let found = |l: &String| l.starts_with(w) || (w.starts_with(' ') && l.contains(w));
+        match all[from..].iter().position(found) {
+            Some(i) => from += i + 1,
+            None => panic!("no line starting {w:?} (in order) in:\n{out:?}"),
+        }
+    }
+}
+
+fn count_lines_starting(out: &Output, prefix: &str) -> usize {
+    lines(out).iter().filter(|l| l.starts_with(prefix)).count()
+}
+
+/// The number after `Current event:` in the n-th `when` output.
+fn events(out: &Output) -> Vec<u64> {
+    lines(out)
+        .iter()
+        .filter_map(|l| l.strip_prefix("Current event: ")?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn breakpoints_continue_both_ways_and_count_hits() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break compute\ncontinue\nc\ninfo breakpoints\nreverse-continue\nrc\nrc\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1 at 0x",
+            "Breakpoint 1, compute (",
+            "12\t    int r = n * n;",
+            "Breakpoint 1, compute (",
+            "1       breakpoint     keep y   0x",
+            "\tbreakpoint already hit 2 times",
+            "Breakpoint 1, compute (",
+            "No more reverse-execution history.",
+        ],
+    );
+    // The last rc is at the start already: it says so again.
+    assert_eq!(
+        count_lines_starting(&out, "No more reverse-execution history."),
+        2,
+        "{out:?}"
+    );
+}
+
+#[test]
+fn tbreak_delete_disable_enable() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "tbreak fact\nbreak compute\ndisable 2\ncontinue\ninfo breakpoints\nenable 2\nrc\ndelete 2\nc\nc\ninfo breakpoints\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Temporary breakpoint 1 at 0x",
+            "Breakpoint 2 at 0x",
+            // compute is disabled: the first stop is fact.
+            "Temporary breakpoint 1, fact (",
+            "2       breakpoint     keep n ",
+            // Enabled again, going back finds its last hit.
+            "Breakpoint 2, compute (",
+            // With none left, continue runs to the signal, then the end.
+            "Program received signal SIGUSR1",
+            "No more reverse-execution history.",
+            "No breakpoints.",
+        ],
+    );
+}
+
+#[test]
+fn step_next_finish_until_and_instruction_steps() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break main\nc\nnext\nnext\nstep\nnext\nfinish\nnext\nnext\nuntil\nstepi\nreverse-stepi\nnexti\nreverse-nexti\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1, main (",
+            "39\t    signal(SIGUSR1, on_usr1);",
+            "41\t    for (int i = 0; i < 5; i++) {",
+            "42\t        total += compute(i);",
+            "compute (",
+            "12\t    int r = n * n;",
+            "13\t    counter += r;",
+            "Run till exit from #0  compute (",
+            " in main () at repl_demo.c:42",
+            "43\t        values[i] = total;",
+            "41\t    for (int i = 0; i < 5; i++) {",
+            // until does not go back round the loop.
+            "45\t    talk();",
+            "talk (",
+            "main () at repl_demo.c:45",
+            "46\t    int f = fact(5);",
+            "45\t    talk();",
+        ],
+    );
+}
+
+#[test]
+fn reverse_step_and_next_go_back_by_line() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break 43\nc\nc\nreverse-next\nreverse-step\nreverse-step\nreverse-step\nrs\nrs\nrs\nreverse-next\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1, main (",
+            "Breakpoint 1, main (",
+            // Back over the call to its line's start,
+            "42\t        total += compute(i);",
+            // round the loop,
+            "41\t    for (int i = 0; i < 5; i++) {",
+            "43\t        values[i] = total;",
+            // then into the previous call's last line, and up through it,
+            "compute (",
+            "14\t    return r + 1;",
+            "13\t    counter += r;",
+            "12\t    int r = n * n;",
+            // and out of its entry to the caller's line.
+            "main () at repl_demo.c:42",
+            "41\t    for (int i = 0; i < 5; i++) {",
+        ],
+    );
+}
+
+#[test]
+fn reverse_next_over_a_function_that_makes_syscalls() {
+    let s = demo();
+    let out = batch(&s, "break 46\nc\nwhen\nreverse-next\nwhen\nnext\nwhen\n");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1, main (",
+            "46\t    int f = fact(5);",
+            "45\t    talk();",
+            "46\t    int f = fact(5);",
+        ],
+    );
+    let e = events(&out);
+    assert_eq!(e.len(), 3, "{out:?}");
+    // talk() wrote and called getppid: going back over it crosses events,
+    // and coming forward again returns to the same event.
+    assert!(e[1] + 2 <= e[0], "{out:?}");
+    assert_eq!(e[2], e[0], "{out:?}");
+}
+
+/// The frames of each `backtrace` printed, in order.
+fn backtraces(out: &Output) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in lines(out) {
+        if line.starts_with("#0  ") {
+            all.extend(current.take());
+            current = Some(vec![line]);
+        } else if line.starts_with('#') {
+            if let Some(c) = current.as_mut() {
+                c.push(line);
+            }
+        } else {
+            all.extend(current.take());
+        }
+    }
+    all.extend(current);
+    all
+}
+
+#[test]
+fn reverse_finish_out_of_recursion() {
+    let s = demo();
+    let out = batch(
+        &s,
+        // Without the breakpoint: going back, it would stop each entry of fact.
+        "break fact\nc\nc\nc\nc\ndelete\nbt\nreverse-finish\nbt\nreverse-finish\nreverse-finish\nbt\n",
+    );
+    let depth = |bt: &Vec<String>| bt.iter().filter(|l| l.contains(" fact (")).count();
+    let bts = backtraces(&out);
+    assert_eq!(bts.len(), 3, "{out:?}");
+    // Four fact frames at the 4th hit; each reverse-finish leaves one.
+    assert_eq!(depth(&bts[0]), 4, "{out:?}");
+    assert_eq!(depth(&bts[1]), 3, "{out:?}");
+    assert_eq!(depth(&bts[2]), 1, "{out:?}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Run back to call of #0  fact (",
+            "21\t    return n * fact(n - 1);",
+            "Run back to call of #0  ",
+            "Run back to call of #0  ",
+            "21\t    return n * fact(n - 1);",
+        ],
+    );
+}
+
+#[test]
+fn backtrace_inside_a_signal_handler() {
+    let s = demo();
+    let out = batch(&s, "break on_usr1\ncontinue\ncontinue\nbacktrace\n");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Program received signal SIGUSR1, User defined signal 1.",
+            "Breakpoint 1, on_usr1 (",
+            "34\t    counter += sig;",
+            "#0  on_usr1 (",
+            "#1  <signal handler called>",
+        ],
+    );
+    let bt = out.stdout();
+    let after = &bt[bt.find("<signal handler called>").unwrap()..];
+    assert!(after.contains(" main () at repl_demo.c:47"), "{out:?}");
+}
+
+#[test]
+fn frames_registers_memory_disassembly_and_source() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break compute\nc\nup\ninfo frame\ndown\nframe 1\nframe 0\ninfo registers rip\n\
+         info registers\nx/4xw $sp\nx/2gx $sp\nx/8xb $pc\nx/2i $pc\nx/s 0\ndisassemble\nlist\nlist\nlist fact\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "#1  0x",
+            "42\t        total += compute(i);",
+            "#1  0x",
+            "#0  compute (",
+            "#1  0x",
+            "#0  compute (",
+            "rip            0x",
+            "rax            0x",
+            "eflags         0x",
+            "0x7ff",
+            "0x7ff",
+            "0x5",
+            "=> 0x",
+            "   0x",
+            "Dump of assembler code for function compute:",
+            "End of assembler dump.",
+            "7\tint counter;",
+            "16\t",
+            "17\t__attribute__((noinline)) int fact(int n)",
+            "14\t    return r + 1;",
+        ],
+    );
+    let text = out.stdout();
+    assert!(text.contains("<compute+"), "{out:?}");
+    assert_eq!(
+        text.matches("\n=> 0x").count(),
+        2,
+        "x/i and disassemble each mark the pc once:\n{out:?}"
+    );
+    assert!(out.stderr().contains("cannot access memory at address 0x0"), "{out:?}");
+}
+
+#[test]
+fn time_travel_commands() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break talk\nc\nwhen\ncheckpoint before-talk\ngoto start\nwhen\ninfo checkpoints\n\
+         restart before-talk\nwhen\ngoto 5\nwhen\ntimeline\ngoto end\nc\n",
+    );
+    let e = events(&out);
+    assert_eq!(e.len(), 4, "{out:?}");
+    assert_eq!(e[1], 1, "{out:?}");
+    assert_eq!(e[2], e[0], "restart came back to the checkpoint:\n{out:?}");
+    assert_eq!(e[3], 5, "{out:?}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1, talk (",
+            "Checkpoint 2 \"before-talk\" at event ",
+            "  Id  Name        Event  Where",
+            "  2   before-talk ",
+            "talk (",
+            "event 1 |",
+            "now: event 5",
+            "No more reverse-execution history.",
+        ],
+    );
+}
+
+#[test]
+fn libraries_and_mappings_use_the_original_names() {
+    let s = demo();
+    let out = batch(&s, "break main\nc\ninfo sharedlibrary\ninfo proc mappings\n");
+    let text = out.stdout();
+    assert!(text.contains("libc.so.6"), "{out:?}");
+    assert!(text.contains("rback-test-programs/repl_demo"), "{out:?}");
+    assert!(
+        !text.contains("/files/"),
+        "the trace's copies are shown by their original names:\n{out:?}"
+    );
+}
+
+#[test]
+fn help_and_bad_input_leave_the_session_usable() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "help\nhelp rc\ncontnue\nbreak nosuch\nx/4x 0\nreverse-continue\ngoto 999999\nfrobnicate\n\
+         info nothing\nframe 99\nx/4q $sp\ndelete 7\nbreak compute\ncontinue\n",
+    );
+    let err = out.stderr();
+    for wanted in [
+        "undefined command \"contnue\"; did you mean \"continue\"?",
+        "function \"nosuch\" not defined",
+        "cannot access memory at address 0x0",
+        "event 999999 is outside the recording",
+        "undefined command \"frobnicate\"",
+        "undefined info command \"nothing\"",
+        "no frame at level 99",
+        "invalid format letter 'q'",
+        "no breakpoint number 7",
+    ] {
+        assert!(err.contains(wanted), "no {wanted:?} in:\n{out:?}");
+    }
+    // Every error is one line.
+    assert_eq!(err.lines().count(), 9, "{out:?}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "  continue, c, cont, fg",
+            "Run backward until a breakpoint or the start of the recording.",
+            "No more reverse-execution history.",
+            "Breakpoint 1, compute (",
+        ],
+    );
+}
+
+#[test]
+fn commands_from_stdin_and_empty_line_repeats() {
+    let s = demo();
+    let out = piped(&s, "break compute\ncontinue\n\n\nquit\ninfo breakpoints\n");
+    assert_eq!(count_lines_starting(&out, "Breakpoint 1, compute ("), 3, "{out:?}");
+    // Nothing after quit runs.
+    assert!(!out.stdout().contains("Num     Type"), "{out:?}");
+}
+
+#[test]
+fn a_missing_script_is_one_error_line() {
+    let s = demo();
+    let mut cmd = s.command();
+    cmd.arg("replay")
+        .arg(s.trace())
+        .arg("--batch")
+        .arg("-x")
+        .arg(s.path("nope.gdb"));
+    let out = run(&mut cmd, None, TIMEOUT);
+    let line = common::assert_one_error_line(&out);
+    assert!(line.contains("nope.gdb"), "{line}");
+}
