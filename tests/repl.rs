@@ -407,3 +407,72 @@ fn a_missing_script_is_one_error_line() {
     let line = common::assert_one_error_line(&out);
     assert!(line.contains("nope.gdb"), "{line}");
 }
+
+#[test]
+fn ctrl_c_interrupts_a_long_continue_and_the_session_goes_on() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let s = Session::new();
+    let rec = s.record(c_program("repl_busy"), &[]);
+    assert_eq!(rec.stdout(), "sum=40000\n", "{rec:?}");
+    let mut child = s
+        .command()
+        .arg("replay")
+        .arg(s.trace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start rback");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"break main\ncontinue\ncontinue\nwhen\ninfo breakpoints\n")
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let mut seen = Vec::new();
+    // The second continue crosses 40000 events: interrupt it once it runs.
+    while !seen.iter().any(|l: &String| l.starts_with("Breakpoint 1, main (")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no breakpoint stop in time:\n{}", seen.join("\n"));
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = common::wait_deadline(&mut child, TIMEOUT).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("rback did not finish after the interrupt:\n{}", seen.join("\n"));
+    });
+    seen.extend(rx.iter());
+    let text = seen.join("\n");
+    assert!(status.success(), "{status}:\n{text}");
+    assert!(text.contains("\nInterrupted.\n"), "{text}");
+    assert!(!text.contains("No more reverse-execution history."), "{text}");
+    let event: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Current event: "))
+        .and_then(|e| e.parse().ok())
+        .unwrap_or_else(|| panic!("no `when` output:\n{text}"));
+    assert!(event > 1 && event < 40000, "{text}");
+    // The session went on after the interrupt.
+    assert!(text.contains("\tbreakpoint already hit 1 time"), "{text}");
+}

@@ -24,6 +24,8 @@ mod values;
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
@@ -50,6 +52,9 @@ pub struct Repl {
     checkpoint_places: HashMap<usize, String>,
     /// Set by `quit`.
     quit: bool,
+    /// Set by Ctrl-C: the REPL's own loops of many primitives check it
+    /// between them (the timeline sees it inside one).
+    interrupted: Arc<AtomicBool>,
 }
 
 /// Where the REPL's input comes from.
@@ -79,7 +84,9 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
         x_next: None,
         checkpoint_places: HashMap::new(),
         quit: false,
+        interrupted: Arc::new(AtomicBool::new(false)),
     };
+    catch_interrupts(repl.session.timeline.interrupter(), repl.interrupted.clone());
     repl.print_start();
     if let Some(text) = script_text {
         for line in text.lines() {
@@ -136,6 +143,25 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
     Ok(())
 }
 
+/// Ctrl-C stops a long movement instead of killing rback: SIGINT is
+/// blocked and a thread waits for it. The tracees are unaffected (their
+/// signal mask is reset when they start), and at the prompt rustyline reads
+/// Ctrl-C as a key.
+fn catch_interrupts(interrupter: recorder::timeline::Interrupter, flag: Arc<AtomicBool>) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    if set.thread_block().is_err() {
+        return;
+    }
+    std::thread::spawn(move || {
+        while set.wait().is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            interrupter.interrupt();
+        }
+    });
+}
+
 fn terminal_input() -> Result<Input> {
     let mut editor = rustyline::Editor::new().context("cannot set up line editing")?;
     editor.set_helper(Some(complete::Helper::default()));
@@ -184,6 +210,7 @@ impl Repl {
         } else {
             line.to_string()
         };
+        self.interrupted.store(false, Ordering::SeqCst);
         let result = self.execute(&line);
         let _ = std::io::stdout().flush();
         if let Err(e) = result {

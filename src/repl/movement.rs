@@ -38,6 +38,9 @@ struct Origin {
 impl Repl {
     /// One timeline primitive, then the session catches up with the maps.
     fn primitive(&mut self, p: Primitive) -> Result<StopReason> {
+        if self.interrupted.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Ok(StopReason::Interrupted);
+        }
         let tl = &mut self.session.timeline;
         let reason = match p {
             Primitive::Cont => tl.cont(),
