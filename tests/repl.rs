@@ -476,3 +476,48 @@ fn ctrl_c_interrupts_a_long_continue_and_the_session_goes_on() {
     // The session went on after the interrupt.
     assert!(text.contains("\tbreakpoint already hit 1 time"), "{text}");
 }
+
+#[test]
+fn sources_that_moved_are_found_with_directory_and_substitute_path() {
+    let s = Session::new();
+    let build = s.path("build");
+    std::fs::create_dir(&build).unwrap();
+    let source = std::fs::read_to_string(common::programs_dir().join("repl_demo.c")).unwrap();
+    std::fs::write(build.join("repl_demo.c"), &source).unwrap();
+    let exe = s.path("demo");
+    let cc = run(
+        std::process::Command::new("gcc")
+            .args(["-g", "-O1", "-o"])
+            .arg(&exe)
+            .arg(build.join("repl_demo.c")),
+        None,
+        TIMEOUT,
+    );
+    assert!(cc.status.success(), "{cc:?}");
+    s.record(&exe, &[]);
+    // The sources move after the build.
+    std::fs::rename(&build, s.path("moved")).unwrap();
+    let alt = s.path("alt");
+    std::fs::create_dir(&alt).unwrap();
+    std::fs::write(
+        alt.join("repl_demo.c"),
+        source.replace("int r = n * n;", "int r = n * n; /* alt */"),
+    )
+    .unwrap();
+    let script = format!(
+        "list compute\ndirectory {}\nlist compute\nset substitute-path {} {}\nlist compute\n",
+        s.path("moved").display(),
+        build.display(),
+        alt.display()
+    );
+    let out = batch(&s, &script);
+    assert!(out.stderr().contains("cannot find the source file"), "{out:?}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Source directories searched: ",
+            "12\t    int r = n * n;",
+            "12\t    int r = n * n; /* alt */",
+        ],
+    );
+}

@@ -101,3 +101,36 @@ impl Highlighter for Helper {}
 impl Validator for Helper {}
 
 impl rustyline::Helper for Helper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustyline::history::DefaultHistory;
+
+    fn complete(h: &Helper, line: &str) -> (usize, Vec<String>) {
+        let history = DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let (start, pairs) = h.complete(line, line.len(), &ctx).unwrap();
+        (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    #[test]
+    fn commands_then_symbols_then_info_topics() {
+        let h = Helper {
+            symbols: vec!["compute".into(), "counter_bump".into(), "main".into()],
+            ..Helper::default()
+        };
+        let (start, names) = complete(&h, "reverse-n");
+        assert_eq!(
+            (start, names),
+            (0, vec!["reverse-next".to_string(), "reverse-nexti".to_string()])
+        );
+        assert_eq!(
+            complete(&h, "break co"),
+            (6, vec!["compute".to_string(), "counter_bump".to_string()])
+        );
+        assert_eq!(complete(&h, "b *ma"), (3, vec!["main".to_string()]));
+        assert_eq!(complete(&h, "info che"), (5, vec!["checkpoints".to_string()]));
+        assert_eq!(complete(&h, "step co").1, Vec::<String>::new());
+    }
+}
