@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use recorder::timeline::{StopReason, Timeline, DEFAULT_CHECKPOINT_INTERVAL};
+use recorder::timeline::{StopReason, Timeline, WatchKind, DEFAULT_CHECKPOINT_INTERVAL};
 use recorder::trace::{Event, FILES_DIR};
 use recorder::RemoteAddr;
 
@@ -36,6 +36,18 @@ pub struct UserBreakpoint {
     pub hits: u64,
     /// `break f if COND`: stop only where COND is true.
     pub condition: Option<String>,
+    /// For `watch`/`rwatch`/`awatch` (then `addrs` is empty): the memory
+    /// watched. `spec` is the expression.
+    pub watch: Option<WatchedMemory>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WatchedMemory {
+    pub addr: RemoteAddr,
+    pub len: usize,
+    pub kind: WatchKind,
+    /// The bytes there at the last stop the user saw, for "Old value".
+    pub last: Vec<u8>,
 }
 
 pub struct Session {
@@ -273,8 +285,49 @@ impl Session {
             temporary,
             hits: 0,
             condition,
+            watch: None,
         });
         Ok(number)
+    }
+
+    /// Adds a numbered hardware watchpoint on `len` bytes at `addr`;
+    /// `expr` is what the user asked to watch.
+    #[allow(dead_code)] // `watch` in the REPL takes expressions: it needs the values API.
+    pub fn add_watchpoint(&mut self, expr: &str, addr: RemoteAddr, len: usize, kind: WatchKind) -> Result<usize> {
+        self.timeline.set_watchpoint(addr, len, kind)?;
+        let last = self.timeline.read_memory(addr, len)?;
+        let number = self.next_breakpoint;
+        self.next_breakpoint += 1;
+        self.breakpoints.push(UserBreakpoint {
+            number,
+            spec: expr.trim().to_string(),
+            addrs: Vec::new(),
+            enabled: true,
+            temporary: false,
+            hits: 0,
+            condition: None,
+            watch: Some(WatchedMemory { addr, len, kind, last }),
+        });
+        Ok(number)
+    }
+
+    /// The first enabled watchpoint on `addr` of this kind.
+    pub fn watchpoint_at(&self, addr: RemoteAddr, kind: WatchKind) -> Option<&UserBreakpoint> {
+        self.breakpoints
+            .iter()
+            .find(|b| b.enabled && b.watch.as_ref().is_some_and(|w| w.addr == addr && w.kind == kind))
+    }
+
+    /// Remembers what every watched location holds now, for the next
+    /// stop's "Old value".
+    pub fn snapshot_watches(&mut self) {
+        for b in &mut self.breakpoints {
+            if let Some(w) = &mut b.watch {
+                if let Ok(bytes) = self.timeline.read_memory(w.addr, w.len) {
+                    w.last = bytes;
+                }
+            }
+        }
     }
 
     /// Removes a user breakpoint, and its addresses from the timeline
@@ -289,6 +342,9 @@ impl Session {
         for a in removed.addrs {
             self.timeline.remove_breakpoint(a);
         }
+        if let Some(w) = removed.watch {
+            self.timeline.remove_watchpoint(w.addr, w.len, w.kind);
+        }
         self.sync_breakpoints();
         Ok(())
     }
@@ -299,6 +355,13 @@ impl Session {
             .iter_mut()
             .find(|b| b.number == number)
             .ok_or_else(|| anyhow!("no breakpoint number {number}"))?;
+        if let Some(w) = &b.watch {
+            if enabled && !b.enabled {
+                self.timeline.set_watchpoint(w.addr, w.len, w.kind)?;
+            } else if !enabled {
+                self.timeline.remove_watchpoint(w.addr, w.len, w.kind);
+            }
+        }
         b.enabled = enabled;
         self.sync_breakpoints();
         Ok(())

@@ -521,3 +521,33 @@ fn sources_that_moved_are_found_with_directory_and_substitute_path() {
         ],
     );
 }
+
+#[test]
+fn a_rust_program() {
+    let s = Session::new();
+    let rec = s.record(common::rust_program("repl_rust"), &[]);
+    assert_eq!(rec.stdout(), "v=10\n", "{rec:?}");
+    let out = batch(&s, "break deep\nc\nc\nbt 3\ndelete\nfinish\nreverse-finish\n");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1 at 0x",
+            "Breakpoint 1, repl_rust::deep (",
+            "4\t    if n == 0 {",
+            "Breakpoint 1, repl_rust::deep (",
+            "#0  repl_rust::deep (",
+            "#1  0x",
+            "#2  0x",
+            "Run till exit from #0  repl_rust::deep (",
+            " in repl_rust::deep (",
+            "7\t    deep(n - 1) + 1",
+            // Out of the outer call in turn, back to main's.
+            "Run back to call of #0  ",
+            " repl_rust::main (",
+            "11\t    let v = deep(3);",
+        ],
+    );
+    let bt = backtraces(&out);
+    assert_eq!(bt.len(), 1, "{out:?}");
+    assert!(bt[0][2].contains("repl_rust::main ("), "{out:?}");
+}

@@ -90,26 +90,38 @@ impl Repl {
         for b in &self.session.breakpoints {
             let disp = if b.temporary { "del " } else { "keep" };
             let enb = if b.enabled { 'y' } else { 'n' };
-            match b.addrs.as_slice() {
-                [one] => println!(
-                    "{:<7} breakpoint     {disp} {enb}   {:#018x} {}",
-                    b.number,
-                    one.0,
-                    self.describe_code(one.0)
-                ),
-                many => {
-                    println!(
-                        "{:<7} breakpoint     {disp} {enb}   <MULTIPLE>         {}",
-                        b.number, b.spec
-                    );
-                    for (i, a) in many.iter().enumerate() {
+            if let Some(w) = &b.watch {
+                let kind = match w.kind {
+                    recorder::timeline::WatchKind::Write => "hw watchpoint",
+                    recorder::timeline::WatchKind::Read => "read watchpoint",
+                    recorder::timeline::WatchKind::Access => "acc watchpoint",
+                };
+                println!(
+                    "{:<7} {kind:<14} {disp} {enb}                      {}",
+                    b.number, b.spec
+                );
+            } else {
+                match b.addrs.as_slice() {
+                    [one] => println!(
+                        "{:<7} breakpoint     {disp} {enb}   {:#018x} {}",
+                        b.number,
+                        one.0,
+                        self.describe_code(one.0)
+                    ),
+                    many => {
                         println!(
-                            "{:<7} {:<18}     {:#018x} {}",
-                            format!("{}.{}", b.number, i + 1),
-                            "",
-                            a.0,
-                            self.describe_code(a.0)
+                            "{:<7} breakpoint     {disp} {enb}   <MULTIPLE>         {}",
+                            b.number, b.spec
                         );
+                        for (i, a) in many.iter().enumerate() {
+                            println!(
+                                "{:<7} {:<18}     {:#018x} {}",
+                                format!("{}.{}", b.number, i + 1),
+                                "",
+                                a.0,
+                                self.describe_code(a.0)
+                            );
+                        }
                     }
                 }
             }

@@ -372,6 +372,7 @@ impl Repl {
         self.last_movement = Some(line.to_string());
         let start = self.session.timeline.position();
         let result = (command.handler)(self, args);
+        self.session.snapshot_watches();
         if result.is_err() {
             // A movement that failed half way may have left the program
             // anywhere (at a checkpoint, say): go back to where it began.

@@ -317,40 +317,7 @@ impl Repl {
             return Ok(a);
         }
         if let Some(reg) = text.strip_prefix('$') {
-            let frame = self.selected()?;
-            let r = self.session.timeline.regs()?;
-            return Ok(match reg {
-                "pc" | "rip" => frame.pc,
-                "sp" | "rsp" => {
-                    if self.selected_frame == 0 {
-                        r.rsp
-                    } else {
-                        frame.regs.rsp
-                    }
-                }
-                "fp" | "rbp" => {
-                    if self.selected_frame == 0 {
-                        r.rbp
-                    } else {
-                        frame.regs.rbp
-                    }
-                }
-                "rax" => r.rax,
-                "rbx" => r.rbx,
-                "rcx" => r.rcx,
-                "rdx" => r.rdx,
-                "rsi" => r.rsi,
-                "rdi" => r.rdi,
-                "r8" => r.r8,
-                "r9" => r.r9,
-                "r10" => r.r10,
-                "r11" => r.r11,
-                "r12" => r.r12,
-                "r13" => r.r13,
-                "r14" => r.r14,
-                "r15" => r.r15,
-                _ => bail!("invalid register \"${reg}\""),
-            });
+            return self.register_value(reg);
         }
         if let Some(a) = self.session.debug.function_address(text).first() {
             // gdb's `x/i main` means the function's first byte, not the
@@ -358,6 +325,38 @@ impl Repl {
             return Ok(self.session.debug.function_range(*a).map_or(*a, |r| r.start));
         }
         self.expression_address(text)
+    }
+
+    /// A register of the selected frame by gdb's name (`pc`, `sp`, `rax`).
+    pub(super) fn register_value(&self, reg: &str) -> Result<u64> {
+        let frame = self.selected()?;
+        let r = self.session.timeline.regs()?;
+        let outer = self.selected_frame > 0;
+        Ok(match reg {
+            "pc" | "rip" => frame.pc,
+            "sp" | "rsp" if outer => frame.regs.rsp,
+            "fp" | "rbp" if outer => frame.regs.rbp,
+            "sp" | "rsp" => r.rsp,
+            "fp" | "rbp" => r.rbp,
+            "rax" => r.rax,
+            "rbx" => r.rbx,
+            "rcx" => r.rcx,
+            "rdx" => r.rdx,
+            "rsi" => r.rsi,
+            "rdi" => r.rdi,
+            "r8" => r.r8,
+            "r9" => r.r9,
+            "r10" => r.r10,
+            "r11" => r.r11,
+            "r12" => r.r12,
+            "r13" => r.r13,
+            "r14" => r.r14,
+            "r15" => r.r15,
+            "eflags" => r.eflags,
+            "fs_base" => r.fs_base,
+            "gs_base" => r.gs_base,
+            _ => bail!("invalid register \"${reg}\""),
+        })
     }
 
     pub(super) fn cmd_disassemble(&mut self, args: &str) -> Result<()> {

@@ -20,6 +20,7 @@ mod examine;
 mod movement;
 mod time;
 mod values;
+mod watch;
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -50,6 +51,9 @@ pub struct Repl {
     x_next: Option<u64>,
     /// Where each checkpoint taken by hand was, for `info checkpoints`.
     checkpoint_places: HashMap<usize, String>,
+    /// The type of each watchpoint's expression, by number, for printing
+    /// its old and new values.
+    watch_types: HashMap<usize, String>,
     /// Set by `quit`.
     quit: bool,
     /// Set by Ctrl-C: the REPL's own loops of many primitives check it
@@ -83,6 +87,7 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
         x_size: 4,
         x_next: None,
         checkpoint_places: HashMap::new(),
+        watch_types: HashMap::new(),
         quit: false,
         interrupted: Arc::new(AtomicBool::new(false)),
     };

@@ -106,6 +106,12 @@ impl Repl {
 
     /// Prints a stop gdb's way, then retires a temporary breakpoint that caused it.
     fn report(&mut self, reason: StopReason) {
+        if let StopReason::Watchpoint { addr, kind } = reason {
+            self.report_watch(addr, kind);
+            print!("{}", self.session.describe_here(true));
+            self.show_displays();
+            return;
+        }
         print!("{}", self.session.describe_stop(reason));
         if let StopReason::Breakpoint(addr) = reason {
             if let Some(bp) = self.session.breakpoint_at(addr).filter(|b| b.temporary) {
