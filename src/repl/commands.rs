@@ -417,12 +417,21 @@ impl Repl {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| anyhow!("invalid repeat count \"{args}\": expected a positive number"))?
         };
-        for _ in 0..n {
-            if !once(self)? {
-                break;
+        // Like gdb, only where the last step ends is shown (or an early stop).
+        let mut result = Ok(());
+        for i in 0..n {
+            self.quiet_steps = i + 1 < n;
+            match once(self) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
         }
-        Ok(())
+        self.quiet_steps = false;
+        result
     }
 }
 

@@ -203,8 +203,17 @@ impl Repl {
         Ok(())
     }
 
-    /// ` <main+4>` for a code address with a symbol.
+    /// ` <main+4>` for a code address with a symbol. Data addresses get
+    /// none: the nearest function symbol before them would mislead.
     pub(super) fn symbol_suffix(&self, addr: u64) -> String {
+        if !self
+            .session
+            .debug
+            .function_range(addr)
+            .is_some_and(|r| r.contains(&addr))
+        {
+            return String::new();
+        }
         self.session
             .debug
             .symbolize(addr)

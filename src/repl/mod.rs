@@ -54,6 +54,8 @@ pub struct Repl {
     /// The type of each watchpoint's expression, by number, for printing
     /// its old and new values.
     watch_types: HashMap<usize, String>,
+    /// Inside `step N` and the like: no output for all but the last step.
+    quiet_steps: bool,
     /// Set by `quit`.
     quit: bool,
     /// Set by Ctrl-C: the REPL's own loops of many primitives check it
@@ -88,6 +90,7 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
         x_next: None,
         checkpoint_places: HashMap::new(),
         watch_types: HashMap::new(),
+        quiet_steps: false,
         quit: false,
         interrupted: Arc::new(AtomicBool::new(false)),
     };

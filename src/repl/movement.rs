@@ -125,6 +125,9 @@ impl Repl {
     /// Prints where a line or instruction step ended: just the source line
     /// when still in the same function and frame, else the whole location.
     fn report_step(&mut self, origin: &Origin) -> Result<()> {
+        if self.quiet_steps {
+            return Ok(());
+        }
         let here = self.origin()?;
         let pc = self.regs()?.rip;
         let loc = self.session.debug.symbolize(pc);
