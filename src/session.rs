@@ -292,7 +292,6 @@ impl Session {
 
     /// Adds a numbered hardware watchpoint on `len` bytes at `addr`;
     /// `expr` is what the user asked to watch.
-    #[allow(dead_code)] // `watch` in the REPL takes expressions: it needs the values API.
     pub fn add_watchpoint(&mut self, expr: &str, addr: RemoteAddr, len: usize, kind: WatchKind) -> Result<usize> {
         self.timeline.set_watchpoint(addr, len, kind)?;
         let last = self.timeline.read_memory(addr, len)?;
@@ -479,8 +478,18 @@ impl Session {
 
     /// `func (args)`: the function a frame is in, with its arguments where
     /// the debug information can give them.
-    pub fn frame_signature(&self, _frame: Option<&Frame>, loc: &Location) -> String {
-        format!("{} ()", loc.function.as_deref().unwrap_or("??"))
+    pub fn frame_signature(&self, frame: Option<&Frame>, loc: &Location) -> String {
+        let name = loc.function.as_deref().unwrap_or("??");
+        let Some(frame) = frame else {
+            return format!("{name} ()");
+        };
+        let mem = self.memory();
+        let scope = debuginfo::Scope {
+            frame,
+            mem: &mem,
+            fs_base: self.timeline.regs().ok().map(|r| r.fs_base),
+        };
+        format!("{name} ({})", self.debug.frame_args_summary(&scope))
     }
 
     /// gdb's frame line for `backtrace` and `frame N`:

@@ -551,3 +551,146 @@ fn a_rust_program() {
     assert_eq!(bt.len(), 1, "{out:?}");
     assert!(bt[0][2].contains("repl_rust::main ("), "{out:?}");
 }
+
+#[test]
+fn print_display_locals_args_and_value_history() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break compute\nc\nc\nprint n\np/x n + 30\np $1 * 2\np $\np values\np &values[1]\np *$\ninfo args\ninfo locals\n\
+         display counter\ndisplay/x n\ninfo display\nfinish\nundisplay 2\nnext\nundisplay\nnext\np nosuch\np 1 +\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1, compute (n=1) at repl_demo.c:12",
+            "$1 = 1",
+            "$2 = 0x1f",
+            "$3 = 2",
+            "$4 = 2",
+            "$5 = {1, 0, 0, 0, 0, 0, 0, 0}",
+            "$6 = (int *) 0x",
+            "$7 = 0",
+            "n = 1",
+            "1: counter = 0",
+            "2: /x n = 0x1",
+            "1:   y  counter",
+            "2:   y  /x n",
+            "Run till exit from #0  compute (n=1) at repl_demo.c:12",
+            " in main () at repl_demo.c:42",
+            "Value returned is $8 = 2",
+            "1: counter = 1",
+            "43\t        values[i] = total;",
+            "1: counter = 1",
+            "41\t    for (int i = 0; i < 5; i++) {",
+        ],
+    );
+    let text = out.stdout();
+    let after_undisplay = &text[text.rfind("43\t").unwrap()..];
+    assert!(!after_undisplay.contains("2: /x n"), "{out:?}");
+    assert!(!text[text.rfind("41\t").unwrap()..].contains("1: counter"), "{out:?}");
+    assert!(
+        out.stderr().contains("No symbol \"nosuch\" in current context."),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr().lines().count(), 2, "{out:?}");
+}
+
+#[test]
+fn breakpoint_conditions() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break fact if n == 2\nc\np n\ninfo breakpoints\nbreak compute if nosuch > 1\nrc\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1 at 0x",
+            "Breakpoint 1, fact (n=2) at repl_demo.c:19",
+            "$1 = 2",
+            "1       breakpoint     keep y   0x",
+            "\tstop only if n == 2",
+            "\tbreakpoint already hit 1 time",
+            // A condition that cannot be evaluated stops, and says why.
+            "Breakpoint 2, compute (n=4)",
+        ],
+    );
+    assert!(
+        out.stderr().contains("Error in testing condition for breakpoint 2"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn watch_and_reverse_continue_find_where_an_element_was_written() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "goto end\np values[3]\nwatch values[3]\nreverse-continue\np i\np total\ncontinue\ninfo breakpoints\n\
+         rwatch counter\nawatch total\ndelete\nawatch counter\nrc\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "$1 = 18",
+            "Hardware watchpoint 1: values[3]",
+            // Going back, the stop is just before the write.
+            "Hardware watchpoint 1: values[3]",
+            "Old value = 18",
+            "New value = 0",
+            "main () at repl_demo.c:43",
+            "43\t        values[i] = total;",
+            // The iteration that wrote it.
+            "$2 = 3",
+            "$3 = 18",
+            // Forward again, just after it.
+            "Hardware watchpoint 1: values[3]",
+            "Old value = 0",
+            "New value = 18",
+            "1       hw watchpoint  keep y                      values[3]",
+            "\tbreakpoint already hit 2 times",
+            "Hardware read watchpoint 2: counter",
+            "Hardware access (read/write) watchpoint 3: counter",
+            "Hardware access (read/write) watchpoint 3: counter",
+            // Back to the last write, in compute (n=3).
+            "Old value = 14",
+            "New value = 5",
+            "compute (n=3) at repl_demo.c:13",
+        ],
+    );
+    // total lives in a register: it cannot be watched.
+    assert!(out.stderr().contains("cannot watch \"total\""), "{out:?}");
+}
+
+#[test]
+fn print_a_struct_through_a_pointer_after_going_back() {
+    let s = Session::new();
+    let rec = s.record(c_program("repl_points"), &[]);
+    assert_eq!(rec.stdout(), "20100 -40200 d\n", "{rec:?}");
+    let out = batch(
+        &s,
+        "break 24\nc\np *last\np last->name\np pts[3].y / 2\nx/s last->name\nx/2dw &pts[1]\nbreak move\nrc\np *p\np p->x\nrc\nrc\nrc\nrc\np *p\np pts\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "$1 = {x = 20100, y = -40200, name = 0x",
+            "$2 = 0x",
+            "$3 = -20100",
+            "0x",
+            "0x",
+            // The last call (i = 399), before it moved the point,
+            "Breakpoint 2, move (p=0x",
+            "$4 = {x = 19701, y = -39402, name = 0x",
+            "$5 = 19701",
+            // and four calls earlier (i = 395).
+            "$6 = {x = 19306, y = -38612, name = 0x",
+            "$7 = {{x = ",
+        ],
+    );
+    let text = out.stdout();
+    assert!(text.contains(" \"d\"}"), "{out:?}");
+    assert!(text.contains(":\t\"d\"\n"), "x/s shows the string:\n{out:?}");
+    assert!(text.contains(":\t19900\t-39800\n"), "x/2dw shows pts[1]:\n{out:?}");
+}

@@ -248,9 +248,57 @@ pub static COMMANDS: &[Command] = &[
         "info",
         ["i"],
         false,
-        "Show things: breakpoints, checkpoints, registers, frame, sharedlibrary, proc mappings.",
-        "info breakpoints|checkpoints|registers [REG]|frame|sharedlibrary|proc mappings",
+        "Show things: breakpoints, checkpoints, registers, frame, locals, args, display, sharedlibrary, proc mappings.",
+        "info breakpoints|checkpoints|registers [REG]|frame|locals|args|display|sharedlibrary|proc mappings",
         Repl::cmd_info
+    ),
+    cmd!(
+        "print",
+        ["p", "inspect"],
+        false,
+        "Evaluate an expression and show its value as $N (print/x for hex).",
+        "print[/FMT] EXPRESSION",
+        Repl::cmd_print
+    ),
+    cmd!(
+        "display",
+        ["disp"],
+        false,
+        "Show an expression's value at every stop.",
+        "display[/FMT] EXPRESSION",
+        Repl::cmd_display
+    ),
+    cmd!(
+        "undisplay",
+        ["undisp"],
+        false,
+        "Stop showing displays by number (all of them with no argument).",
+        "undisplay [N...]",
+        Repl::cmd_undisplay
+    ),
+    cmd!(
+        "watch",
+        ["wa"],
+        false,
+        "Stop when an expression's memory is written with a new value (either direction).",
+        "watch EXPRESSION",
+        |r, a| r.cmd_watch(a, recorder::timeline::WatchKind::Write)
+    ),
+    cmd!(
+        "rwatch",
+        [],
+        false,
+        "Stop when an expression's memory is read.",
+        "rwatch EXPRESSION",
+        |r, a| r.cmd_watch(a, recorder::timeline::WatchKind::Read)
+    ),
+    cmd!(
+        "awatch",
+        [],
+        false,
+        "Stop when an expression's memory is read or written.",
+        "awatch EXPRESSION",
+        |r, a| r.cmd_watch(a, recorder::timeline::WatchKind::Access)
     ),
     cmd!(
         "x",

@@ -98,6 +98,9 @@ impl Repl {
             "frame",
             "sharedlibrary",
             "proc",
+            "locals",
+            "args",
+            "display",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -126,6 +129,9 @@ impl Repl {
             "registers" | "all-registers" => self.info_registers(rest),
             "frame" => self.print_selected_frame(),
             "sharedlibrary" => self.info_sharedlibrary(),
+            "locals" => self.info_locals(),
+            "args" => self.info_args(),
+            "display" => self.info_display(),
             "proc" => match rest {
                 "mappings" | "map" | "m" => self.info_mappings(),
                 _ => bail!("usage: info proc mappings"),

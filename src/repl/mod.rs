@@ -56,6 +56,10 @@ pub struct Repl {
     watch_types: HashMap<usize, String>,
     /// Inside `step N` and the like: no output for all but the last step.
     quiet_steps: bool,
+    /// gdb's value history: `$1`, `$2`, ...
+    history: Vec<crate::debuginfo::Value>,
+    /// Expressions shown at every stop.
+    displays: Vec<values::Display>,
     /// Set by `quit`.
     quit: bool,
     /// Set by Ctrl-C: the REPL's own loops of many primitives check it
@@ -90,6 +94,8 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
         x_next: None,
         checkpoint_places: HashMap::new(),
         watch_types: HashMap::new(),
+        history: Vec::new(),
+        displays: Vec::new(),
         quiet_steps: false,
         quit: false,
         interrupted: Arc::new(AtomicBool::new(false)),
