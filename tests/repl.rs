@@ -694,3 +694,15 @@ fn print_a_struct_through_a_pointer_after_going_back() {
     assert!(text.contains(":\t\"d\"\n"), "x/s shows the string:\n{out:?}");
     assert!(text.contains(":\t19900\t-39800\n"), "x/2dw shows pts[1]:\n{out:?}");
 }
+
+#[test]
+fn replay_without_autopilot_opens_the_debugger_and_ends_at_end_of_input() {
+    let s = demo();
+    // stdin is /dev/null: the banner and where the program starts, then EOF.
+    let out = s.rback(&[std::ffi::OsStr::new("replay"), s.trace().as_os_str()]);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().starts_with("Replaying "), "{out:?}");
+    assert_eq!(out.stdout().lines().count(), 2, "{out:?}");
+    assert_eq!(out.stderr(), "", "{out:?}");
+}

@@ -25,20 +25,15 @@ impl Repl {
     fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
         let expr = self.substitute_dollars(expr)?;
         let level = if frame0 { 0 } else { self.selected_frame };
-        let frames = self.session.backtrace(level + 1)?;
-        let frame = frames.get(level).ok_or_else(|| anyhow!("no frame {level} here"))?;
-        let mem = self.session.memory();
-        let fs_base = self.session.timeline.regs().ok().map(|r| r.fs_base);
-        let scope = Scope {
-            frame,
-            mem: &mem,
-            fs_base,
-        };
-        self.session.debug.evaluate(&expr, &scope).map_err(|e| anyhow!(e))
+        self.with_scope_at(level, |scope| self.session.debug.evaluate(&expr, scope))
     }
 
     fn with_scope<T>(&self, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
-        let level = self.selected_frame;
+        self.with_scope_at(self.selected_frame, f)
+    }
+
+    /// Runs `f` with frame `level` as the scope of names.
+    fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
         let frames = self.session.backtrace(level + 1)?;
         let frame = frames.get(level).ok_or_else(|| anyhow!("no frame {level} here"))?;
         let mem = self.session.memory();
