@@ -271,7 +271,7 @@ fn frames_registers_memory_disassembly_and_source() {
     let s = demo();
     let out = batch(
         &s,
-        "break compute\nc\nup\ninfo frame\ndown\nframe 1\nframe 0\ninfo registers rip\n\
+        "break compute\nc\nup\ninfo frame\ndown\nframe 1\nframe 0\ninfo registers rsp $pc\n\
          info registers\nx/4xw $sp\nx/2gx $sp\nx/8xb $pc\nx/2i $pc\nx/s 0\ndisassemble\nlist\nlist\nlist fact\n",
     );
     assert_lines_in_order(
@@ -283,6 +283,8 @@ fn frames_registers_memory_disassembly_and_source() {
             "#0  compute (",
             "#1  0x",
             "#0  compute (",
+            // In the order asked for.
+            "rsp            0x",
             "rip            0x",
             "rax            0x",
             "eflags         0x",

@@ -193,10 +193,16 @@ impl Repl {
                 bail!("invalid register \"{w}\"");
             }
         }
-        for (name, value) in all {
-            if !wanted.is_empty() && !wanted.contains(&name) {
-                continue;
-            }
+        // In the order asked for, else all in the usual order.
+        let shown: Vec<(&str, u64)> = if wanted.is_empty() {
+            all
+        } else {
+            wanted
+                .iter()
+                .filter_map(|w| all.iter().find(|(n, _)| n == w).copied())
+                .collect()
+        };
+        for (name, value) in shown {
             let natural = match name {
                 "rip" => format!("{value:#x}{}", self.symbol_suffix(value)),
                 "eflags" => eflags_text(value),
