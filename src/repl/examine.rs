@@ -688,3 +688,38 @@ fn read_c_string(mem: &dyn Memory, addr: u64) -> Result<(String, u64)> {
     }
     Ok((text, at - addr))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory that is one buffer at 0x1000.
+    struct Buffer(Vec<u8>);
+
+    impl Memory for Buffer {
+        fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+            let start = usize::try_from(addr.checked_sub(0x1000)?).ok()?;
+            self.0.get(start..start + len).map(<[u8]>::to_vec)
+        }
+    }
+
+    #[test]
+    fn flags_and_chars_as_gdb_shows_them() {
+        assert_eq!(eflags_text(0x246), "[ PF ZF IF ]");
+        assert_eq!(eflags_text(0), "[  ]");
+        assert_eq!(char_literal(b'a'), "'a'");
+        assert_eq!(char_literal(b'\n'), "'\\n'");
+        assert_eq!(char_literal(0xff), "'\\377'");
+    }
+
+    #[test]
+    fn c_strings_are_escaped_and_end_at_nul_or_unreadable_memory() {
+        let mem = Buffer(b"hi \"you\"\n\x01\0next".to_vec());
+        assert_eq!(
+            read_c_string(&mem, 0x1000).unwrap(),
+            ("\"hi \\\"you\\\"\\n\\001\"".to_string(), 11)
+        );
+        let e = read_c_string(&mem, 0x100b).unwrap_err().to_string();
+        assert_eq!(e, "cannot access memory at address 0x100f");
+    }
+}
