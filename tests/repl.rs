@@ -708,3 +708,26 @@ fn replay_without_autopilot_opens_the_debugger_and_ends_at_end_of_input() {
     assert_eq!(out.stdout().lines().count(), 2, "{out:?}");
     assert_eq!(out.stderr(), "", "{out:?}");
 }
+
+/// A breakpoint set in the middle of an interval (here `finish`'s, on the
+/// return address) must count the arrivals before it, or the position of
+/// the second return is taken for the first one's and going back from it
+/// lands in the wrong call.
+#[test]
+fn second_finish_then_reverse_stepi_stays_in_the_second_call() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break compute\nc\ndelete\nfinish\ntbreak compute\nc\nfinish\nreverse-stepi\nfinish\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Value returned is $1 = 1",
+            "Temporary breakpoint 2, compute (n=1)",
+            "Value returned is $2 = 2",
+            "Run till exit from #0  ",
+            "Value returned is $3 = 2",
+        ],
+    );
+}
