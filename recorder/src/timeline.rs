@@ -67,7 +67,8 @@ const CPU_CHECK_EVENTS: u64 = 16;
 const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// How many single steps a reverse step may take to find the previous
 /// instruction, from the arrival before it.
-const STEP_LIMIT: u64 = 2_000_000;
+/// (At 17-50 µs a step, this is a few seconds.)
+const STEP_LIMIT: u64 = 200_000;
 /// The debug registers user watchpoints use (0 places recorded signals,
 /// `COUNTER_SLOT` counts arrivals).
 const WATCH_SLOTS: [usize; 2] = [2, 3];
@@ -832,11 +833,8 @@ impl Timeline {
                 let mut steps = 0;
                 if self.regs()?.rip != addr.0 || nth > 1 {
                     loop {
-                        if steps >= STEP_LIMIT {
-                            return Err(Error::Program(format!(
-                                "the instruction before this one is more than {STEP_LIMIT} instructions \
-                                 after the last known point; reverse stepping cannot reach it"
-                            )));
+                        if let Some(e) = self.search_limit(steps) {
+                            return Err(e);
                         }
                         match self.step_once(None)? {
                             Halt::Event => {
@@ -888,6 +886,26 @@ impl Timeline {
         }
     }
 
+    /// Ends a single-stepping search `steps` past `self.at` (at a point
+    /// with no steps of its own) when it is too long or interrupted,
+    /// leaving the position honest.
+    fn search_limit(&mut self, steps: u64) -> Option<Error> {
+        let why = if steps >= STEP_LIMIT {
+            format!(
+                "the instruction before this one is more than {STEP_LIMIT} instructions after the \
+                 last point rback can find again (the last event or breakpoint arrival); \
+                 reverse stepping cannot reach it"
+            )
+        } else if steps % 1024 == 1023 && self.take_interrupt() {
+            "interrupted".to_string()
+        } else {
+            return None;
+        };
+        self.at = self.at.with_steps(steps);
+        self.arrivals_known = false;
+        Some(Error::Program(why))
+    }
+
     /// Keeps a fork of the live tracee, which stands on a point that took
     /// a long replay to reach: the reverse steps that follow (gdb makes a
     /// reverse-next of many) start from it instead.
@@ -922,11 +940,8 @@ impl Timeline {
     fn step_until_trigger(&mut self, watch: Watch, nth: u64) -> Result<u64> {
         let mut steps = 0;
         while self.triggers.get(&watch).copied().unwrap_or(0) < nth {
-            if steps >= STEP_LIMIT {
-                return Err(Error::Program(format!(
-                    "the access before this one is more than {STEP_LIMIT} instructions earlier; \
-                     reverse stepping cannot reach it"
-                )));
+            if let Some(e) = self.search_limit(steps) {
+                return Err(e);
             }
             if let Halt::Event = self.step_once(None)? {
                 return Err(Error::Program(format!(
