@@ -5,7 +5,7 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use super::Repl;
+use super::{progress, Repl};
 
 type Handler = fn(&mut Repl, &str) -> Result<()>;
 
@@ -419,7 +419,9 @@ impl Repl {
         }
         self.last_movement = Some(line.to_string());
         let start = self.session.timeline.position();
+        self.spinner = progress::Spinner::start();
         let result = (command.handler)(self, args);
+        self.stop_spinner();
         self.session.snapshot_watches();
         if result.is_err() {
             // A movement that failed half way may have left the program

@@ -18,6 +18,7 @@ mod commands;
 mod complete;
 mod examine;
 mod movement;
+mod progress;
 mod time;
 mod values;
 mod watch;
@@ -60,6 +61,8 @@ pub struct Repl {
     history: Vec<crate::debuginfo::Value>,
     /// Expressions shown at every stop.
     displays: Vec<values::Display>,
+    /// The spinner of the movement running, if it has one.
+    spinner: Option<progress::Spinner>,
     /// Set by `quit`.
     quit: bool,
     /// Set by Ctrl-C: the REPL's own loops of many primitives check it
@@ -97,6 +100,7 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
         history: Vec::new(),
         displays: Vec::new(),
         quiet_steps: false,
+        spinner: None,
         quit: false,
         interrupted: Arc::new(AtomicBool::new(false)),
     };
@@ -199,6 +203,13 @@ fn history_path() -> Option<PathBuf> {
 }
 
 impl Repl {
+    /// Erases the spinner, if any, before output.
+    fn stop_spinner(&mut self) {
+        if let Some(s) = self.spinner.take() {
+            s.finish();
+        }
+    }
+
     fn print_start(&mut self) {
         let last = self.session.timeline.events();
         println!(

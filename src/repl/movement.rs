@@ -92,10 +92,13 @@ impl Repl {
             match self.condition_holds(&cond) {
                 Ok(false) => return Ok(false),
                 Ok(true) => {}
-                Err(e) => eprintln!(
-                    "Error in testing condition for breakpoint {number}: {}",
-                    crate::one_line(&e)
-                ),
+                Err(e) => {
+                    self.stop_spinner();
+                    eprintln!(
+                        "Error in testing condition for breakpoint {number}: {}",
+                        crate::one_line(&e)
+                    );
+                }
             }
         }
         if let Some(bp) = self.session.breakpoints.iter_mut().find(|b| b.number == number) {
@@ -106,6 +109,7 @@ impl Repl {
 
     /// Prints a stop gdb's way, then retires a temporary breakpoint that caused it.
     fn report(&mut self, reason: StopReason) {
+        self.stop_spinner();
         if let StopReason::Watchpoint { addr, kind } = reason {
             self.report_watch(addr, kind);
             print!("{}", self.session.describe_here(true));
@@ -128,6 +132,7 @@ impl Repl {
         if self.quiet_steps {
             return Ok(());
         }
+        self.stop_spinner();
         let here = self.origin()?;
         let pc = self.regs()?.rip;
         let loc = self.session.debug.symbolize(pc);
@@ -527,6 +532,7 @@ impl Repl {
             match stopped {
                 Some(r) => self.report(r),
                 None => {
+                    self.stop_spinner();
                     print!("{}", self.session.describe_here(true));
                     self.show_displays();
                 }
@@ -538,6 +544,7 @@ impl Repl {
         match self.run_to(false, &[RemoteAddr(return_to)], &|regs| regs.rsp == frame_cfa)? {
             Some(r) => self.report(r),
             None => {
+                self.stop_spinner();
                 print!("{}", self.session.describe_here(true));
                 self.print_return_value(function.as_deref());
                 self.show_displays();
@@ -570,6 +577,7 @@ impl Repl {
             match stopped {
                 Some(r) => self.report(r),
                 None => {
+                    self.stop_spinner();
                     print!("{}", self.session.describe_here(true));
                     self.show_displays();
                 }
