@@ -21,7 +21,7 @@ impl Repl {
             .unwrap_or_default();
         let ty = self.watch_types.get(&number).cloned().unwrap_or_default();
         println!("\n{} {number}: {expr}\n", watch_title(kind));
-        let show = |bytes: &[u8]| self.format_watched(&ty, watched.addr.0, bytes);
+        let show = |bytes: &[u8]| format_watched(&ty, bytes);
         if watched.last != now {
             println!("Old value = {}", show(&watched.last));
             println!("New value = {}", show(&now));
@@ -32,31 +32,6 @@ impl Repl {
             b.hits += 1;
         }
     }
-
-    /// Bytes of a watched location, printed by its type where that is a
-    /// plain number, else in hex.
-    fn format_watched(&self, ty: &str, addr: u64, bytes: &[u8]) -> String {
-        let mut buf = [0u8; 8];
-        let n = bytes.len().min(8);
-        buf[..n].copy_from_slice(&bytes[..n]);
-        let raw = u64::from_le_bytes(buf);
-        let unsigned = ty.contains("unsigned") || ty == "bool" || ty.starts_with('u');
-        let bits = n * 8;
-        let integer = ["int", "long", "short", "char", "size_t", "bool"]
-            .iter()
-            .any(|t| ty.contains(t))
-            || ty.starts_with('i')
-            || ty.starts_with('u');
-        if !integer || ty.contains('*') || bits == 0 {
-            let _ = addr;
-            return format!("{raw:#x}");
-        }
-        if unsigned {
-            return raw.to_string();
-        }
-        let shift = 64 - bits as u32;
-        (((raw << shift) as i64) >> shift).to_string()
-    }
 }
 
 pub(super) fn watch_title(kind: WatchKind) -> &'static str {
@@ -64,5 +39,41 @@ pub(super) fn watch_title(kind: WatchKind) -> &'static str {
         WatchKind::Write => "Hardware watchpoint",
         WatchKind::Read => "Hardware read watchpoint",
         WatchKind::Access => "Hardware access (read/write) watchpoint",
+    }
+}
+
+/// Bytes of a watched location, printed as a number of its type where that
+/// is an integer (the common case: counters, flags, elements), else in hex.
+fn format_watched(ty: &str, bytes: &[u8]) -> String {
+    let mut buf = [0u8; 8];
+    let n = bytes.len().min(8);
+    buf[..n].copy_from_slice(&bytes[..n]);
+    let raw = u64::from_le_bytes(buf);
+    let integer = ["int", "long", "short", "char", "size_t", "bool"]
+        .iter()
+        .any(|t| ty.contains(t))
+        || ((ty.starts_with('i') || ty.starts_with('u')) && ty[1..].bytes().all(|b| b.is_ascii_digit()));
+    if !integer || ty.contains('*') || ty.contains('[') || n == 0 {
+        return format!("{raw:#x}");
+    }
+    if ty.contains("unsigned") || ty == "bool" || ty.starts_with('u') {
+        return raw.to_string();
+    }
+    let shift = 64 - 8 * n as u32;
+    (((raw << shift) as i64) >> shift).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_watched;
+
+    #[test]
+    fn watched_bytes_print_by_type() {
+        assert_eq!(format_watched("int", &[0xfe, 0xff, 0xff, 0xff]), "-2");
+        assert_eq!(format_watched("unsigned int", &[0xfe, 0xff, 0xff, 0xff]), "4294967294");
+        assert_eq!(format_watched("i64", &5i64.to_le_bytes()), "5");
+        assert_eq!(format_watched("u8", &[200]), "200");
+        assert_eq!(format_watched("int *", &0x1000u64.to_le_bytes()), "0x1000");
+        assert_eq!(format_watched("double", &[0; 8]), "0x0");
     }
 }
