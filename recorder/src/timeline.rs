@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::counter::{CounterStop, ExecCounter};
 use crate::record::si_code;
@@ -63,6 +63,8 @@ impl Default for CheckpointPolicy {
 /// How often (in events) the CPU time of the replayed program is read; a
 /// read costs about as much as replaying a cheap event.
 const CPU_CHECK_EVENTS: u64 = 16;
+/// ...or when this much wall time passed since the last read.
+const CPU_CHECK_AFTER: Duration = Duration::from_millis(20);
 /// Automatic checkpoints kept at most; older ones are thinned out first.
 const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// How many single steps a reverse step may take to find the previous
@@ -280,6 +282,7 @@ pub struct Timeline {
     policy: CheckpointPolicy,
     /// The live program's CPU time (ns) when it last passed a checkpoint.
     cpu_mark: u64,
+    last_cpu_check: Instant,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -342,6 +345,7 @@ impl Timeline {
                 ..policy
             },
             cpu_mark: 0,
+            last_cpu_check: Instant::now(),
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
@@ -1451,9 +1455,14 @@ impl Timeline {
             .max()
             .unwrap_or(0);
         let since = self.at.event.0 - last_auto;
+        // The CPU time is read every few events, and after any event that
+        // took long to reach (a long syscall-free stretch).
+        let check_cpu = since.is_multiple_of(CPU_CHECK_EVENTS) || self.last_cpu_check.elapsed() >= CPU_CHECK_AFTER;
         let due = since >= self.policy.every_events
-            || (since.is_multiple_of(CPU_CHECK_EVENTS)
-                && self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64);
+            || (check_cpu && {
+                self.last_cpu_check = Instant::now();
+                self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64
+            });
         if due {
             self.add_checkpoint(None)?;
         }
