@@ -358,7 +358,7 @@ fn help_and_bad_input_leave_the_session_usable() {
     let out = batch(
         &s,
         "help\nhelp rc\ncontnue\nbreak nosuch\nx/4x 0\nreverse-continue\ngoto 999999\nfrobnicate\n\
-         info nothing\nframe 99\nx/4q $sp\ndelete 7\nbreak compute\ncontinue\n",
+         info nothing\nframe 99\nx/4q $sp\ndelete 7\nbreak main if\nlist\nbreak compute\ncontinue\n",
     );
     let err = out.stderr();
     for wanted in [
@@ -371,17 +371,20 @@ fn help_and_bad_input_leave_the_session_usable() {
         "no frame at level 99",
         "invalid format letter 'q'",
         "no breakpoint number 7",
+        "argument required (a condition after \"if\")",
     ] {
         assert!(err.contains(wanted), "no {wanted:?} in:\n{out:?}");
     }
     // Every error is one line.
-    assert_eq!(err.lines().count(), 9, "{out:?}");
+    assert_eq!(err.lines().count(), 10, "{out:?}");
     assert_lines_in_order(
         &out,
         &[
             "  continue, c, cont, fg",
             "Run backward until a breakpoint or the start of the recording.",
             "No more reverse-execution history.",
+            // In the loader, before any line information: around main.
+            "37\tint main(void)",
             "Breakpoint 1, compute (",
         ],
     );

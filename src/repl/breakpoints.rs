@@ -156,6 +156,10 @@ impl Repl {
 /// `compute if n > 3` into the location and the condition.
 fn split_condition(args: &str) -> (&str, Option<String>) {
     let args = args.trim();
+    // `break f if` with nothing after: an empty condition, refused later.
+    if let Some(location) = args.strip_suffix(" if").or_else(|| (args == "if").then_some("")) {
+        return (location.trim(), Some(String::new()));
+    }
     if let Some(cond) = args.strip_prefix("if ") {
         return ("", Some(cond.trim().to_string()));
     }

@@ -423,10 +423,17 @@ impl Repl {
                 Some(next) => next,
                 None => {
                     let frame = self.selected()?;
+                    // Before the program reaches code with line information
+                    // (in the loader, at the start), gdb lists around main.
+                    let main = || {
+                        let addrs = self.session.debug.function_address("main");
+                        addrs.into_iter().find_map(|a| self.session.debug.line_at(a))
+                    };
                     let (file, line) = frame
                         .location
                         .as_ref()
                         .and_then(|l| Some((l.file.clone()?, l.line?)))
+                        .or_else(main)
                         .ok_or_else(|| anyhow!("no source line information here"))?;
                     (file, line.saturating_sub(LIST_LINES / 2).max(1))
                 }
@@ -465,6 +472,7 @@ impl Repl {
                 .as_ref()
                 .and_then(|l| l.file.clone())
                 .or_else(|| self.list_next.as_ref().map(|(f, _)| f.clone()))
+                .or(self.session.default_source_file()?)
                 .ok_or_else(|| anyhow!("no current source file"))?;
             return Ok((file, line));
         }

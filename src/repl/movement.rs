@@ -522,7 +522,8 @@ impl Repl {
             bail!("no frame {} here", self.selected_frame);
         };
         let Some(caller) = frames.get(self.selected_frame + 1) else {
-            bail!("\"finish\" not meaningful in the outermost frame");
+            let name = if reverse { "reverse-finish" } else { "finish" };
+            bail!("\"{name}\" not meaningful in the outermost frame");
         };
         let title = self.session.describe_frame(self.selected_frame, frame);
         let (frame_cfa, return_to) = (frame.cfa, caller.pc);
