@@ -39,7 +39,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Replay a trace (default: the latest one).
+    /// Replay a trace (default: the latest one) in the time-travel debugger,
+    /// or to the end with -a.
     Replay {
         /// Autopilot: replay to the end with no debugger, reproducing the
         /// program's output and exit status.
