@@ -734,3 +734,29 @@ fn second_finish_then_reverse_stepi_stays_in_the_second_call() {
         ],
     );
 }
+
+#[test]
+fn a_watchpoint_on_a_local_ends_with_its_frame() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break talk\nc\nnext\nwatch buf[0]\ncontinue\ninfo breakpoints\nreverse-continue\nwatch buf[1]\nreverse-continue\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Hardware watchpoint 2: buf[0]",
+            // fact's frame reuses talk's stack: that is not a change to buf.
+            "Watchpoint 2 deleted because the program has left the block in",
+            "which its expression is valid.",
+            " in fact (",
+            "1       breakpoint     keep y   0x",
+            "Breakpoint 1, talk (",
+            "Hardware watchpoint 3: buf[1]",
+            // Going back before talk was called ends it too.
+            "Watchpoint 3 deleted because the program has left the block in",
+        ],
+    );
+    assert!(!out.stdout().contains("Old value"), "{out:?}");
+    assert!(!out.stdout().contains("hw watchpoint"), "{out:?}");
+}

@@ -422,6 +422,7 @@ impl Repl {
         self.spinner = progress::Spinner::start();
         let result = (command.handler)(self, args);
         self.stop_spinner();
+        self.retire_out_of_scope_watches();
         self.session.snapshot_watches();
         if result.is_err() {
             // A movement that failed half way may have left the program

@@ -55,6 +55,8 @@ pub struct Repl {
     /// The type of each watchpoint's expression, by number, for printing
     /// its old and new values.
     watch_types: HashMap<usize, String>,
+    /// The frame (see `frame_identity`) of each watchpoint on a local, by number.
+    watch_scopes: HashMap<usize, (u64, Option<u64>)>,
     /// Inside `step N` and the like: no output for all but the last step.
     quiet_steps: bool,
     /// gdb's value history: `$1`, `$2`, ...
@@ -100,6 +102,7 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
         history: Vec::new(),
         displays: Vec::new(),
         quiet_steps: false,
+        watch_scopes: HashMap::new(),
         spinner: None,
         quit: false,
         interrupted: Arc::new(AtomicBool::new(false)),

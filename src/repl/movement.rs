@@ -111,7 +111,11 @@ impl Repl {
     fn report(&mut self, reason: StopReason) {
         self.stop_spinner();
         if let StopReason::Watchpoint { addr, kind } = reason {
-            self.report_watch(addr, kind);
+            // Another frame reusing a returned frame's stack is no change
+            // to what was watched.
+            if !self.retire_out_of_scope_watches() {
+                self.report_watch(addr, kind);
+            }
             print!("{}", self.session.describe_here(true));
             self.show_displays();
             return;

@@ -282,8 +282,21 @@ impl Repl {
             .address()
             .ok_or_else(|| anyhow!("cannot watch \"{expr}\": it is not in memory"))?;
         let len = v.byte_size() as usize;
+        // A local (on the stack, below the selected frame's CFA) is only
+        // meaningful while that frame exists.
+        let frames = self.session.backtrace(self.selected_frame + 1)?;
+        let scope = frames
+            .get(self.selected_frame)
+            .filter(|f| {
+                let rsp = self.session.timeline.regs().map(|r| r.rsp).unwrap_or(0);
+                addr < f.cfa && addr >= rsp.saturating_sub(128)
+            })
+            .map(|f| self.frame_identity(f));
         let number = self.session.add_watchpoint(expr, RemoteAddr(addr), len, kind)?;
         self.watch_types.insert(number, v.type_name());
+        if let Some(cfa) = scope {
+            self.watch_scopes.insert(number, cfa);
+        }
         println!("{} {number}: {expr}", watch_title(kind));
         Ok(())
     }

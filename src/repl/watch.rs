@@ -6,6 +6,42 @@ use recorder::RemoteAddr;
 use super::Repl;
 
 impl Repl {
+    /// A frame as a watchpoint's scope knows it: its CFA and its function's
+    /// entry (two calls from the same caller share a CFA).
+    pub(super) fn frame_identity(&self, frame: &crate::debuginfo::Frame) -> (u64, Option<u64>) {
+        let entry = self.session.debug.function_range(frame.lookup_pc).map(|r| r.start);
+        (frame.cfa, entry)
+    }
+
+    /// Deletes the watchpoints on locals whose frame is gone (returned, or
+    /// not yet called, going back), as gdb does. Returns whether any went.
+    pub(super) fn retire_out_of_scope_watches(&mut self) -> bool {
+        if self.watch_scopes.is_empty() {
+            return false;
+        }
+        let live: Vec<(u64, Option<u64>)> = self
+            .session
+            .backtrace(256)
+            .map(|frames| frames.iter().map(|f| self.frame_identity(f)).collect())
+            .unwrap_or_default();
+        let gone: Vec<usize> = self
+            .watch_scopes
+            .iter()
+            .filter(|(_, frame)| !live.contains(frame))
+            .map(|(n, _)| *n)
+            .collect();
+        for n in &gone {
+            self.watch_scopes.remove(n);
+            if self.session.delete_breakpoint(*n).is_ok() {
+                println!(
+                    "\nWatchpoint {n} deleted because the program has left the block in\n\
+                     which its expression is valid."
+                );
+            }
+        }
+        !gone.is_empty()
+    }
+
     /// gdb's report of a watchpoint stop: the expression, then the old and
     /// new values (or the value read).
     pub(super) fn report_watch(&mut self, addr: RemoteAddr, kind: WatchKind) {
