@@ -4,8 +4,7 @@
 mod debuginfo;
 mod info;
 mod playback;
-// The REPL that drives a session is being written alongside it.
-#[allow(dead_code)]
+mod repl;
 mod session;
 
 use std::path::PathBuf;
@@ -41,12 +40,19 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Replay a trace (default: the latest one).
+    /// Replay a trace (default: the latest one) in the time-travel debugger,
+    /// or to the end with -a.
     Replay {
         /// Autopilot: replay to the end with no debugger, reproducing the
         /// program's output and exit status.
         #[arg(short = 'a', long = "autopilot")]
         autopilot: bool,
+        /// Run the debugger commands in FILE first.
+        #[arg(short = 'x', long = "command", value_name = "FILE", conflicts_with = "autopilot")]
+        script: Option<PathBuf>,
+        /// Exit after the commands of -x instead of reading more.
+        #[arg(long = "batch", conflicts_with = "autopilot")]
+        batch: bool,
         /// The trace directory.
         trace: Option<PathBuf>,
     },
@@ -150,11 +156,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(exit_code(outcome.status.map(|s| s.shell_code()).unwrap_or(1)))
         }
-        Command::Replay { autopilot, trace } => {
+        Command::Replay {
+            autopilot,
+            script,
+            batch,
+            trace,
+        } => {
             if !autopilot {
-                return Err(anyhow!(
-                    "interactive replay is not available in this version; use `rback replay -a` to replay to the end"
-                ));
+                let trace_dir = trace_or_latest(trace)?;
+                repl::run(&trace_dir, script.as_deref(), batch)?;
+                return Ok(ExitCode::SUCCESS);
             }
             let trace_dir = trace_or_latest(trace)?;
             let outcome = replay(&ReplayOptions {
