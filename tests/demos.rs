@@ -112,3 +112,31 @@ fn nondeterminism_replays_ten_times_the_same() {
         assert_replay_matches(&rec, &s.replay());
     }
 }
+
+#[test]
+fn the_corruption_is_found_by_watching_backward_from_the_crash() {
+    let exe = demo("corrupt", "-O0");
+    let s = Session::new();
+    let rec = s.record_raw(&exe, &[], None, &[]);
+    assert_eq!(rec.code(), 128 + 11, "corrupt.c crashes with SIGSEGV:\n{rec:?}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("demos/corrupt.rback");
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace()).arg("-x").arg(&script).arg("--batch");
+    let out = run(&mut cmd, None, common::TIMEOUT);
+    assert_no_panic(&out);
+    let text = out.stdout();
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("demos/corrupt.c")).unwrap();
+    let line_of = |needle: &str| 1 + source.lines().position(|l| l.contains(needle)).unwrap();
+    let crash = format!("corrupt.c:{}", line_of("sum += a->balance;"));
+    let culprit = format!("corrupt.c:{}", line_of("bank.note[i] = text[i];"));
+    assert!(
+        text.contains("SIGSEGV") && text.contains(&crash),
+        "runs to the crash in total():\n{out:?}"
+    );
+    let after_watch = &text[text.find("atchpoint").expect("a watchpoint is set")..];
+    assert!(
+        after_watch.contains(&culprit),
+        "reverse-continue lands on the line that wrote the head:\n{out:?}"
+    );
+    assert!(after_watch.contains("set_note"), "{out:?}");
+}
