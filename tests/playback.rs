@@ -429,4 +429,10 @@ fn an_expression_that_cannot_be_read_is_shown_as_such() {
         "no_such_variable: <No symbol \"no_such_variable\" in current context.>"
     );
     assert_eq!(lines[2], "values[2] * 10 = 70");
+    assert!(
+        out.stderr().starts_with(
+            "rback: `no_such_variable` could not be read in any frame: No symbol \"no_such_variable\" in current context.\n"
+        ),
+        "{out:?}"
+    );
 }

@@ -111,6 +111,17 @@ pub fn run(opts: &Options) -> Result<()> {
     if frames.is_empty() {
         bail!("the program never reached `{}`{}", opts.at, range_note(opts));
     }
+    // A typo in an expression should not pass for a film of errors.
+    for (k, show) in shows.iter().enumerate() {
+        if let Some(model::Sample::Unavailable(why)) = frames[0].samples.get(k) {
+            if frames
+                .iter()
+                .all(|f| matches!(f.samples[k], model::Sample::Unavailable(_)))
+            {
+                eprintln!("rback: `{}` could not be read in any frame: {why}", show.label);
+            }
+        }
+    }
     if collected.truncated {
         eprintln!(
             "rback: stopped sampling after {} frames (--max-frames); these are the {} ones",
