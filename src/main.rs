@@ -3,6 +3,9 @@
 
 mod debuginfo;
 mod info;
+// The REPL that drives a session is being written alongside it.
+#[allow(dead_code)]
+mod session;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -52,7 +52,7 @@ use nix::sys::ptrace;
 use nix::unistd::Pid;
 
 use crate::sys::{self, SiginfoBytes};
-use crate::tracee::EFLAGS_RF;
+use crate::tracee::{read_debugreg, write_debugreg, EFLAGS_RF};
 use crate::{Error, RemoteAddr, Result};
 
 /// The signal a stopping perf counter raises in the tracee. SIGSTKFLT is
@@ -67,8 +67,6 @@ const TRAP_HWBKPT: i32 = 4;
 /// The range of `si_code`s (`POLL_IN`..=`POLL_HUP`) of a signal sent for an
 /// `O_ASYNC` descriptor.
 const POLL_CODES: std::ops::RangeInclusive<i32> = 1..=6;
-/// `offsetof(struct user, u_debugreg)` on x86-64; DRi is at `+ 8 * i`.
-const DEBUGREG_OFFSET: usize = 848;
 /// Debug status register: bit i says breakpoint i caused the current trap.
 /// The kernel gives ptrace a per-trap view of it, not the hardware's sticky
 /// bits.
@@ -467,21 +465,6 @@ fn enable_bits(slot: usize) -> u64 {
 /// Everything DR7 holds for one slot: enable bits, RW and LEN.
 fn slot_bits(slot: usize) -> u64 {
     enable_bits(slot) | (0b1111 << (16 + 4 * slot))
-}
-
-fn read_debugreg(pid: Pid, reg: usize) -> Result<u64> {
-    ptrace::read_user(pid, (DEBUGREG_OFFSET + 8 * reg) as ptrace::AddressType)
-        .map(|v| v as u64)
-        .map_err(|e| Error::ptrace("peekuser", pid, e))
-}
-
-fn write_debugreg(pid: Pid, reg: usize, value: u64) -> Result<()> {
-    ptrace::write_user(
-        pid,
-        (DEBUGREG_OFFSET + 8 * reg) as ptrace::AddressType,
-        value as libc::c_long,
-    )
-    .map_err(|e| Error::ptrace("pokeuser", pid, e))
 }
 
 #[cfg(test)]

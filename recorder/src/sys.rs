@@ -313,3 +313,28 @@ pub fn perf_event_count(fd: &OwnedFd) -> Result<u64, Errno> {
         _ => Err(Errno::EIO),
     }
 }
+
+/// `NT_X86_XSTATE`: the register set holding the whole XSAVE area (x87,
+/// SSE, AVX and beyond), which nix's typed register sets do not cover.
+pub const NT_X86_XSTATE: i32 = 0x202;
+
+/// Reads register set `note` of a stopped tracee into `buf`
+/// (`PTRACE_GETREGSET`); returns how many bytes the kernel filled.
+pub fn get_regset(pid: Pid, note: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: the iovec points at `buf`, which is valid for writes of
+    // `iov_len` bytes for the duration of the call; the kernel shrinks
+    // `iov_len` to what it wrote and never writes more.
+    Errno::result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGSET,
+            pid.as_raw(),
+            note as usize as *mut libc::c_void,
+            &mut iov as *mut libc::iovec,
+        )
+    })?;
+    Ok(iov.iov_len)
+}

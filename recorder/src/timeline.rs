@@ -17,13 +17,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::counter::{CounterStop, ExecCounter};
 use crate::record::si_code;
 use crate::replay::{ReplaySession, Step};
 use crate::trace::{Event, SignalKind, TraceLog};
-use crate::tracee::{Regs, Resume, Stop};
+use crate::tracee::{FpState, Regs, Resume, Stop};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 /// `si_code` of the SIGTRAP an `int3` raises.
@@ -38,6 +39,65 @@ const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// How many single steps a reverse step may take to find the previous
 /// instruction, from the arrival before it.
 const STEP_LIMIT: u64 = 2_000_000;
+/// The debug registers user watchpoints use (0 places recorded signals,
+/// `COUNTER_SLOT` counts arrivals).
+const WATCH_SLOTS: [usize; 2] = [2, 3];
+
+/// What access to watched memory stops the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WatchKind {
+    /// A write that changes the value (gdb's `watch`).
+    Write,
+    /// A read (gdb's `rwatch`). x86 cannot trap reads alone, so any access
+    /// that leaves the value unchanged counts as one.
+    Read,
+    /// Any read or write (gdb's `awatch`).
+    Access,
+}
+
+/// A hardware watchpoint: 1, 2, 4 or 8 bytes, aligned to their size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Watch {
+    pub addr: RemoteAddr,
+    pub len: u8,
+    pub kind: WatchKind,
+}
+
+impl Watch {
+    fn stop(&self) -> StopReason {
+        StopReason::Watchpoint {
+            addr: self.addr,
+            kind: self.kind,
+        }
+    }
+
+    /// The DR7 bits that arm this watch in debug register `slot`: local
+    /// enable, RW (01 write, 11 read or write) and LEN.
+    fn dr7_bits(&self, slot: usize) -> u64 {
+        let rw: u64 = match self.kind {
+            WatchKind::Write => 0b01,
+            WatchKind::Read | WatchKind::Access => 0b11,
+        };
+        let len: u64 = match self.len {
+            1 => 0b00,
+            2 => 0b01,
+            8 => 0b10,
+            _ => 0b11,
+        };
+        (1 << (2 * slot)) | (((len << 2) | rw) << (16 + 4 * slot))
+    }
+}
+
+/// Stops a long movement from another thread (a Ctrl-C handler). The
+/// movement notices at the next event boundary and stops there.
+#[derive(Clone)]
+pub struct Interrupter(Arc<AtomicBool>);
+
+impl Interrupter {
+    pub fn interrupt(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 /// A place inside an interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,6 +108,10 @@ pub enum Point {
     /// The `nth` arrival at `addr` (about to execute it) since the
     /// interval started, then `steps` single steps.
     Arrival { addr: RemoteAddr, nth: u64, steps: u64 },
+    /// Just after the `nth` access since the interval started that
+    /// triggered hardware watch `watch` (whether or not it changed the
+    /// value), then `steps` single steps.
+    Trigger { watch: Watch, nth: u64, steps: u64 },
     /// The interval's end: the event is next (the syscall instruction, the
     /// fault or the signal delivery), not yet replayed.
     End,
@@ -80,6 +144,7 @@ impl Position {
         let point = match self.point {
             Point::Start { .. } => Point::Start { steps },
             Point::Arrival { addr, nth, .. } => Point::Arrival { addr, nth, steps },
+            Point::Trigger { watch, nth, .. } => Point::Trigger { watch, nth, steps },
             Point::End => Point::End,
         };
         Position { point, ..self }
@@ -94,10 +159,36 @@ pub enum StopReason {
     Stepped,
     /// A signal is about to be delivered (forward) or was just before.
     Signal(i32),
+    /// A watched location was accessed (and, for [`WatchKind::Write`],
+    /// changed). Forward, the program stands just after the accessing
+    /// instruction; backward, just before it, as gdb expects. A change made
+    /// by a system call stops forward just after the call and backward
+    /// just before it.
+    Watchpoint {
+        addr: RemoteAddr,
+        kind: WatchKind,
+    },
     /// The event or position asked for is reached.
     Arrived,
     StartOfRecording,
     EndOfRecording,
+    /// An [`Interrupter`] stopped the movement, at an event boundary.
+    Interrupted,
+}
+
+/// A breakpoint arrival or a reported watchpoint access seen while
+/// scanning forward.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Hit {
+    at: Position,
+    /// `None` for a breakpoint.
+    watch: Option<Watch>,
+}
+
+impl Hit {
+    fn breakpoint(at: Position) -> Hit {
+        Hit { at, watch: None }
+    }
 }
 
 pub struct CheckpointInfo {
@@ -117,6 +208,8 @@ struct Checkpoint {
 /// What made a run inside an interval stop.
 enum Halt {
     Breakpoint(RemoteAddr),
+    /// A watch reported an access (the program is just after it).
+    Watch(Watch),
     Stepped,
     /// The arrival that was asked for.
     Reached,
@@ -130,6 +223,8 @@ enum Goal {
     Breakpoint,
     /// Until the `nth` arrival at an address; breakpoints are only counted.
     Arrival(RemoteAddr, u64),
+    /// Until just after the `nth` trigger of a watch.
+    Trigger(Watch, u64),
     /// Until the interval's end; breakpoints are only counted.
     End,
 }
@@ -153,6 +248,24 @@ pub struct Timeline {
     arrivals_known: bool,
     /// Counting arrivals at one address, while a run needs it.
     counter: Option<ExecCounter>,
+    /// The user's watchpoints.
+    watches: Vec<Watch>,
+    /// A watch a run needs armed whether or not the user has it: the one a
+    /// `Point::Trigger` being reached names.
+    goal_watch: Option<Watch>,
+    /// What the live tracee's watch slots hold (a fresh fork holds none).
+    armed: Vec<Watch>,
+    /// Triggers of each armed watch since the interval's start (complete
+    /// when `arrivals_known` is).
+    triggers: HashMap<Watch, u64>,
+    /// The watched bytes as last seen, to tell a change from a rewrite.
+    watch_values: HashMap<Watch, Vec<u8>>,
+    /// The user watch the last single step reported, if any.
+    stepped_watch: Option<Watch>,
+    interrupted: Arc<AtomicBool>,
+    /// Memory or registers were changed by hand; the live tracee is no
+    /// longer the recording's and must be rebuilt before moving.
+    scratch: bool,
 }
 
 impl Timeline {
@@ -175,6 +288,14 @@ impl Timeline {
             arrivals: HashMap::new(),
             arrivals_known: true,
             counter: None,
+            watches: Vec::new(),
+            goal_watch: None,
+            armed: Vec::new(),
+            triggers: HashMap::new(),
+            watch_values: HashMap::new(),
+            stepped_watch: None,
+            interrupted: Arc::new(AtomicBool::new(false)),
+            scratch: false,
         };
         timeline.add_checkpoint(None)?;
         Ok(timeline)
@@ -212,6 +333,95 @@ impl Timeline {
         self.live.tracee().pid
     }
 
+    /// The floating-point and vector registers here.
+    pub fn fp_regs(&self) -> Result<FpState> {
+        self.live.tracee().fp_state()
+    }
+
+    /// The program's memory map here, as `/proc/PID/maps` shows it.
+    pub fn mappings(&self) -> Result<String> {
+        self.live.tracee().maps_text()
+    }
+
+    /// The program's auxiliary vector (raw `Elf64_auxv_t` pairs).
+    pub fn auxv(&self) -> Result<Vec<u8>> {
+        self.live.tracee().auxv()
+    }
+
+    /// The `siginfo_t` (raw) of the signal about to be delivered, when the
+    /// program stands at a signal event.
+    pub fn siginfo(&self) -> Result<Option<Vec<u8>>> {
+        match self.held {
+            Some(Stop::Signal(_)) => Ok(Some(self.live.tracee().siginfo()?.to_vec())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Changes memory on a scratch copy: the recording is untouched and the
+    /// next movement starts again from the recorded state here.
+    pub fn write_memory(&mut self, addr: RemoteAddr, bytes: &[u8]) -> Result<()> {
+        self.scratch = true;
+        self.live.tracee().write_bytes(addr, bytes)
+    }
+
+    /// Changes registers on a scratch copy, like [`Timeline::write_memory`].
+    pub fn set_regs(&mut self, regs: &Regs) -> Result<()> {
+        if self.held.is_some() {
+            return Err(Error::Program(
+                "cannot change registers just before an event; step once first".into(),
+            ));
+        }
+        self.scratch = true;
+        self.live.tracee().set_regs(regs)
+    }
+
+    /// Whether memory or registers were changed by hand since the last
+    /// movement (the next one throws the changes away).
+    pub fn has_scratch_changes(&self) -> bool {
+        self.scratch
+    }
+
+    /// A handle that stops the current or next long movement.
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter(self.interrupted.clone())
+    }
+
+    /// Watches `len` bytes at `addr` (1, 2, 4 or 8, aligned to their size).
+    /// At most two watches exist at once: the other debug registers count
+    /// instructions and place signals.
+    pub fn set_watchpoint(&mut self, addr: RemoteAddr, len: usize, kind: WatchKind) -> Result<()> {
+        if !matches!(len, 1 | 2 | 4 | 8) || !addr.0.is_multiple_of(len as u64) {
+            return Err(Error::Program(format!(
+                "a hardware watchpoint covers 1, 2, 4 or 8 bytes aligned to their size, not {len} at {addr}"
+            )));
+        }
+        let watch = Watch {
+            addr,
+            len: len as u8,
+            kind,
+        };
+        if self.watches.contains(&watch) {
+            return Ok(());
+        }
+        if self.watches.len() >= WATCH_SLOTS.len() {
+            return Err(Error::Program(format!(
+                "at most {} hardware watchpoints can be set at once",
+                WATCH_SLOTS.len()
+            )));
+        }
+        self.read_memory(addr, len)?;
+        self.watches.push(watch);
+        if !self.at_interval_start() {
+            self.arrivals_known = false;
+        }
+        Ok(())
+    }
+
+    pub fn remove_watchpoint(&mut self, addr: RemoteAddr, len: usize, kind: WatchKind) {
+        self.watches
+            .retain(|w| !(w.addr == addr && usize::from(w.len) == len && w.kind == kind));
+    }
+
     pub fn set_breakpoint(&mut self, addr: RemoteAddr) {
         if self.breakpoints.insert(addr) && self.at.point != (Point::Start { steps: 0 }) {
             self.arrivals_known = false;
@@ -236,6 +446,7 @@ impl Timeline {
 
     /// Takes a checkpoint here, by hand. Returns its id.
     pub fn checkpoint(&mut self, name: Option<String>) -> Result<usize> {
+        self.begin_movement()?;
         if self.at.point == Point::End {
             return Err(Error::Program(
                 "cannot take a checkpoint just before an event; step once first".into(),
@@ -251,6 +462,7 @@ impl Timeline {
 
     /// Goes back (or forward) to a checkpoint taken earlier.
     pub fn restart(&mut self, id_or_name: &str) -> Result<StopReason> {
+        self.begin_movement()?;
         let i = self
             .checkpoints
             .iter()
@@ -262,6 +474,7 @@ impl Timeline {
 
     /// Goes to the start of interval `event`: just after event `event - 1`.
     pub fn goto_event(&mut self, event: EventIdx) -> Result<StopReason> {
+        self.begin_movement()?;
         let last = self.last_start();
         if event.0 < 1 || event > last {
             return Err(Error::Program(format!(
@@ -274,6 +487,7 @@ impl Timeline {
 
     /// Goes to a position stored earlier.
     pub fn goto_position(&mut self, target: Position) -> Result<StopReason> {
+        self.begin_movement()?;
         if target.event.0 < 1 || target.event > self.log.len() {
             return Err(Error::Program(format!("position {target:?} is outside the recording")));
         }
@@ -282,38 +496,40 @@ impl Timeline {
     }
 
     pub fn stepi(&mut self) -> Result<StopReason> {
-        if self.at.point == Point::End {
-            if self.is_final(self.at.event) {
+        self.begin_movement()?;
+        self.snapshot_watch_values()?;
+        if self.at.point != Point::End {
+            if self.at.event >= self.log.len() {
                 return Ok(StopReason::EndOfRecording);
             }
-            self.apply_held()?;
-            return Ok(StopReason::Stepped);
-        }
-        if self.at.event >= self.log.len() {
-            return Ok(StopReason::EndOfRecording);
-        }
-        match self.step_once(None)? {
-            Halt::Event => {
+            match self.step_once(None)? {
                 // The instruction was a syscall (or faulted, or a signal
                 // came first): the step is the event.
-                self.at.point = Point::End;
-                if self.is_final(self.at.event) {
-                    return Ok(StopReason::EndOfRecording);
+                Halt::Event => self.at.point = Point::End,
+                _ => {
+                    self.at_stepped()?;
+                    return Ok(match self.stepped_watch.take() {
+                        Some(w) => w.stop(),
+                        None => StopReason::Stepped,
+                    });
                 }
-                self.apply_held()?;
             }
-            _ => self.at_stepped()?,
         }
-        Ok(StopReason::Stepped)
+        if let Some(reason) = self.leave_end()? {
+            return Ok(reason);
+        }
+        Ok(match self.changed_watch()? {
+            Some(w) => w.stop(),
+            None => StopReason::Stepped,
+        })
     }
 
     pub fn cont(&mut self) -> Result<StopReason> {
+        self.begin_movement()?;
+        self.snapshot_watch_values()?;
         if self.at.point == Point::End {
-            if let Some(reason) = self.leave_end()? {
+            if let Some(reason) = self.after_event()? {
                 return Ok(reason);
-            }
-            if let Some(addr) = self.breakpoint_here()? {
-                return Ok(StopReason::Breakpoint(addr));
             }
         } else if !self.arrivals_known {
             let here = self.at;
@@ -323,21 +539,32 @@ impl Timeline {
             if self.at.event >= self.log.len() {
                 return Ok(StopReason::EndOfRecording);
             }
+            if self.take_interrupt() {
+                return Ok(StopReason::Interrupted);
+            }
             match self.run_within(Goal::Breakpoint, None)? {
                 Halt::Breakpoint(addr) => {
                     self.at = Position::arrival(self.at.event, addr, self.arrivals[&addr], 0);
                     return Ok(StopReason::Breakpoint(addr));
+                }
+                Halt::Watch(watch) => {
+                    self.at = Position {
+                        event: self.at.event,
+                        point: Point::Trigger {
+                            watch,
+                            nth: self.triggers[&watch],
+                            steps: 0,
+                        },
+                    };
+                    return Ok(watch.stop());
                 }
                 Halt::Event => {
                     self.at.point = Point::End;
                     if let Some(Event::Signal(s)) = self.log.get(self.at.event) {
                         return Ok(StopReason::Signal(s.signo));
                     }
-                    if let Some(reason) = self.leave_end()? {
+                    if let Some(reason) = self.after_event()? {
                         return Ok(reason);
-                    }
-                    if let Some(addr) = self.breakpoint_here()? {
-                        return Ok(StopReason::Breakpoint(addr));
                     }
                 }
                 Halt::Stepped | Halt::Reached => unreachable!("a free run stops at breakpoints and events only"),
@@ -345,7 +572,20 @@ impl Timeline {
         }
     }
 
+    /// Replays the held event during a continue; `Some` when the continue
+    /// stops right after it.
+    fn after_event(&mut self) -> Result<Option<StopReason>> {
+        if let Some(reason) = self.leave_end()? {
+            return Ok(Some(reason));
+        }
+        if let Some(w) = self.changed_watch()? {
+            return Ok(Some(w.stop()));
+        }
+        Ok(self.breakpoint_here()?.map(StopReason::Breakpoint))
+    }
+
     pub fn reverse_stepi(&mut self) -> Result<StopReason> {
+        self.begin_movement()?;
         match self.previous(self.at)? {
             Some(p) => {
                 self.goto(p, None)?;
@@ -355,8 +595,11 @@ impl Timeline {
         }
     }
 
-    /// Goes back to the last breakpoint hit strictly before here.
+    /// Goes back to the last breakpoint hit or watched access strictly
+    /// before here. For an access, the program stops before the
+    /// instruction that made it.
     pub fn reverse_cont(&mut self) -> Result<StopReason> {
+        self.begin_movement()?;
         let here = self.at;
         let mut upper = here;
         loop {
@@ -364,21 +607,57 @@ impl Timeline {
                 self.goto(Position::start(EventIdx(1)), None)?;
                 return Ok(StopReason::StartOfRecording);
             };
+            if self.take_interrupt() {
+                return Ok(StopReason::Interrupted);
+            }
             let from = self.checkpoints[i].position;
             self.restore(i)?;
+            self.snapshot_watch_values()?;
             let mut hits = Vec::new();
             if self.breakpoint_here()?.is_some() {
-                hits.push(self.at);
+                hits.push(Hit::breakpoint(self.at));
             }
             self.goto(upper, Some(&mut hits))?;
-            hits.retain(|h| *h != upper && *h != here);
+            // An access found at `upper` itself was made by the instruction
+            // before it, so it is before here; a breakpoint at `upper` is not.
+            hits.retain(|h| h.watch.is_some() || (h.at != upper && h.at != here));
             if let Some(&last) = hits.last() {
-                self.goto(last, None)?;
-                let addr = RemoteAddr(self.regs()?.rip);
-                return Ok(StopReason::Breakpoint(addr));
+                return match last.watch {
+                    None => {
+                        self.goto(last.at, None)?;
+                        Ok(StopReason::Breakpoint(RemoteAddr(self.regs()?.rip)))
+                    }
+                    Some(watch) => {
+                        let before = self
+                            .previous(last.at)?
+                            .expect("an access happens after the recording's start");
+                        self.goto(before, None)?;
+                        Ok(watch.stop())
+                    }
+                };
             }
             upper = from;
         }
+    }
+
+    /// Every movement starts from the recorded state: changes made by hand
+    /// are thrown away first.
+    fn begin_movement(&mut self) -> Result<()> {
+        self.interrupted.store(false, Ordering::SeqCst);
+        if self.scratch {
+            self.scratch = false;
+            let here = self.at;
+            let i = self
+                .checkpoint_before_or_at(here)
+                .expect("the first checkpoint is at the start of the recording");
+            self.restore(i)?;
+            self.goto(here, None)?;
+        }
+        Ok(())
+    }
+
+    fn take_interrupt(&self) -> bool {
+        self.interrupted.swap(false, Ordering::SeqCst)
     }
 
     // ---- positions ----
@@ -387,7 +666,9 @@ impl Timeline {
     /// the recording.
     fn previous(&mut self, p: Position) -> Result<Option<Position>> {
         match p.point {
-            Point::Start { steps } | Point::Arrival { steps, .. } if steps > 0 => Ok(Some(p.with_steps(steps - 1))),
+            Point::Start { steps } | Point::Arrival { steps, .. } | Point::Trigger { steps, .. } if steps > 0 => {
+                Ok(Some(p.with_steps(steps - 1)))
+            }
             Point::Start { .. } => {
                 if p.event.0 <= 1 {
                     return Ok(None);
@@ -453,7 +734,53 @@ impl Timeline {
                 }
                 Ok(Some(base.with_steps(steps - 1)))
             }
+            Point::Trigger { watch, nth, .. } => {
+                // The instruction before a trigger is the access itself:
+                // step from the trigger before it until the watch fires.
+                let base = if nth > 1 {
+                    Position {
+                        point: Point::Trigger {
+                            watch,
+                            nth: nth - 1,
+                            steps: 0,
+                        },
+                        ..p
+                    }
+                } else {
+                    Position::start(p.event)
+                };
+                self.goto(base, None)?;
+                self.goal_watch = Some(watch);
+                let found = self.step_until_trigger(watch, nth);
+                self.goal_watch = None;
+                let steps = found?;
+                self.at = base.with_steps(steps);
+                self.arrivals_known = false;
+                Ok(Some(base.with_steps(steps - 1)))
+            }
         }
+    }
+
+    /// Single-steps until `watch` has triggered `nth` times in this
+    /// interval; returns the steps taken.
+    fn step_until_trigger(&mut self, watch: Watch, nth: u64) -> Result<u64> {
+        let mut steps = 0;
+        while self.triggers.get(&watch).copied().unwrap_or(0) < nth {
+            if steps >= STEP_LIMIT {
+                return Err(Error::Program(format!(
+                    "the access before this one is more than {STEP_LIMIT} instructions earlier; \
+                     reverse stepping cannot reach it"
+                )));
+            }
+            if let Halt::Event = self.step_once(None)? {
+                return Err(Error::Program(format!(
+                    "internal error: no trigger {nth} of the watch at {} in interval {}",
+                    watch.addr, self.at.event
+                )));
+            }
+            steps += 1;
+        }
+        Ok(steps)
     }
 
     /// How many times the program arrived at `addr` in interval `event`,
@@ -478,7 +805,7 @@ impl Timeline {
     /// checkpoint (or on from here when the target is in a later interval).
     /// Breakpoint arrivals passed on the way, before the target, are pushed
     /// to `hits` when given.
-    fn goto(&mut self, target: Position, mut hits: Option<&mut Vec<Position>>) -> Result<()> {
+    fn goto(&mut self, target: Position, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
         let from_here = hits.is_some() || target.event > self.at.event;
         if !from_here {
             let i = self
@@ -502,8 +829,14 @@ impl Timeline {
             }
             self.apply_held()?;
             if let Some(h) = hits.as_deref_mut() {
+                if let Some(watch) = self.changed_watch()? {
+                    h.push(Hit {
+                        at: self.at,
+                        watch: Some(watch),
+                    });
+                }
                 if self.breakpoint_here()?.is_some() {
-                    h.push(self.at);
+                    h.push(Hit::breakpoint(self.at));
                 }
             }
         }
@@ -526,6 +859,18 @@ impl Timeline {
                 }
                 self.steps_recording(steps, hits)?;
             }
+            Point::Trigger { watch, nth, steps } => {
+                match self.run_within(Goal::Trigger(watch, nth), hits.as_deref_mut())? {
+                    Halt::Reached => {}
+                    _ => {
+                        return Err(Error::Program(format!(
+                            "internal error: trigger {nth} of the watch at {} not found in interval {}",
+                            watch.addr, target.event
+                        )))
+                    }
+                }
+                self.steps_recording(steps, hits)?;
+            }
             Point::End => match self.run_within(Goal::End, hits)? {
                 Halt::Event => {}
                 _ => unreachable!("a run to the end stops at the event"),
@@ -537,7 +882,7 @@ impl Timeline {
     }
 
     /// Single-steps `steps` times; arrivals on the way go to `hits`.
-    fn steps_recording(&mut self, steps: u64, mut hits: Option<&mut Vec<Position>>) -> Result<()> {
+    fn steps_recording(&mut self, steps: u64, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
         for _ in 0..steps {
             if let Halt::Event = self.step_once(hits.as_deref_mut())? {
                 return Err(Error::Program(
@@ -545,29 +890,44 @@ impl Timeline {
                 ));
             }
         }
-        // The final state is the target itself, not a hit before it.
+        // Arriving at a breakpoint by the last step is the target itself,
+        // not a hit before it.
         if steps > 0 {
             if let Some(h) = hits {
                 let here = RemoteAddr(self.live.tracee().regs()?.rip);
-                if self.breakpoints.contains(&here) {
-                    h.pop();
+                if let Some(i) = h.iter().rposition(|hit| hit.watch.is_none()) {
+                    if self.breakpoints.contains(&here)
+                        && h[i].at.point
+                            == (Point::Arrival {
+                                addr: here,
+                                nth: self.arrivals[&here],
+                                steps: 0,
+                            })
+                    {
+                        h.remove(i);
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    fn run_within(&mut self, goal: Goal, hits: Option<&mut Vec<Position>>) -> Result<Halt> {
+    fn run_within(&mut self, goal: Goal, hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
         self.run_within_opts(goal, hits, true)
     }
 
     /// Runs the live tracee inside the current interval toward `goal`.
     /// `use_breakpoints: false` runs without them (faster, and nothing is
     /// counted), for intervals that are only passed through.
-    fn run_within_opts(&mut self, goal: Goal, hits: Option<&mut Vec<Position>>, use_breakpoints: bool) -> Result<Halt> {
+    fn run_within_opts(&mut self, goal: Goal, hits: Option<&mut Vec<Hit>>, use_breakpoints: bool) -> Result<Halt> {
         let saved = std::mem::take(&mut self.breakpoints);
+        let saved_watches = std::mem::take(&mut self.watches);
         if use_breakpoints {
             self.breakpoints = saved.clone();
+            self.watches = saved_watches.clone();
+        }
+        if let Goal::Trigger(watch, _) = goal {
+            self.goal_watch = Some(watch);
         }
         let result = match goal {
             // Resuming on `addr` counts the arrival that is there: the
@@ -581,6 +941,8 @@ impl Timeline {
             _ => self.run_loop(goal, hits),
         };
         self.breakpoints = saved;
+        self.watches = saved_watches;
+        self.goal_watch = None;
         result
     }
 
@@ -588,7 +950,7 @@ impl Timeline {
         self.at.point == (Point::Start { steps: 0 })
     }
 
-    fn run_loop(&mut self, goal: Goal, mut hits: Option<&mut Vec<Position>>) -> Result<Halt> {
+    fn run_loop(&mut self, goal: Goal, mut hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
         loop {
             // Standing on a breakpoint's address: that arrival was already
             // seen, so execute the instruction before putting int3s back.
@@ -607,6 +969,7 @@ impl Timeline {
                     }
                 }
             }
+            self.sync_watches()?;
             self.insert_breakpoints()?;
             self.live.resume(Resume::Cont)?;
             loop {
@@ -628,6 +991,25 @@ impl Timeline {
                                 break;
                             }
                         }
+                        let fired = if sig == libc::SIGTRAP && si_code(&info) == crate::replay::TRAP_HWBKPT {
+                            self.take_triggers()?
+                        } else {
+                            Vec::new()
+                        };
+                        if !fired.is_empty() {
+                            let reported = self.note_triggers(&fired, hits.as_deref_mut())?;
+                            let halt = match (goal, reported) {
+                                (Goal::Trigger(w, nth), _) if self.triggers.get(&w) == Some(&nth) => {
+                                    Some(Halt::Reached)
+                                }
+                                (Goal::Breakpoint, Some(w)) => Some(Halt::Watch(w)),
+                                _ => None,
+                            };
+                            if let Some(halt) = halt {
+                                self.remove_breakpoints()?;
+                                return Ok(halt);
+                            }
+                        }
                         match self.counter_stop(sig, &info)? {
                             Some(CounterStop::Counted) => {
                                 self.live.resume(Resume::Cont)?;
@@ -636,6 +1018,10 @@ impl Timeline {
                             Some(CounterStop::Reached) => {
                                 self.remove_breakpoints()?;
                                 return Ok(Halt::Reached);
+                            }
+                            None if !fired.is_empty() => {
+                                self.live.resume(Resume::Cont)?;
+                                continue;
                             }
                             None => {}
                         }
@@ -686,7 +1072,9 @@ impl Timeline {
 
     /// Executes one instruction (breakpoints out). An event instead of an
     /// instruction (a syscall, a fault, a pending signal) is held.
-    fn step_once(&mut self, hits: Option<&mut Vec<Position>>) -> Result<Halt> {
+    fn step_once(&mut self, mut hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
+        self.stepped_watch = None;
+        self.sync_watches()?;
         self.live.resume(Resume::Step)?;
         loop {
             let stop = self.live.tracee().wait()?;
@@ -698,12 +1086,22 @@ impl Timeline {
                 Stop::Signal(sig) => {
                     let info = self.live.tracee().siginfo()?;
                     let code = si_code(&info);
+                    let fired = if sig == libc::SIGTRAP {
+                        self.take_triggers()?
+                    } else {
+                        Vec::new()
+                    };
+                    // The access was made by the instruction just executed.
+                    if !fired.is_empty() {
+                        self.stepped_watch = self.note_triggers(&fired, hits.as_deref_mut())?;
+                    }
                     if let Some(CounterStop::Counted) = self.counter_stop(sig, &info)? {
                         // Stopped before an instruction, not after one.
                         self.live.resume(Resume::Step)?;
                         continue;
                     }
-                    if sig == libc::SIGTRAP && code != crate::replay::TRAP_HWBKPT {
+                    // A step that also fires a watch may report either code.
+                    if sig == libc::SIGTRAP && (code != crate::replay::TRAP_HWBKPT || !fired.is_empty()) {
                         let rip = RemoteAddr(self.live.tracee().regs()?.rip);
                         self.arrive(rip, hits);
                         return Ok(Halt::Stepped);
@@ -720,14 +1118,14 @@ impl Timeline {
     }
 
     /// Counts an arrival at `addr` if it is a breakpoint.
-    fn arrive(&mut self, addr: RemoteAddr, hits: Option<&mut Vec<Position>>) {
+    fn arrive(&mut self, addr: RemoteAddr, hits: Option<&mut Vec<Hit>>) {
         if !self.breakpoints.contains(&addr) {
             return;
         }
         let n = self.arrivals.entry(addr).or_insert(0);
         *n += 1;
         if let Some(h) = hits {
-            h.push(Position::arrival(self.at.event, addr, *n, 0));
+            h.push(Hit::breakpoint(Position::arrival(self.at.event, addr, *n, 0)));
         }
     }
 
@@ -742,6 +1140,14 @@ impl Timeline {
                 ..self.at
             },
             Point::Arrival { addr, nth, steps } => Position::arrival(self.at.event, addr, nth, steps + 1),
+            Point::Trigger { watch, nth, steps } => Position {
+                point: Point::Trigger {
+                    watch,
+                    nth,
+                    steps: steps + 1,
+                },
+                ..self.at
+            },
             Point::End => unreachable!("stepping from an end replays the event"),
         };
         Ok(())
@@ -762,6 +1168,7 @@ impl Timeline {
         }
         self.at = Position::start(EventIdx(self.at.event.0 + 1));
         self.arrivals.clear();
+        self.triggers.clear();
         self.arrivals_known = true;
         let rip = RemoteAddr(self.live.tracee().regs()?.rip);
         self.arrive(rip, None);
@@ -793,6 +1200,130 @@ impl Timeline {
     fn breakpoint_here(&self) -> Result<Option<RemoteAddr>> {
         let rip = RemoteAddr(self.live.tracee().regs()?.rip);
         Ok(self.breakpoints.contains(&rip).then_some(rip))
+    }
+
+    // ---- watchpoints ----
+
+    /// Programs the watch slots of the live tracee with the user's watches
+    /// (when the run uses them) and the goal's.
+    fn sync_watches(&mut self) -> Result<()> {
+        let mut want = self.watches.clone();
+        if let Some(goal) = self.goal_watch {
+            if !want.contains(&goal) {
+                want.push(goal);
+            }
+        }
+        if want.len() > WATCH_SLOTS.len() {
+            return Err(Error::Program(
+                "this position was found by a watchpoint; delete another watchpoint to return to it".into(),
+            ));
+        }
+        if want == self.armed {
+            return Ok(());
+        }
+        let tracee = self.live.tracee();
+        let mut dr7 = tracee.debugreg(7)?;
+        for slot in WATCH_SLOTS {
+            dr7 &= !((0b11 << (2 * slot)) | (0b1111 << (16 + 4 * slot)));
+        }
+        // Disabled first: the kernel validates each slot as it changes.
+        tracee.set_debugreg(7, dr7)?;
+        for (watch, slot) in want.iter().zip(WATCH_SLOTS) {
+            tracee.set_debugreg(slot, watch.addr.0)?;
+            dr7 |= watch.dr7_bits(slot);
+        }
+        tracee.set_debugreg(7, dr7)?;
+        self.armed = want;
+        Ok(())
+    }
+
+    /// The armed watches that caused the current SIGTRAP (their DR6 bits
+    /// are cleared so the next trap starts clean).
+    fn take_triggers(&mut self) -> Result<Vec<Watch>> {
+        if self.armed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tracee = self.live.tracee();
+        let dr6 = tracee.debugreg(6)?;
+        let fired: Vec<Watch> = self
+            .armed
+            .iter()
+            .zip(WATCH_SLOTS)
+            .filter(|(_, slot)| dr6 & (1 << slot) != 0)
+            .map(|(w, _)| *w)
+            .collect();
+        if !fired.is_empty() {
+            let mask = WATCH_SLOTS.iter().fold(0, |m, slot| m | (1 << slot));
+            tracee.set_debugreg(6, dr6 & !mask)?;
+        }
+        Ok(fired)
+    }
+
+    /// Counts triggers; returns the user watch among them that reports the
+    /// access (a changed value for `Write`, an unchanged one for `Read`).
+    fn note_triggers(&mut self, fired: &[Watch], mut hits: Option<&mut Vec<Hit>>) -> Result<Option<Watch>> {
+        let mut reported = None;
+        for &watch in fired {
+            let n = self.triggers.entry(watch).or_insert(0);
+            *n += 1;
+            let nth = *n;
+            if !self.watches.contains(&watch) {
+                continue;
+            }
+            let Ok(now) = self.read_memory(watch.addr, watch.len.into()) else {
+                continue;
+            };
+            let changed = self.watch_values.get(&watch).is_some_and(|old| *old != now);
+            self.watch_values.insert(watch, now);
+            let report = match watch.kind {
+                WatchKind::Write => changed,
+                WatchKind::Read => !changed,
+                WatchKind::Access => true,
+            };
+            if report {
+                if let Some(h) = hits.as_deref_mut() {
+                    h.push(Hit {
+                        at: Position {
+                            event: self.at.event,
+                            point: Point::Trigger { watch, nth, steps: 0 },
+                        },
+                        watch: Some(watch),
+                    });
+                }
+                reported = Some(watch);
+            }
+        }
+        Ok(reported)
+    }
+
+    /// Remembers the watched values here, to compare later ones with.
+    fn snapshot_watch_values(&mut self) -> Result<()> {
+        self.watch_values.clear();
+        for watch in self.watches.clone() {
+            if let Ok(now) = self.read_memory(watch.addr, watch.len.into()) {
+                self.watch_values.insert(watch, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// A write or access watch whose bytes an event (a system call's
+    /// results, which no debug register sees) changed.
+    fn changed_watch(&mut self) -> Result<Option<Watch>> {
+        let mut changed = None;
+        for watch in self.watches.clone() {
+            if watch.kind == WatchKind::Read {
+                continue;
+            }
+            let Ok(now) = self.read_memory(watch.addr, watch.len.into()) else {
+                continue;
+            };
+            if self.watch_values.get(&watch).is_some_and(|old| *old != now) && changed.is_none() {
+                changed = Some(watch);
+            }
+            self.watch_values.insert(watch, now);
+        }
+        Ok(changed)
     }
 
     fn insert_breakpoints(&mut self) -> Result<()> {
@@ -898,6 +1429,10 @@ impl Timeline {
         self.held = None;
         self.inserted.clear();
         self.arrivals.clear();
+        // A fork inherits no debug registers.
+        self.armed.clear();
+        self.triggers.clear();
+        self.scratch = false;
         self.arrivals_known = self.at_interval_start();
         if self.arrivals_known {
             let rip = RemoteAddr(self.live.tracee().regs()?.rip);

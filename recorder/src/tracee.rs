@@ -606,6 +606,15 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
 
 /// `offsetof(struct user, u_debugreg)` on x86-64.
 const DEBUGREG_OFFSET: usize = 848;
+/// Where the upper halves of YMM0-15 sit in the standard-format XSAVE area.
+const YMM_HIGH_OFFSET: usize = 576;
+
+/// Floating-point and vector registers; see [`Tracee::fp_state`].
+#[derive(Clone, Debug)]
+pub struct FpState {
+    pub fxsave: [u8; 512],
+    pub ymm_high: Option<[u8; 256]>,
+}
 /// The resume flag: set by the kernel at an instruction-breakpoint stop so
 /// that resuming does not hit the same breakpoint again.
 pub const EFLAGS_RF: u64 = 0x10000;
@@ -615,26 +624,71 @@ impl Tracee {
     /// register 0. Hits arrive as SIGTRAP stops with `si_code` TRAP_HWBKPT,
     /// before the instruction runs.
     pub fn set_exec_breakpoint(&self, addr: Option<RemoteAddr>) -> Result<()> {
-        let user = |i: usize, v: u64| {
-            ptrace::write_user(
-                self.pid,
-                (DEBUGREG_OFFSET + 8 * i) as ptrace::AddressType,
-                v as libc::c_long,
-            )
-            .map_err(|e| Error::ptrace("pokeuser", self.pid, e))
-        };
         // Only slot 0's bits of DR7: the other slots may hold counters.
-        let dr7 = ptrace::read_user(self.pid, (DEBUGREG_OFFSET + 8 * 7) as ptrace::AddressType)
-            .map_err(|e| Error::ptrace("peekuser", self.pid, e))? as u64;
-        let others = dr7 & !(0b11 | (0xf << 16));
+        let others = self.debugreg(7)? & !(0b11 | (0xf << 16));
         match addr {
             Some(a) => {
-                user(0, a.0)?;
+                self.set_debugreg(0, a.0)?;
                 // L0 enabled; RW0 = 00 (execution) and LEN0 = 00 (one byte).
-                user(7, others | 1)
+                self.set_debugreg(7, others | 1)
             }
-            None => user(7, others),
+            None => self.set_debugreg(7, others),
         }
+    }
+
+    /// Debug register `i` (0-7).
+    pub fn debugreg(&self, i: usize) -> Result<u64> {
+        read_debugreg(self.pid, i)
+    }
+
+    pub fn set_debugreg(&self, i: usize, value: u64) -> Result<()> {
+        write_debugreg(self.pid, i, value)
+    }
+
+    /// The floating-point and vector state: the 512-byte FXSAVE image (x87,
+    /// MXCSR, XMM0-15) and, where the CPU has AVX, the upper halves of
+    /// YMM0-15 from the XSAVE area.
+    pub fn fp_state(&self) -> Result<FpState> {
+        let fx = ptrace::getregset::<ptrace::regset::NT_PRFPREG>(self.pid)
+            .map_err(|e| Error::ptrace("getfpregs", self.pid, e))?;
+        let mut fxsave = [0u8; 512];
+        // user_fpregs_struct is the FXSAVE layout, field by field.
+        let words = [fx.cwd, fx.swd, fx.ftw, fx.fop];
+        for (i, w) in words.iter().enumerate() {
+            fxsave[2 * i..2 * i + 2].copy_from_slice(&w.to_le_bytes());
+        }
+        fxsave[8..16].copy_from_slice(&fx.rip.to_le_bytes());
+        fxsave[16..24].copy_from_slice(&fx.rdp.to_le_bytes());
+        fxsave[24..28].copy_from_slice(&fx.mxcsr.to_le_bytes());
+        fxsave[28..32].copy_from_slice(&fx.mxcr_mask.to_le_bytes());
+        for (i, w) in fx.st_space.iter().chain(fx.xmm_space.iter()).enumerate() {
+            fxsave[32 + 4 * i..36 + 4 * i].copy_from_slice(&w.to_le_bytes());
+        }
+        let mut xsave = vec![0u8; 16 * 1024];
+        let ymm_high = match sys::get_regset(self.pid, sys::NT_X86_XSTATE, &mut xsave) {
+            // XSTATE_BV (at 512) bit 2 says the AVX component is live; when
+            // it is clear the upper halves are architecturally zero.
+            Ok(n) if n >= YMM_HIGH_OFFSET + 256 => {
+                let mut high = [0u8; 256];
+                if xsave[512] & 0b100 != 0 {
+                    high.copy_from_slice(&xsave[YMM_HIGH_OFFSET..YMM_HIGH_OFFSET + 256]);
+                }
+                Some(high)
+            }
+            _ => None,
+        };
+        Ok(FpState { fxsave, ymm_high })
+    }
+
+    /// The tracee's auxiliary vector, raw, as the kernel keeps it.
+    pub fn auxv(&self) -> Result<Vec<u8>> {
+        std::fs::read(format!("/proc/{}/auxv", self.pid)).map_err(Error::io(format!("reading /proc/{}/auxv", self.pid)))
+    }
+
+    /// `/proc/PID/maps` as text.
+    pub fn maps_text(&self) -> Result<String> {
+        std::fs::read_to_string(format!("/proc/{}/maps", self.pid))
+            .map_err(Error::io(format!("reading /proc/{}/maps", self.pid)))
     }
 
     /// The writable memory of the tracee, mapping by mapping, to compare two
@@ -645,6 +699,22 @@ impl Tracee {
 }
 
 /// [`Tracee::writable_memory`] for a stopped tracee known only by pid.
+/// Debug register `i` (0-7) of a stopped tracee.
+pub fn read_debugreg(pid: Pid, i: usize) -> Result<u64> {
+    ptrace::read_user(pid, (DEBUGREG_OFFSET + 8 * i) as ptrace::AddressType)
+        .map(|v| v as u64)
+        .map_err(|e| Error::ptrace("peekuser", pid, e))
+}
+
+pub fn write_debugreg(pid: Pid, i: usize, value: u64) -> Result<()> {
+    ptrace::write_user(
+        pid,
+        (DEBUGREG_OFFSET + 8 * i) as ptrace::AddressType,
+        value as libc::c_long,
+    )
+    .map_err(|e| Error::ptrace("pokeuser", pid, e))
+}
+
 pub fn writable_memory_of(pid: Pid) -> Result<Vec<(u64, Vec<u8>)>> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
         .map_err(Error::io(format!("cannot read the memory map of tracee {pid}")))?;

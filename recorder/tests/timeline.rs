@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use recorder::timeline::{Position, StopReason, Timeline};
+use recorder::timeline::{Position, StopReason, Timeline, WatchKind};
 use recorder::RemoteAddr;
 
 struct Recorded {
@@ -25,9 +25,22 @@ fn symbol(binary: &Path, name: &str) -> RemoteAddr {
 }
 
 fn record_tick_loop() -> Recorded {
+    let (dir, bin, trace) = record_program("tick_loop");
+    Recorded {
+        tick: symbol(&bin, "tick"),
+        counter: symbol(&bin, "counter"),
+        trace,
+        _dir: dir,
+    }
+}
+
+/// Compiles `tests/programs/NAME.c` (not position-independent, so `nm`
+/// gives run-time addresses) and records it; returns the scratch directory,
+/// the binary and the trace.
+fn record_program(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/tick_loop.c");
-    let bin = dir.path().join("tick_loop");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/programs/{name}.c"));
+    let bin = dir.path().join(name);
     let st = Command::new("gcc")
         .args(["-g", "-O1", "-no-pie", "-o"])
         .arg(&bin)
@@ -43,13 +56,8 @@ fn record_tick_loop() -> Recorded {
         trace_dir: trace.clone(),
     })
     .unwrap();
-    let _ = outcome;
-    Recorded {
-        tick: symbol(&bin, "tick"),
-        counter: symbol(&bin, "counter"),
-        trace,
-        _dir: dir,
-    }
+    assert!(outcome.error.is_none(), "recording failed: {:?}", outcome.error);
+    (dir, bin, trace)
 }
 
 fn read_u64(t: &Timeline, addr: RemoteAddr) -> u64 {
@@ -144,4 +152,129 @@ fn goto_event_and_stored_positions_come_back_to_the_same_state() {
         assert_eq!(snapshot(&t, &r), *state, "{pos:?}");
     }
     assert!(t.goto_event(recorder::EventIdx(last + 5)).is_err());
+}
+
+#[test]
+fn write_watchpoint_stops_at_each_change_forward_and_before_it_backward() {
+    let (_dir, bin, trace) = record_program("watch_target");
+    let value = symbol(&bin, "value");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_watchpoint(value, 8, WatchKind::Write).unwrap();
+    // Forward: stores of an unchanged value are not reported.
+    let mut forward = vec![];
+    loop {
+        match t.cont().unwrap() {
+            StopReason::Watchpoint { addr, kind } => {
+                assert_eq!((addr, kind), (value, WatchKind::Write));
+                forward.push(read_u64(&t, value));
+            }
+            StopReason::EndOfRecording => break,
+            other => panic!("unexpected stop {other:?}"),
+        }
+    }
+    assert_eq!(forward, (1..=9).collect::<Vec<u64>>());
+    // Backward: each stop is just before the store, so the old value shows;
+    // one step forward performs the store again.
+    let mut backward = vec![];
+    loop {
+        match t.reverse_cont().unwrap() {
+            StopReason::Watchpoint { .. } => {
+                let before = read_u64(&t, value);
+                backward.push(before);
+                let at = t.position();
+                assert_eq!(
+                    t.stepi().unwrap(),
+                    StopReason::Watchpoint {
+                        addr: value,
+                        kind: WatchKind::Write
+                    }
+                );
+                assert_eq!(read_u64(&t, value), before + 1);
+                t.goto_position(at).unwrap();
+                assert_eq!(read_u64(&t, value), before);
+            }
+            StopReason::StartOfRecording => break,
+            other => panic!("unexpected stop {other:?}"),
+        }
+    }
+    assert_eq!(backward, (0..=8).rev().collect::<Vec<u64>>());
+}
+
+#[test]
+fn watchpoint_sees_memory_a_system_call_wrote() {
+    let (_dir, bin, trace) = record_program("watch_target");
+    let buf = symbol(&bin, "buf");
+    let mut t = Timeline::open(&trace, 3).unwrap();
+    t.set_watchpoint(buf, 8, WatchKind::Write).unwrap();
+    assert_eq!(
+        t.cont().unwrap(),
+        StopReason::Watchpoint {
+            addr: buf,
+            kind: WatchKind::Write
+        }
+    );
+    assert_eq!(&t.read_memory(buf, 5).unwrap(), b"hello");
+    let after_read = t.position();
+    assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
+    // Backward it stops just before the read, which the next step replays.
+    assert_eq!(
+        t.reverse_cont().unwrap(),
+        StopReason::Watchpoint {
+            addr: buf,
+            kind: WatchKind::Write
+        }
+    );
+    assert_eq!(t.read_memory(buf, 5).unwrap(), vec![0; 5]);
+    t.stepi().unwrap();
+    assert_eq!(t.position(), after_read);
+    assert_eq!(&t.read_memory(buf, 5).unwrap(), b"hello");
+    assert_eq!(
+        t.reverse_cont().unwrap(),
+        StopReason::Watchpoint {
+            addr: buf,
+            kind: WatchKind::Write
+        }
+    );
+    assert_eq!(t.reverse_cont().unwrap(), StopReason::StartOfRecording);
+}
+
+#[test]
+fn scratch_writes_are_thrown_away_when_time_moves() {
+    let (_dir, bin, trace) = record_program("watch_target");
+    let value = symbol(&bin, "value");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_watchpoint(value, 8, WatchKind::Write).unwrap();
+    t.cont().unwrap();
+    t.cont().unwrap();
+    assert_eq!(read_u64(&t, value), 2);
+    let here = t.position();
+    t.write_memory(value, &77u64.to_le_bytes()).unwrap();
+    assert!(t.has_scratch_changes());
+    assert_eq!(read_u64(&t, value), 77);
+    t.goto_position(here).unwrap();
+    assert!(!t.has_scratch_changes());
+    assert_eq!(read_u64(&t, value), 2);
+    assert_eq!(
+        t.cont().unwrap(),
+        StopReason::Watchpoint {
+            addr: value,
+            kind: WatchKind::Write
+        }
+    );
+    assert_eq!(read_u64(&t, value), 3);
+}
+
+#[test]
+fn registers_maps_and_auxv_of_the_replayed_program() {
+    let (_dir, _bin, trace) = record_program("watch_target");
+    let t = Timeline::open(&trace, 5).unwrap();
+    let fp = t.fp_regs().unwrap();
+    // MXCSR's power-on default.
+    assert_eq!(u32::from_le_bytes(fp.fxsave[24..28].try_into().unwrap()), 0x1f80);
+    // The program runs from the trace's own copy of the binary.
+    let maps = t.mappings().unwrap();
+    assert!(maps.contains(&trace.join("files").display().to_string()), "{maps}");
+    let auxv = t.auxv().unwrap();
+    assert!(auxv.len() >= 16 && auxv.len().is_multiple_of(16));
+    assert!(t.siginfo().unwrap().is_none());
 }

@@ -1,0 +1,462 @@
+//! A debugging session over one trace: the time-travel [`Timeline`] plus
+//! the [`DebugInfo`] of whatever the replayed program has mapped at the
+//! current position, and the user's numbered breakpoints. Front ends (the
+//! REPL, playback) move the timeline and then call [`Session::refresh`], so
+//! that symbols follow `exec` and `dlopen`.
+//!
+//! During replay the tracee maps the trace's copies of its binaries
+//! (`TRACE/files/HASH`), so `/proc/PID/maps` names those copies and symbols
+//! come from exactly the bytes that ran. Only the display names are
+//! recovered: the executable and loader from the exec events, libraries from
+//! their `DT_SONAME`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use recorder::timeline::{StopReason, Timeline, DEFAULT_CHECKPOINT_INTERVAL};
+use recorder::trace::{Event, FILES_DIR};
+use recorder::RemoteAddr;
+
+use crate::debuginfo::{self, DebugInfo, Frame, Location, MappedFile};
+
+/// A breakpoint the user set, by number.
+#[derive(Clone, Debug)]
+pub struct UserBreakpoint {
+    pub number: usize,
+    /// What the user typed to set it (`compute`, `t.c:7`, `*0x401136`).
+    pub spec: String,
+    pub addrs: Vec<RemoteAddr>,
+    pub enabled: bool,
+    /// A `tbreak`: deleted when it first stops the program.
+    pub temporary: bool,
+    /// How many times it stopped the program (either direction).
+    pub hits: u64,
+    /// `break f if COND`: stop only where COND is true.
+    pub condition: Option<String>,
+}
+
+pub struct Session {
+    pub timeline: Timeline,
+    pub debug: DebugInfo,
+    pub trace_dir: PathBuf,
+    pub breakpoints: Vec<UserBreakpoint>,
+    next_breakpoint: usize,
+    /// The file mappings `debug` was built from.
+    mapped: Vec<MappedFile>,
+    /// The display name of each trace copy (`files/HASH` -> `/usr/bin/x`).
+    names: HashMap<PathBuf, String>,
+    /// `directory` and `set substitute-path`, kept to re-apply after a rebuild.
+    directories: Vec<PathBuf>,
+    substitutions: Vec<(PathBuf, PathBuf)>,
+}
+
+/// The tracee's memory, read through the timeline (which never leaves a
+/// breakpoint in it at a stop, so the bytes are the program's own).
+pub struct TimelineMemory<'a>(&'a Timeline);
+
+impl debuginfo::Memory for TimelineMemory<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self.0.read_memory(RemoteAddr(addr), len).ok()
+    }
+}
+
+impl Session {
+    /// Opens a trace at the start of the recording.
+    pub fn open(trace_dir: &Path) -> Result<Session> {
+        let timeline = Timeline::open(trace_dir, DEFAULT_CHECKPOINT_INTERVAL)
+            .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+        let mut names = HashMap::new();
+        let files = trace_dir.join(FILES_DIR);
+        for event in &timeline.log().events {
+            if let Event::Exec(exec) = event {
+                names.insert(files.join(&exec.exe.0), exec.exe_path.clone());
+                if let Some((path, hash)) = &exec.interp {
+                    names.insert(files.join(&hash.0), path.clone());
+                }
+            }
+        }
+        let mut session = Session {
+            timeline,
+            debug: DebugInfo::new(Vec::new()),
+            trace_dir: trace_dir.to_path_buf(),
+            breakpoints: Vec::new(),
+            next_breakpoint: 1,
+            mapped: Vec::new(),
+            names,
+            directories: Vec::new(),
+            substitutions: Vec::new(),
+        };
+        session.refresh()?;
+        Ok(session)
+    }
+
+    /// Rebuilds the debug information if the program's file mappings
+    /// changed since it was built (an exec, a `dlopen`). Cheap otherwise:
+    /// call it after every movement.
+    pub fn refresh(&mut self) -> Result<()> {
+        let pid = self.timeline.pid();
+        let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+            .with_context(|| format!("cannot read the memory map of the replayed program (pid {pid})"))?;
+        let mut mapped = debuginfo::parse_proc_maps(&text);
+        for m in &mut mapped {
+            m.name = self.display_name(&m.file);
+        }
+        if mapped == self.mapped {
+            return Ok(());
+        }
+        let modules = debuginfo::modules_from_mappings(&mapped);
+        let mut debug = DebugInfo::new(modules);
+        for dir in &self.directories {
+            debug.add_directory(dir.clone());
+        }
+        for (from, to) in &self.substitutions {
+            debug.add_substitution(from.clone(), to.clone());
+        }
+        self.debug = debug;
+        self.mapped = mapped;
+        Ok(())
+    }
+
+    /// The name a mapped file is shown by: its original path when the trace
+    /// says, else its soname, else the path itself.
+    fn display_name(&mut self, file: &Path) -> String {
+        if let Some(name) = self.names.get(file) {
+            return name.clone();
+        }
+        let name = soname(file).unwrap_or_else(|| file.display().to_string());
+        self.names.insert(file.to_path_buf(), name.clone());
+        name
+    }
+
+    /// The file mappings of the program here, as the debug info sees them.
+    pub fn mapped_files(&self) -> &[MappedFile] {
+        &self.mapped
+    }
+
+    /// `directory DIR`: look for source files there too.
+    pub fn add_directory(&mut self, dir: PathBuf) {
+        self.debug.add_directory(dir.clone());
+        self.directories.push(dir);
+    }
+
+    /// `set substitute-path FROM TO`.
+    pub fn add_substitution(&mut self, from: PathBuf, to: PathBuf) {
+        self.debug.add_substitution(from.clone(), to.clone());
+        self.substitutions.push((from, to));
+    }
+
+    pub fn registers(&self) -> Result<debuginfo::Registers> {
+        Ok(debuginfo::Registers::from(self.timeline.regs()?))
+    }
+
+    pub fn memory(&self) -> impl debuginfo::Memory + '_ {
+        TimelineMemory(&self.timeline)
+    }
+
+    pub fn backtrace(&self, limit: usize) -> Result<Vec<Frame>> {
+        let regs = self.registers()?;
+        Ok(self.debug.backtrace(&regs, &self.memory(), limit))
+    }
+
+    /// The current instruction address.
+    pub fn pc(&self) -> Result<u64> {
+        Ok(self.timeline.regs()?.rip)
+    }
+
+    /// The code addresses a location names: `FUNC`, `FILE:LINE`, `LINE` (in
+    /// the current source file) or `*ADDR`.
+    pub fn resolve_location(&self, spec: &str) -> Result<Vec<RemoteAddr>> {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            bail!("no location given");
+        }
+        if let Some(addr) = spec.strip_prefix('*') {
+            let addr = parse_address(addr.trim())?;
+            return Ok(vec![RemoteAddr(addr)]);
+        }
+        let addrs = if let Ok(line) = spec.parse::<u32>() {
+            let pc = self.pc()?;
+            let (file, _) = self
+                .debug
+                .line_at(pc)
+                .ok_or_else(|| anyhow!("no source file here (at {pc:#x}) to find line {line} in"))?;
+            let addrs = self.debug.line_addresses(&file.to_string_lossy(), line);
+            if addrs.is_empty() {
+                bail!("no code at line {line} of \"{}\"", base_name(&file));
+            }
+            addrs
+        } else if let Some((file, line)) = spec
+            .rsplit_once(':')
+            .and_then(|(f, l)| Some((f, l.parse::<u32>().ok()?)))
+        {
+            let addrs = self.debug.line_addresses(file, line);
+            if addrs.is_empty() {
+                bail!("no code at line {line} of \"{file}\" (no such source file, or no code from that line on)");
+            }
+            addrs
+        } else {
+            let addrs = self.debug.function_address(spec);
+            if addrs.is_empty() {
+                bail!("function \"{spec}\" not defined");
+            }
+            addrs
+        };
+        Ok(addrs.into_iter().map(RemoteAddr).collect())
+    }
+
+    /// Adds a numbered breakpoint at each address a location names, and
+    /// returns its number.
+    pub fn add_breakpoint(&mut self, spec: &str, temporary: bool, condition: Option<String>) -> Result<usize> {
+        let addrs = self.resolve_location(spec)?;
+        let number = self.next_breakpoint;
+        self.next_breakpoint += 1;
+        for &a in &addrs {
+            self.timeline.set_breakpoint(a);
+        }
+        self.breakpoints.push(UserBreakpoint {
+            number,
+            spec: spec.trim().to_string(),
+            addrs,
+            enabled: true,
+            temporary,
+            hits: 0,
+            condition,
+        });
+        Ok(number)
+    }
+
+    /// Removes a user breakpoint, and its addresses from the timeline
+    /// unless another enabled breakpoint shares them.
+    pub fn delete_breakpoint(&mut self, number: usize) -> Result<()> {
+        let i = self
+            .breakpoints
+            .iter()
+            .position(|b| b.number == number)
+            .ok_or_else(|| anyhow!("no breakpoint number {number}"))?;
+        self.breakpoints.remove(i);
+        self.sync_breakpoints();
+        Ok(())
+    }
+
+    pub fn set_enabled(&mut self, number: usize, enabled: bool) -> Result<()> {
+        let b = self
+            .breakpoints
+            .iter_mut()
+            .find(|b| b.number == number)
+            .ok_or_else(|| anyhow!("no breakpoint number {number}"))?;
+        b.enabled = enabled;
+        self.sync_breakpoints();
+        Ok(())
+    }
+
+    /// Makes the timeline's breakpoints exactly the enabled user ones.
+    pub fn sync_breakpoints(&mut self) {
+        let all: Vec<RemoteAddr> = self.breakpoints.iter().flat_map(|b| b.addrs.clone()).collect();
+        for a in all {
+            self.timeline.remove_breakpoint(a);
+        }
+        for b in self.breakpoints.iter().filter(|b| b.enabled) {
+            for &a in &b.addrs {
+                self.timeline.set_breakpoint(a);
+            }
+        }
+    }
+
+    /// Whether an enabled user breakpoint sits at `addr`.
+    pub fn is_user_breakpoint(&self, addr: RemoteAddr) -> bool {
+        self.breakpoint_at(addr).is_some()
+    }
+
+    /// The first enabled user breakpoint at `addr`.
+    pub fn breakpoint_at(&self, addr: RemoteAddr) -> Option<&UserBreakpoint> {
+        self.breakpoints.iter().find(|b| b.enabled && b.addrs.contains(&addr))
+    }
+
+    /// What to print when the program stops, like gdb: the reason, then
+    /// where the program stands (function, file and line) and that line of
+    /// source.
+    pub fn describe_stop(&self, reason: StopReason) -> String {
+        let mut out = String::new();
+        match reason {
+            StopReason::Breakpoint(addr) => {
+                if let Some(b) = self.breakpoint_at(addr) {
+                    let kind = if b.temporary {
+                        "Temporary breakpoint"
+                    } else {
+                        "Breakpoint"
+                    };
+                    out.push_str(&format!("{kind} {}, ", b.number));
+                    out.push_str(&self.describe_here(false));
+                    return out;
+                }
+            }
+            StopReason::Signal(signo) => {
+                out.push_str(&format!(
+                    "Program received signal {}, {}.\n",
+                    signal_name(signo),
+                    signal_description(signo)
+                ));
+            }
+            StopReason::StartOfRecording | StopReason::EndOfRecording => {
+                out.push_str("No more reverse-execution history.\n");
+            }
+            StopReason::Interrupted => out.push_str("Interrupted.\n"),
+            StopReason::Stepped | StopReason::Arrived | StopReason::Watchpoint { .. } => {}
+        }
+        out.push_str(&self.describe_here(true));
+        out
+    }
+
+    /// Where the program stands: `func (args) at file:line` and the source
+    /// line, with the address first when it is not at the start of a line
+    /// (`show_pc_mid_line`) or there is no line information.
+    pub fn describe_here(&self, show_pc_mid_line: bool) -> String {
+        let Ok(regs) = self.registers() else {
+            return "The program is not running here.\n".to_string();
+        };
+        let frames = self.debug.backtrace(&regs, &self.memory(), 1);
+        let frame = frames.first();
+        let pc = regs.rip;
+        let location = frame
+            .and_then(|f| f.location.clone())
+            .or_else(|| self.debug.symbolize(pc));
+        let at_line_start = self.debug.line_range(pc).is_some_and(|r| r.start == pc);
+        let mut out = String::new();
+        match &location {
+            Some(loc) if loc.file.is_some() && loc.line.is_some() => {
+                let prefix = if show_pc_mid_line && !at_line_start {
+                    format!("{pc:#018x} in ")
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "{prefix}{} at {}\n",
+                    self.frame_signature(frame, loc),
+                    file_and_line(loc)
+                ));
+                out.push_str(&self.source_text(loc));
+            }
+            Some(loc) => {
+                out.push_str(&format!(
+                    "{pc:#018x} in {} from {}\n",
+                    self.frame_signature(frame, loc),
+                    loc.module
+                ));
+            }
+            None => out.push_str(&format!("{pc:#018x} in ?? ()\n")),
+        }
+        out
+    }
+
+    /// `LINE\tsource` for a location, or gdb's note when the file is missing.
+    pub fn source_text(&self, loc: &Location) -> String {
+        let (Some(file), Some(line)) = (&loc.file, loc.line) else {
+            return String::new();
+        };
+        match self.debug.source_line(file, line) {
+            Some(text) => format!("{line}\t{text}\n"),
+            None => format!("{line}\tin {}\n", file.display()),
+        }
+    }
+
+    /// `func (args)`: the function a frame is in, with its arguments where
+    /// the debug information can give them.
+    pub fn frame_signature(&self, _frame: Option<&Frame>, loc: &Location) -> String {
+        format!("{} ()", loc.function.as_deref().unwrap_or("??"))
+    }
+
+    /// gdb's frame line for `backtrace` and `frame N`:
+    /// `#1  0x... in main () at t.c:12`.
+    pub fn describe_frame(&self, n: usize, frame: &Frame) -> String {
+        if frame.is_signal_frame {
+            return format!("#{n:<2} <signal handler called>");
+        }
+        let pc_part = if n == 0 && self.debug.line_range(frame.pc).is_some_and(|r| r.start == frame.pc) {
+            String::new()
+        } else {
+            format!("{:#018x} in ", frame.pc)
+        };
+        match &frame.location {
+            Some(loc) => {
+                let sig = self.frame_signature(Some(frame), loc);
+                if loc.file.is_some() && loc.line.is_some() {
+                    format!("#{n:<2} {pc_part}{sig} at {}", file_and_line(loc))
+                } else {
+                    format!("#{n:<2} {pc_part}{sig} from {}", loc.module)
+                }
+            }
+            None => format!("#{n:<2} {:#018x} in ?? ()", frame.pc),
+        }
+    }
+}
+
+/// `t.c:7`: the file's base name, as the programs' authors know it.
+pub fn file_and_line(loc: &Location) -> String {
+    match (&loc.file, loc.line) {
+        (Some(f), Some(l)) => format!("{}:{l}", base_name(f)),
+        _ => "??".to_string(),
+    }
+}
+
+pub fn base_name(file: &Path) -> String {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string())
+}
+
+/// An address as typed: hex with `0x`, else decimal.
+pub fn parse_address(text: &str) -> Result<u64> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse::<u64>(),
+    };
+    parsed.map_err(|_| anyhow!("invalid address \"{text}\""))
+}
+
+/// The `DT_SONAME` of a shared library, for naming its trace copy.
+fn soname(file: &Path) -> Option<String> {
+    use object::{Object, ObjectSection};
+    let data = std::fs::read(file).ok()?;
+    let elf = object::File::parse(&*data).ok()?;
+    let dynamic = elf.section_by_name(".dynamic")?.data().ok()?;
+    let dynstr = elf.section_by_name(".dynstr")?.data().ok()?;
+    const DT_SONAME: u64 = 14;
+    let entry = dynamic.chunks_exact(16).find_map(|e| {
+        let tag = u64::from_le_bytes(e[..8].try_into().ok()?);
+        let val = u64::from_le_bytes(e[8..].try_into().ok()?);
+        (tag == DT_SONAME).then_some(val)
+    })?;
+    let name = dynstr.get(usize::try_from(entry).ok()?..)?;
+    let end = name.iter().position(|&b| b == 0)?;
+    Some(String::from_utf8_lossy(&name[..end]).into_owned())
+}
+
+pub fn signal_name(signo: i32) -> String {
+    nix::sys::signal::Signal::try_from(signo)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("SIG{signo}"))
+}
+
+fn signal_description(signo: i32) -> &'static str {
+    match signo {
+        libc::SIGSEGV => "Segmentation fault",
+        libc::SIGABRT => "Aborted",
+        libc::SIGFPE => "Arithmetic exception",
+        libc::SIGILL => "Illegal instruction",
+        libc::SIGBUS => "Bus error",
+        libc::SIGTRAP => "Trace/breakpoint trap",
+        libc::SIGINT => "Interrupt",
+        libc::SIGTERM => "Terminated",
+        libc::SIGKILL => "Killed",
+        libc::SIGALRM => "Alarm clock",
+        libc::SIGUSR1 => "User defined signal 1",
+        libc::SIGUSR2 => "User defined signal 2",
+        libc::SIGCHLD => "Child status changed",
+        libc::SIGPIPE => "Broken pipe",
+        libc::SIGHUP => "Hangup",
+        libc::SIGQUIT => "Quit",
+        _ => "Signal",
+    }
+}
