@@ -479,6 +479,9 @@ fn unlinked_file_with(bytes: &[u8]) -> Result<File, BackendError> {
 /// Serves gdb over stdin/stdout (`target extended-remote | rback replay
 /// --gdb-stdio TRACE`). Everything rback says goes to stderr.
 pub fn serve_stdio(trace_dir: &Path) -> Result<()> {
+    // gdb may run us in its terminal's process group: Ctrl-C there is for
+    // gdb, which turns it into an interrupt packet.
+    recorder::sys::ignore_terminal_signals();
     let mut backend = Backend::open(trace_dir)?;
     let ended = gdbstub_server::serve(std::io::stdin(), std::io::stdout(), &mut backend)?;
     if ended == Ended::ConnectionClosed {
@@ -519,7 +522,8 @@ pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Resu
         "rback: serving {} for gdb on {local}; connect with:",
         trace_dir.display()
     );
-    eprintln!("  gdb -ex 'target extended-remote {local}'");
+    eprintln!("  gdb -iex '{MONITOR_HOOK}' -ex 'target extended-remote {local}'");
+    eprintln!("(the -iex part makes gdb refresh its view after `monitor goto` and `monitor restart`)");
     loop {
         let (stream, peer) = listener.accept().context("accepting a gdb connection")?;
         eprintln!("rback: gdb connected from {peer}");
@@ -544,8 +548,13 @@ pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Resu
 /// Runs stock gdb already connected to a server on `trace_dir` over a
 /// pipe, with `gdb_args` passed through; returns gdb's exit status.
 pub fn run_gdb(trace_dir: &Path, gdb_args: &[String]) -> Result<i32> {
+    // Fail here, in one line, rather than inside gdb's pipe.
+    recorder::trace::TraceLog::load(trace_dir)?;
     let rback = std::env::current_exe().context("cannot find rback's own executable")?;
+    // Ctrl-C is for gdb (which interrupts the replay); rback waits for it.
+    recorder::sys::ignore_terminal_signals();
     let mut cmd = std::process::Command::new("gdb");
+    cmd.arg("-iex").arg(MONITOR_HOOK);
     cmd.arg("-ex").arg(format!(
         "target extended-remote | {} replay --gdb-stdio {}",
         shell_quote(&rback.to_string_lossy()),
@@ -555,6 +564,11 @@ pub fn run_gdb(trace_dir: &Path, gdb_args: &[String]) -> Result<i32> {
     let status = cmd.status().map_err(|e| anyhow!("cannot run gdb: {e}"))?;
     Ok(status.code().unwrap_or(1))
 }
+
+/// gdb caches registers and frames and has no reason to think a `monitor`
+/// command changed them; this hook makes it drop them after every one.
+/// (`define` needs several lines, which only Python can pass in one `-iex`.)
+const MONITOR_HOOK: &str = r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
 
 /// Quotes for the shell gdb starts the server with.
 fn shell_quote(s: &str) -> String {
