@@ -532,3 +532,110 @@ fn the_trace_is_loaded_from_its_own_copy_of_the_program() {
     let out = gdb(&s, &["break fact", "continue", "bt 1"]);
     assert_contains(&out, "Breakpoint 1, fact (n=n@entry=5)");
 }
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut kids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // "PID (COMM) STATE PPID ...": COMM may hold anything but the last ')'.
+        let after_comm = &stat[stat.rfind(')').unwrap() + 1..];
+        if after_comm.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            kids.push(child);
+        }
+    }
+    kids
+}
+
+#[test]
+fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let s = recorded("gdb_busy", &["100000"]);
+    let mut gdb = Command::new("gdb")
+        .args(["-q", "-nx", "-ex"])
+        .arg(format!(
+            "target extended-remote | {RBACK} replay --gdb-stdio {}",
+            s.trace().display()
+        ))
+        .args([
+            "-ex",
+            "echo CONTINUING\\n",
+            "-ex",
+            "continue",
+            "-ex",
+            "echo STOPPED\\n",
+            "-ex",
+            "bt 1",
+        ])
+        // Not in batch mode, gdb then waits for more commands on stdin.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot run gdb");
+    let gdb_pid = gdb.id();
+    let (tx, lines) = mpsc::channel();
+    let stdout = gdb.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |needle: &str| loop {
+        match lines.recv_timeout(TIMEOUT) {
+            Ok(line) => {
+                let hit = line.contains(needle);
+                seen.push(line);
+                if hit {
+                    return;
+                }
+            }
+            Err(_) => panic!("gdb never printed {needle:?}; it printed:\n{}", seen.join("\n")),
+        }
+    };
+    wait_for("CONTINUING");
+    // Replaying 100000 system calls takes seconds; interrupt well inside.
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(gdb_pid as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    wait_for("STOPPED");
+    wait_for("getppid");
+    assert!(
+        seen.iter().any(|l| l.contains("Program received signal SIGINT")),
+        "the continue was interrupted:\n{}",
+        seen.join("\n")
+    );
+
+    // gdb dies without a goodbye: the server and every process it made
+    // (the replayed program, its checkpoints) must go too.
+    let server: Vec<u32> = children_of(gdb_pid);
+    let mut doomed = server.clone();
+    for p in &server {
+        doomed.extend(children_of(*p));
+        for q in children_of(*p) {
+            doomed.extend(children_of(q));
+        }
+    }
+    assert!(doomed.len() >= 3, "gdb's shell or server, and the replay: {doomed:?}");
+    gdb.kill().unwrap();
+    gdb.wait().unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    for p in doomed {
+        while !process_is_gone(p) {
+            assert!(Instant::now() < deadline, "process {p} outlived gdb");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
