@@ -287,6 +287,8 @@ fn a_crash_shows_in_gdb_and_reverse_stepi_leads_to_its_predecessor() {
         &s,
         &[
             "continue",
+            "print $_siginfo.si_signo",
+            "print $_siginfo._sifields._sigfault.si_addr",
             "x/i $pc",
             "print/x $pc",
             "reverse-stepi",
@@ -303,10 +305,12 @@ fn a_crash_shows_in_gdb_and_reverse_stepi_leads_to_its_predecessor() {
         "{out:?}"
     );
     assert!(text.contains("movl   $0x2a,0x0"), "the faulting instruction:\n{out:?}");
-    let pcs = printed_values(&out);
+    let values = printed_values(&out);
+    assert_eq!(values[..2], ["11", "(void *) 0x0"], "$_siginfo at the crash:\n{out:?}");
+    let pcs = &values[2..];
     assert_ne!(pcs[1], pcs[0], "reverse-stepi moved back:\n{out:?}");
     assert_eq!(pcs[2], pcs[0], "stepi returns to the faulting instruction:\n{out:?}");
-    let tail = after(&text, &format!("$3 = {}", pcs[2]));
+    let tail = after(&text, &format!("$5 = {}", pcs[2]));
     assert!(
         tail.contains("Program received signal SIGSEGV"),
         "the crash again:\n{out:?}"
@@ -638,4 +642,20 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+#[test]
+fn thread_local_variables_and_errno() {
+    let s = recorded("gdb_tls", &[]);
+    let print = line_of("gdb_tls", "print");
+    let out = gdb(
+        &s,
+        &[
+            &format!("break {print}"),
+            "continue",
+            "print tls_counter",
+            "print errno",
+        ],
+    );
+    assert_eq!(printed_values(&out), ["42", "9"], "{out:?}");
 }

@@ -14,9 +14,11 @@ mod link;
 pub mod regs;
 mod target;
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -141,6 +143,20 @@ pub trait TimeTravel {
     /// mode).
     fn restart(&mut self) -> Result<(), BackendError>;
 
+    /// The raw `siginfo_t` of the signal the program stopped for, if any
+    /// (gdb's `$_siginfo`).
+    fn siginfo(&mut self) -> Result<Option<Vec<u8>>, BackendError> {
+        Ok(None)
+    }
+
+    /// The address of the thread-local variable at `offset` in the TLS
+    /// block of the module whose loader `link_map` is at `link_map`
+    /// (`qGetTLSAddr`). `Ok(None)`: not supported.
+    fn tls_address(&mut self, link_map: u64, offset: u64) -> Result<Option<u64>, BackendError> {
+        let _ = (link_map, offset);
+        Ok(None)
+    }
+
     /// A hook that stops a running [`TimeTravel::resume`] from another
     /// thread, making it return [`Stop::Interrupted`]. `None` if the
     /// backend cannot be interrupted.
@@ -191,7 +207,10 @@ pub fn serve<B: TimeTravel>(
         });
         *hook_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(guarded);
     }
-    let link = link::Link::new(input, output, hook_slot);
+    let backend = Rc::new(RefCell::new(backend));
+    let for_link = backend.clone();
+    let extra: link::ExtraPackets<'_> = Box::new(move |payload| extra_packet(&mut **for_link.borrow_mut(), payload));
+    let link = link::Link::new(input, output, hook_slot, extra);
     let mut tgt = target::Target::new(backend, running)?;
     let stub = GdbStub::new(link);
     match stub.run_blocking::<target::EventLoop<'_, B, _>>(&mut tgt) {
@@ -199,7 +218,7 @@ pub fn serve<B: TimeTravel>(
         Ok(DisconnectReason::Kill) => Ok(Ended::Killed),
         Ok(DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_)) => Ok(Ended::Killed),
         Err(e) => {
-            if let Some(fatal) = tgt.fatal.take() {
+            if let Some(fatal) = tgt.fatal.borrow_mut().take() {
                 return Err(ServeError::Backend(fatal));
             }
             if e.is_connection_error() {
@@ -209,6 +228,41 @@ pub fn serve<B: TimeTravel>(
             Err(ServeError::Protocol(e.to_string()))
         }
     }
+}
+
+/// Answers the packets gdbstub does not know; `None` leaves the packet to
+/// gdbstub (which answers "not supported").
+fn extra_packet<B: TimeTravel>(backend: &mut B, payload: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(payload).ok()?;
+    if let Some(args) = text.strip_prefix("qGetTLSAddr:") {
+        // thread-id,offset,lm
+        let mut parts = args.split(',').skip(1).map(|h| u64::from_str_radix(h, 16));
+        let (Some(Ok(offset)), Some(Ok(lm))) = (parts.next(), parts.next()) else {
+            return Some(b"E01".to_vec());
+        };
+        return match backend.tls_address(lm, offset) {
+            Ok(Some(addr)) => Some(format!("{addr:x}").into_bytes()),
+            Ok(None) => None,
+            Err(_) => Some(b"E01".to_vec()),
+        };
+    }
+    if let Some(window) = text.strip_prefix("qXfer:siginfo:read::") {
+        let (off, len) = window.split_once(',')?;
+        let (Ok(off), Ok(len)) = (usize::from_str_radix(off, 16), usize::from_str_radix(len, 16)) else {
+            return Some(b"E01".to_vec());
+        };
+        return match backend.siginfo() {
+            Ok(Some(info)) => {
+                let start = off.min(info.len());
+                let end = start.saturating_add(len).min(info.len());
+                let mut reply = vec![if end == info.len() { b'l' } else { b'm' }];
+                reply.extend(link::escaped(&info[start..end]));
+                Some(reply)
+            }
+            Ok(None) | Err(_) => Some(b"E01".to_vec()),
+        };
+    }
+    None
 }
 
 /// Linux signal number to gdb's own numbering (the remote protocol uses

@@ -2,12 +2,14 @@
 //! one thread, reverse execution, breakpoints and watchpoints, extended
 //! mode, `monitor`, host I/O, auxv, the exec file and the register layout.
 
+use std::cell::{RefCell, RefMut};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Write;
 use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::{FileExt, MetadataExt};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -45,7 +47,8 @@ use crate::{gdb_signal, BackendError, Direction, Motion, Stop, TimeTravel, Watch
 const NO_SIGNAL: Signal = Signal(0);
 
 pub(crate) struct Target<'b, B: TimeTravel> {
-    backend: &'b mut B,
+    /// Shared with the link, which answers the packets gdbstub lacks.
+    backend: Rc<RefCell<&'b mut B>>,
     /// The movement gdb asked for, run when gdbstub waits for a stop.
     pending: Option<(Direction, Motion)>,
     running: Arc<AtomicBool>,
@@ -59,12 +62,15 @@ pub(crate) struct Target<'b, B: TimeTravel> {
     next_fd: u32,
     hw_breakpoints: HashSet<u64>,
     /// The error that ended the session, when it was the backend's.
-    pub(crate) fatal: Option<BackendError>,
+    pub(crate) fatal: RefCell<Option<BackendError>>,
 }
 
 impl<'b, B: TimeTravel> Target<'b, B> {
-    pub(crate) fn new(backend: &'b mut B, running: Arc<AtomicBool>) -> Result<Target<'b, B>, BackendError> {
-        let avx = backend.has_avx();
+    pub(crate) fn new(
+        backend: Rc<RefCell<&'b mut B>>,
+        running: Arc<AtomicBool>,
+    ) -> Result<Target<'b, B>, BackendError> {
+        let avx = backend.borrow().has_avx();
         let mut t = Target {
             backend,
             pending: None,
@@ -76,31 +82,37 @@ impl<'b, B: TimeTravel> Target<'b, B> {
             files: HashMap::new(),
             next_fd: 3,
             hw_breakpoints: HashSet::new(),
-            fatal: None,
+            fatal: RefCell::new(None),
         };
         t.refresh()?;
         Ok(t)
     }
 
+    fn be(&self) -> RefMut<'_, &'b mut B> {
+        self.backend.borrow_mut()
+    }
+
     fn refresh(&mut self) -> Result<(), BackendError> {
-        self.auxv = self.backend.auxv()?;
-        self.exec_file = self.backend.exec_file()?.into_os_string().into_encoded_bytes();
+        let auxv = self.be().auxv()?;
+        let exec_file = self.be().exec_file()?;
+        self.auxv = auxv;
+        self.exec_file = exec_file.into_os_string().into_encoded_bytes();
         Ok(())
     }
 
     /// Records a fatal backend error so that [`crate::serve`] can report it
     /// as such, and hands it to gdbstub.
-    fn fatal(&mut self, e: BackendError) -> TargetError<BackendError> {
-        self.fatal = Some(BackendError(e.0.clone()));
+    fn fatal(&self, e: BackendError) -> TargetError<BackendError> {
+        *self.fatal.borrow_mut() = Some(BackendError(e.0.clone()));
         TargetError::Fatal(e)
     }
 
     fn run_pending(&mut self) -> (SingleThreadStopReason<u64>, Vec<String>) {
         let (dir, motion) = self.pending.take().unwrap_or((Direction::Forward, Motion::Continue));
         self.running.store(true, Ordering::SeqCst);
-        let result = self.backend.resume(dir, motion);
+        let result = self.be().resume(dir, motion);
         self.running.store(false, Ordering::SeqCst);
-        let mut notes: Vec<String> = self.backend.take_warning().into_iter().collect();
+        let mut notes: Vec<String> = self.be().take_warning().into_iter().collect();
         if let Err(e) = self.refresh() {
             notes.push(e.0);
         }
@@ -193,7 +205,7 @@ impl<B: TimeTravel> gdbstub::target::Target for Target<'_, B> {
 
 impl<B: TimeTravel> SingleThreadBase for Target<'_, B> {
     fn read_registers(&mut self, regs: &mut X86_64Regs) -> TargetResult<(), Self> {
-        match self.backend.read_registers() {
+        match self.be().read_registers() {
             Ok(mut r) => {
                 r.fxsave.resize(crate::regs::FXSAVE_LEN, 0);
                 r.avx = self.avx;
@@ -208,22 +220,20 @@ impl<B: TimeTravel> SingleThreadBase for Target<'_, B> {
     }
 
     fn write_registers(&mut self, regs: &X86_64Regs) -> TargetResult<(), Self> {
-        self.backend
-            .write_registers(regs)
-            .map_err(|_| TargetError::Errno(EPERM))
+        self.be().write_registers(regs).map_err(|_| TargetError::Errno(EPERM))
     }
 
     fn read_addrs(&mut self, start: u64, data: &mut [u8]) -> TargetResult<usize, Self> {
         // gdbstub sends an empty reply for 0 bytes, which gdb would take for
         // "not supported"; unreadable memory must be an error.
-        match self.backend.read_memory(start, data) {
+        match self.be().read_memory(start, data) {
             Ok(0) | Err(_) => Err(TargetError::Errno(EFAULT)),
             Ok(n) => Ok(n),
         }
     }
 
     fn write_addrs(&mut self, start: u64, data: &[u8]) -> TargetResult<(), Self> {
-        self.backend
+        self.be()
             .write_memory(start, data)
             .map_err(|_| TargetError::Errno(EFAULT))
     }
@@ -294,13 +304,13 @@ impl<B: TimeTravel> Breakpoints for Target<'_, B> {
 
 impl<B: TimeTravel> SwBreakpoint for Target<'_, B> {
     fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.backend.set_breakpoint(addr).map_err(|e| self.fatal(e))?;
+        self.be().set_breakpoint(addr).map_err(|e| self.fatal(e))?;
         Ok(true)
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
         if !self.hw_breakpoints.contains(&addr) {
-            self.backend.remove_breakpoint(addr).map_err(|e| self.fatal(e))?;
+            self.be().remove_breakpoint(addr).map_err(|e| self.fatal(e))?;
         }
         Ok(true)
     }
@@ -310,14 +320,14 @@ impl<B: TimeTravel> SwBreakpoint for Target<'_, B> {
 // register, so a hardware breakpoint is the same thing, reported as such.
 impl<B: TimeTravel> HwBreakpoint for Target<'_, B> {
     fn add_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.backend.set_breakpoint(addr).map_err(|e| self.fatal(e))?;
+        self.be().set_breakpoint(addr).map_err(|e| self.fatal(e))?;
         self.hw_breakpoints.insert(addr);
         Ok(true)
     }
 
     fn remove_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
         self.hw_breakpoints.remove(&addr);
-        self.backend.remove_breakpoint(addr).map_err(|e| self.fatal(e))?;
+        self.be().remove_breakpoint(addr).map_err(|e| self.fatal(e))?;
         Ok(true)
     }
 }
@@ -332,13 +342,13 @@ fn watch_kind(kind: breakpoints::WatchKind) -> WatchKind {
 
 impl<B: TimeTravel> HwWatchpoint for Target<'_, B> {
     fn add_hw_watchpoint(&mut self, addr: u64, len: u64, kind: breakpoints::WatchKind) -> TargetResult<bool, Self> {
-        self.backend
+        self.be()
             .set_watchpoint(addr, len, watch_kind(kind))
             .map_err(|e| self.fatal(e))
     }
 
     fn remove_hw_watchpoint(&mut self, addr: u64, len: u64, kind: breakpoints::WatchKind) -> TargetResult<bool, Self> {
-        self.backend
+        self.be()
             .remove_watchpoint(addr, len, watch_kind(kind))
             .map_err(|e| self.fatal(e))?;
         Ok(true)
@@ -348,7 +358,8 @@ impl<B: TimeTravel> HwWatchpoint for Target<'_, B> {
 impl<B: TimeTravel> MonitorCmd for Target<'_, B> {
     fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), Self::Error> {
         let cmd = String::from_utf8_lossy(cmd);
-        match self.backend.monitor(cmd.trim()) {
+        let reply = self.be().monitor(cmd.trim());
+        match reply {
             Ok(reply) => {
                 if reply.moved {
                     let _ = self.refresh();
@@ -368,7 +379,7 @@ impl<B: TimeTravel> ExtendedMode for Target<'_, B> {
     // `run` starts the recording over: the program cannot be run anew, and
     // its arguments are the recorded ones.
     fn run(&mut self, _filename: Option<&[u8]>, _args: Args<'_, '_>) -> TargetResult<Pid, Self> {
-        self.backend.restart().map_err(|e| self.fatal(e))?;
+        self.be().restart().map_err(|e| self.fatal(e))?;
         self.refresh().map_err(|e| self.fatal(e))?;
         Ok(self.pid())
     }
@@ -388,7 +399,7 @@ impl<B: TimeTravel> ExtendedMode for Target<'_, B> {
     }
 
     fn restart(&mut self) -> Result<(), Self::Error> {
-        self.backend.restart()?;
+        self.be().restart()?;
         self.refresh()
     }
 
@@ -399,7 +410,7 @@ impl<B: TimeTravel> ExtendedMode for Target<'_, B> {
 
 impl<B: TimeTravel> Target<'_, B> {
     fn pid(&self) -> Pid {
-        NonZeroUsize::new(self.backend.pid() as usize).unwrap_or(NonZeroUsize::MIN)
+        NonZeroUsize::new(self.backend.borrow().pid() as usize).unwrap_or(NonZeroUsize::MIN)
     }
 }
 
@@ -474,7 +485,8 @@ impl<B: TimeTravel> HostIoOpen for Target<'_, B> {
         let Ok(path) = std::str::from_utf8(filename) else {
             return Err(HostIoError::Errno(HostIoErrno::ENOENT));
         };
-        match self.backend.open_file(path) {
+        let opened = self.be().open_file(path);
+        match opened {
             Ok(Some(file)) => {
                 let fd = self.next_fd;
                 self.next_fd += 1;
@@ -531,7 +543,7 @@ pub(crate) struct EventLoop<'b, B, W>(PhantomData<(&'b mut B, W)>);
 
 impl<'b, B: TimeTravel, W: Write> BlockingEventLoop for EventLoop<'b, B, W> {
     type Target = Target<'b, B>;
-    type Connection = Link<W>;
+    type Connection = Link<'b, W>;
     type StopReason = SingleThreadStopReason<u64>;
 
     fn wait_for_stop_reason(

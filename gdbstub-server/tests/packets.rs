@@ -239,6 +239,18 @@ impl TimeTravel for Fake {
         Ok(())
     }
 
+    fn siginfo(&mut self) -> Result<Option<Vec<u8>>, BackendError> {
+        // Only at the "crash", the last position; bytes that need escaping.
+        Ok((self.pos == LAST).then(|| vec![11, 0, 0, 0, b'#', b'$', b'}', b'*']))
+    }
+
+    fn tls_address(&mut self, link_map: u64, offset: u64) -> Result<Option<u64>, BackendError> {
+        match link_map {
+            0x7000 => Ok(Some(0x7fff_0000 - 0x40 + offset)),
+            _ => Err(BackendError::new("no such module")),
+        }
+    }
+
     fn interrupter(&mut self) -> Option<InterruptHook> {
         let flag = self.interrupted.clone();
         Some(Arc::new(move || flag.store(true, Ordering::SeqCst)))
@@ -369,6 +381,7 @@ fn advertises_reverse_execution_and_the_features_gdb_needs() {
         "qXfer:exec-file:read+",
         "swbreak+",
         "hwbreak+",
+        "qXfer:siginfo:read+",
     ] {
         assert!(r[0].contains(feature), "qSupported lacks {feature}: {}", r[0]);
     }
@@ -637,4 +650,34 @@ fn malformed_input_ends_the_session_with_a_clear_error() {
     assert_eq!(host_io(&r[0]), (-1, "9"), "EBADF for an unknown host file");
     let msg = err.to_string();
     assert!(msg.starts_with("gdb protocol:") && !msg.contains('\n'), "{msg}");
+}
+
+#[test]
+fn siginfo_and_thread_local_addresses() {
+    let mut fake = Fake::new();
+    let (r, _) = session(
+        &mut fake,
+        &[
+            "qXfer:siginfo:read::0,80",
+            "vCont;c",
+            "qXfer:siginfo:read::0,80",
+            "qXfer:siginfo:read::4,2",
+            "qGetTLSAddr:p1.1,10,7000",
+            "qGetTLSAddr:p1.1,10,9999",
+            "qGetTLSAddr:garbage",
+            "g",
+        ],
+    );
+    assert!(r[0].starts_with('E'), "no signal, no siginfo: {}", r[0]);
+    assert!(r[1].contains("replaylog:end"), "{}", r[1]);
+    assert_eq!(r[2], "l\u{b}\0\0\0}\u{3}}\u{4}}]}\n", "escaped binary, whole");
+    assert_eq!(r[3], "m}\u{3}}\u{4}", "a window of it, more to come");
+    assert_eq!(r[4], format!("{:x}", 0x7fff_0000u64 - 0x40 + 0x10));
+    assert_eq!(r[5], "E01");
+    assert_eq!(r[6], "E01");
+    assert_eq!(
+        rip_of(&r[7]),
+        CODE + 4 * LAST,
+        "gdbstub still in step after the link's own replies"
+    );
 }
