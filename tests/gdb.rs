@@ -659,3 +659,34 @@ fn thread_local_variables_and_errno() {
     );
     assert_eq!(printed_values(&out), ["42", "9"], "{out:?}");
 }
+
+#[test]
+fn write_and_read_watchpoints_going_forward() {
+    let s = recorded("gdb_corrupt", &[]);
+    let print = line_of("gdb_corrupt", "print");
+    let out = gdb(
+        &s,
+        &[
+            "break main",
+            "continue",
+            "watch acct.balance",
+            "continue",
+            "continue",
+            "delete",
+            "rwatch acct.balance",
+            "continue",
+            "info line *$pc",
+        ],
+    );
+    let text = out.stdout();
+    let first = after(&text, "Old value = 0\nNew value = 100");
+    let second = after(first, "Old value = 100\nNew value = 28");
+    // Forward, gdb reports a write just after the writing instruction:
+    // still in fill's loop.
+    assert!(second.contains("fill (n="), "{out:?}");
+    let read = after(second, "Hardware read watchpoint 3: acct.balance\n\nValue = 28");
+    assert!(
+        read.contains(&format!("Line {print} of")),
+        "read by the printf:\n{out:?}"
+    );
+}
