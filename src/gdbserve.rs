@@ -7,7 +7,7 @@
 //! for by their recorded names are answered from the trace's copies, so it
 //! reads exactly the binaries that ran.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -39,6 +39,8 @@ pub struct Backend {
     /// Trace copy to its `DT_SONAME` (`None`: none), read once each.
     sonames: HashMap<PathBuf, Option<String>>,
     warning: Option<String>,
+    /// Breakpoints gdb set where nothing is mapped (kept from the timeline).
+    unmapped_breakpoints: BTreeSet<u64>,
 }
 
 fn backend_err(e: impl std::fmt::Display) -> BackendError {
@@ -73,6 +75,7 @@ impl Backend {
             recorded,
             sonames: HashMap::new(),
             warning: None,
+            unmapped_breakpoints: BTreeSet::new(),
         })
     }
 
@@ -352,6 +355,17 @@ impl TimeTravel for Backend {
                 "changes made from gdb to memory or registers were thrown away: the recording is read-only".into(),
             );
         }
+        // A breakpoint set where nothing was mapped counts once something is.
+        let now_mapped: Vec<u64> = self
+            .unmapped_breakpoints
+            .iter()
+            .copied()
+            .filter(|a| self.timeline.read_memory(RemoteAddr(*a), 1).is_ok())
+            .collect();
+        for addr in now_mapped {
+            self.unmapped_breakpoints.remove(&addr);
+            self.timeline.set_breakpoint(RemoteAddr(addr));
+        }
         let reason = match (dir, motion) {
             (Direction::Forward, Motion::Continue) => self.timeline.cont(),
             (Direction::Forward, Motion::Step) => self.timeline.stepi(),
@@ -435,12 +449,21 @@ impl TimeTravel for Backend {
     }
 
     fn set_breakpoint(&mut self, addr: u64) -> Result<(), BackendError> {
+        // gdb sometimes asks for one where nothing is mapped (a step-resume
+        // breakpoint at a return address it could not unwind to, 0). It can
+        // never be hit; the timeline would fail writing its int3.
+        if self.timeline.read_memory(RemoteAddr(addr), 1).is_err() {
+            self.unmapped_breakpoints.insert(addr);
+            return Ok(());
+        }
         self.timeline.set_breakpoint(RemoteAddr(addr));
         Ok(())
     }
 
     fn remove_breakpoint(&mut self, addr: u64) -> Result<(), BackendError> {
-        self.timeline.remove_breakpoint(RemoteAddr(addr));
+        if !self.unmapped_breakpoints.remove(&addr) {
+            self.timeline.remove_breakpoint(RemoteAddr(addr));
+        }
         Ok(())
     }
 

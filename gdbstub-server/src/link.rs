@@ -204,6 +204,14 @@ impl<W: Write> gdbstub::conn::ConnectionExt for Link<'_, W> {
             // Whatever was answered so far must reach gdb before waiting on it.
             gdbstub::conn::Connection::flush(self)?;
             let b = self.next_raw()?;
+            // gdb sends `-` while a reply is slow to come (a long `monitor
+            // goto`), even in no-ack mode; gdbstub would take it for a
+            // corrupted packet and end the session. Packets here cannot be
+            // corrupted (pipes and TCP), so a NAK only means "still
+            // waiting", and the reply on its way answers it.
+            if b == b'-' {
+                continue;
+            }
             if b != b'$' {
                 return Ok(b);
             }

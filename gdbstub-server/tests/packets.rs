@@ -681,3 +681,19 @@ fn siginfo_and_thread_local_addresses() {
         "gdbstub still in step after the link's own replies"
     );
 }
+
+#[test]
+fn nags_from_a_waiting_gdb_do_not_end_the_session() {
+    // gdb sends `-` while a slow reply is on its way, even in no-ack mode.
+    let mut input = vec![b'+'];
+    input.extend(packet("QStartNoAckMode"));
+    input.extend(packet("qRcmd,7768656e"));
+    input.extend(b"--");
+    input.extend(packet("g"));
+    let sink = Sink::default();
+    let ended = serve(std::io::Cursor::new(input), sink.clone(), &mut Fake::new()).expect("the session fails");
+    assert_eq!(ended, Ended::ConnectionClosed);
+    let r = replies(&sink.0.lock().unwrap());
+    assert_eq!(r.len(), 4, "OK, the monitor output and OK, the registers: {r:?}");
+    assert_eq!(rip_of(&r[3]), CODE);
+}
