@@ -558,69 +558,78 @@ fn children_of(pid: u32) -> Vec<u32> {
 
 #[test]
 fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
-    use std::io::{BufRead, BufReader};
+    use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;
     use std::sync::mpsc;
 
     let s = recorded("gdb_busy", &["100000"]);
+    // Interactive gdb reading commands from a pipe, so that the test can
+    // retry when its Ctrl-C lands before the continue has begun.
     let mut gdb = Command::new("gdb")
         .args(["-q", "-nx", "-ex"])
         .arg(format!(
             "target extended-remote | {RBACK} replay --gdb-stdio {}",
             s.trace().display()
         ))
-        .args([
-            "-ex",
-            "echo CONTINUING\\n",
-            "-ex",
-            "continue",
-            "-ex",
-            "echo STOPPED\\n",
-            "-ex",
-            "bt 1",
-        ])
-        // Not in batch mode, gdb then waits for more commands on stdin.
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("cannot run gdb");
     let gdb_pid = gdb.id();
+    let mut input = gdb.stdin.take().unwrap();
     let (tx, lines) = mpsc::channel();
-    let stdout = gdb.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let mut wait_for = |needle: &str| loop {
-        match lines.recv_timeout(TIMEOUT) {
-            Ok(line) => {
-                let hit = line.contains(needle);
-                seen.push(line);
-                if hit {
-                    return;
-                }
+    for pipe in [
+        Box::new(gdb.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(gdb.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
             }
-            Err(_) => panic!("gdb never printed {needle:?}; it printed:\n{}", seen.join("\n")),
-        }
+        });
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut say = |cmd: &str| writeln!(input, "{cmd}").unwrap();
+    say("echo READY\\n");
+    let deadline = Instant::now() + TIMEOUT;
+    let next_line = |seen: &mut Vec<String>, wait: Duration| -> Option<String> {
+        assert!(
+            Instant::now() < deadline,
+            "gdb stalled; it printed:\n{}",
+            seen.join("\n")
+        );
+        let line = lines.recv_timeout(wait).ok()?;
+        seen.push(line.clone());
+        Some(line)
     };
-    wait_for("CONTINUING");
-    // Replaying 100000 system calls takes seconds; interrupt well inside.
-    std::thread::sleep(Duration::from_millis(300));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(gdb_pid as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    wait_for("STOPPED");
-    wait_for("getppid");
-    assert!(
-        seen.iter().any(|l| l.contains("Program received signal SIGINT")),
-        "the continue was interrupted:\n{}",
-        seen.join("\n")
-    );
+    while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("READY")) {}
+    say("continue");
+    // Replaying 100000 system calls takes seconds. An interrupt that comes
+    // before gdb resumed is a "Quit"; one after the replay ended finds
+    // nothing to stop: either way, go again (backward from the end).
+    'interrupting: loop {
+        std::thread::sleep(Duration::from_millis(300));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(gdb_pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        while let Some(line) = next_line(&mut seen, Duration::from_millis(200)) {
+            if line.contains("Program received signal SIGINT") {
+                break 'interrupting;
+            }
+            if line.contains("Quit") {
+                say("continue");
+            }
+            if line.contains("No more reverse-execution history") {
+                say("reverse-continue");
+            }
+        }
+    }
+    say("bt 1");
+    while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("getppid")) {}
 
     // gdb dies without a goodbye: the server and every process it made
     // (the replayed program, its checkpoints) must go too.
@@ -632,10 +641,9 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
             doomed.extend(children_of(q));
         }
     }
-    assert!(doomed.len() >= 3, "gdb's shell or server, and the replay: {doomed:?}");
+    assert!(doomed.len() >= 2, "gdb's server and the replay: {doomed:?}");
     gdb.kill().unwrap();
     gdb.wait().unwrap();
-    let deadline = Instant::now() + TIMEOUT;
     for p in doomed {
         while !process_is_gone(p) {
             assert!(Instant::now() < deadline, "process {p} outlived gdb");
