@@ -12,7 +12,9 @@ use std::fs::File;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use gdbstub_server::{
@@ -41,6 +43,8 @@ pub struct Backend {
     warning: Option<String>,
     /// Breakpoints gdb set where nothing is mapped (kept from the timeline).
     unmapped_breakpoints: BTreeSet<u64>,
+    /// Set by the interrupt hook while a movement runs.
+    interrupt_requested: Arc<AtomicBool>,
 }
 
 fn backend_err(e: impl std::fmt::Display) -> BackendError {
@@ -76,6 +80,7 @@ impl Backend {
             sonames: HashMap::new(),
             warning: None,
             unmapped_breakpoints: BTreeSet::new(),
+            interrupt_requested: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -366,13 +371,33 @@ impl TimeTravel for Backend {
             self.unmapped_breakpoints.remove(&addr);
             self.timeline.set_breakpoint(RemoteAddr(addr));
         }
-        let reason = match (dir, motion) {
-            (Direction::Forward, Motion::Continue) => self.timeline.cont(),
-            (Direction::Forward, Motion::Step) => self.timeline.stepi(),
-            (Direction::Backward, Motion::Continue) => self.timeline.reverse_cont(),
-            (Direction::Backward, Motion::Step) => self.timeline.reverse_stepi(),
-        }
-        .map_err(backend_err)?;
+        // The timeline forgets interrupts from before a movement begins, and
+        // gdb's may come just then: repeat it until the movement ends.
+        let interrupter = self.timeline.interrupter();
+        let requested = self.interrupt_requested.clone();
+        let done = AtomicBool::new(false);
+        let timeline = &mut self.timeline;
+        let reason = std::thread::scope(|scope| {
+            let watcher = scope.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    if requested.load(Ordering::SeqCst) {
+                        interrupter.interrupt();
+                    }
+                    std::thread::park_timeout(Duration::from_millis(2));
+                }
+            });
+            let reason = match (dir, motion) {
+                (Direction::Forward, Motion::Continue) => timeline.cont(),
+                (Direction::Forward, Motion::Step) => timeline.stepi(),
+                (Direction::Backward, Motion::Continue) => timeline.reverse_cont(),
+                (Direction::Backward, Motion::Step) => timeline.reverse_stepi(),
+            };
+            done.store(true, Ordering::SeqCst);
+            watcher.thread().unpark();
+            reason
+        });
+        self.interrupt_requested.store(false, Ordering::SeqCst);
+        let reason = reason.map_err(backend_err)?;
         Ok(match reason {
             StopReason::Breakpoint(addr) => Stop::Breakpoint(addr.0),
             StopReason::Stepped | StopReason::Arrived => Stop::Stepped,
@@ -584,8 +609,8 @@ impl TimeTravel for Backend {
     }
 
     fn interrupter(&mut self) -> Option<InterruptHook> {
-        let i = self.timeline.interrupter();
-        Some(Arc::new(move || i.interrupt()))
+        let requested = self.interrupt_requested.clone();
+        Some(Arc::new(move || requested.store(true, Ordering::SeqCst)))
     }
 }
 
@@ -702,6 +727,9 @@ pub fn run_gdb(trace_dir: &Path, gdb_args: &[String]) -> Result<i32> {
     recorder::sys::ignore_terminal_signals();
     let mut cmd = std::process::Command::new("gdb");
     cmd.arg("-iex").arg(MONITOR_HOOK);
+    // Going far back in a long recording can take longer than gdb's
+    // default 2 s wait for a reply (`monitor goto`, host I/O meanwhile).
+    cmd.arg("-iex").arg("set remotetimeout 60");
     cmd.arg("-ex").arg(format!(
         "target extended-remote | {} replay --gdb-stdio {}",
         shell_quote(&rback.to_string_lossy()),

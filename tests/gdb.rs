@@ -17,10 +17,14 @@ use common::*;
 /// time, gdb must drop its cached registers and frames.
 const MONITOR_HOOK: &str = r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
 
-/// Compiles and records `tests/programs/NAME.c` in a fresh session.
-fn recorded(name: &str, args: &[&str]) -> Session {
+/// gdb gives up on a reply after 2 s by default, too soon for a loaded
+/// machine running many tests at once.
+const SLOW_MACHINE: &str = "set remotetimeout 60";
+
+/// Records `prog` (one of `tests/programs`, compiled) in a fresh session.
+fn recorded(prog: std::path::PathBuf, args: &[&str]) -> Session {
     let session = Session::new();
-    session.record(c_program(name), args);
+    session.record(prog, args);
     session
 }
 
@@ -39,7 +43,7 @@ fn line_of(name: &str, marker: &str) -> usize {
 /// way that the commands' output would hide.
 fn gdb(session: &Session, commands: &[&str]) -> Output {
     let mut cmd = Command::new("gdb");
-    cmd.args(["-batch", "-nx", "-iex", MONITOR_HOOK, "-ex"])
+    cmd.args(["-batch", "-nx", "-iex", MONITOR_HOOK, "-iex", SLOW_MACHINE, "-ex"])
         .arg(format!(
             "target extended-remote | {RBACK} replay --gdb-stdio {}",
             session.trace().display()
@@ -80,7 +84,7 @@ fn after<'a>(out: &'a str, from: &str) -> &'a str {
 
 #[test]
 fn breakpoints_forward_and_reverse_continue_to_the_last_hit() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let out = gdb(
         &s,
         &[
@@ -112,7 +116,7 @@ fn breakpoints_forward_and_reverse_continue_to_the_last_hit() {
 
 #[test]
 fn reverse_stepi_retraces_forward_stepi() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let out = gdb(
         &s,
         &[
@@ -213,7 +217,7 @@ fn reverse_next_and_reverse_step_walk_back_over_lines() {
 
 #[test]
 fn reverse_finish_climbs_out_of_recursion() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let recurse = line_of("gdb_recursion", "recurse");
     let out = gdb(
         &s,
@@ -245,7 +249,7 @@ fn reverse_finish_climbs_out_of_recursion() {
 
 #[test]
 fn a_reverse_watchpoint_finds_the_write_that_corrupted_a_variable() {
-    let s = recorded("gdb_corrupt", &[]);
+    let s = recorded(c_program("gdb_corrupt"), &[]);
     let print = line_of("gdb_corrupt", "print");
     let bad_write = line_of("gdb_corrupt", "bad_write");
     let set_balance = line_of("gdb_corrupt", "set_balance");
@@ -282,7 +286,7 @@ fn a_reverse_watchpoint_finds_the_write_that_corrupted_a_variable() {
 
 #[test]
 fn a_crash_shows_in_gdb_and_reverse_stepi_leads_to_its_predecessor() {
-    let s = recorded("segv", &[]);
+    let s = recorded(c_program("segv"), &[]);
     let out = gdb(
         &s,
         &[
@@ -323,7 +327,7 @@ fn a_crash_shows_in_gdb_and_reverse_stepi_leads_to_its_predecessor() {
 
 #[test]
 fn a_breakpoint_in_a_shared_library_is_hit() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let out = gdb(
         &s,
         &[
@@ -352,7 +356,7 @@ fn a_breakpoint_in_a_shared_library_is_hit() {
 
 #[test]
 fn reverse_continue_finds_the_last_of_many_hits() {
-    let s = recorded("gdb_many_hits", &["10000"]);
+    let s = recorded(c_program("gdb_many_hits"), &["10000"]);
     let print = line_of("gdb_many_hits", "print");
     let out = gdb(
         &s,
@@ -371,7 +375,7 @@ fn reverse_continue_finds_the_last_of_many_hits() {
 
 #[test]
 fn monitor_commands_move_in_time_and_gdb_follows() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let out = gdb(
         &s,
         &[
@@ -404,7 +408,7 @@ fn monitor_commands_move_in_time_and_gdb_follows() {
 
 #[test]
 fn writes_from_gdb_are_scratch_and_thrown_away_with_a_warning() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let out = gdb(
         &s,
         &[
@@ -425,7 +429,7 @@ fn writes_from_gdb_are_scratch_and_thrown_away_with_a_warning() {
 
 #[test]
 fn info_proc_mappings_names_the_recorded_files() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let out = gdb(&s, &["break main", "continue", "info proc mappings"]);
     let exe = c_program("gdb_recursion");
     let stdout = out.stdout();
@@ -440,7 +444,7 @@ fn info_proc_mappings_names_the_recorded_files() {
 
 #[test]
 fn rback_gdb_starts_gdb_already_connected() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let trace = s.trace();
     let out = s.rback(&[
         "gdb",
@@ -475,7 +479,7 @@ fn wait_for_port(port: u16) {
 
 #[test]
 fn the_tcp_server_serves_one_gdb_after_another_until_one_kills() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let port = free_port();
     let trace = s.trace();
     let server = spawn(
@@ -486,7 +490,7 @@ fn the_tcp_server_serves_one_gdb_after_another_until_one_kills() {
     let remote = format!("target extended-remote 127.0.0.1:{port}");
     let gdb_tcp = |cmds: &[&str]| {
         let mut cmd = Command::new("gdb");
-        cmd.args(["-batch", "-nx", "-ex", &remote]);
+        cmd.args(["-batch", "-nx", "-iex", SLOW_MACHINE, "-ex", &remote]);
         for c in cmds {
             cmd.arg("-ex").arg(c);
         }
@@ -510,7 +514,7 @@ fn the_tcp_server_serves_one_gdb_after_another_until_one_kills() {
 
 #[test]
 fn bad_gdb_requests_are_one_error_line() {
-    let s = recorded("gdb_recursion", &[]);
+    let s = recorded(c_program("gdb_recursion"), &[]);
     let trace = s.trace();
     let t = trace.to_str().unwrap();
     let missing = s.path("no-such-trace");
@@ -562,11 +566,11 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
     use std::process::Stdio;
     use std::sync::mpsc;
 
-    let s = recorded("gdb_busy", &["100000"]);
+    let s = recorded(c_program("gdb_busy"), &["100000"]);
     // Interactive gdb reading commands from a pipe, so that the test can
     // retry when its Ctrl-C lands before the continue has begun.
     let mut gdb = Command::new("gdb")
-        .args(["-q", "-nx", "-ex"])
+        .args(["-q", "-nx", "-iex", SLOW_MACHINE, "-ex"])
         .arg(format!(
             "target extended-remote | {RBACK} replay --gdb-stdio {}",
             s.trace().display()
@@ -608,7 +612,8 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
     say("continue");
     // Replaying 100000 system calls takes seconds. An interrupt that comes
     // before gdb resumed is a "Quit"; one after the replay ended finds
-    // nothing to stop: either way, go again (backward from the end).
+    // nothing to stop: either way, go again (backward from the end). One
+    // Ctrl-C per movement: a second one makes gdb ask a question.
     'interrupting: loop {
         std::thread::sleep(Duration::from_millis(300));
         nix::sys::signal::kill(
@@ -616,15 +621,20 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
             nix::sys::signal::Signal::SIGINT,
         )
         .unwrap();
-        while let Some(line) = next_line(&mut seen, Duration::from_millis(200)) {
+        loop {
+            let Some(line) = next_line(&mut seen, TIMEOUT) else {
+                continue;
+            };
             if line.contains("Program received signal SIGINT") {
                 break 'interrupting;
             }
             if line.contains("Quit") {
                 say("continue");
+                break;
             }
             if line.contains("No more reverse-execution history") {
                 say("reverse-continue");
+                break;
             }
         }
     }
@@ -654,7 +664,7 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
 
 #[test]
 fn thread_local_variables_and_errno() {
-    let s = recorded("gdb_tls", &[]);
+    let s = recorded(c_program("gdb_tls"), &[]);
     let print = line_of("gdb_tls", "print");
     let out = gdb(
         &s,
@@ -670,7 +680,7 @@ fn thread_local_variables_and_errno() {
 
 #[test]
 fn write_and_read_watchpoints_going_forward() {
-    let s = recorded("gdb_corrupt", &[]);
+    let s = recorded(c_program("gdb_corrupt"), &[]);
     let print = line_of("gdb_corrupt", "print");
     let out = gdb(
         &s,
