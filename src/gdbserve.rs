@@ -436,10 +436,11 @@ impl TimeTravel for Backend {
     }
 
     fn write_registers(&mut self, regs: &X86_64Regs) -> Result<(), BackendError> {
-        let fp = self.timeline.fp_regs().map_err(backend_err)?;
-        if regs.fxsave[..] != fp.fxsave[..]
-            || (regs.avx && regs.ymm_high.as_deref() != fp.ymm_high.as_ref().map(|y| &y[..]))
-        {
+        // gdb writes all registers to change one; only the general ones
+        // may differ from what is there.
+        let mut now = self.read_registers()?;
+        now.avx = regs.avx;
+        if !regs.same_vector_state(&now) {
             return Err(BackendError::new(
                 "changing floating-point or vector registers is not supported",
             ));

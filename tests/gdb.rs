@@ -417,12 +417,20 @@ fn writes_from_gdb_are_scratch_and_thrown_away_with_a_warning() {
             "print counter",
             "set var counter = 77",
             "print counter",
+            "set var $r12 = 1234",
+            "print $r12",
+            "set var $xmm0.v4_int32[0] = 5",
             "stepi",
             "print counter",
+            "print $r12 == 1234",
         ],
     );
     // The step ran `counter += by` on the recorded 3, not on the 77.
-    assert_eq!(printed_values(&out), ["3", "77", "6"], "{out:?}");
+    assert_eq!(printed_values(&out), ["3", "77", "1234", "6", "0"], "{out:?}");
+    assert!(
+        out.stderr().contains("Could not write registers"),
+        "vector registers cannot be changed:\n{out:?}"
+    );
     let text = out.stdout() + &out.stderr();
     assert!(text.contains("were thrown away"), "a warning on moving:\n{out:?}");
 }

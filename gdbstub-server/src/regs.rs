@@ -81,6 +81,11 @@ const FX_MXCSR: usize = 24;
 const FX_ST0: usize = 32;
 const FX_XMM0: usize = 160;
 
+/// Bytes of the general and segment registers at the packet's start.
+const CORE_INT_LEN: usize = 17 * 8 + 7 * 4;
+/// Bytes of st0-st7, the x87 control registers, xmm0-xmm15 and mxcsr.
+const FP_LEN: usize = 8 * 10 + 8 * 4 + 16 * 16 + 4;
+
 fn le16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
@@ -141,12 +146,24 @@ impl X86_64Regs {
         ] = v;
     }
 
+    /// Whether the x87, SSE and AVX state gdb sees is the same in both
+    /// (fxsave bytes gdb cannot see may differ).
+    pub fn same_vector_state(&self, other: &X86_64Regs) -> bool {
+        let visible = |r: &X86_64Regs| {
+            let mut bytes = Vec::new();
+            r.gdb_serialize(|b| bytes.push(b));
+            // From st0 to mxcsr, then the AVX halves if any.
+            let fp = CORE_INT_LEN..CORE_INT_LEN + FP_LEN;
+            let ymm = Self::packet_len(false)..bytes.len();
+            (bytes[fp].to_vec(), bytes[ymm].to_vec())
+        };
+        visible(self) == visible(other)
+    }
+
     /// The number of bytes of a `g` packet for this layout.
     pub fn packet_len(avx: bool) -> usize {
-        let core = 17 * 8 + 7 * 4 + 8 * 10 + 8 * 4;
-        let sse = 16 * 16 + 4;
         let linux = 8 + 2 * 8;
-        core + sse + linux + if avx { YMM_HIGH_LEN } else { 0 }
+        CORE_INT_LEN + FP_LEN + linux + if avx { YMM_HIGH_LEN } else { 0 }
     }
 }
 
@@ -420,6 +437,20 @@ mod tests {
         let bytes = serialize(&r);
         assert_eq!(bytes.len(), X86_64Regs::packet_len(true));
         assert!(bytes[bytes.len() - YMM_HIGH_LEN..].iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn vector_state_ignores_what_gdb_cannot_see() {
+        let a = sample(true);
+        let mut b = a.clone();
+        b.core.rax = 1;
+        b.fxsave[28] = 0xff; // MXCSR_MASK: not in gdb's view
+        assert!(a.same_vector_state(&b));
+        b.fxsave[FX_XMM0 + 3] ^= 1;
+        assert!(!a.same_vector_state(&b));
+        let mut c = a.clone();
+        c.ymm_high.as_mut().unwrap()[0] ^= 1;
+        assert!(!a.same_vector_state(&c));
     }
 
     #[test]
