@@ -716,3 +716,30 @@ fn write_and_read_watchpoints_going_forward() {
         "read by the printf:\n{out:?}"
     );
 }
+
+#[test]
+fn a_rust_program_forward_and_back() {
+    let s = Session::new();
+    let input = s.write("input.txt", "hello gdb\n");
+    s.record(rust_program("rust_std"), &[input.to_str().unwrap()]);
+    let out = gdb(
+        &s,
+        &[
+            "break rust_std.rs:11",
+            "continue",
+            "print text.vec.len",
+            "continue",
+            "reverse-continue",
+            "print text.vec.len",
+            "reverse-stepi",
+            "bt 1",
+        ],
+    );
+    let text = out.stdout();
+    assert_eq!(printed_values(&out), ["10", "10"], "{out:?}");
+    assert_eq!(text.matches("Breakpoint 1, rust_std::main ()").count(), 2, "{out:?}");
+    assert!(
+        after(&text, "$2 = 10").contains("rust_std.rs:10"),
+        "one instruction back is line 10:\n{out:?}"
+    );
+}
