@@ -89,6 +89,7 @@ fn breakpoints_forward_and_reverse_continue_to_the_last_hit() {
         &s,
         &[
             "break bump",
+            "info inferiors",
             "continue",
             "continue",
             "continue",
@@ -101,9 +102,20 @@ fn breakpoints_forward_and_reverse_continue_to_the_last_hit() {
             "delete",
             "continue",
             "reverse-continue",
+            "info inferiors",
         ],
     );
     let text = out.stdout();
+    // Going back replaces the process behind the scenes; gdb must not see it.
+    let pids: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("* 1"))
+        .map(|l| l.split_whitespace().nth(3).unwrap_or(""))
+        .collect();
+    assert!(
+        pids.len() == 2 && pids[0] == pids[1] && !pids[0].is_empty(),
+        "a stable pid: {pids:?}\n{out:?}"
+    );
     assert_eq!(printed_values(&out), ["2", "1", "0"], "{out:?}");
     assert_eq!(text.matches("Breakpoint 1, bump").count(), 5, "{out:?}");
     // Back before the first hit there is nothing left: the start.
