@@ -340,9 +340,11 @@ fn apply_core(c: &CoreRegs, r: &mut Regs) {
     r.r15 = c.r15;
     r.rip = c.rip;
     r.eflags = c.eflags;
-    r.orig_rax = c.orig_rax;
-    // Segment selectors and bases are the kernel's business: a change from
-    // gdb there would only make the tracee unrunnable.
+    // orig_rax is left alone: gdb sets it to -1 whenever it writes the pc
+    // (so that a real kernel would not restart a syscall), and replay
+    // decides restarts from the recording anyway. Segment selectors and
+    // bases are the kernel's business: a change from gdb there would only
+    // make the tracee unrunnable.
 }
 
 fn watch_kind(kind: WatchKind) -> timeline::WatchKind {
@@ -445,8 +447,14 @@ impl TimeTravel for Backend {
                 "changing floating-point or vector registers is not supported",
             ));
         }
-        let mut r = self.timeline.regs().map_err(backend_err)?;
+        let before = self.timeline.regs().map_err(backend_err)?;
+        let mut r = before;
         apply_core(&regs.core, &mut r);
+        // gdb rewrites unchanged registers (after `run`, say): that is no
+        // scratch change, and must not be warned about later.
+        if core_from(&r) == core_from(&before) {
+            return Ok(());
+        }
         self.timeline.set_regs(&r).map_err(backend_err)
     }
 

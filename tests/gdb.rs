@@ -498,7 +498,7 @@ fn wait_for_port(port: u16) {
 }
 
 #[test]
-fn the_tcp_server_serves_one_gdb_after_another_until_one_kills() {
+fn the_tcp_server_serves_one_gdb_after_another_until_interrupted() {
     let s = recorded(c_program("gdb_recursion"), &[]);
     let port = free_port();
     let trace = s.trace();
@@ -518,12 +518,23 @@ fn the_tcp_server_serves_one_gdb_after_another_until_one_kills() {
     };
     let first = gdb_tcp(&["break bump", "continue", "continue", "print by", "detach"]);
     assert_eq!(printed_values(&first), ["1"], "{first:?}");
-    // The second connection finds the program where the first left it.
-    let second = gdb_tcp(&["print by", "kill"]);
+    // The second connection finds the program where the first left it;
+    // `kill` then `starti` (or `run`) start the recording over.
+    let second = gdb_tcp(&["print by", "kill", "starti", "monitor when"]);
     assert_eq!(printed_values(&second), ["1"], "{second:?}");
+    assert!(
+        (second.stdout() + &second.stderr()).contains("Current event 1 of"),
+        "{second:?}"
+    );
+    // Ctrl-C ends the server, and the replay with it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.pid() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let out = server.finish(TIMEOUT);
     assert_no_panic(&out);
-    assert_eq!(out.code(), 0, "{out:?}");
+    assert_eq!(out.code(), 128 + 2, "{out:?}");
     let err = out.stderr();
     assert!(
         err.contains(&format!("-ex 'target extended-remote 127.0.0.1:{port}'")),

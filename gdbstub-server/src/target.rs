@@ -394,8 +394,14 @@ impl<B: TimeTravel> ExtendedMode for Target<'_, B> {
         Ok(AttachKind::Attach)
     }
 
-    fn kill(&mut self, _pid: Option<Pid>) -> TargetResult<ShouldTerminate, Self> {
-        Ok(ShouldTerminate::Yes)
+    // `kill` with a pid (gdb's `kill` and the first half of `run`) only
+    // ends the process as gdb sees it: the next `run` starts the recording
+    // over, as with `gdbserver --multi`. A plain `k` ends the session.
+    fn kill(&mut self, pid: Option<Pid>) -> TargetResult<ShouldTerminate, Self> {
+        Ok(match pid {
+            Some(_) => ShouldTerminate::No,
+            None => ShouldTerminate::Yes,
+        })
     }
 
     fn restart(&mut self) -> Result<(), Self::Error> {

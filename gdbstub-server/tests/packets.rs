@@ -697,3 +697,16 @@ fn nags_from_a_waiting_gdb_do_not_end_the_session() {
     assert_eq!(r.len(), 4, "OK, the monitor output and OK, the registers: {r:?}");
     assert_eq!(rip_of(&r[3]), CODE);
 }
+
+#[test]
+fn kill_then_run_starts_the_recording_over() {
+    let mut fake = Fake::new();
+    let (r, ended) = session(&mut fake, &["vCont;s:1", "vCont;s:1", "vKill;1092", "vRun;", "g", "k"]);
+    assert_eq!(r[2], "OK", "vKill ends the process only: {r:?}");
+    assert!(
+        r[3].starts_with('T') || r[3].starts_with('S'),
+        "vRun stops at the start: {r:?}"
+    );
+    assert_eq!(rip_of(&r[4]), CODE);
+    assert_eq!(ended, Ended::Killed, "a plain k ends the session");
+}
