@@ -30,10 +30,12 @@
 mod disasm;
 mod dwarf;
 mod elf;
+mod expr;
 mod lines;
 mod source;
 mod symbols;
 mod unwind;
+mod values;
 
 #[cfg(test)]
 mod tests;
@@ -48,6 +50,8 @@ pub use disasm::Instruction;
 pub use elf::{modules_from_mappings, parse_proc_maps, MappedFile, Module};
 #[allow(unused_imports)]
 pub use unwind::{Frame, Registers};
+#[allow(unused_imports)]
+pub use values::{Format, Scope, Value};
 
 /// Read access to the tracee's memory.
 pub trait Memory {

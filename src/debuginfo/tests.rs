@@ -663,3 +663,7 @@ fn debug_info_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<DebugInfo>();
 }
+
+// The value tests reuse the helpers above.
+#[path = "values_tests.rs"]
+mod values_tests;

@@ -1,0 +1,558 @@
+//! Types from DWARF: [`Cx`] reads type DIEs of one module into the owned
+//! [`Type`] descriptions values carry, with gdb's names for them (C
+//! declarators like `int (*)[3]`, Rust paths like `core::option::Option<i32>`).
+
+use super::*;
+
+/// The prefix of each type DIE of a unit, by offset.
+type Prefixes = Rc<HashMap<usize, String>>;
+
+thread_local! {
+    /// [`Cx::scope_prefixes`] by module file and unit.
+    static SCOPE_PREFIXES: RefCell<HashMap<(IndexKey, usize), Prefixes>> = RefCell::new(HashMap::new());
+}
+
+/// The DWARF of one module, with the unit the lookup is in.
+#[derive(Clone, Copy)]
+pub(super) struct Cx<'a> {
+    pub(super) di: &'a DebugInfo,
+    pub(super) module: usize,
+    pub(super) dwarf: &'a gimli::Dwarf<Reader>,
+    pub(super) units: &'a [gimli::Unit<Reader>],
+    pub(super) bias: u64,
+}
+
+pub(super) type Die = gimli::DebuggingInformationEntry<Reader>;
+
+impl<'a> Cx<'a> {
+    pub(super) fn new(di: &'a DebugInfo, module: usize) -> Option<Cx<'a>> {
+        let ms = &di.modules[module];
+        let d = ms.dwarf(di)?;
+        Some(Cx {
+            di,
+            module,
+            dwarf: &d.dwarf,
+            units: d.units(),
+            bias: ms.module.bias,
+        })
+    }
+
+    pub(super) fn entry(&self, unit: usize, offset: UnitOffset) -> Result<Die, String> {
+        self.units[unit]
+            .entry(offset)
+            .map_err(|e| format!("cannot read DWARF: {e}"))
+    }
+
+    pub(super) fn lang(&self, unit: usize) -> Lang {
+        let u = &self.units[unit];
+        match u
+            .entry(u.header.root_offset())
+            .ok()
+            .and_then(|e| e.attr_value(gimli::DW_AT_language))
+        {
+            Some(AttributeValue::Language(gimli::DW_LANG_Rust)) => Lang::Rust,
+            _ => Lang::C,
+        }
+    }
+
+    pub(super) fn string(&self, unit: usize, value: AttributeValue<Reader>) -> Option<String> {
+        let s = self.dwarf.attr_string(&self.units[unit], value).ok()?;
+        Some(s.to_string_lossy().ok()?.into_owned())
+    }
+
+    pub(super) fn name(&self, unit: usize, die: &Die) -> Option<String> {
+        self.string(unit, die.attr_value(gimli::DW_AT_name)?)
+    }
+
+    /// A DIE reference in `attr` of `die`, as (unit index, offset).
+    pub(super) fn reference(&self, unit: usize, die: &Die, attr: gimli::DwAt) -> Option<(usize, UnitOffset)> {
+        match die.attr_value(attr)? {
+            AttributeValue::UnitRef(o) => Some((unit, o)),
+            AttributeValue::DebugInfoRef(o) => self
+                .units
+                .iter()
+                .enumerate()
+                .find_map(|(i, u)| Some((i, o.to_unit_offset(&u.header)?))),
+            _ => None,
+        }
+    }
+
+    /// An attribute of a DIE or of the DIE it is a concrete copy of
+    /// (`DW_AT_abstract_origin`) or completes (`DW_AT_specification`).
+    pub(super) fn inherited(&self, unit: usize, die: &Die, attr: gimli::DwAt) -> Option<(usize, Die)> {
+        let mut current = (unit, die.clone());
+        for _ in 0..8 {
+            if current.1.attr_value(attr).is_some() {
+                return Some(current);
+            }
+            let next = self
+                .reference(current.0, &current.1, gimli::DW_AT_abstract_origin)
+                .or_else(|| self.reference(current.0, &current.1, gimli::DW_AT_specification))?;
+            current = (next.0, self.entry(next.0, next.1).ok()?);
+        }
+        None
+    }
+
+    pub(super) fn inherited_name(&self, unit: usize, die: &Die) -> Option<String> {
+        let (u, d) = self.inherited(unit, die, gimli::DW_AT_name)?;
+        self.name(u, &d)
+    }
+
+    pub(super) fn type_of(&self, unit: usize, die: &Die, shallow: bool) -> Result<Type, String> {
+        match self.inherited(unit, die, gimli::DW_AT_type) {
+            Some((u, d)) => match self.reference(u, &d, gimli::DW_AT_type) {
+                Some((tu, to)) => self.resolve(tu, to, shallow, 0),
+                None => Ok(Type::simple("void", 1, Kind::Void)),
+            },
+            None => Ok(Type::simple("void", 1, Kind::Void)),
+        }
+    }
+
+    /// The type a DIE describes. `shallow` leaves out the members of
+    /// structs (a pointer's target).
+    pub(super) fn resolve(&self, unit: usize, offset: UnitOffset, shallow: bool, depth: u32) -> Result<Type, String> {
+        if depth > TYPE_DEPTH {
+            return Err("Type nesting too deep in the debug information.".to_string());
+        }
+        let die = self.entry(unit, offset)?;
+        let lang = self.lang(unit);
+        let name = self.name(unit, &die);
+        let size = die.attr_value(gimli::DW_AT_byte_size).and_then(|v| v.udata_value());
+        let target = |shallow: bool| -> Result<Type, String> {
+            match self.reference(unit, &die, gimli::DW_AT_type) {
+                Some((u, o)) => self.resolve(u, o, shallow, depth + 1),
+                None => Ok(Type {
+                    lang,
+                    ..Type::simple("void", 1, Kind::Void)
+                }),
+            }
+        };
+        let mut ty = match die.tag() {
+            gimli::DW_TAG_base_type => {
+                let encoding = match die.attr_value(gimli::DW_AT_encoding) {
+                    Some(AttributeValue::Encoding(e)) => e,
+                    _ => gimli::DW_ATE_signed,
+                };
+                let size = size.unwrap_or(0);
+                let kind = match encoding {
+                    gimli::DW_ATE_float => Kind::Float,
+                    gimli::DW_ATE_boolean => Kind::Int {
+                        signed: false,
+                        char: false,
+                        bool: true,
+                    },
+                    gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char | gimli::DW_ATE_UTF => Kind::Int {
+                        signed: encoding == gimli::DW_ATE_signed_char,
+                        char: true,
+                        bool: false,
+                    },
+                    gimli::DW_ATE_signed => Kind::Int {
+                        signed: true,
+                        char: size == 1 && lang == Lang::C,
+                        bool: false,
+                    },
+                    _ => Kind::Int {
+                        signed: false,
+                        char: size == 1 && lang == Lang::C,
+                        bool: false,
+                    },
+                };
+                Type::simple(name.as_deref().unwrap_or("?"), size, kind)
+            }
+            gimli::DW_TAG_pointer_type
+            | gimli::DW_TAG_reference_type
+            | gimli::DW_TAG_rvalue_reference_type
+            | gimli::DW_TAG_ptr_to_member_type => {
+                let full = self.reference(unit, &die, gimli::DW_AT_type).map(|(u, o)| TypeRef {
+                    module: self.module,
+                    unit: u,
+                    offset: o.0,
+                });
+                // gdb calls every Rust pointer `*mut T`, whatever DWARF names it.
+                let mut target = target(true)?;
+                target.lang = lang;
+                let mut ty = Type::pointer_to(target, full);
+                ty.size = size.unwrap_or(8);
+                ty
+            }
+            gimli::DW_TAG_typedef => {
+                let mut ty = target(shallow)?;
+                ty.left = name.unwrap_or_default();
+                ty.right.clear();
+                ty
+            }
+            gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type | gimli::DW_TAG_restrict_type => {
+                let word = match die.tag() {
+                    gimli::DW_TAG_const_type => "const",
+                    gimli::DW_TAG_volatile_type => "volatile",
+                    _ => "restrict",
+                };
+                let mut ty = target(shallow)?;
+                if matches!(ty.kind, Kind::Pointer { .. }) {
+                    ty.left = format!("{} {word}", ty.left);
+                } else if !matches!(ty.kind, Kind::Array { .. }) {
+                    ty.left = format!("{word} {}", ty.left);
+                }
+                ty
+            }
+            gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_class_type
+            | gimli::DW_TAG_union_type
+            | gimli::DW_TAG_interface_type => {
+                let keyword = match die.tag() {
+                    gimli::DW_TAG_union_type => "union",
+                    gimli::DW_TAG_class_type => "class",
+                    _ => "struct",
+                };
+                let display = match (&name, lang) {
+                    (Some(n), Lang::Rust) => self.qualified(unit, offset, n),
+                    (Some(n), _) => format!("{keyword} {n}"),
+                    (None, _) => format!("{keyword} {{...}}"),
+                };
+                let declaration = matches!(
+                    die.attr_value(gimli::DW_AT_declaration),
+                    Some(AttributeValue::Flag(true))
+                );
+                let kind = if shallow || declaration {
+                    Kind::Struct { members: None }
+                } else {
+                    match self.members(unit, offset, depth)? {
+                        (_, Some(variants)) => Kind::Variants(Box::new(variants)),
+                        (members, None) => Kind::Struct { members: Some(members) },
+                    }
+                };
+                Type::simple(&display, size.unwrap_or(0), kind)
+            }
+            gimli::DW_TAG_array_type => self.array(unit, offset, &die, shallow, depth, lang)?,
+            gimli::DW_TAG_enumeration_type => self.enumeration(unit, offset, &die, name, size, depth, lang)?,
+            gimli::DW_TAG_subroutine_type | gimli::DW_TAG_subprogram => {
+                let ret = target(true)?;
+                let mut params = Vec::new();
+                let mut tree = self.units[unit]
+                    .entries_tree(Some(offset))
+                    .map_err(|e| format!("cannot read DWARF: {e}"))?;
+                let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+                let mut children = root.children();
+                while let Ok(Some(child)) = children.next() {
+                    let child = child.entry();
+                    match child.tag() {
+                        gimli::DW_TAG_formal_parameter => {
+                            let artificial = matches!(
+                                child.attr_value(gimli::DW_AT_artificial),
+                                Some(AttributeValue::Flag(true))
+                            );
+                            if !artificial || lang == Lang::C {
+                                params.push(self.type_of(unit, child, true)?.name());
+                            }
+                        }
+                        gimli::DW_TAG_unspecified_parameters => params.push("...".to_string()),
+                        _ => {}
+                    }
+                }
+                let prototyped = matches!(
+                    die.attr_value(gimli::DW_AT_prototyped),
+                    Some(AttributeValue::Flag(true))
+                );
+                let list = if params.is_empty() && prototyped {
+                    "void".to_string()
+                } else {
+                    params.join(", ")
+                };
+                Type {
+                    left: ret.left.clone(),
+                    right: format!("({list}){}", ret.right),
+                    size: 1,
+                    kind: Kind::Function,
+                    lang,
+                }
+            }
+            gimli::DW_TAG_unspecified_type => Type::simple(name.as_deref().unwrap_or("void"), 0, Kind::Void),
+            other => return Err(format!("unsupported type in the debug information ({other})")),
+        };
+        ty.lang = lang;
+        Ok(ty)
+    }
+
+    /// A Rust type's name with the namespaces and types it is declared in:
+    /// `core::option::Option<i32>`, as gdb names it.
+    pub(super) fn qualified(&self, unit: usize, offset: UnitOffset, name: &str) -> String {
+        let prefixes = self.scope_prefixes(unit);
+        match prefixes.get(&offset.0) {
+            Some(prefix) if !prefix.is_empty() => format!("{prefix}::{name}"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// The enclosing namespaces and types of every type DIE of a unit
+    /// (`core::option` for `Option<i32>`), found in one walk of the unit
+    /// and kept: DIEs do not point to their parents.
+    fn scope_prefixes(&self, unit: usize) -> Prefixes {
+        let key = (module_key(self.di, self.module), unit);
+        if let Some(found) = SCOPE_PREFIXES.with(|c| c.borrow().get(&key).cloned()) {
+            return found;
+        }
+        let mut prefixes = HashMap::new();
+        let mut stack: Vec<(isize, Option<String>)> = Vec::new();
+        let mut entries = self.units[unit].entries();
+        while let Ok(Some(e)) = entries.next_dfs() {
+            let depth = e.depth();
+            while stack.last().is_some_and(|(d, _)| *d >= depth) {
+                stack.pop();
+            }
+            let scope_name = match e.tag() {
+                gimli::DW_TAG_namespace
+                | gimli::DW_TAG_structure_type
+                | gimli::DW_TAG_union_type
+                | gimli::DW_TAG_enumeration_type => self.name(unit, e),
+                _ => None,
+            };
+            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() {
+                let parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
+                prefixes.insert(e.offset().0, parts.join("::"));
+            }
+            stack.push((depth, scope_name));
+        }
+        let prefixes = Rc::new(prefixes);
+        SCOPE_PREFIXES.with(|c| c.borrow_mut().insert(key, Rc::clone(&prefixes)));
+        prefixes
+    }
+
+    /// The members of a struct, or the variants of a Rust enum.
+    pub(super) fn members(
+        &self,
+        unit: usize,
+        offset: UnitOffset,
+        depth: u32,
+    ) -> Result<(Vec<Member>, Option<Variants>), String> {
+        let mut members = Vec::new();
+        let mut variants = None;
+        let mut tree = self.units[unit]
+            .entries_tree(Some(offset))
+            .map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let m = child.entry();
+            if m.tag() == gimli::DW_TAG_variant_part {
+                let discr = self.reference(unit, m, gimli::DW_AT_discr);
+                let mut parts = Variants {
+                    discr: None,
+                    arms: Vec::new(),
+                };
+                if let Some((u, o)) = discr {
+                    let d = self.entry(u, o)?;
+                    let at = d
+                        .attr_value(gimli::DW_AT_data_member_location)
+                        .and_then(|v| v.udata_value())
+                        .unwrap_or(0);
+                    let size = self.type_of(u, &d, true)?.size;
+                    parts.discr = Some((at, size));
+                }
+                let mut arms = child.children();
+                while let Ok(Some(arm)) = arms.next() {
+                    if arm.entry().tag() != gimli::DW_TAG_variant {
+                        continue;
+                    }
+                    let value = arm.entry().attr_value(gimli::DW_AT_discr_value).and_then(|v| match v {
+                        AttributeValue::Sdata(x) => Some(x as u64),
+                        v => v.udata_value(),
+                    });
+                    let mut inner = arm.children();
+                    while let Ok(Some(m)) = inner.next() {
+                        let m = m.entry();
+                        if m.tag() == gimli::DW_TAG_member {
+                            if let Some(member) = self.member(unit, m, depth)? {
+                                parts.arms.push((value, member));
+                            }
+                        }
+                    }
+                }
+                variants = Some(parts);
+                continue;
+            }
+            if m.tag() != gimli::DW_TAG_member {
+                continue;
+            }
+            if let Some(member) = self.member(unit, m, depth)? {
+                members.push(member);
+            }
+        }
+        Ok((members, variants))
+    }
+
+    pub(super) fn member(&self, unit: usize, m: &Die, depth: u32) -> Result<Option<Member>, String> {
+        {
+            // Static members live elsewhere.
+            if matches!(m.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
+                return Ok(None);
+            }
+            let ty = match self.reference(unit, m, gimli::DW_AT_type) {
+                Some((u, o)) => self.resolve(u, o, false, depth + 1)?,
+                None => return Ok(None),
+            };
+            let mut byte_offset = match m.attr_value(gimli::DW_AT_data_member_location) {
+                Some(AttributeValue::Exprloc(e)) => constant_offset(&e).unwrap_or(0),
+                Some(v) => v.udata_value().unwrap_or(0),
+                None => 0,
+            };
+            let mut bits = None;
+            if let Some(width) = m.attr_value(gimli::DW_AT_bit_size).and_then(|v| v.udata_value()) {
+                let bit = m
+                    .attr_value(gimli::DW_AT_data_bit_offset)
+                    .and_then(|v| v.udata_value())
+                    .unwrap_or(0);
+                byte_offset += bit / 8;
+                bits = Some((bit % 8, width));
+            }
+            let mut name = self.name(unit, m);
+            if self.lang(unit) == Lang::Rust {
+                // Tuple fields are `__0`, `__1`.
+                name = name.map(|n| n.strip_prefix("__").map(str::to_string).unwrap_or(n));
+            }
+            Ok(Some(Member {
+                name,
+                offset: byte_offset,
+                bits,
+                ty,
+            }))
+        }
+    }
+
+    pub(super) fn array(
+        &self,
+        unit: usize,
+        offset: UnitOffset,
+        die: &Die,
+        shallow: bool,
+        depth: u32,
+        lang: Lang,
+    ) -> Result<Type, String> {
+        let elem = match self.reference(unit, die, gimli::DW_AT_type) {
+            Some((u, o)) => self.resolve(u, o, shallow, depth + 1)?,
+            None => Type::simple("void", 1, Kind::Void),
+        };
+        let mut counts = Vec::new();
+        let mut tree = self.units[unit]
+            .entries_tree(Some(offset))
+            .map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let s = child.entry();
+            if s.tag() != gimli::DW_TAG_subrange_type {
+                continue;
+            }
+            let count = if let Some(c) = s.attr_value(gimli::DW_AT_count).and_then(|v| v.udata_value()) {
+                Some(c)
+            } else {
+                let lower = s
+                    .attr_value(gimli::DW_AT_lower_bound)
+                    .and_then(|v| v.udata_value())
+                    .unwrap_or(0);
+                s.attr_value(gimli::DW_AT_upper_bound)
+                    .and_then(|v| v.sdata_value().or_else(|| v.udata_value().map(|u| u as i64)))
+                    .map(|u| (u + 1 - lower as i64).max(0) as u64)
+            };
+            counts.push(count);
+        }
+        if counts.is_empty() {
+            counts.push(None);
+        }
+        let mut ty = elem;
+        for count in counts.iter().rev() {
+            let (left, right) = match lang {
+                Lang::Rust => (format!("[{}; {}]", ty.name(), count.unwrap_or(0)), String::new()),
+                Lang::C => (
+                    ty.left.clone(),
+                    match count {
+                        Some(c) => format!("[{c}]{}", ty.right),
+                        None => format!("[]{}", ty.right),
+                    },
+                ),
+            };
+            ty = Type {
+                left,
+                right,
+                size: ty.size.saturating_mul(count.unwrap_or(0)),
+                lang,
+                kind: Kind::Array {
+                    elem: Box::new(ty),
+                    count: count.unwrap_or(0),
+                },
+            };
+        }
+        Ok(ty)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn enumeration(
+        &self,
+        unit: usize,
+        offset: UnitOffset,
+        die: &Die,
+        name: Option<String>,
+        size: Option<u64>,
+        depth: u32,
+        lang: Lang,
+    ) -> Result<Type, String> {
+        let signed_base = match self.reference(unit, die, gimli::DW_AT_type) {
+            Some((u, o)) => matches!(
+                self.resolve(u, o, true, depth + 1)?.kind,
+                Kind::Int { signed: true, .. }
+            ),
+            None => false,
+        };
+        let mut values = Vec::new();
+        let mut tree = self.units[unit]
+            .entries_tree(Some(offset))
+            .map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let root = tree.root().map_err(|e| format!("cannot read DWARF: {e}"))?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let e = child.entry();
+            if e.tag() != gimli::DW_TAG_enumerator {
+                continue;
+            }
+            let value = match e.attr_value(gimli::DW_AT_const_value) {
+                Some(AttributeValue::Sdata(v)) => v,
+                Some(AttributeValue::Udata(v)) => v as i64,
+                Some(v) => v.sdata_value().unwrap_or(0),
+                None => 0,
+            };
+            values.push((self.name(unit, e).unwrap_or_default(), value));
+        }
+        let signed = signed_base || values.iter().any(|(_, v)| *v < 0);
+        // gdb's test: no negative values and no two sharing a bit.
+        let mut mask = 0u64;
+        let mut flag = !signed && lang == Lang::C;
+        for (_, v) in &values {
+            if *v < 0 || mask & *v as u64 != 0 {
+                flag = false;
+            }
+            mask |= *v as u64;
+        }
+        let display = match (&name, lang) {
+            (Some(n), Lang::Rust) => self.qualified(unit, offset, n),
+            (Some(n), Lang::C) => format!("enum {n}"),
+            (None, _) => "enum {...}".to_string(),
+        };
+        Ok(Type::simple(
+            &display,
+            size.unwrap_or(4),
+            Kind::Enum { signed, values, flag },
+        ))
+    }
+
+    pub(super) fn full_type(&self, r: &TypeRef) -> Result<Type, String> {
+        self.resolve(r.unit, UnitOffset(r.offset), false, 0)
+    }
+}
+
+/// A `DW_OP_plus_uconst N` member location.
+pub(super) fn constant_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
+    let mut r = e.0.clone();
+    if r.read_u8().ok()? != gimli::DW_OP_plus_uconst.0 {
+        return None;
+    }
+    r.read_uleb128().ok()
+}
