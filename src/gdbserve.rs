@@ -704,7 +704,7 @@ pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Resu
         trace_dir.display()
     );
     eprintln!("  gdb -iex '{MONITOR_HOOK}' -ex 'target extended-remote {local}'");
-    eprintln!("(the -iex part makes gdb refresh its view after `monitor goto` and `monitor restart`)");
+    eprintln!("(the -iex part makes gdb refresh its view after `monitor goto` and `monitor restart`; Ctrl-C here stops serving)");
     loop {
         let (stream, peer) = listener.accept().context("accepting a gdb connection")?;
         eprintln!("rback: gdb connected from {peer}");
@@ -713,7 +713,16 @@ pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Resu
         let ended = gdbstub_server::serve(reader, &stream, &mut backend);
         // The reader thread holds the socket until it is shut down.
         let _ = stream.shutdown(std::net::Shutdown::Both);
-        match ended? {
+        let ended = match ended {
+            Ok(ended) => ended,
+            // One client's garbage is no reason to stop serving the next.
+            Err(e @ (gdbstub_server::ServeError::Protocol(_) | gdbstub_server::ServeError::Io(_))) => {
+                eprintln!("rback: the connection from {peer} failed: {e}; waiting for the next one on {local}");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match ended {
             Ended::Killed => {
                 eprintln!("rback: gdb killed the program; stopping");
                 return Ok(());

@@ -518,6 +518,16 @@ fn the_tcp_server_serves_one_gdb_after_another_until_interrupted() {
     };
     let first = gdb_tcp(&["break bump", "continue", "continue", "print by", "detach"]);
     assert_eq!(printed_values(&first), ["1"], "{first:?}");
+    // A client that sends garbage is dropped; the server carries on.
+    {
+        use std::io::{Read, Write};
+        let mut junk = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let payload = "mzz,4";
+        let sum = payload.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+        junk.write_all(format!("+${payload}#{sum:02x}").as_bytes()).unwrap();
+        let mut rest = Vec::new();
+        let _ = junk.read_to_end(&mut rest);
+    }
     // The second connection finds the program where the first left it;
     // `kill` then `starti` (or `run`) start the recording over.
     let second = gdb_tcp(&["print by", "kill", "starti", "monitor when"]);
@@ -541,6 +551,7 @@ fn the_tcp_server_serves_one_gdb_after_another_until_interrupted() {
         "{out:?}"
     );
     assert!(err.contains("gdb detached; waiting for the next connection"), "{out:?}");
+    assert!(err.contains("failed: gdb protocol:"), "{out:?}");
 }
 
 #[test]
