@@ -524,10 +524,18 @@ impl TimeTravel for Backend {
         self.timeline.auxv().map_err(backend_err)
     }
 
+    /// The program's recorded path: gdb shows it, and reads it through
+    /// host I/O, which answers with the trace's copy.
     fn exec_file(&mut self) -> Result<PathBuf, BackendError> {
         let pid = self.timeline.pid();
-        std::fs::read_link(format!("/proc/{pid}/exe"))
-            .map_err(|e| BackendError(format!("cannot find the replayed program's executable: {e}")))
+        let copy = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map_err(|e| BackendError(format!("cannot find the replayed program's executable: {e}")))?;
+        let recorded = self
+            .recorded
+            .iter()
+            .find(|(_, c)| **c == copy)
+            .map(|(path, _)| PathBuf::from(path));
+        Ok(recorded.unwrap_or(copy))
     }
 
     fn open_file(&mut self, path: &str) -> Result<Option<File>, BackendError> {
