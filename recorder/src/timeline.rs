@@ -19,6 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::counter::{CounterStop, ExecCounter};
 use crate::record::si_code;
@@ -34,6 +35,34 @@ const SI_KERNEL: i32 = 0x80;
 const COUNTER_SLOT: usize = 1;
 /// Events between automatic checkpoints.
 pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 200;
+
+/// How automatic checkpoints are spaced and capped.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointPolicy {
+    /// A checkpoint after this many events since the last one...
+    pub every_events: u64,
+    /// ...or at the first event after the program used this much CPU
+    /// time since the last one, whichever comes first: going back costs
+    /// the replay from the checkpoint before, so that is what is bounded.
+    pub every_cpu: Duration,
+    /// The memory (anonymous proportional set size) all checkpoints
+    /// together may hold; older automatic ones are thinned to stay under it.
+    pub memory_budget: u64,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> CheckpointPolicy {
+        CheckpointPolicy {
+            every_events: DEFAULT_CHECKPOINT_INTERVAL,
+            every_cpu: Duration::from_millis(250),
+            memory_budget: 2 << 30,
+        }
+    }
+}
+
+/// How often (in events) the CPU time of the replayed program is read; a
+/// read costs about as much as replaying a cheap event.
+const CPU_CHECK_EVENTS: u64 = 16;
 /// Automatic checkpoints kept at most; older ones are thinned out first.
 const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// How many single steps a reverse step may take to find the previous
@@ -237,7 +266,9 @@ pub struct Timeline {
     held: Option<Stop>,
     checkpoints: Vec<Checkpoint>,
     next_checkpoint_id: usize,
-    checkpoint_interval: u64,
+    policy: CheckpointPolicy,
+    /// The live program's CPU time (ns) when it last passed a checkpoint.
+    cpu_mark: u64,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -271,6 +302,17 @@ pub struct Timeline {
 impl Timeline {
     /// Opens a trace for time travel, at the start of the recording.
     pub fn open(trace_dir: &Path, checkpoint_interval: u64) -> Result<Timeline> {
+        Timeline::open_with(
+            trace_dir,
+            CheckpointPolicy {
+                every_events: checkpoint_interval,
+                ..CheckpointPolicy::default()
+            },
+        )
+    }
+
+    /// Opens a trace with a given checkpoint policy.
+    pub fn open_with(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Timeline> {
         let log = Arc::new(TraceLog::load(trace_dir)?);
         let mut live = ReplaySession::start_from(trace_dir, log.clone(), false)?;
         live.set_stop_at_boundaries(true);
@@ -282,7 +324,11 @@ impl Timeline {
             held: None,
             checkpoints: Vec::new(),
             next_checkpoint_id: 1,
-            checkpoint_interval: checkpoint_interval.max(1),
+            policy: CheckpointPolicy {
+                every_events: policy.every_events.max(1),
+                ..policy
+            },
+            cpu_mark: 0,
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
@@ -611,6 +657,14 @@ impl Timeline {
                 return Ok(StopReason::Interrupted);
             }
             let from = self.checkpoints[i].position;
+            if self.can_count_hits(upper) {
+                if let Some(hit) = self.last_arrival_counted(i, upper)? {
+                    self.goto(hit, None)?;
+                    return Ok(StopReason::Breakpoint(RemoteAddr(self.regs()?.rip)));
+                }
+                upper = from;
+                continue;
+            }
             self.restore(i)?;
             self.snapshot_watch_values()?;
             let mut hits = Vec::new();
@@ -637,6 +691,64 @@ impl Timeline {
                 };
             }
             upper = from;
+        }
+    }
+
+    /// Whether a reverse scan up to `upper` can count breakpoint arrivals
+    /// in the kernel instead of stopping at each: one breakpoint, no
+    /// watches, perf counters available, and `upper` reachable by a counter.
+    fn can_count_hits(&self, upper: Position) -> bool {
+        self.breakpoints.len() == 1
+            && self.watches.is_empty()
+            && crate::counter::backend() == crate::counter::Backend::PerfBreakpoint
+            && matches!(
+                upper.point,
+                Point::Start { steps: 0 } | Point::Arrival { steps: 0, .. } | Point::End
+            )
+    }
+
+    /// The last arrival at the one breakpoint strictly before `upper`,
+    /// after checkpoint `i`, found by counting: the program runs at full
+    /// speed however often it passes the breakpoint (a loop hit millions
+    /// of times costs one replay, not millions of stops).
+    fn last_arrival_counted(&mut self, i: usize, upper: Position) -> Result<Option<Position>> {
+        let addr = *self.breakpoints.first().expect("one breakpoint");
+        self.restore(i)?;
+        let mut last = None;
+        loop {
+            let final_interval = self.at.event == upper.event;
+            let goal = match upper.point {
+                _ if !final_interval => Some(Goal::End),
+                Point::Arrival { addr, nth, .. } => Some(Goal::Arrival(addr, nth)),
+                Point::End => Some(Goal::End),
+                _ => None,
+            };
+            if let Some(goal) = goal {
+                let counter = ExecCounter::arm(self.pid(), addr, None, WATCH_SLOTS[0])?;
+                let halt = self.run_within_opts(goal, None, false);
+                let count = counter.count();
+                counter.disarm()?;
+                let mut count = count?;
+                match (goal, halt?) {
+                    (Goal::End, Halt::Event) => self.at.point = Point::End,
+                    (Goal::Arrival(at, nth), Halt::Reached) => {
+                        self.at = Position::arrival(self.at.event, at, nth, 0);
+                        // Stopped before arrival `nth`, which is `upper`
+                        // itself, whether or not the count saw it.
+                        if at == addr {
+                            count = count.min(nth - 1);
+                        }
+                    }
+                    _ => return Err(Error::Program("internal error: a counted run stopped early".into())),
+                }
+                if count > 0 {
+                    last = Some(Position::arrival(self.at.event, addr, count, 0));
+                }
+            }
+            if final_interval || self.is_final(self.at.event) {
+                return Ok(last);
+            }
+            self.apply_held()?;
         }
     }
 
@@ -920,6 +1032,9 @@ impl Timeline {
     /// `use_breakpoints: false` runs without them (faster, and nothing is
     /// counted), for intervals that are only passed through.
     fn run_within_opts(&mut self, goal: Goal, hits: Option<&mut Vec<Hit>>, use_breakpoints: bool) -> Result<Halt> {
+        if hits.is_none() && use_breakpoints && self.can_count_arrivals(goal) {
+            return self.run_counted(goal);
+        }
         let saved = std::mem::take(&mut self.breakpoints);
         let saved_watches = std::mem::take(&mut self.watches);
         if use_breakpoints {
@@ -944,6 +1059,71 @@ impl Timeline {
         self.watches = saved_watches;
         self.goal_watch = None;
         result
+    }
+
+    /// Whether a run toward `goal` can count breakpoint arrivals with perf
+    /// counters instead of stopping at int3s: from the interval's start,
+    /// no watches, and few enough breakpoints for the debug registers.
+    fn can_count_arrivals(&self, goal: Goal) -> bool {
+        let others = self
+            .breakpoints
+            .iter()
+            .filter(|a| !matches!(goal, Goal::Arrival(g, _) if g == **a))
+            .count();
+        matches!(goal, Goal::Arrival(..) | Goal::End)
+            && !self.breakpoints.is_empty()
+            && others <= WATCH_SLOTS.len()
+            && self.at_interval_start()
+            && self.held.is_none()
+            && self.watches.is_empty()
+            && self.goal_watch.is_none()
+            && crate::counter::backend() == crate::counter::Backend::PerfBreakpoint
+    }
+
+    /// A run toward `goal` at full speed however often it passes the
+    /// breakpoints (a loop can arrive at one millions of times): the
+    /// kernel counts the arrivals, so `arrivals` is complete afterwards.
+    fn run_counted(&mut self, goal: Goal) -> Result<Halt> {
+        let others: Vec<RemoteAddr> = self
+            .breakpoints
+            .iter()
+            .copied()
+            .filter(|a| !matches!(goal, Goal::Arrival(g, _) if g == *a))
+            .collect();
+        let mut counters = Vec::new();
+        for (&addr, slot) in others.iter().zip(WATCH_SLOTS) {
+            counters.push(ExecCounter::arm(self.pid(), addr, None, slot)?);
+        }
+        let saved = std::mem::take(&mut self.breakpoints);
+        let result = match goal {
+            Goal::Arrival(addr, nth) => match ExecCounter::arm(self.pid(), addr, Some(nth), COUNTER_SLOT) {
+                Ok(counter) => {
+                    self.counter = Some(counter);
+                    let r = self.run_loop(goal, None);
+                    self.counter.take().expect("armed above").disarm().and(r)
+                }
+                Err(e) => Err(e),
+            },
+            _ => self.run_loop(goal, None),
+        };
+        self.breakpoints = saved;
+        let mut counts = Vec::new();
+        for counter in counters {
+            counts.push(counter.count());
+            counter.disarm()?;
+        }
+        let halt = result?;
+        // The counts start at the interval's start and include an arrival
+        // there, as `arrivals` does.
+        for (addr, count) in others.into_iter().zip(counts) {
+            self.arrivals.insert(addr, count?);
+        }
+        if let Goal::Arrival(addr, nth) = goal {
+            if self.breakpoints.contains(&addr) {
+                self.arrivals.insert(addr, nth);
+            }
+        }
+        Ok(halt)
     }
 
     fn at_interval_start(&self) -> bool {
@@ -1172,6 +1352,10 @@ impl Timeline {
         self.arrivals_known = true;
         let rip = RemoteAddr(self.live.tracee().regs()?.rip);
         self.arrive(rip, None);
+        if self.has_checkpoint_at(self.at) {
+            self.cpu_mark = self.live_cpu_ns();
+            return Ok(());
+        }
         let last_auto = self
             .checkpoints
             .iter()
@@ -1180,10 +1364,29 @@ impl Timeline {
             .filter(|e| *e <= self.at.event.0)
             .max()
             .unwrap_or(0);
-        if self.at.event.0 >= last_auto + self.checkpoint_interval && !self.has_checkpoint_at(self.at) {
+        let since = self.at.event.0 - last_auto;
+        let due = since >= self.policy.every_events
+            || (since.is_multiple_of(CPU_CHECK_EVENTS)
+                && self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64);
+        if due {
             self.add_checkpoint(None)?;
         }
         Ok(())
+    }
+
+    /// CPU time the live program has used, in ns (a fresh fork starts at
+    /// zero); 0 when the kernel does not say.
+    fn live_cpu_ns(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/schedstat", self.pid()))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The memory all checkpoints hold: the sum of their anonymous
+    /// proportional set sizes, so pages they share count once.
+    pub fn checkpoint_memory(&self) -> u64 {
+        self.checkpoints.iter().map(|c| anon_pss(c.session.tracee().pid)).sum()
     }
 
     /// Leaves an interval's end forward. `Some` when that is not possible.
@@ -1380,25 +1583,35 @@ impl Timeline {
             .position(|c| c.position.event > cp.position.event)
             .unwrap_or(self.checkpoints.len());
         self.checkpoints.insert(i, cp);
-        self.thin_checkpoints();
+        self.cpu_mark = self.live_cpu_ns();
+        if self.checkpoints.iter().filter(|c| c.name.is_none()).count() > MAX_AUTO_CHECKPOINTS {
+            self.thin_checkpoints();
+        }
+        while self.checkpoint_memory() > self.policy.memory_budget {
+            if !self.thin_checkpoints() {
+                break;
+            }
+        }
         Ok(id)
     }
 
-    /// Keeps recent history dense and old history sparse: when there are
-    /// too many automatic checkpoints, every other one in the older half
-    /// goes (never the first, at the recording's start).
-    fn thin_checkpoints(&mut self) {
+    /// Keeps recent history dense and old history sparse: every other
+    /// automatic checkpoint in the older half goes (never the first, at the
+    /// recording's start). Returns whether any went.
+    fn thin_checkpoints(&mut self) -> bool {
         let autos: Vec<usize> = (0..self.checkpoints.len())
             .filter(|&i| self.checkpoints[i].name.is_none())
             .collect();
-        if autos.len() <= MAX_AUTO_CHECKPOINTS {
-            return;
+        if autos.len() < 3 {
+            return false;
         }
-        let older = &autos[1..autos.len() / 2];
+        let older = &autos[1..autos.len().div_ceil(2)];
         let doomed: Vec<usize> = older.iter().copied().skip(1).step_by(2).collect();
+        let any = !doomed.is_empty();
         for i in doomed.into_iter().rev() {
             self.checkpoints.remove(i);
         }
+        any
     }
 
     fn has_checkpoint_at(&self, p: Position) -> bool {
@@ -1429,8 +1642,9 @@ impl Timeline {
         self.held = None;
         self.inserted.clear();
         self.arrivals.clear();
-        // A fork inherits no debug registers.
+        // A fork inherits no debug registers, and starts its CPU time at 0.
         self.armed.clear();
+        self.cpu_mark = 0;
         self.triggers.clear();
         self.scratch = false;
         self.arrivals_known = self.at_interval_start();
@@ -1440,4 +1654,15 @@ impl Timeline {
         }
         Ok(())
     }
+}
+
+/// `Pss_Anon` of a process in bytes (0 if it cannot be read).
+fn anon_pss(pid: nix::unistd::Pid) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Pss_Anon:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }

@@ -38,6 +38,10 @@ fn record_tick_loop() -> Recorded {
 /// gives run-time addresses) and records it; returns the scratch directory,
 /// the binary and the trace.
 fn record_program(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    record_program_with(name, &[])
+}
+
+fn record_program_with(name: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/programs/{name}.c"));
     let bin = dir.path().join(name);
@@ -52,7 +56,7 @@ fn record_program(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     std::fs::create_dir(&trace).unwrap();
     let outcome = recorder::record::record(&recorder::record::RecordOptions {
         program: bin.display().to_string(),
-        args: vec![],
+        args: args.iter().map(|a| a.to_string()).collect(),
         trace_dir: trace.clone(),
     })
     .unwrap();
@@ -277,4 +281,172 @@ fn registers_maps_and_auxv_of_the_replayed_program() {
     let auxv = t.auxv().unwrap();
     assert!(auxv.len() >= 16 && auxv.len().is_multiple_of(16));
     assert!(t.siginfo().unwrap().is_none());
+}
+
+#[test]
+fn reverse_continue_finds_the_last_of_fifty_thousand_breakpoint_hits_in_one_interval() {
+    // Each counted execution costs a debug exception (about 15 µs in these
+    // VMs, see bench/README.md), so the test keeps the loop modest; the
+    // benchmark runs millions.
+    let n: u64 = 50_000;
+    let (_dir, bin, trace) = record_program_with("shapes", &["loop", &n.to_string()]);
+    let step = symbol(&bin, "step");
+    let total = symbol(&bin, "total");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
+    assert_eq!(read_u64(&t, total), n * (n + 1) / 2);
+    t.set_breakpoint(step);
+    // On entry to call i the total is the sum of 1..i.
+    for i in [n, n - 1, n - 2] {
+        assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(step));
+        assert_eq!(read_u64(&t, total), (i - 1) * i / 2, "call {i}");
+    }
+    let deep = t.position();
+    // Stepping back and forth inside the long syscall-free stretch.
+    let before = snapshot_regs(&t);
+    for _ in 0..5 {
+        assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    }
+    for _ in 0..5 {
+        assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
+    }
+    assert_eq!(snapshot_regs(&t), before);
+    assert_eq!(t.position(), deep);
+    assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(step));
+    assert_eq!(read_u64(&t, total), (n - 2) * (n - 1) / 2);
+}
+
+fn snapshot_regs(t: &Timeline) -> (u64, u64, u64, u64) {
+    let r = t.regs().unwrap();
+    (r.rip, r.rsp, r.rbp, r.rdi)
+}
+
+#[test]
+fn recursion_is_retraced_frame_by_frame_in_both_directions() {
+    let (_dir, bin, trace) = record_program_with("shapes", &["recurse", "20"]);
+    let fact = symbol(&bin, "fact");
+    let depth = symbol(&bin, "depth");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_breakpoint(fact);
+    let mut forward = vec![];
+    while let StopReason::Breakpoint(_) = t.cont().unwrap() {
+        forward.push((t.regs().unwrap().rsp, read_u64(&t, depth), t.position()));
+    }
+    assert_eq!(forward.len(), 20);
+    assert!(forward.windows(2).all(|w| w[1].0 < w[0].0), "each call is deeper");
+    let mut backward = vec![];
+    while let StopReason::Breakpoint(_) = t.reverse_cont().unwrap() {
+        backward.push((t.regs().unwrap().rsp, read_u64(&t, depth), t.position()));
+    }
+    backward.reverse();
+    assert_eq!(backward, forward);
+}
+
+/// A tiny deterministic generator, so a failing case can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+#[test]
+fn property_random_positions_reverse_then_forward_and_fresh_replay_agree() {
+    let r = record_tick_loop();
+    let mut t = Timeline::open(&r.trace, 4).unwrap();
+    let last = t.events().0;
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for case in 0..12 {
+        let event = 1 + rng.below(last - 2);
+        t.goto_event(recorder::EventIdx(event)).unwrap();
+        for _ in 0..rng.below(40) {
+            if t.stepi().unwrap() != StopReason::Stepped {
+                break;
+            }
+        }
+        let here = t.position();
+        let state = (snapshot(&t, &r), t.read_memory(r.counter.offset(8), 64 * 8).unwrap());
+        // N steps back then N forward come back to the same state.
+        let n = 1 + rng.below(25);
+        let mut back = 0;
+        while back < n && t.reverse_stepi().unwrap() == StopReason::Stepped {
+            back += 1;
+        }
+        let behind = t.position();
+        let behind_state = snapshot(&t, &r);
+        for _ in 0..back {
+            t.stepi().unwrap();
+        }
+        let again = (snapshot(&t, &r), t.read_memory(r.counter.offset(8), 64 * 8).unwrap());
+        assert_eq!(again, state, "case {case}: {n} steps back and forth from {here:?}");
+        assert_eq!(t.position(), here, "case {case}");
+        // The position reached backward is the one a fresh replay reaches.
+        let mut fresh = Timeline::open(&r.trace, 1000).unwrap();
+        fresh.goto_position(behind).unwrap();
+        assert_eq!(
+            snapshot(&fresh, &r),
+            behind_state,
+            "case {case}: fresh replay to {behind:?}"
+        );
+    }
+}
+
+#[test]
+fn property_reverse_continue_finds_the_hit_a_forward_scan_remembers() {
+    let r = record_tick_loop();
+    let mut t = Timeline::open(&r.trace, 6).unwrap();
+    t.set_breakpoint(r.tick);
+    // Forward: every hit's position and state, in order.
+    let mut hits = vec![];
+    loop {
+        match t.cont().unwrap() {
+            StopReason::Breakpoint(_) => hits.push((t.position(), snapshot(&t, &r))),
+            StopReason::Signal(_) => {}
+            StopReason::EndOfRecording => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for case in 0..10 {
+        // From a random hit plus some steps, reverse-continue lands on the
+        // last hit strictly before.
+        let k = 1 + rng.below(hits.len() as u64 - 1) as usize;
+        t.goto_position(hits[k].0).unwrap();
+        let steps = rng.below(3);
+        for _ in 0..steps {
+            t.stepi().unwrap();
+        }
+        let expect = if steps == 0 { &hits[k - 1] } else { &hits[k] };
+        assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(r.tick), "case {case}");
+        assert_eq!(snapshot(&t, &r), expect.1, "case {case}: from hit {k} + {steps} steps");
+    }
+}
+
+#[test]
+fn a_one_gib_heap_is_checkpointed_and_travelled_within_the_memory_budget() {
+    let (_dir, bin, trace) = record_program_with("shapes", &["heap", "1024"]);
+    let touch = symbol(&bin, "touch");
+    let total = symbol(&bin, "total");
+    let policy = recorder::timeline::CheckpointPolicy {
+        every_events: 20,
+        memory_budget: 1 << 30,
+        ..Default::default()
+    };
+    let mut t = Timeline::open_with(&trace, policy).unwrap();
+    t.set_breakpoint(touch);
+    let mut totals = vec![];
+    while let StopReason::Breakpoint(_) = t.cont().unwrap() {
+        totals.push(read_u64(&t, total));
+    }
+    assert_eq!(totals.len(), 200);
+    assert!(t.checkpoints().len() >= 5, "checkpoints were taken along the way");
+    assert!(t.checkpoint_memory() <= 1 << 30, "{} bytes held", t.checkpoint_memory());
+    for want in totals.iter().rev().take(30) {
+        assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(touch));
+        assert_eq!(read_u64(&t, total), *want);
+    }
 }

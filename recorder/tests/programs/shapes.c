@@ -1,0 +1,51 @@
+/* Program shapes the time-travel engine must handle, one per mode:
+ *   loop N      N calls of step() with no system call in between
+ *   recurse N   fact(N) recursing N deep
+ *   heap MIB    a heap of MIB MiB, rewritten a page at a time between syscalls */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+volatile long total;
+long depth;
+
+__attribute__((noinline)) void step(long i) { total += i; }
+
+__attribute__((noinline)) long fact(long n) {
+    depth++;
+    long r = n <= 1 ? 1 : n * fact(n - 1);
+    depth--;
+    return r;
+}
+
+__attribute__((noinline)) void touch(char *heap, size_t page, long round) {
+    heap[page * 4096] = (char)round;
+    total += heap[page * 4096];
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3)
+        return 2;
+    long n = atol(argv[2]);
+    getpid();
+    if (strcmp(argv[1], "loop") == 0) {
+        for (long i = 1; i <= n; i++)
+            step(i);
+    } else if (strcmp(argv[1], "recurse") == 0) {
+        total = fact(n);
+    } else if (strcmp(argv[1], "heap") == 0) {
+        size_t size = (size_t)n << 20;
+        char *heap = malloc(size);
+        if (!heap)
+            return 1;
+        memset(heap, 1, size);
+        for (long round = 0; round < 200; round++) {
+            touch(heap, (size_t)round * 997 % (size / 4096), round);
+            getppid();
+        }
+    }
+    getpid();
+    printf("%ld\n", (long)total);
+    return 0;
+}
