@@ -4,8 +4,7 @@
 mod debuginfo;
 mod gdbserve;
 mod info;
-// The REPL that drives a session is being written alongside it.
-#[allow(dead_code)]
+mod repl;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -41,19 +40,32 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Replay a trace (default: the latest one).
+    /// Replay a trace (default: the latest one) in the time-travel debugger,
+    /// or to the end with -a.
     Replay {
         /// Autopilot: replay to the end with no debugger, reproducing the
         /// program's output and exit status.
         #[arg(short = 'a', long = "autopilot")]
         autopilot: bool,
+        /// Run the debugger commands in FILE first.
+        #[arg(short = 'x', long = "command", value_name = "FILE", conflicts_with = "autopilot")]
+        script: Option<PathBuf>,
+        /// Exit after the commands of -x instead of reading more.
+        #[arg(long = "batch", conflicts_with = "autopilot")]
+        batch: bool,
         /// Serve the replay to gdb on a TCP port: ADDR is PORT or HOST:PORT
         /// (default: 127.0.0.1 on a free port). Prints the gdb command to run.
-        #[arg(long = "gdb", value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
+        #[arg(
+            long = "gdb",
+            value_name = "ADDR",
+            num_args = 0..=1,
+            default_missing_value = "",
+            conflicts_with_all = ["script", "batch"]
+        )]
         gdb: Option<String>,
         /// Serve the replay to gdb over stdin and stdout, for
         /// `target extended-remote | rback replay --gdb-stdio TRACE`.
-        #[arg(long = "gdb-stdio", conflicts_with_all = ["gdb", "autopilot"])]
+        #[arg(long = "gdb-stdio", conflicts_with_all = ["gdb", "autopilot", "script", "batch"])]
         gdb_stdio: bool,
         /// Let --gdb listen on an address other than loopback.
         #[arg(long = "gdb-allow-remote", requires = "gdb")]
@@ -126,6 +138,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Replay {
             autopilot,
+            script,
+            batch,
             gdb,
             gdb_stdio,
             gdb_allow_remote,
@@ -151,9 +165,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {
-                return Err(anyhow!(
-                    "interactive replay is not available in this version; use `rback replay -a` to replay to the end"
-                ));
+                let trace_dir = trace_or_latest(trace)?;
+                repl::run(&trace_dir, script.as_deref(), batch)?;
+                return Ok(ExitCode::SUCCESS);
             }
             let trace_dir = trace_or_latest(trace)?;
             let outcome = replay(&ReplayOptions {

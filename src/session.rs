@@ -10,12 +10,13 @@
 //! recovered: the executable and loader from the exec events, libraries from
 //! their `DT_SONAME`.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use recorder::timeline::{StopReason, Timeline, DEFAULT_CHECKPOINT_INTERVAL};
+use recorder::timeline::{StopReason, Timeline, WatchKind, DEFAULT_CHECKPOINT_INTERVAL};
 use recorder::trace::{Event, FILES_DIR};
 use recorder::RemoteAddr;
 
@@ -35,6 +36,18 @@ pub struct UserBreakpoint {
     pub hits: u64,
     /// `break f if COND`: stop only where COND is true.
     pub condition: Option<String>,
+    /// For `watch`/`rwatch`/`awatch` (then `addrs` is empty): the memory
+    /// watched. `spec` is the expression.
+    pub watch: Option<WatchedMemory>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WatchedMemory {
+    pub addr: RemoteAddr,
+    pub len: usize,
+    pub kind: WatchKind,
+    /// The bytes there at the last stop the user saw, for "Old value".
+    pub last: Vec<u8>,
 }
 
 pub struct Session {
@@ -47,6 +60,9 @@ pub struct Session {
     mapped: Vec<MappedFile>,
     /// The display name of each trace copy (`files/HASH` -> `/usr/bin/x`).
     names: HashMap<PathBuf, String>,
+    /// Statement starts (`is_stmt` rows of the line tables) per module, by
+    /// the module's bias, built the first time stepping needs them.
+    statements: RefCell<HashMap<u64, HashSet<u64>>>,
     /// `directory` and `set substitute-path`, kept to re-apply after a rebuild.
     directories: Vec<PathBuf>,
     substitutions: Vec<(PathBuf, PathBuf)>,
@@ -65,6 +81,10 @@ impl debuginfo::Memory for TimelineMemory<'_> {
 impl Session {
     /// Opens a trace at the start of the recording.
     pub fn open(trace_dir: &Path) -> Result<Session> {
+        // The replayed program maps the copies by absolute path.
+        let trace_dir = &trace_dir
+            .canonicalize()
+            .with_context(|| format!("cannot open the trace {}", trace_dir.display()))?;
         let timeline = Timeline::open(trace_dir, DEFAULT_CHECKPOINT_INTERVAL)
             .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
         let mut names = HashMap::new();
@@ -85,6 +105,7 @@ impl Session {
             next_breakpoint: 1,
             mapped: Vec::new(),
             names,
+            statements: RefCell::new(HashMap::new()),
             directories: Vec::new(),
             substitutions: Vec::new(),
         };
@@ -116,6 +137,7 @@ impl Session {
         }
         self.debug = debug;
         self.mapped = mapped;
+        self.statements.borrow_mut().clear();
         Ok(())
     }
 
@@ -128,6 +150,34 @@ impl Session {
         let name = soname(file).unwrap_or_else(|| file.display().to_string());
         self.names.insert(file.to_path_buf(), name.clone());
         name
+    }
+
+    /// Whether `pc` starts a statement in the line table (an `is_stmt`
+    /// row): where `step` and `next` may stop. Compilers also emit rows
+    /// that are not statements, for instructions of a line scheduled among
+    /// another line's; a debugger steps through those.
+    pub fn is_statement(&self, pc: u64) -> bool {
+        let Some(d) = self.debug.dwarf_at(pc) else {
+            return false;
+        };
+        let link = pc.wrapping_sub(d.bias);
+        let mut cache = self.statements.borrow_mut();
+        let set = cache.entry(d.bias).or_insert_with(|| {
+            let mut set = HashSet::new();
+            for unit in d.units {
+                let Some(program) = unit.line_program.clone() else {
+                    continue;
+                };
+                let mut rows = program.rows();
+                while let Ok(Some((_, row))) = rows.next_row() {
+                    if row.is_stmt() && !row.end_sequence() {
+                        set.insert(row.address());
+                    }
+                }
+            }
+            set
+        });
+        set.contains(&link)
     }
 
     /// The file mappings of the program here, as the debug info sees them.
@@ -177,11 +227,9 @@ impl Session {
             return Ok(vec![RemoteAddr(addr)]);
         }
         let addrs = if let Ok(line) = spec.parse::<u32>() {
-            let pc = self.pc()?;
-            let (file, _) = self
-                .debug
-                .line_at(pc)
-                .ok_or_else(|| anyhow!("no source file here (at {pc:#x}) to find line {line} in"))?;
+            let file = self
+                .default_source_file()?
+                .ok_or_else(|| anyhow!("no default source file to find line {line} in; use FILE:LINE"))?;
             let addrs = self.debug.line_addresses(&file.to_string_lossy(), line);
             if addrs.is_empty() {
                 bail!("no code at line {line} of \"{}\"", base_name(&file));
@@ -206,6 +254,20 @@ impl Session {
         Ok(addrs.into_iter().map(RemoteAddr).collect())
     }
 
+    /// The source file a bare line number refers to: the current one, or
+    /// before the program reaches code with line information, `main`'s.
+    pub fn default_source_file(&self) -> Result<Option<PathBuf>> {
+        if let Some((file, _)) = self.debug.line_at(self.pc()?) {
+            return Ok(Some(file));
+        }
+        Ok(self
+            .debug
+            .function_address("main")
+            .into_iter()
+            .find_map(|a| self.debug.line_at(a))
+            .map(|(file, _)| file))
+    }
+
     /// Adds a numbered breakpoint at each address a location names, and
     /// returns its number.
     pub fn add_breakpoint(&mut self, spec: &str, temporary: bool, condition: Option<String>) -> Result<usize> {
@@ -223,8 +285,48 @@ impl Session {
             temporary,
             hits: 0,
             condition,
+            watch: None,
         });
         Ok(number)
+    }
+
+    /// Adds a numbered hardware watchpoint on `len` bytes at `addr`;
+    /// `expr` is what the user asked to watch.
+    pub fn add_watchpoint(&mut self, expr: &str, addr: RemoteAddr, len: usize, kind: WatchKind) -> Result<usize> {
+        self.timeline.set_watchpoint(addr, len, kind)?;
+        let last = self.timeline.read_memory(addr, len)?;
+        let number = self.next_breakpoint;
+        self.next_breakpoint += 1;
+        self.breakpoints.push(UserBreakpoint {
+            number,
+            spec: expr.trim().to_string(),
+            addrs: Vec::new(),
+            enabled: true,
+            temporary: false,
+            hits: 0,
+            condition: None,
+            watch: Some(WatchedMemory { addr, len, kind, last }),
+        });
+        Ok(number)
+    }
+
+    /// The first enabled watchpoint on `addr` of this kind.
+    pub fn watchpoint_at(&self, addr: RemoteAddr, kind: WatchKind) -> Option<&UserBreakpoint> {
+        self.breakpoints
+            .iter()
+            .find(|b| b.enabled && b.watch.as_ref().is_some_and(|w| w.addr == addr && w.kind == kind))
+    }
+
+    /// Remembers what every watched location holds now, for the next
+    /// stop's "Old value".
+    pub fn snapshot_watches(&mut self) {
+        for b in &mut self.breakpoints {
+            if let Some(w) = &mut b.watch {
+                if let Ok(bytes) = self.timeline.read_memory(w.addr, w.len) {
+                    w.last = bytes;
+                }
+            }
+        }
     }
 
     /// Removes a user breakpoint, and its addresses from the timeline
@@ -235,7 +337,13 @@ impl Session {
             .iter()
             .position(|b| b.number == number)
             .ok_or_else(|| anyhow!("no breakpoint number {number}"))?;
-        self.breakpoints.remove(i);
+        let removed = self.breakpoints.remove(i);
+        for a in removed.addrs {
+            self.timeline.remove_breakpoint(a);
+        }
+        if let Some(w) = removed.watch {
+            self.timeline.remove_watchpoint(w.addr, w.len, w.kind);
+        }
         self.sync_breakpoints();
         Ok(())
     }
@@ -246,6 +354,13 @@ impl Session {
             .iter_mut()
             .find(|b| b.number == number)
             .ok_or_else(|| anyhow!("no breakpoint number {number}"))?;
+        if let Some(w) = &b.watch {
+            if enabled && !b.enabled {
+                self.timeline.set_watchpoint(w.addr, w.len, w.kind)?;
+            } else if !enabled {
+                self.timeline.remove_watchpoint(w.addr, w.len, w.kind);
+            }
+        }
         b.enabled = enabled;
         self.sync_breakpoints();
         Ok(())
@@ -363,8 +478,18 @@ impl Session {
 
     /// `func (args)`: the function a frame is in, with its arguments where
     /// the debug information can give them.
-    pub fn frame_signature(&self, _frame: Option<&Frame>, loc: &Location) -> String {
-        format!("{} ()", loc.function.as_deref().unwrap_or("??"))
+    pub fn frame_signature(&self, frame: Option<&Frame>, loc: &Location) -> String {
+        let name = loc.function.as_deref().unwrap_or("??");
+        let Some(frame) = frame else {
+            return format!("{name} ()");
+        };
+        let mem = self.memory();
+        let scope = debuginfo::Scope {
+            frame,
+            mem: &mem,
+            fs_base: self.timeline.regs().ok().map(|r| r.fs_base),
+        };
+        format!("{name} ({})", self.debug.frame_args_summary(&scope))
     }
 
     /// gdb's frame line for `backtrace` and `frame N`:

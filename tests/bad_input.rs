@@ -237,15 +237,6 @@ fn replay_of_trace_with_damaged_file_copy_is_one_error_line() {
 }
 
 #[test]
-fn replay_without_autopilot_is_one_error_line() {
-    let session = Session::new();
-    session.record(c_program("args_env"), &[]);
-    let out = session.rback(&["replay", s(&session.trace())]);
-    let line = assert_one_error_line(&out);
-    assert!(line.contains("replay -a"), "{out:?}");
-}
-
-#[test]
 fn unknown_subcommand_is_a_usage_error() {
     let session = Session::new();
     let out = session.rback(&["frobnicate"]);

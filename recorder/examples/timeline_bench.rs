@@ -1,10 +1,11 @@
-//! Measures the time-travel engine on a trace: the cost of a checkpoint,
-//! of a reverse-stepi and of a reverse-continue at the end of the trace.
+//! Measures the time-travel engine on a trace: the cost of a checkpoint, of
+//! a reverse-stepi near the end, of a reverse-continue from the end to a
+//! breakpoint, and the memory the automatic checkpoints hold by then.
 //! Run by bench/timeline.sh; usage: timeline_bench TRACE_DIR BREAK_ADDR_HEX
 
 use std::time::Instant;
 
-use recorder::timeline::{StopReason, Timeline};
+use recorder::timeline::{CheckpointPolicy, StopReason, Timeline};
 use recorder::RemoteAddr;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,14 +14,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: timeline_bench TRACE_DIR BREAK_ADDR_HEX".into());
     }
     let bp = RemoteAddr(u64::from_str_radix(args[2].trim_start_matches("0x"), 16)?);
-    let mut t = Timeline::open(std::path::Path::new(&args[1]), 1_000_000)?;
+    let mut t = Timeline::open_with(std::path::Path::new(&args[1]), CheckpointPolicy::default())?;
     let last = t.events().0;
-    t.goto_event(recorder::EventIdx(last.saturating_sub(3).max(1)))?;
 
+    // Forward to the end, taking automatic checkpoints on the way.
+    let started = Instant::now();
+    assert_eq!(t.cont()?, StopReason::EndOfRecording);
+    let forward = started.elapsed();
+    let autos = t.checkpoints().len();
+    let memory = t.checkpoint_memory();
+
+    t.goto_event(recorder::EventIdx(last.saturating_sub(3).max(1)))?;
     let rounds = 20;
     let started = Instant::now();
+    let mut taken = vec![];
     for _ in 0..rounds {
-        t.checkpoint(None)?;
+        taken.push(t.checkpoint(None)?);
     }
     let checkpoint = started.elapsed() / rounds;
 
@@ -33,13 +42,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let reverse_stepi = started.elapsed() / 5;
 
+    assert_eq!(t.cont()?, StopReason::EndOfRecording);
     t.set_breakpoint(bp);
     let started = Instant::now();
     let reason = t.reverse_cont()?;
     let reverse_cont = started.elapsed();
 
     println!(
-        "checkpoint {:.3} ms, reverse-stepi {:.1} ms, reverse-continue {:.1} ms ({reason:?}), {last} events",
+        "{last} events; replay to the end {:.0} ms with {autos} checkpoints holding {:.1} MiB; \
+         checkpoint {:.3} ms; reverse-stepi {:.1} ms; reverse-continue from the end {:.1} ms ({reason:?})",
+        forward.as_secs_f64() * 1e3,
+        memory as f64 / (1 << 20) as f64,
         checkpoint.as_secs_f64() * 1e3,
         reverse_stepi.as_secs_f64() * 1e3,
         reverse_cont.as_secs_f64() * 1e3,

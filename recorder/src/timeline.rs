@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::counter::{CounterStop, ExecCounter};
 use crate::record::si_code;
@@ -63,11 +63,14 @@ impl Default for CheckpointPolicy {
 /// How often (in events) the CPU time of the replayed program is read; a
 /// read costs about as much as replaying a cheap event.
 const CPU_CHECK_EVENTS: u64 = 16;
+/// ...or when this much wall time passed since the last read.
+const CPU_CHECK_AFTER: Duration = Duration::from_millis(20);
 /// Automatic checkpoints kept at most; older ones are thinned out first.
 const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// How many single steps a reverse step may take to find the previous
 /// instruction, from the arrival before it.
-const STEP_LIMIT: u64 = 2_000_000;
+/// (At 17-50 µs a step, this is a few seconds.)
+const STEP_LIMIT: u64 = 200_000;
 /// The debug registers user watchpoints use (0 places recorded signals,
 /// `COUNTER_SLOT` counts arrivals).
 const WATCH_SLOTS: [usize; 2] = [2, 3];
@@ -234,6 +237,16 @@ struct Checkpoint {
     session: ReplaySession,
 }
 
+/// A checkpoint off the user's list, with the arrival and trigger counts
+/// there (valid while the same breakpoints and watches are set).
+struct StepCache {
+    checkpoint: Checkpoint,
+    breakpoints: BTreeSet<RemoteAddr>,
+    watches: Vec<Watch>,
+    arrivals: HashMap<RemoteAddr, u64>,
+    triggers: HashMap<Watch, u64>,
+}
+
 /// What made a run inside an interval stop.
 enum Halt {
     Breakpoint(RemoteAddr),
@@ -269,6 +282,7 @@ pub struct Timeline {
     policy: CheckpointPolicy,
     /// The live program's CPU time (ns) when it last passed a checkpoint.
     cpu_mark: u64,
+    last_cpu_check: Instant,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -294,6 +308,8 @@ pub struct Timeline {
     /// The user watch the last single step reported, if any.
     stepped_watch: Option<Watch>,
     interrupted: Arc<AtomicBool>,
+    /// A hidden checkpoint where the last reverse step started stepping.
+    step_cache: Option<StepCache>,
     /// Memory or registers were changed by hand; the live tracee is no
     /// longer the recording's and must be rebuilt before moving.
     scratch: bool,
@@ -329,6 +345,7 @@ impl Timeline {
                 ..policy
             },
             cpu_mark: 0,
+            last_cpu_check: Instant::now(),
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
@@ -341,6 +358,7 @@ impl Timeline {
             watch_values: HashMap::new(),
             stepped_watch: None,
             interrupted: Arc::new(AtomicBool::new(false)),
+            step_cache: None,
             scratch: false,
         };
         timeline.add_checkpoint(None)?;
@@ -815,14 +833,12 @@ impl Timeline {
                     Position::start(p.event)
                 };
                 self.goto(base, None)?;
+                self.cache_steps_base()?;
                 let mut steps = 0;
                 if self.regs()?.rip != addr.0 || nth > 1 {
                     loop {
-                        if steps >= STEP_LIMIT {
-                            return Err(Error::Program(format!(
-                                "the instruction before this one is more than {STEP_LIMIT} instructions \
-                                 after the last known point; reverse stepping cannot reach it"
-                            )));
+                        if let Some(e) = self.search_limit(steps) {
+                            return Err(e);
                         }
                         match self.step_once(None)? {
                             Halt::Event => {
@@ -862,6 +878,7 @@ impl Timeline {
                     Position::start(p.event)
                 };
                 self.goto(base, None)?;
+                self.cache_steps_base()?;
                 self.goal_watch = Some(watch);
                 let found = self.step_until_trigger(watch, nth);
                 self.goal_watch = None;
@@ -873,16 +890,62 @@ impl Timeline {
         }
     }
 
+    /// Ends a single-stepping search `steps` past `self.at` (at a point
+    /// with no steps of its own) when it is too long or interrupted,
+    /// leaving the position honest.
+    fn search_limit(&mut self, steps: u64) -> Option<Error> {
+        let why = if steps >= STEP_LIMIT {
+            format!(
+                "the instruction before this one is more than {STEP_LIMIT} instructions after the \
+                 last point rback can find again (the last event or breakpoint arrival); \
+                 reverse stepping cannot reach it"
+            )
+        } else if steps % 1024 == 1023 && self.take_interrupt() {
+            "interrupted".to_string()
+        } else {
+            return None;
+        };
+        self.at = self.at.with_steps(steps);
+        self.arrivals_known = false;
+        Some(Error::Program(why))
+    }
+
+    /// Keeps a fork of the live tracee, which stands on a point that took
+    /// a long replay to reach: the reverse steps that follow (gdb makes a
+    /// reverse-next of many) start from it instead.
+    fn cache_steps_base(&mut self) -> Result<()> {
+        if self.at_interval_start() && self.has_checkpoint_at(self.at) {
+            return Ok(());
+        }
+        if self
+            .step_cache
+            .as_ref()
+            .is_some_and(|c| c.checkpoint.position == self.at)
+        {
+            return Ok(());
+        }
+        self.step_cache = Some(StepCache {
+            checkpoint: Checkpoint {
+                id: 0,
+                name: None,
+                position: self.at,
+                session: self.live.fork()?,
+            },
+            breakpoints: self.breakpoints.clone(),
+            watches: self.watches.clone(),
+            arrivals: self.arrivals.clone(),
+            triggers: self.triggers.clone(),
+        });
+        Ok(())
+    }
+
     /// Single-steps until `watch` has triggered `nth` times in this
     /// interval; returns the steps taken.
     fn step_until_trigger(&mut self, watch: Watch, nth: u64) -> Result<u64> {
         let mut steps = 0;
         while self.triggers.get(&watch).copied().unwrap_or(0) < nth {
-            if steps >= STEP_LIMIT {
-                return Err(Error::Program(format!(
-                    "the access before this one is more than {STEP_LIMIT} instructions earlier; \
-                     reverse stepping cannot reach it"
-                )));
+            if let Some(e) = self.search_limit(steps) {
+                return Err(e);
             }
             if let Halt::Event = self.step_once(None)? {
                 return Err(Error::Program(format!(
@@ -920,6 +983,33 @@ impl Timeline {
     fn goto(&mut self, target: Position, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
         let from_here = hits.is_some() || target.event > self.at.event;
         if !from_here {
+            // A few single steps from here or from the step cache beat a
+            // replay from the interval's start.
+            if let Some(steps) = steps_between(self.at, target) {
+                self.steps_recording(steps, None)?;
+                self.at = target;
+                return Ok(());
+            }
+            let cached_steps = self
+                .step_cache
+                .as_ref()
+                .and_then(|c| steps_between(c.checkpoint.position, target));
+            if let (Some(steps), Some(cached)) = (cached_steps, self.step_cache.as_mut()) {
+                let session = cached.checkpoint.session.fork()?;
+                let position = cached.checkpoint.position;
+                let counts = (cached.breakpoints == self.breakpoints && cached.watches == self.watches)
+                    .then(|| (cached.arrivals.clone(), cached.triggers.clone()));
+                self.restore_session(session, position)?;
+                // The counts there are known if nothing they count changed.
+                if let Some((arrivals, triggers)) = counts {
+                    self.arrivals = arrivals;
+                    self.triggers = triggers;
+                    self.arrivals_known = true;
+                }
+                self.steps_recording(steps, None)?;
+                self.at = target;
+                return Ok(());
+            }
             let i = self
                 .checkpoint_before_or_at(target)
                 .expect("the first checkpoint is at the start of the recording");
@@ -1365,9 +1455,14 @@ impl Timeline {
             .max()
             .unwrap_or(0);
         let since = self.at.event.0 - last_auto;
+        // The CPU time is read every few events, and after any event that
+        // took long to reach (a long syscall-free stretch).
+        let check_cpu = since.is_multiple_of(CPU_CHECK_EVENTS) || self.last_cpu_check.elapsed() >= CPU_CHECK_AFTER;
         let due = since >= self.policy.every_events
-            || (since.is_multiple_of(CPU_CHECK_EVENTS)
-                && self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64);
+            || (check_cpu && {
+                self.last_cpu_check = Instant::now();
+                self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64
+            });
         if due {
             self.add_checkpoint(None)?;
         }
@@ -1635,10 +1730,15 @@ impl Timeline {
     }
 
     fn restore(&mut self, i: usize) -> Result<()> {
-        let mut session = self.checkpoints[i].session.fork()?;
+        let session = self.checkpoints[i].session.fork()?;
+        self.restore_session(session, self.checkpoints[i].position)
+    }
+
+    /// Makes a fresh fork of a checkpoint (at `position`) the live tracee.
+    fn restore_session(&mut self, mut session: ReplaySession, position: Position) -> Result<()> {
         session.prepare()?;
         self.live = session;
-        self.at = self.checkpoints[i].position;
+        self.at = position;
         self.held = None;
         self.inserted.clear();
         self.arrivals.clear();
@@ -1665,4 +1765,33 @@ fn anon_pss(pid: nix::unistd::Pid) -> u64 {
             line.split_whitespace().nth(1)?.parse::<u64>().ok()
         })
         .map_or(0, |kib| kib * 1024)
+}
+
+/// How many single steps lead from `from` to `to`, when `to` is `from`
+/// stepped on (same interval, same starting point).
+fn steps_between(from: Position, to: Position) -> Option<u64> {
+    if from.event != to.event {
+        return None;
+    }
+    let (a, b) = match (from.point, to.point) {
+        (Point::Start { steps: a }, Point::Start { steps: b }) => (a, b),
+        (
+            Point::Arrival { addr, nth, steps: a },
+            Point::Arrival {
+                addr: addr2,
+                nth: nth2,
+                steps: b,
+            },
+        ) if addr == addr2 && nth == nth2 => (a, b),
+        (
+            Point::Trigger { watch, nth, steps: a },
+            Point::Trigger {
+                watch: w2,
+                nth: n2,
+                steps: b,
+            },
+        ) if watch == w2 && nth == n2 => (a, b),
+        _ => return None,
+    };
+    b.checked_sub(a)
 }

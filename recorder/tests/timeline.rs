@@ -450,3 +450,55 @@ fn a_one_gib_heap_is_checkpointed_and_travelled_within_the_memory_budget() {
         assert_eq!(read_u64(&t, total), *want);
     }
 }
+
+#[test]
+fn reverse_stepi_too_far_from_any_known_point_says_so_and_stays_usable() {
+    // The system call after a long syscall-free loop runs once in its
+    // interval, so the instruction before it can only be found by single
+    // steps from the interval's start: more than the limit allows.
+    let (_dir, bin, trace) = record_program_with("shapes", &["loop", "1000000"]);
+    let total = symbol(&bin, "total");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    let mut after_loop = None;
+    for e in 2..t.events().0 {
+        t.goto_event(recorder::EventIdx(e)).unwrap();
+        if read_u64(&t, total) == 1_000_000 * 1_000_001 / 2 {
+            after_loop = Some(e);
+            break;
+        }
+    }
+    assert!(after_loop.is_some(), "an event right after the loop");
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let at_syscall = t.position();
+    let before = snapshot_regs(&t);
+    let err = t.reverse_stepi().unwrap_err().to_string();
+    assert!(err.contains("reverse stepping cannot reach it"), "{err}");
+    // The timeline is still at a real position and can move on.
+    let here = t.position();
+    t.goto_position(at_syscall).unwrap();
+    assert_eq!(snapshot_regs(&t), before);
+    t.goto_position(here).unwrap();
+    t.stepi().unwrap();
+}
+
+#[test]
+fn a_shared_mapping_is_not_shared_with_checkpoints() {
+    // Were the MAP_SHARED page shared between the live process and its
+    // checkpoints, going back would show later values.
+    let (_dir, bin, trace) = record_program_with("shapes", &["shared", "30"]);
+    let mark = symbol(&bin, "mark");
+    let mut t = Timeline::open(&trace, 3).unwrap();
+    t.set_breakpoint(mark);
+    let mut page = None;
+    for i in 1..=30u64 {
+        assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(mark));
+        let p = RemoteAddr(t.regs().unwrap().rdi);
+        page = Some(p);
+        assert_eq!(read_u64(&t, p), i - 1);
+    }
+    let page = page.unwrap();
+    for i in (1..30u64).rev() {
+        assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(mark));
+        assert_eq!(read_u64(&t, page), i - 1, "call {i}");
+    }
+}

@@ -1,0 +1,170 @@
+//! `break`, `tbreak`, `delete`, `disable`, `enable`, `info breakpoints`.
+
+use anyhow::{anyhow, bail, Result};
+
+use super::Repl;
+
+impl Repl {
+    pub(super) fn cmd_break(&mut self, args: &str, temporary: bool) -> Result<()> {
+        let (location, condition) = split_condition(args);
+        let location = if location.is_empty() {
+            // gdb's plain `break`: here, in the selected frame.
+            let frames = self.session.backtrace(self.selected_frame + 1)?;
+            let frame = frames
+                .get(self.selected_frame)
+                .ok_or_else(|| anyhow!("no frame selected"))?;
+            format!("*{:#x}", frame.pc)
+        } else {
+            location.to_string()
+        };
+        if let Some(cond) = &condition {
+            self.check_condition_syntax(cond)?;
+        }
+        let number = self.session.add_breakpoint(&location, temporary, condition)?;
+        let bp = self
+            .session
+            .breakpoints
+            .iter()
+            .find(|b| b.number == number)
+            .expect("just added");
+        let kind = if temporary {
+            "Temporary breakpoint"
+        } else {
+            "Breakpoint"
+        };
+        match bp.addrs.as_slice() {
+            [one] => println!("{kind} {number} at {:#x}{}", one.0, self.where_is(one.0)),
+            many => println!("{kind} {number} at {} locations", many.len()),
+        }
+        Ok(())
+    }
+
+    /// `: file t.c, line 7.` for a code address, as gdb says where a
+    /// breakpoint went.
+    fn where_is(&self, addr: u64) -> String {
+        match self.session.debug.line_at(addr) {
+            Some((file, line)) => format!(": file {}, line {line}.", crate::session::base_name(&file)),
+            None => String::new(),
+        }
+    }
+
+    pub(super) fn cmd_delete(&mut self, args: &str) -> Result<()> {
+        let numbers = self.breakpoint_numbers(args)?;
+        for n in numbers {
+            self.session.delete_breakpoint(n)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn cmd_enable(&mut self, args: &str, enabled: bool) -> Result<()> {
+        for n in self.breakpoint_numbers(args)? {
+            self.session.set_enabled(n, enabled)?;
+        }
+        Ok(())
+    }
+
+    /// The numbers an argument list names; all breakpoints for none.
+    fn breakpoint_numbers(&self, args: &str) -> Result<Vec<usize>> {
+        if args.is_empty() {
+            return Ok(self.session.breakpoints.iter().map(|b| b.number).collect());
+        }
+        let mut out = Vec::new();
+        for word in args.split_whitespace() {
+            let n: usize = word
+                .parse()
+                .map_err(|_| anyhow!("invalid breakpoint number \"{word}\""))?;
+            if !self.session.breakpoints.iter().any(|b| b.number == n) {
+                bail!("no breakpoint number {n}");
+            }
+            out.push(n);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn info_breakpoints(&self) -> Result<()> {
+        if self.session.breakpoints.is_empty() {
+            println!("No breakpoints.");
+            return Ok(());
+        }
+        println!("Num     Type           Disp Enb Address            What");
+        for b in &self.session.breakpoints {
+            let disp = if b.temporary { "del " } else { "keep" };
+            let enb = if b.enabled { 'y' } else { 'n' };
+            if let Some(w) = &b.watch {
+                let kind = match w.kind {
+                    recorder::timeline::WatchKind::Write => "hw watchpoint",
+                    recorder::timeline::WatchKind::Read => "read watchpoint",
+                    recorder::timeline::WatchKind::Access => "acc watchpoint",
+                };
+                println!(
+                    "{:<7} {kind:<14} {disp} {enb}                      {}",
+                    b.number, b.spec
+                );
+            } else {
+                match b.addrs.as_slice() {
+                    [one] => println!(
+                        "{:<7} breakpoint     {disp} {enb}   {:#018x} {}",
+                        b.number,
+                        one.0,
+                        self.describe_code(one.0)
+                    ),
+                    many => {
+                        println!(
+                            "{:<7} breakpoint     {disp} {enb}   <MULTIPLE>         {}",
+                            b.number, b.spec
+                        );
+                        for (i, a) in many.iter().enumerate() {
+                            println!(
+                                "{:<7} {:<18}     {:#018x} {}",
+                                format!("{}.{}", b.number, i + 1),
+                                "",
+                                a.0,
+                                self.describe_code(a.0)
+                            );
+                        }
+                    }
+                }
+            }
+            if let Some(cond) = &b.condition {
+                println!("\tstop only if {cond}");
+            }
+            match b.hits {
+                0 => {}
+                1 => println!("\tbreakpoint already hit 1 time"),
+                n => println!("\tbreakpoint already hit {n} times"),
+            }
+        }
+        Ok(())
+    }
+
+    /// `in compute at t.c:7`.
+    pub(super) fn describe_code(&self, addr: u64) -> String {
+        match self.session.debug.symbolize(addr) {
+            Some(loc) => {
+                let func = loc.function.clone().unwrap_or_else(|| "??".into());
+                if loc.file.is_some() {
+                    format!("in {func} at {}", crate::session::file_and_line(&loc))
+                } else {
+                    format!("<{}>", loc.symbol_with_offset().unwrap_or(func))
+                }
+            }
+            None => String::new(),
+        }
+    }
+}
+
+/// `compute if n > 3` into the location and the condition.
+fn split_condition(args: &str) -> (&str, Option<String>) {
+    let args = args.trim();
+    // `break f if` with nothing after: an empty condition, refused later.
+    if let Some(location) = args.strip_suffix(" if").or_else(|| (args == "if").then_some("")) {
+        return (location.trim(), Some(String::new()));
+    }
+    if let Some(cond) = args.strip_prefix("if ") {
+        return ("", Some(cond.trim().to_string()));
+    }
+    match args.find(" if ") {
+        Some(i) => (args[..i].trim(), Some(args[i + 4..].trim().to_string())),
+        None => (args, None),
+    }
+}

@@ -1,0 +1,733 @@
+//! Looking at the program where it stands: frames, registers, memory
+//! (`x`), disassembly, source listings, the loaded libraries and mappings.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::Repl;
+use crate::debuginfo::{Frame, Memory};
+use crate::session::{base_name, file_and_line, parse_address};
+
+/// How many lines `list` shows.
+const LIST_LINES: u32 = 10;
+
+impl Repl {
+    fn frames(&self, limit: usize) -> Result<Vec<Frame>> {
+        self.session.backtrace(limit)
+    }
+
+    fn selected(&self) -> Result<Frame> {
+        let frames = self.frames(self.selected_frame + 1)?;
+        frames
+            .into_iter()
+            .nth(self.selected_frame)
+            .ok_or_else(|| anyhow!("no frame {} here", self.selected_frame))
+    }
+
+    pub(super) fn cmd_backtrace(&mut self, args: &str) -> Result<()> {
+        let limit = match args {
+            "" => 256,
+            n => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| anyhow!("invalid frame count \"{n}\""))?,
+        };
+        let frames = self.frames(limit)?;
+        if frames.is_empty() {
+            bail!("no stack");
+        }
+        for (i, f) in frames.iter().enumerate() {
+            println!("{}", self.session.describe_frame(i, f));
+        }
+        Ok(())
+    }
+
+    pub(super) fn cmd_frame(&mut self, args: &str) -> Result<()> {
+        if !args.is_empty() {
+            let n: usize = args.parse().map_err(|_| anyhow!("invalid frame number \"{args}\""))?;
+            let frames = self.frames(n + 1)?;
+            if frames.len() <= n {
+                bail!("no frame at level {n} (the stack has {} frames)", frames.len());
+            }
+            self.selected_frame = n;
+        }
+        self.print_selected_frame()
+    }
+
+    pub(super) fn cmd_up_down(&mut self, args: &str, up: bool) -> Result<()> {
+        let by: usize = match args {
+            "" => 1,
+            n => n.parse().map_err(|_| anyhow!("invalid frame count \"{n}\""))?,
+        };
+        let target = if up {
+            let frames = self.frames(self.selected_frame + by + 1)?;
+            if self.selected_frame + 1 >= frames.len() {
+                bail!("initial frame selected; you cannot go up");
+            }
+            (self.selected_frame + by).min(frames.len() - 1)
+        } else {
+            if self.selected_frame == 0 {
+                bail!("bottom (innermost) frame selected; you cannot go down");
+            }
+            self.selected_frame.saturating_sub(by)
+        };
+        self.selected_frame = target;
+        self.print_selected_frame()
+    }
+
+    fn print_selected_frame(&mut self) -> Result<()> {
+        let frame = self.selected()?;
+        println!("{}", self.session.describe_frame(self.selected_frame, &frame));
+        if let Some(loc) = &frame.location {
+            print!("{}", self.session.source_text(loc));
+        }
+        self.list_next = None;
+        Ok(())
+    }
+
+    pub(super) fn cmd_info(&mut self, args: &str) -> Result<()> {
+        let (what, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+        let rest = rest.trim();
+        let subs = [
+            "breakpoints",
+            "checkpoints",
+            "registers",
+            "all-registers",
+            "frame",
+            "sharedlibrary",
+            "proc",
+            "locals",
+            "args",
+            "display",
+        ];
+        if what.is_empty() {
+            bail!("\"info\" must be followed by one of: {}", subs.join(", "));
+        }
+        let aliases = [
+            ("b", "breakpoints"),
+            ("br", "breakpoints"),
+            ("r", "registers"),
+            ("reg", "registers"),
+            ("f", "frame"),
+        ];
+        let sub = match aliases.iter().find(|(a, _)| *a == what) {
+            Some((_, s)) => *s,
+            None => {
+                let m: Vec<&str> = subs.iter().copied().filter(|s| s.starts_with(what)).collect();
+                match m.as_slice() {
+                    [one] => *one,
+                    [] => bail!("undefined info command \"{what}\"; try one of: {}", subs.join(", ")),
+                    many => bail!("ambiguous info command \"{what}\": {}", many.join(", ")),
+                }
+            }
+        };
+        match sub {
+            "breakpoints" => self.info_breakpoints(),
+            "checkpoints" => self.info_checkpoints(),
+            "registers" | "all-registers" => self.info_registers(rest),
+            "frame" => self.print_selected_frame(),
+            "sharedlibrary" => self.info_sharedlibrary(),
+            "locals" => self.info_locals(),
+            "args" => self.info_args(),
+            "display" => self.info_display(),
+            "proc" => match rest {
+                "mappings" | "map" | "m" => self.info_mappings(),
+                _ => bail!("usage: info proc mappings"),
+            },
+            _ => unreachable!("every name in subs is handled"),
+        }
+    }
+
+    fn info_registers(&self, which: &str) -> Result<()> {
+        let r = self.session.timeline.regs()?;
+        let frame = self.selected()?;
+        // In an outer frame, what the CFI recovered stands in for the
+        // registers it describes.
+        let (rip, rsp, rbp) = if self.selected_frame == 0 {
+            (r.rip, r.rsp, r.rbp)
+        } else {
+            (frame.regs.rip, frame.regs.rsp, frame.regs.rbp)
+        };
+        let all: Vec<(&str, u64)> = vec![
+            ("rax", r.rax),
+            ("rbx", r.rbx),
+            ("rcx", r.rcx),
+            ("rdx", r.rdx),
+            ("rsi", r.rsi),
+            ("rdi", r.rdi),
+            ("rbp", rbp),
+            ("rsp", rsp),
+            ("r8", r.r8),
+            ("r9", r.r9),
+            ("r10", r.r10),
+            ("r11", r.r11),
+            ("r12", r.r12),
+            ("r13", r.r13),
+            ("r14", r.r14),
+            ("r15", r.r15),
+            ("rip", rip),
+            ("eflags", r.eflags),
+            ("cs", r.cs),
+            ("ss", r.ss),
+            ("ds", r.ds),
+            ("es", r.es),
+            ("fs", r.fs),
+            ("gs", r.gs),
+            ("fs_base", r.fs_base),
+            ("gs_base", r.gs_base),
+        ];
+        let wanted: Vec<&str> = which
+            .split_whitespace()
+            .map(|w| w.trim_start_matches('$'))
+            .map(|w| match w {
+                "pc" => "rip",
+                "sp" => "rsp",
+                "fp" => "rbp",
+                other => other,
+            })
+            .collect();
+        for w in &wanted {
+            if !all.iter().any(|(n, _)| n == w) {
+                bail!("invalid register \"{w}\"");
+            }
+        }
+        // In the order asked for, else all in the usual order.
+        let shown: Vec<(&str, u64)> = if wanted.is_empty() {
+            all
+        } else {
+            wanted
+                .iter()
+                .filter_map(|w| all.iter().find(|(n, _)| n == w).copied())
+                .collect()
+        };
+        for (name, value) in shown {
+            let natural = match name {
+                "rip" => format!("{value:#x}{}", self.symbol_suffix(value)),
+                "eflags" => eflags_text(value),
+                "rbp" | "rsp" => format!("{value:#x}"),
+                _ if name.ends_with("_base") => format!("{value:#x}"),
+                _ => format!("{}", value as i64),
+            };
+            println!("{name:<15}{:<19}{natural}", format!("{value:#x}"));
+        }
+        Ok(())
+    }
+
+    /// ` <main+4>` for a code address with a symbol. Data addresses get
+    /// none: the nearest function symbol before them would mislead.
+    pub(super) fn symbol_suffix(&self, addr: u64) -> String {
+        if !self
+            .session
+            .debug
+            .function_range(addr)
+            .is_some_and(|r| r.contains(&addr))
+        {
+            return String::new();
+        }
+        self.session
+            .debug
+            .symbolize(addr)
+            .and_then(|l| l.symbol_with_offset())
+            .map(|s| format!(" <{s}>"))
+            .unwrap_or_default()
+    }
+
+    /// `x/NFU ADDRESS`.
+    pub(super) fn cmd_x(&mut self, args: &str) -> Result<()> {
+        let (fmt, rest) = match args.strip_prefix('/') {
+            Some(f) => {
+                let end = f.find(char::is_whitespace).unwrap_or(f.len());
+                (&f[..end], f[end..].trim())
+            }
+            None => ("", args.trim()),
+        };
+        let digits: String = fmt.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let count: usize = if digits.is_empty() {
+            1
+        } else {
+            digits.parse().map_err(|_| anyhow!("invalid count \"{digits}\""))?
+        };
+        let mut format = self.x_format;
+        let mut size = self.x_size;
+        let mut size_given = false;
+        for c in fmt[digits.len()..].chars() {
+            match c {
+                'x' | 'd' | 'u' | 'o' | 't' | 'c' | 's' | 'i' | 'a' => format = c,
+                'b' => (size, size_given) = (1, true),
+                'h' => (size, size_given) = (2, true),
+                'w' => (size, size_given) = (4, true),
+                'g' => (size, size_given) = (8, true),
+                _ => bail!("invalid format letter '{c}' in \"/{fmt}\" (formats: x d u o t c s i a; sizes: b h w g)"),
+            }
+        }
+        if format == 'a' {
+            size = 8;
+        }
+        if format == 'c' && !size_given {
+            size = 1;
+        }
+        let addr = if rest.is_empty() {
+            self.x_next
+                .ok_or_else(|| anyhow!("argument required (starting display address)"))?
+        } else {
+            self.address_of(rest)?
+        };
+        let mem = self.session.memory();
+        let next = match format {
+            'i' => {
+                let pc = self.session.pc()?;
+                let insns = self.session.debug.disassemble_count(&mem, addr, count);
+                if insns.is_empty() {
+                    bail!("cannot access memory at address {addr:#x}");
+                }
+                for i in &insns {
+                    let mark = if i.address == pc { "=> " } else { "   " };
+                    let sym = i.symbol.as_ref().map(|s| format!(" <{s}>")).unwrap_or_default();
+                    println!("{mark}{:#x}{sym}:\t{}", i.address, i.text);
+                }
+                insns.last().map(|i| i.address + i.bytes.len() as u64).unwrap_or(addr)
+            }
+            's' => {
+                let mut at = addr;
+                for _ in 0..count {
+                    let (text, len) = read_c_string(&mem, at)?;
+                    println!("{at:#x}{}:\t{text}", self.symbol_suffix(at));
+                    at += len;
+                }
+                at
+            }
+            _ => {
+                self.x_size = size;
+                let per_line = match (format, size) {
+                    ('c', _) => 8,
+                    (_, 1) | (_, 2) => 8,
+                    (_, 4) => 4,
+                    _ => 2,
+                };
+                let total = count * size;
+                let bytes = mem
+                    .read(addr, total)
+                    .ok_or_else(|| anyhow!("cannot access memory at address {addr:#x}"))?;
+                for (line_no, line) in bytes.chunks(per_line * size).enumerate() {
+                    let at = addr + (line_no * per_line * size) as u64;
+                    let items: Vec<String> = line
+                        .chunks(size)
+                        .map(|unit| {
+                            let mut buf = [0u8; 8];
+                            buf[..size].copy_from_slice(unit);
+                            format_unit(u64::from_le_bytes(buf), size, format, self)
+                        })
+                        .collect();
+                    println!("{at:#x}{}:\t{}", self.symbol_suffix(at), items.join("\t"));
+                }
+                addr + total as u64
+            }
+        };
+        self.x_format = format;
+        self.x_next = Some(next);
+        Ok(())
+    }
+
+    /// An address as `x` and `disassemble` take it: a number, a register
+    /// (`$sp`), a function, or an expression the values code understands.
+    pub(super) fn address_of(&self, text: &str) -> Result<u64> {
+        let text = text.trim();
+        if let Ok(a) = parse_address(text) {
+            return Ok(a);
+        }
+        if let Some(reg) = text.strip_prefix('$') {
+            return self.register_value(reg);
+        }
+        if let Some(a) = self.session.debug.function_address(text).first() {
+            // gdb's `x/i main` means the function's first byte, not the
+            // breakpoint address after its prologue.
+            return Ok(self.session.debug.function_range(*a).map_or(*a, |r| r.start));
+        }
+        self.expression_address(text)
+    }
+
+    /// A register of the selected frame by gdb's name (`pc`, `sp`, `rax`).
+    pub(super) fn register_value(&self, reg: &str) -> Result<u64> {
+        let frame = self.selected()?;
+        let r = self.session.timeline.regs()?;
+        let outer = self.selected_frame > 0;
+        Ok(match reg {
+            "pc" | "rip" => frame.pc,
+            "sp" | "rsp" if outer => frame.regs.rsp,
+            "fp" | "rbp" if outer => frame.regs.rbp,
+            "sp" | "rsp" => r.rsp,
+            "fp" | "rbp" => r.rbp,
+            "rax" => r.rax,
+            "rbx" => r.rbx,
+            "rcx" => r.rcx,
+            "rdx" => r.rdx,
+            "rsi" => r.rsi,
+            "rdi" => r.rdi,
+            "r8" => r.r8,
+            "r9" => r.r9,
+            "r10" => r.r10,
+            "r11" => r.r11,
+            "r12" => r.r12,
+            "r13" => r.r13,
+            "r14" => r.r14,
+            "r15" => r.r15,
+            "eflags" => r.eflags,
+            "fs_base" => r.fs_base,
+            "gs_base" => r.gs_base,
+            _ => bail!("invalid register \"${reg}\""),
+        })
+    }
+
+    pub(super) fn cmd_disassemble(&mut self, args: &str) -> Result<()> {
+        let pc = self.session.pc()?;
+        let frame = self.selected()?;
+        let around = if args.is_empty() {
+            frame.lookup_pc
+        } else if let Some(a) = args.strip_prefix('*') {
+            parse_address(a.trim()).or_else(|_| self.address_of(a))?
+        } else {
+            self.address_of(args)?
+        };
+        let range = self
+            .session
+            .debug
+            .function_range(around)
+            .ok_or_else(|| anyhow!("no function contains the address {around:#x}"))?;
+        let name = self
+            .session
+            .debug
+            .symbolize(range.start)
+            .and_then(|l| l.symbol.or(l.function))
+            .unwrap_or_else(|| "??".into());
+        let insns =
+            self.session
+                .debug
+                .disassemble(&self.session.memory(), range.start, (range.end - range.start) as usize);
+        if insns.is_empty() {
+            bail!("cannot access memory at address {:#x}", range.start);
+        }
+        println!("Dump of assembler code for function {name}:");
+        for i in &insns {
+            let mark = if i.address == pc { "=> " } else { "   " };
+            println!("{mark}{:#018x} <+{}>:\t{}", i.address, i.address - range.start, i.text);
+        }
+        println!("End of assembler dump.");
+        Ok(())
+    }
+
+    pub(super) fn cmd_list(&mut self, args: &str) -> Result<()> {
+        let (file, first) = if args.is_empty() {
+            match self.list_next.clone() {
+                Some(next) => next,
+                None => {
+                    let frame = self.selected()?;
+                    // Before the program reaches code with line information
+                    // (in the loader, at the start), gdb lists around main.
+                    let main = || {
+                        let addrs = self.session.debug.function_address("main");
+                        addrs.into_iter().find_map(|a| self.session.debug.line_at(a))
+                    };
+                    let (file, line) = frame
+                        .location
+                        .as_ref()
+                        .and_then(|l| Some((l.file.clone()?, l.line?)))
+                        .or_else(main)
+                        .ok_or_else(|| anyhow!("no source line information here"))?;
+                    (file, line.saturating_sub(LIST_LINES / 2).max(1))
+                }
+            }
+        } else {
+            let (file, line) = self.list_target(args)?;
+            (file, line.saturating_sub(LIST_LINES / 2).max(1))
+        };
+        let count = self.session.debug.source_line_count(&file).ok_or_else(|| {
+            anyhow!(
+                "cannot find the source file {}; try \"directory\" or \"set substitute-path\"",
+                file.display()
+            )
+        })?;
+        if first as usize > count {
+            bail!(
+                "line number {first} out of range; \"{}\" has {count} lines",
+                base_name(&file)
+            );
+        }
+        let last = (first + LIST_LINES - 1).min(count as u32);
+        for n in first..=last {
+            let text = self.session.debug.source_line(&file, n).unwrap_or_default();
+            println!("{n}\t{text}");
+        }
+        self.list_next = Some((file, last + 1));
+        Ok(())
+    }
+
+    /// The file and line `list ARG` centres on.
+    fn list_target(&self, args: &str) -> Result<(PathBuf, u32)> {
+        if let Ok(line) = args.parse::<u32>() {
+            let frame = self.selected()?;
+            let file = frame
+                .location
+                .as_ref()
+                .and_then(|l| l.file.clone())
+                .or_else(|| self.list_next.as_ref().map(|(f, _)| f.clone()))
+                .or(self.session.default_source_file()?)
+                .ok_or_else(|| anyhow!("no current source file"))?;
+            return Ok((file, line));
+        }
+        let addrs = self.session.resolve_location(args)?;
+        let addr = addrs.first().context("no code there")?;
+        let (file, line) = self
+            .session
+            .debug
+            .line_at(addr.0)
+            .ok_or_else(|| anyhow!("no line information for \"{args}\""))?;
+        // For FILE:LINE centre on the line asked for, not the one with code.
+        let line = match args.rsplit_once(':').and_then(|(_, l)| l.parse::<u32>().ok()) {
+            Some(asked) => asked,
+            None => line,
+        };
+        Ok((file, line))
+    }
+
+    fn info_sharedlibrary(&self) -> Result<()> {
+        let exe = self.session.debug.modules().next().map(|m| m.file.clone());
+        let mut rows: Vec<(u64, u64, String)> = Vec::new();
+        for module in self.session.debug.modules() {
+            if Some(&module.file) == exe.as_ref() {
+                continue;
+            }
+            let maps: Vec<_> = self
+                .session
+                .mapped_files()
+                .iter()
+                .filter(|m| m.file == module.file)
+                .collect();
+            let from = maps.iter().map(|m| m.start).min().unwrap_or(0);
+            let to = maps.iter().map(|m| m.end).max().unwrap_or(0);
+            rows.push((from, to, module.name.clone()));
+        }
+        if rows.is_empty() {
+            println!("No shared libraries loaded at this time.");
+            return Ok(());
+        }
+        println!("From                To                  Shared Object Library");
+        for (from, to, name) in rows {
+            println!("{from:#018x}  {to:#018x}  {name}");
+        }
+        Ok(())
+    }
+
+    fn info_mappings(&self) -> Result<()> {
+        let pid = self.session.timeline.pid();
+        let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+            .with_context(|| format!("cannot read the mappings of process {pid}"))?;
+        println!("Mapped address spaces:\n");
+        println!(
+            "{:>18} {:>18} {:>10} {:>10}  {:<5} objfile",
+            "Start Addr", "End Addr", "Size", "Offset", "Perms"
+        );
+        for line in text.lines() {
+            let mut fields = line.split_whitespace();
+            let (Some(range), Some(perms), Some(offset)) = (fields.next(), fields.next(), fields.next()) else {
+                continue;
+            };
+            let path = fields.nth(2).unwrap_or("");
+            let Some((start, end)) = range.split_once('-') else {
+                continue;
+            };
+            let (Ok(start), Ok(end), Ok(offset)) = (
+                u64::from_str_radix(start, 16),
+                u64::from_str_radix(end, 16),
+                u64::from_str_radix(offset, 16),
+            ) else {
+                continue;
+            };
+            let name = self
+                .session
+                .mapped_files()
+                .iter()
+                .find(|m| m.file == Path::new(path))
+                .map(|m| m.name.clone())
+                .unwrap_or_else(|| path.to_string());
+            println!(
+                "{start:#18x} {end:#18x} {:#10x} {offset:#10x}  {perms:<5} {name}",
+                end - start
+            );
+        }
+        Ok(())
+    }
+
+    pub(super) fn cmd_directory(&mut self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            bail!("usage: directory DIR");
+        }
+        for dir in args.split(':').filter(|d| !d.is_empty()) {
+            let path = PathBuf::from(dir);
+            if !path.is_dir() {
+                bail!("{dir}: no such directory");
+            }
+            self.session.add_directory(path);
+        }
+        println!("Source directories searched: {args}");
+        Ok(())
+    }
+
+    pub(super) fn cmd_set(&mut self, args: &str) -> Result<()> {
+        let mut words = args.split_whitespace();
+        match words.next() {
+            Some("substitute-path") => {
+                let (Some(from), Some(to), None) = (words.next(), words.next(), words.next()) else {
+                    bail!("usage: set substitute-path FROM TO");
+                };
+                self.session.add_substitution(PathBuf::from(from), PathBuf::from(to));
+                Ok(())
+            }
+            Some(other) => bail!("unknown setting \"{other}\" (rback knows: substitute-path)"),
+            None => bail!("usage: set substitute-path FROM TO"),
+        }
+    }
+
+    /// A frame's place for messages: `main () at t.c:5`.
+    pub(super) fn place(&self) -> String {
+        let Ok(pc) = self.session.pc() else {
+            return String::new();
+        };
+        match self.session.debug.symbolize(pc) {
+            Some(loc) if loc.file.is_some() => format!(
+                "{} () at {}",
+                loc.function.as_deref().unwrap_or("??"),
+                file_and_line(&loc)
+            ),
+            Some(loc) => format!("{pc:#x} in {} ()", loc.function.as_deref().unwrap_or("??")),
+            None => format!("{pc:#x}"),
+        }
+    }
+}
+
+fn eflags_text(v: u64) -> String {
+    let flags = [
+        (0, "CF"),
+        (2, "PF"),
+        (4, "AF"),
+        (6, "ZF"),
+        (7, "SF"),
+        (8, "TF"),
+        (9, "IF"),
+        (10, "DF"),
+        (11, "OF"),
+    ];
+    let set: Vec<&str> = flags
+        .iter()
+        .filter(|(bit, _)| v & (1 << bit) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    format!("[ {} ]", set.join(" "))
+}
+
+fn format_unit(v: u64, size: usize, format: char, repl: &Repl) -> String {
+    let bits = size * 8;
+    let signed = if bits == 64 {
+        v as i64
+    } else {
+        let shift = 64 - bits;
+        ((v << shift) as i64) >> shift
+    };
+    match format {
+        'x' => format!("{v:#0width$x}", width = size * 2 + 2),
+        'd' => signed.to_string(),
+        'u' => v.to_string(),
+        'o' => format!("0{v:o}"),
+        't' => format!("{v:0width$b}", width = bits),
+        'c' => format!("{} {}", signed, char_literal(v as u8)),
+        'a' => format!("{v:#x}{}", repl.symbol_suffix(v)),
+        _ => format!("{v:#x}"),
+    }
+}
+
+/// `'a'`, `'\n'`, `'\377'`, as gdb shows a char.
+fn char_literal(b: u8) -> String {
+    match b {
+        b'\n' => "'\\n'".into(),
+        b'\t' => "'\\t'".into(),
+        b'\r' => "'\\r'".into(),
+        0 => "'\\000'".into(),
+        b'\'' => "'\\''".into(),
+        b'\\' => "'\\\\'".into(),
+        32..=126 => format!("'{}'", b as char),
+        _ => format!("'\\{b:03o}'"),
+    }
+}
+
+/// A NUL-terminated string at `addr` as gdb's `x/s` shows it, and the
+/// bytes it takes (with the NUL). Long strings are cut at 200 characters.
+fn read_c_string(mem: &dyn Memory, addr: u64) -> Result<(String, u64)> {
+    const LIMIT: usize = 200;
+    let mut bytes = Vec::new();
+    let mut at = addr;
+    loop {
+        let b = mem
+            .read(at, 1)
+            .ok_or_else(|| anyhow!("cannot access memory at address {at:#x}"))?[0];
+        at += 1;
+        if b == 0 {
+            break;
+        }
+        bytes.push(b);
+        if bytes.len() >= LIMIT {
+            break;
+        }
+    }
+    let mut text = String::from("\"");
+    for &b in &bytes {
+        match b {
+            b'"' => text.push_str("\\\""),
+            b'\\' => text.push_str("\\\\"),
+            b'\n' => text.push_str("\\n"),
+            b'\t' => text.push_str("\\t"),
+            32..=126 => text.push(b as char),
+            _ => text.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    text.push('"');
+    if bytes.len() >= LIMIT {
+        text.push_str("...");
+    }
+    Ok((text, at - addr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory that is one buffer at 0x1000.
+    struct Buffer(Vec<u8>);
+
+    impl Memory for Buffer {
+        fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+            let start = usize::try_from(addr.checked_sub(0x1000)?).ok()?;
+            self.0.get(start..start + len).map(<[u8]>::to_vec)
+        }
+    }
+
+    #[test]
+    fn flags_and_chars_as_gdb_shows_them() {
+        assert_eq!(eflags_text(0x246), "[ PF ZF IF ]");
+        assert_eq!(eflags_text(0), "[  ]");
+        assert_eq!(char_literal(b'a'), "'a'");
+        assert_eq!(char_literal(b'\n'), "'\\n'");
+        assert_eq!(char_literal(0xff), "'\\377'");
+    }
+
+    #[test]
+    fn c_strings_are_escaped_and_end_at_nul_or_unreadable_memory() {
+        let mem = Buffer(b"hi \"you\"\n\x01\0next".to_vec());
+        assert_eq!(
+            read_c_string(&mem, 0x1000).unwrap(),
+            ("\"hi \\\"you\\\"\\n\\001\"".to_string(), 11)
+        );
+        let e = read_c_string(&mem, 0x100b).unwrap_err().to_string();
+        assert_eq!(e, "cannot access memory at address 0x100f");
+    }
+}

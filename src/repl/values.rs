@@ -1,0 +1,335 @@
+//! Values: `print`, `display`, `info locals`/`info args`, breakpoint
+//! conditions, `finish`'s return value, watchpoints on expressions, and
+//! expressions used as addresses. The evaluation itself is the debug
+//! info's (`DebugInfo::evaluate`); this adds gdb's value history (`$1`,
+//! `$`, `$$`) by substituting numbers into the expression text.
+
+use anyhow::{anyhow, bail, Result};
+
+use recorder::timeline::WatchKind;
+use recorder::RemoteAddr;
+
+use super::watch::watch_title;
+use super::Repl;
+use crate::debuginfo::{Format, Scope, Value};
+
+/// An expression shown at every stop (`display`).
+pub struct Display {
+    pub number: usize,
+    pub expr: String,
+    pub format: Format,
+}
+
+impl Repl {
+    /// Evaluates `expr` in the selected frame (`frame0`: in the innermost).
+    fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
+        let expr = self.substitute_dollars(expr)?;
+        let level = if frame0 { 0 } else { self.selected_frame };
+        self.with_scope_at(level, |scope| self.session.debug.evaluate(&expr, scope))
+    }
+
+    fn with_scope<T>(&self, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
+        self.with_scope_at(self.selected_frame, f)
+    }
+
+    /// Runs `f` with frame `level` as the scope of names.
+    fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
+        let frames = self.session.backtrace(level + 1)?;
+        let frame = frames.get(level).ok_or_else(|| anyhow!("no frame {level} here"))?;
+        let mem = self.session.memory();
+        let fs_base = self.session.timeline.regs().ok().map(|r| r.fs_base);
+        let scope = Scope {
+            frame,
+            mem: &mem,
+            fs_base,
+        };
+        f(&scope).map_err(|e| anyhow!(e))
+    }
+
+    /// Replaces `$N`, `$`, `$$`, `$$N` (value history) with numbers,
+    /// which is all the evaluator needs of them.
+    fn substitute_dollars(&self, expr: &str) -> Result<String> {
+        let mut out = String::new();
+        let mut rest = expr;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(after.len());
+            let name = &after[..len];
+            out.push_str(&self.dollar_value(name)?);
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn dollar_value(&self, name: &str) -> Result<String> {
+        let n = self.history.len();
+        let index = if name.is_empty() {
+            Some(n)
+        } else if name == "$" {
+            Some(n.saturating_sub(1))
+        } else if let Some(back) = name.strip_prefix('$') {
+            let back: usize = back
+                .parse()
+                .map_err(|_| anyhow!("invalid history reference \"$${back}\""))?;
+            Some(n.saturating_sub(back))
+        } else if name.bytes().all(|b| b.is_ascii_digit()) {
+            Some(
+                name.parse()
+                    .map_err(|_| anyhow!("invalid history reference \"${name}\""))?,
+            )
+        } else {
+            None
+        };
+        if let Some(i) = index {
+            let v = i
+                .checked_sub(1)
+                .and_then(|i| self.history.get(i))
+                .ok_or_else(|| anyhow!("history has not yet reached ${i}"))?;
+            return match v.as_i64() {
+                // A pointer keeps its type, so that `*$1` works.
+                Some(x) if v.type_name().ends_with('*') => Ok(format!("(({}){x:#x})", v.type_name())),
+                Some(x) => Ok(format!("({x})")),
+                None => match v.as_f64() {
+                    Some(x) => Ok(format!("({x})")),
+                    None => bail!("${i} is not a number; only numbers can be used in expressions"),
+                },
+            };
+        }
+        // Registers (`$pc`, `$rax`) are the evaluator's.
+        Ok(format!("${name}"))
+    }
+
+    pub(super) fn cmd_print(&mut self, args: &str) -> Result<()> {
+        let (format, expr) = parse_format(args)?;
+        if expr.is_empty() {
+            // gdb's bare `print` shows the last value again.
+            let v = self
+                .history
+                .last()
+                .cloned()
+                .ok_or_else(|| anyhow!("no values in the history yet"))?;
+            return self.record_value(v, format);
+        }
+        let v = self.evaluate_in(expr, false)?;
+        self.record_value(v, format)
+    }
+
+    fn record_value(&mut self, v: Value, format: Format) -> Result<()> {
+        self.history.push(v.clone());
+        println!("${} = {}", self.history.len(), v.format(format));
+        Ok(())
+    }
+
+    pub(super) fn cmd_display(&mut self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            self.show_displays();
+            return Ok(());
+        }
+        let (format, expr) = parse_format(args)?;
+        if expr.is_empty() {
+            bail!("usage: display[/FMT] EXPRESSION");
+        }
+        let number = self.displays.last().map_or(1, |d| d.number + 1);
+        self.displays.push(Display {
+            number,
+            expr: expr.to_string(),
+            format,
+        });
+        self.show_display(self.displays.len() - 1);
+        Ok(())
+    }
+
+    pub(super) fn cmd_undisplay(&mut self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            self.displays.clear();
+            return Ok(());
+        }
+        for word in args.split_whitespace() {
+            let n: usize = word.parse().map_err(|_| anyhow!("invalid display number \"{word}\""))?;
+            let i = self
+                .displays
+                .iter()
+                .position(|d| d.number == n)
+                .ok_or_else(|| anyhow!("no display number {n}"))?;
+            self.displays.remove(i);
+        }
+        Ok(())
+    }
+
+    /// `N: EXPR = VALUE` for every display, after a stop.
+    pub(super) fn show_displays(&mut self) {
+        for i in 0..self.displays.len() {
+            self.show_display(i);
+        }
+    }
+
+    fn show_display(&self, i: usize) {
+        let d = &self.displays[i];
+        let slash = format_suffix(d.format);
+        match self.evaluate_in(&d.expr, true) {
+            Ok(v) => println!("{}: {slash}{} = {}", d.number, d.expr, v.format(d.format)),
+            Err(e) => println!("{}: {slash}{} = <error: {}>", d.number, d.expr, crate::one_line(&e)),
+        }
+    }
+
+    pub(super) fn info_display(&mut self) -> Result<()> {
+        if self.displays.is_empty() {
+            println!("There are no auto-display expressions now.");
+            return Ok(());
+        }
+        println!("Auto-display expressions now in effect:\nNum Enb Expression");
+        for d in &self.displays {
+            println!("{}:   y  {}{}", d.number, format_suffix(d.format), d.expr);
+        }
+        Ok(())
+    }
+
+    pub(super) fn info_locals(&mut self) -> Result<()> {
+        let locals = self.with_scope(|scope| self.session.debug.locals(scope))?;
+        if locals.is_empty() {
+            println!("No locals.");
+        }
+        for (name, v) in locals {
+            println!("{name} = {}", v.format(Format::Natural));
+        }
+        Ok(())
+    }
+
+    pub(super) fn info_args(&mut self) -> Result<()> {
+        let args = self.with_scope(|scope| self.session.debug.args(scope))?;
+        if args.is_empty() {
+            println!("No arguments.");
+        }
+        for (name, v) in args {
+            println!("{name} = {}", v.format(Format::Natural));
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_condition_syntax(&self, cond: &str) -> Result<()> {
+        if cond.trim().is_empty() {
+            bail!("argument required (a condition after \"if\")");
+        }
+        Ok(())
+    }
+
+    /// Whether a breakpoint's condition holds where the program stands.
+    pub(super) fn condition_holds(&self, cond: &str) -> Result<bool> {
+        let v = self.evaluate_in(cond, true)?;
+        v.is_true()
+            .ok_or_else(|| anyhow!("the condition \"{cond}\" is not a number or a pointer"))
+    }
+
+    /// An address from an expression: a pointer's or number's value, else
+    /// where an lvalue (an array, a function) lives.
+    pub(super) fn expression_address(&self, text: &str) -> Result<u64> {
+        let v = self.evaluate_in(text, false)?;
+        if let Some(x) = v.as_i64() {
+            return Ok(x as u64);
+        }
+        v.address()
+            .ok_or_else(|| anyhow!("\"{text}\" is neither a number nor something in memory"))
+    }
+
+    /// `Value returned is $N = 5` after `finish`, for functions returning
+    /// an integer or a pointer (in rax).
+    pub(super) fn print_return_value(&mut self, function: Option<&str>) {
+        let Some(function) = function else {
+            return;
+        };
+        let Ok(f) = self.evaluate_in(function, true) else {
+            return;
+        };
+        let ty = f.type_name();
+        let Some(ret) = ty.split(" (").next().map(str::trim) else {
+            return;
+        };
+        let scalar_int = !ret.is_empty()
+            && ret != "void"
+            && !ret.contains("float")
+            && !ret.contains("double")
+            && !ret.starts_with("struct")
+            && !ret.starts_with("union")
+            && !ret.contains('[');
+        if !scalar_int {
+            return;
+        }
+        let Ok(regs) = self.session.timeline.regs() else {
+            return;
+        };
+        if let Ok(v) = self.evaluate_in(&format!("({ret}){:#x}", regs.rax), true) {
+            self.history.push(v.clone());
+            println!(
+                "Value returned is ${} = {}",
+                self.history.len(),
+                v.format(Format::Natural)
+            );
+        }
+    }
+
+    /// `watch`, `rwatch`, `awatch`.
+    pub(super) fn cmd_watch(&mut self, args: &str, kind: WatchKind) -> Result<()> {
+        let expr = args.trim();
+        if expr.is_empty() {
+            bail!("argument required (an expression to watch)");
+        }
+        let v = self.evaluate_in(expr, false)?;
+        let addr = v
+            .address()
+            .ok_or_else(|| anyhow!("cannot watch \"{expr}\": it is not in memory"))?;
+        let len = v.byte_size() as usize;
+        // A local (on the stack, below the selected frame's CFA) is only
+        // meaningful while that frame exists.
+        let frames = self.session.backtrace(self.selected_frame + 1)?;
+        let scope = frames
+            .get(self.selected_frame)
+            .filter(|f| {
+                let rsp = self.session.timeline.regs().map(|r| r.rsp).unwrap_or(0);
+                addr < f.cfa && addr >= rsp.saturating_sub(128)
+            })
+            .map(|f| self.frame_identity(f));
+        let number = self.session.add_watchpoint(expr, RemoteAddr(addr), len, kind)?;
+        self.watch_types.insert(number, v.type_name());
+        if let Some(cfa) = scope {
+            self.watch_scopes.insert(number, cfa);
+        }
+        println!("{} {number}: {expr}", watch_title(kind));
+        Ok(())
+    }
+}
+
+/// `/x EXPR` into the format and the expression.
+fn parse_format(args: &str) -> Result<(Format, &str)> {
+    let Some(rest) = args.strip_prefix('/') else {
+        return Ok((Format::Natural, args.trim()));
+    };
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let format = match &rest[..end] {
+        "x" => Format::Hex,
+        "d" => Format::Decimal,
+        "u" => Format::Unsigned,
+        "o" => Format::Octal,
+        "t" => Format::Binary,
+        "c" => Format::Char,
+        "a" => Format::Address,
+        other => bail!("invalid print format \"/{other}\" (use x, d, u, o, t, c or a)"),
+    };
+    Ok((format, rest[end..].trim()))
+}
+
+fn format_suffix(f: Format) -> &'static str {
+    match f {
+        Format::Natural => "",
+        Format::Hex => "/x ",
+        Format::Decimal => "/d ",
+        Format::Unsigned => "/u ",
+        Format::Octal => "/o ",
+        Format::Binary => "/t ",
+        Format::Char => "/c ",
+        Format::Address => "/a ",
+    }
+}
