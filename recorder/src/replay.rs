@@ -433,7 +433,8 @@ impl ReplaySession {
 
     /// Re-creates a recorded mapping in the tracee and returns what the
     /// injected `mmap` returned. File mappings come from the trace's copy,
-    /// privately: replay must never write into the trace.
+    /// privately: replay must never write into the trace. Every mapping is
+    /// private in replay.
     fn map_like_recording(&mut self, ev: &SyscallEvent) -> Result<i64> {
         let a = ev.args;
         let mut flags = a[3] as i32;
@@ -458,8 +459,12 @@ impl ReplaySession {
                 )));
             }
             fd = opened as u64;
-            flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
         }
+        // Private even when the program asked for shared memory: the only
+        // other sharers in replay would be checkpoints, which must never
+        // see the live program's later writes (a program's own forks are
+        // refused at record time, so nothing else could tell).
+        flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
         let got = self
             .tracee
             .inject_syscall(libc::SYS_mmap, [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]])?;

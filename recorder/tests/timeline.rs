@@ -480,3 +480,25 @@ fn reverse_stepi_too_far_from_any_known_point_says_so_and_stays_usable() {
     t.goto_position(here).unwrap();
     t.stepi().unwrap();
 }
+
+#[test]
+fn a_shared_mapping_is_not_shared_with_checkpoints() {
+    // Were the MAP_SHARED page shared between the live process and its
+    // checkpoints, going back would show later values.
+    let (_dir, bin, trace) = record_program_with("shapes", &["shared", "30"]);
+    let mark = symbol(&bin, "mark");
+    let mut t = Timeline::open(&trace, 3).unwrap();
+    t.set_breakpoint(mark);
+    let mut page = None;
+    for i in 1..=30u64 {
+        assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(mark));
+        let p = RemoteAddr(t.regs().unwrap().rdi);
+        page = Some(p);
+        assert_eq!(read_u64(&t, p), i - 1);
+    }
+    let page = page.unwrap();
+    for i in (1..30u64).rev() {
+        assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(mark));
+        assert_eq!(read_u64(&t, page), i - 1, "call {i}");
+    }
+}

@@ -192,9 +192,20 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Output
 /// Starts `cmd` like [`run`] but returns at once, for tests that act on the
 /// process while it runs.
 pub fn spawn(cmd: &mut Command, stdin: Option<&[u8]>) -> Running {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    start(cmd, stdin)
+}
+
+/// Starts `cmd` like [`spawn`] but keeps its stdin open for the test to
+/// write to (the REPL reads commands from it).
+pub fn spawn_interactive(cmd: &mut Command) -> (Running, std::process::ChildStdin) {
+    let mut running = start(cmd.stdin(Stdio::piped()), None);
+    let stdin = running.child.stdin.take().expect("stdin is piped");
+    (running, stdin)
+}
+
+fn start(cmd: &mut Command, stdin: Option<&[u8]>) -> Running {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let what = format!("{cmd:?}");
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
     if let Some(bytes) = stdin {
@@ -221,6 +232,22 @@ pub struct Running {
 impl Running {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits until stdout holds `text` (failing the test after `timeout`).
+    pub fn wait_for_stdout(&self, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !String::from_utf8_lossy(&self.out.so_far()).contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "{:?} never appeared on stdout of {}:\n{}\n--- stderr ---\n{}",
+                text,
+                self.what,
+                abbreviate(&self.out.so_far()),
+                abbreviate(&self.err.so_far())
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits for the process to end (failing the test after `timeout`) and

@@ -1,10 +1,12 @@
 /* Program shapes the time-travel engine must handle, one per mode:
  *   loop N      N calls of step() with no system call in between
  *   recurse N   fact(N) recursing N deep
- *   heap MIB    a heap of MIB MiB, rewritten a page at a time between syscalls */
+ *   heap MIB    a heap of MIB MiB, rewritten a page at a time between syscalls
+ *   shared N    N values written to a MAP_SHARED page, a syscall after each */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 volatile long total;
@@ -18,6 +20,8 @@ __attribute__((noinline)) long fact(long n) {
     depth--;
     return r;
 }
+
+__attribute__((noinline)) void mark(long *p, long i) { *p = i; }
 
 __attribute__((noinline)) void touch(char *heap, size_t page, long round) {
     heap[page * 4096] = (char)round;
@@ -34,6 +38,15 @@ int main(int argc, char **argv) {
             step(i);
     } else if (strcmp(argv[1], "recurse") == 0) {
         total = fact(n);
+    } else if (strcmp(argv[1], "shared") == 0) {
+        long *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (page == MAP_FAILED)
+            return 1;
+        for (long i = 1; i <= n; i++) {
+            mark(page, i);
+            getppid();
+        }
+        total = page[0];
     } else if (strcmp(argv[1], "heap") == 0) {
         size_t size = (size_t)n << 20;
         char *heap = malloc(size);
