@@ -2,11 +2,12 @@
 //! format live in the `recorder` crate.
 
 mod debuginfo;
+mod gdbserve;
 mod info;
 mod repl;
 mod session;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
@@ -52,8 +53,34 @@ enum Command {
         /// Exit after the commands of -x instead of reading more.
         #[arg(long = "batch", conflicts_with = "autopilot")]
         batch: bool,
+        /// Serve the replay to gdb on a TCP port: ADDR is PORT or HOST:PORT
+        /// (default: 127.0.0.1 on a free port). Prints the gdb command to run.
+        #[arg(
+            long = "gdb",
+            value_name = "ADDR",
+            num_args = 0..=1,
+            default_missing_value = "",
+            conflicts_with_all = ["script", "batch"]
+        )]
+        gdb: Option<String>,
+        /// Serve the replay to gdb over stdin and stdout, for
+        /// `target extended-remote | rback replay --gdb-stdio TRACE`.
+        #[arg(long = "gdb-stdio", conflicts_with_all = ["gdb", "autopilot", "script", "batch"])]
+        gdb_stdio: bool,
+        /// Let --gdb listen on an address other than loopback.
+        #[arg(long = "gdb-allow-remote", requires = "gdb")]
+        gdb_allow_remote: bool,
         /// The trace directory.
         trace: Option<PathBuf>,
+    },
+    /// Debug a trace with stock gdb, already connected, forward and backward
+    /// (default: the latest trace).
+    Gdb {
+        /// The trace directory.
+        trace: Option<PathBuf>,
+        /// Arguments for gdb (after `--`).
+        #[arg(last = true)]
+        gdb_args: Vec<String>,
     },
     /// Show what a trace holds (default: the latest one).
     Info { trace: Option<PathBuf> },
@@ -113,8 +140,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             autopilot,
             script,
             batch,
+            gdb,
+            gdb_stdio,
+            gdb_allow_remote,
             trace,
         } => {
+            if gdb_stdio {
+                gdbserve::serve_stdio(&trace_or_latest(trace)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if let Some(spec) = gdb {
+                if autopilot {
+                    return Err(anyhow!("--gdb and --autopilot exclude each other"));
+                }
+                // `--gdb TRACE`: what follows --gdb is the trace, not an
+                // address, when it names a directory.
+                let (spec, trace) = match (spec.as_str(), trace) {
+                    ("", t) => (None, t),
+                    (s, None) if Path::new(s).is_dir() => (None, Some(PathBuf::from(s))),
+                    (s, t) => (Some(s.to_string()), t),
+                };
+                let addr = gdbserve::listen_address(spec.as_deref())?;
+                gdbserve::serve_tcp(&trace_or_latest(trace)?, addr, gdb_allow_remote)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if !autopilot {
                 let trace_dir = trace_or_latest(trace)?;
                 repl::run(&trace_dir, script.as_deref(), batch)?;
@@ -136,6 +185,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Gdb { trace, gdb_args } => {
+            let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args)?;
+            Ok(exit_code(code))
         }
         Command::Info { trace } => {
             let trace_dir = trace_or_latest(trace)?;

@@ -984,28 +984,26 @@ impl Timeline {
         let from_here = hits.is_some() || target.event > self.at.event;
         if !from_here {
             // A few single steps from here or from the step cache beat a
-            // replay from the interval's start.
-            if let Some(steps) = steps_between(self.at, target) {
+            // replay from the interval's start, when the arrival counts are
+            // known there (`cont` comes here to recount them).
+            if let (true, Some(steps)) = (self.arrivals_known, steps_between(self.at, target)) {
                 self.steps_recording(steps, None)?;
                 self.at = target;
                 return Ok(());
             }
-            let cached_steps = self
-                .step_cache
-                .as_ref()
-                .and_then(|c| steps_between(c.checkpoint.position, target));
-            if let (Some(steps), Some(cached)) = (cached_steps, self.step_cache.as_mut()) {
+            let cached = self.step_cache.as_mut().and_then(|c| {
+                let steps = steps_between(c.checkpoint.position, target)?;
+                let counts_valid = c.breakpoints == self.breakpoints && c.watches == self.watches;
+                counts_valid.then_some((c, steps))
+            });
+            if let Some((cached, steps)) = cached {
                 let session = cached.checkpoint.session.fork()?;
                 let position = cached.checkpoint.position;
-                let counts = (cached.breakpoints == self.breakpoints && cached.watches == self.watches)
-                    .then(|| (cached.arrivals.clone(), cached.triggers.clone()));
+                let (arrivals, triggers) = (cached.arrivals.clone(), cached.triggers.clone());
                 self.restore_session(session, position)?;
-                // The counts there are known if nothing they count changed.
-                if let Some((arrivals, triggers)) = counts {
-                    self.arrivals = arrivals;
-                    self.triggers = triggers;
-                    self.arrivals_known = true;
-                }
+                self.arrivals = arrivals;
+                self.triggers = triggers;
+                self.arrivals_known = true;
                 self.steps_recording(steps, None)?;
                 self.at = target;
                 return Ok(());

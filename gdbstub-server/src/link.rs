@@ -1,0 +1,261 @@
+//! The byte stream to gdb, as gdbstub's `Connection`.
+//!
+//! The tracee runs on the thread that serves gdb (ptrace answers only the
+//! thread that attached), so a long `continue` blocks that thread. A reader
+//! thread therefore owns the incoming side: it passes packets on through a
+//! channel and turns gdb's out-of-band interrupt byte into a call to the
+//! backend's interrupt hook at once, while the serving thread is busy.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+
+/// Calls that stop a running backend from another thread.
+pub type InterruptHook = Arc<dyn Fn() + Send + Sync>;
+
+/// gdb's interrupt request (Ctrl-C), sent outside any packet.
+const INTERRUPT: u8 = 0x03;
+
+/// Answers a packet gdbstub does not know (its payload), or `None` to let
+/// gdbstub answer it.
+pub(crate) type ExtraPackets<'b> = Box<dyn FnMut(&[u8]) -> Option<Vec<u8>> + 'b>;
+
+/// Packets the link answers itself, through [`ExtraPackets`].
+const EXTRA: [&[u8]; 2] = [b"qGetTLSAddr:", b"qXfer:siginfo:read:"];
+/// What the link adds to gdbstub's `qSupported` reply for them.
+const EXTRA_FEATURES: &str = ";qXfer:siginfo:read+";
+
+pub(crate) struct Link<'b, W: Write> {
+    rx: Receiver<u8>,
+    /// Bytes of a packet read whole and passed on to gdbstub.
+    inbuf: VecDeque<u8>,
+    out: W,
+    pending: Vec<u8>,
+    extra: ExtraPackets<'b>,
+    /// gdb acknowledges packets until no-ack mode starts.
+    acks: bool,
+    /// The next reply is to `qSupported`.
+    amend_supported: bool,
+}
+
+/// Where the reader thread is in gdb's framing: an interrupt byte only
+/// counts between packets (inside binary data a 0x03 is just data).
+#[derive(Clone, Copy)]
+enum Framing {
+    Between,
+    InPacket { escaped: bool },
+    Checksum(u8),
+}
+
+impl<'b, W: Write> Link<'b, W> {
+    pub(crate) fn new(
+        input: impl Read + Send + 'static,
+        out: W,
+        hook: Arc<Mutex<Option<InterruptHook>>>,
+        extra: ExtraPackets<'b>,
+    ) -> Link<'b, W> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut input = input;
+            let mut buf = [0u8; 4096];
+            let mut framing = Framing::Between;
+            loop {
+                let n = match input.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return,
+                };
+                for &b in &buf[..n] {
+                    framing = match (framing, b) {
+                        (Framing::Between, INTERRUPT) => {
+                            let hook = hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                            if let Some(h) = hook {
+                                h();
+                            }
+                            Framing::Between
+                        }
+                        (Framing::Between, b'$') => Framing::InPacket { escaped: false },
+                        (Framing::Between, _) => Framing::Between,
+                        (Framing::InPacket { escaped: false }, b'}') => Framing::InPacket { escaped: true },
+                        (Framing::InPacket { escaped: false }, b'#') => Framing::Checksum(2),
+                        (Framing::InPacket { .. }, _) => Framing::InPacket { escaped: false },
+                        (Framing::Checksum(1), _) => Framing::Between,
+                        (Framing::Checksum(n), _) => Framing::Checksum(n - 1),
+                    };
+                    // The interrupt byte goes through as well: gdbstub, when
+                    // idle, answers it with nothing, which is right for an
+                    // interrupt that came after the target had stopped.
+                    if tx.send(b).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Link {
+            rx,
+            inbuf: VecDeque::new(),
+            out,
+            pending: Vec::with_capacity(4096),
+            extra,
+            acks: true,
+            amend_supported: false,
+        }
+    }
+
+    fn eof() -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, "gdb closed the connection")
+    }
+
+    fn next_raw(&mut self) -> io::Result<u8> {
+        self.rx.recv().map_err(|_| Self::eof())
+    }
+
+    /// Reads the rest of a packet after its `$`: payload, `#`, checksum.
+    fn rest_of_packet(&mut self) -> io::Result<(Vec<u8>, [u8; 2])> {
+        let mut payload = Vec::new();
+        loop {
+            let b = self.next_raw()?;
+            match b {
+                b'#' => break,
+                b'}' => {
+                    payload.push(b);
+                    payload.push(self.next_raw()?);
+                }
+                _ => payload.push(b),
+            }
+        }
+        Ok((payload, [self.next_raw()?, self.next_raw()?]))
+    }
+
+    /// Adds the link's own features to gdbstub's `qSupported` reply.
+    fn amend(&mut self) {
+        let Some(start) = self.pending.iter().position(|&b| b == b'$') else {
+            return;
+        };
+        let Some(end) = self.pending[start..].iter().position(|&b| b == b'#').map(|e| start + e) else {
+            return;
+        };
+        let mut payload = self.pending[start + 1..end].to_vec();
+        payload.extend_from_slice(EXTRA_FEATURES.as_bytes());
+        let mut packet = framed(&payload);
+        let tail = self.pending.split_off((end + 3).min(self.pending.len()));
+        self.pending.truncate(start);
+        self.pending.append(&mut packet);
+        self.pending.extend(tail);
+        self.amend_supported = false;
+    }
+}
+
+/// `$payload#checksum`.
+fn framed(payload: &[u8]) -> Vec<u8> {
+    let sum = payload.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    let mut p = Vec::with_capacity(payload.len() + 4);
+    p.push(b'$');
+    p.extend_from_slice(payload);
+    p.extend_from_slice(format!("#{sum:02x}").as_bytes());
+    p
+}
+
+/// Escapes binary data for a packet (`#`, `$`, `}` and `*`).
+pub(crate) fn escaped(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for &b in data {
+        if matches!(b, b'#' | b'$' | b'}' | b'*') {
+            out.push(b'}');
+            out.push(b ^ 0x20);
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+impl<W: Write> gdbstub::conn::Connection for Link<'_, W> {
+    type Error = io::Error;
+
+    fn write(&mut self, byte: u8) -> io::Result<()> {
+        self.pending.push(byte);
+        Ok(())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.pending.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.amend_supported {
+            self.amend();
+        }
+        self.out.write_all(&self.pending)?;
+        self.pending.clear();
+        self.out.flush()
+    }
+}
+
+impl<W: Write> gdbstub::conn::ConnectionExt for Link<'_, W> {
+    fn read(&mut self) -> io::Result<u8> {
+        loop {
+            if let Some(b) = self.inbuf.pop_front() {
+                return Ok(b);
+            }
+            // Whatever was answered so far must reach gdb before waiting on it.
+            gdbstub::conn::Connection::flush(self)?;
+            let b = self.next_raw()?;
+            // gdb sends `-` while a reply is slow to come (a long `monitor
+            // goto`), even in no-ack mode; gdbstub would take it for a
+            // corrupted packet and end the session. Packets here cannot be
+            // corrupted (pipes and TCP), so a NAK only means "still
+            // waiting", and the reply on its way answers it.
+            if b == b'-' {
+                continue;
+            }
+            if b != b'$' {
+                return Ok(b);
+            }
+            let (payload, sum) = self.rest_of_packet()?;
+            if EXTRA.iter().any(|p| payload.starts_with(p)) {
+                if let Some(reply) = (self.extra)(&payload) {
+                    if self.acks {
+                        self.pending.push(b'+');
+                    }
+                    let packet = framed(&reply);
+                    self.pending.extend_from_slice(&packet);
+                    continue;
+                }
+            }
+            if payload.starts_with(b"qSupported") {
+                self.amend_supported = true;
+            }
+            if payload == b"QStartNoAckMode" {
+                self.acks = false;
+            }
+            self.inbuf.push_back(b'$');
+            self.inbuf.extend(payload);
+            self.inbuf.push_back(b'#');
+            self.inbuf.extend(sum);
+        }
+    }
+
+    // gdbstub does not peek; a peek must not bypass the packet handling.
+    fn peek(&mut self) -> io::Result<Option<u8>> {
+        Ok(self.inbuf.front().copied())
+    }
+}
+
+impl<W: Write> Link<'_, W> {
+    /// Sends a console-output (`O`) packet: text gdb prints while it waits
+    /// for the target to stop.
+    pub(crate) fn console(&mut self, text: &str) -> io::Result<()> {
+        let mut payload = String::from("O");
+        for b in text.bytes() {
+            payload += &format!("{b:02x}");
+        }
+        let sum = payload.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+        let packet = format!("${payload}#{sum:02x}");
+        gdbstub::conn::Connection::write_all(self, packet.as_bytes())?;
+        gdbstub::conn::Connection::flush(self)
+    }
+}

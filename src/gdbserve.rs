@@ -1,0 +1,777 @@
+//! The gdb server's backend: [`gdbstub_server::TimeTravel`] over the
+//! recorder's [`Timeline`], and the ways to reach it (a TCP port, stdio,
+//! or stock gdb started already connected).
+//!
+//! gdb is shown one process whose id never changes, although the live
+//! tracee behind it is a new fork after every jump back. The files gdb asks
+//! for by their recorded names are answered from the trace's copies, so it
+//! reads exactly the binaries that ran.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use gdbstub_server::{
+    BackendError, CoreRegs, Direction, Ended, InterruptHook, MonitorReply, Motion, Stop, TimeTravel, WatchKind,
+    X86_64Regs,
+};
+use recorder::timeline::{self, StopReason, Timeline, DEFAULT_CHECKPOINT_INTERVAL};
+use recorder::trace::{Event, FILES_DIR};
+use recorder::tracee::Regs;
+use recorder::{EventIdx, RemoteAddr};
+
+/// Reads larger than this that fail are retried page by page, so that a
+/// read running into an unmapped page still returns what precedes it.
+const PAGE: u64 = 4096;
+
+pub struct Backend {
+    timeline: Timeline,
+    files_dir: PathBuf,
+    /// The pid gdb sees: the first live tracee's.
+    pid: u32,
+    avx: bool,
+    /// Recorded path of each executable and loader to its trace copy.
+    recorded: HashMap<String, PathBuf>,
+    /// Trace copy to its `DT_SONAME` (`None`: none), read once each.
+    sonames: HashMap<PathBuf, Option<String>>,
+    warning: Option<String>,
+    /// Breakpoints gdb set where nothing is mapped (kept from the timeline).
+    unmapped_breakpoints: BTreeSet<u64>,
+    /// Set by the interrupt hook while a movement runs.
+    interrupt_requested: Arc<AtomicBool>,
+}
+
+fn backend_err(e: impl std::fmt::Display) -> BackendError {
+    BackendError(e.to_string())
+}
+
+impl Backend {
+    pub fn open(trace_dir: &Path) -> Result<Backend> {
+        let timeline = Timeline::open(trace_dir, DEFAULT_CHECKPOINT_INTERVAL)
+            .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+        // The tracee's mappings name the copies by absolute path.
+        let files_dir = trace_dir
+            .canonicalize()
+            .with_context(|| format!("cannot find {}", trace_dir.display()))?
+            .join(FILES_DIR);
+        let mut recorded = HashMap::new();
+        for event in &timeline.log().events {
+            if let Event::Exec(exec) = event {
+                recorded.insert(exec.exe_path.clone(), files_dir.join(&exec.exe.0));
+                if let Some((path, hash)) = &exec.interp {
+                    recorded.insert(path.clone(), files_dir.join(&hash.0));
+                }
+            }
+        }
+        let avx = timeline.fp_regs()?.ymm_high.is_some();
+        let pid = timeline.pid().as_raw() as u32;
+        Ok(Backend {
+            timeline,
+            files_dir,
+            pid,
+            avx,
+            recorded,
+            sonames: HashMap::new(),
+            warning: None,
+            unmapped_breakpoints: BTreeSet::new(),
+            interrupt_requested: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The trace copy that stands for `path`, a name the program used (an
+    /// executable, the loader, a library from the loader's list) or a copy
+    /// itself.
+    fn trace_copy_of(&mut self, path: &str) -> Result<Option<PathBuf>, BackendError> {
+        if let Some(copy) = self.recorded.get(path) {
+            return Ok(Some(copy.clone()));
+        }
+        let p = Path::new(path);
+        if p.parent() == Some(self.files_dir.as_path()) && p.is_file() {
+            return Ok(Some(p.to_path_buf()));
+        }
+        // `/lib64/ld-linux-x86-64.so.2` is recorded by the path it resolves
+        // to on the machine that recorded.
+        if let Some(copy) = p
+            .canonicalize()
+            .ok()
+            .and_then(|real| self.recorded.get(&*real.to_string_lossy()).cloned())
+        {
+            return Ok(Some(copy));
+        }
+        // A library: the loader names it by the path it found, whose last
+        // component is the soname it looked for.
+        let Some(base) = p.file_name().and_then(|b| b.to_str()) else {
+            return Ok(None);
+        };
+        let maps = self.timeline.mappings().map_err(backend_err)?;
+        for line in maps.lines() {
+            let Some(file) = line.split_whitespace().nth(5) else {
+                continue;
+            };
+            // The kernel maps the loader from its recorded path, not the copy.
+            let file = match self.recorded.get(file) {
+                Some(copy) => copy.clone(),
+                None => PathBuf::from(file),
+            };
+            if file.parent() != Some(self.files_dir.as_path()) {
+                continue;
+            }
+            let soname = self.sonames.entry(file.clone()).or_insert_with(|| soname(&file));
+            if soname.as_deref() == Some(base) {
+                return Ok(Some(file));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `/proc/PID/maps` with the trace copies shown by the names the
+    /// program used.
+    fn maps_with_recorded_names(&mut self) -> Result<String, BackendError> {
+        let maps = self.timeline.mappings().map_err(backend_err)?;
+        let by_copy: HashMap<PathBuf, String> = self.recorded.iter().map(|(k, v)| (v.clone(), k.clone())).collect();
+        let mut out = String::new();
+        for line in maps.lines() {
+            let file = line.split_whitespace().nth(5).map(PathBuf::from);
+            let name = match &file {
+                Some(f) if f.parent() == Some(self.files_dir.as_path()) => by_copy
+                    .get(f)
+                    .cloned()
+                    .or_else(|| self.sonames.entry(f.clone()).or_insert_with(|| soname(f)).clone()),
+                _ => None,
+            };
+            match (file, name) {
+                (Some(f), Some(n)) => out += &line.replacen(&*f.to_string_lossy(), &n, 1),
+                _ => out += line,
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    fn describe_position(&self) -> String {
+        let p = self.timeline.position();
+        let last = self.timeline.events();
+        let within = match p.point {
+            timeline::Point::Start { steps: 0 } => "at its start".to_string(),
+            timeline::Point::End => "just before the event".to_string(),
+            _ => "inside".to_string(),
+        };
+        format!("event {} of {} ({within})", p.event, last.0)
+    }
+}
+
+/// Where libc keeps a field of one of its internal structures, as it
+/// describes it for libthread_db (a `db_desc_t`: size in bits, element
+/// count, offset).
+#[derive(Clone, Copy)]
+struct FieldDesc {
+    size_bits: u32,
+    offset: u32,
+}
+
+#[derive(Clone, Copy)]
+struct ThreadDb {
+    l_tls_modid: FieldDesc,
+    l_tls_offset: FieldDesc,
+    pthread_dtvp: FieldDesc,
+    dtv_dtv: FieldDesc,
+    dtv_pointer_val: FieldDesc,
+}
+
+const THREAD_DB_SYMBOLS: [&str; 5] = [
+    "_thread_db_link_map_l_tls_modid",
+    "_thread_db_link_map_l_tls_offset",
+    "_thread_db_pthread_dtvp",
+    "_thread_db_dtv_dtv",
+    "_thread_db_dtv_t_pointer_val",
+];
+
+impl Backend {
+    /// libc's descriptions of its TLS structures, from the libc mapped now.
+    fn thread_db(&mut self) -> Result<Option<ThreadDb>, BackendError> {
+        let maps = self.timeline.mappings().map_err(backend_err)?;
+        for line in maps.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(range), Some(offset), Some(file)) = (fields.first(), fields.get(2), fields.get(5)) else {
+                continue;
+            };
+            if *offset != "00000000" {
+                continue;
+            }
+            let file = self.recorded.get(*file).cloned().unwrap_or_else(|| PathBuf::from(file));
+            if file.parent() != Some(self.files_dir.as_path()) {
+                continue;
+            }
+            let Some(values) = dynamic_symbols(&file, &THREAD_DB_SYMBOLS) else {
+                continue;
+            };
+            let Some(bias) = range.split('-').next().and_then(|a| u64::from_str_radix(a, 16).ok()) else {
+                continue;
+            };
+            let mut descs = Vec::new();
+            for v in values {
+                let mut raw = [0u8; 12];
+                if self.read_memory(bias + v, &mut raw)? != 12 {
+                    return Err(BackendError::new("cannot read libc's thread debugging data"));
+                }
+                let word = |i: usize| u32::from_le_bytes(raw[4 * i..4 * i + 4].try_into().expect("4 bytes"));
+                descs.push(FieldDesc {
+                    size_bits: word(0),
+                    offset: word(2),
+                });
+            }
+            return Ok(Some(ThreadDb {
+                l_tls_modid: descs[0],
+                l_tls_offset: descs[1],
+                pthread_dtvp: descs[2],
+                dtv_dtv: descs[3],
+                dtv_pointer_val: descs[4],
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Reads the field `d` of the structure at `base` (8 bytes at most).
+    fn read_field(&mut self, base: u64, d: FieldDesc) -> Result<u64, BackendError> {
+        let len = (d.size_bits / 8).clamp(1, 8) as usize;
+        let mut raw = [0u8; 8];
+        if self.read_memory(base + u64::from(d.offset), &mut raw[..len])? != len {
+            return Err(BackendError(format!(
+                "cannot read memory at {:#x}",
+                base + u64::from(d.offset)
+            )));
+        }
+        Ok(u64::from_le_bytes(raw))
+    }
+}
+
+/// The values of the dynamic symbols `names` in an ELF file, if it defines
+/// them all.
+fn dynamic_symbols(file: &Path, names: &[&str]) -> Option<Vec<u64>> {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(file).ok()?;
+    let elf = object::File::parse(&*bytes).ok()?;
+    let table: HashMap<&str, u64> = elf
+        .dynamic_symbols()
+        .filter_map(|s| Some((s.name().ok()?, s.address())))
+        .collect();
+    names.iter().map(|n| table.get(n).copied()).collect()
+}
+
+/// A file's `DT_SONAME`, if it is a shared library that has one.
+fn soname(file: &Path) -> Option<String> {
+    use object::{Object, ObjectSection};
+    const DT_NULL: u64 = 0;
+    const DT_SONAME: u64 = 14;
+    let bytes = std::fs::read(file).ok()?;
+    let elf = object::File::parse(&*bytes).ok()?;
+    let dynamic = elf.section_by_name(".dynamic")?.data().ok()?;
+    let strings = elf.section_by_name(".dynstr")?.data().ok()?;
+    let mut offset = None;
+    for pair in dynamic.chunks_exact(16) {
+        let (tag, value) = pair.split_at(8);
+        let tag = u64::from_le_bytes(tag.try_into().ok()?);
+        if tag == DT_NULL {
+            break;
+        }
+        if tag == DT_SONAME {
+            offset = Some(u64::from_le_bytes(value.try_into().ok()?));
+        }
+    }
+    let rest = strings.get(usize::try_from(offset?).ok()?..)?;
+    let name = rest.split(|&b| b == 0).next()?;
+    std::str::from_utf8(name).ok().map(str::to_string)
+}
+
+fn core_from(r: &Regs) -> CoreRegs {
+    CoreRegs {
+        rax: r.rax,
+        rbx: r.rbx,
+        rcx: r.rcx,
+        rdx: r.rdx,
+        rsi: r.rsi,
+        rdi: r.rdi,
+        rbp: r.rbp,
+        rsp: r.rsp,
+        r8: r.r8,
+        r9: r.r9,
+        r10: r.r10,
+        r11: r.r11,
+        r12: r.r12,
+        r13: r.r13,
+        r14: r.r14,
+        r15: r.r15,
+        rip: r.rip,
+        eflags: r.eflags,
+        cs: r.cs,
+        ss: r.ss,
+        ds: r.ds,
+        es: r.es,
+        fs: r.fs,
+        gs: r.gs,
+        fs_base: r.fs_base,
+        gs_base: r.gs_base,
+        orig_rax: r.orig_rax,
+    }
+}
+
+fn apply_core(c: &CoreRegs, r: &mut Regs) {
+    r.rax = c.rax;
+    r.rbx = c.rbx;
+    r.rcx = c.rcx;
+    r.rdx = c.rdx;
+    r.rsi = c.rsi;
+    r.rdi = c.rdi;
+    r.rbp = c.rbp;
+    r.rsp = c.rsp;
+    r.r8 = c.r8;
+    r.r9 = c.r9;
+    r.r10 = c.r10;
+    r.r11 = c.r11;
+    r.r12 = c.r12;
+    r.r13 = c.r13;
+    r.r14 = c.r14;
+    r.r15 = c.r15;
+    r.rip = c.rip;
+    r.eflags = c.eflags;
+    // orig_rax is left alone: gdb sets it to -1 whenever it writes the pc
+    // (so that a real kernel would not restart a syscall), and replay
+    // decides restarts from the recording anyway. Segment selectors and
+    // bases are the kernel's business: a change from gdb there would only
+    // make the tracee unrunnable.
+}
+
+fn watch_kind(kind: WatchKind) -> timeline::WatchKind {
+    match kind {
+        WatchKind::Write => timeline::WatchKind::Write,
+        WatchKind::Read => timeline::WatchKind::Read,
+        WatchKind::Access => timeline::WatchKind::Access,
+    }
+}
+
+impl TimeTravel for Backend {
+    fn resume(&mut self, dir: Direction, motion: Motion) -> Result<Stop, BackendError> {
+        if self.timeline.has_scratch_changes() {
+            self.warning = Some(
+                "changes made from gdb to memory or registers were thrown away: the recording is read-only".into(),
+            );
+        }
+        // A breakpoint set where nothing was mapped counts once something is.
+        let now_mapped: Vec<u64> = self
+            .unmapped_breakpoints
+            .iter()
+            .copied()
+            .filter(|a| self.timeline.read_memory(RemoteAddr(*a), 1).is_ok())
+            .collect();
+        for addr in now_mapped {
+            self.unmapped_breakpoints.remove(&addr);
+            self.timeline.set_breakpoint(RemoteAddr(addr));
+        }
+        // The timeline forgets interrupts from before a movement begins, and
+        // gdb's may come just then: repeat it until the movement ends.
+        let interrupter = self.timeline.interrupter();
+        let requested = self.interrupt_requested.clone();
+        let done = AtomicBool::new(false);
+        let timeline = &mut self.timeline;
+        let reason = std::thread::scope(|scope| {
+            let watcher = scope.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    if requested.load(Ordering::SeqCst) {
+                        interrupter.interrupt();
+                    }
+                    std::thread::park_timeout(Duration::from_millis(2));
+                }
+            });
+            let reason = match (dir, motion) {
+                (Direction::Forward, Motion::Continue) => timeline.cont(),
+                (Direction::Forward, Motion::Step) => timeline.stepi(),
+                (Direction::Backward, Motion::Continue) => timeline.reverse_cont(),
+                (Direction::Backward, Motion::Step) => timeline.reverse_stepi(),
+            };
+            done.store(true, Ordering::SeqCst);
+            watcher.thread().unpark();
+            reason
+        });
+        self.interrupt_requested.store(false, Ordering::SeqCst);
+        let reason = reason.map_err(backend_err)?;
+        Ok(match reason {
+            StopReason::Breakpoint(addr) => Stop::Breakpoint(addr.0),
+            StopReason::Stepped | StopReason::Arrived => Stop::Stepped,
+            StopReason::Signal(sig) => Stop::Signal(sig),
+            StopReason::Watchpoint { addr, kind } => Stop::Watchpoint {
+                addr: addr.0,
+                kind: match kind {
+                    timeline::WatchKind::Write => WatchKind::Write,
+                    timeline::WatchKind::Read => WatchKind::Read,
+                    timeline::WatchKind::Access => WatchKind::Access,
+                },
+            },
+            StopReason::StartOfRecording => Stop::StartOfRecording,
+            StopReason::EndOfRecording => Stop::EndOfRecording,
+            StopReason::Interrupted => Stop::Interrupted,
+        })
+    }
+
+    fn take_warning(&mut self) -> Option<String> {
+        self.warning.take()
+    }
+
+    fn has_avx(&self) -> bool {
+        self.avx
+    }
+
+    fn read_registers(&mut self) -> Result<X86_64Regs, BackendError> {
+        let core = core_from(&self.timeline.regs().map_err(backend_err)?);
+        let fp = self.timeline.fp_regs().map_err(backend_err)?;
+        Ok(X86_64Regs {
+            core,
+            fxsave: fp.fxsave.to_vec(),
+            ymm_high: fp.ymm_high.map(|y| y.to_vec()),
+            avx: self.avx,
+        })
+    }
+
+    fn write_registers(&mut self, regs: &X86_64Regs) -> Result<(), BackendError> {
+        // gdb writes all registers to change one; only the general ones
+        // may differ from what is there.
+        let mut now = self.read_registers()?;
+        now.avx = regs.avx;
+        if !regs.same_vector_state(&now) {
+            return Err(BackendError::new(
+                "changing floating-point or vector registers is not supported",
+            ));
+        }
+        let before = self.timeline.regs().map_err(backend_err)?;
+        let mut r = before;
+        apply_core(&regs.core, &mut r);
+        // gdb rewrites unchanged registers (after `run`, say): that is no
+        // scratch change, and must not be warned about later.
+        if core_from(&r) == core_from(&before) {
+            return Ok(());
+        }
+        self.timeline.set_regs(&r).map_err(backend_err)
+    }
+
+    fn read_memory(&mut self, addr: u64, buf: &mut [u8]) -> Result<usize, BackendError> {
+        if let Ok(bytes) = self.timeline.read_memory(RemoteAddr(addr), buf.len()) {
+            buf[..bytes.len()].copy_from_slice(&bytes);
+            return Ok(bytes.len());
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let at = addr + done as u64;
+            let chunk = ((PAGE - at % PAGE) as usize).min(buf.len() - done);
+            match self.timeline.read_memory(RemoteAddr(at), chunk) {
+                Ok(bytes) => {
+                    buf[done..done + bytes.len()].copy_from_slice(&bytes);
+                    done += bytes.len();
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
+    fn write_memory(&mut self, addr: u64, data: &[u8]) -> Result<(), BackendError> {
+        self.timeline.write_memory(RemoteAddr(addr), data).map_err(backend_err)
+    }
+
+    fn set_breakpoint(&mut self, addr: u64) -> Result<(), BackendError> {
+        // gdb sometimes asks for one where nothing is mapped (a step-resume
+        // breakpoint at a return address it could not unwind to, 0). It can
+        // never be hit; the timeline would fail writing its int3.
+        if self.timeline.read_memory(RemoteAddr(addr), 1).is_err() {
+            self.unmapped_breakpoints.insert(addr);
+            return Ok(());
+        }
+        self.timeline.set_breakpoint(RemoteAddr(addr));
+        Ok(())
+    }
+
+    fn remove_breakpoint(&mut self, addr: u64) -> Result<(), BackendError> {
+        if !self.unmapped_breakpoints.remove(&addr) {
+            self.timeline.remove_breakpoint(RemoteAddr(addr));
+        }
+        Ok(())
+    }
+
+    fn set_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> Result<bool, BackendError> {
+        // The timeline refuses what the debug registers cannot watch; gdb
+        // then reports that it could not insert the watchpoint.
+        Ok(self
+            .timeline
+            .set_watchpoint(RemoteAddr(addr), len as usize, watch_kind(kind))
+            .is_ok())
+    }
+
+    fn remove_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> Result<(), BackendError> {
+        self.timeline
+            .remove_watchpoint(RemoteAddr(addr), len as usize, watch_kind(kind));
+        Ok(())
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn auxv(&mut self) -> Result<Vec<u8>, BackendError> {
+        self.timeline.auxv().map_err(backend_err)
+    }
+
+    /// The program's recorded path: gdb shows it, and reads it through
+    /// host I/O, which answers with the trace's copy.
+    fn exec_file(&mut self) -> Result<PathBuf, BackendError> {
+        let pid = self.timeline.pid();
+        let copy = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map_err(|e| BackendError(format!("cannot find the replayed program's executable: {e}")))?;
+        let recorded = self
+            .recorded
+            .iter()
+            .find(|(_, c)| **c == copy)
+            .map(|(path, _)| PathBuf::from(path));
+        Ok(recorded.unwrap_or(copy))
+    }
+
+    fn open_file(&mut self, path: &str) -> Result<Option<File>, BackendError> {
+        let pid = self.pid;
+        if path == format!("/proc/{pid}/maps") || path == format!("/proc/{pid}/task/{pid}/maps") {
+            let text = self.maps_with_recorded_names()?;
+            return unlinked_file_with(text.as_bytes()).map(Some);
+        }
+        match self.trace_copy_of(path)? {
+            Some(copy) => File::open(&copy)
+                .map(Some)
+                .map_err(|e| BackendError(format!("cannot open {}: {e}", copy.display()))),
+            None => Ok(None),
+        }
+    }
+
+    fn monitor(&mut self, cmd: &str) -> Result<MonitorReply, BackendError> {
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        let stay = |text: String| MonitorReply { text, moved: false };
+        match words.as_slice() {
+            [] | ["help"] => Ok(stay(MONITOR_HELP.to_string())),
+            ["when"] => Ok(stay(format!("Current {}\n", self.describe_position()))),
+            ["goto", n] => {
+                let n: u64 = n
+                    .parse()
+                    .map_err(|_| BackendError(format!("`{n}` is not an event number")))?;
+                self.timeline.goto_event(EventIdx(n)).map_err(backend_err)?;
+                Ok(MonitorReply {
+                    text: format!("Now at {}\n", self.describe_position()),
+                    moved: true,
+                })
+            }
+            ["checkpoint"] | ["checkpoint", _] => {
+                let name = words.get(1).map(|s| s.to_string());
+                let id = self.timeline.checkpoint(name).map_err(backend_err)?;
+                Ok(stay(format!("Checkpoint {id} at {}\n", self.describe_position())))
+            }
+            ["restart", id] => {
+                self.timeline.restart(id).map_err(backend_err)?;
+                Ok(MonitorReply {
+                    text: format!("Now at {}\n", self.describe_position()),
+                    moved: true,
+                })
+            }
+            ["info", "checkpoints"] => {
+                let mut text = String::new();
+                for c in self.timeline.checkpoints() {
+                    let name = c.name.map(|n| format!(" \"{n}\"")).unwrap_or_default();
+                    text += &format!("{}{name}: event {}\n", c.id, c.position.event);
+                }
+                Ok(stay(text))
+            }
+            _ => Err(BackendError(format!(
+                "unknown monitor command `{cmd}` (try `monitor help`)"
+            ))),
+        }
+    }
+
+    fn restart(&mut self) -> Result<(), BackendError> {
+        self.timeline.goto_event(EventIdx(1)).map_err(backend_err)?;
+        Ok(())
+    }
+
+    fn siginfo(&mut self) -> Result<Option<Vec<u8>>, BackendError> {
+        self.timeline.siginfo().map_err(backend_err)
+    }
+
+    fn tls_address(&mut self, link_map: u64, offset: u64) -> Result<Option<u64>, BackendError> {
+        let Some(d) = self.thread_db()? else {
+            return Err(BackendError::new("no libc with thread debugging data is loaded"));
+        };
+        let fs_base = self.timeline.regs().map_err(backend_err)?.fs_base;
+        let modid = self.read_field(link_map, d.l_tls_modid)?;
+        let dtv = self.read_field(fs_base, d.pthread_dtvp)?;
+        let slot = dtv + modid * u64::from(d.dtv_dtv.size_bits / 8);
+        let block = self.read_field(slot, d.dtv_pointer_val)?;
+        // Unallocated (-1) or not yet set up: a module in the static TLS
+        // block sits at its offset below the thread pointer (x86-64 puts
+        // TLS under the thread control block).
+        if block != u64::MAX && block != 0 {
+            return Ok(Some(block + offset));
+        }
+        let static_offset = self.read_field(link_map, d.l_tls_offset)?;
+        if static_offset == 0 || static_offset > fs_base {
+            return Err(BackendError::new("the module's TLS block is not allocated yet"));
+        }
+        Ok(Some(fs_base - static_offset + offset))
+    }
+
+    fn interrupter(&mut self) -> Option<InterruptHook> {
+        let requested = self.interrupt_requested.clone();
+        Some(Arc::new(move || requested.store(true, Ordering::SeqCst)))
+    }
+}
+
+const MONITOR_HELP: &str = "\
+rback monitor commands:
+  monitor when                where the program is in the recording (event number)
+  monitor goto EVENT          go to the start of event EVENT's interval
+  monitor checkpoint [NAME]   take a checkpoint here
+  monitor restart ID|NAME     go back (or forward) to a checkpoint
+  monitor info checkpoints    list the checkpoints
+";
+
+/// A read-only file holding `bytes` and no name, for host I/O answers that
+/// are made up rather than read from disk.
+fn unlinked_file_with(bytes: &[u8]) -> Result<File, BackendError> {
+    let path = std::env::temp_dir().join(format!(
+        "rback-gdb-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| BackendError(format!("cannot create {}: {e}", path.display())))?;
+    let _ = std::fs::remove_file(&path);
+    f.write_all(bytes).map_err(backend_err)?;
+    Ok(f)
+}
+
+// ---------------------------------------------------------------------------
+// Front doors
+
+/// Serves gdb over stdin/stdout (`target extended-remote | rback replay
+/// --gdb-stdio TRACE`). Everything rback says goes to stderr.
+pub fn serve_stdio(trace_dir: &Path) -> Result<()> {
+    // gdb may run us in its terminal's process group: Ctrl-C there is for
+    // gdb, which turns it into an interrupt packet.
+    recorder::sys::ignore_terminal_signals();
+    let mut backend = Backend::open(trace_dir)?;
+    let ended = gdbstub_server::serve(std::io::stdin(), std::io::stdout(), &mut backend)?;
+    if ended == Ended::ConnectionClosed {
+        eprintln!("rback: gdb closed the connection");
+    }
+    Ok(())
+}
+
+/// Resolves what `--gdb` was given: nothing (loopback, a free port), a
+/// port, or HOST:PORT.
+pub fn listen_address(spec: Option<&str>) -> Result<SocketAddr> {
+    let spec = spec.unwrap_or("127.0.0.1:0");
+    if let Ok(port) = spec.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    spec.to_socket_addrs()
+        .with_context(|| format!("`{spec}` is not an address to listen on (PORT or HOST:PORT)"))?
+        .next()
+        .ok_or_else(|| anyhow!("`{spec}` resolves to no address"))
+}
+
+/// Serves gdb on a TCP port: one connection at a time, a new one after gdb
+/// detaches, until gdb kills the program.
+pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Result<()> {
+    if !addr.ip().is_loopback() {
+        if !allow_remote {
+            bail!(
+                "refusing to listen on {addr}: whoever connects can read and write the replayed program's memory; \
+                 add --gdb-allow-remote to do it anyway"
+            );
+        }
+        eprintln!("rback: warning: listening on {addr}, not loopback: anyone who can reach it controls the replay");
+    }
+    let mut backend = Backend::open(trace_dir)?;
+    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "rback: serving {} for gdb on {local}; connect with:",
+        trace_dir.display()
+    );
+    eprintln!("  gdb -iex '{MONITOR_HOOK}' -ex 'target extended-remote {local}'");
+    eprintln!("(the -iex part makes gdb refresh its view after `monitor goto` and `monitor restart`; Ctrl-C here stops serving)");
+    loop {
+        let (stream, peer) = listener.accept().context("accepting a gdb connection")?;
+        eprintln!("rback: gdb connected from {peer}");
+        let _ = stream.set_nodelay(true);
+        let reader = stream.try_clone()?;
+        let ended = gdbstub_server::serve(reader, &stream, &mut backend);
+        // The reader thread holds the socket until it is shut down.
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        let ended = match ended {
+            Ok(ended) => ended,
+            // One client's garbage is no reason to stop serving the next.
+            Err(e @ (gdbstub_server::ServeError::Protocol(_) | gdbstub_server::ServeError::Io(_))) => {
+                eprintln!("rback: the connection from {peer} failed: {e}; waiting for the next one on {local}");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match ended {
+            Ended::Killed => {
+                eprintln!("rback: gdb killed the program; stopping");
+                return Ok(());
+            }
+            Ended::Detached => eprintln!("rback: gdb detached; waiting for the next connection on {local}"),
+            Ended::ConnectionClosed => {
+                eprintln!("rback: gdb went away; waiting for the next connection on {local}")
+            }
+        }
+    }
+}
+
+/// Runs stock gdb already connected to a server on `trace_dir` over a
+/// pipe, with `gdb_args` passed through; returns gdb's exit status.
+pub fn run_gdb(trace_dir: &Path, gdb_args: &[String]) -> Result<i32> {
+    // Fail here, in one line, rather than inside gdb's pipe.
+    recorder::trace::TraceLog::load(trace_dir)?;
+    let rback = std::env::current_exe().context("cannot find rback's own executable")?;
+    // Ctrl-C is for gdb (which interrupts the replay); rback waits for it.
+    recorder::sys::ignore_terminal_signals();
+    let mut cmd = std::process::Command::new("gdb");
+    cmd.arg("-iex").arg(MONITOR_HOOK);
+    // Going far back in a long recording can take longer than gdb's
+    // default 2 s wait for a reply (`monitor goto`, host I/O meanwhile).
+    cmd.arg("-iex").arg("set remotetimeout 60");
+    cmd.arg("-ex").arg(format!(
+        "target extended-remote | {} replay --gdb-stdio {}",
+        shell_quote(&rback.to_string_lossy()),
+        shell_quote(&trace_dir.to_string_lossy())
+    ));
+    cmd.args(gdb_args);
+    let status = cmd.status().map_err(|e| anyhow!("cannot run gdb: {e}"))?;
+    Ok(status.code().unwrap_or(1))
+}
+
+/// gdb caches registers and frames and has no reason to think a `monitor`
+/// command changed them; this hook makes it drop them after every one.
+/// (`define` needs several lines, which only Python can pass in one `-iex`.)
+const MONITOR_HOOK: &str = r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
+
+/// Quotes for the shell gdb starts the server with.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

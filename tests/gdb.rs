@@ -1,0 +1,779 @@
+//! Stock gdb against rback's gdb server: recorded C programs debugged
+//! forward and backward in batch mode, asserting on what gdb prints.
+//!
+//! gdb talks to `rback replay --gdb-stdio TRACE` over a pipe (`target
+//! extended-remote | ...`), except where the TCP server or `rback gdb`
+//! itself is under test.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// What `rback gdb` sets up too: after a `monitor` command that moves in
+/// time, gdb must drop its cached registers and frames.
+const MONITOR_HOOK: &str = r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
+
+/// gdb gives up on a reply after 2 s by default, too soon for a loaded
+/// machine running many tests at once.
+const SLOW_MACHINE: &str = "set remotetimeout 60";
+
+/// Records `prog` (one of `tests/programs`, compiled) in a fresh session.
+fn recorded(prog: std::path::PathBuf, args: &[&str]) -> Session {
+    let session = Session::new();
+    session.record(prog, args);
+    session
+}
+
+/// The line of `tests/programs/NAME.c` that carries `MARK:marker`.
+fn line_of(name: &str, marker: &str) -> usize {
+    let src = std::fs::read_to_string(programs_dir().join(format!("{name}.c"))).unwrap();
+    let tag = format!("MARK:{marker} ");
+    1 + src
+        .lines()
+        .position(|l| l.contains(&tag))
+        .unwrap_or_else(|| panic!("no MARK:{marker} in {name}.c"))
+}
+
+/// `gdb -batch` connected to the session's trace over a pipe, running
+/// `commands` in order. Checks that neither gdb nor rback went wrong in a
+/// way that the commands' output would hide.
+fn gdb(session: &Session, commands: &[&str]) -> Output {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-iex", MONITOR_HOOK, "-iex", SLOW_MACHINE, "-ex"])
+        .arg(format!(
+            "target extended-remote | {RBACK} replay --gdb-stdio {}",
+            session.trace().display()
+        ))
+        .env("RBACK_TRACE_DIR", session.traces())
+        .current_dir(session.dir());
+    for c in commands {
+        cmd.arg("-ex").arg(c);
+    }
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert!(!out.stderr().contains("rback: error"), "the server failed:\n{out:?}");
+    out
+}
+
+/// The values of gdb's `$N = VALUE` lines, in order.
+fn printed_values(out: &Output) -> Vec<String> {
+    out.stdout()
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix('$')?;
+            let (n, v) = rest.split_once(" = ")?;
+            n.parse::<u32>().ok()?;
+            Some(v.to_string())
+        })
+        .collect()
+}
+
+fn assert_contains(out: &Output, needle: &str) {
+    assert!(out.stdout().contains(needle), "gdb's output lacks {needle:?}:\n{out:?}");
+}
+
+/// The stdout lines of gdb, from the first containing `from`.
+fn after<'a>(out: &'a str, from: &str) -> &'a str {
+    let at = out.find(from).unwrap_or_else(|| panic!("no {from:?} in:\n{out}"));
+    &out[at..]
+}
+
+#[test]
+fn breakpoints_forward_and_reverse_continue_to_the_last_hit() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let out = gdb(
+        &s,
+        &[
+            "break bump",
+            "info inferiors",
+            "continue",
+            "continue",
+            "continue",
+            "print by",
+            "reverse-continue",
+            "print by",
+            "reverse-continue",
+            "print by",
+            "reverse-continue",
+            "delete",
+            "continue",
+            "reverse-continue",
+            "info inferiors",
+        ],
+    );
+    let text = out.stdout();
+    // Going back replaces the process behind the scenes; gdb must not see it.
+    let pids: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("* 1"))
+        .map(|l| l.split_whitespace().nth(3).unwrap_or(""))
+        .collect();
+    assert!(
+        pids.len() == 2 && pids[0] == pids[1] && !pids[0].is_empty(),
+        "a stable pid: {pids:?}\n{out:?}"
+    );
+    assert_eq!(printed_values(&out), ["2", "1", "0"], "{out:?}");
+    assert_eq!(text.matches("Breakpoint 1, bump").count(), 5, "{out:?}");
+    // Back before the first hit there is nothing left: the start.
+    let tail = after(&text, "$3 = 0");
+    assert!(tail.contains("No more reverse-execution history."), "{out:?}");
+    // Without breakpoints, forward runs to the end and back to the start.
+    let ends = after(tail, "No more reverse-execution history.");
+    assert_eq!(ends.matches("No more reverse-execution history.").count(), 3, "{out:?}");
+}
+
+#[test]
+fn reverse_stepi_retraces_forward_stepi() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let out = gdb(
+        &s,
+        &[
+            "break fact",
+            "continue",
+            "print/x $pc",
+            "stepi",
+            "print/x $pc",
+            "stepi",
+            "print/x $pc",
+            "stepi",
+            "print/x $pc",
+            "reverse-stepi",
+            "print/x $pc",
+            "reverse-stepi",
+            "print/x $pc",
+            "reverse-stepi",
+            "print/x $pc",
+        ],
+    );
+    let pcs = printed_values(&out);
+    assert_eq!(pcs.len(), 7, "{out:?}");
+    assert_eq!(pcs[4], pcs[2], "one reverse-stepi undoes the last stepi:\n{out:?}");
+    assert_eq!(pcs[5], pcs[1], "{out:?}");
+    assert_eq!(pcs[6], pcs[0], "{out:?}");
+    let distinct: std::collections::BTreeSet<_> = pcs[..4].iter().collect();
+    assert_eq!(distinct.len(), 4, "each stepi moved:\n{out:?}");
+}
+
+/// `tests/programs/NAME.c` built with `gcc -g -O1 -static`, recorded in a
+/// fresh session. (With libc linked in, every address gdb may put a
+/// breakpoint on exists from the recording's first instruction.)
+fn recorded_static(name: &str) -> Session {
+    let session = Session::new();
+    let exe = session.path(name);
+    let src = programs_dir().join(format!("{name}.c"));
+    let out = run(
+        Command::new("gcc")
+            .args(["-g", "-O1", "-static", "-o"])
+            .arg(&exe)
+            .arg(&src),
+        None,
+        TIMEOUT,
+    );
+    assert!(
+        out.status.success(),
+        "gcc -static failed (is libc.a installed?):\n{out:?}"
+    );
+    session.record(&exe, &[]);
+    session
+}
+
+#[test]
+fn reverse_next_and_reverse_step_walk_back_over_lines() {
+    let s = recorded_static("gdb_recursion");
+    let print = line_of("gdb_recursion", "print");
+    let call_fact = line_of("gdb_recursion", "call_fact");
+    let out = gdb(
+        &s,
+        &[
+            &format!("break {print}"),
+            "continue",
+            "python import time; t0 = time.time()",
+            "reverse-next",
+            "python print('REVERSE-NEXT-SECONDS %.3f' % (time.time() - t0))",
+            "info line *$pc",
+            "next",
+            "reverse-step",
+            "bt 1",
+            "print n",
+        ],
+    );
+    let text = out.stdout();
+    // reverse-next over the printf line lands on the call to fact, having
+    // stepped over fact's whole recursion backward.
+    let after_rnext = after(&text, "REVERSE-NEXT-SECONDS");
+    assert!(
+        after_rnext.contains(&format!("Line {call_fact} of")),
+        "reverse-next should reach line {call_fact}:\n{out:?}"
+    );
+    let secs = text
+        .lines()
+        .find_map(|l| l.strip_prefix("REVERSE-NEXT-SECONDS "))
+        .unwrap();
+    eprintln!("gdb reverse-next over one line (stepping back over fact(5)): {secs} s");
+    // reverse-step from the line after the call goes into fact's last
+    // return: the outermost call, n == 5.
+    assert!(
+        after_rnext.contains("#0  0x"),
+        "reverse-step stops inside a line (its return):\n{out:?}"
+    );
+    assert!(
+        after_rnext.contains(" in fact (n="),
+        "reverse-step enters fact:\n{out:?}"
+    );
+    assert_eq!(printed_values(&out).last().map(String::as_str), Some("5"), "{out:?}");
+}
+
+#[test]
+fn reverse_finish_climbs_out_of_recursion() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let recurse = line_of("gdb_recursion", "recurse");
+    let out = gdb(
+        &s,
+        &[
+            "break fact if n == 1",
+            "continue",
+            "bt",
+            "delete",
+            "reverse-finish",
+            "print n",
+            "reverse-finish",
+            "print n",
+            "reverse-finish",
+            "print n",
+        ],
+    );
+    let text = out.stdout();
+    assert!(text.matches("fact (n=").count() >= 5, "{out:?}");
+    assert_eq!(
+        printed_values(&out),
+        ["2", "3", "4"],
+        "each reverse-finish is one frame up:\n{out:?}"
+    );
+    assert!(
+        text.contains(&format!("{recurse}\t")),
+        "stops on the recursive call's line:\n{out:?}"
+    );
+}
+
+#[test]
+fn a_reverse_watchpoint_finds_the_write_that_corrupted_a_variable() {
+    let s = recorded(c_program("gdb_corrupt"), &[]);
+    let print = line_of("gdb_corrupt", "print");
+    let bad_write = line_of("gdb_corrupt", "bad_write");
+    let set_balance = line_of("gdb_corrupt", "set_balance");
+    let out = gdb(
+        &s,
+        &[
+            &format!("break {print}"),
+            "continue",
+            "print acct.balance",
+            "watch acct.balance",
+            "reverse-continue",
+            "print i",
+            "info line *$pc",
+            "reverse-continue",
+            "info line *$pc",
+        ],
+    );
+    let text = out.stdout();
+    assert_eq!(&printed_values(&out)[..2], ["28", "4"], "{out:?}");
+    let first = after(
+        &text,
+        "Hardware watchpoint 2: acct.balance\n\nOld value = 28\nNew value = 100",
+    );
+    assert!(
+        first.contains(&format!("{bad_write}\t")),
+        "stopped at the bad write:\n{out:?}"
+    );
+    let second = after(first, "Old value = 100\nNew value = 0");
+    assert!(
+        second.contains(&format!("Line {set_balance} of")),
+        "then at the assignment of 100:\n{out:?}"
+    );
+}
+
+#[test]
+fn a_crash_shows_in_gdb_and_reverse_stepi_leads_to_its_predecessor() {
+    let s = recorded(c_program("segv"), &[]);
+    let out = gdb(
+        &s,
+        &[
+            "continue",
+            "print $_siginfo.si_signo",
+            "print $_siginfo._sifields._sigfault.si_addr",
+            "x/i $pc",
+            "print/x $pc",
+            "reverse-stepi",
+            "print/x $pc",
+            "stepi",
+            "print/x $pc",
+            "continue",
+            "continue",
+        ],
+    );
+    let text = out.stdout();
+    assert!(
+        text.contains("Program received signal SIGSEGV, Segmentation fault."),
+        "{out:?}"
+    );
+    assert!(text.contains("movl   $0x2a,0x0"), "the faulting instruction:\n{out:?}");
+    let values = printed_values(&out);
+    assert_eq!(values[..2], ["11", "(void *) 0x0"], "$_siginfo at the crash:\n{out:?}");
+    let pcs = &values[2..];
+    assert_ne!(pcs[1], pcs[0], "reverse-stepi moved back:\n{out:?}");
+    assert_eq!(pcs[2], pcs[0], "stepi returns to the faulting instruction:\n{out:?}");
+    let tail = after(&text, &format!("$5 = {}", pcs[2]));
+    assert!(
+        tail.contains("Program received signal SIGSEGV"),
+        "the crash again:\n{out:?}"
+    );
+    assert!(
+        tail.contains("No more reverse-execution history."),
+        "then the end:\n{out:?}"
+    );
+}
+
+#[test]
+fn a_breakpoint_in_a_shared_library_is_hit() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let out = gdb(
+        &s,
+        &[
+            "break main",
+            "continue",
+            "info sharedlibrary",
+            "break puts",
+            "continue",
+            "bt 2",
+        ],
+    );
+    let text = out.stdout();
+    let libs = after(&text, "Shared Object Library");
+    let libc = libs
+        .lines()
+        .find(|l| l.contains("libc.so"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(
+        libc.contains("Yes"),
+        "libc's symbols are loaded (from the trace): {libc}\n{out:?}"
+    );
+    assert!(text.contains("Breakpoint 2, ") && text.contains("puts"), "{out:?}");
+    assert!(text.contains("\"done\""), "puts(\"done\") is the call hit:\n{out:?}");
+    assert!(text.contains("in main () at"), "called from main:\n{out:?}");
+}
+
+#[test]
+fn reverse_continue_finds_the_last_of_many_hits() {
+    let s = recorded(c_program("gdb_many_hits"), &["10000"]);
+    let print = line_of("gdb_many_hits", "print");
+    let out = gdb(
+        &s,
+        &[
+            &format!("break {print}"),
+            "continue",
+            "break tick",
+            "reverse-continue",
+            "print i",
+            "reverse-continue",
+            "print i",
+        ],
+    );
+    assert_eq!(printed_values(&out), ["9999", "9998"], "{out:?}");
+}
+
+#[test]
+fn monitor_commands_move_in_time_and_gdb_follows() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let out = gdb(
+        &s,
+        &[
+            "break bump",
+            "continue",
+            "monitor when",
+            "monitor checkpoint here",
+            "print/x $pc",
+            "monitor goto 3",
+            "print/x $pc",
+            "monitor restart here",
+            "print/x $pc",
+            "print by",
+            "monitor info checkpoints",
+            "monitor no-such-command",
+            "monitor goto 999999",
+        ],
+    );
+    let text = out.stdout() + &out.stderr();
+    assert!(text.contains("Current event "), "{out:?}");
+    assert!(text.contains("Now at event 3 of"), "{out:?}");
+    assert!(text.contains("\"here\": event"), "{out:?}");
+    assert!(text.contains("unknown monitor command `no-such-command`"), "{out:?}");
+    assert!(text.contains("event 999999 is outside the recording"), "{out:?}");
+    let v = printed_values(&out);
+    assert_ne!(v[1], v[0], "gdb sees the registers after `monitor goto`:\n{out:?}");
+    assert_eq!(v[2], v[0], "and after `monitor restart`:\n{out:?}");
+    assert_eq!(v[3], "0", "{out:?}");
+}
+
+#[test]
+fn writes_from_gdb_are_scratch_and_thrown_away_with_a_warning() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let out = gdb(
+        &s,
+        &[
+            "break bump if by == 3",
+            "continue",
+            "print counter",
+            "set var counter = 77",
+            "print counter",
+            "set var $r12 = 1234",
+            "print $r12",
+            "set var $xmm0.v4_int32[0] = 5",
+            "stepi",
+            "print counter",
+            "print $r12 == 1234",
+        ],
+    );
+    // The step ran `counter += by` on the recorded 3, not on the 77.
+    assert_eq!(printed_values(&out), ["3", "77", "1234", "6", "0"], "{out:?}");
+    assert!(
+        out.stderr().contains("Could not write registers"),
+        "vector registers cannot be changed:\n{out:?}"
+    );
+    let text = out.stdout() + &out.stderr();
+    assert!(text.contains("were thrown away"), "a warning on moving:\n{out:?}");
+}
+
+#[test]
+fn info_proc_mappings_names_the_recorded_files() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let out = gdb(&s, &["break main", "continue", "info proc mappings"]);
+    let exe = c_program("gdb_recursion");
+    let stdout = out.stdout();
+    let maps = after(&stdout, "Mapped address spaces:");
+    assert!(
+        maps.contains(&*exe.to_string_lossy()),
+        "the program by its path:\n{out:?}"
+    );
+    assert!(maps.contains("libc.so.6"), "{out:?}");
+    assert!(!maps.contains("/files/"), "no trace-internal names:\n{out:?}");
+}
+
+#[test]
+fn rback_gdb_starts_gdb_already_connected() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let trace = s.trace();
+    let out = s.rback(&[
+        "gdb",
+        trace.to_str().unwrap(),
+        "--",
+        "-batch",
+        "-nx",
+        "-ex",
+        "break bump",
+        "-ex",
+        "continue",
+        "-ex",
+        "monitor goto 2",
+    ]);
+    assert_no_panic(&out);
+    assert!(out.stdout().contains("Breakpoint 1, bump (by="), "{out:?}");
+    assert!((out.stdout() + &out.stderr()).contains("Now at event 2 of"), "{out:?}");
+}
+
+/// A free loopback port (the listener is closed again at once).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + TIMEOUT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server never listened on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_tcp_server_serves_one_gdb_after_another_until_interrupted() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let port = free_port();
+    let trace = s.trace();
+    let server = spawn(
+        s.command().args(["replay", "--gdb"]).arg(port.to_string()).arg(&trace),
+        None,
+    );
+    wait_for_port(port);
+    let remote = format!("target extended-remote 127.0.0.1:{port}");
+    let gdb_tcp = |cmds: &[&str]| {
+        let mut cmd = Command::new("gdb");
+        cmd.args(["-batch", "-nx", "-iex", SLOW_MACHINE, "-ex", &remote]);
+        for c in cmds {
+            cmd.arg("-ex").arg(c);
+        }
+        run(&mut cmd, None, TIMEOUT)
+    };
+    let first = gdb_tcp(&["break bump", "continue", "continue", "print by", "detach"]);
+    assert_eq!(printed_values(&first), ["1"], "{first:?}");
+    // A client that sends garbage is dropped; the server carries on.
+    {
+        use std::io::{Read, Write};
+        let mut junk = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let payload = "mzz,4";
+        let sum = payload.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+        junk.write_all(format!("+${payload}#{sum:02x}").as_bytes()).unwrap();
+        let mut rest = Vec::new();
+        let _ = junk.read_to_end(&mut rest);
+    }
+    // The second connection finds the program where the first left it;
+    // `kill` then `starti` (or `run`) start the recording over.
+    let second = gdb_tcp(&["print by", "kill", "starti", "monitor when"]);
+    assert_eq!(printed_values(&second), ["1"], "{second:?}");
+    assert!(
+        (second.stdout() + &second.stderr()).contains("Current event 1 of"),
+        "{second:?}"
+    );
+    // Ctrl-C ends the server, and the replay with it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.pid() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = server.finish(TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 128 + 2, "{out:?}");
+    let err = out.stderr();
+    assert!(
+        err.contains(&format!("-ex 'target extended-remote 127.0.0.1:{port}'")),
+        "{out:?}"
+    );
+    assert!(err.contains("gdb detached; waiting for the next connection"), "{out:?}");
+    assert!(err.contains("failed: gdb protocol:"), "{out:?}");
+}
+
+#[test]
+fn bad_gdb_requests_are_one_error_line() {
+    let s = recorded(c_program("gdb_recursion"), &[]);
+    let trace = s.trace();
+    let t = trace.to_str().unwrap();
+    let missing = s.path("no-such-trace");
+    let m = missing.to_str().unwrap();
+
+    let public = assert_one_error_line(&s.rback(&["replay", "--gdb", "0.0.0.0:0", t]));
+    assert!(public.contains("--gdb-allow-remote"), "{public}");
+    let bad_addr = assert_one_error_line(&s.rback(&["replay", "--gdb", "not an address", t]));
+    assert!(bad_addr.contains("not an address to listen on"), "{bad_addr}");
+    assert_one_error_line(&s.rback(&["replay", "--gdb-stdio", m]));
+    assert_one_error_line(&s.rback(&["gdb", m]));
+}
+
+#[test]
+fn the_trace_is_loaded_from_its_own_copy_of_the_program() {
+    // The binary on disk changes after recording; gdb must still see the
+    // recorded one (its symbols and code), read through the server.
+    let s = Session::new();
+    let exe = s.path("prog");
+    std::fs::copy(c_program("gdb_recursion"), &exe).unwrap();
+    s.record(&exe, &[]);
+    std::fs::write(&exe, b"not a program any more").unwrap();
+    let out = gdb(&s, &["break fact", "continue", "bt 1"]);
+    assert_contains(&out, "Breakpoint 1, fact (n=n@entry=5)");
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut kids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // "PID (COMM) STATE PPID ...": COMM may hold anything but the last ')'.
+        let after_comm = &stat[stat.rfind(')').unwrap() + 1..];
+        if after_comm.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            kids.push(child);
+        }
+    }
+    kids
+}
+
+#[test]
+fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let s = recorded(c_program("gdb_busy"), &["100000"]);
+    // Interactive gdb reading commands from a pipe, so that the test can
+    // retry when its Ctrl-C lands before the continue has begun.
+    let mut gdb = Command::new("gdb")
+        .args(["-q", "-nx", "-iex", SLOW_MACHINE, "-ex"])
+        .arg(format!(
+            "target extended-remote | {RBACK} replay --gdb-stdio {}",
+            s.trace().display()
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run gdb");
+    let gdb_pid = gdb.id();
+    let mut input = gdb.stdin.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    for pipe in [
+        Box::new(gdb.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(gdb.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut say = |cmd: &str| writeln!(input, "{cmd}").unwrap();
+    say("echo READY\\n");
+    let deadline = Instant::now() + TIMEOUT;
+    let next_line = |seen: &mut Vec<String>, wait: Duration| -> Option<String> {
+        assert!(
+            Instant::now() < deadline,
+            "gdb stalled; it printed:\n{}",
+            seen.join("\n")
+        );
+        let line = lines.recv_timeout(wait).ok()?;
+        seen.push(line.clone());
+        Some(line)
+    };
+    while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("READY")) {}
+    say("continue");
+    // Replaying 100000 system calls takes seconds. An interrupt that comes
+    // before gdb resumed is a "Quit"; one after the replay ended finds
+    // nothing to stop: either way, go again (backward from the end). One
+    // Ctrl-C per movement: a second one makes gdb ask a question.
+    'interrupting: loop {
+        std::thread::sleep(Duration::from_millis(300));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(gdb_pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        loop {
+            let Some(line) = next_line(&mut seen, TIMEOUT) else {
+                continue;
+            };
+            if line.contains("Program received signal SIGINT") {
+                break 'interrupting;
+            }
+            if line.contains("Quit") {
+                say("continue");
+                break;
+            }
+            if line.contains("No more reverse-execution history") {
+                say("reverse-continue");
+                break;
+            }
+        }
+    }
+    say("bt 1");
+    while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("getppid")) {}
+
+    // gdb dies without a goodbye: the server and every process it made
+    // (the replayed program, its checkpoints) must go too.
+    let server: Vec<u32> = children_of(gdb_pid);
+    let mut doomed = server.clone();
+    for p in &server {
+        doomed.extend(children_of(*p));
+        for q in children_of(*p) {
+            doomed.extend(children_of(q));
+        }
+    }
+    assert!(doomed.len() >= 2, "gdb's server and the replay: {doomed:?}");
+    gdb.kill().unwrap();
+    gdb.wait().unwrap();
+    for p in doomed {
+        while !process_is_gone(p) {
+            assert!(Instant::now() < deadline, "process {p} outlived gdb");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn thread_local_variables_and_errno() {
+    let s = recorded(c_program("gdb_tls"), &[]);
+    let print = line_of("gdb_tls", "print");
+    let out = gdb(
+        &s,
+        &[
+            &format!("break {print}"),
+            "continue",
+            "print tls_counter",
+            "print errno",
+        ],
+    );
+    assert_eq!(printed_values(&out), ["42", "9"], "{out:?}");
+}
+
+#[test]
+fn write_and_read_watchpoints_going_forward() {
+    let s = recorded(c_program("gdb_corrupt"), &[]);
+    let print = line_of("gdb_corrupt", "print");
+    let out = gdb(
+        &s,
+        &[
+            "break main",
+            "continue",
+            "watch acct.balance",
+            "continue",
+            "continue",
+            "delete",
+            "rwatch acct.balance",
+            "continue",
+            "info line *$pc",
+        ],
+    );
+    let text = out.stdout();
+    let first = after(&text, "Old value = 0\nNew value = 100");
+    let second = after(first, "Old value = 100\nNew value = 28");
+    // Forward, gdb reports a write just after the writing instruction:
+    // still in fill's loop.
+    assert!(second.contains("fill (n="), "{out:?}");
+    let read = after(second, "Hardware read watchpoint 3: acct.balance\n\nValue = 28");
+    assert!(
+        read.contains(&format!("Line {print} of")),
+        "read by the printf:\n{out:?}"
+    );
+}
+
+#[test]
+fn a_rust_program_forward_and_back() {
+    let s = Session::new();
+    let input = s.write("input.txt", "hello gdb\n");
+    s.record(rust_program("rust_std"), &[input.to_str().unwrap()]);
+    let out = gdb(
+        &s,
+        &[
+            "break rust_std.rs:11",
+            "continue",
+            "print text.vec.len",
+            "continue",
+            "reverse-continue",
+            "print text.vec.len",
+            "reverse-stepi",
+            "bt 1",
+        ],
+    );
+    let text = out.stdout();
+    assert_eq!(printed_values(&out), ["10", "10"], "{out:?}");
+    assert_eq!(text.matches("Breakpoint 1, rust_std::main ()").count(), 2, "{out:?}");
+    assert!(
+        after(&text, "$2 = 10").contains("rust_std.rs:10"),
+        "one instruction back is line 10:\n{out:?}"
+    );
+}
