@@ -1,6 +1,7 @@
 //! A debugging session over one trace: the time-travel [`Timeline`] plus
 //! the [`DebugInfo`] of whatever the replayed program has mapped at the
-//! current position, and the user's numbered breakpoints. Front ends (the
+//! current position, and the user's numbered breakpoints and watchpoints
+//! (one numbering, as in gdb). Front ends (the
 //! REPL, playback) move the timeline and then call [`Session::refresh`], so
 //! that symbols follow `exec` and `dlopen`.
 //!

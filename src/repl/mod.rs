@@ -10,8 +10,13 @@
 //! - [`examine`]: registers, memory, disassembly, source listings, frames.
 //! - [`breakpoints`]: setting, listing, enabling and deleting breakpoints.
 //! - [`time`]: `when`, checkpoints, the `timeline` picture.
-//! - [`values`]: expressions: `print`, `display`, conditions, locals.
+//! - [`values`]: expressions: `print`, `display`, conditions, locals, `watch`.
+//! - [`watch`]: reporting watchpoint stops; watchpoints on locals end with their frame.
 //! - [`complete`]: the rustyline helper for tab completion.
+//! - [`progress`]: a spinner on a terminal while a movement runs long.
+//!
+//! Ctrl-C during a movement stops it (the timeline's `Interrupter`, and a
+//! flag the REPL's own multi-step loops check).
 
 mod breakpoints;
 mod commands;
