@@ -41,8 +41,10 @@ pub struct Backend {
     /// Trace copy to its `DT_SONAME` (`None`: none), read once each.
     sonames: HashMap<PathBuf, Option<String>>,
     warning: Option<String>,
-    /// Breakpoints gdb set where nothing is mapped (kept from the timeline).
-    unmapped_breakpoints: BTreeSet<u64>,
+    /// The breakpoints gdb has inserted.
+    wanted_breakpoints: BTreeSet<u64>,
+    /// The breakpoints the timeline has.
+    timeline_breakpoints: BTreeSet<u64>,
     /// Set by the interrupt hook while a movement runs.
     interrupt_requested: Arc<AtomicBool>,
 }
@@ -79,7 +81,8 @@ impl Backend {
             recorded,
             sonames: HashMap::new(),
             warning: None,
-            unmapped_breakpoints: BTreeSet::new(),
+            wanted_breakpoints: BTreeSet::new(),
+            timeline_breakpoints: BTreeSet::new(),
             interrupt_requested: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -152,6 +155,34 @@ impl Backend {
             out.push('\n');
         }
         Ok(out)
+    }
+
+    /// Gives the timeline the breakpoints gdb has in now, changing only
+    /// what changed: churn costs the timeline its counts of arrivals. One
+    /// where nothing is mapped (gdb sometimes puts a step-resume breakpoint
+    /// at 0) is held back until something is, since its int3 cannot be
+    /// written.
+    fn sync_breakpoints(&mut self) {
+        let gone: Vec<u64> = self
+            .timeline_breakpoints
+            .difference(&self.wanted_breakpoints)
+            .copied()
+            .collect();
+        for addr in gone {
+            self.timeline.remove_breakpoint(RemoteAddr(addr));
+            self.timeline_breakpoints.remove(&addr);
+        }
+        let new: Vec<u64> = self
+            .wanted_breakpoints
+            .difference(&self.timeline_breakpoints)
+            .copied()
+            .collect();
+        for addr in new {
+            if self.timeline.read_memory(RemoteAddr(addr), 1).is_ok() {
+                self.timeline.set_breakpoint(RemoteAddr(addr));
+                self.timeline_breakpoints.insert(addr);
+            }
+        }
     }
 
     fn describe_position(&self) -> String {
@@ -362,16 +393,11 @@ impl TimeTravel for Backend {
                 "changes made from gdb to memory or registers were thrown away: the recording is read-only".into(),
             );
         }
-        // A breakpoint set where nothing was mapped counts once something is.
-        let now_mapped: Vec<u64> = self
-            .unmapped_breakpoints
-            .iter()
-            .copied()
-            .filter(|a| self.timeline.read_memory(RemoteAddr(*a), 1).is_ok())
-            .collect();
-        for addr in now_mapped {
-            self.unmapped_breakpoints.remove(&addr);
-            self.timeline.set_breakpoint(RemoteAddr(addr));
+        // gdb steps over a breakpoint by taking it out for one step; the
+        // timeline steps without stopping at breakpoints anyway, and taking
+        // one out and back costs it its counts. Only a continue needs them.
+        if motion == Motion::Continue {
+            self.sync_breakpoints();
         }
         // The timeline forgets interrupts from before a movement begins, and
         // gdb's may come just then: repeat it until the movement ends.
@@ -482,22 +508,16 @@ impl TimeTravel for Backend {
         self.timeline.write_memory(RemoteAddr(addr), data).map_err(backend_err)
     }
 
+    // gdb takes every breakpoint out at each stop and puts them back before
+    // each resume; the timeline only hears of the difference, at the resume
+    // (see `sync_breakpoints`).
     fn set_breakpoint(&mut self, addr: u64) -> Result<(), BackendError> {
-        // gdb sometimes asks for one where nothing is mapped (a step-resume
-        // breakpoint at a return address it could not unwind to, 0). It can
-        // never be hit; the timeline would fail writing its int3.
-        if self.timeline.read_memory(RemoteAddr(addr), 1).is_err() {
-            self.unmapped_breakpoints.insert(addr);
-            return Ok(());
-        }
-        self.timeline.set_breakpoint(RemoteAddr(addr));
+        self.wanted_breakpoints.insert(addr);
         Ok(())
     }
 
     fn remove_breakpoint(&mut self, addr: u64) -> Result<(), BackendError> {
-        if !self.unmapped_breakpoints.remove(&addr) {
-            self.timeline.remove_breakpoint(RemoteAddr(addr));
-        }
+        self.wanted_breakpoints.remove(&addr);
         Ok(())
     }
 
