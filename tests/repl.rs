@@ -760,3 +760,25 @@ fn a_watchpoint_on_a_local_ends_with_its_frame() {
     assert!(!out.stdout().contains("Old value"), "{out:?}");
     assert!(!out.stdout().contains("hw watchpoint"), "{out:?}");
 }
+
+/// A breakpoint in libc, set where libc is mapped, is found going back
+/// from checkpoints taken before the loader mapped libc.
+#[test]
+fn a_libc_breakpoint_set_at_the_end_is_found_going_back() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "goto end\nbreak write\nreverse-continue\nbt 2\nreverse-continue\nbt 3\nreverse-continue\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1 at 0x",
+            "Breakpoint 1, ",
+            "#1 ",
+            "Breakpoint 1, ",
+            " in talk () at repl_demo.c:28",
+            "No more reverse-execution history.",
+        ],
+    );
+}

@@ -1624,7 +1624,11 @@ impl Timeline {
 
     fn insert_breakpoints(&mut self) -> Result<()> {
         for &addr in &self.breakpoints {
-            let old = self.live.tracee().read_bytes(addr, 1)?;
+            // Not mapped here (a library the program loads later, going
+            // back to before it was loaded): nothing there can run either.
+            let Ok(old) = self.live.tracee().read_bytes(addr, 1) else {
+                continue;
+            };
             self.live.tracee().write_bytes(addr, &[0xcc])?;
             self.inserted.push((addr, old[0]));
         }

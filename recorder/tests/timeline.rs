@@ -502,3 +502,34 @@ fn a_shared_mapping_is_not_shared_with_checkpoints() {
         assert_eq!(read_u64(&t, page), i - 1, "call {i}");
     }
 }
+
+#[test]
+fn stepping_off_a_breakpoint_the_way_gdb_does_keeps_reverse_continue_exact() {
+    // gdb takes a breakpoint out, steps past it and puts it back before
+    // every continue.
+    let r = record_tick_loop();
+    let mut t = Timeline::open(&r.trace, 4).unwrap();
+    t.set_breakpoint(r.tick);
+    let mut hits = vec![];
+    for _ in 0..12 {
+        loop {
+            t.remove_breakpoint(r.tick);
+            t.stepi().unwrap();
+            t.set_breakpoint(r.tick);
+            match t.cont().unwrap() {
+                StopReason::Breakpoint(_) => break,
+                StopReason::Signal(_) => continue,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        hits.push(read_u64(&t, r.counter));
+    }
+    for want in hits.iter().rev().skip(1) {
+        t.remove_breakpoint(r.tick);
+        t.stepi().unwrap();
+        t.reverse_stepi().unwrap();
+        t.set_breakpoint(r.tick);
+        assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(r.tick));
+        assert_eq!(read_u64(&t, r.counter), *want);
+    }
+}
