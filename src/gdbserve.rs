@@ -21,7 +21,7 @@ use gdbstub_server::{
     BackendError, CoreRegs, Direction, Ended, InterruptHook, MonitorReply, Motion, Stop, TimeTravel, WatchKind,
     X86_64Regs,
 };
-use recorder::timeline::{self, StopReason, Timeline, DEFAULT_CHECKPOINT_INTERVAL};
+use recorder::timeline::{self, CheckpointPolicy, StopReason, Timeline};
 use recorder::trace::{Event, FILES_DIR};
 use recorder::tracee::Regs;
 use recorder::{EventIdx, RemoteAddr};
@@ -54,9 +54,9 @@ fn backend_err(e: impl std::fmt::Display) -> BackendError {
 }
 
 impl Backend {
-    pub fn open(trace_dir: &Path) -> Result<Backend> {
-        let timeline = Timeline::open(trace_dir, DEFAULT_CHECKPOINT_INTERVAL)
-            .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+    pub fn open(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Backend> {
+        let timeline =
+            Timeline::open_with(trace_dir, policy).with_context(|| format!("cannot replay {}", trace_dir.display()))?;
         // The tracee's mappings name the copies by absolute path.
         let files_dir = trace_dir
             .canonicalize()
@@ -687,11 +687,11 @@ fn unlinked_file_with(bytes: &[u8]) -> Result<File, BackendError> {
 
 /// Serves gdb over stdin/stdout (`target extended-remote | rback replay
 /// --gdb-stdio TRACE`). Everything rback says goes to stderr.
-pub fn serve_stdio(trace_dir: &Path) -> Result<()> {
+pub fn serve_stdio(trace_dir: &Path, policy: CheckpointPolicy) -> Result<()> {
     // gdb may run us in its terminal's process group: Ctrl-C there is for
     // gdb, which turns it into an interrupt packet.
     recorder::sys::ignore_terminal_signals();
-    let mut backend = Backend::open(trace_dir)?;
+    let mut backend = Backend::open(trace_dir, policy)?;
     let ended = gdbstub_server::serve(std::io::stdin(), std::io::stdout(), &mut backend)?;
     if ended == Ended::ConnectionClosed {
         eprintln!("rback: gdb closed the connection");
@@ -714,7 +714,7 @@ pub fn listen_address(spec: Option<&str>) -> Result<SocketAddr> {
 
 /// Serves gdb on a TCP port: one connection at a time, a new one after gdb
 /// detaches, until gdb kills the program.
-pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Result<()> {
+pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool, policy: CheckpointPolicy) -> Result<()> {
     if !addr.ip().is_loopback() {
         if !allow_remote {
             bail!(
@@ -724,7 +724,7 @@ pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Resu
         }
         eprintln!("rback: warning: listening on {addr}, not loopback: anyone who can reach it controls the replay");
     }
-    let mut backend = Backend::open(trace_dir)?;
+    let mut backend = Backend::open(trace_dir, policy)?;
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     eprintln!(
@@ -764,8 +764,9 @@ pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Resu
 }
 
 /// Runs stock gdb already connected to a server on `trace_dir` over a
-/// pipe, with `gdb_args` passed through; returns gdb's exit status.
-pub fn run_gdb(trace_dir: &Path, gdb_args: &[String]) -> Result<i32> {
+/// pipe, with `gdb_args` passed through and `server_args` given to the
+/// server (the checkpoint options); returns gdb's exit status.
+pub fn run_gdb(trace_dir: &Path, gdb_args: &[String], server_args: &[String]) -> Result<i32> {
     // Fail here, in one line, rather than inside gdb's pipe.
     recorder::trace::TraceLog::load(trace_dir)?;
     let rback = std::env::current_exe().context("cannot find rback's own executable")?;
@@ -776,9 +777,11 @@ pub fn run_gdb(trace_dir: &Path, gdb_args: &[String]) -> Result<i32> {
     // Going far back in a long recording can take longer than gdb's
     // default 2 s wait for a reply (`monitor goto`, host I/O meanwhile).
     cmd.arg("-iex").arg("set remotetimeout 60");
+    let extra: Vec<String> = server_args.iter().map(|a| shell_quote(a)).collect();
     cmd.arg("-ex").arg(format!(
-        "target extended-remote | {} replay --gdb-stdio {}",
+        "target extended-remote | {} replay --gdb-stdio {} {}",
         shell_quote(&rback.to_string_lossy()),
+        extra.join(" "),
         shell_quote(&trace_dir.to_string_lossy())
     ));
     cmd.args(gdb_args);

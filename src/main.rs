@@ -10,13 +10,15 @@ mod session;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use recorder::program;
 use recorder::record::{record, RecordOptions};
 use recorder::replay::{replay, ReplayOptions};
+use recorder::timeline::CheckpointPolicy;
 
 /// A record/replay and rollback debugger for Linux x86-64 programs that needs
 /// no hardware performance counters.
@@ -25,6 +27,94 @@ use recorder::replay::{replay, ReplayOptions};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// How the debugger spaces and caps its automatic checkpoints.
+#[derive(Args, Clone, Default)]
+struct CheckpointArgs {
+    /// Take an automatic checkpoint every N events, or after TIME of the
+    /// program's CPU time such as 100ms or 2s (default: every 200 events or
+    /// 250ms, whichever comes first). Closer checkpoints make going back
+    /// faster and cost memory.
+    #[arg(long = "checkpoint-interval", value_name = "N|TIME", value_parser = parse_interval)]
+    checkpoint_interval: Option<Interval>,
+    /// The memory all checkpoints together may hold, like 512M or 4G
+    /// (default: 2G); older ones are thinned to stay under it.
+    #[arg(long = "checkpoint-memory", value_name = "SIZE", value_parser = parse_size)]
+    checkpoint_memory: Option<u64>,
+}
+
+#[derive(Clone, Copy)]
+enum Interval {
+    Events(u64),
+    CpuTime(Duration),
+}
+
+impl CheckpointArgs {
+    fn policy(&self) -> CheckpointPolicy {
+        let mut policy = CheckpointPolicy::default();
+        match self.checkpoint_interval {
+            // One measure chosen: the other no longer triggers.
+            Some(Interval::Events(n)) => {
+                policy.every_events = n;
+                policy.every_cpu = Duration::MAX;
+            }
+            Some(Interval::CpuTime(t)) => {
+                policy.every_cpu = t;
+                policy.every_events = u64::MAX;
+            }
+            None => {}
+        }
+        if let Some(bytes) = self.checkpoint_memory {
+            policy.memory_budget = bytes;
+        }
+        policy
+    }
+
+    /// The same options as command-line arguments, for a server rback
+    /// starts for gdb.
+    fn to_args(&self) -> Vec<String> {
+        let mut args = vec![];
+        match self.checkpoint_interval {
+            Some(Interval::Events(n)) => args.push(format!("--checkpoint-interval={n}")),
+            Some(Interval::CpuTime(t)) => args.push(format!("--checkpoint-interval={}ms", t.as_millis())),
+            None => {}
+        }
+        if let Some(bytes) = self.checkpoint_memory {
+            args.push(format!("--checkpoint-memory={bytes}"));
+        }
+        args
+    }
+}
+
+fn parse_interval(text: &str) -> Result<Interval, String> {
+    let bad = || format!("`{text}` is not a number of events or a time like 100ms or 2s");
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Err("the checkpoint interval must be more than 0".into());
+    }
+    match unit {
+        "" => Ok(Interval::Events(n)),
+        "ms" => Ok(Interval::CpuTime(Duration::from_millis(n))),
+        "s" => Ok(Interval::CpuTime(Duration::from_secs(n))),
+        _ => Err(bad()),
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("`{text}` is not a size like 512M or 4G");
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(bad()),
+    };
+    n.checked_shl(shift).filter(|v| v >> shift == n).ok_or_else(bad)
 }
 
 #[derive(Subcommand)]
@@ -71,12 +161,49 @@ enum Command {
         /// Let --gdb listen on an address other than loopback.
         #[arg(long = "gdb-allow-remote", requires = "gdb")]
         gdb_allow_remote: bool,
+        #[command(flatten)]
+        checkpoints: CheckpointArgs,
         /// The trace directory.
         trace: Option<PathBuf>,
+    },
+    /// Record a program, then debug the recording: when the program has
+    /// ended, the time-travel debugger opens on it (or, with --gdb, serves
+    /// it to gdb). The program runs live, at full speed, to its end first.
+    Run {
+        /// Where to write the trace (default: a new directory under
+        /// $RBACK_TRACE_DIR or ~/.local/share/rback).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Run the debugger commands in FILE first.
+        #[arg(short = 'x', long = "command", value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Exit after the commands of -x instead of reading more.
+        #[arg(long = "batch")]
+        batch: bool,
+        /// Serve the recording to gdb on a TCP port instead (ADDR: PORT or
+        /// HOST:PORT; default 127.0.0.1 on a free port).
+        #[arg(
+            long = "gdb",
+            value_name = "ADDR",
+            num_args = 0..=1,
+            default_missing_value = "",
+            require_equals = true,
+            conflicts_with_all = ["script", "batch"]
+        )]
+        gdb: Option<String>,
+        #[command(flatten)]
+        checkpoints: CheckpointArgs,
+        /// The program to record.
+        program: String,
+        /// Its arguments (put `--` before them if they start with `-`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Debug a trace with stock gdb, already connected, forward and backward
     /// (default: the latest trace).
     Gdb {
+        #[command(flatten)]
+        checkpoints: CheckpointArgs,
         /// The trace directory.
         trace: Option<PathBuf>,
         /// Arguments for gdb (after `--`).
@@ -158,17 +285,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             program: prog,
             args,
         } => {
-            let exe = program::resolve_program(&prog)?;
-            let trace_dir = match output {
-                Some(dir) => program::explicit_trace_dir(&dir)?,
-                None => program::new_trace_dir(&program::trace_root(), &exe)?,
-            };
-            recorder::sys::ignore_terminal_signals();
-            let outcome = record(&RecordOptions {
-                program: prog,
-                args,
-                trace_dir: trace_dir.clone(),
-            })?;
+            let (trace_dir, outcome) = record_program(output, prog, args)?;
             if let Some(err) = outcome.error {
                 return Err(anyhow!(err).context(format!(
                     "recording stopped after {} events (the trace up to there is in {})",
@@ -183,6 +300,41 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(exit_code(outcome.status.map(|s| s.shell_code()).unwrap_or(1)))
         }
+        Command::Run {
+            output,
+            script,
+            batch,
+            gdb,
+            checkpoints,
+            program: prog,
+            args,
+        } => {
+            let (trace_dir, outcome) = record_program(output, prog, args)?;
+            match (&outcome.error, outcome.status) {
+                // What was recorded up to the failure is still worth a look.
+                (Some(err), _) => eprintln!(
+                    "rback: recording stopped after {} events: {err}; debugging what was recorded ({})",
+                    outcome.events,
+                    trace_dir.display()
+                ),
+                (None, status) => eprintln!(
+                    "rback: the program ended ({}); debugging its recording ({}, {} events)",
+                    status.map_or("without a status".to_string(), |s| format!(
+                        "exit status {}",
+                        s.shell_code()
+                    )),
+                    trace_dir.display(),
+                    outcome.events
+                ),
+            }
+            if let Some(spec) = gdb {
+                let addr = gdbserve::listen_address((!spec.is_empty()).then_some(spec.as_str()))?;
+                gdbserve::serve_tcp(&trace_dir, addr, false, checkpoints.policy())?;
+            } else {
+                repl::run(&trace_dir, script.as_deref(), batch, checkpoints.policy())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay {
             autopilot,
             script,
@@ -190,10 +342,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             gdb,
             gdb_stdio,
             gdb_allow_remote,
+            checkpoints,
             trace,
         } => {
+            let policy = checkpoints.policy();
             if gdb_stdio {
-                gdbserve::serve_stdio(&trace_or_latest(trace)?)?;
+                gdbserve::serve_stdio(&trace_or_latest(trace)?, policy)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if let Some(spec) = gdb {
@@ -208,12 +362,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     (s, t) => (Some(s.to_string()), t),
                 };
                 let addr = gdbserve::listen_address(spec.as_deref())?;
-                gdbserve::serve_tcp(&trace_or_latest(trace)?, addr, gdb_allow_remote)?;
+                gdbserve::serve_tcp(&trace_or_latest(trace)?, addr, gdb_allow_remote, policy)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {
                 let trace_dir = trace_or_latest(trace)?;
-                repl::run(&trace_dir, script.as_deref(), batch)?;
+                repl::run(&trace_dir, script.as_deref(), batch, policy)?;
                 return Ok(ExitCode::SUCCESS);
             }
             let trace_dir = trace_or_latest(trace)?;
@@ -233,8 +387,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Gdb { trace, gdb_args } => {
-            let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args)?;
+        Command::Gdb {
+            checkpoints,
+            trace,
+            gdb_args,
+        } => {
+            let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args, &checkpoints.to_args())?;
             Ok(exit_code(code))
         }
         Command::Info { trace } => {
@@ -286,6 +444,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Records `prog` into `output` (or a new trace directory).
+fn record_program(
+    output: Option<PathBuf>,
+    prog: String,
+    args: Vec<String>,
+) -> Result<(PathBuf, recorder::record::RecordOutcome)> {
+    let exe = program::resolve_program(&prog)?;
+    let trace_dir = match output {
+        Some(dir) => program::explicit_trace_dir(&dir)?,
+        None => program::new_trace_dir(&program::trace_root(), &exe)?,
+    };
+    recorder::sys::ignore_terminal_signals();
+    let outcome = record(&RecordOptions {
+        program: prog,
+        args,
+        trace_dir: trace_dir.clone(),
+    })?;
+    Ok((trace_dir, outcome))
 }
 
 fn trace_or_latest(trace: Option<PathBuf>) -> Result<PathBuf> {

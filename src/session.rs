@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use recorder::timeline::{StopReason, Timeline, WatchKind, DEFAULT_CHECKPOINT_INTERVAL};
+use recorder::timeline::{CheckpointPolicy, StopReason, Timeline, WatchKind};
 use recorder::trace::{Event, FILES_DIR};
 use recorder::RemoteAddr;
 
@@ -82,12 +82,17 @@ impl debuginfo::Memory for TimelineMemory<'_> {
 impl Session {
     /// Opens a trace at the start of the recording.
     pub fn open(trace_dir: &Path) -> Result<Session> {
+        Session::open_with(trace_dir, CheckpointPolicy::default())
+    }
+
+    /// Opens a trace with a given checkpoint policy.
+    pub fn open_with(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Session> {
         // The replayed program maps the copies by absolute path.
         let trace_dir = &trace_dir
             .canonicalize()
             .with_context(|| format!("cannot open the trace {}", trace_dir.display()))?;
-        let timeline = Timeline::open(trace_dir, DEFAULT_CHECKPOINT_INTERVAL)
-            .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+        let timeline =
+            Timeline::open_with(trace_dir, policy).with_context(|| format!("cannot replay {}", trace_dir.display()))?;
         let mut names = HashMap::new();
         let files = trace_dir.join(FILES_DIR);
         for event in &timeline.log().events {

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::session::Session;
+use recorder::timeline::CheckpointPolicy;
 
 /// The prompt, as gdb's `(gdb) `.
 const PROMPT: &str = "(rback) ";
@@ -88,12 +89,12 @@ enum Input {
 
 /// Runs the REPL over a trace: `script` first (gdb's `-x`), then, unless
 /// `batch`, commands from the terminal or stdin.
-pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool) -> Result<()> {
+pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool, policy: CheckpointPolicy) -> Result<()> {
     let script_text = match script {
         Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
         None => None,
     };
-    let session = Session::open(trace_dir)?;
+    let session = Session::open_with(trace_dir, policy)?;
     let mut repl = Repl {
         session,
         selected_frame: 0,
