@@ -70,6 +70,10 @@ pub enum Error {
     Unsupported { event: EventIdx, what: String, why: String },
     #[error("{0}")]
     Program(String),
+    /// An `Interrupter` stopped a run in the middle of an interval, where
+    /// no position can be named; the timeline turns it into a stop.
+    #[error("interrupted")]
+    Interrupted,
     #[error("cannot start the tracee: {0}")]
     Spawn(String),
     #[error("ptrace {op} on tracee {pid} failed: {errno}")]

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -120,14 +120,28 @@ impl Watch {
     }
 }
 
-/// Stops a long movement from another thread (a Ctrl-C handler). The
-/// movement notices at the next event boundary and stops there.
+/// Stops a long movement from another thread (a Ctrl-C handler). A
+/// program running freely gets a signal (SIGSTKFLT from rback, which the
+/// timeline takes back) and the movement stops at the start of the interval
+/// it was in: the only place there a position can be named. Other work
+/// stops at the next event boundary or within 1024 single steps.
 #[derive(Clone)]
-pub struct Interrupter(Arc<AtomicBool>);
+pub struct Interrupter {
+    flag: Arc<AtomicBool>,
+    /// The live tracee while it runs freely, else 0.
+    running: Arc<AtomicI32>,
+}
 
 impl Interrupter {
     pub fn interrupt(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
+        let pid = self.running.load(Ordering::SeqCst);
+        if pid != 0 {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            // It may have stopped meanwhile: then the signal waits for the
+            // next resume, and the replay drops it as not the program's.
+            let _ = crate::sys::tgkill(pid, pid, crate::counter::COUNTER_SIGNAL);
+        }
     }
 }
 
@@ -308,6 +322,8 @@ pub struct Timeline {
     /// The user watch the last single step reported, if any.
     stepped_watch: Option<Watch>,
     interrupted: Arc<AtomicBool>,
+    /// The live tracee's pid while it runs freely (see [`Interrupter`]).
+    running: Arc<AtomicI32>,
     /// A hidden checkpoint where the last reverse step started stepping.
     step_cache: Option<StepCache>,
     /// Memory or registers were changed by hand; the live tracee is no
@@ -358,6 +374,7 @@ impl Timeline {
             watch_values: HashMap::new(),
             stepped_watch: None,
             interrupted: Arc::new(AtomicBool::new(false)),
+            running: Arc::new(AtomicI32::new(0)),
             step_cache: None,
             scratch: false,
         };
@@ -447,7 +464,10 @@ impl Timeline {
 
     /// A handle that stops the current or next long movement.
     pub fn interrupter(&self) -> Interrupter {
-        Interrupter(self.interrupted.clone())
+        Interrupter {
+            flag: self.interrupted.clone(),
+            running: self.running.clone(),
+        }
     }
 
     /// Watches `len` bytes at `addr` (1, 2, 4 or 8, aligned to their size).
@@ -538,6 +558,11 @@ impl Timeline {
 
     /// Goes to the start of interval `event`: just after event `event - 1`.
     pub fn goto_event(&mut self, event: EventIdx) -> Result<StopReason> {
+        let result = self.goto_event_uninterrupted(event);
+        self.settle(result)
+    }
+
+    fn goto_event_uninterrupted(&mut self, event: EventIdx) -> Result<StopReason> {
         self.begin_movement()?;
         let last = self.last_start();
         if event.0 < 1 || event > last {
@@ -551,6 +576,11 @@ impl Timeline {
 
     /// Goes to a position stored earlier.
     pub fn goto_position(&mut self, target: Position) -> Result<StopReason> {
+        let result = self.goto_position_uninterrupted(target);
+        self.settle(result)
+    }
+
+    fn goto_position_uninterrupted(&mut self, target: Position) -> Result<StopReason> {
         self.begin_movement()?;
         if target.event.0 < 1 || target.event > self.log.len() {
             return Err(Error::Program(format!("position {target:?} is outside the recording")));
@@ -589,6 +619,11 @@ impl Timeline {
     }
 
     pub fn cont(&mut self) -> Result<StopReason> {
+        let result = self.cont_uninterrupted();
+        self.settle(result)
+    }
+
+    fn cont_uninterrupted(&mut self) -> Result<StopReason> {
         self.begin_movement()?;
         self.snapshot_watch_values()?;
         if self.at.point == Point::End {
@@ -649,6 +684,11 @@ impl Timeline {
     }
 
     pub fn reverse_stepi(&mut self) -> Result<StopReason> {
+        let result = self.reverse_stepi_uninterrupted();
+        self.settle(result)
+    }
+
+    fn reverse_stepi_uninterrupted(&mut self) -> Result<StopReason> {
         self.begin_movement()?;
         match self.previous(self.at)? {
             Some(p) => {
@@ -663,6 +703,11 @@ impl Timeline {
     /// before here. For an access, the program stops before the
     /// instruction that made it.
     pub fn reverse_cont(&mut self) -> Result<StopReason> {
+        let result = self.reverse_cont_uninterrupted();
+        self.settle(result)
+    }
+
+    fn reverse_cont_uninterrupted(&mut self) -> Result<StopReason> {
         self.begin_movement()?;
         let here = self.at;
         let mut upper = here;
@@ -784,6 +829,21 @@ impl Timeline {
             self.goto(here, None)?;
         }
         Ok(())
+    }
+
+    /// Turns a run interrupted mid-interval into a stop at that interval's
+    /// start, a position that exists.
+    fn settle(&mut self, result: Result<StopReason>) -> Result<StopReason> {
+        match result {
+            Err(Error::Interrupted) => {
+                self.take_interrupt();
+                // The live tracee ran on from `at`: no shortcut from here.
+                self.arrivals_known = false;
+                self.goto(Position::start(self.at.event), None)?;
+                Ok(StopReason::Interrupted)
+            }
+            other => other,
+        }
     }
 
     fn take_interrupt(&self) -> bool {
@@ -1218,7 +1278,15 @@ impl Timeline {
         self.at.point == (Point::Start { steps: 0 })
     }
 
-    fn run_loop(&mut self, goal: Goal, mut hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
+    fn run_loop(&mut self, goal: Goal, hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
+        let result = self.run_loop_published(goal, hits);
+        self.running.store(0, Ordering::SeqCst);
+        result
+    }
+
+    /// [`Timeline::run_loop`], which publishes the live pid while the
+    /// program runs freely.
+    fn run_loop_published(&mut self, goal: Goal, mut hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
         loop {
             // Standing on a breakpoint's address: that arrival was already
             // seen, so execute the instruction before putting int3s back.
@@ -1239,10 +1307,15 @@ impl Timeline {
             }
             self.sync_watches()?;
             self.insert_breakpoints()?;
+            self.running.store(self.pid().as_raw(), Ordering::SeqCst);
             self.live.resume(Resume::Cont)?;
             loop {
                 let stop = self.live.tracee().wait()?;
                 match stop {
+                    Stop::Signal(sig) if self.is_interrupt(sig)? => {
+                        self.remove_breakpoints()?;
+                        return Err(Error::Interrupted);
+                    }
                     Stop::Signal(sig) => {
                         let info = self.live.tracee().siginfo()?;
                         if sig == libc::SIGTRAP && si_code(&info) == SI_KERNEL {
@@ -1309,6 +1382,15 @@ impl Timeline {
                 }
             }
         }
+    }
+
+    /// Whether a signal stop is an [`Interrupter`]'s, sent by rback itself.
+    fn is_interrupt(&self, sig: i32) -> Result<bool> {
+        if sig != crate::counter::COUNTER_SIGNAL || !self.interrupted.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let info = self.live.tracee().siginfo()?;
+        Ok(si_code(&info) == libc::SI_TKILL)
     }
 
     fn counter_stop(&mut self, sig: i32, info: &crate::sys::SiginfoBytes) -> Result<Option<CounterStop>> {

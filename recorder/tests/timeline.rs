@@ -533,3 +533,36 @@ fn stepping_off_a_breakpoint_the_way_gdb_does_keeps_reverse_continue_exact() {
         assert_eq!(read_u64(&t, r.counter), *want);
     }
 }
+
+#[test]
+fn an_interrupt_stops_a_syscall_free_stretch_at_its_start() {
+    // About a second of native work with no system call in it.
+    let (_dir, bin, trace) = record_program_with("shapes", &["loop", "300000000"]);
+    let total = symbol(&bin, "total");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    let interrupter = t.interrupter();
+    let started = std::time::Instant::now();
+    let ctrl_c = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        interrupter.interrupt();
+    });
+    assert_eq!(t.cont().unwrap(), StopReason::Interrupted);
+    ctrl_c.join().unwrap();
+    let took = started.elapsed();
+    // Where a position exists: the start of the loop's interval.
+    let at = t.position();
+    assert_eq!(at.point, recorder::timeline::Point::Start { steps: 0 });
+    assert_eq!(read_u64(&t, total), 0);
+    assert!(took.as_secs_f64() < 0.9 * full_run(&trace), "took {took:?}");
+    // And time goes on from there.
+    assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
+    assert_eq!(read_u64(&t, total), 300_000_000u64 * 300_000_001 / 2);
+}
+
+/// Seconds an uninterrupted continue to the end takes.
+fn full_run(trace: &Path) -> f64 {
+    let mut t = Timeline::open(trace, 5).unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
+    started.elapsed().as_secs_f64()
+}
