@@ -297,6 +297,8 @@ pub struct Timeline {
     /// The live program's CPU time (ns) when it last passed a checkpoint.
     cpu_mark: u64,
     last_cpu_check: Instant,
+    /// When the checkpoints' memory may be measured again.
+    memory_check_after: Instant,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -362,6 +364,7 @@ impl Timeline {
             },
             cpu_mark: 0,
             last_cpu_check: Instant::now(),
+            memory_check_after: Instant::now(),
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
@@ -1766,10 +1769,19 @@ impl Timeline {
         if self.checkpoints.iter().filter(|c| c.name.is_none()).count() > MAX_AUTO_CHECKPOINTS {
             self.thin_checkpoints();
         }
-        while self.checkpoint_memory() > self.policy.memory_budget {
-            if !self.thin_checkpoints() {
-                break;
+        // Resident sizes bound the proportional ones from above and cost
+        // nothing to read; PSS walks every page table, which takes tens of
+        // milliseconds per GiB, so it is also spaced out in time (at most
+        // a twentieth of the time spent here).
+        let resident: u64 = self.checkpoints.iter().map(|c| resident(c.session.tracee().pid)).sum();
+        if resident > self.policy.memory_budget && Instant::now() >= self.memory_check_after {
+            let started = Instant::now();
+            while self.checkpoint_memory() > self.policy.memory_budget {
+                if !self.thin_checkpoints() {
+                    break;
+                }
             }
+            self.memory_check_after = Instant::now() + started.elapsed() * 20;
         }
         Ok(id)
     }
@@ -1838,6 +1850,14 @@ impl Timeline {
         }
         Ok(())
     }
+}
+
+/// The resident set size of a process in bytes (0 if it cannot be read).
+fn resident(pid: nix::unistd::Pid) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
 }
 
 /// `Pss_Anon` of a process in bytes (0 if it cannot be read).
