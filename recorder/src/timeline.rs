@@ -67,6 +67,9 @@ const CPU_CHECK_EVENTS: u64 = 16;
 const CPU_CHECK_AFTER: Duration = Duration::from_millis(20);
 /// Automatic checkpoints kept at most; older ones are thinned out first.
 const MAX_AUTO_CHECKPOINTS: usize = 48;
+/// Anchors kept at most (they are cheap: forks of a process that differs
+/// from the live one by a few dozen milliseconds of work).
+const MAX_ANCHORS: usize = 512;
 /// How many single steps a reverse step may take to find the previous
 /// instruction, from the arrival before it.
 /// (At 17-50 µs a step, this is a few seconds.)
@@ -249,6 +252,49 @@ struct Checkpoint {
     position: Position,
     /// The frozen copy; it never runs, it is only forked again.
     session: ReplaySession,
+    /// For an *anchor* (an automatic checkpoint at an arrival inside a long
+    /// stretch with no event), the arrival counts there since the
+    /// interval's start: what a run from it needs to name positions.
+    counts: Option<HashMap<RemoteAddr, u64>>,
+}
+
+/// Signals the live tracee every `ANCHOR_EVERY` while a long counted run
+/// goes on, so that it leaves anchors behind; stops when dropped.
+struct Ticker {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Run time between anchors: a run to a position from the anchor before it
+/// costs at most this (plus counting).
+const ANCHOR_EVERY: Duration = Duration::from_millis(25);
+
+impl Ticker {
+    fn start(running: Arc<AtomicI32>, tick: Arc<AtomicBool>) -> Ticker {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(ANCHOR_EVERY) {
+                let pid = running.load(Ordering::SeqCst);
+                if pid != 0 && !tick.swap(true, Ordering::SeqCst) {
+                    let pid = nix::unistd::Pid::from_raw(pid);
+                    let _ = crate::sys::tgkill(pid, pid, crate::counter::COUNTER_SIGNAL);
+                }
+            }
+        });
+        Ticker {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A checkpoint off the user's list, with the arrival and trigger counts
@@ -271,6 +317,9 @@ enum Halt {
     Reached,
     /// The interval's event is next; its stop is held.
     Event,
+    /// A long counted run was stopped to drop an anchor (only when
+    /// `ticks_wanted`).
+    Tick,
 }
 
 #[derive(Clone, Copy)]
@@ -326,6 +375,10 @@ pub struct Timeline {
     interrupted: Arc<AtomicBool>,
     /// The live tracee's pid while it runs freely (see [`Interrupter`]).
     running: Arc<AtomicI32>,
+    /// Set by the anchor ticker before it signals the live tracee.
+    tick: Arc<AtomicBool>,
+    /// Whether the current run stops for ticks (else they are dropped).
+    ticks_wanted: bool,
     /// A hidden checkpoint where the last reverse step started stepping.
     step_cache: Option<StepCache>,
     /// Memory or registers were changed by hand; the live tracee is no
@@ -378,6 +431,8 @@ impl Timeline {
             stepped_watch: None,
             interrupted: Arc::new(AtomicBool::new(false)),
             running: Arc::new(AtomicI32::new(0)),
+            tick: Arc::new(AtomicBool::new(false)),
+            ticks_wanted: false,
             step_cache: None,
             scratch: false,
         };
@@ -669,7 +724,9 @@ impl Timeline {
                         return Ok(reason);
                     }
                 }
-                Halt::Stepped | Halt::Reached => unreachable!("a free run stops at breakpoints and events only"),
+                Halt::Stepped | Halt::Reached | Halt::Tick => {
+                    unreachable!("a free run stops at breakpoints and events only")
+                }
             }
         }
     }
@@ -713,6 +770,15 @@ impl Timeline {
     fn reverse_cont_uninterrupted(&mut self) -> Result<StopReason> {
         self.begin_movement()?;
         let here = self.at;
+        // With one breakpoint, every arrival at it is a hit: from a hit
+        // (or steps after one), the one before is known by its number.
+        if let (Point::Arrival { addr, nth, steps }, true) = (here.point, self.watches.is_empty()) {
+            if self.breakpoints.len() == 1 && self.breakpoints.contains(&addr) && (steps > 0 || nth > 1) {
+                let nth = if steps > 0 { nth } else { nth - 1 };
+                self.goto(Position::arrival(here.event, addr, nth, 0), None)?;
+                return Ok(StopReason::Breakpoint(addr));
+            }
+        }
         let mut upper = here;
         loop {
             let Some(i) = self.checkpoint_before(upper) else {
@@ -993,6 +1059,7 @@ impl Timeline {
                 name: None,
                 position: self.at,
                 session: self.live.fork()?,
+                counts: None,
             },
             breakpoints: self.breakpoints.clone(),
             watches: self.watches.clone(),
@@ -1071,10 +1138,16 @@ impl Timeline {
                 self.at = target;
                 return Ok(());
             }
-            let i = self
-                .checkpoint_before_or_at(target)
-                .expect("the first checkpoint is at the start of the recording");
-            self.restore(i)?;
+            if let Some(i) = self.anchor_for(target) {
+                self.restore(i)?;
+                self.arrivals = self.checkpoints[i].counts.clone().expect("an anchor has counts");
+                self.arrivals_known = true;
+            } else {
+                let i = self
+                    .checkpoint_before_or_at(target)
+                    .expect("the first checkpoint is at the start of the recording");
+                self.restore(i)?;
+            }
         }
         while self.at.event < target.event {
             if self.at.point != Point::End {
@@ -1109,7 +1182,9 @@ impl Timeline {
             }
             Point::Arrival { addr, nth, steps } => {
                 let rip = RemoteAddr(self.live.tracee().regs()?.rip);
-                if !(nth == 1 && rip == addr) {
+                // Already standing on it: the interval's start or an anchor.
+                let here = rip == addr && (nth == 1 || self.arrivals.get(&addr) == Some(&nth));
+                if !here {
                     match self.run_within(Goal::Arrival(addr, nth), hits.as_deref_mut())? {
                         Halt::Reached => {}
                         _ => {
@@ -1198,8 +1273,12 @@ impl Timeline {
         let result = match goal {
             // Resuming on `addr` counts the arrival that is there: the
             // counter sees every execution from the interval's start.
+            Goal::Arrival(addr, nth) if !self.breakpoints.contains(&addr) && hits.is_none() => {
+                self.run_to_arrival(addr, nth, &[], &[])
+            }
             Goal::Arrival(addr, nth) if !self.breakpoints.contains(&addr) => {
-                self.counter = Some(ExecCounter::arm(self.pid(), addr, Some(nth), COUNTER_SLOT)?);
+                let left = nth - self.executions_done(addr)?;
+                self.counter = Some(ExecCounter::arm(self.pid(), addr, Some(left), COUNTER_SLOT)?);
                 let r = self.run_loop(goal, hits);
                 self.counter.take().expect("armed above").disarm()?;
                 r
@@ -1247,14 +1326,7 @@ impl Timeline {
         }
         let saved = std::mem::take(&mut self.breakpoints);
         let result = match goal {
-            Goal::Arrival(addr, nth) => match ExecCounter::arm(self.pid(), addr, Some(nth), COUNTER_SLOT) {
-                Ok(counter) => {
-                    self.counter = Some(counter);
-                    let r = self.run_loop(goal, None);
-                    self.counter.take().expect("armed above").disarm().and(r)
-                }
-                Err(e) => Err(e),
-            },
+            Goal::Arrival(addr, nth) => self.run_to_arrival(addr, nth, &others, &counters),
             _ => self.run_loop(goal, None),
         };
         self.breakpoints = saved;
@@ -1275,6 +1347,138 @@ impl Timeline {
             }
         }
         Ok(halt)
+    }
+
+    /// A counted run to the `nth` arrival at `addr` that leaves anchors on
+    /// the way (see [`Timeline::run_to_arrival_anchoring`]).
+    fn run_to_arrival(
+        &mut self,
+        addr: RemoteAddr,
+        nth: u64,
+        others: &[RemoteAddr],
+        counters: &[ExecCounter],
+    ) -> Result<Halt> {
+        // An anchor there would restart the count the signal placement
+        // relies on (see `Timeline::checkpoint`).
+        let anchoring = !self.next_event_is_placed_signal();
+        let ticker = anchoring.then(|| Ticker::start(self.running.clone(), self.tick.clone()));
+        self.ticks_wanted = anchoring;
+        let result = self.run_to_arrival_anchoring(addr, nth, others, counters);
+        self.ticks_wanted = false;
+        drop(ticker);
+        self.tick.store(false, Ordering::SeqCst);
+        result
+    }
+
+    /// Runs to the `nth` arrival at `addr` with a counter, and on the way,
+    /// each time the ticker fires, to the next arrival at `addr`, where it
+    /// leaves an anchor: a checkpoint whose arrival counts (`addr`'s and
+    /// those of `others`, counted by `counters`) are known, so that later
+    /// runs to arrivals at `addr` start from the last anchor before them
+    /// instead of from the interval's start.
+    fn run_to_arrival_anchoring(
+        &mut self,
+        addr: RemoteAddr,
+        nth: u64,
+        others: &[RemoteAddr],
+        counters: &[ExecCounter],
+    ) -> Result<Halt> {
+        let mut done = self.executions_done(addr)?;
+        loop {
+            let counter = ExecCounter::arm(self.pid(), addr, Some(nth - done), COUNTER_SLOT)?;
+            self.counter = Some(counter);
+            let halt = self.run_loop(Goal::Arrival(addr, nth), None);
+            let counter = self.counter.take().expect("armed above");
+            let ran = counter.count();
+            counter.disarm()?;
+            match halt? {
+                Halt::Tick => done += ran?,
+                other => return Ok(other),
+            }
+            // The counter's own signal can merge into the tick's (one
+            // SIGSTKFLT pending at a time): then the goal is reached.
+            if done + 1 >= nth {
+                if done >= nth {
+                    return Ok(Halt::Reached);
+                }
+                continue;
+            }
+            // The next arrival is named and near: put an anchor there.
+            let counter = ExecCounter::arm(self.pid(), addr, Some(1), COUNTER_SLOT)?;
+            self.counter = Some(counter);
+            let halt = self.run_loop(Goal::Arrival(addr, done + 1), None);
+            self.counter.take().expect("armed above").disarm()?;
+            match halt? {
+                Halt::Reached => {}
+                Halt::Tick => continue,
+                other => return Ok(other),
+            }
+            // Breakpoints are counted either by int3 (in `arrivals`) or, in a
+            // counted run, by `counters`.
+            let mut counts = self.arrivals.clone();
+            for (&other, counter) in others.iter().zip(counters) {
+                counts.insert(other, counter.count()?);
+            }
+            counts.insert(addr, done + 1);
+            self.add_anchor(Position::arrival(self.at.event, addr, done + 1, 0), counts)?;
+        }
+    }
+
+    /// How many times the instruction at `addr` has run in this interval,
+    /// from `arrivals` (an arrival standing at `addr` has not run yet).
+    fn executions_done(&self, addr: RemoteAddr) -> Result<u64> {
+        let arrived = self.arrivals.get(&addr).copied().unwrap_or(0);
+        let standing = self.live.tracee().regs()?.rip == addr.0 && arrived > 0;
+        Ok(arrived - u64::from(standing))
+    }
+
+    fn add_anchor(&mut self, position: Position, counts: HashMap<RemoteAddr, u64>) -> Result<()> {
+        let session = self.live.fork()?;
+        let id = self.next_checkpoint_id;
+        self.next_checkpoint_id += 1;
+        let i = self
+            .checkpoints
+            .iter()
+            .position(|c| c.position.event > position.event)
+            .unwrap_or(self.checkpoints.len());
+        self.checkpoints.insert(
+            i,
+            Checkpoint {
+                id,
+                name: None,
+                position,
+                session,
+                counts: Some(counts),
+            },
+        );
+        if self.checkpoints.iter().filter(|c| c.counts.is_some()).count() > MAX_ANCHORS {
+            self.thin(|c| c.counts.is_some());
+        }
+        Ok(())
+    }
+
+    /// The anchor to start a run to `target` from: the last one at an
+    /// earlier arrival at the same address in the same interval, with the
+    /// counts of every breakpoint.
+    fn anchor_for(&self, target: Position) -> Option<usize> {
+        let Point::Arrival { addr, nth, .. } = target.point else {
+            return None;
+        };
+        if !self.watches.is_empty() || self.goal_watch.is_some() {
+            return None;
+        }
+        (0..self.checkpoints.len())
+            .filter(|&i| {
+                let c = &self.checkpoints[i];
+                let Some(counts) = &c.counts else { return false };
+                c.position.event == target.event
+                    && matches!(c.position.point, Point::Arrival { addr: a, nth: k, steps: 0 } if a == addr && k <= nth)
+                    && self.breakpoints.iter().all(|b| counts.contains_key(b))
+            })
+            .max_by_key(|&i| match self.checkpoints[i].position.point {
+                Point::Arrival { nth, .. } => nth,
+                _ => 0,
+            })
     }
 
     fn at_interval_start(&self) -> bool {
@@ -1318,6 +1522,14 @@ impl Timeline {
                     Stop::Signal(sig) if self.is_interrupt(sig)? => {
                         self.remove_breakpoints()?;
                         return Err(Error::Interrupted);
+                    }
+                    Stop::Signal(sig) if self.is_tick(sig)? => {
+                        self.tick.store(false, Ordering::SeqCst);
+                        if self.ticks_wanted {
+                            self.remove_breakpoints()?;
+                            return Ok(Halt::Tick);
+                        }
+                        self.live.resume(Resume::Cont)?;
                     }
                     Stop::Signal(sig) => {
                         let info = self.live.tracee().siginfo()?;
@@ -1385,6 +1597,15 @@ impl Timeline {
                 }
             }
         }
+    }
+
+    /// Whether a signal stop is the anchor ticker's.
+    fn is_tick(&self, sig: i32) -> Result<bool> {
+        if sig != crate::counter::COUNTER_SIGNAL || !self.tick.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let info = self.live.tracee().siginfo()?;
+        Ok(si_code(&info) == libc::SI_TKILL)
     }
 
     /// Whether a signal stop is an [`Interrupter`]'s, sent by rback itself.
@@ -1532,7 +1753,7 @@ impl Timeline {
         let last_auto = self
             .checkpoints
             .iter()
-            .filter(|c| c.name.is_none())
+            .filter(|c| is_auto(c))
             .map(|c| c.position.event.0)
             .filter(|e| *e <= self.at.event.0)
             .max()
@@ -1758,6 +1979,7 @@ impl Timeline {
             name,
             position: self.at,
             session,
+            counts: None,
         };
         let i = self
             .checkpoints
@@ -1766,8 +1988,8 @@ impl Timeline {
             .unwrap_or(self.checkpoints.len());
         self.checkpoints.insert(i, cp);
         self.cpu_mark = self.live_cpu_ns();
-        if self.checkpoints.iter().filter(|c| c.name.is_none()).count() > MAX_AUTO_CHECKPOINTS {
-            self.thin_checkpoints();
+        if self.checkpoints.iter().filter(|c| is_auto(c)).count() > MAX_AUTO_CHECKPOINTS {
+            self.thin(is_auto);
         }
         // Resident sizes bound the proportional ones from above and cost
         // nothing to read; PSS walks every page table, which takes tens of
@@ -1777,7 +1999,7 @@ impl Timeline {
         if resident > self.policy.memory_budget && Instant::now() >= self.memory_check_after {
             let started = Instant::now();
             while self.checkpoint_memory() > self.policy.memory_budget {
-                if !self.thin_checkpoints() {
+                if !self.thin(|c| c.counts.is_some()) && !self.thin(is_auto) {
                     break;
                 }
             }
@@ -1786,12 +2008,12 @@ impl Timeline {
         Ok(id)
     }
 
-    /// Keeps recent history dense and old history sparse: every other
-    /// automatic checkpoint in the older half goes (never the first, at the
-    /// recording's start). Returns whether any went.
-    fn thin_checkpoints(&mut self) -> bool {
+    /// Keeps recent history dense and old history sparse: among the
+    /// checkpoints `which` picks, every other one in the older half goes
+    /// (never the first). Returns whether any went.
+    fn thin(&mut self, which: fn(&Checkpoint) -> bool) -> bool {
         let autos: Vec<usize> = (0..self.checkpoints.len())
-            .filter(|&i| self.checkpoints[i].name.is_none())
+            .filter(|&i| which(&self.checkpoints[i]))
             .collect();
         if autos.len() < 3 {
             return false;
@@ -1810,10 +2032,13 @@ impl Timeline {
     }
 
     /// The latest checkpoint at an interval start at or before `p`.
+    /// (Or any checkpoint in an earlier interval, where a run to the
+    /// interval's end needs no counts.)
     fn checkpoint_before_or_at(&self, p: Position) -> Option<usize> {
         (0..self.checkpoints.len()).rev().find(|&i| {
             let c = self.checkpoints[i].position;
-            c.point == (Point::Start { steps: 0 }) && c.event <= p.event
+            (c.point == (Point::Start { steps: 0 }) && c.event <= p.event)
+                || (c.event < p.event && c.point != Point::End)
         })
     }
 
@@ -1898,4 +2123,9 @@ fn steps_between(from: Position, to: Position) -> Option<u64> {
         _ => return None,
     };
     b.checked_sub(a)
+}
+
+/// An automatic checkpoint at an interval start (not an anchor, not named).
+fn is_auto(c: &Checkpoint) -> bool {
+    c.name.is_none() && c.counts.is_none()
 }

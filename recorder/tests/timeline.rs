@@ -566,3 +566,62 @@ fn full_run(trace: &Path) -> f64 {
     assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
     started.elapsed().as_secs_f64()
 }
+
+#[test]
+fn reverse_steps_inside_a_long_loop_start_from_anchors_and_stay_exact() {
+    let (_dir, bin, trace) = record_program_with("shapes", &["loop", "100000"]);
+    let step = symbol(&bin, "step");
+    let total = symbol(&bin, "total");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    let mut e = 0;
+    for i in 2..t.events().0 {
+        t.goto_event(recorder::EventIdx(i)).unwrap();
+        if read_u64(&t, total) != 0 {
+            e = i - 1;
+            break;
+        }
+    }
+    let before = t.checkpoints().len();
+    let deep = Position {
+        event: recorder::EventIdx(e),
+        point: recorder::timeline::Point::Arrival {
+            addr: step,
+            nth: 90_000,
+            steps: 0,
+        },
+    };
+    t.goto_position(deep).unwrap();
+    assert_eq!(read_u64(&t, total), 89_999 * 90_000 / 2);
+    // The run there left anchors inside the loop's interval.
+    let anchors = t
+        .checkpoints()
+        .iter()
+        .filter(|c| c.position.event.0 == e && matches!(c.position.point, recorder::timeline::Point::Arrival { .. }))
+        .count();
+    assert!(anchors > 0 && t.checkpoints().len() > before, "{anchors} anchors");
+    // Forward 40 steps (several iterations), then back: each state again.
+    let mut states = vec![snapshot_regs(&t)];
+    for _ in 0..40 {
+        t.stepi().unwrap();
+        states.push(snapshot_regs(&t));
+    }
+    for state in states.iter().rev().skip(1) {
+        assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+        assert_eq!(snapshot_regs(&t), *state);
+    }
+    assert_eq!(t.position(), deep);
+    // Anchors and a fresh replay agree on a position between two of them.
+    let mid = Position {
+        point: recorder::timeline::Point::Arrival {
+            addr: step,
+            nth: 45_000,
+            steps: 3,
+        },
+        ..deep
+    };
+    t.goto_position(mid).unwrap();
+    let via_anchor = (snapshot_regs(&t), read_u64(&t, total));
+    let mut fresh = Timeline::open(&trace, 1000).unwrap();
+    fresh.goto_position(mid).unwrap();
+    assert_eq!((snapshot_regs(&fresh), read_u64(&fresh, total)), via_anchor);
+}
