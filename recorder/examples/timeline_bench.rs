@@ -47,15 +47,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let reason = t.reverse_cont()?;
     let reverse_cont = started.elapsed();
+    // Again from that hit, and reverse steps there (inside whatever loop
+    // the breakpoint is in).
+    let started = Instant::now();
+    let again = t.reverse_cont()?;
+    let reverse_cont_again = started.elapsed();
+    let started = Instant::now();
+    for _ in 0..5 {
+        t.reverse_stepi()?;
+    }
+    let reverse_stepi_there = started.elapsed() / 5;
 
     println!(
         "{last} events; replay to the end {:.0} ms with {autos} checkpoints holding {:.1} MiB; \
-         checkpoint {:.3} ms; reverse-stepi {:.1} ms; reverse-continue from the end {:.1} ms ({reason:?})",
+         checkpoint {:.3} ms; reverse-stepi {:.1} ms; reverse-continue from the end {:.1} ms ({reason:?}), \
+         then again {:.1} ms ({again:?}) and reverse-stepi there {:.1} ms",
         forward.as_secs_f64() * 1e3,
         memory as f64 / (1 << 20) as f64,
         checkpoint.as_secs_f64() * 1e3,
         reverse_stepi.as_secs_f64() * 1e3,
         reverse_cont.as_secs_f64() * 1e3,
+        reverse_cont_again.as_secs_f64() * 1e3,
+        reverse_stepi_there.as_secs_f64() * 1e3,
     );
     Ok(())
 }
