@@ -368,7 +368,7 @@ fn a_breakpoint_in_a_shared_library_is_hit() {
 
 #[test]
 fn reverse_continue_finds_the_last_of_many_hits() {
-    let s = recorded(c_program("gdb_many_hits"), &["10000"]);
+    let s = recorded(c_program("gdb_many_hits"), &["200000"]);
     let print = line_of("gdb_many_hits", "print");
     let out = gdb(
         &s,
@@ -382,7 +382,7 @@ fn reverse_continue_finds_the_last_of_many_hits() {
             "print i",
         ],
     );
-    assert_eq!(printed_values(&out), ["9999", "9998"], "{out:?}");
+    assert_eq!(printed_values(&out), ["199999", "199998"], "{out:?}");
 }
 
 #[test]

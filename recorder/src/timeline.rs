@@ -270,10 +270,10 @@ struct Ticker {
 const ANCHOR_EVERY: Duration = Duration::from_millis(25);
 
 impl Ticker {
-    fn start(running: Arc<AtomicI32>, tick: Arc<AtomicBool>) -> Ticker {
+    fn start(running: Arc<AtomicI32>, tick: Arc<AtomicBool>, every: Duration) -> Ticker {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(ANCHOR_EVERY) {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                 let pid = running.load(Ordering::SeqCst);
                 if pid != 0 && !tick.swap(true, Ordering::SeqCst) {
                     let pid = nix::unistd::Pid::from_raw(pid);
@@ -770,16 +770,39 @@ impl Timeline {
     fn reverse_cont_uninterrupted(&mut self) -> Result<StopReason> {
         self.begin_movement()?;
         let here = self.at;
-        // With one breakpoint, every arrival at it is a hit: from a hit
-        // (or steps after one), the one before is known by its number.
-        if let (Point::Arrival { addr, nth, steps }, true) = (here.point, self.watches.is_empty()) {
-            if self.breakpoints.len() == 1 && self.breakpoints.contains(&addr) && (steps > 0 || nth > 1) {
-                let nth = if steps > 0 { nth } else { nth - 1 };
-                self.goto(Position::arrival(here.event, addr, nth, 0), None)?;
-                return Ok(StopReason::Breakpoint(addr));
-            }
+        if let Some(hit) = self.last_hit_by_number()? {
+            self.goto(hit, None)?;
+            return Ok(StopReason::Breakpoint(RemoteAddr(self.regs()?.rip)));
         }
         let mut upper = here;
+        // A few steps past a named point: look at those steps one by one,
+        // so that what comes before can be counted up to that point.
+        let steps = match here.point {
+            Point::Start { steps } | Point::Arrival { steps, .. } | Point::Trigger { steps, .. } => steps,
+            Point::End => 0,
+        };
+        let base = here.with_steps(0);
+        if steps > 0 && steps <= 10_000 && self.can_count_hits(base) {
+            self.goto(base, None)?;
+            let mut last = self.breakpoint_here()?.map(|_| base);
+            for k in 1..steps {
+                if let Halt::Event = self.step_once(None)? {
+                    return Err(Error::Program(
+                        "internal error: a stored position lies past its event".into(),
+                    ));
+                }
+                if self.breakpoint_here()?.is_some() {
+                    last = Some(base.with_steps(k));
+                }
+            }
+            self.at = base.with_steps(steps - 1);
+            self.arrivals_known = false;
+            if let Some(hit) = last {
+                self.goto(hit, None)?;
+                return Ok(StopReason::Breakpoint(RemoteAddr(self.regs()?.rip)));
+            }
+            upper = base;
+        }
         loop {
             let Some(i) = self.checkpoint_before(upper) else {
                 self.goto(Position::start(EventIdx(1)), None)?;
@@ -826,11 +849,51 @@ impl Timeline {
         }
     }
 
+    /// The last breakpoint hit before here in this interval, found from the
+    /// arrival counts here (every arrival at a breakpoint is a hit) without
+    /// a scan; `None` when that cannot tell (counts unknown, watches, more
+    /// than two breakpoints, or no hit in this interval).
+    fn last_hit_by_number(&mut self) -> Result<Option<Position>> {
+        if !self.arrivals_known
+            || self.held.is_some()
+            || !self.watches.is_empty()
+            || self.breakpoints.is_empty()
+            || self.breakpoints.len() > 2
+        {
+            return Ok(None);
+        }
+        let event = self.at.event;
+        let mut last = Vec::new();
+        for &addr in &self.breakpoints {
+            // An arrival standing here is here, not before.
+            let n = self.executions_done(addr)?;
+            if n > 0 {
+                last.push((addr, n));
+            }
+        }
+        Ok(match last[..] {
+            [] => None,
+            [(addr, n)] => Some(Position::arrival(event, addr, n, 0)),
+            [(a, na), (b, nb)] => {
+                // Which came later: b's last arrival is after a's if fewer
+                // than nb arrivals at b had happened by a's.
+                let at_a = Position::arrival(event, a, na, 0);
+                self.goto(at_a, None)?;
+                if self.arrivals.get(&b).copied().unwrap_or(0) >= nb {
+                    Some(at_a)
+                } else {
+                    Some(Position::arrival(event, b, nb, 0))
+                }
+            }
+            _ => None,
+        })
+    }
+
     /// Whether a reverse scan up to `upper` can count breakpoint arrivals
     /// in the kernel instead of stopping at each: one breakpoint, no
     /// watches, perf counters available, and `upper` reachable by a counter.
     fn can_count_hits(&self, upper: Position) -> bool {
-        self.breakpoints.len() == 1
+        (1..=WATCH_SLOTS.len()).contains(&self.breakpoints.len())
             && self.watches.is_empty()
             && crate::counter::backend() == crate::counter::Backend::PerfBreakpoint
             && matches!(
@@ -839,14 +902,14 @@ impl Timeline {
             )
     }
 
-    /// The last arrival at the one breakpoint strictly before `upper`,
-    /// after checkpoint `i`, found by counting: the program runs at full
-    /// speed however often it passes the breakpoint (a loop hit millions
-    /// of times costs one replay, not millions of stops).
+    /// The last breakpoint hit strictly before `upper`, after checkpoint
+    /// `i`, found by counting the arrivals at each breakpoint (one or two):
+    /// the program runs at full speed however often it passes them (a loop
+    /// hit millions of times costs one replay, not millions of stops).
     fn last_arrival_counted(&mut self, i: usize, upper: Position) -> Result<Option<Position>> {
-        let addr = *self.breakpoints.first().expect("one breakpoint");
+        let addrs: Vec<RemoteAddr> = self.breakpoints.iter().copied().collect();
         self.restore(i)?;
-        let mut last = None;
+        let mut last: Option<(EventIdx, Vec<(RemoteAddr, u64)>)> = None;
         loop {
             let final_interval = self.at.event == upper.event;
             let goal = match upper.point {
@@ -856,32 +919,63 @@ impl Timeline {
                 _ => None,
             };
             if let Some(goal) = goal {
-                let counter = ExecCounter::arm(self.pid(), addr, None, WATCH_SLOTS[0])?;
+                let mut counters = Vec::new();
+                for (&addr, slot) in addrs.iter().zip(WATCH_SLOTS) {
+                    counters.push(ExecCounter::arm(self.pid(), addr, None, slot)?);
+                }
                 let halt = self.run_within_opts(goal, None, false);
-                let count = counter.count();
-                counter.disarm()?;
-                let mut count = count?;
+                let mut counts = Vec::new();
+                for counter in counters {
+                    counts.push(counter.count());
+                    counter.disarm()?;
+                }
+                let mut counts: Vec<(RemoteAddr, u64)> = addrs
+                    .iter()
+                    .copied()
+                    .zip(counts.into_iter().collect::<Result<Vec<u64>>>()?)
+                    .collect();
                 match (goal, halt?) {
                     (Goal::End, Halt::Event) => self.at.point = Point::End,
                     (Goal::Arrival(at, nth), Halt::Reached) => {
                         self.at = Position::arrival(self.at.event, at, nth, 0);
                         // Stopped before arrival `nth`, which is `upper`
                         // itself, whether or not the count saw it.
-                        if at == addr {
-                            count = count.min(nth - 1);
+                        for (addr, count) in &mut counts {
+                            if *addr == at {
+                                *count = (*count).min(nth - 1);
+                            }
                         }
                     }
                     _ => return Err(Error::Program("internal error: a counted run stopped early".into())),
                 }
-                if count > 0 {
-                    last = Some(Position::arrival(self.at.event, addr, count, 0));
+                counts.retain(|(_, n)| *n > 0);
+                if !counts.is_empty() {
+                    last = Some((self.at.event, counts));
                 }
             }
             if final_interval || self.is_final(self.at.event) {
-                return Ok(last);
+                break;
             }
             self.apply_held()?;
         }
+        let Some((event, counts)) = last else {
+            return Ok(None);
+        };
+        Ok(Some(match counts[..] {
+            [(addr, n)] => Position::arrival(event, addr, n, 0),
+            [(a, na), (b, nb), ..] => {
+                // Which came later: b's last arrival is after a's if fewer
+                // than nb arrivals at b had happened by a's.
+                let at_a = Position::arrival(event, a, na, 0);
+                self.goto(at_a, None)?;
+                if self.arrivals.get(&b).copied().unwrap_or(0) >= nb {
+                    at_a
+                } else {
+                    Position::arrival(event, b, nb, 0)
+                }
+            }
+            [] => unreachable!("only intervals with hits are kept"),
+        }))
     }
 
     /// Every movement starts from the recorded state: changes made by hand
@@ -956,6 +1050,11 @@ impl Timeline {
                 self.previous(Position::arrival(p.event, rip, nth, 0))
             }
             Point::Arrival { addr, nth, .. } => {
+                if nth == 1 {
+                    if let Some(before) = self.before_first_arrival(p.event, addr)? {
+                        return Ok(Some(before));
+                    }
+                }
                 let base = if nth > 1 {
                     Position::arrival(p.event, addr, nth - 1, 0)
                 } else {
@@ -1067,6 +1166,122 @@ impl Timeline {
             triggers: self.triggers.clone(),
         });
         Ok(())
+    }
+
+    /// The position just before the first arrival at `addr` in interval
+    /// `event`, when the interval is too long to single-step from its
+    /// start (`None`: step from the start). A tick during the run to that
+    /// arrival names an instruction R that ran shortly before; the last
+    /// execution of R before the arrival is then a few steps from it (R is
+    /// typically in the loop the stretch was spent in).
+    fn before_first_arrival(&mut self, event: EventIdx, addr: RemoteAddr) -> Result<Option<Position>> {
+        if matches!(self.log.get(event), Some(Event::Signal(s)) if s.at_execution.is_some())
+            || crate::counter::backend() != crate::counter::Backend::PerfBreakpoint
+        {
+            return Ok(None);
+        }
+        self.goto(Position::start(event), None)?;
+        if self.regs()?.rip == addr.0 {
+            return Ok(None);
+        }
+        // 1. Run to the arrival, remembering where the last tick stopped;
+        // if none came, again with ticks an eighth of the run's time apart.
+        let mut every = ANCHOR_EVERY;
+        let mut last_tick = None;
+        for _ in 0..5 {
+            let started = Instant::now();
+            last_tick = self.last_tick_before(event, addr, every)?;
+            if last_tick.is_some() {
+                break;
+            }
+            every = (started.elapsed() / 8).max(Duration::from_micros(20));
+            self.goto(Position::start(event), None)?;
+        }
+        let Some(r) = last_tick.filter(|r| *r != addr) else {
+            return Ok(None);
+        };
+        // 2. How often R ran before the arrival.
+        self.goto(Position::start(event), None)?;
+        let counter = ExecCounter::arm(self.pid(), r, None, WATCH_SLOTS[0])?;
+        let run = self.run_within_opts(Goal::Arrival(addr, 1), None, false);
+        let count = counter.count();
+        counter.disarm()?;
+        self.arrivals_known = false;
+        match run? {
+            Halt::Reached => {}
+            _ => {
+                return Err(Error::Program(format!(
+                    "internal error: no arrival at {addr} in interval {event}"
+                )))
+            }
+        }
+        let count = count?;
+        if count == 0 {
+            return Ok(None);
+        }
+        // 3. From R's last run, step to the arrival.
+        let base = Position::arrival(event, r, count, 0);
+        self.goto(base, None)?;
+        self.cache_steps_base()?;
+        let mut steps = 0;
+        while self.live.tracee().regs()?.rip != addr.0 {
+            if let Some(e) = self.search_limit(steps) {
+                return Err(e);
+            }
+            if let Halt::Event = self.step_once(None)? {
+                return Err(Error::Program(format!(
+                    "internal error: no arrival at {addr} in interval {event}"
+                )));
+            }
+            steps += 1;
+        }
+        self.at = base.with_steps(steps);
+        self.arrivals_known = false;
+        if steps == 0 {
+            return Ok(None);
+        }
+        Ok(Some(base.with_steps(steps - 1)))
+    }
+
+    /// Runs from the start of interval `event` to the first arrival at
+    /// `addr` with a ticker `every` apart; the rip of the last tick.
+    fn last_tick_before(&mut self, event: EventIdx, addr: RemoteAddr, every: Duration) -> Result<Option<RemoteAddr>> {
+        let saved = std::mem::take(&mut self.breakpoints);
+        let ticker = Ticker::start(self.running.clone(), self.tick.clone(), every);
+        self.ticks_wanted = true;
+        let mut last_tick = None;
+        let found = (|| -> Result<()> {
+            self.counter = Some(ExecCounter::arm(self.pid(), addr, Some(1), COUNTER_SLOT)?);
+            loop {
+                match self.run_loop(Goal::Arrival(addr, 1), None)? {
+                    Halt::Tick => {
+                        let rip = self.live.tracee().regs()?.rip;
+                        // The counter's signal may have merged into the tick's.
+                        let counted = self.counter.as_ref().map_or(Ok(0), |c| c.count())?;
+                        if rip == addr.0 && counted >= 1 {
+                            return Ok(());
+                        }
+                        last_tick = Some(RemoteAddr(rip));
+                    }
+                    Halt::Reached => return Ok(()),
+                    _ => {
+                        return Err(Error::Program(format!(
+                            "internal error: no arrival at {addr} in interval {event}"
+                        )))
+                    }
+                }
+            }
+        })();
+        if let Some(counter) = self.counter.take() {
+            counter.disarm()?;
+        }
+        self.ticks_wanted = false;
+        drop(ticker);
+        self.tick.store(false, Ordering::SeqCst);
+        self.breakpoints = saved;
+        self.arrivals_known = false;
+        found?;
+        Ok(last_tick)
     }
 
     /// Single-steps until `watch` has triggered `nth` times in this
@@ -1361,7 +1576,7 @@ impl Timeline {
         // An anchor there would restart the count the signal placement
         // relies on (see `Timeline::checkpoint`).
         let anchoring = !self.next_event_is_placed_signal();
-        let ticker = anchoring.then(|| Ticker::start(self.running.clone(), self.tick.clone()));
+        let ticker = anchoring.then(|| Ticker::start(self.running.clone(), self.tick.clone(), ANCHOR_EVERY));
         self.ticks_wanted = anchoring;
         let result = self.run_to_arrival_anchoring(addr, nth, others, counters);
         self.ticks_wanted = false;
