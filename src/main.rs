@@ -331,7 +331,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let addr = gdbserve::listen_address((!spec.is_empty()).then_some(spec.as_str()))?;
                 gdbserve::serve_tcp(&trace_dir, addr, false, checkpoints.policy())?;
             } else {
-                repl::run(&trace_dir, script.as_deref(), batch, checkpoints.policy())?;
+                return Ok(repl_exit(repl::run(
+                    &trace_dir,
+                    script.as_deref(),
+                    batch,
+                    checkpoints.policy(),
+                )?));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -367,8 +372,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if !autopilot {
                 let trace_dir = trace_or_latest(trace)?;
-                repl::run(&trace_dir, script.as_deref(), batch, policy)?;
-                return Ok(ExitCode::SUCCESS);
+                return Ok(repl_exit(repl::run(&trace_dir, script.as_deref(), batch, policy)?));
             }
             let trace_dir = trace_or_latest(trace)?;
             let outcome = replay(&ReplayOptions {
@@ -470,6 +474,13 @@ fn trace_or_latest(trace: Option<PathBuf>) -> Result<PathBuf> {
     match trace {
         Some(t) => Ok(t),
         None => program::latest_trace(&program::trace_root()).context("no trace given"),
+    }
+}
+
+fn repl_exit(ended: repl::Ended) -> ExitCode {
+    match ended {
+        repl::Ended::Fine => ExitCode::SUCCESS,
+        repl::Ended::LastCommandFailed => ExitCode::from(1),
     }
 }
 

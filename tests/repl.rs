@@ -563,7 +563,7 @@ fn print_display_locals_args_and_value_history() {
     let out = batch(
         &s,
         "break compute\nc\nc\nprint n\np/x n + 30\np $1 * 2\np $\np values\np &values[1]\np *$\ninfo args\ninfo locals\n\
-         display counter\ndisplay/x n\ninfo display\nfinish\nundisplay 2\nnext\nundisplay\nnext\np nosuch\np 1 +\n",
+         display counter\ndisplay/x n\ninfo display\nfinish\nundisplay 2\nnext\nundisplay\nnext\np nosuch\np 1 +\nwhen\n",
     );
     assert_lines_in_order(
         &out,
@@ -852,4 +852,30 @@ fn bad_checkpoint_options_are_one_error_line() {
     let out = run(&mut cmd, None, TIMEOUT);
     assert_eq!(out.code(), 0, "{out:?}");
     assert!(count_lines_starting(&out, "  ") >= 10, "{out:?}");
+}
+
+/// Like `gdb -batch`, a script whose last command fails makes rback exit
+/// non-zero (an error earlier on leaves the session going, and the exit
+/// status to the commands after it).
+#[test]
+fn a_script_ending_in_a_bad_command_exits_non_zero() {
+    let s = demo();
+    for (script, code) in [
+        ("frobnicate\n", 1),
+        ("frobnicate\nwhen\n", 0),
+        ("when\nprint nosuch\n", 1),
+    ] {
+        let file = s.write("bad.gdb", script);
+        let mut cmd = s.command();
+        cmd.arg("replay").arg(s.trace()).arg("--batch").arg("-x").arg(&file);
+        let out = run(&mut cmd, None, TIMEOUT);
+        assert_no_panic(&out);
+        assert_eq!(out.code(), code, "{script:?}: {out:?}");
+        let piped = run(
+            s.command().arg("replay").arg(s.trace()),
+            Some(script.as_bytes()),
+            TIMEOUT,
+        );
+        assert_eq!(piped.code(), code, "{script:?} on stdin: {piped:?}");
+    }
 }

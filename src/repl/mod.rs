@@ -73,6 +73,8 @@ pub struct Repl {
     spinner: Option<progress::Spinner>,
     /// Set by `quit`.
     quit: bool,
+    /// Whether the last command executed failed.
+    last_failed: bool,
     /// Set by Ctrl-C: the REPL's own loops of many primitives check it
     /// between them (the timeline sees it inside one).
     interrupted: Arc<AtomicBool>,
@@ -87,9 +89,18 @@ enum Input {
     Lines(Box<dyn BufRead>),
 }
 
+/// How a REPL session ended, for rback's exit status.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ended {
+    Fine,
+    /// Commands came from a script or a pipe, and the last one failed:
+    /// like `gdb -batch`, rback then exits non-zero.
+    LastCommandFailed,
+}
+
 /// Runs the REPL over a trace: `script` first (gdb's `-x`), then, unless
 /// `batch`, commands from the terminal or stdin.
-pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool, policy: CheckpointPolicy) -> Result<()> {
+pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool, policy: CheckpointPolicy) -> Result<Ended> {
     let script_text = match script {
         Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
         None => None,
@@ -111,6 +122,7 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool, policy: Checkpo
         watch_scopes: HashMap::new(),
         spinner: None,
         quit: false,
+        last_failed: false,
         interrupted: Arc::new(AtomicBool::new(false)),
     };
     catch_interrupts(repl.session.timeline.interrupter(), repl.interrupted.clone());
@@ -119,14 +131,15 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool, policy: Checkpo
         for line in text.lines() {
             repl.execute_line(line, false);
             if repl.quit {
-                return Ok(());
+                return Ok(repl.ended(false));
             }
         }
     }
     if batch {
-        return Ok(());
+        return Ok(repl.ended(false));
     }
-    let mut input = if std::io::stdin().is_terminal() {
+    let terminal = std::io::stdin().is_terminal();
+    let mut input = if terminal {
         terminal_input()?
     } else {
         Input::Lines(Box::new(std::io::stdin().lock()))
@@ -167,7 +180,7 @@ pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool, policy: Checkpo
             break;
         }
     }
-    Ok(())
+    Ok(repl.ended(terminal))
 }
 
 /// Ctrl-C stops a long movement instead of killing rback: SIGINT is
@@ -247,8 +260,17 @@ impl Repl {
         self.interrupted.store(false, Ordering::SeqCst);
         let result = self.execute(&line);
         let _ = std::io::stdout().flush();
+        self.last_failed = result.is_err();
         if let Err(e) = result {
             eprintln!("{}", crate::one_line(&e));
+        }
+    }
+
+    fn ended(&self, terminal: bool) -> Ended {
+        if self.last_failed && !terminal {
+            Ended::LastCommandFailed
+        } else {
+            Ended::Fine
         }
     }
 }
