@@ -3,33 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::path::Path;
 
-use common::{assert_no_panic, assert_replay_matches, run, Output, Session};
-
-/// Compiles `demos/NAME.c` as the demo scripts do and returns the executable.
-fn demo(name: &str, opt: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("demos")
-        .join(format!("{name}.c"));
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rback-demos");
-    std::fs::create_dir_all(&dir).unwrap();
-    // Tests run in parallel: build under a private name, rename into place.
-    let tmp = dir.join(format!(
-        ".{name}.{}.{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let mut gcc = Command::new("gcc");
-    gcc.args(["-g", opt, "-Wall", "-o"]).arg(&tmp).arg(&src);
-    let out = run(&mut gcc, None, Duration::from_secs(300));
-    assert!(out.status.success(), "gcc failed on {}:\n{out:?}", src.display());
-    let exe = dir.join(format!("{name}{opt}"));
-    std::fs::rename(&tmp, &exe).unwrap();
-    exe
-}
+use common::{assert_no_panic, assert_replay_matches, demo_program, run, Output, Session};
 
 fn playback(s: &Session, args: &[&str]) -> Output {
     let mut cmd = s.command();
@@ -64,7 +40,7 @@ fn forward_equals_backward(s: &Session, at: &str, show: &str, style: &str) -> Ve
 
 #[test]
 fn life_plays_forward_and_back_to_the_first_generation() {
-    let exe = demo("life", "-O0");
+    let exe = demo_program("life", "-O0");
     let s = Session::new();
     let rec = s.record(&exe, &[]);
     assert!(rec.stdout().ends_with("generation 24:  8 alive\n"), "{rec:?}");
@@ -82,7 +58,7 @@ fn life_plays_forward_and_back_to_the_first_generation() {
 
 #[test]
 fn sort_plays_forward_and_backward() {
-    let exe = demo("sort", "-O0");
+    let exe = demo_program("sort", "-O0");
     let s = Session::new();
     let rec = s.record(&exe, &[]);
     assert!(
@@ -104,7 +80,7 @@ fn sort_plays_forward_and_backward() {
 
 #[test]
 fn nondeterminism_replays_ten_times_the_same() {
-    let exe = demo("nondeterminism", "-O1");
+    let exe = demo_program("nondeterminism", "-O1");
     let s = Session::new();
     let rec = s.record(&exe, &[]);
     assert!(rec.stdout().contains("sleeps before the 5th timer tick: "), "{rec:?}");
@@ -115,7 +91,7 @@ fn nondeterminism_replays_ten_times_the_same() {
 
 #[test]
 fn the_corruption_is_found_by_watching_backward_from_the_crash() {
-    let exe = demo("corrupt", "-O0");
+    let exe = demo_program("corrupt", "-O0");
     let s = Session::new();
     let rec = s.record_raw(&exe, &[], None, &[]);
     assert_eq!(rec.code(), 128 + 11, "corrupt.c crashes with SIGSEGV:\n{rec:?}");

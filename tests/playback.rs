@@ -14,24 +14,7 @@ use common::{assert_no_panic, assert_one_error_line, run, Output, Session};
 /// Compiles `demos/NAME.c` with `gcc -g -O0` (no optimization: the demos'
 /// variables must be readable at every line) and returns the executable.
 fn demo(name: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("demos")
-        .join(format!("{name}.c"));
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rback-demos");
-    std::fs::create_dir_all(&dir).unwrap();
-    // Tests run in parallel: build under a private name, rename into place.
-    let tmp = dir.join(format!(
-        ".{name}.{}.{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let mut gcc = Command::new("gcc");
-    gcc.args(["-g", "-O0", "-Wall", "-o"]).arg(&tmp).arg(&src);
-    let out = run(&mut gcc, None, Duration::from_secs(300));
-    assert!(out.status.success(), "gcc failed on {}:\n{out:?}", src.display());
-    let exe = dir.join(name);
-    std::fs::rename(&tmp, &exe).unwrap();
-    exe
+    common::demo_program(name, "-O0")
 }
 
 /// A session holding a recording of `demos/NAME.c`.

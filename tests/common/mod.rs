@@ -45,6 +45,29 @@ pub fn c_program(name: &str) -> PathBuf {
     built(name, Lang::C)
 }
 
+/// Compiles `demos/NAME.c` with `gcc -g OPT -Wall`, as the demo scripts
+/// do, and returns the executable.
+pub fn demo_program(name: &str, opt: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demos")
+        .join(format!("{name}.c"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rback-demos");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Tests run in parallel: build under a private name, rename into place.
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-g", opt, "-Wall", "-o"]).arg(&tmp).arg(&src);
+    let out = run(&mut gcc, None, Duration::from_secs(300));
+    assert!(out.status.success(), "gcc failed on {}:\n{out:?}", src.display());
+    let exe = dir.join(format!("{name}{opt}"));
+    std::fs::rename(&tmp, &exe).unwrap();
+    exe
+}
+
 /// Compiles `tests/programs/NAME.rs` with `rustc -g` (once per test process)
 /// and returns the executable.
 pub fn rust_program(name: &str) -> PathBuf {
