@@ -87,10 +87,15 @@ impl CheckpointArgs {
     }
 }
 
+/// `"512M"` as `(512, "M")`; `None` without a leading number.
+fn number_and_unit(text: &str) -> Option<(u64, &str)> {
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    Some((digits.parse().ok()?, unit))
+}
+
 fn parse_interval(text: &str) -> Result<Interval, String> {
     let bad = || format!("`{text}` is not a number of events or a time like 100ms or 2s");
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let (n, unit) = number_and_unit(text).ok_or_else(bad)?;
     if n == 0 {
         return Err("the checkpoint interval must be more than 0".into());
     }
@@ -104,8 +109,7 @@ fn parse_interval(text: &str) -> Result<Interval, String> {
 
 fn parse_size(text: &str) -> Result<u64, String> {
     let bad = || format!("`{text}` is not a size like 512M or 4G");
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let (n, unit) = number_and_unit(text).ok_or_else(bad)?;
     let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
         "" => 0,
         "K" => 10,

@@ -874,18 +874,26 @@ impl Timeline {
         Ok(match last[..] {
             [] => None,
             [(addr, n)] => Some(Position::arrival(event, addr, n, 0)),
-            [(a, na), (b, nb)] => {
-                // Which came later: b's last arrival is after a's if fewer
-                // than nb arrivals at b had happened by a's.
-                let at_a = Position::arrival(event, a, na, 0);
-                self.goto(at_a, None)?;
-                if self.arrivals.get(&b).copied().unwrap_or(0) >= nb {
-                    Some(at_a)
-                } else {
-                    Some(Position::arrival(event, b, nb, 0))
-                }
-            }
+            [a, b] => Some(self.later_arrival(event, a, b)?),
             _ => None,
+        })
+    }
+
+    /// Which of arrival `a.1` at `a.0` and arrival `b.1` at `b.0` comes
+    /// later in interval `event`: b's is after a's if fewer than `b.1`
+    /// arrivals at `b.0` had happened by a's. Leaves the program at a's.
+    fn later_arrival(
+        &mut self,
+        event: EventIdx,
+        (a, na): (RemoteAddr, u64),
+        (b, nb): (RemoteAddr, u64),
+    ) -> Result<Position> {
+        let at_a = Position::arrival(event, a, na, 0);
+        self.goto(at_a, None)?;
+        Ok(if self.arrivals.get(&b).copied().unwrap_or(0) >= nb {
+            at_a
+        } else {
+            Position::arrival(event, b, nb, 0)
         })
     }
 
@@ -963,17 +971,7 @@ impl Timeline {
         };
         Ok(Some(match counts[..] {
             [(addr, n)] => Position::arrival(event, addr, n, 0),
-            [(a, na), (b, nb), ..] => {
-                // Which came later: b's last arrival is after a's if fewer
-                // than nb arrivals at b had happened by a's.
-                let at_a = Position::arrival(event, a, na, 0);
-                self.goto(at_a, None)?;
-                if self.arrivals.get(&b).copied().unwrap_or(0) >= nb {
-                    at_a
-                } else {
-                    Position::arrival(event, b, nb, 0)
-                }
-            }
+            [a, b, ..] => self.later_arrival(event, a, b)?,
             [] => unreachable!("only intervals with hits are kept"),
         }))
     }
@@ -1247,17 +1245,15 @@ impl Timeline {
     /// `addr` with a ticker `every` apart; the rip of the last tick.
     fn last_tick_before(&mut self, event: EventIdx, addr: RemoteAddr, every: Duration) -> Result<Option<RemoteAddr>> {
         let saved = std::mem::take(&mut self.breakpoints);
-        let ticker = Ticker::start(self.running.clone(), self.tick.clone(), every);
-        self.ticks_wanted = true;
         let mut last_tick = None;
-        let found = (|| -> Result<()> {
-            self.counter = Some(ExecCounter::arm(self.pid(), addr, Some(1), COUNTER_SLOT)?);
+        let found = self.with_ticks(Some(every), |this| {
+            this.counter = Some(ExecCounter::arm(this.pid(), addr, Some(1), COUNTER_SLOT)?);
             loop {
-                match self.run_loop(Goal::Arrival(addr, 1), None)? {
+                match this.run_loop(Goal::Arrival(addr, 1), None)? {
                     Halt::Tick => {
-                        let rip = self.live.tracee().regs()?.rip;
+                        let rip = this.live.tracee().regs()?.rip;
                         // The counter's signal may have merged into the tick's.
-                        let counted = self.counter.as_ref().map_or(Ok(0), |c| c.count())?;
+                        let counted = this.counter.as_ref().map_or(Ok(0), |c| c.count())?;
                         if rip == addr.0 && counted >= 1 {
                             return Ok(());
                         }
@@ -1271,17 +1267,26 @@ impl Timeline {
                     }
                 }
             }
-        })();
+        });
         if let Some(counter) = self.counter.take() {
             counter.disarm()?;
         }
-        self.ticks_wanted = false;
-        drop(ticker);
-        self.tick.store(false, Ordering::SeqCst);
         self.breakpoints = saved;
         self.arrivals_known = false;
         found?;
         Ok(last_tick)
+    }
+
+    /// Runs `f` with the ticker signalling the live tracee every `every`
+    /// (no ticker with `None`); stray ticks afterwards are dropped.
+    fn with_ticks<T>(&mut self, every: Option<Duration>, f: impl FnOnce(&mut Timeline) -> Result<T>) -> Result<T> {
+        let ticker = every.map(|every| Ticker::start(self.running.clone(), self.tick.clone(), every));
+        self.ticks_wanted = ticker.is_some();
+        let result = f(self);
+        self.ticks_wanted = false;
+        drop(ticker);
+        self.tick.store(false, Ordering::SeqCst);
+        result
     }
 
     /// Single-steps until `watch` has triggered `nth` times in this
@@ -1575,14 +1580,8 @@ impl Timeline {
     ) -> Result<Halt> {
         // An anchor there would restart the count the signal placement
         // relies on (see `Timeline::checkpoint`).
-        let anchoring = !self.next_event_is_placed_signal();
-        let ticker = anchoring.then(|| Ticker::start(self.running.clone(), self.tick.clone(), ANCHOR_EVERY));
-        self.ticks_wanted = anchoring;
-        let result = self.run_to_arrival_anchoring(addr, nth, others, counters);
-        self.ticks_wanted = false;
-        drop(ticker);
-        self.tick.store(false, Ordering::SeqCst);
-        result
+        let every = (!self.next_event_is_placed_signal()).then_some(ANCHOR_EVERY);
+        self.with_ticks(every, |this| this.run_to_arrival_anchoring(addr, nth, others, counters))
     }
 
     /// Runs to the `nth` arrival at `addr` with a counter, and on the way,

@@ -3,7 +3,7 @@
 //! reading every `--show` there.
 
 use anyhow::{bail, Result};
-use recorder::timeline::{Position, StopReason};
+use recorder::timeline::{Position, StopReason, Timeline};
 use recorder::{EventIdx, RemoteAddr};
 
 use super::model::{At, Frame, Sample, Show, Style, Subject, MAX_REGION};
@@ -154,6 +154,33 @@ fn number(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
+/// Moves with `go` (a continue either way) and samples each breakpoint
+/// hit inside `range`, until the recording's end, a hit outside the range
+/// or the frame limit; returns whether the limit cut it short.
+fn sample_hits(
+    sampler: &mut Sampler,
+    range: Range,
+    frames: &mut Vec<Frame>,
+    go: fn(&mut Timeline) -> recorder::Result<StopReason>,
+) -> Result<bool> {
+    loop {
+        match go(&mut sampler.session.timeline)? {
+            StopReason::Breakpoint(_) => {
+                let event = sampler.session.timeline.position().event;
+                if !range.contains(event) {
+                    return Ok(false);
+                }
+                if frames.len() == range.max_frames {
+                    return Ok(true);
+                }
+                frames.push(sampler.sample_here()?);
+            }
+            StopReason::Signal(_) => {}
+            _ => return Ok(false),
+        }
+    }
+}
+
 /// Samples every place `at` names, going forward from the start (or `--from`).
 pub fn forward(sampler: &mut Sampler, at: &At, range: Range) -> Result<Collected> {
     let mut frames = Vec::new();
@@ -176,23 +203,7 @@ pub fn forward(sampler: &mut Sampler, at: &At, range: Range) -> Result<Collected
             if let Some(from) = range.from {
                 sampler.session.timeline.goto_event(from)?;
             }
-            loop {
-                match sampler.session.timeline.cont()? {
-                    StopReason::Breakpoint(_) => {
-                        let event = sampler.session.timeline.position().event;
-                        if !range.contains(event) {
-                            break;
-                        }
-                        if frames.len() == range.max_frames {
-                            truncated = true;
-                            break;
-                        }
-                        frames.push(sampler.sample_here()?);
-                    }
-                    StopReason::Signal(_) => {}
-                    _ => break,
-                }
-            }
+            truncated = sample_hits(sampler, range, &mut frames, Timeline::cont)?;
             remove_breakpoints(sampler, &addrs);
         }
     }
@@ -221,23 +232,7 @@ pub fn backward(sampler: &mut Sampler, at: &At, range: Range) -> Result<Collecte
         At::Location(spec) => {
             let addrs = set_breakpoints(sampler, spec)?;
             go_to_end(sampler, &addrs, range.to)?;
-            loop {
-                match sampler.session.timeline.reverse_cont()? {
-                    StopReason::Breakpoint(_) => {
-                        let event = sampler.session.timeline.position().event;
-                        if !range.contains(event) {
-                            break;
-                        }
-                        if frames.len() == range.max_frames {
-                            truncated = true;
-                            break;
-                        }
-                        frames.push(sampler.sample_here()?);
-                    }
-                    StopReason::Signal(_) => {}
-                    _ => break,
-                }
-            }
+            truncated = sample_hits(sampler, range, &mut frames, Timeline::reverse_cont)?;
             remove_breakpoints(sampler, &addrs);
         }
     }
