@@ -373,6 +373,9 @@ pub struct Timeline {
     /// The user watch the last single step reported, if any.
     stepped_watch: Option<Watch>,
     interrupted: Arc<AtomicBool>,
+    /// While an interrupted movement settles on a position, further
+    /// interrupts (a front end may repeat its own) must not cut that short.
+    settling: bool,
     /// The live tracee's pid while it runs freely (see [`Interrupter`]).
     running: Arc<AtomicI32>,
     /// Set by the anchor ticker before it signals the live tracee.
@@ -430,6 +433,7 @@ impl Timeline {
             watch_values: HashMap::new(),
             stepped_watch: None,
             interrupted: Arc::new(AtomicBool::new(false)),
+            settling: false,
             running: Arc::new(AtomicI32::new(0)),
             tick: Arc::new(AtomicBool::new(false)),
             ticks_wanted: false,
@@ -1000,8 +1004,11 @@ impl Timeline {
                 self.take_interrupt();
                 // The live tracee ran on from `at`: no shortcut from here.
                 self.arrivals_known = false;
-                self.goto(Position::start(self.at.event), None)?;
-                Ok(StopReason::Interrupted)
+                self.settling = true;
+                let settled = self.goto(Position::start(self.at.event), None);
+                self.settling = false;
+                self.take_interrupt();
+                settled.map(|()| StopReason::Interrupted)
             }
             other => other,
         }
@@ -1824,7 +1831,7 @@ impl Timeline {
 
     /// Whether a signal stop is an [`Interrupter`]'s, sent by rback itself.
     fn is_interrupt(&self, sig: i32) -> Result<bool> {
-        if sig != crate::counter::COUNTER_SIGNAL || !self.interrupted.load(Ordering::SeqCst) {
+        if sig != crate::counter::COUNTER_SIGNAL || self.settling || !self.interrupted.load(Ordering::SeqCst) {
             return Ok(false);
         }
         let info = self.live.tracee().siginfo()?;

@@ -570,6 +570,36 @@ fn an_interrupt_stops_a_syscall_free_stretch_at_its_start() {
     assert_eq!(read_u64(&t, total), 300_000_000u64 * 300_000_001 / 2);
 }
 
+#[test]
+fn interrupts_repeated_until_the_movement_ends_still_settle_on_a_position() {
+    // gdb's server repeats an interrupt until the movement returns, since
+    // one that comes before the movement begins is forgotten. Those that
+    // come while the movement settles must not cut the settling short.
+    let (_dir, bin, trace) = record_program_with("shapes", &["loop", "300000000"]);
+    let total = symbol(&bin, "total");
+    // Sparse checkpoints: settling replays the whole start-up again.
+    let mut t = Timeline::open(&trace, 1000).unwrap();
+    let interrupter = t.interrupter();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ctrl_c = std::thread::spawn({
+        let done = done.clone();
+        move || {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                interrupter.interrupt();
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+    });
+    let stop = t.cont();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    ctrl_c.join().unwrap();
+    assert_eq!(stop.unwrap(), StopReason::Interrupted);
+    assert_eq!(t.position().point, recorder::timeline::Point::Start { steps: 0 });
+    assert_eq!(read_u64(&t, total), 0);
+    assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
+}
+
 /// Seconds an uninterrupted continue to the end takes.
 fn full_run(trace: &Path) -> f64 {
     let mut t = Timeline::open(trace, 5).unwrap();
