@@ -63,7 +63,7 @@ impl Backend {
             .with_context(|| format!("cannot find {}", trace_dir.display()))?
             .join(FILES_DIR);
         let mut recorded = HashMap::new();
-        for event in &timeline.log().events {
+        for event in timeline.log().events() {
             if let Event::Exec(exec) = event {
                 recorded.insert(exec.exe_path.clone(), files_dir.join(&exec.exe.0));
                 if let Some((path, hash)) = &exec.interp {

@@ -8,6 +8,8 @@ mod playback;
 mod repl;
 mod session;
 
+use session::Session;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use recorder::live::LiveRecording;
 use recorder::program;
 use recorder::record::{record, RecordOptions};
 use recorder::replay::{replay, ReplayOptions};
@@ -313,36 +316,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             program: prog,
             args,
         } => {
-            let (trace_dir, outcome) = record_program(output, prog, args)?;
-            match (&outcome.error, outcome.status) {
-                // What was recorded up to the failure is still worth a look.
-                (Some(err), _) => eprintln!(
-                    "rback: recording stopped after {} events: {err}; debugging what was recorded ({})",
-                    outcome.events,
-                    trace_dir.display()
-                ),
-                (None, status) => eprintln!(
-                    "rback: the program ended ({}); debugging its recording ({}, {} events)",
-                    status.map_or("without a status".to_string(), |s| format!(
-                        "exit status {}",
-                        s.shell_code()
-                    )),
-                    trace_dir.display(),
-                    outcome.events
-                ),
-            }
             if let Some(spec) = gdb {
+                // gdb gets the whole recording: record to the end first.
+                let (trace_dir, outcome) = record_program(output, prog, args)?;
+                say_how_recording_ended(&trace_dir, &outcome);
                 let addr = gdbserve::listen_address((!spec.is_empty()).then_some(spec.as_str()))?;
                 gdbserve::serve_tcp(&trace_dir, addr, false, checkpoints.policy())?;
-            } else {
-                return Ok(repl_exit(repl::run(
-                    &trace_dir,
-                    script.as_deref(),
-                    batch,
-                    checkpoints.policy(),
-                )?));
+                return Ok(ExitCode::SUCCESS);
             }
-            Ok(ExitCode::SUCCESS)
+            if let Some(path) = &script {
+                // Read before the program starts, so a typo costs nothing.
+                std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+            }
+            let exe = program::resolve_program(&prog)?;
+            let trace_dir = match output {
+                Some(dir) => program::explicit_trace_dir(&dir)?,
+                None => program::new_trace_dir(&program::trace_root(), &exe)?,
+            };
+            let recording = LiveRecording::start(RecordOptions {
+                program: prog,
+                args,
+                trace_dir: trace_dir.clone(),
+            })?;
+            let session = Session::open_live(recording, checkpoints.policy())?;
+            let ended = repl::run(session, script.as_deref(), batch)?;
+            eprintln!("rback: the recording is in {}", trace_dir.display());
+            Ok(repl_exit(ended))
         }
         Command::Replay {
             autopilot,
@@ -376,7 +375,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if !autopilot {
                 let trace_dir = trace_or_latest(trace)?;
-                return Ok(repl_exit(repl::run(&trace_dir, script.as_deref(), batch, policy)?));
+                let session = Session::open_with(&trace_dir, policy)?;
+                return Ok(repl_exit(repl::run(session, script.as_deref(), batch)?));
             }
             let trace_dir = trace_or_latest(trace)?;
             let outcome = replay(&ReplayOptions {
@@ -472,6 +472,26 @@ fn record_program(
         trace_dir: trace_dir.clone(),
     })?;
     Ok((trace_dir, outcome))
+}
+
+fn say_how_recording_ended(trace_dir: &Path, outcome: &recorder::record::RecordOutcome) {
+    match (&outcome.error, outcome.status) {
+        // What was recorded up to the failure is still worth a look.
+        (Some(err), _) => eprintln!(
+            "rback: recording stopped after {} events: {err}; debugging what was recorded ({})",
+            outcome.events,
+            trace_dir.display()
+        ),
+        (None, status) => eprintln!(
+            "rback: the program ended ({}); debugging its recording ({}, {} events)",
+            status.map_or("without a status".to_string(), |s| format!(
+                "exit status {}",
+                s.shell_code()
+            )),
+            trace_dir.display(),
+            outcome.events
+        ),
+    }
 }
 
 fn trace_or_latest(trace: Option<PathBuf>) -> Result<PathBuf> {

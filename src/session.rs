@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use recorder::live::{Frontier, LiveRecording};
 use recorder::timeline::{CheckpointPolicy, StopReason, Timeline, WatchKind};
-use recorder::trace::{Event, FILES_DIR};
+use recorder::trace::{Event, ExitStatus, FILES_DIR};
 use recorder::RemoteAddr;
 
 use crate::debuginfo::{self, DebugInfo, Frame, Location, MappedFile};
@@ -61,6 +62,8 @@ pub struct Session {
     mapped: Vec<MappedFile>,
     /// The display name of each trace copy (`files/HASH` -> `/usr/bin/x`).
     names: HashMap<PathBuf, String>,
+    /// How many events `names` was learned from (a live recording grows).
+    names_learned: usize,
     /// Statement starts (`is_stmt` rows of the line tables) per module, by
     /// the module's bias, built the first time stepping needs them.
     statements: RefCell<HashMap<u64, HashSet<u64>>>,
@@ -93,16 +96,22 @@ impl Session {
             .with_context(|| format!("cannot open the trace {}", trace_dir.display()))?;
         let timeline =
             Timeline::open_with(trace_dir, policy).with_context(|| format!("cannot replay {}", trace_dir.display()))?;
-        let mut names = HashMap::new();
-        let files = trace_dir.join(FILES_DIR);
-        for event in &timeline.log().events {
-            if let Event::Exec(exec) = event {
-                names.insert(files.join(&exec.exe.0), exec.exe_path.clone());
-                if let Some((path, hash)) = &exec.interp {
-                    names.insert(files.join(&hash.0), path.clone());
-                }
-            }
-        }
+        Session::over(timeline, trace_dir)
+    }
+
+    /// Debugs a program as it is recorded (`rback run`): the session starts
+    /// at the program's start, and going forward past what is recorded lets
+    /// the program go on.
+    pub fn open_live(recording: LiveRecording, policy: CheckpointPolicy) -> Result<Session> {
+        let trace_dir = recording
+            .trace_dir()
+            .canonicalize()
+            .with_context(|| format!("cannot open the trace {}", recording.trace_dir().display()))?;
+        let timeline = Timeline::open_live(recording, policy).context("cannot follow the recording")?;
+        Session::over(timeline, &trace_dir)
+    }
+
+    fn over(timeline: Timeline, trace_dir: &Path) -> Result<Session> {
         let mut session = Session {
             timeline,
             debug: DebugInfo::new(Vec::new()),
@@ -110,7 +119,8 @@ impl Session {
             breakpoints: Vec::new(),
             next_breakpoint: 1,
             mapped: Vec::new(),
-            names,
+            names: HashMap::new(),
+            names_learned: 0,
             statements: RefCell::new(HashMap::new()),
             directories: Vec::new(),
             substitutions: Vec::new(),
@@ -123,6 +133,7 @@ impl Session {
     /// changed since it was built (an exec, a `dlopen`). Cheap otherwise:
     /// call it after every movement.
     pub fn refresh(&mut self) -> Result<()> {
+        self.learn_names();
         let pid = self.timeline.pid();
         let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
             .with_context(|| format!("cannot read the memory map of the replayed program (pid {pid})"))?;
@@ -145,6 +156,43 @@ impl Session {
         self.mapped = mapped;
         self.statements.borrow_mut().clear();
         Ok(())
+    }
+
+    /// Learns the recorded names of the programs and loaders that the
+    /// events since the last call exec'd.
+    fn learn_names(&mut self) {
+        let files = self.trace_dir.join(FILES_DIR);
+        let log = self.timeline.log();
+        for event in log.events().skip(self.names_learned) {
+            self.names_learned += 1;
+            if let Event::Exec(exec) = event {
+                self.names.insert(files.join(&exec.exe.0), exec.exe_path.clone());
+                if let Some((path, hash)) = &exec.interp {
+                    self.names.insert(files.join(&hash.0), path.clone());
+                }
+            }
+        }
+    }
+
+    /// How a live program ended, for a continue that got to the end of its
+    /// recording; `None` while it lives or for a recorded trace.
+    fn live_ending(&self) -> Option<String> {
+        let recording = self.timeline.live_recording()?;
+        if recording.frontier() != Frontier::Ended {
+            return None;
+        }
+        let log = self.timeline.log();
+        let mut said = match log.events().last() {
+            Some(Event::Exit(ExitStatus::Exited(0))) => "The program exited normally".to_string(),
+            Some(Event::Exit(ExitStatus::Exited(code))) => format!("The program exited with code {code}"),
+            Some(Event::Exit(status)) => format!("The program was {status}"),
+            _ => "The program stopped".to_string(),
+        };
+        if let Some(why) = log.trailer().and_then(|t| t.stopped.as_deref()) {
+            said.push_str(&format!(" (recording stopped: {why})"));
+        }
+        said.push_str(", and its recording ends here.\n");
+        Some(said)
     }
 
     /// The name a mapped file is shown by: its original path when the trace
@@ -419,6 +467,9 @@ impl Session {
                     signal_name(signo),
                     signal_description(signo)
                 ));
+            }
+            StopReason::EndOfRecording if self.live_ending().is_some() => {
+                out.push_str(&self.live_ending().unwrap_or_default());
             }
             StopReason::StartOfRecording | StopReason::EndOfRecording => {
                 out.push_str("No more reverse-execution history.\n");

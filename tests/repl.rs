@@ -783,47 +783,6 @@ fn a_libc_breakpoint_set_at_the_end_is_found_going_back() {
     );
 }
 
-/// `rback run` records the program (its output appears live), then opens
-/// the debugger on the recording; the trace stays for `rback replay`.
-#[test]
-fn run_records_then_debugs_the_recording() {
-    let s = Session::new();
-    let script = s.write("script.gdb", "break compute\nreverse-continue\ncontinue\nwhen\n");
-    let mut cmd = s.command();
-    cmd.arg("run")
-        .arg("-o")
-        .arg(s.trace())
-        .arg("-x")
-        .arg(&script)
-        .arg("--batch")
-        .arg("--checkpoint-interval=10")
-        .arg(c_program("repl_demo"));
-    let out = run(&mut cmd, None, TIMEOUT);
-    assert_no_panic(&out);
-    assert_eq!(out.code(), 0, "{out:?}");
-    let stdout = out.stdout();
-    let live = stdout
-        .find("total=35 f=120 counter=40")
-        .expect("the program's own output");
-    let debugger = stdout
-        .find("Breakpoint 1, compute (n=")
-        .expect("a stop in the debugger");
-    assert!(live < debugger, "{out:?}");
-    assert!(stdout.contains("No more reverse-execution history."), "{out:?}");
-    assert!(
-        out.stderr()
-            .contains("the program ended (exit status 0); debugging its recording"),
-        "{out:?}"
-    );
-    // The recording is a normal trace.
-    let replayed = s.rback(&[
-        std::ffi::OsStr::new("replay"),
-        std::ffi::OsStr::new("-a"),
-        s.trace().as_os_str(),
-    ]);
-    assert!(replayed.stdout().contains("total=35 f=120 counter=40"), "{replayed:?}");
-}
-
 #[test]
 fn bad_checkpoint_options_are_one_error_line() {
     let s = demo();

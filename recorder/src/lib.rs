@@ -13,6 +13,7 @@
 
 pub mod counter;
 pub mod files;
+pub mod live;
 pub mod program;
 pub mod record;
 pub mod replay;

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::files::FileStore;
@@ -24,7 +25,7 @@ use crate::sys::SiginfoBytes;
 use crate::syscalls::{self, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
     Event, ExecEvent, ExitStatus, Header, MemWrite, Output, Registers, SignalEvent, SignalKind, Stream, SyscallEvent,
-    TraceWriter,
+    TraceLog, TraceWriter,
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -51,13 +52,18 @@ const SIGNAL_HOLD_LIMIT: Duration = Duration::from_millis(50);
 
 /// Records `opts.program` into `opts.trace_dir`.
 pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
-    let exe = program::resolve_program(&opts.program)?;
+    let mut rec = Recorder::launch(opts, false)?;
+    let result = rec.run();
+    rec.finish(result)
+}
+
+fn header_for(opts: &RecordOptions) -> Header {
     let mut argv = vec![opts.program.clone()];
     argv.extend(opts.args.iter().cloned());
-    let header = Header {
+    Header {
         rback_version: env!("CARGO_PKG_VERSION").to_string(),
         program: opts.program.clone(),
-        argv: argv.clone(),
+        argv,
         cwd: std::env::current_dir()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
@@ -66,57 +72,17 @@ pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
             .map(|d| d.as_secs())
             .unwrap_or(0),
         cpu: program::cpu_identity(),
-    };
-    let writer = TraceWriter::create(&opts.trace_dir, &header)?;
-    let store = FileStore::new(&opts.trace_dir)?;
-    pin_to_current_cpu();
+    }
+}
 
-    let c_exe =
-        CString::new(exe.as_os_str().as_bytes()).map_err(|_| Error::Program("program path contains NUL".into()))?;
-    let c_argv = cstrings(argv.iter().map(|a| a.as_bytes()))?;
-    let c_envp = cstrings(
+fn cstrings_of_env() -> Result<Vec<CString>> {
+    cstrings(
         std::env::vars_os()
             .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
             .collect::<Vec<_>>()
             .iter()
             .map(|v| v.as_slice()),
-    )?;
-    let tracee = tracee::launch(&c_exe, &c_argv, &c_envp, false)?;
-
-    let mut rec = Recorder {
-        tracee,
-        writer,
-        store,
-        last_exit_regs: None,
-        held: Vec::new(),
-        held_since: None,
-        reraised: Vec::new(),
-        stdio: stdio_identities(),
-        me: std::process::id() as i32,
-        trace_dir: opts.trace_dir.clone(),
-        interrupted: false,
-    };
-    let result = rec.run();
-    let events = rec.writer.events_written();
-    match result {
-        Ok(status) => {
-            rec.writer.finish(None)?;
-            Ok(RecordOutcome {
-                status: Some(status),
-                events,
-                error: None,
-            })
-        }
-        Err(error) => {
-            // Keep what was recorded: it replays up to the failure.
-            rec.writer.finish(Some(error.to_string()))?;
-            Ok(RecordOutcome {
-                status: None,
-                events,
-                error: Some(error),
-            })
-        }
-    }
+    )
 }
 
 fn cstrings<'a>(items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<CString>> {
@@ -153,7 +119,7 @@ fn stdio_identities() -> Vec<(Stream, (u64, u64))> {
     ids
 }
 
-struct Recorder {
+pub(crate) struct Recorder {
     tracee: Tracee,
     writer: TraceWriter,
     store: FileStore,
@@ -172,21 +138,113 @@ struct Recorder {
     trace_dir: PathBuf,
     /// rback sent PTRACE_INTERRUPT to place a held signal.
     interrupted: bool,
+    /// A debugger follows this recording as it goes (`rback run`): the
+    /// program's terminal output is shown by the replay, when it gets there.
+    live: bool,
 }
 
 impl Recorder {
+    /// Starts `opts.program` under ptrace, stopped at the end of its exec
+    /// (`on_exec` records that). With `mirror`, every event also goes to
+    /// that log as it is written: a live recording.
+    pub(crate) fn launch(opts: &RecordOptions, live: bool) -> Result<Recorder> {
+        let exe = program::resolve_program(&opts.program)?;
+        let header = header_for(opts);
+        let mut writer = TraceWriter::create(&opts.trace_dir, &header)?;
+        if live {
+            writer.mirror_to(Arc::new(TraceLog::growing(header.clone())));
+        }
+        let store = FileStore::new(&opts.trace_dir)?;
+        pin_to_current_cpu();
+        let c_exe =
+            CString::new(exe.as_os_str().as_bytes()).map_err(|_| Error::Program("program path contains NUL".into()))?;
+        let c_argv = cstrings(header.argv.iter().map(|a| a.as_bytes()))?;
+        let tracee = tracee::launch(&c_exe, &c_argv, &cstrings_of_env()?, false)?;
+        Ok(Recorder {
+            tracee,
+            writer,
+            store,
+            last_exit_regs: None,
+            held: Vec::new(),
+            held_since: None,
+            reraised: Vec::new(),
+            stdio: stdio_identities(),
+            me: std::process::id() as i32,
+            trace_dir: opts.trace_dir.clone(),
+            interrupted: false,
+            live,
+        })
+    }
+
+    /// Writes the trailer. The trace is complete and replayable even when
+    /// `result` is an error: it then ends where the error happened.
+    pub(crate) fn finish(self, result: Result<ExitStatus>) -> Result<RecordOutcome> {
+        let events = self.writer.events_written();
+        match result {
+            Ok(status) => {
+                self.writer.finish(None)?;
+                Ok(RecordOutcome {
+                    status: Some(status),
+                    events,
+                    error: None,
+                })
+            }
+            Err(error) => {
+                self.writer.finish(Some(error.to_string()))?;
+                Ok(RecordOutcome {
+                    status: None,
+                    events,
+                    error: Some(error),
+                })
+            }
+        }
+    }
+
+    /// The log a live recording mirrors its events into.
+    pub(crate) fn live_log(&self) -> Option<Arc<TraceLog>> {
+        self.writer.mirror()
+    }
+
+    /// Kills the tracee and reaps it without recording its end: the trace
+    /// then ends where the recording was given up, which its trailer says.
+    pub(crate) fn abandon(&mut self) -> Result<()> {
+        let _ = nix::sys::signal::kill(self.tracee.pid, nix::sys::signal::Signal::SIGKILL);
+        while !matches!(self.tracee.wait()?, Stop::Exited(_)) {}
+        Ok(())
+    }
+
+    pub(crate) fn pid(&self) -> nix::unistd::Pid {
+        self.tracee.pid
+    }
+
+    pub(crate) fn events_written(&self) -> EventIdx {
+        self.writer.events_written()
+    }
+
     fn run(&mut self) -> Result<ExitStatus> {
         self.on_exec()?;
         loop {
+            if let Some(status) = self.run_to_next_syscall()? {
+                return Ok(status);
+            }
+            self.on_syscall()?;
+        }
+    }
+
+    /// Lets the tracee run, recording what happens, until it stands at a
+    /// syscall's entry with the syscall not yet made (`None`: `on_syscall`
+    /// makes it), or until it has ended.
+    pub(crate) fn run_to_next_syscall(&mut self) -> Result<Option<ExitStatus>> {
+        loop {
             let stop = self.wait()?;
             match stop {
-                Stop::Seccomp => self.on_syscall()?,
+                Stop::Seccomp => return Ok(None),
                 Stop::Signal(sig) => self.on_signal(sig)?,
                 Stop::EventStop(_) if self.interrupted && !self.held.is_empty() => self.place_held_signal()?,
                 Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0)?,
                 Stop::Exited(status) => {
                     self.writer.write_event(&Event::Exit(status))?;
-                    return Ok(status);
+                    return Ok(Some(status));
                 }
                 Stop::Exec | Stop::SyscallExit => {
                     return Err(Error::Spawn(format!("unexpected stop {stop:?} while recording")));
@@ -262,7 +320,7 @@ impl Recorder {
         self.deliver(sig, SignalKind::Asynchronous, info, at_delivery, Some(count))
     }
 
-    fn on_exec(&mut self) -> Result<()> {
+    pub(crate) fn on_exec(&mut self) -> Result<()> {
         self.tracee.reopen_mem()?;
         let pid = self.tracee.pid;
         let regs = self.tracee.regs()?;
@@ -308,7 +366,7 @@ impl Recorder {
         self.tracee.resume(Resume::Cont, 0)
     }
 
-    fn on_syscall(&mut self) -> Result<()> {
+    pub(crate) fn on_syscall(&mut self) -> Result<()> {
         let mut regs = self.tracee.regs()?;
         let nr = regs.orig_rax as i64;
         let args = syscall_args(&regs);
@@ -349,11 +407,21 @@ impl Recorder {
                 fake = Some(-(libc::ENOSYS as i64));
             }
         }
+        let mut shown_later = None;
+        if fake.is_none() && self.live && matches!(info.echo, Echo::Buf | Echo::Iov) {
+            // The debugger's replay follows this recording and shows the
+            // output when it gets to this write, in step with what the user
+            // is looking at; written now, it would come too early.
+            if let Some(output) = self.whole_output(info.echo, &args)? {
+                fake = Some(output.bytes.len() as i64);
+                shown_later = Some(output);
+            }
+        }
         if let Some(result) = fake {
             regs.orig_rax = u64::MAX;
             regs.rax = result as u64;
             self.tracee.set_regs(&regs)?;
-            self.log_syscall(nr, args, result, vec![], None, None)?;
+            self.log_syscall(nr, args, result, vec![], shown_later, None)?;
             self.last_exit_regs = Some(regs);
             return self.tracee.resume(Resume::Cont, 0);
         }
@@ -529,6 +597,33 @@ impl Recorder {
             stream: bytes.0,
             bytes: bytes.1,
         }))
+    }
+
+    /// Everything a write to one of rback's streams asks to write, or
+    /// `None` for another file or a buffer it cannot read (the kernel then
+    /// gives the program its error).
+    fn whole_output(&self, echo: Echo, args: &[u64; 6]) -> Result<Option<Output>> {
+        if self.stream_of(args[0] as i32).is_none() {
+            return Ok(None);
+        }
+        let total = match echo {
+            Echo::Buf => args[2],
+            _ => {
+                let Ok(raw) = self
+                    .tracee
+                    .read_bytes(RemoteAddr(args[1]), (args[2].min(1024) * 16) as usize)
+                else {
+                    return Ok(None);
+                };
+                raw.chunks_exact(16)
+                    .map(|iov| u64::from_le_bytes(iov[8..].try_into().unwrap()))
+                    .sum()
+            }
+        };
+        if total > isize::MAX as u64 {
+            return Ok(None);
+        }
+        Ok(self.output(echo, args, total as i64).ok().flatten())
     }
 
     /// Which of rback's streams the tracee's `fd` is, if either.

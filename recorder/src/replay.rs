@@ -188,7 +188,7 @@ impl ReplaySession {
     /// [`ReplaySession::start`] for a trace already in memory.
     pub fn start_from(trace_dir: &Path, log: Arc<TraceLog>, echo_output: bool) -> Result<ReplaySession> {
         check_cpu(&log.header)?;
-        let first = match log.events.first() {
+        let first = match log.get(EventIdx(0)) {
             Some(Event::Exec(exec)) => exec.clone(),
             Some(_) => {
                 return Err(crate::TraceError::Corrupt {
@@ -245,7 +245,7 @@ impl ReplaySession {
         self.tracee.resume(Resume::Cont, 0)?;
         loop {
             if let Step::Finished(status) = self.step()? {
-                let cut_short = match (status, &self.log.trailer) {
+                let cut_short = match (status, self.log.trailer()) {
                     (Some(_), _) => None,
                     (None, Some(Trailer { stopped: Some(why), .. })) => Some(format!("recording stopped there: {why}")),
                     (None, _) => Some("the recording was cut short (rback was killed or crashed)".to_string()),
@@ -396,15 +396,7 @@ impl ReplaySession {
         regs.rax = ev.result as u64;
         self.tracee.set_regs(regs)?;
         if let (Some(out), true) = (&ev.output, self.echo_output) {
-            // Best effort, like the program's own write: a closed stdout must
-            // not stop the replay.
-            let _ = match out.stream {
-                Stream::Stdout => std::io::stdout()
-                    .lock()
-                    .write_all(&out.bytes)
-                    .and_then(|_| std::io::stdout().flush()),
-                Stream::Stderr => std::io::stderr().lock().write_all(&out.bytes),
-            };
+            echo(out);
         }
         self.before_resume()
     }
@@ -814,11 +806,11 @@ impl ReplaySession {
     }
 
     fn peek(&mut self) -> Result<Option<&Event>> {
-        Ok(self.log.events.get(self.cursor))
+        Ok(self.log.get(EventIdx(self.cursor as u64)))
     }
 
     fn next_event(&mut self) -> Result<Option<Event>> {
-        let ev = self.log.events.get(self.cursor).cloned();
+        let ev = self.log.get(EventIdx(self.cursor as u64)).cloned();
         if ev.is_some() {
             self.cursor += 1;
         }
@@ -842,6 +834,19 @@ impl ReplaySession {
     fn diverged(&self, event: EventIdx, expected: String, got: String) -> Error {
         Error::Diverged { event, expected, got }
     }
+}
+
+/// Writes recorded terminal output to rback's own stream of the same kind.
+/// Best effort, like the program's own write: a closed stdout must not stop
+/// the replay.
+pub(crate) fn echo(out: &crate::trace::Output) {
+    let _ = match out.stream {
+        Stream::Stdout => std::io::stdout()
+            .lock()
+            .write_all(&out.bytes)
+            .and_then(|_| std::io::stdout().flush()),
+        Stream::Stderr => std::io::stderr().lock().write_all(&out.bytes),
+    };
 }
 
 fn check_cpu(header: &Header) -> Result<()> {

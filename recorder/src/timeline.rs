@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::counter::{CounterStop, ExecCounter};
+use crate::live::{Frontier, LiveRecording};
 use crate::record::si_code;
 use crate::replay::{ReplaySession, Step};
 use crate::trace::{Event, SignalKind, TraceLog};
@@ -387,6 +388,12 @@ pub struct Timeline {
     /// Memory or registers were changed by hand; the live tracee is no
     /// longer the recording's and must be rebuilt before moving.
     scratch: bool,
+    /// The program being recorded as the timeline follows it (`rback
+    /// run`): going forward past the last recorded event records more.
+    frontier: Option<LiveRecording>,
+    /// Events before this one had their terminal output shown (a live
+    /// recording shows it once, when the replay first gets there).
+    shown_up_to: EventIdx,
 }
 
 impl Timeline {
@@ -404,6 +411,26 @@ impl Timeline {
     /// Opens a trace with a given checkpoint policy.
     pub fn open_with(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Timeline> {
         let log = Arc::new(TraceLog::load(trace_dir)?);
+        Timeline::open_on(trace_dir, log, None, policy)
+    }
+
+    /// Follows a recording as it is made: the timeline starts at the
+    /// program's start, and forward movements past the last recorded event
+    /// let the live program go on.
+    pub fn open_live(recording: LiveRecording, policy: CheckpointPolicy) -> Result<Timeline> {
+        let never = AtomicBool::new(false);
+        recording.reach(EventIdx(1), &never)?;
+        let log = recording.log();
+        let trace_dir = recording.trace_dir().to_path_buf();
+        Timeline::open_on(&trace_dir, log, Some(recording), policy)
+    }
+
+    fn open_on(
+        trace_dir: &Path,
+        log: Arc<TraceLog>,
+        frontier: Option<LiveRecording>,
+        policy: CheckpointPolicy,
+    ) -> Result<Timeline> {
         let mut live = ReplaySession::start_from(trace_dir, log.clone(), false)?;
         live.set_stop_at_boundaries(true);
         live.prepare()?;
@@ -439,6 +466,8 @@ impl Timeline {
             ticks_wanted: false,
             step_cache: None,
             scratch: false,
+            frontier,
+            shown_up_to: EventIdx(1),
         };
         timeline.add_checkpoint(None)?;
         Ok(timeline)
@@ -448,9 +477,20 @@ impl Timeline {
         self.at
     }
 
-    /// The number of events in the recording.
+    /// The number of events in the recording (so far, for a live one).
     pub fn events(&self) -> EventIdx {
         self.log.len()
+    }
+
+    /// The recording being made as the timeline follows it, if it is one.
+    pub fn live_recording(&self) -> Option<&LiveRecording> {
+        self.frontier.as_ref()
+    }
+
+    /// Ends a live recording (killing the program if it still runs) and
+    /// says how it went; `None` for a recorded trace.
+    pub fn finish_recording(&mut self) -> Option<Result<crate::record::RecordOutcome>> {
+        self.frontier.take().map(LiveRecording::finish)
     }
 
     pub fn log(&self) -> &TraceLog {
@@ -627,7 +667,8 @@ impl Timeline {
     fn goto_event_uninterrupted(&mut self, event: EventIdx) -> Result<StopReason> {
         self.begin_movement()?;
         let last = self.last_start();
-        if event.0 < 1 || event > last {
+        let live_ahead = event > last && self.frontier.is_some() && self.interval_exists(event)?;
+        if event.0 < 1 || (event > last && !live_ahead) {
             return Err(Error::Program(format!(
                 "event {event} is outside the recording (1 to {last})"
             )));
@@ -644,7 +685,9 @@ impl Timeline {
 
     fn goto_position_uninterrupted(&mut self, target: Position) -> Result<StopReason> {
         self.begin_movement()?;
-        if target.event.0 < 1 || target.event > self.log.len() {
+        let exists =
+            target.event <= self.log.len() || (self.frontier.is_some() && self.interval_exists(target.event)?);
+        if target.event.0 < 1 || !exists {
             return Err(Error::Program(format!("position {target:?} is outside the recording")));
         }
         self.goto(target, None)?;
@@ -655,7 +698,7 @@ impl Timeline {
         self.begin_movement()?;
         self.snapshot_watch_values()?;
         if self.at.point != Point::End {
-            if self.at.event >= self.log.len() {
+            if !self.interval_exists(self.at.event)? {
                 return Ok(StopReason::EndOfRecording);
             }
             match self.step_once(None)? {
@@ -697,7 +740,7 @@ impl Timeline {
             self.goto(here, None)?;
         }
         loop {
-            if self.at.event >= self.log.len() {
+            if !self.interval_exists(self.at.event)? {
                 return Ok(StopReason::EndOfRecording);
             }
             if self.take_interrupt() {
@@ -965,7 +1008,7 @@ impl Timeline {
                     last = Some((self.at.event, counts));
                 }
             }
-            if final_interval || self.is_final(self.at.event) {
+            if final_interval || self.is_final(self.at.event)? {
                 break;
             }
             self.apply_held()?;
@@ -1384,7 +1427,7 @@ impl Timeline {
                     _ => unreachable!("a run to the end stops at the event"),
                 }
             }
-            if self.is_final(self.at.event) {
+            if self.is_final(self.at.event)? {
                 return Err(Error::Program(format!(
                     "event {} is past the end of the recording",
                     target.event
@@ -1950,6 +1993,11 @@ impl Timeline {
 
     /// Replays the held event: the program moves to the next interval.
     fn apply_held(&mut self) -> Result<()> {
+        if let Some(recording) = &self.frontier {
+            if !recording.record_through(self.at.event, &self.interrupted)? {
+                return Err(Error::Program("the program ended".into()));
+            }
+        }
         let stop = self.held.take().expect("an interval's end holds its event's stop");
         match self.live.handle(stop)? {
             Step::Boundary => {}
@@ -1961,6 +2009,7 @@ impl Timeline {
                 )))
             }
         }
+        self.show_live_output(self.at.event);
         self.at = Position::start(EventIdx(self.at.event.0 + 1));
         self.arrivals.clear();
         self.triggers.clear();
@@ -2011,7 +2060,7 @@ impl Timeline {
 
     /// Leaves an interval's end forward. `Some` when that is not possible.
     fn leave_end(&mut self) -> Result<Option<StopReason>> {
-        if self.is_final(self.at.event) {
+        if self.is_final(self.at.event)? {
             return Ok(Some(StopReason::EndOfRecording));
         }
         self.apply_held()?;
@@ -2170,16 +2219,70 @@ impl Timeline {
     }
 
     /// Whether replaying event `event` ends the program (nothing to stand
-    /// on after it).
-    fn is_final(&self, event: EventIdx) -> bool {
-        matches!(self.log.get(EventIdx(event.0 + 1)), Some(Event::Exit(_)) | None)
-            || matches!(self.log.get(event), Some(Event::Exit(_)) | None)
+    /// on after it). A live program is let go on far enough to tell.
+    fn is_final(&mut self, event: EventIdx) -> Result<bool> {
+        if let Some(recording) = &self.frontier {
+            recording.record_through(event, &self.interrupted)?;
+            if self.log.get(event).is_some_and(crate::live::may_end_after) {
+                recording.reach(EventIdx(event.0 + 1), &self.interrupted)?;
+            }
+        }
+        Ok(self.is_final_recorded(event))
+    }
+
+    /// [`Timeline::is_final`] as far as the log knows now.
+    fn is_final_recorded(&self, event: EventIdx) -> bool {
+        // An event not recorded yet ends nothing while the program lives.
+        let unknown_is_end = self.frontier.as_ref().is_none_or(|f| f.frontier() == Frontier::Ended);
+        let ends = |e: EventIdx| match self.log.get(e) {
+            Some(Event::Exit(_)) => true,
+            Some(_) => false,
+            None => unknown_is_end,
+        };
+        ends(EventIdx(event.0 + 1)) || ends(event)
+    }
+
+    /// Whether the code before event `e` can be replayed: `e` is in the
+    /// recording and is not the program's end. For a live recording this
+    /// lets the program go on until it gets to `e`, which may take a while
+    /// (Ctrl-C ends the wait).
+    fn interval_exists(&mut self, e: EventIdx) -> Result<bool> {
+        let Some(recording) = &self.frontier else {
+            return Ok(e < self.log.len());
+        };
+        let known_before = e < self.log.len();
+        if !recording.reach(e, &self.interrupted)? {
+            return Ok(false);
+        }
+        if matches!(self.log.get(e), Some(Event::Exit(_))) {
+            return Ok(false);
+        }
+        // The replay passed into this interval before its event was known:
+        // raise or arm now what that event needs (a signal, say).
+        if !known_before && e < self.log.len() && self.at == Position::start(e) && self.held.is_none() {
+            self.live.prepare()?;
+        }
+        Ok(true)
+    }
+
+    /// Shows the terminal output of event `e` of a live recording, the first
+    /// time the replay gets past it (the live program wrote nothing).
+    fn show_live_output(&mut self, e: EventIdx) {
+        if self.frontier.is_none() || e < self.shown_up_to {
+            return;
+        }
+        self.shown_up_to = EventIdx(e.0 + 1);
+        if let Some(Event::Syscall(call)) = self.log.get(e) {
+            if let Some(output) = &call.output {
+                crate::replay::echo(output);
+            }
+        }
     }
 
     /// The last interval whose start exists.
     fn last_start(&self) -> EventIdx {
         let mut e = EventIdx(1);
-        while e.0 < self.log.len().0 && !self.is_final(e) {
+        while e.0 < self.log.len().0 && !self.is_final_recorded(e) {
             e.0 += 1;
         }
         e

@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -229,6 +230,8 @@ pub struct TraceWriter {
     last_flush: Instant,
     started: Instant,
     events: u64,
+    /// A log in memory that gets each event too, for a live recording.
+    mirror: Option<Arc<TraceLog>>,
 }
 
 impl TraceWriter {
@@ -252,10 +255,21 @@ impl TraceWriter {
             last_flush: Instant::now(),
             started: Instant::now(),
             events: 0,
+            mirror: None,
         };
         w.frame(&Frame::Header(header.clone()))?;
         w.flush()?;
         Ok(w)
+    }
+
+    /// Sends every event from now on to `log` as well (after it is in the
+    /// file's buffer), and the trailer when the trace is finished.
+    pub(crate) fn mirror_to(&mut self, log: Arc<TraceLog>) {
+        self.mirror = Some(log);
+    }
+
+    pub(crate) fn mirror(&self) -> Option<Arc<TraceLog>> {
+        self.mirror.clone()
     }
 
     pub fn events_written(&self) -> EventIdx {
@@ -266,6 +280,9 @@ impl TraceWriter {
         self.frame_ref(event)?;
         let idx = EventIdx(self.events);
         self.events += 1;
+        if let Some(log) = &self.mirror {
+            log.push(event.clone());
+        }
         if self.out.buffer().len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush()?;
         }
@@ -280,8 +297,12 @@ impl TraceWriter {
             duration_ns: self.started.elapsed().as_nanos() as u64,
             stopped,
         };
-        self.frame(&Frame::Trailer(trailer))?;
-        self.flush()
+        self.frame(&Frame::Trailer(trailer.clone()))?;
+        self.flush()?;
+        if let Some(log) = &self.mirror {
+            log.end(trailer);
+        }
+        Ok(())
     }
 
     pub fn flush(&mut self) -> Result<(), TraceError> {
@@ -464,30 +485,51 @@ fn placeholder_header() -> Header {
 
 /// A whole trace in memory: what replay and time travel work from. Going
 /// back in time means jumping to an earlier event, which a stream cannot do.
+///
+/// A live recording (`rback run`) grows the log while the debugger reads
+/// it: events are only ever appended, and an event once in the log never
+/// moves or changes, so readers hold plain references into it.
 #[derive(Debug)]
 pub struct TraceLog {
     pub header: Header,
-    pub events: Vec<Event>,
-    /// `None` when the trace ends early (rback was killed while recording).
-    pub trailer: Option<Trailer>,
+    events: boxcar::Vec<Event>,
+    /// Unset while a live recording goes on, and for good when the trace
+    /// ends early (rback was killed while recording).
+    trailer: OnceLock<Trailer>,
 }
 
 impl TraceLog {
     pub fn load(dir: &Path) -> Result<TraceLog, TraceError> {
         let mut reader = TraceReader::open(dir)?;
-        let mut events = Vec::new();
-        let trailer = loop {
+        let log = TraceLog::growing(reader.header.clone());
+        loop {
             match reader.next_item()? {
-                Next::Event(e) => events.push(e),
-                Next::End(t) => break Some(t),
-                Next::EndsEarly => break None,
+                Next::Event(e) => log.push(e),
+                Next::End(t) => {
+                    log.end(t);
+                    break;
+                }
+                Next::EndsEarly => break,
             }
-        };
-        Ok(TraceLog {
-            header: reader.header.clone(),
-            events,
-            trailer,
-        })
+        }
+        Ok(log)
+    }
+
+    /// An empty log that a recording will fill.
+    pub(crate) fn growing(header: Header) -> TraceLog {
+        TraceLog {
+            header,
+            events: boxcar::Vec::new(),
+            trailer: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn push(&self, event: Event) {
+        self.events.push(event);
+    }
+
+    pub(crate) fn end(&self, trailer: Trailer) {
+        let _ = self.trailer.set(trailer);
     }
 
     pub fn get(&self, idx: EventIdx) -> Option<&Event> {
@@ -495,7 +537,17 @@ impl TraceLog {
     }
 
     pub fn len(&self) -> EventIdx {
-        EventIdx(self.events.len() as u64)
+        EventIdx(self.events.count() as u64)
+    }
+
+    /// The events in order (those recorded so far, for a live recording).
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter().map(|(_, e)| e)
+    }
+
+    /// The trailer, once the recording has ended with one.
+    pub fn trailer(&self) -> Option<&Trailer> {
+        self.trailer.get()
     }
 }
 

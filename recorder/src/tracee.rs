@@ -65,6 +65,9 @@ pub struct Tracee {
     /// Signals that arrived while rback was running injected syscalls; the
     /// recorder decides what to do with them.
     pub stray_signals: Vec<SiginfoBytes>,
+    /// rback sent it SIGKILL: it leaves its stop to die, so resuming it may
+    /// find it gone.
+    killed: std::cell::Cell<bool>,
 }
 
 impl Tracee {
@@ -92,6 +95,7 @@ impl Tracee {
             pid,
             mem,
             stray_signals: vec![],
+            killed: std::cell::Cell::new(false),
         };
         // Wake it from its group stop; the SIGCONT reaches us as a signal
         // stop (or not at all), and the next stop that matters is its execve.
@@ -146,10 +150,16 @@ impl Tracee {
         } else {
             Some(Signal::try_from(sig).map_err(|e| Error::ptrace("resume", self.pid, e))?)
         };
-        match how {
-            Resume::Cont => ptrace::cont(self.pid, sig).map_err(|e| Error::ptrace("cont", self.pid, e)),
-            Resume::Syscall => ptrace::syscall(self.pid, sig).map_err(|e| Error::ptrace("syscall", self.pid, e)),
-            Resume::Step => ptrace::step(self.pid, sig).map_err(|e| Error::ptrace("singlestep", self.pid, e)),
+        let (what, result) = match how {
+            Resume::Cont => ("cont", ptrace::cont(self.pid, sig)),
+            Resume::Syscall => ("syscall", ptrace::syscall(self.pid, sig)),
+            Resume::Step => ("singlestep", ptrace::step(self.pid, sig)),
+        };
+        match result {
+            // A SIGKILL (the recorded end of a killed program, say) took the
+            // tracee out of its stop: it is dying, and the next wait says so.
+            Err(nix::errno::Errno::ESRCH) if self.killed.get() => Ok(()),
+            other => other.map_err(|e| Error::ptrace(what, self.pid, e)),
         }
     }
 
@@ -177,6 +187,9 @@ impl Tracee {
 
     /// Makes `sig` pending in the tracee, as if sent from elsewhere.
     pub fn raise(&self, sig: i32) -> Result<()> {
+        if sig == libc::SIGKILL {
+            self.killed.set(true);
+        }
         sys::tgkill(self.pid, self.pid, sig).map_err(|e| Error::ptrace("tgkill", self.pid, e))
     }
 
@@ -355,6 +368,7 @@ impl Tracee {
             pid,
             mem: open_mem(pid)?,
             stray_signals: vec![],
+            killed: std::cell::Cell::new(false),
         })
     }
 

@@ -37,7 +37,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::session::Session;
-use recorder::timeline::CheckpointPolicy;
 
 /// The prompt, as gdb's `(gdb) `.
 const PROMPT: &str = "(rback) ";
@@ -100,12 +99,11 @@ pub enum Ended {
 
 /// Runs the REPL over a trace: `script` first (gdb's `-x`), then, unless
 /// `batch`, commands from the terminal or stdin.
-pub fn run(trace_dir: &Path, script: Option<&Path>, batch: bool, policy: CheckpointPolicy) -> Result<Ended> {
+pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended> {
     let script_text = match script {
         Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
         None => None,
     };
-    let session = Session::open_with(trace_dir, policy)?;
     let mut repl = Repl {
         session,
         selected_frame: 0,
@@ -234,11 +232,18 @@ impl Repl {
 
     fn print_start(&mut self) {
         let last = self.session.timeline.events();
-        println!(
-            "Replaying {} ({} events). Type \"help\" for commands.",
-            self.session.trace_dir.display(),
-            last
-        );
+        if self.session.timeline.live_recording().is_some() {
+            println!(
+                "Recording live into {}: going forward runs the program on. Type \"help\" for commands.",
+                self.session.trace_dir.display()
+            );
+        } else {
+            println!(
+                "Replaying {} ({} events). Type \"help\" for commands.",
+                self.session.trace_dir.display(),
+                last
+            );
+        }
         print!("{}", self.session.describe_here(true));
         let _ = std::io::stdout().flush();
     }

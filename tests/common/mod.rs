@@ -257,6 +257,11 @@ impl Running {
         self.child.id()
     }
 
+    /// What the process has written to stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.out.so_far()).into_owned()
+    }
+
     /// Waits until stdout holds `text` (failing the test after `timeout`).
     pub fn wait_for_stdout(&self, text: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
