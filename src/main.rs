@@ -173,9 +173,10 @@ enum Command {
         /// The trace directory.
         trace: Option<PathBuf>,
     },
-    /// Record a program, then debug the recording: when the program has
-    /// ended, the time-travel debugger opens on it (or, with --gdb, serves
-    /// it to gdb). The program runs live, at full speed, to its end first.
+    /// Record a program and debug it at once: the debugger starts at the
+    /// program's start, and the program runs only as far as the debugger
+    /// goes forward; going back works at any time. With --gdb, the program
+    /// is recorded to its end first, then served to gdb.
     Run {
         /// Where to write the trace (default: a new directory under
         /// $RBACK_TRACE_DIR or ~/.local/share/rback).

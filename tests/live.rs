@@ -207,3 +207,46 @@ fn killing_rback_kills_the_live_program() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn ctrl_c_at_the_terminal_is_the_debuggers_not_the_programs() {
+    // A real terminal (script(1) makes one) sends Ctrl-C's SIGINT to its
+    // whole foreground process group: rback, and the live program too.
+    // The program must not see it: it sleeps on, and the recording has no
+    // SIGINT in it.
+    let s = Session::new();
+    let pidfile = s.path("pid");
+    let command = format!(
+        "{} run -o {} {} {}",
+        common::RBACK,
+        s.trace().display(),
+        c_program("sleeper").display(),
+        pidfile.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qfec", &command, "/dev/null"]).current_dir(s.dir());
+    let (running, mut keys) = spawn_interactive(&mut cmd);
+    keys.write_all(b"continue\n").unwrap();
+    let pid: u32 = common::wait_for_file(&pidfile, TIMEOUT).trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    keys.write_all(b"\x03").unwrap();
+    running.wait_for_stdout("Interrupted.", TIMEOUT);
+    assert!(!process_is_gone(pid), "Ctrl-C reached the live program");
+    keys.write_all(b"continue\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    keys.write_all(b"\x03").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    keys.write_all(b"quit\n").unwrap();
+    let out = running.finish(TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(count(&out.stdout(), "Interrupted."), 2, "{out:?}");
+    assert!(process_is_gone(pid), "the live program outlived rback");
+    // Replayed, the program sleeps until the session ended; a recorded
+    // SIGINT would have ended it first (status 130).
+    let replayed = autopilot(&s);
+    assert!(replayed.stdout().ends_with("sleeping\n"), "{replayed:?}");
+    assert!(
+        replayed.code() == 128 + 9 || replayed.stderr().contains("the debugging session ended here"),
+        "{replayed:?}"
+    );
+}

@@ -139,8 +139,11 @@ pub(crate) struct Recorder {
     /// rback sent PTRACE_INTERRUPT to place a held signal.
     interrupted: bool,
     /// A debugger follows this recording as it goes (`rback run`): the
-    /// program's terminal output is shown by the replay, when it gets there.
+    /// program's terminal output is shown by the replay, when it gets there,
+    /// and Ctrl-C at the terminal is the debugger's, not the program's.
     live: bool,
+    /// A stop already waited for, to be handled next.
+    pending_stop: Option<Stop>,
 }
 
 impl Recorder {
@@ -173,6 +176,7 @@ impl Recorder {
             trace_dir: opts.trace_dir.clone(),
             interrupted: false,
             live,
+            pending_stop: None,
         })
     }
 
@@ -258,6 +262,9 @@ impl Recorder {
     /// [`SIGNAL_HOLD_LIMIT`] without one, rback interrupts it so that the
     /// signal can be placed where it is (see [`Recorder::place_held_signal`]).
     fn wait(&mut self) -> Result<Stop> {
+        if let Some(stop) = self.pending_stop.take() {
+            return Ok(stop);
+        }
         let Some(since) = self.held_since else {
             if let Some(stop) = self.tracee.try_wait()? {
                 return Ok(stop);
@@ -468,6 +475,19 @@ impl Recorder {
         }
         let exit_regs = self.tracee.regs()?;
         let result = exit_regs.rax as i64;
+        if self.live && (-516..=-512).contains(&result) {
+            // A signal interrupted the call, and the kernel restarts it if
+            // the signal is not delivered. The user's Ctrl-C is not: then
+            // the call as the program sees it has not happened yet.
+            self.tracee.resume(Resume::Cont, 0)?;
+            let next = self.tracee.wait()?;
+            if let Stop::Signal(sig) = next {
+                if self.is_debuggers_interrupt(sig)? {
+                    return self.tracee.resume(Resume::Cont, 0);
+                }
+            }
+            self.pending_stop = Some(next);
+        }
         let writes = if result >= 0 {
             self.outputs(info, &args, result, &capacity, request)?
         } else {
@@ -488,7 +508,21 @@ impl Recorder {
             return self.on_exec();
         }
         self.last_exit_regs = Some(exit_regs);
+        if self.pending_stop.is_some() {
+            // Already resumed, and stopped again.
+            return Ok(());
+        }
         self.tracee.resume(Resume::Cont, 0)
+    }
+
+    /// Whether a signal stop is Ctrl-C at rback's terminal during a live
+    /// recording: the terminal sends SIGINT to its whole foreground process
+    /// group, the program included, but the user meant the debugger.
+    fn is_debuggers_interrupt(&self, sig: i32) -> Result<bool> {
+        if !self.live || sig != libc::SIGINT {
+            return Ok(false);
+        }
+        Ok(si_code(&self.tracee.siginfo()?) == SI_KERNEL)
     }
 
     fn log_syscall(
@@ -663,6 +697,9 @@ impl Recorder {
     }
 
     fn on_signal(&mut self, sig: i32) -> Result<()> {
+        if self.is_debuggers_interrupt(sig)? {
+            return self.tracee.resume(Resume::Cont, 0);
+        }
         let info = self.tracee.siginfo()?;
         let regs = self.tracee.regs()?;
         let code = si_code(&info);
