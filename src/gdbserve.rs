@@ -21,6 +21,7 @@ use gdbstub_server::{
     BackendError, CoreRegs, Direction, Ended, InterruptHook, MonitorReply, Motion, Stop, TimeTravel, WatchKind,
     X86_64Regs,
 };
+use recorder::live::LiveRecording;
 use recorder::timeline::{self, CheckpointPolicy, StopReason, Timeline};
 use recorder::trace::{Event, FILES_DIR};
 use recorder::tracee::Regs;
@@ -38,6 +39,8 @@ pub struct Backend {
     avx: bool,
     /// Recorded path of each executable and loader to its trace copy.
     recorded: HashMap<String, PathBuf>,
+    /// How many events `recorded` was learned from (a live recording grows).
+    recorded_from: usize,
     /// Trace copy to its `DT_SONAME` (`None`: none), read once each.
     sonames: HashMap<PathBuf, Option<String>>,
     warning: Option<String>,
@@ -57,20 +60,22 @@ impl Backend {
     pub fn open(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Backend> {
         let timeline =
             Timeline::open_with(trace_dir, policy).with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+        Backend::over(timeline, trace_dir)
+    }
+
+    /// Serves a program as it is recorded (`rback run --gdb`).
+    pub fn live(recording: LiveRecording, policy: CheckpointPolicy) -> Result<Backend> {
+        let trace_dir = recording.trace_dir().to_path_buf();
+        let timeline = Timeline::open_live(recording, policy).context("cannot follow the recording")?;
+        Backend::over(timeline, &trace_dir)
+    }
+
+    fn over(timeline: Timeline, trace_dir: &Path) -> Result<Backend> {
         // The tracee's mappings name the copies by absolute path.
         let files_dir = trace_dir
             .canonicalize()
             .with_context(|| format!("cannot find {}", trace_dir.display()))?
             .join(FILES_DIR);
-        let mut recorded = HashMap::new();
-        for event in timeline.log().events() {
-            if let Event::Exec(exec) = event {
-                recorded.insert(exec.exe_path.clone(), files_dir.join(&exec.exe.0));
-                if let Some((path, hash)) = &exec.interp {
-                    recorded.insert(path.clone(), files_dir.join(&hash.0));
-                }
-            }
-        }
         let avx = timeline.fp_regs()?.ymm_high.is_some();
         let pid = timeline.pid().as_raw() as u32;
         Ok(Backend {
@@ -78,7 +83,8 @@ impl Backend {
             files_dir,
             pid,
             avx,
-            recorded,
+            recorded: HashMap::new(),
+            recorded_from: 0,
             sonames: HashMap::new(),
             warning: None,
             wanted_breakpoints: BTreeSet::new(),
@@ -91,6 +97,16 @@ impl Backend {
     /// executable, the loader, a library from the loader's list) or a copy
     /// itself.
     fn trace_copy_of(&mut self, path: &str) -> Result<Option<PathBuf>, BackendError> {
+        for event in self.timeline.log().events().skip(self.recorded_from) {
+            self.recorded_from += 1;
+            if let Event::Exec(exec) = event {
+                self.recorded
+                    .insert(exec.exe_path.clone(), self.files_dir.join(&exec.exe.0));
+                if let Some((path, hash)) = &exec.interp {
+                    self.recorded.insert(path.clone(), self.files_dir.join(&hash.0));
+                }
+            }
+        }
         if let Some(copy) = self.recorded.get(path) {
             return Ok(Some(copy.clone()));
         }
@@ -712,9 +728,9 @@ pub fn listen_address(spec: Option<&str>) -> Result<SocketAddr> {
         .ok_or_else(|| anyhow!("`{spec}` resolves to no address"))
 }
 
-/// Serves gdb on a TCP port: one connection at a time, a new one after gdb
-/// detaches, until gdb kills the program.
-pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool, policy: CheckpointPolicy) -> Result<()> {
+/// Refuses an address other than loopback unless allowed, and warns when
+/// it is: whoever connects can read and write the replayed program.
+pub fn check_exposure(addr: SocketAddr, allow_remote: bool) -> Result<()> {
     if !addr.ip().is_loopback() {
         if !allow_remote {
             bail!(
@@ -724,7 +740,13 @@ pub fn serve_tcp(trace_dir: &Path, addr: SocketAddr, allow_remote: bool, policy:
         }
         eprintln!("rback: warning: listening on {addr}, not loopback: anyone who can reach it controls the replay");
     }
-    let mut backend = Backend::open(trace_dir, policy)?;
+    Ok(())
+}
+
+/// Serves gdb on a TCP port: one connection at a time, a new one after gdb
+/// detaches, until gdb kills the program.
+/// `addr` has passed [`check_exposure`].
+pub fn serve_tcp(mut backend: Backend, trace_dir: &Path, addr: SocketAddr) -> Result<()> {
     let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     eprintln!(

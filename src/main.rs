@@ -8,6 +8,7 @@ mod playback;
 mod repl;
 mod session;
 
+use gdbserve::Backend;
 use session::Session;
 
 use std::path::{Path, PathBuf};
@@ -317,14 +318,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             program: prog,
             args,
         } => {
-            if let Some(spec) = gdb {
-                // gdb gets the whole recording: record to the end first.
-                let (trace_dir, outcome) = record_program(output, prog, args)?;
-                say_how_recording_ended(&trace_dir, &outcome);
-                let addr = gdbserve::listen_address((!spec.is_empty()).then_some(spec.as_str()))?;
-                gdbserve::serve_tcp(&trace_dir, addr, false, checkpoints.policy())?;
-                return Ok(ExitCode::SUCCESS);
-            }
+            let addr = match &gdb {
+                Some(spec) => {
+                    let addr = gdbserve::listen_address((!spec.is_empty()).then_some(spec.as_str()))?;
+                    gdbserve::check_exposure(addr, false)?;
+                    Some(addr)
+                }
+                None => None,
+            };
             if let Some(path) = &script {
                 // Read before the program starts, so a typo costs nothing.
                 std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -339,6 +340,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 args,
                 trace_dir: trace_dir.clone(),
             })?;
+            if let Some(addr) = addr {
+                let backend = gdbserve::Backend::live(recording, checkpoints.policy())?;
+                gdbserve::serve_tcp(backend, &trace_dir, addr)?;
+                eprintln!("rback: the recording is in {}", trace_dir.display());
+                return Ok(ExitCode::SUCCESS);
+            }
             let session = Session::open_live(recording, checkpoints.policy())?;
             let ended = repl::run(session, script.as_deref(), batch)?;
             eprintln!("rback: the recording is in {}", trace_dir.display());
@@ -371,7 +378,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     (s, t) => (Some(s.to_string()), t),
                 };
                 let addr = gdbserve::listen_address(spec.as_deref())?;
-                gdbserve::serve_tcp(&trace_or_latest(trace)?, addr, gdb_allow_remote, policy)?;
+                gdbserve::check_exposure(addr, gdb_allow_remote)?;
+                let trace_dir = trace_or_latest(trace)?;
+                gdbserve::serve_tcp(Backend::open(&trace_dir, policy)?, &trace_dir, addr)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {
@@ -473,26 +482,6 @@ fn record_program(
         trace_dir: trace_dir.clone(),
     })?;
     Ok((trace_dir, outcome))
-}
-
-fn say_how_recording_ended(trace_dir: &Path, outcome: &recorder::record::RecordOutcome) {
-    match (&outcome.error, outcome.status) {
-        // What was recorded up to the failure is still worth a look.
-        (Some(err), _) => eprintln!(
-            "rback: recording stopped after {} events: {err}; debugging what was recorded ({})",
-            outcome.events,
-            trace_dir.display()
-        ),
-        (None, status) => eprintln!(
-            "rback: the program ended ({}); debugging its recording ({}, {} events)",
-            status.map_or("without a status".to_string(), |s| format!(
-                "exit status {}",
-                s.shell_code()
-            )),
-            trace_dir.display(),
-            outcome.events
-        ),
-    }
 }
 
 fn trace_or_latest(trace: Option<PathBuf>) -> Result<PathBuf> {

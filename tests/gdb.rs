@@ -554,6 +554,67 @@ fn the_tcp_server_serves_one_gdb_after_another_until_interrupted() {
     assert!(err.contains("failed: gdb protocol:"), "{out:?}");
 }
 
+/// `rback run --gdb`: gdb debugs the program as it is recorded. The
+/// program gets only as far as gdb has gone, and gdb can go back.
+#[test]
+fn run_gdb_serves_the_program_as_it_is_recorded() {
+    let s = Session::new();
+    let marker = s.path("marker");
+    let port = free_port();
+    let server = spawn(
+        s.command()
+            .arg("run")
+            .arg(format!("--gdb=127.0.0.1:{port}"))
+            .arg("-o")
+            .arg(s.trace())
+            .arg(c_program("live_steps"))
+            .arg(&marker),
+        None,
+    );
+    wait_for_port(port);
+    let remote = format!("target extended-remote 127.0.0.1:{port}");
+    let gdb_tcp = |cmds: &[&str]| {
+        let mut cmd = Command::new("gdb");
+        cmd.args(["-batch", "-nx", "-iex", SLOW_MACHINE, "-ex", &remote]);
+        for c in cmds {
+            cmd.arg("-ex").arg(c);
+        }
+        run(&mut cmd, None, TIMEOUT)
+    };
+    let first = gdb_tcp(&[
+        "break step",
+        "continue",
+        "continue",
+        "continue",
+        "reverse-continue",
+        "print counter",
+        "detach",
+    ]);
+    assert_eq!(printed_values(&first), ["1"], "{first:?}");
+    assert!(!marker.exists(), "the program ran ahead of gdb");
+    let second = gdb_tcp(&[
+        "break step",
+        "continue",
+        "continue",
+        "continue",
+        "print counter",
+        "kill",
+    ]);
+    assert_eq!(printed_values(&second), ["10"], "{second:?}");
+    assert!(marker.exists(), "the program did not get to its third step");
+    // Ctrl-C ends the server, and the program with it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.pid() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = server.finish(TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 128 + 2, "{out:?}");
+    // The program's output, shown as gdb got to it, once each.
+    assert_eq!(out.stdout(), "step 1\nstep 2\nstep 3\nstep 4\n", "{out:?}");
+}
+
 #[test]
 fn bad_gdb_requests_are_one_error_line() {
     let s = recorded(c_program("gdb_recursion"), &[]);
