@@ -40,7 +40,7 @@ pub struct Backend {
     /// Recorded path of each executable and loader to its trace copy.
     recorded: HashMap<String, PathBuf>,
     /// How many events `recorded` was learned from (a live recording grows).
-    recorded_from: usize,
+    recorded_from: u64,
     /// Trace copy to its `DT_SONAME` (`None`: none), read once each.
     sonames: HashMap<PathBuf, Option<String>>,
     warning: Option<String>,
@@ -97,7 +97,7 @@ impl Backend {
     /// executable, the loader, a library from the loader's list) or a copy
     /// itself.
     fn trace_copy_of(&mut self, path: &str) -> Result<Option<PathBuf>, BackendError> {
-        for event in self.timeline.log().events().skip(self.recorded_from) {
+        for event in self.timeline.log().events_from(self.recorded_from) {
             self.recorded_from += 1;
             if let Event::Exec(exec) = event {
                 self.recorded

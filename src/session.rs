@@ -63,7 +63,7 @@ pub struct Session {
     /// The display name of each trace copy (`files/HASH` -> `/usr/bin/x`).
     names: HashMap<PathBuf, String>,
     /// How many events `names` was learned from (a live recording grows).
-    names_learned: usize,
+    names_learned: u64,
     /// Statement starts (`is_stmt` rows of the line tables) per module, by
     /// the module's bias, built the first time stepping needs them.
     statements: RefCell<HashMap<u64, HashSet<u64>>>,
@@ -163,7 +163,7 @@ impl Session {
     fn learn_names(&mut self) {
         let files = self.trace_dir.join(FILES_DIR);
         let log = self.timeline.log();
-        for event in log.events().skip(self.names_learned) {
+        for event in log.events_from(self.names_learned) {
             self.names_learned += 1;
             if let Event::Exec(exec) = event {
                 self.names.insert(files.join(&exec.exe.0), exec.exe_path.clone());

@@ -185,10 +185,6 @@ impl LiveRecording {
 
     /// Ends the recording: kills the program if it still runs, finishes the
     /// trace, and says how it went.
-    pub fn finish(mut self) -> Result<RecordOutcome> {
-        self.stop()
-    }
-
     fn stop(&mut self) -> Result<RecordOutcome> {
         let Some(thread) = self.thread.take() else {
             return Err(Error::Program("the recording was already finished".into()));

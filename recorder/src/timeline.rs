@@ -487,12 +487,6 @@ impl Timeline {
         self.frontier.as_ref()
     }
 
-    /// Ends a live recording (killing the program if it still runs) and
-    /// says how it went; `None` for a recorded trace.
-    pub fn finish_recording(&mut self) -> Option<Result<crate::record::RecordOutcome>> {
-        self.frontier.take().map(LiveRecording::finish)
-    }
-
     pub fn log(&self) -> &TraceLog {
         &self.log
     }

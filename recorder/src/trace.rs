@@ -542,7 +542,12 @@ impl TraceLog {
 
     /// The events in order (those recorded so far, for a live recording).
     pub fn events(&self) -> impl Iterator<Item = &Event> {
-        self.events.iter().map(|(_, e)| e)
+        self.events_from(0)
+    }
+
+    /// The events from number `first` on, without walking those before.
+    pub fn events_from(&self, first: u64) -> impl Iterator<Item = &Event> {
+        (first..self.len().0).map_while(|i| self.get(EventIdx(i)))
     }
 
     /// The trailer, once the recording has ended with one.
