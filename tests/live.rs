@@ -151,9 +151,9 @@ fn the_live_program_reads_its_input_when_the_debugger_gets_there() {
     assert!(replayed.stdout().contains("text: hello, live"), "{replayed:?}");
 }
 
-#[test]
-fn ctrl_c_stops_waiting_for_a_sleeping_program_and_nothing_outlives_rback() {
-    let s = Session::new();
+/// `rback run sleeper` told to continue: the live program has written its
+/// pid (returned) and sleeps 30 s.
+fn sleeping_live(s: &Session) -> (common::Running, std::process::ChildStdin, u32) {
     let pidfile = s.path("pid");
     let mut cmd = s.command();
     cmd.arg("run")
@@ -162,9 +162,15 @@ fn ctrl_c_stops_waiting_for_a_sleeping_program_and_nothing_outlives_rback() {
         .arg(c_program("sleeper"))
         .arg(&pidfile);
     let (running, mut stdin) = spawn_interactive(&mut cmd);
-    // The program sleeps 30 s after writing its pid.
     writeln!(stdin, "continue").unwrap();
-    let pid: u32 = common::wait_for_file(&pidfile, TIMEOUT).trim().parse().unwrap();
+    let pid = common::wait_for_file(&pidfile, TIMEOUT).trim().parse().unwrap();
+    (running, stdin, pid)
+}
+
+#[test]
+fn ctrl_c_stops_waiting_for_a_sleeping_program_and_nothing_outlives_rback() {
+    let s = Session::new();
+    let (running, mut stdin, pid) = sleeping_live(&s);
     std::thread::sleep(Duration::from_millis(300));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(running.pid() as i32),
@@ -184,16 +190,7 @@ fn ctrl_c_stops_waiting_for_a_sleeping_program_and_nothing_outlives_rback() {
 #[test]
 fn killing_rback_kills_the_live_program() {
     let s = Session::new();
-    let pidfile = s.path("pid");
-    let mut cmd = s.command();
-    cmd.arg("run")
-        .arg("-o")
-        .arg(s.trace())
-        .arg(c_program("sleeper"))
-        .arg(&pidfile);
-    let (running, mut stdin) = spawn_interactive(&mut cmd);
-    writeln!(stdin, "continue").unwrap();
-    let pid: u32 = common::wait_for_file(&pidfile, TIMEOUT).trim().parse().unwrap();
+    let (running, _stdin, pid) = sleeping_live(&s);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(running.pid() as i32),
         nix::sys::signal::Signal::SIGKILL,
