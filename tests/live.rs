@@ -230,9 +230,23 @@ fn ctrl_c_at_the_terminal_is_the_debuggers_not_the_programs() {
     running.wait_for_stdout("Interrupted.", TIMEOUT);
     assert!(!process_is_gone(pid), "Ctrl-C reached the live program");
     keys.write_all(b"continue\n").unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // A Ctrl-C that came before the continue began would only meet the
+    // prompt: wait for the movement's spinner after the first stop.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let so_far = running.stdout_so_far();
+        let after_first = &so_far[so_far.find("Interrupted.").unwrap()..];
+        if after_first.contains("(Ctrl-C stops)") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second continue never began:\n{so_far}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     keys.write_all(b"\x03").unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    running.wait_for_stdout_count("Interrupted.", 2, TIMEOUT);
     keys.write_all(b"quit\n").unwrap();
     let out = running.finish(TIMEOUT);
     assert_no_panic(&out);

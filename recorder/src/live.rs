@@ -116,11 +116,6 @@ impl LiveRecording {
         &self.trace_dir
     }
 
-    /// The live program's process id.
-    pub fn pid(&self) -> nix::unistd::Pid {
-        self.pid
-    }
-
     pub fn frontier(&self) -> Frontier {
         self.shared.state.lock().unwrap().frontier
     }

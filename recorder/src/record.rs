@@ -148,8 +148,8 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Starts `opts.program` under ptrace, stopped at the end of its exec
-    /// (`on_exec` records that). With `mirror`, every event also goes to
-    /// that log as it is written: a live recording.
+    /// (`on_exec` records that). A `live` recording also mirrors every
+    /// event into a log in memory as it is written (`live_log`).
     pub(crate) fn launch(opts: &RecordOptions, live: bool) -> Result<Recorder> {
         let exe = program::resolve_program(&opts.program)?;
         let header = header_for(opts);

@@ -679,8 +679,7 @@ impl Timeline {
 
     fn goto_position_uninterrupted(&mut self, target: Position) -> Result<StopReason> {
         self.begin_movement()?;
-        let exists =
-            target.event <= self.log.len() || (self.frontier.is_some() && self.interval_exists(target.event)?);
+        let exists = target.event <= self.log.len() || self.interval_exists(target.event)?;
         if target.event.0 < 1 || !exists {
             return Err(Error::Program(format!("position {target:?} is outside the recording")));
         }

@@ -264,12 +264,16 @@ impl Running {
 
     /// Waits until stdout holds `text` (failing the test after `timeout`).
     pub fn wait_for_stdout(&self, text: &str, timeout: Duration) {
+        self.wait_for_stdout_count(text, 1, timeout);
+    }
+
+    /// Waits until stdout holds `text` `times` times.
+    pub fn wait_for_stdout_count(&self, text: &str, times: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        while !String::from_utf8_lossy(&self.out.so_far()).contains(text) {
+        while self.stdout_so_far().matches(text).count() < times {
             assert!(
                 Instant::now() < deadline,
-                "{:?} never appeared on stdout of {}:\n{}\n--- stderr ---\n{}",
-                text,
+                "{text:?} never appeared {times} time(s) on stdout of {}:\n{}\n--- stderr ---\n{}",
                 self.what,
                 abbreviate(&self.out.so_far()),
                 abbreviate(&self.err.so_far())
