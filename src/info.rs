@@ -13,10 +13,17 @@ pub fn describe(dir: &Path) -> Result<String> {
     let header = reader.header().clone();
     let mut syscalls: BTreeMap<String, u64> = BTreeMap::new();
     let (mut rdtsc, mut signals, mut execs) = (0u64, 0u64, 0u64);
+    let (mut threads, mut switches) = (1u64, 0u64);
     let mut exit = None;
     let (complete, duration) = loop {
         match reader.next_item()? {
-            Next::Event(Event::Syscall(s)) => *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1,
+            Next::Event(Event::Syscall(s)) => {
+                if matches!(s.nr, libc::SYS_clone | libc::SYS_clone3) && s.result > 0 {
+                    threads += 1;
+                }
+                *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1
+            }
+            Next::Event(Event::Switch(_)) => switches += 1,
             Next::Event(Event::Rdtsc { .. }) => rdtsc += 1,
             Next::Event(Event::Signal(_)) => signals += 1,
             Next::Event(Event::Exec(_)) => execs += 1,
@@ -46,6 +53,9 @@ pub fn describe(dir: &Path) -> Result<String> {
         "ends early: the recording was cut short"
     };
     writeln!(w, "events:    {events} ({state})")?;
+    if threads > 1 {
+        writeln!(w, "threads:   {threads} ({switches} switches between them)")?;
+    }
     if let Some(ns) = duration {
         writeln!(w, "duration:  {:.3} s", ns as f64 / 1e9)?;
     }

@@ -17,6 +17,7 @@ pub mod live;
 pub mod program;
 pub mod record;
 pub mod replay;
+pub(crate) mod scheduler;
 pub mod sys;
 pub mod syscalls;
 pub mod timeline;

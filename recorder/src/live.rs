@@ -260,6 +260,8 @@ pub(crate) fn may_end_after(event: &Event) -> bool {
     match event {
         Event::Syscall(s) => s.nr == libc::SYS_exit || s.nr == libc::SYS_exit_group,
         Event::Rdtsc { .. } | Event::Exec(_) => false,
-        Event::Signal(_) | Event::Exit(_) => true,
+        // A thread whose call ended on another's turn has that call's
+        // event right after the switch to it.
+        Event::Signal(_) | Event::Exit(_) | Event::Switch(_) => true,
     }
 }

@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 
 use crate::files::FileStore;
 use crate::program;
+use crate::scheduler::{PendingCall, Task, TaskState, Waiting};
 use crate::sys::SiginfoBytes;
-use crate::syscalls::{self, Echo, Len, Out, Replay, RequestOut};
+use crate::syscalls::{self, CloneRequest, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, Header, MemWrite, Output, Registers, SignalEvent, SignalKind, Stream, SyscallEvent,
-    TraceLog, TraceWriter,
+    Event, ExecEvent, ExitStatus, Header, Left, MemWrite, Output, Registers, SignalEvent, SignalKind, Stream,
+    SwitchEvent, SyscallEvent, TraceLog, TraceWriter,
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -49,6 +50,17 @@ pub struct RecordOutcome {
 /// How long a signal is held back, waiting for a syscall, before rback
 /// interrupts the tracee and places the signal where it is.
 const SIGNAL_HOLD_LIMIT: Duration = Duration::from_millis(50);
+
+/// How long a thread runs while another one could, before rback tries to
+/// preempt it. A failed try (the thread is not in a loop whose state
+/// repeats) doubles it, up to [`MAX_TIMESLICE`].
+const TIMESLICE: Duration = Duration::from_millis(20);
+const MAX_TIMESLICE: Duration = Duration::from_secs(1);
+/// How long a syscall that is not known to block may take, while another
+/// thread could run, before that thread gets its turn.
+const DESCHED_AFTER: Duration = Duration::from_millis(2);
+/// How long a preemption try waits for the thread to come round its loop.
+const LOOP_CHECK: Duration = Duration::from_millis(20);
 
 /// Records `opts.program` into `opts.trace_dir`.
 pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
@@ -120,7 +132,17 @@ fn stdio_identities() -> Vec<(Stream, (u64, u64))> {
 }
 
 pub(crate) struct Recorder {
+    /// The thread whose turn it is (see `scheduler`).
     tracee: Tracee,
+    /// The program's other threads.
+    waiting: Waiting,
+    /// The first thread, when it exited before the others: it stays a
+    /// zombie, and reports its end once the last thread is gone.
+    zombie_leader: Option<Tracee>,
+    /// When the current thread's turn began, and how long a turn may last
+    /// while another thread could run.
+    turn_since: Instant,
+    timeslice: Duration,
     writer: TraceWriter,
     store: FileStore,
     /// Registers at the syscall exit the tracee was last resumed from, while
@@ -165,6 +187,10 @@ impl Recorder {
         let tracee = tracee::launch(&c_exe, &c_argv, &cstrings_of_env()?, false)?;
         Ok(Recorder {
             tracee,
+            waiting: Waiting::default(),
+            zombie_leader: None,
+            turn_since: Instant::now(),
+            timeslice: TIMESLICE,
             writer,
             store,
             last_exit_regs: None,
@@ -245,48 +271,227 @@ impl Recorder {
                 Stop::Seccomp => return Ok(None),
                 Stop::Signal(sig) => self.on_signal(sig)?,
                 Stop::EventStop(_) if self.interrupted && !self.held.is_empty() => self.place_held_signal()?,
+                Stop::EventStop(_) if self.interrupted => self.try_preempt()?,
                 Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0)?,
                 Stop::Exited(status) => {
+                    let status = self.program_ended(status)?;
                     self.writer.write_event(&Event::Exit(status))?;
                     return Ok(Some(status));
                 }
-                Stop::Exec | Stop::SyscallExit => {
+                Stop::Exec | Stop::SyscallExit | Stop::Clone => {
                     return Err(Error::Spawn(format!("unexpected stop {stop:?} while recording")));
                 }
             }
         }
     }
 
-    /// Waits for the next stop. While signals are held back, the tracee
-    /// should reach a syscall soon; if it computes for longer than
-    /// [`SIGNAL_HOLD_LIMIT`] without one, rback interrupts it so that the
-    /// signal can be placed where it is (see [`Recorder::place_held_signal`]).
+    /// Waits for the next stop of the current thread. While signals are
+    /// held back, the thread should reach a syscall soon; if it computes
+    /// for longer than [`SIGNAL_HOLD_LIMIT`] without one, rback interrupts
+    /// it so that the signal can be placed where it is (see
+    /// [`Recorder::place_held_signal`]). Likewise when it has used up its
+    /// timeslice while another thread could run ([`Recorder::try_preempt`]).
     fn wait(&mut self) -> Result<Stop> {
         if let Some(stop) = self.pending_stop.take() {
             return Ok(stop);
         }
-        let Some(since) = self.held_since else {
-            if let Some(stop) = self.tracee.try_wait()? {
+        let mut flushed = false;
+        loop {
+            if let Some(stop) = self.next_stop(false)? {
                 return Ok(stop);
             }
-            // The tracee runs or blocks for a while: make what is recorded so
-            // far durable, so a kill of rback now loses nothing.
+            match self.wait_deadline() {
+                Some(deadline) if !self.interrupted => {
+                    if Instant::now() >= deadline {
+                        nix::sys::ptrace::interrupt(self.tracee.pid)
+                            .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
+                        self.interrupted = true;
+                    } else {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+                _ if !flushed => {
+                    // The tracee runs or blocks for a while: make what is
+                    // recorded so far durable, so a kill of rback now loses
+                    // nothing.
+                    self.writer.flush()?;
+                    flushed = true;
+                }
+                _ => {
+                    if let Some(stop) = self.next_stop(true)? {
+                        return Ok(stop);
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the current thread is to be interrupted, if it keeps running.
+    fn wait_deadline(&self) -> Option<Instant> {
+        let held = self.held_since.map(|since| since + SIGNAL_HOLD_LIMIT);
+        let turn_ends = self.waiting.any_can_run().then(|| self.turn_since + self.timeslice);
+        held.into_iter().chain(turn_ends).min()
+    }
+
+    /// The current thread's next stop, if it has stopped (or with `block`,
+    /// once it stops). Stops of the other threads are noted on the way; a
+    /// blocking wait returns `None` after one of those, so that the caller
+    /// can see whether it changes what to do.
+    fn next_stop(&mut self, block: bool) -> Result<Option<Stop>> {
+        if self.waiting.is_empty() && self.zombie_leader.is_none() {
+            return if block {
+                self.tracee.wait().map(Some)
+            } else {
+                self.tracee.try_wait()
+            };
+        }
+        while let Some((pid, stop)) = tracee::wait_any(block)? {
+            if pid == self.tracee.pid {
+                if matches!(stop, Stop::Exited(_)) {
+                    self.tracee.mark_gone();
+                }
+                return Ok(Some(stop));
+            }
+            if self.zombie_leader.as_ref().is_some_and(|t| t.pid == pid) {
+                if let Stop::Exited(status) = stop {
+                    self.waiting.leader_status = Some(status);
+                    if let Some(leader) = self.zombie_leader.take() {
+                        leader.mark_gone();
+                    }
+                }
+            } else {
+                self.waiting.note_stop(pid, stop)?;
+            }
+            if block {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The whole program ended (the current thread reported `status`):
+    /// reaps the other threads, and returns the program's status, which is
+    /// the first thread's.
+    fn program_ended(&mut self, status: ExitStatus) -> Result<ExitStatus> {
+        let mut leader = self.waiting.reap_all()?;
+        if let Some(zombie) = self.zombie_leader.take() {
+            match zombie.wait()? {
+                Stop::Exited(s) => leader = Some(s),
+                other => {
+                    return Err(Error::Spawn(format!(
+                        "unexpected stop {other:?} of the exited first thread"
+                    )))
+                }
+            }
+        }
+        Ok(leader.filter(|_| self.tracee.pid != self.tracee.tgid).unwrap_or(status))
+    }
+
+    /// Ends the current thread's turn, which `left` says where, and gives
+    /// the turn to the next thread that can run (waiting for one if need
+    /// be). `keep` is what becomes of the current thread (`None`: it has
+    /// exited). Returns `false` if no thread is left to run: the program
+    /// has ended, and its end is the current thread's next stop.
+    fn end_turn(&mut self, left: Left, keep: Option<TaskState>) -> Result<bool> {
+        let next = loop {
+            if let Some(next) = self.waiting.take_next() {
+                break next;
+            }
+            if self.waiting.is_empty() {
+                return Ok(false);
+            }
             self.writer.flush()?;
-            return self.tracee.wait();
-        };
-        while !self.interrupted {
-            if let Some(stop) = self.tracee.try_wait()? {
-                return Ok(stop);
+            match tracee::wait_any(true)? {
+                Some((pid, stop)) if self.zombie_leader.as_ref().is_some_and(|t| t.pid == pid) => {
+                    return Err(Error::Spawn(format!(
+                        "the exited first thread reported {stop:?} while others lived"
+                    )))
+                }
+                Some((pid, stop)) => self.waiting.note_stop(pid, stop)?,
+                None => {}
             }
-            if since.elapsed() > SIGNAL_HOLD_LIMIT {
+        };
+        let Task { tracee, state } = next;
+        let to = tracee.pid.as_raw();
+        let departing = std::mem::replace(&mut self.tracee, tracee);
+        match keep {
+            Some(state) => self.waiting.push(Task {
+                tracee: departing,
+                state,
+            }),
+            None if departing.pid == departing.tgid => self.zombie_leader = Some(departing),
+            None => drop(departing),
+        }
+        self.writer
+            .write_event(&Event::Switch(Box::new(SwitchEvent { to, left })))?;
+        self.turn_since = Instant::now();
+        match state {
+            TaskState::Ready => {
+                self.last_exit_regs = Some(self.tracee.regs()?);
+            }
+            TaskState::CallDone(call, exit_regs) => {
+                self.log_call_end(&call, exit_regs.rax as i64)?;
+                self.last_exit_regs = Some(*exit_regs);
+            }
+            TaskState::Starting | TaskState::InSyscall(_) => unreachable!("only threads that can run get a turn"),
+        }
+        self.tracee.resume(Resume::Cont, 0)?;
+        Ok(true)
+    }
+
+    /// The current thread has run for a timeslice while another could, and
+    /// stands where rback interrupted it. Without an instruction counter a
+    /// point in a thread's own code can only be found again in replay by
+    /// its state; so the thread is preempted only if it is in a loop whose
+    /// state repeats (it waits for another thread, spinning): it runs once
+    /// round the loop, and if registers and memory are the same there, the
+    /// point is placed like a held signal and the turn ends. A thread that
+    /// does real work runs on, for a longer timeslice.
+    fn try_preempt(&mut self) -> Result<()> {
+        self.interrupted = false;
+        let regs = self.tracee.regs()?;
+        let memory = self.tracee.writable_memory()?;
+        self.tracee.set_exec_breakpoint(Some(RemoteAddr(regs.rip)))?;
+        self.tracee.resume(Resume::Cont, 0)?;
+        let deadline = Instant::now() + LOOP_CHECK;
+        let stop = loop {
+            if let Some(stop) = self.next_stop(false)? {
+                break stop;
+            }
+            if Instant::now() >= deadline {
                 nix::sys::ptrace::interrupt(self.tracee.pid)
                     .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
-                self.interrupted = true;
-                break;
+                break self.tracee.wait()?;
             }
-            std::thread::sleep(Duration::from_micros(200));
+            std::thread::sleep(Duration::from_micros(100));
+        };
+        let again = self.tracee.regs()?;
+        let round = matches!(stop, Stop::Signal(libc::SIGTRAP)) && again.rip == regs.rip;
+        if !matches!(stop, Stop::Exited(_)) {
+            self.tracee.set_exec_breakpoint(None)?;
         }
-        self.tracee.wait()
+        if round && tracee::same_program_state(&again, &regs) && self.tracee.writable_memory()? == memory {
+            self.writer.flush()?;
+            let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &again, "a thread switch")?;
+            self.timeslice = TIMESLICE;
+            let left = Left::Preempted {
+                regs: Box::new(Registers::from(&again)),
+                at_execution: count,
+            };
+            self.end_turn(left, Some(TaskState::Ready))?;
+            return Ok(());
+        }
+        self.timeslice = (self.timeslice * 2).min(MAX_TIMESLICE);
+        self.turn_since = Instant::now();
+        match stop {
+            // Rback's own stops: the thread goes on where it is.
+            Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0),
+            Stop::Signal(libc::SIGTRAP) if round => self.tracee.resume(Resume::Cont, 0),
+            other => {
+                self.pending_stop = Some(other);
+                Ok(())
+            }
+        }
     }
 
     /// Delivers the first held signal at the point where the tracee was
@@ -368,6 +573,7 @@ impl Recorder {
             argv,
             stack,
             regs: Registers::from(&regs),
+            pid: pid.as_raw(),
         })))?;
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, 0)
@@ -432,10 +638,16 @@ impl Recorder {
             self.last_exit_regs = Some(regs);
             return self.tracee.resume(Resume::Cont, 0);
         }
+        if nr == libc::SYS_exit && !self.waiting.is_empty() {
+            return self.exit_thread(nr, args);
+        }
         if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
             // No exit stop follows: the process is gone.
             self.log_syscall(nr, args, 0, vec![], None, None)?;
             return self.tracee.resume(Resume::Cont, 0);
+        }
+        if info.replay == Replay::Clone {
+            self.check_clone(nr, &args, event)?;
         }
         // Capacities of in/out lengths are only readable before the call.
         let mut capacity = [0u64; 6];
@@ -451,17 +663,57 @@ impl Recorder {
                 }
             }
         }
+        let call = PendingCall {
+            nr,
+            args,
+            capacity,
+            request,
+        };
         self.raise_held_signals()?;
         self.tracee.resume(Resume::Syscall, 0)?;
+        // Only calls that replay does not run may end on another thread's
+        // turn: replay makes those it runs when their event comes, and
+        // their effects (a mapping, a signal mask) must not move in time.
+        let may_desched = info.replay == Replay::Emulate;
+        let blocks = syscalls::may_block(nr, &args);
+        let entered = Instant::now();
         let mut exec_happened = false;
         loop {
-            match self.tracee.wait()? {
+            let stop = if self.waiting.is_empty() && self.zombie_leader.is_none() {
+                self.tracee.wait()?
+            } else if !may_desched || !self.waiting.any_can_run() {
+                match self.next_stop(true)? {
+                    Some(stop) => stop,
+                    None => continue,
+                }
+            } else if blocks || entered.elapsed() > DESCHED_AFTER {
+                self.end_turn(Left::AtSyscall { nr }, Some(TaskState::InSyscall(call)))?;
+                return Ok(());
+            } else {
+                match self.next_stop(false)? {
+                    Some(stop) => stop,
+                    None => {
+                        // On one CPU the tracee only gets to make its call
+                        // when rback lets go of the CPU.
+                        nix::sched::sched_yield().ok();
+                        continue;
+                    }
+                }
+            };
+            match stop {
                 Stop::SyscallExit => break,
                 Stop::Exec => {
                     exec_happened = true;
                     self.tracee.resume(Resume::Syscall, 0)?;
                 }
+                Stop::Clone => {
+                    let tid = self.tracee.new_thread_id()?;
+                    let thread = Tracee::traced(tid, self.tracee.tgid)?;
+                    self.waiting.add_new_thread(thread);
+                    self.tracee.resume(Resume::Syscall, 0)?;
+                }
                 Stop::Exited(status) => {
+                    let status = self.program_ended(status)?;
                     self.writer.write_event(&Event::Exit(status))?;
                     return Err(Error::TraceeDied(status));
                 }
@@ -488,23 +740,15 @@ impl Recorder {
             }
             self.pending_stop = Some(next);
         }
-        let writes = if result >= 0 {
-            self.outputs(info, &args, result, &capacity, request)?
-        } else {
-            vec![]
-        };
-        let output = if result > 0 {
-            self.output(info.echo, &args, result)?
-        } else {
-            None
-        };
-        let mapped_file = if nr == libc::SYS_mmap && result >= 0 {
-            self.mapped_file(&args, event)?
-        } else {
-            None
-        };
-        self.log_syscall(nr, args, result, writes, output, mapped_file)?;
+        self.log_call_end(&call, result)?;
         if exec_happened {
+            if !self.waiting.is_empty() {
+                return Err(Error::Unsupported {
+                    event,
+                    what: "execve in a program with several threads".into(),
+                    why: "the other threads vanish at the exec, which rback does not follow yet".into(),
+                });
+            }
             return self.on_exec();
         }
         self.last_exit_regs = Some(exit_regs);
@@ -513,6 +757,65 @@ impl Recorder {
             return Ok(());
         }
         self.tracee.resume(Resume::Cont, 0)
+    }
+
+    /// Logs the end of a syscall with what it wrote into the tracee.
+    fn log_call_end(&mut self, call: &PendingCall, result: i64) -> Result<()> {
+        let info = syscalls::lookup(call.nr).expect("a call is pending only if the table knows it");
+        let event = self.writer.events_written();
+        let writes = if result >= 0 {
+            self.outputs(info, &call.args, result, &call.capacity, call.request)?
+        } else {
+            vec![]
+        };
+        let output = if result > 0 {
+            self.output(info.echo, &call.args, result)?
+        } else {
+            None
+        };
+        let mapped_file = if call.nr == libc::SYS_mmap && result >= 0 {
+            self.mapped_file(&call.args, event)?
+        } else {
+            None
+        };
+        self.log_syscall(call.nr, call.args, result, writes, output, mapped_file)?;
+        Ok(())
+    }
+
+    /// Refuses a `clone` that makes a child process rather than a thread.
+    fn check_clone(&self, nr: i64, args: &[u64; 6], event: EventIdx) -> Result<()> {
+        let request = if nr == libc::SYS_clone3 {
+            let raw = self.tracee.read_bytes(RemoteAddr(args[0]), 32)?;
+            CloneRequest::from_clone3_struct(&raw)
+        } else {
+            Some(CloneRequest::from_clone_args(args))
+        };
+        match request {
+            Some(r) if r.is_thread() => Ok(()),
+            _ => Err(Error::Unsupported {
+                event,
+                what: format!("syscall {}", syscalls::name(nr)),
+                why: "the program starts a child process; rback records single-process programs only for now".into(),
+            }),
+        }
+    }
+
+    /// The current thread calls `exit` while others live on: it ends, and
+    /// the next thread's turn begins.
+    fn exit_thread(&mut self, nr: i64, args: [u64; 6]) -> Result<()> {
+        self.log_syscall(nr, args, 0, vec![], None, None)?;
+        self.tracee.resume(Resume::Cont, 0)?;
+        if self.tracee.pid != self.tracee.tgid {
+            // Reap it now, so its end is not taken for the program's.
+            match self.tracee.wait()? {
+                Stop::Exited(_) => {}
+                other => return Err(Error::Spawn(format!("unexpected stop {other:?} of an exiting thread"))),
+            }
+        }
+        if !self.end_turn(Left::Exited, None)? {
+            return Err(Error::Spawn("no thread left to run after a thread's exit".into()));
+        }
+        Ok(())
     }
 
     /// Whether a signal stop is Ctrl-C at rback's terminal during a live

@@ -18,9 +18,10 @@ use std::sync::Arc;
 use crate::files;
 use crate::program;
 use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
-use crate::syscalls::{self, Replay, RequestOut};
+use crate::syscalls::{self, CloneRequest, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, FileHash, Header, SignalKind, Stream, SyscallEvent, TraceLog, Trailer,
+    Event, ExecEvent, ExitStatus, FileHash, Header, Left, SignalKind, Stream, SwitchEvent, SyscallEvent, TraceLog,
+    Trailer,
 };
 use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -159,7 +160,15 @@ pub struct ReplaySession {
     log: Arc<TraceLog>,
     /// The index of the next event to replay.
     cursor: usize,
+    /// The thread whose turn it is, and its id as the recording knew it.
     tracee: Tracee,
+    tid: i32,
+    /// The program's other threads, by recorded id. A thread left in a
+    /// syscall is parked at its entry (see `Tracee::park`).
+    others: Vec<(i32, Tracee)>,
+    /// The first thread after it exited before the others (a zombie until
+    /// the program ends).
+    zombie_leader: Option<Tracee>,
     echo_output: bool,
     /// The signal rback raised to reproduce the next event, if any.
     raised: Option<i32>,
@@ -220,7 +229,10 @@ impl ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
             log,
             cursor: 1,
+            tid: first.pid,
             tracee,
+            others: Vec::new(),
+            zombie_leader: None,
             echo_output,
             raised: None,
             counting: None,
@@ -288,7 +300,9 @@ impl ReplaySession {
                     None => Ok(Step::Finished(None)),
                 }
             }
-            Stop::Exec | Stop::SyscallExit => Err(Error::Spawn(format!("unexpected stop {stop:?} in replay"))),
+            Stop::Exec | Stop::SyscallExit | Stop::Clone => {
+                Err(Error::Spawn(format!("unexpected stop {stop:?} in replay")))
+            }
         }
     }
 
@@ -297,6 +311,19 @@ impl ReplaySession {
         let nr = regs.orig_rax as i64;
         let args = syscall_args(&regs);
         let at = self.next_event_index();
+        if let Some(Event::Switch(switch)) = self.peek()? {
+            let switch = switch.clone();
+            match switch.left {
+                Left::AtSyscall { nr: recorded } if recorded == nr => {
+                    self.next_event()?;
+                    self.tracee.park();
+                    self.switch_to(&switch, true)?;
+                    self.before_resume()?;
+                    return self.finish_event(Finish::SignalStop(0));
+                }
+                _ => return Err(self.diverged(at, describe(&Event::Switch(switch)), describe_call(nr, &args))),
+            }
+        }
         let ev = match self.next_event()? {
             Some(Event::Syscall(ev)) => ev,
             Some(other) => return Err(self.diverged(at, describe(&other), describe_call(nr, &args))),
@@ -328,6 +355,12 @@ impl ReplaySession {
                 self.finish_skipped(&mut regs, &ev)?;
             }
             Replay::Execute | Replay::ExecuteUntilSignal => {
+                if nr == libc::SYS_exit {
+                    if let Some(Event::Switch(switch)) = self.peek()? {
+                        let switch = switch.clone();
+                        return self.exit_thread(&switch);
+                    }
+                }
                 if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
                     self.tracee.resume(Resume::Cont, 0)?;
                     return Ok(Step::Continue);
@@ -374,6 +407,7 @@ impl ReplaySession {
                 self.before_resume()?;
                 return self.finish_event(Finish::CallExit);
             }
+            Replay::Clone => return self.clone_thread(at, &ev),
             Replay::Unsupported(_) => {
                 return Err(self.diverged(
                     at,
@@ -387,6 +421,99 @@ impl ReplaySession {
         } else {
             Finish::SkippedCall
         })
+    }
+
+    /// Makes the thread a recorded `clone` made, and gives it the id it had
+    /// while recording wherever the program can see it: the call's result
+    /// and the `*_SETTID` words.
+    fn clone_thread(&mut self, at: EventIdx, ev: &SyscallEvent) -> Result<Step> {
+        if ev.result < 0 {
+            // A failed clone made nothing: emulate the failure.
+            let mut regs = self.tracee.regs()?;
+            self.finish_skipped(&mut regs, ev)?;
+            return self.finish_event(Finish::SkippedCall);
+        }
+        self.tracee.resume(Resume::Syscall, 0)?;
+        let tid = match self.tracee.wait()? {
+            Stop::Clone => self.tracee.new_thread_id()?,
+            other => return Err(self.diverged(at, describe_call(ev.nr, &ev.args), format!("{other:?}"))),
+        };
+        self.tracee.resume(Resume::Syscall, 0)?;
+        match self.tracee.wait()? {
+            Stop::SyscallExit => {}
+            other => return Err(self.diverged(at, "the end of clone".into(), format!("{other:?}"))),
+        }
+        // Its first stop comes after the kernel wrote CLONE_CHILD_SETTID.
+        let thread = Tracee::adopt_thread(tid, self.tracee.tgid)?;
+        let recorded = ev.result as i32;
+        let mut regs = self.tracee.regs()?;
+        regs.rax = ev.result as u64;
+        self.tracee.set_regs(&regs)?;
+        let request = if ev.nr == libc::SYS_clone3 {
+            let raw = self.tracee.read_bytes(RemoteAddr(ev.args[0]), 32)?;
+            CloneRequest::from_clone3_struct(&raw)
+        } else {
+            Some(CloneRequest::from_clone_args(&ev.args))
+        };
+        if let Some(request) = request {
+            if request.flags & libc::CLONE_PARENT_SETTID as u64 != 0 && request.parent_tid != 0 {
+                self.tracee
+                    .write_bytes(RemoteAddr(request.parent_tid), &recorded.to_le_bytes())?;
+            }
+            if request.flags & libc::CLONE_CHILD_SETTID as u64 != 0 && request.child_tid != 0 {
+                self.tracee
+                    .write_bytes(RemoteAddr(request.child_tid), &recorded.to_le_bytes())?;
+            }
+        }
+        self.others.push((recorded, thread));
+        self.before_resume()?;
+        self.finish_event(Finish::CallExit)
+    }
+
+    /// The current thread makes its `exit`, and the recorded switch after
+    /// it gives the next thread its turn.
+    fn exit_thread(&mut self, switch: &SwitchEvent) -> Result<Step> {
+        let at = self.next_event_index();
+        if switch.left != Left::Exited {
+            return Err(self.diverged(at, describe(&Event::Switch(Box::new(switch.clone()))), "exit".into()));
+        }
+        self.tracee.resume(Resume::Cont, 0)?;
+        if self.tracee.pid != self.tracee.tgid {
+            match self.tracee.wait()? {
+                Stop::Exited(_) => {}
+                other => return Err(self.diverged(at, "the thread's end".into(), format!("{other:?}"))),
+            }
+        }
+        self.next_event()?;
+        self.switch_to(switch, false)?;
+        self.before_resume()?;
+        self.finish_event(Finish::SignalStop(0))
+    }
+
+    /// Gives the turn to the thread a switch names. The current thread is
+    /// kept, stopped where it is, if it is `alive`.
+    fn switch_to(&mut self, switch: &SwitchEvent, alive: bool) -> Result<()> {
+        let Some(i) = self.others.iter().position(|(tid, _)| *tid == switch.to) else {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("a turn for thread {}", switch.to),
+                "no such thread".into(),
+            ));
+        };
+        let (tid, next) = self.others.remove(i);
+        let departing = std::mem::replace(&mut self.tracee, next);
+        let departing_tid = std::mem::replace(&mut self.tid, tid);
+        if alive {
+            self.others.push((departing_tid, departing));
+        } else if departing.pid == departing.tgid {
+            self.zombie_leader = Some(departing);
+        }
+        Ok(())
+    }
+
+    /// How many threads the program has at this point of the replay.
+    pub fn threads(&self) -> usize {
+        1 + self.others.len()
     }
 
     /// Completes a syscall that is skipped rather than run: the recorded
@@ -558,7 +685,11 @@ impl ReplaySession {
         }
         let ev = match self.peek()? {
             Some(Event::Signal(ev)) => ev.clone(),
-            _ => unreachable!("counting only starts in front of a positioned signal"),
+            Some(Event::Switch(switch)) => {
+                let switch = switch.clone();
+                return self.preempt(&switch, regs, hits);
+            }
+            _ => unreachable!("counting only starts in front of a positioned signal or switch"),
         };
         if !tracee::same_program_state(&regs, &ev.regs.to_regs()) {
             return Err(self.diverged(
@@ -578,6 +709,25 @@ impl ReplaySession {
         Ok(Step::Continue)
     }
 
+    /// The current thread stands where the recording preempted it: the
+    /// turn goes to the next thread, and this one stays stopped here.
+    fn preempt(&mut self, switch: &SwitchEvent, regs: Regs, hits: u64) -> Result<Step> {
+        let Left::Preempted { regs: recorded, .. } = &switch.left else {
+            unreachable!("counting only starts in front of a preemption")
+        };
+        if !tracee::same_program_state(&regs, &recorded.to_regs()) {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("registers {:x?} at execution {hits} of {:#x}", recorded.0, regs.rip),
+                format!("{:x?}", crate::trace::Registers::from(&regs).0),
+            ));
+        }
+        self.next_event()?;
+        self.switch_to(switch, true)?;
+        self.before_resume()?;
+        self.finish_event(Finish::SignalStop(0))
+    }
+
     /// Whether this replay's writable memory equals the live tracee's.
     fn same_memory_as(&self, live: nix::unistd::Pid) -> Result<bool> {
         let ours = self.tracee.writable_memory()?;
@@ -595,6 +745,13 @@ impl ReplaySession {
             return Ok(());
         }
         match self.peek()? {
+            Some(Event::Switch(s)) => match &s.left {
+                Left::Preempted { regs, at_execution } => {
+                    let (rip, n) = (regs.rip(), *at_execution);
+                    self.start_counting(rip, Goal::Hits(n))
+                }
+                Left::AtSyscall { .. } | Left::Exited => Ok(()),
+            },
             Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => match s.at_execution {
                 Some(n) => {
                     let rip = s.regs.rip();
@@ -679,6 +836,13 @@ impl ReplaySession {
     /// The copy has nothing raised or counted; [`ReplaySession::prepare`]
     /// re-creates that when the copy is to run.
     pub(crate) fn fork(&mut self) -> Result<ReplaySession> {
+        if !self.others.is_empty() || self.zombie_leader.is_some() {
+            return Err(Error::Unsupported {
+                event: self.next_event_index(),
+                what: "a checkpoint while the program has several threads".into(),
+                why: "a fork copies one thread, and rback does not re-create the others yet".into(),
+            });
+        }
         let tracee = self.tracee.fork()?;
         // Signals rback had raised, dequeued while the fork was injected.
         for info in std::mem::take(&mut self.tracee.stray_signals) {
@@ -688,7 +852,10 @@ impl ReplaySession {
             trace_dir: self.trace_dir.clone(),
             log: self.log.clone(),
             cursor: self.cursor,
+            tid: self.tid,
             tracee,
+            others: Vec::new(),
+            zombie_leader: None,
             echo_output: self.echo_output,
             raised: None,
             counting: None,
@@ -773,6 +940,7 @@ impl ReplaySession {
         self.tracee.write_bytes(exec.stack.addr, &exec.stack.bytes)?;
         regs.rsp = recorded.rsp;
         self.tracee.set_regs(&regs)?;
+        self.tid = exec.pid;
         self.tracee.install_rback_page()
     }
 
@@ -879,6 +1047,11 @@ pub fn describe(ev: &Event) -> String {
         Event::Rdtsc { .. } => "rdtsc".into(),
         Event::Signal(s) => format!("signal {} at {:#x}", signal_name(s.signo), s.regs.rip()),
         Event::Exit(status) => format!("the program's end ({status})"),
+        Event::Switch(s) => match &s.left {
+            Left::AtSyscall { nr } => format!("thread {}'s turn, at {}", s.to, syscalls::name(*nr)),
+            Left::Preempted { regs, .. } => format!("thread {}'s turn, preempting at {:#x}", s.to, regs.rip()),
+            Left::Exited => format!("thread {}'s turn, after a thread's exit", s.to),
+        },
     }
 }
 

@@ -33,6 +33,10 @@ pub enum Replay {
     /// the tracee do it would break the recorder (moving itself to another
     /// CPU, untrapping `rdtsc`).
     Fake(i64),
+    /// `clone`/`clone3`: a new thread (`CLONE_THREAD`) is made in replay
+    /// too, and is given the thread id it had while recording; a child
+    /// process is refused at record time.
+    Clone,
     /// Refused at record time with this explanation.
     Unsupported(&'static str),
 }
@@ -144,8 +148,86 @@ const RUSAGE: usize = 144;
 const RLIMIT: usize = 16;
 const STATFS: usize = 120;
 const SOCKADDR_OUT: [Out; 2] = [buf(1, CapacityAt(2)), buf(2, Fixed(4))];
-const NO_THREADS: &str =
-    "the program starts a thread or a child process; rback records single-process programs only for now";
+const NO_CHILDREN: &str = "the program starts a child process; rback records single-process programs only for now";
+
+/// What a `clone` or `clone3` asks for, read from its arguments (and for
+/// `clone3`, from its `struct clone_args` in tracee memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloneRequest {
+    pub flags: u64,
+    /// Where the kernel stores the new thread's id for the parent
+    /// (`CLONE_PARENT_SETTID`) and for the child (`CLONE_CHILD_SETTID`).
+    pub parent_tid: u64,
+    pub child_tid: u64,
+}
+
+impl CloneRequest {
+    /// From `clone`'s registers: flags, stack, parent_tid, child_tid, tls.
+    pub fn from_clone_args(args: &[u64; 6]) -> CloneRequest {
+        CloneRequest {
+            flags: args[0],
+            parent_tid: args[2],
+            child_tid: args[3],
+        }
+    }
+
+    /// From the bytes of a `struct clone_args` (at least its first 32
+    /// bytes: flags, pidfd, child_tid, parent_tid).
+    pub fn from_clone3_struct(raw: &[u8]) -> Option<CloneRequest> {
+        let field = |i: usize| {
+            raw.get(8 * i..8 * i + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        };
+        Some(CloneRequest {
+            flags: field(0)?,
+            child_tid: field(2)?,
+            parent_tid: field(3)?,
+        })
+    }
+
+    /// A thread of the same process, rather than a child process.
+    pub fn is_thread(&self) -> bool {
+        let needed = (c::CLONE_THREAD | c::CLONE_VM | c::CLONE_SIGHAND) as u64;
+        self.flags & needed == needed
+    }
+}
+
+/// Syscalls that may wait for another thread (or the world) for as long as
+/// it takes: with several threads, the recorder gives another thread its
+/// turn at once rather than wait to see whether the call blocks.
+pub fn may_block(nr: i64, args: &[u64; 6]) -> bool {
+    const FUTEX_CMD: u64 = 0x7f; // FUTEX_CMD_MASK without the PRIVATE and CLOCK_REALTIME bits
+    match nr {
+        c::SYS_futex => matches!(
+            (args[1] & FUTEX_CMD) as i32,
+            c::FUTEX_WAIT | c::FUTEX_WAIT_BITSET | c::FUTEX_LOCK_PI | c::FUTEX_WAIT_REQUEUE_PI
+        ),
+        c::SYS_nanosleep
+        | c::SYS_clock_nanosleep
+        | c::SYS_sched_yield
+        | c::SYS_read
+        | c::SYS_readv
+        | c::SYS_recvfrom
+        | c::SYS_recvmsg
+        | c::SYS_accept
+        | c::SYS_accept4
+        | c::SYS_connect
+        | c::SYS_poll
+        | c::SYS_ppoll
+        | c::SYS_select
+        | c::SYS_pselect6
+        | c::SYS_epoll_wait
+        | c::SYS_epoll_pwait
+        | c::SYS_wait4
+        | c::SYS_waitid
+        | c::SYS_rt_sigtimedwait
+        | c::SYS_msgrcv
+        | c::SYS_semop
+        | c::SYS_semtimedop
+        | c::SYS_flock => true,
+        _ => false,
+    }
+}
 
 /// The table, as `(number, info)` pairs; [`lookup`] indexes it.
 #[rustfmt::skip]
@@ -203,9 +285,9 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_socketpair, emu("socketpair", 4, &[buf(3, Fixed(8))])),
     (c::SYS_setsockopt, emu("setsockopt", 5, &[])),
     (c::SYS_getsockopt, emu("getsockopt", 5, &[buf(3, CapacityAt(4)), buf(4, Fixed(4))])),
-    (c::SYS_clone, unsupported("clone", NO_THREADS)),
-    (c::SYS_fork, unsupported("fork", NO_THREADS)),
-    (c::SYS_vfork, unsupported("vfork", NO_THREADS)),
+    (c::SYS_clone, sc("clone", 5, Replay::Clone, &[])),
+    (c::SYS_fork, unsupported("fork", NO_CHILDREN)),
+    (c::SYS_vfork, unsupported("vfork", NO_CHILDREN)),
     (c::SYS_execve, sc("execve", 3, Replay::Execve, &[])),
     (c::SYS_exit, exe("exit", 1)),
     (c::SYS_wait4, emu("wait4", 4, &[buf(1, Fixed(4)), buf(3, Fixed(RUSAGE))])),
@@ -349,7 +431,7 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_statx, emu("statx", 5, &[buf(4, Fixed(256))])),
     (c::SYS_rseq, emu("rseq", 4, &[])),
     (c::SYS_io_uring_setup, unsupported("io_uring_setup", "io_uring is not supported: the kernel works on the tracee's memory behind rback's back")),
-    (c::SYS_clone3, unsupported("clone3", NO_THREADS)),
+    (c::SYS_clone3, sc("clone3", 2, Replay::Clone, &[])),
     (c::SYS_close_range, emu("close_range", 3, &[])),
     (c::SYS_openat2, emu("openat2", 4, &[])),
     (c::SYS_pidfd_open, emu("pidfd_open", 2, &[])),

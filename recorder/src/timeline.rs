@@ -2030,7 +2030,9 @@ impl Timeline {
                 self.last_cpu_check = Instant::now();
                 self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64
             });
-        if due {
+        // A fork copies one thread: while the program has several, going
+        // back replays from the last checkpoint taken before it had.
+        if due && self.live.threads() == 1 {
             self.add_checkpoint(None)?;
         }
         Ok(())

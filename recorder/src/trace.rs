@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::{EventIdx, RemoteAddr};
 
 /// Bumped on every change to anything serialized in this module.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -125,6 +125,9 @@ pub struct ExecEvent {
     /// environment, auxiliary vector (vDSO already hidden), AT_RANDOM bytes.
     pub stack: MemWrite,
     pub regs: Registers,
+    /// The process id while recording, which is also the id of the thread
+    /// that runs the new program: `Switch` events name threads by such ids.
+    pub pid: i32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +200,32 @@ pub enum Event {
     },
     Signal(Box<SignalEvent>),
     Exit(ExitStatus),
+    /// Another thread's turn. Events apply to the thread whose turn it is;
+    /// the first thread of the program has the first turn.
+    Switch(Box<SwitchEvent>),
+}
+
+/// The running thread stops where `left` says, and thread `to` (a thread
+/// id as the program saw it while recording) runs next: from where it
+/// stopped, or by ending the syscall it was left in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchEvent {
+    pub to: i32,
+    pub left: Left,
+}
+
+/// Where a thread stood when its turn ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Left {
+    /// At the entry of syscall `nr`, which may block: its `Syscall` event
+    /// comes when the thread's turn comes back, after the call has ended.
+    AtSyscall { nr: i64 },
+    /// Preempted while running its own code, just before the N-th execution
+    /// (counted from the previous event) of the instruction at `regs.rip`,
+    /// with these registers.
+    Preempted { regs: Box<Registers>, at_execution: u64 },
+    /// The thread exited.
+    Exited,
 }
 
 /// The last frame of a complete trace.

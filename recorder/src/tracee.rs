@@ -46,6 +46,9 @@ pub enum Stop {
     Signal(i32),
     /// `PTRACE_INTERRUPT` or a group stop (`PTRACE_EVENT_STOP`).
     EventStop(i32),
+    /// The tracee made a new thread (`PTRACE_EVENT_CLONE`); its id is the
+    /// event message, and the thread itself reports a first stop of its own.
+    Clone,
     Exited(ExitStatus),
 }
 
@@ -59,8 +62,13 @@ pub enum Resume {
     Step,
 }
 
+/// One thread of a traced program. Its `pid` is the thread's id (for the
+/// first thread, the process id); ptrace acts on one thread at a time, while
+/// memory is the process's, shared by all its threads.
 pub struct Tracee {
     pub pid: Pid,
+    /// The process (thread group) the thread belongs to.
+    pub tgid: Pid,
     mem: File,
     /// Signals that arrived while rback was running injected syscalls; the
     /// recorder decides what to do with them.
@@ -68,6 +76,15 @@ pub struct Tracee {
     /// rback sent it SIGKILL: it leaves its stop to die, so resuming it may
     /// find it gone.
     killed: std::cell::Cell<bool>,
+    /// The thread is gone and reaped: there is nothing left to kill, and
+    /// its id may belong to someone else by now.
+    gone: std::cell::Cell<bool>,
+    /// Replay holds this thread at the entry of a syscall that another
+    /// thread's turn came before: resuming it hands back that entry stop
+    /// (`pending`) instead of running it, so the call is made when the
+    /// recorded schedule says it ended.
+    parked: std::cell::Cell<bool>,
+    pending: std::cell::Cell<Option<Stop>>,
 }
 
 impl Tracee {
@@ -88,15 +105,11 @@ impl Tracee {
             | ptrace::Options::PTRACE_O_TRACESECCOMP
             // Checkpoints are forks rback injects; the program's own forks
             // never get this far (the syscall table refuses them).
-            | ptrace::Options::PTRACE_O_TRACEFORK;
+            | ptrace::Options::PTRACE_O_TRACEFORK
+            // The program's threads are traced from their first instruction.
+            | ptrace::Options::PTRACE_O_TRACECLONE;
         ptrace::seize(pid, options).map_err(|e| Error::ptrace("seize", pid, e))?;
-        let mem = open_mem(pid)?;
-        let tracee = Tracee {
-            pid,
-            mem,
-            stray_signals: vec![],
-            killed: std::cell::Cell::new(false),
-        };
+        let tracee = Tracee::traced(pid, pid)?;
         // Wake it from its group stop; the SIGCONT reaches us as a signal
         // stop (or not at all), and the next stop that matters is its execve.
         nix::sys::signal::kill(pid, Signal::SIGCONT).map_err(|e| Error::ptrace("kill", pid, e))?;
@@ -111,6 +124,9 @@ impl Tracee {
     }
 
     pub fn wait(&self) -> Result<Stop> {
+        if let Some(stop) = self.pending.take() {
+            return Ok(stop);
+        }
         loop {
             if let Some(stop) = self.wait_flags(WaitPidFlag::__WALL)? {
                 return Ok(stop);
@@ -121,30 +137,27 @@ impl Tracee {
     /// Like [`Tracee::wait`], but returns `None` at once if the tracee is
     /// still running.
     pub fn try_wait(&self) -> Result<Option<Stop>> {
+        if let Some(stop) = self.pending.take() {
+            return Ok(Some(stop));
+        }
         self.wait_flags(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)
     }
 
     fn wait_flags(&self, flags: WaitPidFlag) -> Result<Option<Stop>> {
         let status = waitpid(self.pid, Some(flags)).map_err(|e| Error::ptrace("waitpid", self.pid, e))?;
-        Ok(Some(match status {
-            WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_SECCOMP => Stop::Seccomp,
-            WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_EXEC => Stop::Exec,
-            WaitStatus::PtraceEvent(_, sig, ev) if ev == libc::PTRACE_EVENT_STOP => Stop::EventStop(sig as i32),
-            WaitStatus::PtraceEvent(_, sig, ev) => {
-                return Err(Error::Spawn(format!("unexpected ptrace event {ev} (signal {sig})")))
-            }
-            WaitStatus::PtraceSyscall(_) => Stop::SyscallExit,
-            WaitStatus::Stopped(_, sig) => Stop::Signal(sig as i32),
-            WaitStatus::Exited(_, code) => Stop::Exited(ExitStatus::Exited(code)),
-            WaitStatus::Signaled(_, sig, core) => Stop::Exited(ExitStatus::Killed {
-                signo: sig as i32,
-                core_dumped: core,
-            }),
-            WaitStatus::Continued(_) | WaitStatus::StillAlive => return Ok(None),
-        }))
+        let stop = decode_wait(status)?.map(|(_, stop)| stop);
+        if matches!(stop, Some(Stop::Exited(_))) {
+            self.gone.set(true);
+        }
+        Ok(stop)
     }
 
     pub fn resume(&self, how: Resume, sig: i32) -> Result<()> {
+        if self.parked.take() {
+            // A parked thread's next stop is the syscall entry it stands at.
+            self.pending.set(Some(Stop::Seccomp));
+            return Ok(());
+        }
         let sig = if sig == 0 {
             None
         } else {
@@ -190,7 +203,7 @@ impl Tracee {
         if sig == libc::SIGKILL {
             self.killed.set(true);
         }
-        sys::tgkill(self.pid, self.pid, sig).map_err(|e| Error::ptrace("tgkill", self.pid, e))
+        sys::tgkill(self.tgid, self.pid, sig).map_err(|e| Error::ptrace("tgkill", self.pid, e))
     }
 
     pub fn read_bytes(&self, addr: RemoteAddr, len: usize) -> Result<Vec<u8>> {
@@ -364,12 +377,59 @@ impl Tracee {
                 _ => ptrace::cont(pid, None).map_err(|e| Error::ptrace("cont", pid, e))?,
             }
         }
+        Tracee::traced(pid, pid)
+    }
+
+    /// A thread that rback already traces (its first stop is the caller's
+    /// business): `tid` in process `tgid`.
+    pub fn traced(tid: Pid, tgid: Pid) -> Result<Tracee> {
         Ok(Tracee {
-            pid,
-            mem: open_mem(pid)?,
+            pid: tid,
+            tgid,
+            mem: open_mem(tid)?,
             stray_signals: vec![],
             killed: std::cell::Cell::new(false),
+            gone: std::cell::Cell::new(false),
+            parked: std::cell::Cell::new(false),
+            pending: std::cell::Cell::new(None),
         })
+    }
+
+    /// Waits for the first stop of a thread the tracee just made (its
+    /// automatic attach) and takes charge of it.
+    pub fn adopt_thread(tid: Pid, tgid: Pid) -> Result<Tracee> {
+        loop {
+            match waitpid(tid, Some(WaitPidFlag::__WALL)).map_err(|e| Error::ptrace("waitpid", tid, e))? {
+                WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_STOP => break,
+                WaitStatus::Stopped(_, Signal::SIGSTOP) => break,
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
+                    return Err(Error::Spawn(format!("the new thread {tid} died at birth")))
+                }
+                _ => ptrace::cont(tid, None).map_err(|e| Error::ptrace("cont", tid, e))?,
+            }
+        }
+        Tracee::traced(tid, tgid)
+    }
+
+    /// The thread has exited and was reaped by whoever waited for it.
+    pub fn mark_gone(&self) {
+        self.gone.set(true);
+    }
+
+    /// Holds the thread at the syscall entry it stands at (see `parked`).
+    pub fn park(&self) {
+        self.parked.set(true);
+    }
+
+    pub fn is_parked(&self) -> bool {
+        self.parked.get()
+    }
+
+    /// The id of the thread that a `Stop::Clone` just reported.
+    pub fn new_thread_id(&self) -> Result<Pid> {
+        ptrace::getevent(self.pid)
+            .map(|msg| Pid::from_raw(msg as i32))
+            .map_err(|e| Error::ptrace("geteventmsg", self.pid, e))
     }
 
     /// Writes `bytes` into the page's scratch area and returns its address,
@@ -419,6 +479,45 @@ impl Tracee {
     }
 }
 
+/// Decodes what `waitpid` reported about one of rback's tracees (`None`:
+/// nothing to report yet).
+pub fn decode_wait(status: WaitStatus) -> Result<Option<(Pid, Stop)>> {
+    Ok(Some(match status {
+        WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_SECCOMP => (pid, Stop::Seccomp),
+        WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_EXEC => (pid, Stop::Exec),
+        WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_CLONE => (pid, Stop::Clone),
+        WaitStatus::PtraceEvent(pid, sig, ev) if ev == libc::PTRACE_EVENT_STOP => (pid, Stop::EventStop(sig as i32)),
+        WaitStatus::PtraceEvent(_, sig, ev) => {
+            return Err(Error::Spawn(format!("unexpected ptrace event {ev} (signal {sig})")))
+        }
+        WaitStatus::PtraceSyscall(pid) => (pid, Stop::SyscallExit),
+        WaitStatus::Stopped(pid, sig) => (pid, Stop::Signal(sig as i32)),
+        WaitStatus::Exited(pid, code) => (pid, Stop::Exited(ExitStatus::Exited(code))),
+        WaitStatus::Signaled(pid, sig, core) => (
+            pid,
+            Stop::Exited(ExitStatus::Killed {
+                signo: sig as i32,
+                core_dumped: core,
+            }),
+        ),
+        WaitStatus::Continued(_) | WaitStatus::StillAlive => return Ok(None),
+    }))
+}
+
+/// Waits for a stop of any tracee that this thread of rback traces
+/// (`__WNOTHREAD`: never one of another rback thread's tracees), or with
+/// `block: false` returns `None` at once when none has stopped.
+pub fn wait_any(block: bool) -> Result<Option<(Pid, Stop)>> {
+    let mut flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
+    if !block {
+        flags |= WaitPidFlag::WNOHANG;
+    }
+    match waitpid(None, Some(flags)) {
+        Ok(status) => decode_wait(status),
+        Err(e) => Err(Error::ptrace("waitpid", Pid::from_raw(-1), e)),
+    }
+}
+
 /// `/proc/PID/mem`, for writes that may land on read-only pages.
 fn open_mem(pid: Pid) -> Result<File> {
     OpenOptions::new()
@@ -430,15 +529,36 @@ fn open_mem(pid: Pid) -> Result<File> {
 
 impl Drop for Tracee {
     fn drop(&mut self) {
+        if self.gone.get() {
+            return;
+        }
         // PTRACE_O_EXITKILL covers rback dying; this covers a tracee that is
         // merely dropped (an error mid-recording) while rback lives on.
-        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
-        // Reap it, skipping any stop that was already queued before the kill.
-        while let Ok(status) = waitpid(self.pid, Some(WaitPidFlag::__WALL)) {
-            if matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
-                break;
+        // tgkill, not kill: a thread id reaped elsewhere may be reused.
+        let _ = sys::tgkill(self.tgid, self.pid, libc::SIGKILL);
+        let reap = |pid: Pid| {
+            // Skipping any stop that was already queued before the kill.
+            while let Ok(status) = waitpid(pid, Some(WaitPidFlag::__WALL)) {
+                if matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+                    break;
+                }
+            }
+        };
+        if self.pid == self.tgid {
+            // The first thread is reported last, once every other thread
+            // of its process is reaped: reap those first.
+            if let Ok(dir) = std::fs::read_dir(format!("/proc/{}/task", self.pid)) {
+                for tid in dir
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                {
+                    if tid != self.pid.as_raw() {
+                        reap(Pid::from_raw(tid));
+                    }
+                }
             }
         }
+        reap(self.pid);
     }
 }
 
@@ -576,7 +696,7 @@ pub fn launch(
                 }
                 return Ok(tracee);
             }
-            Stop::Signal(_) | Stop::EventStop(_) => tracee.resume(Resume::Cont, 0)?,
+            Stop::Signal(_) | Stop::EventStop(_) | Stop::Clone => tracee.resume(Resume::Cont, 0)?,
             Stop::Exited(status) => return Err(Error::Spawn(format!("the tracee {status} before it started"))),
         }
     }
