@@ -50,6 +50,13 @@ impl fmt::Display for RemoteAddr {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EventIdx(pub u64);
 
+impl EventIdx {
+    /// The event before this one (event 0 has none: itself).
+    pub fn previous(self) -> EventIdx {
+        EventIdx(self.0.saturating_sub(1))
+    }
+}
+
 impl fmt::Display for EventIdx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

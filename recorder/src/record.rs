@@ -639,7 +639,7 @@ impl Recorder {
             return self.tracee.resume(Resume::Cont, 0);
         }
         if nr == libc::SYS_exit && !self.waiting.is_empty() {
-            return self.exit_thread(nr, args);
+            return self.exit_thread();
         }
         if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
             // No exit stop follows: the process is gone.
@@ -802,8 +802,8 @@ impl Recorder {
 
     /// The current thread calls `exit` while others live on: it ends, and
     /// the next thread's turn begins.
-    fn exit_thread(&mut self, nr: i64, args: [u64; 6]) -> Result<()> {
-        self.log_syscall(nr, args, 0, vec![], None, None)?;
+    /// The switch is the exit's event: replay makes the `exit` there.
+    fn exit_thread(&mut self) -> Result<()> {
         self.tracee.resume(Resume::Cont, 0)?;
         if self.tracee.pid != self.tracee.tgid {
             // Reap it now, so its end is not taken for the program's.
@@ -1086,7 +1086,7 @@ impl Recorder {
 }
 
 /// Splits `total` bytes over an iovec array in tracee memory.
-fn scatter(t: &Tracee, iov: u64, count: u64, total: u64) -> Result<Vec<(u64, u64)>> {
+pub(crate) fn scatter(t: &Tracee, iov: u64, count: u64, total: u64) -> Result<Vec<(u64, u64)>> {
     let raw = t.read_bytes(RemoteAddr(iov), (count.min(1024) * 16) as usize)?;
     let mut left = total;
     let mut parts = vec![];

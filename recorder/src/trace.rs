@@ -224,7 +224,7 @@ pub enum Left {
     /// (counted from the previous event) of the instruction at `regs.rip`,
     /// with these registers.
     Preempted { regs: Box<Registers>, at_execution: u64 },
-    /// The thread exited.
+    /// The thread made its `exit` (which has no event of its own).
     Exited,
 }
 
