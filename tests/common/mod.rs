@@ -74,10 +74,23 @@ pub fn rust_program(name: &str) -> PathBuf {
     built(name, Lang::Rust)
 }
 
+/// Compiles `tests/programs/NAME.rs` with `rustc -g --test`: a test binary,
+/// whose harness runs the tests on threads.
+pub fn rust_test_program(name: &str) -> PathBuf {
+    built(name, Lang::RustTest)
+}
+
+/// Compiles `tests/programs/NAME.cpp` with `g++ -g -O1`.
+pub fn cpp_program(name: &str) -> PathBuf {
+    built(name, Lang::Cpp)
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Lang {
     C,
+    Cpp,
     Rust,
+    RustTest,
 }
 
 fn built(name: &str, lang: Lang) -> PathBuf {
@@ -97,13 +110,17 @@ fn built(name: &str, lang: Lang) -> PathBuf {
 fn compile(name: &str, lang: Lang) -> PathBuf {
     let ext = match lang {
         Lang::C => "c",
-        Lang::Rust => "rs",
+        Lang::Cpp => "cpp",
+        Lang::Rust | Lang::RustTest => "rs",
     };
     let src = programs_dir().join(format!("{name}.{ext}"));
     assert!(src.is_file(), "no test program {}", src.display());
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rback-test-programs");
     std::fs::create_dir_all(&cache).unwrap_or_else(|e| panic!("cannot create {}: {e}", cache.display()));
-    let exe = cache.join(name);
+    let exe = cache.join(match lang {
+        Lang::RustTest => format!("{name}-tests"),
+        _ => name.to_string(),
+    });
     // Other test binaries may compile the same program at the same time:
     // build under a private name, then rename into place atomically.
     static N: AtomicU64 = AtomicU64::new(0);
@@ -115,9 +132,18 @@ fn compile(name: &str, lang: Lang) -> PathBuf {
             c.args(["-g", "-O1", "-Wall", "-o"]).arg(&tmp).arg(&src);
             ("gcc", c)
         }
-        Lang::Rust => {
+        Lang::Cpp => {
+            let mut c = Command::new("g++");
+            c.args(["-g", "-O1", "-Wall", "-o"]).arg(&tmp).arg(&src);
+            ("g++", c)
+        }
+        Lang::Rust | Lang::RustTest => {
             let mut c = Command::new("rustc");
-            c.args(["-g", "--edition", "2021", "-o"]).arg(&tmp).arg(&src);
+            c.args(["-g", "--edition", "2021"]);
+            if matches!(lang, Lang::RustTest) {
+                c.arg("--test");
+            }
+            c.arg("-o").arg(&tmp).arg(&src);
             ("rustc", c)
         }
     };
