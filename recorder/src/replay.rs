@@ -154,18 +154,29 @@ enum Goal {
 /// How many instruction hits a search may look at before giving up.
 const SEARCH_LIMIT: u64 = 200_000;
 
+/// A thread of the replayed program whose turn it is not.
+struct Thread {
+    /// Its id as the recording knew it (and as the program sees it).
+    tid: i32,
+    tracee: Tracee,
+    /// `CLONE_CHILD_CLEARTID`'s address (0: none), for copies of it.
+    clear_tid: u64,
+}
+
 /// A replay in progress: a tracee and the trace cursor it follows.
 pub struct ReplaySession {
     trace_dir: PathBuf,
     log: Arc<TraceLog>,
     /// The index of the next event to replay.
     cursor: usize,
-    /// The thread whose turn it is, and its id as the recording knew it.
+    /// The thread whose turn it is, its id as the recording knew it, and
+    /// where the kernel clears its id when it exits (0: nowhere).
     tracee: Tracee,
     tid: i32,
-    /// The program's other threads, by recorded id. A thread left in a
-    /// syscall is parked at its entry (see `Tracee::park`).
-    others: Vec<(i32, Tracee)>,
+    clear_tid: u64,
+    /// The program's other threads. A thread whose turn ended at a syscall
+    /// stands just before it (`Tracee::rewind_syscall`).
+    others: Vec<Thread>,
     /// The first thread after it exited before the others (a zombie until
     /// the program ends).
     zombie_leader: Option<Tracee>,
@@ -230,6 +241,7 @@ impl ReplaySession {
             log,
             cursor: 1,
             tid: first.pid,
+            clear_tid: 0,
             tracee,
             others: Vec::new(),
             zombie_leader: None,
@@ -321,7 +333,7 @@ impl ReplaySession {
             match switch.left {
                 Left::AtSyscall { nr: recorded } if recorded == nr => {
                     self.next_event()?;
-                    self.tracee.park();
+                    self.tracee.rewind_syscall()?;
                     self.switch_to(&switch, true)?;
                     self.before_resume()?;
                     return self.finish_event(Finish::SignalStop(0));
@@ -455,7 +467,11 @@ impl ReplaySession {
         } else {
             Some(CloneRequest::from_clone_args(&ev.args))
         };
+        let mut clear_tid = 0;
         if let Some(request) = request {
+            if request.flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+                clear_tid = request.child_tid;
+            }
             if request.flags & libc::CLONE_PARENT_SETTID as u64 != 0 && request.parent_tid != 0 {
                 self.tracee
                     .write_bytes(RemoteAddr(request.parent_tid), &recorded.to_le_bytes())?;
@@ -465,7 +481,11 @@ impl ReplaySession {
                     .write_bytes(RemoteAddr(request.child_tid), &recorded.to_le_bytes())?;
             }
         }
-        self.others.push((recorded, thread));
+        self.others.push(Thread {
+            tid: recorded,
+            tracee: thread,
+            clear_tid,
+        });
         self.before_resume()?;
         self.finish_event(Finish::CallExit)
     }
@@ -490,27 +510,50 @@ impl ReplaySession {
     /// Gives the turn to the thread a switch names. The current thread is
     /// kept, stopped where it is, if it is `alive`.
     fn switch_to(&mut self, switch: &SwitchEvent, alive: bool) -> Result<()> {
-        let Some(i) = self.others.iter().position(|(tid, _)| *tid == switch.to) else {
+        let Some(i) = self.others.iter().position(|t| t.tid == switch.to) else {
             return Err(self.diverged(
                 self.next_event_index(),
                 format!("a turn for thread {}", switch.to),
                 "no such thread".into(),
             ));
         };
-        let (tid, next) = self.others.remove(i);
-        let departing = std::mem::replace(&mut self.tracee, next);
-        let departing_tid = std::mem::replace(&mut self.tid, tid);
+        let next = self.others.remove(i);
+        let departing = Thread {
+            tid: std::mem::replace(&mut self.tid, next.tid),
+            tracee: std::mem::replace(&mut self.tracee, next.tracee),
+            clear_tid: std::mem::replace(&mut self.clear_tid, next.clear_tid),
+        };
         if alive {
-            self.others.push((departing_tid, departing));
-        } else if departing.pid == departing.tgid {
-            self.zombie_leader = Some(departing);
+            self.others.push(departing);
+        } else if departing.tracee.pid == departing.tracee.tgid {
+            self.zombie_leader = Some(departing.tracee);
         }
         Ok(())
     }
 
-    /// How many threads the program has at this point of the replay.
-    pub fn threads(&self) -> usize {
-        1 + self.others.len()
+    /// The thread whose turn it is (its id as recorded).
+    pub(crate) fn current_thread(&self) -> i32 {
+        self.tid
+    }
+
+    /// The ids of the program's threads here, the current one first.
+    pub(crate) fn thread_ids(&self) -> Vec<i32> {
+        std::iter::once(self.tid)
+            .chain(self.others.iter().map(|t| t.tid))
+            .collect()
+    }
+
+    /// The tracee of thread `tid`, if it exists here.
+    pub(crate) fn thread(&self, tid: i32) -> Option<&Tracee> {
+        if tid == self.tid {
+            return Some(&self.tracee);
+        }
+        self.others.iter().find(|t| t.tid == tid).map(|t| &t.tracee)
+    }
+
+    /// Whether [`ReplaySession::fork`] can copy the program as it stands.
+    pub(crate) fn can_fork(&self) -> bool {
+        self.zombie_leader.is_none()
     }
 
     /// Completes a syscall that is skipped rather than run: the recorded
@@ -859,25 +902,41 @@ impl ReplaySession {
     /// The copy has nothing raised or counted; [`ReplaySession::prepare`]
     /// re-creates that when the copy is to run.
     pub(crate) fn fork(&mut self) -> Result<ReplaySession> {
-        if !self.others.is_empty() || self.zombie_leader.is_some() {
+        if self.zombie_leader.is_some() {
             return Err(Error::Unsupported {
                 event: self.next_event_index(),
-                what: "a checkpoint while the program has several threads".into(),
-                why: "a fork copies one thread, and rback does not re-create the others yet".into(),
+                what: "a checkpoint after the program's first thread exited".into(),
+                why: "the copy would need a zombie thread, which rback cannot make".into(),
             });
         }
-        let tracee = self.tracee.fork()?;
+        let mut tracee = self.tracee.fork()?;
         // Signals rback had raised, dequeued while the fork was injected.
         for info in std::mem::take(&mut self.tracee.stray_signals) {
             self.tracee.raise(crate::record::signo_of(&info))?;
+        }
+        if self.clear_tid != 0 {
+            // A fork does not inherit where the kernel clears the thread's id
+            // when it exits; a thread that joins this one waits for that.
+            tracee.inject_syscall(libc::SYS_set_tid_address, [self.clear_tid, 0, 0, 0, 0, 0])?;
+        }
+        // A fork copies only the thread that makes it: the others are made
+        // again in the copy.
+        let mut others = Vec::with_capacity(self.others.len());
+        for thread in &self.others {
+            others.push(Thread {
+                tid: thread.tid,
+                tracee: copy_thread(&thread.tracee, &mut tracee, thread.clear_tid)?,
+                clear_tid: thread.clear_tid,
+            });
         }
         Ok(ReplaySession {
             trace_dir: self.trace_dir.clone(),
             log: self.log.clone(),
             cursor: self.cursor,
             tid: self.tid,
+            clear_tid: self.clear_tid,
             tracee,
-            others: Vec::new(),
+            others,
             zombie_leader: None,
             echo_output: self.echo_output,
             raised: None,
@@ -1025,6 +1084,58 @@ impl ReplaySession {
     fn diverged(&self, event: EventIdx, expected: String, got: String) -> Error {
         Error::Diverged { event, expected, got }
     }
+}
+
+/// Makes, in the process of `copy` (a fork of `original`'s process), a
+/// thread in the state of `original`: registers (with the TLS base), FPU
+/// and vector registers, signal mask, and the address its id is cleared at
+/// when it exits. The kernel-side robust list and rseq area are not made:
+/// replay emulates `set_robust_list` and refuses `rseq` anyway.
+fn copy_thread(original: &Tracee, copy: &mut Tracee, clear_tid: u64) -> Result<Tracee> {
+    let mut flags = libc::CLONE_VM
+        | libc::CLONE_FS
+        | libc::CLONE_FILES
+        | libc::CLONE_SIGHAND
+        | libc::CLONE_THREAD
+        | libc::CLONE_SYSVSEM;
+    if clear_tid != 0 {
+        flags |= libc::CLONE_CHILD_CLEARTID;
+    }
+    let made = copy.inject_syscall(libc::SYS_clone, [flags as u64, 0, 0, clear_tid, 0, 0])?;
+    let tid = match copy.take_new_thread() {
+        Some(tid) if made > 0 => tid,
+        _ => {
+            return Err(Error::Spawn(format!(
+                "cannot make a thread in a checkpoint: clone returned {}",
+                errno_name(made)
+            )))
+        }
+    };
+    let thread = Tracee::adopt_thread(tid, copy.tgid)?;
+    let mask = blocked_signals(original.pid)?;
+    let at = thread.scratch(&mask.to_le_bytes())?;
+    let mut thread = thread;
+    let r = thread.inject_syscall(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as u64, at.0, 0, 8, 0, 0])?;
+    if r != 0 {
+        return Err(Error::Spawn(format!(
+            "cannot set a copied thread's signal mask: {}",
+            errno_name(r)
+        )));
+    }
+    thread.set_regs(&original.regs()?)?;
+    thread.copy_vector_state_from(original)?;
+    Ok(thread)
+}
+
+/// The signals thread `tid` blocks, from `/proc/TID/status`.
+fn blocked_signals(tid: nix::unistd::Pid) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .map_err(Error::io(format!("cannot read the signal mask of thread {tid}")))?;
+    Ok(status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0))
 }
 
 /// At most 40 bytes of output, quoted, for a divergence message.

@@ -338,3 +338,23 @@ pub fn get_regset(pid: Pid, note: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     })?;
     Ok(iov.iov_len)
 }
+
+/// Writes register set `note` of a stopped tracee from `buf`
+/// (`PTRACE_SETREGSET`).
+pub fn set_regset(pid: Pid, note: i32, buf: &[u8]) -> Result<(), Errno> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: the iovec points at `buf`, valid for reads of `iov_len` bytes
+    // for the duration of the call; PTRACE_SETREGSET only reads from it.
+    Errno::result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGSET,
+            pid.as_raw(),
+            note as usize as *mut libc::c_void,
+            &mut iov as *mut libc::iovec,
+        )
+    })
+    .map(drop)
+}

@@ -26,7 +26,7 @@ use crate::live::{Frontier, LiveRecording};
 use crate::record::si_code;
 use crate::replay::{ReplaySession, Step};
 use crate::trace::{Event, SignalKind, TraceLog};
-use crate::tracee::{FpState, Regs, Resume, Stop};
+use crate::tracee::{FpState, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 /// `si_code` of the SIGTRAP an `int3` raises.
@@ -241,6 +241,21 @@ impl Hit {
     }
 }
 
+/// One thread of the program at the current position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// gdb's number for it: 1 for the first thread, then in the order the
+    /// program made them.
+    pub number: usize,
+    /// Its id, as the program saw it while recording.
+    pub tid: i32,
+    /// It is the thread whose turn it is (the one that runs when the
+    /// program moves).
+    pub running: bool,
+    /// It is the thread the front end looks at.
+    pub selected: bool,
+}
+
 pub struct CheckpointInfo {
     pub id: usize,
     pub name: Option<String>,
@@ -364,8 +379,17 @@ pub struct Timeline {
     /// A watch a run needs armed whether or not the user has it: the one a
     /// `Point::Trigger` being reached names.
     goal_watch: Option<Watch>,
-    /// What the live tracee's watch slots hold (a fresh fork holds none).
+    /// The thread the front end looks at, when not the one whose turn it
+    /// is (`thread N`); every movement selects the running thread again.
+    selected: Option<i32>,
+    /// Thread ids in the order the program made its threads (gdb numbers
+    /// them so, from 1), and how much of the log was read to learn them.
+    thread_order: std::sync::Mutex<(u64, Vec<i32>)>,
+    /// What the watch slots of the thread `armed_on` hold (a fresh fork
+    /// holds none; debug registers are per thread, and another thread's
+    /// turn needs them programmed again).
     armed: Vec<Watch>,
+    armed_on: Option<nix::unistd::Pid>,
     /// Triggers of each armed watch since the interval's start (complete
     /// when `arrivals_known` is).
     triggers: HashMap<Watch, u64>,
@@ -456,6 +480,9 @@ impl Timeline {
             watches: Vec::new(),
             goal_watch: None,
             armed: Vec::new(),
+            armed_on: None,
+            selected: None,
+            thread_order: std::sync::Mutex::new((0, Vec::new())),
             triggers: HashMap::new(),
             watch_values: HashMap::new(),
             stepped_watch: None,
@@ -491,9 +518,81 @@ impl Timeline {
         &self.log
     }
 
+    /// The program's threads here, in gdb's numbering.
+    pub fn threads(&self) -> Vec<ThreadInfo> {
+        let current = self.live.current_thread();
+        let selected = self.selected.unwrap_or(current);
+        let mut all: Vec<ThreadInfo> = self
+            .live
+            .thread_ids()
+            .into_iter()
+            .map(|tid| ThreadInfo {
+                number: self.thread_number(tid),
+                tid,
+                running: tid == current,
+                selected: tid == selected,
+            })
+            .collect();
+        all.sort_by_key(|t| t.number);
+        all
+    }
+
+    /// The thread the front end looks at (registers, frames).
+    pub fn selected_thread(&self) -> ThreadInfo {
+        let threads = self.threads();
+        threads
+            .iter()
+            .find(|t| t.selected)
+            .or_else(|| threads.first())
+            .copied()
+            .expect("a program has at least one thread")
+    }
+
+    /// Looks at thread `number` (gdb's number) until the next movement.
+    pub fn select_thread(&mut self, number: usize) -> Result<ThreadInfo> {
+        let Some(thread) = self.threads().into_iter().find(|t| t.number == number) else {
+            return Err(Error::Program(format!("Invalid thread ID: {number}")));
+        };
+        self.selected = Some(thread.tid);
+        Ok(ThreadInfo {
+            selected: true,
+            ..thread
+        })
+    }
+
+    /// gdb's number for thread `tid`: its place in the order the program
+    /// made its threads, from 1 for the first.
+    fn thread_number(&self, tid: i32) -> usize {
+        let mut order = self.thread_order.lock().unwrap_or_else(|e| e.into_inner());
+        let (read, tids) = &mut *order;
+        while *read < self.log.len().0 {
+            match self.log.get(EventIdx(*read)) {
+                Some(Event::Exec(exec)) if tids.is_empty() => tids.push(exec.pid),
+                Some(Event::Syscall(call))
+                    if matches!(call.nr, libc::SYS_clone | libc::SYS_clone3) && call.result > 0 =>
+                {
+                    tids.push(call.result as i32)
+                }
+                _ => {}
+            }
+            *read += 1;
+        }
+        tids.iter().position(|&t| t == tid).map_or(0, |i| i + 1)
+    }
+
+    /// The tracee of the thread the front end looks at.
+    fn selected_tracee(&self) -> &Tracee {
+        self.selected
+            .and_then(|tid| self.live.thread(tid))
+            .unwrap_or_else(|| self.live.tracee())
+    }
+
     /// The program's registers here. At a syscall's end they are shown as
     /// the program sees them before the `syscall` instruction runs.
     pub fn regs(&self) -> Result<Regs> {
+        if self.selected.is_some_and(|tid| tid != self.live.current_thread()) {
+            return self.selected_tracee().regs();
+        }
         let mut regs = self.live.tracee().regs()?;
         if self.held == Some(Stop::Seccomp) {
             regs.rip -= 2;
@@ -512,7 +611,7 @@ impl Timeline {
 
     /// The floating-point and vector registers here.
     pub fn fp_regs(&self) -> Result<FpState> {
-        self.live.tracee().fp_state()
+        self.selected_tracee().fp_state()
     }
 
     /// The program's memory map here, as `/proc/PID/maps` shows it.
@@ -1020,6 +1119,7 @@ impl Timeline {
     /// are thrown away first.
     fn begin_movement(&mut self) -> Result<()> {
         self.interrupted.store(false, Ordering::SeqCst);
+        self.selected = None;
         if self.scratch {
             self.scratch = false;
             let here = self.at;
@@ -2030,9 +2130,7 @@ impl Timeline {
                 self.last_cpu_check = Instant::now();
                 self.live_cpu_ns().saturating_sub(self.cpu_mark) >= self.policy.every_cpu.as_nanos() as u64
             });
-        // A fork copies one thread: while the program has several, going
-        // back replays from the last checkpoint taken before it had.
-        if due && self.live.threads() == 1 {
+        if due && self.live.can_fork() {
             self.add_checkpoint(None)?;
         }
         Ok(())
@@ -2085,10 +2183,10 @@ impl Timeline {
                 "this position was found by a watchpoint; delete another watchpoint to return to it".into(),
             ));
         }
-        if want == self.armed {
+        let tracee = self.live.tracee();
+        if want == self.armed && self.armed_on == Some(tracee.pid) {
             return Ok(());
         }
-        let tracee = self.live.tracee();
         let mut dr7 = tracee.debugreg(7)?;
         for slot in WATCH_SLOTS {
             dr7 &= !((0b11 << (2 * slot)) | (0b1111 << (16 + 4 * slot)));
@@ -2100,6 +2198,7 @@ impl Timeline {
             dr7 |= watch.dr7_bits(slot);
         }
         tracee.set_debugreg(7, dr7)?;
+        self.armed_on = Some(tracee.pid);
         self.armed = want;
         Ok(())
     }
@@ -2384,6 +2483,7 @@ impl Timeline {
         self.arrivals.clear();
         // A fork inherits no debug registers, and starts its CPU time at 0.
         self.armed.clear();
+        self.armed_on = None;
         self.cpu_mark = 0;
         self.triggers.clear();
         self.scratch = false;

@@ -30,6 +30,8 @@ pub type Regs = libc::user_regs_struct;
 pub const RBACK_PAGE: RemoteAddr = RemoteAddr(0x6fff_ffff_0000);
 /// `syscall; int3`: an injected call stops at the int3 right after it.
 const PAGE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
+/// The length of the `syscall` instruction.
+const SYSCALL_INSN_LEN: u64 = 2;
 /// Scratch space in the page for strings passed to injected calls.
 const PAGE_SCRATCH: u64 = 64;
 
@@ -79,12 +81,8 @@ pub struct Tracee {
     /// The thread is gone and reaped: there is nothing left to kill, and
     /// its id may belong to someone else by now.
     gone: std::cell::Cell<bool>,
-    /// Replay holds this thread at the entry of a syscall that another
-    /// thread's turn came before: resuming it hands back that entry stop
-    /// (`pending`) instead of running it, so the call is made when the
-    /// recorded schedule says it ended.
-    parked: std::cell::Cell<bool>,
-    pending: std::cell::Cell<Option<Stop>>,
+    /// The thread that the last injected `clone` made.
+    new_thread: std::cell::Cell<Option<Pid>>,
 }
 
 impl Tracee {
@@ -124,9 +122,6 @@ impl Tracee {
     }
 
     pub fn wait(&self) -> Result<Stop> {
-        if let Some(stop) = self.pending.take() {
-            return Ok(stop);
-        }
         loop {
             if let Some(stop) = self.wait_flags(WaitPidFlag::__WALL)? {
                 return Ok(stop);
@@ -137,9 +132,6 @@ impl Tracee {
     /// Like [`Tracee::wait`], but returns `None` at once if the tracee is
     /// still running.
     pub fn try_wait(&self) -> Result<Option<Stop>> {
-        if let Some(stop) = self.pending.take() {
-            return Ok(Some(stop));
-        }
         self.wait_flags(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)
     }
 
@@ -153,11 +145,6 @@ impl Tracee {
     }
 
     pub fn resume(&self, how: Resume, sig: i32) -> Result<()> {
-        if self.parked.take() {
-            // A parked thread's next stop is the syscall entry it stands at.
-            self.pending.set(Some(Stop::Seccomp));
-            return Ok(());
-        }
         let sig = if sig == 0 {
             None
         } else {
@@ -390,8 +377,7 @@ impl Tracee {
             stray_signals: vec![],
             killed: std::cell::Cell::new(false),
             gone: std::cell::Cell::new(false),
-            parked: std::cell::Cell::new(false),
-            pending: std::cell::Cell::new(None),
+            new_thread: std::cell::Cell::new(None),
         })
     }
 
@@ -416,13 +402,42 @@ impl Tracee {
         self.gone.set(true);
     }
 
-    /// Holds the thread at the syscall entry it stands at (see `parked`).
-    pub fn park(&self) {
-        self.parked.set(true);
+    /// Takes a thread that stands at a syscall's entry (a seccomp stop)
+    /// back to just before its `syscall` instruction, without making the
+    /// call: when it runs again it enters the same call afresh. Replay
+    /// leaves a thread like this when its turn ends at a syscall that ends
+    /// on a later turn; unlike a seccomp stop, this is a stop from which
+    /// the thread can be copied into a checkpoint or stepped.
+    pub fn rewind_syscall(&self) -> Result<()> {
+        let mut regs = self.regs()?;
+        let nr = regs.orig_rax;
+        // The call is skipped (orig_rax -1) and "returns" the number that
+        // the syscall instruction needs in rax to make it again.
+        regs.orig_rax = u64::MAX;
+        regs.rax = nr;
+        regs.rip -= SYSCALL_INSN_LEN;
+        self.set_regs(&regs)?;
+        self.resume(Resume::Syscall, 0)?;
+        match self.wait()? {
+            Stop::SyscallExit => Ok(()),
+            other => Err(Error::Spawn(format!(
+                "unexpected stop {other:?} while setting a syscall aside"
+            ))),
+        }
     }
 
-    pub fn is_parked(&self) -> bool {
-        self.parked.get()
+    /// The thread that the last injected `clone` made, once.
+    pub fn take_new_thread(&self) -> Option<Pid> {
+        self.new_thread.take()
+    }
+
+    /// Gives this thread the FPU, SSE and AVX state of `other` (the whole
+    /// XSAVE area).
+    pub fn copy_vector_state_from(&self, other: &Tracee) -> Result<()> {
+        let mut xsave = vec![0u8; 16 * 1024];
+        let n = sys::get_regset(other.pid, sys::NT_X86_XSTATE, &mut xsave)
+            .map_err(|e| Error::ptrace("getregset", other.pid, e))?;
+        sys::set_regset(self.pid, sys::NT_X86_XSTATE, &xsave[..n]).map_err(|e| Error::ptrace("setregset", self.pid, e))
     }
 
     /// The id of the thread that a `Stop::Clone` just reported.
@@ -468,6 +483,10 @@ impl Tracee {
                     self.resume(Resume::Cont, 0)?;
                 }
                 Stop::EventStop(_) => self.resume(Resume::Cont, 0)?,
+                Stop::Clone => {
+                    self.new_thread.set(Some(self.new_thread_id()?));
+                    self.resume(Resume::Cont, 0)?;
+                }
                 Stop::Exited(status) => return Err(Error::TraceeDied(status)),
                 other => {
                     return Err(Error::Spawn(format!(

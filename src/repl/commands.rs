@@ -234,6 +234,14 @@ pub static COMMANDS: &[Command] = &[
         "frame [N]",
         Repl::cmd_frame
     ),
+    cmd!(
+        "thread",
+        ["t"],
+        false,
+        "Show the current thread, look at thread N, or run a command in threads (thread apply all bt).",
+        "thread [N | apply all|N... COMMAND]",
+        Repl::cmd_thread
+    ),
     cmd!("up", [], false, "Select the caller's frame.", "up [N]", |r, a| r
         .cmd_up_down(a, true)),
     cmd!(

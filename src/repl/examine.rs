@@ -77,7 +77,7 @@ impl Repl {
         self.print_selected_frame()
     }
 
-    fn print_selected_frame(&mut self) -> Result<()> {
+    pub(super) fn print_selected_frame(&mut self) -> Result<()> {
         let frame = self.selected()?;
         println!("{}", self.session.describe_frame(self.selected_frame, &frame));
         if let Some(loc) = &frame.location {
@@ -101,6 +101,7 @@ impl Repl {
             "locals",
             "args",
             "display",
+            "threads",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -132,6 +133,7 @@ impl Repl {
             "locals" => self.info_locals(),
             "args" => self.info_args(),
             "display" => self.info_display(),
+            "threads" => self.info_threads(),
             "proc" => match rest {
                 "mappings" | "map" | "m" => self.info_mappings(),
                 _ => bail!("usage: info proc mappings"),

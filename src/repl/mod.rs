@@ -24,6 +24,7 @@ mod complete;
 mod examine;
 mod movement;
 mod progress;
+mod threads;
 mod time;
 mod values;
 mod watch;
@@ -70,6 +71,8 @@ pub struct Repl {
     displays: Vec<values::Display>,
     /// The spinner of the movement running, if it has one.
     spinner: Option<progress::Spinner>,
+    /// The thread of the last stop shown (see `announce_thread`).
+    last_thread: Option<i32>,
     /// Set by `quit`.
     quit: bool,
     /// Whether the last command executed failed.
@@ -119,6 +122,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         quiet_steps: false,
         watch_scopes: HashMap::new(),
         spinner: None,
+        last_thread: None,
         quit: false,
         last_failed: false,
         interrupted: Arc::new(AtomicBool::new(false)),

@@ -110,6 +110,7 @@ impl Repl {
     /// Prints a stop gdb's way, then retires a temporary breakpoint that caused it.
     fn report(&mut self, reason: StopReason) {
         self.stop_spinner();
+        self.announce_thread();
         if let StopReason::Watchpoint { addr, kind } = reason {
             // Another frame reusing a returned frame's stack is no change
             // to what was watched.
