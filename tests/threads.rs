@@ -90,3 +90,180 @@ fn cpp_std_thread_with_a_mutex_replays() {
         assert!(out.starts_with("entries 80 hits 80 check "), "{out}");
     });
 }
+
+/// Runs a debugger script over the session's trace (`--batch -x`).
+fn debug(session: &Session, extra: &[&str], script: &str) -> Output {
+    let file = session.write("script.gdb", script);
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .arg(session.trace())
+        .args(extra)
+        .arg("--batch")
+        .arg("-x")
+        .arg(file);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    out
+}
+
+/// The stop lines of a debugger session: where each movement ended.
+fn stops(out: &Output) -> Vec<String> {
+    out.stdout()
+        .lines()
+        .filter(|l| {
+            l.contains(" hit ")
+                || l.starts_with("[Switching")
+                || l.starts_with("Old value")
+                || l.starts_with("New value")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn reverse_continue_lands_on_a_breakpoint_in_another_thread() {
+    let session = Session::new();
+    let rec = session.record(c_program("threads_race"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = debug(
+        &session,
+        &[],
+        "break add\ncontinue\ncontinue\ncontinue\ncontinue\ncontinue\nreverse-continue\nprint arg\nreverse-continue\nprint arg\nthread\n",
+    );
+    let text = out.stdout();
+    // Forward: the four threads in turn; the fifth continue runs to the end.
+    for arg in 0..4 {
+        assert!(
+            text.contains(&format!("hit Breakpoint 1, add (arg=0x{arg}) at threads_race.c:")),
+            "{out:?}"
+        );
+    }
+    // Backward from the end: the last thread to reach `add`, then the one before.
+    assert!(text.contains("$1 = (void *) 0x3\n"), "{out:?}");
+    assert!(text.contains("$2 = (void *) 0x2\n"), "{out:?}");
+    assert!(text.contains("[Current thread is 4 (Thread 0x"), "{out:?}");
+    let switches = text
+        .lines()
+        .filter(|l| l.starts_with("[Switching to Thread 0x"))
+        .count();
+    assert!(switches >= 5, "each stop in another thread says so:\n{out:?}");
+}
+
+#[test]
+fn a_watchpoint_on_a_variable_two_threads_write_stops_in_both_both_ways() {
+    let session = Session::new();
+    let rec = session.record(c_program("threads_shared"), &[]);
+    assert!(rec.stdout().starts_with("last write "), "{rec:?}");
+    let forward = debug(
+        &session,
+        &[],
+        "watch shared\ncontinue\ncontinue\ncontinue\ncontinue\ncontinue\ncontinue\ninfo threads\n",
+    );
+    let text = forward.stdout();
+    // Six writes, by two threads (values 11-13 by one, 21-23 by the other).
+    let new_values: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("New value = ")).collect();
+    assert_eq!(new_values.len(), 6, "{forward:?}");
+    let mut sorted = new_values.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["11", "12", "13", "21", "22", "23"], "{forward:?}");
+    assert!(
+        text.contains("Thread 2 \"threads_shared\" hit Hardware watchpoint 1: shared"),
+        "{forward:?}"
+    );
+    assert!(
+        text.contains("Thread 3 \"threads_shared\" hit Hardware watchpoint 1: shared"),
+        "{forward:?}"
+    );
+
+    // From the end, backward: the same writes in the opposite order, each
+    // reported with the value it overwrote as the new one.
+    let backward = debug(
+        &session,
+        &[],
+        &format!(
+            "watch shared\n{}{}",
+            "continue\n".repeat(7),
+            "reverse-continue\n".repeat(6)
+        ),
+    );
+    let back_new: Vec<String> = backward
+        .stdout()
+        .lines()
+        .filter_map(|l| l.strip_prefix("New value = ").map(str::to_string))
+        .collect();
+    let mut expected: Vec<String> = std::iter::once("0".to_string())
+        .chain(new_values.iter().map(|s| s.to_string()))
+        .collect();
+    expected.pop();
+    expected.reverse();
+    assert_eq!(back_new.len(), 6 + 6, "{backward:?}");
+    assert_eq!(back_new[6..], expected[..], "{backward:?}");
+}
+
+#[test]
+fn going_back_across_thread_switches_and_forward_again_finds_the_same_state() {
+    let session = Session::new();
+    let rec = session.record(c_program("threads_condvar"), &[]);
+    assert!(rec.stdout().ends_with("total 4501500\n"), "{rec:?}");
+    let events: u64 = {
+        let info = session.rback(&[std::ffi::OsStr::new("info"), session.trace().as_os_str()]);
+        let line = info
+            .stdout()
+            .lines()
+            .find(|l| l.starts_with("events:"))
+            .unwrap()
+            .to_string();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let probe = "print head\nprint tail\nprint count\nprint $pc\nprint $sp\ninfo threads\n";
+    let places = [events / 2, events / 4, events - 40, events / 3, events / 2, events - 40];
+    let script: String = places.iter().map(|e| format!("goto {e}\n{probe}")).collect();
+    // Close checkpoints: most are taken while four threads exist, and every
+    // return to one of them re-creates the other threads in the copy.
+    let out = debug(&session, &["--checkpoint-interval", "25"], &script);
+    let blocks = probe_blocks(&out.stdout());
+    assert_eq!(blocks.len(), places.len(), "{out:?}");
+    assert_eq!(
+        blocks[0], blocks[4],
+        "the same place twice, from different sides:\n{out:?}"
+    );
+    assert_eq!(blocks[2], blocks[5], "{out:?}");
+    assert!(
+        blocks[0].iter().filter(|l| l.contains("Thread 0x")).count() >= 3,
+        "{out:?}"
+    );
+    // And the program still runs to its recorded end from there.
+    let end = debug(
+        &session,
+        &["--checkpoint-interval", "25"],
+        &format!("goto {}\ngoto {}\ncontinue\n", events / 2, events / 4),
+    );
+    assert!(end.stdout().contains("No more reverse-execution history."), "{end:?}");
+    assert!(!end.stderr().contains("diverged"), "{end:?}");
+}
+
+/// What each probe (five `print`s and `info threads`) showed: the printed
+/// values without their history numbers, then the rows of the thread table.
+fn probe_blocks(text: &str) -> Vec<Vec<String>> {
+    let mut blocks = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix('$').and_then(|l| l.split_once(" = ")).map(|(_, v)| v) {
+            if in_table {
+                blocks.push(std::mem::take(&mut current));
+                in_table = false;
+            }
+            current.push(value.to_string());
+        } else if line.starts_with("  Id   Target Id") {
+            in_table = true;
+        } else if in_table && (line.starts_with("  ") || line.starts_with("* ")) {
+            current.push(line.to_string());
+        }
+    }
+    if !current.is_empty() {
+        blocks.push(current);
+    }
+    blocks
+}

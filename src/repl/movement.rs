@@ -121,7 +121,8 @@ impl Repl {
             self.show_displays();
             return;
         }
-        print!("{}", self.session.describe_stop(reason));
+        let stop = self.session.describe_stop(reason);
+        print!("{}", self.with_thread_prefix(stop));
         if let StopReason::Breakpoint(addr) = reason {
             if let Some(bp) = self.session.breakpoint_at(addr).filter(|b| b.temporary) {
                 let n = bp.number;

@@ -129,6 +129,34 @@ impl Repl {
         Ok(())
     }
 
+    /// `Thread 2 "prog" hit `: how gdb starts the report of a breakpoint
+    /// or watchpoint in a program with several threads (nothing otherwise).
+    pub(super) fn thread_hit_prefix(&self) -> String {
+        if self.session.timeline.threads().len() < 2 {
+            return String::new();
+        }
+        let t = self.session.timeline.selected_thread();
+        format!("Thread {} \"{}\" hit ", t.number, self.thread_name())
+    }
+
+    /// A stop's report as gdb words it in a program with several threads:
+    /// `Thread 2 "prog" hit Breakpoint 1, ...`, `Thread 2 "prog" received
+    /// signal SIGUSR1, ...`.
+    pub(super) fn with_thread_prefix(&self, stop: String) -> String {
+        let prefix = self.thread_hit_prefix();
+        if prefix.is_empty() {
+            return stop;
+        }
+        if stop.starts_with("Breakpoint ") || stop.starts_with("Temporary breakpoint ") {
+            return format!("{prefix}{stop}");
+        }
+        if let Some(rest) = stop.strip_prefix("Program received signal") {
+            let t = self.session.timeline.selected_thread();
+            return format!("Thread {} \"{}\" received signal{rest}", t.number, self.thread_name());
+        }
+        stop
+    }
+
     /// Before a stop is shown: gdb's line when it is in another thread than
     /// the last stop shown (only for programs with several threads).
     pub(super) fn announce_thread(&mut self) {

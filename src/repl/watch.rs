@@ -56,7 +56,7 @@ impl Repl {
             .read_memory(watched.addr, watched.len)
             .unwrap_or_default();
         let ty = self.watch_types.get(&number).cloned().unwrap_or_default();
-        println!("\n{} {number}: {expr}\n", watch_title(kind));
+        println!("\n{}{} {number}: {expr}\n", self.thread_hit_prefix(), watch_title(kind));
         let show = |bytes: &[u8]| format_watched(&ty, bytes);
         if watched.last != now {
             println!("Old value = {}", show(&watched.last));
