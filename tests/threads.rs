@@ -107,20 +107,6 @@ fn debug(session: &Session, extra: &[&str], script: &str) -> Output {
     out
 }
 
-/// The stop lines of a debugger session: where each movement ended.
-fn stops(out: &Output) -> Vec<String> {
-    out.stdout()
-        .lines()
-        .filter(|l| {
-            l.contains(" hit ")
-                || l.starts_with("[Switching")
-                || l.starts_with("Old value")
-                || l.starts_with("New value")
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn reverse_continue_lands_on_a_breakpoint_in_another_thread() {
     let session = Session::new();
