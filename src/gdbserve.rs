@@ -402,6 +402,20 @@ fn watch_kind(kind: WatchKind) -> timeline::WatchKind {
     }
 }
 
+impl Backend {
+    /// The id gdb knows a thread by: the first thread has the process id
+    /// gdb is shown (which never changes, see `pid`), the others their ids
+    /// as recorded.
+    fn gdb_thread_id(&self, tid: i32) -> u32 {
+        let first = self.timeline.threads().first().map(|t| t.tid);
+        if Some(tid) == first {
+            self.pid
+        } else {
+            tid as u32
+        }
+    }
+}
+
 impl TimeTravel for Backend {
     fn resume(&mut self, dir: Direction, motion: Motion) -> Result<Stop, BackendError> {
         if self.timeline.has_scratch_changes() {
@@ -554,6 +568,33 @@ impl TimeTravel for Backend {
 
     fn pid(&self) -> u32 {
         self.pid
+    }
+
+    fn threads(&mut self) -> Result<Vec<u32>, BackendError> {
+        Ok(self
+            .timeline
+            .threads()
+            .iter()
+            .map(|t| self.gdb_thread_id(t.tid))
+            .collect())
+    }
+
+    fn current_thread(&mut self) -> Result<u32, BackendError> {
+        let running = self.timeline.threads().into_iter().find(|t| t.running);
+        Ok(running.map_or(self.pid, |t| self.gdb_thread_id(t.tid)))
+    }
+
+    fn select_thread(&mut self, tid: u32) -> Result<(), BackendError> {
+        let wanted = self
+            .timeline
+            .threads()
+            .into_iter()
+            .find(|t| self.gdb_thread_id(t.tid) == tid)
+            .ok_or_else(|| BackendError::new(format!("no thread {tid}")))?;
+        if !wanted.selected {
+            self.timeline.select_thread(wanted.number).map_err(backend_err)?;
+        }
+        Ok(())
     }
 
     fn auxv(&mut self) -> Result<Vec<u8>, BackendError> {

@@ -838,3 +838,59 @@ fn a_rust_program_forward_and_back() {
         "one instruction back is line 10:\n{out:?}"
     );
 }
+
+#[test]
+fn gdb_sees_the_threads_and_reverse_continues_into_another_one() {
+    let session = recorded(c_program("threads_race"), &[]);
+    let out = gdb(
+        &session,
+        &[
+            "break add",
+            "continue",
+            "continue",
+            "info threads",
+            "print arg",
+            "continue",
+            "continue",
+            "reverse-continue",
+            "print arg",
+            "reverse-continue",
+            "print arg",
+            "thread apply all bt 1",
+        ],
+    );
+    // Forward: each stop names its thread, a new one each time.
+    let text = out.stdout();
+    let hits: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Thread ") && l.contains(" hit Breakpoint 1, add (arg=0x"))
+        .collect();
+    assert_eq!(hits.len(), 6, "{out:?}");
+    for (hit, arg) in hits.iter().zip(["0x0", "0x1", "0x2", "0x3", "0x2", "0x1"]) {
+        assert!(hit.contains(&format!("add (arg={arg})")), "{hit} in:\n{out:?}");
+    }
+    // The second stop is in another thread than the first.
+    let thread_of = |l: &str| l.split_whitespace().nth(1).map(str::to_string);
+    assert_ne!(thread_of(hits[0]), thread_of(hits[1]), "{out:?}");
+    // `info threads` lists the threads alive there (the first worker has
+    // run to its end: one thread runs at a time), the stopped one marked.
+    let table = after(&out.stdout(), "Target Id").to_string();
+    let rows = table
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  ") || l.starts_with("* "))
+        .count();
+    assert_eq!(rows, 4, "{out:?}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("* ") && l.contains("add (arg=0x1)")),
+        "{out:?}"
+    );
+    assert_eq!(
+        printed_values(&out),
+        ["(void *) 0x1", "(void *) 0x2", "(void *) 0x1"],
+        "{out:?}"
+    );
+    assert_contains(&out, "\nThread 1 (Thread ");
+}

@@ -388,13 +388,18 @@ fn every_test_program_is_used_by_a_test() {
     for entry in fs::read_dir(programs_dir()).unwrap() {
         let path = entry.unwrap().path();
         let stem = path.file_stem().unwrap().to_str().unwrap();
-        let call = match path.extension().and_then(|e| e.to_str()) {
-            Some("c") => format!("c_program(\"{stem}\")"),
-            Some("rs") => format!("rust_program(\"{stem}\")"),
+        let calls = match path.extension().and_then(|e| e.to_str()) {
+            Some("c") => vec![format!("c_program(\"{stem}\")")],
+            Some("cpp") => vec![format!("cpp_program(\"{stem}\")")],
+            Some("rs") => vec![
+                format!("rust_program(\"{stem}\")"),
+                format!("rust_test_program(\"{stem}\")"),
+            ],
             _ => panic!("unexpected file {} in tests/programs", path.display()),
         };
+        let call = calls.join(" or ");
         assert!(
-            sources.contains(&call),
+            calls.iter().any(|c| sources.contains(c)),
             "{} is not used by any test (no {call})",
             path.display()
         );

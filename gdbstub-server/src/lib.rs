@@ -6,7 +6,8 @@
 //! recorder: the `rback` binary implements the trait over its timeline, and
 //! the tests here implement it with no process at all.
 //!
-//! gdb sees one process with one thread. Going forward or backward is
+//! gdb sees one process with the program's threads (one runs at a time:
+//! stops name the thread they happened in). Going forward or backward is
 //! `vCont;c`/`vCont;s` or `bc`/`bs`; either end of the recording is reported
 //! as "no more reverse-execution history".
 
@@ -155,6 +156,28 @@ pub trait TimeTravel {
     fn tls_address(&mut self, link_map: u64, offset: u64) -> Result<Option<u64>, BackendError> {
         let _ = (link_map, offset);
         Ok(None)
+    }
+
+    /// The program's threads at this point (their ids as the program sees
+    /// them), in the order the program made them.
+    fn threads(&mut self) -> Result<Vec<u32>, BackendError> {
+        Ok(vec![self.pid()])
+    }
+
+    /// The thread the program stands in: the one the last movement
+    /// stopped in, which the next one runs.
+    fn current_thread(&mut self) -> Result<u32, BackendError> {
+        Ok(self.pid())
+    }
+
+    /// Directs register reads and writes at thread `tid` until the next
+    /// movement (gdb's `Hg`).
+    fn select_thread(&mut self, tid: u32) -> Result<(), BackendError> {
+        if tid == self.pid() {
+            Ok(())
+        } else {
+            Err(BackendError(format!("no thread {tid}")))
+        }
     }
 
     /// A hook that stops a running [`TimeTravel::resume`] from another

@@ -1,5 +1,5 @@
 //! The `TimeTravel` backend dressed as a gdbstub `Target`: one process with
-//! one thread, reverse execution, breakpoints and watchpoints, extended
+//! its threads, reverse execution, breakpoints and watchpoints, extended
 //! mode, `monitor`, host I/O, auxv, the exec file and the register layout.
 
 use std::cell::{RefCell, RefMut};
@@ -13,15 +13,16 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use gdbstub::common::{Pid, Signal};
+use gdbstub::common::{Pid, Signal, Tid};
 use gdbstub::outputln;
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
-use gdbstub::stub::SingleThreadStopReason;
+use gdbstub::stub::MultiThreadStopReason;
+use gdbstub::target::ext::base::multithread::{
+    MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
+    MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
+};
 use gdbstub::target::ext::base::reverse_exec::{
     ReplayLogPosition, ReverseCont, ReverseContOps, ReverseStep, ReverseStepOps,
-};
-use gdbstub::target::ext::base::singlethread::{
-    SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep, SingleThreadSingleStepOps,
 };
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::{
@@ -107,7 +108,7 @@ impl<'b, B: TimeTravel> Target<'b, B> {
         TargetError::Fatal(e)
     }
 
-    fn run_pending(&mut self) -> (SingleThreadStopReason<u64>, Vec<String>) {
+    fn run_pending(&mut self) -> (MultiThreadStopReason<u64>, Vec<String>) {
         let (dir, motion) = self.pending.take().unwrap_or((Direction::Forward, Motion::Continue));
         self.running.store(true, Ordering::SeqCst);
         let result = self.be().resume(dir, motion);
@@ -116,25 +117,35 @@ impl<'b, B: TimeTravel> Target<'b, B> {
         if let Err(e) = self.refresh() {
             notes.push(e.0);
         }
+        let tid = match self.be().current_thread() {
+            Ok(tid) => thread_id(tid),
+            Err(e) => {
+                notes.push(e.0);
+                self.pid()
+            }
+        };
         let reason = match result {
-            Ok(stop) => self.stop_reason(stop),
+            Ok(stop) => self.stop_reason(stop, tid),
             Err(e) => {
                 // The movement failed but the program is still there to look
                 // at: say why and stop without a signal.
                 notes.push(e.0);
-                SingleThreadStopReason::Signal(NO_SIGNAL)
+                MultiThreadStopReason::SignalWithThread { tid, signal: NO_SIGNAL }
             }
         };
         (reason, notes)
     }
 
-    fn stop_reason(&self, stop: Stop) -> SingleThreadStopReason<u64> {
+    /// The stop gdb is told about: always naming the thread it happened in
+    /// (a `T` packet with `thread:`), so that gdb switches to it.
+    fn stop_reason(&self, stop: Stop, tid: Tid) -> MultiThreadStopReason<u64> {
+        let signal = |signal| MultiThreadStopReason::SignalWithThread { tid, signal };
         match stop {
-            Stop::Stepped => SingleThreadStopReason::DoneStep,
-            Stop::Breakpoint(addr) if self.hw_breakpoints.contains(&addr) => SingleThreadStopReason::HwBreak(()),
-            Stop::Breakpoint(_) => SingleThreadStopReason::SwBreak(()),
-            Stop::Watchpoint { addr, kind } => SingleThreadStopReason::Watch {
-                tid: (),
+            Stop::Stepped => signal(Signal::SIGTRAP),
+            Stop::Breakpoint(addr) if self.hw_breakpoints.contains(&addr) => MultiThreadStopReason::HwBreak(tid),
+            Stop::Breakpoint(_) => MultiThreadStopReason::SwBreak(tid),
+            Stop::Watchpoint { addr, kind } => MultiThreadStopReason::Watch {
+                tid,
                 kind: match kind {
                     WatchKind::Write => breakpoints::WatchKind::Write,
                     WatchKind::Read => breakpoints::WatchKind::Read,
@@ -142,18 +153,23 @@ impl<'b, B: TimeTravel> Target<'b, B> {
                 },
                 addr,
             },
-            Stop::Signal(sig) => SingleThreadStopReason::Signal(Signal(gdb_signal(sig))),
-            Stop::Interrupted => SingleThreadStopReason::Signal(Signal::SIGINT),
-            Stop::StartOfRecording => SingleThreadStopReason::ReplayLog {
-                tid: None,
+            Stop::Signal(sig) => signal(Signal(gdb_signal(sig))),
+            Stop::Interrupted => signal(Signal::SIGINT),
+            Stop::StartOfRecording => MultiThreadStopReason::ReplayLog {
+                tid: Some(tid),
                 pos: ReplayLogPosition::Begin,
             },
-            Stop::EndOfRecording => SingleThreadStopReason::ReplayLog {
-                tid: None,
+            Stop::EndOfRecording => MultiThreadStopReason::ReplayLog {
+                tid: Some(tid),
                 pos: ReplayLogPosition::End,
             },
         }
     }
+}
+
+/// gdb's thread id for a thread id of the program.
+fn thread_id(tid: u32) -> Tid {
+    NonZeroUsize::new(tid as usize).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Copies the part of `data` that gdb asked for (`qXfer` reads in pieces).
@@ -169,7 +185,7 @@ impl<B: TimeTravel> gdbstub::target::Target for Target<'_, B> {
     type Error = BackendError;
 
     fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
-        BaseOps::SingleThread(self)
+        BaseOps::MultiThread(self)
     }
 
     fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
@@ -203,8 +219,25 @@ impl<B: TimeTravel> gdbstub::target::Target for Target<'_, B> {
     }
 }
 
-impl<B: TimeTravel> SingleThreadBase for Target<'_, B> {
-    fn read_registers(&mut self, regs: &mut X86_64Regs) -> TargetResult<(), Self> {
+impl<B: TimeTravel> Target<'_, B> {
+    /// Points register access at thread `tid`, or at the current thread
+    /// for an id the program has no thread for (gdbstub's default before
+    /// gdb names one with `Hg`).
+    fn select(&mut self, tid: Tid) -> Result<(), BackendError> {
+        let threads = self.be().threads()?;
+        let tid = match u32::try_from(tid.get()) {
+            Ok(t) if threads.contains(&t) => t,
+            _ => self.be().current_thread()?,
+        };
+        self.be().select_thread(tid)
+    }
+}
+
+impl<B: TimeTravel> MultiThreadBase for Target<'_, B> {
+    fn read_registers(&mut self, regs: &mut X86_64Regs, tid: Tid) -> TargetResult<(), Self> {
+        if self.select(tid).is_err() {
+            return Err(TargetError::Errno(ESRCH));
+        }
         match self.be().read_registers() {
             Ok(mut r) => {
                 r.fxsave.resize(crate::regs::FXSAVE_LEN, 0);
@@ -219,11 +252,15 @@ impl<B: TimeTravel> SingleThreadBase for Target<'_, B> {
         }
     }
 
-    fn write_registers(&mut self, regs: &X86_64Regs) -> TargetResult<(), Self> {
+    fn write_registers(&mut self, regs: &X86_64Regs, tid: Tid) -> TargetResult<(), Self> {
+        if self.select(tid).is_err() {
+            return Err(TargetError::Errno(ESRCH));
+        }
         self.be().write_registers(regs).map_err(|_| TargetError::Errno(EPERM))
     }
 
-    fn read_addrs(&mut self, start: u64, data: &mut [u8]) -> TargetResult<usize, Self> {
+    // Memory is the process's, the same for every thread.
+    fn read_addrs(&mut self, start: u64, data: &mut [u8], _tid: Tid) -> TargetResult<usize, Self> {
         // gdbstub sends an empty reply for 0 bytes, which gdb would take for
         // "not supported"; unreadable memory must be an error.
         match self.be().read_memory(start, data) {
@@ -232,57 +269,95 @@ impl<B: TimeTravel> SingleThreadBase for Target<'_, B> {
         }
     }
 
-    fn write_addrs(&mut self, start: u64, data: &[u8]) -> TargetResult<(), Self> {
+    fn write_addrs(&mut self, start: u64, data: &[u8], _tid: Tid) -> TargetResult<(), Self> {
         self.be()
             .write_memory(start, data)
             .map_err(|_| TargetError::Errno(EFAULT))
     }
 
-    fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {
+    fn list_active_threads(&mut self, thread_is_active: &mut dyn FnMut(Tid)) -> Result<(), Self::Error> {
+        for tid in self.be().threads()? {
+            thread_is_active(thread_id(tid));
+        }
+        Ok(())
+    }
+
+    fn support_resume(&mut self) -> Option<MultiThreadResumeOps<'_, Self>> {
         Some(self)
     }
 }
 
 const EPERM: u8 = 1;
+const ESRCH: u8 = 3;
 const EFAULT: u8 = 14;
 
-impl<B: TimeTravel> SingleThreadResume for Target<'_, B> {
-    // A replay cannot deliver a signal gdb makes up: the recorded ones are
-    // delivered where they happened, whatever gdb passes here.
-    fn resume(&mut self, _signal: Option<Signal>) -> Result<(), Self::Error> {
-        self.pending = Some((Direction::Forward, Motion::Continue));
+// One thread runs at a time, as recorded: whatever gdb asks of each thread,
+// a step in its request steps the program by one instruction (of the thread
+// that runs), and anything else continues it.
+impl<B: TimeTravel> MultiThreadResume for Target<'_, B> {
+    fn resume(&mut self) -> Result<(), Self::Error> {
+        if self.pending.is_none() {
+            self.pending = Some((Direction::Forward, Motion::Continue));
+        }
         Ok(())
     }
 
-    fn support_single_step(&mut self) -> Option<SingleThreadSingleStepOps<'_, Self>> {
+    fn clear_resume_actions(&mut self) -> Result<(), Self::Error> {
+        self.pending = None;
+        Ok(())
+    }
+
+    // A replay cannot deliver a signal gdb makes up: the recorded ones are
+    // delivered where they happened, whatever gdb passes here.
+    fn set_resume_action_continue(&mut self, _tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
+        if self.pending.is_none() {
+            self.pending = Some((Direction::Forward, Motion::Continue));
+        }
+        Ok(())
+    }
+
+    fn support_single_step(&mut self) -> Option<MultiThreadSingleStepOps<'_, Self>> {
         Some(self)
     }
 
-    fn support_reverse_cont(&mut self) -> Option<ReverseContOps<'_, (), Self>> {
+    fn support_reverse_cont(&mut self) -> Option<ReverseContOps<'_, Tid, Self>> {
         Some(self)
     }
 
-    fn support_reverse_step(&mut self) -> Option<ReverseStepOps<'_, (), Self>> {
+    fn support_reverse_step(&mut self) -> Option<ReverseStepOps<'_, Tid, Self>> {
+        Some(self)
+    }
+
+    fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
         Some(self)
     }
 }
 
-impl<B: TimeTravel> SingleThreadSingleStep for Target<'_, B> {
-    fn step(&mut self, _signal: Option<Signal>) -> Result<(), Self::Error> {
+// gdb resumes only the thread it is interested in (`vCont;c:TID` without a
+// default action) when it steps over a breakpoint. A replay runs whichever
+// thread the recording ran, so this changes nothing.
+impl<B: TimeTravel> MultiThreadSchedulerLocking for Target<'_, B> {
+    fn set_resume_action_scheduler_lock(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl<B: TimeTravel> MultiThreadSingleStep for Target<'_, B> {
+    fn set_resume_action_step(&mut self, _tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
         self.pending = Some((Direction::Forward, Motion::Step));
         Ok(())
     }
 }
 
-impl<B: TimeTravel> ReverseCont<()> for Target<'_, B> {
+impl<B: TimeTravel> ReverseCont<Tid> for Target<'_, B> {
     fn reverse_cont(&mut self) -> Result<(), Self::Error> {
         self.pending = Some((Direction::Backward, Motion::Continue));
         Ok(())
     }
 }
 
-impl<B: TimeTravel> ReverseStep<()> for Target<'_, B> {
-    fn reverse_step(&mut self, _tid: ()) -> Result<(), Self::Error> {
+impl<B: TimeTravel> ReverseStep<Tid> for Target<'_, B> {
+    fn reverse_step(&mut self, _tid: Tid) -> Result<(), Self::Error> {
         self.pending = Some((Direction::Backward, Motion::Step));
         Ok(())
     }
@@ -550,7 +625,7 @@ pub(crate) struct EventLoop<'b, B, W>(PhantomData<(&'b mut B, W)>);
 impl<'b, B: TimeTravel, W: Write> BlockingEventLoop for EventLoop<'b, B, W> {
     type Target = Target<'b, B>;
     type Connection = Link<'b, W>;
-    type StopReason = SingleThreadStopReason<u64>;
+    type StopReason = MultiThreadStopReason<u64>;
 
     fn wait_for_stop_reason(
         target: &mut Self::Target,
