@@ -253,3 +253,13 @@ fn probe_blocks(text: &str) -> Vec<Vec<String>> {
     }
     blocks
 }
+
+#[test]
+fn a_thread_counting_while_it_waits_for_another_is_preempted_by_state() {
+    record_and_replay_three_times(c_program("threads_spin_count"), |out| {
+        assert!(
+            out.starts_with("counted ") && out.ends_with(" while waiting\n"),
+            "{out}"
+        );
+    });
+}

@@ -18,6 +18,7 @@ pub mod program;
 pub mod record;
 pub mod replay;
 pub(crate) mod scheduler;
+pub(crate) mod statepoint;
 pub mod sys;
 pub mod syscalls;
 pub mod timeline;

@@ -22,11 +22,12 @@ use std::time::{Duration, Instant};
 use crate::files::FileStore;
 use crate::program;
 use crate::scheduler::{PendingCall, Task, TaskState, Waiting};
+use crate::statepoint;
 use crate::sys::SiginfoBytes;
 use crate::syscalls::{self, CloneRequest, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, Header, Left, MemWrite, Output, Registers, SignalEvent, SignalKind, Stream,
-    SwitchEvent, SyscallEvent, TraceLog, TraceWriter,
+    Event, ExecEvent, ExitStatus, Header, Left, MemWrite, Output, Placement, Registers, SignalEvent, SignalKind,
+    StatePoint, Stream, SwitchEvent, SyscallEvent, TraceLog, TraceWriter,
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -61,6 +62,11 @@ const MAX_TIMESLICE: Duration = Duration::from_secs(1);
 const DESCHED_AFTER: Duration = Duration::from_millis(2);
 /// How long a preemption try waits for the thread to come round its loop.
 const LOOP_CHECK: Duration = Duration::from_millis(20);
+/// How long a thread that does real work (its state never repeats) may
+/// keep its turn while others could run, before it is preempted anyway.
+const LONG_TURN: Duration = Duration::from_secs(1);
+/// How many instructions rback steps to find one it can patch.
+const MAX_STEPS_TO_PATCH: usize = 64;
 
 /// Records `opts.program` into `opts.trace_dir`.
 pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
@@ -440,72 +446,54 @@ impl Recorder {
     }
 
     /// The current thread has run for a timeslice while another could, and
-    /// stands where rback interrupted it. Without an instruction counter a
-    /// point in a thread's own code can only be found again in replay by
-    /// its state; so the thread is preempted only if it is in a loop whose
-    /// state repeats (it waits for another thread, spinning): it runs once
-    /// round the loop, and if registers and memory are the same there, the
-    /// point is placed like a held signal and the turn ends. A thread that
-    /// does real work runs on, for a longer timeslice.
+    /// stands where rback interrupted it. A thread spinning in a loop whose
+    /// state repeats (waiting for another thread) is preempted at a point
+    /// replay finds by count, cheaply. A thread that does real work runs on
+    /// (a longer timeslice each time) until it blocks or exits, unless it
+    /// has run for [`LONG_TURN`] while others wait: then it is preempted at
+    /// a point named by state, which replay finds at close to native speed
+    /// but not for free, so that a thread that waits for another with a
+    /// loop that counts cannot starve it for ever.
     fn try_preempt(&mut self) -> Result<()> {
         self.interrupted = false;
-        let regs = self.tracee.regs()?;
-        let memory = self.tracee.writable_memory()?;
-        self.tracee.set_exec_breakpoint(Some(RemoteAddr(regs.rip)))?;
-        self.tracee.resume(Resume::Cont, 0)?;
-        let deadline = Instant::now() + LOOP_CHECK;
-        let stop = loop {
-            if let Some(stop) = self.next_stop(false)? {
-                break stop;
-            }
-            if Instant::now() >= deadline {
-                nix::sys::ptrace::interrupt(self.tracee.pid)
-                    .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
-                break self.tracee.wait()?;
-            }
-            std::thread::sleep(Duration::from_micros(100));
-        };
-        let again = self.tracee.regs()?;
-        let round = matches!(stop, Stop::Signal(libc::SIGTRAP)) && again.rip == regs.rip;
-        if !matches!(stop, Stop::Exited(_)) {
-            self.tracee.set_exec_breakpoint(None)?;
-        }
-        if round && tracee::same_program_state(&again, &regs) && self.tracee.writable_memory()? == memory {
-            self.writer.flush()?;
-            let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &again, "a thread switch")?;
-            self.timeslice = TIMESLICE;
-            let left = Left::Preempted {
-                regs: Box::new(Registers::from(&again)),
-                at_execution: count,
-            };
-            self.end_turn(left, Some(TaskState::Ready))?;
-            return Ok(());
-        }
-        self.timeslice = (self.timeslice * 2).min(MAX_TIMESLICE);
-        self.turn_since = Instant::now();
-        match stop {
-            // Rback's own stops: the thread goes on where it is.
-            Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0),
-            Stop::Signal(libc::SIGTRAP) if round => self.tracee.resume(Resume::Cont, 0),
-            other => {
-                self.pending_stop = Some(other);
+        let placed = self.find_placement("a thread switch")?;
+        let long_turn = self.turn_since.elapsed() >= LONG_TURN;
+        match placed {
+            Some((regs, at)) if matches!(at, Placement::Count(_)) || long_turn => {
+                self.timeslice = TIMESLICE;
+                let left = Left::Preempted {
+                    regs: Box::new(Registers::from(&regs)),
+                    at,
+                };
+                self.end_turn(left, Some(TaskState::Ready))?;
                 Ok(())
+            }
+            _ => {
+                self.timeslice = (self.timeslice * 2).min(MAX_TIMESLICE);
+                if self.pending_stop.is_some() {
+                    return Ok(());
+                }
+                self.tracee.resume(Resume::Cont, 0)
             }
         }
     }
 
-    /// Delivers the first held signal at the point where the tracee was
-    /// interrupted, in the middle of its own code. Replay finds that point
-    /// again by counting executions of the instruction there since the last
-    /// event; the count comes from replaying the recording so far up to the
-    /// first execution in exactly the live tracee's state.
+    /// Delivers the first held signal where the current thread computes,
+    /// in the middle of its own code, at a point replay can find again
+    /// ([`Recorder::find_placement`]). If the thread makes a syscall or
+    /// leaves its loop on the way, the signal stays held: it is delivered
+    /// at that syscall, or placed at the next try.
     fn place_held_signal(&mut self) -> Result<()> {
         self.interrupted = false;
-        let regs = self.tracee.regs()?;
-        self.writer.flush()?;
+        let sig = signo_of(&self.held[0]);
+        let Some((regs, at)) = self.find_placement(&signal_name(sig))? else {
+            self.held_since = Some(Instant::now());
+            if self.pending_stop.is_some() {
+                return Ok(());
+            }
+            return self.tracee.resume(Resume::Cont, 0);
+        };
         let info = self.held.remove(0);
-        let sig = signo_of(&info);
-        let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &regs, &signal_name(sig))?;
         self.tracee.raise(sig)?;
         self.tracee.resume(Resume::Cont, 0)?;
         match self.tracee.wait()? {
@@ -529,7 +517,99 @@ impl Recorder {
         } else {
             Some(Instant::now())
         };
-        self.deliver(sig, SignalKind::Asynchronous, info, at_delivery, Some(count))
+        self.deliver(sig, SignalKind::Asynchronous, info, at_delivery, Some(at))
+    }
+
+    /// The current thread stands where rback interrupted it, in its own
+    /// code. Moves it on to a point that replay can find again and says how
+    /// (see `statepoint`): it steps to an instruction X that can be patched,
+    /// then lets the thread come round X twice more. If the state repeats
+    /// (a spin loop), the point is the N-th execution of X, N found by
+    /// replaying the recording so far; otherwise it is named by state.
+    /// `None`: the thread did something else on the way (a syscall, a
+    /// signal: that stop is pending) or did not come back to X soon.
+    fn find_placement(&mut self, what: &str) -> Result<Option<(Regs, Placement)>> {
+        let mut regs = self.tracee.regs()?;
+        let mut steps = 0;
+        while !statepoint::is_patchable(&statepoint::code_at(&self.tracee, regs.rip), regs.rip) {
+            if steps == MAX_STEPS_TO_PATCH {
+                return Ok(None);
+            }
+            self.tracee.resume(Resume::Step, 0)?;
+            match self.tracee.wait()? {
+                Stop::Signal(libc::SIGTRAP) => {}
+                other => {
+                    self.pending_stop = Some(other);
+                    return Ok(None);
+                }
+            }
+            regs = self.tracee.regs()?;
+            steps += 1;
+        }
+        let x = regs.rip;
+        let mut samples = vec![statepoint::Sample {
+            regs,
+            memory: self.tracee.writable_memory()?,
+        }];
+        while samples.len() < 3 {
+            if !self.run_to(x)? {
+                return Ok(None);
+            }
+            samples.push(statepoint::Sample {
+                regs: self.tracee.regs()?,
+                memory: self.tracee.writable_memory()?,
+            });
+        }
+        let Ok(samples) = <[statepoint::Sample; 3]>::try_from(samples) else {
+            unreachable!("three samples were taken")
+        };
+        let regs = samples[2].regs;
+        if tracee::same_program_state(&samples[1].regs, &regs) && samples[1].memory == samples[2].memory {
+            self.writer.flush()?;
+            let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &regs, what)?;
+            return Ok(Some((regs, Placement::Count(count))));
+        }
+        let Some((word, value)) = statepoint::choose_word(&samples) else {
+            return Ok(None);
+        };
+        let memory = statepoint::memory_hash(&samples[2].memory, None);
+        Ok(Some((
+            regs,
+            Placement::State(Box::new(StatePoint { word, value, memory })),
+        )))
+    }
+
+    /// Runs the current thread to its next execution of `x`, for at most
+    /// [`LOOP_CHECK`]. `false`: it stopped for another reason first (that
+    /// stop is pending) or did not come back in time (it stands where it
+    /// was interrupted).
+    fn run_to(&mut self, x: u64) -> Result<bool> {
+        self.tracee.set_exec_breakpoint(Some(RemoteAddr(x)))?;
+        self.tracee.resume(Resume::Cont, 0)?;
+        let deadline = Instant::now() + LOOP_CHECK;
+        let stop = loop {
+            if let Some(stop) = self.next_stop(false)? {
+                break stop;
+            }
+            if Instant::now() >= deadline {
+                nix::sys::ptrace::interrupt(self.tracee.pid)
+                    .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
+                break self.tracee.wait()?;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        };
+        if matches!(stop, Stop::Exited(_)) {
+            self.pending_stop = Some(stop);
+            return Ok(false);
+        }
+        self.tracee.set_exec_breakpoint(None)?;
+        if matches!(stop, Stop::Signal(libc::SIGTRAP)) && self.tracee.regs()?.rip == x {
+            return Ok(true);
+        }
+        if !matches!(stop, Stop::EventStop(_)) {
+            self.pending_stop = Some(stop);
+        }
+        Ok(false)
     }
 
     pub(crate) fn on_exec(&mut self) -> Result<()> {
@@ -1037,14 +1117,20 @@ impl Recorder {
         kind: SignalKind,
         info: SiginfoBytes,
         regs: Regs,
-        at_execution: Option<u64>,
+        at: Option<Placement>,
     ) -> Result<()> {
+        let (at_execution, at_state) = match at {
+            None => (None, None),
+            Some(Placement::Count(n)) => (Some(n), None),
+            Some(Placement::State(point)) => (None, Some(point)),
+        };
         self.writer.write_event(&Event::Signal(Box::new(SignalEvent {
             signo: sig,
             kind,
             siginfo: info.to_vec(),
             regs: Registers::from(&regs),
             at_execution,
+            at_state,
         })))?;
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, sig)

@@ -18,10 +18,11 @@ use std::sync::Arc;
 use crate::files;
 use crate::program;
 use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
+use crate::statepoint::{self, Stub};
 use crate::syscalls::{self, CloneRequest, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, FileHash, Header, Left, SignalKind, Stream, SwitchEvent, SyscallEvent, TraceLog,
-    Trailer,
+    Event, ExecEvent, ExitStatus, FileHash, Header, Left, Placement, SignalKind, StatePoint, Stream, SwitchEvent,
+    SyscallEvent, TraceLog, Trailer,
 };
 use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -59,7 +60,7 @@ pub fn locate_signal_point(trace_dir: &Path, live: &Tracee, regs: &Regs, signal:
             regs: Box::new(*regs),
         },
     ));
-    session.before_resume()?;
+    session.prepare()?;
     session.tracee.resume(Resume::Cont, 0)?;
     loop {
         match session.step()? {
@@ -184,6 +185,11 @@ pub struct ReplaySession {
     /// The signal rback raised to reproduce the next event, if any.
     raised: Option<i32>,
     counting: Option<Counting>,
+    /// The state check in place while the next event is placed by state.
+    stub: Option<Stub>,
+    /// The thread was interrupted where the recording preempted it: its
+    /// next stop is the switch.
+    switch_armed: bool,
     /// A search for the point of a signal being recorded: where to count,
     /// and what to look for, once every event recorded so far is replayed.
     search: Option<(u64, Goal)>,
@@ -248,6 +254,8 @@ impl ReplaySession {
             echo_output,
             raised: None,
             counting: None,
+            stub: None,
+            switch_armed: false,
             search: None,
             search_for: String::new(),
             verified_files: HashSet::new(),
@@ -265,7 +273,7 @@ impl ReplaySession {
     }
 
     pub fn run_to_end(&mut self) -> Result<ReplayOutcome> {
-        self.before_resume()?;
+        self.prepare()?;
         self.tracee.resume(Resume::Cont, 0)?;
         loop {
             if let Step::Finished(status) = self.step()? {
@@ -305,6 +313,7 @@ impl ReplaySession {
         match stop {
             Stop::Seccomp => self.on_syscall(),
             Stop::Signal(sig) => self.on_signal(sig),
+            Stop::EventStop(_) if self.switch_armed => self.preempt(),
             Stop::EventStop(_) => self.run_on(0).map(|_| Step::Continue),
             Stop::Exited(status) => {
                 let at = self.next_event_index();
@@ -667,6 +676,9 @@ impl ReplaySession {
         if sig == libc::SIGTRAP && code == TRAP_HWBKPT && self.counting.as_ref().is_some_and(|c| c.rip == regs.rip) {
             return self.on_counted_execution(regs);
         }
+        if sig == libc::SIGTRAP && self.stub.as_ref().is_some_and(|s| s.trap == regs.rip) {
+            return self.on_state_check(regs);
+        }
         if sig == libc::SIGSEGV && code == SI_KERNEL {
             if let Some(len) = tsc_instruction(&self.tracee, regs.rip)? {
                 match self.next_event()? {
@@ -720,7 +732,7 @@ impl ReplaySession {
     }
 
     /// The counted instruction is about to execute once more.
-    fn on_counted_execution(&mut self, mut regs: Regs) -> Result<Step> {
+    fn on_counted_execution(&mut self, regs: Regs) -> Result<Step> {
         let c = self.counting.as_mut().expect("only called while counting");
         c.hits += 1;
         let hits = c.hits;
@@ -749,47 +761,115 @@ impl ReplaySession {
         if matches!(goal, Goal::SameStateAs { .. }) {
             return Ok(Step::Located(hits));
         }
-        let ev = match self.peek()? {
-            Some(Event::Signal(ev)) => ev.clone(),
-            Some(Event::Switch(switch)) => {
-                let switch = switch.clone();
-                return self.preempt(&switch, regs, hits);
-            }
-            _ => unreachable!("counting only starts in front of a positioned signal or switch"),
-        };
-        if !tracee::same_program_state(&regs, &ev.regs.to_regs()) {
+        let recorded = self
+            .placed_event_regs()
+            .expect("counting only starts in front of a placed event");
+        if !tracee::same_program_state(&regs, &recorded) {
             return Err(self.diverged(
                 self.next_event_index(),
-                format!("registers {:x?} at execution {hits} of {:#x}", ev.regs.0, regs.rip),
+                format!(
+                    "registers {:x?} at execution {hits} of {:#x}",
+                    crate::trace::Registers::from(&recorded).0,
+                    regs.rip
+                ),
                 format!("{:x?}", crate::trace::Registers::from(&regs).0),
             ));
         }
-        // The breakpoint is gone, so the resume flag is not needed; the
-        // recording had none at this point, and it ends up in the handler's
-        // signal frame.
-        regs.eflags &= !tracee::EFLAGS_RF;
-        self.tracee.set_regs(&regs)?;
-        self.tracee.raise(ev.signo)?;
-        self.raised = Some(ev.signo);
+        self.at_placed_point(regs)
+    }
+
+    /// The registers of the next event if it is placed in the program's own
+    /// code (an asynchronous signal or a preemption).
+    fn placed_event_regs(&self) -> Option<Regs> {
+        match self.log.get(EventIdx(self.cursor as u64))? {
+            Event::Signal(s) => Some(s.regs.to_regs()),
+            Event::Switch(s) => match &s.left {
+                Left::Preempted { regs, .. } => Some(regs.to_regs()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The state the next event is placed at by state, if it is.
+    fn placed_state(&self) -> Option<(u64, StatePoint)> {
+        match self.log.get(EventIdx(self.cursor as u64))? {
+            Event::Signal(s) if s.kind == SignalKind::Asynchronous => {
+                s.at_state.as_ref().map(|p| (s.regs.rip(), (**p).clone()))
+            }
+            Event::Switch(s) => match &s.left {
+                Left::Preempted {
+                    regs,
+                    at: Placement::State(p),
+                } => Some((regs.rip(), (**p).clone())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The thread stands at the point where the next event was recorded, in
+    /// the recorded state: the event happens here. A signal is raised, to
+    /// be delivered as the thread resumes; a preemption interrupts the
+    /// thread, whose next stop (before it runs anything) is then the
+    /// switch's, a stop like any event's for the timeline.
+    fn at_placed_point(&mut self, mut regs: Regs) -> Result<Step> {
+        match self.peek()? {
+            Some(Event::Signal(ev)) => {
+                let signo = ev.signo;
+                // The breakpoint is gone, so the resume flag is not needed;
+                // the recording had none at this point, and it ends up in
+                // the handler's signal frame.
+                regs.eflags &= !tracee::EFLAGS_RF;
+                self.tracee.set_regs(&regs)?;
+                self.tracee.raise(signo)?;
+                self.raised = Some(signo);
+            }
+            Some(Event::Switch(_)) => {
+                nix::sys::ptrace::interrupt(self.tracee.pid)
+                    .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
+                self.switch_armed = true;
+            }
+            _ => unreachable!("only placed events are reached this way"),
+        }
         self.run_on(0)?;
         Ok(Step::Continue)
     }
 
-    /// The current thread stands where the recording preempted it: the
-    /// turn goes to the next thread, and this one stays stopped here.
-    fn preempt(&mut self, switch: &SwitchEvent, regs: Regs, hits: u64) -> Result<Step> {
-        let Left::Preempted { regs: recorded, .. } = &switch.left else {
-            unreachable!("counting only starts in front of a preemption")
-        };
-        if !tracee::same_program_state(&regs, &recorded.to_regs()) {
-            return Err(self.diverged(
-                self.next_event_index(),
-                format!("registers {:x?} at execution {hits} of {:#x}", recorded.0, regs.rip),
-                format!("{:x?}", crate::trace::Registers::from(&regs).0),
-            ));
+    /// The thread trapped in the state check (`statepoint::Stub`): its word
+    /// has the recorded value. If registers and memory are the recorded
+    /// ones too, the check is taken out and the thread stands at X;
+    /// otherwise it goes on round its loop.
+    fn on_state_check(&mut self, regs: Regs) -> Result<Step> {
+        let stub = self.stub.clone().expect("only called while a state check is in place");
+        let (_, point) = self
+            .placed_state()
+            .expect("a state check is in place only before a placed event");
+        let recorded = self.placed_event_regs().expect("a placed event has registers");
+        let mut program = regs;
+        program.rip = stub.x;
+        let here = tracee::same_program_state(&program, &recorded)
+            && statepoint::memory_hash(&self.tracee.writable_memory()?, Some(stub.base)) == point.memory;
+        if !here {
+            self.run_on(0)?;
+            return Ok(Step::Continue);
         }
-        self.next_event()?;
-        self.switch_to(switch, true)?;
+        stub.remove(&mut self.tracee)?;
+        self.stub = None;
+        self.tracee.set_regs(&program)?;
+        self.at_placed_point(program)
+    }
+
+    /// The thread's turn ends where the recording preempted it (it stands
+    /// at its interrupt stop, before anything ran), and the next one's
+    /// begins.
+    fn preempt(&mut self) -> Result<Step> {
+        self.switch_armed = false;
+        let switch = match self.next_event()? {
+            Some(Event::Switch(s)) => s,
+            _ => unreachable!("a switch is armed only in front of one"),
+        };
+        self.switch_to(&switch, true)?;
         self.before_resume()?;
         self.finish_event(Finish::SignalStop(0))
     }
@@ -807,16 +887,19 @@ impl ReplaySession {
         if self.raised.is_some() {
             return Ok(());
         }
-        if self.counting.is_some() {
+        if self.counting.is_some() || self.stub.is_some() || self.switch_armed {
             return Ok(());
         }
         match self.peek()? {
             Some(Event::Switch(s)) => match &s.left {
-                Left::Preempted { regs, at_execution } => {
-                    let (rip, n) = (regs.rip(), *at_execution);
+                Left::Preempted {
+                    regs,
+                    at: Placement::Count(n),
+                } => {
+                    let (rip, n) = (regs.rip(), *n);
                     self.start_counting(rip, Goal::Hits(n))
                 }
-                Left::AtSyscall { .. } | Left::Exited => Ok(()),
+                Left::Preempted { .. } | Left::AtSyscall { .. } | Left::Exited => Ok(()),
             },
             Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => match s.at_execution {
                 Some(n) => {
@@ -848,7 +931,10 @@ impl ReplaySession {
     /// is brought to a stop at the start of the next interval with nothing
     /// of the event left pending, so that its registers are the program's.
     fn finish_event(&mut self, at: Finish) -> Result<Step> {
-        if !self.stop_at_boundaries {
+        // A state check is put in place by injecting an mmap, which needs a
+        // stop with nothing pending: the interval's start.
+        let check_wanted = self.stub.is_none() && self.placed_state().is_some();
+        if !self.stop_at_boundaries && !check_wanted {
             let sig = match at {
                 Finish::SignalStop(sig) => sig,
                 _ => 0,
@@ -894,7 +980,23 @@ impl ReplaySession {
                 }
             },
         }
+        if check_wanted {
+            self.install_state_check()?;
+        }
+        if !self.stop_at_boundaries {
+            self.run_on(0)?;
+            return Ok(Step::Continue);
+        }
         Ok(Step::Boundary)
+    }
+
+    /// Puts the state check for the next event in place (see `statepoint`),
+    /// with the tracee at an interval's start.
+    fn install_state_check(&mut self) -> Result<()> {
+        if let Some((x, point)) = self.placed_state().filter(|_| self.stub.is_none()) {
+            self.stub = Some(Stub::install(&mut self.tracee, x, &point)?);
+        }
+        Ok(())
     }
 
     /// A copy of this session, for a checkpoint: same place in the trace, a
@@ -941,6 +1043,9 @@ impl ReplaySession {
             echo_output: self.echo_output,
             raised: None,
             counting: None,
+            // The copy's memory holds the check as it is here.
+            stub: self.stub.clone(),
+            switch_armed: false,
             search: None,
             search_for: String::new(),
             verified_files: self.verified_files.clone(),
@@ -952,7 +1057,8 @@ impl ReplaySession {
     /// Makes a session ready to run at an interval start: raises the signal
     /// or arms the count the next event needs.
     pub(crate) fn prepare(&mut self) -> Result<()> {
-        self.before_resume()
+        self.before_resume()?;
+        self.install_state_check()
     }
 
     pub(crate) fn set_stop_at_boundaries(&mut self, on: bool) {
@@ -970,10 +1076,24 @@ impl ReplaySession {
         &self.tracee
     }
 
+    /// Whether the thread's next stop is a preemption's (see
+    /// `at_placed_point`): an interrupt stop that is an event.
+    pub(crate) fn switch_armed(&self) -> bool {
+        self.switch_armed
+    }
+
     /// Whether `sig` at this stop is the next recorded event (a signal rback
     /// raised, a fault, an rdtsc), rather than a stop of rback's machinery.
     pub(crate) fn is_signal_event(&self, sig: i32, code: i32) -> bool {
         if sig == libc::SIGTRAP && code == TRAP_HWBKPT {
+            return false;
+        }
+        if sig == libc::SIGTRAP
+            && self
+                .stub
+                .as_ref()
+                .is_some_and(|s| self.tracee.regs().is_ok_and(|r| r.rip == s.trap))
+        {
             return false;
         }
         self.raised == Some(sig) || is_synchronous(sig, code) || (sig == libc::SIGSEGV && code == SI_KERNEL)

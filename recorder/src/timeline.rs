@@ -241,6 +241,23 @@ impl Hit {
     }
 }
 
+/// Whether `event` happens at a count of executions from its interval's
+/// start (an asynchronous signal or a preemption in a loop), which a
+/// checkpoint in the middle of the interval would restart.
+fn placed_by_count(event: Option<&Event>) -> bool {
+    match event {
+        Some(Event::Signal(s)) => s.at_execution.is_some(),
+        Some(Event::Switch(s)) => matches!(
+            s.left,
+            crate::trace::Left::Preempted {
+                at: crate::trace::Placement::Count(_),
+                ..
+            }
+        ),
+        _ => false,
+    }
+}
+
 /// One thread of the program at the current position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThreadInfo {
@@ -1174,7 +1191,10 @@ impl Timeline {
             }
             Point::End => {
                 match self.log.get(p.event) {
-                    Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => match s.at_execution {
+                    // (One placed by state is an arrival like any other end.)
+                    Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous && s.at_state.is_none() => match s
+                        .at_execution
+                    {
                         // Delivered at the interval's start: nothing ran.
                         None => return self.previous(Position::start(p.event)),
                         Some(n) => return self.previous(Position::arrival(p.event, RemoteAddr(s.regs.rip()), n, 0)),
@@ -1316,8 +1336,7 @@ impl Timeline {
     /// execution of R before the arrival is then a few steps from it (R is
     /// typically in the loop the stretch was spent in).
     fn before_first_arrival(&mut self, event: EventIdx, addr: RemoteAddr) -> Result<Option<Position>> {
-        if matches!(self.log.get(event), Some(Event::Signal(s)) if s.at_execution.is_some())
-            || crate::counter::backend() != crate::counter::Backend::PerfBreakpoint
+        if placed_by_count(self.log.get(event)) || crate::counter::backend() != crate::counter::Backend::PerfBreakpoint
         {
             return Ok(None);
         }
@@ -1950,6 +1969,11 @@ impl Timeline {
                         self.held = Some(stop);
                         return Ok(Halt::Event);
                     }
+                    Stop::EventStop(_) if self.live.switch_armed() => {
+                        self.remove_breakpoints()?;
+                        self.held = Some(stop);
+                        return Ok(Halt::Event);
+                    }
                     other => self.pass_to_session(other)?,
                 }
             }
@@ -2042,6 +2066,10 @@ impl Timeline {
                         return Ok(Halt::Event);
                     }
                     self.pass_to_session(stop)?;
+                }
+                Stop::EventStop(_) if self.live.switch_armed() => {
+                    self.held = Some(stop);
+                    return Ok(Halt::Event);
                 }
                 other => self.pass_to_session(other)?,
             }
@@ -2383,7 +2411,7 @@ impl Timeline {
     }
 
     fn next_event_is_placed_signal(&self) -> bool {
-        matches!(self.log.get(self.at.event), Some(Event::Signal(s)) if s.at_execution.is_some())
+        placed_by_count(self.log.get(self.at.event))
     }
 
     // ---- checkpoints ----

@@ -149,8 +149,48 @@ pub struct SignalEvent {
     pub regs: Registers,
     /// For a signal delivered while the program ran its own code: it came
     /// just before the N-th execution, counted from the previous event, of
-    /// the instruction at `regs.rip`. `None`: at the previous event's end.
+    /// the instruction at `regs.rip`. `None`: at the previous event's end,
+    /// or where `at_state` says.
     pub at_execution: Option<u64>,
+    /// For a signal delivered in code whose state never repeats (a loop
+    /// that counts): it came at the first execution of `regs.rip` after the
+    /// previous event in exactly this state.
+    pub at_state: Option<Box<StatePoint>>,
+}
+
+/// A point in a thread's own code named by the program's state there, for
+/// code that runs too many instructions to count: the first execution of
+/// the instruction at the event's `regs.rip`, after the previous event,
+/// with the event's registers, this value in `word` and writable memory
+/// hashing to `memory` (see `statepoint`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatePoint {
+    /// A word that changes each time round the loop the point is in, which
+    /// replay checks inside the tracee at native speed.
+    pub word: Word,
+    pub value: u64,
+    /// BLAKE3 of the writable memory.
+    #[serde(with = "serde_bytes")]
+    pub memory: Vec<u8>,
+}
+
+/// Where a [`StatePoint`]'s word is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Word {
+    /// A register, by its index in [`Registers`].
+    Register(u8),
+    /// 8 bytes of memory.
+    Memory(u64),
+}
+
+/// How a point in a thread's own code is found again in replay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Placement {
+    /// At the N-th execution of the instruction (counted from the previous
+    /// event): for a state that repeats, like a spin loop's.
+    Count(u64),
+    /// By state.
+    State(Box<StatePoint>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,10 +260,10 @@ pub enum Left {
     /// At the entry of syscall `nr`, which may block: its `Syscall` event
     /// comes when the thread's turn comes back, after the call has ended.
     AtSyscall { nr: i64 },
-    /// Preempted while running its own code, just before the N-th execution
-    /// (counted from the previous event) of the instruction at `regs.rip`,
-    /// with these registers.
-    Preempted { regs: Box<Registers>, at_execution: u64 },
+    /// Preempted while running its own code, just before an execution of
+    /// the instruction at `regs.rip` (which one: `at`), with these
+    /// registers.
+    Preempted { regs: Box<Registers>, at: Placement },
     /// The thread made its `exit` (which has no event of its own).
     Exited,
 }
