@@ -7,7 +7,7 @@
 //! for by their recorded names are answered from the trace's copies, so it
 //! reads exactly the binaries that ran.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -21,9 +21,10 @@ use gdbstub_server::{
     BackendError, CoreRegs, Direction, Ended, InterruptHook, MonitorReply, Motion, Stop, TimeTravel, WatchKind,
     X86_64Regs,
 };
+use recorder::files;
 use recorder::live::LiveRecording;
 use recorder::timeline::{self, CheckpointPolicy, StopReason, Timeline};
-use recorder::trace::{Event, FILES_DIR};
+use recorder::trace::{Event, FileHash, FILES_DIR};
 use recorder::tracee::Regs;
 use recorder::{EventIdx, RemoteAddr};
 
@@ -33,7 +34,12 @@ const PAGE: u64 = 4096;
 
 pub struct Backend {
     timeline: Timeline,
+    /// The trace, by its canonical path.
+    trace_dir: PathBuf,
     files_dir: PathBuf,
+    /// Every copy the log names (well-formed hashes only): the only files
+    /// host I/O serves, each checked against its hash when opened.
+    copies: HashSet<String>,
     /// The pid gdb sees: the first live tracee's.
     pid: u32,
     avx: bool,
@@ -72,15 +78,17 @@ impl Backend {
 
     fn over(timeline: Timeline, trace_dir: &Path) -> Result<Backend> {
         // The tracee's mappings name the copies by absolute path.
-        let files_dir = trace_dir
+        let trace_dir = trace_dir
             .canonicalize()
-            .with_context(|| format!("cannot find {}", trace_dir.display()))?
-            .join(FILES_DIR);
+            .with_context(|| format!("cannot find {}", trace_dir.display()))?;
+        let files_dir = trace_dir.join(FILES_DIR);
         let avx = timeline.fp_regs()?.ymm_high.is_some();
         let pid = timeline.pid().as_raw() as u32;
         Ok(Backend {
             timeline,
+            trace_dir,
             files_dir,
+            copies: HashSet::new(),
             pid,
             avx,
             recorded: HashMap::new(),
@@ -97,21 +105,12 @@ impl Backend {
     /// executable, the loader, a library from the loader's list) or a copy
     /// itself.
     fn trace_copy_of(&mut self, path: &str) -> Result<Option<PathBuf>, BackendError> {
-        for event in self.timeline.log().events_from(self.recorded_from) {
-            self.recorded_from += 1;
-            if let Event::Exec(exec) = event {
-                self.recorded
-                    .insert(exec.exe_path.clone(), self.files_dir.join(&exec.exe.0));
-                if let Some((path, hash)) = &exec.interp {
-                    self.recorded.insert(path.clone(), self.files_dir.join(&hash.0));
-                }
-            }
-        }
+        self.learn_copies();
         if let Some(copy) = self.recorded.get(path) {
             return Ok(Some(copy.clone()));
         }
         let p = Path::new(path);
-        if p.parent() == Some(self.files_dir.as_path()) && p.is_file() {
+        if self.known_copy(p).is_some() {
             return Ok(Some(p.to_path_buf()));
         }
         // `/lib64/ld-linux-x86-64.so.2` is recorded by the path it resolves
@@ -138,7 +137,7 @@ impl Backend {
                 Some(copy) => copy.clone(),
                 None => PathBuf::from(file),
             };
-            if file.parent() != Some(self.files_dir.as_path()) {
+            if self.known_copy(&file).is_none() {
                 continue;
             }
             let soname = self.sonames.entry(file.clone()).or_insert_with(|| soname(&file));
@@ -147,6 +146,50 @@ impl Backend {
             }
         }
         Ok(None)
+    }
+
+    /// Learns the copies named by the events since the last call (a live
+    /// recording grows), and the recorded paths of executables and loaders.
+    /// A name that is not a content hash is never joined to `files/`: such
+    /// a file is not served, and replay refuses it when it gets there.
+    fn learn_copies(&mut self) {
+        let trace_dir = self.trace_dir.clone();
+        let learn = |hash: &FileHash, copies: &mut HashSet<String>| {
+            let copy = files::copy_path(&trace_dir, hash).ok()?;
+            copies.insert(hash.0.clone());
+            Some(copy)
+        };
+        for event in self.timeline.log().events_from(self.recorded_from) {
+            self.recorded_from += 1;
+            match event {
+                Event::Exec(exec) => {
+                    if let Some(copy) = learn(&exec.exe, &mut self.copies) {
+                        self.recorded.insert(exec.exe_path.clone(), copy);
+                    }
+                    if let Some((path, hash)) = &exec.interp {
+                        if let Some(copy) = learn(hash, &mut self.copies) {
+                            self.recorded.insert(path.clone(), copy);
+                        }
+                    }
+                }
+                Event::Syscall(call) => {
+                    if let Some(hash) = &call.mapped_file {
+                        learn(hash, &mut self.copies);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The hash of `path` if it is one of the trace's copies that the log
+    /// names.
+    fn known_copy(&self, path: &Path) -> Option<FileHash> {
+        if path.parent() != Some(self.files_dir.as_path()) {
+            return None;
+        }
+        let name = path.file_name()?.to_str()?;
+        self.copies.contains(name).then(|| FileHash(name.to_string()))
     }
 
     /// `/proc/PID/maps` with the trace copies shown by the names the
@@ -242,6 +285,7 @@ const THREAD_DB_SYMBOLS: [&str; 5] = [
 impl Backend {
     /// libc's descriptions of its TLS structures, from the libc mapped now.
     fn thread_db(&mut self) -> Result<Option<ThreadDb>, BackendError> {
+        self.learn_copies();
         let maps = self.timeline.mappings().map_err(backend_err)?;
         for line in maps.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
@@ -252,7 +296,7 @@ impl Backend {
                 continue;
             }
             let file = self.recorded.get(*file).cloned().unwrap_or_else(|| PathBuf::from(file));
-            if file.parent() != Some(self.files_dir.as_path()) {
+            if self.known_copy(&file).is_none() {
                 continue;
             }
             let Some(values) = dynamic_symbols(&file, &THREAD_DB_SYMBOLS) else {
@@ -580,11 +624,20 @@ impl TimeTravel for Backend {
             let text = self.maps_with_recorded_names()?;
             return unlinked_file_with(text.as_bytes()).map(Some);
         }
-        match self.trace_copy_of(path)? {
-            Some(copy) => File::open(&copy)
-                .map(Some)
-                .map_err(|e| BackendError(format!("cannot open {}: {e}", copy.display()))),
-            None => Ok(None),
+        let Some(copy) = self.trace_copy_of(path)? else {
+            return Ok(None);
+        };
+        // Only a copy the log names is served, and only once it has been
+        // checked: a regular file with the recorded contents.
+        let Some(hash) = self.known_copy(&copy) else {
+            return Ok(None);
+        };
+        match files::open_verified(&self.trace_dir, &hash) {
+            Ok((file, _)) => Ok(Some(file)),
+            Err(e) => {
+                eprintln!("rback: not serving {path} to gdb: {e}");
+                Err(backend_err(e))
+            }
         }
     }
 

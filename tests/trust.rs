@@ -1,0 +1,260 @@
+//! A trace, a gdb connection and a debugger command line are input rback
+//! must not trust: crafted file references in a trace, other users on the
+//! gdb port, clients that stall, trace directories others control, and
+//! expressions deep enough to overflow a stack. Each must end in one line
+//! saying what is wrong, quickly, never a panic or a hang.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use recorder::trace::{Event, FileHash, TraceLog, TraceWriter, FILES_DIR};
+
+// ---------------------------------------------------------------------------
+// Crafted file references
+
+/// How long refusing a bad file reference may take. The refusal itself is
+/// instant; this leaves room for starting a debug build of rback on a
+/// machine busy with other tests.
+const QUICK: Duration = Duration::from_secs(5);
+
+/// Writes a copy of the trace `from` to `to`, its events changed by `edit`,
+/// with the same file copies.
+fn rewrite(from: &Path, to: &Path, edit: impl FnOnce(&mut Vec<Event>)) {
+    let log = TraceLog::load(from).unwrap();
+    let mut events: Vec<Event> = log.events().cloned().collect();
+    edit(&mut events);
+    fs::create_dir(to).unwrap();
+    let mut writer = TraceWriter::create(to, &log.header).unwrap();
+    for event in &events {
+        writer.write_event(event).unwrap();
+    }
+    writer.finish(None).unwrap();
+    let files = to.join(FILES_DIR);
+    fs::create_dir(&files).unwrap();
+    for entry in fs::read_dir(from.join(FILES_DIR)).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), files.join(entry.file_name())).unwrap();
+    }
+}
+
+/// The program's start: the first event.
+fn first_exec(events: &mut [Event]) -> &mut recorder::trace::ExecEvent {
+    match events.first_mut() {
+        Some(Event::Exec(exec)) => exec,
+        _ => panic!("the trace does not start with an exec"),
+    }
+}
+
+/// The copy of the recorded program's executable in `trace`.
+fn exe_copy(trace: &Path) -> (FileHash, PathBuf) {
+    let log = TraceLog::load(trace).unwrap();
+    let Some(Event::Exec(exec)) = log.events().next() else {
+        panic!("the trace does not start with an exec");
+    };
+    let path = trace.join(FILES_DIR).join(&exec.exe.0);
+    (exec.exe.clone(), path)
+}
+
+/// `rback replay -a TRACE` must fail in one line that contains each of
+/// `expect`, before the program prints anything, and quickly.
+fn assert_replay_refused(session: &Session, trace: &Path, expect: &[&str]) -> String {
+    let started = Instant::now();
+    let out = session.rback(&[Path::new("replay").as_os_str(), "-a".as_ref(), trace.as_os_str()]);
+    let took = started.elapsed();
+    let line = assert_one_error_line(&out);
+    for e in expect {
+        assert!(line.contains(e), "the error lacks {e:?}:\n{out:?}");
+    }
+    assert_eq!(out.stdout(), "", "the program must not run:\n{out:?}");
+    assert!(took < QUICK, "refusing took {took:?}:\n{out:?}");
+    line
+}
+
+fn recorded_args_env() -> Session {
+    let session = Session::new();
+    session.record(c_program("args_env"), &[]);
+    session
+}
+
+#[test]
+fn a_path_in_place_of_the_programs_hash_is_refused() {
+    let session = recorded_args_env();
+    session.write("secret", "not for the trace's author");
+    let crafted = session.path("crafted");
+    rewrite(&session.trace(), &crafted, |events| {
+        first_exec(events).exe = FileHash("../../secret".into());
+    });
+    assert_replay_refused(&session, &crafted, &["\"../../secret\"", "not a content hash"]);
+    rewrite(&session.trace(), &session.path("absolute"), |events| {
+        first_exec(events).exe = FileHash("/etc/passwd".into());
+    });
+    assert_replay_refused(
+        &session,
+        &session.path("absolute"),
+        &["\"/etc/passwd\"", "not a content hash"],
+    );
+}
+
+#[test]
+fn a_path_in_place_of_a_mapped_libraries_hash_is_refused() {
+    let session = recorded_args_env();
+    let crafted = session.path("crafted");
+    let mut done = false;
+    rewrite(&session.trace(), &crafted, |events| {
+        for e in events {
+            if let Event::Syscall(call) = e {
+                if call.mapped_file.is_some() {
+                    call.mapped_file = Some(FileHash("/dev/zero".into()));
+                    done = true;
+                    break;
+                }
+            }
+        }
+    });
+    assert!(done, "args_env maps no file (is it linked statically?)");
+    assert_replay_refused(&session, &crafted, &["\"/dev/zero\"", "not a content hash"]);
+}
+
+#[test]
+fn a_symlink_in_place_of_a_copy_is_refused_even_to_the_right_bytes() {
+    let session = recorded_args_env();
+    let (hash, copy) = exe_copy(&session.trace());
+    // Same contents, elsewhere: a symlink is refused for what it is.
+    let moved = session.path("moved-copy");
+    fs::rename(&copy, &moved).unwrap();
+    symlink(&moved, &copy).unwrap();
+    assert_replay_refused(&session, &session.trace(), &[&hash.0, "symbolic link"]);
+    fs::remove_file(&copy).unwrap();
+    symlink("/dev/zero", &copy).unwrap();
+    assert_replay_refused(&session, &session.trace(), &[&hash.0, "symbolic link"]);
+}
+
+#[test]
+fn a_fifo_in_place_of_a_copy_is_refused_without_waiting_for_a_writer() {
+    let session = recorded_args_env();
+    let (hash, copy) = exe_copy(&session.trace());
+    fs::remove_file(&copy).unwrap();
+    let made = Command::new("mkfifo").arg(&copy).status().expect("cannot run mkfifo");
+    assert!(made.success(), "mkfifo {} failed", copy.display());
+    assert_replay_refused(&session, &session.trace(), &[&hash.0, "FIFO"]);
+}
+
+#[test]
+fn a_device_in_place_of_a_copy_is_refused() {
+    let session = recorded_args_env();
+    let (hash, copy) = exe_copy(&session.trace());
+    fs::remove_file(&copy).unwrap();
+    // The same device as /dev/zero (1, 5), made where the copy was.
+    let made = Command::new("mknod")
+        .arg(&copy)
+        .args(["c", "1", "5"])
+        .output()
+        .expect("cannot run mknod");
+    assert!(
+        made.status.success(),
+        "mknod failed (this test makes a device node, which needs root): {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // On a `nodev` file system opening it fails instead; refused either way.
+    let line = assert_replay_refused(&session, &session.trace(), &[&hash.0]);
+    assert!(
+        line.contains("character device") || line.contains("Permission denied"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_directory_in_place_of_a_copy_is_refused() {
+    let session = recorded_args_env();
+    let (hash, copy) = exe_copy(&session.trace());
+    fs::remove_file(&copy).unwrap();
+    fs::create_dir(&copy).unwrap();
+    assert_replay_refused(&session, &session.trace(), &[&hash.0, "directory"]);
+}
+
+#[test]
+fn a_copy_of_another_size_or_with_other_bytes_is_refused() {
+    let session = recorded_args_env();
+    let (hash, copy) = exe_copy(&session.trace());
+    let original = fs::read(&copy).unwrap();
+    let mut longer = original.clone();
+    longer.extend_from_slice(b"appended");
+    let mut flipped = original.clone();
+    flipped[original.len() / 2] ^= 1;
+    for bytes in [longer, original[..original.len() - 1].to_vec(), flipped] {
+        fs::write(&copy, bytes).unwrap();
+        assert_replay_refused(&session, &session.trace(), &[&hash.0, "damaged"]);
+    }
+}
+
+/// gdb reads files through host I/O (`vFile:open`, `remote get`): rback
+/// answers only with the trace's copies that the log names, checked. A
+/// crafted trace cannot name a host file, a symlink, or a copy it does not
+/// record.
+#[test]
+fn gdb_host_io_serves_only_the_traces_checked_copies() {
+    let session = Session::new();
+    session.record(c_program("gdb_recursion"), &[]);
+    session.write("secret", "not for the trace's author");
+    let (exe_hash, _) = exe_copy(&session.trace());
+    let crafted = session.path("crafted");
+    // Recorded names after the program's end, which replay never reaches
+    // but gdb can ask for: one for a path, one for a well-formed hash whose
+    // copy is a symlink to the secret.
+    let linked = "7".repeat(64);
+    rewrite(&session.trace(), &crafted, |events| {
+        let exec = first_exec(events).clone();
+        for (name, hash) in [("/recorded/secret", "../../secret"), ("/recorded/linked", &*linked)] {
+            let mut fake = exec.clone();
+            fake.exe_path = name.into();
+            fake.exe = FileHash(hash.into());
+            events.push(Event::Exec(Box::new(fake)));
+        }
+    });
+    let files = crafted.join(FILES_DIR);
+    symlink(session.path("secret"), files.join(&linked)).unwrap();
+    let unrecorded = "8".repeat(64);
+    symlink(session.path("secret"), files.join(&unrecorded)).unwrap();
+
+    let got = |name: &str| session.path(&format!("got-{name}"));
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-iex", "set remotetimeout 60", "-ex"])
+        .arg(format!(
+            "target extended-remote | {RBACK} replay --gdb-stdio {}",
+            crafted.display()
+        ))
+        .current_dir(session.dir());
+    let asks = [
+        ("secret", "/recorded/secret".to_string()),
+        ("linked", "/recorded/linked".to_string()),
+        ("linked-copy", files.join(&linked).display().to_string()),
+        ("unrecorded-copy", files.join(&unrecorded).display().to_string()),
+        ("program", files.join(&exe_hash.0).display().to_string()),
+    ];
+    for (name, path) in &asks {
+        cmd.arg("-ex").arg(format!("remote get {path} {}", got(name).display()));
+    }
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    for (name, _) in &asks[..4] {
+        assert!(!got(name).exists(), "gdb got {name}:\n{out:?}");
+    }
+    assert_eq!(
+        fs::read(got("program")).ok(),
+        fs::read(files.join(&exe_hash.0)).ok(),
+        "gdb could not read the program's own copy:\n{out:?}"
+    );
+    assert!(
+        out.stderr().contains(&format!(
+            "rback: not serving /recorded/linked to gdb: the trace's copy {}",
+            files.join(&linked).display()
+        )),
+        "{out:?}"
+    );
+}
