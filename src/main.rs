@@ -4,6 +4,7 @@
 mod debuginfo;
 mod gdbserve;
 mod info;
+mod peer;
 mod playback;
 mod repl;
 mod session;
@@ -154,6 +155,7 @@ enum Command {
         batch: bool,
         /// Serve the replay to gdb on a TCP port: ADDR is PORT or HOST:PORT
         /// (default: 127.0.0.1 on a free port). Prints the gdb command to run.
+        /// Only connections from the user running rback are served.
         #[arg(
             long = "gdb",
             value_name = "ADDR",
@@ -166,7 +168,9 @@ enum Command {
         /// `target extended-remote | rback replay --gdb-stdio TRACE`.
         #[arg(long = "gdb-stdio", conflicts_with_all = ["gdb", "autopilot", "script", "batch"])]
         gdb_stdio: bool,
-        /// Let --gdb listen on an address other than loopback.
+        /// Serve --gdb to anyone who can connect: other local users, and
+        /// other hosts if ADDR is not loopback. Without it, only
+        /// connections from the user running rback are served.
         #[arg(long = "gdb-allow-remote", requires = "gdb")]
         gdb_allow_remote: bool,
         #[command(flatten)]
@@ -342,7 +346,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             if let Some(addr) = addr {
                 let backend = gdbserve::Backend::live(recording, checkpoints.policy())?;
-                gdbserve::serve_tcp(backend, &trace_dir, addr)?;
+                gdbserve::serve_tcp(backend, &trace_dir, addr, false)?;
                 eprintln!("rback: the recording is in {}", trace_dir.display());
                 return Ok(ExitCode::SUCCESS);
             }
@@ -380,7 +384,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let addr = gdbserve::listen_address(spec.as_deref())?;
                 gdbserve::check_exposure(addr, gdb_allow_remote)?;
                 let trace_dir = trace_or_latest(trace)?;
-                gdbserve::serve_tcp(Backend::open(&trace_dir, policy)?, &trace_dir, addr)?;
+                gdbserve::serve_tcp(Backend::open(&trace_dir, policy)?, &trace_dir, addr, gdb_allow_remote)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {

@@ -7,6 +7,7 @@
 mod common;
 
 use std::fs;
+use std::net::TcpStream;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -255,6 +256,176 @@ fn gdb_host_io_serves_only_the_traces_checked_copies() {
             "rback: not serving /recorded/linked to gdb: the trace's copy {}",
             files.join(&linked).display()
         )),
+        "{out:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Who the gdb server serves
+
+/// A free loopback port (the listener is closed again at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `rback replay --gdb PORT TRACE` (plus `extra` arguments), once it listens.
+fn gdb_server(session: &Session, port: u16, extra: &[&str]) -> Running {
+    let server = spawn(
+        session
+            .command()
+            .args(["replay", "--gdb"])
+            .arg(port.to_string())
+            .args(extra)
+            .arg(session.trace()),
+        None,
+    );
+    let deadline = Instant::now() + TIMEOUT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server never listened on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
+}
+
+/// Ends the server with Ctrl-C, as a user would, and returns what it said.
+fn stop(server: Running) -> Output {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.pid() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = server.finish(TIMEOUT);
+    assert_no_panic(&out);
+    out
+}
+
+/// Stock gdb over TCP, running `commands`.
+fn gdb_tcp(port: u16, commands: &[&str]) -> Output {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-iex", "set remotetimeout 60", "-ex"])
+        .arg(format!("target extended-remote 127.0.0.1:{port}"));
+    for c in commands {
+        cmd.arg("-ex").arg(c);
+    }
+    run(&mut cmd, None, TIMEOUT)
+}
+
+/// A client running as uid `nobody`: it connects, sends gdb's first packet
+/// and prints what comes back up to the end of the first reply (or of the
+/// connection). Returns that and how long it took.
+fn client_as_nobody(port: u16) -> (Output, Duration) {
+    let setpriv = system_program("/usr/bin/setpriv");
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test runs a client as another user (nobody) with setpriv, which needs root"
+    );
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port} || exit 2; \
+         printf '+$qSupported:multiprocess+#c6' >&3; \
+         IFS= read -r -d '#' -t 30 reply <&3; printf '%s' \"$reply\""
+    );
+    let mut cmd = Command::new(setpriv);
+    cmd.args([
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--",
+        "bash",
+        "-c",
+        &script,
+    ])
+    .current_dir("/");
+    let started = Instant::now();
+    let out = run(&mut cmd, None, TIMEOUT);
+    (out, started.elapsed())
+}
+
+#[test]
+fn another_user_gets_not_a_byte_from_the_gdb_server() {
+    let session = Session::new();
+    session.record(c_program("gdb_recursion"), &[]);
+    let port = free_port();
+    let server = gdb_server(&session, port, &[]);
+    let (nobody, took) = client_as_nobody(port);
+    assert!(
+        nobody.stdout.is_empty(),
+        "the server answered another user:\n{nobody:?}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "the connection was left open ({took:?}):\n{nobody:?}"
+    );
+    // The owner is still served.
+    let owner = gdb_tcp(port, &["break fact", "continue", "detach"]);
+    assert!(owner.stdout().contains("Breakpoint 1, fact (n=n@entry=5)"), "{owner:?}");
+    let out = stop(server);
+    let refused = out
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.starts_with("rback: refused the gdb connection from 127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no notice of the refusal:\n{out:?}"));
+    let nobody_uid = nix::unistd::User::from_name("nobody").unwrap().unwrap().uid;
+    assert!(
+        refused.contains(&format!("its socket belongs to uid {nobody_uid}, not to uid 0")),
+        "{refused}"
+    );
+}
+
+#[test]
+fn gdb_allow_remote_serves_another_user_and_says_so() {
+    let session = Session::new();
+    session.record(c_program("gdb_recursion"), &[]);
+    let port = free_port();
+    let server = gdb_server(&session, port, &["--gdb-allow-remote"]);
+    let (nobody, _) = client_as_nobody(port);
+    assert!(nobody.stdout().contains("$PacketSize="), "{nobody:?}");
+    let out = stop(server);
+    assert!(
+        out.stderr()
+            .contains("rback: warning: --gdb-allow-remote: serving 127.0.0.1:"),
+        "{out:?}"
+    );
+    assert!(out.stderr().contains("to any local user, not only to you"), "{out:?}");
+}
+
+#[test]
+fn a_silent_client_and_a_half_packet_do_not_keep_gdb_waiting() {
+    use std::io::{Read, Write};
+    let session = Session::new();
+    session.record(c_program("gdb_recursion"), &[]);
+    let port = free_port();
+    let server = gdb_server(&session, port, &[]);
+    let connected = Instant::now();
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut half = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    half.write_all(b"+$qSupported:multi").unwrap();
+    // Both stay connected while gdb is served.
+    let out = gdb_tcp(port, &["break fact", "continue", "detach"]);
+    assert!(out.stdout().contains("Breakpoint 1, fact (n=n@entry=5)"), "{out:?}");
+    // Each is closed after its time is up, having been sent nothing.
+    for stream in [&mut silent, &mut half] {
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut got = Vec::new();
+        let _ = stream.read_to_end(&mut got);
+        assert!(
+            got.is_empty(),
+            "a stalled client was sent {:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    let waited = connected.elapsed();
+    assert!(
+        (Duration::from_secs(9)..Duration::from_secs(50)).contains(&waited),
+        "the stalled clients were closed after {waited:?}, not after about 10 s"
+    );
+    let out = stop(server);
+    assert_eq!(
+        out.stderr().matches("no whole packet within 10 s").count(),
+        2,
         "{out:?}"
     );
 }

@@ -48,6 +48,36 @@ enum Framing {
     Checksum(u8),
 }
 
+impl Framing {
+    /// Where the framing is after byte `b`.
+    fn after(self, b: u8) -> Framing {
+        match (self, b) {
+            (Framing::Between, b'$') => Framing::InPacket { escaped: false },
+            (Framing::Between, _) => Framing::Between,
+            (Framing::InPacket { escaped: false }, b'}') => Framing::InPacket { escaped: true },
+            (Framing::InPacket { escaped: false }, b'#') => Framing::Checksum(2),
+            (Framing::InPacket { .. }, _) => Framing::InPacket { escaped: false },
+            (Framing::Checksum(1), _) => Framing::Between,
+            (Framing::Checksum(n), _) => Framing::Checksum(n - 1),
+        }
+    }
+}
+
+/// Whether `bytes`, the start of what a client sent, hold a whole packet
+/// (`$`, payload, `#`, two checksum digits). A server that must not wait
+/// forever on a client reads until this holds, with a deadline.
+pub fn holds_whole_packet(bytes: &[u8]) -> bool {
+    let mut framing = Framing::Between;
+    for &b in bytes {
+        let next = framing.after(b);
+        if matches!((framing, next), (Framing::Checksum(1), Framing::Between)) {
+            return true;
+        }
+        framing = next;
+    }
+    false
+}
+
 impl<'b, W: Write> Link<'b, W> {
     pub(crate) fn new(
         input: impl Read + Send + 'static,
@@ -65,25 +95,27 @@ impl<'b, W: Write> Link<'b, W> {
                     Ok(0) => return,
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // A read that times out (a TCP server sets a receive
+                    // timeout) is fine between packets, where gdb may sit
+                    // at its prompt for hours. Inside a packet it means the
+                    // client stalled halfway: the link ends, so that the
+                    // server can serve someone else.
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        match framing {
+                            Framing::Between => continue,
+                            _ => return,
+                        }
+                    }
                     Err(_) => return,
                 };
                 for &b in &buf[..n] {
-                    framing = match (framing, b) {
-                        (Framing::Between, INTERRUPT) => {
-                            let hook = hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                            if let Some(h) = hook {
-                                h();
-                            }
-                            Framing::Between
+                    if let (Framing::Between, INTERRUPT) = (framing, b) {
+                        let hook = hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        if let Some(h) = hook {
+                            h();
                         }
-                        (Framing::Between, b'$') => Framing::InPacket { escaped: false },
-                        (Framing::Between, _) => Framing::Between,
-                        (Framing::InPacket { escaped: false }, b'}') => Framing::InPacket { escaped: true },
-                        (Framing::InPacket { escaped: false }, b'#') => Framing::Checksum(2),
-                        (Framing::InPacket { .. }, _) => Framing::InPacket { escaped: false },
-                        (Framing::Checksum(1), _) => Framing::Between,
-                        (Framing::Checksum(n), _) => Framing::Checksum(n - 1),
-                    };
+                    }
+                    framing = framing.after(b);
                     // The interrupt byte goes through as well: gdbstub, when
                     // idle, answers it with nothing, which is right for an
                     // interrupt that came after the target had stopped.
@@ -257,5 +289,23 @@ impl<W: Write> Link<'_, W> {
         let packet = format!("${payload}#{sum:02x}");
         gdbstub::conn::Connection::write_all(self, packet.as_bytes())?;
         gdbstub::conn::Connection::flush(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_packet_needs_its_two_checksum_digits() {
+        assert!(holds_whole_packet(b"+$qSupported:multiprocess+#c6"));
+        assert!(holds_whole_packet(b"$#00trailing"));
+        assert!(!holds_whole_packet(b"+$qSupported:multiprocess+#c"));
+        assert!(!holds_whole_packet(b"+$qSupported"));
+        assert!(!holds_whole_packet(b"+++\x03"));
+        assert!(!holds_whole_packet(b""));
+        // An escaped `#` is payload, not the end.
+        assert!(!holds_whole_packet(b"$X}#00"));
+        assert!(holds_whole_packet(b"$X}#00#12"));
     }
 }

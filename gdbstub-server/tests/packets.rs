@@ -710,3 +710,67 @@ fn kill_then_run_starts_the_recording_over() {
     assert_eq!(rip_of(&r[4]), CODE);
     assert_eq!(ended, Ended::Killed, "a plain k ends the session");
 }
+
+/// Input that arrives in pieces, with read timeouts among them (a TCP
+/// server sets a receive timeout on the socket), then ends.
+struct Trickle(std::collections::VecDeque<Option<Vec<u8>>>);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.pop_front() {
+            None => Ok(0),
+            Some(None) => Err(std::io::ErrorKind::WouldBlock.into()),
+            Some(Some(mut bytes)) => {
+                let n = bytes.len().min(buf.len());
+                if n < bytes.len() {
+                    self.0.push_front(Some(bytes.split_off(n)));
+                }
+                buf[..n].copy_from_slice(&bytes[..n]);
+                Ok(n)
+            }
+        }
+    }
+}
+
+#[test]
+fn a_read_timeout_between_packets_is_idleness_and_inside_one_ends_the_session() {
+    let mut fake = Fake::new();
+    let mut start = b"+".to_vec();
+    start.extend(packet("QStartNoAckMode"));
+    // Idle between packets: the session goes on and answers both.
+    let idle = Trickle(
+        [
+            Some(start.clone()),
+            None,
+            None,
+            Some(packet("m600000,4")),
+            None,
+            Some(packet("k")),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let sink = Sink::default();
+    let ended = serve(idle, sink.clone(), &mut fake).expect("the session fails");
+    let wire = sink.0.lock().unwrap().clone();
+    assert_eq!(
+        replies(&wire)[..2],
+        ["OK", "00010203"],
+        "{}",
+        String::from_utf8_lossy(&wire)
+    );
+    assert_eq!(ended, Ended::Killed);
+    // Stalled halfway through a packet: the session ends there, and the
+    // rest (which would kill the program) is never read.
+    let mut half = packet("m600000,4");
+    let rest = half.split_off(4);
+    let stalled = Trickle(
+        [Some(start), Some(half), None, Some(rest), Some(packet("k"))]
+            .into_iter()
+            .collect(),
+    );
+    let sink = Sink::default();
+    let ended = serve(stalled, sink.clone(), &mut fake).expect("the session fails");
+    assert_eq!(ended, Ended::ConnectionClosed);
+    assert_eq!(replies(&sink.0.lock().unwrap()), ["OK"]);
+}
