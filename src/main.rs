@@ -337,7 +337,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let exe = program::resolve_program(&prog)?;
             let trace_dir = match output {
                 Some(dir) => program::explicit_trace_dir(&dir)?,
-                None => program::new_trace_dir(&program::trace_root(), &exe)?,
+                None => program::new_trace_dir(&program::trace_root()?, &exe)?,
             };
             let recording = LiveRecording::start(RecordOptions {
                 program: prog,
@@ -455,7 +455,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ls => {
-            let root = program::trace_root();
+            let root = program::trace_root()?;
             let traces = program::list_traces(&root);
             if traces.is_empty() {
                 eprintln!("rback: no traces in {}", root.display());
@@ -477,7 +477,7 @@ fn record_program(
     let exe = program::resolve_program(&prog)?;
     let trace_dir = match output {
         Some(dir) => program::explicit_trace_dir(&dir)?,
-        None => program::new_trace_dir(&program::trace_root(), &exe)?,
+        None => program::new_trace_dir(&program::trace_root()?, &exe)?,
     };
     recorder::sys::ignore_terminal_signals();
     let outcome = record(&RecordOptions {
@@ -491,7 +491,7 @@ fn record_program(
 fn trace_or_latest(trace: Option<PathBuf>) -> Result<PathBuf> {
     match trace {
         Some(t) => Ok(t),
-        None => program::latest_trace(&program::trace_root()).context("no trace given"),
+        None => program::latest_trace(&program::trace_root()?).context("no trace given"),
     }
 }
 

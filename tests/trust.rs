@@ -429,3 +429,98 @@ fn a_silent_client_and_a_half_packet_do_not_keep_gdb_waiting() {
         "{out:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Where traces live
+
+/// `rback ARGS` with `RBACK_TRACE_DIR` set to `dir` and `HOME` to `home`.
+fn rback_with(session: &Session, dir: Option<&Path>, home: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = session.command();
+    match dir {
+        Some(d) => cmd.env("RBACK_TRACE_DIR", d),
+        None => cmd.env_remove("RBACK_TRACE_DIR"),
+    };
+    if let Some(h) = home {
+        cmd.env("HOME", h);
+    }
+    run(cmd.args(args), None, TIMEOUT)
+}
+
+#[test]
+fn an_empty_rback_trace_dir_is_an_error_not_the_current_directory() {
+    let session = Session::new();
+    let prog = c_program("args_env");
+    let mut cmd = session.command();
+    cmd.env("RBACK_TRACE_DIR", "").arg("record").arg(&prog);
+    let out = run(&mut cmd, None, TIMEOUT);
+    let line = assert_one_error_line(&out);
+    assert!(line.contains("RBACK_TRACE_DIR is set but empty"), "{line}");
+    assert_eq!(out.stdout(), "", "the program must not run");
+    let mut cmd = session.command();
+    let out = run(cmd.env("RBACK_TRACE_DIR", "").args(["replay", "-a"]), None, TIMEOUT);
+    assert!(assert_one_error_line(&out).contains("RBACK_TRACE_DIR is set but empty"));
+    assert!(
+        fs::read_dir(session.dir()).unwrap().next().is_none(),
+        "something was written into the current directory"
+    );
+}
+
+#[test]
+fn a_trace_directory_of_another_user_or_writable_by_others_is_refused() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test gives a directory to another user (nobody), which needs root"
+    );
+    let session = Session::new();
+    let prog = c_program("args_env");
+    let p = prog.to_str().unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap().uid;
+    let theirs = session.path("theirs");
+    fs::create_dir(&theirs).unwrap();
+    nix::unistd::chown(&theirs, Some(nobody), None).unwrap();
+    let shared = session.path("shared");
+    fs::create_dir(&shared).unwrap();
+    let group = session.path("group");
+    fs::create_dir(&group).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    fs::set_permissions(&group, fs::Permissions::from_mode(0o770)).unwrap();
+    let cases = [
+        (&theirs, format!("it belongs to uid {nobody}, not to you (uid 0)")),
+        (&shared, "others can write to it (mode 1777)".to_string()),
+        (&group, "others can write to it (mode 0770)".to_string()),
+    ];
+    for (dir, why) in &cases {
+        for args in [&["record", p][..], &["replay", "-a"], &["ls"]] {
+            let out = rback_with(&session, Some(dir), None, args);
+            let line = assert_one_error_line(&out);
+            assert!(
+                line.contains(&format!("refusing to use {} for traces: {why}", dir.display())),
+                "rback {args:?}: {line}"
+            );
+            assert_eq!(out.stdout(), "", "{out:?}");
+        }
+        assert!(
+            fs::read_dir(dir).unwrap().next().is_none(),
+            "{} was written to",
+            dir.display()
+        );
+    }
+    // The same for the default under HOME.
+    let home = session.path("home");
+    let default = home.join(".local/share/rback");
+    fs::create_dir_all(&default).unwrap();
+    nix::unistd::chown(&default, Some(nobody), None).unwrap();
+    let out = rback_with(&session, None, Some(&home), &["record", p]);
+    let line = assert_one_error_line(&out);
+    assert!(
+        line.contains(&format!("refusing to use {} for traces", default.display())),
+        "{line}"
+    );
+    // Once it is the user's own again, recording goes there.
+    fs::remove_dir(&default).unwrap();
+    let out = rback_with(&session, None, Some(&home), &["record", p]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(default.join("args_env-0").is_dir(), "{out:?}");
+    assert_eq!(fs::metadata(&default).unwrap().permissions().mode() & 0o777, 0o700);
+}
