@@ -524,3 +524,37 @@ fn a_trace_directory_of_another_user_or_writable_by_others_is_refused() {
     assert!(default.join("args_env-0").is_dir(), "{out:?}");
     assert_eq!(fs::metadata(&default).unwrap().permissions().mode() & 0o777, 0o700);
 }
+
+// ---------------------------------------------------------------------------
+// Deep input
+
+#[test]
+fn print_of_an_operator_chain_too_deep_to_evaluate_is_one_error_line() {
+    let session = Session::new();
+    session.record(c_program("gdb_recursion"), &[]);
+    let sum = |n: usize| vec!["1"; n].join("+");
+    let input = format!(
+        "print {}\nprint {}\nprint {}\nprint -{}\nprint 1+1\n",
+        sum(10_000),
+        sum(101),
+        sum(100),
+        "-".repeat(10_000),
+    );
+    let mut cmd = session.command();
+    cmd.arg("replay").arg(session.trace());
+    let out = run(&mut cmd, Some(input.as_bytes()), TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "the session must go on:\n{out:?}");
+    assert_eq!(
+        out.stderr_lines(),
+        [
+            "Expression too long (more than 1000 tokens).",
+            "Expression too deeply nested.",
+            "Expression too deeply nested.",
+        ],
+        "{out:?}"
+    );
+    let stdout = out.stdout();
+    let values: Vec<&str> = stdout.lines().filter(|l| l.starts_with('$')).collect();
+    assert_eq!(values, ["$1 = 100", "$2 = 2"], "{out:?}");
+}
