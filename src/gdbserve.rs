@@ -1,22 +1,22 @@
 //! The gdb server's backend: [`gdbstub_server::TimeTravel`] over the
-//! recorder's [`Timeline`], and the ways to reach it (a TCP port, stdio,
-//! or stock gdb started already connected).
+//! recorder's [`Timeline`], and two ways to reach it (stdio, or stock gdb
+//! started already connected); listening on a socket is [`crate::listen`]'s.
 //!
 //! gdb is shown one process whose id never changes, although the live
 //! tracee behind it is a new fork after every jump back. The files gdb asks
 //! for by their recorded names are answered from the trace's copies, so it
-//! reads exactly the binaries that ran.
+//! reads exactly the binaries that ran; host I/O serves nothing else, and
+//! each copy only once it is checked ([`recorder::files::open_verified`]).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use gdbstub_server::{
     BackendError, CoreRegs, Direction, Ended, InterruptHook, MonitorReply, Motion, Stop, TimeTravel, WatchKind,
     X86_64Regs,
@@ -768,188 +768,6 @@ pub fn serve_stdio(trace_dir: &Path, policy: CheckpointPolicy) -> Result<()> {
     Ok(())
 }
 
-/// Resolves what `--gdb` was given: nothing (loopback, a free port), a
-/// port, or HOST:PORT.
-pub fn listen_address(spec: Option<&str>) -> Result<SocketAddr> {
-    let spec = spec.unwrap_or("127.0.0.1:0");
-    if let Ok(port) = spec.parse::<u16>() {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    spec.to_socket_addrs()
-        .with_context(|| format!("`{spec}` is not an address to listen on (PORT or HOST:PORT)"))?
-        .next()
-        .ok_or_else(|| anyhow!("`{spec}` resolves to no address"))
-}
-
-/// Refuses an address other than loopback unless allowed, and warns when
-/// allowed: whoever connects can read and write the replayed program.
-pub fn check_exposure(addr: SocketAddr, allow_remote: bool) -> Result<()> {
-    if !allow_remote {
-        if !addr.ip().is_loopback() {
-            bail!(
-                "refusing to listen on {addr}: whoever connects can read and write the replayed program's memory; \
-                 add --gdb-allow-remote to do it anyway"
-            );
-        }
-        return Ok(());
-    }
-    let who = if addr.ip().is_loopback() {
-        "any local user"
-    } else {
-        "anyone who can reach it"
-    };
-    eprintln!(
-        "rback: warning: --gdb-allow-remote: serving {addr} to {who}, not only to you; \
-         whoever connects controls the replay and reads the replayed program's memory"
-    );
-    Ok(())
-}
-
-/// How long a new connection may take to send its first whole packet
-/// (gdb sends `qSupported` as soon as it connects) before it is closed.
-const FIRST_PACKET_WITHIN: Duration = Duration::from_secs(10);
-
-/// How long a packet may stay half sent before the connection is closed
-/// (the socket's receive timeout; see `gdbstub_server`'s link). Between
-/// packets a client may be silent for as long as it likes.
-const STALLED_PACKET: Duration = Duration::from_secs(10);
-
-/// The most a connection may send before its first whole packet.
-const FIRST_PACKET_MAX: usize = 64 * 1024;
-
-/// A connection that passed [`admit`] and [`first_packet`]: the bytes read
-/// so far, up to and including a whole packet, go to gdb's session first.
-struct Admitted {
-    stream: TcpStream,
-    peer: SocketAddr,
-    first: Vec<u8>,
-}
-
-/// Serves gdb on a TCP port: one connection at a time, a new one after gdb
-/// detaches, until gdb kills the program. `addr` has passed
-/// [`check_exposure`].
-///
-/// Unless `allow_remote`, a connection is served only if its client socket
-/// belongs to the user rback runs as (see [`crate::peer`]); any other is
-/// closed before a byte is sent to it. Connections are accepted and vetted
-/// on threads of their own, and each must send a whole packet within
-/// [`FIRST_PACKET_WITHIN`]: a client that connects and says nothing, or
-/// half a packet, never keeps the next one waiting.
-pub fn serve_tcp(mut backend: Backend, trace_dir: &Path, addr: SocketAddr, allow_remote: bool) -> Result<()> {
-    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
-    eprintln!(
-        "rback: serving {} for gdb on {local}; connect with:",
-        trace_dir.display()
-    );
-    eprintln!("  gdb -iex '{MONITOR_HOOK}' -ex 'target extended-remote {local}'");
-    eprintln!("(the -iex part makes gdb refresh its view after `monitor goto` and `monitor restart`; Ctrl-C here stops serving)");
-    let (tx, rx) = mpsc::channel::<std::io::Result<Admitted>>();
-    std::thread::spawn(move || loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
-        if !allow_remote && !admit(&stream, peer) {
-            continue;
-        }
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            if let Some(first) = first_packet(&stream, peer) {
-                let _ = tx.send(Ok(Admitted { stream, peer, first }));
-            }
-        });
-    });
-    loop {
-        let Admitted { stream, peer, first } = rx
-            .recv()
-            .context("the gdb listener stopped")?
-            .context("accepting a gdb connection")?;
-        eprintln!("rback: gdb connected from {peer}");
-        let _ = stream.set_nodelay(true);
-        let reader = std::io::Cursor::new(first).chain(stream.try_clone()?);
-        let ended = gdbstub_server::serve(reader, &stream, &mut backend);
-        // The reader thread holds the socket until it is shut down.
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-        let ended = match ended {
-            Ok(ended) => ended,
-            // One client's garbage is no reason to stop serving the next.
-            Err(e @ (gdbstub_server::ServeError::Protocol(_) | gdbstub_server::ServeError::Io(_))) => {
-                eprintln!("rback: the connection from {peer} failed: {e}; waiting for the next one on {local}");
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        match ended {
-            Ended::Killed => {
-                eprintln!("rback: gdb killed the program; stopping");
-                return Ok(());
-            }
-            Ended::Detached => eprintln!("rback: gdb detached; waiting for the next connection on {local}"),
-            Ended::ConnectionClosed => {
-                eprintln!("rback: gdb went away; waiting for the next connection on {local}")
-            }
-        }
-    }
-}
-
-/// Whether the connection from `peer` comes from a socket of rback's own
-/// user; says why not on stderr. The connection is closed, having been
-/// sent nothing, when the caller drops it.
-fn admit(stream: &TcpStream, peer: SocketAddr) -> bool {
-    let me = nix::unistd::geteuid().as_raw();
-    let owner = stream
-        .local_addr()
-        .and_then(|server| crate::peer::local_peer_uid(peer, server));
-    let why = match owner {
-        Ok(Some(uid)) if uid == me => return true,
-        Ok(Some(uid)) => format!("its socket belongs to uid {uid}, not to uid {me}"),
-        Ok(None) => "no socket on this machine owns it".to_string(),
-        Err(e) => format!("its owner cannot be found ({e})"),
-    };
-    eprintln!(
-        "rback: refused the gdb connection from {peer}: {why} (only the user running rback is served; \
-         --gdb-allow-remote serves anyone)"
-    );
-    false
-}
-
-/// Reads from a new connection until it holds a whole packet, within
-/// [`FIRST_PACKET_WITHIN`]; `None` (after a line on stderr, unless the
-/// client left without a word) if it does not. Sets the receive timeout
-/// that catches a packet stalled later on.
-fn first_packet(stream: &TcpStream, peer: SocketAddr) -> Option<Vec<u8>> {
-    let deadline = std::time::Instant::now() + FIRST_PACKET_WITHIN;
-    let mut first = Vec::new();
-    let mut buf = [0u8; 4096];
-    let give_up = |why: &str| {
-        eprintln!("rback: closed the gdb connection from {peer}: {why}");
-        None
-    };
-    while !gdbstub_server::holds_whole_packet(&first) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return give_up(&format!("no whole packet within {} s", FIRST_PACKET_WITHIN.as_secs()));
-        }
-        match (&*stream).read(&mut buf) {
-            Ok(0) if first.is_empty() => return None,
-            Ok(0) => return give_up("it left in the middle of its first packet"),
-            Ok(n) => first.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-            Err(e) => return give_up(&e.to_string()),
-        }
-        if first.len() > FIRST_PACKET_MAX {
-            return give_up(&format!("no whole packet in its first {FIRST_PACKET_MAX} bytes"));
-        }
-    }
-    stream.set_read_timeout(Some(STALLED_PACKET)).ok()?;
-    Some(first)
-}
-
 /// Runs stock gdb already connected to a server on `trace_dir` over a
 /// pipe, with `gdb_args` passed through and `server_args` given to the
 /// server (the checkpoint options); returns gdb's exit status.
@@ -979,7 +797,8 @@ pub fn run_gdb(trace_dir: &Path, gdb_args: &[String], server_args: &[String]) ->
 /// gdb caches registers and frames and has no reason to think a `monitor`
 /// command changed them; this hook makes it drop them after every one.
 /// (`define` needs several lines, which only Python can pass in one `-iex`.)
-const MONITOR_HOOK: &str = r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
+pub(crate) const MONITOR_HOOK: &str =
+    r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
 
 /// Quotes for the shell gdb starts the server with.
 fn shell_quote(s: &str) -> String {

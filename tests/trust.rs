@@ -558,3 +558,64 @@ fn print_of_an_operator_chain_too_deep_to_evaluate_is_one_error_line() {
     let values: Vec<&str> = stdout.lines().filter(|l| l.starts_with('$')).collect();
     assert_eq!(values, ["$1 = 100", "$2 = 2"], "{out:?}");
 }
+
+#[test]
+fn by_default_the_gdb_server_is_a_unix_socket_only_its_user_can_reach() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test tries the socket as another user (nobody) with setpriv, which needs root"
+    );
+    let session = Session::new();
+    session.record(c_program("gdb_recursion"), &[]);
+    // A temporary directory like /tmp, reachable by others, so that only
+    // the socket's own directory keeps them out.
+    let tmp = session.path("tmp");
+    fs::create_dir(&tmp).unwrap();
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).unwrap();
+    fs::set_permissions(session.dir(), fs::Permissions::from_mode(0o711)).unwrap();
+    let server = spawn(
+        session
+            .command()
+            .env("TMPDIR", &tmp)
+            .env_remove("XDG_RUNTIME_DIR")
+            .args(["replay", "--gdb"])
+            .arg(session.trace()),
+        None,
+    );
+    let dir = tmp.join(format!("rback-gdb-{}-0", server.pid()));
+    let socket = dir.join("socket");
+    let deadline = Instant::now() + TIMEOUT;
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "no socket at {}", socket.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let meta = fs::metadata(&dir).unwrap();
+    assert_eq!((meta.mode() & 0o7777, meta.uid()), (0o700, 0), "{}", dir.display());
+    let target = format!("target extended-remote {}", socket.display());
+
+    let mut as_nobody = Command::new(system_program("/usr/bin/setpriv"));
+    as_nobody
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .args(["gdb", "-batch", "-nx", "-ex", &target])
+        .current_dir("/");
+    let nobody = run(&mut as_nobody, None, TIMEOUT);
+    assert!(nobody.stderr().contains("Permission denied"), "{nobody:?}");
+
+    let mut gdb = Command::new("gdb");
+    gdb.args(["-batch", "-nx", "-iex", "set remotetimeout 60", "-ex", &target])
+        .args(["-ex", "break fact", "-ex", "continue", "-ex", "detach"]);
+    let owner = run(&mut gdb, None, TIMEOUT);
+    assert!(owner.stdout().contains("Breakpoint 1, fact (n=n@entry=5)"), "{owner:?}");
+
+    // Ctrl-C ends the server and takes the socket and its directory away.
+    let out = stop(server);
+    assert_eq!(out.code(), 128 + 2, "{out:?}");
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+    assert!(out.stderr().contains(&format!("-ex '{target}'")), "{out:?}");
+    assert_eq!(
+        out.stderr().matches("rback: gdb connected from pid ").count(),
+        1,
+        "{out:?}"
+    );
+}
