@@ -97,7 +97,7 @@ pub enum Door {
         listener: UnixListener,
         path: PathBuf,
         /// Removes the socket and its directory when rback ends.
-        _place: PrivateDir,
+        place: PrivateDir,
     },
 }
 
@@ -118,11 +118,7 @@ impl Door {
                 let listener =
                     UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
                 place.remove_on_signals(path.clone())?;
-                Ok(Door::Unix {
-                    listener,
-                    path,
-                    _place: place,
-                })
+                Ok(Door::Unix { listener, path, place })
             }
         }
     }
@@ -254,17 +250,14 @@ pub fn serve(backend: Backend, trace_dir: &Path, door: Door) -> Result<()> {
             });
             serve_admitted(backend, rx, &target)
         }
-        Door::Unix {
-            listener,
-            _place: place,
-            ..
-        } => {
+        Door::Unix { listener, place, .. } => {
             let rx = accept_on_threads(move || {
                 let (stream, _) = listener.accept()?;
                 let (peer, admitted) = admit_unix(&stream);
                 Ok((stream, peer, admitted))
             });
             let served = serve_admitted(backend, rx, &target);
+            // The socket goes as soon as nothing more is served on it.
             drop(place);
             served
         }
