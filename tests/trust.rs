@@ -614,7 +614,9 @@ fn by_default_the_gdb_server_is_a_unix_socket_only_its_user_can_reach() {
     assert!(!dir.exists(), "{} was left behind", dir.display());
     assert!(out.stderr().contains(&format!("-ex '{target}'")), "{out:?}");
     assert_eq!(
-        out.stderr().matches("rback: gdb connected from pid ").count(),
+        out.stderr()
+            .matches("rback: gdb connected from the socket (connection ")
+            .count(),
         1,
         "{out:?}"
     );
