@@ -276,6 +276,8 @@ fn accept_on_threads<S: Conn>(
     std::thread::spawn(move || loop {
         let (stream, peer, admitted) = match accept() {
             Ok(accepted) => accepted,
+            // A client that gave up before it was accepted.
+            Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted) => continue,
             Err(e) => {
                 let _ = tx.send(Err(e));
                 return;
