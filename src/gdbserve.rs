@@ -1,29 +1,30 @@
 //! The gdb server's backend: [`gdbstub_server::TimeTravel`] over the
-//! recorder's [`Timeline`], and the ways to reach it (a TCP port, stdio,
-//! or stock gdb started already connected).
+//! recorder's [`Timeline`], and two ways to reach it (stdio, or stock gdb
+//! started already connected); listening on a socket is [`crate::listen`]'s.
 //!
 //! gdb is shown one process whose id never changes, although the live
 //! tracee behind it is a new fork after every jump back. The files gdb asks
 //! for by their recorded names are answered from the trace's copies, so it
-//! reads exactly the binaries that ran.
+//! reads exactly the binaries that ran; host I/O serves nothing else, and
+//! each copy only once it is checked ([`recorder::files::open_verified`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use gdbstub_server::{
     BackendError, CoreRegs, Direction, Ended, InterruptHook, MonitorReply, Motion, Stop, TimeTravel, WatchKind,
     X86_64Regs,
 };
+use recorder::files;
 use recorder::live::LiveRecording;
 use recorder::timeline::{self, CheckpointPolicy, StopReason, Timeline};
-use recorder::trace::{Event, FILES_DIR};
+use recorder::trace::{Event, FileHash, FILES_DIR};
 use recorder::tracee::Regs;
 use recorder::{EventIdx, RemoteAddr};
 
@@ -33,7 +34,12 @@ const PAGE: u64 = 4096;
 
 pub struct Backend {
     timeline: Timeline,
+    /// The trace, by its canonical path.
+    trace_dir: PathBuf,
     files_dir: PathBuf,
+    /// Every copy the log names (well-formed hashes only): the only files
+    /// host I/O serves, each checked against its hash when opened.
+    copies: HashSet<String>,
     /// The pid gdb sees: the first live tracee's.
     pid: u32,
     avx: bool,
@@ -72,15 +78,17 @@ impl Backend {
 
     fn over(timeline: Timeline, trace_dir: &Path) -> Result<Backend> {
         // The tracee's mappings name the copies by absolute path.
-        let files_dir = trace_dir
+        let trace_dir = trace_dir
             .canonicalize()
-            .with_context(|| format!("cannot find {}", trace_dir.display()))?
-            .join(FILES_DIR);
+            .with_context(|| format!("cannot find {}", trace_dir.display()))?;
+        let files_dir = trace_dir.join(FILES_DIR);
         let avx = timeline.fp_regs()?.ymm_high.is_some();
         let pid = timeline.pid().as_raw() as u32;
         Ok(Backend {
             timeline,
+            trace_dir,
             files_dir,
+            copies: HashSet::new(),
             pid,
             avx,
             recorded: HashMap::new(),
@@ -97,21 +105,12 @@ impl Backend {
     /// executable, the loader, a library from the loader's list) or a copy
     /// itself.
     fn trace_copy_of(&mut self, path: &str) -> Result<Option<PathBuf>, BackendError> {
-        for event in self.timeline.log().events_from(self.recorded_from) {
-            self.recorded_from += 1;
-            if let Event::Exec(exec) = event {
-                self.recorded
-                    .insert(exec.exe_path.clone(), self.files_dir.join(&exec.exe.0));
-                if let Some((path, hash)) = &exec.interp {
-                    self.recorded.insert(path.clone(), self.files_dir.join(&hash.0));
-                }
-            }
-        }
+        self.learn_copies();
         if let Some(copy) = self.recorded.get(path) {
             return Ok(Some(copy.clone()));
         }
         let p = Path::new(path);
-        if p.parent() == Some(self.files_dir.as_path()) && p.is_file() {
+        if self.known_copy(p).is_some() {
             return Ok(Some(p.to_path_buf()));
         }
         // `/lib64/ld-linux-x86-64.so.2` is recorded by the path it resolves
@@ -138,7 +137,7 @@ impl Backend {
                 Some(copy) => copy.clone(),
                 None => PathBuf::from(file),
             };
-            if file.parent() != Some(self.files_dir.as_path()) {
+            if self.known_copy(&file).is_none() {
                 continue;
             }
             let soname = self.sonames.entry(file.clone()).or_insert_with(|| soname(&file));
@@ -147,6 +146,50 @@ impl Backend {
             }
         }
         Ok(None)
+    }
+
+    /// Learns the copies named by the events since the last call (a live
+    /// recording grows), and the recorded paths of executables and loaders.
+    /// A name that is not a content hash is never joined to `files/`: such
+    /// a file is not served, and replay refuses it when it gets there.
+    fn learn_copies(&mut self) {
+        let trace_dir = self.trace_dir.clone();
+        let learn = |hash: &FileHash, copies: &mut HashSet<String>| {
+            let copy = files::copy_path(&trace_dir, hash).ok()?;
+            copies.insert(hash.0.clone());
+            Some(copy)
+        };
+        for event in self.timeline.log().events_from(self.recorded_from) {
+            self.recorded_from += 1;
+            match event {
+                Event::Exec(exec) => {
+                    if let Some(copy) = learn(&exec.exe, &mut self.copies) {
+                        self.recorded.insert(exec.exe_path.clone(), copy);
+                    }
+                    if let Some((path, hash)) = &exec.interp {
+                        if let Some(copy) = learn(hash, &mut self.copies) {
+                            self.recorded.insert(path.clone(), copy);
+                        }
+                    }
+                }
+                Event::Syscall(call) => {
+                    if let Some(hash) = &call.mapped_file {
+                        learn(hash, &mut self.copies);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The hash of `path` if it is one of the trace's copies that the log
+    /// names.
+    fn known_copy(&self, path: &Path) -> Option<FileHash> {
+        if path.parent() != Some(self.files_dir.as_path()) {
+            return None;
+        }
+        let name = path.file_name()?.to_str()?;
+        self.copies.contains(name).then(|| FileHash(name.to_string()))
     }
 
     /// `/proc/PID/maps` with the trace copies shown by the names the
@@ -242,6 +285,7 @@ const THREAD_DB_SYMBOLS: [&str; 5] = [
 impl Backend {
     /// libc's descriptions of its TLS structures, from the libc mapped now.
     fn thread_db(&mut self) -> Result<Option<ThreadDb>, BackendError> {
+        self.learn_copies();
         let maps = self.timeline.mappings().map_err(backend_err)?;
         for line in maps.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
@@ -252,7 +296,7 @@ impl Backend {
                 continue;
             }
             let file = self.recorded.get(*file).cloned().unwrap_or_else(|| PathBuf::from(file));
-            if file.parent() != Some(self.files_dir.as_path()) {
+            if self.known_copy(&file).is_none() {
                 continue;
             }
             let Some(values) = dynamic_symbols(&file, &THREAD_DB_SYMBOLS) else {
@@ -621,11 +665,20 @@ impl TimeTravel for Backend {
             let text = self.maps_with_recorded_names()?;
             return unlinked_file_with(text.as_bytes()).map(Some);
         }
-        match self.trace_copy_of(path)? {
-            Some(copy) => File::open(&copy)
-                .map(Some)
-                .map_err(|e| BackendError(format!("cannot open {}: {e}", copy.display()))),
-            None => Ok(None),
+        let Some(copy) = self.trace_copy_of(path)? else {
+            return Ok(None);
+        };
+        // Only a copy the log names is served, and only once it has been
+        // checked: a regular file with the recorded contents.
+        let Some(hash) = self.known_copy(&copy) else {
+            return Ok(None);
+        };
+        match files::open_verified(&self.trace_dir, &hash) {
+            Ok((file, _)) => Ok(Some(file)),
+            Err(e) => {
+                eprintln!("rback: not serving {path} to gdb: {e}");
+                Err(backend_err(e))
+            }
         }
     }
 
@@ -756,76 +809,6 @@ pub fn serve_stdio(trace_dir: &Path, policy: CheckpointPolicy) -> Result<()> {
     Ok(())
 }
 
-/// Resolves what `--gdb` was given: nothing (loopback, a free port), a
-/// port, or HOST:PORT.
-pub fn listen_address(spec: Option<&str>) -> Result<SocketAddr> {
-    let spec = spec.unwrap_or("127.0.0.1:0");
-    if let Ok(port) = spec.parse::<u16>() {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    spec.to_socket_addrs()
-        .with_context(|| format!("`{spec}` is not an address to listen on (PORT or HOST:PORT)"))?
-        .next()
-        .ok_or_else(|| anyhow!("`{spec}` resolves to no address"))
-}
-
-/// Refuses an address other than loopback unless allowed, and warns when
-/// it is: whoever connects can read and write the replayed program.
-pub fn check_exposure(addr: SocketAddr, allow_remote: bool) -> Result<()> {
-    if !addr.ip().is_loopback() {
-        if !allow_remote {
-            bail!(
-                "refusing to listen on {addr}: whoever connects can read and write the replayed program's memory; \
-                 add --gdb-allow-remote to do it anyway"
-            );
-        }
-        eprintln!("rback: warning: listening on {addr}, not loopback: anyone who can reach it controls the replay");
-    }
-    Ok(())
-}
-
-/// Serves gdb on a TCP port: one connection at a time, a new one after gdb
-/// detaches, until gdb kills the program.
-/// `addr` has passed [`check_exposure`].
-pub fn serve_tcp(mut backend: Backend, trace_dir: &Path, addr: SocketAddr) -> Result<()> {
-    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
-    eprintln!(
-        "rback: serving {} for gdb on {local}; connect with:",
-        trace_dir.display()
-    );
-    eprintln!("  gdb -iex '{MONITOR_HOOK}' -ex 'target extended-remote {local}'");
-    eprintln!("(the -iex part makes gdb refresh its view after `monitor goto` and `monitor restart`; Ctrl-C here stops serving)");
-    loop {
-        let (stream, peer) = listener.accept().context("accepting a gdb connection")?;
-        eprintln!("rback: gdb connected from {peer}");
-        let _ = stream.set_nodelay(true);
-        let reader = stream.try_clone()?;
-        let ended = gdbstub_server::serve(reader, &stream, &mut backend);
-        // The reader thread holds the socket until it is shut down.
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-        let ended = match ended {
-            Ok(ended) => ended,
-            // One client's garbage is no reason to stop serving the next.
-            Err(e @ (gdbstub_server::ServeError::Protocol(_) | gdbstub_server::ServeError::Io(_))) => {
-                eprintln!("rback: the connection from {peer} failed: {e}; waiting for the next one on {local}");
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        match ended {
-            Ended::Killed => {
-                eprintln!("rback: gdb killed the program; stopping");
-                return Ok(());
-            }
-            Ended::Detached => eprintln!("rback: gdb detached; waiting for the next connection on {local}"),
-            Ended::ConnectionClosed => {
-                eprintln!("rback: gdb went away; waiting for the next connection on {local}")
-            }
-        }
-    }
-}
-
 /// Runs stock gdb already connected to a server on `trace_dir` over a
 /// pipe, with `gdb_args` passed through and `server_args` given to the
 /// server (the checkpoint options); returns gdb's exit status.
@@ -855,7 +838,8 @@ pub fn run_gdb(trace_dir: &Path, gdb_args: &[String], server_args: &[String]) ->
 /// gdb caches registers and frames and has no reason to think a `monitor`
 /// command changed them; this hook makes it drop them after every one.
 /// (`define` needs several lines, which only Python can pass in one `-iex`.)
-const MONITOR_HOOK: &str = r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
+pub(crate) const MONITOR_HOOK: &str =
+    r#"python gdb.execute("define hookpost-monitor\nmaintenance flush register-cache\nend")"#;
 
 /// Quotes for the shell gdb starts the server with.
 fn shell_quote(s: &str) -> String {

@@ -4,6 +4,8 @@
 mod debuginfo;
 mod gdbserve;
 mod info;
+mod listen;
+mod peer;
 mod playback;
 mod repl;
 mod session;
@@ -152,8 +154,10 @@ enum Command {
         /// Exit after the commands of -x instead of reading more.
         #[arg(long = "batch", conflicts_with = "autopilot")]
         batch: bool,
-        /// Serve the replay to gdb on a TCP port: ADDR is PORT or HOST:PORT
-        /// (default: 127.0.0.1 on a free port). Prints the gdb command to run.
+        /// Serve the replay to gdb, by default on a Unix socket in a
+        /// directory only you can enter; ADDR (PORT or HOST:PORT) listens on
+        /// TCP instead. Prints the gdb command to run. Only connections
+        /// from the user running rback are served.
         #[arg(
             long = "gdb",
             value_name = "ADDR",
@@ -166,7 +170,10 @@ enum Command {
         /// `target extended-remote | rback replay --gdb-stdio TRACE`.
         #[arg(long = "gdb-stdio", conflicts_with_all = ["gdb", "autopilot", "script", "batch"])]
         gdb_stdio: bool,
-        /// Let --gdb listen on an address other than loopback.
+        /// Serve --gdb on TCP to anyone who can connect: other local users,
+        /// and other hosts if ADDR is not loopback (default ADDR: 127.0.0.1
+        /// on a free port). Without it, only connections from the user
+        /// running rback are served.
         #[arg(long = "gdb-allow-remote", requires = "gdb")]
         gdb_allow_remote: bool,
         #[command(flatten)]
@@ -189,8 +196,9 @@ enum Command {
         /// Exit after the commands of -x instead of reading more.
         #[arg(long = "batch")]
         batch: bool,
-        /// Serve the recording to gdb on a TCP port instead (ADDR: PORT or
-        /// HOST:PORT; default 127.0.0.1 on a free port).
+        /// Serve the recording to gdb instead, on a Unix socket only you can
+        /// reach, or on TCP loopback at ADDR (PORT or HOST:PORT), serving
+        /// only your own user.
         #[arg(
             long = "gdb",
             value_name = "ADDR",
@@ -318,12 +326,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             program: prog,
             args,
         } => {
-            let addr = match &gdb {
-                Some(spec) => {
-                    let addr = gdbserve::listen_address((!spec.is_empty()).then_some(spec.as_str()))?;
-                    gdbserve::check_exposure(addr, false)?;
-                    Some(addr)
-                }
+            let listen = match &gdb {
+                Some(spec) => Some(listen::listen_address(
+                    (!spec.is_empty()).then_some(spec.as_str()),
+                    false,
+                )?),
                 None => None,
             };
             if let Some(path) = &script {
@@ -333,16 +340,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let exe = program::resolve_program(&prog)?;
             let trace_dir = match output {
                 Some(dir) => program::explicit_trace_dir(&dir)?,
-                None => program::new_trace_dir(&program::trace_root(), &exe)?,
+                None => program::new_trace_dir(&program::trace_root()?, &exe)?,
             };
+            // Listening comes first: the recorder's thread must start with
+            // the signals that a Unix socket's cleanup takes blocked.
+            let door = listen.map(listen::Door::open).transpose()?;
             let recording = LiveRecording::start(RecordOptions {
                 program: prog,
                 args,
                 trace_dir: trace_dir.clone(),
             })?;
-            if let Some(addr) = addr {
+            if let Some(door) = door {
                 let backend = gdbserve::Backend::live(recording, checkpoints.policy())?;
-                gdbserve::serve_tcp(backend, &trace_dir, addr)?;
+                listen::serve(backend, &trace_dir, door)?;
                 eprintln!("rback: the recording is in {}", trace_dir.display());
                 return Ok(ExitCode::SUCCESS);
             }
@@ -377,10 +387,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     (s, None) if Path::new(s).is_dir() => (None, Some(PathBuf::from(s))),
                     (s, t) => (Some(s.to_string()), t),
                 };
-                let addr = gdbserve::listen_address(spec.as_deref())?;
-                gdbserve::check_exposure(addr, gdb_allow_remote)?;
+                let listen = listen::listen_address(spec.as_deref(), gdb_allow_remote)?;
                 let trace_dir = trace_or_latest(trace)?;
-                gdbserve::serve_tcp(Backend::open(&trace_dir, policy)?, &trace_dir, addr)?;
+                let door = listen::Door::open(listen)?;
+                listen::serve(Backend::open(&trace_dir, policy)?, &trace_dir, door)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {
@@ -451,7 +461,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ls => {
-            let root = program::trace_root();
+            let root = program::trace_root()?;
             let traces = program::list_traces(&root);
             if traces.is_empty() {
                 eprintln!("rback: no traces in {}", root.display());
@@ -473,7 +483,7 @@ fn record_program(
     let exe = program::resolve_program(&prog)?;
     let trace_dir = match output {
         Some(dir) => program::explicit_trace_dir(&dir)?,
-        None => program::new_trace_dir(&program::trace_root(), &exe)?,
+        None => program::new_trace_dir(&program::trace_root()?, &exe)?,
     };
     recorder::sys::ignore_terminal_signals();
     let outcome = record(&RecordOptions {
@@ -487,7 +497,7 @@ fn record_program(
 fn trace_or_latest(trace: Option<PathBuf>) -> Result<PathBuf> {
     match trace {
         Some(t) => Ok(t),
-        None => program::latest_trace(&program::trace_root()).context("no trace given"),
+        None => program::latest_trace(&program::trace_root()?).context("no trace given"),
     }
 }
 

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use gdbstub::stub::{DisconnectReason, GdbStub};
 
-pub use link::InterruptHook;
+pub use link::{holds_whole_packet, InterruptHook};
 pub use regs::{CoreRegs, X86_64Regs, FXSAVE_LEN, YMM_HIGH_LEN};
 
 /// Which way execution moves.

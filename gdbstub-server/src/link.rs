@@ -5,6 +5,10 @@
 //! thread therefore owns the incoming side: it passes packets on through a
 //! channel and turns gdb's out-of-band interrupt byte into a call to the
 //! backend's interrupt hook at once, while the serving thread is busy.
+//!
+//! A client is not trusted to behave like gdb: the channel holds a bounded
+//! number of reads, a packet longer than [`MAX_PAYLOAD`] ends the link, and
+//! so does a packet left half sent when the input's read times out.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -26,8 +30,22 @@ const EXTRA: [&[u8]; 2] = [b"qGetTLSAddr:", b"qXfer:siginfo:read:"];
 /// What the link adds to gdbstub's `qSupported` reply for them.
 const EXTRA_FEATURES: &str = ";qXfer:siginfo:read+";
 
+/// The longest packet payload accepted (escapes counted twice). gdb sends
+/// at most the `PacketSize` gdbstub advertises (4096); a client that sends
+/// more, or never ends a packet, is cut off rather than buffered.
+const MAX_PAYLOAD: usize = 64 * 1024;
+
+/// How many reads the reader thread may be ahead of the serving thread
+/// (each at most 4 KiB): while the tracee runs, nothing is taken off the
+/// channel, and a client that keeps sending must not fill memory.
+const READS_IN_FLIGHT: usize = 64;
+
 pub(crate) struct Link<'b, W: Write> {
-    rx: Receiver<u8>,
+    rx: Receiver<Vec<u8>>,
+    /// The bytes of the last read taken off the channel, and how many of
+    /// them are used.
+    chunk: Vec<u8>,
+    used: usize,
     /// Bytes of a packet read whole and passed on to gdbstub.
     inbuf: VecDeque<u8>,
     out: W,
@@ -48,6 +66,36 @@ enum Framing {
     Checksum(u8),
 }
 
+impl Framing {
+    /// Where the framing is after byte `b`.
+    fn after(self, b: u8) -> Framing {
+        match (self, b) {
+            (Framing::Between, b'$') => Framing::InPacket { escaped: false },
+            (Framing::Between, _) => Framing::Between,
+            (Framing::InPacket { escaped: false }, b'}') => Framing::InPacket { escaped: true },
+            (Framing::InPacket { escaped: false }, b'#') => Framing::Checksum(2),
+            (Framing::InPacket { .. }, _) => Framing::InPacket { escaped: false },
+            (Framing::Checksum(1), _) => Framing::Between,
+            (Framing::Checksum(n), _) => Framing::Checksum(n - 1),
+        }
+    }
+}
+
+/// Whether `bytes`, the start of what a client sent, hold a whole packet
+/// (`$`, payload, `#`, two checksum digits). A server that must not wait
+/// forever on a client reads until this holds, with a deadline.
+pub fn holds_whole_packet(bytes: &[u8]) -> bool {
+    let mut framing = Framing::Between;
+    for &b in bytes {
+        let next = framing.after(b);
+        if matches!((framing, next), (Framing::Checksum(1), Framing::Between)) {
+            return true;
+        }
+        framing = next;
+    }
+    false
+}
+
 impl<'b, W: Write> Link<'b, W> {
     pub(crate) fn new(
         input: impl Read + Send + 'static,
@@ -55,7 +103,7 @@ impl<'b, W: Write> Link<'b, W> {
         hook: Arc<Mutex<Option<InterruptHook>>>,
         extra: ExtraPackets<'b>,
     ) -> Link<'b, W> {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(READS_IN_FLIGHT);
         std::thread::spawn(move || {
             let mut input = input;
             let mut buf = [0u8; 4096];
@@ -65,36 +113,40 @@ impl<'b, W: Write> Link<'b, W> {
                     Ok(0) => return,
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // A read that times out (a TCP server sets a receive
+                    // timeout) is fine between packets, where gdb may sit
+                    // at its prompt for hours. Inside a packet it means the
+                    // client stalled halfway: the link ends, so that the
+                    // server can serve someone else.
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        match framing {
+                            Framing::Between => continue,
+                            _ => return,
+                        }
+                    }
                     Err(_) => return,
                 };
                 for &b in &buf[..n] {
-                    framing = match (framing, b) {
-                        (Framing::Between, INTERRUPT) => {
-                            let hook = hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                            if let Some(h) = hook {
-                                h();
-                            }
-                            Framing::Between
+                    if let (Framing::Between, INTERRUPT) = (framing, b) {
+                        let hook = hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        if let Some(h) = hook {
+                            h();
                         }
-                        (Framing::Between, b'$') => Framing::InPacket { escaped: false },
-                        (Framing::Between, _) => Framing::Between,
-                        (Framing::InPacket { escaped: false }, b'}') => Framing::InPacket { escaped: true },
-                        (Framing::InPacket { escaped: false }, b'#') => Framing::Checksum(2),
-                        (Framing::InPacket { .. }, _) => Framing::InPacket { escaped: false },
-                        (Framing::Checksum(1), _) => Framing::Between,
-                        (Framing::Checksum(n), _) => Framing::Checksum(n - 1),
-                    };
-                    // The interrupt byte goes through as well: gdbstub, when
-                    // idle, answers it with nothing, which is right for an
-                    // interrupt that came after the target had stopped.
-                    if tx.send(b).is_err() {
-                        return;
                     }
+                    framing = framing.after(b);
+                }
+                // The interrupt byte goes through as well: gdbstub, when
+                // idle, answers it with nothing, which is right for an
+                // interrupt that came after the target had stopped.
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    return;
                 }
             }
         });
         Link {
             rx,
+            chunk: Vec::new(),
+            used: 0,
             inbuf: VecDeque::new(),
             out,
             pending: Vec::with_capacity(4096),
@@ -109,13 +161,24 @@ impl<'b, W: Write> Link<'b, W> {
     }
 
     fn next_raw(&mut self) -> io::Result<u8> {
-        self.rx.recv().map_err(|_| Self::eof())
+        while self.used == self.chunk.len() {
+            self.chunk = self.rx.recv().map_err(|_| Self::eof())?;
+            self.used = 0;
+        }
+        self.used += 1;
+        Ok(self.chunk[self.used - 1])
     }
 
     /// Reads the rest of a packet after its `$`: payload, `#`, checksum.
     fn rest_of_packet(&mut self) -> io::Result<(Vec<u8>, [u8; 2])> {
         let mut payload = Vec::new();
         loop {
+            if payload.len() > MAX_PAYLOAD {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("gdb sent a packet longer than {MAX_PAYLOAD} bytes"),
+                ));
+            }
             let b = self.next_raw()?;
             match b {
                 b'#' => break,
@@ -257,5 +320,23 @@ impl<W: Write> Link<'_, W> {
         let packet = format!("${payload}#{sum:02x}");
         gdbstub::conn::Connection::write_all(self, packet.as_bytes())?;
         gdbstub::conn::Connection::flush(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_packet_needs_its_two_checksum_digits() {
+        assert!(holds_whole_packet(b"+$qSupported:multiprocess+#c6"));
+        assert!(holds_whole_packet(b"$#00trailing"));
+        assert!(!holds_whole_packet(b"+$qSupported:multiprocess+#c"));
+        assert!(!holds_whole_packet(b"+$qSupported"));
+        assert!(!holds_whole_packet(b"+++\x03"));
+        assert!(!holds_whole_packet(b""));
+        // An escaped `#` is payload, not the end.
+        assert!(!holds_whole_packet(b"$X}#00"));
+        assert!(holds_whole_packet(b"$X}#00#12"));
     }
 }

@@ -710,3 +710,278 @@ fn kill_then_run_starts_the_recording_over() {
     assert_eq!(rip_of(&r[4]), CODE);
     assert_eq!(ended, Ended::Killed, "a plain k ends the session");
 }
+
+/// Input that arrives in pieces, with read timeouts among them (a TCP
+/// server sets a receive timeout on the socket), then ends.
+struct Trickle(std::collections::VecDeque<Option<Vec<u8>>>);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.pop_front() {
+            None => Ok(0),
+            Some(None) => Err(std::io::ErrorKind::WouldBlock.into()),
+            Some(Some(mut bytes)) => {
+                let n = bytes.len().min(buf.len());
+                if n < bytes.len() {
+                    self.0.push_front(Some(bytes.split_off(n)));
+                }
+                buf[..n].copy_from_slice(&bytes[..n]);
+                Ok(n)
+            }
+        }
+    }
+}
+
+#[test]
+fn a_read_timeout_between_packets_is_idleness_and_inside_one_ends_the_session() {
+    let mut fake = Fake::new();
+    let mut start = b"+".to_vec();
+    start.extend(packet("QStartNoAckMode"));
+    // Idle between packets: the session goes on and answers both.
+    let idle = Trickle(
+        [
+            Some(start.clone()),
+            None,
+            None,
+            Some(packet("m600000,4")),
+            None,
+            Some(packet("k")),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let sink = Sink::default();
+    let ended = serve(idle, sink.clone(), &mut fake).expect("the session fails");
+    let wire = sink.0.lock().unwrap().clone();
+    assert_eq!(
+        replies(&wire)[..2],
+        ["OK", "00010203"],
+        "{}",
+        String::from_utf8_lossy(&wire)
+    );
+    assert_eq!(ended, Ended::Killed);
+    // Stalled halfway through a packet: the session ends there, and the
+    // rest (which would kill the program) is never read.
+    let mut half = packet("m600000,4");
+    let rest = half.split_off(4);
+    let stalled = Trickle(
+        [Some(start), Some(half), None, Some(rest), Some(packet("k"))]
+            .into_iter()
+            .collect(),
+    );
+    let sink = Sink::default();
+    let ended = serve(stalled, sink.clone(), &mut fake).expect("the session fails");
+    assert_eq!(ended, Ended::ConnectionClosed);
+    assert_eq!(replies(&sink.0.lock().unwrap()), ["OK"]);
+}
+
+// ---------------------------------------------------------------------------
+// Hostile input
+
+/// xorshift64: a deterministic source of noise, so that a failing case is
+/// named by its seed and repeats.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+        &from[self.below(from.len())]
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// A packet payload gdb could send, with arguments anywhere from sensible
+/// to absurd; unless `clean`, sometimes plain noise.
+fn hostile_payload(noise: &mut Noise, clean: bool) -> Vec<u8> {
+    let addrs = [0, DATA, DATA + 4090, CODE, u64::MAX - 3, u64::MAX, noise.next()];
+    let lens = [0, 1, 4, 4096, 0xffff_ffff, u64::MAX, noise.next() % 100_000];
+    let (a, l) = (*noise.pick(&addrs), *noise.pick(&lens));
+    let small = noise.below(40);
+    let blob = hex(&noise.bytes(small));
+    let text = match noise.below(if clean { 29 } else { 30 }) {
+        0 => format!("m{a:x},{l:x}"),
+        1 => format!("M{a:x},{l:x}:{blob}"),
+        2 => "g".into(),
+        3 => format!("G{blob}"),
+        4 => format!("p{small:x}"),
+        5 => format!("P{small:x}={blob}"),
+        6 => format!("Z{},{a:x},{small:x}", noise.below(6)),
+        7 => format!("z{},{a:x},{small:x}", noise.below(6)),
+        8 => noise
+            .pick(&["vCont;c", "vCont;s:1", "vCont;c:-1", "vCont;t", "vCont?", "vCont;x"])
+            .to_string(),
+        9 => noise
+            .pick(&["bc", "bs", "c", "s", "?", "D", "vRun;", "R00", "!"])
+            .to_string(),
+        10 => format!("qXfer:auxv:read::{a:x},{l:x}"),
+        11 => format!("qXfer:exec-file:read:{small:x}:{a:x},{l:x}"),
+        12 => format!("qXfer:siginfo:read::{a:x},{l:x}"),
+        13 => format!("qGetTLSAddr:{small:x},{a:x},{l:x}"),
+        14 => format!(
+            "qRcmd,{}",
+            hex(noise
+                .pick(&["goto 3", "goto", "when", "goto 99999999999999999999", ""])
+                .as_bytes())
+        ),
+        15 => format!(
+            "vFile:open:{},{small:x},0",
+            hex(noise.pick(&["/recorded/prog", "/etc/passwd", ""]).as_bytes())
+        ),
+        16 => format!("vFile:pread:{small:x},{l:x},{a:x}"),
+        17 => format!("vFile:close:{small:x}"),
+        18 => format!("vFile:fstat:{small:x}"),
+        19 => noise
+            .pick(&[
+                "Hg0",
+                "Hc-1",
+                "Hgp1.1",
+                "T1",
+                "Tp1.1",
+                "qfThreadInfo",
+                "qsThreadInfo",
+                "qC",
+            ])
+            .to_string(),
+        20 => noise
+            .pick(&[
+                "qAttached",
+                "qAttached:1",
+                "QStartNoAckMode",
+                "qSupported:multiprocess+",
+                "qOffsets",
+            ])
+            .to_string(),
+        21 => "QNonStop:1".into(),
+        22 => format!("vKill;{small:x}"),
+        23 => format!("qXfer:features:read:target.xml:{a:x},{l:x}"),
+        24 => format!("qXfer:libraries-svr4:read::{a:x},{l:x}"),
+        25 => format!("vFile:setfs:{small}"),
+        26 => format!("qSearch:memory:{a:x};{l:x};{blob}"),
+        27 => format!("QPassSignals:{blob}"),
+        // Raw binary after a command letter, escapes and all.
+        28 => {
+            let mut raw = format!("X{a:x},{small:x}:").into_bytes();
+            for b in noise.bytes(small) {
+                if matches!(b, b'#' | b'$' | b'}' | b'*') {
+                    raw.push(b'}');
+                    raw.push(b ^ 0x20);
+                } else {
+                    raw.push(b);
+                }
+            }
+            return raw;
+        }
+        _ => String::from_utf8_lossy(&noise.bytes(small)).into_owned(),
+    };
+    text.into_bytes()
+}
+
+/// A whole session's worth of input: hostile packets with interrupts and
+/// acks between them; unless `clean`, framed right or wrong, with noise.
+/// (gdbstub ends a session at the first framing error, so clean sessions
+/// are the ones that get far.)
+fn hostile_session(noise: &mut Noise, clean: bool) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for _ in 0..noise.below(60) {
+        let payload = hostile_payload(noise, clean);
+        let sum = payload.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+        let framing = if clean {
+            *noise.pick(&[1, 2, 5, 5, 5, 5, 5, 5])
+        } else {
+            noise.below(12)
+        };
+        match framing {
+            0 => {
+                let n = noise.below(20);
+                wire.extend(noise.bytes(n));
+            }
+            1 => wire.push(0x03),
+            2 => wire.extend(b"+-"),
+            3 => {
+                // A bad checksum.
+                wire.push(b'$');
+                wire.extend(&payload);
+                wire.extend(format!("#{:02x}", sum.wrapping_add(1)).as_bytes());
+            }
+            4 => {
+                // No end.
+                wire.push(b'$');
+                wire.extend(&payload);
+            }
+            _ => {
+                wire.push(b'$');
+                wire.extend(&payload);
+                wire.extend(format!("#{sum:02x}").as_bytes());
+            }
+        }
+    }
+    wire
+}
+
+#[test]
+fn hostile_input_ends_sessions_cleanly_without_panics_or_hangs() {
+    let started = Instant::now();
+    for seed in 1..=400u64 {
+        let mut noise = Noise(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let wire = hostile_session(&mut noise, seed % 4 != 0);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let session = std::thread::spawn(move || {
+            let mut fake = Fake::new();
+            let ended = serve(std::io::Cursor::new(wire), Sink::default(), &mut fake);
+            let _ = done_tx.send(());
+            ended.map(|_| ()).map_err(|e| e.to_string())
+        });
+        assert!(
+            done_rx.recv_timeout(Duration::from_secs(20)).is_ok() || session.is_finished(),
+            "seed {seed}: the session hangs"
+        );
+        if let Err(panic) = session.join() {
+            panic!("seed {seed}: the session panicked: {panic:?}");
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Input that never ends and never closes a packet.
+struct Endless;
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        buf.fill(b'a');
+        if let Some(first) = buf.first_mut() {
+            *first = b'$';
+        }
+        Ok(buf.len())
+    }
+}
+
+#[test]
+fn a_packet_that_never_ends_is_refused_before_it_fills_memory() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut fake = Fake::new();
+        let ended = serve(Endless, Sink::default(), &mut fake);
+        let _ = done_tx.send(ended.map_err(|e| e.to_string()));
+    });
+    let ended = done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the session read an endless packet for 30 s");
+    assert_eq!(ended, Ok(Ended::ConnectionClosed));
+}

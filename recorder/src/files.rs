@@ -5,11 +5,17 @@
 //! into `files/` under the BLAKE3 hash of its contents. A file mapped many
 //! times (every library is mapped once per segment) is read once: copies are
 //! remembered by inode and change time for the length of a recording.
+//!
+//! A trace may come from someone else, so replay trusts none of it: a name
+//! in the log is joined to `files/` only if it is a content hash
+//! ([`copy_path`]), and a copy is used only as a regular file whose bytes
+//! hash to its name ([`open_verified`]), never through a symlink, from a
+//! FIFO or a device, or read past the size it had when opened.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::trace::{FileHash, FILES_DIR};
@@ -97,18 +103,216 @@ impl FileStore {
     }
 }
 
-/// Checks that the copy of `hash` in `trace_dir` is there and intact.
-pub fn verify(trace_dir: &Path, hash: &FileHash) -> Result<PathBuf> {
-    let path = trace_dir.join(FILES_DIR).join(&hash.0);
-    let bytes = fs::read(&path).map_err(Error::io(format!(
-        "the trace lacks its copy of a file ({})",
-        path.display()
-    )))?;
-    if blake3::hash(&bytes).to_hex().as_str() != hash.0 {
+/// Whether `name` is what the store names a copy by: a BLAKE3 hash as 64
+/// lowercase hex digits. Anything else in a trace (a path, `..`, a name
+/// with a slash) must never be joined to `files/`.
+pub fn is_content_hash(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Where the copy named `hash` is in the trace in `trace_dir`, once `hash`
+/// is known to be a content hash rather than a path.
+pub fn copy_path(trace_dir: &Path, hash: &FileHash) -> Result<PathBuf> {
+    if !is_content_hash(&hash.0) {
+        return Err(Error::Program(format!(
+            "the trace names a file copy {}, which is not a content hash (64 lowercase hex digits)",
+            shown(&hash.0)
+        )));
+    }
+    Ok(trace_dir.join(FILES_DIR).join(&hash.0))
+}
+
+/// A name from a trace as an error message may show it: quoted, escaped,
+/// and cut short, so that a crafted one cannot fill the screen or start
+/// new lines.
+fn shown(name: &str) -> String {
+    const MAX: usize = 80;
+    let mut s: String = name.chars().take(MAX).collect();
+    if s.len() < name.len() {
+        s.push_str("...");
+    }
+    format!("{s:?}")
+}
+
+/// Opens the copy of `hash` in `trace_dir` and checks it: a regular file
+/// (not a symlink, FIFO, device or directory) whose contents hash to
+/// `hash`. Returns the open file, positioned at its start, and its path.
+///
+/// The file is opened with `O_NOFOLLOW | O_NONBLOCK` and checked with
+/// `fstat` before a byte is read, so that a symlink fails to open, and a
+/// FIFO or a device opens without blocking and is refused; a regular file
+/// is read no further than the size `fstat` gave.
+pub fn open_verified(trace_dir: &Path, hash: &FileHash) -> Result<(File, PathBuf)> {
+    let path = copy_path(trace_dir, hash)?;
+    let files = trace_dir.join(FILES_DIR);
+    match fs::symlink_metadata(&files) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::Program(format!(
+                "the trace's {} is not a directory (a symlink or another kind of file)",
+                files.display()
+            )))
+        }
+        Err(e) => {
+            return Err(Error::io(format!(
+                "the trace lacks its copy of a file ({})",
+                path.display()
+            ))(e))
+        }
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::Program(format!(
+                "the trace's copy {} is a symbolic link, not a regular file",
+                path.display()
+            )),
+            _ => Error::io(format!("the trace lacks its copy of a file ({})", path.display()))(e),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(Error::io(format!("cannot check the trace's copy {}", path.display())))?;
+    let kind = meta.file_type();
+    let not_regular = if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if !kind.is_file() {
+        Some("not a file")
+    } else {
+        None
+    };
+    if let Some(what) = not_regular {
+        return Err(Error::Program(format!(
+            "the trace's copy {} is {what}, not a regular file",
+            path.display()
+        )));
+    }
+    let size = meta.len();
+    let mut hasher = blake3::Hasher::new();
+    let mut read = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut limited = (&file).take(size);
+    loop {
+        let n = limited
+            .read(&mut buf)
+            .map_err(Error::io(format!("cannot read the trace's copy {}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        read += n as u64;
+    }
+    if read != size || hasher.finalize().to_hex().as_str() != hash.0 {
         return Err(Error::Program(format!(
             "the trace's copy {} is damaged (its contents changed)",
             path.display()
         )));
     }
-    Ok(path)
+    (&file)
+        .seek(SeekFrom::Start(0))
+        .map_err(Error::io(format!("cannot read the trace's copy {}", path.display())))?;
+    Ok((file, path))
+}
+
+/// Checks that the copy of `hash` in `trace_dir` is there and intact (see
+/// [`open_verified`]) and returns its path.
+pub fn verify(trace_dir: &Path, hash: &FileHash) -> Result<PathBuf> {
+    open_verified(trace_dir, hash).map(|(_, path)| path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A trace directory holding one good copy; returns it and its hash.
+    fn trace_with_copy() -> (tempfile::TempDir, FileHash) {
+        let dir = tempfile::tempdir().unwrap();
+        let original = dir.path().join("original");
+        fs::write(&original, b"the bytes that ran").unwrap();
+        let hash = FileStore::new(dir.path()).unwrap().capture(&original).unwrap();
+        (dir, hash)
+    }
+
+    fn error_of(dir: &Path, hash: &FileHash) -> String {
+        let started = Instant::now();
+        let e = verify(dir, hash).expect_err("a bad copy must be refused").to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(!e.contains('\n'), "not one line: {e}");
+        e
+    }
+
+    #[test]
+    fn content_hashes_are_64_lowercase_hex_digits() {
+        assert!(is_content_hash(&"0123456789abcdef".repeat(4)));
+        assert!(!is_content_hash(&"0123456789ABCDEF".repeat(4)));
+        assert!(!is_content_hash(&"a".repeat(63)));
+        assert!(!is_content_hash(&"a".repeat(65)));
+        assert!(!is_content_hash(&format!("../{}", "a".repeat(61))));
+        assert!(!is_content_hash("/etc/shadow"));
+        assert!(!is_content_hash(""));
+    }
+
+    #[test]
+    fn a_good_copy_verifies_and_opens_at_its_start() {
+        let (dir, hash) = trace_with_copy();
+        let (mut file, path) = open_verified(dir.path(), &hash).unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes, b"the bytes that ran");
+        assert_eq!(path, dir.path().join(FILES_DIR).join(&hash.0));
+    }
+
+    #[test]
+    fn a_path_for_a_hash_is_refused_before_any_file_is_touched() {
+        let (dir, _) = trace_with_copy();
+        let e = error_of(dir.path(), &FileHash("../original".into()));
+        assert!(e.contains("not a content hash") && e.contains("../original"), "{e}");
+        let e = error_of(dir.path(), &FileHash(format!("x\n{}", "y".repeat(1000))));
+        assert!(e.contains("not a content hash") && e.len() < 300, "{e}");
+    }
+
+    #[test]
+    fn a_symlink_fifo_device_or_directory_in_place_of_a_copy_is_refused() {
+        let (dir, hash) = trace_with_copy();
+        let copy = dir.path().join(FILES_DIR).join(&hash.0);
+        for what in ["symbolic link", "FIFO", "directory"] {
+            fs::remove_file(&copy).or_else(|_| fs::remove_dir(&copy)).unwrap();
+            match what {
+                "symbolic link" => std::os::unix::fs::symlink("/dev/zero", &copy).unwrap(),
+                "FIFO" => nix::unistd::mkfifo(&copy, nix::sys::stat::Mode::S_IRWXU).unwrap(),
+                _ => fs::create_dir(&copy).unwrap(),
+            }
+            let e = error_of(dir.path(), &hash);
+            assert!(e.contains(what) && e.contains(&hash.0), "{what}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_copy_with_other_contents_or_size_is_damaged() {
+        let (dir, hash) = trace_with_copy();
+        let copy = dir.path().join(FILES_DIR).join(&hash.0);
+        for contents in [
+            &b"the bytes that ran, and more"[..],
+            b"the bytes",
+            b"THE BYTES THAT RAN",
+        ] {
+            fs::write(&copy, contents).unwrap();
+            let e = error_of(dir.path(), &hash);
+            assert!(e.contains("damaged") && e.contains(&hash.0), "{e}");
+        }
+    }
 }

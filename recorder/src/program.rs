@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::sys;
@@ -89,15 +89,62 @@ pub fn cpu_identity() -> CpuIdentity {
     }
 }
 
-/// Where traces go: `$RBACK_TRACE_DIR`, else `~/.local/share/rback`.
-pub fn trace_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("RBACK_TRACE_DIR") {
-        return PathBuf::from(dir);
+/// Where traces go: `$RBACK_TRACE_DIR`, else `~/.local/share/rback`
+/// (`/tmp/.local/share/rback` without a home). An empty `RBACK_TRACE_DIR`
+/// is an error rather than the current directory. If the directory exists,
+/// it must pass [`check_trace_root`].
+pub fn trace_root() -> Result<PathBuf> {
+    let root = match std::env::var_os("RBACK_TRACE_DIR") {
+        Some(dir) if dir.is_empty() => {
+            return Err(Error::Program(
+                "RBACK_TRACE_DIR is set but empty: name a directory for traces, or unset it".into(),
+            ))
+        }
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"))
+            .join(".local/share/rback"),
+    };
+    if root.exists() {
+        check_trace_root(&root)?;
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    home.join(".local/share/rback")
+    Ok(root)
+}
+
+/// Refuses a directory of traces that someone else could tamper with: one
+/// not owned by the user rback runs as, or writable by its group or by
+/// others. Whoever can write there can point `latest-trace` at a trace of
+/// their making, or replace a trace directory to read what is recorded
+/// next (a shared `/tmp/.local/share/rback`, say, made first by another
+/// user).
+pub fn check_trace_root(root: &Path) -> Result<()> {
+    let meta = fs::metadata(root).map_err(Error::io(format!("cannot use {} for traces", root.display())))?;
+    if !meta.is_dir() {
+        return Err(Error::Program(format!(
+            "cannot keep traces in {}: it is not a directory",
+            root.display()
+        )));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(Error::Program(format!(
+            "refusing to use {} for traces: it belongs to uid {}, not to you (uid {me}); \
+             set RBACK_TRACE_DIR to a directory of your own",
+            root.display(),
+            meta.uid()
+        )));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(Error::Program(format!(
+            "refusing to use {} for traces: others can write to it (mode {mode:04o}); \
+             `chmod go-w` it or set RBACK_TRACE_DIR to another directory",
+            root.display()
+        )));
+    }
+    Ok(())
 }
 
 pub const LATEST_LINK: &str = "latest-trace";
@@ -113,6 +160,8 @@ pub fn new_trace_dir(root: &Path, program: &Path) -> Result<PathBuf> {
             "cannot create the trace directory {}",
             root.display()
         )))?;
+    // It may have been there already, made by someone else.
+    check_trace_root(root)?;
     let base = program
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -166,6 +215,9 @@ pub fn explicit_trace_dir(dir: &Path) -> Result<PathBuf> {
 
 /// The trace `latest-trace` points to.
 pub fn latest_trace(root: &Path) -> Result<PathBuf> {
+    if root.exists() {
+        check_trace_root(root)?;
+    }
     let link = root.join(LATEST_LINK);
     let target = fs::read_link(&link).map_err(|_| {
         Error::Program(format!(

@@ -304,10 +304,36 @@ pub(crate) fn parse(text: &str, is_type: &dyn Fn(&str) -> bool) -> Result<Expr, 
         is_type,
     };
     let e = p.binary(0)?;
-    match p.peek() {
-        None => Ok(e),
-        Some(_) => Err(p.syntax_error()),
+    if p.peek().is_some() {
+        return Err(p.syntax_error());
     }
+    // Evaluating and printing recurse over the tree; a long chain of
+    // operators (`1+1+...+1`) is parsed by a loop but is as deep as it is
+    // long.
+    if depth(&e) > MAX_DEPTH {
+        return Err(TOO_DEEP.to_string());
+    }
+    Ok(e)
+}
+
+/// How many nodes deep `e` is, counted without recursion.
+fn depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut todo = vec![(e, 1)];
+    while let Some((e, d)) = todo.pop() {
+        deepest = deepest.max(d);
+        match e {
+            Expr::Int { .. } | Expr::Float(..) | Expr::Char(_) | Expr::Ident(_) | Expr::SizeOfType(_) => {}
+            Expr::Unary(_, a) | Expr::Field(a, _) | Expr::Arrow(a, _) | Expr::Cast(_, a) | Expr::SizeOfValue(a) => {
+                todo.push((a, d + 1))
+            }
+            Expr::Binary(_, a, b) | Expr::Index(a, b) => {
+                todo.push((a, d + 1));
+                todo.push((b, d + 1));
+            }
+        }
+    }
+    deepest
 }
 
 struct Parser<'a> {
@@ -322,6 +348,17 @@ struct Parser<'a> {
 }
 
 const MAX_NESTING: u32 = 100;
+
+/// The deepest expression tree accepted: evaluation recurses once per
+/// level, and a debug build spends about 17 KiB of stack on each.
+const MAX_DEPTH: usize = 100;
+
+/// The most tokens parsed before giving up. Every node of the tree takes
+/// at least one, so this bounds the tree (and the recursion that frees it)
+/// while operator chains, parsed by loops, grow it.
+const MAX_TOKENS: usize = 1000;
+
+const TOO_DEEP: &str = "Expression too deeply nested.";
 
 /// Binary operators by precedence level, loosest first.
 const LEVELS: [&[(&str, BinOp)]; 10] = [
@@ -356,6 +393,14 @@ impl Parser<'_> {
         }
     }
 
+    /// Refuses to go on past [`MAX_TOKENS`].
+    fn check_length(&self) -> Result<(), String> {
+        if self.pos > MAX_TOKENS {
+            return Err(format!("Expression too long (more than {MAX_TOKENS} tokens)."));
+        }
+        Ok(())
+    }
+
     /// gdb's message, which quotes the text from where parsing stopped.
     fn syntax_error(&self) -> String {
         let rest = self.starts.get(self.pos).map_or("", |&at| &self.text[at..]);
@@ -375,6 +420,7 @@ impl Parser<'_> {
         'outer: loop {
             for (text, op) in ops {
                 if self.eat(text) {
+                    self.check_length()?;
                     let right = self.binary(level + 1)?;
                     left = Expr::Binary(*op, Box::new(left), Box::new(right));
                     continue 'outer;
@@ -394,7 +440,7 @@ impl Parser<'_> {
     fn unary_inner(&mut self) -> Result<Expr, String> {
         // Deeply nested input must not overflow the stack.
         if self.nesting > MAX_NESTING {
-            return Err("Expression too deeply nested.".to_string());
+            return Err(TOO_DEEP.to_string());
         }
         let op = match self.peek() {
             Some(Token::Punct("-")) => Some(UnOp::Neg),
@@ -483,6 +529,7 @@ impl Parser<'_> {
     fn postfix(&mut self) -> Result<Expr, String> {
         let mut e = self.primary()?;
         loop {
+            self.check_length()?;
             if self.eat(".") || self.is_punct("->") {
                 let arrow = self.tokens[self.pos - 1] != Token::Punct(".");
                 if arrow {
@@ -500,7 +547,7 @@ impl Parser<'_> {
             } else if self.eat("[") {
                 self.nesting += 1;
                 if self.nesting > MAX_NESTING {
-                    return Err("Expression too deeply nested.".to_string());
+                    return Err(TOO_DEEP.to_string());
                 }
                 let index = self.binary(0)?;
                 self.nesting -= 1;
@@ -525,7 +572,7 @@ impl Parser<'_> {
             Token::Punct("(") => {
                 self.nesting += 1;
                 if self.nesting > MAX_NESTING {
-                    return Err("Expression too deeply nested.".to_string());
+                    return Err(TOO_DEEP.to_string());
                 }
                 let e = self.binary(0)?;
                 self.nesting -= 1;
@@ -539,5 +586,36 @@ impl Parser<'_> {
                 Err(self.syntax_error())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    /// The error parsing `text` gives, if any (a tree is too big to show).
+    fn error(text: &str) -> Option<String> {
+        parse(text, &|_| false).err()
+    }
+
+    #[test]
+    fn operator_chains_are_bounded_without_deep_recursion() {
+        let deep = Some(TOO_DEEP.to_string());
+        let long = Some(format!("Expression too long (more than {MAX_TOKENS} tokens)."));
+        let sum = |n: usize| vec!["1"; n].join("+");
+        assert_eq!(error(&sum(MAX_DEPTH)), None);
+        assert_eq!(error(&sum(MAX_DEPTH + 1)), deep);
+        assert_eq!(error(&sum(10_000)), long);
+        assert_eq!(error(&sum(1_000_000)), long);
+        assert_eq!(error(&vec!["x"; 10_000].join(" * ")), long);
+        assert_eq!(error(&format!("s{}", ".f".repeat(10_000))), long);
+        assert_eq!(error(&format!("p{}", "->f".repeat(MAX_DEPTH))), deep);
+        assert_eq!(error(&format!("a{}", "[0]".repeat(MAX_DEPTH))), deep);
+        // Depth adds up through brackets.
+        assert_eq!(error(&format!("({})*({})", sum(60), sum(60))), None);
+        assert_eq!(error(&format!("({})+{}", sum(60), sum(60))), deep);
+        // Unary operators and casts were bounded already.
+        assert_eq!(error(&("-".repeat(5000) + "1")), deep);
+        assert_eq!(error(&("(long)".repeat(5000) + "1")), deep);
     }
 }
