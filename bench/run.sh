@@ -36,19 +36,24 @@ echo "bench: building rback (release) in $target" >&2
 (cd "$root" && cargo build --release --quiet)
 [[ -x $rback ]] || fail "cargo build succeeded but $rback does not exist"
 
-for prog in cpu_bound syscall_heavy file_io hello; do
-    gcc -O2 -Wall -o "$work/bin/$prog" "$here/programs/$prog.c"
+for prog in cpu_bound syscall_heavy file_io hello threads_cpu futex_pingpong count_signal; do
+    gcc -O2 -Wall -pthread -o "$work/bin/$prog" "$here/programs/$prog.c"
 done
 
 # name | program and arguments | back-to-back runs per measurement.
 # Start-up of one tiny program is ~1 ms, below timer and scheduling noise, so
 # it is timed as 20 starts in a row.
 startup_reps=20
+# A fourth field `pinned` runs the native side on one CPU: rback runs one
+# thread at a time, so that is the fair comparison for threads.
 workloads=(
     "cpu-bound|$work/bin/cpu_bound|1"
     "syscall-heavy|$work/bin/syscall_heavy 100000|1"
     "file-io|$work/bin/file_io $work/file-io.dat 64|1"
     "startup|$work/bin/hello|$startup_reps"
+    "threads-cpu|$work/bin/threads_cpu|1|pinned"
+    "futex-pingpong|$work/bin/futex_pingpong 5000|1|pinned"
+    "count-signal|$work/bin/count_signal|1"
 )
 
 # One measurement of each mode, in microseconds, into m_native, m_record and
@@ -57,14 +62,16 @@ workloads=(
 # Traces go to fresh directories and are deleted once replayed, so disk
 # usage stays at one workload's worth and no run sees another's trace.
 measure() {
-    local name=$1 reps=$3 t0 t1 t2 t3 i
-    local -a cmd
+    local name=$1 reps=$3 pin=${4:-} t0 t1 t2 t3 i
+    local -a cmd native
     read -r -a cmd <<<"$2"
+    native=("${cmd[@]}")
+    [[ $pin == pinned ]] && native=(taskset -c 0 "${cmd[@]}")
     local out=$work/out/$name
 
     t0=$EPOCHREALTIME
     for ((i = 0; i < reps; i++)); do
-        "${cmd[@]}" </dev/null >"$out.native" 2>"$out.native.err" ||
+        "${native[@]}" </dev/null >"$out.native" 2>"$out.native.err" ||
             fail "$name: native run exited $?: $(cat "$out.native.err")"
     done
     t1=$EPOCHREALTIME
@@ -99,11 +106,11 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {printf "%d\n", 
 
 declare -A med size
 for w in "${workloads[@]}"; do
-    IFS='|' read -r name cmd reps <<<"$w"
+    IFS='|' read -r name cmd reps pin <<<"$w"
     nat=() rec=() rep=()
     for ((r = 1; r <= runs; r++)); do
         echo "bench: $name run $r/$runs" >&2
-        measure "$name" "$cmd" "$reps"
+        measure "$name" "$cmd" "$reps" "$pin"
         nat+=("$m_native") rec+=("$m_record") rep+=("$m_replay")
     done
     med[$name.native]=$(median "${nat[@]}")
@@ -118,13 +125,14 @@ echo
 echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "rback:   $rev, median of $runs runs"
 echo
-printf '%-15s %10s %10s %10s %15s %14s %10s\n' workload native record replay record/native replay/native trace
+printf '%-22s %10s %10s %10s %15s %14s %10s\n' workload native record replay record/native replay/native trace
 for w in "${workloads[@]}"; do
-    IFS='|' read -r name _ reps <<<"$w"
+    IFS='|' read -r name _ reps pin <<<"$w"
     label=$name
     ((reps > 1)) && label="$name (x$reps)"
+    [[ $pin == pinned ]] && label="$name (1 CPU)"
     awk -v l="$label" -v n="${med[$name.native]}" -v c="${med[$name.record]}" -v p="${med[$name.replay]}" -v s="${size[$name]}" \
-        'BEGIN { printf "%-15s %8.3f s %8.3f s %8.3f s %14.1fx %13.1fx %10s\n", l, n/1e6, c/1e6, p/1e6, c/n, p/n, s }'
+        'BEGIN { printf "%-22s %8.3f s %8.3f s %8.3f s %14.1fx %13.1fx %10s\n", l, n/1e6, c/1e6, p/1e6, c/n, p/n, s }'
 done
 awk -v r="$startup_reps" -v n="${med[startup.native]}" -v c="${med[startup.record]}" -v p="${med[startup.replay]}" \
     'BEGIN { printf "\nstartup (x%d) is %d back-to-back starts of a dynamically linked hello world: per start native %.2f ms, record %.2f ms, replay %.2f ms; its trace size is for one start.\n", r, r, n/r/1e3, c/r/1e3, p/r/1e3 }'
