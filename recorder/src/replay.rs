@@ -1202,7 +1202,9 @@ impl ReplaySession {
     }
 
     fn diverged(&self, event: EventIdx, expected: String, got: String) -> Error {
-        Error::Diverged { event, expected, got }
+        let error = Error::Diverged { event, expected, got };
+        self.log.mark_diverged(error.to_string());
+        error
     }
 }
 

@@ -1135,6 +1135,11 @@ impl Timeline {
     /// Every movement starts from the recorded state: changes made by hand
     /// are thrown away first.
     fn begin_movement(&mut self) -> Result<()> {
+        // Divergence is fatal: the program no longer computes what it did,
+        // so no later position would be the recorded one.
+        if let Some(what) = self.log.divergence() {
+            return Err(Error::Program(format!("this session cannot move any more: {what}")));
+        }
         self.interrupted.store(false, Ordering::SeqCst);
         self.selected = None;
         if self.scratch {

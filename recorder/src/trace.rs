@@ -565,6 +565,9 @@ pub struct TraceLog {
     /// Unset while a live recording goes on, and for good when the trace
     /// ends early (rback was killed while recording).
     trailer: OnceLock<Trailer>,
+    /// Set when a replay of this trace diverged from it: nothing a replay
+    /// of it shows can be trusted after that.
+    diverged: OnceLock<String>,
 }
 
 impl TraceLog {
@@ -590,7 +593,18 @@ impl TraceLog {
             header,
             events: boxcar::Vec::new(),
             trailer: OnceLock::new(),
+            diverged: OnceLock::new(),
         }
+    }
+
+    /// Notes that a replay diverged (the first divergence is kept).
+    pub(crate) fn mark_diverged(&self, what: String) {
+        let _ = self.diverged.set(what);
+    }
+
+    /// How a replay of this trace diverged, if one did.
+    pub fn divergence(&self) -> Option<&str> {
+        self.diverged.get().map(String::as_str)
     }
 
     pub(crate) fn push(&self, event: Event) {
