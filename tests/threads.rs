@@ -263,3 +263,69 @@ fn a_thread_counting_while_it_waits_for_another_is_preempted_by_state() {
         );
     });
 }
+
+/// The `NAME = VALUE` lines of a playback's frames, in order.
+fn frame_values(out: &Output, name: &str) -> Vec<String> {
+    let prefix = format!("{name} = ");
+    out.stdout()
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn playback_follows_a_variable_that_two_threads_write_both_ways() {
+    let session = Session::new();
+    session.record(c_program("threads_shared"), &[]);
+    let playback = |extra: &[&str]| {
+        let mut cmd = session.command();
+        cmd.arg("playback")
+            .arg(session.trace())
+            .args(["--at", "threads_shared.c:15", "--show", "shared", "--as", "value"])
+            .args(extra);
+        let out = run(&mut cmd, None, TIMEOUT);
+        assert_no_panic(&out);
+        assert_eq!(out.code(), 0, "{out:?}");
+        frame_values(&out, "shared")
+    };
+    let forward = playback(&[]);
+    let mut sorted = forward.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["11", "12", "13", "21", "22", "23"], "{forward:?}");
+    let mut backward = playback(&["--reverse"]);
+    backward.reverse();
+    assert_eq!(backward, forward);
+}
+
+#[test]
+fn rback_run_debugs_a_threaded_program_as_it_is_recorded() {
+    let session = Session::new();
+    let script = session.write(
+        "script.gdb",
+        "break add\ncontinue\ncontinue\nreverse-continue\nprint arg\ncontinue\ncontinue\ncontinue\ncontinue\n",
+    );
+    let mut cmd = session.command();
+    cmd.arg("run")
+        .arg("-o")
+        .arg(session.trace())
+        .arg("--batch")
+        .arg("-x")
+        .arg(script)
+        .arg(c_program("threads_race"));
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    let text = out.stdout();
+    assert_eq!(text.matches(" hit Breakpoint 1, add (arg=0x").count(), 6, "{out:?}");
+    assert!(text.contains("counter 4000000\n"), "{out:?}");
+    // What was recorded along the way is a normal trace of the whole run.
+    let rep = session.replay();
+    assert_eq!(rep.code(), 0, "{rep:?}");
+    assert!(rep.stdout().starts_with("counter 4000000\n"), "{rep:?}");
+    let stamps = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("stamp "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(stamps(&rep.stdout()), stamps(&text), "{rep:?}");
+}
