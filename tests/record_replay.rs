@@ -438,3 +438,22 @@ fn signal_during_a_counting_loop_replays_at_the_same_round() {
         );
     }
 }
+
+/// A program that signals its own process group and its parent (which are
+/// rback's under rback) and probes for syscalls that do not exist: rback
+/// survives, records to the end, and replay prints the same.
+#[test]
+fn signals_to_the_group_and_the_parent_and_unknown_syscalls_do_not_stop_the_recording() {
+    let session = Session::new();
+    let rec = session.record(c_program("signal_group"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "kill(0, SIGUSR1) = 0, handler ran 1 time(s)\n\
+         kill(parent, SIGTERM) = 0\n\
+         syscall(-1) = -1 (Function not implemented)\n\
+         syscall(1000) = -1 (Function not implemented)\n",
+        "{rec:?}"
+    );
+    assert_replay_matches(&rec, &session.replay());
+}

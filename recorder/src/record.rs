@@ -700,6 +700,19 @@ impl Recorder {
                 fake = Some(-(libc::ENOSYS as i64));
             }
         }
+        match self.signal_for_rback(nr, &args) {
+            // Only the program's own process is in rback's group besides
+            // rback: the signal goes to it alone.
+            Some(Aim::Group) => {
+                regs.rdi = self.tracee.tgid.as_raw() as u64;
+                self.tracee.set_regs(&regs)?;
+            }
+            // A signal to rback itself (the program's parent) or to every
+            // process would stop the recording or worse: it is not sent, and
+            // the program is told it was.
+            Some(Aim::Rback) => fake = Some(0),
+            None => {}
+        }
         let mut shown_later = None;
         if fake.is_none() && self.live && matches!(info.echo, Echo::Buf | Echo::Iov) {
             // The debugger's replay follows this recording and shows the
@@ -896,6 +909,19 @@ impl Recorder {
             return Err(Error::Spawn("no thread left to run after a thread's exit".into()));
         }
         Ok(())
+    }
+
+    /// Whether a `kill`/`tgkill`/`tkill` would reach rback: aimed at its
+    /// process group (which the program shares, for the terminal), at
+    /// rback itself (the program's parent), or at every process.
+    fn signal_for_rback(&self, nr: i64, args: &[u64; 6]) -> Option<Aim> {
+        let target = args[0] as i32;
+        match nr {
+            libc::SYS_kill if target == 0 || target == -nix::unistd::getpgrp().as_raw() => Some(Aim::Group),
+            libc::SYS_kill if target == -1 || target == self.me => Some(Aim::Rback),
+            libc::SYS_tgkill | libc::SYS_tkill if target == self.me => Some(Aim::Rback),
+            _ => None,
+        }
     }
 
     /// Whether a signal stop is Ctrl-C at rback's terminal during a live
@@ -1169,6 +1195,14 @@ impl Recorder {
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, 0)
     }
+}
+
+/// Where a signal the program sends would land besides the program.
+enum Aim {
+    /// rback's process group, which the program shares.
+    Group,
+    /// rback itself, or every process.
+    Rback,
 }
 
 /// Splits `total` bytes over an iovec array in tracee memory.

@@ -470,8 +470,25 @@ pub fn lookup(nr: i64) -> Option<&'static SyscallInfo> {
         }
         v
     });
+    if is_not_a_syscall(nr) {
+        return Some(&NOT_A_SYSCALL);
+    }
     let i = usize::try_from(nr).ok()?;
     index.get(i).copied().flatten().map(|i| &TABLE[i].1)
+}
+
+/// A number that names no syscall on x86-64 (negative, or past the table
+/// and below the x32 range): the kernel does nothing and returns ENOSYS,
+/// so the call is made in recording and replay alike, as a program that
+/// probes for a syscall expects.
+static NOT_A_SYSCALL: SyscallInfo = sc("no such syscall", 6, Replay::Execute, &[]);
+
+fn is_not_a_syscall(nr: i64) -> bool {
+    // 512-547 are x32 calls, reachable only with the x32 bit (0x40000000),
+    // which rback refuses; without it they too are ENOSYS on x86-64.
+    const FIRST_UNUSED: i64 = 512;
+    const X32_BIT: i64 = 0x4000_0000;
+    nr < 0 || (FIRST_UNUSED..X32_BIT).contains(&nr)
 }
 
 /// A printable name for any syscall number, known or not.
