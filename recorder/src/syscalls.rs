@@ -638,9 +638,16 @@ mod tests {
         assert_eq!(lookup(0).unwrap().name, "read");
         assert_eq!(lookup(59).unwrap().name, "execve");
         assert_eq!(lookup(318).unwrap().name, "getrandom");
-        assert!(lookup(100_000).is_none());
-        assert!(lookup(-1).is_none());
-        assert_eq!(name(9999), "syscall_9999");
+        // Numbers that name no syscall are made and return ENOSYS; a number
+        // in the table's range that rback does not know is refused, and so
+        // is the x32 range.
+        assert_eq!(lookup(100_000).unwrap().replay, Replay::Execute);
+        assert_eq!(lookup(-1).unwrap().replay, Replay::Execute);
+        assert!(lookup(0x4000_0000).is_none());
+        assert_eq!(name(9999), "no such syscall");
+        let unknown_in_range = (0..512).find(|&n| TABLE.iter().all(|(t, _)| *t != n)).unwrap();
+        assert!(lookup(unknown_in_range).is_none());
+        assert_eq!(name(unknown_in_range), format!("syscall_{unknown_in_range}"));
     }
 
     #[test]
