@@ -329,3 +329,48 @@ fn rback_run_debugs_a_threaded_program_as_it_is_recorded() {
     };
     assert_eq!(stamps(&rep.stdout()), stamps(&text), "{rep:?}");
 }
+
+#[test]
+fn checkpoint_copies_of_a_thread_keep_its_alternate_signal_stack() {
+    let session = record_and_replay_three_times(c_program("threads_altstack"), |out| {
+        assert_eq!(out, "handler on the alternate stack: yes\n");
+    });
+    // A place where the main thread runs and the worker, which has its
+    // signal stack by then, waits: a checkpoint there makes the worker
+    // again in the copy.
+    let log = recorder::trace::TraceLog::load(&session.trace()).unwrap();
+    let main_pid = match log.get(recorder::EventIdx(0)) {
+        Some(recorder::trace::Event::Exec(exec)) => exec.pid,
+        _ => panic!("the trace starts with its exec"),
+    };
+    let altstack_set = log
+        .events()
+        .position(|e| matches!(e, recorder::trace::Event::Syscall(c) if c.nr == libc::SYS_sigaltstack))
+        .expect("the worker sets its signal stack");
+    let to_main = log
+        .events()
+        .enumerate()
+        .skip(altstack_set)
+        .find(|(_, e)| matches!(e, recorder::trace::Event::Switch(s) if s.to == main_pid))
+        .map(|(i, _)| i + 1)
+        .expect("the main thread gets a turn after that");
+    // Back to that checkpoint from the end, then on through the signal,
+    // whose handler says (checked against the recording) where it ran.
+    let out = debug(
+        &session,
+        &[],
+        &format!(
+            "goto {to_main}\ncheckpoint worker-waits\ncontinue\ncontinue\nrestart worker-waits\ncontinue\ncontinue\n"
+        ),
+    );
+    let err = out.stderr();
+    assert!(!err.contains("diverged") && !err.contains("error"), "{out:?}");
+    let text = out.stdout();
+    assert_eq!(
+        text.matches("Thread 2 \"threads_altstac\" received signal SIGUSR1")
+            .count(),
+        2,
+        "{out:?}"
+    );
+    assert_eq!(text.matches("No more reverse-execution history.").count(), 2, "{out:?}");
+}

@@ -1024,10 +1024,10 @@ impl ReplaySession {
         // A fork copies only the thread that makes it: the others are made
         // again in the copy.
         let mut others = Vec::with_capacity(self.others.len());
-        for thread in &self.others {
+        for thread in &mut self.others {
             others.push(Thread {
                 tid: thread.tid,
-                tracee: copy_thread(&thread.tracee, &mut tracee, thread.clear_tid)?,
+                tracee: copy_thread(&mut thread.tracee, &mut tracee, thread.clear_tid)?,
                 clear_tid: thread.clear_tid,
             });
         }
@@ -1213,7 +1213,7 @@ impl ReplaySession {
 /// and vector registers, signal mask, and the address its id is cleared at
 /// when it exits. The kernel-side robust list and rseq area are not made:
 /// replay emulates `set_robust_list` and refuses `rseq` anyway.
-fn copy_thread(original: &Tracee, copy: &mut Tracee, clear_tid: u64) -> Result<Tracee> {
+fn copy_thread(original: &mut Tracee, copy: &mut Tracee, clear_tid: u64) -> Result<Tracee> {
     let mut flags = libc::CLONE_VM
         | libc::CLONE_FS
         | libc::CLONE_FILES
@@ -1244,9 +1244,46 @@ fn copy_thread(original: &Tracee, copy: &mut Tracee, clear_tid: u64) -> Result<T
             errno_name(r)
         )));
     }
+    if let Some(stack) = alternate_signal_stack(original)? {
+        let at = thread.scratch(&stack)?;
+        let r = thread.inject_syscall(libc::SYS_sigaltstack, [at.0, 0, 0, 0, 0, 0])?;
+        if r != 0 {
+            return Err(Error::Spawn(format!(
+                "cannot give a copied thread its signal stack: {}",
+                errno_name(r)
+            )));
+        }
+    }
     thread.set_regs(&original.regs()?)?;
     thread.copy_vector_state_from(original)?;
     Ok(thread)
+}
+
+/// The alternate signal stack of a stopped thread, as the `stack_t` to set
+/// it with, or `None` if it has none. The kernel writes the answer below
+/// the thread's red zone, whose bytes are put back after.
+fn alternate_signal_stack(thread: &mut Tracee) -> Result<Option<Vec<u8>>> {
+    const STACK_T: usize = std::mem::size_of::<libc::stack_t>();
+    const RED_ZONE: u64 = 128;
+    let at = RemoteAddr((thread.regs()?.rsp - RED_ZONE - STACK_T as u64) & !0xf);
+    let saved = thread.read_bytes(at, STACK_T)?;
+    let r = thread.inject_syscall(libc::SYS_sigaltstack, [0, at.0, 0, 0, 0, 0])?;
+    let mut stack = thread.read_bytes(at, STACK_T)?;
+    thread.write_bytes(at, &saved)?;
+    if r != 0 {
+        return Err(Error::Spawn(format!(
+            "cannot read a thread's signal stack: {}",
+            errno_name(r)
+        )));
+    }
+    // stack_t: ss_sp (8 bytes), ss_flags (int, then padding), ss_size.
+    let flags = i32::from_le_bytes(stack[8..12].try_into().unwrap());
+    if flags & libc::SS_DISABLE != 0 {
+        return Ok(None);
+    }
+    // Whether the thread runs on it now is no flag one can set.
+    stack[8..12].copy_from_slice(&(flags & !libc::SS_ONSTACK).to_le_bytes());
+    Ok(Some(stack))
 }
 
 /// The signals thread `tid` blocks, from `/proc/TID/status`.
