@@ -302,6 +302,7 @@ impl Recorder {
             return Ok(stop);
         }
         let mut flushed = false;
+        let mut polls = 0u32;
         loop {
             if let Some(stop) = self.next_stop(false)? {
                 return Ok(stop);
@@ -313,7 +314,8 @@ impl Recorder {
                             .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
                         self.interrupted = true;
                     } else {
-                        std::thread::sleep(Duration::from_micros(200));
+                        polls += 1;
+                        pause_while_the_tracee_runs(polls);
                     }
                 }
                 _ if !flushed => {
@@ -456,10 +458,15 @@ impl Recorder {
     /// loop that counts cannot starve it for ever.
     fn try_preempt(&mut self) -> Result<()> {
         self.interrupted = false;
-        let placed = self.find_placement("a thread switch")?;
-        let long_turn = self.turn_since.elapsed() >= LONG_TURN;
+        let placed = match self.spinning_here()? {
+            Some(placed) => Some(placed),
+            None if self.pending_stop.is_none() && self.turn_since.elapsed() >= LONG_TURN => {
+                self.find_placement("a thread switch")?
+            }
+            None => None,
+        };
         match placed {
-            Some((regs, at)) if matches!(at, Placement::Count(_)) || long_turn => {
+            Some((regs, at)) => {
                 self.timeslice = TIMESLICE;
                 let left = Left::Preempted {
                     regs: Box::new(Registers::from(&regs)),
@@ -476,6 +483,33 @@ impl Recorder {
                 self.tracee.resume(Resume::Cont, 0)
             }
         }
+    }
+
+    /// Whether the current thread, stopped where rback interrupted it,
+    /// spins: it comes round to the same instruction in the same state. It
+    /// is then left at such a visit, placed by count. Registers are
+    /// compared first, so a thread that does real work costs two debug
+    /// breakpoint stops here, not copies of its memory.
+    fn spinning_here(&mut self) -> Result<Option<(Regs, Placement)>> {
+        let rip = self.tracee.regs()?.rip;
+        if !self.run_to(rip)? {
+            return Ok(None);
+        }
+        let first = self.tracee.regs()?;
+        if !self.run_to(rip)? || !tracee::same_program_state(&self.tracee.regs()?, &first) {
+            return Ok(None);
+        }
+        let memory = self.tracee.writable_memory()?;
+        if !self.run_to(rip)? {
+            return Ok(None);
+        }
+        let regs = self.tracee.regs()?;
+        if !tracee::same_program_state(&regs, &first) || self.tracee.writable_memory()? != memory {
+            return Ok(None);
+        }
+        self.writer.flush()?;
+        let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &regs, "a thread switch")?;
+        Ok(Some((regs, Placement::Count(count))))
     }
 
     /// Delivers the first held signal where the current thread computes,
@@ -770,6 +804,7 @@ impl Recorder {
         let may_desched = info.replay == Replay::Emulate;
         let blocks = syscalls::may_block(nr, &args);
         let entered = Instant::now();
+        let mut polls = 0u32;
         let mut exec_happened = false;
         loop {
             let stop = if self.waiting.is_empty() && self.zombie_leader.is_none() {
@@ -786,9 +821,8 @@ impl Recorder {
                 match self.next_stop(false)? {
                     Some(stop) => stop,
                     None => {
-                        // On one CPU the tracee only gets to make its call
-                        // when rback lets go of the CPU.
-                        nix::sched::sched_yield().ok();
+                        polls += 1;
+                        pause_while_the_tracee_runs(polls);
                         continue;
                     }
                 }
@@ -1194,6 +1228,18 @@ impl Recorder {
         self.writer.write_event(&Event::Rdtsc { tsc, aux })?;
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, 0)
+    }
+}
+
+/// Lets the CPU go while polling for a tracee's stop. Tracer and tracee
+/// share one CPU, so giving it up is what lets the tracee get there: most
+/// stops come within microseconds, so the first polls only yield; a tracee
+/// that computes for longer is then looked at every 100 µs.
+fn pause_while_the_tracee_runs(polls: u32) {
+    if polls < 64 {
+        nix::sched::sched_yield().ok();
+    } else {
+        std::thread::sleep(Duration::from_micros(100));
     }
 }
 
