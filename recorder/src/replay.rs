@@ -842,15 +842,9 @@ impl ReplaySession {
     /// otherwise it goes on round its loop.
     fn on_state_check(&mut self, regs: Regs) -> Result<Step> {
         let stub = self.stub.clone().expect("only called while a state check is in place");
-        let (_, point) = self
-            .placed_state()
-            .expect("a state check is in place only before a placed event");
-        let recorded = self.placed_event_regs().expect("a placed event has registers");
         let mut program = regs;
         program.rip = stub.x;
-        let here = tracee::same_program_state(&program, &recorded)
-            && statepoint::memory_hash(&self.tracee.writable_memory()?, Some(stub.base)) == point.memory;
-        if !here {
+        if !self.is_placed_point(&program, &stub)? {
             self.run_on(0)?;
             return Ok(Step::Continue);
         }
@@ -858,6 +852,45 @@ impl ReplaySession {
         self.stub = None;
         self.tracee.set_regs(&program)?;
         self.at_placed_point(program)
+    }
+
+    /// Whether the thread, at X with the program's registers `regs`, is in
+    /// the recorded state of the next event.
+    fn is_placed_point(&self, regs: &Regs, stub: &Stub) -> Result<bool> {
+        let (_, point) = self
+            .placed_state()
+            .expect("a state check is in place only before a placed event");
+        let recorded = self.placed_event_regs().expect("a placed event has registers");
+        Ok(tracee::same_program_state(regs, &recorded)
+            && statepoint::memory_hash(&self.tracee.writable_memory()?, Some(stub.base)) == point.memory)
+    }
+
+    /// A single step at X while the state check is in place: the step must
+    /// run X's own instruction, not the jump to the check, and the check is
+    /// made here (the point may be this very execution).
+    fn step_at_patch(&mut self, stub: Stub, regs: Regs) -> Result<()> {
+        if self.is_placed_point(&regs, &stub)? {
+            stub.remove(&mut self.tracee)?;
+            self.stub = None;
+            self.at_placed_point(regs)?;
+            return Ok(());
+        }
+        stub.unpatch(&self.tracee)?;
+        self.tracee.resume(Resume::Step, 0)?;
+        let stop = self.tracee.wait()?;
+        if !matches!(stop, Stop::Exited(_)) {
+            stub.patch(&self.tracee)?;
+        }
+        self.tracee.hand_back(stop);
+        Ok(())
+    }
+
+    /// Shows the program's own bytes where the state check patched its
+    /// code (reads for the debugger must never see rback's machinery).
+    pub(crate) fn hide_patches(&self, addr: u64, bytes: &mut [u8]) {
+        if let Some(stub) = &self.stub {
+            stub.hide(addr, bytes);
+        }
     }
 
     /// The thread's turn ends where the recording preempted it (it stands
@@ -1069,6 +1102,12 @@ impl ReplaySession {
     /// instruction or running freely until the next stop.
     pub(crate) fn resume(&mut self, mode: Resume) -> Result<()> {
         self.run_mode = mode;
+        if let (Resume::Step, Some(stub)) = (mode, self.stub.clone()) {
+            let regs = self.tracee.regs()?;
+            if regs.rip == stub.x {
+                return self.step_at_patch(stub, regs);
+            }
+        }
         self.tracee.resume(mode, 0)
     }
 

@@ -217,11 +217,7 @@ impl Stub {
         }
         let (bytes, trap) = assemble(base, x, insn, point)?;
         tracee.write_bytes(RemoteAddr(base), &bytes)?;
-        let mut patch = vec![0xcc; insn.len()];
-        patch[0] = 0xe9;
-        let rel = (base as i64 - (x as i64 + JMP_LEN as i64)) as i32;
-        patch[1..JMP_LEN].copy_from_slice(&rel.to_le_bytes());
-        tracee.write_bytes(RemoteAddr(x), &patch)?;
+        tracee.write_bytes(RemoteAddr(x), &jump(x, base, insn.len()))?;
         Ok(Stub {
             x,
             original: code[..insn.len()].to_vec(),
@@ -230,9 +226,29 @@ impl Stub {
         })
     }
 
+    /// Puts X's own bytes back, for a moment (see `patch`) or for good.
+    pub(crate) fn unpatch(&self, tracee: &Tracee) -> Result<()> {
+        tracee.write_bytes(RemoteAddr(self.x), &self.original)
+    }
+
+    /// Patches X again to jump to the stub.
+    pub(crate) fn patch(&self, tracee: &Tracee) -> Result<()> {
+        tracee.write_bytes(RemoteAddr(self.x), &jump(self.x, self.base, self.original.len()))
+    }
+
+    /// Shows X's own bytes in `bytes`, read from `addr`, where the patch is.
+    pub(crate) fn hide(&self, addr: u64, bytes: &mut [u8]) {
+        for (i, original) in self.original.iter().enumerate() {
+            let at = self.x + i as u64;
+            if at >= addr && at < addr + bytes.len() as u64 {
+                bytes[(at - addr) as usize] = *original;
+            }
+        }
+    }
+
     /// Puts X back and unmaps the stub.
     pub(crate) fn remove(&self, tracee: &mut Tracee) -> Result<()> {
-        tracee.write_bytes(RemoteAddr(self.x), &self.original)?;
+        self.unpatch(tracee)?;
         let r = tracee.inject_syscall(libc::SYS_munmap, [self.base, STUB_LEN, 0, 0, 0, 0])?;
         if r != 0 {
             return Err(Error::Program(format!(
@@ -243,6 +259,16 @@ impl Stub {
         }
         Ok(())
     }
+}
+
+/// `jmp rel32` from `x` to `to`, padded with `int3` to `len` bytes (the
+/// padding is never run: the stub jumps back past it).
+fn jump(x: u64, to: u64, len: usize) -> Vec<u8> {
+    let mut patch = vec![0xcc; len];
+    patch[0] = 0xe9;
+    let rel = (to as i64 - (x as i64 + JMP_LEN as i64)) as i32;
+    patch[1..JMP_LEN].copy_from_slice(&rel.to_le_bytes());
+    patch
 }
 
 /// The stub's code at `base`, and the address after its `int3`. It saves

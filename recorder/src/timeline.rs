@@ -619,7 +619,9 @@ impl Timeline {
     }
 
     pub fn read_memory(&self, addr: RemoteAddr, len: usize) -> Result<Vec<u8>> {
-        self.live.tracee().read_bytes(addr, len)
+        let mut bytes = self.live.tracee().read_bytes(addr, len)?;
+        self.live.hide_patches(addr.0, &mut bytes);
+        Ok(bytes)
     }
 
     pub fn pid(&self) -> nix::unistd::Pid {

@@ -83,6 +83,8 @@ pub struct Tracee {
     gone: std::cell::Cell<bool>,
     /// The thread that the last injected `clone` made.
     new_thread: std::cell::Cell<Option<Pid>>,
+    /// A stop rback already waited for, handed back to the next `wait`.
+    pending: std::cell::Cell<Option<Stop>>,
 }
 
 impl Tracee {
@@ -122,6 +124,9 @@ impl Tracee {
     }
 
     pub fn wait(&self) -> Result<Stop> {
+        if let Some(stop) = self.pending.take() {
+            return Ok(stop);
+        }
         loop {
             if let Some(stop) = self.wait_flags(WaitPidFlag::__WALL)? {
                 return Ok(stop);
@@ -132,6 +137,9 @@ impl Tracee {
     /// Like [`Tracee::wait`], but returns `None` at once if the tracee is
     /// still running.
     pub fn try_wait(&self) -> Result<Option<Stop>> {
+        if let Some(stop) = self.pending.take() {
+            return Ok(Some(stop));
+        }
         self.wait_flags(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)
     }
 
@@ -378,6 +386,7 @@ impl Tracee {
             killed: std::cell::Cell::new(false),
             gone: std::cell::Cell::new(false),
             new_thread: std::cell::Cell::new(None),
+            pending: std::cell::Cell::new(None),
         })
     }
 
@@ -424,6 +433,11 @@ impl Tracee {
                 "unexpected stop {other:?} while setting a syscall aside"
             ))),
         }
+    }
+
+    /// Makes `stop` (already waited for) the next one `wait` reports.
+    pub fn hand_back(&self, stop: Stop) {
+        self.pending.set(Some(stop));
     }
 
     /// The thread that the last injected `clone` made, once.
