@@ -111,14 +111,15 @@ fn copy_and_hash(from: &mut File, to: &Path) -> std::io::Result<FileHash> {
 }
 
 /// Why `path` could not be copied into the trace, with a full disk or a
-/// used-up quota said in words.
+/// used-up quota said in words (and in one message, which the trailer
+/// keeps whole).
 fn copy_error(path: &Path, e: std::io::Error) -> Error {
-    let why = match e.raw_os_error() {
-        Some(libc::ENOSPC) => ": the disk is full",
-        Some(libc::EDQUOT) => ": the disk quota is used up",
-        _ => "",
-    };
-    Error::io(format!("cannot copy {} into the trace{why}", path.display()))(e)
+    let context = format!("cannot copy {} into the trace", path.display());
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) => Error::Program(format!("{context}: the disk is full ({e})")),
+        Some(libc::EDQUOT) => Error::Program(format!("{context}: the disk quota is used up ({e})")),
+        _ => Error::io(context)(e),
+    }
 }
 
 /// Whether `name` is what the store names a copy by: a BLAKE3 hash as 64

@@ -10,6 +10,7 @@
 //! whose recorder was killed still replays up to its last complete frame; the
 //! reader reports such a trace as ending early rather than as corrupt.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -29,6 +30,9 @@ const MAX_FRAME: u32 = 1 << 31;
 /// How many bytes one reader may checksum, at least, while looking for a
 /// valid frame after a damaged one (see `TraceReader::find_frame`).
 const SCAN_BUDGET: u64 = 256 << 20;
+/// How many of its last events a trace may lose to make room for a trailer
+/// on a full disk.
+const RECENT_ENDS: usize = 16;
 /// The number of `Event` variants: an event frame's second byte is less.
 const EVENT_VARIANTS: u8 = 6;
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -50,12 +54,13 @@ pub enum TraceError {
     #[error("trace {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// A write failed for want of space. The trace keeps the events written
-    /// before, and a trailer that says so if it fits.
-    #[error("cannot write trace {path}: {what} ({source})")]
+    /// before, and a trailer that says so if it fits. (`error` is part of
+    /// the message, not a separate cause: the trailer keeps the message.)
+    #[error("cannot write trace {path}: {what} ({error})")]
     NoSpace {
         path: PathBuf,
         what: &'static str,
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -313,12 +318,12 @@ fn write_err(path: &Path, source: io::Error) -> TraceError {
         Some(libc::ENOSPC) => TraceError::NoSpace {
             path,
             what: "the disk is full",
-            source,
+            error: source,
         },
         Some(libc::EDQUOT) => TraceError::NoSpace {
             path,
             what: "the disk quota is used up",
-            source,
+            error: source,
         },
         _ => TraceError::Io { path, source },
     }
@@ -361,6 +366,10 @@ pub struct TraceWriter {
     written: u64,
     /// The event frames in it.
     events_in_file: u64,
+    /// Where the last few event frames in the file end, with the number of
+    /// events up to there: a trailer that does not fit on a full disk can
+    /// take their place.
+    recent_ends: VecDeque<(u64, u64)>,
     last_flush: Instant,
     started: Instant,
     /// Events handed to the writer (in the file, or still in `buf`).
@@ -394,6 +403,7 @@ impl TraceWriter {
             buf,
             written: 0,
             events_in_file: 0,
+            recent_ends: VecDeque::new(),
             last_flush: Instant::now(),
             started: Instant::now(),
             events: 0,
@@ -503,8 +513,7 @@ impl TraceWriter {
                 Err(e) => return Err(self.fail(done, e)),
             }
         }
-        self.written += done as u64;
-        self.events_in_file += self.buffered.iter().filter(|f| f.1).count() as u64;
+        self.keep_frames(done);
         self.buf.clear();
         self.buffered.clear();
         if self.buf.capacity() > FLUSH_BYTES * 4 {
@@ -519,17 +528,30 @@ impl TraceWriter {
     /// (a later reader must not take a partial frame for damage), and
     /// refuses every write from now on.
     fn fail(&mut self, done: usize, e: io::Error) -> TraceError {
-        // The buffer's offsets count from where this flush started.
-        let whole = self.buffered.iter().take_while(|f| f.0 <= done);
-        let kept = whole.clone().last().map_or(0, |f| f.0);
-        self.events_in_file += whole.filter(|f| f.1).count() as u64;
-        self.written += kept as u64;
+        self.keep_frames(done);
         let _ = self.file.set_len(self.written);
         let _ = self.file.seek(SeekFrom::Start(self.written));
         self.buf.clear();
         self.buffered.clear();
         self.failed = Some(e.raw_os_error().ok_or_else(|| e.to_string()));
         write_err(&self.path, e)
+    }
+
+    /// Counts the whole frames among the first `done` bytes of the buffer
+    /// as in the file.
+    fn keep_frames(&mut self, done: usize) {
+        // The buffer's offsets count from where this flush started.
+        let start = self.written;
+        for &(end, is_event) in self.buffered.iter().take_while(|f| f.0 <= done) {
+            self.written = start + end as u64;
+            if is_event {
+                self.events_in_file += 1;
+                if self.recent_ends.len() == RECENT_ENDS {
+                    self.recent_ends.pop_front();
+                }
+                self.recent_ends.push_back((self.written, self.events_in_file));
+            }
+        }
     }
 
     fn failure(&self) -> TraceError {
@@ -549,23 +571,43 @@ impl TraceWriter {
     }
 
     /// After a failed write: ends the file, which holds whole frames only,
-    /// with a trailer for the events in it that says why it ends there.
+    /// with a trailer for the events in it that says why it ends there. On
+    /// a full disk the trailer may not fit after the last frame (that frame
+    /// filled the last block); it then takes the place of the last events,
+    /// up to [`RECENT_ENDS`] of them, until it fits.
     fn salvage(&mut self, why: String) -> Result<(), TraceError> {
-        let trailer = Trailer {
-            events: self.events_in_file,
-            duration_ns: self.started.elapsed().as_nanos() as u64,
-            stopped: Some(why),
-        };
-        let mut bytes = Vec::new();
-        push_frame(&mut bytes, |buf| {
-            postcard::to_io(&Frame::Trailer(trailer), buf).expect("trace frames always serialize");
-        })
-        .map_err(|()| self.too_large())?;
-        self.file.write_all(&bytes).map_err(|e| {
+        loop {
+            let trailer = Trailer {
+                events: self.events_in_file,
+                duration_ns: self.started.elapsed().as_nanos() as u64,
+                stopped: Some(why.clone()),
+            };
+            let mut bytes = Vec::new();
+            push_frame(&mut bytes, |buf| {
+                postcard::to_io(&Frame::Trailer(trailer), buf).expect("trace frames always serialize");
+            })
+            .map_err(|()| self.too_large())?;
+            let e = match self.file.write_all(&bytes) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
             // Whole frames only, still: a partial trailer would read as damage.
             let _ = self.file.set_len(self.written);
-            write_err(&self.path, e)
-        })
+            let _ = self.file.seek(SeekFrom::Start(self.written));
+            let full = matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
+            while self.recent_ends.back().is_some_and(|&(end, _)| end >= self.written) {
+                self.recent_ends.pop_back();
+            }
+            match self.recent_ends.pop_back() {
+                Some((end, events)) if full => {
+                    self.written = end;
+                    self.events_in_file = events;
+                    let _ = self.file.set_len(end);
+                    let _ = self.file.seek(SeekFrom::Start(end));
+                }
+                _ => return Err(write_err(&self.path, e)),
+            }
+        }
     }
 
     fn too_large(&self) -> TraceError {
