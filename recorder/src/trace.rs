@@ -8,7 +8,12 @@
 //!
 //! Frames are written as the program runs and flushed regularly, so a trace
 //! whose recorder was killed still replays up to its last complete frame; the
-//! reader reports such a trace as ending early rather than as corrupt.
+//! reader reports such a trace as ending early rather than as corrupt. A
+//! frame that runs past the end of the file counts as damage only on
+//! evidence (a valid frame after it: [`TraceReader`]'s `step`), and
+//! [`check`] walks a whole trace for `rback info --verify`. A write that
+//! fails (a full disk) leaves whole frames and, if it fits, a trailer that
+//! says why ([`TraceWriter`]).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -740,7 +745,7 @@ impl TraceReader {
         &self.header
     }
 
-    /// The index the next event returned by [`TraceReader::next`] will have.
+    /// The index the next event returned by [`TraceReader::next_item`] will have.
     pub fn next_index(&self) -> EventIdx {
         self.next_event
     }
