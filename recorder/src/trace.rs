@@ -822,6 +822,11 @@ impl TraceReader {
         let crc = u32::from_le_bytes(head[4..].try_into().unwrap());
         let payload_at = self.offset + 8;
         let left = remaining - 8;
+        if head == [0; 8] && self.zeros_from(payload_at)? {
+            // A machine that crashed after the file grew but before its
+            // data reached the disk leaves zeros where the last frames were.
+            return Ok(Step::Cut);
+        }
         if len >= MAX_FRAME {
             let next = if find_next { self.find_frame(payload_at)? } else { None };
             return Ok(Step::Bad {
@@ -908,6 +913,24 @@ impl TraceReader {
             at += 1;
         }
         Ok(None)
+    }
+
+    /// Whether every byte from `at` to the end of the file is zero.
+    fn zeros_from(&self, at: u64) -> Result<bool, TraceError> {
+        let mut chunk = vec![0u8; (self.len - at).min(1 << 16) as usize];
+        let mut pos = at;
+        while pos < self.len {
+            let n = (self.len - pos).min(chunk.len() as u64) as usize;
+            self.input
+                .get_ref()
+                .read_exact_at(&mut chunk[..n], pos)
+                .map_err(io_err(&self.path))?;
+            if chunk[..n].iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            pos += n as u64;
+        }
+        Ok(true)
     }
 
     /// Whether the `len` bytes at `at` are a payload with checksum `crc`
@@ -1302,8 +1325,9 @@ mod tests {
         }
     }
 
-    /// A killed recorder leaves the file cut anywhere after its header:
-    /// every such cut reads as ending early, none as damage.
+    /// A killed recorder leaves the file cut anywhere after its header,
+    /// and a machine crash can leave zeros instead of the last bytes: every
+    /// such end reads as ending early, none as damage.
     #[test]
     fn every_cut_after_the_header_ends_early() {
         let dir = tempdir();
@@ -1315,7 +1339,21 @@ mod tests {
             std::fs::write(&p, &good[..cut]).unwrap();
             let (events, complete) = read_all(dir.path()).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
             assert!(!complete && events.len() <= 4, "cut at {cut}");
+            for &start in frame_starts(&good).iter().filter(|&&s| s >= header_end && s <= cut) {
+                let mut zeroed = good[..cut].to_vec();
+                zeroed[start..].fill(0);
+                std::fs::write(&p, &zeroed).unwrap();
+                let (_, complete) =
+                    read_all(dir.path()).unwrap_or_else(|e| panic!("cut at {cut}, zeros from {start}: {e}"));
+                assert!(!complete);
+            }
         }
+        // Zeros with data after them are damage.
+        let mut bytes = good.clone();
+        let starts = frame_starts(&good);
+        bytes[starts[2]..starts[3]].fill(0);
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(corrupt_offset(&read_all(dir.path()).unwrap_err()), starts[2] as u64);
     }
 
     /// One flipped bit that sends a frame's length past the end of the file
