@@ -1,11 +1,12 @@
-//! `rback info` and `rback ls`: what a trace holds, read without replaying.
+//! `rback info` and `rback ls`: what a trace holds, read without replaying;
+//! `rback info --verify`: whether all of it is sound.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use recorder::trace::{Event, Next, TraceReader, FILES_DIR};
+use recorder::trace::{Event, FileHash, Next, TraceReader, FILES_DIR};
 
 /// The full `rback info` report.
 pub fn describe(dir: &Path) -> Result<String> {
@@ -82,6 +83,118 @@ pub fn describe(dir: &Path) -> Result<String> {
         writeln!(w, "  {name:<20} {n:>8}")?;
     }
     Ok(out)
+}
+
+/// `rback info --verify`: checks every frame of the trace in `dir` (see
+/// `recorder::trace::check`) and every file copy its events name (see
+/// `recorder::files::verify`), and warns of files in `files/` that no
+/// event names. Returns the report, a line per problem or warning and then
+/// a summary line, and whether the trace is sound: its frames whole, valid
+/// and complete, and every copy it names intact.
+pub fn verify(dir: &Path) -> Result<(String, bool)> {
+    let mut named = BTreeSet::new();
+    let frames = recorder::trace::check(dir, |event| named_copies(event, &mut named))?;
+    let mut out = String::new();
+    let w = &mut out;
+    let (mut problems, mut warnings) = (0, 0);
+    for p in &frames.problems {
+        writeln!(w, "bad: {p}")?;
+        problems += 1;
+    }
+    if let Some(at) = frames.ends_early {
+        writeln!(
+            w,
+            "bad: trace {} ends early, at byte {at} after {} events: the recording was cut short (rback was killed or crashed), and replay stops there",
+            dir.join(recorder::trace::EVENTS_FILE).display(),
+            frames.events
+        )?;
+        problems += 1;
+    }
+    let mut intact = 0;
+    for hash in &named {
+        match recorder::files::verify(dir, &FileHash(hash.clone())) {
+            Ok(_) => intact += 1,
+            Err(e) => {
+                writeln!(w, "bad: {e}")?;
+                problems += 1;
+            }
+        }
+    }
+    let files = dir.join(FILES_DIR);
+    match std::fs::read_dir(&files) {
+        Ok(entries) => {
+            let mut unnamed: Vec<String> = entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| !named.contains(name))
+                .collect();
+            unnamed.sort();
+            for name in unnamed {
+                let why = if name.starts_with(".incoming-") {
+                    "is a partial copy that an interrupted recording left; nothing uses it"
+                } else {
+                    "is named by no event of the trace; nothing uses it"
+                };
+                writeln!(w, "warning: {} {why}", files.join(&name).display())?;
+                warnings += 1;
+            }
+        }
+        // Each copy the events name was reported missing above.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            writeln!(w, "bad: cannot list {}: {e}", files.display())?;
+            problems += 1;
+        }
+    }
+    let sound = problems == 0 && frames.is_sound();
+    let warned = match warnings {
+        0 => String::new(),
+        1 => " (1 warning)".into(),
+        n => format!(" ({n} warnings)"),
+    };
+    let copies = format!("{intact} of {} file copies intact", named.len());
+    if sound {
+        writeln!(
+            w,
+            "verify: {} is sound{warned}: {} events, complete; {copies}",
+            dir.display(),
+            frames.events
+        )?;
+    } else {
+        let mut events = format!("{} events read intact", frames.events);
+        if frames.damaged > 0 {
+            let s = if frames.damaged == 1 { "" } else { "s" };
+            write!(events, ", {} damaged frame{s}", frames.damaged)?;
+        }
+        if frames.unreadable_rest {
+            events.push_str(", the rest unreadable");
+        }
+        writeln!(
+            w,
+            "verify: {} has {problems} problem{}{warned}: {events}; {copies}",
+            dir.display(),
+            if problems == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok((out, sound))
+}
+
+/// Adds the copies in `files/` that `event` names to `named`.
+fn named_copies(event: &Event, named: &mut BTreeSet<String>) {
+    match event {
+        Event::Exec(exec) => {
+            named.insert(exec.exe.0.clone());
+            if let Some((_, interp)) = &exec.interp {
+                named.insert(interp.0.clone());
+            }
+        }
+        Event::Syscall(s) => {
+            if let Some(file) = &s.mapped_file {
+                named.insert(file.0.clone());
+            }
+        }
+        _ => {}
+    }
 }
 
 /// One line for `rback ls`.

@@ -228,7 +228,14 @@ enum Command {
         gdb_args: Vec<String>,
     },
     /// Show what a trace holds (default: the latest one).
-    Info { trace: Option<PathBuf> },
+    Info {
+        /// Check the whole trace instead: every frame of its event log and
+        /// every file copy, a line per problem; exit status 1 unless it is
+        /// sound.
+        #[arg(long)]
+        verify: bool,
+        trace: Option<PathBuf>,
+    },
     /// List recorded traces, newest first.
     Ls,
     /// Play values or memory through a recording like a film: sample each
@@ -423,9 +430,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args, &checkpoints.to_args())?;
             Ok(exit_code(code))
         }
-        Command::Info { trace } => {
+        Command::Info { verify, trace } => {
             let trace_dir = trace_or_latest(trace)?;
-            print!("{}", info::describe(&trace_dir)?);
+            if verify {
+                let (report, sound) = info::verify(&trace_dir)?;
+                print!("{report}");
+                return Ok(if sound { ExitCode::SUCCESS } else { ExitCode::from(1) });
+            }
+            let report = info::describe(&trace_dir).map_err(|e| match e.downcast_ref::<recorder::TraceError>() {
+                Some(recorder::TraceError::Corrupt { .. }) => anyhow!(
+                    "{}; `rback info --verify {}` lists every problem",
+                    one_line(&e),
+                    trace_dir.display()
+                ),
+                _ => e,
+            })?;
+            print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Playback {

@@ -74,32 +74,51 @@ impl FileStore {
         let tmp = self
             .dir
             .join(format!(".incoming-{}-{}", std::process::id(), self.tmp_counter));
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o700)
-            .open(&tmp)
-            .map_err(Error::io(context()))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).map_err(Error::io(context()))?;
-            if n == 0 {
-                break;
+        let copied = copy_and_hash(&mut file, &tmp).and_then(|hash| {
+            let dest = self.path(&hash);
+            if dest.exists() {
+                let _ = fs::remove_file(&tmp);
+            } else {
+                fs::rename(&tmp, &dest)?;
             }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(Error::io(context()))?;
-        }
-        drop(out);
-        let hash = FileHash(hasher.finalize().to_hex().to_string());
-        let dest = self.path(&hash);
-        if dest.exists() {
+            Ok(hash)
+        });
+        let hash = copied.map_err(|e| {
+            // A partial copy is no use to anyone, and after a full disk it
+            // holds the space the trailer needs.
             let _ = fs::remove_file(&tmp);
-        } else {
-            fs::rename(&tmp, &dest).map_err(Error::io(context()))?;
-        }
+            copy_error(path, e)
+        })?;
         self.known.insert(version, hash.clone());
         Ok(hash)
+    }
+}
+
+/// Copies `from` into a new file at `to` and returns the hash of the bytes.
+fn copy_and_hash(from: &mut File, to: &Path) -> std::io::Result<FileHash> {
+    let mut out = OpenOptions::new().write(true).create_new(true).mode(0o700).open(to)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+    }
+    Ok(FileHash(hasher.finalize().to_hex().to_string()))
+}
+
+/// Why `path` could not be copied into the trace, with a full disk or a
+/// used-up quota said in words (and in one message, which the trailer
+/// keeps whole).
+fn copy_error(path: &Path, e: std::io::Error) -> Error {
+    let context = format!("cannot copy {} into the trace", path.display());
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) => Error::Program(format!("{context}: the disk is full ({e})")),
+        Some(libc::EDQUOT) => Error::Program(format!("{context}: the disk quota is used up ({e})")),
+        _ => Error::io(context)(e),
     }
 }
 
@@ -253,6 +272,34 @@ mod tests {
         );
         assert!(!e.contains('\n'), "not one line: {e}");
         e
+    }
+
+    #[test]
+    fn a_full_disk_is_named_in_a_copy_error() {
+        let full = copy_error(Path::new("/lib/x.so"), std::io::Error::from_raw_os_error(libc::ENOSPC)).to_string();
+        assert!(
+            full.contains("cannot copy /lib/x.so into the trace: the disk is full"),
+            "{full}"
+        );
+        let quota = copy_error(Path::new("/x"), std::io::Error::from_raw_os_error(libc::EDQUOT)).to_string();
+        assert!(quota.contains("quota is used up"), "{quota}");
+        let other = copy_error(Path::new("/x"), std::io::Error::from_raw_os_error(libc::EIO)).to_string();
+        assert!(
+            !other.contains("disk") && other.starts_with("cannot copy /x into the trace: "),
+            "{other}"
+        );
+    }
+
+    /// A copy that fails half way (here: reading a directory fails after
+    /// the partial file was created) leaves no `.incoming-*` behind.
+    #[test]
+    fn a_failed_copy_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FileStore::new(dir.path()).unwrap();
+        let e = store.capture(dir.path()).expect_err("a directory cannot be copied");
+        assert!(e.to_string().starts_with("cannot copy "), "{e}");
+        let left: Vec<_> = fs::read_dir(dir.path().join(FILES_DIR)).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
 
     #[test]

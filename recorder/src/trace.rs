@@ -8,11 +8,17 @@
 //!
 //! Frames are written as the program runs and flushed regularly, so a trace
 //! whose recorder was killed still replays up to its last complete frame; the
-//! reader reports such a trace as ending early rather than as corrupt.
+//! reader reports such a trace as ending early rather than as corrupt. A
+//! frame that runs past the end of the file counts as damage only on
+//! evidence (a valid frame after it: [`TraceReader`]'s `step`), and
+//! [`check`] walks a whole trace for `rback info --verify`. A write that
+//! fails (a full disk) leaves whole frames and, if it fits, a trailer that
+//! says why ([`TraceWriter`]).
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,6 +32,14 @@ pub const FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
+/// How many bytes one reader may checksum, at least, while looking for a
+/// valid frame after a damaged one (see `TraceReader::find_frame`).
+const SCAN_BUDGET: u64 = 256 << 20;
+/// How many of its last events a trace may lose to make room for a trailer
+/// on a full disk.
+const RECENT_ENDS: usize = 16;
+/// The number of `Event` variants: an event frame's second byte is less.
+const EVENT_VARIANTS: u8 = 6;
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_BYTES: usize = 1 << 20;
 
@@ -44,6 +58,15 @@ pub enum TraceError {
     Corrupt { path: PathBuf, offset: u64, why: String },
     #[error("trace {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    /// A write failed for want of space. The trace keeps the events written
+    /// before, and a trailer that says so if it fits. (`error` is part of
+    /// the message, not a separate cause: the trailer keeps the message.)
+    #[error("cannot write trace {path}: {what} ({error})")]
+    NoSpace {
+        path: PathBuf,
+        what: &'static str,
+        error: io::Error,
+    },
 }
 
 /// The first frame: what was recorded, where, and on what CPU.
@@ -292,13 +315,73 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> TraceError + '_ {
     }
 }
 
+/// A failed write, with a full disk or a used-up quota named as such: they
+/// are the usual reason, and the user can do something about them.
+fn write_err(path: &Path, source: io::Error) -> TraceError {
+    let path = path.to_path_buf();
+    match source.raw_os_error() {
+        Some(libc::ENOSPC) => TraceError::NoSpace {
+            path,
+            what: "the disk is full",
+            error: source,
+        },
+        Some(libc::EDQUOT) => TraceError::NoSpace {
+            path,
+            what: "the disk quota is used up",
+            error: source,
+        },
+        _ => TraceError::Io { path, source },
+    }
+}
+
+/// Appends one frame to `buf`: a head with the payload's length and CRC,
+/// then the payload that `encode` appends. On `Err` (a payload of
+/// [`MAX_FRAME`] bytes or more), `buf` is as it was.
+fn push_frame(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), ()> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 8]);
+    encode(buf);
+    let Some(len) = u32::try_from(buf.len() - start - 8).ok().filter(|&l| l < MAX_FRAME) else {
+        buf.truncate(start);
+        return Err(());
+    };
+    let crc = crc32fast::hash(&buf[start + 8..]);
+    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
+}
+
 /// Appends frames to a trace's `events` file as the tracee runs.
+///
+/// Frames gather in a buffer of whole frames, handed to the kernel
+/// together. When a write fails (most often because the disk is full), the
+/// file is cut back to the end of the last whole frame that reached it,
+/// every later write fails with the same error, and
+/// [`TraceWriter::finish`] still ends the file with a trailer that says
+/// why, if it fits: the trace then reads as complete up to there, and
+/// never as the leftovers of a killed recorder or as damage.
 pub struct TraceWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    file: File,
+    /// Whole frames not yet handed to the kernel.
+    buf: Vec<u8>,
+    /// Where each frame in `buf` ends, and whether it is an event.
+    buffered: Vec<(usize, bool)>,
+    /// The length of the file: whole frames only.
+    written: u64,
+    /// The event frames in it.
+    events_in_file: u64,
+    /// Where the last few event frames in the file end, with the number of
+    /// events up to there: a trailer that does not fit on a full disk can
+    /// take their place.
+    recent_ends: VecDeque<(u64, u64)>,
     last_flush: Instant,
     started: Instant,
+    /// Events handed to the writer (in the file, or still in `buf`).
     events: u64,
+    /// Why writing failed, once it has: the OS error number, or the message.
+    failed: Option<Result<i32, String>>,
+    finished: bool,
     /// A log in memory that gets each event too, for a live recording.
     mirror: Option<Arc<TraceLog>>,
 }
@@ -315,15 +398,22 @@ impl TraceWriter {
             .mode(0o600)
             .open(&path)
             .map_err(io_err(&path))?;
-        let mut out = BufWriter::with_capacity(FLUSH_BYTES * 2, file);
-        out.write_all(MAGIC).map_err(io_err(&path))?;
-        out.write_all(&FORMAT_VERSION.to_le_bytes()).map_err(io_err(&path))?;
+        let mut buf = Vec::with_capacity(FLUSH_BYTES * 2);
+        buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         let mut w = TraceWriter {
             path,
-            out,
+            file,
+            buffered: vec![(buf.len(), false)],
+            buf,
+            written: 0,
+            events_in_file: 0,
+            recent_ends: VecDeque::new(),
             last_flush: Instant::now(),
             started: Instant::now(),
             events: 0,
+            failed: None,
+            finished: false,
             mirror: None,
         };
         w.frame(&Frame::Header(header.clone()))?;
@@ -341,18 +431,30 @@ impl TraceWriter {
         self.mirror.clone()
     }
 
+    /// The events written so far; once a write has failed, those that are
+    /// in the file.
     pub fn events_written(&self) -> EventIdx {
-        EventIdx(self.events)
+        EventIdx(if self.failed.is_some() {
+            self.events_in_file
+        } else {
+            self.events
+        })
     }
 
     pub fn write_event(&mut self, event: &Event) -> Result<EventIdx, TraceError> {
-        self.frame_ref(event)?;
+        self.check_failed()?;
+        // `Frame::Event` is variant 1; postcard encodes the variant as a
+        // varint, so the event's own encoding can follow a single byte.
+        self.push(true, |buf| {
+            buf.push(1);
+            postcard::to_io(event, buf).expect("trace frames always serialize");
+        })?;
         let idx = EventIdx(self.events);
         self.events += 1;
         if let Some(log) = &self.mirror {
             log.push(event.clone());
         }
-        if self.out.buffer().len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_EVERY {
+        if self.buf.len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush()?;
         }
         Ok(idx)
@@ -360,51 +462,188 @@ impl TraceWriter {
 
     /// Writes the trailer: the trace is complete, up to the program's end or
     /// to where recording had to stop (`stopped` says why).
+    ///
+    /// If a write failed earlier (the caller's `stopped` then normally
+    /// names that failure), or the trailer itself cannot be written, the
+    /// file is ended after the last whole frame it holds with a trailer
+    /// that says why, if that fits. That is `Ok` only when the caller
+    /// already knew the recording stopped (`stopped` is set and the failure
+    /// came before this call); otherwise the failure is returned, so that
+    /// a recording that lost its last events does not look whole.
     pub fn finish(mut self, stopped: Option<String>) -> Result<(), TraceError> {
-        let trailer = Trailer {
-            events: self.events,
-            duration_ns: self.started.elapsed().as_nanos() as u64,
-            stopped,
-        };
-        self.frame(&Frame::Trailer(trailer.clone()))?;
-        self.flush()?;
-        if let Some(log) = &self.mirror {
-            log.end(trailer);
+        self.finished = true;
+        if self.failed.is_none() {
+            let trailer = Trailer {
+                events: self.events,
+                duration_ns: self.started.elapsed().as_nanos() as u64,
+                stopped: stopped.clone(),
+            };
+            match self.frame(&Frame::Trailer(trailer.clone())).and_then(|()| self.flush()) {
+                Ok(()) => {
+                    if let Some(log) = &self.mirror {
+                        log.end(trailer);
+                    }
+                    return Ok(());
+                }
+                Err(e) if self.failed.is_none() => return Err(e),
+                Err(e) => {
+                    let why = match stopped {
+                        Some(s) => format!("{s}; then {e}"),
+                        None => e.to_string(),
+                    };
+                    let _ = self.salvage(why);
+                    return Err(e);
+                }
+            }
+        }
+        let failure = self.failure();
+        match stopped {
+            Some(why) => self.salvage(why),
+            None => {
+                let _ = self.salvage(failure.to_string());
+                Err(failure)
+            }
+        }
+    }
+
+    pub fn flush(&mut self) -> Result<(), TraceError> {
+        self.check_failed()?;
+        self.last_flush = Instant::now();
+        let mut done = 0;
+        while done < self.buf.len() {
+            match self.file.write(&self.buf[done..]) {
+                Ok(0) => return Err(self.fail(done, io::ErrorKind::WriteZero.into())),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail(done, e)),
+            }
+        }
+        self.keep_frames(done);
+        self.buf.clear();
+        self.buffered.clear();
+        if self.buf.capacity() > FLUSH_BYTES * 4 {
+            // One huge event should not keep its buffer for the rest of the recording.
+            self.buf = Vec::with_capacity(FLUSH_BYTES * 2);
         }
         Ok(())
     }
 
-    pub fn flush(&mut self) -> Result<(), TraceError> {
-        self.last_flush = Instant::now();
-        self.out.flush().map_err(io_err(&self.path))
+    /// A write failed after `done` bytes of the buffer reached the file:
+    /// keeps the whole frames among them, cuts the file back to their end
+    /// (a later reader must not take a partial frame for damage), and
+    /// refuses every write from now on.
+    fn fail(&mut self, done: usize, e: io::Error) -> TraceError {
+        self.keep_frames(done);
+        let _ = self.file.set_len(self.written);
+        let _ = self.file.seek(SeekFrom::Start(self.written));
+        self.buf.clear();
+        self.buffered.clear();
+        self.failed = Some(e.raw_os_error().ok_or_else(|| e.to_string()));
+        write_err(&self.path, e)
+    }
+
+    /// Counts the whole frames among the first `done` bytes of the buffer
+    /// as in the file.
+    fn keep_frames(&mut self, done: usize) {
+        // The buffer's offsets count from where this flush started.
+        let start = self.written;
+        for &(end, is_event) in self.buffered.iter().take_while(|f| f.0 <= done) {
+            self.written = start + end as u64;
+            if is_event {
+                self.events_in_file += 1;
+                if self.recent_ends.len() == RECENT_ENDS {
+                    self.recent_ends.pop_front();
+                }
+                self.recent_ends.push_back((self.written, self.events_in_file));
+            }
+        }
+    }
+
+    fn failure(&self) -> TraceError {
+        let source = match &self.failed {
+            Some(Ok(errno)) => io::Error::from_raw_os_error(*errno),
+            Some(Err(message)) => io::Error::other(message.clone()),
+            None => io::Error::other("no failure"),
+        };
+        write_err(&self.path, source)
+    }
+
+    fn check_failed(&self) -> Result<(), TraceError> {
+        match self.failed {
+            None => Ok(()),
+            Some(_) => Err(self.failure()),
+        }
+    }
+
+    /// After a failed write: ends the file, which holds whole frames only,
+    /// with a trailer for the events in it that says why it ends there. On
+    /// a full disk the trailer may not fit after the last frame (that frame
+    /// filled the last block); it then takes the place of the last events,
+    /// up to [`RECENT_ENDS`] of them, until it fits.
+    fn salvage(&mut self, why: String) -> Result<(), TraceError> {
+        loop {
+            let trailer = Trailer {
+                events: self.events_in_file,
+                duration_ns: self.started.elapsed().as_nanos() as u64,
+                stopped: Some(why.clone()),
+            };
+            let mut bytes = Vec::new();
+            push_frame(&mut bytes, |buf| {
+                postcard::to_io(&Frame::Trailer(trailer), buf).expect("trace frames always serialize");
+            })
+            .map_err(|()| self.too_large())?;
+            let e = match self.file.write_all(&bytes) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            // Whole frames only, still: a partial trailer would read as damage.
+            let _ = self.file.set_len(self.written);
+            let _ = self.file.seek(SeekFrom::Start(self.written));
+            let full = matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
+            while self.recent_ends.back().is_some_and(|&(end, _)| end >= self.written) {
+                self.recent_ends.pop_back();
+            }
+            match self.recent_ends.pop_back() {
+                Some((end, events)) if full => {
+                    self.written = end;
+                    self.events_in_file = events;
+                    let _ = self.file.set_len(end);
+                    let _ = self.file.seek(SeekFrom::Start(end));
+                }
+                _ => return Err(write_err(&self.path, e)),
+            }
+        }
+    }
+
+    fn too_large(&self) -> TraceError {
+        TraceError::Io {
+            path: self.path.clone(),
+            source: io::Error::other("event too large for one frame"),
+        }
     }
 
     fn frame(&mut self, frame: &Frame) -> Result<(), TraceError> {
-        let payload = postcard::to_allocvec(frame).expect("trace frames always serialize");
-        self.raw_frame(&payload)
+        self.check_failed()?;
+        self.push(false, |buf| {
+            postcard::to_io(frame, buf).expect("trace frames always serialize");
+        })
     }
 
-    fn frame_ref(&mut self, event: &Event) -> Result<(), TraceError> {
-        // `Frame::Event` is variant 1; postcard encodes the variant as a
-        // varint, so the event's own encoding can follow a single byte.
-        let mut payload = vec![1u8];
-        postcard::to_io(event, &mut payload).expect("trace frames always serialize");
-        self.raw_frame(&payload)
+    fn push(&mut self, is_event: bool, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), TraceError> {
+        push_frame(&mut self.buf, encode).map_err(|()| self.too_large())?;
+        self.buffered.push((self.buf.len(), is_event));
+        Ok(())
     }
+}
 
-    fn raw_frame(&mut self, payload: &[u8]) -> Result<(), TraceError> {
-        let len = u32::try_from(payload.len())
-            .ok()
-            .filter(|&l| l < MAX_FRAME)
-            .ok_or_else(|| TraceError::Io {
-                path: self.path.clone(),
-                source: io::Error::other("event too large for one frame"),
-            })?;
-        let mut head = [0u8; 8];
-        head[..4].copy_from_slice(&len.to_le_bytes());
-        head[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        self.out.write_all(&head).map_err(io_err(&self.path))?;
-        self.out.write_all(payload).map_err(io_err(&self.path))
+impl Drop for TraceWriter {
+    /// Frames already handed to the writer reach the file even when the
+    /// recording ends without [`TraceWriter::finish`] (the trace then ends
+    /// early, as a killed recorder's does).
+    fn drop(&mut self) {
+        if !self.finished && self.failed.is_none() {
+            let _ = self.flush();
+        }
     }
 }
 
@@ -418,19 +657,56 @@ pub enum Next {
     EndsEarly,
 }
 
+/// One step through the frames, before the reader decides what it means.
+enum Step {
+    Frame(Frame),
+    /// The file ends where a frame would start.
+    End,
+    /// The file ends inside a frame, as a killed recorder's can: fewer than
+    /// 8 bytes are left, or a frame's length runs past the end of the file
+    /// and nothing after its head shows damage instead (see
+    /// [`TraceReader::step`]).
+    Cut,
+    /// The frame at the reader's offset is damaged. `next`: where the next
+    /// valid frame starts, if the reader looked and found one.
+    Bad {
+        why: String,
+        next: Option<u64>,
+    },
+}
+
 /// Reads a trace's frames in order.
 pub struct TraceReader {
     path: PathBuf,
     input: BufReader<File>,
+    /// Where the next frame starts.
     offset: u64,
+    /// Where `input` is.
+    input_at: u64,
     len: u64,
     header: Header,
     next_event: EventIdx,
+    /// How many more bytes the reader may checksum while looking for a
+    /// valid frame after a damaged one ([`TraceReader::find_frame`]).
+    scan_budget: u64,
 }
 
 impl TraceReader {
     /// Opens the trace in `dir` and reads its header.
     pub fn open(dir: &Path) -> Result<TraceReader, TraceError> {
+        let mut reader = TraceReader::open_file(dir)?;
+        match reader.step(false)? {
+            Step::Frame(Frame::Header(h)) => reader.header = h,
+            Step::Frame(_) => return Err(reader.corrupt("the first frame is not a header")),
+            Step::End | Step::Cut => return Err(reader.corrupt("the trace ends inside its header")),
+            Step::Bad { why, .. } => return Err(reader.corrupt(&why)),
+        }
+        Ok(reader)
+    }
+
+    /// Opens `dir/events` and checks its magic and version, leaving the
+    /// reader at the first frame.
+    fn open_file(dir: &Path) -> Result<TraceReader, TraceError> {
         if !dir.exists() {
             return Err(TraceError::NotFound(dir.to_path_buf()));
         }
@@ -453,39 +729,36 @@ impl TraceReader {
                 expected: FORMAT_VERSION,
             });
         }
-        let mut reader = TraceReader {
+        Ok(TraceReader {
             path,
             input,
             offset: 12,
+            input_at: 12,
             len,
             header: placeholder_header(),
             next_event: EventIdx(0),
-        };
-        match reader.frame()? {
-            Some(Frame::Header(h)) => reader.header = h,
-            Some(_) => return Err(reader.corrupt("the first frame is not a header")),
-            None => return Err(reader.corrupt("the trace ends inside its header")),
-        }
-        Ok(reader)
+            scan_budget: SCAN_BUDGET.max(len.saturating_mul(2)),
+        })
     }
 
     pub fn header(&self) -> &Header {
         &self.header
     }
 
-    /// The index the next event returned by [`TraceReader::next`] will have.
+    /// The index the next event returned by [`TraceReader::next_item`] will have.
     pub fn next_index(&self) -> EventIdx {
         self.next_event
     }
 
     pub fn next_item(&mut self) -> Result<Next, TraceError> {
-        match self.frame()? {
-            None => Ok(Next::EndsEarly),
-            Some(Frame::Event(e)) => {
+        match self.step(false)? {
+            Step::End | Step::Cut => Ok(Next::EndsEarly),
+            Step::Bad { why, .. } => Err(self.corrupt(&why)),
+            Step::Frame(Frame::Event(e)) => {
                 self.next_event.0 += 1;
                 Ok(Next::Event(e))
             }
-            Some(Frame::Trailer(t)) => {
+            Step::Frame(Frame::Trailer(t)) => {
                 if t.events != self.next_event.0 {
                     return Err(self.corrupt(&format!(
                         "the trailer counts {} events but {} were read",
@@ -497,7 +770,7 @@ impl TraceReader {
                 }
                 Ok(Next::End(t))
             }
-            Some(Frame::Header(_)) => Err(self.corrupt("a second header")),
+            Step::Frame(Frame::Header(_)) => Err(self.corrupt("a second header")),
         }
     }
 
@@ -509,33 +782,284 @@ impl TraceReader {
         }
     }
 
-    /// Reads one frame; `None` when the file ends before a whole frame.
-    fn frame(&mut self) -> Result<Option<Frame>, TraceError> {
+    /// Reads `buf.len()` bytes at `self.input_at`.
+    fn read_input(&mut self, buf: &mut [u8]) -> Result<(), TraceError> {
+        self.input.read_exact(buf).map_err(io_err(&self.path))?;
+        self.input_at += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Reads the frame at `self.offset`, and moves past it if it is whole
+    /// and valid. With `find_next`, a damaged frame comes with where the
+    /// next valid frame starts.
+    ///
+    /// A frame whose length runs past the end of the file is what a
+    /// recorder killed in the middle of a write leaves, but also what one
+    /// damaged bit in a length field makes. It counts as damaged only on
+    /// evidence: the bytes left after its head are exactly a whole frame
+    /// (its checksum matches them and they decode), or a valid frame starts
+    /// somewhere after its head ([`TraceReader::find_frame`]). A killed
+    /// recorder's last frame is a prefix of a frame, so neither happens but
+    /// by a CRC-32 collision, or when the cut frame's own payload holds
+    /// valid rback frames (a program that read a trace).
+    fn step(&mut self, find_next: bool) -> Result<Step, TraceError> {
         let remaining = self.len - self.offset;
+        if remaining == 0 {
+            return Ok(Step::End);
+        }
         if remaining < 8 {
-            return Ok(None);
+            return Ok(Step::Cut);
+        }
+        if self.input_at != self.offset {
+            self.input
+                .seek(SeekFrom::Start(self.offset))
+                .map_err(io_err(&self.path))?;
+            self.input_at = self.offset;
         }
         let mut head = [0u8; 8];
-        self.input.read_exact(&mut head).map_err(io_err(&self.path))?;
+        self.read_input(&mut head)?;
         let len = u32::from_le_bytes(head[..4].try_into().unwrap());
         let crc = u32::from_le_bytes(head[4..].try_into().unwrap());
-        if len >= MAX_FRAME {
-            return Err(self.corrupt(&format!("a frame claims {len} bytes")));
+        let payload_at = self.offset + 8;
+        let left = remaining - 8;
+        if head == [0; 8] && self.zeros_from(payload_at)? {
+            // A machine that crashed after the file grew but before its
+            // data reached the disk leaves zeros where the last frames were.
+            return Ok(Step::Cut);
         }
-        if u64::from(len) > remaining - 8 {
-            // A frame cut short by the end of the file is what a killed
-            // recorder leaves behind; anything else is corruption.
-            return Ok(None);
+        if len >= MAX_FRAME {
+            let next = if find_next { self.find_frame(payload_at)? } else { None };
+            return Ok(Step::Bad {
+                why: format!("a frame claims {len} bytes"),
+                next,
+            });
+        }
+        if u64::from(len) > left {
+            if self.is_frame(payload_at, left, crc)? {
+                return Ok(Step::Bad {
+                    why: format!(
+                        "a frame claims {len} bytes, but it is the {left} bytes left in the file (they match its checksum)"
+                    ),
+                    next: None,
+                });
+            }
+            if let Some(next) = self.find_frame(payload_at)? {
+                return Ok(Step::Bad {
+                    why: format!("a frame claims {len} bytes, past the end of the file, but a valid frame follows at byte {next}"),
+                    next: Some(next),
+                });
+            }
+            return Ok(Step::Cut);
+        }
+        // `len` is at most what the file holds after the head, so no
+        // length, damaged or crafted, makes the reader allocate more than
+        // the file's size.
+        let mut payload = vec![0u8; len as usize];
+        self.read_input(&mut payload)?;
+        let why = if crc32fast::hash(&payload) != crc {
+            "checksum mismatch".to_string()
+        } else {
+            match postcard::from_bytes(&payload) {
+                Ok(frame) => {
+                    self.offset = payload_at + u64::from(len);
+                    return Ok(Step::Frame(frame));
+                }
+                Err(e) => format!("undecodable frame: {e}"),
+            }
+        };
+        drop(payload);
+        let next = if find_next { self.find_frame(payload_at)? } else { None };
+        Ok(Step::Bad { why, next })
+    }
+
+    /// Where the first valid frame at or after `from` starts: a head whose
+    /// length fits in the file, followed by a payload that matches the
+    /// head's CRC and decodes to exactly one frame.
+    ///
+    /// It looks at every offset, so it takes time linear in the bytes it
+    /// passes; checksumming candidates could take more (a payload full of
+    /// words that look like lengths), so the reader has a budget for it of
+    /// twice the file's size (at least [`SCAN_BUDGET`]), after which no
+    /// candidate counts and the damage, if any, goes unproven.
+    fn find_frame(&mut self, from: u64) -> Result<Option<u64>, TraceError> {
+        const WINDOW: usize = 1 << 16;
+        // A head and the two bytes that name the frame's and the event's kind.
+        const LOOK: u64 = 10;
+        let mut window = vec![0u8; WINDOW];
+        let (mut win_at, mut win_len) = (from, 0u64);
+        let mut at = from;
+        while at + 9 <= self.len {
+            if win_at + win_len < (at + LOOK).min(self.len) {
+                win_at = at;
+                win_len = (WINDOW as u64).min(self.len - at);
+                self.input
+                    .get_ref()
+                    .read_exact_at(&mut window[..win_len as usize], at)
+                    .map_err(io_err(&self.path))?;
+            }
+            let w = &window[(at - win_at) as usize..win_len as usize];
+            let len = u32::from_le_bytes(w[..4].try_into().unwrap());
+            let crc = u32::from_le_bytes(w[4..8].try_into().unwrap());
+            // A payload starts with the frame's variant (0 to 2), and an
+            // event frame's second byte is the event's variant.
+            let plausible = len > 0
+                && len < MAX_FRAME
+                && at + 8 + u64::from(len) <= self.len
+                && w[8] <= 2
+                && (w[8] != 1 || len < 2 || w[9] < EVENT_VARIANTS);
+            if plausible && self.is_frame(at + 8, u64::from(len), crc)? {
+                return Ok(Some(at));
+            }
+            at += 1;
+        }
+        Ok(None)
+    }
+
+    /// Whether every byte from `at` to the end of the file is zero.
+    fn zeros_from(&self, at: u64) -> Result<bool, TraceError> {
+        let mut chunk = vec![0u8; (self.len - at).min(1 << 16) as usize];
+        let mut pos = at;
+        while pos < self.len {
+            let n = (self.len - pos).min(chunk.len() as u64) as usize;
+            self.input
+                .get_ref()
+                .read_exact_at(&mut chunk[..n], pos)
+                .map_err(io_err(&self.path))?;
+            if chunk[..n].iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            pos += n as u64;
+        }
+        Ok(true)
+    }
+
+    /// Whether the `len` bytes at `at` are a payload with checksum `crc`
+    /// that decodes to exactly one frame (no for any candidate once the
+    /// scan budget is spent).
+    fn is_frame(&mut self, at: u64, len: u64, crc: u32) -> Result<bool, TraceError> {
+        if len == 0 || len > self.scan_budget {
+            return Ok(false);
+        }
+        self.scan_budget -= len;
+        let file = self.input.get_ref();
+        let mut chunk = vec![0u8; len.min(1 << 16) as usize];
+        let mut hasher = crc32fast::Hasher::new();
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(chunk.len() as u64) as usize;
+            file.read_exact_at(&mut chunk[..n], at + done)
+                .map_err(io_err(&self.path))?;
+            hasher.update(&chunk[..n]);
+            done += n as u64;
+        }
+        if hasher.finalize() != crc {
+            return Ok(false);
         }
         let mut payload = vec![0u8; len as usize];
-        self.input.read_exact(&mut payload).map_err(io_err(&self.path))?;
-        if crc32fast::hash(&payload) != crc {
-            return Err(self.corrupt("checksum mismatch"));
-        }
-        let frame = postcard::from_bytes(&payload).map_err(|e| self.corrupt(&format!("undecodable frame: {e}")))?;
-        self.offset += 8 + u64::from(len);
-        Ok(Some(frame))
+        file.read_exact_at(&mut payload, at).map_err(io_err(&self.path))?;
+        Ok(matches!(postcard::take_from_bytes::<Frame>(&payload), Ok((_, rest)) if rest.is_empty()))
     }
+}
+
+/// Everything [`check`] found in a trace's `events` file.
+#[derive(Debug, Default)]
+pub struct FrameCheck {
+    pub header: Option<Header>,
+    /// Event frames read intact.
+    pub events: u64,
+    /// Damaged frames after the header, each taken for one event.
+    pub damaged: u64,
+    pub trailer: Option<Trailer>,
+    /// Every problem found, each a [`TraceError::Corrupt`] saying where.
+    pub problems: Vec<TraceError>,
+    /// Where the file ends early (inside a frame, or after the last whole
+    /// one without a trailer), as a killed recorder leaves it; not damage.
+    pub ends_early: Option<u64>,
+    /// Whether damage kept the rest of the file from being read: no valid
+    /// frame follows a damaged one.
+    pub unreadable_rest: bool,
+}
+
+impl FrameCheck {
+    /// Whether the frames are whole and sound, and the trace complete.
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty() && self.ends_early.is_none() && !self.unreadable_rest && self.trailer.is_some()
+    }
+}
+
+/// Reads every frame of the trace in `dir` and reports every problem, not
+/// only the first: after a damaged frame it goes on from the next valid
+/// frame it finds. `each_event` sees every intact event, in order. Fails
+/// only when `dir` holds no trace of this format version, or on an I/O
+/// error.
+pub fn check(dir: &Path, mut each_event: impl FnMut(&Event)) -> Result<FrameCheck, TraceError> {
+    let mut r = TraceReader::open_file(dir)?;
+    let mut c = FrameCheck::default();
+    let mut first = true;
+    loop {
+        let at = r.offset;
+        let step = r.step(true)?;
+        let was_first = std::mem::replace(&mut first, false);
+        match step {
+            Step::Frame(frame) => {
+                if was_first && !matches!(frame, Frame::Header(_)) {
+                    c.problems.push(r.corrupt("the first frame is not a header"));
+                }
+                match frame {
+                    Frame::Header(h) if was_first => c.header = Some(h),
+                    Frame::Header(_) => c.problems.push(r.corrupt("a second header")),
+                    Frame::Event(e) => {
+                        if c.events + c.damaged == 0 && !matches!(e, Event::Exec(_)) {
+                            c.problems.push(TraceError::Corrupt {
+                                path: r.path.clone(),
+                                offset: at,
+                                why: "event 0 is not the program's start (an Exec)".into(),
+                            });
+                        }
+                        each_event(&e);
+                        c.events += 1;
+                    }
+                    Frame::Trailer(t) => {
+                        if t.events != c.events + c.damaged {
+                            let read = match c.damaged {
+                                0 => format!("{} were read", c.events),
+                                d => format!("{} were read and {d} frames are damaged", c.events),
+                            };
+                            c.problems
+                                .push(r.corrupt(&format!("the trailer counts {} events but {read}", t.events)));
+                        }
+                        if r.offset != r.len {
+                            c.problems.push(r.corrupt("data follows the trailer"));
+                        }
+                        c.trailer = Some(t);
+                        break;
+                    }
+                }
+            }
+            Step::End | Step::Cut if was_first => {
+                c.problems.push(r.corrupt("the trace ends inside its header"));
+                break;
+            }
+            Step::End | Step::Cut => {
+                c.ends_early = Some(at);
+                break;
+            }
+            Step::Bad { why, next } => {
+                c.problems.push(r.corrupt(&why));
+                if !was_first {
+                    c.damaged += 1;
+                }
+                match next {
+                    Some(next) => r.offset = next,
+                    None => {
+                        c.unreadable_rest = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(c)
 }
 
 fn placeholder_header() -> Header {
@@ -781,6 +1305,224 @@ mod tests {
             std::fs::write(&p, &bytes).unwrap();
             assert!(read_all(dir.path()).is_err());
         }
+    }
+
+    /// Where each frame of the trace in `bytes` starts.
+    fn frame_starts(bytes: &[u8]) -> Vec<usize> {
+        let mut starts = vec![];
+        let mut at = 12;
+        while at + 8 <= bytes.len() {
+            starts.push(at);
+            at += 8 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        }
+        starts
+    }
+
+    fn corrupt_offset(e: &TraceError) -> u64 {
+        match e {
+            TraceError::Corrupt { offset, .. } => *offset,
+            other => panic!("not reported as corrupt: {other}"),
+        }
+    }
+
+    /// A killed recorder leaves the file cut anywhere after its header,
+    /// and a machine crash can leave zeros instead of the last bytes: every
+    /// such end reads as ending early, none as damage.
+    #[test]
+    fn every_cut_after_the_header_ends_early() {
+        let dir = tempdir();
+        write_trace(dir.path(), true);
+        let p = dir.path().join(EVENTS_FILE);
+        let good = std::fs::read(&p).unwrap();
+        let header_end = frame_starts(&good)[1];
+        for cut in header_end..good.len() {
+            std::fs::write(&p, &good[..cut]).unwrap();
+            let (events, complete) = read_all(dir.path()).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert!(!complete && events.len() <= 4, "cut at {cut}");
+            for &start in frame_starts(&good).iter().filter(|&&s| s >= header_end && s <= cut) {
+                let mut zeroed = good[..cut].to_vec();
+                zeroed[start..].fill(0);
+                std::fs::write(&p, &zeroed).unwrap();
+                let (_, complete) =
+                    read_all(dir.path()).unwrap_or_else(|e| panic!("cut at {cut}, zeros from {start}: {e}"));
+                assert!(!complete);
+            }
+        }
+        // Zeros with data after them are damage.
+        let mut bytes = good.clone();
+        let starts = frame_starts(&good);
+        bytes[starts[2]..starts[3]].fill(0);
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(corrupt_offset(&read_all(dir.path()).unwrap_err()), starts[2] as u64);
+    }
+
+    /// One flipped bit that sends a frame's length past the end of the file
+    /// is damage, reported at that frame: for the header, an event in the
+    /// middle, and the trailer (whose bytes are then exactly one frame).
+    #[test]
+    fn a_length_sent_past_the_end_is_corruption_not_truncation() {
+        let dir = tempdir();
+        write_trace(dir.path(), true);
+        let p = dir.path().join(EVENTS_FILE);
+        let good = std::fs::read(&p).unwrap();
+        let starts = frame_starts(&good);
+        assert_eq!(starts.len(), 6, "header, 4 events, trailer");
+        for &start in &starts {
+            for bit in [16, 23, 30] {
+                let mut bytes = good.clone();
+                let len = u32::from_le_bytes(bytes[start..start + 4].try_into().unwrap()) ^ (1 << bit);
+                bytes[start..start + 4].copy_from_slice(&len.to_le_bytes());
+                std::fs::write(&p, &bytes).unwrap();
+                let e = read_all(dir.path()).expect_err("a damaged length must not read as a trace");
+                assert_eq!(corrupt_offset(&e), start as u64, "{e}");
+                assert!(e.to_string().contains(&format!("claims {len} bytes")), "{e}");
+            }
+        }
+    }
+
+    fn exec_event() -> Event {
+        Event::Exec(Box::new(ExecEvent {
+            exe_path: "/p".into(),
+            exe: FileHash("0".repeat(64)),
+            interp: None,
+            argv: vec!["/p".into()],
+            stack: MemWrite {
+                addr: RemoteAddr(0x7fff_0000),
+                bytes: vec![1, 2, 3],
+            },
+            regs: Registers([7; 27]),
+            pid: 1234,
+        }))
+    }
+
+    /// A trace that starts its program, as `check` expects.
+    fn write_checked_trace(dir: &Path) -> Vec<u8> {
+        let mut w = TraceWriter::create(dir, &header()).unwrap();
+        w.write_event(&exec_event()).unwrap();
+        for e in sample_events() {
+            w.write_event(&e).unwrap();
+        }
+        w.finish(None).unwrap();
+        std::fs::read(dir.join(EVENTS_FILE)).unwrap()
+    }
+
+    fn check_bytes(dir: &Path, bytes: &[u8]) -> FrameCheck {
+        std::fs::write(dir.join(EVENTS_FILE), bytes).unwrap();
+        let mut seen = 0;
+        let c = check(dir, |_| seen += 1).unwrap();
+        assert_eq!(seen, c.events);
+        c
+    }
+
+    #[test]
+    fn check_finds_nothing_in_a_sound_trace() {
+        let dir = tempdir();
+        let good = write_checked_trace(dir.path());
+        let c = check_bytes(dir.path(), &good);
+        assert!(c.is_sound() && c.problems.is_empty(), "{c:?}");
+        assert_eq!((c.events, c.damaged), (5, 0));
+        assert_eq!(c.header.as_ref(), Some(&header()));
+    }
+
+    /// `check` goes on after a damaged frame (bad checksum, or a length
+    /// past the end) and reads everything after it, trailer included.
+    #[test]
+    fn check_reports_each_damaged_frame_and_reads_on() {
+        let dir = tempdir();
+        let good = write_checked_trace(dir.path());
+        let starts = frame_starts(&good);
+        let mut bytes = good.clone();
+        bytes[starts[2] + 10] ^= 0x40; // the payload of event 1
+        bytes[starts[4] + 2] ^= 0x80; // the length of event 3
+        let c = check_bytes(dir.path(), &bytes);
+        let problems: Vec<String> = c.problems.iter().map(|e| e.to_string()).collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains(&format!("at byte {}: checksum mismatch", starts[2])),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains(&format!("at byte {}: a frame claims", starts[4]))
+                && problems[1].contains(&format!("a valid frame follows at byte {}", starts[5])),
+            "{problems:?}"
+        );
+        assert_eq!((c.events, c.damaged), (3, 2));
+        assert!(c.trailer.is_some() && !c.is_sound(), "{c:?}");
+    }
+
+    #[test]
+    fn check_tells_an_early_end_from_damage() {
+        let dir = tempdir();
+        let good = write_checked_trace(dir.path());
+        let starts = frame_starts(&good);
+        let c = check_bytes(dir.path(), &good[..starts[3] + 5]);
+        assert!(c.problems.is_empty(), "{c:?}");
+        assert_eq!(c.ends_early, Some(starts[3] as u64));
+        assert_eq!(c.events, 2);
+        let c = check_bytes(dir.path(), &good[..starts[3]]);
+        assert!(c.problems.is_empty() && c.ends_early == Some(starts[3] as u64), "{c:?}");
+
+        // A trailer whose count disagrees, data after it, a first event
+        // that does not start the program.
+        let mut w = TraceWriter::create(dir.path(), &header()).unwrap();
+        for e in sample_events() {
+            w.write_event(&e).unwrap();
+        }
+        w.events = 9;
+        w.finish(None).unwrap();
+        let mut bytes = std::fs::read(dir.path().join(EVENTS_FILE)).unwrap();
+        bytes.push(0);
+        let c = check_bytes(dir.path(), &bytes);
+        let problems: Vec<String> = c.problems.iter().map(|e| e.to_string()).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains("event 0 is not the program's start"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("the trailer counts 9 events but 4 were read"),
+            "{problems:?}"
+        );
+        assert!(problems[2].contains("data follows the trailer"), "{problems:?}");
+    }
+
+    /// The scan for a valid frame after a damaged one stays linear: a tail
+    /// of words that each look like a frame head (lengths that fit, the
+    /// right first bytes) costs checksumming within the budget, not the
+    /// square of the tail.
+    #[test]
+    fn a_tail_of_fake_frame_heads_is_read_quickly() {
+        let dir = tempdir();
+        let good = write_checked_trace(dir.path());
+        let starts = frame_starts(&good);
+        let mut bytes = good[..starts[2]].to_vec();
+        // A frame that claims more than is left, then 4 MiB in which every
+        // offset that is a multiple of 4 claims a long frame.
+        bytes.extend_from_slice(&(64u32 << 20).to_le_bytes());
+        bytes.extend_from_slice(&[0; 4]);
+        let word = [0x00u8, 0x00, 0x20, 0x00];
+        while bytes.len() < (4 << 20) {
+            bytes.extend_from_slice(&word);
+            bytes.extend_from_slice(&[1, 1, 0, 0]);
+        }
+        let started = Instant::now();
+        std::fs::write(dir.path().join(EVENTS_FILE), &bytes).unwrap();
+        let (events, complete) = read_all(dir.path()).unwrap();
+        assert!(!complete && events.len() == 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn the_event_variant_count_is_right() {
+        let last = Event::Switch(Box::new(SwitchEvent {
+            to: 1,
+            left: Left::Exited,
+        }));
+        assert_eq!(postcard::to_allocvec(&last).unwrap()[0], EVENT_VARIANTS - 1);
     }
 
     fn tempdir() -> TempDir {
