@@ -432,7 +432,7 @@ fn blocks_counter_signal(pid: Pid) -> Result<bool> {
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         .ok_or_else(|| Error::Io {
             context: format!("cannot read {path}"),
-            source: io::Error::new(io::ErrorKind::InvalidData, "no SigBlk line"),
+            cause: io::Error::new(io::ErrorKind::InvalidData, "no SigBlk line"),
         })?;
     Ok(mask & (1 << (COUNTER_SIGNAL - 1)) != 0)
 }
@@ -440,7 +440,7 @@ fn blocks_counter_signal(pid: Pid) -> Result<bool> {
 fn counter_error(pid: Pid, addr: RemoteAddr, why: String) -> Error {
     Error::Io {
         context: format!("cannot count executions of {addr} in tracee {pid}"),
-        source: io::Error::other(why),
+        cause: io::Error::other(why),
     }
 }
 

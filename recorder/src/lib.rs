@@ -100,8 +100,10 @@ pub enum Error {
     },
     #[error("the tracee died unexpectedly: {0}")]
     TraceeDied(trace::ExitStatus),
-    #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    /// (The cause is part of the message and deliberately not the error's
+    /// `source`, which front ends would print a second time.)
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
     #[error("this trace was recorded on a different CPU ({recorded}); CPUID cannot be emulated here, so it replays only on the same kind of CPU (this one: {here})")]
     CpuMismatch { recorded: String, here: String },
 }
@@ -117,7 +119,7 @@ impl Error {
 
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
         let context = context.into();
-        move |source| Error::Io { context, source }
+        move |cause| Error::Io { context, cause }
     }
 }
 

@@ -56,8 +56,9 @@ pub enum TraceError {
     Version { path: PathBuf, found: u32, expected: u32 },
     #[error("trace {path} is corrupt at byte {offset}: {why}")]
     Corrupt { path: PathBuf, offset: u64, why: String },
-    #[error("trace {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    /// (The cause is in the message, not the `source`: see `Error::Io`.)
+    #[error("trace {path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
     /// A write failed for want of space. The trace keeps the events written
     /// before, and a trailer that says so if it fits. (`error` is part of
     /// the message, not a separate cause: the trailer keeps the message.)
@@ -309,9 +310,9 @@ enum Frame {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> TraceError + '_ {
-    move |source| TraceError::Io {
+    move |cause| TraceError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -330,7 +331,7 @@ fn write_err(path: &Path, source: io::Error) -> TraceError {
             what: "the disk quota is used up",
             error: source,
         },
-        _ => TraceError::Io { path, source },
+        _ => TraceError::Io { path, cause: source },
     }
 }
 
@@ -618,7 +619,7 @@ impl TraceWriter {
     fn too_large(&self) -> TraceError {
         TraceError::Io {
             path: self.path.clone(),
-            source: io::Error::other("event too large for one frame"),
+            cause: io::Error::other("event too large for one frame"),
         }
     }
 
