@@ -374,3 +374,19 @@ fn checkpoint_copies_of_a_thread_keep_its_alternate_signal_stack() {
     );
     assert_eq!(text.matches("No more reverse-execution history.").count(), 2, "{out:?}");
 }
+
+#[test]
+fn a_worker_that_exits_the_program_ends_every_thread_with_its_status() {
+    let session = Session::new();
+    let rec = session.record(c_program("threads_exit_group"), &[]);
+    assert_eq!(rec.code(), 3, "{rec:?}");
+    assert_eq!(rec.stdout(), "worker 2 ends the program\n");
+    assert_replay_matches(&rec, &session.replay());
+}
+
+#[test]
+fn the_main_thread_can_leave_before_the_others() {
+    record_and_replay_three_times(c_program("threads_main_exits"), |out| {
+        assert_eq!(out, "main leaves\nthe worker finished after main left\n");
+    });
+}

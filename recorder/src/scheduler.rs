@@ -144,13 +144,17 @@ impl Waiting {
     /// is ending, and returns the first thread's status if it was among them.
     pub fn reap_all(&mut self) -> Result<Option<ExitStatus>> {
         let mut leader = self.leader_status;
-        for task in self.tasks.drain(..) {
+        // The first thread is reported only once every other one is reaped.
+        let mut tasks: Vec<Task> = self.tasks.drain(..).collect();
+        tasks.sort_by_key(|t| t.tracee.pid == t.tracee.tgid);
+        for task in tasks {
             loop {
                 match task.tracee.wait()? {
                     Stop::Exited(status) => {
                         if task.tracee.pid == task.tracee.tgid {
                             leader = Some(status);
                         }
+                        task.tracee.mark_gone();
                         break;
                     }
                     // Stops queued before the end: let the thread go on to it.
