@@ -135,6 +135,11 @@ enum Command {
         /// $RBACK_TRACE_DIR or ~/.local/share/rback).
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Keep a hash of the program's writable memory at every N-th
+        /// syscall, which replay compares: a divergence is then noticed
+        /// where memory first differs, not only where the output does.
+        #[arg(long = "check-memory", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        check_memory: Option<u64>,
         /// The program to record.
         program: String,
         /// Its arguments (put `--` before them if they start with `-`).
@@ -306,10 +311,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Record {
             output,
+            check_memory,
             program: prog,
             args,
         } => {
-            let (trace_dir, outcome) = record_program(output, prog, args)?;
+            let (trace_dir, outcome) = record_program(output, prog, args, check_memory)?;
             if let Some(err) = outcome.error {
                 return Err(anyhow!(err).context(format!(
                     "recording stopped after {} events (the trace up to there is in {})",
@@ -356,6 +362,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 program: prog,
                 args,
                 trace_dir: trace_dir.clone(),
+                check_memory: None,
             })?;
             if let Some(door) = door {
                 let backend = gdbserve::Backend::live(recording, checkpoints.policy())?;
@@ -499,6 +506,7 @@ fn record_program(
     output: Option<PathBuf>,
     prog: String,
     args: Vec<String>,
+    check_memory: Option<u64>,
 ) -> Result<(PathBuf, recorder::record::RecordOutcome)> {
     let exe = program::resolve_program(&prog)?;
     let trace_dir = match output {
@@ -510,6 +518,7 @@ fn record_program(
         program: prog,
         args,
         trace_dir: trace_dir.clone(),
+        check_memory,
     })?;
     Ok((trace_dir, outcome))
 }

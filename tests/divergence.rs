@@ -157,3 +157,34 @@ fn after_a_divergence_the_debugger_refuses_to_move() {
         .count();
     assert_eq!(refusals, 2, "every later movement is refused:\n{out:?}");
 }
+
+#[test]
+fn with_check_memory_a_divergence_is_caught_where_memory_first_differs() {
+    let session = Session::new();
+    let file = session.write("input.txt", "1 2 3 4\n");
+    let trace = session.path("checked");
+    let mut cmd = session.command();
+    cmd.args(["record", "--check-memory", "1", "-o"])
+        .arg(&trace)
+        .arg(c_program("cat_file"))
+        .arg(&file);
+    let rec = run(&mut cmd, None, TIMEOUT);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(replay(&session, &trace).code(), 0, "an untouched trace replays");
+    let edited = session.path("edited");
+    rewrite(&trace, &edited, |_, mut e| {
+        if let Event::Syscall(call) = &mut e {
+            if call.nr == libc::SYS_read && call.result == 8 {
+                call.writes[0].bytes[2] = b'7';
+            }
+        }
+        Some(e)
+    });
+    // The next syscall after the read (the read that finds the end of the
+    // file) already sees memory that differs, before anything is written.
+    let line = assert_diverged(&replay(&session, &edited));
+    assert!(
+        line.contains("memory as recorded at the entry of syscall read("),
+        "{line}"
+    );
+}

@@ -38,6 +38,9 @@ pub struct RecordOptions {
     pub args: Vec<String>,
     /// An existing, empty directory to write the trace into.
     pub trace_dir: PathBuf,
+    /// Record a hash of writable memory at every N-th syscall, which replay
+    /// compares (`--check-memory N`).
+    pub check_memory: Option<u64>,
 }
 
 /// How a recording ended. The trace is complete and replayable even when
@@ -172,6 +175,14 @@ pub(crate) struct Recorder {
     live: bool,
     /// A stop already waited for, to be handled next.
     pending_stop: Option<Stop>,
+    /// `RecordOptions::check_memory`, and how many syscalls ago memory was
+    /// last hashed.
+    check_memory: Option<u64>,
+    since_memory_check: u64,
+    /// How many signal handlers each thread is in (for `check_memory`).
+    in_handler: HashMap<nix::unistd::Pid, u32>,
+    /// Where the dynamic loader is mapped (for `check_memory`).
+    loader: Option<(u64, u64)>,
 }
 
 impl Recorder {
@@ -209,6 +220,10 @@ impl Recorder {
             interrupted: false,
             live,
             pending_stop: None,
+            check_memory: opts.check_memory,
+            since_memory_check: 0,
+            in_handler: HashMap::new(),
+            loader: None,
         })
     }
 
@@ -563,6 +578,21 @@ impl Recorder {
     /// `None`: the thread did something else on the way (a syscall, a
     /// signal: that stop is pending) or did not come back to X soon.
     fn find_placement(&mut self, what: &str) -> Result<Option<(Regs, Placement)>> {
+        let placed = self.find_placement_at_a_visit(what)?;
+        if let Some((regs, _)) = &placed {
+            // The thread stands at a debug-register stop, whose resume flag
+            // would end up in a signal frame; replay has none there.
+            let mut clean = *regs;
+            clean.eflags &= !tracee::EFLAGS_RF;
+            self.tracee.set_regs(&clean)?;
+        }
+        Ok(placed.map(|(mut regs, at)| {
+            regs.eflags &= !tracee::EFLAGS_RF;
+            (regs, at)
+        }))
+    }
+
+    fn find_placement_at_a_visit(&mut self, what: &str) -> Result<Option<(Regs, Placement)>> {
         let mut regs = self.tracee.regs()?;
         let mut steps = 0;
         while !statepoint::is_patchable(&statepoint::code_at(&self.tracee, regs.rip), regs.rip) {
@@ -583,15 +613,16 @@ impl Recorder {
         let x = regs.rip;
         let mut samples = vec![statepoint::Sample {
             regs,
-            memory: self.tracee.writable_memory()?,
+            memory: statepoint::program_memory(&self.tracee, regs.rsp)?,
         }];
         while samples.len() < 3 {
             if !self.run_to(x)? {
                 return Ok(None);
             }
+            let regs = self.tracee.regs()?;
             samples.push(statepoint::Sample {
-                regs: self.tracee.regs()?,
-                memory: self.tracee.writable_memory()?,
+                regs,
+                memory: statepoint::program_memory(&self.tracee, regs.rsp)?,
             });
         }
         let Ok(samples) = <[statepoint::Sample; 3]>::try_from(samples) else {
@@ -670,6 +701,10 @@ impl Recorder {
         // kernel's own pages are mapped: any other file is the loader.
         let interp = match maps.iter().find(|m| m.path.starts_with('/') && m.path != exe_path) {
             Some(m) => {
+                let of_loader = maps.iter().filter(|l| l.path == m.path);
+                let start = of_loader.clone().map(|l| l.start).min().unwrap_or(m.start);
+                let end = of_loader.map(|l| l.end).max().unwrap_or(m.end);
+                self.loader = Some((start, end));
                 let via = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
                 let hash = self
                     .store
@@ -795,6 +830,7 @@ impl Recorder {
             args,
             capacity,
             request,
+            memory: self.memory_check(nr)?,
         };
         self.raise_held_signals()?;
         self.tracee.resume(Resume::Syscall, 0)?;
@@ -815,6 +851,9 @@ impl Recorder {
                     None => continue,
                 }
             } else if blocks || entered.elapsed() > DESCHED_AFTER {
+                // Replay meets this call again after other threads ran:
+                // memory then is not what it was at this entry.
+                let call = PendingCall { memory: vec![], ..call };
                 self.end_turn(Left::AtSyscall { nr }, Some(TaskState::InSyscall(call)))?;
                 return Ok(());
             } else {
@@ -905,8 +944,51 @@ impl Recorder {
         } else {
             None
         };
-        self.log_syscall(call.nr, call.args, result, writes, output, mapped_file)?;
+        self.log_syscall_checked(
+            call.nr,
+            call.args,
+            result,
+            writes,
+            output,
+            mapped_file,
+            call.memory.clone(),
+        )?;
         Ok(())
+    }
+
+    /// The hash of writable memory for this syscall's event, when it is
+    /// one of every `check_memory` (empty otherwise).
+    fn memory_check(&mut self, nr: i64) -> Result<Vec<u8>> {
+        let Some(every) = self.check_memory else {
+            return Ok(vec![]);
+        };
+        if nr == libc::SYS_rt_sigreturn {
+            let depth = self.in_handler.entry(self.tracee.pid).or_default();
+            *depth = depth.saturating_sub(1);
+            return Ok(vec![]);
+        }
+        // A signal frame is live memory while its handler runs, and holds
+        // the processor's own idea of which registers were in use.
+        if self.in_handler.get(&self.tracee.pid).is_some_and(|&d| d > 0) {
+            return Ok(vec![]);
+        }
+        // While the loader starts the program, its still writable data holds
+        // CPUID answers that name the CPU it runs on (the APIC id), which
+        // replay may run on another.
+        let regs = self.tracee.regs()?;
+        if self.loader.is_some_and(|(start, end)| (start..end).contains(&regs.rip)) {
+            return Ok(vec![]);
+        }
+        self.since_memory_check += 1;
+        if self.since_memory_check < every {
+            return Ok(vec![]);
+        }
+        self.since_memory_check = 0;
+        let sp = regs.rsp;
+        Ok(statepoint::memory_hash(
+            &statepoint::program_memory(&self.tracee, sp)?,
+            None,
+        ))
     }
 
     /// Refuses a `clone` that makes a child process rather than a thread.
@@ -977,6 +1059,20 @@ impl Recorder {
         output: Option<Output>,
         mapped_file: Option<crate::trace::FileHash>,
     ) -> Result<EventIdx> {
+        self.log_syscall_checked(nr, args, result, writes, output, mapped_file, vec![])
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_syscall_checked(
+        &mut self,
+        nr: i64,
+        args: [u64; 6],
+        result: i64,
+        writes: Vec<MemWrite>,
+        output: Option<Output>,
+        mapped_file: Option<crate::trace::FileHash>,
+        memory: Vec<u8>,
+    ) -> Result<EventIdx> {
         Ok(self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
             nr,
             args,
@@ -984,6 +1080,7 @@ impl Recorder {
             writes,
             output,
             mapped_file,
+            memory,
         })))?)
     }
 
@@ -1184,6 +1281,9 @@ impl Recorder {
             Some(Placement::Count(n)) => (Some(n), None),
             Some(Placement::State(point)) => (None, Some(point)),
         };
+        if self.check_memory.is_some() && crate::replay::is_caught(self.tracee.pid, sig)? {
+            *self.in_handler.entry(self.tracee.pid).or_default() += 1;
+        }
         self.writer.write_event(&Event::Signal(Box::new(SignalEvent {
             signo: sig,
             kind,

@@ -114,6 +114,11 @@ enum Disposition {
     Fatal,
 }
 
+/// Whether thread `pid` has a handler for `sig`.
+pub(crate) fn is_caught(pid: nix::unistd::Pid, sig: i32) -> Result<bool> {
+    Ok(matches!(signal_disposition(pid, sig)?, Disposition::Caught))
+}
+
 /// What delivering `sig` will do, from the masks in `/proc/PID/status`.
 fn signal_disposition(pid: nix::unistd::Pid, sig: i32) -> Result<Disposition> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -362,6 +367,17 @@ impl ReplaySession {
             return Err(self.diverged(at, describe_call(ev.nr, &ev.args), describe_call(nr, &args)));
         }
         let info = info.ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
+        if !ev.memory.is_empty() {
+            let skip = self.stub.as_ref().map(|s| s.base);
+            let memory = statepoint::program_memory(&self.tracee, regs.rsp)?;
+            if statepoint::memory_hash(&memory, skip) != ev.memory {
+                return Err(self.diverged(
+                    at,
+                    format!("memory as recorded at the entry of {}", describe_call(nr, &args)),
+                    "different memory (a write the recording did not make, or a missing one)".into(),
+                ));
+            }
+        }
         let mut how = info.replay;
         if info.outs.contains(&syscalls::Out::ByRequest) {
             if let RequestOut::Fake(r) = syscalls::request_out(nr, &args) {
@@ -862,7 +878,8 @@ impl ReplaySession {
             .expect("a state check is in place only before a placed event");
         let recorded = self.placed_event_regs().expect("a placed event has registers");
         Ok(tracee::same_program_state(regs, &recorded)
-            && statepoint::memory_hash(&self.tracee.writable_memory()?, Some(stub.base)) == point.memory)
+            && statepoint::memory_hash(&statepoint::program_memory(&self.tracee, regs.rsp)?, Some(stub.base))
+                == point.memory)
     }
 
     /// A single step at X while the state check is in place: the step must

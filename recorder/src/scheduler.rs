@@ -30,6 +30,9 @@ pub(crate) struct PendingCall {
     pub capacity: [u64; 6],
     /// The output buffer an `ioctl`/`fcntl`/`prctl` request names.
     pub request: Option<(usize, usize)>,
+    /// The memory hash for the call's event, if one is taken (see
+    /// `RecordOptions::check_memory`).
+    pub memory: Vec<u8>,
 }
 
 pub(crate) enum TaskState {

@@ -139,6 +139,79 @@ pub(crate) fn choose_word(samples: &[Sample; 3]) -> Option<(Word, u64)> {
     changed
 }
 
+/// The writable memory of the program, as its state: the stack below the
+/// thread's red zone (`sp` is its stack pointer) reads as zeros. That part
+/// is dead, and it holds what the kernel left there, like the XSAVE
+/// header of an old signal frame, whose bits say which registers were in
+/// use by the processor's reckoning, not the program's.
+///
+/// The same header in live signal frames (a handler running, or one on an
+/// alternate stack) is left out too: a frame's FPU area is found by the
+/// magic number the kernel writes into it (`FP_XSTATE_MAGIC1` in the
+/// software-reserved bytes of the legacy area, 464 bytes into the 64-byte
+/// aligned area), and its `xstate_bv` (512 bytes in) reads as zero.
+pub(crate) fn program_memory(tracee: &Tracee, sp: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    const RED_ZONE: u64 = 128;
+    let mut memory = tracee.writable_memory()?;
+    let dead_end = sp.saturating_sub(RED_ZONE);
+    for (start, bytes) in &mut memory {
+        let end = *start + bytes.len() as u64;
+        if *start <= sp && sp < end && dead_end > *start {
+            bytes[..(dead_end - *start) as usize].fill(0);
+        }
+        forget_xsave_headers(*start, bytes);
+    }
+    Ok(memory)
+}
+
+/// Zeroes what a signal frame holds of the kernel's and the processor's
+/// bookkeeping rather than the program's, in `bytes` (which start at
+/// address `start`): `xstate_bv` in the FPU area, and the sigcontext's
+/// `err`, `trapno` and `cr2`, the last fault's error code, trap number
+/// (a debug trap while recording, rback's `int3` in replay) and address.
+/// The sigcontext is found below the FPU area by its `fpstate` field,
+/// which holds that area's address.
+fn forget_xsave_headers(start: u64, bytes: &mut [u8]) {
+    const FP_XSTATE_MAGIC1: [u8; 4] = 0x4650_5853u32.to_le_bytes();
+    const MAGIC_AT: u64 = 464;
+    const XSTATE_BV_AT: u64 = 512;
+    /// Offsets in `struct sigcontext` (x86-64) of `err`, `trapno`, `cr2`
+    /// and `fpstate`.
+    const ERR: u64 = 152;
+    const TRAPNO: u64 = 160;
+    const CR2: u64 = 176;
+    const FPSTATE: u64 = 184;
+    /// How far below its FPU area a frame's sigcontext may be.
+    const FRAME_REACH: u64 = 2048;
+    let end = start + bytes.len() as u64;
+    let zero = |bytes: &mut [u8], at: u64| {
+        if at >= start && at + 8 <= end {
+            bytes[(at - start) as usize..(at - start) as usize + 8].fill(0);
+        }
+    };
+    // The first address of the form 64k + 464 at or after `start`.
+    let mut at = (start.saturating_sub(MAGIC_AT).div_ceil(64) * 64) + MAGIC_AT;
+    while at + 4 <= end {
+        let i = (at - start) as usize;
+        if bytes[i..i + 4] == FP_XSTATE_MAGIC1 {
+            let fpstate = at - MAGIC_AT;
+            zero(bytes, fpstate + XSTATE_BV_AT);
+            let mut field = fpstate.saturating_sub(FRAME_REACH).max(start) & !7;
+            while field + 8 <= fpstate.min(end) {
+                let j = (field - start) as usize;
+                if u64::from_le_bytes(bytes[j..j + 8].try_into().unwrap()) == fpstate {
+                    let context = field - FPSTATE;
+                    for offset in [ERR, TRAPNO, CR2] {
+                        zero(bytes, context + offset);
+                    }
+                }
+                field += 8;
+            }
+        }
+        at += 64;
+    }
+}
+
 /// BLAKE3 of writable memory, mapping by mapping, leaving out the mapping
 /// that starts at `skip` (replay's stub).
 pub(crate) fn memory_hash(memory: &[(u64, Vec<u8>)], skip: Option<u64>) -> Vec<u8> {

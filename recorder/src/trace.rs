@@ -133,6 +133,11 @@ pub struct SyscallEvent {
     pub output: Option<Output>,
     /// For a successful file-backed `mmap`: the mapped file's contents.
     pub mapped_file: Option<FileHash>,
+    /// BLAKE3 of writable memory at the call's entry, every N-th call when
+    /// recording with `--check-memory N` (see `statepoint::memory_hash`):
+    /// replay compares, to notice a divergence before it shows.
+    #[serde(with = "serde_bytes")]
+    pub memory: Vec<u8>,
 }
 
 /// A process image that `execve` set up, as rback found it before the
@@ -1194,6 +1199,7 @@ mod tests {
                 }],
                 output: None,
                 mapped_file: None,
+                memory: vec![],
             })),
             Event::Rdtsc {
                 tsc: 123456789,
@@ -1209,6 +1215,7 @@ mod tests {
                     bytes: b"hello".to_vec(),
                 }),
                 mapped_file: None,
+                memory: vec![7; 32],
             })),
             Event::Exit(ExitStatus::Exited(3)),
         ]

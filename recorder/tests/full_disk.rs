@@ -88,6 +88,7 @@ fn read_of(n: usize, seed: u8) -> Event {
         }],
         output: None,
         mapped_file: None,
+        memory: vec![],
     }))
 }
 

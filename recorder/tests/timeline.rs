@@ -58,6 +58,7 @@ fn record_program_with(name: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf
         program: bin.display().to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
         trace_dir: trace.clone(),
+        check_memory: None,
     })
     .unwrap();
     assert!(outcome.error.is_none(), "recording failed: {:?}", outcome.error);

@@ -239,6 +239,7 @@ fn write_every_kind(dir: &Path) {
             }],
             output: None,
             mapped_file: None,
+            memory: vec![6; 32],
         })),
         Event::Syscall(Box::new(SyscallEvent {
             nr: 9,
@@ -247,6 +248,7 @@ fn write_every_kind(dir: &Path) {
             writes: vec![],
             output: None,
             mapped_file: Some(hash),
+            memory: vec![],
         })),
         Event::Rdtsc {
             tsc: 1 << 40,
@@ -281,6 +283,7 @@ fn write_every_kind(dir: &Path) {
                 bytes: b"hello".to_vec(),
             }),
             mapped_file: None,
+            memory: vec![],
         })),
         Event::Exit(ExitStatus::Killed {
             signo: 9,
@@ -299,6 +302,7 @@ fn record_true(dir: &Path) {
         program: "/bin/true".into(),
         args: vec![],
         trace_dir: dir.to_path_buf(),
+        check_memory: None,
     })
     .expect("recording /bin/true works");
     assert!(outcome.error.is_none(), "recording /bin/true stopped early");
