@@ -259,9 +259,20 @@ impl Session {
         TimelineMemory(&self.timeline)
     }
 
+    /// The call stack as the user sees it, innermost first, at most
+    /// `limit` frames. Like gdb (`backtrace past-main off`), it ends at the
+    /// program's main function: what calls `main` is the C library's
+    /// business, and `finish` out of `main` is not meaningful.
     pub fn backtrace(&self, limit: usize) -> Result<Vec<Frame>> {
         let regs = self.registers()?;
-        Ok(self.debug.backtrace(&regs, &self.memory(), limit))
+        let mut frames = self.debug.backtrace(&regs, &self.memory(), limit);
+        if let Some(main) = frames.iter().position(|f| self.debug.is_main(f)) {
+            // The frames main's own code stands for, inlined calls included.
+            let cfa = frames[main].cfa;
+            let end = frames[main..].iter().take_while(|f| f.cfa == cfa).count();
+            frames.truncate(main + end);
+        }
+        Ok(frames)
     }
 
     /// The current instruction address.
@@ -555,7 +566,10 @@ impl Session {
         if frame.is_signal_frame {
             return format!("#{n:<2} <signal handler called>");
         }
-        let pc_part = if n == 0 && self.debug.line_range(frame.pc).is_some_and(|r| r.start == frame.pc) {
+        // A function that an inlined call sits in shows no address, as there
+        // is no instruction of its own to show (gdb's frame_show_address).
+        let at_line_start = n == 0 && self.debug.line_range(frame.pc).is_some_and(|r| r.start == frame.pc);
+        let pc_part = if at_line_start || frame.inline_depth > 0 {
             String::new()
         } else {
             format!("{:#018x} in ", frame.pc)

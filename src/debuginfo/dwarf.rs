@@ -134,6 +134,10 @@ pub(crate) struct FunctionInfo {
     pub unit: usize,
     pub die: UnitOffset,
     pub inlined: bool,
+    /// The program's main function, where gdb ends a backtrace: the
+    /// subprogram marked `DW_AT_main_subprogram` (Rust's `crate::main`),
+    /// or C's `main`.
+    pub main: bool,
 }
 
 pub(crate) struct FunctionIndex {
@@ -188,7 +192,13 @@ impl FunctionIndex {
                     .unwrap_or(lowest);
                 let name =
                     die_name(dwarf, units, unit_index, entry.offset(), language, 0).unwrap_or_else(|| "??".to_string());
+                let main = !inlined
+                    && (matches!(
+                        entry.attr_value(gimli::DW_AT_main_subprogram),
+                        Some(AttributeValue::Flag(true))
+                    ) || name == "main");
                 functions.push(FunctionInfo {
+                    main,
                     name,
                     ranges,
                     entry: entry_pc,
@@ -248,6 +258,30 @@ impl FunctionIndex {
             .max_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)))
             .map(|(_, i)| *i)
             .or(Some(outer_index))
+    }
+
+    /// The functions containing a link address, innermost first: the
+    /// inlined copies nested there, then the out-of-line function. Indices
+    /// into `functions`.
+    pub fn chain_at(&self, addr: u64) -> Vec<usize> {
+        let Some((outer_index, range)) = self.outer_index_at(addr) else {
+            return Vec::new();
+        };
+        let unit = self.functions[outer_index].unit;
+        let end = self.inlined.partition_point(|(r, _)| r.start <= addr);
+        let mut chain: Vec<usize> = self.inlined[..end]
+            .iter()
+            .rev()
+            .take_while(|(r, _)| r.start >= range.start)
+            .filter(|(r, i)| r.contains(&addr) && self.functions[*i].unit == unit)
+            .map(|(_, i)| *i)
+            .collect();
+        // A nested DIE comes after its parent in the unit: the deepest
+        // inlined copy has the highest offset.
+        chain.sort_by_key(|i| std::cmp::Reverse(self.functions[*i].die.0));
+        chain.dedup();
+        chain.push(outer_index);
+        chain
     }
 
     /// The functions whose name is `name`, or ends with `::name` (so `deep`

@@ -407,6 +407,28 @@ impl DebugInfo {
         Some(ms.to_load(start)..ms.to_load(end))
     }
 
+    /// The address ranges of the function `depth` levels out in the inline
+    /// chain at `pc` (0: the innermost, inlined or not), as
+    /// [`Frame::inline_depth`](super::Frame::inline_depth) counts.
+    pub fn inline_ranges(&self, pc: u64, depth: usize) -> Vec<Range<u64>> {
+        let Some(ms) = self.module_at(pc) else {
+            return Vec::new();
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return Vec::new();
+        };
+        let index = d.functions();
+        let chain = index.chain_at(ms.to_link(pc));
+        let Some(&f) = chain.get(depth) else {
+            return Vec::new();
+        };
+        index.functions[f]
+            .ranges
+            .iter()
+            .map(|r| ms.to_load(r.start)..ms.to_load(r.end))
+            .collect()
+    }
+
     /// The address range of the out-of-line function containing `pc` (the
     /// part of it that contains `pc`, if it was split, e.g. into `.cold`).
     pub fn function_range(&self, pc: u64) -> Option<Range<u64>> {

@@ -102,6 +102,23 @@ impl Location {
         }
     }
 
+    /// The location as seen from the `depth`-th function of its inline
+    /// chain (0: `function` itself): that function, at the position of the
+    /// inlined call it holds, and the functions it is inlined into.
+    pub fn inline_level(&self, depth: usize) -> Location {
+        let Some(call) = depth.checked_sub(1).and_then(|i| self.inlined_into.get(i)) else {
+            return self.clone();
+        };
+        Location {
+            function: call.function.clone(),
+            file: call.file.clone(),
+            line: call.line,
+            column: call.column,
+            inlined_into: self.inlined_into[depth..].to_vec(),
+            ..self.clone()
+        }
+    }
+
     /// `name+offset` (or just `name` at offset 0), as gdb shows an address.
     pub fn symbol_with_offset(&self) -> Option<String> {
         let symbol = self.symbol.as_ref()?;
@@ -256,6 +273,21 @@ impl DebugInfo {
             }
         }
         names.into_iter().collect()
+    }
+
+    /// Whether a frame is in the program's main function (see
+    /// [`dwarf::FunctionInfo::main`]), where gdb's backtraces end.
+    pub fn is_main(&self, frame: &Frame) -> bool {
+        let Some(ms) = self.module_at(frame.lookup_pc) else {
+            return false;
+        };
+        let link = ms.to_link(frame.lookup_pc);
+        ms.dwarf(self)
+            .and_then(|d| d.functions().outer_at(link))
+            .map_or_else(
+                || ms.symbols(self).function_at(link).is_some_and(|s| s.raw == "main"),
+                |(f, _)| f.main,
+            )
     }
 
     /// The DWARF of the module containing `pc`, for code that reads more of

@@ -145,6 +145,14 @@ pub struct Frame {
     /// `rsp` and `rip` are recovered; see [`Frame::register`].
     pub regs: Registers,
     known: u32,
+    /// How many inlined calls this frame is out from the innermost function
+    /// at `pc`: 0 for that function, 1 for the function it was inlined
+    /// into, and so on. Frames of one machine frame share `pc`, `cfa` and
+    /// registers; only the last of them has `inlined` false.
+    pub inline_depth: usize,
+    /// This frame's function was inlined: its caller is the next frame,
+    /// in the same machine frame.
+    pub inlined: bool,
 }
 
 impl Frame {
@@ -457,7 +465,9 @@ impl DebugInfo {
     /// is none, and through signal trampolines with the saved context. The
     /// walk stops at the outermost frame (`_start`), at a zero or unreadable
     /// return address, or when the stack stops growing towards older frames.
-    /// Inlined calls are not separate frames: see [`Location::inlined_into`].
+    /// An inlined call is a frame of its own, as in gdb: a machine frame
+    /// whose pc is in code inlined N levels deep gives N + 1 frames (see
+    /// [`Frame::inline_depth`]).
     pub fn backtrace(&self, regs: &Registers, mem: &dyn Memory, limit: usize) -> Vec<Frame> {
         let mut frames: Vec<Frame> = Vec::new();
         let mut regs = *regs;
@@ -490,15 +500,24 @@ impl DebugInfo {
                 CfiStep::Outermost { cfa } => (cfa, false),
                 CfiStep::Failed => (regs.rsp, false),
             };
-            frames.push(Frame {
-                pc,
-                lookup_pc: lookup,
-                cfa,
-                location: self.symbolize_at(pc, lookup),
-                is_signal_frame: signal,
-                regs,
-                known,
-            });
+            let location = self.symbolize_at(pc, lookup);
+            let levels = location.as_ref().map_or(0, |l| l.inlined_into.len());
+            for depth in 0..=levels {
+                if frames.len() >= limit {
+                    break;
+                }
+                frames.push(Frame {
+                    pc,
+                    lookup_pc: lookup,
+                    cfa,
+                    location: location.as_ref().map(|l| l.inline_level(depth)),
+                    is_signal_frame: signal && depth == levels,
+                    regs,
+                    known,
+                    inline_depth: depth,
+                    inlined: depth < levels,
+                });
+            }
             let CfiStep::Caller {
                 regs: caller,
                 known: caller_known,

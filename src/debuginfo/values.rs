@@ -500,7 +500,9 @@ impl DebugInfo {
         let link_pc = ms.to_link(pc);
         let index = ms.dwarf(self)?.functions();
         let (outer, _) = index.outer_at(link_pc)?;
-        let inner = &index.functions[index.innermost_at(link_pc)?];
+        // An inlined call's frame sees the variables of its own function.
+        let chain = index.chain_at(link_pc);
+        let inner = &index.functions[*chain.get(frame.inline_depth).or(chain.last())?];
         let unit = inner.unit;
         let mut levels = Vec::new();
         let mut params = Vec::new();
@@ -848,8 +850,10 @@ impl<'a> Evaluator<'a> {
         if !r.is_empty() {
             return None;
         }
-        let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 2);
-        let caller = frames.get(1)?;
+        // The machine frame's caller: past the inlined calls of this one.
+        let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 64);
+        let own = frames.iter().position(|f| !f.inlined)?;
+        let caller = frames.get(own + 1)?;
         let module = self.di.modules.iter().position(|m| {
             m.image(self.di)
                 .is_some_and(|image| image.contains(caller.lookup_pc.wrapping_sub(m.module.bias)))

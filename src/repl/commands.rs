@@ -341,6 +341,14 @@ pub static COMMANDS: &[Command] = &[
         Repl::cmd_set
     ),
     cmd!(
+        "echo",
+        [],
+        false,
+        "Print text; C escapes such as \\n and \\t work, and no newline is added.",
+        "echo TEXT",
+        Repl::cmd_echo
+    ),
+    cmd!(
         "help",
         ["h"],
         false,

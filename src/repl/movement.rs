@@ -527,9 +527,25 @@ impl Repl {
         };
         let Some(caller) = frames.get(self.selected_frame + 1) else {
             let name = if reverse { "reverse-finish" } else { "finish" };
-            bail!("\"{name}\" not meaningful in the outermost frame");
+            bail!("\"{name}\" not meaningful in the outermost frame.");
         };
         let title = self.session.describe_frame(self.selected_frame, frame);
+        if frame.inlined && !reverse {
+            // An inlined call has no return to wait for: run until the
+            // program leaves its code, in the same machine frame, as gdb
+            // does. gdb shows no value for it.
+            let ranges = self.session.debug.inline_ranges(frame.pc, frame.inline_depth);
+            println!("Run till exit from {title}");
+            match self.run_out_of(&ranges, frame.cfa)? {
+                Some(r) => self.report(r),
+                None => {
+                    self.stop_spinner();
+                    print!("{}", self.session.describe_here(true));
+                    self.show_displays();
+                }
+            }
+            return Ok(());
+        }
         let (frame_cfa, return_to) = (frame.cfa, caller.pc);
         if reverse {
             println!("Run back to call of {title}");
@@ -556,6 +572,30 @@ impl Repl {
             }
         }
         Ok(())
+    }
+
+    /// Steps forward, over calls, until the program is outside `ranges`
+    /// or has returned from the machine frame whose CFA is `cfa`.
+    fn run_out_of(&mut self, ranges: &[std::ops::Range<u64>], cfa: u64) -> Result<Option<StopReason>> {
+        loop {
+            let before = self.regs()?;
+            let r = self.primitive(Primitive::Stepi)?;
+            if r != StopReason::Stepped {
+                return Ok(Some(r));
+            }
+            let now = self.regs()?;
+            if self.entered_call(&before, &now)? {
+                let ret = self.read_u64(now.rsp)?;
+                let want = now.rsp + 8;
+                if let Some(r) = self.run_to(false, &[RemoteAddr(ret)], &|regs| regs.rsp == want)? {
+                    return Ok(Some(r));
+                }
+            }
+            let now = self.regs()?;
+            if !ranges.iter().any(|r| r.contains(&now.rip)) || now.rsp >= cfa {
+                return Ok(None);
+            }
+        }
     }
 
     /// `until`: with no argument, `next` that does not stop on going back

@@ -1,0 +1,434 @@
+//! Differential tests against gdb: each scenario is a small program from
+//! `tests/programs/parity/`, compiled at test time, and a command script.
+//! Stock gdb runs the script on the program natively (`gdb -batch -nx`,
+//! stopped first with `starti`, where rback's replay starts too); rback runs
+//! the same script on a recording of the program (`rback replay --batch
+//! -x`). What the user sees must be the same, command by command, after
+//! [`normalise`] has taken out the few things that legitimately differ.
+//!
+//! Each command of a script is preceded by an `echo` of a marker line, so
+//! the two transcripts split into one block per command and a difference
+//! is reported against the command that caused it.
+//!
+//! gdb's libstdc++ pretty printers and xmethods are Python scripts that gdb
+//! loads automatically with libstdc++; the scenarios turn that off
+//! (`set auto-load python-scripts off`), so C++ values are compared in
+//! gdb's raw form: base classes as `<Base> = {...}`, containers as their
+//! implementation structs.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use common::{assert_no_panic, run, Session, TIMEOUT};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Lang {
+    C,
+    Cpp,
+    Rust,
+}
+
+/// A test program and how it is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Program {
+    /// `tests/programs/parity/NAME.c` (`.cpp`, `.rs`).
+    name: &'static str,
+    lang: Lang,
+    /// 0 or 2.
+    opt: u8,
+}
+
+const fn c(name: &'static str, opt: u8) -> Program {
+    Program { name, lang: Lang::C, opt }
+}
+
+#[allow(dead_code)] // Until the C++ scenarios come.
+const fn cpp(name: &'static str, opt: u8) -> Program {
+    Program {
+        name,
+        lang: Lang::Cpp,
+        opt,
+    }
+}
+
+const fn rust(name: &'static str, opt: u8) -> Program {
+    Program {
+        name,
+        lang: Lang::Rust,
+        opt,
+    }
+}
+
+impl Program {
+    fn source_name(&self) -> String {
+        let ext = match self.lang {
+            Lang::C => "c",
+            Lang::Cpp => "cpp",
+            Lang::Rust => "rs",
+        };
+        format!("{}.{ext}", self.name)
+    }
+
+    /// Compiles the program once per test process. The source is copied
+    /// into the build directory and compiled there by its bare name, so
+    /// that both debuggers name it as the user wrote it (`steps.c:12`).
+    fn executable(&self) -> PathBuf {
+        type Cells = Mutex<HashMap<Program, Arc<OnceLock<PathBuf>>>>;
+        static BUILT: OnceLock<Cells> = OnceLock::new();
+        let cell = BUILT
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(*self)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| self.compile()).clone()
+    }
+
+    fn compile(&self) -> PathBuf {
+        let src = common::programs_dir().join("parity").join(self.source_name());
+        assert!(src.is_file(), "no parity program {}", src.display());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("rback-parity")
+            .join(format!("{}-O{}", self.name, self.opt));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&src, dir.join(self.source_name())).unwrap();
+        let opt = format!("-O{}", self.opt);
+        // Another run of these tests may build the same program: build under
+        // a private name, then rename into place.
+        let tmp = format!(".{}.{}", self.name, std::process::id());
+        let mut cmd = match self.lang {
+            Lang::C => Command::new("gcc"),
+            Lang::Cpp => Command::new("g++"),
+            Lang::Rust => Command::new("rustc"),
+        };
+        match self.lang {
+            Lang::C | Lang::Cpp => cmd.args(["-g", &opt, "-o", &tmp]),
+            Lang::Rust => cmd.args([
+                "-g",
+                "-C",
+                &format!("opt-level={}", self.opt),
+                "--edition",
+                "2021",
+                "-o",
+                &tmp,
+            ]),
+        };
+        cmd.arg(self.source_name()).current_dir(&dir);
+        let out = run(&mut cmd, None, Duration::from_secs(300));
+        assert!(out.status.success(), "cannot compile {}:\n{out:?}", src.display());
+        std::fs::rename(dir.join(&tmp), dir.join(self.name)).unwrap();
+        dir.join(self.name)
+    }
+}
+
+/// The line each command's output is preceded by in both transcripts.
+const MARKER: &str = "@@@ ";
+
+/// The commands of a script, one a line; blank lines and `#` comments skipped.
+fn commands(script: &str) -> Vec<&str> {
+    script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// `sh -c` running ARGS with stderr joined to stdout, so that an error
+/// stays next to the command that caused it.
+fn joined(program: &Path) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg("exec \"$0\" \"$@\" 2>&1").arg(program);
+    c
+}
+
+/// What gdb prints for the script, run on the program natively.
+fn gdb_transcript(exe: &Path, script: &str) -> String {
+    let mut cmd = joined(Path::new("gdb"));
+    cmd.args(["-batch", "-nx", "-iex", "set auto-load python-scripts off", "-ex", "starti"]);
+    for line in commands(script) {
+        cmd.arg("-ex").arg(format!("echo {MARKER}{line}\\n"));
+        cmd.arg("-ex").arg(line);
+    }
+    cmd.arg(exe).current_dir(exe.parent().unwrap());
+    // gdb's status is the last command's: an error there is part of what
+    // is compared.
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert!(out.code() <= 1, "gdb failed:\n{out:?}");
+    out.stdout()
+}
+
+/// What rback's REPL prints for the script, on a recording of the program.
+fn rback_transcript(exe: &Path, script: &str) -> String {
+    let s = Session::new();
+    let rec = s.record_raw(exe, &[], None, &[]);
+    assert_no_panic(&rec);
+    assert_eq!(rec.code(), 0, "the program failed while recorded:\n{rec:?}");
+    let mut text = String::new();
+    for line in commands(script) {
+        text.push_str(&format!("echo {MARKER}{line}\\n\n{line}\n"));
+    }
+    let file = s.write("script.gdb", text);
+    let mut cmd = joined(Path::new(common::RBACK));
+    cmd.arg("replay").arg(s.trace()).arg("--batch").arg("-x").arg(file);
+    cmd.env("RBACK_TRACE_DIR", s.traces()).current_dir(s.dir());
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    out.stdout()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Gdb,
+    Rback,
+}
+
+/// One command and what it printed, normalised.
+type Block = (String, Vec<String>);
+
+/// The transcript split at the markers, with only what legitimately
+/// differs taken out or made equal:
+///
+/// - everything before the first marker (gdb's `starti` report, rback's
+///   banner and starting place, which name the same instruction);
+/// - blank lines (gdb puts one before each breakpoint stop);
+/// - gdb's thread-library notes, which come from running the program
+///   under gdb and are not about the program;
+/// - rback's `Run till exit from ...` and `Run back to call of ...`, which
+///   gdb prints only for commands typed at a terminal, not in scripts;
+/// - addresses of 0x7ff0_0000_0000 and above (the stack and the mmap area,
+///   shared libraries included): the program's stack holds a different
+///   environment under gdb (`LINES`, `COLUMNS`) than when rback recorded
+///   it. Code and data addresses of the program itself stay as they are.
+fn normalise(transcript: &str, side: Side) -> Vec<Block> {
+    let mut blocks: Vec<Block> = Vec::new();
+    for line in transcript.lines() {
+        if let Some(cmd) = line.strip_prefix(MARKER) {
+            blocks.push((cmd.to_string(), Vec::new()));
+            continue;
+        }
+        let Some((_, lines)) = blocks.last_mut() else {
+            continue;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let dropped = match side {
+            Side::Gdb => {
+                line == "[Thread debugging using libthread_db enabled]"
+                    || line.starts_with("Using host libthread_db library ")
+            }
+            Side::Rback => line.starts_with("Run till exit from ") || line.starts_with("Run back to call of "),
+        };
+        if !dropped {
+            lines.push(high_addresses(line));
+        }
+    }
+    blocks
+}
+
+/// `line` with each hexadecimal number of 0x7ff0_0000_0000 or above
+/// replaced by `0x7ff...`.
+fn high_addresses(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("0x") {
+        out.push_str(&rest[..i]);
+        let digits = rest[i + 2..].chars().take_while(char::is_ascii_hexdigit).count();
+        let number = &rest[i..i + 2 + digits];
+        match u64::from_str_radix(&number[2..], 16) {
+            Ok(n) if n >= 0x7ff0_0000_0000 => out.push_str("0x7ff..."),
+            _ => out.push_str(number),
+        }
+        rest = &rest[i + 2 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs `script` in both debuggers on `program` and fails on the first
+/// command whose output differs.
+fn check(program: Program, script: &str) {
+    let exe = program.executable();
+    let gdb = gdb_transcript(&exe, script);
+    let rback = rback_transcript(&exe, script);
+    let (g, r) = (normalise(&gdb, Side::Gdb), normalise(&rback, Side::Rback));
+    let expected: Vec<&str> = commands(script);
+    let names = |b: &[Block]| b.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&g), expected, "gdb's transcript lost its markers:\n{gdb}");
+    assert_eq!(names(&r), expected, "rback's transcript lost its markers:\n{rback}");
+    for ((cmd, want), (_, got)) in g.iter().zip(&r) {
+        if want != got {
+            panic!(
+                "{program:?}: `{cmd}` differs from gdb\n--- gdb ---\n{}\n--- rback ---\n{}\n\n\
+                 ===== whole gdb transcript =====\n{gdb}\n===== whole rback transcript =====\n{rback}",
+                want.join("\n"),
+                got.join("\n")
+            );
+        }
+    }
+}
+
+#[test]
+fn normalise_keeps_substance_and_drops_only_the_listed_differences() {
+    let gdb = "\nProgram stopped.\n0x00007ffff7fe4b70 in _start () from /lib64/ld-linux-x86-64.so.2\n\
+               @@@ break f\nBreakpoint 1 at 0x555555555140: file a.c, line 5.\n@@@ c\n\
+               [Thread debugging using libthread_db enabled]\nUsing host libthread_db library \"/x\".\n\n\
+               Breakpoint 1, f (p=0x7fffffffe0a0) at a.c:5\n5\t  return 1;\n";
+    let rback = "Replaying /tmp/t (43 events). Type \"help\" for commands.\n\
+                 0x00007ffff7fe4b70 in ?? () from ld-linux-x86-64.so.2\n\
+                 @@@ break f\nBreakpoint 1 at 0x555555555140: file a.c, line 5.\n@@@ c\n\
+                 Breakpoint 1, f (p=0x7fffffffe0b0) at a.c:5\n5\t  return 1;\n";
+    assert!(normalise(gdb, Side::Gdb) == normalise(rback, Side::Rback));
+    // A different line, value or code address still shows.
+    for changed in ["a.c:6", "return 2", "0x555555555141"] {
+        let from = match changed {
+            "a.c:6" => "a.c:5",
+            "return 2" => "return 1",
+            _ => "0x555555555140",
+        };
+        let other = rback.replace(from, changed);
+        assert!(normalise(gdb, Side::Gdb) != normalise(&other, Side::Rback), "{changed}");
+    }
+    // rback's own line for finish goes; gdb's same words would not.
+    assert_eq!(
+        normalise("@@@ finish\nRun till exit from #0  f () at a.c:5\n", Side::Rback),
+        vec![("finish".to_string(), vec![])]
+    );
+    assert_eq!(normalise("@@@ finish\nRun till exit from #0\n", Side::Gdb)[0].1.len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// C, -O0
+
+const STEPS_O0: Program = c("steps", 0);
+
+#[test]
+fn c_break_backtrace_and_locals() {
+    check(STEPS_O0, "break square\ncontinue\nbt\ninfo args\ninfo locals\nup\ninfo locals\np total\np i\n");
+}
+
+#[test]
+fn c_next_at_a_closing_brace_stops_at_the_callers_next_line() {
+    check(STEPS_O0, "break square\ncontinue\nnext\nnext\nnext\nnext\nnext\nnext\n");
+}
+
+#[test]
+fn c_step_into_a_call_then_finish_with_an_int() {
+    check(STEPS_O0, "break steps.c:45\ncontinue\nstep\nbt\nfinish\np $\nnext\n");
+}
+
+#[test]
+fn c_finish_returns_a_double_from_xmm0() {
+    check(STEPS_O0, "break half\ncontinue\nfinish\np $\np $ * 2\n");
+}
+
+#[test]
+fn c_finish_returns_a_float_and_a_long() {
+    check(STEPS_O0, "break third\nbreak add3\ncontinue\nfinish\ncontinue\nfinish\n");
+}
+
+#[test]
+fn c_next_through_a_while_loop() {
+    check(STEPS_O0, "break countdown\ncontinue\nnext\nnext\nnext\nnext\nnext\nnext\nnext\nnext\n");
+}
+
+#[test]
+fn c_frames_up_down_and_by_number() {
+    check(
+        STEPS_O0,
+        "break square\ncontinue\ncontinue\nup\ninfo locals\np total\ndown\nframe\nframe 1\nframe 0\n",
+    );
+}
+
+#[test]
+fn c_finish_in_main_is_refused() {
+    check(STEPS_O0, "break main\ncontinue\nfinish\nbt\n");
+}
+
+#[test]
+fn c_step_out_of_a_function_into_the_next_call() {
+    check(STEPS_O0, "break half\ncontinue\nstep\nstep\nstep\nstep\nbt\n");
+}
+
+#[test]
+fn c_reverse_step_from_a_functions_first_line_returns_to_the_caller() {
+    check(STEPS_O0, "break half\ncontinue\nreverse-step\nreverse-step\n")
+}
+
+const VALUES_O0: Program = c("values", 0);
+
+#[test]
+fn c_structs_arrays_unions_and_strings() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\np a\np b\np *b.next\np b.next->name\np arr\np buf\np a.color\np b.u\np p\np arr[1] + arr[3]\np &arr[1]\np sizeof(a)\n",
+    );
+}
+
+#[test]
+fn c_finish_returns_a_small_struct() {
+    check(VALUES_O0, "break make_point\ncontinue\nfinish\np $.y\n");
+}
+
+#[test]
+fn c_function_pointers_in_frames() {
+    check(VALUES_O0, "break twice\ncontinue\nbt\nup\ninfo args\np f\np *f\n");
+}
+
+// ---------------------------------------------------------------------------
+// C, -O2
+
+const INLINE_O2: Program = c("inline", 2);
+
+#[test]
+fn c_o2_backtrace_shows_inlined_calls_and_main() {
+    check(INLINE_O2, "break inline.c:14\ncontinue\nbt\nup\nup\ndown\ninfo frame\n");
+}
+
+#[test]
+fn c_o2_finish_out_of_an_inlined_call_stops_at_its_call_site() {
+    check(INLINE_O2, "break inline.c:14\ncontinue\nfinish\nbt\n");
+}
+
+const STEPS_O2: Program = c("steps", 2);
+
+#[test]
+fn c_o2_breakpoints_on_inlined_and_outlined_functions() {
+    check(STEPS_O2, "break half\nbreak countdown\ncontinue\nbt\nfinish\ncontinue\nbt\n");
+}
+
+// ---------------------------------------------------------------------------
+// Rust, debug builds
+
+const BASICS_RS: Program = rust("basics", 0);
+
+#[test]
+fn rust_finish_returns_f64_values() {
+    check(BASICS_RS, "break basics::area\ncontinue\nfinish\ncontinue\nfinish\ncontinue\nfinish\n");
+}
+
+#[test]
+fn rust_backtrace_ends_at_the_programs_main() {
+    check(BASICS_RS, "break basics::mean\ncontinue\nbt\ninfo args\nfinish\n");
+}
+
+#[test]
+fn rust_structs_by_value_and_finish() {
+    check(BASICS_RS, "break basics::scale\ncontinue\ninfo args\np p\np p.x\np k * 2\nfinish\n");
+}
+
+#[test]
+fn rust_finish_returns_an_option() {
+    check(BASICS_RS, "break basics::first_even\ncontinue\np v\nfinish\n");
+}
+
+#[test]
+fn rust_enums_by_reference() {
+    check(BASICS_RS, "break basics::area\ncontinue\np s\np *s\ncontinue\np *s\nup\np total\n");
+}
