@@ -130,12 +130,25 @@ impl Program {
 /// The line each command's output is preceded by in both transcripts.
 const MARKER: &str = "@@@ ";
 
+/// A script line that only gdb runs, and whose output is not compared:
+/// `gdb: record` lets native gdb go backwards from there, where rback
+/// always can.
+const GDB_ONLY: &str = "gdb: ";
+
 /// The commands of a script, one a line; blank lines and `#` comments skipped.
 fn commands(script: &str) -> Vec<&str> {
     script
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// The commands both debuggers run, whose output is compared.
+fn compared(script: &str) -> Vec<&str> {
+    commands(script)
+        .into_iter()
+        .filter(|l| !l.starts_with(GDB_ONLY))
         .collect()
 }
 
@@ -152,8 +165,10 @@ fn gdb_transcript(exe: &Path, script: &str) -> String {
     let mut cmd = joined(Path::new("gdb"));
     cmd.args(["-batch", "-nx", "-iex", "set auto-load python-scripts off", "-ex", "starti"]);
     for line in commands(script) {
-        cmd.arg("-ex").arg(format!("echo {MARKER}{line}\\n"));
-        cmd.arg("-ex").arg(line);
+        match line.strip_prefix(GDB_ONLY) {
+            Some(own) => cmd.arg("-ex").arg(own),
+            None => cmd.arg("-ex").arg(format!("echo {MARKER}{line}\\n")).arg("-ex").arg(line),
+        };
     }
     cmd.arg(exe).current_dir(exe.parent().unwrap());
     // gdb's status is the last command's: an error there is part of what
@@ -170,7 +185,7 @@ fn rback_transcript(exe: &Path, script: &str) -> String {
     assert_no_panic(&rec);
     assert_eq!(rec.code(), 0, "the program failed while recorded:\n{rec:?}");
     let mut text = String::new();
-    for line in commands(script) {
+    for line in compared(script) {
         text.push_str(&format!("echo {MARKER}{line}\\n\n{line}\n"));
     }
     let file = s.write("script.gdb", text);
@@ -258,7 +273,7 @@ fn check(program: Program, script: &str) {
     let gdb = gdb_transcript(&exe, script);
     let rback = rback_transcript(&exe, script);
     let (g, r) = (normalise(&gdb, Side::Gdb), normalise(&rback, Side::Rback));
-    let expected: Vec<&str> = commands(script);
+    let expected: Vec<&str> = compared(script);
     let names = |b: &[Block]| b.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>();
     assert_eq!(names(&g), expected, "gdb's transcript lost its markers:\n{gdb}");
     assert_eq!(names(&r), expected, "rback's transcript lost its markers:\n{rback}");
@@ -358,7 +373,10 @@ fn c_step_out_of_a_function_into_the_next_call() {
 
 #[test]
 fn c_reverse_step_from_a_functions_first_line_returns_to_the_caller() {
-    check(STEPS_O0, "break half\ncontinue\nreverse-step\nreverse-step\n")
+    check(
+        STEPS_O0,
+        "break steps.c:47\ncontinue\ngdb: record\nstep\nreverse-step\nstep\nnext\nreverse-next\nreverse-next\n",
+    )
 }
 
 const VALUES_O0: Program = c("values", 0);
@@ -418,14 +436,15 @@ fn rust_backtrace_ends_at_the_programs_main() {
     check(BASICS_RS, "break basics::mean\ncontinue\nbt\ninfo args\nfinish\n");
 }
 
+// No `finish` here: gdb 13 shows `scale`'s `Point {x: 3, y: -6}`, returned
+// in rax, as `y: 0`, and fails an internal assertion on `first_even`'s
+// `Option<i64>` (rback shows both right).
 #[test]
-fn rust_structs_by_value_and_finish() {
-    check(BASICS_RS, "break basics::scale\ncontinue\ninfo args\np p\np p.x\np k * 2\nfinish\n");
-}
-
-#[test]
-fn rust_finish_returns_an_option() {
-    check(BASICS_RS, "break basics::first_even\ncontinue\np v\nfinish\n");
+fn rust_structs_by_value_and_slices() {
+    check(
+        BASICS_RS,
+        "break basics::scale\nbreak basics::first_even\ncontinue\ninfo args\np p\np p.x\np k * 2\ncontinue\np v\np *v\n",
+    );
 }
 
 #[test]

@@ -51,7 +51,7 @@ pub use elf::{modules_from_mappings, parse_proc_maps, MappedFile, Module};
 #[allow(unused_imports)]
 pub use unwind::{Frame, Registers};
 #[allow(unused_imports)]
-pub use values::{Format, Scope, Value};
+pub use values::{Format, ReturnRegisters, Scope, Value};
 
 /// Read access to the tracee's memory.
 pub trait Memory {

@@ -20,10 +20,13 @@ use super::{DebugInfo, Frame, Memory};
 
 #[path = "values_print.rs"]
 mod print;
+#[path = "values_return.rs"]
+mod returned;
 #[path = "values_types.rs"]
 mod types;
 
 use print::*;
+pub use returned::ReturnRegisters;
 use types::*;
 
 /// Where an expression is evaluated: a frame of the tracee.

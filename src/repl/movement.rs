@@ -386,17 +386,21 @@ impl Repl {
                 continue;
             }
             if now.rsp > frame_cfa.wrapping_sub(8) {
-                // Returned into the caller, in the middle of its line: go
-                // on to the start of a statement there, as gdb does.
+                // Returned into the caller, in the middle of the line of
+                // the call: go on to the start of another line there, as
+                // gdb does. The call's line is that of the instruction
+                // before the return address.
                 let Some(r) = self.session.debug.line_range(now.rip) else {
                     return Ok(None);
                 };
-                range = r;
-                line = self.session.debug.line_at(now.rip).map(|(_, l)| l);
+                let call_line = self.session.debug.line_at(now.rip - 1).map(|(_, l)| l);
+                let here = self.session.debug.line_at(now.rip).map(|(_, l)| l);
                 frame_cfa = self.cfa().unwrap_or(now.rsp + 8);
-                if self.session.is_statement(now.rip) {
+                if self.session.is_statement(now.rip) && here != call_line {
                     return Ok(None);
                 }
+                range = r;
+                line = call_line;
                 continue;
             }
             let Some(r) = self.session.debug.line_range(now.rip) else {
@@ -409,10 +413,16 @@ impl Repl {
                     continue;
                 }
             }
-            if self.session.is_statement(now.rip) && (new_line != line || r.start == now.rip) {
+            // Only a statement of another line stops the step: coming
+            // back to the start of the same line (a loop's condition,
+            // placed after its body) does not, as in gdb.
+            if self.session.is_statement(now.rip) && new_line != line {
                 return Ok(None);
             }
+            // Landing in the middle of another line makes it the line
+            // being stepped, as gdb refreshes its step range there.
             range = r;
+            line = new_line;
         }
     }
 
@@ -561,13 +571,13 @@ impl Repl {
             return Ok(());
         }
         println!("Run till exit from {title}");
-        let function = frame.location.as_ref().and_then(|l| l.function.clone());
+        let callee_pc = frame.pc;
         match self.run_to(false, &[RemoteAddr(return_to)], &|regs| regs.rsp == frame_cfa)? {
             Some(r) => self.report(r),
             None => {
                 self.stop_spinner();
                 print!("{}", self.session.describe_here(true));
-                self.print_return_value(function.as_deref());
+                self.print_return_value(callee_pc);
                 self.show_displays();
             }
         }

@@ -11,7 +11,7 @@ use recorder::RemoteAddr;
 
 use super::watch::watch_title;
 use super::Repl;
-use crate::debuginfo::{Format, Scope, Value};
+use crate::debuginfo::{Format, ReturnRegisters, Scope, Value};
 
 /// An expression shown at every stop (`display`).
 pub struct Display {
@@ -235,33 +235,25 @@ impl Repl {
             .ok_or_else(|| anyhow!("\"{text}\" is neither a number nor something in memory"))
     }
 
-    /// `Value returned is $N = 5` after `finish`, for functions returning
-    /// an integer or a pointer (in rax).
-    pub(super) fn print_return_value(&mut self, function: Option<&str>) {
-        let Some(function) = function else {
+    /// `Value returned is $N = ...` after `finish` out of the function
+    /// containing `callee_pc`, read where the ABI returns it (see
+    /// `DebugInfo::return_value`). Nothing for a `void` function.
+    pub(super) fn print_return_value(&mut self, callee_pc: u64) {
+        let (Ok(regs), Ok(fp)) = (self.session.timeline.regs(), self.session.timeline.fp_regs()) else {
             return;
         };
-        let Ok(f) = self.evaluate_in(function, true) else {
-            return;
+        // XMM0 and XMM1 are at bytes 160 and 176 of the FXSAVE image.
+        let low = |at: usize| -> [u8; 8] { fp.fxsave[at..at + 8].try_into().expect("8 bytes") };
+        let returned = ReturnRegisters {
+            rax: regs.rax,
+            rdx: regs.rdx,
+            xmm0: low(160),
+            xmm1: low(176),
         };
-        let ty = f.type_name();
-        let Some(ret) = ty.split(" (").next().map(str::trim) else {
-            return;
-        };
-        let scalar_int = !ret.is_empty()
-            && ret != "void"
-            && !ret.contains("float")
-            && !ret.contains("double")
-            && !ret.starts_with("struct")
-            && !ret.starts_with("union")
-            && !ret.contains('[');
-        if !scalar_int {
-            return;
-        }
-        let Ok(regs) = self.session.timeline.regs() else {
-            return;
-        };
-        if let Ok(v) = self.evaluate_in(&format!("({ret}){:#x}", regs.rax), true) {
+        let value = self.with_scope_at(0, |scope| {
+            Ok(self.session.debug.return_value(callee_pc, &returned, scope))
+        });
+        if let Ok(Some(v)) = value {
             self.history.push(v.clone());
             println!(
                 "Value returned is ${} = {}",
