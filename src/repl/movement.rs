@@ -497,19 +497,22 @@ impl Repl {
             let now = self.regs()?;
             // Landing exactly on a statement that starts its line: what ran
             // before it belongs to another line, so this is the stop.
+            // A function's entry is never the stop: from its first line,
+            // gdb goes back out to the line that called it.
             if self.session.is_statement(now.rip)
                 && self
                     .session
                     .debug
                     .line_range(now.rip)
                     .is_some_and(|r| r.start == now.rip)
+                && !self.at_function_entry(now.rip)
             {
                 return Ok(None);
             }
             if range.contains(&now.rip) && now.rsp < frame_cfa {
                 continue;
             }
-            if seeking && self.session.is_statement(before.rip) {
+            if seeking && self.session.is_statement(before.rip) && !self.at_function_entry(before.rip) {
                 // One instruction before the line's start: back onto it.
                 self.session.timeline.goto_position(before_position)?;
                 self.session.refresh()?;
@@ -527,6 +530,11 @@ impl Repl {
                 None => return Ok(None),
             }
         }
+    }
+
+    /// Whether `pc` is the first instruction of a function with symbols.
+    fn at_function_entry(&self, pc: u64) -> bool {
+        self.session.debug.function_range(pc).is_some_and(|r| r.start == pc)
     }
 
     /// `finish` and `reverse-finish`.
