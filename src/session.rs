@@ -468,7 +468,7 @@ impl Session {
                         "Breakpoint"
                     };
                     out.push_str(&format!("{kind} {}, ", b.number));
-                    out.push_str(&self.describe_here(false));
+                    out.push_str(&self.describe_here(true));
                     return out;
                 }
             }
@@ -494,7 +494,10 @@ impl Session {
 
     /// Where the program stands: `func (args) at file:line` and the source
     /// line, with the address first when it is not at the start of a line
-    /// (`show_pc_mid_line`) or there is no line information.
+    /// (`show_pc_mid_line`) or there is no line information. As in gdb, a
+    /// line starts at each statement row of the line table that gdb keeps
+    /// (see `DebugInfo::is_line_start`), not only at the first of a run of
+    /// rows for the same line.
     pub fn describe_here(&self, show_pc_mid_line: bool) -> String {
         let Ok(regs) = self.registers() else {
             return "The program is not running here.\n".to_string();
@@ -505,7 +508,7 @@ impl Session {
         let location = frame
             .and_then(|f| f.location.clone())
             .or_else(|| self.debug.symbolize(pc));
-        let at_line_start = self.debug.line_range(pc).is_some_and(|r| r.start == pc);
+        let at_line_start = self.debug.is_line_start(pc);
         let mut out = String::new();
         match &location {
             Some(loc) if loc.file.is_some() && loc.line.is_some() => {
@@ -547,7 +550,7 @@ impl Session {
     /// `func (args)`: the function a frame is in, with its arguments where
     /// the debug information can give them.
     pub fn frame_signature(&self, frame: Option<&Frame>, loc: &Location) -> String {
-        let name = loc.function.as_deref().unwrap_or("??");
+        let name = debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
         let Some(frame) = frame else {
             return format!("{name} ()");
         };
@@ -568,7 +571,7 @@ impl Session {
         }
         // A function that an inlined call sits in shows no address, as there
         // is no instruction of its own to show (gdb's frame_show_address).
-        let at_line_start = n == 0 && self.debug.line_range(frame.pc).is_some_and(|r| r.start == frame.pc);
+        let at_line_start = n == 0 && self.debug.is_line_start(frame.pc);
         let pc_part = if at_line_start || frame.inline_depth > 0 {
             String::new()
         } else {

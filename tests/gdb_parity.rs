@@ -44,10 +44,13 @@ struct Program {
 }
 
 const fn c(name: &'static str, opt: u8) -> Program {
-    Program { name, lang: Lang::C, opt }
+    Program {
+        name,
+        lang: Lang::C,
+        opt,
+    }
 }
 
-#[allow(dead_code)] // Until the C++ scenarios come.
 const fn cpp(name: &'static str, opt: u8) -> Program {
     Program {
         name,
@@ -165,7 +168,14 @@ fn joined(program: &Path) -> Command {
 /// What gdb prints for the script, run on the program natively.
 fn gdb_transcript(exe: &Path, script: &str) -> String {
     let mut cmd = joined(Path::new("gdb"));
-    cmd.args(["-batch", "-nx", "-iex", "set auto-load python-scripts off", "-ex", "starti"]);
+    cmd.args([
+        "-batch",
+        "-nx",
+        "-iex",
+        "set auto-load python-scripts off",
+        "-ex",
+        "starti",
+    ]);
     for line in compared(script) {
         cmd.arg("-ex").arg(format!("echo {MARKER}{line}\\n"));
         cmd.arg("-ex").arg(line);
@@ -317,7 +327,10 @@ fn normalise_keeps_substance_and_drops_only_the_listed_differences() {
         normalise("@@@ finish\nRun till exit from #0  f () at a.c:5\n", Side::Rback),
         vec![("finish".to_string(), vec![])]
     );
-    assert_eq!(normalise("@@@ finish\nRun till exit from #0\n", Side::Gdb)[0].1.len(), 1);
+    assert_eq!(
+        normalise("@@@ finish\nRun till exit from #0\n", Side::Gdb)[0].1.len(),
+        1
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -327,7 +340,10 @@ const STEPS_O0: Program = c("steps", 0);
 
 #[test]
 fn c_break_backtrace_and_locals() {
-    check(STEPS_O0, "break square\ncontinue\nbt\ninfo args\ninfo locals\nup\ninfo locals\np total\np i\n");
+    check(
+        STEPS_O0,
+        "break square\ncontinue\nbt\ninfo args\ninfo locals\nup\ninfo locals\np total\np i\n",
+    );
 }
 
 #[test]
@@ -347,12 +363,18 @@ fn c_finish_returns_a_double_from_xmm0() {
 
 #[test]
 fn c_finish_returns_a_float_and_a_long() {
-    check(STEPS_O0, "break third\nbreak add3\ncontinue\nfinish\ncontinue\nfinish\n");
+    check(
+        STEPS_O0,
+        "break third\nbreak add3\ncontinue\nfinish\ncontinue\nfinish\n",
+    );
 }
 
 #[test]
 fn c_next_through_a_while_loop() {
-    check(STEPS_O0, "break countdown\ncontinue\nnext\nnext\nnext\nnext\nnext\nnext\nnext\nnext\n");
+    check(
+        STEPS_O0,
+        "break countdown\ncontinue\nnext\nnext\nnext\nnext\nnext\nnext\nnext\nnext\n",
+    );
 }
 
 #[test]
@@ -395,7 +417,7 @@ fn c_structs_arrays_unions_and_strings() {
 
 #[test]
 fn c_finish_returns_a_small_struct() {
-    check(VALUES_O0, "break make_point\ncontinue\nfinish\np $.y\n");
+    check(VALUES_O0, "break make_point\ncontinue\nfinish\np $\n");
 }
 
 #[test]
@@ -422,7 +444,10 @@ const STEPS_O2: Program = c("steps", 2);
 
 #[test]
 fn c_o2_breakpoints_on_inlined_and_outlined_functions() {
-    check(STEPS_O2, "break half\nbreak countdown\ncontinue\nbt\nfinish\ncontinue\nbt\n");
+    check(
+        STEPS_O2,
+        "break half\nbreak countdown\ncontinue\nbt\nfinish\ncontinue\nbt\n",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -432,7 +457,10 @@ const BASICS_RS: Program = rust("basics", 0);
 
 #[test]
 fn rust_finish_returns_f64_values() {
-    check(BASICS_RS, "break basics::area\ncontinue\nfinish\ncontinue\nfinish\ncontinue\nfinish\n");
+    check(
+        BASICS_RS,
+        "break basics::area\ncontinue\nfinish\ncontinue\nfinish\ncontinue\nfinish\n",
+    );
 }
 
 #[test]
@@ -453,5 +481,51 @@ fn rust_structs_by_value_and_slices() {
 
 #[test]
 fn rust_enums_by_reference() {
-    check(BASICS_RS, "break basics::area\ncontinue\np s\np *s\ncontinue\np *s\nup\np total\n");
+    check(
+        BASICS_RS,
+        "break basics::area\ncontinue\np s\np *s\ncontinue\np *s\nup\np total\n",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// C++, -O0
+
+const CLASSES_O0: Program = cpp("classes", 0);
+
+#[test]
+fn cpp_base_classes_are_members_and_shown_as_gdb_does() {
+    check(
+        CLASSES_O0,
+        "break classes.cpp:53\ncontinue\np d\np *p\np p->b1\np d.b2\np p->d\np pi\np pd\np pi.first + pd.second\n",
+    );
+}
+
+#[test]
+fn cpp_references_print_their_object() {
+    check(CLASSES_O0, "break classes.cpp:53\ncontinue\np r\np r.b1\ninfo locals\n");
+}
+
+#[test]
+fn cpp_vector_in_gdbs_raw_form() {
+    check(
+        CLASSES_O0,
+        "break classes.cpp:53\ncontinue\np v\np v._M_impl._M_start[2]\np *v._M_impl._M_start@5\nwhatis v\n",
+    );
+}
+
+#[test]
+fn cpp_methods_in_frames_and_finish() {
+    check(
+        CLASSES_O0,
+        "break total_area\nbreak shapes::Derived::scaled\ncontinue\nbt\ninfo args\np b\np b.b1\nfinish\n\
+         continue\nbt\np this\np *this\np this->d\np scale\nfinish\n",
+    );
+}
+
+#[test]
+fn cpp_template_methods() {
+    check(
+        CLASSES_O0,
+        "break shapes::Pair<int>::sum\nbreak shapes::Pair<double>::sum\ncontinue\nbt\np *this\nfinish\ncontinue\nfinish\n",
+    );
 }

@@ -300,7 +300,7 @@ pub(crate) fn name_matches(full: &str, query: &str) -> bool {
 }
 
 /// `ns::f(int) const` -> `ns::f`.
-fn strip_parameters(name: &str) -> &str {
+pub(crate) fn strip_parameters(name: &str) -> &str {
     let Some(close) = name.rfind(')') else {
         return name;
     };

@@ -27,6 +27,12 @@ pub(crate) struct Row {
     pub column: u32,
     pub is_stmt: bool,
     pub prologue_end: bool,
+    /// Whether gdb keeps this row in its own line table. gdb drops a row
+    /// that repeats the file and line of the row it kept before, when that
+    /// line has had a non-zero discriminator (gdb's PR 17276): gcc marks the
+    /// blocks of a loop's line that way, and gdb then treats their rows as
+    /// the middle of the line, not new starts of it.
+    pub kept: bool,
 }
 
 /// A run of contiguous code described by one line program sequence.
@@ -73,8 +79,26 @@ impl LineTable {
             let mut unit_files: HashMap<u64, u32> = HashMap::new();
             let mut rows = program.rows();
             let mut current: Vec<Row> = Vec::new();
+            // gdb's state for `kept`: the line of the previous row, whether
+            // that line has had a discriminator, the last kept position.
+            let mut previous_line = 0u64;
+            let mut discriminated = false;
+            let mut last_kept: Option<(u64, u64)> = None;
             while let Ok(Some((header, row))) = rows.next_row() {
+                let line = row.line().map_or(0, |l| l.get());
+                if line != previous_line {
+                    discriminated = row.discriminator() != 0;
+                } else {
+                    discriminated |= row.discriminator() != 0;
+                }
+                previous_line = line;
+                let position = (row.file_index(), line);
+                let kept = line != 0 && (last_kept != Some(position) || !discriminated);
+                if kept {
+                    last_kept = Some(position);
+                }
                 if row.end_sequence() {
+                    last_kept = None;
                     // Code the linker removed keeps its rows at address 0.
                     if let Some(first) = current.first() {
                         if first.addr != 0 && first.addr < row.address() {
@@ -106,6 +130,7 @@ impl LineTable {
                     column,
                     is_stmt: row.is_stmt(),
                     prologue_end: row.prologue_end(),
+                    kept,
                 });
             }
         }
@@ -375,6 +400,27 @@ impl DebugInfo {
             Some((file, line, _)) => Some((file.to_path_buf(), line)),
             None => d.location(link),
         }
+    }
+
+    /// Whether a line starts at `pc` as gdb sees it: a statement row that
+    /// gdb keeps (see [`Row::kept`]) is there. Where the program stands
+    /// anywhere else, gdb shows its address before the function's name.
+    pub fn is_line_start(&self, pc: u64) -> bool {
+        let Some(ms) = self.module_at(pc) else {
+            return false;
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return false;
+        };
+        let link = ms.to_link(pc);
+        let Some(seq) = d.lines().sequence_at(link) else {
+            return false;
+        };
+        let first = seq.rows.partition_point(|r| r.addr < link);
+        seq.rows[first..]
+            .iter()
+            .take_while(|r| r.addr == link)
+            .any(|r| r.is_stmt && r.kept)
     }
 
     /// The contiguous address range around `pc` that belongs to the same

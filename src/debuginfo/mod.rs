@@ -53,6 +53,19 @@ pub use unwind::{Frame, Registers};
 #[allow(unused_imports)]
 pub use values::{Format, ReturnRegisters, Scope, Value};
 
+/// A function's name as gdb shows it in a frame line: a C++ name without
+/// its parameter list and qualifiers (`ns::S::f` for `ns::S::f(int) const`).
+/// Rust's generic arguments may hold parentheses (`call_once<fn()>`), but
+/// never end the name with one.
+pub fn without_parameters(name: &str) -> &str {
+    let trimmed = name.strip_suffix(" const").unwrap_or(name);
+    if trimmed.ends_with(')') {
+        dwarf::strip_parameters(trimmed)
+    } else {
+        name
+    }
+}
+
 /// Read access to the tracee's memory.
 pub trait Memory {
     /// `len` bytes at `addr`, or `None` if any of them cannot be read.
@@ -282,12 +295,10 @@ impl DebugInfo {
             return false;
         };
         let link = ms.to_link(frame.lookup_pc);
-        ms.dwarf(self)
-            .and_then(|d| d.functions().outer_at(link))
-            .map_or_else(
-                || ms.symbols(self).function_at(link).is_some_and(|s| s.raw == "main"),
-                |(f, _)| f.main,
-            )
+        ms.dwarf(self).and_then(|d| d.functions().outer_at(link)).map_or_else(
+            || ms.symbols(self).function_at(link).is_some_and(|s| s.raw == "main"),
+            |(f, _)| f.main,
+        )
     }
 
     /// The DWARF of the module containing `pc`, for code that reads more of

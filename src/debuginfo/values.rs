@@ -68,6 +68,8 @@ const NOTE_FLAGS: u64 = SLICE_NOTE | ADDRESS_NOTE;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lang {
     C,
+    /// C++: types are named without `struct`, with their namespaces.
+    Cpp,
     Rust,
 }
 
@@ -105,6 +107,8 @@ enum Kind {
         /// The target with its members left out (see [`TypeRef`]).
         target: Box<Type>,
         full: Option<TypeRef>,
+        /// A C++ reference (`T &`, `T &&`), read through wherever it is used.
+        reference: bool,
     },
     Struct {
         /// `None` for a declaration without a definition.
@@ -161,6 +165,9 @@ struct Member {
     /// Bit offset (from the start of `offset`, little-endian) and width of a bit field.
     bits: Option<(u64, u64)>,
     ty: Type,
+    /// A C++ base class (`DW_TAG_inheritance`): nameless, its members are
+    /// the derived struct's, and gdb prints it as `<Base> = {...}`.
+    base: bool,
 }
 
 impl Type {
@@ -200,6 +207,7 @@ impl Type {
             kind: Kind::Pointer {
                 target: Box::new(target),
                 full,
+                reference: false,
             },
         }
     }
@@ -243,6 +251,9 @@ pub struct Value {
     notes: Vec<(u64, String)>,
     /// `print` shows a pointer's type before it, `info locals` does not.
     bare: bool,
+    /// Read through a C++ reference of this type (`shapes::Base &`): the
+    /// value is the referenced object, shown after `(T &) @ADDR: `.
+    reference: Option<String>,
 }
 
 impl Value {
@@ -258,6 +269,12 @@ impl Value {
     /// The type as gdb's `whatis` names it: `int`, `struct point *`, `char [6]`.
     pub fn type_name(&self) -> String {
         self.ty.name()
+    }
+
+    /// The type as the program declared it: a C++ reference's own type
+    /// (`shapes::Base &`) rather than its object's.
+    pub fn declared_type_name(&self) -> String {
+        self.reference.clone().unwrap_or_else(|| self.ty.name())
     }
 
     /// Integers, characters, booleans, enums and pointers.
@@ -318,6 +335,7 @@ impl Value {
                 .map(|(o, n)| (((o & !NOTE_FLAGS) - offset) | (o & NOTE_FLAGS), n.clone()))
                 .collect(),
             bare: false,
+            reference: None,
         })
     }
 
@@ -333,6 +351,12 @@ impl Value {
             return "<optimized out>".to_string();
         };
         let mut out = String::new();
+        if let (Some(name), Some(addr)) = (&self.reference, self.addr) {
+            if !self.bare && f == Format::Natural {
+                out.push_str(&format!("({name}) "));
+            }
+            out.push_str(&format!("@{addr:#x}: "));
+        }
         let p = Printer { notes: &self.notes, f };
         match (&self.ty.kind, f) {
             (Kind::Pointer { target, .. }, Format::Natural)
@@ -368,6 +392,7 @@ impl Value {
             bytes: Some(raw.to_le_bytes()[..size].to_vec()),
             notes: Vec::new(),
             bare: false,
+            reference: None,
         }
     }
 
@@ -383,6 +408,7 @@ impl Value {
             bytes: Some(bytes),
             notes: Vec::new(),
             bare: false,
+            reference: None,
         }
     }
 }
@@ -642,6 +668,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             });
         v.bare = true;
         Ok(Some((name, v)))
@@ -665,6 +692,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(bytes),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             }));
         }
         let loc = match die.attr_value(gimli::DW_AT_location) {
@@ -687,7 +715,20 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
-        self.value_at(ty, loc)
+        let v = self.value_at(ty, loc)?;
+        self.through_reference(v)
+    }
+
+    /// A C++ reference's object, remembering the reference's type; any
+    /// other value as it is.
+    fn through_reference(&self, v: Value) -> Result<Value, String> {
+        if !matches!(v.ty.kind, Kind::Pointer { reference: true, .. }) || v.bytes.is_none() {
+            return Ok(v);
+        }
+        let name = v.ty.name();
+        let mut object = self.deref(v)?;
+        object.reference = Some(name);
+        Ok(object)
     }
 
     fn value_at(&self, ty: Type, loc: Loc) -> Result<Value, String> {
@@ -699,6 +740,7 @@ impl<'a> Evaluator<'a> {
                 bytes: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             });
         }
         check_size(&ty)?;
@@ -711,6 +753,7 @@ impl<'a> Evaluator<'a> {
                     bytes: Some(bytes),
                     notes: Vec::new(),
                     bare: false,
+                    reference: None,
                 }
             }
             Loc::Register(reg) => {
@@ -724,6 +767,7 @@ impl<'a> Evaluator<'a> {
                     bytes,
                     notes: Vec::new(),
                     bare: false,
+                    reference: None,
                 }
             }
             Loc::Bytes(mut bytes) => {
@@ -734,6 +778,7 @@ impl<'a> Evaluator<'a> {
                     bytes: Some(bytes),
                     notes: Vec::new(),
                     bare: false,
+                    reference: None,
                 }
             }
             Loc::OptimizedOut => Value {
@@ -742,6 +787,7 @@ impl<'a> Evaluator<'a> {
                 bytes: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             },
         };
         Ok(self.annotate(v))
@@ -1043,6 +1089,7 @@ impl<'a> Evaluator<'a> {
             bytes: Some(content),
             notes,
             bare: false,
+            reference: None,
         };
         Some(value.to_string())
     }
@@ -1234,6 +1281,7 @@ impl<'a> Evaluator<'a> {
                 addr: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             },
             // A register the unwinder could not recover in an outer frame.
             None => Value {
@@ -1245,6 +1293,7 @@ impl<'a> Evaluator<'a> {
                 addr: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             },
         };
         let code = || {
@@ -1312,6 +1361,14 @@ impl<'a> Evaluator<'a> {
                     return self.variable(&fs.cx, var.unit, &die, Some(fs));
                 }
             }
+            // In a C++ method, the members of `*this` are in scope too.
+            if name != "this" && fs.cx.lang(fs.unit) == Lang::Cpp {
+                if let Ok(this) = self.lookup("this") {
+                    if let Ok(Some((ty, addr))) = self.member_through(&this, name) {
+                        return self.value_at(ty, Loc::Memory(addr));
+                    }
+                }
+            }
         }
         if matches!(name, "true" | "false") {
             let ty = Type::simple(
@@ -1363,6 +1420,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             };
             return Ok(self.annotate(v));
         }
@@ -1425,7 +1483,7 @@ impl<'a> Evaluator<'a> {
 
     fn deref(&self, v: Value) -> Result<Value, String> {
         match &v.ty.kind {
-            Kind::Pointer { target, full } => {
+            Kind::Pointer { target, full, .. } => {
                 let Some(bytes) = &v.bytes else {
                     return Err("value has been optimized out".to_string());
                 };
@@ -1444,6 +1502,7 @@ impl<'a> Evaluator<'a> {
                         bytes: Some(Vec::new()),
                         notes: Vec::new(),
                         bare: false,
+                        reference: None,
                     }));
                 }
                 self.value_at(ty, Loc::Memory(addr))
@@ -1468,7 +1527,7 @@ impl<'a> Evaluator<'a> {
     /// The type and address of member `name` of the struct `p` points to,
     /// when it is a plain (not bit field) member.
     fn member_through(&self, p: &Value, name: &str) -> Result<Option<(Type, u64)>, String> {
-        let Kind::Pointer { full, target } = &p.ty.kind else {
+        let Kind::Pointer { full, target, .. } = &p.ty.kind else {
             return Ok(None);
         };
         let Some(bytes) = &p.bytes else {
@@ -1546,7 +1605,7 @@ impl<'a> Evaluator<'a> {
     }
 
     fn target_size(&self, p: &Value) -> Result<u64, String> {
-        let Kind::Pointer { target, full } = &p.ty.kind else {
+        let Kind::Pointer { target, full, .. } = &p.ty.kind else {
             return Ok(1);
         };
         let ty = match full {
@@ -1752,6 +1811,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             }),
             _ => {
                 if v.ty.size == ty.size {

@@ -280,11 +280,22 @@ impl Printer<'_> {
                     if i > 0 {
                         out.push_str(", ");
                     }
+                    if m.base {
+                        out.push_str(&format!("<{}> = ", m.ty.name()));
+                    }
                     if let Some(name) = &m.name {
                         out.push_str(name);
                         out.push_str(" = ");
                     }
                     self.member(out, m, bytes, offset);
+                }
+                // gdb says so of a struct with no data of its own, after
+                // its base classes if it has some.
+                if members.iter().all(|m| m.base) {
+                    if !members.is_empty() {
+                        out.push_str(", ");
+                    }
+                    out.push_str("<No data fields>");
                 }
                 out.push('}');
             }
@@ -378,7 +389,7 @@ impl Printer<'_> {
             return;
         }
         let (open, close) = match lang {
-            Lang::C => ('{', '}'),
+            Lang::C | Lang::Cpp => ('{', '}'),
             Lang::Rust => ('[', ']'),
         };
         out.push(open);

@@ -52,9 +52,7 @@ fn classify(ty: &Type, offset: u64, classes: &mut [Class; 2], depth: u32) -> boo
         Kind::Int { .. } | Kind::Enum { .. } | Kind::Pointer { .. } => leaf(ty, offset, Class::Integer, classes),
         Kind::Float if ty.size > 8 => leaf(ty, offset, Class::X87, classes),
         Kind::Float => leaf(ty, offset, Class::Sse, classes),
-        Kind::Array { elem, count } => {
-            (0..*count).all(|i| classify(elem, offset + i * elem.size, classes, depth + 1))
-        }
+        Kind::Array { elem, count } => (0..*count).all(|i| classify(elem, offset + i * elem.size, classes, depth + 1)),
         Kind::Struct { members: Some(members) } => members.iter().all(|m| match m.bits {
             // A bit field shares its bytes with its neighbours: integers.
             Some(_) => leaf(&m.ty, offset + m.offset, Class::Integer, classes),
@@ -112,6 +110,7 @@ impl DebugInfo {
                 bytes: Some(bytes),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             });
         }
         let mut ints = [regs.rax.to_le_bytes(), regs.rdx.to_le_bytes()].into_iter();
@@ -137,6 +136,7 @@ impl DebugInfo {
             bytes: Some(bytes),
             notes: Vec::new(),
             bare: false,
+            reference: None,
         }))
     }
 }

@@ -261,6 +261,14 @@ pub static COMMANDS: &[Command] = &[
         Repl::cmd_print
     ),
     cmd!(
+        "whatis",
+        [],
+        false,
+        "Show the type of an expression.",
+        "whatis EXPRESSION",
+        Repl::cmd_whatis
+    ),
+    cmd!(
         "display",
         ["disp"],
         false,

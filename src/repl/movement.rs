@@ -143,7 +143,7 @@ impl Repl {
         let same = here.function.is_some() && here.function == origin.function && here.cfa == origin.cfa;
         match loc.filter(|l| same && l.line.is_some()) {
             Some(loc) => {
-                let at_start = self.session.debug.line_range(pc).is_some_and(|r| r.start == pc);
+                let at_start = self.session.debug.is_line_start(pc);
                 if !at_start {
                     print!("{pc:#018x}\t");
                 }
@@ -426,9 +426,9 @@ impl Repl {
         }
     }
 
-    /// From a function's entry, steps through its prologue to the address
-    /// `break FUNCTION` would use.
-    fn past_prologue(&mut self, entry: u64) -> Result<Option<StopReason>> {
+    /// The address `break FUNCTION` would use for the function entered at
+    /// `entry`, when it lies past the entry (there is a prologue).
+    fn prologue_end(&self, entry: u64) -> Option<u64> {
         let range = self.session.debug.function_range(entry);
         let name = self
             .session
@@ -442,7 +442,14 @@ impl Repl {
                 .into_iter()
                 .find(|a| range.as_ref().is_some_and(|r| r.contains(a)))
         });
-        let Some(target) = target.filter(|t| *t > entry) else {
+        target.filter(|t| *t > entry)
+    }
+
+    /// From a function's entry, steps through its prologue to the address
+    /// `break FUNCTION` would use.
+    fn past_prologue(&mut self, entry: u64) -> Result<Option<StopReason>> {
+        let range = self.session.debug.function_range(entry);
+        let Some(target) = self.prologue_end(entry) else {
             return Ok(None);
         };
         for _ in 0..WALK_LIMIT {
@@ -497,8 +504,9 @@ impl Repl {
             let now = self.regs()?;
             // Landing exactly on a statement that starts its line: what ran
             // before it belongs to another line, so this is the stop.
-            // A function's entry is never the stop: from its first line,
-            // gdb goes back out to the line that called it.
+            // A function's opening (its prologue's line) is never the
+            // stop: from its first line, gdb goes back out to the line that
+            // called it.
             if self.session.is_statement(now.rip)
                 && self
                     .session
@@ -532,9 +540,12 @@ impl Repl {
         }
     }
 
-    /// Whether `pc` is the first instruction of a function with symbols.
+    /// Whether `pc` is the first instruction of a function with symbols
+    /// and a prologue: its line is the function's opening, which gdb does
+    /// not stop at going backward. (Without a prologue the entry is the
+    /// first line of the body, a stop like any other.)
     fn at_function_entry(&self, pc: u64) -> bool {
-        self.session.debug.function_range(pc).is_some_and(|r| r.start == pc)
+        self.session.debug.function_range(pc).is_some_and(|r| r.start == pc) && self.prologue_end(pc).is_some()
     }
 
     /// `finish` and `reverse-finish`.

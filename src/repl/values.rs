@@ -118,6 +118,17 @@ impl Repl {
         self.record_value(v, format)
     }
 
+    /// `whatis EXPR`: the type of the expression's value, as declared
+    /// (a reference keeps its `&`).
+    pub(super) fn cmd_whatis(&mut self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            bail!("usage: whatis EXPRESSION");
+        }
+        let v = self.evaluate_in(args, false)?;
+        println!("type = {}", v.declared_type_name());
+        Ok(())
+    }
+
     fn record_value(&mut self, v: Value, format: Format) -> Result<()> {
         self.history.push(v.clone());
         println!("${} = {}", self.history.len(), v.format(format));
