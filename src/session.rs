@@ -467,7 +467,11 @@ impl Session {
                     } else {
                         "Breakpoint"
                     };
-                    out.push_str(&format!("{kind} {}, ", b.number));
+                    // A breakpoint with several locations names the one hit.
+                    match b.addrs.iter().position(|a| *a == addr).filter(|_| b.addrs.len() > 1) {
+                        Some(i) => out.push_str(&format!("{kind} {}.{}, ", b.number, i + 1)),
+                        None => out.push_str(&format!("{kind} {}, ", b.number)),
+                    }
                     out.push_str(&self.describe_here(true));
                     return out;
                 }

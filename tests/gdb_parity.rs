@@ -227,6 +227,11 @@ type Block = (String, Vec<String>);
 ///   under gdb and are not about the program;
 /// - rback's `Run till exit from ...` and `Run back to call of ...`, which
 ///   gdb prints only for commands typed at a terminal, not in scripts;
+/// - the end of the program: gdb's `[Inferior 1 (process N) exited
+///   normally]` and rback's stop at the end of its recording (`No more
+///   reverse-execution history.`, then where that is, in `_exit`) both
+///   become `<the program ends>`: rback cannot run past what it recorded
+///   and stays there, where gdb's process is gone;
 /// - addresses of 0x7ff0_0000_0000 and above (the stack and the mmap area,
 ///   shared libraries included): the program's stack holds a different
 ///   environment under gdb (`LINES`, `COLUMNS`) than when rback recorded
@@ -253,6 +258,25 @@ fn normalise(transcript: &str, side: Side) -> Vec<Block> {
         };
         if !dropped {
             lines.push(high_addresses(line));
+        }
+    }
+    for (_, lines) in &mut blocks {
+        let ended = match side {
+            Side::Gdb => lines
+                .iter()
+                .position(|l| l.starts_with("[Inferior 1 (process ") && l.contains(" exited normally]")),
+            Side::Rback => lines
+                .iter()
+                .position(|l| l == "No more reverse-execution history.")
+                .filter(|&i| {
+                    lines
+                        .get(i + 1)
+                        .is_some_and(|l| l.contains(" in __GI__exit (") || l.contains(" in _exit ("))
+                }),
+        };
+        if let Some(i) = ended {
+            lines.truncate(i);
+            lines.push("<the program ends>".to_string());
         }
     }
     blocks
@@ -331,6 +355,27 @@ fn normalise_keeps_substance_and_drops_only_the_listed_differences() {
         normalise("@@@ finish\nRun till exit from #0\n", Side::Gdb)[0].1.len(),
         1
     );
+    // The end of the program, each debugger's way.
+    let end = vec![("c".to_string(), vec!["<the program ends>".to_string()])];
+    assert_eq!(
+        normalise("@@@ c\n[Inferior 1 (process 42) exited normally]\n", Side::Gdb),
+        end
+    );
+    assert_eq!(
+        normalise(
+            "@@@ c\nNo more reverse-execution history.\n0x00007ffff7ea9407 in __GI__exit (status=0) at _exit.c:30\n30\tin _exit.c\n",
+            Side::Rback
+        ),
+        end
+    );
+    // Going back to the start is not the end.
+    assert_ne!(
+        normalise(
+            "@@@ c\nNo more reverse-execution history.\n0x00007ffff7fe4b70 in ?? ()\n",
+            Side::Rback
+        ),
+        end
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -391,6 +436,14 @@ fn c_finish_in_main_is_refused() {
 }
 
 #[test]
+fn c_next_onto_a_breakpoint_reports_it() {
+    check(
+        STEPS_O0,
+        "break steps.c:47\nbreak steps.c:48\ncontinue\nnext\nnext\ninfo breakpoints\n",
+    );
+}
+
+#[test]
 fn c_step_out_of_a_function_into_the_next_call() {
     check(STEPS_O0, "break half\ncontinue\nstep\nstep\nstep\nstep\nbt\n");
 }
@@ -432,7 +485,10 @@ const INLINE_O2: Program = c("inline", 2);
 
 #[test]
 fn c_o2_backtrace_shows_inlined_calls_and_main() {
-    check(INLINE_O2, "break inline.c:14\ncontinue\nbt\nup\nup\ndown\ninfo frame\n");
+    check(
+        INLINE_O2,
+        "break inline.c:14\ncontinue\nbt\nup\nup\ndown\nframe 1\ninfo args\n",
+    );
 }
 
 #[test]
@@ -446,7 +502,7 @@ const STEPS_O2: Program = c("steps", 2);
 fn c_o2_breakpoints_on_inlined_and_outlined_functions() {
     check(
         STEPS_O2,
-        "break half\nbreak countdown\ncontinue\nbt\nfinish\ncontinue\nbt\n",
+        "break half\nbreak countdown\ncontinue\nbt\nfinish\nbt\ncontinue\n",
     );
 }
 

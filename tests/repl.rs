@@ -568,7 +568,7 @@ fn print_display_locals_args_and_value_history() {
     assert_lines_in_order(
         &out,
         &[
-            "Breakpoint 1, compute (n=1) at repl_demo.c:12",
+            "Breakpoint 1, compute (n=n@entry=1) at repl_demo.c:12",
             "$1 = 1",
             "$2 = 0x1f",
             "$3 = 2",
@@ -581,7 +581,7 @@ fn print_display_locals_args_and_value_history() {
             "2: /x n = 0x1",
             "1:   y  counter",
             "2:   y  /x n",
-            "Run till exit from #0  compute (n=1) at repl_demo.c:12",
+            "Run till exit from #0  compute (n=n@entry=1) at repl_demo.c:12",
             " in main () at repl_demo.c:42",
             "Value returned is $8 = 2",
             "1: counter = 1",
@@ -612,13 +612,13 @@ fn breakpoint_conditions() {
         &out,
         &[
             "Breakpoint 1 at 0x",
-            "Breakpoint 1, fact (n=2) at repl_demo.c:19",
+            "Breakpoint 1, fact (n=n@entry=2) at repl_demo.c:19",
             "$1 = 2",
             "1       breakpoint     keep y   0x",
             "\tstop only if n == 2",
             "\tbreakpoint already hit 1 time",
             // A condition that cannot be evaluated stops, and says why.
-            "Breakpoint 2, compute (n=4)",
+            "Breakpoint 2, compute (n=n@entry=4)",
         ],
     );
     assert!(
@@ -661,7 +661,7 @@ fn watch_and_reverse_continue_find_where_an_element_was_written() {
             // Back to the last write, in compute (n=3).
             "Old value = 14",
             "New value = 5",
-            "compute (n=3) at repl_demo.c:13",
+            "compute (n=n@entry=3) at repl_demo.c:13",
         ],
     );
     // total lives in a register: it cannot be watched.
@@ -686,7 +686,7 @@ fn print_a_struct_through_a_pointer_after_going_back() {
             "0x",
             "0x",
             // The last call (i = 399), before it moved the point,
-            "Breakpoint 2, move (p=0x",
+            "Breakpoint 2, move (p=p@entry=0x",
             "$4 = {x = 19701, y = -39402, name = 0x",
             "$5 = 19701",
             // and four calls earlier (i = 395).
@@ -727,7 +727,7 @@ fn second_finish_then_reverse_stepi_stays_in_the_second_call() {
         &out,
         &[
             "Value returned is $1 = 1",
-            "Temporary breakpoint 2, compute (n=1)",
+            "Temporary breakpoint 2, compute (n=n@entry=1)",
             "Value returned is $2 = 2",
             "Run till exit from #0  ",
             "Value returned is $3 = 2",

@@ -156,6 +156,22 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// This frame with each register it lost taken to hold what it holds in
+    /// `inner`, the frame it called: gdb's rule for registers the CFI says
+    /// nothing about ("same value"), which its entry values rely on.
+    pub fn with_same_values(&self, inner: &Registers) -> Frame {
+        let mut frame = self.clone();
+        for reg in 0..=RIP {
+            if frame.known & (1 << reg) == 0 {
+                if let Some(v) = inner.dwarf(reg) {
+                    frame.regs.set_dwarf(reg, v);
+                }
+            }
+        }
+        frame.known = ALL;
+        frame
+    }
+
     /// A register by DWARF number, if its value in this frame is known.
     pub fn register(&self, reg: u16) -> Option<u64> {
         if reg <= RIP && self.known & (1 << reg) != 0 {

@@ -507,15 +507,99 @@ impl DebugInfo {
 
     /// `n=5, p=0x7ffe... "text"`: the arguments as gdb shows them in a
     /// frame line. Values that cannot be read say why in place.
+    ///
+    /// Like gdb (`print entry-values default`), a parameter whose value at
+    /// the function's entry is known from the caller's call site also shows
+    /// that: `n=n@entry=3` when it is the same as now, `n=4, n@entry=3`
+    /// when it changed, `n@entry=3` when the current value is lost.
     pub fn frame_args_summary(&self, scope: &Scope) -> String {
-        match self.args(scope) {
-            Ok(args) => args
-                .iter()
-                .map(|(name, v)| format!("{name}={}", summary(v)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Err(_) => String::new(),
+        let Ok(args) = self.args(scope) else {
+            return String::new();
+        };
+        let entries = self.entry_values(scope);
+        let mut parts = Vec::new();
+        for (i, (name, v)) in args.iter().enumerate() {
+            let entry = entries.get(i).cloned().flatten();
+            match (entry, &v.bytes) {
+                (Some(e), Some(now)) if Some(now) == e.bytes.as_ref() => {
+                    parts.push(format!("{name}={name}@entry={}", summary(v)))
+                }
+                (Some(e), Some(_)) => {
+                    parts.push(format!("{name}={}", summary(v)));
+                    parts.push(format!("{name}@entry={}", summary(&e)));
+                }
+                (Some(e), None) => parts.push(format!("{name}@entry={}", summary(&e))),
+                (None, _) => parts.push(format!("{name}={}", summary(v))),
+            }
         }
+        parts.join(", ")
+    }
+
+    /// Each parameter's value at the entry of its function, where the
+    /// caller's call site says what it passed (see [`Evaluator::entry_value`]):
+    /// for a parameter whose location at the entry is a register (the
+    /// function's `DW_OP_regN`, or its location list's entry there), as gdb
+    /// finds them. Inlined calls have no call site, so none there.
+    fn entry_values(&self, scope: &Scope) -> Vec<Option<Value>> {
+        let Some(fs) = self.frame_scope(scope.frame).filter(|_| !scope.frame.inlined) else {
+            return Vec::new();
+        };
+        let Some(entry_pc) = fs
+            .cx
+            .di
+            .modules
+            .get(fs.cx.module)
+            .and_then(|ms| ms.dwarf(self))
+            .and_then(|d| d.functions().outer_at(fs.link_pc))
+            .map(|(f, _)| f.entry)
+        else {
+            return Vec::new();
+        };
+        let ev = Evaluator {
+            di: self,
+            scope,
+            frame: None,
+            entry_depth: 0,
+        };
+        let entry_value = |var: &VarDie| -> Option<Value> {
+            let die = fs.cx.entry(var.unit, var.offset).ok()?;
+            let ty = fs.cx.type_of(var.unit, &die, false).ok()?;
+            if ty.size == 0 || ty.size > 8 {
+                return None;
+            }
+            let expr = match die.attr_value(gimli::DW_AT_location)? {
+                AttributeValue::Exprloc(e) => e,
+                list => {
+                    let mut entries = fs.cx.dwarf.attr_locations(&fs.cx.units[var.unit], list).ok()??;
+                    loop {
+                        let entry = entries.next().ok()??;
+                        if entry.range.begin <= entry_pc && entry_pc < entry.range.end {
+                            break entry.data;
+                        }
+                    }
+                }
+            };
+            let raw = ev.entry_value(expr)?;
+            let bytes = raw.to_le_bytes()[..ty.size as usize].to_vec();
+            Some(ev.annotate(Value {
+                ty,
+                addr: None,
+                bytes: Some(bytes),
+                notes: Vec::new(),
+                bare: true,
+                reference: None,
+            }))
+        };
+        // In the order of `args`, which leaves out nameless parameters.
+        fs.params
+            .iter()
+            .filter(|var| {
+                fs.cx
+                    .entry(var.unit, var.offset)
+                    .is_ok_and(|die| fs.cx.inherited_name(var.unit, &die).is_some())
+            })
+            .map(entry_value)
+            .collect()
     }
 
     fn frame_scope(&self, frame: &Frame) -> Option<FrameScope<'_>> {
@@ -902,7 +986,9 @@ impl<'a> Evaluator<'a> {
         // The machine frame's caller: past the inlined calls of this one.
         let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 64);
         let own = frames.iter().position(|f| !f.inlined)?;
-        let caller = frames.get(own + 1)?;
+        // As gdb reads the caller's registers: those the call may have
+        // changed are taken as they are in the callee.
+        let caller = &frames.get(own + 1)?.with_same_values(&frames[own].regs);
         let module = self.di.modules.iter().position(|m| {
             m.image(self.di)
                 .is_some_and(|image| image.contains(caller.lookup_pc.wrapping_sub(m.module.bias)))

@@ -20,7 +20,7 @@ pub struct ReturnRegisters {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Class {
     /// Nothing in it yet (padding, or an empty struct).
-    NoClass,
+    Empty,
     Integer,
     Sse,
     /// An x87 `long double`: returned in st0, which rback does not read.
@@ -31,8 +31,8 @@ impl Class {
     fn merge(self, other: Class) -> Class {
         match (self, other) {
             (a, b) if a == b => a,
-            (Class::NoClass, b) => b,
-            (a, Class::NoClass) => a,
+            (Class::Empty, b) => b,
+            (a, Class::Empty) => a,
             (Class::X87, _) | (_, Class::X87) => Class::X87,
             (Class::Integer, _) | (_, Class::Integer) => Class::Integer,
             _ => Class::Sse,
@@ -99,7 +99,7 @@ impl DebugInfo {
         if matches!(ty.kind, Kind::Void) || ty.size == 0 {
             return None;
         }
-        let mut classes = [Class::NoClass; 2];
+        let mut classes = [Class::Empty; 2];
         let in_registers = ty.size <= 16 && classify(&ty, 0, &mut classes, 0) && !classes.contains(&Class::X87);
         if !in_registers {
             // In memory the caller provided; rax says where.

@@ -220,6 +220,17 @@ impl Repl {
         }
     }
 
+    /// A stop at a user breakpoint that a single step forward arrived at:
+    /// gdb keeps its breakpoints in while it steps, so a step that reaches
+    /// one ends there as a breakpoint stop (if its condition holds).
+    fn stepped_onto_breakpoint(&mut self) -> Result<Option<StopReason>> {
+        let pc = RemoteAddr(self.regs()?.rip);
+        if self.session.is_user_breakpoint(pc) && self.user_hit(pc)? {
+            return Ok(Some(StopReason::Breakpoint(pc)));
+        }
+        Ok(None)
+    }
+
     /// Whether the instruction just run (forward) was a call: the stack
     /// grew by the return address, which points just past the old pc.
     fn entered_call(&self, before: &Registers, now: &Registers) -> Result<bool> {
@@ -365,6 +376,9 @@ impl Repl {
             let before = self.regs()?;
             let r = self.primitive(Primitive::Stepi)?;
             if r != StopReason::Stepped {
+                return Ok(Some(r));
+            }
+            if let Some(r) = self.stepped_onto_breakpoint()? {
                 return Ok(Some(r));
             }
             let now = self.regs()?;
@@ -565,7 +579,13 @@ impl Repl {
             // does. gdb shows no value for it.
             let ranges = self.session.debug.inline_ranges(frame.pc, frame.inline_depth);
             println!("Run till exit from {title}");
-            match self.run_out_of(&ranges, frame.cfa)? {
+            let mut stopped = self.run_out_of(&ranges, frame.cfa)?;
+            if stopped.is_none() && !self.session.is_statement(self.regs()?.rip) {
+                // Out in the middle of a line: on to the start of the
+                // next, as gdb steps out of an inlined call.
+                stopped = self.forward_line(true, None)?;
+            }
+            match stopped {
                 Some(r) => self.report(r),
                 None => {
                     self.stop_spinner();
@@ -610,6 +630,9 @@ impl Repl {
             let before = self.regs()?;
             let r = self.primitive(Primitive::Stepi)?;
             if r != StopReason::Stepped {
+                return Ok(Some(r));
+            }
+            if let Some(r) = self.stepped_onto_breakpoint()? {
                 return Ok(Some(r));
             }
             let now = self.regs()?;

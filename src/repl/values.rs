@@ -65,9 +65,44 @@ impl Repl {
         Ok(out)
     }
 
+    /// The history number an expression is, if it is only `$`, `$N`, `$$`
+    /// or `$$N`.
+    fn history_index(&self, expr: &str) -> Result<Option<usize>> {
+        let Some(name) = expr.trim().strip_prefix('$') else {
+            return Ok(None);
+        };
+        let history = name.is_empty() || name.bytes().all(|b| b.is_ascii_digit() || b == b'$');
+        if !history || name.len() > 1 && name[1..].contains('$') {
+            return Ok(None);
+        }
+        self.history_number(name)
+    }
+
     fn dollar_value(&self, name: &str) -> Result<String> {
+        let Some(i) = self.history_number(name)? else {
+            // Registers (`$pc`, `$rax`) are the evaluator's.
+            return Ok(format!("${name}"));
+        };
+        let v = i
+            .checked_sub(1)
+            .and_then(|i| self.history.get(i))
+            .ok_or_else(|| anyhow!("history has not yet reached ${i}"))?;
+        match v.as_i64() {
+            // A pointer keeps its type, so that `*$1` works.
+            Some(x) if v.type_name().ends_with('*') => Ok(format!("(({}){x:#x})", v.type_name())),
+            Some(x) => Ok(format!("({x})")),
+            None => match v.as_f64() {
+                Some(x) => Ok(format!("({x})")),
+                None => bail!("${i} is not a number; only numbers can be used in expressions"),
+            },
+        }
+    }
+
+    /// The history number `$NAME` stands for (`$`, `$N`, `$$`, `$$N`), or
+    /// `None` when it is not a history reference (a register).
+    fn history_number(&self, name: &str) -> Result<Option<usize>> {
         let n = self.history.len();
-        let index = if name.is_empty() {
+        Ok(if name.is_empty() {
             Some(n)
         } else if name == "$" {
             Some(n.saturating_sub(1))
@@ -83,24 +118,7 @@ impl Repl {
             )
         } else {
             None
-        };
-        if let Some(i) = index {
-            let v = i
-                .checked_sub(1)
-                .and_then(|i| self.history.get(i))
-                .ok_or_else(|| anyhow!("history has not yet reached ${i}"))?;
-            return match v.as_i64() {
-                // A pointer keeps its type, so that `*$1` works.
-                Some(x) if v.type_name().ends_with('*') => Ok(format!("(({}){x:#x})", v.type_name())),
-                Some(x) => Ok(format!("({x})")),
-                None => match v.as_f64() {
-                    Some(x) => Ok(format!("({x})")),
-                    None => bail!("${i} is not a number; only numbers can be used in expressions"),
-                },
-            };
-        }
-        // Registers (`$pc`, `$rax`) are the evaluator's.
-        Ok(format!("${name}"))
+        })
     }
 
     pub(super) fn cmd_print(&mut self, args: &str) -> Result<()> {
@@ -112,6 +130,16 @@ impl Repl {
                 .last()
                 .cloned()
                 .ok_or_else(|| anyhow!("no values in the history yet"))?;
+            return self.record_value(v, format);
+        }
+        // A history value by itself is shown again whatever it holds; in
+        // expressions only numbers and pointers can stand for one.
+        if let Some(i) = self.history_index(expr)? {
+            let v = i
+                .checked_sub(1)
+                .and_then(|i| self.history.get(i))
+                .cloned()
+                .ok_or_else(|| anyhow!("history has not yet reached ${i}"))?;
             return self.record_value(v, format);
         }
         let v = self.evaluate_in(expr, false)?;
