@@ -328,9 +328,12 @@ fn time_travel_commands() {
         &out,
         &[
             "Breakpoint 1, talk (",
-            "Checkpoint 2 \"before-talk\" at event ",
+            // The number depends on how many automatic checkpoints came
+            // first: under cargo, LD_LIBRARY_PATH makes the loader probe
+            // a hundred paths, which can take the program past event 200.
+            " \"before-talk\" at event ",
             "  Id  Name        Event  Where",
-            "  2   before-talk ",
+            " before-talk ",
             "talk (",
             "event 1 |",
             "now: event 5",
