@@ -232,6 +232,12 @@ type Block = (String, Vec<String>);
 ///   reverse-execution history.`, then where that is, in `_exit`) both
 ///   become `<the program ends>`: rback cannot run past what it recorded
 ///   and stays there, where gdb's process is gone;
+/// - source file names: rback names a file by its base name (`panicking.rs`)
+///   where gdb gives the name the compiler recorded
+///   (`library/std/src/panicking.rs`), so gdb's become base names; and
+///   a line whose source file is missing reads `N\t<no source>` on both
+///   sides (gdb: `N\tFILE: No such file or directory.` the first time,
+///   then `N\tin FILE`; rback: `N\tin FILE`);
 /// - addresses of 0x7ff0_0000_0000 and above (the stack and the mmap area,
 ///   shared libraries included): the program's stack holds a different
 ///   environment under gdb (`LINES`, `COLUMNS`) than when rback recorded
@@ -257,7 +263,11 @@ fn normalise(transcript: &str, side: Side) -> Vec<Block> {
             Side::Rback => line.starts_with("Run till exit from ") || line.starts_with("Run back to call of "),
         };
         if !dropped {
-            lines.push(high_addresses(line));
+            let line = match side {
+                Side::Gdb => base_names(line),
+                Side::Rback => line.to_string(),
+            };
+            lines.push(high_addresses(&missing_source(&line)));
         }
     }
     for (_, lines) in &mut blocks {
@@ -280,6 +290,49 @@ fn normalise(transcript: &str, side: Side) -> Vec<Block> {
         }
     }
     blocks
+}
+
+/// `line` with the paths gdb prints after ` at ` (`at dir/f.c:12`) and
+/// `file ` (`file dir/f.c, line 12.`) cut to their base names.
+fn base_names(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    loop {
+        let at = [" at ", ": file "]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i + m.len(), *m)))
+            .min();
+        let Some((start, _)) = at else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find([':', ',']).unwrap_or(rest.len());
+        let path = &rest[..end];
+        if path.contains(' ') || path.is_empty() {
+            continue;
+        }
+        out.push_str(path.rsplit('/').next().unwrap_or(path));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A source line that could not be shown, whichever way it was said.
+fn missing_source(line: &str) -> String {
+    let Some((number, text)) = line.split_once('\t') else {
+        return line.to_string();
+    };
+    let missing = text.ends_with(": No such file or directory.")
+        || text
+            .strip_prefix("in ")
+            .is_some_and(|f| !f.contains(' ') && f.contains('.'));
+    if number.bytes().all(|b| b.is_ascii_digit()) && missing {
+        format!("{number}\t<no source>")
+    } else {
+        line.to_string()
+    }
 }
 
 /// `line` with each hexadecimal number of 0x7ff0_0000_0000 or above
@@ -355,6 +408,22 @@ fn normalise_keeps_substance_and_drops_only_the_listed_differences() {
         normalise("@@@ finish\nRun till exit from #0\n", Side::Gdb)[0].1.len(),
         1
     );
+    // File names: gdb's recorded paths, rback's base names.
+    assert_eq!(
+        base_names("#1  0x1 in f () at ../sysdeps/x/a.h:58"),
+        "#1  0x1 in f () at a.h:58"
+    );
+    assert_eq!(
+        base_names("Breakpoint 1 at 0x2: file library/std/src/p.rs, line 886."),
+        "Breakpoint 1 at 0x2: file p.rs, line 886."
+    );
+    assert_eq!(base_names("$1 = 7"), "$1 = 7");
+    assert_eq!(
+        missing_source("886\tlibrary/p.rs: No such file or directory."),
+        "886\t<no source>"
+    );
+    assert_eq!(missing_source("886\tin /rustc/abc/library/p.rs"), "886\t<no source>");
+    assert_eq!(missing_source("12\t    int r = n * n;"), "12\t    int r = n * n;");
     // The end of the program, each debugger's way.
     let end = vec![("c".to_string(), vec!["<the program ends>".to_string()])];
     assert_eq!(
@@ -583,5 +652,23 @@ fn cpp_template_methods() {
     check(
         CLASSES_O0,
         "break shapes::Pair<int>::sum\nbreak shapes::Pair<double>::sum\ncontinue\nbt\np *this\nfinish\ncontinue\nfinish\n",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Rust, a panic
+
+const PANICS_RS: Program = rust("panics", 0);
+
+#[test]
+fn rust_unwrap_panic_backtrace_has_the_users_function() {
+    // Frame 7 is `Result::unwrap`, inlined into the user's `parse_port`.
+    // (Whole backtraces differ in how generic Rust functions with type
+    // parameters are named: gdb writes `Result<u16, ...>::unwrap<u16, ...>`
+    // from DWARF, rback `Result<T,E>::unwrap` from the symbol. And gdb 13
+    // does not always stop at `main` here.)
+    check(
+        PANICS_RS,
+        "break rust_panic\ncontinue\nbt 7\nframe 8\ninfo args\np text\np text.length\n",
     );
 }

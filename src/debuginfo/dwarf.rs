@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -159,6 +160,10 @@ impl FunctionIndex {
                 Ok(Some(AttributeValue::Language(lang))) => Some(lang),
                 _ => None,
             };
+            let rust_names = match language {
+                Some(gimli::DW_LANG_Rust) => rust_paths(dwarf, unit),
+                _ => HashMap::new(),
+            };
             let mut entries = unit.entries();
             while let Ok(Some(entry)) = entries.next_dfs() {
                 let inlined = match entry.tag() {
@@ -190,8 +195,18 @@ impl FunctionIndex {
                     .and_then(|v| dwarf.attr_address(unit, v).ok().flatten())
                     .filter(|&a| ranges.iter().any(|r| r.contains(&a)))
                     .unwrap_or(lowest);
-                let name =
-                    die_name(dwarf, units, unit_index, entry.offset(), language, 0).unwrap_or_else(|| "??".to_string());
+                // A Rust function is named by its place in the DWARF tree,
+                // as gdb names it (`std::panicking::rust_panic`, where the
+                // symbol says `__rustc::rust_panic`), unless it is generic.
+                let origin = match entry.attr_value(gimli::DW_AT_abstract_origin) {
+                    Some(AttributeValue::UnitRef(o)) => o,
+                    _ => entry.offset(),
+                };
+                let name = rust_names
+                    .get(&origin)
+                    .cloned()
+                    .or_else(|| die_name(dwarf, units, unit_index, entry.offset(), language, 0))
+                    .unwrap_or_else(|| "??".to_string());
                 let main = !inlined
                     && (matches!(
                         entry.attr_value(gimli::DW_AT_main_subprogram),
@@ -290,6 +305,53 @@ impl FunctionIndex {
     pub fn matching<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FunctionInfo> + 'a {
         self.functions.iter().filter(move |f| name_matches(&f.name, name))
     }
+}
+
+/// The names of a Rust unit's non-generic functions by DIE, with the
+/// namespaces and types they are declared in: `std::panicking::rust_panic`,
+/// `prog::main::{closure#0}`, `core::ops::function::impls::{impl#2}::f`.
+/// A function with type parameters is left out (gdb adds their names,
+/// `unwrap<u16, ...>`, which takes the type machinery to write).
+fn rust_paths(dwarf: &gimli::Dwarf<Reader>, unit: &gimli::Unit<Reader>) -> HashMap<UnitOffset, String> {
+    let mut names = HashMap::new();
+    let mut generic = Vec::new();
+    // (depth, scope name, the function it is if it is one)
+    let mut stack: Vec<(isize, Option<String>, Option<UnitOffset>)> = Vec::new();
+    let mut entries = unit.entries();
+    while let Ok(Some(entry)) = entries.next_dfs() {
+        let depth = entry.depth();
+        while stack.last().is_some_and(|(d, _, _)| *d >= depth) {
+            stack.pop();
+        }
+        let name = entry
+            .attr_value(gimli::DW_AT_name)
+            .and_then(|v| dwarf.attr_string(unit, v).ok())
+            .and_then(|s| s.to_string_lossy().ok().map(Cow::into_owned));
+        match entry.tag() {
+            gimli::DW_TAG_subprogram => {
+                if let Some(name) = &name {
+                    let mut path: Vec<&str> = stack.iter().filter_map(|(_, n, _)| n.as_deref()).collect();
+                    path.push(name);
+                    names.insert(entry.offset(), path.join("::"));
+                }
+                stack.push((depth, None, Some(entry.offset())));
+            }
+            gimli::DW_TAG_template_type_parameter | gimli::DW_TAG_template_value_parameter => {
+                if let Some((_, _, Some(f))) = stack.last() {
+                    generic.push(*f);
+                }
+            }
+            gimli::DW_TAG_namespace
+            | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_union_type
+            | gimli::DW_TAG_enumeration_type => stack.push((depth, name, None)),
+            _ => stack.push((depth, None, None)),
+        }
+    }
+    for f in generic {
+        names.remove(&f);
+    }
+    names
 }
 
 /// Whether a (demangled) function name answers to what the user typed.

@@ -250,6 +250,17 @@ impl DebugInfo {
                         column: f.column,
                     })
                     .collect();
+                // The index's names, which are gdb's (see
+                // `dwarf::rust_paths`), where its chain matches.
+                let index = d.functions();
+                let chain = index.chain_at(link);
+                if chain.len() == frames.len() {
+                    let name = |i: usize| Some(index.functions[chain[i]].name.clone());
+                    location.function = name(0);
+                    for (i, call) in location.inlined_into.iter_mut().enumerate() {
+                        call.function = name(i + 1);
+                    }
+                }
             }
         }
         let symbol = ms.symbols(self).function_at(link).map(|s| (s.name.clone(), s.addr));
