@@ -672,3 +672,23 @@ fn rust_unwrap_panic_backtrace_has_the_users_function() {
         "break rust_panic\ncontinue\nbt 7\nframe 8\ninfo args\np text\np text.length\n",
     );
 }
+
+// ---------------------------------------------------------------------------
+// Looking around: list, info line, info symbol, whatis, echo, printf, output
+
+#[test]
+fn c_list_ranges_files_and_functions() {
+    check(
+        STEPS_O0,
+        "list 1,5\nlist\nlist steps.c:30\nlist square\nlist 10,12\nbreak half\ncontinue\nlist\nlist ,20\n",
+    );
+}
+
+#[test]
+fn c_info_line_and_info_symbol() {
+    check(
+        STEPS_O0,
+        "info line 45\ninfo line square\ninfo line steps.c:30\ninfo symbol square\ninfo symbol main\n\
+         break steps.c:45\ncontinue\ninfo line\ninfo symbol $pc\nnext\nnext\ninfo line\ninfo symbol &sink\ninfo symbol three\n",
+    );
+}

@@ -402,6 +402,30 @@ impl DebugInfo {
         }
     }
 
+    /// The line-table entry `pc` is in, as gdb's `info line` gives it: from
+    /// the last row gdb keeps at or before `pc` to the next kept row after
+    /// it (see [`Row::kept`]), with the row's file and line.
+    pub fn line_entry(&self, pc: u64) -> Option<(Range<u64>, PathBuf, u32)> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        let lines = d.lines();
+        let link = ms.to_link(pc);
+        let seq = lines.sequence_at(link)?;
+        let kept: Vec<&Row> = seq.rows.iter().filter(|r| r.kept).collect();
+        let i = kept.partition_point(|r| r.addr <= link).checked_sub(1)?;
+        // Among rows at one address, a statement is the one gdb picks.
+        let at = kept[i].addr;
+        let row = kept[..=i]
+            .iter()
+            .rev()
+            .take_while(|r| r.addr == at)
+            .find(|r| r.is_stmt)
+            .unwrap_or(&kept[i]);
+        let end = kept[i + 1..].iter().find(|r| r.addr > at).map_or(seq.end, |r| r.addr);
+        let file = lines.files[row.file as usize].clone();
+        Some((ms.to_load(at)..ms.to_load(end), file, row.line))
+    }
+
     /// Whether a line starts at `pc` as gdb sees it: a statement row that
     /// gdb keeps (see [`Row::kept`]) is there. Where the program stands
     /// anywhere else, gdb shows its address before the function's name.

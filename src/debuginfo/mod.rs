@@ -299,6 +299,32 @@ impl DebugInfo {
         names.into_iter().collect()
     }
 
+    /// gdb's `info symbol` answer for an address: `square + 16 in section
+    /// .text of /path/prog`. `None` when no symbol covers it.
+    pub fn symbol_info(&self, addr: u64) -> Option<String> {
+        let ms = self.module_at(addr)?;
+        let link = ms.to_link(addr);
+        let symbols = ms.symbols(self);
+        // A function symbol without a size (`_fini`) does not reach into the
+        // data after it.
+        let sym = symbols.object_at(link).or_else(|| {
+            symbols
+                .function_at(link)
+                .filter(|s| s.addr == link || link < s.addr + s.size)
+        })?;
+        let section = ms.image(self)?.section_name_at(link)?;
+        let mut out = match link - sym.addr {
+            0 => format!("{} in section {section}", sym.name),
+            off => format!("{} + {off} in section {section}", sym.name),
+        };
+        // gdb names the file whenever there is more than one, as there is
+        // once the loader has mapped anything.
+        if self.modules.len() > 1 {
+            out.push_str(&format!(" of {}", ms.module.name));
+        }
+        Some(out)
+    }
+
     /// Whether a frame is in the program's main function (see
     /// [`dwarf::FunctionInfo::main`]), where gdb's backtraces end.
     pub fn is_main(&self, frame: &Frame) -> bool {

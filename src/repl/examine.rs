@@ -101,6 +101,8 @@ impl Repl {
             "locals",
             "args",
             "display",
+            "line",
+            "symbol",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -132,6 +134,8 @@ impl Repl {
             "locals" => self.info_locals(),
             "args" => self.info_args(),
             "display" => self.info_display(),
+            "line" => self.info_line(rest),
+            "symbol" => self.info_symbol(rest),
             "proc" => match rest {
                 "mappings" | "map" | "m" => self.info_mappings(),
                 _ => bail!("usage: info proc mappings"),
@@ -418,6 +422,9 @@ impl Repl {
     }
 
     pub(super) fn cmd_list(&mut self, args: &str) -> Result<()> {
+        if let Some((from, to)) = args.split_once(',') {
+            return self.list_range(from.trim(), to.trim());
+        }
         let (file, first) = if args.is_empty() {
             match self.list_next.clone() {
                 Some(next) => next,
@@ -463,6 +470,47 @@ impl Repl {
         Ok(())
     }
 
+    /// `list FROM,TO`, `list FROM,` (ten lines from FROM) and `list ,TO`
+    /// (ten lines up to TO): FROM and TO are lines or locations, as gdb
+    /// takes them; TO alone is a line of FROM's file.
+    fn list_range(&mut self, from: &str, to: &str) -> Result<()> {
+        let (file, first, last) = match (from.is_empty(), to.is_empty()) {
+            (true, true) => bail!("usage: list FROM,TO"),
+            (false, _) => {
+                let (file, first) = self.list_target(from)?;
+                let last = match to.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) if to.is_empty() => first + LIST_LINES - 1,
+                    Err(_) => self.list_target(to)?.1,
+                };
+                (file, first, last)
+            }
+            (true, false) => {
+                let (file, last) = self.list_target(to)?;
+                (file, last.saturating_sub(LIST_LINES - 1).max(1), last)
+            }
+        };
+        let count = self.session.debug.source_line_count(&file).ok_or_else(|| {
+            anyhow!(
+                "cannot find the source file {}; try \"directory\" or \"set substitute-path\"",
+                file.display()
+            )
+        })? as u32;
+        if first > count {
+            bail!(
+                "Line number {first} out of range; \"{}\" has {count} lines.",
+                base_name(&file)
+            );
+        }
+        let last = last.min(count);
+        for n in first..=last {
+            let text = self.session.debug.source_line(&file, n).unwrap_or_default();
+            println!("{n}\t{text}");
+        }
+        self.list_next = Some((file, last + 1));
+        Ok(())
+    }
+
     /// The file and line `list ARG` centres on.
     fn list_target(&self, args: &str) -> Result<(PathBuf, u32)> {
         if let Ok(line) = args.parse::<u32>() {
@@ -489,6 +537,53 @@ impl Repl {
             None => line,
         };
         Ok((file, line))
+    }
+
+    /// `info symbol ADDR`: which symbol an address is in, and where.
+    fn info_symbol(&self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            bail!("Argument required (address).");
+        }
+        let addr = self.expression_address(args)?;
+        match self.session.debug.symbol_info(addr) {
+            Some(text) => println!("{text}"),
+            None => println!("No symbol matches {args}."),
+        }
+        Ok(())
+    }
+
+    /// `info line [LOCATION]`: the addresses of a source line's code, as
+    /// gdb's line table has them (the selected frame's line without an
+    /// argument; a function's opening line for a function).
+    fn info_line(&self, args: &str) -> Result<()> {
+        let addr = if args.is_empty() {
+            self.selected()?.lookup_pc
+        } else {
+            let addr = self.session.resolve_location(args)?.first().context("no code there")?.0;
+            let is_line =
+                args.parse::<u32>().is_ok() || args.rsplit_once(':').is_some_and(|(_, l)| l.parse::<u32>().is_ok());
+            match self.session.debug.function_range(addr) {
+                Some(f) if !is_line && !args.starts_with('*') => f.start,
+                _ => addr,
+            }
+        };
+        let Some((range, file, line)) = self.session.debug.line_entry(addr) else {
+            bail!("No line number information available for address {addr:#x}");
+        };
+        let at = |a: u64| {
+            let symbol = self.session.debug.symbolize(a).and_then(|l| l.symbol_with_offset());
+            match symbol {
+                Some(s) => format!("{a:#x} <{s}>"),
+                None => format!("{a:#x}"),
+            }
+        };
+        println!(
+            "Line {line} of \"{}\" starts at address {} and ends at {}.",
+            base_name(&file),
+            at(range.start),
+            at(range.end)
+        );
+        Ok(())
     }
 
     fn info_sharedlibrary(&self) -> Result<()> {
