@@ -133,6 +133,13 @@ impl Program {
 /// The line each command's output is preceded by in both transcripts.
 const MARKER: &str = "@@@ ";
 
+/// The `echo` that puts the marker line for `line` in a transcript, after
+/// a newline for output that did not end with one. `echo` reads escapes,
+/// so the command's own backslashes are doubled.
+fn marker(line: &str) -> String {
+    format!("echo \\n{MARKER}{}\\n", line.replace('\\', "\\\\"))
+}
+
 /// The commands of a script, one a line; blank lines and `#` comments skipped.
 fn commands(script: &str) -> Vec<&str> {
     script
@@ -177,7 +184,7 @@ fn gdb_transcript(exe: &Path, script: &str) -> String {
         "starti",
     ]);
     for line in compared(script) {
-        cmd.arg("-ex").arg(format!("echo {MARKER}{line}\\n"));
+        cmd.arg("-ex").arg(marker(line));
         cmd.arg("-ex").arg(line);
     }
     cmd.arg(exe).current_dir(exe.parent().unwrap());
@@ -197,7 +204,7 @@ fn rback_transcript(exe: &Path, script: &str) -> String {
     let mut text = String::new();
     for line in commands(script) {
         let own = line.strip_prefix(RBACK_ONLY).unwrap_or(line);
-        text.push_str(&format!("echo {MARKER}{line}\\n\n{own}\n"));
+        text.push_str(&format!("{}\n{own}\n", marker(line)));
     }
     let file = s.write("script.gdb", text);
     let mut cmd = joined(Path::new(common::RBACK));
@@ -690,5 +697,16 @@ fn c_info_line_and_info_symbol() {
         STEPS_O0,
         "info line 45\ninfo line square\ninfo line steps.c:30\ninfo symbol square\ninfo symbol main\n\
          break steps.c:45\ncontinue\ninfo line\ninfo symbol $pc\nnext\nnext\ninfo line\ninfo symbol &sink\ninfo symbol three\n",
+    );
+}
+
+#[test]
+fn c_printf_output_and_echo() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\necho hello\\n\noutput arr\necho \\n\noutput a.corners[1]\necho \\n\n\
+         printf \"%d %s %c|%5d|%-4d|%x %#o\\n\", arr[2], a.name, buf[0], p.x, p.y, 255, 8\n\
+         printf \"%s and %s\\n\", buf, b.next->name\nprintf \"%f %.2f %e %g\\n\", b.u.f, 3.14159, 1500.0, 0.25\n\
+         printf \"%05d|%+d|%lu|%%\\n\", p.x, p.y, sizeof(a)\n",
     );
 }

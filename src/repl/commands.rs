@@ -357,6 +357,22 @@ pub static COMMANDS: &[Command] = &[
         Repl::cmd_echo
     ),
     cmd!(
+        "printf",
+        [],
+        false,
+        "Print values with a C format: printf \"%d %s\\n\", n, name.",
+        "printf \"FORMAT\", EXPRESSION...",
+        Repl::cmd_printf
+    ),
+    cmd!(
+        "output",
+        [],
+        false,
+        "Print an expression's value with no newline and no $N.",
+        "output EXPRESSION",
+        Repl::cmd_output
+    ),
+    cmd!(
         "help",
         ["h"],
         false,

@@ -22,7 +22,7 @@ pub struct Display {
 
 impl Repl {
     /// Evaluates `expr` in the selected frame (`frame0`: in the innermost).
-    fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
+    pub(super) fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
         let expr = self.substitute_dollars(expr)?;
         let level = if frame0 { 0 } else { self.selected_frame };
         self.with_scope_at(level, |scope| self.session.debug.evaluate(&expr, scope))
