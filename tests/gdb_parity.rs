@@ -710,3 +710,13 @@ fn c_printf_output_and_echo() {
          printf \"%05d|%+d|%lu|%%\\n\", p.x, p.y, sizeof(a)\n",
     );
 }
+
+#[test]
+fn c_ptype_and_whatis() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\nptype a\nptype p\nptype &b\nptype arr\nptype a.color\nptype struct point\n\
+         ptype enum color\nptype int\nptype twice\nptype a.corners\nwhatis a\nwhatis &a\nwhatis a.corners\n\
+         whatis struct shape\nwhatis arr[1]\nwhatis apply\n",
+    );
+}

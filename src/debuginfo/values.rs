@@ -20,6 +20,8 @@ use super::{DebugInfo, Frame, Memory};
 
 #[path = "values_print.rs"]
 mod print;
+#[path = "values_ptype.rs"]
+mod ptype;
 #[path = "values_return.rs"]
 mod returned;
 #[path = "values_types.rs"]

@@ -261,6 +261,14 @@ pub static COMMANDS: &[Command] = &[
         Repl::cmd_print
     ),
     cmd!(
+        "ptype",
+        [],
+        false,
+        "Show the type of an expression or a type, structs with their members.",
+        "ptype EXPRESSION|TYPE",
+        Repl::cmd_ptype
+    ),
+    cmd!(
         "whatis",
         [],
         false,

@@ -150,10 +150,35 @@ impl Repl {
     /// (a reference keeps its `&`).
     pub(super) fn cmd_whatis(&mut self, args: &str) -> Result<()> {
         if args.is_empty() {
-            bail!("usage: whatis EXPRESSION");
+            bail!("usage: whatis EXPRESSION|TYPE");
         }
-        let v = self.evaluate_in(args, false)?;
-        println!("type = {}", v.declared_type_name());
+        let name = match self.evaluate_in(args, false) {
+            Ok(v) => v.declared_type_name(),
+            // A type name is its own answer, once it is known to exist.
+            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
+                Ok(_) => args.split_whitespace().collect::<Vec<_>>().join(" "),
+                Err(_) => return Err(e),
+            },
+        };
+        println!("type = {name}");
+        Ok(())
+    }
+
+    /// `ptype EXPR` or `ptype TYPE`: the type written out, a struct with
+    /// its members.
+    pub(super) fn cmd_ptype(&mut self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            bail!("usage: ptype EXPRESSION|TYPE");
+        }
+        let text = match self.evaluate_in(args, false) {
+            Ok(v) => self.session.debug.ptype(&v),
+            // A type name: what a pointer to it points to.
+            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
+                Ok(p) => self.session.debug.ptype_target(&p).ok_or(e)?,
+                Err(_) => return Err(e),
+            },
+        };
+        println!("type = {text}");
         Ok(())
     }
 
