@@ -312,7 +312,7 @@ impl Session {
         } else {
             let addrs = self.debug.function_address(spec);
             if addrs.is_empty() {
-                bail!("function \"{spec}\" not defined");
+                bail!("Function \"{spec}\" not defined.");
             }
             addrs
         };

@@ -232,8 +232,11 @@ type Block = (String, Vec<String>);
 /// - blank lines (gdb puts one before each breakpoint stop);
 /// - gdb's thread-library notes, which come from running the program
 ///   under gdb and are not about the program;
-/// - rback's `Run till exit from ...` and `Run back to call of ...`, which
-///   gdb prints only for commands typed at a terminal, not in scripts;
+/// - rback's `Run till exit from ...` and `Run back to call of ...`, and
+///   the first showing of a new `display`, which gdb prints only for
+///   commands typed at a terminal, not in scripts;
+/// - gdb's offer of a pending breakpoint after `Function "f" not defined.`:
+///   rback has no pending breakpoints, and a script cannot answer;
 /// - the end of the program: gdb's `[Inferior 1 (process N) exited
 ///   normally]` and rback's stop at the end of its recording (`No more
 ///   reverse-execution history.`, then where that is, in `_exit`) both
@@ -256,6 +259,7 @@ fn normalise(transcript: &str, side: Side) -> Vec<Block> {
             blocks.push((cmd.to_string(), Vec::new()));
             continue;
         }
+        let displaying = cmd_of(&blocks).is_some_and(|c| c.starts_with("display ") || c.starts_with("display/"));
         let Some((_, lines)) = blocks.last_mut() else {
             continue;
         };
@@ -266,8 +270,11 @@ fn normalise(transcript: &str, side: Side) -> Vec<Block> {
             Side::Gdb => {
                 line == "[Thread debugging using libthread_db enabled]"
                     || line.starts_with("Using host libthread_db library ")
+                    || line.starts_with("Make breakpoint pending on future shared library load?")
             }
-            Side::Rback => line.starts_with("Run till exit from ") || line.starts_with("Run back to call of "),
+            Side::Rback => {
+                line.starts_with("Run till exit from ") || line.starts_with("Run back to call of ") || displaying
+            }
         };
         if !dropped {
             let line = match side {
@@ -297,6 +304,11 @@ fn normalise(transcript: &str, side: Side) -> Vec<Block> {
         }
     }
     blocks
+}
+
+/// The command of the last block.
+fn cmd_of(blocks: &[Block]) -> Option<&str> {
+    blocks.last().map(|(c, _)| c.as_str())
 }
 
 /// `line` with the paths gdb prints after ` at ` (`at dir/f.c:12`) and
@@ -718,5 +730,100 @@ fn c_ptype_and_whatis() {
         "break values.c:48\ncontinue\nptype a\nptype p\nptype &b\nptype arr\nptype a.color\nptype struct point\n\
          ptype enum color\nptype int\nptype twice\nptype a.corners\nwhatis a\nwhatis &a\nwhatis a.corners\n\
          whatis struct shape\nwhatis arr[1]\nwhatis apply\n",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// More of the first hour: displays, formats, memory, breakpoint bookkeeping
+
+#[test]
+fn c_display_follows_steps() {
+    check(
+        STEPS_O0,
+        "break square\ncontinue\ndisplay n\ndisplay/x r\nnext\nnext\ninfo display\nundisplay 1\nnext\n",
+    );
+}
+
+#[test]
+fn c_print_formats() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\np/x arr\np/d a.color\np/c buf[0]\np/t arr[4]\np/x p\np/o 8\np -arr[1]\np arr[1] * 1.5\np a.name[1]\np *a.name@3\np buf\np sizeof(struct shape)\n",
+    );
+}
+
+#[test]
+fn c_examine_memory() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\nx/5dw arr\nx/s a.name\nx/4xb buf\nx/2i $pc\n",
+    );
+}
+
+#[test]
+fn c_breakpoint_bookkeeping() {
+    check(
+        STEPS_O0,
+        "break square\ntbreak half\nbreak add3\ninfo breakpoints\ncontinue\ncontinue\ndisable 1\ncontinue\ncontinue\n\
+         info breakpoints\ndelete 3\ninfo breakpoints\n",
+    );
+}
+
+#[test]
+fn c_frame_limits() {
+    check(STEPS_O0, "break square\ncontinue\ndown\nup\nup\ndown\ndown\nframe 3\n");
+}
+
+#[test]
+fn c_until_and_advance_out_of_a_loop() {
+    check(
+        STEPS_O0,
+        "break countdown\ncontinue\nnext\nnext\nnext\nnext\nuntil\nuntil\nuntil\ninfo locals\n",
+    );
+}
+
+const VALUES_O2: Program = c("values", 2);
+
+#[test]
+fn c_o2_values_and_entry_values() {
+    // `twice` is inlined into a copy of `apply`: the second continue ends.
+    check(
+        VALUES_O2,
+        "break twice\nbreak make_point\ncontinue\nbt\ninfo args\nfinish\ncontinue\n",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// C++ and Rust, optimized
+
+const CLASSES_O2: Program = cpp("classes", 2);
+
+#[test]
+fn cpp_o2_methods_and_inlined_calls() {
+    check(
+        CLASSES_O2,
+        "break total_area\nbreak shapes::Derived::scaled\ncontinue\nbt\np b\nfinish\ncontinue\nbt\np *this\nfinish\n",
+    );
+}
+
+const BASICS_RS_O2: Program = rust("basics", 2);
+
+#[test]
+fn rust_o2_finish_and_backtrace() {
+    // Not `break basics::mean`: its first instruction after the prologue is
+    // inlined iterator code, where gdb shows the stop in `mean` itself (it
+    // hides inlined calls that begin exactly there) and rback in the
+    // inlined function.
+    check(
+        BASICS_RS_O2,
+        "break basics::area\ncontinue\nbt\nfinish\ncontinue\nfinish\n",
+    );
+}
+
+#[test]
+fn rust_vec_string_and_option_values() {
+    check(
+        BASICS_RS,
+        "break basics.rs:51\ncontinue\np p\np m\np e\np shapes.len\np total\np name.vec.len\nwhatis p\nwhatis shapes\n",
     );
 }

@@ -366,12 +366,12 @@ fn help_and_bad_input_leave_the_session_usable() {
     let err = out.stderr();
     for wanted in [
         "undefined command \"contnue\"; did you mean \"continue\"?",
-        "function \"nosuch\" not defined",
+        "Function \"nosuch\" not defined.",
         "cannot access memory at address 0x0",
         "event 999999 is outside the recording",
         "undefined command \"frobnicate\"",
         "undefined info command \"nothing\"",
-        "no frame at level 99",
+        "No frame at level 99.",
         "invalid format letter 'q'",
         "no breakpoint number 7",
         "argument required (a condition after \"if\")",

@@ -277,9 +277,23 @@ fn breakpoint_address(d: &ModuleDwarf, image: Option<&Image>, f: &super::dwarf::
         .find(|r| r.contains(&f.entry))
         .cloned()
         .unwrap_or(f.entry..f.entry + 1);
-    skip_prologue(d.lines(), &range)
+    let after = skip_prologue(d.lines(), &range)
         .or_else(|| image.map(|image| skip_prologue_by_code(image, f.entry)))
-        .unwrap_or(f.entry)
+        .unwrap_or(f.entry);
+    // Like gdb, a prologue found by line numbers never ends inside code
+    // inlined from elsewhere (gcc at -O2 starts a function with it): the
+    // entry is the answer then. LLVM's own `prologue_end` mark stands.
+    let marked = d
+        .lines()
+        .sequence_at(f.entry)
+        .is_some_and(|seq| seq.rows.iter().any(|r| r.addr == after && r.prologue_end));
+    let index = d.functions();
+    let inlined = index.innermost_at(after).is_some_and(|i| index.functions[i].inlined);
+    if inlined && !marked {
+        f.entry
+    } else {
+        after
+    }
 }
 
 impl DebugInfo {

@@ -566,7 +566,9 @@ impl DebugInfo {
         let entry_value = |var: &VarDie| -> Option<Value> {
             let die = fs.cx.entry(var.unit, var.offset).ok()?;
             let ty = fs.cx.type_of(var.unit, &die, false).ok()?;
-            if ty.size == 0 || ty.size > 8 {
+            // gdb shows no entry value for a C++ reference: it would want
+            // the referenced object at the entry too (`DW_AT_call_data_value`).
+            if ty.size == 0 || ty.size > 8 || matches!(ty.kind, Kind::Pointer { reference: true, .. }) {
                 return None;
             }
             let expr = match die.attr_value(gimli::DW_AT_location)? {

@@ -49,7 +49,7 @@ impl Repl {
             let n: usize = args.parse().map_err(|_| anyhow!("invalid frame number \"{args}\""))?;
             let frames = self.frames(n + 1)?;
             if frames.len() <= n {
-                bail!("no frame at level {n} (the stack has {} frames)", frames.len());
+                bail!("No frame at level {n}.");
             }
             self.selected_frame = n;
         }
@@ -64,12 +64,12 @@ impl Repl {
         let target = if up {
             let frames = self.frames(self.selected_frame + by + 1)?;
             if self.selected_frame + 1 >= frames.len() {
-                bail!("initial frame selected; you cannot go up");
+                bail!("Initial frame selected; you cannot go up.");
             }
             (self.selected_frame + by).min(frames.len() - 1)
         } else {
             if self.selected_frame == 0 {
-                bail!("bottom (innermost) frame selected; you cannot go down");
+                bail!("Bottom (innermost) frame selected; you cannot go down.");
             }
             self.selected_frame.saturating_sub(by)
         };

@@ -236,6 +236,9 @@ impl Repl {
         let slash = format_suffix(d.format);
         match self.evaluate_in(&d.expr, true) {
             Ok(v) => println!("{}: {slash}{} = {}", d.number, d.expr, v.format(d.format)),
+            // A display of a local is shown only where the local is in
+            // scope, as gdb ties it to the block it was made in.
+            Err(e) if crate::one_line(&e).starts_with("No symbol ") => {}
             Err(e) => println!("{}: {slash}{} = <error: {}>", d.number, d.expr, crate::one_line(&e)),
         }
     }

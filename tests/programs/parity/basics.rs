@@ -44,9 +44,9 @@ fn main() {
     for s in &shapes {
         total += area(s);
     }
-    let p = scale(Point { x: 1, y: -2 }, 3);
-    let m = mean(&[1.5, 2.25, 4.0]);
-    let e = first_even(&[3, 5, 8, 9]);
+    let p = scale(std::hint::black_box(Point { x: 1, y: -2 }), 3);
+    let m = mean(std::hint::black_box(&[1.5, 2.25, 4.0]));
+    let e = first_even(std::hint::black_box(&[3, 5, 8, 9]));
     let name = String::from("parity");
     std::hint::black_box((total, p, m, e, &name));
 }

@@ -20,7 +20,7 @@ struct Derived : Base {
         b2 = y;
     }
     int area() const override { return Base::area() * d; }
-    double scaled() const { return area() * scale; }
+    __attribute__((noinline)) double scaled() const { return area() * scale; }
 };
 
 template <typename T>
@@ -32,7 +32,7 @@ struct Pair {
 
 }  // namespace shapes
 
-static int total_area(const shapes::Base &b)
+__attribute__((noinline)) static int total_area(const shapes::Base &b)
 {
     int a = b.area();
     return a;

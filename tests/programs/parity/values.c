@@ -19,7 +19,7 @@ struct shape {
     struct shape *next;
 };
 
-static int apply(int (*f)(int), int v)
+__attribute__((noinline)) static int apply(int (*f)(int), int v)
 {
     return f(v);
 }
@@ -29,7 +29,7 @@ static int twice(int v)
     return 2 * v;
 }
 
-struct point make_point(int x, int y)
+__attribute__((noinline)) struct point make_point(int x, int y)
 {
     struct point p = {x, y};
     return p;
