@@ -827,3 +827,16 @@ fn rust_vec_string_and_option_values() {
         "break basics.rs:51\ncontinue\np p\np m\np e\np shapes.len\np total\np name.vec.len\nwhatis p\nwhatis shapes\n",
     );
 }
+
+#[test]
+fn c_info_frame() {
+    check(
+        STEPS_O0,
+        "break square\ncontinue\ninfo frame\nup\ninfo frame\nbreak half\ncontinue\ninfo frame\n",
+    );
+}
+
+#[test]
+fn c_o2_info_frame_of_a_machine_frame() {
+    check(INLINE_O2, "break inline.c:14\ncontinue\nframe 2\ninfo frame\n");
+}

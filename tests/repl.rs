@@ -279,7 +279,10 @@ fn frames_registers_memory_disassembly_and_source() {
         &[
             "#1  0x",
             "42\t        total += compute(i);",
-            "#1  0x",
+            "Stack level 1, frame at 0x",
+            " rip = 0x",
+            " source language c.",
+            " Saved registers:",
             "#0  compute (",
             "#1  0x",
             "#0  compute (",

@@ -325,6 +325,27 @@ impl DebugInfo {
         Some(out)
     }
 
+    /// The source language of the code at `pc`, as gdb's `info frame`
+    /// names it (`c`, `c++`, `rust`).
+    pub fn language_at(&self, pc: u64) -> Option<&'static str> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        let (f, _) = d.functions().outer_at(ms.to_link(pc))?;
+        let unit = &d.units()[f.unit];
+        let root = unit.entry(unit.header.root_offset()).ok()?;
+        Some(match root.attr_value(gimli::DW_AT_language)? {
+            gimli::AttributeValue::Language(gimli::DW_LANG_Rust) => "rust",
+            gimli::AttributeValue::Language(
+                gimli::DW_LANG_C_plus_plus
+                | gimli::DW_LANG_C_plus_plus_03
+                | gimli::DW_LANG_C_plus_plus_11
+                | gimli::DW_LANG_C_plus_plus_14,
+            ) => "c++",
+            gimli::AttributeValue::Language(gimli::DW_LANG_Mips_Assembler) => "asm",
+            _ => "c",
+        })
+    }
+
     /// Whether a frame is in the program's main function (see
     /// [`dwarf::FunctionInfo::main`]), where gdb's backtraces end.
     pub fn is_main(&self, frame: &Frame) -> bool {

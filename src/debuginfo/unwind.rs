@@ -153,6 +153,9 @@ pub struct Frame {
     /// This frame's function was inlined: its caller is the next frame,
     /// in the same machine frame.
     pub inlined: bool,
+    /// Where the machine frame saved its caller's registers: (DWARF
+    /// register number, address).
+    pub saved: Vec<(u16, u64)>,
 }
 
 impl Frame {
@@ -292,6 +295,7 @@ where
             return Some(CfiStep::Failed);
         };
         let mut caller = *regs;
+        let mut saved = Vec::new();
         let mut caller_known = known & CALLEE_SAVED;
         caller.rsp = cfa;
         caller_known |= 1 << RSP;
@@ -303,7 +307,10 @@ where
             let recovered = match rule {
                 RegisterRule::Undefined => None,
                 RegisterRule::SameValue => value(gimli::Register(reg)),
-                RegisterRule::Offset(n) => read_u64(mem, cfa.wrapping_add(n as u64)),
+                RegisterRule::Offset(n) => {
+                    saved.push((reg, cfa.wrapping_add(n as u64)));
+                    read_u64(mem, cfa.wrapping_add(n as u64))
+                }
                 RegisterRule::ValOffset(n) => Some(cfa.wrapping_add(n as u64)),
                 RegisterRule::Register(other) => value(other),
                 RegisterRule::Expression(expr) => eval(&expr, Some(cfa)).and_then(|addr| read_u64(mem, addr)),
@@ -333,6 +340,7 @@ where
             regs: caller,
             known: caller_known,
             signal: fde.is_signal_trampoline(),
+            saved,
         })
     }
 }
@@ -345,6 +353,9 @@ enum CfiStep {
         known: u32,
         /// The FDE is marked as a signal trampoline (augmentation `S`).
         signal: bool,
+        /// Where this frame saved its caller's registers (DWARF number,
+        /// address), as gdb's `info frame` lists them.
+        saved: Vec<(u16, u64)>,
     },
     /// The frame has no caller (its return address is undefined).
     Outermost {
@@ -505,16 +516,17 @@ impl DebugInfo {
                         regs: caller,
                         known: ALL,
                         signal: true,
+                        saved: Vec::new(),
                     },
                     None => CfiStep::Failed,
                 }
             } else {
                 self.unwind_one(lookup, &regs, known, exact, mem)
             };
-            let (cfa, signal) = match step {
-                CfiStep::Caller { cfa, signal, .. } => (cfa, signal),
-                CfiStep::Outermost { cfa } => (cfa, false),
-                CfiStep::Failed => (regs.rsp, false),
+            let (cfa, signal, saved) = match &step {
+                CfiStep::Caller { cfa, signal, saved, .. } => (*cfa, *signal, saved.clone()),
+                CfiStep::Outermost { cfa } => (*cfa, false, Vec::new()),
+                CfiStep::Failed => (regs.rsp, false, Vec::new()),
             };
             let location = self.symbolize_at(pc, lookup);
             let levels = location.as_ref().map_or(0, |l| l.inlined_into.len());
@@ -532,6 +544,7 @@ impl DebugInfo {
                     known,
                     inline_depth: depth,
                     inlined: depth < levels,
+                    saved: saved.clone(),
                 });
             }
             let CfiStep::Caller {
@@ -581,6 +594,13 @@ impl DebugInfo {
                 regs: caller,
                 known: caller_known,
                 signal: false,
+                // The return address is always just below the CFA; rbp is
+                // below it when the frame pointer was followed.
+                saved: if caller.rbp != regs.rbp || cfa == regs.rbp + 16 {
+                    vec![(6, cfa - 16), (RIP, cfa - 8)]
+                } else {
+                    vec![(RIP, cfa - 8)]
+                },
             },
             None => CfiStep::Failed,
         }

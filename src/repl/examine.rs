@@ -129,7 +129,7 @@ impl Repl {
             "breakpoints" => self.info_breakpoints(),
             "checkpoints" => self.info_checkpoints(),
             "registers" | "all-registers" => self.info_registers(rest),
-            "frame" => self.print_selected_frame(),
+            "frame" => self.info_frame(),
             "sharedlibrary" => self.info_sharedlibrary(),
             "locals" => self.info_locals(),
             "args" => self.info_args(),
@@ -537,6 +537,93 @@ impl Repl {
             None => line,
         };
         Ok((file, line))
+    }
+
+    /// `info frame`: the selected frame's addresses as gdb lists them:
+    /// where it is and was called from, its neighbours' CFAs, its language,
+    /// arguments, and where it saved its caller's registers.
+    fn info_frame(&self) -> Result<()> {
+        let level = self.selected_frame;
+        let frames = self.frames(level + 2)?;
+        let frame = frames.get(level).ok_or_else(|| anyhow!("No stack."))?;
+        if frame.inlined || frame.inline_depth > 0 {
+            // gdb describes an inlined call's frame by the code around it,
+            // in ways that have little to do with it; rback does not.
+            bail!("info frame does not describe the frame of an inlined call yet");
+        }
+        let loc = frame.location.clone();
+        println!("Stack level {level}, frame at {:#x}:", frame.cfa);
+        let mut line = format!(" rip = {:#x}", frame.pc);
+        if let Some(loc) = &loc {
+            let name = crate::debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
+            match (&loc.file, loc.line) {
+                (Some(f), Some(l)) => line.push_str(&format!(" in {name} ({}:{l})", base_name(f))),
+                _ => line.push_str(&format!(" in {name}")),
+            }
+        }
+        // The return address where the frame saved it, which is there for
+        // `main` too, whose caller the backtrace leaves out.
+        let saved_rip = frame
+            .saved
+            .iter()
+            .find(|(reg, _)| *reg == 16)
+            .and_then(|(_, at)| self.session.memory().read(*at, 8))
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .or(frames.get(level + 1).map(|caller| caller.pc));
+        if let Some(rip) = saved_rip {
+            line.push_str(&format!("; saved rip = {rip:#x}"));
+        }
+        println!("{line}");
+        let mut neighbours = Vec::new();
+        if let Some(caller) = frames.get(level + 1) {
+            neighbours.push(format!("called by frame at {:#x}", caller.cfa));
+        }
+        if level > 0 {
+            let inner = &self.frames(level)?[level - 1];
+            neighbours.push(format!("caller of frame at {:#x}", inner.cfa));
+        }
+        if !neighbours.is_empty() {
+            println!(" {}", neighbours.join(", "));
+        }
+        if let Some(lang) = self.session.debug.language_at(frame.lookup_pc) {
+            println!(" source language {lang}.");
+        }
+        // gdb's frame base on x86-64: where the frame pointer would be saved.
+        let base = frame.cfa - 16;
+        let args = self.with_scope_at(level, |scope| Ok(self.session.debug.frame_args_summary(scope)))?;
+        println!(" Arglist at {base:#x}, args: {args}");
+        println!(" Locals at {base:#x}, Previous frame's sp is {:#x}", frame.cfa);
+        if !frame.saved.is_empty() {
+            // In gdb's register order: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip.
+            const ORDER: [(u16, &str); 17] = [
+                (0, "rax"),
+                (3, "rbx"),
+                (2, "rcx"),
+                (1, "rdx"),
+                (4, "rsi"),
+                (5, "rdi"),
+                (6, "rbp"),
+                (7, "rsp"),
+                (8, "r8"),
+                (9, "r9"),
+                (10, "r10"),
+                (11, "r11"),
+                (12, "r12"),
+                (13, "r13"),
+                (14, "r14"),
+                (15, "r15"),
+                (16, "rip"),
+            ];
+            let saved: Vec<String> = ORDER
+                .iter()
+                .filter_map(|(reg, name)| {
+                    let (_, at) = frame.saved.iter().find(|(r, _)| r == reg)?;
+                    Some(format!("{name} at {at:#x}"))
+                })
+                .collect();
+            println!(" Saved registers:\n  {}", saved.join(", "));
+        }
+        Ok(())
     }
 
     /// `info symbol ADDR`: which symbol an address is in, and where.

@@ -33,7 +33,7 @@ impl Repl {
     }
 
     /// Runs `f` with frame `level` as the scope of names.
-    fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
+    pub(super) fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
         let frames = self.session.backtrace(level + 1)?;
         let frame = frames.get(level).ok_or_else(|| anyhow!("no frame {level} here"))?;
         let mem = self.session.memory();
