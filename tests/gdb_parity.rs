@@ -840,3 +840,4 @@ fn c_info_frame() {
 fn c_o2_info_frame_of_a_machine_frame() {
     check(INLINE_O2, "break inline.c:14\ncontinue\nframe 2\ninfo frame\n");
 }
+
