@@ -841,3 +841,23 @@ fn c_o2_info_frame_of_a_machine_frame() {
     check(INLINE_O2, "break inline.c:14\ncontinue\nframe 2\ninfo frame\n");
 }
 
+// ---------------------------------------------------------------------------
+// C++ library types, in gdb's raw form
+
+const CONTAINERS_O0: Program = cpp("containers", 0);
+
+#[test]
+fn cpp_strings_maps_and_unique_ptr_raw() {
+    check(
+        CONTAINERS_O0,
+        "break containers.cpp:19\ncontinue\np name\np longer._M_string_length\np squares\np owned\np k\nwhatis name\n",
+    );
+}
+
+#[test]
+fn cpp_lambda_frames() {
+    check(
+        CONTAINERS_O0,
+        "break containers.cpp:18\ncontinue\nstep\nbt\ninfo args\np k\nfinish\n",
+    );
+}

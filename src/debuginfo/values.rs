@@ -1093,7 +1093,7 @@ impl<'a> Evaluator<'a> {
                 if p == 0 {
                     return;
                 }
-                let note = if target.is_char() && ty.lang == Lang::C {
+                let note = if target.is_char() && ty.lang != Lang::Rust {
                     Some(self.c_string(p))
                 } else {
                     self.symbol_note(p)

@@ -193,7 +193,11 @@ impl<'a> Cx<'a> {
             }
             gimli::DW_TAG_typedef => {
                 let mut ty = target(shallow)?;
-                ty.left = name.unwrap_or_default();
+                ty.left = match (name, lang) {
+                    // `std::string`, as gdb names a C++ typedef.
+                    (Some(n), Lang::Cpp) => self.qualified(unit, offset, &n),
+                    (n, _) => n.unwrap_or_default(),
+                };
                 ty.right.clear();
                 ty
             }
@@ -323,7 +327,7 @@ impl<'a> Cx<'a> {
                 | gimli::DW_TAG_enumeration_type => self.name(unit, e),
                 _ => None,
             };
-            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() {
+            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() || e.tag() == gimli::DW_TAG_typedef {
                 let parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
                 prefixes.insert(e.offset().0, parts.join("::"));
             }
@@ -558,6 +562,25 @@ impl<'a> Cx<'a> {
             (Some(n), Lang::C) => format!("enum {n}"),
             (None, _) => "enum {...}".to_string(),
         };
+        if lang == Lang::Cpp {
+            // gdb names a C++ enumerator with its scope: the enclosing
+            // namespace of a plain enum (`std::_S_red`), the type of an
+            // `enum class` (`Color::Red`).
+            let scoped = matches!(
+                die.attr_value(gimli::DW_AT_enum_class),
+                Some(AttributeValue::Flag(true))
+            );
+            let scope = match (&name, scoped) {
+                (Some(_), true) => Some(display.clone()),
+                (Some(n), false) => display.strip_suffix(&format!("::{n}")).map(str::to_string),
+                (None, _) => None,
+            };
+            if let Some(scope) = scope {
+                for (constant, _) in &mut values {
+                    *constant = format!("{scope}::{constant}");
+                }
+            }
+        }
         Ok(Type::simple(
             &display,
             size.unwrap_or(4),
