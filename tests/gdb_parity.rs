@@ -861,3 +861,32 @@ fn cpp_lambda_frames() {
         "break containers.cpp:18\ncontinue\nstep\nbt\ninfo args\np k\nfinish\n",
     );
 }
+
+// ---------------------------------------------------------------------------
+// Rust values behind pointers
+
+const TRAITS_RS: Program = rust("traits", 0);
+
+#[test]
+fn rust_boxes_rcs_tuples_and_trait_objects() {
+    check(
+        TRAITS_RS,
+        "break traits.rs:36\ncontinue\np boxed\np *boxed\np boxed.barks\np t\np t.0\np shared\nwhatis t\nwhatis boxed\n",
+    );
+}
+
+// No `info args` in `loudness`: gdb 13 prints the `&dyn Speak`'s vtable
+// address with two internal-error warnings in the middle of the value. And
+// whole backtraces: in some Rust programs gdb 13 does not stop at `main`.
+#[test]
+fn rust_methods_through_trait_objects() {
+    check(
+        TRAITS_RS,
+        "break traits::loudness\nbreak traits.rs:15\ncontinue\nbt 2\ncontinue\nbt 3\np self.barks\nfinish\nfinish\n",
+    );
+}
+
+#[test]
+fn rust_finish_returns_a_tuple() {
+    check(TRAITS_RS, "break traits::pair\ncontinue\ninfo args\nfinish\n");
+}
