@@ -573,7 +573,21 @@ impl Repl {
             bail!("\"{name}\" not meaningful in the outermost frame.");
         };
         let title = self.session.describe_frame(self.selected_frame, frame);
-        if frame.inlined && !reverse {
+        if frame.inlined && reverse {
+            // Back to before the inlined call's first instruction.
+            let ranges = self.session.debug.inline_ranges(frame.pc, frame.inline_depth);
+            println!("Run back to call of {title}");
+            match self.run_back_out_of(&ranges, frame.cfa)? {
+                Some(r) => self.report(r),
+                None => {
+                    self.stop_spinner();
+                    print!("{}", self.session.describe_here(true));
+                    self.show_displays();
+                }
+            }
+            return Ok(());
+        }
+        if frame.inlined {
             // An inlined call has no return to wait for: run until the
             // program leaves its code, in the same machine frame, as gdb
             // does. gdb shows no value for it.
@@ -640,6 +654,28 @@ impl Repl {
                 let ret = self.read_u64(now.rsp)?;
                 let want = now.rsp + 8;
                 if let Some(r) = self.run_to(false, &[RemoteAddr(ret)], &|regs| regs.rsp == want)? {
+                    return Ok(Some(r));
+                }
+            }
+            let now = self.regs()?;
+            if !ranges.iter().any(|r| r.contains(&now.rip)) || now.rsp >= cfa {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Steps backward, back over calls, until the program is outside
+    /// `ranges` in the machine frame whose CFA is `cfa`, or has left it.
+    fn run_back_out_of(&mut self, ranges: &[std::ops::Range<u64>], cfa: u64) -> Result<Option<StopReason>> {
+        loop {
+            let before = self.regs()?;
+            let r = self.primitive(Primitive::ReverseStepi)?;
+            if r != StopReason::Stepped {
+                return Ok(Some(r));
+            }
+            let now = self.regs()?;
+            if self.undid_return(&before, &now)? {
+                if let Some(r) = self.back_to_call(before.rsp, before.rip)? {
                     return Ok(Some(r));
                 }
             }
