@@ -67,6 +67,9 @@ pub struct Session {
     /// Statement starts (`is_stmt` rows of the line tables) per module, by
     /// the module's bias, built the first time stepping needs them.
     statements: RefCell<HashMap<u64, HashSet<u64>>>,
+    /// How many inlined calls, innermost first, the stop is shown outside
+    /// of (see [`Session::hide_inlined_calls_starting_here`]).
+    pub hidden_inline: usize,
     /// `directory` and `set substitute-path`, kept to re-apply after a rebuild.
     directories: Vec<PathBuf>,
     substitutions: Vec<(PathBuf, PathBuf)>,
@@ -122,6 +125,7 @@ impl Session {
             names: HashMap::new(),
             names_learned: 0,
             statements: RefCell::new(HashMap::new()),
+            hidden_inline: 0,
             directories: Vec::new(),
             substitutions: Vec::new(),
         };
@@ -133,6 +137,7 @@ impl Session {
     /// changed since it was built (an exec, a `dlopen`). Cheap otherwise:
     /// call it after every movement.
     pub fn refresh(&mut self) -> Result<()> {
+        self.hidden_inline = 0;
         self.learn_names();
         let pid = self.timeline.pid();
         let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
@@ -259,13 +264,44 @@ impl Session {
         TimelineMemory(&self.timeline)
     }
 
+    /// Where the program stopped at the first instruction of inlined calls,
+    /// gdb shows it in their caller, at the line of the call, as if the
+    /// calls had not begun (its `skip_inline_frames`): `step` then goes
+    /// into them one at a time without moving. A stop at a breakpoint the
+    /// user set on an inlined function does show that function.
+    pub fn hide_inlined_calls_starting_here(&mut self, reason: Option<StopReason>) {
+        let Ok(pc) = self.pc() else {
+            return;
+        };
+        let wanted: Vec<String> = match reason {
+            Some(StopReason::Breakpoint(addr)) if addr.0 == pc => self
+                .breakpoints
+                .iter()
+                .filter(|b| b.enabled && b.addrs.contains(&addr))
+                .map(|b| b.spec.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.hidden_inline = self
+            .debug
+            .inlined_calls_at(pc)
+            .iter()
+            .take_while(|(name, starts_here)| {
+                *starts_here && !wanted.iter().any(|spec| debuginfo::function_name_matches(name, spec))
+            })
+            .count();
+    }
+
     /// The call stack as the user sees it, innermost first, at most
     /// `limit` frames. Like gdb (`backtrace past-main off`), it ends at the
     /// program's main function: what calls `main` is the C library's
     /// business, and `finish` out of `main` is not meaningful.
     pub fn backtrace(&self, limit: usize) -> Result<Vec<Frame>> {
         let regs = self.registers()?;
-        let mut frames = self.debug.backtrace(&regs, &self.memory(), limit);
+        let mut frames = self.debug.backtrace(&regs, &self.memory(), limit + self.hidden_inline);
+        let hidden = self.hidden_inline.min(frames.iter().take_while(|f| f.inlined).count());
+        frames.drain(..hidden);
+        frames.truncate(limit);
         if let Some(main) = frames.iter().position(|f| self.debug.is_main(f)) {
             // The frames main's own code stands for, inlined calls included.
             let cfa = frames[main].cfa;
@@ -506,13 +542,14 @@ impl Session {
         let Ok(regs) = self.registers() else {
             return "The program is not running here.\n".to_string();
         };
-        let frames = self.debug.backtrace(&regs, &self.memory(), 1);
+        let frames = self.backtrace(1).unwrap_or_default();
         let frame = frames.first();
         let pc = regs.rip;
         let location = frame
             .and_then(|f| f.location.clone())
             .or_else(|| self.debug.symbolize(pc));
-        let at_line_start = self.debug.is_line_start(pc);
+        // At an inlined call shown from its caller, the line is the call's.
+        let at_line_start = self.debug.is_line_start(pc) || frame.is_some_and(|f| f.inline_depth > 0);
         let mut out = String::new();
         match &location {
             Some(loc) if loc.file.is_some() && loc.line.is_some() => {

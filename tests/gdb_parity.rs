@@ -890,3 +890,15 @@ fn rust_methods_through_trait_objects() {
 fn rust_finish_returns_a_tuple() {
     check(TRAITS_RS, "break traits::pair\ncontinue\ninfo args\nfinish\n");
 }
+
+#[test]
+fn rust_o2_stop_at_the_start_of_inlined_code_shows_the_caller() {
+    // `mean`'s first instruction after its prologue begins inlined
+    // iterator code: gdb shows the stop in `mean`, at the line of the call.
+    check(BASICS_RS_O2, "break basics::mean\ncontinue\nbt 1\ninfo args\n");
+}
+
+#[test]
+fn c_o2_step_into_an_inlined_call_without_moving() {
+    check(INLINE_O2, "break work\ncontinue\nnext\nbt\nstep\nbt\np v\nfinish\n");
+}

@@ -513,6 +513,33 @@ impl DebugInfo {
             .collect()
     }
 
+    /// The inlined calls whose code `pc` is in, innermost first: each
+    /// function's name, and whether its code begins at `pc` (its entry, or
+    /// the start of one of its ranges), where gdb shows the stop in the
+    /// caller, at the call, rather than in it.
+    pub fn inlined_calls_at(&self, pc: u64) -> Vec<(String, bool)> {
+        let Some(ms) = self.module_at(pc) else {
+            return Vec::new();
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return Vec::new();
+        };
+        let link = ms.to_link(pc);
+        let index = d.functions();
+        index
+            .chain_at(link)
+            .iter()
+            .map(|&i| &index.functions[i])
+            .take_while(|f| f.inlined)
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    f.entry == link || f.ranges.iter().any(|r| r.start == link),
+                )
+            })
+            .collect()
+    }
+
     /// The address range of the out-of-line function containing `pc` (the
     /// part of it that contains `pc`, if it was split, e.g. into `.cold`).
     pub fn function_range(&self, pc: u64) -> Option<Range<u64>> {

@@ -66,6 +66,12 @@ pub fn without_parameters(name: &str) -> &str {
     }
 }
 
+/// Whether a function's (demangled) name answers to what a user typed
+/// (`deep` for `prog::deep`), as `break` matches names.
+pub fn function_name_matches(full: &str, query: &str) -> bool {
+    dwarf::name_matches(full, query)
+}
+
 /// Read access to the tracee's memory.
 pub trait Memory {
     /// `len` bytes at `addr`, or `None` if any of them cannot be read.

@@ -33,6 +33,9 @@ enum Primitive {
 struct Origin {
     function: Option<u64>,
     cfa: Option<u64>,
+    /// The function of the frame shown as #0 (an inlined call's, or the
+    /// caller of inlined calls shown from outside).
+    shown: Option<String>,
 }
 
 impl Repl {
@@ -49,6 +52,7 @@ impl Repl {
             Primitive::ReverseStepi => tl.reverse_stepi(),
         }?;
         self.session.refresh()?;
+        self.session.hide_inlined_calls_starting_here(Some(reason));
         self.selected_frame = 0;
         self.list_next = None;
         self.x_next = None;
@@ -75,9 +79,14 @@ impl Repl {
 
     fn origin(&self) -> Result<Origin> {
         let pc = self.regs()?.rip;
+        let shown = self.session.backtrace(1).ok().and_then(|frames| {
+            let loc = frames.into_iter().next()?.location?;
+            loc.function
+        });
         Ok(Origin {
             function: self.session.debug.function_range(pc).map(|r| r.start),
             cfa: self.cfa(),
+            shown,
         })
     }
 
@@ -139,11 +148,17 @@ impl Repl {
         self.stop_spinner();
         let here = self.origin()?;
         let pc = self.regs()?.rip;
-        let loc = self.session.debug.symbolize(pc);
-        let same = here.function.is_some() && here.function == origin.function && here.cfa == origin.cfa;
+        // The frame shown as #0: the innermost, or the caller of inlined
+        // calls that start here.
+        let shown = self.session.backtrace(1)?.into_iter().next();
+        let loc = shown.as_ref().and_then(|f| f.location.clone());
+        let same = here.function.is_some()
+            && here.function == origin.function
+            && here.cfa == origin.cfa
+            && here.shown == origin.shown;
         match loc.filter(|l| same && l.line.is_some()) {
             Some(loc) => {
-                let at_start = self.session.debug.is_line_start(pc);
+                let at_start = self.session.debug.is_line_start(pc) || shown.is_some_and(|f| f.inline_depth > 0);
                 if !at_start {
                     print!("{pc:#018x}\t");
                 }
@@ -226,7 +241,9 @@ impl Repl {
     fn stepped_onto_breakpoint(&mut self) -> Result<Option<StopReason>> {
         let pc = RemoteAddr(self.regs()?.rip);
         if self.session.is_user_breakpoint(pc) && self.user_hit(pc)? {
-            return Ok(Some(StopReason::Breakpoint(pc)));
+            let reason = StopReason::Breakpoint(pc);
+            self.session.hide_inlined_calls_starting_here(Some(reason));
+            return Ok(Some(reason));
         }
         Ok(None)
     }
@@ -344,6 +361,18 @@ impl Repl {
 
     /// `step`, `next`, `reverse-step`, `reverse-next`.
     pub(super) fn cmd_step(&mut self, over_calls: bool, reverse: bool) -> Result<bool> {
+        if !over_calls && !reverse && self.session.hidden_inline > 0 {
+            // At the start of an inlined call shown from its caller, `step`
+            // goes into it without running anything, as in gdb.
+            self.session.hidden_inline -= 1;
+            self.selected_frame = 0;
+            if !self.quiet_steps {
+                self.stop_spinner();
+                print!("{}", self.session.describe_here(true));
+                self.show_displays();
+            }
+            return Ok(true);
+        }
         let origin = self.origin()?;
         let stopped = if reverse {
             self.reverse_line(over_calls)?
@@ -538,6 +567,7 @@ impl Repl {
                 // One instruction before the line's start: back onto it.
                 self.session.timeline.goto_position(before_position)?;
                 self.session.refresh()?;
+                self.session.hide_inlined_calls_starting_here(None);
                 return Ok(None);
             }
             if now.rsp >= frame_cfa {
@@ -758,6 +788,7 @@ impl Repl {
     fn goto_event(&mut self, event: EventIdx) -> Result<StopReason> {
         let r = self.session.timeline.goto_event(event)?;
         self.session.refresh()?;
+        self.session.hide_inlined_calls_starting_here(None);
         self.selected_frame = 0;
         self.list_next = None;
         Ok(r)
@@ -769,6 +800,7 @@ impl Repl {
         }
         let r = self.session.timeline.restart(args)?;
         self.session.refresh()?;
+        self.session.hide_inlined_calls_starting_here(None);
         self.selected_frame = 0;
         self.list_next = None;
         self.report(r);
