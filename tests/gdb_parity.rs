@@ -8,7 +8,15 @@
 //!
 //! Each command of a script is preceded by an `echo` of a marker line, so
 //! the two transcripts split into one block per command and a difference
-//! is reported against the command that caused it.
+//! is reported against the command that caused it. A script line starting
+//! `rback: ` runs only in rback and is not compared: a reverse movement,
+//! checked by what the commands after it show against gdb's output at the
+//! same place reached going forward.
+//!
+//! Where gdb 13 itself is wrong (a Rust struct returned in rax, a trait
+//! object's vtable) or fails an internal assertion (`finish` out of a
+//! function returning `Option<i64>`), a scenario leaves that command out
+//! and says so next to it, rather than teach rback gdb's mistake.
 //!
 //! gdb's libstdc++ pretty printers and xmethods are Python scripts that gdb
 //! loads automatically with libstdc++; the scenarios turn that off
