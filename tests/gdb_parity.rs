@@ -715,7 +715,8 @@ fn c_list_ranges_files_and_functions() {
 fn c_info_line_and_info_symbol() {
     check(
         STEPS_O0,
-        "info line 45\ninfo line square\ninfo line steps.c:30\ninfo symbol square\ninfo symbol main\n\
+        "info line 45\ninfo line square\ninfo line steps.c:30\ninfo line 2\ninfo line 4\ninfo line 8\n\
+         info line *0x555555555135\ninfo symbol square\ninfo symbol main\n\
          break steps.c:45\ncontinue\ninfo line\ninfo symbol $pc\nnext\nnext\ninfo line\ninfo symbol &sink\ninfo symbol three\n",
     );
 }

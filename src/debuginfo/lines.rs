@@ -405,6 +405,32 @@ impl DebugInfo {
         out
     }
 
+    /// The first address of code for `file:line` in the line table, as
+    /// `info line` gives it (no prologue skipped), and whether the line
+    /// itself has code: if it has none, the address is that of the next
+    /// line that has some.
+    pub fn line_table_address(&self, file: &str, line: u32) -> Option<(u64, bool)> {
+        let mut best: Option<(u32, u64)> = None;
+        for ms in &self.modules {
+            let Some(d) = ms.dwarf(self) else {
+                continue;
+            };
+            let lines = d.lines();
+            let wanted = lines.matching_files(file);
+            for seq in &lines.sequences {
+                for row in &seq.rows {
+                    if row.is_stmt && row.kept && wanted[row.file as usize] && row.line >= line {
+                        let candidate = (row.line, ms.to_load(row.addr));
+                        if best.is_none_or(|b| candidate < b) {
+                            best = Some(candidate);
+                        }
+                    }
+                }
+            }
+        }
+        best.map(|(l, addr)| (addr, l == line))
+    }
+
     /// The source file and line of `pc` (the innermost, if inlined).
     pub fn line_at(&self, pc: u64) -> Option<(PathBuf, u32)> {
         let ms = self.module_at(pc)?;

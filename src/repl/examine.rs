@@ -643,26 +643,53 @@ impl Repl {
     /// gdb's line table has them (the selected frame's line without an
     /// argument; a function's opening line for a function).
     fn info_line(&self, args: &str) -> Result<()> {
-        let addr = if args.is_empty() {
-            self.selected()?.lookup_pc
-        } else {
-            let addr = self.session.resolve_location(args)?.first().context("no code there")?.0;
-            let is_line =
-                args.parse::<u32>().is_ok() || args.rsplit_once(':').is_some_and(|(_, l)| l.parse::<u32>().is_ok());
-            match self.session.debug.function_range(addr) {
-                Some(f) if !is_line && !args.starts_with('*') => f.start,
-                _ => addr,
-            }
-        };
-        let Some((range, file, line)) = self.session.debug.line_entry(addr) else {
-            bail!("No line number information available for address {addr:#x}");
-        };
         let at = |a: u64| {
             let symbol = self.session.debug.symbolize(a).and_then(|l| l.symbol_with_offset());
             match symbol {
                 Some(s) => format!("{a:#x} <{s}>"),
                 None => format!("{a:#x}"),
             }
+        };
+        // A line number, alone or after a file name: the line table's own
+        // first address for it, with no prologue skipped.
+        let line_spec = match args.rsplit_once(':') {
+            Some((file, l)) => l.parse::<u32>().ok().map(|l| (Some(file.to_string()), l)),
+            None => args.parse::<u32>().ok().map(|l| (None, l)),
+        };
+        let addr = if args.is_empty() {
+            self.selected()?.lookup_pc
+        } else if let Some((file, line)) = line_spec {
+            let file = match file {
+                Some(f) => f,
+                None => self
+                    .session
+                    .default_source_file()?
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .ok_or_else(|| anyhow!("no default source file"))?,
+            };
+            let shown = base_name(Path::new(&file));
+            let (addr, exact) = self
+                .session
+                .debug
+                .line_table_address(&file, line)
+                .ok_or_else(|| anyhow!("Line {line} is out of range for \"{shown}\"."))?;
+            if !exact {
+                println!(
+                    "Line {line} of \"{shown}\" is at address {} but contains no code.",
+                    at(addr)
+                );
+                return Ok(());
+            }
+            addr
+        } else {
+            let addr = self.session.resolve_location(args)?.first().context("no code there")?.0;
+            match self.session.debug.function_range(addr) {
+                Some(f) if !args.starts_with('*') => f.start,
+                _ => addr,
+            }
+        };
+        let Some((range, file, line)) = self.session.debug.line_entry(addr) else {
+            bail!("No line number information available for address {addr:#x}");
         };
         println!(
             "Line {line} of \"{}\" starts at address {} and ends at {}.",
