@@ -566,7 +566,10 @@ fn c_structs_arrays_unions_and_strings() {
 
 #[test]
 fn c_finish_returns_a_small_struct() {
-    check(VALUES_O0, "break make_point\ncontinue\nfinish\np $\n");
+    check(
+        VALUES_O0,
+        "break make_point\ncontinue\nfinish\np $\np $.y\np $1.x + $$2.y\nwhatis $1\n",
+    );
 }
 
 #[test]

@@ -452,9 +452,16 @@ impl DebugInfo {
     /// The value of a C-like expression in a frame, as gdb's `print` would
     /// compute it.
     pub fn evaluate(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
+        self.evaluate_with_history(expr, scope, &[])
+    }
+
+    /// [`DebugInfo::evaluate`], where `$historyN` names the N-th value of
+    /// `history` (gdb's `$N`, which the REPL rewrites so).
+    pub fn evaluate_with_history(&self, expr: &str, scope: &Scope, history: &[Value]) -> Result<Value, String> {
         let ev = Evaluator {
             di: self,
             scope,
+            history,
             frame: self.frame_scope(scope.frame),
             entry_depth: 0,
         };
@@ -474,6 +481,7 @@ impl DebugInfo {
         let ev = Evaluator {
             di: self,
             scope,
+            history: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -495,6 +503,7 @@ impl DebugInfo {
         let ev = Evaluator {
             di: self,
             scope,
+            history: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -560,6 +569,7 @@ impl DebugInfo {
         let ev = Evaluator {
             di: self,
             scope,
+            history: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -706,6 +716,8 @@ fn collect_scope(
 struct Evaluator<'a> {
     di: &'a DebugInfo,
     scope: &'a Scope<'a>,
+    /// gdb's value history, for `$N` that is not a number (`p $1.x`).
+    history: &'a [Value],
     frame: Option<FrameScope<'a>>,
     /// How many callers out entry values are being looked up.
     entry_depth: u32,
@@ -1012,6 +1024,7 @@ impl<'a> Evaluator<'a> {
         let ev = Evaluator {
             di: self.di,
             scope: &scope,
+            history: &[],
             frame: None,
             entry_depth: self.entry_depth + 1,
         };
@@ -1441,6 +1454,13 @@ impl<'a> Evaluator<'a> {
 
     fn lookup(&self, name: &str) -> Result<Value, String> {
         let not_found = || format!("No symbol \"{name}\" in current context.");
+        if let Some(n) = name.strip_prefix("$history").and_then(|n| n.parse::<usize>().ok()) {
+            return n
+                .checked_sub(1)
+                .and_then(|i| self.history.get(i))
+                .cloned()
+                .ok_or_else(|| format!("History has not yet reached ${n}."));
+        }
         if let Some(register) = name.strip_prefix('$') {
             return Ok(self.register(register));
         }

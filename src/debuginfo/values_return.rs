@@ -127,6 +127,7 @@ impl DebugInfo {
         let ev = Evaluator {
             di: self,
             scope,
+            history: &[],
             frame: None,
             entry_depth: 0,
         };

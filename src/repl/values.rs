@@ -25,7 +25,9 @@ impl Repl {
     pub(super) fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
         let expr = self.substitute_dollars(expr)?;
         let level = if frame0 { 0 } else { self.selected_frame };
-        self.with_scope_at(level, |scope| self.session.debug.evaluate(&expr, scope))
+        self.with_scope_at(level, |scope| {
+            self.session.debug.evaluate_with_history(&expr, scope, &self.history)
+        })
     }
 
     fn with_scope<T>(&self, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
@@ -83,19 +85,11 @@ impl Repl {
             // Registers (`$pc`, `$rax`) are the evaluator's.
             return Ok(format!("${name}"));
         };
-        let v = i
-            .checked_sub(1)
-            .and_then(|i| self.history.get(i))
-            .ok_or_else(|| anyhow!("history has not yet reached ${i}"))?;
-        match v.as_i64() {
-            // A pointer keeps its type, so that `*$1` works.
-            Some(x) if v.type_name().ends_with('*') => Ok(format!("(({}){x:#x})", v.type_name())),
-            Some(x) => Ok(format!("({x})")),
-            None => match v.as_f64() {
-                Some(x) => Ok(format!("({x})")),
-                None => bail!("${i} is not a number; only numbers can be used in expressions"),
-            },
+        if i == 0 || i > self.history.len() {
+            bail!("History has not yet reached ${i}.");
         }
+        // The evaluator takes the value itself, with its type and bytes.
+        Ok(format!("$history{i}"))
     }
 
     /// The history number `$NAME` stands for (`$`, `$N`, `$$`, `$$N`), or
@@ -139,7 +133,7 @@ impl Repl {
                 .checked_sub(1)
                 .and_then(|i| self.history.get(i))
                 .cloned()
-                .ok_or_else(|| anyhow!("history has not yet reached ${i}"))?;
+                .ok_or_else(|| anyhow!("History has not yet reached ${i}."))?;
             return self.record_value(v, format);
         }
         let v = self.evaluate_in(expr, false)?;
