@@ -914,3 +914,11 @@ fn rust_o2_stop_at_the_start_of_inlined_code_shows_the_caller() {
 fn c_o2_step_into_an_inlined_call_without_moving() {
     check(INLINE_O2, "break work\ncontinue\nnext\nbt\nstep\nbt\np v\nfinish\n");
 }
+
+#[test]
+fn c_enum_constants_in_expressions() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\np GREEN\np a.color == GREEN\np b.color == GREEN\np/d BLUE\np RED + 1\nwhatis GREEN\np (enum color)6\n",
+    );
+}

@@ -1512,6 +1512,17 @@ impl<'a> Evaluator<'a> {
                 return self.variable(&cx, *unit, &die, None);
             }
         }
+        // Enumeration constants (`GREEN`), of their enum's type.
+        for module in 0..self.di.modules.len() {
+            let Some(cx) = Cx::new(self.di, module) else {
+                continue;
+            };
+            let index = global_index(self.di, module, &cx);
+            if let Some(&(unit, ty, value)) = index.enumerators.get(name).and_then(|v| v.first()) {
+                let ty = cx.resolve(unit, ty, false, 0)?;
+                return Ok(Value::scalar(ty, value as u64));
+            }
+        }
         // Functions.
         for (module, ms) in self.di.modules.iter().enumerate() {
             let Some(d) = ms.dwarf(self.di) else {
@@ -2123,6 +2134,8 @@ struct GlobalIndex {
     /// Named types: typedefs and base types by name, structs, unions and
     /// enums as `struct point`.
     types: HashMap<String, Vec<(usize, UnitOffset)>>,
+    /// Enumeration constants: (unit, the enum type's DIE, value).
+    enumerators: HashMap<String, Vec<(usize, UnitOffset, i64)>>,
 }
 
 impl GlobalIndex {
@@ -2228,6 +2241,34 @@ fn index_children(
             | gimli::DW_TAG_union_type
             | gimli::DW_TAG_enumeration_type => {
                 if matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
+                    continue;
+                }
+                if e.tag() == gimli::DW_TAG_enumeration_type {
+                    // Its constants are names in the enclosing scope (C).
+                    let ty = e.offset();
+                    let mut constants = child.children();
+                    while let Ok(Some(constant)) = constants.next() {
+                        let c = constant.entry();
+                        let (Some(n), Some(v)) = (cx.name(unit, c), c.attr_value(gimli::DW_AT_const_value)) else {
+                            continue;
+                        };
+                        let value = match v {
+                            AttributeValue::Sdata(v) => v,
+                            AttributeValue::Udata(v) => v as i64,
+                            v => v.sdata_value().unwrap_or(0),
+                        };
+                        let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                        index.enumerators.entry(full).or_default().push((unit, ty, value));
+                    }
+                    // The children were read: look at the type itself again.
+                    let Ok(e) = cx.entry(unit, ty) else {
+                        continue;
+                    };
+                    let Some(n) = cx.name(unit, &e) else {
+                        continue;
+                    };
+                    let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                    index.types.entry(format!("enum {full}")).or_default().push((unit, ty));
                     continue;
                 }
                 let Some(n) = cx.name(unit, e) else {
