@@ -850,7 +850,7 @@ fn c_info_frame() {
 
 #[test]
 fn c_o2_info_frame_of_a_machine_frame() {
-    check(INLINE_O2, "break inline.c:14\ncontinue\nframe 2\ninfo frame\n");
+    check(INLINE_O2, "break inline.c:14\ncontinue\nframe 2\ninfo frame\nframe 1\ninfo frame\n");
 }
 
 // ---------------------------------------------------------------------------

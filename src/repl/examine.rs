@@ -546,7 +546,7 @@ impl Repl {
         let level = self.selected_frame;
         let frames = self.frames(level + 2)?;
         let frame = frames.get(level).ok_or_else(|| anyhow!("No stack."))?;
-        if frame.inlined || frame.inline_depth > 0 {
+        if frame.inlined {
             // gdb describes an inlined call's frame by the code around it,
             // in ways that have little to do with it; rback does not.
             bail!("info frame does not describe the frame of an inlined call yet");
