@@ -1000,7 +1000,8 @@ impl<'a> Evaluator<'a> {
             return None;
         }
         // The machine frame's caller: past the inlined calls of this one.
-        let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 64);
+        // Enough for the machine frame's inlined calls and its caller.
+        let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 16);
         let own = frames.iter().position(|f| !f.inlined)?;
         // As gdb reads the caller's registers: those the call may have
         // changed are taken as they are in the callee.
