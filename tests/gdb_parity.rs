@@ -850,7 +850,10 @@ fn c_info_frame() {
 
 #[test]
 fn c_o2_info_frame_of_a_machine_frame() {
-    check(INLINE_O2, "break inline.c:14\ncontinue\nframe 2\ninfo frame\nframe 1\ninfo frame\n");
+    check(
+        INLINE_O2,
+        "break inline.c:14\ncontinue\nframe 2\ninfo frame\nframe 1\ninfo frame\n",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -921,4 +924,33 @@ fn c_enum_constants_in_expressions() {
         VALUES_O0,
         "break values.c:48\ncontinue\np GREEN\np a.color == GREEN\np b.color == GREEN\np/d BLUE\np RED + 1\nwhatis GREEN\np (enum color)6\n",
     );
+}
+
+// ---------------------------------------------------------------------------
+// finish, each System V return class
+
+const RETURNS_O0: Program = c("returns", 0);
+
+#[test]
+fn c_finish_returns_of_every_abi_class() {
+    let functions = [
+        "make_big",
+        "make_two",
+        "make_mixed",
+        "make_three",
+        "make_bytes",
+        "make_long_double",
+        "is_odd",
+        "letter",
+        "where",
+        "small",
+    ];
+    let mut script = String::new();
+    for f in functions {
+        script.push_str(&format!("break {f}\n"));
+    }
+    for _ in functions {
+        script.push_str("continue\nfinish\n");
+    }
+    check(RETURNS_O0, &script);
 }

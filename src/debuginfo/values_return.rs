@@ -14,6 +14,8 @@ pub struct ReturnRegisters {
     /// The low 8 bytes of xmm0 and xmm1.
     pub xmm0: [u8; 8],
     pub xmm1: [u8; 8],
+    /// The x87 stack's top, st(0), where a `long double` comes back.
+    pub st0: [u8; 10],
 }
 
 /// How an eightbyte of a small aggregate is returned.
@@ -23,7 +25,7 @@ enum Class {
     Empty,
     Integer,
     Sse,
-    /// An x87 `long double`: returned in st0, which rback does not read.
+    /// An x87 `long double`: returned in st0.
     X87,
 }
 
@@ -85,7 +87,8 @@ impl DebugInfo {
     /// The value the function containing `pc` returns, given the registers
     /// just after it returned (`scope` reads the memory a pointer in it
     /// points to); `None` for a `void` function, one whose type
-    /// is unknown, or a value rback cannot find (`long double` in st0).
+    /// is unknown, or a value rback cannot find (a struct holding a `long
+    /// double`, which goes to memory, is found; a complex one is not).
     pub fn return_value(&self, pc: u64, regs: &ReturnRegisters, scope: &Scope) -> Option<Value> {
         let module = self.modules.iter().position(|m| {
             m.image(self)
@@ -98,6 +101,19 @@ impl DebugInfo {
         let ty = cx.type_of(function.unit, &die, false).ok()?;
         if matches!(ty.kind, Kind::Void) || ty.size == 0 {
             return None;
+        }
+        if matches!(ty.kind, Kind::Float) && ty.size > 8 {
+            // A `long double` alone: the 80 bits of st(0), padded.
+            let mut bytes = regs.st0.to_vec();
+            bytes.resize(ty.size as usize, 0);
+            return Some(Value {
+                ty,
+                addr: None,
+                bytes: Some(bytes),
+                notes: Vec::new(),
+                bare: false,
+                reference: None,
+            });
         }
         let mut classes = [Class::Empty; 2];
         let in_registers = ty.size <= 16 && classify(&ty, 0, &mut classes, 0) && !classes.contains(&Class::X87);

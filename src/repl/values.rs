@@ -303,13 +303,14 @@ impl Repl {
         let (Ok(regs), Ok(fp)) = (self.session.timeline.regs(), self.session.timeline.fp_regs()) else {
             return;
         };
-        // XMM0 and XMM1 are at bytes 160 and 176 of the FXSAVE image.
+        // ST0 is at byte 32 of the FXSAVE image, XMM0 and XMM1 at 160 and 176.
         let low = |at: usize| -> [u8; 8] { fp.fxsave[at..at + 8].try_into().expect("8 bytes") };
         let returned = ReturnRegisters {
             rax: regs.rax,
             rdx: regs.rdx,
             xmm0: low(160),
             xmm1: low(176),
+            st0: fp.fxsave[32..42].try_into().expect("10 bytes"),
         };
         let value = self.with_scope_at(0, |scope| {
             Ok(self.session.debug.return_value(callee_pc, &returned, scope))
