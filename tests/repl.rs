@@ -844,3 +844,22 @@ fn a_script_ending_in_a_bad_command_exits_non_zero() {
         assert_eq!(piped.code(), code, "{script:?} on stdin: {piped:?}");
     }
 }
+
+#[test]
+fn run_and_start_go_back_to_the_start_and_on() {
+    let s = demo();
+    let out = batch(&s, "break compute\nrun\nc\nrun\nstart\nbt\n");
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1, compute (n=n@entry=0) at repl_demo.c:12",
+            "Breakpoint 1, compute (n=n@entry=1) at repl_demo.c:12",
+            // Run again: from the start, the first call again.
+            "Breakpoint 1, compute (n=n@entry=0) at repl_demo.c:12",
+            "Temporary breakpoint 2 at 0x",
+            "Temporary breakpoint 2, main () at repl_demo.c:",
+            "#0  main () at repl_demo.c:",
+        ],
+    );
+    assert!(out.stderr().is_empty(), "{out:?}");
+}

@@ -43,6 +43,22 @@ pub static COMMANDS: &[Command] = &[
         |r, _| r.cmd_continue(false)
     ),
     cmd!(
+        "run",
+        ["r"],
+        true,
+        "Run the recording again from its start to a breakpoint, a signal or the end (gdb's restart).",
+        "run",
+        |r, _| r.cmd_run(None)
+    ),
+    cmd!(
+        "start",
+        [],
+        true,
+        "Run the recording again from its start to main, with a temporary breakpoint there.",
+        "start",
+        |r, _| r.cmd_run(Some("main"))
+    ),
+    cmd!(
         "reverse-continue",
         ["rc"],
         true,

@@ -754,6 +754,19 @@ impl Repl {
         Ok(())
     }
 
+    /// `run` and `start`: the program has already run, so running it again
+    /// is going back to the start of the recording and on from there (with
+    /// `start`, to a temporary breakpoint on `main`). Like gdb's, not
+    /// repeated by an empty line.
+    pub(super) fn cmd_run(&mut self, to: Option<&str>) -> Result<()> {
+        self.last_movement = None;
+        if let Some(function) = to {
+            self.cmd_break(function, true)?;
+        }
+        self.goto_event(EventIdx(1))?;
+        self.cmd_continue(false)
+    }
+
     pub(super) fn cmd_goto(&mut self, args: &str) -> Result<()> {
         let reason = match args {
             "" => bail!("usage: goto EVENT|start|end"),
