@@ -298,7 +298,9 @@ impl Session {
     /// business, and `finish` out of `main` is not meaningful.
     pub fn backtrace(&self, limit: usize) -> Result<Vec<Frame>> {
         let regs = self.registers()?;
-        let mut frames = self.debug.backtrace(&regs, &self.memory(), limit.saturating_add(self.hidden_inline));
+        let mut frames = self
+            .debug
+            .backtrace(&regs, &self.memory(), limit.saturating_add(self.hidden_inline));
         let hidden = self.hidden_inline.min(frames.iter().take_while(|f| f.inlined).count());
         frames.drain(..hidden);
         frames.truncate(limit);

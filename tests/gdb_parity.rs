@@ -22,7 +22,9 @@
 //! loads automatically with libstdc++; the scenarios turn that off
 //! (`set auto-load python-scripts off`), so C++ values are compared in
 //! gdb's raw form: base classes as `<Base> = {...}`, containers as their
-//! implementation structs.
+//! implementation structs. The one exception compares `v[i]` of a vector
+//! with gdb's default setup, whose xmethod answers it (without Python gdb
+//! would call `operator[]` in the program).
 
 mod common;
 
@@ -180,17 +182,16 @@ fn joined(program: &Path) -> Command {
     c
 }
 
-/// What gdb prints for the script, run on the program natively.
-fn gdb_transcript(exe: &Path, script: &str) -> String {
+/// What gdb prints for the script, run on the program natively; with
+/// `python`, gdb loads libstdc++'s Python printers and xmethods as it does
+/// by default, else not.
+fn gdb_transcript(exe: &Path, script: &str, python: bool) -> String {
     let mut cmd = joined(Path::new("gdb"));
-    cmd.args([
-        "-batch",
-        "-nx",
-        "-iex",
-        "set auto-load python-scripts off",
-        "-ex",
-        "starti",
-    ]);
+    cmd.args(["-batch", "-nx"]);
+    if !python {
+        cmd.args(["-iex", "set auto-load python-scripts off"]);
+    }
+    cmd.args(["-ex", "starti"]);
     for line in compared(script) {
         cmd.arg("-ex").arg(marker(line));
         cmd.arg("-ex").arg(line);
@@ -384,8 +385,19 @@ fn high_addresses(line: &str) -> String {
 /// Runs `script` in both debuggers on `program` and fails on the first
 /// command whose output differs.
 fn check(program: Program, script: &str) {
+    compare(program, script, false)
+}
+
+/// [`check`] against gdb with libstdc++'s Python helpers loaded, as gdb
+/// runs by default: for what only its xmethods answer (`v[2]` of a vector),
+/// in commands whose output does not go through its pretty printers.
+fn check_against_gdb_with_python(program: Program, script: &str) {
+    compare(program, script, true)
+}
+
+fn compare(program: Program, script: &str, python: bool) {
     let exe = program.executable();
-    let gdb = gdb_transcript(&exe, script);
+    let gdb = gdb_transcript(&exe, script, python);
     let rback = rback_transcript(&exe, script);
     let (g, mut r) = (normalise(&gdb, Side::Gdb), normalise(&rback, Side::Rback));
     r.retain(|(cmd, _)| !cmd.starts_with(RBACK_ONLY));
@@ -953,4 +965,12 @@ fn c_finish_returns_of_every_abi_class() {
         script.push_str("continue\nfinish\n");
     }
     check(RETURNS_O0, &script);
+}
+
+#[test]
+fn cpp_vector_subscripts_as_gdbs_xmethod_reads_them() {
+    check_against_gdb_with_python(
+        CLASSES_O0,
+        "break classes.cpp:53\ncontinue\np v[2]\np v[0] + v[4]\np d.d * v[1]\n",
+    );
 }

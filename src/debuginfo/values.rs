@@ -1319,6 +1319,15 @@ impl<'a> Evaluator<'a> {
                         let p = self.pointer_add(b, i)?;
                         self.deref(p)
                     }
+                    // `v[i]` of a `std::vector`, as gdb's libstdc++ xmethod
+                    // reads it: the i-th element from `_M_start` (gdb without
+                    // it would call `operator[]` in the program, which a
+                    // recording cannot).
+                    Kind::Struct { .. } if b.ty.lang == Lang::Cpp && b.type_name().starts_with("std::vector<") => {
+                        let start = self.field(&self.field(&b, "_M_impl")?, "_M_start")?;
+                        let p = self.pointer_add(start, i)?;
+                        self.deref(p)
+                    }
                     Kind::Struct { .. } if b.ty.lang == Lang::Rust && is_slice(&b.type_name()) => {
                         let len = self.field(&b, "length")?.as_i64().unwrap_or(0) as i128;
                         if i < 0 || i >= len {
