@@ -974,3 +974,17 @@ fn cpp_vector_subscripts_as_gdbs_xmethod_reads_them() {
         "break classes.cpp:53\ncontinue\np v[2]\np v[0] + v[4]\np d.d * v[1]\n",
     );
 }
+
+const RETURNS_CPP: Program = cpp("returns", 0);
+
+// Not `make_name`, which returns a std::string: gdb 13 names it
+// `make_name[abi:cxx11]() ()` in frame lines, its parameter list left in
+// by the ABI tag.
+#[test]
+fn cpp_finish_returns_classes_passed_by_reference() {
+    check(
+        RETURNS_CPP,
+        "break make_tracked\nbreak make_plain\nbreak make_owned\n\
+         continue\nfinish\ncontinue\nfinish\ncontinue\nfinish\n",
+    );
+}

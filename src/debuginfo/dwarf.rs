@@ -357,6 +357,19 @@ fn rust_paths(dwarf: &gimli::Dwarf<Reader>, unit: &gimli::Unit<Reader>) -> HashM
 /// Whether a (demangled) function name answers to what the user typed.
 pub(crate) fn name_matches(full: &str, query: &str) -> bool {
     let full = strip_parameters(full);
+    // A C++ ABI tag (`make_name[abi:cxx11]`) is not part of what is typed.
+    let untagged;
+    let full = match full.find("[abi:") {
+        Some(i) if full.ends_with(']') && !query.contains("[abi:") => {
+            untagged = format!(
+                "{}{}",
+                &full[..i],
+                &full[full[i..].find(']').map_or(full.len(), |j| i + j + 1)..]
+            );
+            untagged.as_str()
+        }
+        _ => full,
+    };
     full == query
         || (full.len() > query.len() + 2 && full.ends_with(query) && full[..full.len() - query.len()].ends_with("::"))
 }

@@ -83,6 +83,99 @@ fn leaf(ty: &Type, offset: u64, class: Class, classes: &mut [Class; 2]) -> bool 
     last < 2
 }
 
+/// Whether the type a function returns is a C++ class the ABI passes by
+/// reference (psABI: not trivially copyable), which comes back in memory
+/// however small it is.
+fn passed_by_reference(cx: &Cx, unit: usize, function: &Die) -> bool {
+    if cx.lang(unit) != Lang::Cpp {
+        return false;
+    }
+    match cx.reference(unit, function, gimli::DW_AT_type) {
+        Some((u, offset)) => not_trivially_copyable(cx, u, offset, 0),
+        None => false,
+    }
+}
+
+/// A class with a destructor or a copy or move constructor of its own, a
+/// virtual function table, or a base or member that is so (gdb's rule, from
+/// the class's member DIEs: gcc 12 does not write
+/// `DW_AT_calling_convention`). Typedefs and qualifiers are looked through.
+fn not_trivially_copyable(cx: &Cx, unit: usize, offset: UnitOffset, depth: u32) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let Ok(die) = cx.entry(unit, offset) else {
+        return false;
+    };
+    match die.tag() {
+        gimli::DW_TAG_typedef | gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type => {
+            return match cx.reference(unit, &die, gimli::DW_AT_type) {
+                Some((u, o)) => not_trivially_copyable(cx, u, o, depth + 1),
+                None => false,
+            };
+        }
+        gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type => {}
+        _ => return false,
+    }
+    let class = cx.name(unit, &die).unwrap_or_default();
+    let Ok(mut tree) = cx.units[unit].entries_tree(Some(offset)) else {
+        return false;
+    };
+    let Ok(root) = tree.root() else {
+        return false;
+    };
+    let mut children = root.children();
+    while let Ok(Some(child)) = children.next() {
+        let e = child.entry();
+        let artificial = matches!(e.attr_value(gimli::DW_AT_artificial), Some(AttributeValue::Flag(true)));
+        let name = cx.name(unit, e).unwrap_or_default();
+        match e.tag() {
+            gimli::DW_TAG_subprogram if !artificial => {
+                if name.starts_with('~') {
+                    return true;
+                }
+                if name == class {
+                    // A constructor whose one parameter is a reference (to
+                    // this class: copy or move).
+                    let mut params = Vec::new();
+                    let mut args = child.children();
+                    while let Ok(Some(p)) = args.next() {
+                        let p = p.entry();
+                        let hidden = matches!(p.attr_value(gimli::DW_AT_artificial), Some(AttributeValue::Flag(true)));
+                        if p.tag() == gimli::DW_TAG_formal_parameter && !hidden {
+                            params.push(cx.reference(unit, p, gimli::DW_AT_type));
+                        }
+                    }
+                    if let [Some((u, o))] = params.as_slice() {
+                        let is_reference = cx.entry(*u, *o).is_ok_and(|t| {
+                            matches!(
+                                t.tag(),
+                                gimli::DW_TAG_reference_type | gimli::DW_TAG_rvalue_reference_type
+                            )
+                        });
+                        if is_reference {
+                            return true;
+                        }
+                    }
+                }
+            }
+            gimli::DW_TAG_member if name.starts_with("_vptr") => return true,
+            gimli::DW_TAG_inheritance | gimli::DW_TAG_member => {
+                let is_static = matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+                if !is_static {
+                    if let Some((u, o)) = cx.reference(unit, e, gimli::DW_AT_type) {
+                        if not_trivially_copyable(cx, u, o, depth + 1) {
+                            return true;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 impl DebugInfo {
     /// The value the function containing `pc` returns, given the registers
     /// just after it returned (`scope` reads the memory a pointer in it
@@ -116,7 +209,10 @@ impl DebugInfo {
             });
         }
         let mut classes = [Class::Empty; 2];
-        let in_registers = ty.size <= 16 && classify(&ty, 0, &mut classes, 0) && !classes.contains(&Class::X87);
+        let in_registers = ty.size <= 16
+            && !passed_by_reference(&cx, function.unit, &die)
+            && classify(&ty, 0, &mut classes, 0)
+            && !classes.contains(&Class::X87);
         if !in_registers {
             // In memory the caller provided; rax says where.
             let bytes = scope.mem.read(regs.rax, ty.size as usize)?;
