@@ -64,6 +64,9 @@ pub struct Session {
     names: HashMap<PathBuf, String>,
     /// How many events `names` was learned from (a live recording grows).
     names_learned: u64,
+    /// The display name of the program last exec'd: code of its own is
+    /// shown without gdb's `from LIBRARY`.
+    exe_name: Option<String>,
     /// Statement starts (`is_stmt` rows of the line tables) per module, by
     /// the module's bias, built the first time stepping needs them.
     statements: RefCell<HashMap<u64, HashSet<u64>>>,
@@ -124,6 +127,7 @@ impl Session {
             mapped: Vec::new(),
             names: HashMap::new(),
             names_learned: 0,
+            exe_name: None,
             statements: RefCell::new(HashMap::new()),
             hidden_inline: 0,
             directories: Vec::new(),
@@ -172,6 +176,7 @@ impl Session {
             self.names_learned += 1;
             if let Event::Exec(exec) = event {
                 self.names.insert(files.join(&exec.exe.0), exec.exe_path.clone());
+                self.exe_name = Some(exec.exe_path.clone());
                 if let Some((path, hash)) = &exec.interp {
                     self.names.insert(files.join(&hash.0), path.clone());
                 }
@@ -569,9 +574,9 @@ impl Session {
             }
             Some(loc) => {
                 out.push_str(&format!(
-                    "{pc:#018x} in {} from {}\n",
+                    "{pc:#018x} in {}{}\n",
                     self.frame_signature(frame, loc),
-                    loc.module
+                    self.library_suffix(loc)
                 ));
             }
             None => out.push_str(&format!("{pc:#018x} in ?? ()\n")),
@@ -626,10 +631,22 @@ impl Session {
                 if loc.file.is_some() && loc.line.is_some() {
                     format!("#{n:<2} {pc_part}{sig} at {}", file_and_line(loc))
                 } else {
-                    format!("#{n:<2} {pc_part}{sig} from {}", loc.module)
+                    format!("#{n:<2} {pc_part}{sig}{}", self.library_suffix(loc))
                 }
             }
             None => format!("#{n:<2} {:#018x} in ?? ()", frame.pc),
+        }
+    }
+}
+
+impl Session {
+    /// ` from libc.so.6` for code of a shared library without line
+    /// information; nothing for the program's own, as gdb prints it.
+    fn library_suffix(&self, loc: &Location) -> String {
+        if self.exe_name.as_deref() == Some(loc.module.as_str()) {
+            String::new()
+        } else {
+            format!(" from {}", loc.module)
         }
     }
 }

@@ -988,3 +988,8 @@ fn cpp_finish_returns_classes_passed_by_reference() {
          continue\nfinish\ncontinue\nfinish\ncontinue\nfinish\n",
     );
 }
+
+#[test]
+fn c_o2_from_main_into_a_call() {
+    check(VALUES_O2, "break main\ncontinue\nnext\nnext\nnext\nstep\nbt\nfinish\n");
+}
