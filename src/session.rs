@@ -64,9 +64,15 @@ pub struct Session {
     names: HashMap<PathBuf, String>,
     /// How many events `names` was learned from (a live recording grows).
     names_learned: u64,
+    /// The display name of the program last exec'd: code of its own is
+    /// shown without gdb's `from LIBRARY`.
+    exe_name: Option<String>,
     /// Statement starts (`is_stmt` rows of the line tables) per module, by
     /// the module's bias, built the first time stepping needs them.
     statements: RefCell<HashMap<u64, HashSet<u64>>>,
+    /// How many inlined calls, innermost first, the stop is shown outside
+    /// of (see [`Session::hide_inlined_calls_starting_here`]).
+    pub hidden_inline: usize,
     /// `directory` and `set substitute-path`, kept to re-apply after a rebuild.
     directories: Vec<PathBuf>,
     substitutions: Vec<(PathBuf, PathBuf)>,
@@ -121,7 +127,9 @@ impl Session {
             mapped: Vec::new(),
             names: HashMap::new(),
             names_learned: 0,
+            exe_name: None,
             statements: RefCell::new(HashMap::new()),
+            hidden_inline: 0,
             directories: Vec::new(),
             substitutions: Vec::new(),
         };
@@ -133,6 +141,7 @@ impl Session {
     /// changed since it was built (an exec, a `dlopen`). Cheap otherwise:
     /// call it after every movement.
     pub fn refresh(&mut self) -> Result<()> {
+        self.hidden_inline = 0;
         self.learn_names();
         let pid = self.timeline.pid();
         let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
@@ -167,6 +176,7 @@ impl Session {
             self.names_learned += 1;
             if let Event::Exec(exec) = event {
                 self.names.insert(files.join(&exec.exe.0), exec.exe_path.clone());
+                self.exe_name = Some(exec.exe_path.clone());
                 if let Some((path, hash)) = &exec.interp {
                     self.names.insert(files.join(&hash.0), path.clone());
                 }
@@ -259,9 +269,53 @@ impl Session {
         TimelineMemory(&self.timeline)
     }
 
+    /// Where the program stopped at the first instruction of inlined calls,
+    /// gdb shows it in their caller, at the line of the call, as if the
+    /// calls had not begun (its `skip_inline_frames`): `step` then goes
+    /// into them one at a time without moving. A stop at a breakpoint the
+    /// user set on an inlined function does show that function.
+    pub fn hide_inlined_calls_starting_here(&mut self, reason: Option<StopReason>) {
+        let Ok(pc) = self.pc() else {
+            return;
+        };
+        let wanted: Vec<String> = match reason {
+            Some(StopReason::Breakpoint(addr)) if addr.0 == pc => self
+                .breakpoints
+                .iter()
+                .filter(|b| b.enabled && b.addrs.contains(&addr))
+                .map(|b| b.spec.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.hidden_inline = self
+            .debug
+            .inlined_calls_at(pc)
+            .iter()
+            .take_while(|(name, starts_here)| {
+                *starts_here && !wanted.iter().any(|spec| debuginfo::function_name_matches(name, spec))
+            })
+            .count();
+    }
+
+    /// The call stack as the user sees it, innermost first, at most
+    /// `limit` frames. Like gdb (`backtrace past-main off`), it ends at the
+    /// program's main function: what calls `main` is the C library's
+    /// business, and `finish` out of `main` is not meaningful.
     pub fn backtrace(&self, limit: usize) -> Result<Vec<Frame>> {
         let regs = self.registers()?;
-        Ok(self.debug.backtrace(&regs, &self.memory(), limit))
+        let mut frames = self
+            .debug
+            .backtrace(&regs, &self.memory(), limit.saturating_add(self.hidden_inline));
+        let hidden = self.hidden_inline.min(frames.iter().take_while(|f| f.inlined).count());
+        frames.drain(..hidden);
+        frames.truncate(limit);
+        if let Some(main) = frames.iter().position(|f| self.debug.is_main(f)) {
+            // The frames main's own code stands for, inlined calls included.
+            let cfa = frames[main].cfa;
+            let end = frames[main..].iter().take_while(|f| f.cfa == cfa).count();
+            frames.truncate(main + end);
+        }
+        Ok(frames)
     }
 
     /// The current instruction address.
@@ -301,7 +355,7 @@ impl Session {
         } else {
             let addrs = self.debug.function_address(spec);
             if addrs.is_empty() {
-                bail!("function \"{spec}\" not defined");
+                bail!("Function \"{spec}\" not defined.");
             }
             addrs
         };
@@ -456,8 +510,12 @@ impl Session {
                     } else {
                         "Breakpoint"
                     };
-                    out.push_str(&format!("{kind} {}, ", b.number));
-                    out.push_str(&self.describe_here(false));
+                    // A breakpoint with several locations names the one hit.
+                    match b.addrs.iter().position(|a| *a == addr).filter(|_| b.addrs.len() > 1) {
+                        Some(i) => out.push_str(&format!("{kind} {}.{}, ", b.number, i + 1)),
+                        None => out.push_str(&format!("{kind} {}, ", b.number)),
+                    }
+                    out.push_str(&self.describe_here(true));
                     return out;
                 }
             }
@@ -483,18 +541,22 @@ impl Session {
 
     /// Where the program stands: `func (args) at file:line` and the source
     /// line, with the address first when it is not at the start of a line
-    /// (`show_pc_mid_line`) or there is no line information.
+    /// (`show_pc_mid_line`) or there is no line information. As in gdb, a
+    /// line starts at each statement row of the line table that gdb keeps
+    /// (see `DebugInfo::is_line_start`), not only at the first of a run of
+    /// rows for the same line.
     pub fn describe_here(&self, show_pc_mid_line: bool) -> String {
         let Ok(regs) = self.registers() else {
             return "The program is not running here.\n".to_string();
         };
-        let frames = self.debug.backtrace(&regs, &self.memory(), 1);
+        let frames = self.backtrace(1).unwrap_or_default();
         let frame = frames.first();
         let pc = regs.rip;
         let location = frame
             .and_then(|f| f.location.clone())
             .or_else(|| self.debug.symbolize(pc));
-        let at_line_start = self.debug.line_range(pc).is_some_and(|r| r.start == pc);
+        // At an inlined call shown from its caller, the line is the call's.
+        let at_line_start = self.debug.is_line_start(pc) || frame.is_some_and(|f| f.inline_depth > 0);
         let mut out = String::new();
         match &location {
             Some(loc) if loc.file.is_some() && loc.line.is_some() => {
@@ -512,9 +574,9 @@ impl Session {
             }
             Some(loc) => {
                 out.push_str(&format!(
-                    "{pc:#018x} in {} from {}\n",
+                    "{pc:#018x} in {}{}\n",
                     self.frame_signature(frame, loc),
-                    loc.module
+                    self.library_suffix(loc)
                 ));
             }
             None => out.push_str(&format!("{pc:#018x} in ?? ()\n")),
@@ -536,7 +598,7 @@ impl Session {
     /// `func (args)`: the function a frame is in, with its arguments where
     /// the debug information can give them.
     pub fn frame_signature(&self, frame: Option<&Frame>, loc: &Location) -> String {
-        let name = loc.function.as_deref().unwrap_or("??");
+        let name = debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
         let Some(frame) = frame else {
             return format!("{name} ()");
         };
@@ -555,7 +617,10 @@ impl Session {
         if frame.is_signal_frame {
             return format!("#{n:<2} <signal handler called>");
         }
-        let pc_part = if n == 0 && self.debug.line_range(frame.pc).is_some_and(|r| r.start == frame.pc) {
+        // A function that an inlined call sits in shows no address, as there
+        // is no instruction of its own to show (gdb's frame_show_address).
+        let at_line_start = n == 0 && self.debug.is_line_start(frame.pc);
+        let pc_part = if at_line_start || frame.inline_depth > 0 {
             String::new()
         } else {
             format!("{:#018x} in ", frame.pc)
@@ -566,10 +631,22 @@ impl Session {
                 if loc.file.is_some() && loc.line.is_some() {
                     format!("#{n:<2} {pc_part}{sig} at {}", file_and_line(loc))
                 } else {
-                    format!("#{n:<2} {pc_part}{sig} from {}", loc.module)
+                    format!("#{n:<2} {pc_part}{sig}{}", self.library_suffix(loc))
                 }
             }
             None => format!("#{n:<2} {:#018x} in ?? ()", frame.pc),
+        }
+    }
+}
+
+impl Session {
+    /// ` from libc.so.6` for code of a shared library without line
+    /// information; nothing for the program's own, as gdb prints it.
+    fn library_suffix(&self, loc: &Location) -> String {
+        if self.exe_name.as_deref() == Some(loc.module.as_str()) {
+            String::new()
+        } else {
+            format!(" from {}", loc.module)
         }
     }
 }

@@ -56,7 +56,7 @@ fn the_program_runs_only_as_far_as_the_debugger_has_gone() {
     say("continue");
     say("continue");
     say("continue");
-    running.wait_for_stdout("step (i=3)", TIMEOUT);
+    running.wait_for_stdout("step (i=i@entry=3)", TIMEOUT);
     // Paused before the third step: the program has printed two steps and
     // not made the file it makes after the third.
     std::thread::sleep(Duration::from_millis(300));
@@ -65,7 +65,7 @@ fn the_program_runs_only_as_far_as_the_debugger_has_gone() {
     assert!(!marker.exists(), "the program ran ahead of the debugger");
 
     say("continue");
-    running.wait_for_stdout("step (i=4)", TIMEOUT);
+    running.wait_for_stdout("step (i=i@entry=4)", TIMEOUT);
     assert!(marker.exists(), "the third step's file was not made");
 
     // Back while the program is live, then forward again over what is

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -134,6 +135,10 @@ pub(crate) struct FunctionInfo {
     pub unit: usize,
     pub die: UnitOffset,
     pub inlined: bool,
+    /// The program's main function, where gdb ends a backtrace: the
+    /// subprogram marked `DW_AT_main_subprogram` (Rust's `crate::main`),
+    /// or C's `main`.
+    pub main: bool,
 }
 
 pub(crate) struct FunctionIndex {
@@ -154,6 +159,10 @@ impl FunctionIndex {
             {
                 Ok(Some(AttributeValue::Language(lang))) => Some(lang),
                 _ => None,
+            };
+            let rust_names = match language {
+                Some(gimli::DW_LANG_Rust) => rust_paths(dwarf, unit),
+                _ => HashMap::new(),
             };
             let mut entries = unit.entries();
             while let Ok(Some(entry)) = entries.next_dfs() {
@@ -186,9 +195,25 @@ impl FunctionIndex {
                     .and_then(|v| dwarf.attr_address(unit, v).ok().flatten())
                     .filter(|&a| ranges.iter().any(|r| r.contains(&a)))
                     .unwrap_or(lowest);
-                let name =
-                    die_name(dwarf, units, unit_index, entry.offset(), language, 0).unwrap_or_else(|| "??".to_string());
+                // A Rust function is named by its place in the DWARF tree,
+                // as gdb names it (`std::panicking::rust_panic`, where the
+                // symbol says `__rustc::rust_panic`), unless it is generic.
+                let origin = match entry.attr_value(gimli::DW_AT_abstract_origin) {
+                    Some(AttributeValue::UnitRef(o)) => o,
+                    _ => entry.offset(),
+                };
+                let name = rust_names
+                    .get(&origin)
+                    .cloned()
+                    .or_else(|| die_name(dwarf, units, unit_index, entry.offset(), language, 0))
+                    .unwrap_or_else(|| "??".to_string());
+                let main = !inlined
+                    && (matches!(
+                        entry.attr_value(gimli::DW_AT_main_subprogram),
+                        Some(AttributeValue::Flag(true))
+                    ) || name == "main");
                 functions.push(FunctionInfo {
+                    main,
                     name,
                     ranges,
                     entry: entry_pc,
@@ -250,6 +275,30 @@ impl FunctionIndex {
             .or(Some(outer_index))
     }
 
+    /// The functions containing a link address, innermost first: the
+    /// inlined copies nested there, then the out-of-line function. Indices
+    /// into `functions`.
+    pub fn chain_at(&self, addr: u64) -> Vec<usize> {
+        let Some((outer_index, range)) = self.outer_index_at(addr) else {
+            return Vec::new();
+        };
+        let unit = self.functions[outer_index].unit;
+        let end = self.inlined.partition_point(|(r, _)| r.start <= addr);
+        let mut chain: Vec<usize> = self.inlined[..end]
+            .iter()
+            .rev()
+            .take_while(|(r, _)| r.start >= range.start)
+            .filter(|(r, i)| r.contains(&addr) && self.functions[*i].unit == unit)
+            .map(|(_, i)| *i)
+            .collect();
+        // A nested DIE comes after its parent in the unit: the deepest
+        // inlined copy has the highest offset.
+        chain.sort_by_key(|i| std::cmp::Reverse(self.functions[*i].die.0));
+        chain.dedup();
+        chain.push(outer_index);
+        chain
+    }
+
     /// The functions whose name is `name`, or ends with `::name` (so `deep`
     /// finds Rust's `prog::deep`, like gdb's wild matching). A C++ parameter
     /// list is ignored.
@@ -258,15 +307,75 @@ impl FunctionIndex {
     }
 }
 
+/// The names of a Rust unit's non-generic functions by DIE, with the
+/// namespaces and types they are declared in: `std::panicking::rust_panic`,
+/// `prog::main::{closure#0}`, `core::ops::function::impls::{impl#2}::f`.
+/// A function with type parameters is left out (gdb adds their names,
+/// `unwrap<u16, ...>`, which takes the type machinery to write).
+fn rust_paths(dwarf: &gimli::Dwarf<Reader>, unit: &gimli::Unit<Reader>) -> HashMap<UnitOffset, String> {
+    let mut names = HashMap::new();
+    let mut generic = Vec::new();
+    // (depth, scope name, the function it is if it is one)
+    let mut stack: Vec<(isize, Option<String>, Option<UnitOffset>)> = Vec::new();
+    let mut entries = unit.entries();
+    while let Ok(Some(entry)) = entries.next_dfs() {
+        let depth = entry.depth();
+        while stack.last().is_some_and(|(d, _, _)| *d >= depth) {
+            stack.pop();
+        }
+        let name = entry
+            .attr_value(gimli::DW_AT_name)
+            .and_then(|v| dwarf.attr_string(unit, v).ok())
+            .and_then(|s| s.to_string_lossy().ok().map(Cow::into_owned));
+        match entry.tag() {
+            gimli::DW_TAG_subprogram => {
+                if let Some(name) = &name {
+                    let mut path: Vec<&str> = stack.iter().filter_map(|(_, n, _)| n.as_deref()).collect();
+                    path.push(name);
+                    names.insert(entry.offset(), path.join("::"));
+                }
+                stack.push((depth, None, Some(entry.offset())));
+            }
+            gimli::DW_TAG_template_type_parameter | gimli::DW_TAG_template_value_parameter => {
+                if let Some((_, _, Some(f))) = stack.last() {
+                    generic.push(*f);
+                }
+            }
+            gimli::DW_TAG_namespace
+            | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_union_type
+            | gimli::DW_TAG_enumeration_type => stack.push((depth, name, None)),
+            _ => stack.push((depth, None, None)),
+        }
+    }
+    for f in generic {
+        names.remove(&f);
+    }
+    names
+}
+
 /// Whether a (demangled) function name answers to what the user typed.
 pub(crate) fn name_matches(full: &str, query: &str) -> bool {
     let full = strip_parameters(full);
+    // A C++ ABI tag (`make_name[abi:cxx11]`) is not part of what is typed.
+    let untagged;
+    let full = match full.find("[abi:") {
+        Some(i) if full.ends_with(']') && !query.contains("[abi:") => {
+            untagged = format!(
+                "{}{}",
+                &full[..i],
+                &full[full[i..].find(']').map_or(full.len(), |j| i + j + 1)..]
+            );
+            untagged.as_str()
+        }
+        _ => full,
+    };
     full == query
         || (full.len() > query.len() + 2 && full.ends_with(query) && full[..full.len() - query.len()].ends_with("::"))
 }
 
 /// `ns::f(int) const` -> `ns::f`.
-fn strip_parameters(name: &str) -> &str {
+pub(crate) fn strip_parameters(name: &str) -> &str {
     let Some(close) = name.rfind(')') else {
         return name;
     };

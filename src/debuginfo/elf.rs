@@ -231,6 +231,16 @@ impl Image {
     pub fn section_address(&self, name: &str) -> Option<u64> {
         Some(self.object()?.section_by_name(name)?.address())
     }
+
+    /// The name of the allocated section containing a link address.
+    pub fn section_name_at(&self, link: u64) -> Option<String> {
+        use object::{Object, ObjectSection};
+        let file = self.object()?;
+        let section = file
+            .sections()
+            .find(|s| s.address() != 0 && s.address() <= link && link < s.address() + s.size())?;
+        Some(section.name().ok()?.to_string())
+    }
 }
 
 /// Looks for the separate debug file of a stripped module the way gdb does:

@@ -27,6 +27,12 @@ pub(crate) struct Row {
     pub column: u32,
     pub is_stmt: bool,
     pub prologue_end: bool,
+    /// Whether gdb keeps this row in its own line table. gdb drops a row
+    /// that repeats the file and line of the row it kept before, when that
+    /// line has had a non-zero discriminator (gdb's PR 17276): gcc marks the
+    /// blocks of a loop's line that way, and gdb then treats their rows as
+    /// the middle of the line, not new starts of it.
+    pub kept: bool,
 }
 
 /// A run of contiguous code described by one line program sequence.
@@ -73,8 +79,26 @@ impl LineTable {
             let mut unit_files: HashMap<u64, u32> = HashMap::new();
             let mut rows = program.rows();
             let mut current: Vec<Row> = Vec::new();
+            // gdb's state for `kept`: the line of the previous row, whether
+            // that line has had a discriminator, the last kept position.
+            let mut previous_line = 0u64;
+            let mut discriminated = false;
+            let mut last_kept: Option<(u64, u64)> = None;
             while let Ok(Some((header, row))) = rows.next_row() {
+                let line = row.line().map_or(0, |l| l.get());
+                if line != previous_line {
+                    discriminated = row.discriminator() != 0;
+                } else {
+                    discriminated |= row.discriminator() != 0;
+                }
+                previous_line = line;
+                let position = (row.file_index(), line);
+                let kept = line != 0 && (last_kept != Some(position) || !discriminated);
+                if kept {
+                    last_kept = Some(position);
+                }
                 if row.end_sequence() {
+                    last_kept = None;
                     // Code the linker removed keeps its rows at address 0.
                     if let Some(first) = current.first() {
                         if first.addr != 0 && first.addr < row.address() {
@@ -106,6 +130,7 @@ impl LineTable {
                     column,
                     is_stmt: row.is_stmt(),
                     prologue_end: row.prologue_end(),
+                    kept,
                 });
             }
         }
@@ -252,9 +277,23 @@ fn breakpoint_address(d: &ModuleDwarf, image: Option<&Image>, f: &super::dwarf::
         .find(|r| r.contains(&f.entry))
         .cloned()
         .unwrap_or(f.entry..f.entry + 1);
-    skip_prologue(d.lines(), &range)
+    let after = skip_prologue(d.lines(), &range)
         .or_else(|| image.map(|image| skip_prologue_by_code(image, f.entry)))
-        .unwrap_or(f.entry)
+        .unwrap_or(f.entry);
+    // Like gdb, a prologue found by line numbers never ends inside code
+    // inlined from elsewhere (gcc at -O2 starts a function with it): the
+    // entry is the answer then. LLVM's own `prologue_end` mark stands.
+    let marked = d
+        .lines()
+        .sequence_at(f.entry)
+        .is_some_and(|seq| seq.rows.iter().any(|r| r.addr == after && r.prologue_end));
+    let index = d.functions();
+    let inlined = index.innermost_at(after).is_some_and(|i| index.functions[i].inlined);
+    if inlined && !marked {
+        f.entry
+    } else {
+        after
+    }
 }
 
 impl DebugInfo {
@@ -366,6 +405,32 @@ impl DebugInfo {
         out
     }
 
+    /// The first address of code for `file:line` in the line table, as
+    /// `info line` gives it (no prologue skipped), and whether the line
+    /// itself has code: if it has none, the address is that of the next
+    /// line that has some.
+    pub fn line_table_address(&self, file: &str, line: u32) -> Option<(u64, bool)> {
+        let mut best: Option<(u32, u64)> = None;
+        for ms in &self.modules {
+            let Some(d) = ms.dwarf(self) else {
+                continue;
+            };
+            let lines = d.lines();
+            let wanted = lines.matching_files(file);
+            for seq in &lines.sequences {
+                for row in &seq.rows {
+                    if row.is_stmt && row.kept && wanted[row.file as usize] && row.line >= line {
+                        let candidate = (row.line, ms.to_load(row.addr));
+                        if best.is_none_or(|b| candidate < b) {
+                            best = Some(candidate);
+                        }
+                    }
+                }
+            }
+        }
+        best.map(|(l, addr)| (addr, l == line))
+    }
+
     /// The source file and line of `pc` (the innermost, if inlined).
     pub fn line_at(&self, pc: u64) -> Option<(PathBuf, u32)> {
         let ms = self.module_at(pc)?;
@@ -375,6 +440,51 @@ impl DebugInfo {
             Some((file, line, _)) => Some((file.to_path_buf(), line)),
             None => d.location(link),
         }
+    }
+
+    /// The line-table entry `pc` is in, as gdb's `info line` gives it: from
+    /// the last row gdb keeps at or before `pc` to the next kept row after
+    /// it (see [`Row::kept`]), with the row's file and line.
+    pub fn line_entry(&self, pc: u64) -> Option<(Range<u64>, PathBuf, u32)> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        let lines = d.lines();
+        let link = ms.to_link(pc);
+        let seq = lines.sequence_at(link)?;
+        let kept: Vec<&Row> = seq.rows.iter().filter(|r| r.kept).collect();
+        let i = kept.partition_point(|r| r.addr <= link).checked_sub(1)?;
+        // Among rows at one address, a statement is the one gdb picks.
+        let at = kept[i].addr;
+        let row = kept[..=i]
+            .iter()
+            .rev()
+            .take_while(|r| r.addr == at)
+            .find(|r| r.is_stmt)
+            .unwrap_or(&kept[i]);
+        let end = kept[i + 1..].iter().find(|r| r.addr > at).map_or(seq.end, |r| r.addr);
+        let file = lines.files[row.file as usize].clone();
+        Some((ms.to_load(at)..ms.to_load(end), file, row.line))
+    }
+
+    /// Whether a line starts at `pc` as gdb sees it: a statement row that
+    /// gdb keeps (see [`Row::kept`]) is there. Where the program stands
+    /// anywhere else, gdb shows its address before the function's name.
+    pub fn is_line_start(&self, pc: u64) -> bool {
+        let Some(ms) = self.module_at(pc) else {
+            return false;
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return false;
+        };
+        let link = ms.to_link(pc);
+        let Some(seq) = d.lines().sequence_at(link) else {
+            return false;
+        };
+        let first = seq.rows.partition_point(|r| r.addr < link);
+        seq.rows[first..]
+            .iter()
+            .take_while(|r| r.addr == link)
+            .any(|r| r.is_stmt && r.kept)
     }
 
     /// The contiguous address range around `pc` that belongs to the same
@@ -405,6 +515,55 @@ impl DebugInfo {
         let end = rows.get(hi).map_or(seq.end, |r| r.addr).min(bounds.end);
         let start = rows[lo].addr.max(bounds.start);
         Some(ms.to_load(start)..ms.to_load(end))
+    }
+
+    /// The address ranges of the function `depth` levels out in the inline
+    /// chain at `pc` (0: the innermost, inlined or not), as
+    /// [`Frame::inline_depth`](super::Frame::inline_depth) counts.
+    pub fn inline_ranges(&self, pc: u64, depth: usize) -> Vec<Range<u64>> {
+        let Some(ms) = self.module_at(pc) else {
+            return Vec::new();
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return Vec::new();
+        };
+        let index = d.functions();
+        let chain = index.chain_at(ms.to_link(pc));
+        let Some(&f) = chain.get(depth) else {
+            return Vec::new();
+        };
+        index.functions[f]
+            .ranges
+            .iter()
+            .map(|r| ms.to_load(r.start)..ms.to_load(r.end))
+            .collect()
+    }
+
+    /// The inlined calls whose code `pc` is in, innermost first: each
+    /// function's name, and whether its code begins at `pc` (its entry, or
+    /// the start of one of its ranges), where gdb shows the stop in the
+    /// caller, at the call, rather than in it.
+    pub fn inlined_calls_at(&self, pc: u64) -> Vec<(String, bool)> {
+        let Some(ms) = self.module_at(pc) else {
+            return Vec::new();
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return Vec::new();
+        };
+        let link = ms.to_link(pc);
+        let index = d.functions();
+        index
+            .chain_at(link)
+            .iter()
+            .map(|&i| &index.functions[i])
+            .take_while(|f| f.inlined)
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    f.entry == link || f.ranges.iter().any(|r| r.start == link),
+                )
+            })
+            .collect()
     }
 
     /// The address range of the out-of-line function containing `pc` (the

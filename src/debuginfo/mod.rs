@@ -51,7 +51,26 @@ pub use elf::{modules_from_mappings, parse_proc_maps, MappedFile, Module};
 #[allow(unused_imports)]
 pub use unwind::{Frame, Registers};
 #[allow(unused_imports)]
-pub use values::{Format, Scope, Value};
+pub use values::{Format, ReturnRegisters, Scope, Value};
+
+/// A function's name as gdb shows it in a frame line: a C++ name without
+/// its parameter list and qualifiers (`ns::S::f` for `ns::S::f(int) const`).
+/// Rust's generic arguments may hold parentheses (`call_once<fn()>`), but
+/// never end the name with one.
+pub fn without_parameters(name: &str) -> &str {
+    let trimmed = name.strip_suffix(" const").unwrap_or(name);
+    if trimmed.ends_with(')') {
+        dwarf::strip_parameters(trimmed)
+    } else {
+        name
+    }
+}
+
+/// Whether a function's (demangled) name answers to what a user typed
+/// (`deep` for `prog::deep`), as `break` matches names.
+pub fn function_name_matches(full: &str, query: &str) -> bool {
+    dwarf::name_matches(full, query)
+}
 
 /// Read access to the tracee's memory.
 pub trait Memory {
@@ -99,6 +118,23 @@ impl Location {
         match self.inlined_into.last() {
             Some(call) => call.function.as_deref(),
             None => self.function.as_deref(),
+        }
+    }
+
+    /// The location as seen from the `depth`-th function of its inline
+    /// chain (0: `function` itself): that function, at the position of the
+    /// inlined call it holds, and the functions it is inlined into.
+    pub fn inline_level(&self, depth: usize) -> Location {
+        let Some(call) = depth.checked_sub(1).and_then(|i| self.inlined_into.get(i)) else {
+            return self.clone();
+        };
+        Location {
+            function: call.function.clone(),
+            file: call.file.clone(),
+            line: call.line,
+            column: call.column,
+            inlined_into: self.inlined_into[depth..].to_vec(),
+            ..self.clone()
         }
     }
 
@@ -220,6 +256,17 @@ impl DebugInfo {
                         column: f.column,
                     })
                     .collect();
+                // The index's names, which are gdb's (see
+                // `dwarf::rust_paths`), where its chain matches.
+                let index = d.functions();
+                let chain = index.chain_at(link);
+                if chain.len() == frames.len() {
+                    let name = |i: usize| Some(index.functions[chain[i]].name.clone());
+                    location.function = name(0);
+                    for (i, call) in location.inlined_into.iter_mut().enumerate() {
+                        call.function = name(i + 1);
+                    }
+                }
             }
         }
         let symbol = ms.symbols(self).function_at(link).map(|s| (s.name.clone(), s.addr));
@@ -256,6 +303,66 @@ impl DebugInfo {
             }
         }
         names.into_iter().collect()
+    }
+
+    /// gdb's `info symbol` answer for an address: `square + 16 in section
+    /// .text of /path/prog`. `None` when no symbol covers it.
+    pub fn symbol_info(&self, addr: u64) -> Option<String> {
+        let ms = self.module_at(addr)?;
+        let link = ms.to_link(addr);
+        let symbols = ms.symbols(self);
+        // A function symbol without a size (`_fini`) does not reach into the
+        // data after it.
+        let sym = symbols.object_at(link).or_else(|| {
+            symbols
+                .function_at(link)
+                .filter(|s| s.addr == link || link < s.addr + s.size)
+        })?;
+        let section = ms.image(self)?.section_name_at(link)?;
+        let mut out = match link - sym.addr {
+            0 => format!("{} in section {section}", sym.name),
+            off => format!("{} + {off} in section {section}", sym.name),
+        };
+        // gdb names the file whenever there is more than one, as there is
+        // once the loader has mapped anything.
+        if self.modules.len() > 1 {
+            out.push_str(&format!(" of {}", ms.module.name));
+        }
+        Some(out)
+    }
+
+    /// The source language of the code at `pc`, as gdb's `info frame`
+    /// names it (`c`, `c++`, `rust`).
+    pub fn language_at(&self, pc: u64) -> Option<&'static str> {
+        let ms = self.module_at(pc)?;
+        let d = ms.dwarf(self)?;
+        let (f, _) = d.functions().outer_at(ms.to_link(pc))?;
+        let unit = &d.units()[f.unit];
+        let root = unit.entry(unit.header.root_offset()).ok()?;
+        Some(match root.attr_value(gimli::DW_AT_language)? {
+            gimli::AttributeValue::Language(gimli::DW_LANG_Rust) => "rust",
+            gimli::AttributeValue::Language(
+                gimli::DW_LANG_C_plus_plus
+                | gimli::DW_LANG_C_plus_plus_03
+                | gimli::DW_LANG_C_plus_plus_11
+                | gimli::DW_LANG_C_plus_plus_14,
+            ) => "c++",
+            gimli::AttributeValue::Language(gimli::DW_LANG_Mips_Assembler) => "asm",
+            _ => "c",
+        })
+    }
+
+    /// Whether a frame is in the program's main function (see
+    /// [`dwarf::FunctionInfo::main`]), where gdb's backtraces end.
+    pub fn is_main(&self, frame: &Frame) -> bool {
+        let Some(ms) = self.module_at(frame.lookup_pc) else {
+            return false;
+        };
+        let link = ms.to_link(frame.lookup_pc);
+        ms.dwarf(self).and_then(|d| d.functions().outer_at(link)).map_or_else(
+            || ms.symbols(self).function_at(link).is_some_and(|s| s.raw == "main"),
+            |(f, _)| f.main,
+        )
     }
 
     /// The DWARF of the module containing `pc`, for code that reads more of

@@ -176,7 +176,46 @@ fn lookup(list: &[Symbol], addr: u64, sizeless_extends: bool) -> Option<&Symbol>
 }
 
 /// Demangles a Rust (legacy or v0) or C++ symbol; other names are returned
-/// as they are.
+/// as they are. C++'s special names read as gdb (and c++filt) write them.
 pub(crate) fn demangle(name: &str) -> String {
-    addr2line::demangle_auto(Cow::Borrowed(name), None).into_owned()
+    let demangled = addr2line::demangle_auto(Cow::Borrowed(name), None).into_owned();
+    gnu_special_name(&demangled).unwrap_or(demangled)
+}
+
+/// `vtable for X`, `VTT for X` and `non-virtual thunk to X` for the
+/// demangler's `{vtable(X)}`, `{vtt(X)}` and `{virtual override
+/// thunk({offset(N)}, X)}`.
+fn gnu_special_name(demangled: &str) -> Option<String> {
+    let inner = demangled.strip_prefix('{')?.strip_suffix(")}")?;
+    if let Some(x) = inner.strip_prefix("vtable(") {
+        return Some(format!("vtable for {x}"));
+    }
+    if let Some(x) = inner.strip_prefix("vtt(") {
+        return Some(format!("VTT for {x}"));
+    }
+    let thunk = inner.strip_prefix("virtual override thunk(")?;
+    let (offset, target) = thunk.split_once("}, ")?;
+    let kind = if offset.starts_with("{offset(") {
+        "non-virtual thunk to"
+    } else {
+        "virtual thunk to"
+    };
+    Some(format!("{kind} {target}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demangle;
+
+    #[test]
+    fn cpp_special_names_read_as_in_gdb() {
+        assert_eq!(demangle("_ZTVN6shapes7DerivedE"), "vtable for shapes::Derived");
+        assert_eq!(demangle("_ZTTN6shapes7DerivedE"), "VTT for shapes::Derived");
+        assert_eq!(demangle("_ZTIN6shapes7DerivedE"), "typeinfo for shapes::Derived");
+        assert_eq!(
+            demangle("_ZThn16_N6shapes7Derived4areaEv"),
+            "non-virtual thunk to shapes::Derived::area()"
+        );
+        assert_eq!(demangle("_ZN6shapes7Derived6scaledEv"), "shapes::Derived::scaled()");
+    }
 }

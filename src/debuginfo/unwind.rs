@@ -145,9 +145,36 @@ pub struct Frame {
     /// `rsp` and `rip` are recovered; see [`Frame::register`].
     pub regs: Registers,
     known: u32,
+    /// How many inlined calls this frame is out from the innermost function
+    /// at `pc`: 0 for that function, 1 for the function it was inlined
+    /// into, and so on. Frames of one machine frame share `pc`, `cfa` and
+    /// registers; only the last of them has `inlined` false.
+    pub inline_depth: usize,
+    /// This frame's function was inlined: its caller is the next frame,
+    /// in the same machine frame.
+    pub inlined: bool,
+    /// Where the machine frame saved its caller's registers: (DWARF
+    /// register number, address).
+    pub saved: Vec<(u16, u64)>,
 }
 
 impl Frame {
+    /// This frame with each register it lost taken to hold what it holds in
+    /// `inner`, the frame it called: gdb's rule for registers the CFI says
+    /// nothing about ("same value"), which its entry values rely on.
+    pub fn with_same_values(&self, inner: &Registers) -> Frame {
+        let mut frame = self.clone();
+        for reg in 0..=RIP {
+            if frame.known & (1 << reg) == 0 {
+                if let Some(v) = inner.dwarf(reg) {
+                    frame.regs.set_dwarf(reg, v);
+                }
+            }
+        }
+        frame.known = ALL;
+        frame
+    }
+
     /// A register by DWARF number, if its value in this frame is known.
     pub fn register(&self, reg: u16) -> Option<u64> {
         if reg <= RIP && self.known & (1 << reg) != 0 {
@@ -268,6 +295,7 @@ where
             return Some(CfiStep::Failed);
         };
         let mut caller = *regs;
+        let mut saved = Vec::new();
         let mut caller_known = known & CALLEE_SAVED;
         caller.rsp = cfa;
         caller_known |= 1 << RSP;
@@ -279,7 +307,10 @@ where
             let recovered = match rule {
                 RegisterRule::Undefined => None,
                 RegisterRule::SameValue => value(gimli::Register(reg)),
-                RegisterRule::Offset(n) => read_u64(mem, cfa.wrapping_add(n as u64)),
+                RegisterRule::Offset(n) => {
+                    saved.push((reg, cfa.wrapping_add(n as u64)));
+                    read_u64(mem, cfa.wrapping_add(n as u64))
+                }
                 RegisterRule::ValOffset(n) => Some(cfa.wrapping_add(n as u64)),
                 RegisterRule::Register(other) => value(other),
                 RegisterRule::Expression(expr) => eval(&expr, Some(cfa)).and_then(|addr| read_u64(mem, addr)),
@@ -309,6 +340,7 @@ where
             regs: caller,
             known: caller_known,
             signal: fde.is_signal_trampoline(),
+            saved,
         })
     }
 }
@@ -321,6 +353,9 @@ enum CfiStep {
         known: u32,
         /// The FDE is marked as a signal trampoline (augmentation `S`).
         signal: bool,
+        /// Where this frame saved its caller's registers (DWARF number,
+        /// address), as gdb's `info frame` lists them.
+        saved: Vec<(u16, u64)>,
     },
     /// The frame has no caller (its return address is undefined).
     Outermost {
@@ -457,7 +492,9 @@ impl DebugInfo {
     /// is none, and through signal trampolines with the saved context. The
     /// walk stops at the outermost frame (`_start`), at a zero or unreadable
     /// return address, or when the stack stops growing towards older frames.
-    /// Inlined calls are not separate frames: see [`Location::inlined_into`].
+    /// An inlined call is a frame of its own, as in gdb: a machine frame
+    /// whose pc is in code inlined N levels deep gives N + 1 frames (see
+    /// [`Frame::inline_depth`]).
     pub fn backtrace(&self, regs: &Registers, mem: &dyn Memory, limit: usize) -> Vec<Frame> {
         let mut frames: Vec<Frame> = Vec::new();
         let mut regs = *regs;
@@ -479,26 +516,37 @@ impl DebugInfo {
                         regs: caller,
                         known: ALL,
                         signal: true,
+                        saved: Vec::new(),
                     },
                     None => CfiStep::Failed,
                 }
             } else {
                 self.unwind_one(lookup, &regs, known, exact, mem)
             };
-            let (cfa, signal) = match step {
-                CfiStep::Caller { cfa, signal, .. } => (cfa, signal),
-                CfiStep::Outermost { cfa } => (cfa, false),
-                CfiStep::Failed => (regs.rsp, false),
+            let (cfa, signal, saved) = match &step {
+                CfiStep::Caller { cfa, signal, saved, .. } => (*cfa, *signal, saved.clone()),
+                CfiStep::Outermost { cfa } => (*cfa, false, Vec::new()),
+                CfiStep::Failed => (regs.rsp, false, Vec::new()),
             };
-            frames.push(Frame {
-                pc,
-                lookup_pc: lookup,
-                cfa,
-                location: self.symbolize_at(pc, lookup),
-                is_signal_frame: signal,
-                regs,
-                known,
-            });
+            let location = self.symbolize_at(pc, lookup);
+            let levels = location.as_ref().map_or(0, |l| l.inlined_into.len());
+            for depth in 0..=levels {
+                if frames.len() >= limit {
+                    break;
+                }
+                frames.push(Frame {
+                    pc,
+                    lookup_pc: lookup,
+                    cfa,
+                    location: location.as_ref().map(|l| l.inline_level(depth)),
+                    is_signal_frame: signal && depth == levels,
+                    regs,
+                    known,
+                    inline_depth: depth,
+                    inlined: depth < levels,
+                    saved: saved.clone(),
+                });
+            }
             let CfiStep::Caller {
                 regs: caller,
                 known: caller_known,
@@ -546,6 +594,13 @@ impl DebugInfo {
                 regs: caller,
                 known: caller_known,
                 signal: false,
+                // The return address is always just below the CFA; rbp is
+                // below it when the frame pointer was followed.
+                saved: if caller.rbp != regs.rbp || cfa == regs.rbp + 16 {
+                    vec![(6, cfa - 16), (RIP, cfa - 8)]
+                } else {
+                    vec![(RIP, cfa - 8)]
+                },
             },
             None => CfiStep::Failed,
         }

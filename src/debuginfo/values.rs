@@ -20,10 +20,15 @@ use super::{DebugInfo, Frame, Memory};
 
 #[path = "values_print.rs"]
 mod print;
+#[path = "values_ptype.rs"]
+mod ptype;
+#[path = "values_return.rs"]
+mod returned;
 #[path = "values_types.rs"]
 mod types;
 
 use print::*;
+pub use returned::ReturnRegisters;
 use types::*;
 
 /// Where an expression is evaluated: a frame of the tracee.
@@ -65,6 +70,8 @@ const NOTE_FLAGS: u64 = SLICE_NOTE | ADDRESS_NOTE;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lang {
     C,
+    /// C++: types are named without `struct`, with their namespaces.
+    Cpp,
     Rust,
 }
 
@@ -102,6 +109,8 @@ enum Kind {
         /// The target with its members left out (see [`TypeRef`]).
         target: Box<Type>,
         full: Option<TypeRef>,
+        /// A C++ reference (`T &`, `T &&`), read through wherever it is used.
+        reference: bool,
     },
     Struct {
         /// `None` for a declaration without a definition.
@@ -158,6 +167,9 @@ struct Member {
     /// Bit offset (from the start of `offset`, little-endian) and width of a bit field.
     bits: Option<(u64, u64)>,
     ty: Type,
+    /// A C++ base class (`DW_TAG_inheritance`): nameless, its members are
+    /// the derived struct's, and gdb prints it as `<Base> = {...}`.
+    base: bool,
 }
 
 impl Type {
@@ -197,6 +209,7 @@ impl Type {
             kind: Kind::Pointer {
                 target: Box::new(target),
                 full,
+                reference: false,
             },
         }
     }
@@ -240,6 +253,9 @@ pub struct Value {
     notes: Vec<(u64, String)>,
     /// `print` shows a pointer's type before it, `info locals` does not.
     bare: bool,
+    /// Read through a C++ reference of this type (`shapes::Base &`): the
+    /// value is the referenced object, shown after `(T &) @ADDR: `.
+    reference: Option<String>,
 }
 
 impl Value {
@@ -255,6 +271,12 @@ impl Value {
     /// The type as gdb's `whatis` names it: `int`, `struct point *`, `char [6]`.
     pub fn type_name(&self) -> String {
         self.ty.name()
+    }
+
+    /// The type as the program declared it: a C++ reference's own type
+    /// (`shapes::Base &`) rather than its object's.
+    pub fn declared_type_name(&self) -> String {
+        self.reference.clone().unwrap_or_else(|| self.ty.name())
     }
 
     /// Integers, characters, booleans, enums and pointers.
@@ -315,6 +337,7 @@ impl Value {
                 .map(|(o, n)| (((o & !NOTE_FLAGS) - offset) | (o & NOTE_FLAGS), n.clone()))
                 .collect(),
             bare: false,
+            reference: None,
         })
     }
 
@@ -330,6 +353,12 @@ impl Value {
             return "<optimized out>".to_string();
         };
         let mut out = String::new();
+        if let (Some(name), Some(addr)) = (&self.reference, self.addr) {
+            if !self.bare && f == Format::Natural {
+                out.push_str(&format!("({name}) "));
+            }
+            out.push_str(&format!("@{addr:#x}: "));
+        }
         let p = Printer { notes: &self.notes, f };
         match (&self.ty.kind, f) {
             (Kind::Pointer { target, .. }, Format::Natural)
@@ -365,6 +394,7 @@ impl Value {
             bytes: Some(raw.to_le_bytes()[..size].to_vec()),
             notes: Vec::new(),
             bare: false,
+            reference: None,
         }
     }
 
@@ -380,6 +410,7 @@ impl Value {
             bytes: Some(bytes),
             notes: Vec::new(),
             bare: false,
+            reference: None,
         }
     }
 }
@@ -421,9 +452,16 @@ impl DebugInfo {
     /// The value of a C-like expression in a frame, as gdb's `print` would
     /// compute it.
     pub fn evaluate(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
+        self.evaluate_with_history(expr, scope, &[])
+    }
+
+    /// [`DebugInfo::evaluate`], where `$historyN` names the N-th value of
+    /// `history` (gdb's `$N`, which the REPL rewrites so).
+    pub fn evaluate_with_history(&self, expr: &str, scope: &Scope, history: &[Value]) -> Result<Value, String> {
         let ev = Evaluator {
             di: self,
             scope,
+            history,
             frame: self.frame_scope(scope.frame),
             entry_depth: 0,
         };
@@ -443,6 +481,7 @@ impl DebugInfo {
         let ev = Evaluator {
             di: self,
             scope,
+            history: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -464,6 +503,7 @@ impl DebugInfo {
         let ev = Evaluator {
             di: self,
             scope,
+            history: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -478,15 +518,102 @@ impl DebugInfo {
 
     /// `n=5, p=0x7ffe... "text"`: the arguments as gdb shows them in a
     /// frame line. Values that cannot be read say why in place.
+    ///
+    /// Like gdb (`print entry-values default`), a parameter whose value at
+    /// the function's entry is known from the caller's call site also shows
+    /// that: `n=n@entry=3` when it is the same as now, `n=4, n@entry=3`
+    /// when it changed, `n@entry=3` when the current value is lost.
     pub fn frame_args_summary(&self, scope: &Scope) -> String {
-        match self.args(scope) {
-            Ok(args) => args
-                .iter()
-                .map(|(name, v)| format!("{name}={}", summary(v)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Err(_) => String::new(),
+        let Ok(args) = self.args(scope) else {
+            return String::new();
+        };
+        let entries = self.entry_values(scope);
+        let mut parts = Vec::new();
+        for (i, (name, v)) in args.iter().enumerate() {
+            let entry = entries.get(i).cloned().flatten();
+            match (entry, &v.bytes) {
+                (Some(e), Some(now)) if Some(now) == e.bytes.as_ref() => {
+                    parts.push(format!("{name}={name}@entry={}", summary(v)))
+                }
+                (Some(e), Some(_)) => {
+                    parts.push(format!("{name}={}", summary(v)));
+                    parts.push(format!("{name}@entry={}", summary(&e)));
+                }
+                (Some(e), None) => parts.push(format!("{name}@entry={}", summary(&e))),
+                (None, _) => parts.push(format!("{name}={}", summary(v))),
+            }
         }
+        parts.join(", ")
+    }
+
+    /// Each parameter's value at the entry of its function, where the
+    /// caller's call site says what it passed (see [`Evaluator::entry_value`]):
+    /// for a parameter whose location at the entry is a register (the
+    /// function's `DW_OP_regN`, or its location list's entry there), as gdb
+    /// finds them. Inlined calls have no call site, so none there.
+    fn entry_values(&self, scope: &Scope) -> Vec<Option<Value>> {
+        let Some(fs) = self.frame_scope(scope.frame).filter(|_| !scope.frame.inlined) else {
+            return Vec::new();
+        };
+        let Some(entry_pc) = fs
+            .cx
+            .di
+            .modules
+            .get(fs.cx.module)
+            .and_then(|ms| ms.dwarf(self))
+            .and_then(|d| d.functions().outer_at(fs.link_pc))
+            .map(|(f, _)| f.entry)
+        else {
+            return Vec::new();
+        };
+        let ev = Evaluator {
+            di: self,
+            scope,
+            history: &[],
+            frame: None,
+            entry_depth: 0,
+        };
+        let entry_value = |var: &VarDie| -> Option<Value> {
+            let die = fs.cx.entry(var.unit, var.offset).ok()?;
+            let ty = fs.cx.type_of(var.unit, &die, false).ok()?;
+            // gdb shows no entry value for a C++ reference: it would want
+            // the referenced object at the entry too (`DW_AT_call_data_value`).
+            if ty.size == 0 || ty.size > 8 || matches!(ty.kind, Kind::Pointer { reference: true, .. }) {
+                return None;
+            }
+            let expr = match die.attr_value(gimli::DW_AT_location)? {
+                AttributeValue::Exprloc(e) => e,
+                list => {
+                    let mut entries = fs.cx.dwarf.attr_locations(&fs.cx.units[var.unit], list).ok()??;
+                    loop {
+                        let entry = entries.next().ok()??;
+                        if entry.range.begin <= entry_pc && entry_pc < entry.range.end {
+                            break entry.data;
+                        }
+                    }
+                }
+            };
+            let raw = ev.entry_value(expr)?;
+            let bytes = raw.to_le_bytes()[..ty.size as usize].to_vec();
+            Some(ev.annotate(Value {
+                ty,
+                addr: None,
+                bytes: Some(bytes),
+                notes: Vec::new(),
+                bare: true,
+                reference: None,
+            }))
+        };
+        // In the order of `args`, which leaves out nameless parameters.
+        fs.params
+            .iter()
+            .filter(|var| {
+                fs.cx
+                    .entry(var.unit, var.offset)
+                    .is_ok_and(|die| fs.cx.inherited_name(var.unit, &die).is_some())
+            })
+            .map(entry_value)
+            .collect()
     }
 
     fn frame_scope(&self, frame: &Frame) -> Option<FrameScope<'_>> {
@@ -500,7 +627,9 @@ impl DebugInfo {
         let link_pc = ms.to_link(pc);
         let index = ms.dwarf(self)?.functions();
         let (outer, _) = index.outer_at(link_pc)?;
-        let inner = &index.functions[index.innermost_at(link_pc)?];
+        // An inlined call's frame sees the variables of its own function.
+        let chain = index.chain_at(link_pc);
+        let inner = &index.functions[*chain.get(frame.inline_depth).or(chain.last())?];
         let unit = inner.unit;
         let mut levels = Vec::new();
         let mut params = Vec::new();
@@ -587,6 +716,8 @@ fn collect_scope(
 struct Evaluator<'a> {
     di: &'a DebugInfo,
     scope: &'a Scope<'a>,
+    /// gdb's value history, for `$N` that is not a number (`p $1.x`).
+    history: &'a [Value],
     frame: Option<FrameScope<'a>>,
     /// How many callers out entry values are being looked up.
     entry_depth: u32,
@@ -637,6 +768,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             });
         v.bare = true;
         Ok(Some((name, v)))
@@ -660,6 +792,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(bytes),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             }));
         }
         let loc = match die.attr_value(gimli::DW_AT_location) {
@@ -682,7 +815,20 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
-        self.value_at(ty, loc)
+        let v = self.value_at(ty, loc)?;
+        self.through_reference(v)
+    }
+
+    /// A C++ reference's object, remembering the reference's type; any
+    /// other value as it is.
+    fn through_reference(&self, v: Value) -> Result<Value, String> {
+        if !matches!(v.ty.kind, Kind::Pointer { reference: true, .. }) || v.bytes.is_none() {
+            return Ok(v);
+        }
+        let name = v.ty.name();
+        let mut object = self.deref(v)?;
+        object.reference = Some(name);
+        Ok(object)
     }
 
     fn value_at(&self, ty: Type, loc: Loc) -> Result<Value, String> {
@@ -694,6 +840,7 @@ impl<'a> Evaluator<'a> {
                 bytes: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             });
         }
         check_size(&ty)?;
@@ -706,6 +853,7 @@ impl<'a> Evaluator<'a> {
                     bytes: Some(bytes),
                     notes: Vec::new(),
                     bare: false,
+                    reference: None,
                 }
             }
             Loc::Register(reg) => {
@@ -719,6 +867,7 @@ impl<'a> Evaluator<'a> {
                     bytes,
                     notes: Vec::new(),
                     bare: false,
+                    reference: None,
                 }
             }
             Loc::Bytes(mut bytes) => {
@@ -729,6 +878,7 @@ impl<'a> Evaluator<'a> {
                     bytes: Some(bytes),
                     notes: Vec::new(),
                     bare: false,
+                    reference: None,
                 }
             }
             Loc::OptimizedOut => Value {
@@ -737,6 +887,7 @@ impl<'a> Evaluator<'a> {
                 bytes: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             },
         };
         Ok(self.annotate(v))
@@ -848,8 +999,13 @@ impl<'a> Evaluator<'a> {
         if !r.is_empty() {
             return None;
         }
-        let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 2);
-        let caller = frames.get(1)?;
+        // The machine frame's caller: past the inlined calls of this one.
+        // Enough for the machine frame's inlined calls and its caller.
+        let frames = self.di.backtrace(&self.scope.frame.regs, self.scope.mem, 16);
+        let own = frames.iter().position(|f| !f.inlined)?;
+        // As gdb reads the caller's registers: those the call may have
+        // changed are taken as they are in the callee.
+        let caller = &frames.get(own + 1)?.with_same_values(&frames[own].regs);
         let module = self.di.modules.iter().position(|m| {
             m.image(self.di)
                 .is_some_and(|image| image.contains(caller.lookup_pc.wrapping_sub(m.module.bias)))
@@ -869,6 +1025,7 @@ impl<'a> Evaluator<'a> {
         let ev = Evaluator {
             di: self.di,
             scope: &scope,
+            history: &[],
             frame: None,
             entry_depth: self.entry_depth + 1,
         };
@@ -950,7 +1107,7 @@ impl<'a> Evaluator<'a> {
                 if p == 0 {
                     return;
                 }
-                let note = if target.is_char() && ty.lang == Lang::C {
+                let note = if target.is_char() && ty.lang != Lang::Rust {
                     Some(self.c_string(p))
                 } else {
                     self.symbol_note(p)
@@ -1036,6 +1193,7 @@ impl<'a> Evaluator<'a> {
             bytes: Some(content),
             notes,
             bare: false,
+            reference: None,
         };
         Some(value.to_string())
     }
@@ -1161,6 +1319,15 @@ impl<'a> Evaluator<'a> {
                         let p = self.pointer_add(b, i)?;
                         self.deref(p)
                     }
+                    // `v[i]` of a `std::vector`, as gdb's libstdc++ xmethod
+                    // reads it: the i-th element from `_M_start` (gdb without
+                    // it would call `operator[]` in the program, which a
+                    // recording cannot).
+                    Kind::Struct { .. } if b.ty.lang == Lang::Cpp && b.type_name().starts_with("std::vector<") => {
+                        let start = self.field(&self.field(&b, "_M_impl")?, "_M_start")?;
+                        let p = self.pointer_add(start, i)?;
+                        self.deref(p)
+                    }
                     Kind::Struct { .. } if b.ty.lang == Lang::Rust && is_slice(&b.type_name()) => {
                         let len = self.field(&b, "length")?.as_i64().unwrap_or(0) as i128;
                         if i < 0 || i >= len {
@@ -1227,6 +1394,7 @@ impl<'a> Evaluator<'a> {
                 addr: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             },
             // A register the unwinder could not recover in an outer frame.
             None => Value {
@@ -1238,6 +1406,7 @@ impl<'a> Evaluator<'a> {
                 addr: None,
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             },
         };
         let code = || {
@@ -1295,6 +1464,13 @@ impl<'a> Evaluator<'a> {
 
     fn lookup(&self, name: &str) -> Result<Value, String> {
         let not_found = || format!("No symbol \"{name}\" in current context.");
+        if let Some(n) = name.strip_prefix("$history").and_then(|n| n.parse::<usize>().ok()) {
+            return n
+                .checked_sub(1)
+                .and_then(|i| self.history.get(i))
+                .cloned()
+                .ok_or_else(|| format!("History has not yet reached ${n}."));
+        }
         if let Some(register) = name.strip_prefix('$') {
             return Ok(self.register(register));
         }
@@ -1303,6 +1479,14 @@ impl<'a> Evaluator<'a> {
                 let die = fs.cx.entry(var.unit, var.offset)?;
                 if fs.cx.inherited_name(var.unit, &die).as_deref() == Some(name) {
                     return self.variable(&fs.cx, var.unit, &die, Some(fs));
+                }
+            }
+            // In a C++ method, the members of `*this` are in scope too.
+            if name != "this" && fs.cx.lang(fs.unit) == Lang::Cpp {
+                if let Ok(this) = self.lookup("this") {
+                    if let Ok(Some((ty, addr))) = self.member_through(&this, name) {
+                        return self.value_at(ty, Loc::Memory(addr));
+                    }
                 }
             }
         }
@@ -1338,6 +1522,17 @@ impl<'a> Evaluator<'a> {
                 return self.variable(&cx, *unit, &die, None);
             }
         }
+        // Enumeration constants (`GREEN`), of their enum's type.
+        for module in 0..self.di.modules.len() {
+            let Some(cx) = Cx::new(self.di, module) else {
+                continue;
+            };
+            let index = global_index(self.di, module, &cx);
+            if let Some(&(unit, ty, value)) = index.enumerators.get(name).and_then(|v| v.first()) {
+                let ty = cx.resolve(unit, ty, false, 0)?;
+                return Ok(Value::scalar(ty, value as u64));
+            }
+        }
         // Functions.
         for (module, ms) in self.di.modules.iter().enumerate() {
             let Some(d) = ms.dwarf(self.di) else {
@@ -1356,6 +1551,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             };
             return Ok(self.annotate(v));
         }
@@ -1418,7 +1614,7 @@ impl<'a> Evaluator<'a> {
 
     fn deref(&self, v: Value) -> Result<Value, String> {
         match &v.ty.kind {
-            Kind::Pointer { target, full } => {
+            Kind::Pointer { target, full, .. } => {
                 let Some(bytes) = &v.bytes else {
                     return Err("value has been optimized out".to_string());
                 };
@@ -1437,6 +1633,7 @@ impl<'a> Evaluator<'a> {
                         bytes: Some(Vec::new()),
                         notes: Vec::new(),
                         bare: false,
+                        reference: None,
                     }));
                 }
                 self.value_at(ty, Loc::Memory(addr))
@@ -1461,7 +1658,7 @@ impl<'a> Evaluator<'a> {
     /// The type and address of member `name` of the struct `p` points to,
     /// when it is a plain (not bit field) member.
     fn member_through(&self, p: &Value, name: &str) -> Result<Option<(Type, u64)>, String> {
-        let Kind::Pointer { full, target } = &p.ty.kind else {
+        let Kind::Pointer { full, target, .. } = &p.ty.kind else {
             return Ok(None);
         };
         let Some(bytes) = &p.bytes else {
@@ -1539,7 +1736,7 @@ impl<'a> Evaluator<'a> {
     }
 
     fn target_size(&self, p: &Value) -> Result<u64, String> {
-        let Kind::Pointer { target, full } = &p.ty.kind else {
+        let Kind::Pointer { target, full, .. } = &p.ty.kind else {
             return Ok(1);
         };
         let ty = match full {
@@ -1745,6 +1942,7 @@ impl<'a> Evaluator<'a> {
                 bytes: Some(Vec::new()),
                 notes: Vec::new(),
                 bare: false,
+                reference: None,
             }),
             _ => {
                 if v.ty.size == ty.size {
@@ -1946,6 +2144,8 @@ struct GlobalIndex {
     /// Named types: typedefs and base types by name, structs, unions and
     /// enums as `struct point`.
     types: HashMap<String, Vec<(usize, UnitOffset)>>,
+    /// Enumeration constants: (unit, the enum type's DIE, value).
+    enumerators: HashMap<String, Vec<(usize, UnitOffset, i64)>>,
 }
 
 impl GlobalIndex {
@@ -2051,6 +2251,34 @@ fn index_children(
             | gimli::DW_TAG_union_type
             | gimli::DW_TAG_enumeration_type => {
                 if matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
+                    continue;
+                }
+                if e.tag() == gimli::DW_TAG_enumeration_type {
+                    // Its constants are names in the enclosing scope (C).
+                    let ty = e.offset();
+                    let mut constants = child.children();
+                    while let Ok(Some(constant)) = constants.next() {
+                        let c = constant.entry();
+                        let (Some(n), Some(v)) = (cx.name(unit, c), c.attr_value(gimli::DW_AT_const_value)) else {
+                            continue;
+                        };
+                        let value = match v {
+                            AttributeValue::Sdata(v) => v,
+                            AttributeValue::Udata(v) => v as i64,
+                            v => v.sdata_value().unwrap_or(0),
+                        };
+                        let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                        index.enumerators.entry(full).or_default().push((unit, ty, value));
+                    }
+                    // The children were read: look at the type itself again.
+                    let Ok(e) = cx.entry(unit, ty) else {
+                        continue;
+                    };
+                    let Some(n) = cx.name(unit, &e) else {
+                        continue;
+                    };
+                    let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                    index.types.entry(format!("enum {full}")).or_default().push((unit, ty));
                     continue;
                 }
                 let Some(n) = cx.name(unit, e) else {

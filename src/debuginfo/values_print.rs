@@ -70,6 +70,108 @@ pub(super) fn format_g(x: f64, precision: usize) -> String {
     }
 }
 
+/// `%.*Lg` of an x87 extended-precision number (`long double`), digit for
+/// digit as glibc prints it: from the exact decimal expansion of its 64-bit
+/// mantissa times a power of two, rounded half to even. (Through `f64` it
+/// would lose the last three digits gdb shows.)
+pub(super) fn format_x87_g(bytes: &[u8], precision: usize) -> Option<String> {
+    let mantissa = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let se = u16::from_le_bytes(bytes.get(8..10)?.try_into().ok()?);
+    let sign = if se & 0x8000 != 0 { "-" } else { "" };
+    let biased = i64::from(se & 0x7fff);
+    if biased == 0x7fff || precision == 0 {
+        return Some(format_g(read_float(bytes, 10)?, precision.max(1)));
+    }
+    if mantissa == 0 {
+        return Some(format!("{sign}0"));
+    }
+    // value = mantissa * 2^e = big * 10^-k, big an integer in base 10^9.
+    let e = if biased == 0 {
+        1 - 16383 - 63
+    } else {
+        biased - 16383 - 63
+    };
+    let mut big: Vec<u64> = vec![
+        mantissa % 1_000_000_000,
+        mantissa / 1_000_000_000 % 1_000_000_000,
+        mantissa / 1_000_000_000_000_000_000,
+    ];
+    let multiply = |big: &mut Vec<u64>, by: u64| {
+        let mut carry = 0;
+        for limb in big.iter_mut() {
+            let v = *limb * by + carry;
+            *limb = v % 1_000_000_000;
+            carry = v / 1_000_000_000;
+        }
+        while carry > 0 {
+            big.push(carry % 1_000_000_000);
+            carry /= 1_000_000_000;
+        }
+    };
+    let k = if e >= 0 {
+        for _ in 0..e {
+            multiply(&mut big, 2);
+        }
+        0
+    } else {
+        for _ in 0..-e {
+            multiply(&mut big, 5);
+        }
+        -e
+    };
+    while big.len() > 1 && big.last() == Some(&0) {
+        big.pop();
+    }
+    let mut digits = format!("{}", big.last().copied().unwrap_or(0));
+    for limb in big.iter().rev().skip(1) {
+        digits.push_str(&format!("{limb:09}"));
+    }
+    let mut digits: Vec<u8> = digits.into_bytes().iter().map(|d| d - b'0').collect();
+    let mut exp10 = digits.len() as i64 - 1 - k;
+    if digits.len() > precision {
+        let rest = &digits[precision..];
+        let half = rest[0] > 5 || rest[0] == 5 && (rest[1..].iter().any(|&d| d != 0) || digits[precision - 1] % 2 == 1);
+        digits.truncate(precision);
+        if half {
+            let mut i = precision;
+            loop {
+                if i == 0 {
+                    digits.insert(0, 1);
+                    digits.truncate(precision);
+                    exp10 += 1;
+                    break;
+                }
+                i -= 1;
+                if digits[i] == 9 {
+                    digits[i] = 0;
+                } else {
+                    digits[i] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    while digits.len() > 1 && digits.last() == Some(&0) {
+        digits.pop();
+    }
+    let text: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    Some(if exp10 < -4 || exp10 >= precision as i64 {
+        let (first, rest) = text.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let esign = if exp10 < 0 { '-' } else { '+' };
+        format!("{sign}{first}{dot}{rest}e{esign}{:02}", exp10.abs())
+    } else if exp10 < 0 {
+        format!("{sign}0.{}{text}", "0".repeat((-exp10 - 1) as usize))
+    } else {
+        let point = exp10 as usize + 1;
+        if text.len() <= point {
+            format!("{sign}{text}{}", "0".repeat(point - text.len()))
+        } else {
+            format!("{sign}{}.{}", &text[..point], &text[point..])
+        }
+    })
+}
+
 pub(super) fn trim_fraction(s: &str) -> &str {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -210,9 +312,11 @@ impl Printer<'_> {
                     let digits = match ty.size {
                         4 => 9,
                         8 => 17,
-                        _ => 18,
+                        _ => 21,
                     };
-                    if x.is_nan() && ty.size == 4 {
+                    if ty.size > 8 {
+                        out.push_str(&format_x87_g(here, digits).unwrap_or_else(|| format_g(x, digits)));
+                    } else if x.is_nan() && ty.size == 4 {
                         // The payload as the float holds it.
                         let bits = read_int(here, 4, false) as u32;
                         let sign = if bits >> 31 != 0 { "-" } else { "" };
@@ -280,11 +384,22 @@ impl Printer<'_> {
                     if i > 0 {
                         out.push_str(", ");
                     }
+                    if m.base {
+                        out.push_str(&format!("<{}> = ", m.ty.name()));
+                    }
                     if let Some(name) = &m.name {
                         out.push_str(name);
                         out.push_str(" = ");
                     }
                     self.member(out, m, bytes, offset);
+                }
+                // gdb says so of a struct with no data of its own, after
+                // its base classes if it has some.
+                if members.iter().all(|m| m.base) {
+                    if !members.is_empty() {
+                        out.push_str(", ");
+                    }
+                    out.push_str("<No data fields>");
                 }
                 out.push('}');
             }
@@ -378,7 +493,7 @@ impl Printer<'_> {
             return;
         }
         let (open, close) = match lang {
-            Lang::C => ('{', '}'),
+            Lang::C | Lang::Cpp => ('{', '}'),
             Lang::Rust => ('[', ']'),
         };
         out.push(open);
@@ -453,4 +568,38 @@ pub(super) fn flag_enum(values: &[(String, i64)], mut v: u64) -> String {
         return "0".to_string();
     }
     format!("({})", parts.join(" | "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_x87_g;
+
+    /// An x87 extended number from its mantissa and biased exponent.
+    fn x87(mantissa: u64, exponent: u16) -> Vec<u8> {
+        let mut bytes = mantissa.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&exponent.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn long_doubles_print_all_of_their_digits() {
+        // 1/3, 1, 2.5, -0.75, 2^70, and 1.5 * 2^-80.
+        let one = 1u64 << 63;
+        assert_eq!(
+            format_x87_g(&x87(0xaaaa_aaaa_aaaa_aaab, 0x3ffd), 21).unwrap(),
+            "0.333333333333333333342"
+        );
+        assert_eq!(format_x87_g(&x87(one, 0x3fff), 21).unwrap(), "1");
+        assert_eq!(format_x87_g(&x87(0xa000_0000_0000_0000, 0x4000), 21).unwrap(), "2.5");
+        assert_eq!(format_x87_g(&x87(0xc000_0000_0000_0000, 0xbffe), 21).unwrap(), "-0.75");
+        assert_eq!(
+            format_x87_g(&x87(one, 0x3fff + 70), 21).unwrap(),
+            "1.18059162071741130342e+21"
+        );
+        assert_eq!(
+            format_x87_g(&x87(0xc000_0000_0000_0000, 0x3fff - 80), 21).unwrap(),
+            "1.24077091882954151231e-24"
+        );
+        assert_eq!(format_x87_g(&x87(0, 0), 21).unwrap(), "0");
+    }
 }

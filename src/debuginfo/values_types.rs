@@ -51,6 +51,12 @@ impl<'a> Cx<'a> {
             .and_then(|e| e.attr_value(gimli::DW_AT_language))
         {
             Some(AttributeValue::Language(gimli::DW_LANG_Rust)) => Lang::Rust,
+            Some(AttributeValue::Language(
+                gimli::DW_LANG_C_plus_plus
+                | gimli::DW_LANG_C_plus_plus_03
+                | gimli::DW_LANG_C_plus_plus_11
+                | gimli::DW_LANG_C_plus_plus_14,
+            )) => Lang::Cpp,
             _ => Lang::C,
         }
     }
@@ -148,12 +154,12 @@ impl<'a> Cx<'a> {
                     },
                     gimli::DW_ATE_signed => Kind::Int {
                         signed: true,
-                        char: size == 1 && lang == Lang::C,
+                        char: size == 1 && lang != Lang::Rust,
                         bool: false,
                     },
                     _ => Kind::Int {
                         signed: false,
-                        char: size == 1 && lang == Lang::C,
+                        char: size == 1 && lang != Lang::Rust,
                         bool: false,
                     },
                 };
@@ -171,13 +177,27 @@ impl<'a> Cx<'a> {
                 // gdb calls every Rust pointer `*mut T`, whatever DWARF names it.
                 let mut target = target(true)?;
                 target.lang = lang;
+                let reference = match die.tag() {
+                    gimli::DW_TAG_reference_type => Some("&"),
+                    gimli::DW_TAG_rvalue_reference_type => Some("&&"),
+                    _ => None,
+                };
                 let mut ty = Type::pointer_to(target, full);
                 ty.size = size.unwrap_or(8);
+                if let (Some(sign), Kind::Pointer { target, reference, .. }) = (reference, &mut ty.kind) {
+                    *reference = true;
+                    ty.left = format!("{} {sign}", target.name());
+                    ty.right.clear();
+                }
                 ty
             }
             gimli::DW_TAG_typedef => {
                 let mut ty = target(shallow)?;
-                ty.left = name.unwrap_or_default();
+                ty.left = match (name, lang) {
+                    // `std::string`, as gdb names a C++ typedef.
+                    (Some(n), Lang::Cpp) => self.qualified(unit, offset, &n),
+                    (n, _) => n.unwrap_or_default(),
+                };
                 ty.right.clear();
                 ty
             }
@@ -205,7 +225,7 @@ impl<'a> Cx<'a> {
                     _ => "struct",
                 };
                 let display = match (&name, lang) {
-                    (Some(n), Lang::Rust) => self.qualified(unit, offset, n),
+                    (Some(n), Lang::Rust | Lang::Cpp) => self.qualified(unit, offset, n),
                     (Some(n), _) => format!("{keyword} {n}"),
                     (None, _) => format!("{keyword} {{...}}"),
                 };
@@ -241,7 +261,7 @@ impl<'a> Cx<'a> {
                                 child.attr_value(gimli::DW_AT_artificial),
                                 Some(AttributeValue::Flag(true))
                             );
-                            if !artificial || lang == Lang::C {
+                            if !artificial || lang != Lang::Rust {
                                 params.push(self.type_of(unit, child, true)?.name());
                             }
                         }
@@ -302,11 +322,12 @@ impl<'a> Cx<'a> {
             let scope_name = match e.tag() {
                 gimli::DW_TAG_namespace
                 | gimli::DW_TAG_structure_type
+                | gimli::DW_TAG_class_type
                 | gimli::DW_TAG_union_type
                 | gimli::DW_TAG_enumeration_type => self.name(unit, e),
                 _ => None,
             };
-            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() {
+            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() || e.tag() == gimli::DW_TAG_typedef {
                 let parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
                 prefixes.insert(e.offset().0, parts.join("::"));
             }
@@ -370,10 +391,14 @@ impl<'a> Cx<'a> {
                 variants = Some(parts);
                 continue;
             }
-            if m.tag() != gimli::DW_TAG_member {
+            if m.tag() != gimli::DW_TAG_member && m.tag() != gimli::DW_TAG_inheritance {
                 continue;
             }
-            if let Some(member) = self.member(unit, m, depth)? {
+            if let Some(mut member) = self.member(unit, m, depth)? {
+                if m.tag() == gimli::DW_TAG_inheritance {
+                    member.name = None;
+                    member.base = true;
+                }
                 members.push(member);
             }
         }
@@ -414,6 +439,7 @@ impl<'a> Cx<'a> {
                 offset: byte_offset,
                 bits,
                 ty,
+                base: false,
             }))
         }
     }
@@ -462,7 +488,7 @@ impl<'a> Cx<'a> {
         for count in counts.iter().rev() {
             let (left, right) = match lang {
                 Lang::Rust => (format!("[{}; {}]", ty.name(), count.unwrap_or(0)), String::new()),
-                Lang::C => (
+                Lang::C | Lang::Cpp => (
                     ty.left.clone(),
                     match count {
                         Some(c) => format!("[{c}]{}", ty.right),
@@ -524,7 +550,7 @@ impl<'a> Cx<'a> {
         let signed = signed_base || values.iter().any(|(_, v)| *v < 0);
         // gdb's test: no negative values and no two sharing a bit.
         let mut mask = 0u64;
-        let mut flag = !signed && lang == Lang::C;
+        let mut flag = !signed && lang != Lang::Rust;
         for (_, v) in &values {
             if *v < 0 || mask & *v as u64 != 0 {
                 flag = false;
@@ -532,10 +558,29 @@ impl<'a> Cx<'a> {
             mask |= *v as u64;
         }
         let display = match (&name, lang) {
-            (Some(n), Lang::Rust) => self.qualified(unit, offset, n),
+            (Some(n), Lang::Rust | Lang::Cpp) => self.qualified(unit, offset, n),
             (Some(n), Lang::C) => format!("enum {n}"),
             (None, _) => "enum {...}".to_string(),
         };
+        if lang == Lang::Cpp {
+            // gdb names a C++ enumerator with its scope: the enclosing
+            // namespace of a plain enum (`std::_S_red`), the type of an
+            // `enum class` (`Color::Red`).
+            let scoped = matches!(
+                die.attr_value(gimli::DW_AT_enum_class),
+                Some(AttributeValue::Flag(true))
+            );
+            let scope = match (&name, scoped) {
+                (Some(_), true) => Some(display.clone()),
+                (Some(n), false) => display.strip_suffix(&format!("::{n}")).map(str::to_string),
+                (None, _) => None,
+            };
+            if let Some(scope) = scope {
+                for (constant, _) in &mut values {
+                    *constant = format!("{scope}::{constant}");
+                }
+            }
+        }
         Ok(Type::simple(
             &display,
             size.unwrap_or(4),

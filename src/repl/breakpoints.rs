@@ -34,7 +34,13 @@ impl Repl {
         };
         match bp.addrs.as_slice() {
             [one] => println!("{kind} {number} at {:#x}{}", one.0, self.where_is(one.0)),
-            many => println!("{kind} {number} at {} locations", many.len()),
+            // gdb names the first location and repeats what was typed.
+            many => println!(
+                "{kind} {number} at {:#x}: {}. ({} locations)",
+                many[0].0,
+                bp.spec,
+                many.len()
+            ),
         }
         Ok(())
     }

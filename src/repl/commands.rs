@@ -43,6 +43,22 @@ pub static COMMANDS: &[Command] = &[
         |r, _| r.cmd_continue(false)
     ),
     cmd!(
+        "run",
+        ["r"],
+        true,
+        "Run the recording again from its start to a breakpoint, a signal or the end (gdb's restart).",
+        "run",
+        |r, _| r.cmd_run(None)
+    ),
+    cmd!(
+        "start",
+        [],
+        true,
+        "Run the recording again from its start to main, with a temporary breakpoint there.",
+        "start",
+        |r, _| r.cmd_run(Some("main"))
+    ),
+    cmd!(
         "reverse-continue",
         ["rc"],
         true,
@@ -269,6 +285,22 @@ pub static COMMANDS: &[Command] = &[
         Repl::cmd_print
     ),
     cmd!(
+        "ptype",
+        [],
+        false,
+        "Show the type of an expression or a type, structs with their members.",
+        "ptype EXPRESSION|TYPE",
+        Repl::cmd_ptype
+    ),
+    cmd!(
+        "whatis",
+        [],
+        false,
+        "Show the type of an expression.",
+        "whatis EXPRESSION",
+        Repl::cmd_whatis
+    ),
+    cmd!(
         "display",
         ["disp"],
         false,
@@ -347,6 +379,30 @@ pub static COMMANDS: &[Command] = &[
         "Set an option: set substitute-path FROM TO.",
         "set substitute-path FROM TO",
         Repl::cmd_set
+    ),
+    cmd!(
+        "echo",
+        [],
+        false,
+        "Print text; C escapes such as \\n and \\t work, and no newline is added.",
+        "echo TEXT",
+        Repl::cmd_echo
+    ),
+    cmd!(
+        "printf",
+        [],
+        false,
+        "Print values with a C format: printf \"%d %s\\n\", n, name.",
+        "printf \"FORMAT\", EXPRESSION...",
+        Repl::cmd_printf
+    ),
+    cmd!(
+        "output",
+        [],
+        false,
+        "Print an expression's value with no newline and no $N.",
+        "output EXPRESSION",
+        Repl::cmd_output
     ),
     cmd!(
         "help",

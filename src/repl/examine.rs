@@ -49,7 +49,7 @@ impl Repl {
             let n: usize = args.parse().map_err(|_| anyhow!("invalid frame number \"{args}\""))?;
             let frames = self.frames(n + 1)?;
             if frames.len() <= n {
-                bail!("no frame at level {n} (the stack has {} frames)", frames.len());
+                bail!("No frame at level {n}.");
             }
             self.selected_frame = n;
         }
@@ -64,12 +64,12 @@ impl Repl {
         let target = if up {
             let frames = self.frames(self.selected_frame + by + 1)?;
             if self.selected_frame + 1 >= frames.len() {
-                bail!("initial frame selected; you cannot go up");
+                bail!("Initial frame selected; you cannot go up.");
             }
             (self.selected_frame + by).min(frames.len() - 1)
         } else {
             if self.selected_frame == 0 {
-                bail!("bottom (innermost) frame selected; you cannot go down");
+                bail!("Bottom (innermost) frame selected; you cannot go down.");
             }
             self.selected_frame.saturating_sub(by)
         };
@@ -102,6 +102,8 @@ impl Repl {
             "args",
             "display",
             "threads",
+            "line",
+            "symbol",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -128,12 +130,14 @@ impl Repl {
             "breakpoints" => self.info_breakpoints(),
             "checkpoints" => self.info_checkpoints(),
             "registers" | "all-registers" => self.info_registers(rest),
-            "frame" => self.print_selected_frame(),
+            "frame" => self.info_frame(),
             "sharedlibrary" => self.info_sharedlibrary(),
             "locals" => self.info_locals(),
             "args" => self.info_args(),
             "display" => self.info_display(),
             "threads" => self.info_threads(),
+            "line" => self.info_line(rest),
+            "symbol" => self.info_symbol(rest),
             "proc" => match rest {
                 "mappings" | "map" | "m" => self.info_mappings(),
                 _ => bail!("usage: info proc mappings"),
@@ -420,6 +424,9 @@ impl Repl {
     }
 
     pub(super) fn cmd_list(&mut self, args: &str) -> Result<()> {
+        if let Some((from, to)) = args.split_once(',') {
+            return self.list_range(from.trim(), to.trim());
+        }
         let (file, first) = if args.is_empty() {
             match self.list_next.clone() {
                 Some(next) => next,
@@ -465,6 +472,47 @@ impl Repl {
         Ok(())
     }
 
+    /// `list FROM,TO`, `list FROM,` (ten lines from FROM) and `list ,TO`
+    /// (ten lines up to TO): FROM and TO are lines or locations, as gdb
+    /// takes them; TO alone is a line of FROM's file.
+    fn list_range(&mut self, from: &str, to: &str) -> Result<()> {
+        let (file, first, last) = match (from.is_empty(), to.is_empty()) {
+            (true, true) => bail!("usage: list FROM,TO"),
+            (false, _) => {
+                let (file, first) = self.list_target(from)?;
+                let last = match to.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) if to.is_empty() => first + LIST_LINES - 1,
+                    Err(_) => self.list_target(to)?.1,
+                };
+                (file, first, last)
+            }
+            (true, false) => {
+                let (file, last) = self.list_target(to)?;
+                (file, last.saturating_sub(LIST_LINES - 1).max(1), last)
+            }
+        };
+        let count = self.session.debug.source_line_count(&file).ok_or_else(|| {
+            anyhow!(
+                "cannot find the source file {}; try \"directory\" or \"set substitute-path\"",
+                file.display()
+            )
+        })? as u32;
+        if first > count {
+            bail!(
+                "Line number {first} out of range; \"{}\" has {count} lines.",
+                base_name(&file)
+            );
+        }
+        let last = last.min(count);
+        for n in first..=last {
+            let text = self.session.debug.source_line(&file, n).unwrap_or_default();
+            println!("{n}\t{text}");
+        }
+        self.list_next = Some((file, last + 1));
+        Ok(())
+    }
+
     /// The file and line `list ARG` centres on.
     fn list_target(&self, args: &str) -> Result<(PathBuf, u32)> {
         if let Ok(line) = args.parse::<u32>() {
@@ -491,6 +539,167 @@ impl Repl {
             None => line,
         };
         Ok((file, line))
+    }
+
+    /// `info frame`: the selected frame's addresses as gdb lists them:
+    /// where it is and was called from, its neighbours' CFAs, its language,
+    /// arguments, and where it saved its caller's registers.
+    fn info_frame(&self) -> Result<()> {
+        let level = self.selected_frame;
+        let frames = self.frames(level + 2)?;
+        let frame = frames.get(level).ok_or_else(|| anyhow!("No stack."))?;
+        if frame.inlined {
+            // gdb describes an inlined call's frame by the code around it,
+            // in ways that have little to do with it; rback does not.
+            bail!("info frame does not describe the frame of an inlined call yet");
+        }
+        let loc = frame.location.clone();
+        println!("Stack level {level}, frame at {:#x}:", frame.cfa);
+        let mut line = format!(" rip = {:#x}", frame.pc);
+        if let Some(loc) = &loc {
+            let name = crate::debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
+            match (&loc.file, loc.line) {
+                (Some(f), Some(l)) => line.push_str(&format!(" in {name} ({}:{l})", base_name(f))),
+                _ => line.push_str(&format!(" in {name}")),
+            }
+        }
+        // The return address where the frame saved it, which is there for
+        // `main` too, whose caller the backtrace leaves out.
+        let saved_rip = frame
+            .saved
+            .iter()
+            .find(|(reg, _)| *reg == 16)
+            .and_then(|(_, at)| self.session.memory().read(*at, 8))
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .or(frames.get(level + 1).map(|caller| caller.pc));
+        if let Some(rip) = saved_rip {
+            line.push_str(&format!("; saved rip = {rip:#x}"));
+        }
+        println!("{line}");
+        let mut neighbours = Vec::new();
+        if let Some(caller) = frames.get(level + 1) {
+            neighbours.push(format!("called by frame at {:#x}", caller.cfa));
+        }
+        if level > 0 {
+            let inner = &self.frames(level)?[level - 1];
+            neighbours.push(format!("caller of frame at {:#x}", inner.cfa));
+        }
+        if !neighbours.is_empty() {
+            println!(" {}", neighbours.join(", "));
+        }
+        if let Some(lang) = self.session.debug.language_at(frame.lookup_pc) {
+            println!(" source language {lang}.");
+        }
+        // gdb's frame base on x86-64: where the frame pointer would be saved.
+        let base = frame.cfa - 16;
+        let args = self.with_scope_at(level, |scope| Ok(self.session.debug.frame_args_summary(scope)))?;
+        println!(" Arglist at {base:#x}, args: {args}");
+        println!(" Locals at {base:#x}, Previous frame's sp is {:#x}", frame.cfa);
+        if !frame.saved.is_empty() {
+            // In gdb's register order: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip.
+            const ORDER: [(u16, &str); 17] = [
+                (0, "rax"),
+                (3, "rbx"),
+                (2, "rcx"),
+                (1, "rdx"),
+                (4, "rsi"),
+                (5, "rdi"),
+                (6, "rbp"),
+                (7, "rsp"),
+                (8, "r8"),
+                (9, "r9"),
+                (10, "r10"),
+                (11, "r11"),
+                (12, "r12"),
+                (13, "r13"),
+                (14, "r14"),
+                (15, "r15"),
+                (16, "rip"),
+            ];
+            let saved: Vec<String> = ORDER
+                .iter()
+                .filter_map(|(reg, name)| {
+                    let (_, at) = frame.saved.iter().find(|(r, _)| r == reg)?;
+                    Some(format!("{name} at {at:#x}"))
+                })
+                .collect();
+            println!(" Saved registers:\n  {}", saved.join(", "));
+        }
+        Ok(())
+    }
+
+    /// `info symbol ADDR`: which symbol an address is in, and where.
+    fn info_symbol(&self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            bail!("Argument required (address).");
+        }
+        let addr = self.expression_address(args)?;
+        match self.session.debug.symbol_info(addr) {
+            Some(text) => println!("{text}"),
+            None => println!("No symbol matches {args}."),
+        }
+        Ok(())
+    }
+
+    /// `info line [LOCATION]`: the addresses of a source line's code, as
+    /// gdb's line table has them (the selected frame's line without an
+    /// argument; a function's opening line for a function).
+    fn info_line(&self, args: &str) -> Result<()> {
+        let at = |a: u64| {
+            let symbol = self.session.debug.symbolize(a).and_then(|l| l.symbol_with_offset());
+            match symbol {
+                Some(s) => format!("{a:#x} <{s}>"),
+                None => format!("{a:#x}"),
+            }
+        };
+        // A line number, alone or after a file name: the line table's own
+        // first address for it, with no prologue skipped.
+        let line_spec = match args.rsplit_once(':') {
+            Some((file, l)) => l.parse::<u32>().ok().map(|l| (Some(file.to_string()), l)),
+            None => args.parse::<u32>().ok().map(|l| (None, l)),
+        };
+        let addr = if args.is_empty() {
+            self.selected()?.lookup_pc
+        } else if let Some((file, line)) = line_spec {
+            let file = match file {
+                Some(f) => f,
+                None => self
+                    .session
+                    .default_source_file()?
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .ok_or_else(|| anyhow!("no default source file"))?,
+            };
+            let shown = base_name(Path::new(&file));
+            let (addr, exact) = self
+                .session
+                .debug
+                .line_table_address(&file, line)
+                .ok_or_else(|| anyhow!("Line {line} is out of range for \"{shown}\"."))?;
+            if !exact {
+                println!(
+                    "Line {line} of \"{shown}\" is at address {} but contains no code.",
+                    at(addr)
+                );
+                return Ok(());
+            }
+            addr
+        } else {
+            let addr = self.session.resolve_location(args)?.first().context("no code there")?.0;
+            match self.session.debug.function_range(addr) {
+                Some(f) if !args.starts_with('*') => f.start,
+                _ => addr,
+            }
+        };
+        let Some((range, file, line)) = self.session.debug.line_entry(addr) else {
+            bail!("No line number information available for address {addr:#x}");
+        };
+        println!(
+            "Line {line} of \"{}\" starts at address {} and ends at {}.",
+            base_name(&file),
+            at(range.start),
+            at(range.end)
+        );
+        Ok(())
     }
 
     fn info_sharedlibrary(&self) -> Result<()> {

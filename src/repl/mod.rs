@@ -9,6 +9,7 @@
 //! - [`movement`]: continue, step, next, finish and their reverse twins.
 //! - [`examine`]: registers, memory, disassembly, source listings, frames.
 //! - [`breakpoints`]: setting, listing, enabling and deleting breakpoints.
+//! - [`text`]: printing what a script says: `echo`, `printf`, `output`.
 //! - [`time`]: `when`, checkpoints, the `timeline` picture.
 //! - [`values`]: expressions: `print`, `display`, conditions, locals, `watch`.
 //! - [`watch`]: reporting watchpoint stops; watchpoints on locals end with their frame.
@@ -24,6 +25,7 @@ mod complete;
 mod examine;
 mod movement;
 mod progress;
+mod text;
 mod threads;
 mod time;
 mod values;

@@ -33,6 +33,9 @@ enum Primitive {
 struct Origin {
     function: Option<u64>,
     cfa: Option<u64>,
+    /// The function of the frame shown as #0 (an inlined call's, or the
+    /// caller of inlined calls shown from outside).
+    shown: Option<String>,
 }
 
 impl Repl {
@@ -49,6 +52,7 @@ impl Repl {
             Primitive::ReverseStepi => tl.reverse_stepi(),
         }?;
         self.session.refresh()?;
+        self.session.hide_inlined_calls_starting_here(Some(reason));
         self.selected_frame = 0;
         self.list_next = None;
         self.x_next = None;
@@ -75,9 +79,14 @@ impl Repl {
 
     fn origin(&self) -> Result<Origin> {
         let pc = self.regs()?.rip;
+        let shown = self.session.backtrace(1).ok().and_then(|frames| {
+            let loc = frames.into_iter().next()?.location?;
+            loc.function
+        });
         Ok(Origin {
             function: self.session.debug.function_range(pc).map(|r| r.start),
             cfa: self.cfa(),
+            shown,
         })
     }
 
@@ -141,11 +150,17 @@ impl Repl {
         self.stop_spinner();
         let here = self.origin()?;
         let pc = self.regs()?.rip;
-        let loc = self.session.debug.symbolize(pc);
-        let same = here.function.is_some() && here.function == origin.function && here.cfa == origin.cfa;
+        // The frame shown as #0: the innermost, or the caller of inlined
+        // calls that start here.
+        let shown = self.session.backtrace(1)?.into_iter().next();
+        let loc = shown.as_ref().and_then(|f| f.location.clone());
+        let same = here.function.is_some()
+            && here.function == origin.function
+            && here.cfa == origin.cfa
+            && here.shown == origin.shown;
         match loc.filter(|l| same && l.line.is_some()) {
             Some(loc) => {
-                let at_start = self.session.debug.line_range(pc).is_some_and(|r| r.start == pc);
+                let at_start = self.session.debug.is_line_start(pc) || shown.is_some_and(|f| f.inline_depth > 0);
                 if !at_start {
                     print!("{pc:#018x}\t");
                 }
@@ -220,6 +235,19 @@ impl Repl {
                 other => return Ok(Some(other)),
             }
         }
+    }
+
+    /// A stop at a user breakpoint that a single step forward arrived at:
+    /// gdb keeps its breakpoints in while it steps, so a step that reaches
+    /// one ends there as a breakpoint stop (if its condition holds).
+    fn stepped_onto_breakpoint(&mut self) -> Result<Option<StopReason>> {
+        let pc = RemoteAddr(self.regs()?.rip);
+        if self.session.is_user_breakpoint(pc) && self.user_hit(pc)? {
+            let reason = StopReason::Breakpoint(pc);
+            self.session.hide_inlined_calls_starting_here(Some(reason));
+            return Ok(Some(reason));
+        }
+        Ok(None)
     }
 
     /// Whether the instruction just run (forward) was a call: the stack
@@ -335,6 +363,18 @@ impl Repl {
 
     /// `step`, `next`, `reverse-step`, `reverse-next`.
     pub(super) fn cmd_step(&mut self, over_calls: bool, reverse: bool) -> Result<bool> {
+        if !over_calls && !reverse && self.session.hidden_inline > 0 {
+            // At the start of an inlined call shown from its caller, `step`
+            // goes into it without running anything, as in gdb.
+            self.session.hidden_inline -= 1;
+            self.selected_frame = 0;
+            if !self.quiet_steps {
+                self.stop_spinner();
+                print!("{}", self.session.describe_here(true));
+                self.show_displays();
+            }
+            return Ok(true);
+        }
         let origin = self.origin()?;
         let stopped = if reverse {
             self.reverse_line(over_calls)?
@@ -369,6 +409,9 @@ impl Repl {
             if r != StopReason::Stepped {
                 return Ok(Some(r));
             }
+            if let Some(r) = self.stepped_onto_breakpoint()? {
+                return Ok(Some(r));
+            }
             let now = self.regs()?;
             if self.entered_call(&before, &now)? {
                 let has_lines = self.session.debug.line_range(now.rip).is_some();
@@ -388,17 +431,21 @@ impl Repl {
                 continue;
             }
             if now.rsp > frame_cfa.wrapping_sub(8) {
-                // Returned into the caller, in the middle of its line: go
-                // on to the start of a statement there, as gdb does.
+                // Returned into the caller, in the middle of the line of
+                // the call: go on to the start of another line there, as
+                // gdb does. The call's line is that of the instruction
+                // before the return address.
                 let Some(r) = self.session.debug.line_range(now.rip) else {
                     return Ok(None);
                 };
-                range = r;
-                line = self.session.debug.line_at(now.rip).map(|(_, l)| l);
+                let call_line = self.session.debug.line_at(now.rip - 1).map(|(_, l)| l);
+                let here = self.session.debug.line_at(now.rip).map(|(_, l)| l);
                 frame_cfa = self.cfa().unwrap_or(now.rsp + 8);
-                if self.session.is_statement(now.rip) {
+                if self.session.is_statement(now.rip) && here != call_line {
                     return Ok(None);
                 }
+                range = r;
+                line = call_line;
                 continue;
             }
             let Some(r) = self.session.debug.line_range(now.rip) else {
@@ -411,16 +458,22 @@ impl Repl {
                     continue;
                 }
             }
-            if self.session.is_statement(now.rip) && (new_line != line || r.start == now.rip) {
+            // Only a statement of another line stops the step: coming
+            // back to the start of the same line (a loop's condition,
+            // placed after its body) does not, as in gdb.
+            if self.session.is_statement(now.rip) && new_line != line {
                 return Ok(None);
             }
+            // Landing in the middle of another line makes it the line
+            // being stepped, as gdb refreshes its step range there.
             range = r;
+            line = new_line;
         }
     }
 
-    /// From a function's entry, steps through its prologue to the address
-    /// `break FUNCTION` would use.
-    fn past_prologue(&mut self, entry: u64) -> Result<Option<StopReason>> {
+    /// The address `break FUNCTION` would use for the function entered at
+    /// `entry`, when it lies past the entry (there is a prologue).
+    fn prologue_end(&self, entry: u64) -> Option<u64> {
         let range = self.session.debug.function_range(entry);
         let name = self
             .session
@@ -434,7 +487,14 @@ impl Repl {
                 .into_iter()
                 .find(|a| range.as_ref().is_some_and(|r| r.contains(a)))
         });
-        let Some(target) = target.filter(|t| *t > entry) else {
+        target.filter(|t| *t > entry)
+    }
+
+    /// From a function's entry, steps through its prologue to the address
+    /// `break FUNCTION` would use.
+    fn past_prologue(&mut self, entry: u64) -> Result<Option<StopReason>> {
+        let range = self.session.debug.function_range(entry);
+        let Some(target) = self.prologue_end(entry) else {
             return Ok(None);
         };
         for _ in 0..WALK_LIMIT {
@@ -489,22 +549,27 @@ impl Repl {
             let now = self.regs()?;
             // Landing exactly on a statement that starts its line: what ran
             // before it belongs to another line, so this is the stop.
+            // A function's opening (its prologue's line) is never the
+            // stop: from its first line, gdb goes back out to the line that
+            // called it.
             if self.session.is_statement(now.rip)
                 && self
                     .session
                     .debug
                     .line_range(now.rip)
                     .is_some_and(|r| r.start == now.rip)
+                && !self.at_function_entry(now.rip)
             {
                 return Ok(None);
             }
             if range.contains(&now.rip) && now.rsp < frame_cfa {
                 continue;
             }
-            if seeking && self.session.is_statement(before.rip) {
+            if seeking && self.session.is_statement(before.rip) && !self.at_function_entry(before.rip) {
                 // One instruction before the line's start: back onto it.
                 self.session.timeline.goto_position(before_position)?;
                 self.session.refresh()?;
+                self.session.hide_inlined_calls_starting_here(None);
                 return Ok(None);
             }
             if now.rsp >= frame_cfa {
@@ -521,6 +586,14 @@ impl Repl {
         }
     }
 
+    /// Whether `pc` is the first instruction of a function with symbols
+    /// and a prologue: its line is the function's opening, which gdb does
+    /// not stop at going backward. (Without a prologue the entry is the
+    /// first line of the body, a stop like any other.)
+    fn at_function_entry(&self, pc: u64) -> bool {
+        self.session.debug.function_range(pc).is_some_and(|r| r.start == pc) && self.prologue_end(pc).is_some()
+    }
+
     /// `finish` and `reverse-finish`.
     pub(super) fn cmd_finish(&mut self, reverse: bool) -> Result<()> {
         let frames = self.session.backtrace(self.selected_frame + 2)?;
@@ -529,9 +602,45 @@ impl Repl {
         };
         let Some(caller) = frames.get(self.selected_frame + 1) else {
             let name = if reverse { "reverse-finish" } else { "finish" };
-            bail!("\"{name}\" not meaningful in the outermost frame");
+            bail!("\"{name}\" not meaningful in the outermost frame.");
         };
         let title = self.session.describe_frame(self.selected_frame, frame);
+        if frame.inlined && reverse {
+            // Back to before the inlined call's first instruction.
+            let ranges = self.session.debug.inline_ranges(frame.pc, frame.inline_depth);
+            println!("Run back to call of {title}");
+            match self.run_back_out_of(&ranges, frame.cfa)? {
+                Some(r) => self.report(r),
+                None => {
+                    self.stop_spinner();
+                    print!("{}", self.session.describe_here(true));
+                    self.show_displays();
+                }
+            }
+            return Ok(());
+        }
+        if frame.inlined {
+            // An inlined call has no return to wait for: run until the
+            // program leaves its code, in the same machine frame, as gdb
+            // does. gdb shows no value for it.
+            let ranges = self.session.debug.inline_ranges(frame.pc, frame.inline_depth);
+            println!("Run till exit from {title}");
+            let mut stopped = self.run_out_of(&ranges, frame.cfa)?;
+            if stopped.is_none() && !self.session.is_statement(self.regs()?.rip) {
+                // Out in the middle of a line: on to the start of the
+                // next, as gdb steps out of an inlined call.
+                stopped = self.forward_line(true, None)?;
+            }
+            match stopped {
+                Some(r) => self.report(r),
+                None => {
+                    self.stop_spinner();
+                    print!("{}", self.session.describe_here(true));
+                    self.show_displays();
+                }
+            }
+            return Ok(());
+        }
         let (frame_cfa, return_to) = (frame.cfa, caller.pc);
         if reverse {
             println!("Run back to call of {title}");
@@ -547,17 +656,66 @@ impl Repl {
             return Ok(());
         }
         println!("Run till exit from {title}");
-        let function = frame.location.as_ref().and_then(|l| l.function.clone());
+        let callee_pc = frame.pc;
         match self.run_to(false, &[RemoteAddr(return_to)], &|regs| regs.rsp == frame_cfa)? {
             Some(r) => self.report(r),
             None => {
                 self.stop_spinner();
                 print!("{}", self.session.describe_here(true));
-                self.print_return_value(function.as_deref());
+                self.print_return_value(callee_pc);
                 self.show_displays();
             }
         }
         Ok(())
+    }
+
+    /// Steps forward, over calls, until the program is outside `ranges`
+    /// or has returned from the machine frame whose CFA is `cfa`.
+    fn run_out_of(&mut self, ranges: &[std::ops::Range<u64>], cfa: u64) -> Result<Option<StopReason>> {
+        loop {
+            let before = self.regs()?;
+            let r = self.primitive(Primitive::Stepi)?;
+            if r != StopReason::Stepped {
+                return Ok(Some(r));
+            }
+            if let Some(r) = self.stepped_onto_breakpoint()? {
+                return Ok(Some(r));
+            }
+            let now = self.regs()?;
+            if self.entered_call(&before, &now)? {
+                let ret = self.read_u64(now.rsp)?;
+                let want = now.rsp + 8;
+                if let Some(r) = self.run_to(false, &[RemoteAddr(ret)], &|regs| regs.rsp == want)? {
+                    return Ok(Some(r));
+                }
+            }
+            let now = self.regs()?;
+            if !ranges.iter().any(|r| r.contains(&now.rip)) || now.rsp >= cfa {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Steps backward, back over calls, until the program is outside
+    /// `ranges` in the machine frame whose CFA is `cfa`, or has left it.
+    fn run_back_out_of(&mut self, ranges: &[std::ops::Range<u64>], cfa: u64) -> Result<Option<StopReason>> {
+        loop {
+            let before = self.regs()?;
+            let r = self.primitive(Primitive::ReverseStepi)?;
+            if r != StopReason::Stepped {
+                return Ok(Some(r));
+            }
+            let now = self.regs()?;
+            if self.undid_return(&before, &now)? {
+                if let Some(r) = self.back_to_call(before.rsp, before.rip)? {
+                    return Ok(Some(r));
+                }
+            }
+            let now = self.regs()?;
+            if !ranges.iter().any(|r| r.contains(&now.rip)) || now.rsp >= cfa {
+                return Ok(None);
+            }
+        }
     }
 
     /// `until`: with no argument, `next` that does not stop on going back
@@ -598,6 +756,19 @@ impl Repl {
         Ok(())
     }
 
+    /// `run` and `start`: the program has already run, so running it again
+    /// is going back to the start of the recording and on from there (with
+    /// `start`, to a temporary breakpoint on `main`). Like gdb's, not
+    /// repeated by an empty line.
+    pub(super) fn cmd_run(&mut self, to: Option<&str>) -> Result<()> {
+        self.last_movement = None;
+        if let Some(function) = to {
+            self.cmd_break(function, true)?;
+        }
+        self.goto_event(EventIdx(1))?;
+        self.cmd_continue(false)
+    }
+
     pub(super) fn cmd_goto(&mut self, args: &str) -> Result<()> {
         let reason = match args {
             "" => bail!("usage: goto EVENT|start|end"),
@@ -632,6 +803,7 @@ impl Repl {
     fn goto_event(&mut self, event: EventIdx) -> Result<StopReason> {
         let r = self.session.timeline.goto_event(event)?;
         self.session.refresh()?;
+        self.session.hide_inlined_calls_starting_here(None);
         self.selected_frame = 0;
         self.list_next = None;
         Ok(r)
@@ -643,6 +815,7 @@ impl Repl {
         }
         let r = self.session.timeline.restart(args)?;
         self.session.refresh()?;
+        self.session.hide_inlined_calls_starting_here(None);
         self.selected_frame = 0;
         self.list_next = None;
         self.report(r);

@@ -11,7 +11,7 @@ use recorder::RemoteAddr;
 
 use super::watch::watch_title;
 use super::Repl;
-use crate::debuginfo::{Format, Scope, Value};
+use crate::debuginfo::{Format, ReturnRegisters, Scope, Value};
 
 /// An expression shown at every stop (`display`).
 pub struct Display {
@@ -22,10 +22,12 @@ pub struct Display {
 
 impl Repl {
     /// Evaluates `expr` in the selected frame (`frame0`: in the innermost).
-    fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
+    pub(super) fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
         let expr = self.substitute_dollars(expr)?;
         let level = if frame0 { 0 } else { self.selected_frame };
-        self.with_scope_at(level, |scope| self.session.debug.evaluate(&expr, scope))
+        self.with_scope_at(level, |scope| {
+            self.session.debug.evaluate_with_history(&expr, scope, &self.history)
+        })
     }
 
     fn with_scope<T>(&self, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
@@ -33,7 +35,7 @@ impl Repl {
     }
 
     /// Runs `f` with frame `level` as the scope of names.
-    fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
+    pub(super) fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
         let frames = self.session.backtrace(level + 1)?;
         let frame = frames.get(level).ok_or_else(|| anyhow!("no frame {level} here"))?;
         let mem = self.session.memory();
@@ -65,9 +67,36 @@ impl Repl {
         Ok(out)
     }
 
+    /// The history number an expression is, if it is only `$`, `$N`, `$$`
+    /// or `$$N`.
+    fn history_index(&self, expr: &str) -> Result<Option<usize>> {
+        let Some(name) = expr.trim().strip_prefix('$') else {
+            return Ok(None);
+        };
+        let history = name.is_empty() || name.bytes().all(|b| b.is_ascii_digit() || b == b'$');
+        if !history || name.len() > 1 && name[1..].contains('$') {
+            return Ok(None);
+        }
+        self.history_number(name)
+    }
+
     fn dollar_value(&self, name: &str) -> Result<String> {
+        let Some(i) = self.history_number(name)? else {
+            // Registers (`$pc`, `$rax`) are the evaluator's.
+            return Ok(format!("${name}"));
+        };
+        if i == 0 || i > self.history.len() {
+            bail!("History has not yet reached ${i}.");
+        }
+        // The evaluator takes the value itself, with its type and bytes.
+        Ok(format!("$history{i}"))
+    }
+
+    /// The history number `$NAME` stands for (`$`, `$N`, `$$`, `$$N`), or
+    /// `None` when it is not a history reference (a register).
+    fn history_number(&self, name: &str) -> Result<Option<usize>> {
         let n = self.history.len();
-        let index = if name.is_empty() {
+        Ok(if name.is_empty() {
             Some(n)
         } else if name == "$" {
             Some(n.saturating_sub(1))
@@ -83,24 +112,7 @@ impl Repl {
             )
         } else {
             None
-        };
-        if let Some(i) = index {
-            let v = i
-                .checked_sub(1)
-                .and_then(|i| self.history.get(i))
-                .ok_or_else(|| anyhow!("history has not yet reached ${i}"))?;
-            return match v.as_i64() {
-                // A pointer keeps its type, so that `*$1` works.
-                Some(x) if v.type_name().ends_with('*') => Ok(format!("(({}){x:#x})", v.type_name())),
-                Some(x) => Ok(format!("({x})")),
-                None => match v.as_f64() {
-                    Some(x) => Ok(format!("({x})")),
-                    None => bail!("${i} is not a number; only numbers can be used in expressions"),
-                },
-            };
-        }
-        // Registers (`$pc`, `$rax`) are the evaluator's.
-        Ok(format!("${name}"))
+        })
     }
 
     pub(super) fn cmd_print(&mut self, args: &str) -> Result<()> {
@@ -114,8 +126,54 @@ impl Repl {
                 .ok_or_else(|| anyhow!("no values in the history yet"))?;
             return self.record_value(v, format);
         }
+        // A history value by itself is shown again whatever it holds; in
+        // expressions only numbers and pointers can stand for one.
+        if let Some(i) = self.history_index(expr)? {
+            let v = i
+                .checked_sub(1)
+                .and_then(|i| self.history.get(i))
+                .cloned()
+                .ok_or_else(|| anyhow!("History has not yet reached ${i}."))?;
+            return self.record_value(v, format);
+        }
         let v = self.evaluate_in(expr, false)?;
         self.record_value(v, format)
+    }
+
+    /// `whatis EXPR`: the type of the expression's value, as declared
+    /// (a reference keeps its `&`).
+    pub(super) fn cmd_whatis(&mut self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            bail!("usage: whatis EXPRESSION|TYPE");
+        }
+        let name = match self.evaluate_in(args, false) {
+            Ok(v) => v.declared_type_name(),
+            // A type name is its own answer, once it is known to exist.
+            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
+                Ok(_) => args.split_whitespace().collect::<Vec<_>>().join(" "),
+                Err(_) => return Err(e),
+            },
+        };
+        println!("type = {name}");
+        Ok(())
+    }
+
+    /// `ptype EXPR` or `ptype TYPE`: the type written out, a struct with
+    /// its members.
+    pub(super) fn cmd_ptype(&mut self, args: &str) -> Result<()> {
+        if args.is_empty() {
+            bail!("usage: ptype EXPRESSION|TYPE");
+        }
+        let text = match self.evaluate_in(args, false) {
+            Ok(v) => self.session.debug.ptype(&v),
+            // A type name: what a pointer to it points to.
+            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
+                Ok(p) => self.session.debug.ptype_target(&p).ok_or(e)?,
+                Err(_) => return Err(e),
+            },
+        };
+        println!("type = {text}");
+        Ok(())
     }
 
     fn record_value(&mut self, v: Value, format: Format) -> Result<()> {
@@ -172,6 +230,9 @@ impl Repl {
         let slash = format_suffix(d.format);
         match self.evaluate_in(&d.expr, true) {
             Ok(v) => println!("{}: {slash}{} = {}", d.number, d.expr, v.format(d.format)),
+            // A display of a local is shown only where the local is in
+            // scope, as gdb ties it to the block it was made in.
+            Err(e) if crate::one_line(&e).starts_with("No symbol ") => {}
             Err(e) => println!("{}: {slash}{} = <error: {}>", d.number, d.expr, crate::one_line(&e)),
         }
     }
@@ -235,33 +296,26 @@ impl Repl {
             .ok_or_else(|| anyhow!("\"{text}\" is neither a number nor something in memory"))
     }
 
-    /// `Value returned is $N = 5` after `finish`, for functions returning
-    /// an integer or a pointer (in rax).
-    pub(super) fn print_return_value(&mut self, function: Option<&str>) {
-        let Some(function) = function else {
+    /// `Value returned is $N = ...` after `finish` out of the function
+    /// containing `callee_pc`, read where the ABI returns it (see
+    /// `DebugInfo::return_value`). Nothing for a `void` function.
+    pub(super) fn print_return_value(&mut self, callee_pc: u64) {
+        let (Ok(regs), Ok(fp)) = (self.session.timeline.regs(), self.session.timeline.fp_regs()) else {
             return;
         };
-        let Ok(f) = self.evaluate_in(function, true) else {
-            return;
+        // ST0 is at byte 32 of the FXSAVE image, XMM0 and XMM1 at 160 and 176.
+        let low = |at: usize| -> [u8; 8] { fp.fxsave[at..at + 8].try_into().expect("8 bytes") };
+        let returned = ReturnRegisters {
+            rax: regs.rax,
+            rdx: regs.rdx,
+            xmm0: low(160),
+            xmm1: low(176),
+            st0: fp.fxsave[32..42].try_into().expect("10 bytes"),
         };
-        let ty = f.type_name();
-        let Some(ret) = ty.split(" (").next().map(str::trim) else {
-            return;
-        };
-        let scalar_int = !ret.is_empty()
-            && ret != "void"
-            && !ret.contains("float")
-            && !ret.contains("double")
-            && !ret.starts_with("struct")
-            && !ret.starts_with("union")
-            && !ret.contains('[');
-        if !scalar_int {
-            return;
-        }
-        let Ok(regs) = self.session.timeline.regs() else {
-            return;
-        };
-        if let Ok(v) = self.evaluate_in(&format!("({ret}){:#x}", regs.rax), true) {
+        let value = self.with_scope_at(0, |scope| {
+            Ok(self.session.debug.return_value(callee_pc, &returned, scope))
+        });
+        if let Ok(Some(v)) = value {
             self.history.push(v.clone());
             println!(
                 "Value returned is ${} = {}",
