@@ -362,17 +362,7 @@ impl Tracee {
     /// Takes charge of a process that rback's tracing made: waits for its
     /// first stop (the automatic attach of a fork).
     fn adopt(pid: Pid) -> Result<Tracee> {
-        loop {
-            match waitpid(pid, Some(WaitPidFlag::__WALL)).map_err(|e| Error::ptrace("waitpid", pid, e))? {
-                WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_STOP => break,
-                WaitStatus::Stopped(_, Signal::SIGSTOP) => break,
-                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
-                    return Err(Error::Spawn(format!("the checkpoint {pid} died at birth")))
-                }
-                _ => ptrace::cont(pid, None).map_err(|e| Error::ptrace("cont", pid, e))?,
-            }
-        }
-        Tracee::traced(pid, pid)
+        Tracee::adopt_thread(pid, pid)
     }
 
     /// A thread that rback already traces (its first stop is the caller's
@@ -390,15 +380,16 @@ impl Tracee {
         })
     }
 
-    /// Waits for the first stop of a thread the tracee just made (its
-    /// automatic attach) and takes charge of it.
+    /// Waits for the first stop of a thread (or, with `tid == tgid`, a
+    /// process) the tracee just made, its automatic attach, and takes charge
+    /// of it.
     pub fn adopt_thread(tid: Pid, tgid: Pid) -> Result<Tracee> {
         loop {
             match waitpid(tid, Some(WaitPidFlag::__WALL)).map_err(|e| Error::ptrace("waitpid", tid, e))? {
                 WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_STOP => break,
                 WaitStatus::Stopped(_, Signal::SIGSTOP) => break,
                 WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
-                    return Err(Error::Spawn(format!("the new thread {tid} died at birth")))
+                    return Err(Error::Spawn(format!("the new thread or process {tid} died at birth")))
                 }
                 _ => ptrace::cont(tid, None).map_err(|e| Error::ptrace("cont", tid, e))?,
             }
