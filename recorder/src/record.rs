@@ -1334,12 +1334,15 @@ impl Recorder {
 /// Lets the CPU go while polling for a tracee's stop. Tracer and tracee
 /// share one CPU, so giving it up is what lets the tracee get there: most
 /// stops come within microseconds, so the first polls only yield; a tracee
-/// that computes for longer is then looked at every 100 µs.
+/// that computes for longer is looked at less and less often (from 50 µs
+/// up to every millisecond), since each look takes the CPU from it.
 fn pause_while_the_tracee_runs(polls: u32) {
-    if polls < 64 {
+    const YIELDS: u32 = 64;
+    if polls < YIELDS {
         nix::sched::sched_yield().ok();
     } else {
-        std::thread::sleep(Duration::from_micros(100));
+        let doubled = 50u64 << (polls - YIELDS).min(5);
+        std::thread::sleep(Duration::from_micros(doubled.min(1000)));
     }
 }
 
