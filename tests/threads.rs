@@ -390,3 +390,29 @@ fn the_main_thread_can_leave_before_the_others() {
         assert_eq!(out, "main leaves\nthe worker finished after main left\n");
     });
 }
+
+#[test]
+fn a_thread_that_calls_execve_becomes_the_process_and_time_travel_crosses_the_exec() {
+    let session = record_and_replay_three_times(c_program("threads_exec"), |out| {
+        assert_eq!(out, "main starts a thread that execs\nexec from a thread\n");
+    });
+    let log = recorder::trace::TraceLog::load(&session.trace()).unwrap();
+    let exec = log
+        .events()
+        .enumerate()
+        .skip(1)
+        .find(|(_, e)| matches!(e, recorder::trace::Event::Exec(_)))
+        .map(|(i, _)| i)
+        .expect("the worker's exec is recorded");
+    // To the end and back; then to the new program's first instruction and
+    // one instruction back, which is the old program's `syscall`.
+    let out = debug(
+        &session,
+        &[],
+        &format!("continue\nreverse-continue\ngoto {exec}\nreverse-stepi\nx/i $pc\nstepi\ninfo threads\ncontinue\n"),
+    );
+    assert!(!out.stderr().contains("error"), "{out:?}");
+    let text = out.stdout();
+    assert!(text.contains("<execve+") && text.contains(":\tsyscall"), "{out:?}");
+    assert_eq!(text.matches("No more reverse-execution history.").count(), 3, "{out:?}");
+}

@@ -369,6 +369,16 @@ impl Recorder {
             };
         }
         while let Some((pid, stop)) = tracee::wait_any(block)? {
+            if stop == Stop::Exec && pid == self.tracee.tgid && pid != self.tracee.pid {
+                // The current thread's execve: the kernel killed the others
+                // (they report their ends) and gave it the process's id.
+                self.waiting.forget_leader();
+                if let Some(leader) = self.zombie_leader.take() {
+                    leader.mark_gone();
+                }
+                self.tracee.become_leader();
+                return Ok(Some(stop));
+            }
             if pid == self.tracee.pid {
                 if matches!(stop, Stop::Exited(_)) {
                     self.tracee.mark_gone();
@@ -908,13 +918,9 @@ impl Recorder {
         }
         self.log_call_end(&call, result)?;
         if exec_happened {
-            if !self.waiting.is_empty() {
-                return Err(Error::Unsupported {
-                    event,
-                    what: "execve in a program with several threads".into(),
-                    why: "the other threads vanish at the exec, which rback does not follow yet".into(),
-                });
-            }
+            // The other threads died at the exec: collect their ends.
+            self.waiting.forget_leader();
+            self.waiting.reap_all()?;
             return self.on_exec();
         }
         self.last_exit_regs = Some(exit_regs);

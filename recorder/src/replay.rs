@@ -434,10 +434,25 @@ impl ReplaySession {
                 regs.rdi = path.0;
                 self.tracee.set_regs(&regs)?;
                 self.tracee.resume(Resume::Syscall, 0)?;
+                if !self.others.is_empty() || self.zombie_leader.is_some() {
+                    // The kernel kills the other threads at the exec and
+                    // gives this one the process's id: the first thread's
+                    // id is no longer that thread's, and it never reports.
+                    let tgid = self.tracee.tgid;
+                    for t in self.others.iter().filter(|t| t.tracee.pid == tgid) {
+                        t.tracee.mark_gone();
+                    }
+                    if let Some(leader) = self.zombie_leader.take() {
+                        leader.mark_gone();
+                    }
+                    self.tracee.become_leader();
+                }
                 match self.tracee.wait()? {
                     Stop::Exec => self.tracee.resume(Resume::Syscall, 0)?,
                     other => return Err(self.diverged(at, "exec".into(), format!("{other:?}"))),
                 }
+                // Their ends are reaped as their tracees go.
+                self.others.clear();
                 self.expect_syscall_exit(at, &ev)?;
                 self.next_event()?;
                 self.apply_exec(&exec)?;

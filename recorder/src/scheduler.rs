@@ -103,6 +103,15 @@ impl Waiting {
         self.tasks.push_back(Task { tracee, state });
     }
 
+    /// Forgets the first thread without waiting for it: another thread's
+    /// `execve` took its id, and the kernel never reports its end.
+    pub fn forget_leader(&mut self) {
+        if let Some(i) = self.tasks.iter().position(|t| t.tracee.pid == t.tracee.tgid) {
+            let task = self.tasks.remove(i).expect("found above");
+            task.tracee.mark_gone();
+        }
+    }
+
     /// Takes note of a stop reported by a thread whose turn it is not.
     pub fn note_stop(&mut self, pid: Pid, stop: Stop) -> Result<()> {
         let Some(i) = self.tasks.iter().position(|t| t.tracee.pid == pid) else {

@@ -785,6 +785,13 @@ impl Timeline {
                 "event {event} is outside the recording (1 to {last})"
             )));
         }
+        // An exec is replayed with the execve before it: the program's
+        // start after an exec is the interval after the exec event.
+        let event = if matches!(self.log.get(event), Some(Event::Exec(_))) {
+            EventIdx(event.0 + 1)
+        } else {
+            event
+        };
         self.goto(Position::start(event), None)?;
         Ok(StopReason::Arrived)
     }
@@ -1190,6 +1197,11 @@ impl Timeline {
             Point::Start { .. } => {
                 if p.event.0 <= 1 {
                     return Ok(None);
+                }
+                // An exec has no interval end of its own: it is replayed with
+                // the execve before it.
+                if matches!(self.log.get(EventIdx(p.event.0 - 1)), Some(Event::Exec(_))) {
+                    return self.previous(Position::start(EventIdx(p.event.0 - 1)));
                 }
                 Ok(Some(Position {
                     event: EventIdx(p.event.0 - 1),
@@ -2138,7 +2150,9 @@ impl Timeline {
             }
         }
         self.show_live_output(self.at.event);
-        self.at = Position::start(EventIdx(self.at.event.0 + 1));
+        // Usually one event; an execve's syscall and the exec it made are
+        // replayed together.
+        self.at = Position::start(self.live.next_event_index());
         self.arrivals.clear();
         self.triggers.clear();
         self.arrivals_known = true;

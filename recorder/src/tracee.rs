@@ -397,6 +397,13 @@ impl Tracee {
         Tracee::traced(tid, tgid)
     }
 
+    /// The thread made an `execve` while others lived: the kernel killed
+    /// them and gave this one the process's id (ptrace(2), "execve(2) under
+    /// ptrace"). Its memory handle is reopened by whoever handles the exec.
+    pub fn become_leader(&mut self) {
+        self.pid = self.tgid;
+    }
+
     /// The thread has exited and was reaped by whoever waited for it.
     pub fn mark_gone(&self) {
         self.gone.set(true);
