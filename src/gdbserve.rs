@@ -628,6 +628,27 @@ impl TimeTravel for Backend {
         Ok(running.map_or(self.pid, |t| self.gdb_thread_id(t.tid)))
     }
 
+    /// gdb's `info threads` shows it like a native thread's name: the
+    /// program's, as /proc would give it (15 bytes), and which thread runs
+    /// when the program moves.
+    fn thread_extra_info(&mut self, tid: u32) -> Result<Option<String>, BackendError> {
+        let Some(thread) = self
+            .timeline
+            .threads()
+            .into_iter()
+            .find(|t| self.gdb_thread_id(t.tid) == tid)
+        else {
+            return Ok(None);
+        };
+        let program = &self.timeline.log().header.program;
+        let name: String = program.rsplit('/').next().unwrap_or(program).chars().take(15).collect();
+        Ok(Some(if thread.running {
+            format!("{name}, running")
+        } else {
+            format!("{name}, waiting")
+        }))
+    }
+
     fn select_thread(&mut self, tid: u32) -> Result<(), BackendError> {
         let wanted = self
             .timeline

@@ -888,6 +888,13 @@ fn gdb_sees_the_threads_and_reverse_continues_into_another_one() {
         .take_while(|l| l.starts_with("  ") || l.starts_with("* "))
         .collect();
     assert!((3..=5).contains(&rows.len()), "{out:?}");
+    // qThreadExtraInfo: the program's name and which thread runs.
+    assert!(
+        rows.iter()
+            .any(|l| l.starts_with("* ") && l.contains("(threads_race, running)")),
+        "{out:?}"
+    );
+    assert!(rows.iter().any(|l| l.contains("(threads_race, waiting)")), "{out:?}");
     let stopped_here = format!("add (arg={})", args[1]);
     assert!(
         rows.iter().any(|l| l.starts_with("* ") && l.contains(&stopped_here)),

@@ -170,6 +170,13 @@ pub trait TimeTravel {
         Ok(self.pid())
     }
 
+    /// What gdb shows in parentheses after a thread in `info threads`
+    /// (`qThreadExtraInfo`), if anything.
+    fn thread_extra_info(&mut self, tid: u32) -> Result<Option<String>, BackendError> {
+        let _ = tid;
+        Ok(None)
+    }
+
     /// Directs register reads and writes at thread `tid` until the next
     /// movement (gdb's `Hg`).
     fn select_thread(&mut self, tid: u32) -> Result<(), BackendError> {

@@ -285,6 +285,22 @@ impl<B: TimeTravel> MultiThreadBase for Target<'_, B> {
     fn support_resume(&mut self) -> Option<MultiThreadResumeOps<'_, Self>> {
         Some(self)
     }
+
+    fn support_thread_extra_info(
+        &mut self,
+    ) -> Option<gdbstub::target::ext::thread_extra_info::ThreadExtraInfoOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl<B: TimeTravel> gdbstub::target::ext::thread_extra_info::ThreadExtraInfo for Target<'_, B> {
+    fn thread_extra_info(&self, tid: Tid, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let tid = u32::try_from(tid.get()).unwrap_or(0);
+        let info = self.be().thread_extra_info(tid)?.unwrap_or_default();
+        let n = info.len().min(buf.len());
+        buf[..n].copy_from_slice(&info.as_bytes()[..n]);
+        Ok(n)
+    }
 }
 
 const EPERM: u8 = 1;
