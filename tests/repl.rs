@@ -863,3 +863,25 @@ fn run_and_start_go_back_to_the_start_and_on() {
     );
     assert!(out.stderr().is_empty(), "{out:?}");
 }
+
+#[test]
+fn a_huge_step_count_shows_its_progress_and_stops_at_ctrl_c() {
+    use std::io::Write;
+    let s = demo();
+    let command = format!("{} replay {}", common::RBACK, s.trace().display());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qfec", &command, "/dev/null"]).current_dir(s.dir());
+    let (running, mut keys) = common::spawn_interactive(&mut cmd);
+    keys.write_all(b"break main\n").unwrap();
+    running.wait_for_stdout("Breakpoint 1 at ", TIMEOUT);
+    keys.write_all(b"continue\n").unwrap();
+    running.wait_for_stdout("Breakpoint 1, main", TIMEOUT);
+    keys.write_all(b"stepi 99999999\n").unwrap();
+    // The count shows how far it has got, on the spinner.
+    running.wait_for_stdout(" of 99999999 done (Ctrl-C stops)", TIMEOUT);
+    keys.write_all(b"\x03").unwrap();
+    running.wait_for_stdout("Interrupted after ", TIMEOUT);
+    keys.write_all(b"quit\n").unwrap();
+    let out = running.finish(TIMEOUT);
+    assert_no_panic(&out);
+}

@@ -535,6 +535,18 @@ impl Repl {
         // Like gdb, only where the last step ends is shown (or an early stop).
         let mut result = Ok(());
         for i in 0..n {
+            // Ctrl-C between two of the movements would be lost by the
+            // next one, which starts afresh.
+            if i > 0 && self.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                self.quiet_steps = false;
+                self.stop_spinner();
+                println!("Interrupted after {i} of {n}.");
+                let _ = self.print_selected_frame();
+                break;
+            }
+            if let Some(spinner) = &self.spinner {
+                spinner.progress(i, n);
+            }
             self.quiet_steps = i + 1 < n;
             match once(self) {
                 Ok(true) => {}

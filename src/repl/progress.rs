@@ -3,7 +3,8 @@
 //! thread, so the spinner shows the time spent and how to stop.
 
 use std::io::IsTerminal;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -13,6 +14,10 @@ const DELAY: Duration = Duration::from_millis(500);
 pub struct Spinner {
     stop: mpsc::Sender<()>,
     thread: JoinHandle<()>,
+    /// For a repeated movement (`stepi 1000`): how many are done, of how
+    /// many (0: not a repeated one).
+    done: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
 }
 
 impl Spinner {
@@ -22,17 +27,38 @@ impl Spinner {
             return None;
         }
         let (stop, stopped) = mpsc::channel::<()>();
+        let done = Arc::new(AtomicU64::new(0));
+        let total = Arc::new(AtomicU64::new(0));
+        let (done_seen, total_seen) = (done.clone(), total.clone());
         let thread = std::thread::spawn(move || {
             if stopped.recv_timeout(DELAY).is_ok() {
                 return;
             }
             let bar = indicatif::ProgressBar::new_spinner().with_message("replaying (Ctrl-C stops)");
             bar.enable_steady_tick(Duration::from_millis(100));
-            // Either a message or the sender's drop ends the wait.
-            let _ = stopped.recv();
+            // A message or the sender's drop ends the wait; meanwhile a
+            // repeated movement's count is shown as it goes.
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Duration::from_millis(100)) {
+                let total = total_seen.load(Ordering::Relaxed);
+                if total > 0 {
+                    let done = done_seen.load(Ordering::Relaxed);
+                    bar.set_message(format!("replaying: {done} of {total} done (Ctrl-C stops)"));
+                }
+            }
             bar.finish_and_clear();
         });
-        Some(Spinner { stop, thread })
+        Some(Spinner {
+            stop,
+            thread,
+            done,
+            total,
+        })
+    }
+
+    /// Shows how far a repeated movement has got.
+    pub fn progress(&self, done: u64, total: u64) {
+        self.done.store(done, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
     }
 
     /// Stops and erases the spinner before the movement's output.
