@@ -1151,6 +1151,9 @@ impl Timeline {
         }
         self.interrupted.store(false, Ordering::SeqCst);
         self.selected = None;
+        // The last movement's writes may have made checkpoints' shared
+        // pages their own (no index into the checkpoints is held here).
+        self.keep_memory_budget(false);
         if self.scratch {
             self.scratch = false;
             let here = self.at;
@@ -1166,6 +1169,9 @@ impl Timeline {
     /// Turns a run interrupted mid-interval into a stop at that interval's
     /// start, a position that exists.
     fn settle(&mut self, result: Result<StopReason>) -> Result<StopReason> {
+        // What the movement made the checkpoints hold on their own, checked
+        // before the user looks.
+        self.keep_memory_budget(true);
         match result {
             Err(Error::Interrupted) => {
                 self.take_interrupt();
@@ -2194,10 +2200,56 @@ impl Timeline {
             .unwrap_or(0)
     }
 
-    /// The memory all checkpoints hold: the sum of their anonymous
-    /// proportional set sizes, so pages they share count once.
+    /// The memory all checkpoints hold: the pages each holds alone (its
+    /// private dirty pages), which is what dropping it would give back.
+    /// Pages a checkpoint still shares with the live program or another
+    /// checkpoint cost nothing more than the program itself.
     pub fn checkpoint_memory(&self) -> u64 {
-        self.checkpoints.iter().map(|c| anon_pss(c.session.tracee().pid)).sum()
+        self.held_sessions().map(|s| private_memory(s.tracee().pid)).sum()
+    }
+
+    /// Every process the timeline keeps besides the live one: the
+    /// checkpoints and the step cache's.
+    fn held_sessions(&self) -> impl Iterator<Item = &ReplaySession> {
+        self.checkpoints
+            .iter()
+            .map(|c| &c.session)
+            .chain(self.step_cache.iter().map(|c| &c.checkpoint.session))
+    }
+
+    /// Keeps the checkpoints' memory under the budget, dropping the step
+    /// cache, then anchors and automatic checkpoints (thinned, then the
+    /// newest ones but the first) until it is. Resident sizes bound the
+    /// private ones from above and cost nothing to read; the private size
+    /// walks every page table (tens of milliseconds per GiB), so it is
+    /// measured at most a fifth of the time while a movement runs (when a
+    /// checkpoint is taken), and `every_time` a movement ends, before the
+    /// user looks: the live program's writes are what make a checkpoint's
+    /// shared pages its own.
+    fn keep_memory_budget(&mut self, every_time: bool) {
+        let budget = self.policy.memory_budget;
+        let resident: u64 = self.held_sessions().map(|s| resident(s.tracee().pid)).sum();
+        if resident <= budget || (!every_time && Instant::now() < self.memory_check_after) {
+            return;
+        }
+        let started = Instant::now();
+        while self.checkpoint_memory() > budget {
+            if self.step_cache.take().is_some() || self.thin(|c| c.counts.is_some()) || self.thin(is_auto) {
+                continue;
+            }
+            // Too few to thin: the newest automatic one goes, never the
+            // first (the start of the recording).
+            match (1..self.checkpoints.len())
+                .rev()
+                .find(|&i| is_auto(&self.checkpoints[i]))
+            {
+                Some(i) => {
+                    self.checkpoints.remove(i);
+                }
+                None => break,
+            }
+        }
+        self.memory_check_after = Instant::now() + started.elapsed() * 4;
     }
 
     /// Leaves an interval's end forward. `Some` when that is not possible.
@@ -2458,20 +2510,7 @@ impl Timeline {
         if self.checkpoints.iter().filter(|c| is_auto(c)).count() > MAX_AUTO_CHECKPOINTS {
             self.thin(is_auto);
         }
-        // Resident sizes bound the proportional ones from above and cost
-        // nothing to read; PSS walks every page table, which takes tens of
-        // milliseconds per GiB, so it is also spaced out in time (at most
-        // a twentieth of the time spent here).
-        let resident: u64 = self.checkpoints.iter().map(|c| resident(c.session.tracee().pid)).sum();
-        if resident > self.policy.memory_budget && Instant::now() >= self.memory_check_after {
-            let started = Instant::now();
-            while self.checkpoint_memory() > self.policy.memory_budget {
-                if !self.thin(|c| c.counts.is_some()) && !self.thin(is_auto) {
-                    break;
-                }
-            }
-            self.memory_check_after = Instant::now() + started.elapsed() * 20;
-        }
+        self.keep_memory_budget(false);
         Ok(id)
     }
 
@@ -2553,12 +2592,13 @@ fn resident(pid: nix::unistd::Pid) -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// `Pss_Anon` of a process in bytes (0 if it cannot be read).
-fn anon_pss(pid: nix::unistd::Pid) -> u64 {
+/// `Private_Dirty` of a process in bytes: the pages only it holds (0 if
+/// it cannot be read).
+fn private_memory(pid: nix::unistd::Pid) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
         .ok()
         .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("Pss_Anon:"))?;
+            let line = text.lines().find(|l| l.starts_with("Private_Dirty:"))?;
             line.split_whitespace().nth(1)?.parse::<u64>().ok()
         })
         .map_or(0, |kib| kib * 1024)
