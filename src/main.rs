@@ -44,8 +44,9 @@ struct CheckpointArgs {
     /// faster and cost memory.
     #[arg(long = "checkpoint-interval", value_name = "N|TIME", value_parser = parse_interval)]
     checkpoint_interval: Option<Interval>,
-    /// The memory all checkpoints together may hold, like 512M or 4G
-    /// (default: 2G); older ones are thinned to stay under it.
+    /// The memory all checkpoints together may hold beyond the program's
+    /// own (the pages only they keep), like 512M or 4G (default: 2G). They
+    /// are thinned to stay under it: going back gets slower, never fails.
     #[arg(long = "checkpoint-memory", value_name = "SIZE", value_parser = parse_size)]
     checkpoint_memory: Option<u64>,
 }
