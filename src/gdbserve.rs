@@ -56,6 +56,9 @@ pub struct Backend {
     timeline_breakpoints: BTreeSet<u64>,
     /// Set by the interrupt hook while a movement runs.
     interrupt_requested: Arc<AtomicBool>,
+    /// rip and rsp as they were at this position, once gdb has written
+    /// registers here (see `resume`).
+    unchanged: Option<(u64, u64)>,
 }
 
 fn backend_err(e: impl std::fmt::Display) -> BackendError {
@@ -96,6 +99,7 @@ impl Backend {
             sonames: HashMap::new(),
             warning: None,
             wanted_breakpoints: BTreeSet::new(),
+            unchanged: None,
             timeline_breakpoints: BTreeSet::new(),
             interrupt_requested: Arc::new(AtomicBool::new(false)),
         })
@@ -462,6 +466,25 @@ impl Backend {
 
 impl TimeTravel for Backend {
     fn resume(&mut self, dir: Direction, motion: Motion) -> Result<Stop, BackendError> {
+        // gdb's `call` (and `print f(3)`) sets $pc to the function and runs:
+        // a replay can only run the code the recording ran, so running on
+        // would replay the recording instead and stop somewhere unrelated.
+        // A function call from gdb pushes a frame (rsp) and jumps (rip);
+        // gdb puts both back when it gives up on the call.
+        let moved = match self.unchanged {
+            Some((rip, rsp)) => {
+                let now = self.timeline.regs().map_err(backend_err)?;
+                now.rip != rip || now.rsp != rsp
+            }
+            None => false,
+        };
+        if moved {
+            return Err(BackendError::new(
+                "cannot run code that the recording did not run (a function call from gdb, or a changed $pc or $sp): \
+                 the recording is read-only",
+            ));
+        }
+        self.unchanged = None;
         if self.timeline.has_scratch_changes() {
             self.warning = Some(
                 "changes made from gdb to memory or registers were thrown away: the recording is read-only".into(),
@@ -555,6 +578,8 @@ impl TimeTravel for Backend {
         if core_from(&r) == core_from(&before) {
             return Ok(());
         }
+        // What the registers were at the position, before any change.
+        self.unchanged.get_or_insert((before.rip, before.rsp));
         self.timeline.set_regs(&r).map_err(backend_err)
     }
 

@@ -907,3 +907,35 @@ fn gdb_sees_the_threads_and_reverse_continues_into_another_one() {
     assert_eq!(printed_values(&out), expected, "{out:?}");
     assert_contains(&out, "\nThread 1 (Thread ");
 }
+
+#[test]
+fn a_function_call_from_gdb_is_refused_and_the_replay_stays_put() {
+    let session = recorded(c_program("threads_race"), &[]);
+    let out = gdb(
+        &session,
+        &[
+            "break add",
+            "continue",
+            "set unwindonsignal on",
+            "print add((void *) 7)",
+            "print arg",
+            "continue",
+            "print arg",
+        ],
+    );
+    // Refused with a reason, without running the replay on...
+    let all = format!("{}{}", out.stdout(), out.stderr());
+    assert!(
+        all.contains("cannot run code that the recording did not run"),
+        "{out:?}"
+    );
+    // ...so the program is where it was, and goes on as recorded.
+    let values = printed_values(&out);
+    assert_eq!(values.len(), 2, "{out:?}");
+    assert_ne!(values[0], values[1], "{out:?}");
+    assert_eq!(
+        out.stdout().matches(" hit Breakpoint 1, add (arg=0x").count(),
+        2,
+        "{out:?}"
+    );
+}
