@@ -885,3 +885,17 @@ fn a_huge_step_count_shows_its_progress_and_stops_at_ctrl_c() {
     let out = running.finish(TIMEOUT);
     assert_no_panic(&out);
 }
+
+#[test]
+fn call_is_refused_with_the_reason() {
+    let s = demo();
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace());
+    let out = run(&mut cmd, Some(b"break talk\ncontinue\ncall talk()\n"), TIMEOUT);
+    assert_no_panic(&out);
+    assert!(
+        out.stderr()
+            .contains("cannot call functions in the program: a replay runs only the code that was recorded"),
+        "{out:?}"
+    );
+}

@@ -277,6 +277,18 @@ pub static COMMANDS: &[Command] = &[
         Repl::cmd_info
     ),
     cmd!(
+        "call",
+        [],
+        false,
+        "Not possible in a replay: calling a function would run code the recording did not run.",
+        "call EXPRESSION",
+        |_, _| {
+            bail!(
+            "cannot call functions in the program: a replay runs only the code that was recorded (the recording is read-only)"
+        )
+        }
+    ),
+    cmd!(
         "print",
         ["p", "inspect"],
         false,
