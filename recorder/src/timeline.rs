@@ -781,8 +781,13 @@ impl Timeline {
         let last = self.last_start();
         let live_ahead = event > last && self.frontier.is_some() && self.interval_exists(event)?;
         if event.0 < 1 || (event > last && !live_ahead) {
+            // Events are numbered from 0 (the program's start); the last
+            // position is just after the last event that did not end the
+            // program, which is why it is not the count of events.
             return Err(Error::Program(format!(
-                "event {event} is outside the recording (1 to {last})"
+                "event {event} is outside the recording: goto reaches events 1 to {last} of its {} \
+                 (event 0 starts the program, the ones after {last} end it)",
+                self.log.len()
             )));
         }
         // An exec is replayed with the execve before it: the program's
