@@ -462,3 +462,27 @@ fn signals_to_the_group_and_the_parent_and_unknown_syscalls_do_not_stop_the_reco
     );
     assert_replay_matches(&rec, &session.replay());
 }
+
+/// POSIX timers, signalfd with sigqueue, POSIX and System V message
+/// queues, semaphores, process_vm_readv, kcmp and mincore: recorded, and
+/// replayed with the same observations.
+#[test]
+fn timers_signalfd_message_queues_and_more_record_and_replay() {
+    let session = Session::new();
+    let rec = session.record(c_program("more_syscalls"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    for expected in [
+        "timer fired 3 times, interval 2000000 ns\n",
+        "signalfd read 128 bytes: signal 12, value 42\n",
+        "mq: 22 bytes, priority 3: through a POSIX queue (max 4)\n",
+        "msg: type 7, 32 bytes: through a System V queue (queue had 0)\n",
+        "sem: value 2\n",
+        "process_vm_readv 30: read through process_vm_readv\n",
+        "kcmp of stdout with itself: 0\n",
+        "mincore: 1 0\n",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in {rec:?}");
+    }
+    assert_replay_matches(&rec, &session.replay());
+}

@@ -1122,6 +1122,8 @@ impl Recorder {
                         Len::Arg(i) => args[i],
                         Len::FdSet(i) => args[i].div_ceil(64) * 8,
                         Len::CapacityAt(i) => capacity[i],
+                        Len::Pages(i) => args[i].div_ceil(4096),
+                        Len::ResultPlus(n) => result + n as u64,
                     };
                     push(args[ptr], n)?;
                 }

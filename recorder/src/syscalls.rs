@@ -56,6 +56,10 @@ pub enum Len {
     Arg(usize),
     /// An `fd_set` sized for `nfds` in argument `n`.
     FdSet(usize),
+    /// One byte per page of the length in argument `n` (`mincore`).
+    Pages(usize),
+    /// The result plus a header of this many bytes (`msgrcv`'s `mtype`).
+    ResultPlus(usize),
     /// The `u32` that argument `n` points to, read before the call: the
     /// capacity of an in/out length (`socklen_t *`). The kernel writes at most
     /// that many bytes, however long the real value is.
@@ -146,6 +150,7 @@ const ITIMERVAL: usize = 32;
 const ITIMERSPEC: usize = 32;
 const RUSAGE: usize = 144;
 const RLIMIT: usize = 16;
+const MQ_ATTR: usize = 64;
 const STATFS: usize = 120;
 const SOCKADDR_OUT: [Out; 2] = [buf(1, CapacityAt(2)), buf(2, Fixed(4))];
 const NO_CHILDREN: &str = "the program starts a child process; rback records single-process programs only for now";
@@ -259,7 +264,8 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_sched_yield, emu("sched_yield", 0, &[])),
     (c::SYS_mremap, exe("mremap", 5)),
     (c::SYS_msync, emu("msync", 3, &[])),
-    (c::SYS_mincore, unsupported("mincore", "mincore reveals page residency, which replay cannot reproduce")),
+    // Page residency is data like any other: replay gives the recorded one.
+    (c::SYS_mincore, emu("mincore", 3, &[buf(2, Pages(1))])),
     (c::SYS_madvise, exe("madvise", 3)),
     (c::SYS_dup, emu("dup", 1, &[])),
     (c::SYS_dup2, emu("dup2", 2, &[])),
@@ -377,7 +383,37 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_set_tid_address, emu("set_tid_address", 1, &[])),
     (c::SYS_restart_syscall, emu("restart_syscall", 0, &[])),
     (c::SYS_fadvise64, emu("fadvise64", 4, &[])),
-    (c::SYS_timer_create, unsupported("timer_create", "POSIX timers are not supported yet")),
+    // POSIX timers: their signals come as asynchronous signals, recorded
+    // where they land; replay never arms a timer.
+    (c::SYS_timer_create, emu("timer_create", 3, &[buf(2, Fixed(4))])),
+    (c::SYS_timer_settime, emu("timer_settime", 4, &[buf(3, Fixed(ITIMERSPEC))])),
+    (c::SYS_timer_gettime, emu("timer_gettime", 2, &[buf(1, Fixed(ITIMERSPEC))])),
+    (c::SYS_timer_getoverrun, emu("timer_getoverrun", 1, &[])),
+    (c::SYS_timer_delete, emu("timer_delete", 1, &[])),
+    // Signals read from a signalfd are read()s, emulated like any other.
+    (c::SYS_signalfd, emu("signalfd", 3, &[])),
+    (c::SYS_signalfd4, emu("signalfd4", 4, &[])),
+    (c::SYS_rt_sigqueueinfo, emu("rt_sigqueueinfo", 3, &[])),
+    (c::SYS_rt_tgsigqueueinfo, emu("rt_tgsigqueueinfo", 4, &[])),
+    (c::SYS_kcmp, emu("kcmp", 5, &[])),
+    (c::SYS_process_vm_readv, emu("process_vm_readv", 6, &[Out::Iov { iov: 1, count: 2 }])),
+    (c::SYS_process_vm_writev, emu("process_vm_writev", 6, &[])),
+    // POSIX message queues: descriptors like any other, contents recorded.
+    (c::SYS_mq_open, emu("mq_open", 4, &[])),
+    (c::SYS_mq_unlink, emu("mq_unlink", 1, &[])),
+    (c::SYS_mq_timedsend, emu("mq_timedsend", 5, &[])),
+    (c::SYS_mq_timedreceive, emu("mq_timedreceive", 5, &[buf(1, Result), buf(3, Fixed(4))])),
+    (c::SYS_mq_notify, emu("mq_notify", 2, &[])),
+    (c::SYS_mq_getsetattr, emu("mq_getsetattr", 3, &[buf(2, Fixed(MQ_ATTR))])),
+    // System V message queues and semaphores (not shared memory, which maps).
+    (c::SYS_msgget, emu("msgget", 3, &[])),
+    (c::SYS_msgsnd, emu("msgsnd", 4, &[])),
+    (c::SYS_msgrcv, emu("msgrcv", 5, &[buf(1, ResultPlus(8))])),
+    (c::SYS_msgctl, emu("msgctl", 3, &[Out::ByRequest])),
+    (c::SYS_semctl, emu("semctl", 4, &[Out::ByRequest])),
+    (c::SYS_semget, emu("semget", 3, &[])),
+    (c::SYS_semop, emu("semop", 3, &[])),
+    (c::SYS_semtimedop, emu("semtimedop", 4, &[])),
     (c::SYS_clock_gettime, emu("clock_gettime", 2, &[buf(1, Fixed(TIMESPEC))])),
     (c::SYS_clock_getres, emu("clock_getres", 2, &[buf(1, Fixed(TIMESPEC))])),
     (c::SYS_clock_nanosleep, emu("clock_nanosleep", 4, &[buf(3, Fixed(TIMESPEC))])),
@@ -620,9 +656,36 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
             | c::PR_SET_SECUREBITS => RequestOut::Buf { ptr: 1, len: 0 },
             _ => RequestOut::Buf { ptr: 1, len: 0 },
         },
+        // The command may carry IPC_64 (0x100), which glibc always sets.
+        c::SYS_msgctl => match args[1] as i32 & 0xff {
+            c::IPC_STAT | MSG_STAT | MSG_STAT_ANY => RequestOut::Buf { ptr: 2, len: MSQID_DS },
+            c::IPC_INFO | MSG_INFO => RequestOut::Buf { ptr: 2, len: MSGINFO },
+            _ => RequestOut::Buf { ptr: 2, len: 0 },
+        },
+        c::SYS_semctl => match args[2] as i32 & 0xff {
+            c::IPC_STAT | SEM_STAT | SEM_STAT_ANY => RequestOut::Buf { ptr: 3, len: SEMID_DS },
+            c::IPC_INFO | SEM_INFO => RequestOut::Buf { ptr: 3, len: SEMINFO },
+            // The array's length is the set's size, which the call does not say.
+            GETALL => RequestOut::Unsupported("semctl GETALL".into()),
+            _ => RequestOut::Buf { ptr: 3, len: 0 },
+        },
         _ => RequestOut::Unsupported(format!("request syscall {nr}")),
     }
 }
+
+// System V IPC commands and struct sizes on x86-64 (<linux/msg.h>,
+// <linux/sem.h>), which the libc crate lacks.
+const MSG_STAT: i32 = 11;
+const MSG_INFO: i32 = 12;
+const MSG_STAT_ANY: i32 = 13;
+const SEM_STAT: i32 = 18;
+const SEM_INFO: i32 = 19;
+const SEM_STAT_ANY: i32 = 20;
+const GETALL: i32 = 13;
+const MSQID_DS: usize = 120;
+const MSGINFO: usize = 32;
+const SEMID_DS: usize = 104;
+const SEMINFO: usize = 40;
 
 #[cfg(test)]
 mod tests {
