@@ -665,8 +665,7 @@ impl TimeTravel for Backend {
         else {
             return Ok(None);
         };
-        let program = &self.timeline.log().header.program;
-        let name: String = program.rsplit('/').next().unwrap_or(program).chars().take(15).collect();
+        let name = self.timeline.log().header.comm();
         Ok(Some(if thread.running {
             format!("{name}, running")
         } else {

@@ -524,17 +524,24 @@ impl Recorder {
         if !self.run_to(rip)? || !tracee::same_program_state(&self.tracee.regs()?, &first) {
             return Ok(None);
         }
-        let memory = self.tracee.writable_memory()?;
+        let memory = statepoint::program_memory(&self.tracee, first.rsp)?;
         if !self.run_to(rip)? {
             return Ok(None);
         }
         let regs = self.tracee.regs()?;
-        if !tracee::same_program_state(&regs, &first) || self.tracee.writable_memory()? != memory {
+        if !tracee::same_program_state(&regs, &first) || statepoint::program_memory(&self.tracee, regs.rsp)? != memory {
             return Ok(None);
         }
+        Ok(Some((regs, self.placement_by_count(&regs, "a thread switch")?)))
+    }
+
+    /// The current thread is in a state it has been in before (a spin):
+    /// the point is the N-th execution of its instruction since the last
+    /// event, N found by replaying the recording so far.
+    fn placement_by_count(&mut self, regs: &Regs, what: &str) -> Result<Placement> {
         self.writer.flush()?;
-        let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &regs, "a thread switch")?;
-        Ok(Some((regs, Placement::Count(count))))
+        let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, regs, what)?;
+        Ok(Placement::Count(count))
     }
 
     /// Delivers the first held signal where the current thread computes,
@@ -640,9 +647,7 @@ impl Recorder {
         };
         let regs = samples[2].regs;
         if tracee::same_program_state(&samples[1].regs, &regs) && samples[1].memory == samples[2].memory {
-            self.writer.flush()?;
-            let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, &regs, what)?;
-            return Ok(Some((regs, Placement::Count(count))));
+            return Ok(Some((regs, self.placement_by_count(&regs, what)?)));
         }
         let Some((word, value)) = statepoint::choose_word(&samples) else {
             return Ok(None);
@@ -662,6 +667,7 @@ impl Recorder {
         self.tracee.set_exec_breakpoint(Some(RemoteAddr(x)))?;
         self.tracee.resume(Resume::Cont, 0)?;
         let deadline = Instant::now() + LOOP_CHECK;
+        let mut polls = 0u32;
         let stop = loop {
             if let Some(stop) = self.next_stop(false)? {
                 break stop;
@@ -671,7 +677,8 @@ impl Recorder {
                     .map_err(|e| Error::ptrace("interrupt", self.tracee.pid, e))?;
                 break self.tracee.wait()?;
             }
-            std::thread::sleep(Duration::from_micros(100));
+            polls += 1;
+            pause_while_the_tracee_runs(polls);
         };
         if matches!(stop, Stop::Exited(_)) {
             self.pending_stop = Some(stop);
@@ -950,15 +957,15 @@ impl Recorder {
         } else {
             None
         };
-        self.log_syscall_checked(
-            call.nr,
-            call.args,
+        self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
+            nr: call.nr,
+            args: call.args,
             result,
             writes,
             output,
             mapped_file,
-            call.memory.clone(),
-        )?;
+            memory: call.memory.clone(),
+        })))?;
         Ok(())
     }
 
@@ -999,13 +1006,7 @@ impl Recorder {
 
     /// Refuses a `clone` that makes a child process rather than a thread.
     fn check_clone(&self, nr: i64, args: &[u64; 6], event: EventIdx) -> Result<()> {
-        let request = if nr == libc::SYS_clone3 {
-            let raw = self.tracee.read_bytes(RemoteAddr(args[0]), 32)?;
-            CloneRequest::from_clone3_struct(&raw)
-        } else {
-            Some(CloneRequest::from_clone_args(args))
-        };
-        match request {
+        match clone_request(&self.tracee, nr, args)? {
             Some(r) if r.is_thread() => Ok(()),
             _ => Err(Error::Unsupported {
                 event,
@@ -1016,8 +1017,8 @@ impl Recorder {
     }
 
     /// The current thread calls `exit` while others live on: it ends, and
-    /// the next thread's turn begins.
-    /// The switch is the exit's event: replay makes the `exit` there.
+    /// the next thread's turn begins. The switch is the exit's event:
+    /// replay makes the `exit` there.
     fn exit_thread(&mut self) -> Result<()> {
         self.tracee.resume(Resume::Cont, 0)?;
         if self.tracee.pid != self.tracee.tgid {
@@ -1065,20 +1066,6 @@ impl Recorder {
         output: Option<Output>,
         mapped_file: Option<crate::trace::FileHash>,
     ) -> Result<EventIdx> {
-        self.log_syscall_checked(nr, args, result, writes, output, mapped_file, vec![])
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn log_syscall_checked(
-        &mut self,
-        nr: i64,
-        args: [u64; 6],
-        result: i64,
-        writes: Vec<MemWrite>,
-        output: Option<Output>,
-        mapped_file: Option<crate::trace::FileHash>,
-        memory: Vec<u8>,
-    ) -> Result<EventIdx> {
         Ok(self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
             nr,
             args,
@@ -1086,7 +1073,7 @@ impl Recorder {
             writes,
             output,
             mapped_file,
-            memory,
+            memory: vec![],
         })))?)
     }
 
@@ -1337,6 +1324,16 @@ impl Recorder {
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, 0)
     }
+}
+
+/// What a `clone` or `clone3` the tracee stands at asks for (`None`: a
+/// `clone_args` too short to say).
+pub(crate) fn clone_request(t: &Tracee, nr: i64, args: &[u64; 6]) -> Result<Option<CloneRequest>> {
+    if nr == libc::SYS_clone3 {
+        let raw = t.read_bytes(RemoteAddr(args[0]), 32)?;
+        return Ok(CloneRequest::from_clone3_struct(&raw));
+    }
+    Ok(Some(CloneRequest::from_clone_args(args)))
 }
 
 /// Lets the CPU go while polling for a tracee's stop. Tracer and tracee

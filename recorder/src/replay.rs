@@ -19,7 +19,7 @@ use crate::files;
 use crate::program;
 use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
 use crate::statepoint::{self, Stub};
-use crate::syscalls::{self, CloneRequest, Replay, RequestOut};
+use crate::syscalls::{self, Replay, RequestOut};
 use crate::trace::{
     Event, ExecEvent, ExitStatus, FileHash, Header, Left, Placement, SignalKind, StatePoint, Stream, SwitchEvent,
     SyscallEvent, TraceLog, Trailer,
@@ -310,11 +310,6 @@ impl ReplaySession {
     /// Replays what happens at a stop of the tracee: an event, or a stop
     /// of rback's own machinery.
     pub(crate) fn handle(&mut self, stop: Stop) -> Result<Step> {
-        if std::env::var_os("RBACK_DEBUG_REPLAY").is_some() {
-            let tid = self.tid;
-            let (at, next) = (self.cursor, self.log.get(EventIdx(self.cursor as u64)).map(describe));
-            eprintln!("replay: thread {tid} stop {stop:?} at {at} next {next:?}");
-        }
         match stop {
             Stop::Seccomp => self.on_syscall(),
             Stop::Signal(sig) => self.on_signal(sig),
@@ -348,9 +343,7 @@ impl ReplaySession {
                 Left::AtSyscall { nr: recorded } if recorded == nr => {
                     self.next_event()?;
                     self.tracee.rewind_syscall()?;
-                    self.switch_to(&switch, true)?;
-                    self.before_resume()?;
-                    return self.finish_event(Finish::SignalStop(0));
+                    return self.give_turn(&switch, true);
                 }
                 Left::Exited if nr == libc::SYS_exit => return self.exit_thread(&switch),
                 _ => return Err(self.diverged(at, describe(&Event::Switch(switch)), describe_call(nr, &args))),
@@ -501,12 +494,7 @@ impl ReplaySession {
         let mut regs = self.tracee.regs()?;
         regs.rax = ev.result as u64;
         self.tracee.set_regs(&regs)?;
-        let request = if ev.nr == libc::SYS_clone3 {
-            let raw = self.tracee.read_bytes(RemoteAddr(ev.args[0]), 32)?;
-            CloneRequest::from_clone3_struct(&raw)
-        } else {
-            Some(CloneRequest::from_clone_args(&ev.args))
-        };
+        let request = crate::record::clone_request(&self.tracee, ev.nr, &ev.args)?;
         let mut clear_tid = 0;
         if let Some(request) = request {
             if request.flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
@@ -542,14 +530,13 @@ impl ReplaySession {
             }
         }
         self.next_event()?;
-        self.switch_to(switch, false)?;
-        self.before_resume()?;
-        self.finish_event(Finish::SignalStop(0))
+        self.give_turn(switch, false)
     }
 
-    /// Gives the turn to the thread a switch names. The current thread is
-    /// kept, stopped where it is, if it is `alive`.
-    fn switch_to(&mut self, switch: &SwitchEvent, alive: bool) -> Result<()> {
+    /// Gives the turn to the thread a switch names, which then stands at
+    /// the start of the next interval. The current thread is kept, stopped
+    /// where it is, if it is `alive`.
+    fn give_turn(&mut self, switch: &SwitchEvent, alive: bool) -> Result<Step> {
         let Some(i) = self.others.iter().position(|t| t.tid == switch.to) else {
             return Err(self.diverged(
                 self.next_event_index(),
@@ -568,7 +555,8 @@ impl ReplaySession {
         } else if departing.tracee.pid == departing.tracee.tgid {
             self.zombie_leader = Some(departing.tracee);
         }
-        Ok(())
+        self.before_resume()?;
+        self.finish_event(Finish::SignalStop(0))
     }
 
     /// The thread whose turn it is (its id as recorded).
@@ -780,7 +768,7 @@ impl ReplaySession {
                         ),
                     });
                 }
-                tracee::same_program_state(&regs, target) && self.same_memory_as(*pid)?
+                tracee::same_program_state(&regs, target) && self.same_memory_as(*pid, regs.rsp)?
             }
         };
         if !arrived {
@@ -934,15 +922,15 @@ impl ReplaySession {
             Some(Event::Switch(s)) => s,
             _ => unreachable!("a switch is armed only in front of one"),
         };
-        self.switch_to(&switch, true)?;
-        self.before_resume()?;
-        self.finish_event(Finish::SignalStop(0))
+        self.give_turn(&switch, true)
     }
 
     /// Whether this replay's writable memory equals the live tracee's.
-    fn same_memory_as(&self, live: nix::unistd::Pid) -> Result<bool> {
-        let ours = self.tracee.writable_memory()?;
-        let theirs = crate::tracee::writable_memory_of(live)?;
+    /// (The program's memory, as `statepoint` sees it: both stand at the
+    /// same stack pointer when this is asked.)
+    fn same_memory_as(&self, live: nix::unistd::Pid, sp: u64) -> Result<bool> {
+        let ours = statepoint::program_memory(&self.tracee, sp)?;
+        let theirs = statepoint::program_view(crate::tracee::writable_memory_of(live)?, sp);
         Ok(ours == theirs)
     }
 

@@ -151,8 +151,13 @@ pub(crate) fn choose_word(samples: &[Sample; 3]) -> Option<(Word, u64)> {
 /// software-reserved bytes of the legacy area, 464 bytes into the 64-byte
 /// aligned area), and its `xstate_bv` (512 bytes in) reads as zero.
 pub(crate) fn program_memory(tracee: &Tracee, sp: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    Ok(program_view(tracee.writable_memory()?, sp))
+}
+
+/// [`program_memory`] of writable memory already read (of a process known
+/// only by pid, say).
+pub(crate) fn program_view(mut memory: Vec<(u64, Vec<u8>)>, sp: u64) -> Vec<(u64, Vec<u8>)> {
     const RED_ZONE: u64 = 128;
-    let mut memory = tracee.writable_memory()?;
     let dead_end = sp.saturating_sub(RED_ZONE);
     for (start, bytes) in &mut memory {
         let end = *start + bytes.len() as u64;
@@ -161,7 +166,7 @@ pub(crate) fn program_memory(tracee: &Tracee, sp: u64) -> Result<Vec<(u64, Vec<u
         }
         forget_xsave_headers(*start, bytes);
     }
-    Ok(memory)
+    memory
 }
 
 /// Zeroes what a signal frame holds of the kernel's and the processor's

@@ -83,6 +83,15 @@ pub struct Header {
     pub cpu: CpuIdentity,
 }
 
+impl Header {
+    /// The program's name as `/proc/PID/comm` gives it (and debuggers show
+    /// for its threads): the file name, at most 15 bytes.
+    pub fn comm(&self) -> String {
+        let base = self.program.rsplit('/').next().unwrap_or(&self.program);
+        base.chars().take(15).collect()
+    }
+}
+
 /// The CPUID answers a program can see. CPUID cannot be trapped on the
 /// machines rback targets, so a trace only replays where these are equal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

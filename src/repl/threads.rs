@@ -26,9 +26,7 @@ impl Repl {
 
     /// The program's name as `/proc` would give it to gdb (15 bytes at most).
     fn thread_name(&self) -> String {
-        let program = &self.session.timeline.log().header.program;
-        let base = program.rsplit('/').next().unwrap_or(program);
-        base.chars().take(15).collect()
+        self.session.timeline.log().header.comm()
     }
 
     /// Runs `f` with thread `number` selected, then selects the one that
