@@ -66,9 +66,10 @@ fn backend_err(e: impl std::fmt::Display) -> BackendError {
 }
 
 impl Backend {
-    pub fn open(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Backend> {
-        let timeline =
-            Timeline::open_with(trace_dir, policy).with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+    /// Serves a trace, following one of its processes (`None`: the first).
+    pub fn open(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>) -> Result<Backend> {
+        let timeline = Timeline::open_process(trace_dir, policy, process)
+            .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
         Backend::over(timeline, trace_dir)
     }
 
@@ -842,11 +843,11 @@ fn unlinked_file_with(bytes: &[u8]) -> Result<File, BackendError> {
 
 /// Serves gdb over stdin/stdout (`target extended-remote | rback replay
 /// --gdb-stdio TRACE`). Everything rback says goes to stderr.
-pub fn serve_stdio(trace_dir: &Path, policy: CheckpointPolicy) -> Result<()> {
+pub fn serve_stdio(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>) -> Result<()> {
     // gdb may run us in its terminal's process group: Ctrl-C there is for
     // gdb, which turns it into an interrupt packet.
     recorder::sys::ignore_terminal_signals();
-    let mut backend = Backend::open(trace_dir, policy)?;
+    let mut backend = Backend::open(trace_dir, policy, process)?;
     let ended = gdbstub_server::serve(std::io::stdin(), std::io::stdout(), &mut backend)?;
     if ended == Ended::ConnectionClosed {
         eprintln!("rback: gdb closed the connection");

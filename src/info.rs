@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
+use recorder::process::TreeReader;
 use recorder::trace::{Event, FileHash, Next, TraceReader, FILES_DIR};
 
 /// The full `rback info` report.
@@ -14,13 +15,23 @@ pub fn describe(dir: &Path) -> Result<String> {
     let header = reader.header().clone();
     let mut syscalls: BTreeMap<String, u64> = BTreeMap::new();
     let (mut rdtsc, mut signals, mut execs) = (0u64, 0u64, 0u64);
-    let (mut threads, mut switches) = (1u64, 0u64);
+    let (mut tasks, mut switches) = (1u64, 0u64);
     let mut exit = None;
+    let mut tree = TreeReader::default();
     let (complete, duration) = loop {
-        match reader.next_item()? {
+        let at = reader.next_index();
+        let item = reader.next_item()?;
+        if let Next::Event(event) = &item {
+            tree.see(at, event);
+        }
+        match item {
             Next::Event(Event::Syscall(s)) => {
-                if matches!(s.nr, libc::SYS_clone | libc::SYS_clone3) && s.result > 0 {
-                    threads += 1;
+                if matches!(
+                    s.nr,
+                    libc::SYS_clone | libc::SYS_clone3 | libc::SYS_fork | libc::SYS_vfork
+                ) && s.result > 0
+                {
+                    tasks += 1;
                 }
                 *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1
             }
@@ -54,8 +65,30 @@ pub fn describe(dir: &Path) -> Result<String> {
         "ends early: the recording was cut short"
     };
     writeln!(w, "events:    {events} ({state})")?;
-    if threads > 1 {
-        writeln!(w, "threads:   {threads} ({switches} switches between them)")?;
+    let processes = &tree.tree.processes;
+    let threads = tasks.saturating_sub(processes.len().saturating_sub(1) as u64);
+    if threads > 1 || processes.len() > 1 {
+        writeln!(w, "threads:   {threads} ({switches} switches between threads)")?;
+    }
+    if processes.len() > 1 {
+        writeln!(w, "processes: {}", processes.len())?;
+        for p in processes {
+            let parent = p.parent.map(|pp| format!(", child of {pp}")).unwrap_or_default();
+            let ended = match (p.ended, p.gone) {
+                (Some(status), _) => status.to_string(),
+                (None, true) => "ended".into(),
+                (None, false) => "its end is not recorded".into(),
+            };
+            let mut command = p.argv.join(" ");
+            if command.chars().count() > 60 {
+                command = command.chars().take(57).collect::<String>() + "...";
+            }
+            writeln!(
+                w,
+                "  {:>7}  {command} (from event {}{parent}; {ended})",
+                p.pid, p.born_at.0
+            )?;
+        }
     }
     if let Some(ns) = duration {
         writeln!(w, "duration:  {:.3} s", ns as f64 / 1e9)?;

@@ -23,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use recorder::live::LiveRecording;
 use recorder::program;
 use recorder::record::{record, RecordOptions};
-use recorder::replay::{replay, ReplayOptions};
+use recorder::replay::{replay, Follow, ReplayOptions};
 use recorder::timeline::CheckpointPolicy;
 
 /// A record/replay and rollback debugger for Linux x86-64 programs that needs
@@ -182,6 +182,11 @@ enum Command {
         /// running rback are served.
         #[arg(long = "gdb-allow-remote", requires = "gdb")]
         gdb_allow_remote: bool,
+        /// Follow this process of a program that has several (its id while
+        /// recording, or its program's name; `rback info` lists them), as
+        /// gdb follows one; by default the first. With -a, replay only it.
+        #[arg(short = 'p', long = "process", value_name = "PID|NAME")]
+        process: Option<String>,
         #[command(flatten)]
         checkpoints: CheckpointArgs,
         /// The trace directory.
@@ -225,6 +230,10 @@ enum Command {
     /// Debug a trace with stock gdb, already connected, forward and backward
     /// (default: the latest trace).
     Gdb {
+        /// Debug this process of a program that has several (its id while
+        /// recording, or its program's name); by default the first.
+        #[arg(short = 'p', long = "process", value_name = "PID|NAME")]
+        process: Option<String>,
         #[command(flatten)]
         checkpoints: CheckpointArgs,
         /// The trace directory.
@@ -383,40 +392,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
             gdb,
             gdb_stdio,
             gdb_allow_remote,
+            process,
             checkpoints,
             trace,
         } => {
             let policy = checkpoints.policy();
+            // `--gdb TRACE`: what follows --gdb is the trace, not an
+            // address, when it names a directory.
+            let (gdb, trace) = match (gdb, trace) {
+                (Some(s), None) if !s.is_empty() && Path::new(&s).is_dir() => {
+                    (Some(String::new()), Some(PathBuf::from(s)))
+                }
+                other => other,
+            };
+            let trace = trace_or_latest(trace)?;
+            let process = match process {
+                Some(what) => Some(recorder::process::resolve(&trace, &what)?),
+                None => None,
+            };
             if gdb_stdio {
-                gdbserve::serve_stdio(&trace_or_latest(trace)?, policy)?;
+                gdbserve::serve_stdio(&trace, policy, process)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if let Some(spec) = gdb {
                 if autopilot {
                     return Err(anyhow!("--gdb and --autopilot exclude each other"));
                 }
-                // `--gdb TRACE`: what follows --gdb is the trace, not an
-                // address, when it names a directory.
-                let (spec, trace) = match (spec.as_str(), trace) {
-                    ("", t) => (None, t),
-                    (s, None) if Path::new(s).is_dir() => (None, Some(PathBuf::from(s))),
-                    (s, t) => (Some(s.to_string()), t),
-                };
-                let listen = listen::listen_address(spec.as_deref(), gdb_allow_remote)?;
-                let trace_dir = trace_or_latest(trace)?;
+                let listen = listen::listen_address((!spec.is_empty()).then_some(spec.as_str()), gdb_allow_remote)?;
                 let door = listen::Door::open(listen)?;
-                listen::serve(Backend::open(&trace_dir, policy)?, &trace_dir, door)?;
+                listen::serve(Backend::open(&trace, policy, process)?, &trace, door)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {
-                let trace_dir = trace_or_latest(trace)?;
-                let session = Session::open_with(&trace_dir, policy)?;
+                let session = Session::open_process(&trace, policy, process)?;
                 return Ok(repl_exit(repl::run(session, script.as_deref(), batch)?));
             }
-            let trace_dir = trace_or_latest(trace)?;
             let outcome = replay(&ReplayOptions {
-                trace_dir,
+                trace_dir: trace,
                 echo_output: true,
+                follow: process.map_or(Follow::All, Follow::Process),
             })?;
             match outcome.status {
                 Some(status) => Ok(exit_code(status.shell_code())),
@@ -431,11 +445,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Gdb {
+            process,
             checkpoints,
             trace,
             gdb_args,
         } => {
-            let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args, &checkpoints.to_args())?;
+            let mut server_args = checkpoints.to_args();
+            if let Some(what) = process {
+                server_args.push(format!("--process={what}"));
+            }
+            let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args, &server_args)?;
             Ok(exit_code(code))
         }
         Command::Info { verify, trace } => {

@@ -96,12 +96,17 @@ impl Session {
 
     /// Opens a trace with a given checkpoint policy.
     pub fn open_with(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Session> {
+        Session::open_process(trace_dir, policy, None)
+    }
+
+    /// Opens a trace following one of its processes (`None`: the first).
+    pub fn open_process(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>) -> Result<Session> {
         // The replayed program maps the copies by absolute path.
         let trace_dir = &trace_dir
             .canonicalize()
             .with_context(|| format!("cannot open the trace {}", trace_dir.display()))?;
-        let timeline =
-            Timeline::open_with(trace_dir, policy).with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+        let timeline = Timeline::open_process(trace_dir, policy, process)
+            .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
         Session::over(timeline, trace_dir)
     }
 

@@ -12,34 +12,6 @@ fn s(p: &std::path::Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
 }
 
-#[test]
-fn recording_a_program_that_forks_stops_with_a_clear_error() {
-    let session = Session::new();
-    let rec = session.record_raw(c_program("fork"), &[], None, &[]);
-    assert_eq!(rec.stdout(), "before fork\n", "{rec:?}");
-    let line = assert_one_error_line(&rec);
-    assert!(
-        line.starts_with("rback: error: recording stopped after ")
-            && (line.contains("syscall clone is not supported yet")
-                || line.contains("syscall fork is not supported yet")),
-        "{rec:?}"
-    );
-
-    // The trace holds everything up to the fork and says why it ends there.
-    let rep = session.replay();
-    assert_no_panic(&rep);
-    assert_eq!(rep.stdout(), "before fork\n", "{rep:?}");
-    assert_ne!(rep.code(), 0, "{rep:?}");
-    let lines = rep.stderr_lines();
-    assert!(
-        lines.len() == 1
-            && lines[0].starts_with("rback: the trace ends after ")
-            && lines[0].contains("recording stopped there")
-            && lines[0].contains("clone"),
-        "{rep:?}"
-    );
-}
-
 /// A signal that arrives while the tracee spins without syscalls, in a loop
 /// whose state repeats: rback places it where the tracee stands, and replay
 /// delivers it at the same point. The tracee spins forever unless the signal

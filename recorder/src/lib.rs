@@ -8,12 +8,14 @@
 //! - [`trace`]: the trace format (events, header, framing).
 //! - [`files`]: the content-addressed copies of executed and mapped files.
 //! - [`record`] and [`replay`]: the two sessions.
+//! - [`process`]: a recording's process tree, read from its events.
 //!
 //! **Architecture invariant:** nothing here knows about gdb or the REPL.
 
 pub mod counter;
 pub mod files;
 pub mod live;
+pub mod process;
 pub mod program;
 pub mod record;
 pub mod replay;

@@ -143,11 +143,8 @@ fn stdio_identities() -> Vec<(Stream, (u64, u64))> {
 pub(crate) struct Recorder {
     /// The thread whose turn it is (see `scheduler`).
     tracee: Tracee,
-    /// The program's other threads.
+    /// The program's other threads, of all its processes.
     waiting: Waiting,
-    /// The first thread, when it exited before the others: it stays a
-    /// zombie, and reports its end once the last thread is gone.
-    zombie_leader: Option<Tracee>,
     /// When the current thread's turn began, and how long a turn may last
     /// while another thread could run.
     turn_since: Instant,
@@ -203,9 +200,8 @@ impl Recorder {
         let c_argv = cstrings(header.argv.iter().map(|a| a.as_bytes()))?;
         let tracee = tracee::launch(&c_exe, &c_argv, &cstrings_of_env()?, false)?;
         Ok(Recorder {
+            waiting: Waiting::new(tracee.tgid),
             tracee,
-            waiting: Waiting::default(),
-            zombie_leader: None,
             turn_since: Instant::now(),
             timeslice: TIMESLICE,
             writer,
@@ -295,11 +291,11 @@ impl Recorder {
                 Stop::EventStop(_) if self.interrupted => self.try_preempt()?,
                 Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0)?,
                 Stop::Exited(status) => {
-                    let status = self.program_ended(status)?;
-                    self.writer.write_event(&Event::Exit(status))?;
-                    return Ok(Some(status));
+                    if let Some(status) = self.current_exited(status)? {
+                        return Ok(Some(status));
+                    }
                 }
-                Stop::Exec | Stop::SyscallExit | Stop::Clone => {
+                Stop::Exec | Stop::SyscallExit | Stop::Clone | Stop::Fork | Stop::Vfork => {
                     return Err(Error::Spawn(format!("unexpected stop {stop:?} while recording")));
                 }
             }
@@ -361,7 +357,7 @@ impl Recorder {
     /// blocking wait returns `None` after one of those, so that the caller
     /// can see whether it changes what to do.
     fn next_stop(&mut self, block: bool) -> Result<Option<Stop>> {
-        if self.waiting.is_empty() && self.zombie_leader.is_none() {
+        if self.waiting.is_idle() {
             return if block {
                 self.tracee.wait().map(Some)
             } else {
@@ -372,10 +368,7 @@ impl Recorder {
             if stop == Stop::Exec && pid == self.tracee.tgid && pid != self.tracee.pid {
                 // The current thread's execve: the kernel killed the others
                 // (they report their ends) and gave it the process's id.
-                self.waiting.forget_leader();
-                if let Some(leader) = self.zombie_leader.take() {
-                    leader.mark_gone();
-                }
+                self.waiting.forget_leader(self.tracee.tgid);
                 self.tracee.become_leader();
                 return Ok(Some(stop));
             }
@@ -385,16 +378,7 @@ impl Recorder {
                 }
                 return Ok(Some(stop));
             }
-            if self.zombie_leader.as_ref().is_some_and(|t| t.pid == pid) {
-                if let Stop::Exited(status) = stop {
-                    self.waiting.leader_status = Some(status);
-                    if let Some(leader) = self.zombie_leader.take() {
-                        leader.mark_gone();
-                    }
-                }
-            } else {
-                self.waiting.note_stop(pid, stop)?;
-            }
+            self.waiting.note_stop(pid, stop)?;
             if block {
                 return Ok(None);
             }
@@ -402,22 +386,23 @@ impl Recorder {
         Ok(None)
     }
 
-    /// The whole program ended (the current thread reported `status`):
-    /// reaps the other threads, and returns the program's status, which is
-    /// the first thread's.
-    fn program_ended(&mut self, status: ExitStatus) -> Result<ExitStatus> {
-        let mut leader = self.waiting.reap_all()?;
-        if let Some(zombie) = self.zombie_leader.take() {
-            match zombie.wait()? {
-                Stop::Exited(s) => leader = Some(s),
-                other => {
-                    return Err(Error::Spawn(format!(
-                        "unexpected stop {other:?} of the exited first thread"
-                    )))
-                }
-            }
+    /// The current thread is gone, and its whole process with it (the
+    /// current thread reported `status`): reaps the process's other
+    /// threads, then gives the turn to another process, or, when none is
+    /// left, records the program's end and returns its status, which is
+    /// the first process's.
+    fn current_exited(&mut self, status: ExitStatus) -> Result<Option<ExitStatus>> {
+        let tgid = self.tracee.tgid;
+        if self.tracee.pid == self.waiting.root {
+            self.waiting.root_status = Some(status);
         }
-        Ok(leader.filter(|_| self.tracee.pid != self.tracee.tgid).unwrap_or(status))
+        self.waiting.reap_process(tgid)?;
+        if self.waiting.is_empty() || !self.end_turn(Left::ProcessExited(status), None)? {
+            let status = self.waiting.root_status.unwrap_or(status);
+            self.writer.write_event(&Event::Exit(status))?;
+            return Ok(Some(status));
+        }
+        Ok(None)
     }
 
     /// Ends the current thread's turn, which `left` says where, and gives
@@ -434,29 +419,25 @@ impl Recorder {
                 return Ok(false);
             }
             self.writer.flush()?;
-            match tracee::wait_any(true)? {
-                Some((pid, stop)) if self.zombie_leader.as_ref().is_some_and(|t| t.pid == pid) => {
-                    return Err(Error::Spawn(format!(
-                        "the exited first thread reported {stop:?} while others lived"
-                    )))
-                }
-                Some((pid, stop)) => self.waiting.note_stop(pid, stop)?,
-                None => {}
+            if let Some((pid, stop)) = tracee::wait_any(true)? {
+                self.waiting.note_stop(pid, stop)?;
             }
         };
-        let Task { tracee, state } = next;
-        let to = tracee.pid.as_raw();
+        let Task { tracee, state, signal } = next;
+        let (to, process) = (tracee.pid.as_raw(), tracee.tgid.as_raw());
         let departing = std::mem::replace(&mut self.tracee, tracee);
         match keep {
-            Some(state) => self.waiting.push(Task {
-                tracee: departing,
-                state,
-            }),
-            None if departing.pid == departing.tgid => self.zombie_leader = Some(departing),
+            Some(state) => self.waiting.push(departing, state),
+            // A first thread that exits before the others stays a zombie.
+            None if departing.pid == departing.tgid
+                && (self.tracee.tgid == departing.tgid || self.waiting.has_thread_of(departing.tgid)) =>
+            {
+                self.waiting.add_zombie(departing)
+            }
             None => drop(departing),
         }
         self.writer
-            .write_event(&Event::Switch(Box::new(SwitchEvent { to, left })))?;
+            .write_event(&Event::Switch(Box::new(SwitchEvent { to, process, left })))?;
         self.turn_since = Instant::now();
         match state {
             TaskState::Ready => {
@@ -466,7 +447,15 @@ impl Recorder {
                 self.log_call_end(&call, exit_regs.rax as i64)?;
                 self.last_exit_regs = Some(*exit_regs);
             }
-            TaskState::Starting | TaskState::InSyscall(_) => unreachable!("only threads that can run get a turn"),
+            TaskState::VforkDone(exit_regs) => self.last_exit_regs = Some(*exit_regs),
+            TaskState::Starting | TaskState::InSyscall(_) | TaskState::InVfork => {
+                unreachable!("only threads that can run get a turn")
+            }
+        }
+        if let Some(sig) = signal {
+            // It stands at that signal's stop: handled as its next stop.
+            self.pending_stop = Some(Stop::Signal(sig));
+            return Ok(true);
         }
         self.tracee.resume(Resume::Cont, 0)?;
         Ok(true)
@@ -787,6 +776,21 @@ impl Recorder {
             }
         }
         match self.signal_for_rback(nr, &args) {
+            // The program has several processes: each of them that is in
+            // rback's group gets the signal, and rback does not.
+            Some(Aim::Group) if !self.waiting.processes().iter().all(|&p| p == self.tracee.tgid) => {
+                let group = nix::unistd::getpgrp();
+                let sig = args[1] as i32;
+                let mut processes = self.waiting.processes();
+                processes.push(self.tracee.tgid);
+                processes.dedup();
+                for pid in processes {
+                    if sig != 0 && nix::unistd::getpgid(Some(pid)) == Ok(group) {
+                        let _ = crate::sys::kill_process(pid, sig);
+                    }
+                }
+                fake = Some(0);
+            }
             // Only the program's own process is in rback's group besides
             // rback: the signal goes to it alone.
             Some(Aim::Group) => {
@@ -817,7 +821,7 @@ impl Recorder {
             self.last_exit_regs = Some(regs);
             return self.tracee.resume(Resume::Cont, 0);
         }
-        if nr == libc::SYS_exit && !self.waiting.is_empty() {
+        if nr == libc::SYS_exit && self.waiting.has_thread_of(self.tracee.tgid) {
             return self.exit_thread();
         }
         if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
@@ -825,9 +829,11 @@ impl Recorder {
             self.log_syscall(nr, args, 0, vec![], None, None)?;
             return self.tracee.resume(Resume::Cont, 0);
         }
-        if info.replay == Replay::Clone {
-            self.check_clone(nr, &args, event)?;
-        }
+        let makes_thread = if info.replay == Replay::Clone {
+            self.check_clone(nr, &args, event)?
+        } else {
+            false
+        };
         // Capacities of in/out lengths are only readable before the call.
         let mut capacity = [0u64; 6];
         for out in info.outs {
@@ -854,13 +860,13 @@ impl Recorder {
         // Only calls that replay does not run may end on another thread's
         // turn: replay makes those it runs when their event comes, and
         // their effects (a mapping, a signal mask) must not move in time.
-        let may_desched = info.replay == Replay::Emulate;
+        let may_desched = matches!(info.replay, Replay::Emulate | Replay::ExecuteUntilSignal);
         let blocks = syscalls::may_block(nr, &args);
         let entered = Instant::now();
         let mut polls = 0u32;
         let mut exec_happened = false;
         loop {
-            let stop = if self.waiting.is_empty() && self.zombie_leader.is_none() {
+            let stop = if self.waiting.is_idle() {
                 self.tracee.wait()?
             } else if !may_desched || !self.waiting.any_can_run() {
                 match self.next_stop(true)? {
@@ -889,16 +895,27 @@ impl Recorder {
                     exec_happened = true;
                     self.tracee.resume(Resume::Syscall, 0)?;
                 }
-                Stop::Clone => {
+                Stop::Clone | Stop::Fork | Stop::Vfork => {
                     let tid = self.tracee.new_thread_id()?;
-                    let thread = Tracee::traced(tid, self.tracee.tgid)?;
-                    self.waiting.add_new_thread(thread);
+                    let tgid = if makes_thread { self.tracee.tgid } else { tid };
+                    self.waiting.add_new_task(Tracee::traced(tid, tgid)?);
                     self.tracee.resume(Resume::Syscall, 0)?;
+                    if stop == Stop::Vfork {
+                        // The parent stays in the call until the child execs
+                        // or exits: the child runs first. The call's result is
+                        // the child's id, known now.
+                        self.log_call_end(&call, tid.as_raw() as i64)?;
+                        self.end_turn(Left::InVfork, Some(TaskState::InVfork))?;
+                        return Ok(());
+                    }
                 }
                 Stop::Exited(status) => {
-                    let status = self.program_ended(status)?;
-                    self.writer.write_event(&Event::Exit(status))?;
-                    return Err(Error::TraceeDied(status));
+                    // Killed inside the call (by SIGKILL, or another
+                    // thread's exit_group).
+                    return match self.current_exited(status)? {
+                        Some(status) => Err(Error::TraceeDied(status)),
+                        None => Ok(()),
+                    };
                 }
                 other => {
                     return Err(Error::Spawn(format!(
@@ -925,9 +942,10 @@ impl Recorder {
         }
         self.log_call_end(&call, result)?;
         if exec_happened {
-            // The other threads died at the exec: collect their ends.
-            self.waiting.forget_leader();
-            self.waiting.reap_all()?;
+            // The process's other threads died at the exec: collect their ends.
+            let tgid = self.tracee.tgid;
+            self.waiting.forget_leader(tgid);
+            self.waiting.reap_process(tgid)?;
             return self.on_exec();
         }
         self.last_exit_regs = Some(exit_regs);
@@ -1004,16 +1022,42 @@ impl Recorder {
         ))
     }
 
-    /// Refuses a `clone` that makes a child process rather than a thread.
-    fn check_clone(&self, nr: i64, args: &[u64; 6], event: EventIdx) -> Result<()> {
-        match clone_request(&self.tracee, nr, args)? {
-            Some(r) if r.is_thread() => Ok(()),
-            _ => Err(Error::Unsupported {
-                event,
-                what: format!("syscall {}", syscalls::name(nr)),
-                why: "the program starts a child process; rback records single-process programs only for now".into(),
-            }),
+    /// Whether a `clone`, `fork` or `vfork` makes a thread (else a child
+    /// process). Refuses what replay could not make again: a process that
+    /// shares memory without being a `vfork` child, a pidfd (its number is
+    /// the replay's own), new namespaces.
+    fn check_clone(&self, nr: i64, args: &[u64; 6], event: EventIdx) -> Result<bool> {
+        let refuse = |why: &str| Error::Unsupported {
+            event,
+            what: format!("syscall {}", syscalls::name(nr)),
+            why: why.into(),
+        };
+        let Some(request) = clone_request(&self.tracee, nr, args)? else {
+            return Err(refuse("its clone_args are too short to read"));
+        };
+        const NAMESPACES: i32 = libc::CLONE_NEWNS
+            | libc::CLONE_NEWUTS
+            | libc::CLONE_NEWIPC
+            | libc::CLONE_NEWUSER
+            | libc::CLONE_NEWPID
+            | libc::CLONE_NEWNET
+            | libc::CLONE_NEWCGROUP;
+        let flags = request.flags;
+        if flags & NAMESPACES as u64 != 0 {
+            return Err(refuse("it makes new namespaces, which rback cannot record"));
         }
+        if flags & libc::CLONE_PIDFD as u64 != 0 {
+            return Err(refuse("CLONE_PIDFD is not supported yet"));
+        }
+        if request.is_thread() {
+            return Ok(true);
+        }
+        if flags & libc::CLONE_VM as u64 != 0 && flags & libc::CLONE_VFORK as u64 == 0 {
+            return Err(refuse(
+                "a child process that shares the parent's memory (CLONE_VM without CLONE_VFORK) is not supported yet",
+            ));
+        }
+        Ok(false)
     }
 
     /// The current thread calls `exit` while others live on: it ends, and
@@ -1040,7 +1084,12 @@ impl Recorder {
     fn signal_for_rback(&self, nr: i64, args: &[u64; 6]) -> Option<Aim> {
         let target = args[0] as i32;
         match nr {
-            libc::SYS_kill if target == 0 || target == -nix::unistd::getpgrp().as_raw() => Some(Aim::Group),
+            libc::SYS_kill
+                if (target == 0 && nix::unistd::getpgid(Some(self.tracee.tgid)) == Ok(nix::unistd::getpgrp()))
+                    || target == -nix::unistd::getpgrp().as_raw() =>
+            {
+                Some(Aim::Group)
+            }
             libc::SYS_kill if target == -1 || target == self.me => Some(Aim::Rback),
             libc::SYS_tgkill | libc::SYS_tkill if target == self.me => Some(Aim::Rback),
             _ => None,
@@ -1326,14 +1375,18 @@ impl Recorder {
     }
 }
 
-/// What a `clone` or `clone3` the tracee stands at asks for (`None`: a
-/// `clone_args` too short to say).
+/// What a `clone`, `clone3`, `fork` or `vfork` the tracee stands at asks
+/// for (`None`: a `clone_args` too short to say).
 pub(crate) fn clone_request(t: &Tracee, nr: i64, args: &[u64; 6]) -> Result<Option<CloneRequest>> {
-    if nr == libc::SYS_clone3 {
-        let raw = t.read_bytes(RemoteAddr(args[0]), 32)?;
-        return Ok(CloneRequest::from_clone3_struct(&raw));
+    match nr {
+        libc::SYS_clone3 => {
+            let raw = t.read_bytes(RemoteAddr(args[0]), 32)?;
+            Ok(CloneRequest::from_clone3_struct(&raw))
+        }
+        libc::SYS_fork => Ok(Some(CloneRequest::fork())),
+        libc::SYS_vfork => Ok(Some(CloneRequest::vfork())),
+        _ => Ok(Some(CloneRequest::from_clone_args(args))),
     }
-    Ok(Some(CloneRequest::from_clone_args(args)))
 }
 
 /// Lets the CPU go while polling for a tracee's stop. Tracer and tracee

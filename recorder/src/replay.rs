@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::files;
+use crate::process::ProcessTree;
 use crate::program;
 use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
 use crate::statepoint::{self, Stub};
@@ -34,6 +35,22 @@ pub struct ReplayOptions {
     pub trace_dir: PathBuf,
     /// Write the tracee's recorded stdout/stderr to rback's own.
     pub echo_output: bool,
+    /// Which processes to replay.
+    pub follow: Follow,
+}
+
+/// Which processes of a recording a replay runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// Every process, each making its children as recorded (`replay -a`).
+    All,
+    /// One process, by its id while recording, and the processes that made
+    /// it up to the `fork` that made it. The others' events are passed
+    /// over (their terminal output is still shown): what they did to the
+    /// followed process reached it through its own recorded syscalls and
+    /// signals. A debugger follows one process at a time, like gdb, and
+    /// its checkpoints copy that one process.
+    Process(i32),
 }
 
 pub struct ReplayOutcome {
@@ -51,7 +68,7 @@ pub struct ReplayOutcome {
 /// live tracee's. A signal delivered there is delivered in the same state
 /// in replay, which is what makes it reproducible without a branch counter.
 pub fn locate_signal_point(trace_dir: &Path, live: &Tracee, regs: &Regs, signal: &str) -> Result<u64> {
-    let mut session = ReplaySession::start(trace_dir, false)?;
+    let mut session = ReplaySession::start(trace_dir, false, Follow::All)?;
     session.search_for = signal.to_string();
     session.search = Some((
         regs.rip,
@@ -79,7 +96,7 @@ pub fn locate_signal_point(trace_dir: &Path, live: &Tracee, regs: &Regs, signal:
 
 /// Replays a whole trace with no debugger attached.
 pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome> {
-    let mut session = ReplaySession::start(&opts.trace_dir, opts.echo_output)?;
+    let mut session = ReplaySession::start(&opts.trace_dir, opts.echo_output, opts.follow)?;
     session.run_to_end()
 }
 
@@ -164,9 +181,23 @@ const SEARCH_LIMIT: u64 = 200_000;
 struct Thread {
     /// Its id as the recording knew it (and as the program sees it).
     tid: i32,
+    /// Its process's id as the recording knew it.
+    process: i32,
     tracee: Tracee,
     /// `CLONE_CHILD_CLEARTID`'s address (0: none), for copies of it.
     clear_tid: u64,
+    /// In a `vfork` that returns this (the recorded child id) once the
+    /// child has exec'd or exited.
+    in_vfork: Option<i64>,
+}
+
+/// Whose turn it is, found by [`ReplaySession::pass_over_turns`].
+enum Turn {
+    To(Thread),
+    /// The current thread's.
+    Current,
+    /// Nobody's: the recording ends.
+    End,
 }
 
 /// A replay in progress: a tracee and the trace cursor it follows.
@@ -180,12 +211,23 @@ pub struct ReplaySession {
     tracee: Tracee,
     tid: i32,
     clear_tid: u64,
-    /// The program's other threads. A thread whose turn ended at a syscall
-    /// stands just before it (`Tracee::rewind_syscall`).
+    /// The process of the thread whose turn it is (its recorded id).
+    process: i32,
+    /// The program's other threads, of every process this replay runs. A
+    /// thread whose turn ended at a syscall stands just before it
+    /// (`Tracee::rewind_syscall`).
     others: Vec<Thread>,
-    /// The first thread after it exited before the others (a zombie until
-    /// the program ends).
-    zombie_leader: Option<Tracee>,
+    /// The processes this replay runs (`None`: all), and of those, the
+    /// ones that exist now.
+    followed: Option<HashSet<i32>>,
+    live_processes: HashSet<i32>,
+    follow: Follow,
+    /// How the program ended, when the replay got to its end while passing
+    /// over processes it does not run.
+    ended: Option<ExitStatus>,
+    /// First threads that exited before the other threads of their
+    /// process (zombies until their process ends).
+    zombies: Vec<Tracee>,
     echo_output: bool,
     /// The signal rback raised to reproduce the next event, if any.
     raised: Option<i32>,
@@ -211,13 +253,18 @@ pub struct ReplaySession {
 impl ReplaySession {
     /// Opens a trace and starts its program, stopped before its first
     /// instruction.
-    pub fn start(trace_dir: &Path, echo_output: bool) -> Result<ReplaySession> {
+    pub fn start(trace_dir: &Path, echo_output: bool, follow: Follow) -> Result<ReplaySession> {
         let log = Arc::new(TraceLog::load(trace_dir)?);
-        Self::start_from(trace_dir, log, echo_output)
+        Self::start_from(trace_dir, log, echo_output, follow)
     }
 
     /// [`ReplaySession::start`] for a trace already in memory.
-    pub fn start_from(trace_dir: &Path, log: Arc<TraceLog>, echo_output: bool) -> Result<ReplaySession> {
+    pub fn start_from(
+        trace_dir: &Path,
+        log: Arc<TraceLog>,
+        echo_output: bool,
+        follow: Follow,
+    ) -> Result<ReplaySession> {
         check_cpu(&log.header)?;
         let first = match log.get(EventIdx(0)) {
             Some(Event::Exec(exec)) => exec.clone(),
@@ -246,6 +293,15 @@ impl ReplaySession {
             .collect();
         // The environment is part of the recorded stack, which replaces the
         // one exec builds; an empty one keeps exec's version small.
+        let followed = match follow {
+            Follow::All => None,
+            Follow::Process(pid) => {
+                let tree = ProcessTree::of(&log);
+                tree.latest(pid)
+                    .ok_or_else(|| Error::Program(format!("no process {pid} in this recording (see `rback info`)")))?;
+                Some(tree.lineage(pid).into_iter().collect())
+            }
+        };
         let tracee = tracee::launch(&c_exe, &c_argv, &[], true)?;
         let mut session = ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
@@ -253,9 +309,14 @@ impl ReplaySession {
             cursor: 1,
             tid: first.pid,
             clear_tid: 0,
+            process: first.pid,
             tracee,
             others: Vec::new(),
-            zombie_leader: None,
+            followed,
+            live_processes: HashSet::from([first.pid]),
+            follow,
+            ended: None,
+            zombies: Vec::new(),
             echo_output,
             raised: None,
             counting: None,
@@ -317,8 +378,17 @@ impl ReplaySession {
             Stop::EventStop(_) => self.run_on(0).map(|_| Step::Continue),
             Stop::Exited(status) => {
                 let at = self.next_event_index();
+                if let Some(Event::Switch(switch)) = self.peek()? {
+                    if matches!(switch.left, Left::ProcessExited(_)) {
+                        let switch = switch.clone();
+                        return self.process_ended(&switch, status);
+                    }
+                }
+                // The first process's status is the program's; another one
+                // that ends last has its own.
+                let root = self.process == self.root_pid();
                 match self.next_event()? {
-                    Some(Event::Exit(recorded)) if same_exit(recorded, status) => {
+                    Some(Event::Exit(recorded)) if !root || same_exit(recorded, status) => {
                         self.expect_end()?;
                         Ok(Step::Finished(Some(recorded)))
                     }
@@ -326,7 +396,7 @@ impl ReplaySession {
                     None => Ok(Step::Finished(None)),
                 }
             }
-            Stop::Exec | Stop::SyscallExit | Stop::Clone => {
+            Stop::Exec | Stop::SyscallExit | Stop::Clone | Stop::Fork | Stop::Vfork => {
                 Err(Error::Spawn(format!("unexpected stop {stop:?} in replay")))
             }
         }
@@ -427,17 +497,18 @@ impl ReplaySession {
                 regs.rdi = path.0;
                 self.tracee.set_regs(&regs)?;
                 self.tracee.resume(Resume::Syscall, 0)?;
-                if !self.others.is_empty() || self.zombie_leader.is_some() {
+                let tgid = self.tracee.tgid;
+                if self.tracee.pid != tgid {
                     // The kernel kills the other threads at the exec and
                     // gives this one the process's id: the first thread's
                     // id is no longer that thread's, and it never reports.
-                    let tgid = self.tracee.tgid;
                     for t in self.others.iter().filter(|t| t.tracee.pid == tgid) {
                         t.tracee.mark_gone();
                     }
-                    if let Some(leader) = self.zombie_leader.take() {
+                    for leader in self.zombies.iter().filter(|t| t.pid == tgid) {
                         leader.mark_gone();
                     }
+                    self.zombies.retain(|t| t.pid != tgid);
                     self.tracee.become_leader();
                 }
                 match self.tracee.wait()? {
@@ -445,7 +516,7 @@ impl ReplaySession {
                     other => return Err(self.diverged(at, "exec".into(), format!("{other:?}"))),
                 }
                 // Their ends are reaped as their tracees go.
-                self.others.clear();
+                self.others.retain(|t| t.tracee.tgid != tgid);
                 self.expect_syscall_exit(at, &ev)?;
                 self.next_event()?;
                 self.apply_exec(&exec)?;
@@ -468,33 +539,42 @@ impl ReplaySession {
         })
     }
 
-    /// Makes the thread a recorded `clone` made, and gives it the id it had
-    /// while recording wherever the program can see it: the call's result
-    /// and the `*_SETTID` words.
+    /// Makes the thread or process a recorded `clone`, `fork` or `vfork`
+    /// made, and gives it the id it had while recording wherever the
+    /// program can see it: the call's result and the `*_SETTID` words. A
+    /// child process this replay does not follow is not made: the call's
+    /// result is all the parent sees of it.
     fn clone_thread(&mut self, at: EventIdx, ev: &SyscallEvent) -> Result<Step> {
-        if ev.result < 0 {
-            // A failed clone made nothing: emulate the failure.
+        let request = crate::record::clone_request(&self.tracee, ev.nr, &ev.args)?;
+        let thread = request.is_some_and(|r| r.is_thread());
+        let recorded = ev.result as i32;
+        let vfork = request.is_some_and(|r| r.flags & libc::CLONE_VFORK as u64 != 0);
+        if ev.result < 0 || (!thread && !self.follows(recorded)) {
+            // A failed clone made nothing, and a process not followed is
+            // not made: emulate the call.
             let mut regs = self.tracee.regs()?;
             self.finish_skipped(&mut regs, ev)?;
+            if vfork && ev.result > 0 {
+                // Its child's turn comes next; the parent waits for its
+                // turn back just after the call.
+                self.tracee.resume(Resume::Syscall, 0)?;
+                self.expect_syscall_exit(at, ev)?;
+                let switch = self.expect_vfork_switch(at)?;
+                return self.give_turn(&switch, true);
+            }
             return self.finish_event(Finish::SkippedCall);
         }
         self.tracee.resume(Resume::Syscall, 0)?;
-        let tid = match self.tracee.wait()? {
-            Stop::Clone => self.tracee.new_thread_id()?,
+        let child = match self.tracee.wait()? {
+            Stop::Clone | Stop::Fork | Stop::Vfork => self.tracee.new_thread_id()?,
             other => return Err(self.diverged(at, describe_call(ev.nr, &ev.args), format!("{other:?}"))),
         };
-        self.tracee.resume(Resume::Syscall, 0)?;
-        match self.tracee.wait()? {
-            Stop::SyscallExit => {}
-            other => return Err(self.diverged(at, "the end of clone".into(), format!("{other:?}"))),
-        }
         // Its first stop comes after the kernel wrote CLONE_CHILD_SETTID.
-        let thread = Tracee::adopt_thread(tid, self.tracee.tgid)?;
-        let recorded = ev.result as i32;
-        let mut regs = self.tracee.regs()?;
-        regs.rax = ev.result as u64;
-        self.tracee.set_regs(&regs)?;
-        let request = crate::record::clone_request(&self.tracee, ev.nr, &ev.args)?;
+        let made = if thread {
+            Tracee::adopt_thread(child, self.tracee.tgid)?
+        } else {
+            Tracee::adopt_thread(child, child)?
+        };
         let mut clear_tid = 0;
         if let Some(request) = request {
             if request.flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
@@ -505,17 +585,96 @@ impl ReplaySession {
                     .write_bytes(RemoteAddr(request.parent_tid), &recorded.to_le_bytes())?;
             }
             if request.flags & libc::CLONE_CHILD_SETTID as u64 != 0 && request.child_tid != 0 {
-                self.tracee
-                    .write_bytes(RemoteAddr(request.child_tid), &recorded.to_le_bytes())?;
+                made.write_bytes(RemoteAddr(request.child_tid), &recorded.to_le_bytes())?;
             }
         }
+        let process = if thread { self.process } else { recorded };
+        self.live_processes.insert(process);
         self.others.push(Thread {
             tid: recorded,
-            tracee: thread,
+            process,
+            tracee: made,
             clear_tid,
+            in_vfork: None,
         });
+        if vfork {
+            // The parent stays in the call until the child execs or exits,
+            // and the child runs next.
+            self.tracee.resume(Resume::Syscall, 0)?;
+            let switch = self.expect_vfork_switch(at)?;
+            if self.retires(process) {
+                return self.retire_current(Some((switch.to, switch.process)));
+            }
+            return self.give_turn_from_vfork(&switch, ev.result);
+        }
+        self.tracee.resume(Resume::Syscall, 0)?;
+        match self.tracee.wait()? {
+            Stop::SyscallExit => {}
+            other => return Err(self.diverged(at, "the end of clone".into(), format!("{other:?}"))),
+        }
+        let mut regs = self.tracee.regs()?;
+        regs.rax = ev.result as u64;
+        self.tracee.set_regs(&regs)?;
+        if self.retires(process) {
+            return self.retire_current(None);
+        }
         self.before_resume()?;
         self.finish_event(Finish::CallExit)
+    }
+
+    /// The `Switch` that follows a recorded `vfork`, which gives the turn
+    /// to the child.
+    fn expect_vfork_switch(&mut self, at: EventIdx) -> Result<SwitchEvent> {
+        match self.next_event()? {
+            Some(Event::Switch(switch)) if switch.left == Left::InVfork => Ok(*switch),
+            Some(other) => Err(self.diverged(at, "the vfork child's turn".into(), describe(&other))),
+            None => Err(self.diverged(at, "the vfork child's turn".into(), "the end of the trace".into())),
+        }
+    }
+
+    /// Whether this replay follows process `pid` (or runs every process).
+    fn follows(&self, pid: i32) -> bool {
+        self.followed.as_ref().is_none_or(|f| f.contains(&pid))
+    }
+
+    /// Whether the current process, having just made `child`, has done all
+    /// this replay needs of it: it is an ancestor of the followed process,
+    /// and `child` is the next one on the way there.
+    fn retires(&self, child: i32) -> bool {
+        match self.follow {
+            Follow::Process(target) => child != self.process && self.process != target && self.follows(child),
+            Follow::All => false,
+        }
+    }
+
+    /// Ends the current process (an ancestor of the followed one, whose
+    /// part is done): it is killed, its events are passed over, and the
+    /// turn goes to the next thread this replay runs (from `next_turn`'s,
+    /// if a switch was already read).
+    fn retire_current(&mut self, next_turn: Option<(i32, i32)>) -> Result<Step> {
+        let process = self.process;
+        self.live_processes.remove(&process);
+        let mut gone: Vec<Thread> = vec![];
+        let mut kept = vec![];
+        for t in self.others.drain(..) {
+            if t.process == process {
+                gone.push(t);
+            } else {
+                kept.push(t);
+            }
+        }
+        self.others = kept;
+        drop(gone);
+        self.zombies.retain(|t| t.tgid != self.tracee.tgid);
+        let next = match self.pass_over_turns(next_turn)? {
+            Turn::To(next) => next,
+            Turn::Current => unreachable!("the current process no longer runs"),
+            Turn::End => return Ok(Step::Finished(self.ended)),
+        };
+        // Dropping a tracee kills and reaps it.
+        drop(self.install(next)?);
+        self.before_resume()?;
+        self.finish_event(Finish::SignalStop(0))
     }
 
     /// The current thread makes its `exit` (the switch is its event), and
@@ -533,30 +692,146 @@ impl ReplaySession {
         self.give_turn(switch, false)
     }
 
-    /// Gives the turn to the thread a switch names, which then stands at
-    /// the start of the next interval. The current thread is kept, stopped
-    /// where it is, if it is `alive`.
+    /// Gives the turn to the thread a switch names (or, when this replay
+    /// does not run its process, to the next one it runs), which then
+    /// stands at the start of the next interval. The current thread is
+    /// kept, stopped where it is, if it is `alive`.
     fn give_turn(&mut self, switch: &SwitchEvent, alive: bool) -> Result<Step> {
-        let Some(i) = self.others.iter().position(|t| t.tid == switch.to) else {
-            return Err(self.diverged(
-                self.next_event_index(),
-                format!("a turn for thread {}", switch.to),
-                "no such thread".into(),
-            ));
+        self.hand_over(switch, alive, None)
+    }
+
+    /// [`ReplaySession::give_turn`] from a thread that stays in its
+    /// `vfork` until the child execs or exits, then returns `result`.
+    fn give_turn_from_vfork(&mut self, switch: &SwitchEvent, result: i64) -> Result<Step> {
+        self.hand_over(switch, true, Some(result))
+    }
+
+    fn hand_over(&mut self, switch: &SwitchEvent, alive: bool, in_vfork: Option<i64>) -> Result<Step> {
+        let departing_tid = self.tid;
+        let next = match self.pass_over_turns(Some((switch.to, switch.process)))? {
+            Turn::To(next) => next,
+            // Every other thread it runs waits: the current one goes on.
+            Turn::Current if alive && in_vfork.is_none() => {
+                self.before_resume()?;
+                return self.finish_event(Finish::SignalStop(0));
+            }
+            Turn::Current => {
+                return Err(self.diverged(
+                    self.next_event_index(),
+                    format!("a turn for thread {departing_tid}"),
+                    "that thread cannot run".into(),
+                ))
+            }
+            Turn::End => return Ok(Step::Finished(self.ended)),
         };
-        let next = self.others.remove(i);
-        let departing = Thread {
-            tid: std::mem::replace(&mut self.tid, next.tid),
-            tracee: std::mem::replace(&mut self.tracee, next.tracee),
-            clear_tid: std::mem::replace(&mut self.clear_tid, next.clear_tid),
-        };
+        let mut departing = self.install(next)?;
+        departing.in_vfork = in_vfork;
+        let tgid = departing.tracee.tgid;
         if alive {
             self.others.push(departing);
-        } else if departing.tracee.pid == departing.tracee.tgid {
-            self.zombie_leader = Some(departing.tracee);
+        } else if departing.tracee.pid == tgid
+            && (self.tracee.tgid == tgid || self.others.iter().any(|t| t.tracee.tgid == tgid))
+        {
+            self.zombies.push(departing.tracee);
         }
         self.before_resume()?;
         self.finish_event(Finish::SignalStop(0))
+    }
+
+    /// Makes `next` the current thread and returns the one it replaces. A
+    /// thread left in a `vfork` is taken to the call's end first.
+    fn install(&mut self, next: Thread) -> Result<Thread> {
+        if let Some(result) = next.in_vfork {
+            match next.tracee.wait()? {
+                Stop::SyscallExit => {}
+                other => {
+                    return Err(self.diverged(
+                        self.next_event_index(),
+                        "the end of a vfork".into(),
+                        format!("{other:?}"),
+                    ))
+                }
+            }
+            let mut regs = next.tracee.regs()?;
+            regs.rax = result as u64;
+            next.tracee.set_regs(&regs)?;
+        }
+        Ok(Thread {
+            tid: std::mem::replace(&mut self.tid, next.tid),
+            process: std::mem::replace(&mut self.process, next.process),
+            tracee: std::mem::replace(&mut self.tracee, next.tracee),
+            clear_tid: std::mem::replace(&mut self.clear_tid, next.clear_tid),
+            in_vfork: None,
+        })
+    }
+
+    /// Finds whose turn it is, starting from thread `to` of a process
+    /// (`None`: the current thread's turn goes on): the events of
+    /// processes this replay does not run are passed over, showing their
+    /// terminal output.
+    fn pass_over_turns(&mut self, mut to: Option<(i32, i32)>) -> Result<Turn> {
+        loop {
+            if let Some((tid, process)) = to {
+                if self.live_processes.contains(&process) {
+                    if tid == self.tid && process == self.process {
+                        return Ok(Turn::Current);
+                    }
+                    return match self.others.iter().position(|t| t.tid == tid) {
+                        Some(i) => Ok(Turn::To(self.others.remove(i))),
+                        None => Err(self.diverged(
+                            self.next_event_index(),
+                            format!("a turn for thread {tid}"),
+                            "no such thread".into(),
+                        )),
+                    };
+                }
+            }
+            match self.next_event()? {
+                Some(Event::Switch(switch)) => to = Some((switch.to, switch.process)),
+                Some(Event::Syscall(call)) => {
+                    if let (Some(out), true) = (&call.output, self.echo_output) {
+                        echo(out);
+                    }
+                }
+                Some(Event::Exit(status)) => {
+                    self.ended = Some(status);
+                    return Ok(Turn::End);
+                }
+                Some(_) => {}
+                None => return Ok(Turn::End),
+            }
+        }
+    }
+
+    /// The current thread's process ended as the recording says, after
+    /// its last event: its other threads are reaped, and the turn goes on.
+    fn process_ended(&mut self, switch: &SwitchEvent, status: ExitStatus) -> Result<Step> {
+        let at = self.next_event_index();
+        if let Left::ProcessExited(recorded) = switch.left {
+            if !same_exit(recorded, status) {
+                return Err(self.diverged(
+                    at,
+                    format!("process {} {recorded}", self.process),
+                    format!("the process {status}"),
+                ));
+            }
+        }
+        self.next_event()?;
+        self.tracee.mark_gone();
+        let tgid = self.tracee.tgid;
+        self.live_processes.remove(&self.process);
+        // Its other threads died with it: dropping them reaps them.
+        self.others.retain(|t| t.tracee.tgid != tgid);
+        self.zombies.retain(|t| t.tgid != tgid);
+        self.give_turn(switch, false)
+    }
+
+    /// The first process's id as recorded.
+    fn root_pid(&self) -> i32 {
+        match self.log.get(EventIdx(0)) {
+            Some(Event::Exec(exec)) => exec.pid,
+            _ => 0,
+        }
     }
 
     /// The thread whose turn it is (its id as recorded).
@@ -581,7 +856,24 @@ impl ReplaySession {
 
     /// Whether [`ReplaySession::fork`] can copy the program as it stands.
     pub(crate) fn can_fork(&self) -> bool {
-        self.zombie_leader.is_none()
+        self.fork_refused().is_none()
+    }
+
+    /// Why [`ReplaySession::fork`] cannot copy the program as it stands.
+    fn fork_refused(&self) -> Option<(&'static str, &'static str)> {
+        if !self.zombies.is_empty() {
+            return Some((
+                "a checkpoint after the program's first thread exited",
+                "the copy would need a zombie thread, which rback cannot make",
+            ));
+        }
+        if self.live_processes.len() > 1 || self.others.iter().any(|t| t.in_vfork.is_some()) {
+            return Some((
+                "a checkpoint of several processes at once",
+                "checkpoints copy the one process a debugger follows",
+            ));
+        }
+        None
     }
 
     /// Completes a syscall that is skipped rather than run: the recorded
@@ -673,11 +965,16 @@ impl ReplaySession {
             }
             fd = opened as u64;
         }
-        // Private even when the program asked for shared memory: the only
-        // other sharers in replay would be checkpoints, which must never
-        // see the live program's later writes (a program's own forks are
-        // refused at record time, so nothing else could tell).
-        flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
+        // Private even when the program asked for shared memory, unless
+        // this replay runs every process and the memory is anonymous: the
+        // program's own children then share it as they did. Otherwise the
+        // only other sharers would be checkpoints, which must never see the
+        // live program's later writes, and a file's copy in the trace,
+        // which replay must never write.
+        let shared_anonymous = flags & libc::MAP_ANONYMOUS != 0 && flags & libc::MAP_SHARED != 0;
+        if !(shared_anonymous && self.follow == Follow::All) {
+            flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
+        }
         let got = self
             .tracee
             .inject_syscall(libc::SYS_mmap, [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]])?;
@@ -952,7 +1249,16 @@ impl ReplaySession {
                     let (rip, n) = (regs.rip(), *n);
                     self.start_counting(rip, Goal::Hits(n))
                 }
-                Left::Preempted { .. } | Left::AtSyscall { .. } | Left::Exited => Ok(()),
+                // SIGKILL gives no stop to deliver it at (see `Exit` below).
+                Left::ProcessExited(ExitStatus::Killed { signo, .. }) if *signo == libc::SIGKILL => {
+                    let signo = *signo;
+                    self.tracee.raise(signo)
+                }
+                Left::Preempted { .. }
+                | Left::AtSyscall { .. }
+                | Left::Exited
+                | Left::InVfork
+                | Left::ProcessExited(_) => Ok(()),
             },
             Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => match s.at_execution {
                 Some(n) => {
@@ -1057,11 +1363,11 @@ impl ReplaySession {
     /// The copy has nothing raised or counted; [`ReplaySession::prepare`]
     /// re-creates that when the copy is to run.
     pub(crate) fn fork(&mut self) -> Result<ReplaySession> {
-        if self.zombie_leader.is_some() {
+        if let Some((what, why)) = self.fork_refused() {
             return Err(Error::Unsupported {
                 event: self.next_event_index(),
-                what: "a checkpoint after the program's first thread exited".into(),
-                why: "the copy would need a zombie thread, which rback cannot make".into(),
+                what: what.into(),
+                why: why.into(),
             });
         }
         let mut tracee = self.tracee.fork()?;
@@ -1080,8 +1386,10 @@ impl ReplaySession {
         for thread in &mut self.others {
             others.push(Thread {
                 tid: thread.tid,
+                process: thread.process,
                 tracee: copy_thread(&mut thread.tracee, &mut tracee, thread.clear_tid)?,
                 clear_tid: thread.clear_tid,
+                in_vfork: None,
             });
         }
         Ok(ReplaySession {
@@ -1090,9 +1398,14 @@ impl ReplaySession {
             cursor: self.cursor,
             tid: self.tid,
             clear_tid: self.clear_tid,
+            process: self.process,
             tracee,
             others,
-            zombie_leader: None,
+            followed: self.followed.clone(),
+            live_processes: self.live_processes.clone(),
+            follow: self.follow,
+            ended: self.ended,
+            zombies: Vec::new(),
             echo_output: self.echo_output,
             raised: None,
             counting: None,
@@ -1410,6 +1723,8 @@ pub fn describe(ev: &Event) -> String {
             Left::AtSyscall { nr } => format!("thread {}'s turn, at {}", s.to, syscalls::name(*nr)),
             Left::Preempted { regs, .. } => format!("thread {}'s turn, preempting at {:#x}", s.to, regs.rip()),
             Left::Exited => format!("thread {}'s turn, after a thread's exit", s.to),
+            Left::InVfork => format!("thread {}'s turn, after a vfork", s.to),
+            Left::ProcessExited(status) => format!("thread {}'s turn, after a process {status}", s.to),
         },
     }
 }

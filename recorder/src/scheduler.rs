@@ -1,5 +1,5 @@
-//! The threads of a program being recorded: whose turn it is, and where
-//! the others stand.
+//! The threads of a program being recorded, in all its processes: whose
+//! turn it is, and where the others stand.
 //!
 //! One thread runs at a time, as in rr: the recorder is the scheduler, so
 //! every interleaving of the threads' own code is a sequence of turns that
@@ -8,6 +8,10 @@
 //! kernel while another thread runs: *desched*), when it exits, or when it
 //! has run for a timeslice while another thread could run (*preemption*,
 //! see `Recorder::try_preempt`).
+//!
+//! Child processes take turns like threads: the recorder serializes the
+//! whole process tree, so that processes that share memory (a `vfork`
+//! child, `MAP_SHARED` pages) interleave in the recorded order too.
 //!
 //! The thread whose turn it is lives in the recorder as its `tracee`; this
 //! module keeps the others ([`Task`]) and decodes the stops they report
@@ -36,7 +40,7 @@ pub(crate) struct PendingCall {
 }
 
 pub(crate) enum TaskState {
-    /// Made by a `clone` and not yet seen at its first stop.
+    /// Made by a `clone` or `fork` and not yet seen at its first stop.
     Starting,
     /// Stopped where it goes on running its own code: a new thread at its
     /// first stop, or a preempted one.
@@ -46,32 +50,63 @@ pub(crate) enum TaskState {
     /// Its syscall has ended: stopped at the syscall's exit, with these
     /// registers, to be recorded when its turn comes.
     CallDone(PendingCall, Box<Regs>),
+    /// In a `vfork` (already recorded), until its child execs or exits.
+    InVfork,
+    /// Its `vfork` has returned: stopped at the call's exit, with these
+    /// registers.
+    VforkDone(Box<Regs>),
 }
 
 pub(crate) struct Task {
     pub tracee: Tracee,
     pub state: TaskState,
+    /// A signal it stopped for while it waited (a stop with the signal
+    /// not yet delivered), which the recorder handles on its turn.
+    pub signal: Option<i32>,
 }
 
 impl Task {
     fn can_run(&self) -> bool {
-        matches!(self.state, TaskState::Ready | TaskState::CallDone(..))
+        matches!(
+            self.state,
+            TaskState::Ready | TaskState::CallDone(..) | TaskState::VforkDone(_)
+        )
     }
 }
 
-/// The threads other than the one whose turn it is, in the order their
-/// turns come (round robin).
-#[derive(Default)]
+/// The threads other than the one whose turn it is, of every process of
+/// the program, in the order their turns come (round robin).
 pub(crate) struct Waiting {
     tasks: VecDeque<Task>,
     /// First stops of threads whose parent's `clone` has not been seen to
     /// end yet (the kernel may report the child first).
     unclaimed: Vec<Pid>,
-    /// How the first thread ended, if it ended before the others.
-    pub leader_status: Option<ExitStatus>,
+    /// First threads that exited before the other threads of their
+    /// process: zombies that report their end once the last one is gone.
+    zombies: Vec<Tracee>,
+    /// The program's first process, whose status is the program's.
+    pub root: Pid,
+    /// How the first process ended, once it has.
+    pub root_status: Option<ExitStatus>,
 }
 
 impl Waiting {
+    pub fn new(root: Pid) -> Waiting {
+        Waiting {
+            tasks: VecDeque::new(),
+            unclaimed: Vec::new(),
+            zombies: Vec::new(),
+            root,
+            root_status: None,
+        }
+    }
+
+    /// Whether no other thread is left, running or zombie.
+    pub fn is_idle(&self) -> bool {
+        self.tasks.is_empty() && self.zombies.is_empty()
+    }
+
+    /// Whether no other thread is left that could ever run.
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }
@@ -81,18 +116,40 @@ impl Waiting {
         self.tasks.iter().any(Task::can_run)
     }
 
+    /// Whether process `tgid` has a waiting thread (not counting a zombie).
+    pub fn has_thread_of(&self, tgid: Pid) -> bool {
+        self.tasks.iter().any(|t| t.tracee.tgid == tgid)
+    }
+
+    /// The processes that have a waiting thread.
+    pub fn processes(&self) -> Vec<Pid> {
+        let mut all: Vec<Pid> = self.tasks.iter().map(|t| t.tracee.tgid).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// Takes the next thread that can run, in round-robin order.
     pub fn take_next(&mut self) -> Option<Task> {
         let i = self.tasks.iter().position(Task::can_run)?;
         self.tasks.remove(i)
     }
 
-    pub fn push(&mut self, task: Task) {
-        self.tasks.push_back(task);
+    pub fn push(&mut self, tracee: Tracee, state: TaskState) {
+        self.tasks.push_back(Task {
+            tracee,
+            state,
+            signal: None,
+        });
     }
 
-    /// A thread the current one just made with `clone`.
-    pub fn add_new_thread(&mut self, tracee: Tracee) {
+    /// A first thread that exited while others of its process live on.
+    pub fn add_zombie(&mut self, leader: Tracee) {
+        self.zombies.push(leader);
+    }
+
+    /// A thread or process the current thread just made.
+    pub fn add_new_task(&mut self, tracee: Tracee) {
         let state = match self.unclaimed.iter().position(|&p| p == tracee.pid) {
             Some(i) => {
                 self.unclaimed.remove(i);
@@ -100,26 +157,43 @@ impl Waiting {
             }
             None => TaskState::Starting,
         };
-        self.tasks.push_back(Task { tracee, state });
+        self.push(tracee, state);
     }
 
-    /// Forgets the first thread without waiting for it: another thread's
-    /// `execve` took its id, and the kernel never reports its end.
-    pub fn forget_leader(&mut self) {
-        if let Some(i) = self.tasks.iter().position(|t| t.tracee.pid == t.tracee.tgid) {
+    /// Forgets process `tgid`'s first thread without waiting for it:
+    /// another of its threads' `execve` took its id, and the kernel never
+    /// reports its end.
+    pub fn forget_leader(&mut self, tgid: Pid) {
+        if let Some(i) = self.tasks.iter().position(|t| t.tracee.pid == tgid) {
             let task = self.tasks.remove(i).expect("found above");
             task.tracee.mark_gone();
+        }
+        if let Some(i) = self.zombies.iter().position(|t| t.pid == tgid) {
+            self.zombies.remove(i).mark_gone();
+        }
+    }
+
+    fn ended(&mut self, pid: Pid, status: ExitStatus) {
+        if pid == self.root {
+            self.root_status = Some(status);
         }
     }
 
     /// Takes note of a stop reported by a thread whose turn it is not.
     pub fn note_stop(&mut self, pid: Pid, stop: Stop) -> Result<()> {
+        if let Some(i) = self.zombies.iter().position(|t| t.pid == pid) {
+            if let Stop::Exited(status) = stop {
+                self.zombies.remove(i).mark_gone();
+                self.ended(pid, status);
+                return Ok(());
+            }
+            return Err(Error::Spawn(format!("the exited first thread {pid} reported {stop:?}")));
+        }
         let Some(i) = self.tasks.iter().position(|t| t.tracee.pid == pid) else {
             match stop {
                 Stop::EventStop(_) | Stop::Signal(libc::SIGSTOP) => self.unclaimed.push(pid),
-                // The first thread, exited before the others (see
-                // `Recorder::exit_thread`), reports its end last.
-                Stop::Exited(status) => self.leader_status = Some(status),
+                // A thread rback let go of (reaped elsewhere or dropped).
+                Stop::Exited(_) => {}
                 other => {
                     return Err(Error::Spawn(format!(
                         "unexpected stop {other:?} of unknown thread {pid}"
@@ -131,17 +205,24 @@ impl Waiting {
         let task = &mut self.tasks[i];
         match (&task.state, stop) {
             (_, Stop::Exited(status)) => {
-                // The whole program is ending (exit_group, a fatal signal).
+                // Its process is ending (exit_group, a fatal signal).
                 task.tracee.mark_gone();
-                if task.tracee.pid == task.tracee.tgid {
-                    self.leader_status = Some(status);
-                }
                 self.tasks.remove(i);
+                self.ended(pid, status);
             }
             (TaskState::Starting, Stop::EventStop(_) | Stop::Signal(libc::SIGSTOP)) => task.state = TaskState::Ready,
+            (TaskState::Starting | TaskState::Ready, Stop::Signal(sig)) if task.signal.is_none() => {
+                // Sent while it stood still: it is delivered on its turn.
+                task.state = TaskState::Ready;
+                task.signal = Some(sig);
+            }
             (TaskState::InSyscall(call), Stop::SyscallExit) => {
                 let regs = task.tracee.regs()?;
                 task.state = TaskState::CallDone(call.clone(), Box::new(regs));
+            }
+            (TaskState::InVfork, Stop::SyscallExit) => {
+                let regs = task.tracee.regs()?;
+                task.state = TaskState::VforkDone(Box::new(regs));
             }
             (_, other) => {
                 return Err(Error::Spawn(format!(
@@ -152,30 +233,32 @@ impl Waiting {
         Ok(())
     }
 
-    /// Waits for every waiting thread to end, once the program as a whole
-    /// is ending, and returns the first thread's status if it was among them.
-    pub fn reap_all(&mut self) -> Result<Option<ExitStatus>> {
-        let mut leader = self.leader_status;
+    /// Waits for every waiting thread of process `tgid` to end, once the
+    /// process as a whole is ending.
+    pub fn reap_process(&mut self, tgid: Pid) -> Result<()> {
+        let (mine, others): (Vec<Task>, Vec<Task>) = self.tasks.drain(..).partition(|t| t.tracee.tgid == tgid);
+        self.tasks = others.into();
+        let mut ending: Vec<Tracee> = mine.into_iter().map(|t| t.tracee).collect();
+        if let Some(i) = self.zombies.iter().position(|t| t.tgid == tgid) {
+            ending.push(self.zombies.remove(i));
+        }
         // The first thread is reported only once every other one is reaped.
-        let mut tasks: Vec<Task> = self.tasks.drain(..).collect();
-        tasks.sort_by_key(|t| t.tracee.pid == t.tracee.tgid);
-        for task in tasks {
+        ending.sort_by_key(|t| t.pid == t.tgid);
+        for tracee in ending {
             loop {
-                match task.tracee.wait()? {
+                match tracee.wait()? {
                     Stop::Exited(status) => {
-                        if task.tracee.pid == task.tracee.tgid {
-                            leader = Some(status);
-                        }
-                        task.tracee.mark_gone();
+                        tracee.mark_gone();
+                        self.ended(tracee.pid, status);
                         break;
                     }
                     // Stops queued before the end: let the thread go on to it.
                     _ => {
-                        let _ = nix::sys::ptrace::cont(task.tracee.pid, None);
+                        let _ = nix::sys::ptrace::cont(tracee.pid, None);
                     }
                 }
             }
         }
-        Ok(leader)
+        Ok(())
     }
 }

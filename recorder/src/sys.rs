@@ -116,6 +116,14 @@ pub fn tgkill(tgid: Pid, tid: Pid, sig: i32) -> Result<(), Errno> {
     Errno::result(r).map(drop)
 }
 
+/// Sends `sig` to process `pid` as `kill(2)` does (to the process, not
+/// one of its threads). nix's `kill` knows only the standard signals.
+pub fn kill_process(pid: Pid, sig: i32) -> Result<(), Errno> {
+    // SAFETY: a plain syscall with integer arguments.
+    let r = unsafe { libc::kill(pid.as_raw(), sig) };
+    Errno::result(r).map(drop)
+}
+
 /// Reads the time-stamp counter, for emulating a trapped `rdtsc`.
 pub fn rdtsc() -> u64 {
     // SAFETY: rdtsc has no preconditions on x86-64 (rback itself is never

@@ -33,9 +33,9 @@ pub enum Replay {
     /// the tracee do it would break the recorder (moving itself to another
     /// CPU, untrapping `rdtsc`).
     Fake(i64),
-    /// `clone`/`clone3`: a new thread (`CLONE_THREAD`) is made in replay
-    /// too, and is given the thread id it had while recording; a child
-    /// process is refused at record time.
+    /// `clone`/`clone3`/`fork`/`vfork`: a new thread or child process is
+    /// made in replay too (when replay follows it), and is given the id it
+    /// had while recording.
     Clone,
     /// Refused at record time with this explanation.
     Unsupported(&'static str),
@@ -153,7 +153,6 @@ const RLIMIT: usize = 16;
 const MQ_ATTR: usize = 64;
 const STATFS: usize = 120;
 const SOCKADDR_OUT: [Out; 2] = [buf(1, CapacityAt(2)), buf(2, Fixed(4))];
-const NO_CHILDREN: &str = "the program starts a child process; rback records single-process programs only for now";
 
 /// What a `clone` or `clone3` asks for, read from its arguments (and for
 /// `clone3`, from its `struct clone_args` in tracee memory).
@@ -188,6 +187,24 @@ impl CloneRequest {
             child_tid: field(2)?,
             parent_tid: field(3)?,
         })
+    }
+
+    /// What `fork` asks for.
+    pub fn fork() -> CloneRequest {
+        CloneRequest {
+            flags: c::SIGCHLD as u64,
+            parent_tid: 0,
+            child_tid: 0,
+        }
+    }
+
+    /// What `vfork` asks for.
+    pub fn vfork() -> CloneRequest {
+        CloneRequest {
+            flags: (c::CLONE_VM | c::CLONE_VFORK | c::SIGCHLD) as u64,
+            parent_tid: 0,
+            child_tid: 0,
+        }
     }
 
     /// A thread of the same process, rather than a child process.
@@ -292,8 +309,8 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_setsockopt, emu("setsockopt", 5, &[])),
     (c::SYS_getsockopt, emu("getsockopt", 5, &[buf(3, CapacityAt(4)), buf(4, Fixed(4))])),
     (c::SYS_clone, sc("clone", 5, Replay::Clone, &[])),
-    (c::SYS_fork, unsupported("fork", NO_CHILDREN)),
-    (c::SYS_vfork, unsupported("vfork", NO_CHILDREN)),
+    (c::SYS_fork, sc("fork", 0, Replay::Clone, &[])),
+    (c::SYS_vfork, sc("vfork", 0, Replay::Clone, &[])),
     (c::SYS_execve, sc("execve", 3, Replay::Execve, &[])),
     (c::SYS_exit, exe("exit", 1)),
     (c::SYS_wait4, emu("wait4", 4, &[buf(1, Fixed(4)), buf(3, Fixed(RUSAGE))])),

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use crate::counter::{CounterStop, ExecCounter};
 use crate::live::{Frontier, LiveRecording};
 use crate::record::si_code;
+use crate::replay::Follow;
 use crate::replay::{ReplaySession, Step};
 use crate::trace::{Event, SignalKind, TraceLog};
 use crate::tracee::{FpState, Regs, Resume, Stop, Tracee};
@@ -451,8 +452,14 @@ impl Timeline {
 
     /// Opens a trace with a given checkpoint policy.
     pub fn open_with(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Timeline> {
+        Timeline::open_process(trace_dir, policy, None)
+    }
+
+    /// Opens a trace following one of its processes (by its id while
+    /// recording; `None`: the first), as gdb debugs one process at a time.
+    pub fn open_process(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>) -> Result<Timeline> {
         let log = Arc::new(TraceLog::load(trace_dir)?);
-        Timeline::open_on(trace_dir, log, None, policy)
+        Timeline::open_on(trace_dir, log, None, policy, process)
     }
 
     /// Follows a recording as it is made: the timeline starts at the
@@ -463,7 +470,7 @@ impl Timeline {
         recording.reach(EventIdx(1), &never)?;
         let log = recording.log();
         let trace_dir = recording.trace_dir().to_path_buf();
-        Timeline::open_on(&trace_dir, log, Some(recording), policy)
+        Timeline::open_on(&trace_dir, log, Some(recording), policy, None)
     }
 
     fn open_on(
@@ -471,8 +478,15 @@ impl Timeline {
         log: Arc<TraceLog>,
         frontier: Option<LiveRecording>,
         policy: CheckpointPolicy,
+        process: Option<i32>,
     ) -> Result<Timeline> {
-        let mut live = ReplaySession::start_from(trace_dir, log.clone(), false)?;
+        // A debugger follows one process, the first unless told otherwise.
+        let first = match log.get(EventIdx(0)) {
+            Some(Event::Exec(exec)) => exec.pid,
+            _ => 0,
+        };
+        let follow = Follow::Process(process.unwrap_or(first));
+        let mut live = ReplaySession::start_from(trace_dir, log.clone(), false, follow)?;
         live.set_stop_at_boundaries(true);
         live.prepare()?;
         let mut timeline = Timeline {
@@ -2436,6 +2450,8 @@ impl Timeline {
         let unknown_is_end = self.frontier.as_ref().is_none_or(|f| f.frontier() == Frontier::Ended);
         let ends = |e: EventIdx| match self.log.get(e) {
             Some(Event::Exit(_)) => true,
+            // The followed process ends (the timeline follows one).
+            Some(Event::Switch(s)) => matches!(s.left, crate::trace::Left::ProcessExited(_)),
             Some(_) => false,
             None => unknown_is_end,
         };

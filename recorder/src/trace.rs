@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::{EventIdx, RemoteAddr};
 
 /// Bumped on every change to anything serialized in this module.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -284,11 +284,14 @@ pub enum Event {
 }
 
 /// The running thread stops where `left` says, and thread `to` (a thread
-/// id as the program saw it while recording) runs next: from where it
-/// stopped, or by ending the syscall it was left in.
+/// id as the program saw it while recording) of process `process` runs
+/// next: from where it stopped, or by ending the syscall it was left in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwitchEvent {
     pub to: i32,
+    /// The process `to` belongs to (its id while recording), so that a
+    /// reader can tell whose events follow without replaying the clones.
+    pub process: i32,
     pub left: Left,
 }
 
@@ -304,6 +307,14 @@ pub enum Left {
     Preempted { regs: Box<Registers>, at: Placement },
     /// The thread made its `exit` (which has no event of its own).
     Exited,
+    /// The thread made a `vfork` (the `Syscall` event just before, whose
+    /// result is the child's id): it waits in the kernel until the child
+    /// execs or exits, and the child runs next.
+    InVfork,
+    /// Its whole process ended, with this status, after the thread's last
+    /// event (an `exit_group`, the `exit` of its last thread, a fatal
+    /// signal); other processes of the program live on.
+    ProcessExited(ExitStatus),
 }
 
 /// The last frame of a complete trace.
@@ -1537,6 +1548,7 @@ mod tests {
     fn the_event_variant_count_is_right() {
         let last = Event::Switch(Box::new(SwitchEvent {
             to: 1,
+            process: 1,
             left: Left::Exited,
         }));
         assert_eq!(postcard::to_allocvec(&last).unwrap()[0], EVENT_VARIANTS - 1);

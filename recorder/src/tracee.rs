@@ -51,6 +51,13 @@ pub enum Stop {
     /// The tracee made a new thread (`PTRACE_EVENT_CLONE`); its id is the
     /// event message, and the thread itself reports a first stop of its own.
     Clone,
+    /// The tracee made a child process with `fork` or a `clone` that is
+    /// not a thread (`PTRACE_EVENT_FORK`); as for `Clone`, its id is the
+    /// event message.
+    Fork,
+    /// The same for `vfork` (`PTRACE_EVENT_VFORK`): the parent stays in
+    /// the call until the child execs or exits.
+    Vfork,
     Exited(ExitStatus),
 }
 
@@ -103,9 +110,10 @@ impl Tracee {
             | ptrace::Options::PTRACE_O_TRACESYSGOOD
             | ptrace::Options::PTRACE_O_TRACEEXEC
             | ptrace::Options::PTRACE_O_TRACESECCOMP
-            // Checkpoints are forks rback injects; the program's own forks
-            // never get this far (the syscall table refuses them).
+            // The program's child processes are traced from their first
+            // instruction, like the forks rback injects for checkpoints.
             | ptrace::Options::PTRACE_O_TRACEFORK
+            | ptrace::Options::PTRACE_O_TRACEVFORK
             // The program's threads are traced from their first instruction.
             | ptrace::Options::PTRACE_O_TRACECLONE;
         ptrace::seize(pid, options).map_err(|e| Error::ptrace("seize", pid, e))?;
@@ -517,6 +525,8 @@ pub fn decode_wait(status: WaitStatus) -> Result<Option<(Pid, Stop)>> {
         WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_SECCOMP => (pid, Stop::Seccomp),
         WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_EXEC => (pid, Stop::Exec),
         WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_CLONE => (pid, Stop::Clone),
+        WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_FORK => (pid, Stop::Fork),
+        WaitStatus::PtraceEvent(pid, _, ev) if ev == libc::PTRACE_EVENT_VFORK => (pid, Stop::Vfork),
         WaitStatus::PtraceEvent(pid, sig, ev) if ev == libc::PTRACE_EVENT_STOP => (pid, Stop::EventStop(sig as i32)),
         WaitStatus::PtraceEvent(_, sig, ev) => {
             return Err(Error::Spawn(format!("unexpected ptrace event {ev} (signal {sig})")))
@@ -727,7 +737,9 @@ pub fn launch(
                 }
                 return Ok(tracee);
             }
-            Stop::Signal(_) | Stop::EventStop(_) | Stop::Clone => tracee.resume(Resume::Cont, 0)?,
+            Stop::Signal(_) | Stop::EventStop(_) | Stop::Clone | Stop::Fork | Stop::Vfork => {
+                tracee.resume(Resume::Cont, 0)?
+            }
             Stop::Exited(status) => return Err(Error::Spawn(format!("the tracee {status} before it started"))),
         }
     }

@@ -264,6 +264,7 @@ fn write_every_kind(dir: &Path) {
         })),
         Event::Switch(Box::new(SwitchEvent {
             to: 101,
+            process: 100,
             left: Left::Preempted {
                 regs: Box::new(Registers([5; 27])),
                 at: Placement::State(Box::new(point)),
@@ -271,7 +272,21 @@ fn write_every_kind(dir: &Path) {
         })),
         Event::Switch(Box::new(SwitchEvent {
             to: 100,
+            process: 100,
             left: Left::AtSyscall { nr: 202 },
+        })),
+        Event::Switch(Box::new(SwitchEvent {
+            to: 102,
+            process: 102,
+            left: Left::InVfork,
+        })),
+        Event::Switch(Box::new(SwitchEvent {
+            to: 100,
+            process: 100,
+            left: Left::ProcessExited(ExitStatus::Killed {
+                signo: 9,
+                core_dumped: false,
+            }),
         })),
         Event::Syscall(Box::new(SyscallEvent {
             nr: 1,

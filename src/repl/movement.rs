@@ -38,6 +38,16 @@ struct Origin {
     shown: Option<String>,
 }
 
+/// Signals gdb neither stops for nor prints by default (`info signals`:
+/// SIGALRM, SIGURG, SIGIO, SIGVTALRM, SIGPROF, SIGCHLD, SIGWINCH): a
+/// continue passes them to the program and goes on.
+fn is_quiet_signal(sig: i32) -> bool {
+    matches!(
+        sig,
+        libc::SIGALRM | libc::SIGURG | libc::SIGIO | libc::SIGVTALRM | libc::SIGPROF | libc::SIGCHLD | libc::SIGWINCH
+    )
+}
+
 impl Repl {
     /// One timeline primitive, then the session catches up with the maps.
     fn primitive(&mut self, p: Primitive) -> Result<StopReason> {
@@ -45,12 +55,20 @@ impl Repl {
             return Ok(StopReason::Interrupted);
         }
         let tl = &mut self.session.timeline;
-        let reason = match p {
-            Primitive::Cont => tl.cont(),
-            Primitive::ReverseCont => tl.reverse_cont(),
-            Primitive::Stepi => tl.stepi(),
-            Primitive::ReverseStepi => tl.reverse_stepi(),
-        }?;
+        let reason = loop {
+            let reason = match p {
+                Primitive::Cont => tl.cont(),
+                Primitive::ReverseCont => tl.reverse_cont(),
+                Primitive::Stepi => tl.stepi(),
+                Primitive::ReverseStepi => tl.reverse_stepi(),
+            }?;
+            // gdb's default `handle` table: these pass silently.
+            match reason {
+                StopReason::Signal(sig)
+                    if is_quiet_signal(sig) && !matches!(p, Primitive::Stepi | Primitive::ReverseStepi) => {}
+                other => break other,
+            }
+        };
         self.session.refresh()?;
         self.session.hide_inlined_calls_starting_here(Some(reason));
         self.selected_frame = 0;

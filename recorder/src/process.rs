@@ -1,0 +1,199 @@
+//! The processes of a recording, read from its events without replaying
+//! them: who made whom, what each ran, and how each ended.
+//!
+//! Every event belongs to the thread whose turn it is, and a `Switch` names
+//! the process of the thread it gives the turn to, so one pass over the log
+//! tells the tree. `rback info` lists it, and a replay that follows one
+//! process (`replay::Follow`) learns from it which ancestors it must run to
+//! get there.
+
+use std::collections::HashMap;
+
+use crate::trace::{Event, ExitStatus, Left, TraceLog};
+use crate::EventIdx;
+
+/// One process of a recording, by its id while recording.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Process {
+    pub pid: i32,
+    /// The process that made it (`None`: the program's first process).
+    pub parent: Option<i32>,
+    /// The event of the `fork`/`vfork`/`clone` that made it (event 0 for
+    /// the first process).
+    pub born_at: EventIdx,
+    /// What it ran: the executable and argv of its last `exec` (a child
+    /// that never execs runs its parent's program).
+    pub exe_path: String,
+    pub argv: Vec<String>,
+    /// How it ended, if the recording says.
+    pub ended: Option<ExitStatus>,
+    /// Whether the recording saw it end.
+    pub gone: bool,
+}
+
+/// The process tree of a recording, in the order the processes were made.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessTree {
+    pub processes: Vec<Process>,
+}
+
+/// Builds a [`ProcessTree`] one event at a time, for readers that stream a
+/// trace (`rback info`).
+#[derive(Default)]
+pub struct TreeReader {
+    pub tree: ProcessTree,
+    /// Tasks made so far that have not had a turn yet: id -> (maker, event).
+    made: HashMap<i32, (i32, EventIdx)>,
+    /// The process whose turn it is.
+    current: Option<i32>,
+}
+
+impl TreeReader {
+    /// Takes event `at` into account.
+    pub fn see(&mut self, at: EventIdx, event: &Event) {
+        let tree = &mut self.tree;
+        match event {
+            Event::Exec(exec) => {
+                if self.current.is_none() {
+                    self.current = Some(exec.pid);
+                    tree.processes.push(Process {
+                        pid: exec.pid,
+                        parent: None,
+                        born_at: at,
+                        exe_path: String::new(),
+                        argv: vec![],
+                        ended: None,
+                        gone: false,
+                    });
+                }
+                if let Some(p) = tree.latest_mut(exec.pid) {
+                    p.exe_path = exec.exe_path.clone();
+                    p.argv = exec.argv.clone();
+                }
+            }
+            Event::Syscall(call) if makes_tasks(call.nr) && call.result > 0 => {
+                if let Some(maker) = self.current {
+                    self.made.insert(call.result as i32, (maker, at));
+                }
+            }
+            Event::Switch(switch) => {
+                if let (Left::ProcessExited(status), Some(pid)) = (&switch.left, self.current) {
+                    if let Some(p) = tree.latest_mut(pid) {
+                        p.ended = Some(*status);
+                        p.gone = true;
+                    }
+                }
+                let known = tree.latest(switch.process).is_some_and(|p| !p.gone);
+                if !known {
+                    let (parent, born_at) = match self.made.remove(&switch.process) {
+                        Some((maker, at)) => (Some(maker), at),
+                        None => (None, at),
+                    };
+                    let like_parent = parent.and_then(|p| tree.latest(p)).cloned();
+                    tree.processes.push(Process {
+                        pid: switch.process,
+                        parent,
+                        born_at,
+                        exe_path: like_parent.as_ref().map(|p| p.exe_path.clone()).unwrap_or_default(),
+                        argv: like_parent.map(|p| p.argv).unwrap_or_default(),
+                        ended: None,
+                        gone: false,
+                    });
+                }
+                self.current = Some(switch.process);
+            }
+            Event::Exit(status) => {
+                // The status is the first process's; the last one to end,
+                // if another, ended too (its own status is not recorded).
+                if let Some(p) = self.current.and_then(|pid| tree.latest_mut(pid)) {
+                    p.gone = true;
+                }
+                if let Some(root) = tree.processes.first_mut() {
+                    root.ended = Some(*status);
+                    root.gone = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Syscalls that may make a child process.
+fn makes_tasks(nr: i64) -> bool {
+    matches!(
+        nr,
+        libc::SYS_clone | libc::SYS_clone3 | libc::SYS_fork | libc::SYS_vfork
+    )
+}
+
+impl ProcessTree {
+    /// Reads the tree from the events a log holds so far.
+    pub fn of(log: &TraceLog) -> ProcessTree {
+        let mut reading = TreeReader::default();
+        for (i, event) in log.events().enumerate() {
+            reading.see(EventIdx(i as u64), event);
+        }
+        reading.tree
+    }
+
+    /// The latest process with this id (ids may be reused after an end).
+    pub fn latest(&self, pid: i32) -> Option<&Process> {
+        self.processes.iter().rev().find(|p| p.pid == pid)
+    }
+
+    fn latest_mut(&mut self, pid: i32) -> Option<&mut Process> {
+        self.processes.iter_mut().rev().find(|p| p.pid == pid)
+    }
+
+    /// The first process of the program.
+    pub fn root(&self) -> Option<&Process> {
+        self.processes.first()
+    }
+
+    /// `pid` and the processes that made it, up to the first one.
+    pub fn lineage(&self, pid: i32) -> Vec<i32> {
+        let mut chain = vec![];
+        let mut next = Some(pid);
+        while let Some(p) = next.and_then(|p| self.latest(p)) {
+            if chain.contains(&p.pid) {
+                break;
+            }
+            chain.push(p.pid);
+            next = p.parent;
+        }
+        chain
+    }
+
+    /// Finds a process by id or by program name (the last component of
+    /// its executable or its argv[0]); a name must be unambiguous.
+    pub fn find(&self, what: &str) -> Result<&Process, String> {
+        if let Ok(pid) = what.parse::<i32>() {
+            return self
+                .latest(pid)
+                .ok_or_else(|| format!("no process {pid} in this recording (see `rback info`)"));
+        }
+        let name_of = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+        let matching: Vec<&Process> = self
+            .processes
+            .iter()
+            .filter(|p| name_of(&p.exe_path) == what || p.argv.first().is_some_and(|a| name_of(a) == what))
+            .collect();
+        match matching.as_slice() {
+            [] => Err(format!("no process runs {what:?} in this recording (see `rback info`)")),
+            [one] => Ok(one),
+            many => Err(format!(
+                "{} processes run {what:?} ({}); name one by its id",
+                many.len(),
+                many.iter().map(|p| p.pid.to_string()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+}
+
+/// The process of the recording in `trace_dir` that `what` names (an id or
+/// a program name), for `rback replay -p`.
+pub fn resolve(trace_dir: &std::path::Path, what: &str) -> crate::Result<i32> {
+    let log = TraceLog::load(trace_dir)?;
+    let tree = ProcessTree::of(&log);
+    tree.find(what).map(|p| p.pid).map_err(crate::Error::Program)
+}
