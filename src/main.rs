@@ -1,7 +1,7 @@
 //! `rback`: the command line. Glue only: recording, replay and the trace
-//! format live in the `recorder` crate.
+//! format live in the `recorder` crate, the program's debug information in
+//! `debuginfo`, gdb's protocol in `gdbstub-server`.
 
-mod debuginfo;
 mod gdbserve;
 mod info;
 mod listen;

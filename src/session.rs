@@ -11,8 +11,7 @@
 //! recovered: the executable and loader from the exec events, libraries from
 //! their `DT_SONAME`.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -22,7 +21,7 @@ use recorder::timeline::{CheckpointPolicy, StopReason, Timeline, WatchKind};
 use recorder::trace::{Event, ExitStatus, FILES_DIR};
 use recorder::RemoteAddr;
 
-use crate::debuginfo::{self, DebugInfo, Frame, Location, MappedFile};
+use debuginfo::{DebugInfo, Frame, Location, MappedFile};
 
 /// A breakpoint the user set, by number.
 #[derive(Clone, Debug)]
@@ -67,9 +66,6 @@ pub struct Session {
     /// The display name of the program last exec'd: code of its own is
     /// shown without gdb's `from LIBRARY`.
     exe_name: Option<String>,
-    /// Statement starts (`is_stmt` rows of the line tables) per module, by
-    /// the module's bias, built the first time stepping needs them.
-    statements: RefCell<HashMap<u64, HashSet<u64>>>,
     /// How many inlined calls, innermost first, the stop is shown outside
     /// of (see [`Session::hide_inlined_calls_starting_here`]).
     pub hidden_inline: usize,
@@ -128,7 +124,6 @@ impl Session {
             names: HashMap::new(),
             names_learned: 0,
             exe_name: None,
-            statements: RefCell::new(HashMap::new()),
             hidden_inline: 0,
             directories: Vec::new(),
             substitutions: Vec::new(),
@@ -163,7 +158,6 @@ impl Session {
         }
         self.debug = debug;
         self.mapped = mapped;
-        self.statements.borrow_mut().clear();
         Ok(())
     }
 
@@ -216,32 +210,10 @@ impl Session {
         name
     }
 
-    /// Whether `pc` starts a statement in the line table (an `is_stmt`
-    /// row): where `step` and `next` may stop. Compilers also emit rows
-    /// that are not statements, for instructions of a line scheduled among
-    /// another line's; a debugger steps through those.
+    /// Whether `pc` starts a statement in the line table: where `step`
+    /// and `next` may stop (see [`DebugInfo::is_statement`]).
     pub fn is_statement(&self, pc: u64) -> bool {
-        let Some(d) = self.debug.dwarf_at(pc) else {
-            return false;
-        };
-        let link = pc.wrapping_sub(d.bias);
-        let mut cache = self.statements.borrow_mut();
-        let set = cache.entry(d.bias).or_insert_with(|| {
-            let mut set = HashSet::new();
-            for unit in d.units {
-                let Some(program) = unit.line_program.clone() else {
-                    continue;
-                };
-                let mut rows = program.rows();
-                while let Ok(Some((_, row))) = rows.next_row() {
-                    if row.is_stmt() && !row.end_sequence() {
-                        set.insert(row.address());
-                    }
-                }
-            }
-            set
-        });
-        set.contains(&link)
+        self.debug.is_statement(pc)
     }
 
     /// The file mappings of the program here, as the debug info sees them.

@@ -7,8 +7,8 @@ use recorder::timeline::{Position, StopReason, Timeline};
 use recorder::{EventIdx, RemoteAddr};
 
 use super::model::{At, Frame, Sample, Show, Style, Subject, MAX_REGION};
-use crate::debuginfo::{Scope, Value};
 use crate::session::{file_and_line, parse_address, Session};
+use debuginfo::{Scope, Value};
 
 /// The part of the recording to sample (`--from`, `--to`, `--max-frames`).
 #[derive(Clone, Copy, Debug)]

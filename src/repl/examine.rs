@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::Repl;
-use crate::debuginfo::{Frame, Memory};
 use crate::session::{base_name, file_and_line, parse_address};
+use debuginfo::{Frame, Memory};
 
 /// How many lines `list` shows.
 const LIST_LINES: u32 = 10;
@@ -557,7 +557,7 @@ impl Repl {
         println!("Stack level {level}, frame at {:#x}:", frame.cfa);
         let mut line = format!(" rip = {:#x}", frame.pc);
         if let Some(loc) = &loc {
-            let name = crate::debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
+            let name = debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
             match (&loc.file, loc.line) {
                 (Some(f), Some(l)) => line.push_str(&format!(" in {name} ({}:{l})", base_name(f))),
                 _ => line.push_str(&format!(" in {name}")),

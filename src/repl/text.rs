@@ -4,7 +4,7 @@
 use anyhow::{anyhow, bail, Result};
 
 use super::Repl;
-use crate::debuginfo::{Format, Memory, Value};
+use debuginfo::{Format, Memory, Value};
 
 impl Repl {
     /// `output EXPR`: the value as `print` shows it, without `$N = `, a

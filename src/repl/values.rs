@@ -11,7 +11,7 @@ use recorder::RemoteAddr;
 
 use super::watch::watch_title;
 use super::Repl;
-use crate::debuginfo::{Format, ReturnRegisters, Scope, Value};
+use debuginfo::{Format, ReturnRegisters, Scope, Value};
 
 /// An expression shown at every stop (`display`).
 pub struct Display {

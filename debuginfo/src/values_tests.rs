@@ -3,7 +3,7 @@
 //! move with ASLR, are compared as `0x?`).
 
 use super::*;
-use crate::debuginfo::{Format, Scope};
+use crate::{Format, Scope};
 
 /// Addresses of the tracee (long hex numbers) as `0x?`.
 fn mask(text: &str) -> String {
@@ -808,7 +808,7 @@ fn syntax_errors_match_gdb() {
         ("#", "Invalid character '#' in expression."),
     ] {
         assert_eq!(
-            crate::debuginfo::expr::parse(text, &no_types).err().as_deref(),
+            crate::expr::parse(text, &no_types).err().as_deref(),
             Some(want),
             "{text}"
         );

@@ -487,6 +487,37 @@ impl DebugInfo {
             .any(|r| r.is_stmt && r.kept)
     }
 
+    /// Whether `pc` starts a statement in the line table (an `is_stmt`
+    /// row): where `step` and `next` may stop. Compilers also emit rows
+    /// that are not statements, for instructions of a line scheduled among
+    /// another line's; a debugger steps through those. Unlike
+    /// [`DebugInfo::is_line_start`], this counts every statement row of
+    /// every line program, the ones gdb drops from its own table too.
+    pub fn is_statement(&self, pc: u64) -> bool {
+        let Some(ms) = self.module_at(pc) else {
+            return false;
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return false;
+        };
+        let set = ms.statements.get_or_init(|| {
+            let mut set = std::collections::HashSet::new();
+            for unit in d.units() {
+                let Some(program) = unit.line_program.clone() else {
+                    continue;
+                };
+                let mut rows = program.rows();
+                while let Ok(Some((_, row))) = rows.next_row() {
+                    if row.is_stmt() && !row.end_sequence() {
+                        set.insert(row.address());
+                    }
+                }
+            }
+            set
+        });
+        set.contains(&ms.to_link(pc))
+    }
+
     /// The contiguous address range around `pc` that belongs to the same
     /// source line, within `pc`'s function: `step` and `next` run until the
     /// tracee leaves it. Rows with line 0 that follow are included, as gdb

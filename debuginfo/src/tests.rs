@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 use super::elf::Image;
 use super::*;
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/debuginfo/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata");
 
 /// A test program built into its own temporary directory.
 struct Program {
@@ -486,9 +486,13 @@ fn inlined_code_is_symbolized_with_its_inline_chain() {
         .function_range(info.function_address("main")[0])
         .expect("main's range");
     assert!(helper.iter().all(|a| main.contains(a)), "{helper:x?} not in {main:x?}");
-    let die = info.function_die_at(body[0]).expect("the function DIE");
-    assert!(die.inlined);
-    let entry = die.unit.entry(die.offset).expect("DIE");
+    // The innermost function DIE there is the inlined call's.
+    let ms = info.module_at(body[0]).expect("the module");
+    let dwarf = ms.dwarf(&info).expect("its DWARF");
+    let index = dwarf.functions();
+    let f = &index.functions[index.innermost_at(ms.to_link(body[0])).expect("a function")];
+    assert!(f.inlined);
+    let entry = dwarf.units()[f.unit].entry(f.die).expect("DIE");
     assert_eq!(entry.tag(), gimli::DW_TAG_inlined_subroutine);
 }
 
