@@ -993,3 +993,24 @@ fn cpp_finish_returns_classes_passed_by_reference() {
 fn c_o2_from_main_into_a_call() {
     check(VALUES_O2, "break main\ncontinue\nnext\nnext\nnext\nstep\nbt\nfinish\n");
 }
+
+// ---------------------------------------------------------------------------
+// Displays of instructions and strings, the watchpoint table, `/s`
+
+#[test]
+fn c_display_of_instructions_and_strings() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\ndisplay/i $pc\ndisplay/2i $pc\ndisplay/s a.name\ndisplay/x arr[1]\n\
+         stepi\ninfo display\nundisplay 1\nstepi\n",
+    );
+}
+
+#[test]
+fn c_info_watchpoints_and_print_as_string() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\ninfo watchpoints\nbreak apply\nwatch sink\nrwatch arr[2]\ninfo watchpoints\n\
+         p/s buf\np/s arr\np/s a.name\noutput/s buf\n",
+    );
+}

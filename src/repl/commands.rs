@@ -272,8 +272,8 @@ pub static COMMANDS: &[Command] = &[
         "info",
         ["i"],
         false,
-        "Show things: breakpoints, checkpoints, registers, frame, locals, args, display, sharedlibrary, proc mappings.",
-        "info breakpoints|checkpoints|registers [REG]|frame|locals|args|display|sharedlibrary|proc mappings",
+        "Show things: breakpoints, watchpoints, checkpoints, registers, frame, locals, args, display, line, symbol, sharedlibrary, proc mappings.",
+        "info breakpoints|watchpoints|checkpoints|registers [REG]|frame|locals|args|display|line [LOC]|symbol ADDR|sharedlibrary|proc mappings",
         Repl::cmd_info
     ),
     cmd!(
@@ -316,7 +316,7 @@ pub static COMMANDS: &[Command] = &[
         "display",
         ["disp"],
         false,
-        "Show an expression's value at every stop.",
+        "Show an expression's value at every stop (display/i $pc: the next instruction).",
         "display[/FMT] EXPRESSION",
         Repl::cmd_display
     ),
@@ -413,7 +413,7 @@ pub static COMMANDS: &[Command] = &[
         [],
         false,
         "Print an expression's value with no newline and no $N.",
-        "output EXPRESSION",
+        "output[/FMT] EXPRESSION",
         Repl::cmd_output
     ),
     cmd!(

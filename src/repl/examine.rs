@@ -9,6 +9,14 @@ use super::Repl;
 use crate::session::{base_name, file_and_line, parse_address};
 use debuginfo::{Frame, Memory};
 
+/// What `x/NFU` asks for: how many units, in which format, of what size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XSpec {
+    pub count: usize,
+    pub format: char,
+    pub size: usize,
+}
+
 /// How many lines `list` shows.
 const LIST_LINES: u32 = 10;
 
@@ -104,6 +112,7 @@ impl Repl {
             "threads",
             "line",
             "symbol",
+            "watchpoints",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -127,7 +136,8 @@ impl Repl {
             }
         };
         match sub {
-            "breakpoints" => self.info_breakpoints(),
+            "breakpoints" => self.info_breakpoints(false),
+            "watchpoints" => self.info_breakpoints(true),
             "checkpoints" => self.info_checkpoints(),
             "registers" | "all-registers" => self.info_registers(rest),
             "frame" => self.info_frame(),
@@ -249,6 +259,25 @@ impl Repl {
             }
             None => ("", args.trim()),
         };
+        let x = self.x_spec(fmt)?;
+        let addr = if rest.is_empty() {
+            self.x_next
+                .ok_or_else(|| anyhow!("argument required (starting display address)"))?
+        } else {
+            self.address_of(rest)?
+        };
+        let next = self.examine(x, addr)?;
+        if !matches!(x.format, 'i' | 's') {
+            self.x_size = x.size;
+        }
+        self.x_format = x.format;
+        self.x_next = Some(next);
+        Ok(())
+    }
+
+    /// `x`'s `/NFU` (`3i`, `4xb`), with what `x` last used for what it
+    /// leaves out.
+    pub(super) fn x_spec(&self, fmt: &str) -> Result<XSpec> {
         let digits: String = fmt.chars().take_while(|c| c.is_ascii_digit()).collect();
         let count: usize = if digits.is_empty() {
             1
@@ -274,14 +303,15 @@ impl Repl {
         if format == 'c' && !size_given {
             size = 1;
         }
-        let addr = if rest.is_empty() {
-            self.x_next
-                .ok_or_else(|| anyhow!("argument required (starting display address)"))?
-        } else {
-            self.address_of(rest)?
-        };
+        Ok(XSpec { count, format, size })
+    }
+
+    /// Prints what `x` shows of memory at `addr`; returns the address after
+    /// it. `display/i` and `display/s` show their values this way too.
+    pub(super) fn examine(&self, x: XSpec, addr: u64) -> Result<u64> {
+        let XSpec { count, format, size } = x;
         let mem = self.session.memory();
-        let next = match format {
+        Ok(match format {
             'i' => {
                 let pc = self.session.pc()?;
                 let insns = self.session.debug.disassemble_count(&mem, addr, count);
@@ -305,7 +335,6 @@ impl Repl {
                 at
             }
             _ => {
-                self.x_size = size;
                 let per_line = match (format, size) {
                     ('c', _) => 8,
                     (_, 1) | (_, 2) => 8,
@@ -330,10 +359,7 @@ impl Repl {
                 }
                 addr + total as u64
             }
-        };
-        self.x_format = format;
-        self.x_next = Some(next);
-        Ok(())
+        })
     }
 
     /// An address as `x` and `disassemble` take it: a number, a register

@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Result};
 use recorder::timeline::WatchKind;
 use recorder::RemoteAddr;
 
+use super::examine::XSpec;
 use super::watch::watch_title;
 use super::Repl;
 use debuginfo::{Format, ReturnRegisters, Scope, Value};
@@ -18,6 +19,9 @@ pub struct Display {
     pub number: usize,
     pub expr: String,
     pub format: Format,
+    /// `display/i` and `display/s` show memory as `x` does, at the address
+    /// the expression gives.
+    pub examine: Option<XSpec>,
 }
 
 impl Repl {
@@ -187,15 +191,43 @@ impl Repl {
             self.show_displays();
             return Ok(());
         }
-        let (format, expr) = parse_format(args)?;
+        // gdb shows memory, as `x` does, for the formats only `x` has.
+        let examine = match args.strip_prefix('/') {
+            Some(f) => {
+                let letters = &f[..f.find(char::is_whitespace).unwrap_or(f.len())];
+                if letters.contains(['i', 's']) {
+                    let mut x = self.x_spec(letters)?;
+                    x.size = 1;
+                    Some(x)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let (format, expr) = match examine {
+            Some(_) => (
+                Format::Natural,
+                args[args.find(char::is_whitespace).unwrap_or(args.len())..].trim(),
+            ),
+            None => parse_format(args)?,
+        };
         if expr.is_empty() {
             bail!("usage: display[/FMT] EXPRESSION");
+        }
+        if let Some(x) = examine {
+            // Checked now, as gdb does, so that a typo is not a display.
+            self.evaluate_in(expr, true)?;
+            if x.format == 'i' && x.count == 0 {
+                bail!("invalid count 0");
+            }
         }
         let number = self.displays.last().map_or(1, |d| d.number + 1);
         self.displays.push(Display {
             number,
             expr: expr.to_string(),
             format,
+            examine,
         });
         self.show_display(self.displays.len() - 1);
         Ok(())
@@ -227,6 +259,27 @@ impl Repl {
 
     fn show_display(&self, i: usize) {
         let d = &self.displays[i];
+        if let Some(x) = d.examine {
+            // gdb puts a one-line examination after the expression, more
+            // (or an instruction) on the lines below.
+            let gap = if x.count != 1 || x.format == 'i' { "\n" } else { "  " };
+            let shown = self.expression_address(&d.expr).map(|addr| {
+                print!("{}: x/{}{} {}{gap}", d.number, count_text(x.count), x.format, d.expr);
+                self.examine(x, addr)
+            });
+            match shown {
+                Ok(Ok(_)) => {}
+                Err(e) if crate::one_line(&e).starts_with("No symbol ") => {}
+                Ok(Err(e)) | Err(e) => println!(
+                    "{}: x/{} {} = <error: {}>",
+                    d.number,
+                    x.format,
+                    d.expr,
+                    crate::one_line(&e)
+                ),
+            }
+            return;
+        }
         let slash = format_suffix(d.format);
         match self.evaluate_in(&d.expr, true) {
             Ok(v) => println!("{}: {slash}{} = {}", d.number, d.expr, v.format(d.format)),
@@ -244,7 +297,10 @@ impl Repl {
         }
         println!("Auto-display expressions now in effect:\nNum Enb Expression");
         for d in &self.displays {
-            println!("{}:   y  {}{}", d.number, format_suffix(d.format), d.expr);
+            match d.examine {
+                Some(x) => println!("{}:   y  /{}b{} {}", d.number, x.count, x.format, d.expr),
+                None => println!("{}:   y  {}{}", d.number, format_suffix(d.format), d.expr),
+            }
         }
         Ok(())
     }
@@ -357,7 +413,7 @@ impl Repl {
 }
 
 /// `/x EXPR` into the format and the expression.
-fn parse_format(args: &str) -> Result<(Format, &str)> {
+pub(super) fn parse_format(args: &str) -> Result<(Format, &str)> {
     let Some(rest) = args.strip_prefix('/') else {
         return Ok((Format::Natural, args.trim()));
     };
@@ -370,9 +426,21 @@ fn parse_format(args: &str) -> Result<(Format, &str)> {
         "t" => Format::Binary,
         "c" => Format::Char,
         "a" => Format::Address,
-        other => bail!("invalid print format \"/{other}\" (use x, d, u, o, t, c or a)"),
+        // gdb's "as a string if possible": what it prints of strings and
+        // character arrays anyway, and of every other value as it is.
+        "s" => Format::Natural,
+        other => bail!("invalid print format \"/{other}\" (use x, d, u, o, t, c, a or s)"),
     };
     Ok((format, rest[end..].trim()))
+}
+
+/// `x/2i` shows its count, `x/i` does not.
+fn count_text(count: usize) -> String {
+    if count == 1 {
+        String::new()
+    } else {
+        count.to_string()
+    }
 }
 
 fn format_suffix(f: Format) -> &'static str {
