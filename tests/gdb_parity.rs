@@ -1014,3 +1014,34 @@ fn c_info_watchpoints_and_print_as_string() {
          p/s buf\np/s arr\np/s a.name\noutput/s buf\n",
     );
 }
+
+// ---------------------------------------------------------------------------
+// disassemble: raw bytes, source lines, ranges
+
+#[test]
+fn c_disassemble_raw_bytes_source_lines_and_ranges() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\ndisassemble /r make_point\ndisassemble /rs apply\ndisassemble make_point,+8\n\
+         disassemble /r main,+12\ndisassemble apply,make_point\ndisassemble /s main,+10\ndisassemble /m apply\n\
+         disassemble /m main\ndisassemble /s\ndisassemble /q\ndisassemble /ms main\n",
+    );
+}
+
+#[test]
+fn c_disassemble_source_of_a_loop_in_both_orders() {
+    // Lines go back to the loop's condition: /s shows them again where
+    // they fall, /m gathers each line's instructions under it.
+    check(
+        STEPS_O0,
+        "disassemble /s countdown\ndisassemble /m countdown\ndisassemble /s main\n",
+    );
+}
+
+#[test]
+fn c_o2_disassemble_source_from_the_opening_brace() {
+    check(
+        INLINE_O2,
+        "disassemble /s main\ndisassemble /m main\ndisassemble /r work\n",
+    );
+}

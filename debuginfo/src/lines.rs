@@ -487,6 +487,40 @@ impl DebugInfo {
             .any(|r| r.is_stmt && r.kept)
     }
 
+    /// The rows of gdb's line table that start in `range` (load
+    /// addresses), in address order: address, file and line. Rows without
+    /// a line, and those gdb drops (see [`Row::kept`]), are left out; a
+    /// row that repeats its predecessor's address and line too.
+    pub fn line_rows(&self, range: Range<u64>) -> Vec<(u64, PathBuf, u32)> {
+        let Some(ms) = self.module_at(range.start) else {
+            return Vec::new();
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return Vec::new();
+        };
+        let lines = d.lines();
+        let (start, end) = (ms.to_link(range.start), ms.to_link(range.end));
+        let mut out: Vec<(u64, PathBuf, u32)> = Vec::new();
+        for seq in lines.sequences.iter().filter(|s| s.start < end && start < s.end) {
+            for r in seq.rows.iter().filter(|r| (start..end).contains(&r.addr)) {
+                if r.line == 0 || !r.kept {
+                    continue;
+                }
+                let addr = ms.to_load(r.addr);
+                let file = &lines.files[r.file as usize];
+                if out
+                    .last()
+                    .is_some_and(|(a, f, l)| *a == addr && f == file && *l == r.line)
+                {
+                    continue;
+                }
+                out.push((addr, file.clone(), r.line));
+            }
+        }
+        out.sort_by_key(|(a, _, _)| *a);
+        out
+    }
+
     /// Whether `pc` starts a statement in the line table (an `is_stmt`
     /// row): where `step` and `next` may stop. Compilers also emit rows
     /// that are not statements, for instructions of a line scheduled among

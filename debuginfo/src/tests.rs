@@ -655,6 +655,11 @@ fn disassembly_text_is_spelled_like_gdb() {
         ("movq", "%fs:0x28, %rax", "mov", "%fs:0x28,%rax"),
         ("addq", "$8, %r8", "add", "$0x8,%r8"),
         ("movzbl", "%al, %eax", "movzbl", "%al,%eax"),
+        // objdump writes the scale 1 that capstone leaves out.
+        ("leal", "(%rdx,%rax), %ebx", "lea", "(%rdx,%rax,1),%ebx"),
+        ("movl", "(,%rax), %ebx", "mov", "(,%rax,1),%ebx"),
+        ("movl", "8(%rbp), %ebx", "mov", "0x8(%rbp),%ebx"),
+        ("movq", "%rax, %xmm0", "movq", "%rax,%xmm0"),
     ];
     for (mnemonic, operands, want_mnemonic, want_operands) in cases {
         assert_eq!(

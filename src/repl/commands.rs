@@ -364,8 +364,8 @@ pub static COMMANDS: &[Command] = &[
         "disassemble",
         ["disas"],
         false,
-        "Disassemble the selected frame's function; => marks the current instruction.",
-        "disassemble [FUNCTION|*ADDRESS]",
+        "Disassemble the selected frame's function, another, or a range; => marks the current instruction. /r adds the bytes, /s source lines in address order, /m in line order.",
+        "disassemble[/rsm] [FUNCTION|*ADDRESS|START,END|START,+LENGTH]",
         Repl::cmd_disassemble
     ),
     cmd!(
