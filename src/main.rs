@@ -9,6 +9,7 @@ mod peer;
 mod playback;
 mod repl;
 mod session;
+mod tls;
 
 use gdbserve::Backend;
 use session::Session;

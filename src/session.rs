@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use recorder::live::{Frontier, LiveRecording};
-use recorder::timeline::{CheckpointPolicy, StopReason, Timeline, WatchKind};
+use recorder::timeline::{CheckpointPolicy, Point, StopReason, Timeline, WatchKind};
 use recorder::trace::{Event, ExitStatus, FILES_DIR};
-use recorder::RemoteAddr;
+use recorder::{EventIdx, RemoteAddr};
 
 use debuginfo::{DebugInfo, Frame, Location, MappedFile};
 
@@ -76,7 +76,7 @@ pub struct Session {
 
 /// The tracee's memory, read through the timeline (which never leaves a
 /// breakpoint in it at a stop, so the bytes are the program's own).
-pub struct TimelineMemory<'a>(&'a Timeline);
+pub struct TimelineMemory<'a>(pub &'a Timeline);
 
 impl debuginfo::Memory for TimelineMemory<'_> {
     fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
@@ -197,6 +197,23 @@ impl Session {
         }
         said.push_str(", and its recording ends here.\n");
         Some(said)
+    }
+
+    /// How the program ended, when the replay stands where it ended: at
+    /// the end of the interval before its exit, or at the exit itself (a
+    /// live program that has not ended has not exited).
+    pub fn exited_here(&self) -> Option<ExitStatus> {
+        let log = self.timeline.log();
+        let at = self.timeline.position();
+        let exit = |e: EventIdx| match log.get(e) {
+            Some(Event::Exit(status)) => Some(*status),
+            _ => None,
+        };
+        exit(at.event).or_else(|| {
+            (at.point == Point::End)
+                .then(|| exit(EventIdx(at.event.0 + 1)))
+                .flatten()
+        })
     }
 
     /// The name a mapped file is shown by: its original path when the trace
@@ -574,13 +591,28 @@ impl Session {
         let Some(frame) = frame else {
             return format!("{name} ()");
         };
+        self.in_scope(frame, |scope| {
+            format!("{name} ({})", self.debug.frame_args_summary(scope))
+        })
+    }
+
+    /// Runs `f` with `frame` as the scope of names: the program's memory
+    /// here, and its thread-local storage (the executable's, and the
+    /// libraries', such as libc's `errno`) for the selected thread.
+    pub fn in_scope<T>(&self, frame: &Frame, f: impl FnOnce(&debuginfo::Scope) -> T) -> T {
         let mem = self.memory();
-        let scope = debuginfo::Scope {
+        let fs_base = self.timeline.regs().ok().map(|r| r.fs_base);
+        let tls = fs_base.map(|fs_base| crate::tls::LoadedTls {
+            mapped: &self.mapped,
+            mem: &mem,
+            fs_base,
+        });
+        f(&debuginfo::Scope {
             frame,
             mem: &mem,
-            fs_base: self.timeline.regs().ok().map(|r| r.fs_base),
-        };
-        format!("{name} ({})", self.debug.frame_args_summary(&scope))
+            fs_base,
+            tls: tls.as_ref().map(|t| t as &dyn debuginfo::ThreadLocalStorage),
+        })
     }
 
     /// gdb's frame line for `backtrace` and `frame N`:

@@ -1045,3 +1045,23 @@ fn c_o2_disassemble_source_from_the_opening_brace() {
         "disassemble /s main\ndisassemble /m main\ndisassemble /r work\n",
     );
 }
+
+// ---------------------------------------------------------------------------
+// errno, $_siginfo and $_exitcode
+
+const SIGNALS_O0: Program = c("signals", 0);
+
+// Not `p $_siginfo` at the breakpoint: gdb's process stopped there for a
+// SIGTRAP whose siginfo it shows, rback's replay for no signal (void). Not
+// `ptype $_siginfo`: gdb shows its built-in type's members one level deep
+// and `_pad` as a vector. And nothing that reads the program after its end:
+// gdb's process is gone, rback's stays at `_exit`.
+#[test]
+fn c_errno_siginfo_and_exitcode() {
+    check(
+        SIGNALS_O0,
+        "break signals.c:27\ncontinue\np errno\nwhatis errno\np errno == 9\np $_exitcode\ncontinue\np $_siginfo\n\
+         p $_siginfo.si_signo\np $_siginfo._sifields._sigfault.si_addr\np $_siginfo.si_code == 1\nwhatis $_siginfo\n\
+         p errno\ncontinue\np $_exitcode\np $_siginfo\n",
+    );
+}

@@ -7,6 +7,7 @@
 use anyhow::{anyhow, bail, Result};
 
 use recorder::timeline::WatchKind;
+use recorder::trace::ExitStatus;
 use recorder::RemoteAddr;
 
 use super::examine::XSpec;
@@ -29,9 +30,34 @@ impl Repl {
     pub(super) fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
         let expr = self.substitute_dollars(expr)?;
         let level = if frame0 { 0 } else { self.selected_frame };
+        let convenience = self.convenience_variables();
         self.with_scope_at(level, |scope| {
-            self.session.debug.evaluate_with_history(&expr, scope, &self.history)
+            self.session
+                .debug
+                .evaluate_with_history(&expr, scope, &self.history, &convenience)
         })
+    }
+
+    /// gdb's convenience variables that describe the program's state:
+    /// `$_siginfo` where it stopped for a signal, `$_exitcode` where it
+    /// exited (the end of its recording). Elsewhere they are void, as
+    /// in gdb.
+    fn convenience_variables(&self) -> Vec<(&'static str, Value)> {
+        let mut vars = Vec::new();
+        if let Some(info) = self
+            .session
+            .timeline
+            .siginfo()
+            .ok()
+            .flatten()
+            .and_then(|raw| Value::siginfo(&raw))
+        {
+            vars.push(("_siginfo", info));
+        }
+        if let Some(ExitStatus::Exited(code)) = self.session.exited_here() {
+            vars.push(("_exitcode", Value::int(code)));
+        }
+        vars
     }
 
     fn with_scope<T>(&self, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
@@ -42,14 +68,7 @@ impl Repl {
     pub(super) fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
         let frames = self.session.backtrace(level + 1)?;
         let frame = frames.get(level).ok_or_else(|| anyhow!("no frame {level} here"))?;
-        let mem = self.session.memory();
-        let fs_base = self.session.timeline.regs().ok().map(|r| r.fs_base);
-        let scope = Scope {
-            frame,
-            mem: &mem,
-            fs_base,
-        };
-        f(&scope).map_err(|e| anyhow!(e))
+        self.session.in_scope(frame, f).map_err(|e| anyhow!(e))
     }
 
     /// Replaces `$N`, `$`, `$$`, `$$N` (value history) with numbers,
