@@ -28,6 +28,9 @@ use recorder::trace::{Event, FileHash, FILES_DIR};
 use recorder::tracee::Regs;
 use recorder::{EventIdx, RemoteAddr};
 
+use crate::session::TimelineMemory;
+use crate::tls::{self, ThreadDb};
+
 /// Reads larger than this that fail are retried page by page, so that a
 /// read running into an unmapped page still returns what precedes it.
 const PAGE: u64 = 4096;
@@ -261,103 +264,28 @@ impl Backend {
     }
 }
 
-/// Where libc keeps a field of one of its internal structures, as it
-/// describes it for libthread_db (a `db_desc_t`: size in bits, element
-/// count, offset).
-#[derive(Clone, Copy)]
-struct FieldDesc {
-    size_bits: u32,
-    offset: u32,
-}
-
-#[derive(Clone, Copy)]
-struct ThreadDb {
-    l_tls_modid: FieldDesc,
-    l_tls_offset: FieldDesc,
-    pthread_dtvp: FieldDesc,
-    dtv_dtv: FieldDesc,
-    dtv_pointer_val: FieldDesc,
-}
-
-const THREAD_DB_SYMBOLS: [&str; 5] = [
-    "_thread_db_link_map_l_tls_modid",
-    "_thread_db_link_map_l_tls_offset",
-    "_thread_db_pthread_dtvp",
-    "_thread_db_dtv_dtv",
-    "_thread_db_dtv_t_pointer_val",
-];
-
 impl Backend {
-    /// libc's descriptions of its TLS structures, from the libc mapped now.
+    /// libc's descriptions of its TLS structures, from the libc mapped now
+    /// (only a checked trace copy is read).
     fn thread_db(&mut self) -> Result<Option<ThreadDb>, BackendError> {
         self.learn_copies();
         let maps = self.timeline.mappings().map_err(backend_err)?;
+        let mut mapped = Vec::new();
         for line in maps.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (Some(range), Some(offset), Some(file)) = (fields.first(), fields.get(2), fields.get(5)) else {
                 continue;
             };
-            if *offset != "00000000" {
-                continue;
-            }
             let file = self.recorded.get(*file).cloned().unwrap_or_else(|| PathBuf::from(file));
-            if self.known_copy(&file).is_none() {
-                continue;
+            let start = range.split('-').next().and_then(|a| u64::from_str_radix(a, 16).ok());
+            let offset = u64::from_str_radix(offset, 16).ok();
+            if let (Some(start), Some(offset), Some(_)) = (start, offset, self.known_copy(&file)) {
+                mapped.push((start, offset, file));
             }
-            let Some(values) = dynamic_symbols(&file, &THREAD_DB_SYMBOLS) else {
-                continue;
-            };
-            let Some(bias) = range.split('-').next().and_then(|a| u64::from_str_radix(a, 16).ok()) else {
-                continue;
-            };
-            let mut descs = Vec::new();
-            for v in values {
-                let mut raw = [0u8; 12];
-                if self.read_memory(bias + v, &mut raw)? != 12 {
-                    return Err(BackendError::new("cannot read libc's thread debugging data"));
-                }
-                let word = |i: usize| u32::from_le_bytes(raw[4 * i..4 * i + 4].try_into().expect("4 bytes"));
-                descs.push(FieldDesc {
-                    size_bits: word(0),
-                    offset: word(2),
-                });
-            }
-            return Ok(Some(ThreadDb {
-                l_tls_modid: descs[0],
-                l_tls_offset: descs[1],
-                pthread_dtvp: descs[2],
-                dtv_dtv: descs[3],
-                dtv_pointer_val: descs[4],
-            }));
         }
-        Ok(None)
+        let mem = TimelineMemory(&self.timeline);
+        tls::find_thread_db(mapped.iter().map(|(s, o, f)| (*s, *o, f.as_path())), &mem).map_err(backend_err)
     }
-
-    /// Reads the field `d` of the structure at `base` (8 bytes at most).
-    fn read_field(&mut self, base: u64, d: FieldDesc) -> Result<u64, BackendError> {
-        let len = (d.size_bits / 8).clamp(1, 8) as usize;
-        let mut raw = [0u8; 8];
-        if self.read_memory(base + u64::from(d.offset), &mut raw[..len])? != len {
-            return Err(BackendError(format!(
-                "cannot read memory at {:#x}",
-                base + u64::from(d.offset)
-            )));
-        }
-        Ok(u64::from_le_bytes(raw))
-    }
-}
-
-/// The values of the dynamic symbols `names` in an ELF file, if it defines
-/// them all.
-fn dynamic_symbols(file: &Path, names: &[&str]) -> Option<Vec<u64>> {
-    use object::{Object, ObjectSymbol};
-    let bytes = std::fs::read(file).ok()?;
-    let elf = object::File::parse(&*bytes).ok()?;
-    let table: HashMap<&str, u64> = elf
-        .dynamic_symbols()
-        .filter_map(|s| Some((s.name().ok()?, s.address())))
-        .collect();
-    names.iter().map(|n| table.get(n).copied()).collect()
 }
 
 /// A file's `DT_SONAME`, if it is a shared library that has one.
@@ -780,25 +708,14 @@ impl TimeTravel for Backend {
     }
 
     fn tls_address(&mut self, link_map: u64, offset: u64) -> Result<Option<u64>, BackendError> {
-        let Some(d) = self.thread_db()? else {
+        let Some(db) = self.thread_db()? else {
             return Err(BackendError::new("no libc with thread debugging data is loaded"));
         };
         let fs_base = self.timeline.regs().map_err(backend_err)?.fs_base;
-        let modid = self.read_field(link_map, d.l_tls_modid)?;
-        let dtv = self.read_field(fs_base, d.pthread_dtvp)?;
-        let slot = dtv + modid * u64::from(d.dtv_dtv.size_bits / 8);
-        let block = self.read_field(slot, d.dtv_pointer_val)?;
-        // Unallocated (-1) or not yet set up: a module in the static TLS
-        // block sits at its offset below the thread pointer (x86-64 puts
-        // TLS under the thread control block).
-        if block != u64::MAX && block != 0 {
-            return Ok(Some(block + offset));
-        }
-        let static_offset = self.read_field(link_map, d.l_tls_offset)?;
-        if static_offset == 0 || static_offset > fs_base {
-            return Err(BackendError::new("the module's TLS block is not allocated yet"));
-        }
-        Ok(Some(fs_base - static_offset + offset))
+        let block = db
+            .block(&TimelineMemory(&self.timeline), fs_base, link_map)
+            .map_err(backend_err)?;
+        Ok(Some(block + offset))
     }
 
     fn interrupter(&mut self) -> Option<InterruptHook> {

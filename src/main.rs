@@ -1,7 +1,7 @@
 //! `rback`: the command line. Glue only: recording, replay and the trace
-//! format live in the `recorder` crate.
+//! format live in the `recorder` crate, the program's debug information in
+//! `debuginfo`, gdb's protocol in `gdbstub-server`.
 
-mod debuginfo;
 mod gdbserve;
 mod info;
 mod listen;
@@ -9,6 +9,7 @@ mod peer;
 mod playback;
 mod repl;
 mod session;
+mod tls;
 
 use gdbserve::Backend;
 use session::Session;

@@ -11,18 +11,17 @@
 //! recovered: the executable and loader from the exec events, libraries from
 //! their `DT_SONAME`.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use recorder::live::{Frontier, LiveRecording};
-use recorder::timeline::{CheckpointPolicy, StopReason, Timeline, WatchKind};
+use recorder::timeline::{CheckpointPolicy, Point, StopReason, Timeline, WatchKind};
 use recorder::trace::{Event, ExitStatus, FILES_DIR};
-use recorder::RemoteAddr;
+use recorder::{EventIdx, RemoteAddr};
 
-use crate::debuginfo::{self, DebugInfo, Frame, Location, MappedFile};
+use debuginfo::{DebugInfo, Frame, Location, MappedFile};
 
 /// A breakpoint the user set, by number.
 #[derive(Clone, Debug)]
@@ -67,9 +66,6 @@ pub struct Session {
     /// The display name of the program last exec'd: code of its own is
     /// shown without gdb's `from LIBRARY`.
     exe_name: Option<String>,
-    /// Statement starts (`is_stmt` rows of the line tables) per module, by
-    /// the module's bias, built the first time stepping needs them.
-    statements: RefCell<HashMap<u64, HashSet<u64>>>,
     /// How many inlined calls, innermost first, the stop is shown outside
     /// of (see [`Session::hide_inlined_calls_starting_here`]).
     pub hidden_inline: usize,
@@ -80,7 +76,7 @@ pub struct Session {
 
 /// The tracee's memory, read through the timeline (which never leaves a
 /// breakpoint in it at a stop, so the bytes are the program's own).
-pub struct TimelineMemory<'a>(&'a Timeline);
+pub struct TimelineMemory<'a>(pub &'a Timeline);
 
 impl debuginfo::Memory for TimelineMemory<'_> {
     fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
@@ -133,7 +129,6 @@ impl Session {
             names: HashMap::new(),
             names_learned: 0,
             exe_name: None,
-            statements: RefCell::new(HashMap::new()),
             hidden_inline: 0,
             directories: Vec::new(),
             substitutions: Vec::new(),
@@ -168,7 +163,6 @@ impl Session {
         }
         self.debug = debug;
         self.mapped = mapped;
-        self.statements.borrow_mut().clear();
         Ok(())
     }
 
@@ -210,6 +204,23 @@ impl Session {
         Some(said)
     }
 
+    /// How the program ended, when the replay stands where it ended: at
+    /// the end of the interval before its exit, or at the exit itself (a
+    /// live program that has not ended has not exited).
+    pub fn exited_here(&self) -> Option<ExitStatus> {
+        let log = self.timeline.log();
+        let at = self.timeline.position();
+        let exit = |e: EventIdx| match log.get(e) {
+            Some(Event::Exit(status)) => Some(*status),
+            _ => None,
+        };
+        exit(at.event).or_else(|| {
+            (at.point == Point::End)
+                .then(|| exit(EventIdx(at.event.0 + 1)))
+                .flatten()
+        })
+    }
+
     /// The name a mapped file is shown by: its original path when the trace
     /// says, else its soname, else the path itself.
     fn display_name(&mut self, file: &Path) -> String {
@@ -221,32 +232,10 @@ impl Session {
         name
     }
 
-    /// Whether `pc` starts a statement in the line table (an `is_stmt`
-    /// row): where `step` and `next` may stop. Compilers also emit rows
-    /// that are not statements, for instructions of a line scheduled among
-    /// another line's; a debugger steps through those.
+    /// Whether `pc` starts a statement in the line table: where `step`
+    /// and `next` may stop (see [`DebugInfo::is_statement`]).
     pub fn is_statement(&self, pc: u64) -> bool {
-        let Some(d) = self.debug.dwarf_at(pc) else {
-            return false;
-        };
-        let link = pc.wrapping_sub(d.bias);
-        let mut cache = self.statements.borrow_mut();
-        let set = cache.entry(d.bias).or_insert_with(|| {
-            let mut set = HashSet::new();
-            for unit in d.units {
-                let Some(program) = unit.line_program.clone() else {
-                    continue;
-                };
-                let mut rows = program.rows();
-                while let Ok(Some((_, row))) = rows.next_row() {
-                    if row.is_stmt() && !row.end_sequence() {
-                        set.insert(row.address());
-                    }
-                }
-            }
-            set
-        });
-        set.contains(&link)
+        self.debug.is_statement(pc)
     }
 
     /// The file mappings of the program here, as the debug info sees them.
@@ -607,13 +596,28 @@ impl Session {
         let Some(frame) = frame else {
             return format!("{name} ()");
         };
+        self.in_scope(frame, |scope| {
+            format!("{name} ({})", self.debug.frame_args_summary(scope))
+        })
+    }
+
+    /// Runs `f` with `frame` as the scope of names: the program's memory
+    /// here, and its thread-local storage (the executable's, and the
+    /// libraries', such as libc's `errno`) for the selected thread.
+    pub fn in_scope<T>(&self, frame: &Frame, f: impl FnOnce(&debuginfo::Scope) -> T) -> T {
         let mem = self.memory();
-        let scope = debuginfo::Scope {
+        let fs_base = self.timeline.regs().ok().map(|r| r.fs_base);
+        let tls = fs_base.map(|fs_base| crate::tls::LoadedTls {
+            mapped: &self.mapped,
+            mem: &mem,
+            fs_base,
+        });
+        f(&debuginfo::Scope {
             frame,
             mem: &mem,
-            fs_base: self.timeline.regs().ok().map(|r| r.fs_base),
-        };
-        format!("{name} ({})", self.debug.frame_args_summary(&scope))
+            fs_base,
+            tls: tls.as_ref().map(|t| t as &dyn debuginfo::ThreadLocalStorage),
+        })
     }
 
     /// gdb's frame line for `backtrace` and `frame N`:

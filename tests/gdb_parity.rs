@@ -993,3 +993,75 @@ fn cpp_finish_returns_classes_passed_by_reference() {
 fn c_o2_from_main_into_a_call() {
     check(VALUES_O2, "break main\ncontinue\nnext\nnext\nnext\nstep\nbt\nfinish\n");
 }
+
+// ---------------------------------------------------------------------------
+// Displays of instructions and strings, the watchpoint table, `/s`
+
+#[test]
+fn c_display_of_instructions_and_strings() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\ndisplay/i $pc\ndisplay/2i $pc\ndisplay/s a.name\ndisplay/x arr[1]\n\
+         stepi\ninfo display\nundisplay 1\nstepi\n",
+    );
+}
+
+#[test]
+fn c_info_watchpoints_and_print_as_string() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\ninfo watchpoints\nbreak apply\nwatch sink\nrwatch arr[2]\ninfo watchpoints\n\
+         p/s buf\np/s arr\np/s a.name\noutput/s buf\n",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// disassemble: raw bytes, source lines, ranges
+
+#[test]
+fn c_disassemble_raw_bytes_source_lines_and_ranges() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\ndisassemble /r make_point\ndisassemble /rs apply\ndisassemble make_point,+8\n\
+         disassemble /r main,+12\ndisassemble apply,make_point\ndisassemble /s main,+10\ndisassemble /m apply\n\
+         disassemble /m main\ndisassemble /s\ndisassemble /q\ndisassemble /ms main\n",
+    );
+}
+
+#[test]
+fn c_disassemble_source_of_a_loop_in_both_orders() {
+    // Lines go back to the loop's condition: /s shows them again where
+    // they fall, /m gathers each line's instructions under it.
+    check(
+        STEPS_O0,
+        "disassemble /s countdown\ndisassemble /m countdown\ndisassemble /s main\n",
+    );
+}
+
+#[test]
+fn c_o2_disassemble_source_from_the_opening_brace() {
+    check(
+        INLINE_O2,
+        "disassemble /s main\ndisassemble /m main\ndisassemble /r work\n",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// errno, $_siginfo and $_exitcode
+
+const SIGNALS_O0: Program = c("signals", 0);
+
+// Not `p $_siginfo` at the breakpoint: gdb's process stopped there for a
+// SIGTRAP whose siginfo it shows, rback's replay for no signal (void). Not
+// `ptype $_siginfo`: gdb shows its built-in type's members one level deep
+// and `_pad` as a vector. And nothing that reads the program after its end:
+// gdb's process is gone, rback's stays at `_exit`.
+#[test]
+fn c_errno_siginfo_and_exitcode() {
+    check(
+        SIGNALS_O0,
+        "break signals.c:27\ncontinue\np errno\nwhatis errno\np errno == 9\np $_exitcode\ncontinue\np $_siginfo\n\
+         p $_siginfo.si_signo\np $_siginfo._sifields._sigfault.si_addr\np $_siginfo.si_code == 1\nwhatis $_siginfo\n\
+         p errno\ncontinue\np $_exitcode\np $_siginfo\n",
+    );
+}

@@ -899,3 +899,15 @@ fn call_is_refused_with_the_reason() {
         "{out:?}"
     );
 }
+
+#[test]
+fn exitcode_is_set_at_the_end_of_the_recording_and_void_before_it() {
+    let s = Session::new();
+    let rec = s.record_raw(c_program("exit_status"), &["exit42"], None, &[]);
+    assert_eq!(rec.code(), 42, "{rec:?}");
+    let out = batch(
+        &s,
+        "p $_exitcode\ncontinue\np $_exitcode\np $_exitcode + 1\nreverse-stepi\np $_exitcode\ncontinue\np $_exitcode\n",
+    );
+    assert_lines_in_order(&out, &["$1 = void", "$2 = 42", "$3 = 43", "$4 = void", "$5 = 42"]);
+}

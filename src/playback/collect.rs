@@ -7,8 +7,8 @@ use recorder::timeline::{Position, StopReason, Timeline};
 use recorder::{EventIdx, RemoteAddr};
 
 use super::model::{At, Frame, Sample, Show, Style, Subject, MAX_REGION};
-use crate::debuginfo::{Scope, Value};
 use crate::session::{file_and_line, parse_address, Session};
+use debuginfo::Value;
 
 /// The part of the recording to sample (`--from`, `--to`, `--max-frames`).
 #[derive(Clone, Copy, Debug)]
@@ -87,16 +87,8 @@ impl Sampler<'_> {
     fn evaluate(&self, expr: &str) -> Result<Value, String> {
         let frames = self.session.backtrace(1).map_err(|e| format!("{e:#}"))?;
         let frame = frames.first().ok_or_else(|| "no frame here".to_string())?;
-        let mem = self.session.memory();
-        let fs_base = self.session.timeline.regs().ok().map(|r| r.fs_base);
-        self.session.debug.evaluate(
-            expr,
-            &Scope {
-                frame,
-                mem: &mem,
-                fs_base,
-            },
-        )
+        self.session
+            .in_scope(frame, |scope| self.session.debug.evaluate(expr, scope))
     }
 
     /// What a value can be drawn as: arrays of arrays of numbers are grids,

@@ -87,45 +87,65 @@ impl Repl {
         Ok(out)
     }
 
-    pub(super) fn info_breakpoints(&self) -> Result<()> {
-        if self.session.breakpoints.is_empty() {
-            println!("No breakpoints.");
+    /// `info breakpoints`, or with `watch_only` `info watchpoints`: the
+    /// same table, of the watchpoints alone.
+    pub(super) fn info_breakpoints(&self, watch_only: bool) -> Result<()> {
+        let shown: Vec<_> = self
+            .session
+            .breakpoints
+            .iter()
+            .filter(|b| !watch_only || b.watch.is_some())
+            .collect();
+        if shown.is_empty() {
+            println!(
+                "{}",
+                if watch_only {
+                    "No watchpoints."
+                } else {
+                    "No breakpoints."
+                }
+            );
             return Ok(());
         }
-        println!("Num     Type           Disp Enb Address            What");
-        for b in &self.session.breakpoints {
+        let kind_of = |b: &&crate::session::UserBreakpoint| match b.watch.as_ref().map(|w| w.kind) {
+            Some(recorder::timeline::WatchKind::Write) => "hw watchpoint",
+            Some(recorder::timeline::WatchKind::Read) => "read watchpoint",
+            Some(recorder::timeline::WatchKind::Access) => "acc watchpoint",
+            None => "breakpoint",
+        };
+        // gdb widens the type column to its longest entry, 14 at least.
+        let tw = shown.iter().map(|b| kind_of(b).len()).max().unwrap_or(0).max(14);
+        println!("Num     {:<tw$} Disp Enb Address            What", "Type");
+        for b in &shown {
             let disp = if b.temporary { "del " } else { "keep" };
             let enb = if b.enabled { 'y' } else { 'n' };
-            if let Some(w) = &b.watch {
-                let kind = match w.kind {
-                    recorder::timeline::WatchKind::Write => "hw watchpoint",
-                    recorder::timeline::WatchKind::Read => "read watchpoint",
-                    recorder::timeline::WatchKind::Access => "acc watchpoint",
-                };
+            let kind = kind_of(b);
+            if b.watch.is_some() {
                 println!(
-                    "{:<7} {kind:<14} {disp} {enb}                      {}",
+                    "{:<7} {kind:<tw$} {disp} {enb}                      {}",
                     b.number, b.spec
                 );
             } else {
                 match b.addrs.as_slice() {
                     [one] => println!(
-                        "{:<7} breakpoint     {disp} {enb}   {:#018x} {}",
+                        "{:<7} {kind:<tw$} {disp} {enb}   {:#018x} {}",
                         b.number,
                         one.0,
                         self.describe_code(one.0)
                     ),
                     many => {
                         println!(
-                            "{:<7} breakpoint     {disp} {enb}   <MULTIPLE>         {}",
+                            "{:<7} {kind:<tw$} {disp} {enb}   <MULTIPLE>         {}",
                             b.number, b.spec
                         );
                         for (i, a) in many.iter().enumerate() {
                             println!(
-                                "{:<7} {:<18}     {:#018x} {}",
+                                "{:<7} {:<w$}     {:#018x} {}",
                                 format!("{}.{}", b.number, i + 1),
                                 "",
                                 a.0,
-                                self.describe_code(a.0)
+                                self.describe_code(a.0),
+                                w = tw + 4
                             );
                         }
                     }

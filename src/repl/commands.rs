@@ -272,8 +272,8 @@ pub static COMMANDS: &[Command] = &[
         "info",
         ["i"],
         false,
-        "Show things: breakpoints, checkpoints, registers, frame, locals, args, display, sharedlibrary, proc mappings.",
-        "info breakpoints|checkpoints|registers [REG]|frame|locals|args|display|sharedlibrary|proc mappings",
+        "Show things: breakpoints, watchpoints, checkpoints, registers, frame, locals, args, display, line, symbol, sharedlibrary, proc mappings.",
+        "info breakpoints|watchpoints|checkpoints|registers [REG]|frame|locals|args|display|line [LOC]|symbol ADDR|sharedlibrary|proc mappings",
         Repl::cmd_info
     ),
     cmd!(
@@ -316,7 +316,7 @@ pub static COMMANDS: &[Command] = &[
         "display",
         ["disp"],
         false,
-        "Show an expression's value at every stop.",
+        "Show an expression's value at every stop (display/i $pc: the next instruction).",
         "display[/FMT] EXPRESSION",
         Repl::cmd_display
     ),
@@ -364,8 +364,8 @@ pub static COMMANDS: &[Command] = &[
         "disassemble",
         ["disas"],
         false,
-        "Disassemble the selected frame's function; => marks the current instruction.",
-        "disassemble [FUNCTION|*ADDRESS]",
+        "Disassemble the selected frame's function, another, or a range; => marks the current instruction. /r adds the bytes, /s source lines in address order, /m in line order.",
+        "disassemble[/rsm] [FUNCTION|*ADDRESS|START,END|START,+LENGTH]",
         Repl::cmd_disassemble
     ),
     cmd!(
@@ -413,7 +413,7 @@ pub static COMMANDS: &[Command] = &[
         [],
         false,
         "Print an expression's value with no newline and no $N.",
-        "output EXPRESSION",
+        "output[/FMT] EXPRESSION",
         Repl::cmd_output
     ),
     cmd!(

@@ -10,7 +10,7 @@ use rustyline::validate::Validator;
 use rustyline::Context;
 
 use super::commands::{split_command, COMMANDS};
-use crate::debuginfo::DebugInfo;
+use debuginfo::DebugInfo;
 
 #[derive(Default)]
 pub struct Helper {

@@ -6,8 +6,63 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::Repl;
-use crate::debuginfo::{Frame, Memory};
 use crate::session::{base_name, file_and_line, parse_address};
+use debuginfo::{Frame, Memory};
+
+/// What `x/NFU` asks for: how many units, in which format, of what size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XSpec {
+    pub count: usize,
+    pub format: char,
+    pub size: usize,
+}
+
+/// Where `disassemble` puts source lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SourceMode {
+    None,
+    /// `/s`.
+    InAddressOrder,
+    /// `/m`.
+    InLineOrder,
+}
+
+/// `disassemble`'s modifiers.
+#[derive(Clone, Copy, Debug)]
+struct Disassembly {
+    /// `/r` (or `/b`): the instruction bytes.
+    raw: bool,
+    source: SourceMode,
+}
+
+/// Splits `disassemble`'s modifiers (`/rs`, `/m`) from its arguments.
+fn disassembly_modifiers(args: &str) -> Result<(Disassembly, &str)> {
+    let mut how = Disassembly {
+        raw: false,
+        source: SourceMode::None,
+    };
+    let mut rest = args.trim();
+    while let Some(m) = rest.strip_prefix('/') {
+        let end = m.find(char::is_whitespace).unwrap_or(m.len());
+        for c in m[..end].chars() {
+            let wanted = match c {
+                'r' | 'b' => {
+                    how.raw = true;
+                    continue;
+                }
+                's' => SourceMode::InAddressOrder,
+                'm' => SourceMode::InLineOrder,
+                _ => bail!("Invalid disassembly modifier."),
+            };
+            if how.source != SourceMode::None && how.source != wanted {
+                bail!("Cannot specify both /m and /s.");
+            }
+            how.source = wanted;
+        }
+        rest = m[end..].trim_start();
+    }
+    Ok((how, rest))
+}
 
 /// How many lines `list` shows.
 const LIST_LINES: u32 = 10;
@@ -104,6 +159,7 @@ impl Repl {
             "threads",
             "line",
             "symbol",
+            "watchpoints",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -127,7 +183,8 @@ impl Repl {
             }
         };
         match sub {
-            "breakpoints" => self.info_breakpoints(),
+            "breakpoints" => self.info_breakpoints(false),
+            "watchpoints" => self.info_breakpoints(true),
             "checkpoints" => self.info_checkpoints(),
             "registers" | "all-registers" => self.info_registers(rest),
             "frame" => self.info_frame(),
@@ -249,6 +306,25 @@ impl Repl {
             }
             None => ("", args.trim()),
         };
+        let x = self.x_spec(fmt)?;
+        let addr = if rest.is_empty() {
+            self.x_next
+                .ok_or_else(|| anyhow!("argument required (starting display address)"))?
+        } else {
+            self.address_of(rest)?
+        };
+        let next = self.examine(x, addr)?;
+        if !matches!(x.format, 'i' | 's') {
+            self.x_size = x.size;
+        }
+        self.x_format = x.format;
+        self.x_next = Some(next);
+        Ok(())
+    }
+
+    /// `x`'s `/NFU` (`3i`, `4xb`), with what `x` last used for what it
+    /// leaves out.
+    pub(super) fn x_spec(&self, fmt: &str) -> Result<XSpec> {
         let digits: String = fmt.chars().take_while(|c| c.is_ascii_digit()).collect();
         let count: usize = if digits.is_empty() {
             1
@@ -274,14 +350,15 @@ impl Repl {
         if format == 'c' && !size_given {
             size = 1;
         }
-        let addr = if rest.is_empty() {
-            self.x_next
-                .ok_or_else(|| anyhow!("argument required (starting display address)"))?
-        } else {
-            self.address_of(rest)?
-        };
+        Ok(XSpec { count, format, size })
+    }
+
+    /// Prints what `x` shows of memory at `addr`; returns the address after
+    /// it. `display/i` and `display/s` show their values this way too.
+    pub(super) fn examine(&self, x: XSpec, addr: u64) -> Result<u64> {
+        let XSpec { count, format, size } = x;
         let mem = self.session.memory();
-        let next = match format {
+        Ok(match format {
             'i' => {
                 let pc = self.session.pc()?;
                 let insns = self.session.debug.disassemble_count(&mem, addr, count);
@@ -305,7 +382,6 @@ impl Repl {
                 at
             }
             _ => {
-                self.x_size = size;
                 let per_line = match (format, size) {
                     ('c', _) => 8,
                     (_, 1) | (_, 2) => 8,
@@ -330,10 +406,7 @@ impl Repl {
                 }
                 addr + total as u64
             }
-        };
-        self.x_format = format;
-        self.x_next = Some(next);
-        Ok(())
+        })
     }
 
     /// An address as `x` and `disassemble` take it: a number, a register
@@ -386,41 +459,174 @@ impl Repl {
         })
     }
 
+    /// `disassemble[/rsm] [FUNCTION|*ADDRESS|START,END|START,+LENGTH]`.
     pub(super) fn cmd_disassemble(&mut self, args: &str) -> Result<()> {
+        let (how, args) = disassembly_modifiers(args)?;
         let pc = self.session.pc()?;
         let frame = self.selected()?;
-        let around = if args.is_empty() {
-            frame.lookup_pc
-        } else if let Some(a) = args.strip_prefix('*') {
-            parse_address(a.trim()).or_else(|_| self.address_of(a))?
-        } else {
-            self.address_of(args)?
+        let code_address = |text: &str| match text.trim().strip_prefix('*') {
+            Some(a) => parse_address(a.trim()).or_else(|_| self.address_of(a)),
+            None => self.address_of(text),
         };
-        let range = self
-            .session
-            .debug
-            .function_range(around)
-            .ok_or_else(|| anyhow!("no function contains the address {around:#x}"))?;
-        let name = self
-            .session
-            .debug
-            .symbolize(range.start)
-            .and_then(|l| l.symbol.or(l.function))
-            .unwrap_or_else(|| "??".into());
-        let insns =
-            self.session
+        // A function's dump numbers its instructions from its start; a
+        // range's names the symbol of each.
+        let (range, function) = if let Some((from, to)) = args.split_once(',') {
+            let start = code_address(from)?;
+            let end = match to.trim().strip_prefix('+') {
+                Some(len) => start.wrapping_add(self.address_of(len)?),
+                None => code_address(to)?,
+            };
+            (start..end, None)
+        } else {
+            let around = if args.is_empty() {
+                frame.lookup_pc
+            } else {
+                code_address(args)?
+            };
+            let range = self
+                .session
                 .debug
-                .disassemble(&self.session.memory(), range.start, (range.end - range.start) as usize);
-        if insns.is_empty() {
+                .function_range(around)
+                .ok_or_else(|| anyhow!("no function contains the address {around:#x}"))?;
+            let name = self
+                .session
+                .debug
+                .symbolize(range.start)
+                .and_then(|l| l.symbol.or(l.function))
+                .unwrap_or_else(|| "??".into());
+            (range, Some(name))
+        };
+        let len = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
+        let insns = self.session.debug.disassemble(&self.session.memory(), range.start, len);
+        if insns.is_empty() && !range.is_empty() {
             bail!("cannot access memory at address {:#x}", range.start);
         }
-        println!("Dump of assembler code for function {name}:");
-        for i in &insns {
+        match &function {
+            Some(name) => println!("Dump of assembler code for function {name}:"),
+            None => println!("Dump of assembler code from {:#x} to {:#x}:", range.start, range.end),
+        }
+        let show = |i: &debuginfo::Instruction| {
             let mark = if i.address == pc { "=> " } else { "   " };
-            println!("{mark}{:#018x} <+{}>:\t{}", i.address, i.address - range.start, i.text);
+            let place = match function {
+                Some(_) => format!(" <+{}>", i.address - range.start),
+                None => self
+                    .session
+                    .debug
+                    .symbolize(i.address)
+                    .and_then(|l| Some(format!(" <{}+{}>", l.symbol?, l.offset?)))
+                    .unwrap_or_default(),
+            };
+            let raw = if how.raw {
+                let bytes: Vec<String> = i.bytes.iter().map(|b| format!("{b:02x}")).collect();
+                format!("{:<19}\t", bytes.join(" "))
+            } else {
+                String::new()
+            };
+            println!("{mark}{:#018x}{place}:\t{raw}{}", i.address, i.text);
+        };
+        match how.source {
+            SourceMode::None => insns.iter().for_each(show),
+            SourceMode::InAddressOrder => self.disassemble_with_source(&insns, range.clone(), show),
+            SourceMode::InLineOrder => self.disassemble_by_line(&insns, range.clone(), show),
         }
         println!("End of assembler dump.");
         Ok(())
+    }
+
+    /// `LINE\tsource` as `list` shows it, or gdb's note when the file is missing.
+    fn print_source_line(&self, file: &Path, line: u32) {
+        match self.session.debug.source_line(file, line) {
+            Some(text) => println!("{line}\t{text}"),
+            None => println!("{line}\tin {}", file.display()),
+        }
+    }
+
+    /// `disassemble /s`: the instructions in address order, each run of
+    /// them under its source line. As gdb does, a line is preceded by the
+    /// lines before it that have no code of their own (declarations,
+    /// comments), back to the last line shown, and a new file is named.
+    fn disassemble_with_source(
+        &self,
+        insns: &[debuginfo::Instruction],
+        range: std::ops::Range<u64>,
+        show: impl Fn(&debuginfo::Instruction),
+    ) {
+        let rows = self.session.debug.line_rows(range);
+        // Where the prologue is gone, the first instruction's line is not
+        // the opening brace; gdb shows the lines from the first row's on.
+        let first_row_line = rows.first().map(|(_, _, l)| *l);
+        let with_code: std::collections::HashSet<(PathBuf, u32)> = rows.into_iter().map(|(_, f, l)| (f, l)).collect();
+        let mut last: Option<(PathBuf, u32)> = None;
+        let mut first = true;
+        for i in insns {
+            if let Some((_, file, line)) = self.session.debug.line_entry(i.address) {
+                let same_file = last.as_ref().is_some_and(|(f, _)| *f == file);
+                let last_line = last.as_ref().filter(|_| same_file).map_or(0, |(_, l)| *l);
+                if line != last_line || !same_file {
+                    let mut from = line;
+                    if last_line != 0 && line > last_line + 1 {
+                        while from - 1 > last_line && !with_code.contains(&(file.clone(), from - 1)) {
+                            from -= 1;
+                        }
+                    } else if last.is_none() {
+                        from = first_row_line.filter(|l| *l < line).unwrap_or(line);
+                    }
+                    if !first {
+                        println!();
+                    }
+                    if !same_file {
+                        println!("{}:", base_name(&file));
+                    }
+                    for n in from..=line {
+                        self.print_source_line(&file, n);
+                    }
+                    first = false;
+                }
+                last = Some((file, line));
+            }
+            show(i);
+        }
+    }
+
+    /// `disassemble /m`: gdb's older source-centric order, by source line
+    /// rather than by address; each line's instructions follow it, lines
+    /// without code are shown where they fall.
+    fn disassemble_by_line(
+        &self,
+        insns: &[debuginfo::Instruction],
+        range: std::ops::Range<u64>,
+        show: impl Fn(&debuginfo::Instruction),
+    ) {
+        let rows = self.session.debug.line_rows(range.clone());
+        // Only the lines of the file the range starts in, as gdb reads one
+        // symbol table's lines.
+        let Some(file) = self.session.debug.line_entry(range.start).map(|(_, f, _)| f) else {
+            insns.iter().for_each(show);
+            return;
+        };
+        let mut blocks: Vec<(u32, std::ops::Range<u64>)> = Vec::new();
+        for (k, (addr, f, line)) in rows.iter().enumerate() {
+            if *f != file {
+                continue;
+            }
+            let end = rows.get(k + 1).map_or(range.end, |(a, _, _)| *a);
+            blocks.push((*line, *addr..end));
+        }
+        blocks.sort_by_key(|(line, r)| (*line, r.start));
+        let mut next_line = 0;
+        for (k, (line, block)) in blocks.iter().enumerate() {
+            if *line >= next_line {
+                let from = if next_line == 0 { *line } else { next_line };
+                for n in from..=*line {
+                    self.print_source_line(&file, n);
+                }
+                next_line = line + 1;
+            }
+            insns.iter().filter(|i| block.contains(&i.address)).for_each(&show);
+            if blocks.get(k + 1).is_none_or(|(l, _)| l > line) {
+                println!();
+            }
+        }
     }
 
     pub(super) fn cmd_list(&mut self, args: &str) -> Result<()> {
@@ -557,7 +763,7 @@ impl Repl {
         println!("Stack level {level}, frame at {:#x}:", frame.cfa);
         let mut line = format!(" rip = {:#x}", frame.pc);
         if let Some(loc) = &loc {
-            let name = crate::debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
+            let name = debuginfo::without_parameters(loc.function.as_deref().unwrap_or("??"));
             match (&loc.file, loc.line) {
                 (Some(f), Some(l)) => line.push_str(&format!(" in {name} ({}:{l})", base_name(f))),
                 _ => line.push_str(&format!(" in {name}")),

@@ -68,7 +68,7 @@ pub struct Repl {
     /// Inside `step N` and the like: no output for all but the last step.
     quiet_steps: bool,
     /// gdb's value history: `$1`, `$2`, ...
-    history: Vec<crate::debuginfo::Value>,
+    history: Vec<debuginfo::Value>,
     /// Expressions shown at every stop.
     displays: Vec<values::Display>,
     /// The spinner of the movement running, if it has one.

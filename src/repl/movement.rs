@@ -14,7 +14,7 @@ use recorder::timeline::StopReason;
 use recorder::{EventIdx, RemoteAddr};
 
 use super::Repl;
-use crate::debuginfo::{Memory, Registers};
+use debuginfo::{Memory, Registers};
 
 /// The most instructions a backward walk out of a function without symbols
 /// may take, one reverse step each, before giving up.

@@ -4,17 +4,18 @@
 use anyhow::{anyhow, bail, Result};
 
 use super::Repl;
-use crate::debuginfo::{Format, Memory, Value};
+use debuginfo::{Memory, Value};
 
 impl Repl {
-    /// `output EXPR`: the value as `print` shows it, without `$N = `, a
-    /// newline or a place in the history.
+    /// `output[/FMT] EXPR`: the value as `print` shows it, without `$N = `,
+    /// a newline or a place in the history.
     pub(super) fn cmd_output(&mut self, args: &str) -> Result<()> {
-        if args.is_empty() {
+        let (format, expr) = super::values::parse_format(args)?;
+        if expr.is_empty() {
             bail!("Argument required (expression to compute).");
         }
-        let v = self.evaluate_in(args, false)?;
-        print!("{}", v.format(Format::Natural));
+        let v = self.evaluate_in(expr, false)?;
+        print!("{}", v.format(format));
         Ok(())
     }
 

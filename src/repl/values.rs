@@ -7,17 +7,22 @@
 use anyhow::{anyhow, bail, Result};
 
 use recorder::timeline::WatchKind;
+use recorder::trace::ExitStatus;
 use recorder::RemoteAddr;
 
+use super::examine::XSpec;
 use super::watch::watch_title;
 use super::Repl;
-use crate::debuginfo::{Format, ReturnRegisters, Scope, Value};
+use debuginfo::{Format, ReturnRegisters, Scope, Value};
 
 /// An expression shown at every stop (`display`).
 pub struct Display {
     pub number: usize,
     pub expr: String,
     pub format: Format,
+    /// `display/i` and `display/s` show memory as `x` does, at the address
+    /// the expression gives.
+    pub examine: Option<XSpec>,
 }
 
 impl Repl {
@@ -25,9 +30,34 @@ impl Repl {
     pub(super) fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
         let expr = self.substitute_dollars(expr)?;
         let level = if frame0 { 0 } else { self.selected_frame };
+        let convenience = self.convenience_variables();
         self.with_scope_at(level, |scope| {
-            self.session.debug.evaluate_with_history(&expr, scope, &self.history)
+            self.session
+                .debug
+                .evaluate_with_history(&expr, scope, &self.history, &convenience)
         })
+    }
+
+    /// gdb's convenience variables that describe the program's state:
+    /// `$_siginfo` where it stopped for a signal, `$_exitcode` where it
+    /// exited (the end of its recording). Elsewhere they are void, as
+    /// in gdb.
+    fn convenience_variables(&self) -> Vec<(&'static str, Value)> {
+        let mut vars = Vec::new();
+        if let Some(info) = self
+            .session
+            .timeline
+            .siginfo()
+            .ok()
+            .flatten()
+            .and_then(|raw| Value::siginfo(&raw))
+        {
+            vars.push(("_siginfo", info));
+        }
+        if let Some(ExitStatus::Exited(code)) = self.session.exited_here() {
+            vars.push(("_exitcode", Value::int(code)));
+        }
+        vars
     }
 
     fn with_scope<T>(&self, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
@@ -38,14 +68,7 @@ impl Repl {
     pub(super) fn with_scope_at<T>(&self, level: usize, f: impl FnOnce(&Scope) -> Result<T, String>) -> Result<T> {
         let frames = self.session.backtrace(level + 1)?;
         let frame = frames.get(level).ok_or_else(|| anyhow!("no frame {level} here"))?;
-        let mem = self.session.memory();
-        let fs_base = self.session.timeline.regs().ok().map(|r| r.fs_base);
-        let scope = Scope {
-            frame,
-            mem: &mem,
-            fs_base,
-        };
-        f(&scope).map_err(|e| anyhow!(e))
+        self.session.in_scope(frame, f).map_err(|e| anyhow!(e))
     }
 
     /// Replaces `$N`, `$`, `$$`, `$$N` (value history) with numbers,
@@ -187,15 +210,43 @@ impl Repl {
             self.show_displays();
             return Ok(());
         }
-        let (format, expr) = parse_format(args)?;
+        // gdb shows memory, as `x` does, for the formats only `x` has.
+        let examine = match args.strip_prefix('/') {
+            Some(f) => {
+                let letters = &f[..f.find(char::is_whitespace).unwrap_or(f.len())];
+                if letters.contains(['i', 's']) {
+                    let mut x = self.x_spec(letters)?;
+                    x.size = 1;
+                    Some(x)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let (format, expr) = match examine {
+            Some(_) => (
+                Format::Natural,
+                args[args.find(char::is_whitespace).unwrap_or(args.len())..].trim(),
+            ),
+            None => parse_format(args)?,
+        };
         if expr.is_empty() {
             bail!("usage: display[/FMT] EXPRESSION");
+        }
+        if let Some(x) = examine {
+            // Checked now, as gdb does, so that a typo is not a display.
+            self.evaluate_in(expr, true)?;
+            if x.format == 'i' && x.count == 0 {
+                bail!("invalid count 0");
+            }
         }
         let number = self.displays.last().map_or(1, |d| d.number + 1);
         self.displays.push(Display {
             number,
             expr: expr.to_string(),
             format,
+            examine,
         });
         self.show_display(self.displays.len() - 1);
         Ok(())
@@ -227,6 +278,27 @@ impl Repl {
 
     fn show_display(&self, i: usize) {
         let d = &self.displays[i];
+        if let Some(x) = d.examine {
+            // gdb puts a one-line examination after the expression, more
+            // (or an instruction) on the lines below.
+            let gap = if x.count != 1 || x.format == 'i' { "\n" } else { "  " };
+            let shown = self.expression_address(&d.expr).map(|addr| {
+                print!("{}: x/{}{} {}{gap}", d.number, count_text(x.count), x.format, d.expr);
+                self.examine(x, addr)
+            });
+            match shown {
+                Ok(Ok(_)) => {}
+                Err(e) if crate::one_line(&e).starts_with("No symbol ") => {}
+                Ok(Err(e)) | Err(e) => println!(
+                    "{}: x/{} {} = <error: {}>",
+                    d.number,
+                    x.format,
+                    d.expr,
+                    crate::one_line(&e)
+                ),
+            }
+            return;
+        }
         let slash = format_suffix(d.format);
         match self.evaluate_in(&d.expr, true) {
             Ok(v) => println!("{}: {slash}{} = {}", d.number, d.expr, v.format(d.format)),
@@ -244,7 +316,10 @@ impl Repl {
         }
         println!("Auto-display expressions now in effect:\nNum Enb Expression");
         for d in &self.displays {
-            println!("{}:   y  {}{}", d.number, format_suffix(d.format), d.expr);
+            match d.examine {
+                Some(x) => println!("{}:   y  /{}b{} {}", d.number, x.count, x.format, d.expr),
+                None => println!("{}:   y  {}{}", d.number, format_suffix(d.format), d.expr),
+            }
         }
         Ok(())
     }
@@ -357,7 +432,7 @@ impl Repl {
 }
 
 /// `/x EXPR` into the format and the expression.
-fn parse_format(args: &str) -> Result<(Format, &str)> {
+pub(super) fn parse_format(args: &str) -> Result<(Format, &str)> {
     let Some(rest) = args.strip_prefix('/') else {
         return Ok((Format::Natural, args.trim()));
     };
@@ -370,9 +445,21 @@ fn parse_format(args: &str) -> Result<(Format, &str)> {
         "t" => Format::Binary,
         "c" => Format::Char,
         "a" => Format::Address,
-        other => bail!("invalid print format \"/{other}\" (use x, d, u, o, t, c or a)"),
+        // gdb's "as a string if possible": what it prints of strings and
+        // character arrays anyway, and of every other value as it is.
+        "s" => Format::Natural,
+        other => bail!("invalid print format \"/{other}\" (use x, d, u, o, t, c, a or s)"),
     };
     Ok((format, rest[end..].trim()))
+}
+
+/// `x/2i` shows its count, `x/i` does not.
+fn count_text(count: usize) -> String {
+    if count == 1 {
+        String::new()
+    } else {
+        count.to_string()
+    }
 }
 
 fn format_suffix(f: Format) -> &'static str {

@@ -8,7 +8,7 @@ use super::Repl;
 impl Repl {
     /// A frame as a watchpoint's scope knows it: its CFA and its function's
     /// entry (two calls from the same caller share a CFA).
-    pub(super) fn frame_identity(&self, frame: &crate::debuginfo::Frame) -> (u64, Option<u64>) {
+    pub(super) fn frame_identity(&self, frame: &debuginfo::Frame) -> (u64, Option<u64>) {
         let entry = self.session.debug.function_range(frame.lookup_pc).map(|r| r.start);
         (frame.cfa, entry)
     }

@@ -24,9 +24,6 @@
 //! first time a question needs them, then cached. It uses interior
 //! mutability for that, so it is `Send` but not `Sync`.
 
-// The REPL that calls this API is being written alongside it.
-#![allow(dead_code)]
-
 mod disasm;
 mod dwarf;
 mod elf;
@@ -44,14 +41,10 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-#[allow(unused_imports)] // Until the REPL uses them.
 pub use disasm::Instruction;
-#[allow(unused_imports)]
 pub use elf::{modules_from_mappings, parse_proc_maps, MappedFile, Module};
-#[allow(unused_imports)]
 pub use unwind::{Frame, Registers};
-#[allow(unused_imports)]
-pub use values::{Format, ReturnRegisters, Scope, Value};
+pub use values::{Format, ReturnRegisters, Scope, ThreadLocalStorage, Value};
 
 /// A function's name as gdb shows it in a frame line: a C++ name without
 /// its parameter list and qualifiers (`ns::S::f` for `ns::S::f(int) const`).
@@ -163,6 +156,9 @@ struct ModuleState {
     symbols: OnceCell<symbols::SymbolTable>,
     dwarf: OnceCell<Option<dwarf::ModuleDwarf>>,
     cfi: OnceCell<unwind::Cfi>,
+    /// The link addresses of the line programs' statement rows (see
+    /// [`DebugInfo::is_statement`]).
+    statements: OnceCell<std::collections::HashSet<u64>>,
 }
 
 impl DebugInfo {
@@ -176,6 +172,7 @@ impl DebugInfo {
                     symbols: OnceCell::new(),
                     dwarf: OnceCell::new(),
                     cfi: OnceCell::new(),
+                    statements: OnceCell::new(),
                 })
                 .collect(),
             sources: source::SourceFinder::default(),
@@ -364,58 +361,6 @@ impl DebugInfo {
             |(f, _)| f.main,
         )
     }
-
-    /// The DWARF of the module containing `pc`, for code that reads more of
-    /// it (variables, types).
-    pub(crate) fn dwarf_at(&self, pc: u64) -> Option<ModuleDwarfRef<'_>> {
-        let ms = self.module_at(pc)?;
-        let d = ms.dwarf(self)?;
-        Some(ModuleDwarfRef {
-            dwarf: &d.dwarf,
-            units: d.units(),
-            bias: ms.module.bias,
-        })
-    }
-
-    /// The DIE of the innermost function (a `DW_TAG_subprogram`, or a
-    /// `DW_TAG_inlined_subroutine` when `pc` is in inlined code) that
-    /// contains `pc`, with the unit and DWARF it belongs to.
-    pub(crate) fn function_die_at(&self, pc: u64) -> Option<FunctionDie<'_>> {
-        let ms = self.module_at(pc)?;
-        let d = ms.dwarf(self)?;
-        let link_pc = ms.to_link(pc);
-        let index = d.functions();
-        let f = &index.functions[index.innermost_at(link_pc)?];
-        Some(FunctionDie {
-            dwarf: &d.dwarf,
-            unit: &d.units()[f.unit],
-            offset: f.die,
-            inlined: f.inlined,
-            bias: ms.module.bias,
-            link_pc,
-        })
-    }
-}
-
-/// The DWARF of one module, borrowed from a [`DebugInfo`].
-pub(crate) struct ModuleDwarfRef<'a> {
-    pub dwarf: &'a gimli::Dwarf<dwarf::Reader>,
-    pub units: &'a [gimli::Unit<dwarf::Reader>],
-    /// Load address minus link address: DWARF addresses plus this are the
-    /// tracee's.
-    pub bias: u64,
-}
-
-/// A function's DIE, found by address (see [`DebugInfo::function_die_at`]).
-pub(crate) struct FunctionDie<'a> {
-    pub dwarf: &'a gimli::Dwarf<dwarf::Reader>,
-    pub unit: &'a gimli::Unit<dwarf::Reader>,
-    pub offset: gimli::UnitOffset,
-    /// A `DW_TAG_inlined_subroutine` rather than a `DW_TAG_subprogram`.
-    pub inlined: bool,
-    pub bias: u64,
-    /// The address asked about, as a link address (for location lists).
-    pub link_pc: u64,
 }
 
 impl ModuleState {

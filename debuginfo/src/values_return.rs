@@ -240,6 +240,7 @@ impl DebugInfo {
             di: self,
             scope,
             history: &[],
+            convenience: &[],
             frame: None,
             entry_depth: 0,
         };

@@ -18,6 +18,8 @@ use super::dwarf::{self, Reader};
 use super::expr::{self, BinOp, Expr, TypeName, UnOp};
 use super::{DebugInfo, Frame, Memory};
 
+#[path = "values_convenience.rs"]
+mod convenience;
 #[path = "values_print.rs"]
 mod print;
 #[path = "values_ptype.rs"]
@@ -38,6 +40,18 @@ pub struct Scope<'a> {
     pub mem: &'a dyn Memory,
     /// The thread pointer, for thread-local variables.
     pub fs_base: Option<u64>,
+    /// Where shared libraries' thread-local storage is (the executable's
+    /// own is found from `fs_base` alone).
+    pub tls: Option<&'a dyn ThreadLocalStorage>,
+}
+
+/// Finds the thread-local storage block of a shared library, which takes
+/// the dynamic loader's structures in the tracee (its `link_map` list, the
+/// thread's DTV) that the debug info does not model.
+pub trait ThreadLocalStorage {
+    /// The address of the TLS block, in the thread being looked at, of the
+    /// module loaded with load bias `bias`; an error says why there is none.
+    fn block(&self, bias: u64) -> Result<u64, String>;
 }
 
 /// How `print` shows numbers: gdb's `/x`, `/d`, `/u`, `/o`, `/t`, `/c`, `/a`.
@@ -452,16 +466,24 @@ impl DebugInfo {
     /// The value of a C-like expression in a frame, as gdb's `print` would
     /// compute it.
     pub fn evaluate(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
-        self.evaluate_with_history(expr, scope, &[])
+        self.evaluate_with_history(expr, scope, &[], &[])
     }
 
     /// [`DebugInfo::evaluate`], where `$historyN` names the N-th value of
-    /// `history` (gdb's `$N`, which the REPL rewrites so).
-    pub fn evaluate_with_history(&self, expr: &str, scope: &Scope, history: &[Value]) -> Result<Value, String> {
+    /// `history` (gdb's `$N`, which the REPL rewrites so), and `$NAME` the
+    /// value `convenience` gives for NAME (`$_siginfo`), before registers.
+    pub fn evaluate_with_history(
+        &self,
+        expr: &str,
+        scope: &Scope,
+        history: &[Value],
+        convenience: &[(&str, Value)],
+    ) -> Result<Value, String> {
         let ev = Evaluator {
             di: self,
             scope,
             history,
+            convenience,
             frame: self.frame_scope(scope.frame),
             entry_depth: 0,
         };
@@ -482,6 +504,7 @@ impl DebugInfo {
             di: self,
             scope,
             history: &[],
+            convenience: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -504,6 +527,7 @@ impl DebugInfo {
             di: self,
             scope,
             history: &[],
+            convenience: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -570,6 +594,7 @@ impl DebugInfo {
             di: self,
             scope,
             history: &[],
+            convenience: &[],
             frame: None,
             entry_depth: 0,
         };
@@ -718,6 +743,8 @@ struct Evaluator<'a> {
     scope: &'a Scope<'a>,
     /// gdb's value history, for `$N` that is not a number (`p $1.x`).
     history: &'a [Value],
+    /// Convenience variables by name, without the `$`.
+    convenience: &'a [(&'a str, Value)],
     frame: Option<FrameScope<'a>>,
     /// How many callers out entry values are being looked up.
     entry_depth: u32,
@@ -1021,11 +1048,13 @@ impl<'a> Evaluator<'a> {
             frame: caller,
             mem: self.scope.mem,
             fs_base: self.scope.fs_base,
+            tls: self.scope.tls,
         };
         let ev = Evaluator {
             di: self.di,
             scope: &scope,
             history: &[],
+            convenience: &[],
             frame: None,
             entry_depth: self.entry_depth + 1,
         };
@@ -1060,7 +1089,8 @@ impl<'a> Evaluator<'a> {
         let fs_base = self.scope.fs_base.ok_or_else(no_tls)?;
         let ms = &self.di.modules[cx.module];
         if cx.module != 0 {
-            return Err(no_tls());
+            let tls = self.scope.tls.ok_or_else(no_tls)?;
+            return Ok(tls.block(ms.module.bias)?.wrapping_add(offset));
         }
         let image = ms.image(self.di).ok_or_else(no_tls)?;
         let (size, align) = tls_segment(image).ok_or_else(no_tls)?;
@@ -1472,6 +1502,9 @@ impl<'a> Evaluator<'a> {
                 .ok_or_else(|| format!("History has not yet reached ${n}."));
         }
         if let Some(register) = name.strip_prefix('$') {
+            if let Some((_, v)) = self.convenience.iter().find(|(n, _)| *n == register) {
+                return Ok(self.annotate(v.clone()));
+            }
             return Ok(self.register(register));
         }
         if let Some(fs) = &self.frame {

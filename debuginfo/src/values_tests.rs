@@ -3,7 +3,7 @@
 //! move with ASLR, are compared as `0x?`).
 
 use super::*;
-use crate::debuginfo::{Format, Scope};
+use crate::{Format, Scope};
 
 /// Addresses of the tracee (long hex numbers) as `0x?`.
 fn mask(text: &str) -> String {
@@ -87,6 +87,7 @@ fn c_values_print_like_gdb() {
         frame: &frame,
         mem: &s.mem,
         fs_base: Some(fs_base(&s)),
+        tls: None,
     };
     let cases: Vec<(&str, Format, &str)> = [
         ("g_int", "42"),
@@ -201,6 +202,7 @@ fn c_formats_and_errors_match_gdb() {
         frame: &frame,
         mem: &s.mem,
         fs_base: Some(fs_base(&s)),
+        tls: None,
     };
     let cases: Vec<(&str, Format, &str)> = vec![
         ("*g_null", Format::Natural, "error: Cannot access memory at address 0x0"),
@@ -411,6 +413,7 @@ fn type_names_match_gdb_whatis() {
         frame: &frame,
         mem: &s.mem,
         fs_base: None,
+        tls: None,
     };
     let mut wrong = Vec::new();
     for (expr, want) in [
@@ -466,6 +469,7 @@ fn locals_args_and_frame_line_match_gdb() {
         frame: &frame,
         mem: &s.mem,
         fs_base: None,
+        tls: None,
     };
     let locals = s.info.locals(&scope).expect("info locals");
     assert_eq!(
@@ -561,6 +565,7 @@ fn rust_values_print_like_gdb() {
         frame: &frame,
         mem: &s.mem,
         fs_base: None,
+        tls: None,
     };
     let cases: Vec<(&str, Format, &str)> = vec![
         ("n", Format::Natural, "5"),
@@ -679,6 +684,7 @@ fn optimized_code_and_more_types_match_gdb() {
         frame: &frame,
         mem: &s.mem,
         fs_base: None,
+        tls: None,
     };
     let cases: Vec<(&str, Format, &str)> = vec![
         ("g_bits", Format::Natural, "{a = 5, b = -3, c = 1}"),
@@ -744,6 +750,7 @@ fn variables_of_outer_frames() {
             frame,
             mem: &s.mem,
             fs_base: None,
+            tls: None,
         };
         assert_eq!(s.info.frame_args_summary(&scope), format!("n={level}"));
         let v = s.info.evaluate("n * 10 + 1", &scope).expect("n in an outer frame");
@@ -778,6 +785,7 @@ fn inlined_function_variables() {
         frame: &frame,
         mem: &s.mem,
         fs_base: None,
+        tls: None,
     };
     let cases = [
         ("x", Format::Natural, "5"),
@@ -808,7 +816,7 @@ fn syntax_errors_match_gdb() {
         ("#", "Invalid character '#' in expression."),
     ] {
         assert_eq!(
-            crate::debuginfo::expr::parse(text, &no_types).err().as_deref(),
+            crate::expr::parse(text, &no_types).err().as_deref(),
             Some(want),
             "{text}"
         );

@@ -487,6 +487,71 @@ impl DebugInfo {
             .any(|r| r.is_stmt && r.kept)
     }
 
+    /// The rows of gdb's line table that start in `range` (load
+    /// addresses), in address order: address, file and line. Rows without
+    /// a line, and those gdb drops (see [`Row::kept`]), are left out; a
+    /// row that repeats its predecessor's address and line too.
+    pub fn line_rows(&self, range: Range<u64>) -> Vec<(u64, PathBuf, u32)> {
+        let Some(ms) = self.module_at(range.start) else {
+            return Vec::new();
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return Vec::new();
+        };
+        let lines = d.lines();
+        let (start, end) = (ms.to_link(range.start), ms.to_link(range.end));
+        let mut out: Vec<(u64, PathBuf, u32)> = Vec::new();
+        for seq in lines.sequences.iter().filter(|s| s.start < end && start < s.end) {
+            for r in seq.rows.iter().filter(|r| (start..end).contains(&r.addr)) {
+                if r.line == 0 || !r.kept {
+                    continue;
+                }
+                let addr = ms.to_load(r.addr);
+                let file = &lines.files[r.file as usize];
+                if out
+                    .last()
+                    .is_some_and(|(a, f, l)| *a == addr && f == file && *l == r.line)
+                {
+                    continue;
+                }
+                out.push((addr, file.clone(), r.line));
+            }
+        }
+        out.sort_by_key(|(a, _, _)| *a);
+        out
+    }
+
+    /// Whether `pc` starts a statement in the line table (an `is_stmt`
+    /// row): where `step` and `next` may stop. Compilers also emit rows
+    /// that are not statements, for instructions of a line scheduled among
+    /// another line's; a debugger steps through those. Unlike
+    /// [`DebugInfo::is_line_start`], this counts every statement row of
+    /// every line program, the ones gdb drops from its own table too.
+    pub fn is_statement(&self, pc: u64) -> bool {
+        let Some(ms) = self.module_at(pc) else {
+            return false;
+        };
+        let Some(d) = ms.dwarf(self) else {
+            return false;
+        };
+        let set = ms.statements.get_or_init(|| {
+            let mut set = std::collections::HashSet::new();
+            for unit in d.units() {
+                let Some(program) = unit.line_program.clone() else {
+                    continue;
+                };
+                let mut rows = program.rows();
+                while let Ok(Some((_, row))) = rows.next_row() {
+                    if row.is_stmt() && !row.end_sequence() {
+                        set.insert(row.address());
+                    }
+                }
+            }
+            set
+        });
+        set.contains(&ms.to_link(pc))
+    }
+
     /// The contiguous address range around `pc` that belongs to the same
     /// source line, within `pc`'s function: `step` and `next` run until the
     /// tracee leaves it. Rows with line 0 that follow are included, as gdb

@@ -160,7 +160,7 @@ fn read_prefix(mem: &dyn Memory, start: u64, len: usize) -> Vec<u8> {
 /// `movl $0x0,-0x4(%rbp)`), nor on `call`, `ret`, `jmp`, `push`, `pop`
 /// and `leave`, which have only one size in 64-bit code.
 pub(super) fn gdb_style(mnemonic: &str, op_str: &str) -> (String, String) {
-    let operands = hex_numbers(&op_str.replace(", ", ","));
+    let operands = explicit_scale(&hex_numbers(&op_str.replace(", ", ",")));
     const ALWAYS: [&str; 6] = ["call", "ret", "jmp", "push", "pop", "leave"];
     const SIZED: [&str; 24] = [
         "mov", "add", "sub", "and", "or", "xor", "cmp", "test", "lea", "inc", "dec", "neg", "not", "shl", "shr", "sar",
@@ -168,12 +168,39 @@ pub(super) fn gdb_style(mnemonic: &str, op_str: &str) -> (String, String) {
     ];
     let base = mnemonic.strip_suffix(['b', 'w', 'l', 'q']);
     let has_register = top_level_operands(&operands).any(|op| op.starts_with('%') && !op.contains(':'));
+    // `movq %rax,%xmm0` keeps its suffix: without it, it would read as a
+    // general-register move.
+    let vector = top_level_operands(&operands).any(|op| op.starts_with("%xmm") || op.starts_with("%mm"));
     let mnemonic = match base {
         Some(base) if mnemonic.ends_with('q') && ALWAYS.contains(&base) => base,
-        Some(base) if has_register && SIZED.contains(&base) => base,
+        Some(base) if has_register && !vector && SIZED.contains(&base) => base,
         _ => mnemonic,
     };
     (mnemonic.to_string(), operands)
+}
+
+/// Memory operands with an index register and its scale written out, as
+/// gdb (objdump) writes them: `(%rdx,%rax,1)` where capstone leaves the
+/// scale 1 out (`(%rdx,%rax)`).
+fn explicit_scale(operands: &str) -> String {
+    let mut out = String::with_capacity(operands.len() + 4);
+    let mut rest = operands;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')').map(|c| open + c) else {
+            break;
+        };
+        out.push_str(&rest[..=open]);
+        let inside = &rest[open + 1..close];
+        out.push_str(inside);
+        let parts: Vec<&str> = inside.split(',').collect();
+        if parts.len() == 2 && parts[1].starts_with('%') {
+            out.push_str(",1");
+        }
+        out.push(')');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The operands of an AT&T operand list (commas inside parentheses do not

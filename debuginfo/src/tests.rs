@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 use super::elf::Image;
 use super::*;
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/debuginfo/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata");
 
 /// A test program built into its own temporary directory.
 struct Program {
@@ -486,9 +486,13 @@ fn inlined_code_is_symbolized_with_its_inline_chain() {
         .function_range(info.function_address("main")[0])
         .expect("main's range");
     assert!(helper.iter().all(|a| main.contains(a)), "{helper:x?} not in {main:x?}");
-    let die = info.function_die_at(body[0]).expect("the function DIE");
-    assert!(die.inlined);
-    let entry = die.unit.entry(die.offset).expect("DIE");
+    // The innermost function DIE there is the inlined call's.
+    let ms = info.module_at(body[0]).expect("the module");
+    let dwarf = ms.dwarf(&info).expect("its DWARF");
+    let index = dwarf.functions();
+    let f = &index.functions[index.innermost_at(ms.to_link(body[0])).expect("a function")];
+    assert!(f.inlined);
+    let entry = dwarf.units()[f.unit].entry(f.die).expect("DIE");
     assert_eq!(entry.tag(), gimli::DW_TAG_inlined_subroutine);
 }
 
@@ -651,6 +655,11 @@ fn disassembly_text_is_spelled_like_gdb() {
         ("movq", "%fs:0x28, %rax", "mov", "%fs:0x28,%rax"),
         ("addq", "$8, %r8", "add", "$0x8,%r8"),
         ("movzbl", "%al, %eax", "movzbl", "%al,%eax"),
+        // objdump writes the scale 1 that capstone leaves out.
+        ("leal", "(%rdx,%rax), %ebx", "lea", "(%rdx,%rax,1),%ebx"),
+        ("movl", "(,%rax), %ebx", "mov", "(,%rax,1),%ebx"),
+        ("movl", "8(%rbp), %ebx", "mov", "0x8(%rbp),%ebx"),
+        ("movq", "%rax, %xmm0", "movq", "%rax,%xmm0"),
     ];
     for (mnemonic, operands, want_mnemonic, want_operands) in cases {
         assert_eq!(

@@ -124,7 +124,6 @@ pub(crate) struct Segment {
     pub memsz: u64,
     pub offset: u64,
     pub filesz: u64,
-    pub executable: bool,
 }
 
 /// The segments of an ELF file, reading only as much of it as they need.
@@ -155,7 +154,6 @@ fn read_segments(data: &[u8]) -> Result<Vec<Segment>, String> {
             memsz: p.p_memsz(endian),
             offset: p.p_offset(endian),
             filesz: p.p_filesz(endian),
-            executable: p.p_flags(endian).0 & object::elf::PF_X.0 != 0,
         })
         .collect())
 }
