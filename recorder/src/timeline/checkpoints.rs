@@ -1,0 +1,299 @@
+//! Checkpoints: frozen forks of the replay at interval starts (automatic,
+//! by [`CheckpointPolicy`], or by hand) and *anchors* at arrivals inside
+//! long syscall-free stretches; restoring one; thinning them and keeping
+//! the memory they hold alone under the budget.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::replay::ReplaySession;
+use crate::{RemoteAddr, Result};
+
+use super::{Point, Position, Timeline};
+
+/// Events between automatic checkpoints.
+pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 200;
+
+/// How automatic checkpoints are spaced and capped.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointPolicy {
+    /// A checkpoint after this many events since the last one...
+    pub every_events: u64,
+    /// ...or at the first event after the program used this much CPU
+    /// time since the last one, whichever comes first: going back costs
+    /// the replay from the checkpoint before, so that is what is bounded.
+    pub every_cpu: Duration,
+    /// The memory (anonymous proportional set size) all checkpoints
+    /// together may hold; older automatic ones are thinned to stay under it.
+    pub memory_budget: u64,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> CheckpointPolicy {
+        CheckpointPolicy {
+            every_events: DEFAULT_CHECKPOINT_INTERVAL,
+            every_cpu: Duration::from_millis(250),
+            memory_budget: 2 << 30,
+        }
+    }
+}
+
+/// How often (in events) the CPU time of the replayed program is read; a
+/// read costs about as much as replaying a cheap event.
+pub(super) const CPU_CHECK_EVENTS: u64 = 16;
+/// ...or when this much wall time passed since the last read.
+pub(super) const CPU_CHECK_AFTER: Duration = Duration::from_millis(20);
+/// Automatic checkpoints kept at most; older ones are thinned out first.
+const MAX_AUTO_CHECKPOINTS: usize = 48;
+/// Anchors kept at most (they are cheap: forks of a process that differs
+/// from the live one by a few dozen milliseconds of work).
+const MAX_ANCHORS: usize = 512;
+
+pub struct CheckpointInfo {
+    pub id: usize,
+    pub name: Option<String>,
+    pub position: Position,
+}
+
+pub(super) struct Checkpoint {
+    pub(super) id: usize,
+    pub(super) name: Option<String>,
+    pub(super) position: Position,
+    /// The frozen copy; it never runs, it is only forked again.
+    pub(super) session: ReplaySession,
+    /// For an *anchor* (an automatic checkpoint at an arrival inside a long
+    /// stretch with no event), the arrival counts there since the
+    /// interval's start: what a run from it needs to name positions.
+    pub(super) counts: Option<HashMap<RemoteAddr, u64>>,
+}
+
+impl Timeline {
+    pub(super) fn add_checkpoint(&mut self, name: Option<String>) -> Result<usize> {
+        let session = self.live.fork()?;
+        let id = self.next_checkpoint_id;
+        self.next_checkpoint_id += 1;
+        let cp = Checkpoint {
+            id,
+            name,
+            position: self.at,
+            session,
+            counts: None,
+        };
+        let i = self
+            .checkpoints
+            .iter()
+            .position(|c| c.position.event > cp.position.event)
+            .unwrap_or(self.checkpoints.len());
+        self.checkpoints.insert(i, cp);
+        self.cpu_mark = self.live_cpu_ns();
+        if self.checkpoints.iter().filter(|c| is_auto(c)).count() > MAX_AUTO_CHECKPOINTS {
+            self.thin(is_auto);
+        }
+        self.keep_memory_budget(false);
+        Ok(id)
+    }
+
+    /// Keeps recent history dense and old history sparse: among the
+    /// checkpoints `which` picks, every other one in the older half goes
+    /// (never the first). Returns whether any went.
+    pub(super) fn thin(&mut self, which: fn(&Checkpoint) -> bool) -> bool {
+        let autos: Vec<usize> = (0..self.checkpoints.len())
+            .filter(|&i| which(&self.checkpoints[i]))
+            .collect();
+        if autos.len() < 3 {
+            return false;
+        }
+        let older = &autos[1..autos.len().div_ceil(2)];
+        let doomed: Vec<usize> = older.iter().copied().skip(1).step_by(2).collect();
+        let any = !doomed.is_empty();
+        for i in doomed.into_iter().rev() {
+            self.checkpoints.remove(i);
+        }
+        any
+    }
+
+    pub(super) fn has_checkpoint_at(&self, p: Position) -> bool {
+        self.checkpoints.iter().any(|c| c.position == p)
+    }
+
+    /// The latest checkpoint at an interval start at or before `p`.
+    /// (Or any checkpoint in an earlier interval, where a run to the
+    /// interval's end needs no counts.)
+    pub(super) fn checkpoint_before_or_at(&self, p: Position) -> Option<usize> {
+        (0..self.checkpoints.len()).rev().find(|&i| {
+            let c = self.checkpoints[i].position;
+            (c.point == (Point::Start { steps: 0 }) && c.event <= p.event)
+                || (c.event < p.event && c.point != Point::End)
+        })
+    }
+
+    /// The latest checkpoint at an interval start strictly before `p`.
+    pub(super) fn checkpoint_before(&self, p: Position) -> Option<usize> {
+        (0..self.checkpoints.len()).rev().find(|&i| {
+            let c = self.checkpoints[i].position;
+            c.point == (Point::Start { steps: 0 }) && (c.event < p.event || (c.event == p.event && c != p))
+        })
+    }
+
+    pub(super) fn restore(&mut self, i: usize) -> Result<()> {
+        let session = self.checkpoints[i].session.fork()?;
+        self.restore_session(session, self.checkpoints[i].position)
+    }
+
+    /// Makes a fresh fork of a checkpoint (at `position`) the live tracee.
+    pub(super) fn restore_session(&mut self, mut session: ReplaySession, position: Position) -> Result<()> {
+        session.prepare()?;
+        self.live = session;
+        self.at = position;
+        self.held = None;
+        self.inserted.clear();
+        self.arrivals.clear();
+        // A fork inherits no debug registers, and starts its CPU time at 0.
+        self.armed.clear();
+        self.armed_on = None;
+        self.cpu_mark = 0;
+        self.triggers.clear();
+        self.scratch = false;
+        self.arrivals_known = self.at_interval_start();
+        if self.arrivals_known {
+            let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+            self.arrive(rip, None);
+        }
+        Ok(())
+    }
+
+    pub(super) fn add_anchor(&mut self, position: Position, counts: HashMap<RemoteAddr, u64>) -> Result<()> {
+        let session = self.live.fork()?;
+        let id = self.next_checkpoint_id;
+        self.next_checkpoint_id += 1;
+        let i = self
+            .checkpoints
+            .iter()
+            .position(|c| c.position.event > position.event)
+            .unwrap_or(self.checkpoints.len());
+        self.checkpoints.insert(
+            i,
+            Checkpoint {
+                id,
+                name: None,
+                position,
+                session,
+                counts: Some(counts),
+            },
+        );
+        if self.checkpoints.iter().filter(|c| c.counts.is_some()).count() > MAX_ANCHORS {
+            self.thin(|c| c.counts.is_some());
+        }
+        Ok(())
+    }
+
+    /// The anchor to start a run to `target` from: the last one at an
+    /// earlier arrival at the same address in the same interval, with the
+    /// counts of every breakpoint.
+    pub(super) fn anchor_for(&self, target: Position) -> Option<usize> {
+        let Point::Arrival { addr, nth, .. } = target.point else {
+            return None;
+        };
+        if !self.watches.is_empty() || self.goal_watch.is_some() {
+            return None;
+        }
+        (0..self.checkpoints.len())
+            .filter(|&i| {
+                let c = &self.checkpoints[i];
+                let Some(counts) = &c.counts else { return false };
+                c.position.event == target.event
+                    && matches!(c.position.point, Point::Arrival { addr: a, nth: k, steps: 0 } if a == addr && k <= nth)
+                    && self.breakpoints.iter().all(|b| counts.contains_key(b))
+            })
+            .max_by_key(|&i| match self.checkpoints[i].position.point {
+                Point::Arrival { nth, .. } => nth,
+                _ => 0,
+            })
+    }
+
+    /// CPU time the live program has used, in ns (a fresh fork starts at
+    /// zero); 0 when the kernel does not say.
+    pub(super) fn live_cpu_ns(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/schedstat", self.pid()))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The memory all checkpoints hold: the pages each holds alone (its
+    /// private dirty pages), which is what dropping it would give back.
+    /// Pages a checkpoint still shares with the live program or another
+    /// checkpoint cost nothing more than the program itself.
+    pub fn checkpoint_memory(&self) -> u64 {
+        self.held_sessions().map(|s| private_memory(s.tracee().pid)).sum()
+    }
+
+    /// Every process the timeline keeps besides the live one: the
+    /// checkpoints and the step cache's.
+    pub(super) fn held_sessions(&self) -> impl Iterator<Item = &ReplaySession> {
+        self.checkpoints
+            .iter()
+            .map(|c| &c.session)
+            .chain(self.step_cache.iter().map(|c| &c.checkpoint.session))
+    }
+
+    /// Keeps the checkpoints' memory under the budget, dropping the step
+    /// cache, then anchors and automatic checkpoints (thinned, then the
+    /// newest ones but the first) until it is. Resident sizes bound the
+    /// private ones from above and cost nothing to read; the private size
+    /// walks every page table (tens of milliseconds per GiB), so it is
+    /// measured at most a fifth of the time while a movement runs (when a
+    /// checkpoint is taken), and `every_time` a movement ends, before the
+    /// user looks: the live program's writes are what make a checkpoint's
+    /// shared pages its own.
+    pub(super) fn keep_memory_budget(&mut self, every_time: bool) {
+        let budget = self.policy.memory_budget;
+        let resident: u64 = self.held_sessions().map(|s| resident(s.tracee().pid)).sum();
+        if resident <= budget || (!every_time && Instant::now() < self.memory_check_after) {
+            return;
+        }
+        let started = Instant::now();
+        while self.checkpoint_memory() > budget {
+            if self.step_cache.take().is_some() || self.thin(|c| c.counts.is_some()) || self.thin(is_auto) {
+                continue;
+            }
+            // Too few to thin: the newest automatic one goes, never the
+            // first (the start of the recording).
+            match (1..self.checkpoints.len())
+                .rev()
+                .find(|&i| is_auto(&self.checkpoints[i]))
+            {
+                Some(i) => {
+                    self.checkpoints.remove(i);
+                }
+                None => break,
+            }
+        }
+        self.memory_check_after = Instant::now() + started.elapsed() * 4;
+    }
+}
+
+/// The resident set size of a process in bytes (0 if it cannot be read).
+pub(super) fn resident(pid: nix::unistd::Pid) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// `Private_Dirty` of a process in bytes: the pages only it holds (0 if
+/// it cannot be read).
+pub(super) fn private_memory(pid: nix::unistd::Pid) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Private_Dirty:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// An automatic checkpoint at an interval start (not an anchor, not named).
+pub(super) fn is_auto(c: &Checkpoint) -> bool {
+    c.name.is_none() && c.counts.is_none()
+}

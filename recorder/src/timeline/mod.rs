@@ -1,0 +1,539 @@
+//! Time travel over a recording: moving forward and backward through a
+//! replay, for the REPL and the gdb server alike.
+//!
+//! Time is cut into *intervals* by the events of the trace: interval `e`
+//! is what the program runs between event `e - 1` and event `e`. Without
+//! an instruction counter, a place inside an interval is named by what can
+//! be found again exactly (DESIGN-NOTES §4): the n-th arrival at an
+//! instruction address since the interval started, counted in the kernel by
+//! a breakpoint counter, plus a number of single steps from there. See
+//! [`Point`].
+//!
+//! Going back means restoring the nearest earlier checkpoint (a frozen fork
+//! of the replayed program, taken at an interval start) and replaying
+//! forward from it. The live replay only ever carries inserted breakpoints
+//! while it runs; at every stop they are taken out again, so a checkpoint
+//! forked at a stop never carries one.
+//!
+//! This module holds the [`Timeline`] type and its inspecting surface; its
+//! parts live in submodules: `movement` (the movements front ends ask for),
+//! `positions` (naming points and stepping back), `run` (running the live
+//! replay inside an interval), `intervals` (event boundaries and a live
+//! recording's frontier), `watchpoints` and `checkpoints` (with anchors and
+//! the memory budget).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::counter::ExecCounter;
+use crate::live::LiveRecording;
+use crate::replay::{Follow, ReplaySession};
+use crate::trace::{Event, TraceLog};
+use crate::tracee::{FpState, Regs, Stop, Tracee};
+use crate::{Error, EventIdx, RemoteAddr, Result};
+
+use self::checkpoints::Checkpoint;
+use self::positions::StepCache;
+use self::watchpoints::WATCH_SLOTS;
+
+mod checkpoints;
+mod intervals;
+mod movement;
+mod positions;
+mod run;
+mod watchpoints;
+
+pub use checkpoints::{CheckpointInfo, CheckpointPolicy, DEFAULT_CHECKPOINT_INTERVAL};
+pub use positions::{Point, Position};
+pub use watchpoints::{Watch, WatchKind};
+
+/// `si_code` of the SIGTRAP an `int3` raises.
+const SI_KERNEL: i32 = 0x80;
+/// The debug register the timeline's counter may use when perf breakpoint
+/// events are unavailable (0 places recorded signals).
+const COUNTER_SLOT: usize = 1;
+
+/// Stops a long movement from another thread (a Ctrl-C handler). A
+/// program running freely gets a signal (SIGSTKFLT from rback, which the
+/// timeline takes back) and the movement stops at the start of the interval
+/// it was in: the only place there a position can be named. Other work
+/// stops at the next event boundary or within 1024 single steps.
+#[derive(Clone)]
+pub struct Interrupter {
+    flag: Arc<AtomicBool>,
+    /// The live tracee while it runs freely, else 0.
+    running: Arc<AtomicI32>,
+}
+
+impl Interrupter {
+    pub fn interrupt(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        let pid = self.running.load(Ordering::SeqCst);
+        if pid != 0 {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            // It may have stopped meanwhile: then the signal waits for the
+            // next resume, and the replay drops it as not the program's.
+            let _ = crate::sys::tgkill(pid, pid, crate::counter::COUNTER_SIGNAL);
+        }
+    }
+}
+
+/// Why a movement stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    Breakpoint(RemoteAddr),
+    /// A single step (forward or backward) is done.
+    Stepped,
+    /// A signal is about to be delivered (forward) or was just before.
+    Signal(i32),
+    /// A watched location was accessed (and, for [`WatchKind::Write`],
+    /// changed). Forward, the program stands just after the accessing
+    /// instruction; backward, just before it, as gdb expects. A change made
+    /// by a system call stops forward just after the call and backward
+    /// just before it.
+    Watchpoint {
+        addr: RemoteAddr,
+        kind: WatchKind,
+    },
+    /// The event or position asked for is reached.
+    Arrived,
+    StartOfRecording,
+    EndOfRecording,
+    /// An [`Interrupter`] stopped the movement, at an event boundary.
+    Interrupted,
+}
+
+/// One thread of the program at the current position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// gdb's number for it: 1 for the first thread, then in the order the
+    /// program made them.
+    pub number: usize,
+    /// Its id, as the program saw it while recording.
+    pub tid: i32,
+    /// It is the thread whose turn it is (the one that runs when the
+    /// program moves).
+    pub running: bool,
+    /// It is the thread the front end looks at.
+    pub selected: bool,
+}
+
+pub struct Timeline {
+    log: Arc<TraceLog>,
+    live: ReplaySession,
+    at: Position,
+    /// The event's own stop when `at` is an interval's end.
+    held: Option<Stop>,
+    checkpoints: Vec<Checkpoint>,
+    next_checkpoint_id: usize,
+    policy: CheckpointPolicy,
+    /// The live program's CPU time (ns) when it last passed a checkpoint.
+    cpu_mark: u64,
+    last_cpu_check: Instant,
+    /// When the checkpoints' memory may be measured again.
+    memory_check_after: Instant,
+    breakpoints: BTreeSet<RemoteAddr>,
+    /// Breakpoints written into the live tracee, with the bytes they hide.
+    inserted: Vec<(RemoteAddr, u8)>,
+    /// Arrivals at each breakpoint address since the interval's start.
+    arrivals: HashMap<RemoteAddr, u64>,
+    /// Whether `arrivals` is complete for every breakpoint (it is not after
+    /// a breakpoint was added in the middle of an interval).
+    arrivals_known: bool,
+    /// Counting arrivals at one address, while a run needs it.
+    counter: Option<ExecCounter>,
+    /// The user's watchpoints.
+    watches: Vec<Watch>,
+    /// A watch a run needs armed whether or not the user has it: the one a
+    /// `Point::Trigger` being reached names.
+    goal_watch: Option<Watch>,
+    /// The thread the front end looks at, when not the one whose turn it
+    /// is (`thread N`); every movement selects the running thread again.
+    selected: Option<i32>,
+    /// Thread ids in the order the program made its threads (gdb numbers
+    /// them so, from 1), and how much of the log was read to learn them.
+    thread_order: std::sync::Mutex<(u64, Vec<i32>)>,
+    /// What the watch slots of the thread `armed_on` hold (a fresh fork
+    /// holds none; debug registers are per thread, and another thread's
+    /// turn needs them programmed again).
+    armed: Vec<Watch>,
+    armed_on: Option<nix::unistd::Pid>,
+    /// Triggers of each armed watch since the interval's start (complete
+    /// when `arrivals_known` is).
+    triggers: HashMap<Watch, u64>,
+    /// The watched bytes as last seen, to tell a change from a rewrite.
+    watch_values: HashMap<Watch, Vec<u8>>,
+    /// The user watch the last single step reported, if any.
+    stepped_watch: Option<Watch>,
+    interrupted: Arc<AtomicBool>,
+    /// While an interrupted movement settles on a position, further
+    /// interrupts (a front end may repeat its own) must not cut that short.
+    settling: bool,
+    /// The live tracee's pid while it runs freely (see [`Interrupter`]).
+    running: Arc<AtomicI32>,
+    /// Set by the anchor ticker before it signals the live tracee.
+    tick: Arc<AtomicBool>,
+    /// Whether the current run stops for ticks (else they are dropped).
+    ticks_wanted: bool,
+    /// A hidden checkpoint where the last reverse step started stepping.
+    step_cache: Option<StepCache>,
+    /// Memory or registers were changed by hand; the live tracee is no
+    /// longer the recording's and must be rebuilt before moving.
+    scratch: bool,
+    /// The program being recorded as the timeline follows it (`rback
+    /// run`): going forward past the last recorded event records more.
+    frontier: Option<LiveRecording>,
+    /// Events before this one had their terminal output shown (a live
+    /// recording shows it once, when the replay first gets there).
+    shown_up_to: EventIdx,
+}
+
+impl Timeline {
+    /// Opens a trace for time travel, at the start of the recording.
+    pub fn open(trace_dir: &Path, checkpoint_interval: u64) -> Result<Timeline> {
+        Timeline::open_with(
+            trace_dir,
+            CheckpointPolicy {
+                every_events: checkpoint_interval,
+                ..CheckpointPolicy::default()
+            },
+        )
+    }
+
+    /// Opens a trace with a given checkpoint policy.
+    pub fn open_with(trace_dir: &Path, policy: CheckpointPolicy) -> Result<Timeline> {
+        Timeline::open_process(trace_dir, policy, None)
+    }
+
+    /// Opens a trace following one of its processes (by its id while
+    /// recording; `None`: the first), as gdb debugs one process at a time.
+    pub fn open_process(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>) -> Result<Timeline> {
+        let log = Arc::new(TraceLog::load(trace_dir)?);
+        Timeline::open_on(trace_dir, log, None, policy, process)
+    }
+
+    /// Follows a recording as it is made: the timeline starts at the
+    /// program's start, and forward movements past the last recorded event
+    /// let the live program go on.
+    pub fn open_live(recording: LiveRecording, policy: CheckpointPolicy) -> Result<Timeline> {
+        let never = AtomicBool::new(false);
+        recording.reach(EventIdx(1), &never)?;
+        let log = recording.log();
+        let trace_dir = recording.trace_dir().to_path_buf();
+        Timeline::open_on(&trace_dir, log, Some(recording), policy, None)
+    }
+
+    fn open_on(
+        trace_dir: &Path,
+        log: Arc<TraceLog>,
+        frontier: Option<LiveRecording>,
+        policy: CheckpointPolicy,
+        process: Option<i32>,
+    ) -> Result<Timeline> {
+        // A debugger follows one process, the first unless told otherwise.
+        let first = match log.get(EventIdx(0)) {
+            Some(Event::Exec(exec)) => exec.pid,
+            _ => 0,
+        };
+        let follow = Follow::Process(process.unwrap_or(first));
+        let mut live = ReplaySession::start_from(trace_dir, log.clone(), false, follow)?;
+        live.set_stop_at_boundaries(true);
+        live.prepare()?;
+        let mut timeline = Timeline {
+            log,
+            live,
+            at: Position::start(EventIdx(1)),
+            held: None,
+            checkpoints: Vec::new(),
+            next_checkpoint_id: 1,
+            policy: CheckpointPolicy {
+                every_events: policy.every_events.max(1),
+                ..policy
+            },
+            cpu_mark: 0,
+            last_cpu_check: Instant::now(),
+            memory_check_after: Instant::now(),
+            breakpoints: BTreeSet::new(),
+            inserted: Vec::new(),
+            arrivals: HashMap::new(),
+            arrivals_known: true,
+            counter: None,
+            watches: Vec::new(),
+            goal_watch: None,
+            armed: Vec::new(),
+            armed_on: None,
+            selected: None,
+            thread_order: std::sync::Mutex::new((0, Vec::new())),
+            triggers: HashMap::new(),
+            watch_values: HashMap::new(),
+            stepped_watch: None,
+            interrupted: Arc::new(AtomicBool::new(false)),
+            settling: false,
+            running: Arc::new(AtomicI32::new(0)),
+            tick: Arc::new(AtomicBool::new(false)),
+            ticks_wanted: false,
+            step_cache: None,
+            scratch: false,
+            frontier,
+            shown_up_to: EventIdx(1),
+        };
+        timeline.add_checkpoint(None)?;
+        Ok(timeline)
+    }
+
+    pub fn position(&self) -> Position {
+        self.at
+    }
+
+    /// The number of events in the recording (so far, for a live one).
+    pub fn events(&self) -> EventIdx {
+        self.log.len()
+    }
+
+    /// The recording being made as the timeline follows it, if it is one.
+    pub fn live_recording(&self) -> Option<&LiveRecording> {
+        self.frontier.as_ref()
+    }
+
+    pub fn log(&self) -> &TraceLog {
+        &self.log
+    }
+
+    /// The program's threads here, in gdb's numbering.
+    pub fn threads(&self) -> Vec<ThreadInfo> {
+        let current = self.live.current_thread();
+        let selected = self.selected.unwrap_or(current);
+        let mut all: Vec<ThreadInfo> = self
+            .live
+            .thread_ids()
+            .into_iter()
+            .map(|tid| ThreadInfo {
+                number: self.thread_number(tid),
+                tid,
+                running: tid == current,
+                selected: tid == selected,
+            })
+            .collect();
+        all.sort_by_key(|t| t.number);
+        all
+    }
+
+    /// The thread the front end looks at (registers, frames).
+    pub fn selected_thread(&self) -> ThreadInfo {
+        let threads = self.threads();
+        threads
+            .iter()
+            .find(|t| t.selected)
+            .or_else(|| threads.first())
+            .copied()
+            .expect("a program has at least one thread")
+    }
+
+    /// Looks at thread `number` (gdb's number) until the next movement.
+    pub fn select_thread(&mut self, number: usize) -> Result<ThreadInfo> {
+        let Some(thread) = self.threads().into_iter().find(|t| t.number == number) else {
+            return Err(Error::Program(format!("Invalid thread ID: {number}")));
+        };
+        self.selected = Some(thread.tid);
+        Ok(ThreadInfo {
+            selected: true,
+            ..thread
+        })
+    }
+
+    /// gdb's number for thread `tid`: its place in the order the program
+    /// made its threads, from 1 for the first.
+    fn thread_number(&self, tid: i32) -> usize {
+        let mut order = self.thread_order.lock().unwrap_or_else(|e| e.into_inner());
+        let (read, tids) = &mut *order;
+        while *read < self.log.len().0 {
+            match self.log.get(EventIdx(*read)) {
+                Some(Event::Exec(exec)) if tids.is_empty() => tids.push(exec.pid),
+                Some(Event::Syscall(call))
+                    if matches!(call.nr, libc::SYS_clone | libc::SYS_clone3) && call.result > 0 =>
+                {
+                    tids.push(call.result as i32)
+                }
+                _ => {}
+            }
+            *read += 1;
+        }
+        tids.iter().position(|&t| t == tid).map_or(0, |i| i + 1)
+    }
+
+    /// The tracee of the thread the front end looks at.
+    fn selected_tracee(&self) -> &Tracee {
+        self.selected
+            .and_then(|tid| self.live.thread(tid))
+            .unwrap_or_else(|| self.live.tracee())
+    }
+
+    /// The program's registers here. At a syscall's end they are shown as
+    /// the program sees them before the `syscall` instruction runs.
+    pub fn regs(&self) -> Result<Regs> {
+        if self.selected.is_some_and(|tid| tid != self.live.current_thread()) {
+            return self.selected_tracee().regs();
+        }
+        let mut regs = self.live.tracee().regs()?;
+        if self.held == Some(Stop::Seccomp) {
+            regs.rip -= 2;
+            regs.rax = regs.orig_rax;
+        }
+        Ok(regs)
+    }
+
+    pub fn read_memory(&self, addr: RemoteAddr, len: usize) -> Result<Vec<u8>> {
+        let mut bytes = self.live.tracee().read_bytes(addr, len)?;
+        self.live.hide_patches(addr.0, &mut bytes);
+        Ok(bytes)
+    }
+
+    pub fn pid(&self) -> nix::unistd::Pid {
+        self.live.tracee().pid
+    }
+
+    /// The floating-point and vector registers here.
+    pub fn fp_regs(&self) -> Result<FpState> {
+        self.selected_tracee().fp_state()
+    }
+
+    /// The program's memory map here, as `/proc/PID/maps` shows it.
+    pub fn mappings(&self) -> Result<String> {
+        self.live.tracee().maps_text()
+    }
+
+    /// The program's auxiliary vector (raw `Elf64_auxv_t` pairs).
+    pub fn auxv(&self) -> Result<Vec<u8>> {
+        self.live.tracee().auxv()
+    }
+
+    /// The `siginfo_t` (raw) of the signal about to be delivered, when the
+    /// program stands at a signal event.
+    pub fn siginfo(&self) -> Result<Option<Vec<u8>>> {
+        match self.held {
+            Some(Stop::Signal(_)) => Ok(Some(self.live.tracee().siginfo()?.to_vec())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Changes memory on a scratch copy: the recording is untouched and the
+    /// next movement starts again from the recorded state here.
+    pub fn write_memory(&mut self, addr: RemoteAddr, bytes: &[u8]) -> Result<()> {
+        self.scratch = true;
+        self.live.tracee().write_bytes(addr, bytes)
+    }
+
+    /// Changes registers on a scratch copy, like [`Timeline::write_memory`].
+    pub fn set_regs(&mut self, regs: &Regs) -> Result<()> {
+        if self.held.is_some() {
+            return Err(Error::Program(
+                "cannot change registers just before an event; step once first".into(),
+            ));
+        }
+        self.scratch = true;
+        self.live.tracee().set_regs(regs)
+    }
+
+    /// Whether memory or registers were changed by hand since the last
+    /// movement (the next one throws the changes away).
+    pub fn has_scratch_changes(&self) -> bool {
+        self.scratch
+    }
+
+    /// A handle that stops the current or next long movement.
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter {
+            flag: self.interrupted.clone(),
+            running: self.running.clone(),
+        }
+    }
+
+    /// Watches `len` bytes at `addr` (1, 2, 4 or 8, aligned to their size).
+    /// At most two watches exist at once: the other debug registers count
+    /// instructions and place signals.
+    pub fn set_watchpoint(&mut self, addr: RemoteAddr, len: usize, kind: WatchKind) -> Result<()> {
+        if !matches!(len, 1 | 2 | 4 | 8) || !addr.0.is_multiple_of(len as u64) {
+            return Err(Error::Program(format!(
+                "a hardware watchpoint covers 1, 2, 4 or 8 bytes aligned to their size, not {len} at {addr}"
+            )));
+        }
+        let watch = Watch {
+            addr,
+            len: len as u8,
+            kind,
+        };
+        if self.watches.contains(&watch) {
+            return Ok(());
+        }
+        if self.watches.len() >= WATCH_SLOTS.len() {
+            return Err(Error::Program(format!(
+                "at most {} hardware watchpoints can be set at once",
+                WATCH_SLOTS.len()
+            )));
+        }
+        self.read_memory(addr, len)?;
+        self.watches.push(watch);
+        if !self.at_interval_start() {
+            self.arrivals_known = false;
+        }
+        Ok(())
+    }
+
+    pub fn remove_watchpoint(&mut self, addr: RemoteAddr, len: usize, kind: WatchKind) {
+        self.watches
+            .retain(|w| !(w.addr == addr && usize::from(w.len) == len && w.kind == kind));
+    }
+
+    pub fn set_breakpoint(&mut self, addr: RemoteAddr) {
+        if self.breakpoints.insert(addr) && self.at.point != (Point::Start { steps: 0 }) {
+            self.arrivals_known = false;
+        }
+    }
+
+    pub fn remove_breakpoint(&mut self, addr: RemoteAddr) {
+        self.breakpoints.remove(&addr);
+        self.arrivals.remove(&addr);
+    }
+
+    pub fn checkpoints(&self) -> Vec<CheckpointInfo> {
+        self.checkpoints
+            .iter()
+            .map(|c| CheckpointInfo {
+                id: c.id,
+                name: c.name.clone(),
+                position: c.position,
+            })
+            .collect()
+    }
+
+    /// Takes a checkpoint here, by hand. Returns its id.
+    pub fn checkpoint(&mut self, name: Option<String>) -> Result<usize> {
+        self.begin_movement()?;
+        if self.at.point == Point::End {
+            return Err(Error::Program(
+                "cannot take a checkpoint just before an event; step once first".into(),
+            ));
+        }
+        if self.at.point != (Point::Start { steps: 0 }) && self.next_event_is_placed_signal() {
+            return Err(Error::Program(
+                "cannot take a checkpoint here: a signal placed by count arrives later in this interval".into(),
+            ));
+        }
+        self.add_checkpoint(name)
+    }
+
+    /// Goes back (or forward) to a checkpoint taken earlier.
+    pub fn restart(&mut self, id_or_name: &str) -> Result<StopReason> {
+        self.begin_movement()?;
+        let i = self
+            .checkpoints
+            .iter()
+            .position(|c| c.id.to_string() == id_or_name || c.name.as_deref() == Some(id_or_name))
+            .ok_or_else(|| Error::Program(format!("no checkpoint {id_or_name}")))?;
+        self.restore(i)?;
+        Ok(StopReason::Arrived)
+    }
+}

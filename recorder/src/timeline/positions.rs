@@ -1,0 +1,443 @@
+//! Positions inside an interval ([`Point`], [`Position`]) and how to find
+//! the one just before a given one: the reverse step. Stepping back from an
+//! arrival replays to the arrival before it and single-steps; the place it
+//! stepped from is kept as a hidden checkpoint, the [`StepCache`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::counter::ExecCounter;
+use crate::trace::{Event, SignalKind};
+use crate::{Error, EventIdx, RemoteAddr, Result};
+
+use super::checkpoints::Checkpoint;
+use super::intervals::placed_by_count;
+use super::run::{Goal, Halt, Ticker, ANCHOR_EVERY};
+use super::watchpoints::{Watch, WATCH_SLOTS};
+use super::{Timeline, COUNTER_SLOT};
+
+/// How many single steps a reverse step may take to find the previous
+/// instruction, from the arrival before it.
+/// (At 17-50 µs a step, this is a few seconds.)
+const STEP_LIMIT: u64 = 200_000;
+
+/// A place inside an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Point {
+    /// The interval's start, where the previous event left the program,
+    /// then `steps` single steps.
+    Start { steps: u64 },
+    /// The `nth` arrival at `addr` (about to execute it) since the
+    /// interval started, then `steps` single steps.
+    Arrival { addr: RemoteAddr, nth: u64, steps: u64 },
+    /// Just after the `nth` access since the interval started that
+    /// triggered hardware watch `watch` (whether or not it changed the
+    /// value), then `steps` single steps.
+    Trigger { watch: Watch, nth: u64, steps: u64 },
+    /// The interval's end: the event is next (the syscall instruction, the
+    /// fault or the signal delivery), not yet replayed.
+    End,
+}
+
+/// An exact, storable point in the recording's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Position {
+    /// The interval: the next event to happen. What users see as "when".
+    pub event: EventIdx,
+    pub point: Point,
+}
+
+impl Position {
+    pub(super) fn start(event: EventIdx) -> Position {
+        Position {
+            event,
+            point: Point::Start { steps: 0 },
+        }
+    }
+
+    pub(super) fn arrival(event: EventIdx, addr: RemoteAddr, nth: u64, steps: u64) -> Position {
+        Position {
+            event,
+            point: Point::Arrival { addr, nth, steps },
+        }
+    }
+
+    pub(super) fn with_steps(self, steps: u64) -> Position {
+        let point = match self.point {
+            Point::Start { .. } => Point::Start { steps },
+            Point::Arrival { addr, nth, .. } => Point::Arrival { addr, nth, steps },
+            Point::Trigger { watch, nth, .. } => Point::Trigger { watch, nth, steps },
+            Point::End => Point::End,
+        };
+        Position { point, ..self }
+    }
+}
+
+/// A checkpoint off the user's list, with the arrival and trigger counts
+/// there (valid while the same breakpoints and watches are set).
+pub(super) struct StepCache {
+    pub(super) checkpoint: Checkpoint,
+    pub(super) breakpoints: BTreeSet<RemoteAddr>,
+    pub(super) watches: Vec<Watch>,
+    pub(super) arrivals: HashMap<RemoteAddr, u64>,
+    pub(super) triggers: HashMap<Watch, u64>,
+}
+
+impl Timeline {
+    /// The position one instruction before `p`, or `None` at the start of
+    /// the recording.
+    pub(super) fn previous(&mut self, p: Position) -> Result<Option<Position>> {
+        match p.point {
+            Point::Start { steps } | Point::Arrival { steps, .. } | Point::Trigger { steps, .. } if steps > 0 => {
+                Ok(Some(p.with_steps(steps - 1)))
+            }
+            Point::Start { .. } => {
+                if p.event.0 <= 1 {
+                    return Ok(None);
+                }
+                // An exec has no interval end of its own: it is replayed with
+                // the execve before it.
+                if matches!(self.log.get(EventIdx(p.event.0 - 1)), Some(Event::Exec(_))) {
+                    return self.previous(Position::start(EventIdx(p.event.0 - 1)));
+                }
+                Ok(Some(Position {
+                    event: EventIdx(p.event.0 - 1),
+                    point: Point::End,
+                }))
+            }
+            Point::End => {
+                match self.log.get(p.event) {
+                    // (One placed by state is an arrival like any other end.)
+                    Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous && s.at_state.is_none() => match s
+                        .at_execution
+                    {
+                        // Delivered at the interval's start: nothing ran.
+                        None => return self.previous(Position::start(p.event)),
+                        Some(n) => return self.previous(Position::arrival(p.event, RemoteAddr(s.regs.rip()), n, 0)),
+                    },
+                    _ => {}
+                }
+                // The end is an arrival at the instruction that causes the
+                // event; count which one.
+                if self.at != p {
+                    self.goto(p, None)?;
+                }
+                let rip = RemoteAddr(self.regs()?.rip);
+                let nth = self.count_arrivals_to_end(p.event, rip)?;
+                self.previous(Position::arrival(p.event, rip, nth, 0))
+            }
+            Point::Arrival { addr, nth, .. } => {
+                if nth == 1 {
+                    if let Some(before) = self.before_first_arrival(p.event, addr)? {
+                        return Ok(Some(before));
+                    }
+                }
+                let base = if nth > 1 {
+                    Position::arrival(p.event, addr, nth - 1, 0)
+                } else {
+                    Position::start(p.event)
+                };
+                self.goto(base, None)?;
+                self.cache_steps_base()?;
+                let mut steps = 0;
+                if self.regs()?.rip != addr.0 || nth > 1 {
+                    loop {
+                        if let Some(e) = self.search_limit(steps) {
+                            return Err(e);
+                        }
+                        match self.step_once(None)? {
+                            Halt::Event => {
+                                return Err(Error::Program(format!(
+                                    "internal error: no arrival {nth} at {addr} in interval {}",
+                                    p.event
+                                )))
+                            }
+                            _ => steps += 1,
+                        }
+                        if self.live.tracee().regs()?.rip == addr.0 {
+                            break;
+                        }
+                    }
+                }
+                // The live tracee ran ahead of any position; make it honest.
+                self.at = base.with_steps(steps);
+                self.arrivals_known = false;
+                if steps == 0 {
+                    return self.previous(Position::start(p.event));
+                }
+                Ok(Some(base.with_steps(steps - 1)))
+            }
+            Point::Trigger { watch, nth, .. } => {
+                // The instruction before a trigger is the access itself:
+                // step from the trigger before it until the watch fires.
+                let base = if nth > 1 {
+                    Position {
+                        point: Point::Trigger {
+                            watch,
+                            nth: nth - 1,
+                            steps: 0,
+                        },
+                        ..p
+                    }
+                } else {
+                    Position::start(p.event)
+                };
+                self.goto(base, None)?;
+                self.cache_steps_base()?;
+                self.goal_watch = Some(watch);
+                let found = self.step_until_trigger(watch, nth);
+                self.goal_watch = None;
+                let steps = found?;
+                self.at = base.with_steps(steps);
+                self.arrivals_known = false;
+                Ok(Some(base.with_steps(steps - 1)))
+            }
+        }
+    }
+
+    /// Ends a single-stepping search `steps` past `self.at` (at a point
+    /// with no steps of its own) when it is too long or interrupted,
+    /// leaving the position honest.
+    pub(super) fn search_limit(&mut self, steps: u64) -> Option<Error> {
+        let why = if steps >= STEP_LIMIT {
+            format!(
+                "the instruction before this one is more than {STEP_LIMIT} instructions after the \
+                 last point rback can find again (the last event or breakpoint arrival); \
+                 reverse stepping cannot reach it"
+            )
+        } else if steps % 1024 == 1023 && self.take_interrupt() {
+            "interrupted".to_string()
+        } else {
+            return None;
+        };
+        self.at = self.at.with_steps(steps);
+        self.arrivals_known = false;
+        Some(Error::Program(why))
+    }
+
+    /// Keeps a fork of the live tracee, which stands on a point that took
+    /// a long replay to reach: the reverse steps that follow (gdb makes a
+    /// reverse-next of many) start from it instead.
+    pub(super) fn cache_steps_base(&mut self) -> Result<()> {
+        if self.at_interval_start() && self.has_checkpoint_at(self.at) {
+            return Ok(());
+        }
+        if self
+            .step_cache
+            .as_ref()
+            .is_some_and(|c| c.checkpoint.position == self.at)
+        {
+            return Ok(());
+        }
+        self.step_cache = Some(StepCache {
+            checkpoint: Checkpoint {
+                id: 0,
+                name: None,
+                position: self.at,
+                session: self.live.fork()?,
+                counts: None,
+            },
+            breakpoints: self.breakpoints.clone(),
+            watches: self.watches.clone(),
+            arrivals: self.arrivals.clone(),
+            triggers: self.triggers.clone(),
+        });
+        Ok(())
+    }
+
+    /// The position just before the first arrival at `addr` in interval
+    /// `event`, when the interval is too long to single-step from its
+    /// start (`None`: step from the start). A tick during the run to that
+    /// arrival names an instruction R that ran shortly before; the last
+    /// execution of R before the arrival is then a few steps from it (R is
+    /// typically in the loop the stretch was spent in).
+    pub(super) fn before_first_arrival(&mut self, event: EventIdx, addr: RemoteAddr) -> Result<Option<Position>> {
+        if placed_by_count(self.log.get(event)) || crate::counter::backend() != crate::counter::Backend::PerfBreakpoint
+        {
+            return Ok(None);
+        }
+        self.goto(Position::start(event), None)?;
+        if self.regs()?.rip == addr.0 {
+            return Ok(None);
+        }
+        // 1. Run to the arrival, remembering where the last tick stopped;
+        // if none came, again with ticks an eighth of the run's time apart.
+        let mut every = ANCHOR_EVERY;
+        let mut last_tick = None;
+        for _ in 0..5 {
+            let started = Instant::now();
+            last_tick = self.last_tick_before(event, addr, every)?;
+            if last_tick.is_some() {
+                break;
+            }
+            every = (started.elapsed() / 8).max(Duration::from_micros(20));
+            self.goto(Position::start(event), None)?;
+        }
+        let Some(r) = last_tick.filter(|r| *r != addr) else {
+            return Ok(None);
+        };
+        // 2. How often R ran before the arrival.
+        self.goto(Position::start(event), None)?;
+        let counter = ExecCounter::arm(self.pid(), r, None, WATCH_SLOTS[0])?;
+        let run = self.run_within_opts(Goal::Arrival(addr, 1), None, false);
+        let count = counter.count();
+        counter.disarm()?;
+        self.arrivals_known = false;
+        match run? {
+            Halt::Reached => {}
+            _ => {
+                return Err(Error::Program(format!(
+                    "internal error: no arrival at {addr} in interval {event}"
+                )))
+            }
+        }
+        let count = count?;
+        if count == 0 {
+            return Ok(None);
+        }
+        // 3. From R's last run, step to the arrival.
+        let base = Position::arrival(event, r, count, 0);
+        self.goto(base, None)?;
+        self.cache_steps_base()?;
+        let mut steps = 0;
+        while self.live.tracee().regs()?.rip != addr.0 {
+            if let Some(e) = self.search_limit(steps) {
+                return Err(e);
+            }
+            if let Halt::Event = self.step_once(None)? {
+                return Err(Error::Program(format!(
+                    "internal error: no arrival at {addr} in interval {event}"
+                )));
+            }
+            steps += 1;
+        }
+        self.at = base.with_steps(steps);
+        self.arrivals_known = false;
+        if steps == 0 {
+            return Ok(None);
+        }
+        Ok(Some(base.with_steps(steps - 1)))
+    }
+
+    /// Runs from the start of interval `event` to the first arrival at
+    /// `addr` with a ticker `every` apart; the rip of the last tick.
+    pub(super) fn last_tick_before(
+        &mut self,
+        event: EventIdx,
+        addr: RemoteAddr,
+        every: Duration,
+    ) -> Result<Option<RemoteAddr>> {
+        let saved = std::mem::take(&mut self.breakpoints);
+        let mut last_tick = None;
+        let found = self.with_ticks(Some(every), |this| {
+            this.counter = Some(ExecCounter::arm(this.pid(), addr, Some(1), COUNTER_SLOT)?);
+            loop {
+                match this.run_loop(Goal::Arrival(addr, 1), None)? {
+                    Halt::Tick => {
+                        let rip = this.live.tracee().regs()?.rip;
+                        // The counter's signal may have merged into the tick's.
+                        let counted = this.counter.as_ref().map_or(Ok(0), |c| c.count())?;
+                        if rip == addr.0 && counted >= 1 {
+                            return Ok(());
+                        }
+                        last_tick = Some(RemoteAddr(rip));
+                    }
+                    Halt::Reached => return Ok(()),
+                    _ => {
+                        return Err(Error::Program(format!(
+                            "internal error: no arrival at {addr} in interval {event}"
+                        )))
+                    }
+                }
+            }
+        });
+        if let Some(counter) = self.counter.take() {
+            counter.disarm()?;
+        }
+        self.breakpoints = saved;
+        self.arrivals_known = false;
+        found?;
+        Ok(last_tick)
+    }
+
+    /// Runs `f` with the ticker signalling the live tracee every `every`
+    /// (no ticker with `None`); stray ticks afterwards are dropped.
+    pub(super) fn with_ticks<T>(
+        &mut self,
+        every: Option<Duration>,
+        f: impl FnOnce(&mut Timeline) -> Result<T>,
+    ) -> Result<T> {
+        let ticker = every.map(|every| Ticker::start(self.running.clone(), self.tick.clone(), every));
+        self.ticks_wanted = ticker.is_some();
+        let result = f(self);
+        self.ticks_wanted = false;
+        drop(ticker);
+        self.tick.store(false, Ordering::SeqCst);
+        result
+    }
+
+    /// Single-steps until `watch` has triggered `nth` times in this
+    /// interval; returns the steps taken.
+    pub(super) fn step_until_trigger(&mut self, watch: Watch, nth: u64) -> Result<u64> {
+        let mut steps = 0;
+        while self.triggers.get(&watch).copied().unwrap_or(0) < nth {
+            if let Some(e) = self.search_limit(steps) {
+                return Err(e);
+            }
+            if let Halt::Event = self.step_once(None)? {
+                return Err(Error::Program(format!(
+                    "internal error: no trigger {nth} of the watch at {} in interval {}",
+                    watch.addr, self.at.event
+                )));
+            }
+            steps += 1;
+        }
+        Ok(steps)
+    }
+
+    /// How many times the program arrived at `addr` in interval `event`,
+    /// up to and including the interval's end.
+    pub(super) fn count_arrivals_to_end(&mut self, event: EventIdx, addr: RemoteAddr) -> Result<u64> {
+        self.goto(Position::start(event), None)?;
+        self.counter = Some(ExecCounter::arm(self.pid(), addr, None, COUNTER_SLOT)?);
+        let halt = self.run_loop(Goal::End, None);
+        let counter = self.counter.take().expect("armed above");
+        let count = counter.count();
+        counter.disarm()?;
+        match halt? {
+            Halt::Event => self.at.point = Point::End,
+            _ => unreachable!("a run to the end stops at the event"),
+        }
+        count
+    }
+}
+
+/// How many single steps lead from `from` to `to`, when `to` is `from`
+/// stepped on (same interval, same starting point).
+pub(super) fn steps_between(from: Position, to: Position) -> Option<u64> {
+    if from.event != to.event {
+        return None;
+    }
+    let (a, b) = match (from.point, to.point) {
+        (Point::Start { steps: a }, Point::Start { steps: b }) => (a, b),
+        (
+            Point::Arrival { addr, nth, steps: a },
+            Point::Arrival {
+                addr: addr2,
+                nth: nth2,
+                steps: b,
+            },
+        ) if addr == addr2 && nth == nth2 => (a, b),
+        (
+            Point::Trigger { watch, nth, steps: a },
+            Point::Trigger {
+                watch: w2,
+                nth: n2,
+                steps: b,
+            },
+        ) if watch == w2 && nth == n2 => (a, b),
+        _ => return None,
+    };
+    b.checked_sub(a)
+}

@@ -1,0 +1,709 @@
+//! Running the live replay inside an interval: to a position (`goto`),
+//! to a breakpoint, an arrival, a watch trigger or the interval's end
+//! ([`Goal`]), by int3s, single steps or kernel-counted arrivals, and what
+//! made it stop ([`Halt`]). Long counted runs are cut by a [`Ticker`] to
+//! leave anchors behind.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::counter::{CounterStop, ExecCounter};
+use crate::record::si_code;
+use crate::replay::Step;
+use crate::tracee::{Resume, Stop};
+use crate::{Error, RemoteAddr, Result};
+
+use super::positions::steps_between;
+use super::watchpoints::{Watch, WATCH_SLOTS};
+use super::{Point, Position, Timeline, COUNTER_SLOT, SI_KERNEL};
+
+/// A breakpoint arrival or a reported watchpoint access seen while
+/// scanning forward.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Hit {
+    pub(super) at: Position,
+    /// `None` for a breakpoint.
+    pub(super) watch: Option<Watch>,
+}
+
+impl Hit {
+    pub(super) fn breakpoint(at: Position) -> Hit {
+        Hit { at, watch: None }
+    }
+}
+
+/// Signals the live tracee every `ANCHOR_EVERY` while a long counted run
+/// goes on, so that it leaves anchors behind; stops when dropped.
+pub(super) struct Ticker {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Run time between anchors: a run to a position from the anchor before it
+/// costs at most this (plus counting).
+pub(super) const ANCHOR_EVERY: Duration = Duration::from_millis(25);
+
+impl Ticker {
+    pub(super) fn start(running: Arc<AtomicI32>, tick: Arc<AtomicBool>, every: Duration) -> Ticker {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                let pid = running.load(Ordering::SeqCst);
+                if pid != 0 && !tick.swap(true, Ordering::SeqCst) {
+                    let pid = nix::unistd::Pid::from_raw(pid);
+                    let _ = crate::sys::tgkill(pid, pid, crate::counter::COUNTER_SIGNAL);
+                }
+            }
+        });
+        Ticker {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What made a run inside an interval stop.
+pub(super) enum Halt {
+    Breakpoint(RemoteAddr),
+    /// A watch reported an access (the program is just after it).
+    Watch(Watch),
+    Stepped,
+    /// The arrival that was asked for.
+    Reached,
+    /// The interval's event is next; its stop is held.
+    Event,
+    /// A long counted run was stopped to drop an anchor (only when
+    /// `ticks_wanted`).
+    Tick,
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Goal {
+    /// Until a breakpoint or the interval's end.
+    Breakpoint,
+    /// Until the `nth` arrival at an address; breakpoints are only counted.
+    Arrival(RemoteAddr, u64),
+    /// Until just after the `nth` trigger of a watch.
+    Trigger(Watch, u64),
+    /// Until the interval's end; breakpoints are only counted.
+    End,
+}
+
+impl Timeline {
+    /// Makes `target` the current position, replaying from the best
+    /// checkpoint (or on from here when the target is in a later interval).
+    /// Breakpoint arrivals passed on the way, before the target, are pushed
+    /// to `hits` when given.
+    pub(super) fn goto(&mut self, target: Position, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
+        let from_here = hits.is_some() || target.event > self.at.event;
+        if !from_here {
+            // A few single steps from here or from the step cache beat a
+            // replay from the interval's start, when the arrival counts are
+            // known there (`cont` comes here to recount them).
+            if let (true, Some(steps)) = (self.arrivals_known, steps_between(self.at, target)) {
+                self.steps_recording(steps, None)?;
+                self.at = target;
+                return Ok(());
+            }
+            let cached = self.step_cache.as_mut().and_then(|c| {
+                let steps = steps_between(c.checkpoint.position, target)?;
+                let counts_valid = c.breakpoints == self.breakpoints && c.watches == self.watches;
+                counts_valid.then_some((c, steps))
+            });
+            if let Some((cached, steps)) = cached {
+                let session = cached.checkpoint.session.fork()?;
+                let position = cached.checkpoint.position;
+                let (arrivals, triggers) = (cached.arrivals.clone(), cached.triggers.clone());
+                self.restore_session(session, position)?;
+                self.arrivals = arrivals;
+                self.triggers = triggers;
+                self.arrivals_known = true;
+                self.steps_recording(steps, None)?;
+                self.at = target;
+                return Ok(());
+            }
+            if let Some(i) = self.anchor_for(target) {
+                self.restore(i)?;
+                self.arrivals = self.checkpoints[i].counts.clone().expect("an anchor has counts");
+                self.arrivals_known = true;
+            } else {
+                let i = self
+                    .checkpoint_before_or_at(target)
+                    .expect("the first checkpoint is at the start of the recording");
+                self.restore(i)?;
+            }
+        }
+        while self.at.event < target.event {
+            if self.at.point != Point::End {
+                let recording = hits.is_some();
+                match self.run_within_opts(Goal::End, hits.as_deref_mut(), recording)? {
+                    Halt::Event => self.at.point = Point::End,
+                    _ => unreachable!("a run to the end stops at the event"),
+                }
+            }
+            if self.is_final(self.at.event)? {
+                return Err(Error::Program(format!(
+                    "event {} is past the end of the recording",
+                    target.event
+                )));
+            }
+            self.apply_held()?;
+            if let Some(h) = hits.as_deref_mut() {
+                if let Some(watch) = self.changed_watch()? {
+                    h.push(Hit {
+                        at: self.at,
+                        watch: Some(watch),
+                    });
+                }
+                if self.breakpoint_here()?.is_some() {
+                    h.push(Hit::breakpoint(self.at));
+                }
+            }
+        }
+        match target.point {
+            Point::Start { steps } => {
+                self.steps_recording(steps, hits)?;
+            }
+            Point::Arrival { addr, nth, steps } => {
+                let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+                // Already standing on it: the interval's start or an anchor.
+                let here = rip == addr && (nth == 1 || self.arrivals.get(&addr) == Some(&nth));
+                if !here {
+                    match self.run_within(Goal::Arrival(addr, nth), hits.as_deref_mut())? {
+                        Halt::Reached => {}
+                        _ => {
+                            return Err(Error::Program(format!(
+                                "internal error: arrival {nth} at {addr} not found in interval {}",
+                                target.event
+                            )))
+                        }
+                    }
+                }
+                self.steps_recording(steps, hits)?;
+            }
+            Point::Trigger { watch, nth, steps } => {
+                match self.run_within(Goal::Trigger(watch, nth), hits.as_deref_mut())? {
+                    Halt::Reached => {}
+                    _ => {
+                        return Err(Error::Program(format!(
+                            "internal error: trigger {nth} of the watch at {} not found in interval {}",
+                            watch.addr, target.event
+                        )))
+                    }
+                }
+                self.steps_recording(steps, hits)?;
+            }
+            Point::End => match self.run_within(Goal::End, hits)? {
+                Halt::Event => {}
+                _ => unreachable!("a run to the end stops at the event"),
+            },
+        }
+        self.at = target;
+        self.arrivals_known = true;
+        Ok(())
+    }
+
+    /// Single-steps `steps` times; arrivals on the way go to `hits`.
+    pub(super) fn steps_recording(&mut self, steps: u64, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
+        for _ in 0..steps {
+            if let Halt::Event = self.step_once(hits.as_deref_mut())? {
+                return Err(Error::Program(
+                    "internal error: a stored position lies past its interval's event".into(),
+                ));
+            }
+        }
+        // Arriving at a breakpoint by the last step is the target itself,
+        // not a hit before it.
+        if steps > 0 {
+            if let Some(h) = hits {
+                let here = RemoteAddr(self.live.tracee().regs()?.rip);
+                if let Some(i) = h.iter().rposition(|hit| hit.watch.is_none()) {
+                    if self.breakpoints.contains(&here)
+                        && h[i].at.point
+                            == (Point::Arrival {
+                                addr: here,
+                                nth: self.arrivals[&here],
+                                steps: 0,
+                            })
+                    {
+                        h.remove(i);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn run_within(&mut self, goal: Goal, hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
+        self.run_within_opts(goal, hits, true)
+    }
+
+    /// Runs the live tracee inside the current interval toward `goal`.
+    /// `use_breakpoints: false` runs without them (faster, and nothing is
+    /// counted), for intervals that are only passed through.
+    pub(super) fn run_within_opts(
+        &mut self,
+        goal: Goal,
+        hits: Option<&mut Vec<Hit>>,
+        use_breakpoints: bool,
+    ) -> Result<Halt> {
+        if hits.is_none() && use_breakpoints && self.can_count_arrivals(goal) {
+            return self.run_counted(goal);
+        }
+        let saved = std::mem::take(&mut self.breakpoints);
+        let saved_watches = std::mem::take(&mut self.watches);
+        if use_breakpoints {
+            self.breakpoints = saved.clone();
+            self.watches = saved_watches.clone();
+        }
+        if let Goal::Trigger(watch, _) = goal {
+            self.goal_watch = Some(watch);
+        }
+        let result = match goal {
+            // Resuming on `addr` counts the arrival that is there: the
+            // counter sees every execution from the interval's start.
+            Goal::Arrival(addr, nth) if !self.breakpoints.contains(&addr) && hits.is_none() => {
+                self.run_to_arrival(addr, nth, &[], &[])
+            }
+            Goal::Arrival(addr, nth) if !self.breakpoints.contains(&addr) => {
+                let left = nth - self.executions_done(addr)?;
+                self.counter = Some(ExecCounter::arm(self.pid(), addr, Some(left), COUNTER_SLOT)?);
+                let r = self.run_loop(goal, hits);
+                self.counter.take().expect("armed above").disarm()?;
+                r
+            }
+            _ => self.run_loop(goal, hits),
+        };
+        self.breakpoints = saved;
+        self.watches = saved_watches;
+        self.goal_watch = None;
+        result
+    }
+
+    /// Whether a run toward `goal` can count breakpoint arrivals with perf
+    /// counters instead of stopping at int3s: from the interval's start,
+    /// no watches, and few enough breakpoints for the debug registers.
+    pub(super) fn can_count_arrivals(&self, goal: Goal) -> bool {
+        let others = self
+            .breakpoints
+            .iter()
+            .filter(|a| !matches!(goal, Goal::Arrival(g, _) if g == **a))
+            .count();
+        matches!(goal, Goal::Arrival(..) | Goal::End)
+            && !self.breakpoints.is_empty()
+            && others <= WATCH_SLOTS.len()
+            && self.at_interval_start()
+            && self.held.is_none()
+            && self.watches.is_empty()
+            && self.goal_watch.is_none()
+            && crate::counter::backend() == crate::counter::Backend::PerfBreakpoint
+    }
+
+    /// A run toward `goal` at full speed however often it passes the
+    /// breakpoints (a loop can arrive at one millions of times): the
+    /// kernel counts the arrivals, so `arrivals` is complete afterwards.
+    pub(super) fn run_counted(&mut self, goal: Goal) -> Result<Halt> {
+        let others: Vec<RemoteAddr> = self
+            .breakpoints
+            .iter()
+            .copied()
+            .filter(|a| !matches!(goal, Goal::Arrival(g, _) if g == *a))
+            .collect();
+        let mut counters = Vec::new();
+        for (&addr, slot) in others.iter().zip(WATCH_SLOTS) {
+            counters.push(ExecCounter::arm(self.pid(), addr, None, slot)?);
+        }
+        let saved = std::mem::take(&mut self.breakpoints);
+        let result = match goal {
+            Goal::Arrival(addr, nth) => self.run_to_arrival(addr, nth, &others, &counters),
+            _ => self.run_loop(goal, None),
+        };
+        self.breakpoints = saved;
+        let mut counts = Vec::new();
+        for counter in counters {
+            counts.push(counter.count());
+            counter.disarm()?;
+        }
+        let halt = result?;
+        // The counts start at the interval's start and include an arrival
+        // there, as `arrivals` does.
+        for (addr, count) in others.into_iter().zip(counts) {
+            self.arrivals.insert(addr, count?);
+        }
+        if let Goal::Arrival(addr, nth) = goal {
+            if self.breakpoints.contains(&addr) {
+                self.arrivals.insert(addr, nth);
+            }
+        }
+        Ok(halt)
+    }
+
+    /// A counted run to the `nth` arrival at `addr` that leaves anchors on
+    /// the way (see [`Timeline::run_to_arrival_anchoring`]).
+    pub(super) fn run_to_arrival(
+        &mut self,
+        addr: RemoteAddr,
+        nth: u64,
+        others: &[RemoteAddr],
+        counters: &[ExecCounter],
+    ) -> Result<Halt> {
+        // An anchor there would restart the count the signal placement
+        // relies on (see `Timeline::checkpoint`).
+        let every = (!self.next_event_is_placed_signal()).then_some(ANCHOR_EVERY);
+        self.with_ticks(every, |this| this.run_to_arrival_anchoring(addr, nth, others, counters))
+    }
+
+    /// Runs to the `nth` arrival at `addr` with a counter, and on the way,
+    /// each time the ticker fires, to the next arrival at `addr`, where it
+    /// leaves an anchor: a checkpoint whose arrival counts (`addr`'s and
+    /// those of `others`, counted by `counters`) are known, so that later
+    /// runs to arrivals at `addr` start from the last anchor before them
+    /// instead of from the interval's start.
+    pub(super) fn run_to_arrival_anchoring(
+        &mut self,
+        addr: RemoteAddr,
+        nth: u64,
+        others: &[RemoteAddr],
+        counters: &[ExecCounter],
+    ) -> Result<Halt> {
+        let mut done = self.executions_done(addr)?;
+        loop {
+            let counter = ExecCounter::arm(self.pid(), addr, Some(nth - done), COUNTER_SLOT)?;
+            self.counter = Some(counter);
+            let halt = self.run_loop(Goal::Arrival(addr, nth), None);
+            let counter = self.counter.take().expect("armed above");
+            let ran = counter.count();
+            counter.disarm()?;
+            match halt? {
+                Halt::Tick => done += ran?,
+                other => return Ok(other),
+            }
+            // The counter's own signal can merge into the tick's (one
+            // SIGSTKFLT pending at a time): then the goal is reached.
+            if done + 1 >= nth {
+                if done >= nth {
+                    return Ok(Halt::Reached);
+                }
+                continue;
+            }
+            // The next arrival is named and near: put an anchor there.
+            let counter = ExecCounter::arm(self.pid(), addr, Some(1), COUNTER_SLOT)?;
+            self.counter = Some(counter);
+            let halt = self.run_loop(Goal::Arrival(addr, done + 1), None);
+            self.counter.take().expect("armed above").disarm()?;
+            match halt? {
+                Halt::Reached => {}
+                Halt::Tick => continue,
+                other => return Ok(other),
+            }
+            // Breakpoints are counted either by int3 (in `arrivals`) or, in a
+            // counted run, by `counters`.
+            let mut counts = self.arrivals.clone();
+            for (&other, counter) in others.iter().zip(counters) {
+                counts.insert(other, counter.count()?);
+            }
+            counts.insert(addr, done + 1);
+            self.add_anchor(Position::arrival(self.at.event, addr, done + 1, 0), counts)?;
+        }
+    }
+
+    /// How many times the instruction at `addr` has run in this interval,
+    /// from `arrivals` (an arrival standing at `addr` has not run yet).
+    pub(super) fn executions_done(&self, addr: RemoteAddr) -> Result<u64> {
+        let arrived = self.arrivals.get(&addr).copied().unwrap_or(0);
+        let standing = self.live.tracee().regs()?.rip == addr.0 && arrived > 0;
+        Ok(arrived - u64::from(standing))
+    }
+
+    pub(super) fn at_interval_start(&self) -> bool {
+        self.at.point == (Point::Start { steps: 0 })
+    }
+
+    pub(super) fn run_loop(&mut self, goal: Goal, hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
+        let result = self.run_loop_published(goal, hits);
+        self.running.store(0, Ordering::SeqCst);
+        result
+    }
+
+    /// [`Timeline::run_loop`], which publishes the live pid while the
+    /// program runs freely.
+    pub(super) fn run_loop_published(&mut self, goal: Goal, mut hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
+        loop {
+            // Standing on a breakpoint's address: that arrival was already
+            // seen, so execute the instruction before putting int3s back.
+            let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+            if self.held.is_none() && self.breakpoints.contains(&rip) {
+                match self.step_once(hits.as_deref_mut())? {
+                    Halt::Event => return Ok(Halt::Event),
+                    _ => {
+                        let here = RemoteAddr(self.live.tracee().regs()?.rip);
+                        if self.breakpoints.contains(&here) {
+                            if let Some(h) = self.goal_met(goal, here) {
+                                return Ok(h);
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
+            self.sync_watches()?;
+            self.insert_breakpoints()?;
+            self.running.store(self.pid().as_raw(), Ordering::SeqCst);
+            self.live.resume(Resume::Cont)?;
+            loop {
+                let stop = self.live.tracee().wait()?;
+                match stop {
+                    Stop::Signal(sig) if self.is_interrupt(sig)? => {
+                        self.remove_breakpoints()?;
+                        return Err(Error::Interrupted);
+                    }
+                    Stop::Signal(sig) if self.is_tick(sig)? => {
+                        self.tick.store(false, Ordering::SeqCst);
+                        if self.ticks_wanted {
+                            self.remove_breakpoints()?;
+                            return Ok(Halt::Tick);
+                        }
+                        self.live.resume(Resume::Cont)?;
+                    }
+                    Stop::Signal(sig) => {
+                        let info = self.live.tracee().siginfo()?;
+                        if sig == libc::SIGTRAP && si_code(&info) == SI_KERNEL {
+                            let mut regs = self.live.tracee().regs()?;
+                            let bp = RemoteAddr(regs.rip.wrapping_sub(1));
+                            if self.inserted.iter().any(|(a, _)| *a == bp) {
+                                self.remove_breakpoints()?;
+                                regs.rip = bp.0;
+                                self.live.tracee().set_regs(&regs)?;
+                                self.arrive(bp, hits.as_deref_mut());
+                                if let Some(h) = self.goal_met(goal, bp) {
+                                    return Ok(h);
+                                }
+                                break;
+                            }
+                        }
+                        let fired = if sig == libc::SIGTRAP && si_code(&info) == crate::replay::TRAP_HWBKPT {
+                            self.take_triggers()?
+                        } else {
+                            Vec::new()
+                        };
+                        if !fired.is_empty() {
+                            let reported = self.note_triggers(&fired, hits.as_deref_mut())?;
+                            let halt = match (goal, reported) {
+                                (Goal::Trigger(w, nth), _) if self.triggers.get(&w) == Some(&nth) => {
+                                    Some(Halt::Reached)
+                                }
+                                (Goal::Breakpoint, Some(w)) => Some(Halt::Watch(w)),
+                                _ => None,
+                            };
+                            if let Some(halt) = halt {
+                                self.remove_breakpoints()?;
+                                return Ok(halt);
+                            }
+                        }
+                        match self.counter_stop(sig, &info)? {
+                            Some(CounterStop::Counted) => {
+                                self.live.resume(Resume::Cont)?;
+                                continue;
+                            }
+                            Some(CounterStop::Reached) => {
+                                self.remove_breakpoints()?;
+                                return Ok(Halt::Reached);
+                            }
+                            None if !fired.is_empty() => {
+                                self.live.resume(Resume::Cont)?;
+                                continue;
+                            }
+                            None => {}
+                        }
+                        if self.live.is_signal_event(sig, si_code(&info)) {
+                            self.remove_breakpoints()?;
+                            self.held = Some(stop);
+                            return Ok(Halt::Event);
+                        }
+                        self.pass_to_session(stop)?;
+                    }
+                    Stop::Seccomp => {
+                        self.remove_breakpoints()?;
+                        self.held = Some(stop);
+                        return Ok(Halt::Event);
+                    }
+                    Stop::EventStop(_) if self.live.switch_armed() => {
+                        self.remove_breakpoints()?;
+                        self.held = Some(stop);
+                        return Ok(Halt::Event);
+                    }
+                    other => self.pass_to_session(other)?,
+                }
+            }
+        }
+    }
+
+    /// Whether a signal stop is the anchor ticker's.
+    pub(super) fn is_tick(&self, sig: i32) -> Result<bool> {
+        if sig != crate::counter::COUNTER_SIGNAL || !self.tick.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let info = self.live.tracee().siginfo()?;
+        Ok(si_code(&info) == libc::SI_TKILL)
+    }
+
+    /// Whether a signal stop is an [`Interrupter`]'s, sent by rback itself.
+    pub(super) fn is_interrupt(&self, sig: i32) -> Result<bool> {
+        if sig != crate::counter::COUNTER_SIGNAL || self.settling || !self.interrupted.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let info = self.live.tracee().siginfo()?;
+        Ok(si_code(&info) == libc::SI_TKILL)
+    }
+
+    pub(super) fn counter_stop(&mut self, sig: i32, info: &crate::sys::SiginfoBytes) -> Result<Option<CounterStop>> {
+        match self.counter.as_mut() {
+            Some(c) => c.on_signal_stop(sig, info),
+            None => Ok(None),
+        }
+    }
+
+    /// Stops of the replay's own machinery (its signal placement, strays):
+    /// the session deals with them and lets the tracee run on.
+    pub(super) fn pass_to_session(&mut self, stop: Stop) -> Result<()> {
+        match self.live.handle(stop)? {
+            Step::Continue => Ok(()),
+            Step::Finished(_) => Err(Error::Program("the program ended in the middle of an interval".into())),
+            Step::Boundary | Step::Located(_) => Err(Error::Program(format!(
+                "internal error: unexpected replay step at {stop:?}"
+            ))),
+        }
+    }
+
+    pub(super) fn goal_met(&self, goal: Goal, at: RemoteAddr) -> Option<Halt> {
+        match goal {
+            Goal::Breakpoint => Some(Halt::Breakpoint(at)),
+            Goal::Arrival(addr, nth) if addr == at && self.arrivals.get(&addr) == Some(&nth) => Some(Halt::Reached),
+            _ => None,
+        }
+    }
+
+    /// Executes one instruction (breakpoints out). An event instead of an
+    /// instruction (a syscall, a fault, a pending signal) is held.
+    pub(super) fn step_once(&mut self, mut hits: Option<&mut Vec<Hit>>) -> Result<Halt> {
+        self.stepped_watch = None;
+        self.sync_watches()?;
+        self.live.resume(Resume::Step)?;
+        loop {
+            let stop = self.live.tracee().wait()?;
+            match stop {
+                Stop::Seccomp => {
+                    self.held = Some(stop);
+                    return Ok(Halt::Event);
+                }
+                Stop::Signal(sig) => {
+                    let info = self.live.tracee().siginfo()?;
+                    let code = si_code(&info);
+                    let fired = if sig == libc::SIGTRAP {
+                        self.take_triggers()?
+                    } else {
+                        Vec::new()
+                    };
+                    // The access was made by the instruction just executed.
+                    if !fired.is_empty() {
+                        self.stepped_watch = self.note_triggers(&fired, hits.as_deref_mut())?;
+                    }
+                    if let Some(CounterStop::Counted) = self.counter_stop(sig, &info)? {
+                        // Stopped before an instruction, not after one.
+                        self.live.resume(Resume::Step)?;
+                        continue;
+                    }
+                    // A step that also fires a watch may report either code.
+                    if sig == libc::SIGTRAP && (code != crate::replay::TRAP_HWBKPT || !fired.is_empty()) {
+                        let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+                        self.arrive(rip, hits);
+                        return Ok(Halt::Stepped);
+                    }
+                    if self.live.is_signal_event(sig, code) {
+                        self.held = Some(stop);
+                        return Ok(Halt::Event);
+                    }
+                    self.pass_to_session(stop)?;
+                }
+                Stop::EventStop(_) if self.live.switch_armed() => {
+                    self.held = Some(stop);
+                    return Ok(Halt::Event);
+                }
+                other => self.pass_to_session(other)?,
+            }
+        }
+    }
+
+    /// Counts an arrival at `addr` if it is a breakpoint.
+    pub(super) fn arrive(&mut self, addr: RemoteAddr, hits: Option<&mut Vec<Hit>>) {
+        if !self.breakpoints.contains(&addr) {
+            return;
+        }
+        let n = self.arrivals.entry(addr).or_insert(0);
+        *n += 1;
+        if let Some(h) = hits {
+            h.push(Hit::breakpoint(Position::arrival(self.at.event, addr, *n, 0)));
+        }
+    }
+
+    pub(super) fn at_stepped(&mut self) -> Result<()> {
+        let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+        self.at = match self.at.point {
+            _ if self.arrivals_known && self.breakpoints.contains(&rip) => {
+                Position::arrival(self.at.event, rip, self.arrivals[&rip], 0)
+            }
+            Point::Start { steps } => Position {
+                point: Point::Start { steps: steps + 1 },
+                ..self.at
+            },
+            Point::Arrival { addr, nth, steps } => Position::arrival(self.at.event, addr, nth, steps + 1),
+            Point::Trigger { watch, nth, steps } => Position {
+                point: Point::Trigger {
+                    watch,
+                    nth,
+                    steps: steps + 1,
+                },
+                ..self.at
+            },
+            Point::End => unreachable!("stepping from an end replays the event"),
+        };
+        Ok(())
+    }
+
+    /// The breakpoint the tracee stands on, if any: at an interval's start
+    /// that arrival is a hit.
+    pub(super) fn breakpoint_here(&self) -> Result<Option<RemoteAddr>> {
+        let rip = RemoteAddr(self.live.tracee().regs()?.rip);
+        Ok(self.breakpoints.contains(&rip).then_some(rip))
+    }
+
+    pub(super) fn insert_breakpoints(&mut self) -> Result<()> {
+        for &addr in &self.breakpoints {
+            // Not mapped here (a library the program loads later, going
+            // back to before it was loaded): nothing there can run either.
+            let Ok(old) = self.live.tracee().read_bytes(addr, 1) else {
+                continue;
+            };
+            self.live.tracee().write_bytes(addr, &[0xcc])?;
+            self.inserted.push((addr, old[0]));
+        }
+        Ok(())
+    }
+
+    pub(super) fn remove_breakpoints(&mut self) -> Result<()> {
+        for (addr, old) in std::mem::take(&mut self.inserted) {
+            self.live.tracee().write_bytes(addr, &[old])?;
+        }
+        Ok(())
+    }
+}
