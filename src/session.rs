@@ -450,6 +450,22 @@ impl Session {
         Ok(())
     }
 
+    /// Takes over the breakpoints and watchpoints of `other`, a session on
+    /// another process of the same recording (gdb's apply to every
+    /// inferior), with their numbers.
+    pub fn adopt_breakpoints(&mut self, other: &mut Session) {
+        self.breakpoints = std::mem::take(&mut other.breakpoints);
+        self.next_breakpoint = other.next_breakpoint;
+        for b in self.breakpoints.iter().filter(|b| b.enabled) {
+            if let Some(w) = &b.watch {
+                // A watch this process cannot arm stays listed; it simply
+                // never triggers here.
+                let _ = self.timeline.set_watchpoint(w.addr, w.len, w.kind);
+            }
+        }
+        self.sync_breakpoints();
+    }
+
     pub fn set_enabled(&mut self, number: usize, enabled: bool) -> Result<()> {
         let b = self
             .breakpoints

@@ -173,7 +173,7 @@ fn replay_p_debugs_a_child_process() {
     assert_eq!(children.len(), 1, "{}", info(&session));
     let script = session.write(
         "child.gdb",
-        "break 12\ncontinue\nprint pid\nnext\nnext\nreverse-next\ncontinue\n",
+        "break 12\ncontinue\ninfo threads\nprint pid\nnext\nnext\nreverse-next\ncontinue\n",
     );
     let out = session.rback(&[
         OsStr::new("replay"),
@@ -188,6 +188,8 @@ fn replay_p_debugs_a_child_process() {
     let text = out.stdout();
     assert!(text.contains("Breakpoint 1, main () at fork.c:12"), "{text}");
     assert!(text.contains("$1 = 0\n"), "the child sees fork return 0: {text}");
+    // Its first thread is thread 1, as gdb numbers a process's threads.
+    assert!(text.contains("* 1    Thread "), "{text}");
     assert!(
         text.contains("13\t        fflush(stdout);\n14\t        _exit(7);\n13\t"),
         "{text}"
@@ -226,4 +228,42 @@ fn replay_p_debugs_a_child_process() {
         let line = assert_one_error_line(&out);
         assert!(line.contains(says), "{line}");
     }
+}
+
+/// gdb's inferiors: `info inferiors` lists the recording's processes,
+/// `set follow-fork-mode child` makes `continue` follow the child at its
+/// fork, and `inferior N` switches, breakpoints included.
+#[test]
+fn inferiors_and_follow_fork_mode_child() {
+    let session = Session::new();
+    session.record(c_program("fork"), &[]);
+    let script = session.write(
+        "inferiors.gdb",
+        "info inferiors\nbreak 12\nset follow-fork-mode child\ncontinue\ninfo inferiors\nprint pid\n\
+         inferior 1\ninferior\nbreak fork.c:19\ncontinue\nprint status >> 8\ninferior 7\nset follow-fork-mode sideways\necho done\n",
+    );
+    let out = session.rback(&[
+        OsStr::new("replay"),
+        OsStr::new("--batch"),
+        OsStr::new("-x"),
+        script.as_os_str(),
+        session.trace().as_os_str(),
+    ]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    let children = child_pids(&session);
+    let child = &children[0];
+    assert!(text.contains("* 1    process "), "{text}");
+    assert!(text.contains(&format!("fork to child process {child}]")), "{text}");
+    assert!(text.contains("Breakpoint 1, main () at fork.c:12"), "{text}");
+    assert!(text.contains(&format!("* 2    process {child} ")), "{text}");
+    assert!(text.contains("$1 = 0\n"), "{text}");
+    assert!(text.contains("[Switching to inferior 1 [process "), "{text}");
+    assert!(text.contains("[Current inferior is 1 [process "), "{text}");
+    // Breakpoint 2 is set in the parent, which then runs to it.
+    assert!(text.contains("Breakpoint 2, main () at fork.c:19"), "{text}");
+    assert!(text.contains("$2 = 7\n"), "{text}");
+    let errors = out.stderr();
+    assert!(errors.contains("Inferior ID 7 not known."), "{errors}");
+    assert!(errors.contains("Valid arguments are child, parent."), "{errors}");
 }

@@ -846,6 +846,22 @@ impl ReplaySession {
             .collect()
     }
 
+    /// The process a replay that follows one follows (else the first).
+    pub(crate) fn followed_process(&self) -> i32 {
+        match self.follow {
+            Follow::Process(pid) => pid,
+            Follow::All => self.root_pid(),
+        }
+    }
+
+    /// The process (its recorded id) of thread `tid`, if it exists here.
+    pub(crate) fn process_of(&self, tid: i32) -> Option<i32> {
+        if tid == self.tid {
+            return Some(self.process);
+        }
+        self.others.iter().find(|t| t.tid == tid).map(|t| t.process)
+    }
+
     /// The tracee of thread `tid`, if it exists here.
     pub(crate) fn thread(&self, tid: i32) -> Option<&Tracee> {
         if tid == self.tid {

@@ -388,9 +388,17 @@ pub static COMMANDS: &[Command] = &[
         "set",
         [],
         false,
-        "Set an option: set substitute-path FROM TO.",
-        "set substitute-path FROM TO",
+        "Set an option: set substitute-path FROM TO, set follow-fork-mode parent|child.",
+        "set substitute-path FROM TO | set follow-fork-mode parent|child",
         Repl::cmd_set
+    ),
+    cmd!(
+        "inferior",
+        [],
+        false,
+        "Follow another process of the recording, by its number in \"info inferiors\".",
+        "inferior [N]",
+        Repl::cmd_inferior
     ),
     cmd!(
         "echo",

@@ -160,6 +160,7 @@ impl Repl {
             "line",
             "symbol",
             "watchpoints",
+            "inferiors",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -193,6 +194,7 @@ impl Repl {
             "args" => self.info_args(),
             "display" => self.info_display(),
             "threads" => self.info_threads(),
+            "inferiors" => self.info_inferiors(),
             "line" => self.info_line(rest),
             "symbol" => self.info_symbol(rest),
             "proc" => match rest {
@@ -1001,7 +1003,11 @@ impl Repl {
                 self.session.add_substitution(PathBuf::from(from), PathBuf::from(to));
                 Ok(())
             }
-            Some(other) => bail!("unknown setting \"{other}\" (rback knows: substitute-path)"),
+            Some("follow-fork-mode") => match (words.next(), words.next()) {
+                (Some(mode), None) => self.set_follow_fork_mode(mode),
+                _ => bail!("Requires an argument. Valid arguments are child, parent."),
+            },
+            Some(other) => bail!("unknown setting \"{other}\" (rback knows: substitute-path, follow-fork-mode)"),
             None => bail!("usage: set substitute-path FROM TO"),
         }
     }

@@ -23,6 +23,7 @@ mod breakpoints;
 mod commands;
 mod complete;
 mod examine;
+mod inferiors;
 mod movement;
 mod progress;
 mod text;
@@ -73,6 +74,8 @@ pub struct Repl {
     displays: Vec<values::Display>,
     /// The spinner of the movement running, if it has one.
     spinner: Option<progress::Spinner>,
+    /// `set follow-fork-mode`.
+    follow_fork: inferiors::FollowFork,
     /// The thread of the last stop shown (see `announce_thread`).
     last_thread: Option<i32>,
     /// Set by `quit`.
@@ -125,6 +128,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         watch_scopes: HashMap::new(),
         spinner: None,
         last_thread: None,
+        follow_fork: inferiors::FollowFork::default(),
         quit: false,
         last_failed: false,
         interrupted: Arc::new(AtomicBool::new(false)),

@@ -197,7 +197,12 @@ impl Repl {
             Primitive::Cont
         };
         loop {
+            let from = self.session.timeline.position().event;
             let reason = self.primitive(p)?;
+            if !reverse && self.follow_forked_child(from)? {
+                // gdb goes on running the child it now follows.
+                continue;
+            }
             if let StopReason::Breakpoint(addr) = reason {
                 if !self.user_hit(addr)? {
                     continue;
@@ -818,7 +823,7 @@ impl Repl {
         Ok(())
     }
 
-    fn goto_event(&mut self, event: EventIdx) -> Result<StopReason> {
+    pub(super) fn goto_event(&mut self, event: EventIdx) -> Result<StopReason> {
         let r = self.session.timeline.goto_event(event)?;
         self.session.refresh()?;
         self.session.hide_inlined_calls_starting_here(None);

@@ -155,7 +155,7 @@ pub struct Timeline {
     selected: Option<i32>,
     /// Thread ids in the order the program made its threads (gdb numbers
     /// them so, from 1), and how much of the log was read to learn them.
-    thread_order: std::sync::Mutex<(u64, Vec<i32>)>,
+    thread_order: std::sync::Mutex<ThreadOrder>,
     /// What the watch slots of the thread `armed_on` hold (a fresh fork
     /// holds none; debug registers are per thread, and another thread's
     /// turn needs them programmed again).
@@ -266,7 +266,7 @@ impl Timeline {
             armed: Vec::new(),
             armed_on: None,
             selected: None,
-            thread_order: std::sync::Mutex::new((0, Vec::new())),
+            thread_order: std::sync::Mutex::new(ThreadOrder::default()),
             triggers: HashMap::new(),
             watch_values: HashMap::new(),
             stepped_watch: None,
@@ -296,6 +296,16 @@ impl Timeline {
     /// The recording being made as the timeline follows it, if it is one.
     pub fn live_recording(&self) -> Option<&LiveRecording> {
         self.frontier.as_ref()
+    }
+
+    /// The process this timeline follows (its id while recording).
+    pub fn followed_process(&self) -> i32 {
+        self.live.followed_process()
+    }
+
+    /// The checkpoint policy it was opened with.
+    pub fn policy(&self) -> CheckpointPolicy {
+        self.policy
     }
 
     pub fn log(&self) -> &TraceLog {
@@ -344,24 +354,43 @@ impl Timeline {
         })
     }
 
-    /// gdb's number for thread `tid`: its place in the order the program
-    /// made its threads, from 1 for the first.
+    /// gdb's number for thread `tid`: its place in the order its process
+    /// made its threads, from 1 for the process's first.
     fn thread_number(&self, tid: i32) -> usize {
         let mut order = self.thread_order.lock().unwrap_or_else(|e| e.into_inner());
-        let (read, tids) = &mut *order;
-        while *read < self.log.len().0 {
-            match self.log.get(EventIdx(*read)) {
-                Some(Event::Exec(exec)) if tids.is_empty() => tids.push(exec.pid),
+        let order = &mut *order;
+        while order.read < self.log.len().0 {
+            match self.log.get(EventIdx(order.read)) {
+                Some(Event::Exec(exec)) if order.current.is_none() => order.current = Some(exec.pid),
+                Some(Event::Switch(switch)) => {
+                    order.current = Some(switch.process);
+                    order.processes.insert(switch.process);
+                }
                 Some(Event::Syscall(call))
-                    if matches!(call.nr, libc::SYS_clone | libc::SYS_clone3) && call.result > 0 =>
+                    if matches!(
+                        call.nr,
+                        libc::SYS_clone | libc::SYS_clone3 | libc::SYS_fork | libc::SYS_vfork
+                    ) && call.result > 0 =>
                 {
-                    tids.push(call.result as i32)
+                    if let Some(maker) = order.current {
+                        order.made.push((maker, call.result as i32));
+                    }
                 }
                 _ => {}
             }
-            *read += 1;
+            order.read += 1;
         }
-        tids.iter().position(|&t| t == tid).map_or(0, |i| i + 1)
+        // The threads of the process tid is in: its first (the process's
+        // id), then those it made, leaving out the child processes.
+        let process = self.live.process_of(tid).unwrap_or(tid);
+        let threads = std::iter::once(process).chain(
+            order
+                .made
+                .iter()
+                .filter(|(maker, made)| *maker == process && !order.processes.contains(made))
+                .map(|(_, made)| *made),
+        );
+        threads.into_iter().position(|t| t == tid).map_or(0, |i| i + 1)
     }
 
     /// The tracee of the thread the front end looks at.
@@ -536,4 +565,18 @@ impl Timeline {
         self.restore(i)?;
         Ok(StopReason::Arrived)
     }
+}
+
+/// What the log says so far about who made which thread (for gdb's thread
+/// numbers, `Timeline::thread_number`).
+#[derive(Default)]
+struct ThreadOrder {
+    /// How many events have been read.
+    read: u64,
+    /// The process whose turn it is at `read`.
+    current: Option<i32>,
+    /// (maker's process, the id a clone, fork or vfork returned), in order.
+    made: Vec<(i32, i32)>,
+    /// The processes that have had a turn.
+    processes: std::collections::HashSet<i32>,
 }
