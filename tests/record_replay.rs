@@ -486,3 +486,57 @@ fn timers_signalfd_message_queues_and_more_record_and_replay() {
     }
     assert_replay_matches(&rec, &session.replay());
 }
+
+/// /dev/zero mappings, sendmmsg, read-only clock_adjtime and adjtimex, the
+/// program's own seccomp filter (its EPERM and its SIGSYS win over rback's
+/// tracing, in replay too) and execveat of a descriptor.
+#[test]
+fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
+    let session = Session::new();
+    let rec = session.record(c_program("syscall_surface"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    for expected in [
+        "/dev/zero: 0 z\n",
+        "sendmmsg: 2 sent, lengths 3 5, first \"one\"\n",
+        "same tick 1\n",
+        &format!(
+            "seccomp: installed 0, getppid -1, SIGSYS for syscall {}\n",
+            libc::SYS_getpriority
+        ),
+        "execveat done\n",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in {rec:?}");
+    }
+    for _ in 0..2 {
+        assert_replay_matches(&rec, &session.replay());
+    }
+}
+
+/// A mapped sparse file is stored sparse in the trace: its 1 GiB copy
+/// takes about as much disk as its data (a gigabyte of zeros would make
+/// every trace of such a program huge).
+#[test]
+fn a_mapped_sparse_file_stays_sparse_in_the_trace() {
+    use std::os::unix::fs::MetadataExt;
+    let session = Session::new();
+    let file = session.path("sparse.bin");
+    let rec = session.record(c_program("sparse_map"), &[file.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "data 0 0\n", "{rec:?}");
+    let files = session.trace().join("files");
+    let copies: Vec<std::fs::Metadata> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .collect();
+    let big = copies
+        .iter()
+        .find(|m| m.len() == 1 << 30)
+        .expect("the copy of the sparse file");
+    assert!(
+        big.blocks() * 512 < 16 << 20,
+        "the copy takes {} bytes",
+        big.blocks() * 512
+    );
+    assert_replay_matches(&rec, &session.replay());
+}

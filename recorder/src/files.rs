@@ -95,18 +95,55 @@ impl FileStore {
 }
 
 /// Copies `from` into a new file at `to` and returns the hash of the bytes.
+/// Holes stay holes (found with `SEEK_DATA`/`SEEK_HOLE`): a sparse file or
+/// a memfd with large holes costs the trace only its data.
 fn copy_and_hash(from: &mut File, to: &Path) -> std::io::Result<FileHash> {
+    use nix::unistd::{lseek, Whence};
+    use std::io::{Seek, SeekFrom};
+    use std::os::fd::AsRawFd;
     let mut out = OpenOptions::new().write(true).create_new(true).mode(0o700).open(to)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = from.read(&mut buf)?;
-        if n == 0 {
+    let len = from.metadata()?.len();
+    let fd = from.as_raw_fd();
+    // Everything before `at` is hashed, and copied where it is data.
+    let mut at = 0u64;
+    while at < len {
+        // A file system that cannot tell data from holes makes it all data.
+        let data = match lseek(fd, at as i64, Whence::SeekData) {
+            Ok(d) => (d as u64).clamp(at, len),
+            Err(nix::errno::Errno::ENXIO) => len,
+            Err(_) => at,
+        };
+        // The hole before the data reads as zeros.
+        buf.fill(0);
+        let mut gap = data - at;
+        while gap > 0 {
+            let n = gap.min(buf.len() as u64) as usize;
+            hasher.update(&buf[..n]);
+            gap -= n as u64;
+        }
+        at = data;
+        if at >= len {
             break;
         }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
+        let hole = lseek(fd, data as i64, Whence::SeekHole).map_or(len, |h| (h as u64).clamp(data, len));
+        from.seek(SeekFrom::Start(data))?;
+        out.seek(SeekFrom::Start(data))?;
+        while at < hole {
+            let n = from.read(&mut buf[..(hole - at).min(1 << 20) as usize])?;
+            if n == 0 {
+                // The file shrank while it was copied: the copy ends here.
+                out.set_len(at)?;
+                return Ok(FileHash(hasher.finalize().to_hex().to_string()));
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n])?;
+            at += n as u64;
+        }
     }
+    // A hole at the end still counts in the length.
+    out.set_len(at)?;
     Ok(FileHash(hasher.finalize().to_hex().to_string()))
 }
 

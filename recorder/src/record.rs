@@ -1476,7 +1476,7 @@ fn si_pid(info: &[u8]) -> i32 {
 pub(crate) fn is_synchronous(sig: i32, code: i32) -> bool {
     matches!(
         sig,
-        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP
+        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP | libc::SIGSYS
     ) && code > 0
 }
 

@@ -494,6 +494,13 @@ impl ReplaySession {
                 let path = self
                     .tracee
                     .scratch(&CString::new(exe.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+                if nr == libc::SYS_execveat {
+                    // execveat(dirfd, path, argv, envp, flags) becomes an
+                    // execve of the copy: its file came from a descriptor or
+                    // a directory replay does not have.
+                    regs.orig_rax = libc::SYS_execve as u64;
+                    (regs.rsi, regs.rdx) = (args[2], args[3]);
+                }
                 regs.rdi = path.0;
                 self.tracee.set_regs(&regs)?;
                 self.tracee.resume(Resume::Syscall, 0)?;
@@ -963,6 +970,10 @@ impl ReplaySession {
             flags |= libc::MAP_FIXED_NOREPLACE;
         }
         let mut fd = u64::MAX;
+        if ev.mapped_file.is_none() && flags & libc::MAP_ANONYMOUS == 0 {
+            // A mapping of /dev/zero is anonymous memory.
+            flags |= libc::MAP_ANONYMOUS;
+        }
         if let Some(hash) = &ev.mapped_file {
             let copy = self.verified(hash)?;
             let path = self

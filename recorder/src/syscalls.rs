@@ -149,6 +149,8 @@ const TIMEVAL: usize = 16;
 const ITIMERVAL: usize = 32;
 const ITIMERSPEC: usize = 32;
 const RUSAGE: usize = 144;
+const MMSGHDR: usize = std::mem::size_of::<c::mmsghdr>();
+const TIMEX: usize = std::mem::size_of::<c::timex>();
 const RLIMIT: usize = 16;
 const MQ_ATTR: usize = 64;
 const STATFS: usize = 120;
@@ -299,6 +301,16 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_sendto, emu("sendto", 6, &[])),
     (c::SYS_recvfrom, emu("recvfrom", 6, &[buf(1, Result), buf(4, CapacityAt(5)), buf(5, Fixed(4))])),
     (c::SYS_sendmsg, emu("sendmsg", 3, &[])),
+    // The kernel writes each sent message's msg_len into its mmsghdr.
+    (c::SYS_sendmmsg, emu("sendmmsg", 4, &[buf(1, ResultTimes(MMSGHDR))])),
+    // Read-only uses (modes 0) return the clock's state; the recording
+    // makes any adjustment for real, as the program asked.
+    (c::SYS_adjtimex, emu("adjtimex", 1, &[buf(0, Fixed(TIMEX))])),
+    (c::SYS_clock_adjtime, emu("clock_adjtime", 2, &[buf(1, Fixed(TIMEX))])),
+    // The program's own filters run in replay too: what they decide (an
+    // error, SIGSYS, death) takes precedence over rback's trace and is
+    // the same both times.
+    (c::SYS_seccomp, exe("seccomp", 3)),
     (c::SYS_recvmsg, emu("recvmsg", 3, &[Out::MsgHdr { ptr: 1 }])),
     (c::SYS_shutdown, emu("shutdown", 2, &[])),
     (c::SYS_bind, emu("bind", 3, &[])),
@@ -478,7 +490,7 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_renameat2, emu("renameat2", 5, &[])),
     (c::SYS_getrandom, emu("getrandom", 3, &[buf(0, Result)])),
     (c::SYS_memfd_create, emu("memfd_create", 2, &[])),
-    (c::SYS_execveat, unsupported("execveat", "execveat is not supported yet")),
+    (c::SYS_execveat, sc("execveat", 5, Replay::Execve, &[])),
     (c::SYS_membarrier, emu("membarrier", 3, &[])),
     (c::SYS_copy_file_range, SyscallInfo { name: "copy_file_range", nargs: 6, replay: Replay::Emulate, outs: &[buf(1, Fixed(8)), buf(3, Fixed(8))], echo: Echo::Opaque }),
     (c::SYS_statx, emu("statx", 5, &[buf(4, Fixed(256))])),

@@ -1,0 +1,87 @@
+/* Syscalls real programs make that need care to replay: mmap of /dev/zero,
+ * sendmmsg, read-only clock_adjtime and adjtimex, the program's own
+ * seccomp filter (an error and a SIGSYS, which win over rback's tracing),
+ * and, last, execveat of a descriptor (what fexecve does). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile int sigsys_nr = -1;
+
+static void on_sigsys(int sig, siginfo_t *info, void *ctx) {
+    (void)sig;
+    (void)ctx;
+    sigsys_nr = info->si_syscall;
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    int zero = open("/dev/zero", O_RDWR);
+    char *z = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+    close(zero);
+    z[100] = 'z';
+    printf("/dev/zero: %d %c\n", z[0], z[100]);
+
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    struct iovec iov[2] = {{"one", 3}, {"three", 5}};
+    struct mmsghdr msgs[2];
+    memset(msgs, 0, sizeof msgs);
+    msgs[0].msg_hdr.msg_iov = &iov[0];
+    msgs[0].msg_hdr.msg_iovlen = 1;
+    msgs[1].msg_hdr.msg_iov = &iov[1];
+    msgs[1].msg_hdr.msg_iovlen = 1;
+    int sent = sendmmsg(sv[0], msgs, 2, 0);
+    char got[16] = {0};
+    ssize_t n = recv(sv[1], got, sizeof got, 0);
+    printf("sendmmsg: %d sent, lengths %u %u, first \"%.*s\"\n", sent, msgs[0].msg_len, msgs[1].msg_len, (int)n, got);
+
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    int state = (int)syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx);
+    struct timex tx2;
+    memset(&tx2, 0, sizeof tx2);
+    int state2 = adjtimex(&tx2);
+    printf("clock_adjtime: state %d, adjtimex: state %d, same tick %d\n", state, state2, tx.tick == tx2.tick);
+
+    /* getppid fails with EPERM; getpriority raises SIGSYS. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSYS, &sa, NULL);
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpriority, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    long installed = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+    long ppid = getppid();
+    syscall(SYS_getpriority, 0, 0);
+    printf("seccomp: installed %ld, getppid %ld, SIGSYS for syscall %d\n", installed, ppid, sigsys_nr);
+
+    int echo = open("/bin/echo", O_RDONLY);
+    char *argv[] = {"echo", "execveat", "done", NULL};
+    char *envp[] = {NULL};
+    syscall(SYS_execveat, echo, "", argv, envp, AT_EMPTY_PATH);
+    printf("execveat failed\n");
+    return 1;
+}
