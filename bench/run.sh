@@ -54,7 +54,14 @@ workloads=(
     "threads-cpu|$work/bin/threads_cpu|1|pinned"
     "futex-pingpong|$work/bin/futex_pingpong 5000|1|pinned"
     "count-signal|$work/bin/count_signal|1"
+    "shell-pipeline|/bin/sh $work/bin/pipeline.sh|1"
+    "gcc-compile|/bin/sh $work/bin/compile.sh|1"
 )
+
+# Multi-process workloads: a shell pipeline of a few processes, and a
+# compile (gcc runs cc1 and as as child processes).
+printf 'i=0\nwhile [ $i -lt 20 ]; do seq 1 2000 | sort -rn | head -3 | tail -1; i=$((i + 1)); done\n' >"$work/bin/pipeline.sh"
+printf 'gcc -O2 -c %s -o %s && echo compiled\n' "$here/programs/syscall_heavy.c" "$work/out/compiled.o" >"$work/bin/compile.sh"
 
 # One measurement of each mode, in microseconds, into m_native, m_record and
 # m_replay (globals rather than output, so that fail() exits the script and
@@ -103,6 +110,16 @@ $(diff "$out.rec.$i" "$out.rep.$i" | head -20)"
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {printf "%d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# BENCH_ONLY=REGEX measures only the workloads whose names match.
+if [[ -n ${BENCH_ONLY:-} ]]; then
+    selected=()
+    for w in "${workloads[@]}"; do
+        [[ ${w%%|*} =~ $BENCH_ONLY ]] && selected+=("$w")
+    done
+    ((${#selected[@]} > 0)) || { echo "bench: no workload matches BENCH_ONLY=$BENCH_ONLY" >&2; exit 2; }
+    workloads=("${selected[@]}")
+fi
 
 declare -A med size
 for w in "${workloads[@]}"; do

@@ -267,3 +267,31 @@ fn inferiors_and_follow_fork_mode_child() {
     assert!(errors.contains("Inferior ID 7 not known."), "{errors}");
     assert!(errors.contains("Valid arguments are child, parent."), "{errors}");
 }
+
+/// `rback run` on a program that forks: the debugger follows the parent
+/// while the recording goes on, the child's output shows when the replay
+/// passes its turn, and going back and forth works.
+#[test]
+fn rback_run_follows_the_parent_of_a_fork_as_it_is_recorded() {
+    let session = Session::new();
+    let script = session.write(
+        "live.gdb",
+        "break fork.c:19\ncontinue\nprint status >> 8\nreverse-continue\ncontinue\ncontinue\n",
+    );
+    let out = session.rback(&[
+        OsStr::new("run"),
+        OsStr::new("--batch"),
+        OsStr::new("-x"),
+        script.as_os_str(),
+        c_program("fork").as_os_str(),
+    ]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    let child = text.find("in the child\n").expect("the child's output");
+    let hit = text.find("Breakpoint 1, main () at fork.c:19").expect("the breakpoint");
+    assert!(text.find("before fork\n").unwrap() < child && child < hit, "{text}");
+    assert!(text.contains("$1 = 7\n"), "{text}");
+    assert_eq!(text.matches("in the child\n").count(), 1, "shown once: {text}");
+    assert!(text.contains("after fork: child exited with 7\n"), "{text}");
+    assert!(text.contains("The program exited normally"), "{text}");
+}

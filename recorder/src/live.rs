@@ -141,43 +141,82 @@ impl LiveRecording {
     /// Makes sure event `e` is in the log (making the parked syscall if it
     /// is `e`). `false` when the program ended before `e`.
     pub fn record_through(&self, e: EventIdx, interrupted: &AtomicBool) -> Result<bool> {
-        self.advance(interrupted, |log_len, frontier| {
-            if log_len > e.0 {
-                Some(true)
-            } else if frontier == Frontier::Ended {
-                Some(false)
-            } else {
-                None
-            }
-        })
+        self.advance(interrupted, recorded_through(e))
     }
 
     /// Lets the live program go on (making parked syscalls) until `done`
     /// has an answer for the log's length and the frontier.
     fn advance(&self, interrupted: &AtomicBool, done: impl Fn(u64, Frontier) -> Option<bool>) -> Result<bool> {
-        let mut state = self.shared.state.lock().unwrap();
-        loop {
-            // The frontier is set after the event it follows is in the log.
-            if let Some(answer) = done(self.log.len().0, state.frontier) {
-                return Ok(answer);
-            }
-            if let Frontier::Parked(_) = state.frontier {
-                state.go = true;
-                state.frontier = Frontier::Running;
-                self.shared.changed.notify_all();
-            }
-            if interrupted.load(Ordering::SeqCst) {
-                return Err(Error::Interrupted);
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, Duration::from_millis(20))
-                .unwrap()
-                .0;
-        }
+        advance(&self.shared, &self.log, interrupted, done)
     }
 
+    /// What a replay that passes over the events of processes it does not
+    /// follow needs to wait for those events as the program makes them.
+    pub(crate) fn feed(&self, interrupted: Arc<AtomicBool>) -> LogFeed {
+        LogFeed {
+            log: self.log.clone(),
+            shared: self.shared.clone(),
+            interrupted,
+        }
+    }
+}
+
+/// Lets a replay wait for events of a live recording that are not made yet.
+#[derive(Clone)]
+pub(crate) struct LogFeed {
+    log: Arc<TraceLog>,
+    shared: Arc<Shared>,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl LogFeed {
+    /// Waits until event `e` is recorded (`true`) or the program has ended
+    /// before it (`false`).
+    pub(crate) fn wait_for(&self, e: EventIdx) -> Result<bool> {
+        advance(&self.shared, &self.log, &self.interrupted, recorded_through(e))
+    }
+}
+
+/// `advance`'s test for "event `e` is recorded, or never will be".
+fn recorded_through(e: EventIdx) -> impl Fn(u64, Frontier) -> Option<bool> {
+    move |log_len, frontier| {
+        if log_len > e.0 {
+            Some(true)
+        } else if frontier == Frontier::Ended {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// Lets the live program go on (making parked syscalls) until `done` has an
+/// answer for the log's length and the frontier.
+fn advance(
+    shared: &Shared,
+    log: &TraceLog,
+    interrupted: &AtomicBool,
+    done: impl Fn(u64, Frontier) -> Option<bool>,
+) -> Result<bool> {
+    let mut state = shared.state.lock().unwrap();
+    loop {
+        // The frontier is set after the event it follows is in the log.
+        if let Some(answer) = done(log.len().0, state.frontier) {
+            return Ok(answer);
+        }
+        if let Frontier::Parked(_) = state.frontier {
+            state.go = true;
+            state.frontier = Frontier::Running;
+            shared.changed.notify_all();
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        state = shared.changed.wait_timeout(state, Duration::from_millis(20)).unwrap().0;
+    }
+}
+
+impl LiveRecording {
     /// Ends the recording: kills the program if it still runs, finishes the
     /// trace, and says how it went.
     fn stop(&mut self) -> Result<RecordOutcome> {

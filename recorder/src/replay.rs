@@ -225,6 +225,8 @@ pub struct ReplaySession {
     /// How the program ended, when the replay got to its end while passing
     /// over processes it does not run.
     ended: Option<ExitStatus>,
+    /// Where to wait for events not recorded yet (`rback run`).
+    feed: Option<crate::live::LogFeed>,
     /// First threads that exited before the other threads of their
     /// process (zombies until their process ends).
     zombies: Vec<Tracee>,
@@ -316,6 +318,7 @@ impl ReplaySession {
             live_processes: HashSet::from([first.pid]),
             follow,
             ended: None,
+            feed: None,
             zombies: Vec::new(),
             echo_output,
             raised: None,
@@ -791,6 +794,16 @@ impl ReplaySession {
                             "no such thread".into(),
                         )),
                     };
+                }
+            }
+            if self.peek()?.is_none() {
+                // A live recording makes these events as the replay passes.
+                let more = match &self.feed {
+                    Some(feed) => feed.wait_for(self.next_event_index())?,
+                    None => false,
+                };
+                if !more {
+                    return Ok(Turn::End);
                 }
             }
             match self.next_event()? {
@@ -1432,6 +1445,7 @@ impl ReplaySession {
             live_processes: self.live_processes.clone(),
             follow: self.follow,
             ended: self.ended,
+            feed: self.feed.clone(),
             zombies: Vec::new(),
             echo_output: self.echo_output,
             raised: None,
@@ -1452,6 +1466,12 @@ impl ReplaySession {
     pub(crate) fn prepare(&mut self) -> Result<()> {
         self.before_resume()?;
         self.install_state_check()
+    }
+
+    /// Lets the replay wait for events a live recording has not made yet
+    /// when it passes over other processes' turns.
+    pub(crate) fn set_feed(&mut self, feed: crate::live::LogFeed) {
+        self.feed = Some(feed);
     }
 
     pub(crate) fn set_stop_at_boundaries(&mut self, on: bool) {

@@ -49,9 +49,12 @@ impl Timeline {
                 )))
             }
         }
-        self.show_live_output(self.at.event);
         // Usually one event; an execve's syscall and the exec it made are
-        // replayed together.
+        // replayed together, and the turns of processes the timeline does
+        // not follow are passed over (their output is shown all the same).
+        for e in self.at.event.0..self.live.next_event_index().0 {
+            self.show_live_output(EventIdx(e));
+        }
         self.at = Position::start(self.live.next_event_index());
         self.arrivals.clear();
         self.triggers.clear();

@@ -241,6 +241,10 @@ impl Timeline {
         let follow = Follow::Process(process.unwrap_or(first));
         let mut live = ReplaySession::start_from(trace_dir, log.clone(), false, follow)?;
         live.set_stop_at_boundaries(true);
+        let interrupted = Arc::new(AtomicBool::new(false));
+        if let Some(recording) = &frontier {
+            live.set_feed(recording.feed(interrupted.clone()));
+        }
         live.prepare()?;
         let mut timeline = Timeline {
             log,
@@ -270,7 +274,7 @@ impl Timeline {
             triggers: HashMap::new(),
             watch_values: HashMap::new(),
             stepped_watch: None,
-            interrupted: Arc::new(AtomicBool::new(false)),
+            interrupted,
             settling: false,
             running: Arc::new(AtomicI32::new(0)),
             tick: Arc::new(AtomicBool::new(false)),
