@@ -489,7 +489,8 @@ fn timers_signalfd_message_queues_and_more_record_and_replay() {
 
 /// /dev/zero mappings, sendmmsg, read-only clock_adjtime and adjtimex, the
 /// program's own seccomp filter (its EPERM and its SIGSYS win over rback's
-/// tracing, in replay too) and execveat of a descriptor.
+/// tracing, in replay too), System V shared memory and execveat of a
+/// descriptor.
 #[test]
 fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
     let session = Session::new();
@@ -504,6 +505,7 @@ fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
             "seccomp: installed 0, getppid -1, SIGSYS for syscall {}\n",
             libc::SYS_getpriority
         ),
+        "shm: in a segment, size 10000, attached 1\n",
         "execveat done\n",
     ] {
         assert!(out.contains(expected), "{expected:?} in {rec:?}");

@@ -960,7 +960,9 @@ impl Recorder {
     fn log_call_end(&mut self, call: &PendingCall, result: i64) -> Result<()> {
         let info = syscalls::lookup(call.nr).expect("a call is pending only if the table knows it");
         let event = self.writer.events_written();
-        let writes = if result >= 0 {
+        let writes = if result >= 0 && call.nr == libc::SYS_shmat {
+            self.attached_segment(RemoteAddr(result as u64))?
+        } else if result >= 0 {
             self.outputs(info, &call.args, result, &call.capacity, call.request)?
         } else {
             vec![]
@@ -1189,6 +1191,19 @@ impl Recorder {
             }
         }
         Ok(writes)
+    }
+
+    /// The contents of the System V shared memory segment just attached at
+    /// `at`, for replay to lay into its own mapping there.
+    fn attached_segment(&self, at: RemoteAddr) -> Result<Vec<MemWrite>> {
+        let maps = self.tracee.mappings()?;
+        let Some(segment) = maps.iter().find(|m| m.start == at.0) else {
+            return Err(Error::Spawn(format!("no mapping at {at} after shmat")));
+        };
+        Ok(vec![MemWrite {
+            addr: at,
+            bytes: self.tracee.read_bytes(at, (segment.end - segment.start) as usize)?,
+        }])
     }
 
     /// Output for rback's own stdout/stderr, which replay writes again.

@@ -534,6 +534,18 @@ impl ReplaySession {
                 return self.finish_event(Finish::CallExit);
             }
             Replay::Clone => return self.clone_thread(at, &ev),
+            Replay::ShmAttach if ev.result >= 0 => {
+                self.attach_like_recording(&ev)?;
+                injected = true;
+                self.finish_skipped(&mut regs, &ev)?;
+            }
+            Replay::ShmDetach if ev.result == 0 => {
+                self.detach_like_recording(ev.args[0])?;
+                injected = true;
+                self.finish_skipped(&mut regs, &ev)?;
+            }
+            // A failed attach or detach changed nothing.
+            Replay::ShmAttach | Replay::ShmDetach => self.finish_skipped(&mut regs, &ev)?,
             Replay::Unsupported(_) => {
                 return Err(self.diverged(
                     at,
@@ -1022,6 +1034,67 @@ impl ReplaySession {
             self.tracee.inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
         }
         Ok(got)
+    }
+
+    /// Maps, at the address a recorded `shmat` returned, memory with the
+    /// segment's recorded contents: shared with the program's children
+    /// when this replay runs them too, private otherwise (see
+    /// [`ReplaySession::map_like_recording`]).
+    fn attach_like_recording(&mut self, ev: &SyscallEvent) -> Result<()> {
+        let Some(contents) = ev.writes.first() else {
+            return Err(self.diverged(self.next_event_index(), "a segment's contents".into(), "none".into()));
+        };
+        const SHM_RDONLY: u64 = 0o10000;
+        const SHM_EXEC: u64 = 0o100000;
+        let mut prot = libc::PROT_READ;
+        if ev.args[2] & SHM_RDONLY == 0 {
+            prot |= libc::PROT_WRITE;
+        }
+        if ev.args[2] & SHM_EXEC != 0 {
+            prot |= libc::PROT_EXEC;
+        }
+        let sharing = if self.follow == Follow::All {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
+        let flags = libc::MAP_FIXED | libc::MAP_ANONYMOUS | sharing;
+        let len = contents.bytes.len() as u64;
+        let got = self.tracee.inject_syscall(
+            libc::SYS_mmap,
+            [ev.result as u64, len, prot as u64, flags as u64, u64::MAX, 0],
+        )?;
+        if got != ev.result {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("shmat at {:#x}", ev.result),
+                format!("a mapping there failing with {}", errno_name(got)),
+            ));
+        }
+        // Writes through /proc/PID/mem reach read-only pages too.
+        self.tracee.write_bytes(contents.addr, &contents.bytes)
+    }
+
+    /// Unmaps what [`ReplaySession::attach_like_recording`] mapped at `at`.
+    fn detach_like_recording(&mut self, at: u64) -> Result<()> {
+        let maps = self.tracee.mappings()?;
+        let Some(m) = maps.iter().find(|m| m.start == at) else {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("an attached segment at {at:#x}"),
+                "nothing mapped there".into(),
+            ));
+        };
+        let r = self
+            .tracee
+            .inject_syscall(libc::SYS_munmap, [m.start, m.end - m.start, 0, 0, 0, 0])?;
+        if r != 0 {
+            return Err(Error::Spawn(format!(
+                "cannot unmap a detached segment: {}",
+                errno_name(r)
+            )));
+        }
+        Ok(())
     }
 
     fn on_signal(&mut self, sig: i32) -> Result<Step> {

@@ -37,6 +37,11 @@ pub enum Replay {
     /// made in replay too (when replay follows it), and is given the id it
     /// had while recording.
     Clone,
+    /// `shmat`: replay maps anonymous memory at the recorded address and
+    /// writes the segment's recorded contents there.
+    ShmAttach,
+    /// `shmdt`: replay unmaps what its `ShmAttach` mapped there.
+    ShmDetach,
     /// Refused at record time with this explanation.
     Unsupported(&'static str),
 }
@@ -434,7 +439,13 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_mq_timedreceive, emu("mq_timedreceive", 5, &[buf(1, Result), buf(3, Fixed(4))])),
     (c::SYS_mq_notify, emu("mq_notify", 2, &[])),
     (c::SYS_mq_getsetattr, emu("mq_getsetattr", 3, &[buf(2, Fixed(MQ_ATTR))])),
-    // System V message queues and semaphores (not shared memory, which maps).
+    // System V shared memory: an attached segment is mapped memory whose
+    // contents at the attach are recorded (see `Replay::ShmAttach`).
+    (c::SYS_shmget, emu("shmget", 3, &[])),
+    (c::SYS_shmat, sc("shmat", 3, Replay::ShmAttach, &[])),
+    (c::SYS_shmdt, sc("shmdt", 1, Replay::ShmDetach, &[])),
+    (c::SYS_shmctl, emu("shmctl", 3, &[Out::ByRequest])),
+    // System V message queues and semaphores.
     (c::SYS_msgget, emu("msgget", 3, &[])),
     (c::SYS_msgsnd, emu("msgsnd", 4, &[])),
     (c::SYS_msgrcv, emu("msgrcv", 5, &[buf(1, ResultPlus(8))])),
@@ -691,6 +702,15 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
             c::IPC_INFO | MSG_INFO => RequestOut::Buf { ptr: 2, len: MSGINFO },
             _ => RequestOut::Buf { ptr: 2, len: 0 },
         },
+        c::SYS_shmctl => match args[1] as i32 & 0xff {
+            c::IPC_STAT | SHM_STAT | SHM_STAT_ANY => RequestOut::Buf { ptr: 2, len: SHMID_DS },
+            c::IPC_INFO => RequestOut::Buf { ptr: 2, len: SHMINFO },
+            SHM_INFO => RequestOut::Buf {
+                ptr: 2,
+                len: SHM_INFO_LEN,
+            },
+            _ => RequestOut::Buf { ptr: 2, len: 0 },
+        },
         c::SYS_semctl => match args[2] as i32 & 0xff {
             c::IPC_STAT | SEM_STAT | SEM_STAT_ANY => RequestOut::Buf { ptr: 3, len: SEMID_DS },
             c::IPC_INFO | SEM_INFO => RequestOut::Buf { ptr: 3, len: SEMINFO },
@@ -704,6 +724,14 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
 
 // System V IPC commands and struct sizes on x86-64 (<linux/msg.h>,
 // <linux/sem.h>), which the libc crate lacks.
+const SHM_STAT: i32 = 13;
+const SHM_INFO: i32 = 14;
+const SHM_STAT_ANY: i32 = 15;
+const SHMID_DS: usize = std::mem::size_of::<c::shmid_ds>();
+/// `struct shminfo`: five unsigned longs and four reserved ones.
+const SHMINFO: usize = 9 * 8;
+/// `struct shm_info`: an int (padded to 8), then five unsigned longs.
+const SHM_INFO_LEN: usize = 8 + 5 * 8;
 const MSG_STAT: i32 = 11;
 const MSG_INFO: i32 = 12;
 const MSG_STAT_ANY: i32 = 13;

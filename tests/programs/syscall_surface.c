@@ -1,7 +1,8 @@
 /* Syscalls real programs make that need care to replay: mmap of /dev/zero,
  * sendmmsg, read-only clock_adjtime and adjtimex, the program's own
  * seccomp filter (an error and a SIGSYS, which win over rback's tracing),
- * and, last, execveat of a descriptor (what fexecve does). */
+ * System V shared memory, and, last, execveat of a descriptor (what fexecve
+ * does). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timex.h>
@@ -77,6 +79,15 @@ int main(void) {
     long ppid = getppid();
     syscall(SYS_getpriority, 0, 0);
     printf("seccomp: installed %ld, getppid %ld, SIGSYS for syscall %d\n", installed, ppid, sigsys_nr);
+
+    int shm = shmget(IPC_PRIVATE, 10000, IPC_CREAT | 0600);
+    char *seg = shmat(shm, NULL, 0);
+    strcpy(seg + 5000, "in a segment");
+    struct shmid_ds ds;
+    shmctl(shm, IPC_STAT, &ds);
+    printf("shm: %s, size %zu, attached %lu\n", seg + 5000, (size_t)ds.shm_segsz, (unsigned long)ds.shm_nattch);
+    shmdt(seg);
+    shmctl(shm, IPC_RMID, NULL);
 
     int echo = open("/bin/echo", O_RDONLY);
     char *argv[] = {"echo", "execveat", "done", NULL};
