@@ -477,7 +477,7 @@ fn timers_signalfd_message_queues_and_more_record_and_replay() {
         "signalfd read 128 bytes: signal 12, value 42\n",
         "mq: 22 bytes, priority 3: through a POSIX queue (max 4)\n",
         "msg: type 7, 32 bytes: through a System V queue (queue had 0)\n",
-        "sem: value 2\n",
+        "sem: value 2, all 2 0 0\n",
         "process_vm_readv 30: read through process_vm_readv\n",
         "kcmp of stdout with itself: 0\n",
         "mincore: 1 0\n",

@@ -767,6 +767,11 @@ impl Recorder {
                 }
                 RequestOut::Fake(result) => fake = Some(result),
                 RequestOut::Buf { ptr, len } => request = Some((ptr, len)),
+                RequestOut::SemaphoreValues { ptr, semid } => {
+                    // A set rback cannot look at fails the call too.
+                    let count = crate::sys::semaphore_count(semid).unwrap_or(0);
+                    request = Some((ptr, count * std::mem::size_of::<libc::c_ushort>()));
+                }
             }
         }
         if info.echo == Echo::Opaque {

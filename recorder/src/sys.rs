@@ -124,6 +124,15 @@ pub fn kill_process(pid: Pid, sig: i32) -> Result<(), Errno> {
     Errno::result(r).map(drop)
 }
 
+/// How many semaphores System V set `semid` has (`IPC_STAT`), if rback
+/// may look at it.
+pub fn semaphore_count(semid: i32) -> Option<usize> {
+    // SAFETY: IPC_STAT writes one semid_ds into the buffer it is given.
+    let mut ds: libc::semid_ds = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::semctl(semid, 0, libc::IPC_STAT, &mut ds as *mut libc::semid_ds) };
+    (r == 0).then_some(ds.sem_nsems as usize)
+}
+
 /// Reads the time-stamp counter, for emulating a trapped `rdtsc`.
 pub fn rdtsc() -> u64 {
     // SAFETY: rdtsc has no preconditions on x86-64 (rback itself is never

@@ -586,6 +586,10 @@ pub enum RequestOut {
     Unsupported(String),
     /// Must not reach the kernel at all; returns this.
     Fake(i64),
+    /// `semctl(GETALL)`: writes one `unsigned short` per semaphore of set
+    /// `semid` at argument `ptr`, a count the call does not say (the
+    /// recorder asks the kernel).
+    SemaphoreValues { ptr: usize, semid: i32 },
 }
 
 // fcntl commands the libc crate lacks on this target (<asm-generic/fcntl.h>).
@@ -715,7 +719,10 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
             c::IPC_STAT | SEM_STAT | SEM_STAT_ANY => RequestOut::Buf { ptr: 3, len: SEMID_DS },
             c::IPC_INFO | SEM_INFO => RequestOut::Buf { ptr: 3, len: SEMINFO },
             // The array's length is the set's size, which the call does not say.
-            GETALL => RequestOut::Unsupported("semctl GETALL".into()),
+            GETALL => RequestOut::SemaphoreValues {
+                ptr: 3,
+                semid: args[0] as i32,
+            },
             _ => RequestOut::Buf { ptr: 3, len: 0 },
         },
         _ => RequestOut::Unsupported(format!("request syscall {nr}")),

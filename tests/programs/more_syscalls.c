@@ -85,12 +85,14 @@ int main(void) {
     msgctl(mid, IPC_STAT, &stat);
     msgctl(mid, IPC_RMID, NULL);
     printf("msg: type %ld, %zd bytes: %s (queue had %lu)\n", in.type, got_len, in.text, (unsigned long)stat.msg_qnum);
-    int sid = semget(IPC_PRIVATE, 1, 0600);
+    int sid = semget(IPC_PRIVATE, 3, 0600);
     struct sembuf up = {0, 2, 0};
     semop(sid, &up, 1);
     int val = semctl(sid, 0, GETVAL);
+    unsigned short all[3] = {9, 9, 9};
+    semctl(sid, 0, GETALL, all);
     semctl(sid, 0, IPC_RMID);
-    printf("sem: value %d\n", val);
+    printf("sem: value %d, all %d %d %d\n", val, all[0], all[1], all[2]);
 
     /* Reading its own memory, comparing its own files, page residency. */
     char secret[] = "read through process_vm_readv";
