@@ -111,3 +111,55 @@ fn replay_without_traces_says_there_are_none() {
     let line = assert_one_error_line(&out);
     assert!(line.contains("no traces yet"), "{out:?}");
 }
+
+/// Recording a program again into the same directory of traces copies none
+/// of its files: the second trace's copies are hard links to the shared
+/// ones, and it still replays on its own once the first trace and the
+/// shared copies are gone. A directory of traces others can write to is
+/// not used for sharing.
+#[test]
+fn recordings_share_their_file_copies_through_hard_links() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let session = Session::new();
+    let traces = session.path("traces");
+    std::fs::create_dir(&traces).unwrap();
+    std::fs::set_permissions(&traces, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let prog = c_program("exit_status");
+    let record = |name: &str| {
+        let mut cmd = session.command();
+        cmd.arg("record")
+            .arg("-o")
+            .arg(traces.join(name))
+            .arg(&prog)
+            .arg("exit42");
+        run(&mut cmd, None, TIMEOUT)
+    };
+    record("first");
+    record("second");
+    let copies = |name: &str| -> Vec<std::fs::Metadata> {
+        std::fs::read_dir(traces.join(name).join("files"))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap())
+            .collect()
+    };
+    let (first, second) = (copies("first"), copies("second"));
+    assert!(!second.is_empty());
+    for copy in &second {
+        assert!(
+            first.iter().any(|f| f.ino() == copy.ino()),
+            "every copy of the second trace is the first's, linked"
+        );
+    }
+    std::fs::remove_dir_all(traces.join("first")).unwrap();
+    std::fs::remove_dir_all(traces.join(".rback-files")).unwrap();
+    let mut replay = session.command();
+    replay.args(["replay", "-a"]).arg(traces.join("second"));
+    let out = run(&mut replay, None, TIMEOUT);
+    assert_eq!((out.code(), out.stdout().as_str()), (42, "mode exit42\n"), "{out:?}");
+
+    // Others may write here: no sharing.
+    std::fs::set_permissions(&traces, std::fs::Permissions::from_mode(0o777)).unwrap();
+    record("third");
+    assert!(!traces.join(".rback-files").exists());
+    assert!(copies("third").iter().all(|c| c.nlink() == 1));
+}

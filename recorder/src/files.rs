@@ -6,6 +6,9 @@
 //! times (every library is mapped once per segment) is read once: copies are
 //! remembered by inode and change time for the length of a recording.
 //!
+//! Recordings into one directory of traces share their copies through
+//! hard links (`SharedCopies`), so a program recorded again costs no copy.
+//!
 //! A trace may come from someone else, so replay trusts none of it: a name
 //! in the log is joined to `files/` only if it is a content hash
 //! ([`copy_path`]), and a copy is used only as a regular file whose bytes
@@ -28,6 +31,106 @@ pub struct FileStore {
     dir: PathBuf,
     known: HashMap<FileVersion, FileHash>,
     tmp_counter: u64,
+    /// The copies earlier recordings made, shared through hard links.
+    shared: Option<SharedCopies>,
+}
+
+/// Copies shared by the traces of one directory of traces (its
+/// `.rback-files`), so that recording the same program again copies
+/// nothing: a trace's copy is a hard link to the shared one, which keeps
+/// every trace self-contained (deleting one deletes only its links). Kept
+/// only in a directory of traces that is the user's own and closed to
+/// others, since a trace links what it finds there (replay still checks
+/// every copy's hash before use).
+struct SharedCopies {
+    dir: PathBuf,
+    /// Which version of a file has which hash, as earlier recordings
+    /// found (the `index` file: a line per copy).
+    index: HashMap<FileVersion, FileHash>,
+}
+
+/// The name of the shared copies' directory beside the traces.
+pub const SHARED_DIR: &str = ".rback-files";
+
+impl SharedCopies {
+    /// The shared copies for traces in `traces`, if that directory is the
+    /// user's own and closed to others.
+    fn open(traces: &Path) -> Option<SharedCopies> {
+        let me = nix::unistd::geteuid().as_raw();
+        let private =
+            |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me && m.mode() & 0o022 == 0);
+        if !private(traces) {
+            return None;
+        }
+        let dir = traces.join(SHARED_DIR);
+        let _ = fs::DirBuilder::new().mode(0o700).create(&dir);
+        if !private(&dir) {
+            return None;
+        }
+        let text = fs::read_to_string(dir.join("index")).unwrap_or_default();
+        let index = text.lines().filter_map(parse_index_line).collect();
+        Some(SharedCopies { dir, index })
+    }
+
+    /// Links the shared copy of `version` into `files` as its hash's name.
+    fn link_into(&self, version: &FileVersion, files: &Path) -> Option<FileHash> {
+        let hash = self.index.get(version)?;
+        let shared = self.dir.join(&hash.0);
+        if !fs::symlink_metadata(&shared).is_ok_and(|m| m.is_file() && m.len() == version.2) {
+            return None;
+        }
+        match fs::hard_link(&shared, files.join(&hash.0)) {
+            Ok(()) => Some(hash.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Some(hash.clone()),
+            // Another file system, say: copy as usual.
+            Err(_) => None,
+        }
+    }
+
+    /// Shares a copy just made: links it here and notes its version.
+    fn share(&mut self, version: FileVersion, hash: &FileHash, copy: &Path) {
+        let linked = match fs::hard_link(copy, self.dir.join(&hash.0)) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
+        };
+        if !linked {
+            return;
+        }
+        let (dev, ino, size, mtime, mtime_ns, ctime, ctime_ns) = version;
+        let line = format!("{dev} {ino} {size} {mtime} {mtime_ns} {ctime} {ctime_ns} {}\n", hash.0);
+        // One short append per line: recordings running at once interleave
+        // whole lines.
+        let appended = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(self.dir.join("index"))
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if appended.is_ok() {
+            self.index.insert(version, hash.clone());
+        }
+    }
+}
+
+/// One line of the shared copies' index; `None` for anything malformed.
+fn parse_index_line(line: &str) -> Option<(FileVersion, FileHash)> {
+    let f: Vec<&str> = line.split(' ').collect();
+    let [dev, ino, size, mtime, mtime_ns, ctime, ctime_ns, hash] = f.as_slice() else {
+        return None;
+    };
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        return None;
+    }
+    let version = (
+        dev.parse().ok()?,
+        ino.parse().ok()?,
+        size.parse().ok()?,
+        mtime.parse().ok()?,
+        mtime_ns.parse().ok()?,
+        ctime.parse().ok()?,
+        ctime_ns.parse().ok()?,
+    );
+    Some((version, FileHash(hash.to_string())))
 }
 
 impl FileStore {
@@ -39,10 +142,12 @@ impl FileStore {
             .mode(0o700)
             .create(&dir)
             .map_err(Error::io(format!("cannot create {}", dir.display())))?;
+        let shared = trace_dir.parent().and_then(SharedCopies::open);
         Ok(FileStore {
             dir,
             known: HashMap::new(),
             tmp_counter: 0,
+            shared,
         })
     }
 
@@ -70,6 +175,10 @@ impl FileStore {
         if let Some(hash) = self.known.get(&version) {
             return Ok(hash.clone());
         }
+        if let Some(hash) = self.shared.as_ref().and_then(|s| s.link_into(&version, &self.dir)) {
+            self.known.insert(version, hash.clone());
+            return Ok(hash);
+        }
         self.tmp_counter += 1;
         let tmp = self
             .dir
@@ -89,6 +198,9 @@ impl FileStore {
             let _ = fs::remove_file(&tmp);
             copy_error(path, e)
         })?;
+        if let Some(shared) = &mut self.shared {
+            shared.share(version, &hash, &self.dir.join(&hash.0));
+        }
         self.known.insert(version, hash.clone());
         Ok(hash)
     }

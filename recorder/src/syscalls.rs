@@ -589,7 +589,10 @@ pub enum RequestOut {
     /// `semctl(GETALL)`: writes one `unsigned short` per semaphore of set
     /// `semid` at argument `ptr`, a count the call does not say (the
     /// recorder asks the kernel).
-    SemaphoreValues { ptr: usize, semid: i32 },
+    SemaphoreValues {
+        ptr: usize,
+        semid: i32,
+    },
 }
 
 // fcntl commands the libc crate lacks on this target (<asm-generic/fcntl.h>).
