@@ -151,5 +151,7 @@ for w in "${workloads[@]}"; do
     awk -v l="$label" -v n="${med[$name.native]}" -v c="${med[$name.record]}" -v p="${med[$name.replay]}" -v s="${size[$name]}" \
         'BEGIN { printf "%-22s %8.3f s %8.3f s %8.3f s %14.1fx %13.1fx %10s\n", l, n/1e6, c/1e6, p/1e6, c/n, p/n, s }'
 done
-awk -v r="$startup_reps" -v n="${med[startup.native]}" -v c="${med[startup.record]}" -v p="${med[startup.replay]}" \
-    'BEGIN { printf "\nstartup (x%d) is %d back-to-back starts of a dynamically linked hello world: per start native %.2f ms, record %.2f ms, replay %.2f ms; its trace size is for one start.\n", r, r, n/r/1e3, c/r/1e3, p/r/1e3 }'
+if [[ -n ${med[startup.native]:-} ]]; then
+    awk -v r="$startup_reps" -v n="${med[startup.native]}" -v c="${med[startup.record]}" -v p="${med[startup.replay]}" \
+        'BEGIN { printf "\nstartup (x%d) is %d back-to-back starts of a dynamically linked hello world: per start native %.2f ms, record %.2f ms, replay %.2f ms; its trace size is for one start.\n", r, r, n/r/1e3, c/r/1e3, p/r/1e3 }'
+fi
