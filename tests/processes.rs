@@ -24,6 +24,23 @@ fn info(session: &Session) -> String {
     out.stdout()
 }
 
+/// Runs debugger `commands` in batch mode on the session's trace, with
+/// `args` (say, `-p PID`) before them; returns what the user saw, after
+/// checking the session ended well.
+fn debug(session: &Session, args: &[&str], commands: &str) -> String {
+    let script = session.write("commands.gdb", commands);
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .args(args)
+        .arg("--batch")
+        .arg("-x")
+        .arg(script)
+        .arg(session.trace());
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_eq!(out.code(), 0, "{out:?}");
+    out.stdout()
+}
+
 /// The ids `rback info` lists for the processes that are a child of another.
 fn child_pids(session: &Session) -> Vec<String> {
     info(session)
@@ -143,19 +160,11 @@ fn make_running_gcc_replays_and_writes_nothing() {
 fn the_debugger_follows_the_parent_across_a_fork() {
     let session = Session::new();
     session.record(c_program("fork"), &[]);
-    let script = session.write(
-        "parent.gdb",
+    let text = debug(
+        &session,
+        &[],
         "break 19\ncontinue\ninfo threads\nprint status >> 8\nreverse-continue\n",
     );
-    let out = session.rback(&[
-        OsStr::new("replay"),
-        OsStr::new("--batch"),
-        OsStr::new("-x"),
-        script.as_os_str(),
-        session.trace().as_os_str(),
-    ]);
-    assert_eq!(out.code(), 0, "{out:?}");
-    let text = out.stdout();
     assert!(text.contains("Breakpoint 1, main () at fork.c:19"), "{text}");
     assert!(text.contains("$1 = 7\n"), "{text}");
     assert!(text.contains("No more reverse-execution history."), "{text}");
@@ -171,21 +180,11 @@ fn replay_p_debugs_a_child_process() {
     session.record(c_program("fork"), &[]);
     let children = child_pids(&session);
     assert_eq!(children.len(), 1, "{}", info(&session));
-    let script = session.write(
-        "child.gdb",
+    let text = debug(
+        &session,
+        &["-p", &children[0]],
         "break 12\ncontinue\ninfo threads\nprint pid\nnext\nnext\nreverse-next\ncontinue\n",
     );
-    let out = session.rback(&[
-        OsStr::new("replay"),
-        OsStr::new("-p"),
-        OsStr::new(&children[0]),
-        OsStr::new("--batch"),
-        OsStr::new("-x"),
-        script.as_os_str(),
-        session.trace().as_os_str(),
-    ]);
-    assert_eq!(out.code(), 0, "{out:?}");
-    let text = out.stdout();
     assert!(text.contains("Breakpoint 1, main () at fork.c:12"), "{text}");
     assert!(text.contains("$1 = 0\n"), "the child sees fork return 0: {text}");
     // Its first thread is thread 1, as gdb numbers a process's threads.
@@ -242,13 +241,13 @@ fn inferiors_and_follow_fork_mode_child() {
         "info inferiors\nbreak 12\nset follow-fork-mode child\ncontinue\ninfo inferiors\nprint pid\n\
          inferior 1\ninferior\nbreak fork.c:19\ncontinue\nprint status >> 8\ninferior 7\nset follow-fork-mode sideways\necho done\n",
     );
-    let out = session.rback(&[
-        OsStr::new("replay"),
-        OsStr::new("--batch"),
-        OsStr::new("-x"),
-        script.as_os_str(),
-        session.trace().as_os_str(),
-    ]);
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .arg("--batch")
+        .arg("-x")
+        .arg(script)
+        .arg(session.trace());
+    let out = run(&mut cmd, None, TIMEOUT);
     assert_eq!(out.code(), 0, "{out:?}");
     let text = out.stdout();
     let children = child_pids(&session);
