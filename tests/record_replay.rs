@@ -489,8 +489,8 @@ fn timers_signalfd_message_queues_and_more_record_and_replay() {
 
 /// /dev/zero mappings, sendmmsg, read-only clock_adjtime and adjtimex, the
 /// program's own seccomp filter (its EPERM and its SIGSYS win over rback's
-/// tracing, in replay too), System V shared memory and execveat of a
-/// descriptor.
+/// tracing, in replay too), System V shared memory, writes through
+/// /proc/self/mem and execveat of a descriptor.
 #[test]
 fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
     let session = Session::new();
@@ -506,6 +506,7 @@ fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
             libc::SYS_getpriority
         ),
         "shm: in a segment, size 10000, attached 1\n",
+        "/proc/self/mem: 42 7\n",
         "execveat done\n",
     ] {
         assert!(out.contains(expected), "{expected:?} in {rec:?}");

@@ -965,13 +965,23 @@ impl Recorder {
     fn log_call_end(&mut self, call: &PendingCall, result: i64) -> Result<()> {
         let info = syscalls::lookup(call.nr).expect("a call is pending only if the table knows it");
         let event = self.writer.events_written();
-        let writes = if result >= 0 && call.nr == libc::SYS_shmat {
+        let mut writes = if result >= 0 && call.nr == libc::SYS_shmat {
             self.attached_segment(RemoteAddr(result as u64))?
         } else if result >= 0 {
             self.outputs(info, &call.args, result, &call.capacity, call.request)?
         } else {
             vec![]
         };
+        if result > 0 {
+            if let Some(at) = self.own_memory_written(call, result as u64) {
+                // A write to the program's own /proc/PID/mem changed its
+                // memory, which replay (making no write) must do itself.
+                writes.push(MemWrite {
+                    addr: at,
+                    bytes: self.tracee.read_bytes(at, result as usize)?,
+                });
+            }
+        }
         let output = if result > 0 {
             self.output(info.echo, &call.args, result)?
         } else {
@@ -1196,6 +1206,27 @@ impl Recorder {
             }
         }
         Ok(writes)
+    }
+
+    /// Where a `write` or `pwrite64` that wrote `len` bytes put them in the
+    /// program's own memory, if its file is the program's `/proc/PID/mem`.
+    fn own_memory_written(&self, call: &PendingCall, len: u64) -> Option<RemoteAddr> {
+        if !matches!(call.nr, libc::SYS_write | libc::SYS_pwrite64) {
+            return None;
+        }
+        let (pid, fd) = (self.tracee.pid, call.args[0] as i32);
+        let file = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+        if file != Path::new(&format!("/proc/{}/mem", self.tracee.tgid)) {
+            return None;
+        }
+        if call.nr == libc::SYS_pwrite64 {
+            return Some(RemoteAddr(call.args[3]));
+        }
+        // A write starts where the file position was: where it is now,
+        // less what was written.
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+        let pos: u64 = info.lines().find_map(|l| l.strip_prefix("pos:"))?.trim().parse().ok()?;
+        Some(RemoteAddr(pos.checked_sub(len)?))
     }
 
     /// The contents of the System V shared memory segment just attached at

@@ -1,7 +1,7 @@
 /* Syscalls real programs make that need care to replay: mmap of /dev/zero,
  * sendmmsg, read-only clock_adjtime and adjtimex, the program's own
  * seccomp filter (an error and a SIGSYS, which win over rback's tracing),
- * System V shared memory, and, last, execveat of a descriptor (what fexecve
+ * System V shared memory, writes through /proc/self/mem, and, last, execveat of a descriptor (what fexecve
  * does). */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 static volatile int sigsys_nr = -1;
+static volatile long patched = 1, patched_too = 2;
 
 static void on_sigsys(int sig, siginfo_t *info, void *ctx) {
     (void)sig;
@@ -88,6 +89,14 @@ int main(void) {
     printf("shm: %s, size %zu, attached %lu\n", seg + 5000, (size_t)ds.shm_segsz, (unsigned long)ds.shm_nattch);
     shmdt(seg);
     shmctl(shm, IPC_RMID, NULL);
+
+    int mem = open("/proc/self/mem", O_RDWR);
+    long v = 42, w = 7;
+    pwrite(mem, &v, sizeof v, (off_t)(unsigned long)&patched);
+    lseek(mem, (off_t)(unsigned long)&patched_too, SEEK_SET);
+    write(mem, &w, sizeof w);
+    close(mem);
+    printf("/proc/self/mem: %ld %ld\n", patched, patched_too);
 
     int echo = open("/bin/echo", O_RDONLY);
     char *argv[] = {"echo", "execveat", "done", NULL};
