@@ -67,11 +67,16 @@ pub fn describe(dir: &Path) -> Result<String> {
     writeln!(w, "events:    {events} ({state})")?;
     let processes = &tree.tree.processes;
     let threads = tasks.saturating_sub(processes.len().saturating_sub(1) as u64);
-    if threads > 1 || processes.len() > 1 {
-        writeln!(w, "threads:   {threads} ({switches} switches between threads)")?;
+    if threads > 1 && processes.len() <= 1 {
+        writeln!(w, "threads:   {threads} ({switches} switches between them)")?;
     }
     if processes.len() > 1 {
-        writeln!(w, "processes: {}", processes.len())?;
+        writeln!(w, "threads:   {threads}")?;
+        writeln!(
+            w,
+            "processes: {} ({switches} switches between threads)",
+            processes.len()
+        )?;
         for p in processes {
             let parent = p.parent.map(|pp| format!(", child of {pp}")).unwrap_or_default();
             let ended = match (p.ended, p.gone) {

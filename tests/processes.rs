@@ -61,7 +61,7 @@ fn a_fork_is_recorded_and_replayed_with_both_processes_output() {
         "{rec:?}"
     );
     let info = info(&session);
-    assert!(info.contains("processes: 2\n"), "{info}");
+    assert!(info.contains("processes: 2 ("), "{info}");
     assert!(info.contains("exited with status 7)"), "{info}");
 }
 
@@ -86,7 +86,7 @@ fn processes_that_talk_to_each_other_replay_identically() {
         "{rec:?}"
     );
     let info = info(&session);
-    assert!(info.contains("processes: 8\n"), "{info}");
+    assert!(info.contains("processes: 8 ("), "{info}");
     assert!(info.contains("sh -c exit 5 (from event"), "{info}");
     assert!(info.contains("killed by SIGTERM)"), "{info}");
 }
