@@ -210,9 +210,18 @@ impl Timeline {
 
     /// Opens a trace following one of its processes (by its id while
     /// recording; `None`: the first), as gdb debugs one process at a time.
+    /// A child process's timeline starts where it begins, just after the
+    /// fork that made it (rr's `-f`).
     pub fn open_process(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>) -> Result<Timeline> {
         let log = Arc::new(TraceLog::load(trace_dir)?);
-        Timeline::open_on(trace_dir, log, None, policy, process)
+        let born_at = process
+            .and_then(|pid| crate::process::ProcessTree::of(&log).latest(pid).map(|p| p.born_at))
+            .filter(|at| at.0 > 0);
+        let mut timeline = Timeline::open_on(trace_dir, log, None, policy, process)?;
+        if let Some(at) = born_at {
+            timeline.goto_event(EventIdx(at.0 + 1))?;
+        }
+        Ok(timeline)
     }
 
     /// Follows a recording as it is made: the timeline starts at the
