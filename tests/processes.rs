@@ -183,7 +183,7 @@ fn replay_p_debugs_a_child_process() {
     let text = debug(
         &session,
         &["-p", &children[0]],
-        "break 12\ncontinue\ninfo threads\nprint pid\nnext\nnext\nreverse-next\ncontinue\n",
+        "break fork.c:12\ncontinue\ninfo threads\nprint pid\nnext\nnext\nreverse-next\ncontinue\n",
     );
     assert!(text.contains("Breakpoint 1, main () at fork.c:12"), "{text}");
     assert!(text.contains("$1 = 0\n"), "the child sees fork return 0: {text}");
