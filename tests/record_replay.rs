@@ -490,7 +490,8 @@ fn timers_signalfd_message_queues_and_more_record_and_replay() {
 /// /dev/zero mappings, sendmmsg, read-only clock_adjtime and adjtimex, the
 /// program's own seccomp filter (its EPERM and its SIGSYS win over rback's
 /// tracing, in replay too), System V shared memory, writes through
-/// /proc/self/mem and execveat of a descriptor.
+/// /proc/self/mem and to a file the program maps shared, and execveat of a
+/// descriptor.
 #[test]
 fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
     let session = Session::new();
@@ -507,6 +508,7 @@ fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
         ),
         "shm: in a segment, size 10000, attached 1\n",
         "/proc/self/mem: 42 7\n",
+        "shared file: through pwrite, through write\n",
         "execveat done\n",
     ] {
         assert!(out.contains(expected), "{expected:?} in {rec:?}");

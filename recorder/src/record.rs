@@ -973,12 +973,13 @@ impl Recorder {
             vec![]
         };
         if result > 0 {
-            if let Some(at) = self.own_memory_written(call, result as u64) {
-                // A write to the program's own /proc/PID/mem changed its
-                // memory, which replay (making no write) must do itself.
+            // A write to the program's own /proc/PID/mem, or to a file it
+            // has mapped shared, changed its memory, which replay (making
+            // no write) must change itself.
+            for (at, len) in self.memory_written_through_files(call, result as u64)? {
                 writes.push(MemWrite {
                     addr: at,
-                    bytes: self.tracee.read_bytes(at, result as usize)?,
+                    bytes: self.tracee.read_bytes(at, len as usize)?,
                 });
             }
         }
@@ -1209,24 +1210,59 @@ impl Recorder {
     }
 
     /// Where a `write` or `pwrite64` that wrote `len` bytes put them in the
-    /// program's own memory, if its file is the program's `/proc/PID/mem`.
-    fn own_memory_written(&self, call: &PendingCall, len: u64) -> Option<RemoteAddr> {
+    /// program's memory: all of them if its file is the program's own
+    /// `/proc/PID/mem`, the parts a shared mapping of its file shows if it
+    /// is a mapped file.
+    fn memory_written_through_files(&self, call: &PendingCall, len: u64) -> Result<Vec<(RemoteAddr, u64)>> {
         if !matches!(call.nr, libc::SYS_write | libc::SYS_pwrite64) {
-            return None;
+            return Ok(vec![]);
         }
         let (pid, fd) = (self.tracee.pid, call.args[0] as i32);
-        let file = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
-        if file != Path::new(&format!("/proc/{}/mem", self.tracee.tgid)) {
-            return None;
+        let Ok(file) = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) else {
+            return Ok(vec![]);
+        };
+        let offset = if call.nr == libc::SYS_pwrite64 {
+            Some(call.args[3])
+        } else {
+            // A write starts where the file position was: where it is now,
+            // less what was written.
+            std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+                .ok()
+                .and_then(|info| {
+                    info.lines()
+                        .find_map(|l| l.strip_prefix("pos:"))?
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+                .and_then(|pos| pos.checked_sub(len))
+        };
+        let Some(offset) = offset else {
+            return Ok(vec![]);
+        };
+        if file == Path::new(&format!("/proc/{}/mem", self.tracee.tgid)) {
+            return Ok(vec![(RemoteAddr(offset), len)]);
         }
-        if call.nr == libc::SYS_pwrite64 {
-            return Some(RemoteAddr(call.args[3]));
+        let Ok(meta) = std::fs::metadata(format!("/proc/{pid}/fd/{fd}")) else {
+            return Ok(vec![]);
+        };
+        use std::os::unix::fs::MetadataExt;
+        if !meta.is_file() {
+            return Ok(vec![]);
         }
-        // A write starts where the file position was: where it is now,
-        // less what was written.
-        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
-        let pos: u64 = info.lines().find_map(|l| l.strip_prefix("pos:"))?.trim().parse().ok()?;
-        Some(RemoteAddr(pos.checked_sub(len)?))
+        let path = file.to_string_lossy();
+        let written = offset..offset + len;
+        Ok(self
+            .tracee
+            .mappings()?
+            .iter()
+            .filter(|m| m.perms.as_bytes().get(3) == Some(&b's') && m.inode == meta.ino() && m.path == path)
+            .filter_map(|m| {
+                let shown = m.offset..m.offset + (m.end - m.start);
+                let (from, to) = (written.start.max(shown.start), written.end.min(shown.end));
+                (from < to).then(|| (RemoteAddr(m.start + (from - m.offset)), to - from))
+            })
+            .collect())
     }
 
     /// The contents of the System V shared memory segment just attached at

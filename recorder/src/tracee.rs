@@ -752,6 +752,7 @@ pub struct Mapping {
     pub end: u64,
     pub perms: String,
     pub offset: u64,
+    pub inode: u64,
     pub path: String,
 }
 
@@ -769,7 +770,7 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     let perms = parts.next()?.to_string();
     let offset = u64::from_str_radix(parts.next()?, 16).ok()?;
     let _dev = parts.next()?;
-    let _inode = parts.next()?;
+    let inode = parts.next()?.parse().ok()?;
     let path = parts.next().unwrap_or("").trim_start().to_string();
     let (start, end) = range.split_once('-')?;
     Some(Mapping {
@@ -777,6 +778,7 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
         end: u64::from_str_radix(end, 16).ok()?,
         perms,
         offset,
+        inode,
         path,
     })
 }

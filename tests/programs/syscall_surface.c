@@ -1,7 +1,8 @@
 /* Syscalls real programs make that need care to replay: mmap of /dev/zero,
  * sendmmsg, read-only clock_adjtime and adjtimex, the program's own
  * seccomp filter (an error and a SIGSYS, which win over rback's tracing),
- * System V shared memory, writes through /proc/self/mem, and, last, execveat of a descriptor (what fexecve
+ * System V shared memory, writes through /proc/self/mem and to a file mapped
+ * shared, and, last, execveat of a descriptor (what fexecve
  * does). */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -97,6 +98,16 @@ int main(void) {
     write(mem, &w, sizeof w);
     close(mem);
     printf("/proc/self/mem: %ld %ld\n", patched, patched_too);
+
+    int data = open("shared.dat", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ftruncate(data, 8192);
+    char *view = mmap(NULL, 8192, PROT_READ, MAP_SHARED, data, 0);
+    pwrite(data, "through pwrite", 15, 4100);
+    lseek(data, 10, SEEK_SET);
+    write(data, "through write", 14);
+    printf("shared file: %s, %s\n", view + 4100, view + 10);
+    close(data);
+    unlink("shared.dat");
 
     int echo = open("/bin/echo", O_RDONLY);
     char *argv[] = {"echo", "execveat", "done", NULL};
