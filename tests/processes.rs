@@ -294,3 +294,16 @@ fn rback_run_follows_the_parent_of_a_fork_as_it_is_recorded() {
     assert!(text.contains("after fork: child exited with 7\n"), "{text}");
     assert!(text.contains("The program exited normally"), "{text}");
 }
+
+/// `unshare` into a user namespace (the uids the program then sees are
+/// recorded like any other), and `clone3` with `CLONE_PIDFD`: replay makes
+/// the child and gives the parent the recorded pidfd number.
+#[test]
+fn user_namespaces_and_pidfds_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("namespaces_pidfd"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    assert!(out.starts_with("unshare: 0, uid now "), "{out}");
+    assert!(out.ends_with("pidfd valid, poll 1, child status 5\n"), "{out}");
+}

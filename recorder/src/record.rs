@@ -988,6 +988,9 @@ impl Recorder {
         } else {
             None
         };
+        if result > 0 && info.replay == Replay::Clone {
+            writes.extend(self.pidfd_written(call)?);
+        }
         let mapped_file = if call.nr == libc::SYS_mmap && result >= 0 {
             self.mapped_file(&call.args, event)?
         } else {
@@ -1042,8 +1045,7 @@ impl Recorder {
 
     /// Whether a `clone`, `fork` or `vfork` makes a thread (else a child
     /// process). Refuses what replay could not make again: a process that
-    /// shares memory without being a `vfork` child, a pidfd (its number is
-    /// the replay's own), new namespaces.
+    /// shares memory without being a `vfork` child.
     fn check_clone(&self, nr: i64, args: &[u64; 6], event: EventIdx) -> Result<bool> {
         let refuse = |why: &str| Error::Unsupported {
             event,
@@ -1053,20 +1055,7 @@ impl Recorder {
         let Some(request) = clone_request(&self.tracee, nr, args)? else {
             return Err(refuse("its clone_args are too short to read"));
         };
-        const NAMESPACES: i32 = libc::CLONE_NEWNS
-            | libc::CLONE_NEWUTS
-            | libc::CLONE_NEWIPC
-            | libc::CLONE_NEWUSER
-            | libc::CLONE_NEWPID
-            | libc::CLONE_NEWNET
-            | libc::CLONE_NEWCGROUP;
         let flags = request.flags;
-        if flags & NAMESPACES as u64 != 0 {
-            return Err(refuse("it makes new namespaces, which rback cannot record"));
-        }
-        if flags & libc::CLONE_PIDFD as u64 != 0 {
-            return Err(refuse("CLONE_PIDFD is not supported yet"));
-        }
         if request.is_thread() {
             return Ok(true);
         }
@@ -1263,6 +1252,22 @@ impl Recorder {
                 (from < to).then(|| (RemoteAddr(m.start + (from - m.offset)), to - from))
             })
             .collect())
+    }
+
+    /// The pidfd a `clone` with `CLONE_PIDFD` stored for the parent: replay
+    /// makes the call too, and puts the recorded number in its place.
+    fn pidfd_written(&self, call: &PendingCall) -> Result<Option<MemWrite>> {
+        let Some(request) = clone_request(&self.tracee, call.nr, &call.args)? else {
+            return Ok(None);
+        };
+        if request.flags & libc::CLONE_PIDFD as u64 == 0 || request.pidfd == 0 {
+            return Ok(None);
+        }
+        let at = RemoteAddr(request.pidfd);
+        Ok(Some(MemWrite {
+            addr: at,
+            bytes: self.tracee.read_bytes(at, 4)?,
+        }))
     }
 
     /// The contents of the System V shared memory segment just attached at

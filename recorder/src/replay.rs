@@ -573,7 +573,10 @@ impl ReplaySession {
         let vfork = request.is_some_and(|r| r.flags & libc::CLONE_VFORK as u64 != 0);
         if ev.result < 0 || (!thread && !self.follows(recorded)) {
             // A failed clone made nothing, and a process not followed is
-            // not made: emulate the call.
+            // not made: emulate the call (with the pidfd it stored, if any).
+            for w in &ev.writes {
+                self.tracee.write_bytes(w.addr, &w.bytes)?;
+            }
             let mut regs = self.tracee.regs()?;
             self.finish_skipped(&mut regs, ev)?;
             if vfork && ev.result > 0 {
@@ -609,6 +612,10 @@ impl ReplaySession {
             if request.flags & libc::CLONE_CHILD_SETTID as u64 != 0 && request.child_tid != 0 {
                 made.write_bytes(RemoteAddr(request.child_tid), &recorded.to_le_bytes())?;
             }
+        }
+        // The recorded pidfd number, in place of the one replay's clone made.
+        for w in &ev.writes {
+            self.tracee.write_bytes(w.addr, &w.bytes)?;
         }
         let process = if thread { self.process } else { recorded };
         self.live_processes.insert(process);

@@ -166,6 +166,8 @@ const SOCKADDR_OUT: [Out; 2] = [buf(1, CapacityAt(2)), buf(2, Fixed(4))];
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloneRequest {
     pub flags: u64,
+    /// Where the kernel stores a pidfd for the parent (`CLONE_PIDFD`).
+    pub pidfd: u64,
     /// Where the kernel stores the new thread's id for the parent
     /// (`CLONE_PARENT_SETTID`) and for the child (`CLONE_CHILD_SETTID`).
     pub parent_tid: u64,
@@ -177,6 +179,8 @@ impl CloneRequest {
     pub fn from_clone_args(args: &[u64; 6]) -> CloneRequest {
         CloneRequest {
             flags: args[0],
+            // clone(2) stores the pidfd where it would store parent_tid.
+            pidfd: args[2],
             parent_tid: args[2],
             child_tid: args[3],
         }
@@ -191,6 +195,7 @@ impl CloneRequest {
         };
         Some(CloneRequest {
             flags: field(0)?,
+            pidfd: field(1)?,
             child_tid: field(2)?,
             parent_tid: field(3)?,
         })
@@ -200,6 +205,7 @@ impl CloneRequest {
     pub fn fork() -> CloneRequest {
         CloneRequest {
             flags: c::SIGCHLD as u64,
+            pidfd: 0,
             parent_tid: 0,
             child_tid: 0,
         }
@@ -209,6 +215,7 @@ impl CloneRequest {
     pub fn vfork() -> CloneRequest {
         CloneRequest {
             flags: (c::CLONE_VM | c::CLONE_VFORK | c::SIGCHLD) as u64,
+            pidfd: 0,
             parent_tid: 0,
             child_tid: 0,
         }
@@ -511,6 +518,12 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_close_range, emu("close_range", 3, &[])),
     (c::SYS_openat2, emu("openat2", 4, &[])),
     (c::SYS_pidfd_open, emu("pidfd_open", 2, &[])),
+    (c::SYS_pidfd_send_signal, emu("pidfd_send_signal", 4, &[])),
+    (c::SYS_pidfd_getfd, emu("pidfd_getfd", 3, &[])),
+    // New namespaces change how the world looks to the program, and replay
+    // does not look at the world: what the program saw is recorded.
+    (c::SYS_unshare, emu("unshare", 1, &[])),
+    (c::SYS_setns, emu("setns", 2, &[])),
     (c::SYS_faccessat2, emu("faccessat2", 4, &[])),
     (c::SYS_epoll_pwait2, emu("epoll_pwait2", 6, &[buf(1, ResultTimes(12))])),
     (c::SYS_setxattr, emu("setxattr", 5, &[])),
