@@ -1,0 +1,188 @@
+//! The address space as it was recorded: mappings made from the trace's
+//! copies of files, System V segments laid in with their recorded
+//! contents, and the state after an exec.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use super::{Follow, ReplaySession};
+use crate::files;
+use crate::trace::{ExecEvent, FileHash, SyscallEvent};
+use crate::tracee::errno_name;
+use crate::{Error, RemoteAddr, Result};
+
+impl ReplaySession {
+    /// Re-creates a recorded mapping in the tracee and returns what the
+    /// injected `mmap` returned. File mappings come from the trace's copy,
+    /// privately: replay must never write into the trace. Every mapping is
+    /// private in replay.
+    pub(super) fn map_like_recording(&mut self, ev: &SyscallEvent) -> Result<i64> {
+        let a = ev.args;
+        let mut flags = a[3] as i32;
+        if flags & libc::MAP_FIXED == 0 {
+            flags |= libc::MAP_FIXED_NOREPLACE;
+        }
+        let mut fd = u64::MAX;
+        if ev.mapped_file.is_none() && flags & libc::MAP_ANONYMOUS == 0 {
+            // A mapping of /dev/zero is anonymous memory.
+            flags |= libc::MAP_ANONYMOUS;
+        }
+        if let Some(hash) = &ev.mapped_file {
+            let copy = self.verified(hash)?;
+            let path = self
+                .tracee
+                .scratch(&CString::new(copy.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+            let opened = self.tracee.inject_syscall(
+                libc::SYS_openat,
+                [libc::AT_FDCWD as u64, path.0, libc::O_RDONLY as u64, 0, 0, 0],
+            )?;
+            if opened < 0 {
+                return Err(Error::Spawn(format!(
+                    "the tracee cannot open the trace's copy {}: {}",
+                    copy.display(),
+                    errno_name(opened)
+                )));
+            }
+            fd = opened as u64;
+        }
+        // Private even when the program asked for shared memory, unless
+        // this replay runs every process and the memory is anonymous: the
+        // program's own children then share it as they did. Otherwise the
+        // only other sharers would be checkpoints, which must never see the
+        // live program's later writes, and a file's copy in the trace,
+        // which replay must never write.
+        let shared_anonymous = flags & libc::MAP_ANONYMOUS != 0 && flags & libc::MAP_SHARED != 0;
+        if !(shared_anonymous && self.follow == Follow::All) {
+            flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
+        }
+        let got = self
+            .tracee
+            .inject_syscall(libc::SYS_mmap, [ev.result as u64, a[1], a[2], flags as u64, fd, a[5]])?;
+        if fd != u64::MAX {
+            self.tracee.inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
+        }
+        Ok(got)
+    }
+
+    /// Maps, at the address a recorded `shmat` returned, memory with the
+    /// segment's recorded contents: shared with the program's children
+    /// when this replay runs them too, private otherwise (see
+    /// [`ReplaySession::map_like_recording`]).
+    pub(super) fn attach_like_recording(&mut self, ev: &SyscallEvent) -> Result<()> {
+        let Some(contents) = ev.writes.first() else {
+            return Err(self.diverged(self.next_event_index(), "a segment's contents".into(), "none".into()));
+        };
+        const SHM_RDONLY: u64 = 0o10000;
+        const SHM_EXEC: u64 = 0o100000;
+        let mut prot = libc::PROT_READ;
+        if ev.args[2] & SHM_RDONLY == 0 {
+            prot |= libc::PROT_WRITE;
+        }
+        if ev.args[2] & SHM_EXEC != 0 {
+            prot |= libc::PROT_EXEC;
+        }
+        let sharing = if self.follow == Follow::All {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
+        let flags = libc::MAP_FIXED | libc::MAP_ANONYMOUS | sharing;
+        let len = contents.bytes.len() as u64;
+        let got = self.tracee.inject_syscall(
+            libc::SYS_mmap,
+            [ev.result as u64, len, prot as u64, flags as u64, u64::MAX, 0],
+        )?;
+        if got != ev.result {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("shmat at {:#x}", ev.result),
+                format!("a mapping there failing with {}", errno_name(got)),
+            ));
+        }
+        // Writes through /proc/PID/mem reach read-only pages too.
+        self.tracee.write_bytes(contents.addr, &contents.bytes)
+    }
+
+    /// Unmaps what [`ReplaySession::attach_like_recording`] mapped at `at`.
+    pub(super) fn detach_like_recording(&mut self, at: u64) -> Result<()> {
+        let maps = self.tracee.mappings()?;
+        let Some(m) = maps.iter().find(|m| m.start == at) else {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("an attached segment at {at:#x}"),
+                "nothing mapped there".into(),
+            ));
+        };
+        let r = self
+            .tracee
+            .inject_syscall(libc::SYS_munmap, [m.start, m.end - m.start, 0, 0, 0, 0])?;
+        if r != 0 {
+            return Err(Error::Spawn(format!(
+                "cannot unmap a detached segment: {}",
+                errno_name(r)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Puts the tracee in the state the recording found after an exec: the
+    /// recorded stack (argv, environment, auxv, AT_RANDOM) at the recorded
+    /// place, and the rback page.
+    pub(super) fn apply_exec(&mut self, exec: &ExecEvent) -> Result<()> {
+        self.tracee.reopen_mem()?;
+        let mut regs = self.tracee.regs()?;
+        let recorded = exec.regs.to_regs();
+        if regs.rip != recorded.rip {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("the program to start at {:#x}", recorded.rip),
+                format!("{:#x}", regs.rip),
+            ));
+        }
+        if let Some((path, hash)) = &exec.interp {
+            self.check_interp(path, hash)?;
+        }
+        // Clear what exec put below the recorded stack contents, then lay the
+        // recorded contents over it.
+        let lowest = regs.rsp.min(exec.stack.addr.0);
+        if lowest < exec.stack.addr.0 {
+            self.tracee
+                .write_bytes(RemoteAddr(lowest), &vec![0u8; (exec.stack.addr.0 - lowest) as usize])?;
+        }
+        self.tracee.write_bytes(exec.stack.addr, &exec.stack.bytes)?;
+        regs.rsp = recorded.rsp;
+        self.tracee.set_regs(&regs)?;
+        self.tid = exec.pid;
+        self.tracee.install_rback_page()
+    }
+
+    /// The loader is mapped by the kernel from the path named in the
+    /// program, not from the trace; make sure it is the recorded one.
+    pub(super) fn check_interp(&mut self, path: &str, hash: &FileHash) -> Result<()> {
+        let pid = self.tracee.pid;
+        let maps = self.tracee.mappings()?;
+        let here = maps
+            .iter()
+            .find(|m| m.path == path)
+            .map(|m| format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
+        let same = here
+            .and_then(|p| std::fs::read(p).ok())
+            .is_some_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == hash.0);
+        if !same {
+            return Err(Error::Program(format!(
+                "the dynamic loader {path} changed since the recording; replaying with a changed loader is not supported yet"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn verified(&mut self, hash: &FileHash) -> Result<PathBuf> {
+        if self.verified_files.contains(hash) {
+            return Ok(self.trace_dir.join(crate::trace::FILES_DIR).join(&hash.0));
+        }
+        let path = files::verify(&self.trace_dir, hash)?;
+        self.verified_files.insert(hash.clone());
+        Ok(path)
+    }
+}
