@@ -51,8 +51,9 @@ use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
 
+use crate::kernel::{si_code, DR6, DR7, DR_SLOTS, EFLAGS_RF, TRAP_HWBKPT};
 use crate::sys::{self, SiginfoBytes};
-use crate::tracee::{read_debugreg, write_debugreg, EFLAGS_RF};
+use crate::tracee::{read_debugreg, write_debugreg};
 use crate::{Error, RemoteAddr, Result};
 
 /// The signal a stopping perf counter raises in the tracee. SIGSTKFLT is
@@ -62,19 +63,9 @@ use crate::{Error, RemoteAddr, Result};
 /// for a signal outside its `Signal` enum, so `Tracee::wait` would fail.
 pub const COUNTER_SIGNAL: i32 = libc::SIGSTKFLT;
 
-/// `si_code` of a SIGTRAP from a hardware breakpoint.
-const TRAP_HWBKPT: i32 = 4;
 /// The range of `si_code`s (`POLL_IN`..=`POLL_HUP`) of a signal sent for an
 /// `O_ASYNC` descriptor.
 const POLL_CODES: std::ops::RangeInclusive<i32> = 1..=6;
-/// Debug status register: bit i says breakpoint i caused the current trap.
-/// The kernel gives ptrace a per-trap view of it, not the hardware's sticky
-/// bits.
-const DR6: usize = 6;
-/// Debug control register: enable bits and the type/length of every slot.
-const DR7: usize = 7;
-/// How many debug-register slots x86 has.
-const DR_SLOTS: usize = 4;
 
 /// How a counter sees executions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -442,10 +433,6 @@ fn counter_error(pid: Pid, addr: RemoteAddr, why: String) -> Error {
         context: format!("cannot count executions of {addr} in tracee {pid}"),
         cause: io::Error::other(why),
     }
-}
-
-fn si_code(info: &SiginfoBytes) -> i32 {
-    i32::from_ne_bytes([info[8], info[9], info[10], info[11]])
 }
 
 /// `si_fd` of a SIGPOLL-layout siginfo: after `si_band` (a long at 16).

@@ -3,6 +3,7 @@
 //! deterministically.
 //!
 //! - [`sys`]: the only `unsafe` code (spawning, siginfo, x86 instructions).
+//! - [`kernel`]: facts about Linux and x86-64 (signal codes, debug registers).
 //! - [`syscalls`]: the declarative syscall table both modes are driven by.
 //! - [`tracee`]: one traced process: stops, registers, memory, injection.
 //! - [`trace`]: the trace format (events, header, framing).
@@ -14,6 +15,7 @@
 
 pub mod counter;
 pub mod files;
+pub mod kernel;
 pub mod live;
 pub mod process;
 pub mod program;

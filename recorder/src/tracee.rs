@@ -794,9 +794,6 @@ pub struct FpState {
     pub fxsave: [u8; 512],
     pub ymm_high: Option<[u8; 256]>,
 }
-/// The resume flag: set by the kernel at an instruction-breakpoint stop so
-/// that resuming does not hit the same breakpoint again.
-pub const EFLAGS_RF: u64 = 0x10000;
 
 impl Tracee {
     /// Arms (or with `None` disarms) an instruction breakpoint in debug
@@ -923,8 +920,8 @@ pub fn writable_memory_of(pid: Pid) -> Result<Vec<(u64, Vec<u8>)>> {
 /// flag is bookkeeping of the debug machinery, not program state).
 pub fn same_program_state(a: &Regs, b: &Regs) -> bool {
     let (mut a, mut b) = (*a, *b);
-    a.eflags &= !EFLAGS_RF;
-    b.eflags &= !EFLAGS_RF;
+    a.eflags &= !crate::kernel::EFLAGS_RF;
+    b.eflags &= !crate::kernel::EFLAGS_RF;
     Registers::from(&a) == Registers::from(&b)
 }
 

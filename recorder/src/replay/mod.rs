@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::files;
+use crate::kernel::{apply_tsc, is_synchronous, si_code, signal_name, SI_KERNEL, TRAP_HWBKPT};
 use crate::process::ProcessTree;
 use crate::program;
-use crate::record::{apply_tsc, is_synchronous, pin_to_current_cpu, si_code, signal_name, tsc_instruction, SI_KERNEL};
+use crate::record::{pin_to_current_cpu, tsc_instruction};
 use crate::statepoint::{self, Stub};
 use crate::syscalls::{self, Replay, RequestOut};
 use crate::trace::{
@@ -32,9 +33,6 @@ mod mapping;
 mod turns;
 
 use turns::Thread;
-
-/// `si_code` of a SIGTRAP from a debug-register breakpoint.
-pub(crate) const TRAP_HWBKPT: i32 = 4;
 
 pub struct ReplayOptions {
     pub trace_dir: PathBuf,
@@ -755,7 +753,7 @@ impl ReplaySession {
                 // The breakpoint is gone, so the resume flag is not needed;
                 // the recording had none at this point, and it ends up in
                 // the handler's signal frame.
-                regs.eflags &= !tracee::EFLAGS_RF;
+                regs.eflags &= !crate::kernel::EFLAGS_RF;
                 self.tracee.set_regs(&regs)?;
                 self.tracee.raise(signo)?;
                 self.raised = Some(signo);

@@ -430,7 +430,7 @@ impl ReplaySession {
         let mut tracee = self.tracee.fork()?;
         // Signals rback had raised, dequeued while the fork was injected.
         for info in std::mem::take(&mut self.tracee.stray_signals) {
-            self.tracee.raise(crate::record::signo_of(&info))?;
+            self.tracee.raise(crate::kernel::signo_of(&info))?;
         }
         if self.clear_tid != 0 {
             // A fork does not inherit where the kernel clears the thread's id

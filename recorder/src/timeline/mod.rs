@@ -50,8 +50,6 @@ pub use checkpoints::{CheckpointInfo, CheckpointPolicy, DEFAULT_CHECKPOINT_INTER
 pub use positions::{Point, Position};
 pub use watchpoints::{Watch, WatchKind};
 
-/// `si_code` of the SIGTRAP an `int3` raises.
-const SI_KERNEL: i32 = 0x80;
 /// The debug register the timeline's counter may use when perf breakpoint
 /// events are unavailable (0 places recorded signals).
 const COUNTER_SLOT: usize = 1;

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::counter::{CounterStop, ExecCounter};
-use crate::record::si_code;
+use crate::kernel::{si_code, SI_KERNEL, TRAP_HWBKPT};
 use crate::replay::Step;
 use crate::tracee::{Resume, Stop};
 use crate::{Error, RemoteAddr, Result};
 
 use super::positions::steps_between;
 use super::watchpoints::{Watch, WATCH_SLOTS};
-use super::{Point, Position, Timeline, COUNTER_SLOT, SI_KERNEL};
+use super::{Point, Position, Timeline, COUNTER_SLOT};
 
 /// A breakpoint arrival or a reported watchpoint access seen while
 /// scanning forward.
@@ -491,7 +491,7 @@ impl Timeline {
                                 break;
                             }
                         }
-                        let fired = if sig == libc::SIGTRAP && si_code(&info) == crate::replay::TRAP_HWBKPT {
+                        let fired = if sig == libc::SIGTRAP && si_code(&info) == TRAP_HWBKPT {
                             self.take_triggers()?
                         } else {
                             Vec::new()
@@ -624,7 +624,7 @@ impl Timeline {
                         continue;
                     }
                     // A step that also fires a watch may report either code.
-                    if sig == libc::SIGTRAP && (code != crate::replay::TRAP_HWBKPT || !fired.is_empty()) {
+                    if sig == libc::SIGTRAP && (code != TRAP_HWBKPT || !fired.is_empty()) {
                         let rip = RemoteAddr(self.live.tracee().regs()?.rip);
                         self.arrive(rip, hits);
                         return Ok(Halt::Stepped);
