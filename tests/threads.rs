@@ -420,3 +420,13 @@ fn a_thread_that_calls_execve_becomes_the_process_and_time_travel_crosses_the_ex
     assert!(text.contains("<execve+") && text.contains(":\tsyscall"), "{out:?}");
     assert_eq!(text.matches("No more reverse-execution history.").count(), 3, "{out:?}");
 }
+
+#[test]
+fn main_returning_while_threads_block_or_never_ran_replays_to_its_end() {
+    let session = Session::new();
+    let rec = session.record(c_program("threads_abandoned"), &[]);
+    assert_eq!((rec.code(), rec.stdout().as_str()), (4, "main returns\n"), "{rec:?}");
+    for _ in 0..3 {
+        assert_replay_matches(&rec, &session.replay());
+    }
+}

@@ -194,6 +194,10 @@ impl Waiting {
                 Stop::EventStop(_) | Stop::Signal(libc::SIGSTOP) => self.unclaimed.push(pid),
                 // A thread rback let go of (reaped elsewhere or dropped).
                 Stop::Exited(_) => {}
+                // A killed thread's last stop, queued before its end.
+                _ if crate::tracee::is_dying(pid) => {
+                    let _ = nix::sys::ptrace::cont(pid, None);
+                }
                 other => {
                     return Err(Error::Spawn(format!(
                         "unexpected stop {other:?} of unknown thread {pid}"

@@ -80,6 +80,9 @@ pub enum Out {
     Iov { iov: usize, count: usize },
     /// A `struct msghdr` and everything it points to (`recvmsg`).
     MsgHdr { ptr: usize },
+    /// `recvmmsg`'s array of `mmsghdr`s at argument `ptr`: as many as the
+    /// result says were filled, each like `MsgHdr` with its own `msg_len`.
+    MmsgHdrs { ptr: usize },
     /// Depends on a request code: `ioctl`, `fcntl`, `prctl`.
     ByRequest,
 }
@@ -245,6 +248,7 @@ pub fn may_block(nr: i64, args: &[u64; 6]) -> bool {
         | c::SYS_readv
         | c::SYS_recvfrom
         | c::SYS_recvmsg
+        | c::SYS_recvmmsg
         | c::SYS_accept
         | c::SYS_accept4
         | c::SYS_connect
@@ -324,6 +328,9 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     // the same both times.
     (c::SYS_seccomp, exe("seccomp", 3)),
     (c::SYS_recvmsg, emu("recvmsg", 3, &[Out::MsgHdr { ptr: 1 }])),
+    (c::SYS_recvmmsg, emu("recvmmsg", 5, &[Out::MmsgHdrs { ptr: 1 }, buf(4, Fixed(TIMESPEC))])),
+    // Process accounting: a file the kernel writes, outside the program.
+    (c::SYS_acct, emu("acct", 1, &[])),
     (c::SYS_shutdown, emu("shutdown", 2, &[])),
     (c::SYS_bind, emu("bind", 3, &[])),
     (c::SYS_listen, emu("listen", 2, &[])),
@@ -389,7 +396,8 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_getresgid, emu("getresgid", 3, &[buf(0, Fixed(4)), buf(1, Fixed(4)), buf(2, Fixed(4))])),
     (c::SYS_getpgid, emu("getpgid", 1, &[])),
     (c::SYS_getsid, emu("getsid", 1, &[])),
-    (c::SYS_capget, emu("capget", 2, &[buf(1, Fixed(24))])),
+    // The kernel writes the header too (its version, when asked).
+    (c::SYS_capget, emu("capget", 2, &[buf(0, Fixed(8)), buf(1, Fixed(24))])),
     (c::SYS_rt_sigpending, emu("rt_sigpending", 2, &[buf(0, Arg(1))])),
     (c::SYS_rt_sigtimedwait, emu("rt_sigtimedwait", 4, &[buf(1, Fixed(128))])),
     (c::SYS_rt_sigsuspend, sc("rt_sigsuspend", 2, Replay::ExecuteUntilSignal, &[])),

@@ -412,6 +412,13 @@ impl Tracee {
         self.pid = self.tgid;
     }
 
+    /// Whether the thread is dead or about to die: a zombie, or SIGKILL
+    /// pending (which a stopped thread acts on the moment it is resumed,
+    /// or already has, unreported).
+    pub fn is_dying(&self) -> bool {
+        is_dying(self.pid)
+    }
+
     /// The thread has exited and was reaped by whoever waited for it.
     pub fn mark_gone(&self) {
         self.gone.set(true);
@@ -516,6 +523,18 @@ impl Tracee {
             }
         }
     }
+}
+
+/// [`Tracee::is_dying`] for any thread rback traces.
+pub fn is_dying(tid: Pid) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
+        return true;
+    };
+    let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+    let state = field("State:").unwrap_or("X");
+    let pending = |key: &str| field(key).and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
+    let sigkill = 1u64 << (libc::SIGKILL - 1);
+    state.starts_with('Z') || state.starts_with('X') || (pending("SigPnd:") | pending("ShdPnd:")) & sigkill != 0
 }
 
 /// Decodes what `waitpid` reported about one of rback's tracees (`None`:

@@ -549,6 +549,11 @@ impl Recorder {
         } else {
             false
         };
+        if untraced_clone(nr, &args) {
+            // The child must be traced like any other (replay does the same).
+            regs.rdi &= !(libc::CLONE_UNTRACED as u64);
+            self.tracee.set_regs(&regs)?;
+        }
         // Capacities of in/out lengths are only readable before the call.
         let mut capacity = [0u64; 6];
         for out in info.outs {
@@ -591,9 +596,16 @@ impl Recorder {
             } else if blocks || entered.elapsed() > DESCHED_AFTER {
                 // Replay meets this call again after other threads ran:
                 // memory then is not what it was at this entry.
-                let call = PendingCall { memory: vec![], ..call };
-                self.end_turn(Left::AtSyscall { nr }, Some(TaskState::InSyscall(call)))?;
-                return Ok(());
+                let pending = PendingCall {
+                    memory: vec![],
+                    ..call.clone()
+                };
+                if self.end_turn(Left::AtSyscall { nr }, Some(TaskState::InSyscall(pending)))? {
+                    return Ok(());
+                }
+                // The threads that could run were found dying: this call's
+                // thread keeps its turn, and the call its end.
+                continue;
             } else {
                 match self.next_stop(false)? {
                     Some(stop) => stop,
@@ -766,6 +778,9 @@ impl Recorder {
             return Err(refuse("its clone_args are too short to read"));
         };
         let flags = request.flags;
+        if nr == libc::SYS_clone3 && flags & libc::CLONE_UNTRACED as u64 != 0 {
+            return Err(refuse("clone3 with CLONE_UNTRACED is not supported yet (clone's is)"));
+        }
         if request.is_thread() {
             return Ok(true);
         }
@@ -932,6 +947,13 @@ pub(crate) fn clone_request(t: &Tracee, nr: i64, args: &[u64; 6]) -> Result<Opti
         libc::SYS_vfork => Ok(Some(CloneRequest::vfork())),
         _ => Ok(Some(CloneRequest::from_clone_args(args))),
     }
+}
+
+/// Whether a `clone` asks that its child not be traced (`CLONE_UNTRACED`),
+/// which rback takes out of the call in both modes: it must trace every
+/// task.
+pub(crate) fn untraced_clone(nr: i64, args: &[u64; 6]) -> bool {
+    nr == libc::SYS_clone && args[0] & libc::CLONE_UNTRACED as u64 != 0
 }
 
 /// Lets the CPU go while polling for a tracee's stop. Tracer and tracee

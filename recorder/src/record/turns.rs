@@ -39,6 +39,12 @@ impl Recorder {
     pub(super) fn end_turn(&mut self, left: Left, keep: Option<TaskState>) -> Result<bool> {
         let next = loop {
             if let Some(next) = self.waiting.take_next() {
+                if next.tracee.is_dying() {
+                    // Killed (SIGKILL from another process) while it waited:
+                    // it never runs again, and its last call, if it ended,
+                    // is never seen. Dropping it reaps it.
+                    continue;
+                }
                 break next;
             }
             if self.waiting.is_empty() {

@@ -28,7 +28,7 @@ impl Recorder {
             if addr != 0 && len > 0 {
                 writes.push(MemWrite {
                     addr: RemoteAddr(addr),
-                    bytes: t.read_bytes(RemoteAddr(addr), len as usize)?,
+                    bytes: read_written(t, RemoteAddr(addr), len as usize)?,
                 });
             }
             Ok(())
@@ -56,17 +56,19 @@ impl Recorder {
                     }
                 }
                 Out::MsgHdr { ptr } => {
-                    let hdr = t.read_bytes(RemoteAddr(args[ptr]), 56)?;
-                    let field = |o: usize| u64::from_le_bytes(hdr[o..o + 8].try_into().unwrap());
-                    let (name, namelen) = (field(0), field(8) & 0xffff_ffff);
-                    let (iov, iovlen) = (field(16), field(24));
-                    let (control, controllen) = (field(32), field(40));
-                    push(args[ptr], 56)?;
-                    push(name, namelen)?;
-                    for (base, len) in scatter(t, iov, iovlen, result)? {
+                    for (base, len) in received_message(t, args[ptr], result)? {
                         push(base, len)?;
                     }
-                    push(control, controllen)?;
+                }
+                Out::MmsgHdrs { ptr } => {
+                    for i in 0..result.min(1024) {
+                        let at = args[ptr] + i * MMSGHDR;
+                        let received = t.read_u64(RemoteAddr(at + MSGHDR))? & 0xffff_ffff;
+                        for (base, len) in received_message(t, at, received)? {
+                            push(base, len)?;
+                        }
+                        push(at + MSGHDR, 4)?;
+                    }
                 }
                 Out::ByRequest => {
                     if let Some((ptr, len)) = request {
@@ -268,4 +270,43 @@ pub(crate) fn scatter(t: &Tracee, iov: u64, count: u64, total: u64) -> Result<Ve
         left -= len;
     }
     Ok(parts)
+}
+
+/// `sizeof(struct msghdr)` and `sizeof(struct mmsghdr)` (a msghdr, then
+/// its `msg_len`).
+const MSGHDR: u64 = std::mem::size_of::<libc::msghdr>() as u64;
+const MMSGHDR: u64 = std::mem::size_of::<libc::mmsghdr>() as u64;
+
+/// What a received message filled in, for the `msghdr` at `hdr` and
+/// `received` bytes of data: the header (the kernel updates its lengths
+/// and flags), the sender's address, the data and the control messages.
+fn received_message(t: &Tracee, hdr: u64, received: u64) -> Result<Vec<(u64, u64)>> {
+    let raw = t.read_bytes(RemoteAddr(hdr), MSGHDR as usize)?;
+    let field = |o: usize| u64::from_le_bytes(raw[o..o + 8].try_into().unwrap());
+    let (name, namelen) = (field(0), field(8) & 0xffff_ffff);
+    let (iov, iovlen) = (field(16), field(24));
+    let (control, controllen) = (field(32), field(40));
+    let mut parts = vec![(hdr, MSGHDR), (name, namelen)];
+    parts.extend(scatter(t, iov, iovlen, received)?);
+    parts.push((control, controllen));
+    Ok(parts)
+}
+
+/// `len` bytes the kernel wrote at `at`, or as many of them as are mapped:
+/// a length the table gives as a bound (a struct for the newest version of
+/// a call) may run past what the program gave the kernel, which then wrote
+/// less.
+fn read_written(t: &Tracee, at: RemoteAddr, len: usize) -> Result<Vec<u8>> {
+    match t.read_bytes(at, len) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => {
+            let to_page_end = (4096 - (at.0 % 4096) as usize).min(len);
+            if to_page_end < len {
+                if let Ok(bytes) = t.read_bytes(at, to_page_end) {
+                    return Ok(bytes);
+                }
+            }
+            Err(e)
+        }
+    }
 }

@@ -446,6 +446,9 @@ impl ReplaySession {
             Replay::Execute | Replay::ExecuteUntilSignal => {
                 if nr == libc::SYS_exit || nr == libc::SYS_exit_group {
                     self.tracee.resume(Resume::Cont, 0)?;
+                    // The whole process ends: its other threads first, or
+                    // its first thread never reports its end.
+                    self.reap_siblings()?;
                     return Ok(Step::Continue);
                 }
                 if how == Replay::ExecuteUntilSignal {

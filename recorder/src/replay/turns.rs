@@ -61,6 +61,11 @@ impl ReplaySession {
             }
             return self.finish_event(Finish::SkippedCall);
         }
+        if crate::record::untraced_clone(ev.nr, &ev.args) {
+            let mut regs = self.tracee.regs()?;
+            regs.rdi &= !(libc::CLONE_UNTRACED as u64);
+            self.tracee.set_regs(&regs)?;
+        }
         self.tracee.resume(Resume::Syscall, 0)?;
         let child = match self.tracee.wait()? {
             Stop::Clone | Stop::Fork | Stop::Vfork => self.tracee.new_thread_id()?,
@@ -335,6 +340,29 @@ impl ReplaySession {
         self.others.retain(|t| t.tracee.tgid != tgid);
         self.zombies.retain(|t| t.tgid != tgid);
         self.give_turn(switch, false)
+    }
+
+    /// Waits for the ends of the current process's other threads, which
+    /// its `exit_group` (or last `exit`) kills, all but its first thread:
+    /// the kernel reports that one only after every other, the current
+    /// one included.
+    pub(super) fn reap_siblings(&mut self) -> Result<()> {
+        let tgid = self.tracee.tgid;
+        let (dying, others): (Vec<Thread>, Vec<Thread>) = std::mem::take(&mut self.others)
+            .into_iter()
+            .partition(|t| t.tracee.tgid == tgid && t.tracee.pid != tgid);
+        self.others = others;
+        for thread in dying {
+            loop {
+                match thread.tracee.wait()? {
+                    Stop::Exited(_) => break,
+                    // Stops queued before the kill: let it go on to its end.
+                    _ => thread.tracee.resume(Resume::Cont, 0)?,
+                }
+            }
+            thread.tracee.mark_gone();
+        }
+        Ok(())
     }
 
     /// The first process's id as recorded.
