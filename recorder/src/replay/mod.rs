@@ -490,6 +490,9 @@ impl ReplaySession {
                 regs.rdi = path.0;
                 self.tracee.set_regs(&regs)?;
                 self.tracee.resume(Resume::Syscall, 0)?;
+                // The exec waits for the process's other threads, which it
+                // kills, to be reaped.
+                self.reap_siblings()?;
                 let tgid = self.tracee.tgid;
                 if self.tracee.pid != tgid {
                     // The kernel kills the other threads at the exec and
