@@ -44,7 +44,7 @@ use std::path::PathBuf;
 pub use disasm::Instruction;
 pub use elf::{modules_from_mappings, parse_proc_maps, MappedFile, Module};
 pub use unwind::{Frame, Registers};
-pub use values::{Format, ReturnRegisters, Scope, ThreadLocalStorage, Value};
+pub use values::{fp_registers, Format, FpRegister, RegisterClass, ReturnRegisters, Scope, ThreadLocalStorage, Value};
 
 /// A function's name as gdb shows it in a frame line: a C++ name without
 /// its parameter list and qualifiers (`ns::S::f` for `ns::S::f(int) const`).

@@ -29,6 +29,7 @@ mod returned;
 #[path = "values_types.rs"]
 mod types;
 
+pub use convenience::{fp_registers, FpRegister, RegisterClass};
 use print::*;
 pub use returned::ReturnRegisters;
 use types::*;
@@ -477,7 +478,7 @@ impl DebugInfo {
         expr: &str,
         scope: &Scope,
         history: &[Value],
-        convenience: &[(&str, Value)],
+        convenience: &[(String, Value)],
     ) -> Result<Value, String> {
         let ev = Evaluator {
             di: self,
@@ -744,7 +745,7 @@ struct Evaluator<'a> {
     /// gdb's value history, for `$N` that is not a number (`p $1.x`).
     history: &'a [Value],
     /// Convenience variables by name, without the `$`.
-    convenience: &'a [(&'a str, Value)],
+    convenience: &'a [(String, Value)],
     frame: Option<FrameScope<'a>>,
     /// How many callers out entry values are being looked up.
     entry_depth: u32,
@@ -1502,7 +1503,7 @@ impl<'a> Evaluator<'a> {
                 .ok_or_else(|| format!("History has not yet reached ${n}."));
         }
         if let Some(register) = name.strip_prefix('$') {
-            if let Some((_, v)) = self.convenience.iter().find(|(n, _)| *n == register) {
+            if let Some((_, v)) = self.convenience.iter().find(|(n, _)| n == register) {
                 return Ok(self.annotate(v.clone()));
             }
             return Ok(self.register(register));

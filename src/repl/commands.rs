@@ -273,7 +273,7 @@ pub static COMMANDS: &[Command] = &[
         ["i"],
         false,
         "Show things: breakpoints, watchpoints, checkpoints, registers, frame, locals, args, display, line, symbol, sharedlibrary, proc mappings.",
-        "info breakpoints|watchpoints|checkpoints|registers [REG]|frame|locals|args|display|line [LOC]|symbol ADDR|sharedlibrary|proc mappings",
+        "info breakpoints|watchpoints|checkpoints|registers [REG...|general|float|sse|vector|system|all]|all-registers|frame|locals|args|display|line [LOC]|symbol ADDR|sharedlibrary|proc mappings",
         Repl::cmd_info
     ),
     cmd!(
@@ -560,6 +560,7 @@ impl Repl {
                 spinner.progress(i, n);
             }
             self.quiet_steps = i + 1 < n;
+            self.repeating = Some((i, n));
             match once(self) {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -570,6 +571,7 @@ impl Repl {
             }
         }
         self.quiet_steps = false;
+        self.repeating = None;
         result
     }
 }

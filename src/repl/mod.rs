@@ -67,6 +67,9 @@ pub struct Repl {
     watch_scopes: HashMap<usize, (u64, Option<u64>)>,
     /// Inside `step N` and the like: no output for all but the last step.
     quiet_steps: bool,
+    /// Inside `step N` and the like: how many steps are done, of how many.
+    /// A Ctrl-C that lands inside a step says so too.
+    repeating: Option<(u64, u64)>,
     /// gdb's value history: `$1`, `$2`, ...
     history: Vec<debuginfo::Value>,
     /// Expressions shown at every stop.
@@ -125,6 +128,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         watch_scopes: HashMap::new(),
         spinner: None,
         last_thread: None,
+        repeating: None,
         quit: false,
         last_failed: false,
         interrupted: Arc::new(AtomicBool::new(false)),

@@ -130,7 +130,15 @@ impl Repl {
             self.show_displays();
             return;
         }
-        let stop = self.session.describe_stop(reason);
+        let stop = match self.repeating {
+            Some((done, of)) if reason == StopReason::Interrupted => {
+                format!(
+                    "Interrupted after {done} of {of}.\n{}",
+                    self.session.describe_here(true)
+                )
+            }
+            _ => self.session.describe_stop(reason),
+        };
         print!("{}", self.with_thread_prefix(stop));
         if let StopReason::Breakpoint(addr) = reason {
             if let Some(bp) = self.session.breakpoint_at(addr).filter(|b| b.temporary) {
