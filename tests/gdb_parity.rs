@@ -1142,3 +1142,14 @@ fn c_x87_registers_after_a_long_double_return() {
         "break make_long_double\ncontinue\ninfo registers float\nfinish\ninfo registers float\np $st0\np $ftag\np $fstat\n",
     );
 }
+
+#[test]
+fn c_advance_to_locations_and_out_of_the_frame() {
+    // From inside `square`, `advance countdown` stops where `square`
+    // returns to main first; `advance 5` from main runs into the next call.
+    check(
+        STEPS_O0,
+        "break main\ncontinue\nadvance square\nbt\nadvance 47\nadvance countdown\nadvance 33\ninfo locals\n\
+         advance\nadvance nosuch\nadvance 51\nbreak square\nrun\nadvance countdown\nbt\ndelete\nadvance 5\n",
+    );
+}

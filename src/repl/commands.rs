@@ -147,6 +147,14 @@ pub static COMMANDS: &[Command] = &[
         |r, _| r.cmd_finish(true)
     ),
     cmd!(
+        "advance",
+        [],
+        true,
+        "Run until LOCATION is reached in any frame, or the current frame returns.",
+        "advance LOCATION",
+        Repl::cmd_advance
+    ),
+    cmd!(
         "until",
         ["u"],
         true,

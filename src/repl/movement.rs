@@ -739,7 +739,22 @@ impl Repl {
             }
             return Ok(());
         }
-        let mut addrs = self.session.resolve_location(args)?;
+        self.run_to_location(args)
+    }
+
+    /// `advance LOCATION`: as `until LOCATION`, which also stops there in
+    /// any frame; a location is required.
+    pub(super) fn cmd_advance(&mut self, args: &str) -> Result<()> {
+        if args.trim().is_empty() {
+            bail!("Argument required (a location).");
+        }
+        self.run_to_location(args.trim())
+    }
+
+    /// Runs to `location`, in whatever frame it is reached, or until the
+    /// current frame returns to its caller.
+    fn run_to_location(&mut self, location: &str) -> Result<()> {
+        let mut addrs = self.session.resolve_location(location)?;
         let frames = self.session.backtrace(2)?;
         let frame_cfa = frames.first().map(|f| f.cfa);
         if let (Some(cfa), Some(caller)) = (frame_cfa, frames.get(1)) {
