@@ -1153,3 +1153,13 @@ fn c_advance_to_locations_and_out_of_the_frame() {
          advance\nadvance nosuch\nadvance 51\nbreak square\nrun\nadvance countdown\nbt\ndelete\nadvance 5\n",
     );
 }
+
+#[test]
+fn c_names_scoped_by_their_file() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\np 'values.c'::sink\np &'values.c'::sink\np 'values.c'::sink + 1\n\
+         whatis 'values.c'::sink\np sizeof('values.c'::sink)\np 'values.c'::main\np 'values.c'::twice\n\
+         p 'values.c'::nosuch\np 'nosuch.c'::sink\np 'values.c'::a\np 'a'\np 'ab\n",
+    );
+}

@@ -1502,6 +1502,9 @@ impl<'a> Evaluator<'a> {
                 .cloned()
                 .ok_or_else(|| format!("History has not yet reached ${n}."));
         }
+        if let Some((file, inner)) = name.strip_prefix('\'').and_then(|n| n.split_once("'::")) {
+            return self.lookup_in_file(file, inner);
+        }
         if let Some(register) = name.strip_prefix('$') {
             if let Some((_, v)) = self.convenience.iter().find(|(n, _)| n == register) {
                 return Ok(self.annotate(v.clone()));
@@ -1575,21 +1578,64 @@ impl<'a> Evaluator<'a> {
             let Some(f) = d.functions().matching(name).find(|f| !f.inlined) else {
                 continue;
             };
+            return self.function_value(module, f);
+        }
+        Err(not_found())
+    }
+
+    /// A function as a value: `{int (int)} 0x401136 <twice>`.
+    fn function_value(&self, module: usize, f: &dwarf::FunctionInfo) -> Result<Value, String> {
+        let cx = Cx::new(self.di, module).ok_or("No symbol table is loaded.")?;
+        let ty = cx.resolve(f.unit, f.die, true, 0)?;
+        let v = Value {
+            ty,
+            addr: Some(self.di.modules[module].to_load(f.ranges[0].start)),
+            bytes: Some(Vec::new()),
+            notes: Vec::new(),
+            bare: false,
+            reference: None,
+        };
+        Ok(self.annotate(v))
+    }
+
+    /// `'file.c'::name`: a global or static variable, or a function, of the
+    /// compilation units named `file` (or ending in `/file`).
+    fn lookup_in_file(&self, file: &str, name: &str) -> Result<Value, String> {
+        let mut file_known = false;
+        for module in 0..self.di.modules.len() {
             let Some(cx) = Cx::new(self.di, module) else {
                 continue;
             };
-            let ty = cx.resolve(f.unit, f.die, true, 0)?;
-            let v = Value {
-                ty,
-                addr: Some(ms.to_load(f.ranges[0].start)),
-                bytes: Some(Vec::new()),
-                notes: Vec::new(),
-                bare: false,
-                reference: None,
+            let in_file = |unit: usize| {
+                cx.units[unit]
+                    .name
+                    .as_ref()
+                    .and_then(|n| n.to_string_lossy().ok())
+                    .is_some_and(|n| n == file || n.ends_with(&format!("/{file}")))
             };
-            return Ok(self.annotate(v));
+            if !(0..cx.units.len()).any(in_file) {
+                continue;
+            }
+            file_known = true;
+            let index = global_index(self.di, module, &cx);
+            if let Some((unit, offset)) = index.find(name).into_iter().find(|(u, _)| in_file(*u)) {
+                let die = cx.entry(unit, offset)?;
+                return self.variable(&cx, unit, &die, None);
+            }
+            let functions = self.di.modules[module].dwarf(self.di).map(|d| d.functions());
+            if let Some(f) = functions
+                .iter()
+                .flat_map(|index| index.matching(name))
+                .find(|f| !f.inlined && in_file(f.unit))
+            {
+                return self.function_value(module, f);
+            }
         }
-        Err(not_found())
+        Err(if file_known {
+            format!("No symbol \"{name}\" in specified context.")
+        } else {
+            format!("No symbol \"{file}\" in current context.")
+        })
     }
 
     /// `v@n`: `n` objects like `v`, starting at `v`.
