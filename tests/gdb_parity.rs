@@ -1163,3 +1163,15 @@ fn c_names_scoped_by_their_file() {
          p 'values.c'::nosuch\np 'nosuch.c'::sink\np 'values.c'::a\np 'a'\np 'ab\n",
     );
 }
+
+// Only at -O0: gdb lists an optimized variable's location list range by
+// range, which rback does not (it says so).
+#[test]
+fn c_info_address_of_globals_locals_functions_and_constants() {
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\ninfo address sink\ninfo address a\ninfo address main\ninfo address apply\n\
+         info address GREEN\ninfo address nosuch\ninfo address\ninfo address arr\nbreak apply\ncontinue\n\
+         info address f\ninfo address v\nup\ninfo address r\n",
+    );
+}

@@ -18,6 +18,8 @@ use super::dwarf::{self, Reader};
 use super::expr::{self, BinOp, Expr, TypeName, UnOp};
 use super::{DebugInfo, Frame, Memory};
 
+#[path = "values_address.rs"]
+mod address;
 #[path = "values_convenience.rs"]
 mod convenience;
 #[path = "values_print.rs"]
@@ -33,6 +35,11 @@ pub use convenience::{fp_registers, FpRegister, RegisterClass};
 use print::*;
 pub use returned::ReturnRegisters;
 use types::*;
+
+/// The general registers by DWARF register number (the SysV x86-64 ABI's).
+const GPRS: [&str; 16] = [
+    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+];
 
 /// Where an expression is evaluated: a frame of the tracee.
 pub struct Scope<'a> {
@@ -1413,10 +1420,6 @@ impl<'a> Evaluator<'a> {
     /// `$rip`, `$sp`, `$eax`, `$eflags`: the frame's registers, typed as gdb
     /// types them. Other `$` names are gdb's unset convenience variables.
     fn register(&self, name: &str) -> Value {
-        const GPRS: [&str; 16] = [
-            "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
-            "r15",
-        ];
         let frame = self.scope.frame;
         let value = |ty: Type, reg: Option<u64>| match reg {
             Some(r) => Value {

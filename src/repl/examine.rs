@@ -171,6 +171,7 @@ impl Repl {
             "line",
             "symbol",
             "watchpoints",
+            "address",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -196,6 +197,7 @@ impl Repl {
         match sub {
             "breakpoints" => self.info_breakpoints(false),
             "watchpoints" => self.info_breakpoints(true),
+            "address" => self.info_address(rest),
             "checkpoints" => self.info_checkpoints(),
             "registers" => self.info_registers(rest),
             "all-registers" => self.info_registers("all"),

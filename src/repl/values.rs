@@ -331,6 +331,16 @@ impl Repl {
         Ok(())
     }
 
+    /// `info address NAME`: where a variable or function lives.
+    pub(super) fn info_address(&mut self, name: &str) -> Result<()> {
+        if name.is_empty() {
+            bail!("Argument required.");
+        }
+        let said = self.with_scope(|scope| self.session.debug.describe_address(name, scope))?;
+        println!("{said}");
+        Ok(())
+    }
+
     pub(super) fn info_locals(&mut self) -> Result<()> {
         let locals = self.with_scope(|scope| self.session.debug.locals(scope))?;
         if locals.is_empty() {
