@@ -426,6 +426,12 @@ impl Value {
         } else {
             x.to_le_bytes().to_vec()
         };
+        Value::unplaced(ty, bytes)
+    }
+
+    /// A value that lives in no memory of the program (a register, a
+    /// computed result), with nothing noted about what it points to.
+    fn unplaced(ty: Type, bytes: Vec<u8>) -> Value {
         Value {
             ty,
             addr: None,

@@ -167,26 +167,12 @@ impl Value {
     /// not one (too short).
     pub fn siginfo(raw: &[u8]) -> Option<Value> {
         let raw = raw.get(..SIGINFO_SIZE as usize)?;
-        Some(Value {
-            ty: siginfo_type(),
-            addr: None,
-            bytes: Some(raw.to_vec()),
-            notes: Vec::new(),
-            bare: false,
-            reference: None,
-        })
+        Some(Value::unplaced(siginfo_type(), raw.to_vec()))
     }
 
     /// An `int` that lives nowhere in the program (`$_exitcode`).
     pub fn int(v: i32) -> Value {
-        Value {
-            ty: int(),
-            addr: None,
-            bytes: Some(v.to_le_bytes().to_vec()),
-            notes: Vec::new(),
-            bare: false,
-            reference: None,
-        }
+        Value::unplaced(int(), v.to_le_bytes().to_vec())
     }
 }
 
@@ -336,17 +322,6 @@ fn vector_union(bytes: u64) -> Type {
     aggregate(name, bytes, members)
 }
 
-fn register_value(ty: Type, bytes: Vec<u8>) -> Value {
-    Value {
-        ty,
-        addr: None,
-        bytes: Some(bytes),
-        notes: Vec::new(),
-        bare: false,
-        reference: None,
-    }
-}
-
 /// MXCSR's flags as gdb names them (`i386_mxcsr`).
 const MXCSR_FLAGS: [(&str, u64); 14] = [
     ("IE", 1),
@@ -412,7 +387,7 @@ pub fn fp_registers(fxsave: &[u8], ymm_high: Option<&[u8]>) -> Vec<FpRegister> {
         push(
             format!("st{i}"),
             RegisterClass::Float,
-            register_value(scalar_float("i387_ext", 10), raw),
+            Value::unplaced(scalar_float("i387_ext", 10), raw),
         );
     }
     let control = [
@@ -429,21 +404,21 @@ pub fn fp_registers(fxsave: &[u8], ymm_high: Option<&[u8]>) -> Vec<FpRegister> {
     ];
     for (name, v) in control {
         let bytes = (v as u32).to_le_bytes().to_vec();
-        push(name.to_string(), RegisterClass::Float, register_value(int(), bytes));
+        push(name.to_string(), RegisterClass::Float, Value::unplaced(int(), bytes));
     }
     for i in 0..16 {
         let low = fxsave[160 + 16 * i..176 + 16 * i].to_vec();
         push(
             format!("xmm{i}"),
             RegisterClass::Sse,
-            register_value(vector_union(16), low),
+            Value::unplaced(vector_union(16), low),
         );
     }
     let mxcsr = Type::simple("i386_mxcsr", 4, Kind::Flags(MXCSR_FLAGS.to_vec()));
     push(
         "mxcsr".to_string(),
         RegisterClass::Mxcsr,
-        register_value(mxcsr, fxsave[24..28].to_vec()),
+        Value::unplaced(mxcsr, fxsave[24..28].to_vec()),
     );
     if let Some(high) = ymm_high.filter(|h| h.len() >= 256) {
         for i in 0..16 {
@@ -452,7 +427,7 @@ pub fn fp_registers(fxsave: &[u8], ymm_high: Option<&[u8]>) -> Vec<FpRegister> {
             push(
                 format!("ymm{i}"),
                 RegisterClass::Vector,
-                register_value(vector_union(32), bytes),
+                Value::unplaced(vector_union(32), bytes),
             );
         }
     }
