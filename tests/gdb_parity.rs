@@ -1175,3 +1175,21 @@ fn c_info_address_of_globals_locals_functions_and_constants() {
          info address f\ninfo address v\nup\ninfo address r\n",
     );
 }
+
+#[test]
+fn c_o2_gcc_clones_are_named_by_their_function() {
+    // gcc makes `apply` into `apply.constprop.0`; gdb names its code by the
+    // DWARF function that starts there.
+    check(
+        VALUES_O2,
+        "break main\ncontinue\ndisassemble /s main\ndisassemble apply\nx/3i main+15\nbreak apply\ncontinue\nx/2i $pc\n",
+    );
+}
+
+#[test]
+fn c_functions_in_address_arithmetic() {
+    check(
+        VALUES_O0,
+        "p main+15\np main + 1 - 1\nwhatis main+15\np main - 1\np main == main\nx/2i main+4\np *main\n",
+    );
+}

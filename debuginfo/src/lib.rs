@@ -266,11 +266,19 @@ impl DebugInfo {
                 }
             }
         }
+        let outer = dwarf.and_then(|d| d.functions().outer_at(link));
         let symbol = ms.symbols(self).function_at(link).map(|s| (s.name.clone(), s.addr));
-        let symbol = symbol.or_else(|| {
-            let f = dwarf?.functions().outer_at(link)?;
-            Some((f.0.name.clone(), f.1.start))
-        });
+        // gdb names code by its DWARF function where one starts at the
+        // symbol's address: a C function gcc cloned (`apply.constprop.0`)
+        // shows as `apply`. (C++ and Rust symbols already carry the names
+        // gdb prints.)
+        let symbol = match (symbol, outer) {
+            (Some((_, start)), Some((f, range))) if range.start == start && self.language_at(lookup) == Some("c") => {
+                Some((f.name.clone(), start))
+            }
+            (Some(s), _) => Some(s),
+            (None, outer) => outer.map(|(f, range)| (f.name.clone(), range.start)),
+        };
         if let Some((name, start)) = symbol {
             location.offset = Some(ms.to_link(pc).wrapping_sub(start));
             if location.function.is_none() {

@@ -2104,11 +2104,17 @@ fn truth(v: &Value) -> Result<bool, String> {
         .ok_or_else(|| format!("Cannot use a value of type `{}' as a condition.", v.type_name()))
 }
 
-/// An array in an expression is a pointer to its first element.
+/// An array in an expression is a pointer to its first element, a function
+/// a pointer to itself.
 fn decay(v: Value) -> Value {
     match (&v.ty.kind, v.addr) {
         (Kind::Array { elem, .. }, Some(addr)) => {
             let ty = Type::pointer_to((**elem).clone(), None);
+            Value::scalar(ty, addr)
+        }
+        // A function is its address in arithmetic (`main+15`), as in C.
+        (Kind::Function, Some(addr)) => {
+            let ty = Type::pointer_to(v.ty.clone(), None);
             Value::scalar(ty, addr)
         }
         _ => v,
