@@ -1193,3 +1193,14 @@ fn c_functions_in_address_arithmetic() {
         "p main+15\np main + 1 - 1\nwhatis main+15\np main - 1\np main == main\nx/2i main+4\np *main\n",
     );
 }
+
+#[test]
+fn c_o2_disassemble_inlined_functions_by_their_own_copy() {
+    // `countdown` is inlined into main and also kept out of line: by
+    // name, gdb disassembles the out-of-line copy. The /s listing
+    // of main runs through lines of inlined calls, in and out of order.
+    check(
+        STEPS_O2,
+        "disassemble /s countdown\ndisassemble /m countdown\ndisassemble /s main\ndisassemble /m main\n",
+    );
+}

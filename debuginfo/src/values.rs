@@ -290,6 +290,11 @@ impl Value {
         self.ty.size
     }
 
+    /// Whether it is a function (its address is where its code starts).
+    pub fn is_function(&self) -> bool {
+        matches!(self.ty.kind, Kind::Function)
+    }
+
     /// The type as gdb's `whatis` names it: `int`, `struct point *`, `char [6]`.
     pub fn type_name(&self) -> String {
         self.ty.name()

@@ -515,6 +515,16 @@ impl Repl {
         if let Some(reg) = text.strip_prefix('$') {
             return self.register_value(reg);
         }
+        // A function by name is its out-of-line copy, as gdb reads the
+        // name, not a copy inlined somewhere.
+        if let Some(a) = self
+            .evaluate_in(text, false)
+            .ok()
+            .filter(|v| v.is_function())
+            .and_then(|v| v.address())
+        {
+            return Ok(a);
+        }
         if let Some(a) = self.session.debug.function_address(text).first() {
             // gdb's `x/i main` means the function's first byte, not the
             // breakpoint address after its prologue.
@@ -647,11 +657,16 @@ impl Repl {
         range: std::ops::Range<u64>,
         show: impl Fn(&debuginfo::Instruction),
     ) {
-        let rows = self.session.debug.line_rows(range);
         // Where the prologue is gone, the first instruction's line is not
         // the opening brace; gdb shows the lines from the first row's on.
-        let first_row_line = rows.first().map(|(_, _, l)| *l);
-        let with_code: std::collections::HashSet<(PathBuf, u32)> = rows.into_iter().map(|(_, f, l)| (f, l)).collect();
+        let first_row_line = self.session.debug.line_rows(range).first().map(|(_, _, l)| *l);
+        // The lines some instruction is on, as gdb finds them: by each
+        // instruction's address, not by every row of the line table.
+        let with_code: std::collections::HashSet<(PathBuf, u32)> = insns
+            .iter()
+            .filter_map(|i| self.session.debug.line_entry(i.address))
+            .map(|(_, f, l)| (f, l))
+            .collect();
         let mut last: Option<(PathBuf, u32)> = None;
         let mut first = true;
         for i in insns {
