@@ -1204,3 +1204,17 @@ fn c_o2_disassemble_inlined_functions_by_their_own_copy() {
         "disassemble /s countdown\ndisassemble /m countdown\ndisassemble /s main\ndisassemble /m main\n",
     );
 }
+
+#[test]
+fn cpp_and_rust_info_address_name_functions_fully() {
+    check(
+        CLASSES_O0,
+        "break total_area\ncontinue\ninfo address b\ninfo address total_area\ninfo address main\n",
+    );
+    // Rust's frame base is a register: gdb says the offset from it.
+    check(
+        BASICS_RS,
+        "break basics::area\ncontinue\ninfo address basics::area\ninfo address area\ninfo address s\n\
+         info address basics::mean\n",
+    );
+}

@@ -27,7 +27,12 @@ impl Evaluator<'_> {
             for var in fs.blocks.iter().flatten().chain(&fs.params) {
                 let die = fs.cx.entry(var.unit, var.offset)?;
                 if fs.cx.inherited_name(var.unit, &die).as_deref() == Some(name) {
-                    return Ok(said(describe_location(&fs.cx, var.unit, &die)));
+                    let function = fs.cx.entry(fs.unit, fs.subprogram)?;
+                    let frame_base = match function.attr_value(gimli::DW_AT_frame_base) {
+                        Some(AttributeValue::Exprloc(e)) => operations(&fs.cx, fs.unit, &e),
+                        _ => None,
+                    };
+                    return Ok(said(describe_location(&fs.cx, var.unit, &die, frame_base.as_deref())));
                 }
             }
         }
@@ -38,7 +43,7 @@ impl Evaluator<'_> {
             let index = global_index(self.di, module, &cx);
             if let Some((unit, offset)) = index.find(name).first() {
                 let die = cx.entry(*unit, *offset)?;
-                return Ok(said(describe_location(&cx, *unit, &die)));
+                return Ok(said(describe_location(&cx, *unit, &die, None)));
             }
             if index.enumerators.contains_key(name) {
                 return Ok(said("constant".to_string()));
@@ -50,15 +55,65 @@ impl Evaluator<'_> {
             };
             if let Some(f) = d.functions().matching(name).find(|f| !f.inlined) {
                 let addr = self.di.modules[module].to_load(f.ranges[0].start);
-                return Ok(said(format!("a function at address {addr:#x}")));
+                // gdb names the function it found, fully: a C++ one with its
+                // parameters (its symbol's name), a Rust one with its path.
+                let full = match self.di.language_at(addr) {
+                    Some("c++") => self.cpp_full_name(module, f, addr),
+                    _ => None,
+                }
+                .unwrap_or_else(|| f.name.clone());
+                return Ok(format!("Symbol \"{full}\" is a function at address {addr:#x}."));
             }
         }
         Err(format!("No symbol \"{name}\" in current context."))
     }
 }
 
-/// What a variable's `DW_AT_location` says, in gdb's words.
-fn describe_location(cx: &Cx, unit: usize, die: &Die) -> String {
+impl Evaluator<'_> {
+    /// A C++ function's name as gdb prints its symbol: its demangled
+    /// symbol, or for one without a mangled name (`main`) its name and
+    /// parameter types (`main()`).
+    fn cpp_full_name(&self, module: usize, f: &dwarf::FunctionInfo, addr: u64) -> Option<String> {
+        let symbol = self.di.symbolize(addr).and_then(|l| l.symbol)?;
+        if symbol.contains('(') {
+            return Some(symbol);
+        }
+        let cx = Cx::new(self.di, module)?;
+        let ty = cx.resolve(f.unit, f.die, true, 0).ok()?;
+        let params = ty.right.strip_prefix('(')?.split(')').next()?;
+        let params = if params == "void" { "" } else { params };
+        Some(format!("{symbol}({})", params.replace(" *", "*").replace(" &", "&")))
+    }
+}
+
+/// The operations of a DWARF expression, with their offsets; `None` if
+/// one does not decode.
+fn operations(
+    cx: &Cx,
+    unit: usize,
+    expr: &gimli::Expression<Reader>,
+) -> Option<Vec<(usize, gimli::Operation<Reader>)>> {
+    let encoding = cx.units[unit].encoding();
+    let mut ops = Vec::new();
+    let mut reader = expr.0.clone();
+    let start = reader.len();
+    while !reader.is_empty() {
+        let offset = start - reader.len();
+        ops.push((offset, gimli::Operation::parse(&mut reader, encoding).ok()?));
+    }
+    Some(ops)
+}
+
+/// What a variable's `DW_AT_location` says, in gdb's words. A local's
+/// `DW_OP_fbreg` is said relative to its function's frame base when that
+/// is a register (Rust's `$rsp`); gdb gives up on the CFA that gcc uses
+/// and lists the expression.
+fn describe_location(
+    cx: &Cx,
+    unit: usize,
+    die: &Die,
+    frame_base: Option<&[(usize, gimli::Operation<Reader>)]>,
+) -> String {
     let expr = match die.attr_value(gimli::DW_AT_location) {
         Some(AttributeValue::Exprloc(e)) => e,
         Some(AttributeValue::LocationListsRef(_) | AttributeValue::SecOffset(_)) => {
@@ -67,32 +122,43 @@ fn describe_location(cx: &Cx, unit: usize, die: &Die) -> String {
         None if die.attr_value(gimli::DW_AT_const_value).is_some() => return "constant".to_string(),
         _ => return "optimized out".to_string(),
     };
-    let encoding = cx.units[unit].encoding();
-    let mut ops = Vec::new();
-    let mut reader = expr.0.clone();
-    let start = reader.len();
-    while !reader.is_empty() {
-        let offset = start - reader.len();
-        match gimli::Operation::parse(&mut reader, encoding) {
-            Ok(op) => ops.push((offset, op)),
-            Err(_) => return "a variable with a DWARF expression rback cannot read".to_string(),
-        }
-    }
+    let Some(ops) = operations(cx, unit, &expr) else {
+        return "a variable with a DWARF expression rback cannot read".to_string();
+    };
+    let gpr = |r: gimli::Register| GPRS.get(usize::from(r.0));
     match ops.as_slice() {
+        [(_, gimli::Operation::FrameOffset { offset })] => {
+            let base = match frame_base {
+                Some([(_, gimli::Operation::Register { register })]) => gpr(*register).map(|r| (*r, 0)),
+                Some([(_, gimli::Operation::RegisterOffset { register, offset, .. })]) => {
+                    gpr(*register).map(|r| (*r, *offset))
+                }
+                _ => None,
+            };
+            match base {
+                Some((reg, base)) => format!("a variable at frame base reg ${reg} offset {base}+{offset}"),
+                None => listed(&ops),
+            }
+        }
         [(_, gimli::Operation::Address { address })] => {
             format!("static storage at address {:#x}", address.wrapping_add(cx.bias))
         }
         [(_, gimli::Operation::Register { register })] if usize::from(register.0) < GPRS.len() => {
             format!("a variable in ${}", GPRS[usize::from(register.0)])
         }
-        _ => match ops
-            .iter()
-            .map(|(at, op)| operation_text(op).map(|t| format!("  {at:>4}: {t}")))
-            .collect::<Option<Vec<_>>>()
-        {
-            Some(lines) => format!("a complex DWARF expression:\n{}\n", lines.join("\n")),
-            None => "a variable with a DWARF expression rback cannot list".to_string(),
-        },
+        _ => listed(&ops),
+    }
+}
+
+/// A location as its DWARF expression, listed as gdb lists it.
+fn listed(ops: &[(usize, gimli::Operation<Reader>)]) -> String {
+    let lines: Option<Vec<String>> = ops
+        .iter()
+        .map(|(at, op)| operation_text(op).map(|t| format!("  {at:>4}: {t}")))
+        .collect();
+    match lines {
+        Some(lines) => format!("a complex DWARF expression:\n{}\n", lines.join("\n")),
+        None => "a variable with a DWARF expression rback cannot list".to_string(),
     }
 }
 
