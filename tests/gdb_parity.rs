@@ -1218,3 +1218,13 @@ fn cpp_and_rust_info_address_name_functions_fully() {
          info address basics::mean\n",
     );
 }
+
+#[test]
+fn c_advance_out_of_main_stops_where_main_returns() {
+    // `countdown` is not called again: `advance` stops where main returns,
+    // in the C library, past the frames a backtrace shows.
+    check(
+        STEPS_O0,
+        "break steps.c:51\ncontinue\nadvance countdown\nbt 1\nuntil square\n",
+    );
+}

@@ -757,7 +757,13 @@ impl Repl {
         let mut addrs = self.session.resolve_location(location)?;
         let frames = self.session.backtrace(2)?;
         let frame_cfa = frames.first().map(|f| f.cfa);
-        if let (Some(cfa), Some(caller)) = (frame_cfa, frames.get(1)) {
+        // `main` is the last frame shown, but it returns somewhere too.
+        let caller = match (frames.get(1), frame_cfa) {
+            (Some(caller), _) => Some(caller.clone()),
+            (None, Some(cfa)) => self.session.caller_of(cfa)?,
+            (None, None) => None,
+        };
+        if let (Some(cfa), Some(caller)) = (frame_cfa, caller) {
             addrs.push(RemoteAddr(caller.pc));
             let targets = addrs.clone();
             let ret = caller.pc;
