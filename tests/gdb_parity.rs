@@ -1228,3 +1228,12 @@ fn c_advance_out_of_main_stops_where_main_returns() {
         "break steps.c:51\ncontinue\nadvance countdown\nbt 1\nuntil square\n",
     );
 }
+
+#[test]
+fn cpp_display_of_instructions_names_main_with_its_parameters() {
+    check(
+        CLASSES_O0,
+        "break classes.cpp:54\ncontinue\ndisplay/i $pc\nstepi\nnext\ninfo display\ndisassemble /r total_area\n\
+         disassemble /s total_area\ninfo watchpoints\nwatch a\ninfo watchpoints\n",
+    );
+}

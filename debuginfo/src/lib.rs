@@ -272,9 +272,17 @@ impl DebugInfo {
         // symbol's address: a C function gcc cloned (`apply.constprop.0`)
         // shows as `apply`. (C++ and Rust symbols already carry the names
         // gdb prints.)
+        let module = self.modules.iter().position(|m| std::ptr::eq(m, ms));
+        let language = self.language_at(lookup);
         let symbol = match (symbol, outer) {
-            (Some((_, start)), Some((f, range))) if range.start == start && self.language_at(lookup) == Some("c") => {
+            (Some((_, start)), Some((f, range))) if range.start == start && language == Some("c") => {
                 Some((f.name.clone(), start))
+            }
+            // A C++ function with no mangled name (`main`) is shown with
+            // its parameters, as every other C++ symbol is.
+            (Some((name, start)), Some((f, range))) if range.start == start && language == Some("c++") => {
+                let full = module.and_then(|m| self.cpp_symbol_name(m, f, &name));
+                Some((full.unwrap_or(name), start))
             }
             (Some(s), _) => Some(s),
             (None, outer) => outer.map(|(f, range)| (f.name.clone(), range.start)),

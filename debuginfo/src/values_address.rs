@@ -58,7 +58,7 @@ impl Evaluator<'_> {
                 // gdb names the function it found, fully: a C++ one with its
                 // parameters (its symbol's name), a Rust one with its path.
                 let full = match self.di.language_at(addr) {
-                    Some("c++") => self.cpp_full_name(module, f, addr),
+                    Some("c++") => self.di.symbolize(addr).and_then(|l| l.symbol),
                     _ => None,
                 }
                 .unwrap_or_else(|| f.name.clone());
@@ -69,16 +69,15 @@ impl Evaluator<'_> {
     }
 }
 
-impl Evaluator<'_> {
+impl DebugInfo {
     /// A C++ function's name as gdb prints its symbol: its demangled
     /// symbol, or for one without a mangled name (`main`) its name and
-    /// parameter types (`main()`).
-    fn cpp_full_name(&self, module: usize, f: &dwarf::FunctionInfo, addr: u64) -> Option<String> {
-        let symbol = self.di.symbolize(addr).and_then(|l| l.symbol)?;
+    /// parameter types (`main()`), as gdb makes its physical name.
+    pub(crate) fn cpp_symbol_name(&self, module: usize, f: &dwarf::FunctionInfo, symbol: &str) -> Option<String> {
         if symbol.contains('(') {
-            return Some(symbol);
+            return Some(symbol.to_string());
         }
-        let cx = Cx::new(self.di, module)?;
+        let cx = Cx::new(self, module)?;
         let ty = cx.resolve(f.unit, f.die, true, 0).ok()?;
         let params = ty.right.strip_prefix('(')?.split(')').next()?;
         let params = if params == "void" { "" } else { params };
