@@ -1055,7 +1055,7 @@ fn c_display_of_instructions_and_strings() {
     check(
         VALUES_O0,
         "break values.c:48\ncontinue\ndisplay/i $pc\ndisplay/2i $pc\ndisplay/s a.name\ndisplay/x arr[1]\n\
-         stepi\ninfo display\nundisplay 1\nstepi\n",
+         stepi\ninfo display\nundisplay 1\nstepi\nundisplay\ninfo display\nstepi\n",
     );
 }
 

@@ -78,6 +78,9 @@ pub struct Repl {
     spinner: Option<progress::Spinner>,
     /// The thread of the last stop shown (see `announce_thread`).
     last_thread: Option<i32>,
+    /// Whether commands come from the terminal, where a question (gdb's
+    /// "(y or n)") is asked; elsewhere it is answered yes, as gdb does.
+    asks: bool,
     /// Set by `quit`.
     quit: bool,
     /// Whether the last command executed failed.
@@ -129,6 +132,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         spinner: None,
         last_thread: None,
         repeating: None,
+        asks: false,
         quit: false,
         last_failed: false,
         interrupted: Arc::new(AtomicBool::new(false)),
@@ -147,6 +151,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         return Ok(repl.ended(false));
     }
     let terminal = std::io::stdin().is_terminal();
+    repl.asks = terminal;
     let mut input = if terminal {
         terminal_input()?
     } else {
@@ -278,6 +283,22 @@ impl Repl {
         self.last_failed = result.is_err();
         if let Err(e) = result {
             eprintln!("{}", crate::one_line(&e));
+        }
+    }
+
+    /// gdb's `query`: asks `question` on the terminal and reads the answer;
+    /// with commands from elsewhere, says it answered yes.
+    fn confirm(&self, question: &str) -> bool {
+        if !self.asks {
+            println!("{question} (y or n) [answered Y; input not from terminal]");
+            return true;
+        }
+        print!("{question} (y or n) ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        match std::io::stdin().read_line(&mut answer) {
+            Ok(n) if n > 0 => answer.trim_start().starts_with(['y', 'Y']),
+            _ => false,
         }
     }
 

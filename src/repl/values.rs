@@ -261,7 +261,9 @@ impl Repl {
 
     pub(super) fn cmd_undisplay(&mut self, args: &str) -> Result<()> {
         if args.is_empty() {
-            self.displays.clear();
+            if self.confirm("Delete all auto-display expressions?") {
+                self.displays.clear();
+            }
             return Ok(());
         }
         for word in args.split_whitespace() {
