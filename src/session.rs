@@ -312,6 +312,15 @@ impl Session {
         Ok(frames)
     }
 
+    /// The frame that called the machine frame whose CFA is `cfa`, found
+    /// past `main` too (where [`Session::backtrace`] ends): where a run
+    /// that leaves that frame returns to.
+    pub fn caller_of(&self, cfa: u64) -> Result<Option<Frame>> {
+        let regs = self.registers()?;
+        let frames = self.debug.backtrace(&regs, &self.memory(), 64);
+        Ok(frames.into_iter().skip_while(|f| f.cfa != cfa).find(|f| f.cfa != cfa))
+    }
+
     /// The current instruction address.
     pub fn pc(&self) -> Result<u64> {
         Ok(self.timeline.regs()?.rip)

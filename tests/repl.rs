@@ -288,7 +288,8 @@ fn frames_registers_memory_disassembly_and_source() {
             "#0  compute (",
             // In the order asked for.
             "rsp            0x",
-            "rip            0x",
+            // An alias shows as typed, as in gdb.
+            "pc             0x",
             "rax            0x",
             "eflags         0x",
             "0x7ff",

@@ -58,7 +58,11 @@ impl DebugInfo {
         };
         let mut out = Vec::new();
         for insn in insns.iter() {
-            let (mnemonic, operands) = gdb_style(insn.mnemonic().unwrap_or(""), insn.op_str().unwrap_or(""));
+            let (mnemonic, operands) = match insn.bytes() {
+                // The two-byte nop, which objdump spells as what it is.
+                [0x66, 0x90] => ("xchg".to_string(), "%ax,%ax".to_string()),
+                _ => gdb_style(insn.mnemonic().unwrap_or(""), insn.op_str().unwrap_or("")),
+            };
             let mut text = if operands.is_empty() {
                 mnemonic.clone()
             } else {
@@ -171,9 +175,13 @@ pub(super) fn gdb_style(mnemonic: &str, op_str: &str) -> (String, String) {
     // `movq %rax,%xmm0` keeps its suffix: without it, it would read as a
     // general-register move.
     let vector = top_level_operands(&operands).any(|op| op.starts_with("%xmm") || op.starts_with("%mm"));
+    let general = top_level_operands(&operands)
+        .any(|op| op.starts_with('%') && !op.contains(':') && !op.starts_with("%xmm") && !op.starts_with("%mm"));
     let mnemonic = match base {
         Some(base) if mnemonic.ends_with('q') && ALWAYS.contains(&base) => base,
-        Some(base) if has_register && !vector && SIZED.contains(&base) => base,
+        Some(base) if has_register && !vector && (SIZED.contains(&base) || base.starts_with("cmov")) => base,
+        // An integer converted to floating point: the register names the size.
+        Some(base) if general && matches!(base, "cvtsi2sd" | "cvtsi2ss") => base,
         _ => mnemonic,
     };
     (mnemonic.to_string(), operands)

@@ -152,6 +152,12 @@ fn lex(text: &str) -> Result<(Vec<Token>, Vec<usize>), String> {
             continue;
         }
         if c == b'\'' {
+            // gdb's `'file.c'::name`: a name of that file's scope.
+            if let Some(len) = file_scoped_name(&text[i..]) {
+                tokens.push(Token::Ident(text[i..i + len].to_string()));
+                i += len;
+                continue;
+            }
             let (value, len) = lex_char(&text[i..])?;
             tokens.push(Token::Char(value));
             i += len;
@@ -169,6 +175,28 @@ fn lex(text: &str) -> Result<(Vec<Token>, Vec<usize>), String> {
         }
     }
     Ok((tokens, starts))
+}
+
+/// The length of `'FILE'::name` (with further `::name`s) at the start of
+/// `text`, if it is one: a quoted file name, not a character literal.
+fn file_scoped_name(text: &str) -> Option<usize> {
+    let close = text[1..].find('\'')? + 1;
+    let file = &text[1..close];
+    if file.len() < 2 || file.starts_with('\\') {
+        return None;
+    }
+    let mut i = close + 1;
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut parts = 0;
+    while text[i..].starts_with("::") && bytes.get(i + 2).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+        i += 2;
+        while bytes.get(i).copied().is_some_and(ident) {
+            i += 1;
+        }
+        parts += 1;
+    }
+    (parts > 0).then_some(i)
 }
 
 fn lex_number(text: &str) -> Result<(Token, usize), String> {

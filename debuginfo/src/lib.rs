@@ -44,7 +44,7 @@ use std::path::PathBuf;
 pub use disasm::Instruction;
 pub use elf::{modules_from_mappings, parse_proc_maps, MappedFile, Module};
 pub use unwind::{Frame, Registers};
-pub use values::{Format, ReturnRegisters, Scope, ThreadLocalStorage, Value};
+pub use values::{fp_registers, Format, FpRegister, RegisterClass, ReturnRegisters, Scope, ThreadLocalStorage, Value};
 
 /// A function's name as gdb shows it in a frame line: a C++ name without
 /// its parameter list and qualifiers (`ns::S::f` for `ns::S::f(int) const`).
@@ -266,11 +266,27 @@ impl DebugInfo {
                 }
             }
         }
+        let outer = dwarf.and_then(|d| d.functions().outer_at(link));
         let symbol = ms.symbols(self).function_at(link).map(|s| (s.name.clone(), s.addr));
-        let symbol = symbol.or_else(|| {
-            let f = dwarf?.functions().outer_at(link)?;
-            Some((f.0.name.clone(), f.1.start))
-        });
+        // gdb names code by its DWARF function where one starts at the
+        // symbol's address: a C function gcc cloned (`apply.constprop.0`)
+        // shows as `apply`. (C++ and Rust symbols already carry the names
+        // gdb prints.)
+        let module = self.modules.iter().position(|m| std::ptr::eq(m, ms));
+        let language = self.language_at(lookup);
+        let symbol = match (symbol, outer) {
+            (Some((_, start)), Some((f, range))) if range.start == start && language == Some("c") => {
+                Some((f.name.clone(), start))
+            }
+            // A C++ function with no mangled name (`main`) is shown with
+            // its parameters, as every other C++ symbol is.
+            (Some((name, start)), Some((f, range))) if range.start == start && language == Some("c++") => {
+                let full = module.and_then(|m| self.cpp_symbol_name(m, f, &name));
+                Some((full.unwrap_or(name), start))
+            }
+            (Some(s), _) => Some(s),
+            (None, outer) => outer.map(|(f, range)| (f.name.clone(), range.start)),
+        };
         if let Some((name, start)) = symbol {
             location.offset = Some(ms.to_link(pc).wrapping_sub(start));
             if location.function.is_none() {

@@ -660,6 +660,9 @@ fn disassembly_text_is_spelled_like_gdb() {
         ("movl", "(,%rax), %ebx", "mov", "(,%rax,1),%ebx"),
         ("movl", "8(%rbp), %ebx", "mov", "0x8(%rbp),%ebx"),
         ("movq", "%rax, %xmm0", "movq", "%rax,%xmm0"),
+        ("cmovnsl", "%edi, %eax", "cmovns", "%edi,%eax"),
+        ("cvtsi2sdl", "%eax, %xmm1", "cvtsi2sd", "%eax,%xmm1"),
+        ("cvtsi2sdl", "0x10(%rbp), %xmm1", "cvtsi2sdl", "0x10(%rbp),%xmm1"),
     ];
     for (mnemonic, operands, want_mnemonic, want_operands) in cases {
         assert_eq!(

@@ -18,6 +18,8 @@ use super::dwarf::{self, Reader};
 use super::expr::{self, BinOp, Expr, TypeName, UnOp};
 use super::{DebugInfo, Frame, Memory};
 
+#[path = "values_address.rs"]
+mod address;
 #[path = "values_convenience.rs"]
 mod convenience;
 #[path = "values_print.rs"]
@@ -29,9 +31,15 @@ mod returned;
 #[path = "values_types.rs"]
 mod types;
 
+pub use convenience::{fp_registers, FpRegister, RegisterClass};
 use print::*;
 pub use returned::ReturnRegisters;
 use types::*;
+
+/// The general registers by DWARF register number (the SysV x86-64 ABI's).
+const GPRS: [&str; 16] = [
+    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+];
 
 /// Where an expression is evaluated: a frame of the tracee.
 pub struct Scope<'a> {
@@ -282,6 +290,11 @@ impl Value {
         self.ty.size
     }
 
+    /// Whether it is a function (its address is where its code starts).
+    pub fn is_function(&self) -> bool {
+        matches!(self.ty.kind, Kind::Function)
+    }
+
     /// The type as gdb's `whatis` names it: `int`, `struct point *`, `char [6]`.
     pub fn type_name(&self) -> String {
         self.ty.name()
@@ -418,6 +431,12 @@ impl Value {
         } else {
             x.to_le_bytes().to_vec()
         };
+        Value::unplaced(ty, bytes)
+    }
+
+    /// A value that lives in no memory of the program (a register, a
+    /// computed result), with nothing noted about what it points to.
+    fn unplaced(ty: Type, bytes: Vec<u8>) -> Value {
         Value {
             ty,
             addr: None,
@@ -477,7 +496,7 @@ impl DebugInfo {
         expr: &str,
         scope: &Scope,
         history: &[Value],
-        convenience: &[(&str, Value)],
+        convenience: &[(String, Value)],
     ) -> Result<Value, String> {
         let ev = Evaluator {
             di: self,
@@ -744,7 +763,7 @@ struct Evaluator<'a> {
     /// gdb's value history, for `$N` that is not a number (`p $1.x`).
     history: &'a [Value],
     /// Convenience variables by name, without the `$`.
-    convenience: &'a [(&'a str, Value)],
+    convenience: &'a [(String, Value)],
     frame: Option<FrameScope<'a>>,
     /// How many callers out entry values are being looked up.
     entry_depth: u32,
@@ -1412,10 +1431,6 @@ impl<'a> Evaluator<'a> {
     /// `$rip`, `$sp`, `$eax`, `$eflags`: the frame's registers, typed as gdb
     /// types them. Other `$` names are gdb's unset convenience variables.
     fn register(&self, name: &str) -> Value {
-        const GPRS: [&str; 16] = [
-            "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
-            "r15",
-        ];
         let frame = self.scope.frame;
         let value = |ty: Type, reg: Option<u64>| match reg {
             Some(r) => Value {
@@ -1501,8 +1516,11 @@ impl<'a> Evaluator<'a> {
                 .cloned()
                 .ok_or_else(|| format!("History has not yet reached ${n}."));
         }
+        if let Some((file, inner)) = name.strip_prefix('\'').and_then(|n| n.split_once("'::")) {
+            return self.lookup_in_file(file, inner);
+        }
         if let Some(register) = name.strip_prefix('$') {
-            if let Some((_, v)) = self.convenience.iter().find(|(n, _)| *n == register) {
+            if let Some((_, v)) = self.convenience.iter().find(|(n, _)| n == register) {
                 return Ok(self.annotate(v.clone()));
             }
             return Ok(self.register(register));
@@ -1574,21 +1592,64 @@ impl<'a> Evaluator<'a> {
             let Some(f) = d.functions().matching(name).find(|f| !f.inlined) else {
                 continue;
             };
+            return self.function_value(module, f);
+        }
+        Err(not_found())
+    }
+
+    /// A function as a value: `{int (int)} 0x401136 <twice>`.
+    fn function_value(&self, module: usize, f: &dwarf::FunctionInfo) -> Result<Value, String> {
+        let cx = Cx::new(self.di, module).ok_or("No symbol table is loaded.")?;
+        let ty = cx.resolve(f.unit, f.die, true, 0)?;
+        let v = Value {
+            ty,
+            addr: Some(self.di.modules[module].to_load(f.ranges[0].start)),
+            bytes: Some(Vec::new()),
+            notes: Vec::new(),
+            bare: false,
+            reference: None,
+        };
+        Ok(self.annotate(v))
+    }
+
+    /// `'file.c'::name`: a global or static variable, or a function, of the
+    /// compilation units named `file` (or ending in `/file`).
+    fn lookup_in_file(&self, file: &str, name: &str) -> Result<Value, String> {
+        let mut file_known = false;
+        for module in 0..self.di.modules.len() {
             let Some(cx) = Cx::new(self.di, module) else {
                 continue;
             };
-            let ty = cx.resolve(f.unit, f.die, true, 0)?;
-            let v = Value {
-                ty,
-                addr: Some(ms.to_load(f.ranges[0].start)),
-                bytes: Some(Vec::new()),
-                notes: Vec::new(),
-                bare: false,
-                reference: None,
+            let in_file = |unit: usize| {
+                cx.units[unit]
+                    .name
+                    .as_ref()
+                    .and_then(|n| n.to_string_lossy().ok())
+                    .is_some_and(|n| n == file || n.ends_with(&format!("/{file}")))
             };
-            return Ok(self.annotate(v));
+            if !(0..cx.units.len()).any(in_file) {
+                continue;
+            }
+            file_known = true;
+            let index = global_index(self.di, module, &cx);
+            if let Some((unit, offset)) = index.find(name).into_iter().find(|(u, _)| in_file(*u)) {
+                let die = cx.entry(unit, offset)?;
+                return self.variable(&cx, unit, &die, None);
+            }
+            let functions = self.di.modules[module].dwarf(self.di).map(|d| d.functions());
+            if let Some(f) = functions
+                .iter()
+                .flat_map(|index| index.matching(name))
+                .find(|f| !f.inlined && in_file(f.unit))
+            {
+                return self.function_value(module, f);
+            }
         }
-        Err(not_found())
+        Err(if file_known {
+            format!("No symbol \"{name}\" in specified context.")
+        } else {
+            format!("No symbol \"{file}\" in current context.")
+        })
     }
 
     /// `v@n`: `n` objects like `v`, starting at `v`.
@@ -2048,11 +2109,17 @@ fn truth(v: &Value) -> Result<bool, String> {
         .ok_or_else(|| format!("Cannot use a value of type `{}' as a condition.", v.type_name()))
 }
 
-/// An array in an expression is a pointer to its first element.
+/// An array in an expression is a pointer to its first element, a function
+/// a pointer to itself.
 fn decay(v: Value) -> Value {
     match (&v.ty.kind, v.addr) {
         (Kind::Array { elem, .. }, Some(addr)) => {
             let ty = Type::pointer_to((**elem).clone(), None);
+            Value::scalar(ty, addr)
+        }
+        // A function is its address in arithmetic (`main+15`), as in C.
+        (Kind::Function, Some(addr)) => {
+            let ty = Type::pointer_to(v.ty.clone(), None);
             Value::scalar(ty, addr)
         }
         _ => v,

@@ -21,6 +21,24 @@ pub(super) fn read_int(bytes: &[u8], size: u64, signed: bool) -> i128 {
     }
 }
 
+/// A bfloat16 (the high half of an IEEE single) as a double.
+pub(super) fn bfloat16_to_f64(bits: u16) -> f64 {
+    f64::from(f32::from_bits(u32::from(bits) << 16))
+}
+
+/// An IEEE half-precision number as a double.
+pub(super) fn half_to_f64(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = i32::from((bits >> 10) & 0x1f);
+    let fraction = f64::from(bits & 0x3ff);
+    match exponent {
+        0 => sign * fraction * 2f64.powi(-24),
+        0x1f if fraction == 0.0 => sign * f64::INFINITY,
+        0x1f => f64::NAN,
+        _ => sign * (1.0 + fraction / 1024.0) * 2f64.powi(exponent - 15),
+    }
+}
+
 pub(super) fn read_float(bytes: &[u8], size: u64) -> Option<f64> {
     match size {
         4 => Some(f32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as f64),
@@ -308,8 +326,18 @@ impl Printer<'_> {
             }
             Kind::Float => match self.f {
                 Format::Natural => {
-                    let x = read_float(here, ty.size).unwrap_or(f64::NAN);
+                    // gdb prints DECIMAL_DIG digits of each format: 4 for
+                    // bfloat16, 5 for IEEE half.
+                    let half = ty.size == 2;
+                    let bfloat = half && ty.left == "bfloat16";
+                    let x = match (half, bfloat) {
+                        (true, true) => bfloat16_to_f64(read_int(here, 2, false) as u16),
+                        (true, false) => half_to_f64(read_int(here, 2, false) as u16),
+                        _ => read_float(here, ty.size).unwrap_or(f64::NAN),
+                    };
                     let digits = match ty.size {
+                        2 if bfloat => 4,
+                        2 => 5,
                         4 => 9,
                         8 => 17,
                         _ => 21,

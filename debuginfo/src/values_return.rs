@@ -199,14 +199,7 @@ impl DebugInfo {
             // A `long double` alone: the 80 bits of st(0), padded.
             let mut bytes = regs.st0.to_vec();
             bytes.resize(ty.size as usize, 0);
-            return Some(Value {
-                ty,
-                addr: None,
-                bytes: Some(bytes),
-                notes: Vec::new(),
-                bare: false,
-                reference: None,
-            });
+            return Some(Value::unplaced(ty, bytes));
         }
         let mut classes = [Class::Empty; 2];
         let in_registers = ty.size <= 16
@@ -244,13 +237,6 @@ impl DebugInfo {
             frame: None,
             entry_depth: 0,
         };
-        Some(ev.annotate(Value {
-            ty,
-            addr: None,
-            bytes: Some(bytes),
-            notes: Vec::new(),
-            bare: false,
-            reference: None,
-        }))
+        Some(ev.annotate(Value::unplaced(ty, bytes)))
     }
 }

@@ -147,6 +147,14 @@ pub static COMMANDS: &[Command] = &[
         |r, _| r.cmd_finish(true)
     ),
     cmd!(
+        "advance",
+        [],
+        true,
+        "Run until LOCATION is reached in any frame, or the current frame returns.",
+        "advance LOCATION",
+        Repl::cmd_advance
+    ),
+    cmd!(
         "until",
         ["u"],
         true,
@@ -272,8 +280,8 @@ pub static COMMANDS: &[Command] = &[
         "info",
         ["i"],
         false,
-        "Show things: breakpoints, watchpoints, checkpoints, registers, frame, locals, args, display, line, symbol, sharedlibrary, proc mappings.",
-        "info breakpoints|watchpoints|checkpoints|registers [REG]|frame|locals|args|display|line [LOC]|symbol ADDR|sharedlibrary|proc mappings",
+        "Show things: breakpoints, watchpoints, checkpoints, registers, frame, locals, args, display, line, symbol, address, sharedlibrary, proc mappings.",
+        "info breakpoints|watchpoints|checkpoints|registers [REG...|general|float|sse|vector|system|all]|all-registers|frame|locals|args|display|line [LOC]|symbol ADDR|address NAME|sharedlibrary|proc mappings",
         Repl::cmd_info
     ),
     cmd!(
@@ -568,6 +576,7 @@ impl Repl {
                 spinner.progress(i, n);
             }
             self.quiet_steps = i + 1 < n;
+            self.repeating = Some((i, n));
             match once(self) {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -578,6 +587,7 @@ impl Repl {
             }
         }
         self.quiet_steps = false;
+        self.repeating = None;
         result
     }
 }

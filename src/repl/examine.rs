@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::Repl;
 use crate::session::{base_name, file_and_line, parse_address};
-use debuginfo::{Frame, Memory};
+use debuginfo::{Format, FpRegister, Frame, Memory, RegisterClass};
 
 /// What `x/NFU` asks for: how many units, in which format, of what size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +15,17 @@ pub struct XSpec {
     pub count: usize,
     pub format: char,
     pub size: usize,
+}
+
+/// gdb's `system` group: what the kernel keeps for the thread.
+const SYSTEM_REGISTERS: [&str; 3] = ["fs_base", "gs_base", "orig_rax"];
+
+/// A register `info registers` shows.
+enum Shown<'a> {
+    /// Its name as typed (`sp`, gdb's alias, shows as `sp`), its own name,
+    /// its value.
+    Int(&'a str, &'static str, u64),
+    Fp(&'a FpRegister),
 }
 
 /// Where `disassemble` puts source lines.
@@ -161,6 +172,7 @@ impl Repl {
             "symbol",
             "watchpoints",
             "inferiors",
+            "address",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -186,8 +198,10 @@ impl Repl {
         match sub {
             "breakpoints" => self.info_breakpoints(false),
             "watchpoints" => self.info_breakpoints(true),
+            "address" => self.info_address(rest),
             "checkpoints" => self.info_checkpoints(),
-            "registers" | "all-registers" => self.info_registers(rest),
+            "registers" => self.info_registers(rest),
+            "all-registers" => self.info_registers("all"),
             "frame" => self.info_frame(),
             "sharedlibrary" => self.info_sharedlibrary(),
             "locals" => self.info_locals(),
@@ -205,7 +219,113 @@ impl Repl {
         }
     }
 
+    /// `info registers [REGISTER...|GROUP]`: the general registers, the
+    /// ones named, or a group as gdb's groups go (`general`, `float`,
+    /// `sse`, `vector`, `system`, `all`).
     fn info_registers(&self, which: &str) -> Result<()> {
+        let general = self.general_registers()?;
+        let fp = self.fp_registers()?;
+        let in_class = |classes: &[RegisterClass]| -> Vec<Shown> {
+            fp.iter()
+                .filter(|r| classes.contains(&r.class))
+                .map(Shown::Fp)
+                .collect()
+        };
+        let ints = |names: &[&str]| -> Vec<Shown> {
+            general
+                .iter()
+                .filter(|(n, _)| names.contains(n))
+                .map(|(n, v)| Shown::Int(n, n, *v))
+                .collect()
+        };
+        let gprs: Vec<&str> = general
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| !SYSTEM_REGISTERS.contains(n))
+            .collect();
+        // Without AVX, the vector group holds the xmm registers.
+        let has_ymm = fp.iter().any(|r| r.class == RegisterClass::Vector);
+        let vector = if has_ymm {
+            in_class(&[RegisterClass::Mxcsr, RegisterClass::Vector])
+        } else {
+            in_class(&[RegisterClass::Sse, RegisterClass::Mxcsr])
+        };
+        let shown: Vec<Shown> = match which.trim() {
+            // As before these groups existed: the general registers with
+            // the segment bases.
+            "" => general
+                .iter()
+                .filter(|(n, _)| *n != "orig_rax")
+                .map(|(n, v)| Shown::Int(n, n, *v))
+                .collect(),
+            "general" => ints(&gprs),
+            "float" => in_class(&[RegisterClass::Float]),
+            "sse" => in_class(&[RegisterClass::Sse, RegisterClass::Mxcsr]),
+            "vector" => vector,
+            "system" => ints(&SYSTEM_REGISTERS),
+            "all" => {
+                let mut all = ints(&gprs);
+                all.extend(in_class(&[RegisterClass::Float]));
+                all.extend(vector);
+                all
+            }
+            names => {
+                let mut shown = Vec::new();
+                for typed in names.split_whitespace() {
+                    let typed = typed.trim_start_matches('$');
+                    let w = match typed {
+                        "pc" => "rip",
+                        "sp" => "rsp",
+                        "fp" => "rbp",
+                        other => other,
+                    };
+                    if let Some((n, v)) = general.iter().find(|(n, _)| *n == w) {
+                        shown.push(Shown::Int(typed, n, *v));
+                    } else if let Some(r) = fp.iter().find(|r| r.name == w) {
+                        shown.push(Shown::Fp(r));
+                    } else {
+                        bail!("Invalid register `{typed}'");
+                    }
+                }
+                shown
+            }
+        };
+        // gdb pads the raw column to 19 and puts a space after it, so a
+        // 64-bit value in hex (18 characters) still stands apart.
+        for s in shown {
+            match s {
+                Shown::Int(shown_as, name, value) => {
+                    let natural = match name {
+                        "rip" => format!("{value:#x}{}", self.symbol_suffix(value)),
+                        "eflags" => eflags_text(value),
+                        "rbp" | "rsp" => format!("{value:#x}"),
+                        _ => format!("{}", value as i64),
+                    };
+                    println!("{shown_as:<15}{:<19} {natural}", format!("{value:#x}"));
+                }
+                Shown::Fp(r) if r.is_x87() => {
+                    println!(
+                        "{:<15}{:<19} (raw {})",
+                        r.name,
+                        r.value.format(Format::Natural),
+                        r.raw_hex()
+                    );
+                }
+                Shown::Fp(r) => match r.bits() {
+                    Some(bits) => {
+                        let natural = r.value.format(Format::Natural);
+                        println!("{:<15}{:<19} {natural}", r.name, format!("{bits:#x}"));
+                    }
+                    None => println!("{:<15}{}", r.name, r.value.format(Format::Hex)),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// The general registers of the selected frame, by gdb's names and in
+    /// its order, the system group's last.
+    fn general_registers(&self) -> Result<Vec<(&'static str, u64)>> {
         let r = self.session.timeline.regs()?;
         let frame = self.selected()?;
         // In an outer frame, what the CFI recovered stands in for the
@@ -215,7 +335,7 @@ impl Repl {
         } else {
             (frame.regs.rip, frame.regs.rsp, frame.regs.rbp)
         };
-        let all: Vec<(&str, u64)> = vec![
+        Ok(vec![
             ("rax", r.rax),
             ("rbx", r.rbx),
             ("rcx", r.rcx),
@@ -242,42 +362,18 @@ impl Repl {
             ("gs", r.gs),
             ("fs_base", r.fs_base),
             ("gs_base", r.gs_base),
-        ];
-        let wanted: Vec<&str> = which
-            .split_whitespace()
-            .map(|w| w.trim_start_matches('$'))
-            .map(|w| match w {
-                "pc" => "rip",
-                "sp" => "rsp",
-                "fp" => "rbp",
-                other => other,
-            })
-            .collect();
-        for w in &wanted {
-            if !all.iter().any(|(n, _)| n == w) {
-                bail!("invalid register \"{w}\"");
-            }
-        }
-        // In the order asked for, else all in the usual order.
-        let shown: Vec<(&str, u64)> = if wanted.is_empty() {
-            all
-        } else {
-            wanted
-                .iter()
-                .filter_map(|w| all.iter().find(|(n, _)| n == w).copied())
-                .collect()
-        };
-        for (name, value) in shown {
-            let natural = match name {
-                "rip" => format!("{value:#x}{}", self.symbol_suffix(value)),
-                "eflags" => eflags_text(value),
-                "rbp" | "rsp" => format!("{value:#x}"),
-                _ if name.ends_with("_base") => format!("{value:#x}"),
-                _ => format!("{}", value as i64),
-            };
-            println!("{name:<15}{:<19}{natural}", format!("{value:#x}"));
-        }
-        Ok(())
+            ("orig_rax", r.orig_rax),
+        ])
+    }
+
+    /// The floating-point and vector registers of the selected thread (the
+    /// same in every frame: no unwinder recovers them).
+    pub(super) fn fp_registers(&self) -> Result<Vec<FpRegister>> {
+        let fp = self.session.timeline.fp_regs()?;
+        Ok(debuginfo::fp_registers(
+            &fp.fxsave,
+            fp.ymm_high.as_ref().map(|h| &h[..]),
+        ))
     }
 
     /// ` <main+4>` for a code address with a symbol. Data addresses get
@@ -421,6 +517,16 @@ impl Repl {
         if let Some(reg) = text.strip_prefix('$') {
             return self.register_value(reg);
         }
+        // A function by name is its out-of-line copy, as gdb reads the
+        // name, not a copy inlined somewhere.
+        if let Some(a) = self
+            .evaluate_in(text, false)
+            .ok()
+            .filter(|v| v.is_function())
+            .and_then(|v| v.address())
+        {
+            return Ok(a);
+        }
         if let Some(a) = self.session.debug.function_address(text).first() {
             // gdb's `x/i main` means the function's first byte, not the
             // breakpoint address after its prologue.
@@ -553,11 +659,16 @@ impl Repl {
         range: std::ops::Range<u64>,
         show: impl Fn(&debuginfo::Instruction),
     ) {
-        let rows = self.session.debug.line_rows(range);
         // Where the prologue is gone, the first instruction's line is not
         // the opening brace; gdb shows the lines from the first row's on.
-        let first_row_line = rows.first().map(|(_, _, l)| *l);
-        let with_code: std::collections::HashSet<(PathBuf, u32)> = rows.into_iter().map(|(_, f, l)| (f, l)).collect();
+        let first_row_line = self.session.debug.line_rows(range).first().map(|(_, _, l)| *l);
+        // The lines some instruction is on, as gdb finds them: by each
+        // instruction's address, not by every row of the line table.
+        let with_code: std::collections::HashSet<(PathBuf, u32)> = insns
+            .iter()
+            .filter_map(|i| self.session.debug.line_entry(i.address))
+            .map(|(_, f, l)| (f, l))
+            .collect();
         let mut last: Option<(PathBuf, u32)> = None;
         let mut first = true;
         for i in insns {

@@ -68,6 +68,9 @@ pub struct Repl {
     watch_scopes: HashMap<usize, (u64, Option<u64>)>,
     /// Inside `step N` and the like: no output for all but the last step.
     quiet_steps: bool,
+    /// Inside `step N` and the like: how many steps are done, of how many.
+    /// A Ctrl-C that lands inside a step says so too.
+    repeating: Option<(u64, u64)>,
     /// gdb's value history: `$1`, `$2`, ...
     history: Vec<debuginfo::Value>,
     /// Expressions shown at every stop.
@@ -78,6 +81,9 @@ pub struct Repl {
     follow_fork: inferiors::FollowFork,
     /// The thread of the last stop shown (see `announce_thread`).
     last_thread: Option<i32>,
+    /// Whether commands come from the terminal, where a question (gdb's
+    /// "(y or n)") is asked; elsewhere it is answered yes, as gdb does.
+    asks: bool,
     /// Set by `quit`.
     quit: bool,
     /// Whether the last command executed failed.
@@ -129,6 +135,8 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         spinner: None,
         last_thread: None,
         follow_fork: inferiors::FollowFork::default(),
+        repeating: None,
+        asks: false,
         quit: false,
         last_failed: false,
         interrupted: Arc::new(AtomicBool::new(false)),
@@ -147,6 +155,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         return Ok(repl.ended(false));
     }
     let terminal = std::io::stdin().is_terminal();
+    repl.asks = terminal;
     let mut input = if terminal {
         terminal_input()?
     } else {
@@ -278,6 +287,22 @@ impl Repl {
         self.last_failed = result.is_err();
         if let Err(e) = result {
             eprintln!("{}", crate::one_line(&e));
+        }
+    }
+
+    /// gdb's `query`: asks `question` on the terminal and reads the answer;
+    /// with commands from elsewhere, says it answered yes.
+    fn confirm(&self, question: &str) -> bool {
+        if !self.asks {
+            println!("{question} (y or n) [answered Y; input not from terminal]");
+            return true;
+        }
+        print!("{question} (y or n) ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        match std::io::stdin().read_line(&mut answer) {
+            Ok(n) if n > 0 => answer.trim_start().starts_with(['y', 'Y']),
+            _ => false,
         }
     }
 

@@ -148,7 +148,15 @@ impl Repl {
             self.show_displays();
             return;
         }
-        let stop = self.session.describe_stop(reason);
+        let stop = match self.repeating {
+            Some((done, of)) if reason == StopReason::Interrupted => {
+                format!(
+                    "Interrupted after {done} of {of}.\n{}",
+                    self.session.describe_here(true)
+                )
+            }
+            _ => self.session.describe_stop(reason),
+        };
         print!("{}", self.with_thread_prefix(stop));
         if let StopReason::Breakpoint(addr) = reason {
             if let Some(bp) = self.session.breakpoint_at(addr).filter(|b| b.temporary) {
@@ -754,10 +762,31 @@ impl Repl {
             }
             return Ok(());
         }
-        let mut addrs = self.session.resolve_location(args)?;
+        self.run_to_location(args)
+    }
+
+    /// `advance LOCATION`: as `until LOCATION`, which also stops there in
+    /// any frame; a location is required.
+    pub(super) fn cmd_advance(&mut self, args: &str) -> Result<()> {
+        if args.trim().is_empty() {
+            bail!("Argument required (a location).");
+        }
+        self.run_to_location(args.trim())
+    }
+
+    /// Runs to `location`, in whatever frame it is reached, or until the
+    /// current frame returns to its caller.
+    fn run_to_location(&mut self, location: &str) -> Result<()> {
+        let mut addrs = self.session.resolve_location(location)?;
         let frames = self.session.backtrace(2)?;
         let frame_cfa = frames.first().map(|f| f.cfa);
-        if let (Some(cfa), Some(caller)) = (frame_cfa, frames.get(1)) {
+        // `main` is the last frame shown, but it returns somewhere too.
+        let caller = match (frames.get(1), frame_cfa) {
+            (Some(caller), _) => Some(caller.clone()),
+            (None, Some(cfa)) => self.session.caller_of(cfa)?,
+            (None, None) => None,
+        };
+        if let (Some(cfa), Some(caller)) = (frame_cfa, caller) {
             addrs.push(RemoteAddr(caller.pc));
             let targets = addrs.clone();
             let ret = caller.pc;

@@ -30,7 +30,7 @@ impl Repl {
     pub(super) fn evaluate_in(&self, expr: &str, frame0: bool) -> Result<Value> {
         let expr = self.substitute_dollars(expr)?;
         let level = if frame0 { 0 } else { self.selected_frame };
-        let convenience = self.convenience_variables();
+        let convenience = self.convenience_variables(&expr);
         self.with_scope_at(level, |scope| {
             self.session
                 .debug
@@ -42,8 +42,15 @@ impl Repl {
     /// `$_siginfo` where it stopped for a signal, `$_exitcode` where it
     /// exited (the end of its recording). Elsewhere they are void, as
     /// in gdb.
-    fn convenience_variables(&self) -> Vec<(&'static str, Value)> {
+    fn convenience_variables(&self, expr: &str) -> Vec<(String, Value)> {
         let mut vars = Vec::new();
+        // The floating-point and vector registers (`$xmm0`, `$st0`) cost
+        // a read of the thread's state: only for expressions with a `$`.
+        if expr.contains('$') {
+            if let Ok(fp) = self.fp_registers() {
+                vars.extend(fp.into_iter().map(|r| (r.name, r.value)));
+            }
+        }
         if let Some(info) = self
             .session
             .timeline
@@ -52,10 +59,10 @@ impl Repl {
             .flatten()
             .and_then(|raw| Value::siginfo(&raw))
         {
-            vars.push(("_siginfo", info));
+            vars.push(("_siginfo".to_string(), info));
         }
         if let Some(ExitStatus::Exited(code)) = self.session.exited_here() {
-            vars.push(("_exitcode", Value::int(code)));
+            vars.push(("_exitcode".to_string(), Value::int(code)));
         }
         vars
     }
@@ -254,7 +261,9 @@ impl Repl {
 
     pub(super) fn cmd_undisplay(&mut self, args: &str) -> Result<()> {
         if args.is_empty() {
-            self.displays.clear();
+            if self.confirm("Delete all auto-display expressions?") {
+                self.displays.clear();
+            }
             return Ok(());
         }
         for word in args.split_whitespace() {
@@ -321,6 +330,16 @@ impl Repl {
                 None => println!("{}:   y  {}{}", d.number, format_suffix(d.format), d.expr),
             }
         }
+        Ok(())
+    }
+
+    /// `info address NAME`: where a variable or function lives.
+    pub(super) fn info_address(&mut self, name: &str) -> Result<()> {
+        if name.is_empty() {
+            bail!("Argument required.");
+        }
+        let said = self.with_scope(|scope| self.session.debug.describe_address(name, scope))?;
+        println!("{said}");
         Ok(())
     }
 
