@@ -81,12 +81,13 @@ fn processes_that_talk_to_each_other_replay_identically() {
          killed child: signal 15\n\
          child got SIGUSR1\n\
          parent got SIGUSR1\n\
+         untraced child, status 9\n\
          parent done\n\
          orphan done\n",
         "{rec:?}"
     );
     let info = info(&session);
-    assert!(info.contains("processes: 8 ("), "{info}");
+    assert!(info.contains("processes: 9 ("), "{info}");
     assert!(info.contains("sh -c exit 5 (from event"), "{info}");
     assert!(info.contains("killed by SIGTERM)"), "{info}");
 }

@@ -501,6 +501,9 @@ fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
     for expected in [
         "/dev/zero: 0 z\n",
         "sendmmsg: 2 sent, lengths 3 5, first \"one\"\n",
+        "recvmmsg: 2: \"three\" (5), \"four\" (4)\n",
+        "capget: version given\n",
+        "pty: number given, discipline 0\n",
         "same tick 1\n",
         &format!(
             "seccomp: installed 0, getppid -1, SIGSYS for syscall {}\n",

@@ -471,6 +471,8 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_semtimedop, emu("semtimedop", 4, &[])),
     (c::SYS_clock_gettime, emu("clock_gettime", 2, &[buf(1, Fixed(TIMESPEC))])),
     (c::SYS_clock_getres, emu("clock_getres", 2, &[buf(1, Fixed(TIMESPEC))])),
+    (c::SYS_clock_settime, emu("clock_settime", 2, &[])),
+    (c::SYS_settimeofday, emu("settimeofday", 2, &[])),
     (c::SYS_clock_nanosleep, emu("clock_nanosleep", 4, &[buf(3, Fixed(TIMESPEC))])),
     (c::SYS_exit_group, exe("exit_group", 1)),
     (c::SYS_epoll_wait, emu("epoll_wait", 4, &[buf(1, ResultTimes(12))])),
@@ -490,6 +492,7 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_symlinkat, emu("symlinkat", 3, &[])),
     (c::SYS_readlinkat, emu("readlinkat", 4, &[buf(2, Result)])),
     (c::SYS_fchmodat, emu("fchmodat", 3, &[])),
+    (c::SYS_fchmodat2, emu("fchmodat2", 4, &[])),
     (c::SYS_faccessat, emu("faccessat", 3, &[])),
     (c::SYS_pselect6, emu("pselect6", 6, &[buf(1, FdSet(0)), buf(2, FdSet(0)), buf(3, FdSet(0)), buf(4, Fixed(TIMESPEC))])),
     (c::SYS_ppoll, emu("ppoll", 4, &[buf(0, ArgTimes(1, 8)), buf(2, Fixed(TIMESPEC))])),
@@ -531,6 +534,22 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     // New namespaces change how the world looks to the program, and replay
     // does not look at the world: what the program saw is recorded.
     (c::SYS_unshare, emu("unshare", 1, &[])),
+    // The new mount API and Landlock change what the program may reach
+    // in the world, which replay does not look at.
+    (c::SYS_open_tree, emu("open_tree", 3, &[])),
+    (c::SYS_move_mount, emu("move_mount", 5, &[])),
+    (c::SYS_fsopen, emu("fsopen", 2, &[])),
+    (c::SYS_fsconfig, emu("fsconfig", 5, &[])),
+    (c::SYS_fsmount, emu("fsmount", 3, &[])),
+    (c::SYS_fspick, emu("fspick", 3, &[])),
+    (c::SYS_mount_setattr, emu("mount_setattr", 5, &[])),
+    (c::SYS_landlock_create_ruleset, emu("landlock_create_ruleset", 3, &[])),
+    (c::SYS_landlock_add_rule, emu("landlock_add_rule", 4, &[])),
+    (c::SYS_landlock_restrict_self, emu("landlock_restrict_self", 2, &[])),
+    (c::SYS_add_key, emu("add_key", 5, &[])),
+    (c::SYS_request_key, emu("request_key", 4, &[])),
+    (c::SYS_keyctl, unsupported("keyctl", "what keyctl writes depends on its command, which rback does not decode yet")),
+    (c::SYS_ptrace, unsupported("ptrace", "rback traces the program, and a tracee cannot trace another process")),
     (c::SYS_setns, emu("setns", 2, &[])),
     (c::SYS_faccessat2, emu("faccessat2", 4, &[])),
     (c::SYS_epoll_pwait2, emu("epoll_pwait2", 6, &[buf(1, ResultTimes(12))])),
@@ -616,11 +635,48 @@ pub enum RequestOut {
     },
 }
 
+// ioctl requests from before the _IOC encoding, which the libc crate lacks
+// on this target (<asm-generic/ioctls.h>, <linux/vt.h>, <linux/kd.h>,
+// <linux/fs.h>, <linux/sockios.h>): their outputs have no encoded size.
+const TCGETA: u64 = 0x5405;
+const TIOCMGET: u64 = 0x5415;
+const TIOCGSOFTCAR: u64 = 0x5419;
+const TIOCGSERIAL: u64 = 0x541e;
+const TIOCGETD: u64 = 0x5424;
+const TIOCGRS485: u64 = 0x542e;
+const TIOCGLCKTRMIOS: u64 = 0x5456;
+const TIOCSERGETLSR: u64 = 0x5459;
+const TIOCGICOUNT: u64 = 0x545d;
+const VT_OPENQRY: u64 = 0x5600;
+const VT_GETMODE: u64 = 0x5601;
+const VT_GETSTATE: u64 = 0x5603;
+const KDGETLED: u64 = 0x4b31;
+const KDGKBTYPE: u64 = 0x4b33;
+const KDGETMODE: u64 = 0x4b3b;
+const KDGKBMODE: u64 = 0x4b44;
+const KDGKBLED: u64 = 0x4b64;
+const FIBMAP: u64 = 1;
+const FIGETBSZ: u64 = 2;
+const BLKROGET: u64 = 0x125e;
+const BLKGETSIZE: u64 = 0x1260;
+const BLKRAGET: u64 = 0x1263;
+const BLKSSZGET: u64 = 0x1268;
+const FIOGETOWN: u64 = 0x8903;
+const SIOCGPGRP: u64 = 0x8904;
+const SIOCATMARK: u64 = 0x8905;
+const SIOCGSTAMP: u64 = 0x8906;
+const SIOCGIFNAME: u64 = 0x8910;
+const SIOCGIFCONF: u64 = 0x8912;
+const SIOCGIFCOUNT: u64 = 0x8938;
+const IFREQ: usize = std::mem::size_of::<c::ifreq>();
+
 // fcntl commands the libc crate lacks on this target (<asm-generic/fcntl.h>).
 const F_SETSIG: i32 = 10;
 const F_GETSIG: i32 = 11;
 const F_SETOWN_EX: i32 = 15;
 const F_GETOWN_EX: i32 = 16;
+const F_GET_RW_HINT: i32 = 1035;
+const F_GET_FILE_RW_HINT: i32 = 1037;
 
 /// Decodes a request-code syscall. A request rback has not been taught is
 /// made and recorded conservatively, as its caller would expect from a
@@ -635,9 +691,36 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
         c::SYS_ioctl => {
             let req = args[1] as u32;
             match req as u64 {
-                c::TCGETS => RequestOut::Buf { ptr: 2, len: 36 },
+                c::TCGETS | TIOCGLCKTRMIOS => RequestOut::Buf { ptr: 2, len: 36 },
                 c::TIOCGWINSZ => RequestOut::Buf { ptr: 2, len: 8 },
-                c::TIOCGPGRP | c::FIONREAD | c::TIOCGSID | c::TIOCOUTQ => RequestOut::Buf { ptr: 2, len: 4 },
+                c::TIOCGPGRP
+                | c::FIONREAD
+                | c::TIOCGSID
+                | c::TIOCOUTQ
+                | TIOCGETD
+                | TIOCMGET
+                | TIOCGSOFTCAR
+                | TIOCSERGETLSR
+                | VT_OPENQRY
+                | KDGETMODE
+                | KDGKBMODE
+                | FIGETBSZ
+                | FIBMAP
+                | BLKSSZGET
+                | BLKROGET
+                | SIOCATMARK
+                | FIOGETOWN
+                | SIOCGPGRP => RequestOut::Buf { ptr: 2, len: 4 },
+                KDGKBTYPE | KDGETLED | KDGKBLED => RequestOut::Buf { ptr: 2, len: 1 },
+                VT_GETSTATE => RequestOut::Buf { ptr: 2, len: 6 },
+                VT_GETMODE | BLKGETSIZE | BLKRAGET => RequestOut::Buf { ptr: 2, len: 8 },
+                TCGETA => RequestOut::Buf { ptr: 2, len: 18 },
+                SIOCGSTAMP => RequestOut::Buf { ptr: 2, len: 16 },
+                TIOCGRS485 => RequestOut::Buf { ptr: 2, len: 32 },
+                TIOCGSERIAL => RequestOut::Buf { ptr: 2, len: 72 },
+                TIOCGICOUNT => RequestOut::Buf { ptr: 2, len: 80 },
+                // struct ifreq: a name, then a union of what the request asks.
+                SIOCGIFNAME..=SIOCGIFCOUNT if req as u64 != SIOCGIFCONF => RequestOut::Buf { ptr: 2, len: IFREQ },
                 c::TCSETS
                 | c::TCSETSW
                 | c::TCSETSF
@@ -669,7 +752,7 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
         }
         c::SYS_fcntl => match args[1] as i32 {
             c::F_GETLK | c::F_OFD_GETLK => RequestOut::Buf { ptr: 2, len: 32 },
-            F_GETOWN_EX => RequestOut::Buf { ptr: 2, len: 8 },
+            F_GETOWN_EX | F_GET_RW_HINT | F_GET_FILE_RW_HINT => RequestOut::Buf { ptr: 2, len: 8 },
             c::F_DUPFD
             | c::F_DUPFD_CLOEXEC
             | c::F_GETFD

@@ -1,7 +1,10 @@
 /* Child processes talking to their parent: a pipe, shared anonymous memory
  * written in turns, a vfork + exec, a child killed by its parent, a signal
- * to the whole process group, and a grandchild that outlives its parent.
+ * to the whole process group, a grandchild that outlives its parent, and a
+ * child made with CLONE_UNTRACED (which rback traces all the same).
  * Everything printed depends on what the processes did to each other. */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,12 @@ static volatile sig_atomic_t got_usr1;
 static void on_usr1(int sig) {
     (void)sig;
     got_usr1 = 1;
+}
+
+static int untraced_child(void *arg) {
+    int fd = *(int *)arg;
+    write(fd, "untraced child", 14);
+    return 9;
 }
 
 int main(void) {
@@ -108,6 +117,15 @@ int main(void) {
         _exit(0);
     }
     waitpid(middle, NULL, 0);
+
+    int up[2];
+    pipe(up);
+    static char stack[65536];
+    pid_t untraced = clone(untraced_child, stack + sizeof stack, CLONE_UNTRACED | SIGCHLD, &up[1]);
+    char said[32] = {0};
+    read(up[0], said, sizeof said - 1);
+    waitpid(untraced, &status, 0);
+    printf("%s, status %d\n", said, WEXITSTATUS(status));
     printf("parent done\n");
     return 3;
 }

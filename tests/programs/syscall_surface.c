@@ -6,18 +6,22 @@
  * does). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timex.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +56,34 @@ int main(void) {
     char got[16] = {0};
     ssize_t n = recv(sv[1], got, sizeof got, 0);
     printf("sendmmsg: %d sent, lengths %u %u, first \"%.*s\"\n", sent, msgs[0].msg_len, msgs[1].msg_len, (int)n, got);
+
+    /* recvmmsg fills two messages' data and lengths. */
+    char r1[8] = {0}, r2[8] = {0};
+    struct iovec riov[2] = {{r1, sizeof r1 - 1}, {r2, sizeof r2 - 1}};
+    struct mmsghdr rmsgs[2];
+    memset(rmsgs, 0, sizeof rmsgs);
+    rmsgs[0].msg_hdr.msg_iov = &riov[0];
+    rmsgs[0].msg_hdr.msg_iovlen = 1;
+    rmsgs[1].msg_hdr.msg_iov = &riov[1];
+    rmsgs[1].msg_hdr.msg_iovlen = 1;
+    send(sv[0], "four", 4, 0);
+    send(sv[0], "five5", 5, 0);
+    int got_msgs = recvmmsg(sv[1], rmsgs, 2, 0, NULL);
+    printf("recvmmsg: %d: \"%s\" (%u), \"%s\" (%u)\n", got_msgs, r1, rmsgs[0].msg_len, r2, rmsgs[1].msg_len);
+
+    /* capget with version 0 writes the version the kernel prefers. */
+    struct __user_cap_header_struct caphdr = {0, 0};
+    syscall(SYS_capget, &caphdr, NULL);
+    printf("capget: version %s\n", caphdr.version ? "given" : "missing");
+
+    /* A pseudo-terminal's number and line discipline (old-style ioctls). */
+    int ptm = posix_openpt(O_RDWR | O_NOCTTY);
+    unsigned int ptn = 12345;
+    int disc = -1;
+    ioctl(ptm, TIOCGPTN, &ptn);
+    ioctl(ptm, TIOCGETD, &disc);
+    printf("pty: number %s, discipline %d\n", ptn != 12345 ? "given" : "missing", disc);
+    close(ptm);
 
     struct timex tx;
     memset(&tx, 0, sizeof tx);
