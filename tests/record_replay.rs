@@ -504,6 +504,7 @@ fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
         "recvmmsg: 2: \"three\" (5), \"four\" (4)\n",
         "capget: version given\n",
         "pty: number given, discipline 0\n",
+        "mlock 0, madvise -1, pages 0 b\n",
         "same tick 1\n",
         &format!(
             "seccomp: installed 0, getppid -1, SIGSYS for syscall {}\n",

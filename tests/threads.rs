@@ -430,3 +430,13 @@ fn main_returning_while_threads_block_or_never_ran_replays_to_its_end() {
         assert_replay_matches(&rec, &session.replay());
     }
 }
+
+#[test]
+fn a_thread_joins_the_main_thread_after_it_left() {
+    let session = Session::new();
+    let rec = session.record(c_program("threads_join_main"), &[]);
+    assert_eq!((rec.code(), rec.stdout().as_str()), (0, "joined main: 0\n"), "{rec:?}");
+    for _ in 0..3 {
+        assert_replay_matches(&rec, &session.replay());
+    }
+}

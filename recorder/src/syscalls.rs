@@ -413,10 +413,12 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_sched_getscheduler, emu("sched_getscheduler", 1, &[])),
     (c::SYS_sched_get_priority_max, emu("sched_get_priority_max", 1, &[])),
     (c::SYS_sched_get_priority_min, emu("sched_get_priority_min", 1, &[])),
-    (c::SYS_mlock, emu("mlock", 2, &[])),
-    (c::SYS_munlock, emu("munlock", 2, &[])),
-    (c::SYS_mlockall, emu("mlockall", 1, &[])),
-    (c::SYS_munlockall, emu("munlockall", 0, &[])),
+    // Locked pages change what madvise can do to them (it fails, having
+    // done part of its work), so replay locks them too.
+    (c::SYS_mlock, exe("mlock", 2)),
+    (c::SYS_munlock, exe("munlock", 2)),
+    (c::SYS_mlockall, exe("mlockall", 1)),
+    (c::SYS_munlockall, exe("munlockall", 0)),
     (c::SYS_prctl, emu("prctl", 2, &[Out::ByRequest])),
     (c::SYS_arch_prctl, exe("arch_prctl", 2)),
     (c::SYS_setrlimit, emu("setrlimit", 2, &[])),
@@ -570,7 +572,7 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_sync_file_range, emu("sync_file_range", 4, &[])),
     (c::SYS_inotify_init, emu("inotify_init", 0, &[])),
     (c::SYS_sched_getattr, emu("sched_getattr", 4, &[buf(1, Arg(2))])),
-    (c::SYS_mlock2, emu("mlock2", 3, &[])),
+    (c::SYS_mlock2, exe("mlock2", 3)),
     (c::SYS_ioprio_get, emu("ioprio_get", 2, &[])),
     (c::SYS_ioprio_set, emu("ioprio_set", 3, &[])),
 ];

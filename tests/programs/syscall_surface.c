@@ -85,6 +85,14 @@ int main(void) {
     printf("pty: number %s, discipline %d\n", ptn != 12345 ? "given" : "missing", disc);
     close(ptm);
 
+    /* madvise fails on a locked page, having cleared the one before. */
+    char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    two[0] = 'a';
+    two[4096] = 'b';
+    int locked = mlock(two + 4096, 4096);
+    int advised = madvise(two, 8192, MADV_DONTNEED);
+    printf("mlock %d, madvise %d, pages %d %c\n", locked, advised, two[0], two[4096]);
+
     struct timex tx;
     memset(&tx, 0, sizeof tx);
     int state = (int)syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx);

@@ -441,6 +441,11 @@ impl ReplaySession {
                 for w in &ev.writes {
                     self.tracee.write_bytes(w.addr, &w.bytes)?;
                 }
+                if nr == libc::SYS_set_tid_address {
+                    // Where the kernel would clear the thread's id at its
+                    // exit (see `exit_thread`).
+                    self.clear_tid = args[0];
+                }
                 self.finish_skipped(&mut regs, &ev)?;
             }
             Replay::Execute | Replay::ExecuteUntilSignal => {

@@ -187,6 +187,13 @@ impl ReplaySession {
     /// the next thread's turn begins.
     pub(super) fn exit_thread(&mut self, switch: &SwitchEvent) -> Result<Step> {
         let at = self.next_event_index();
+        if self.clear_tid != 0 {
+            // What the kernel does at the exit of a thread with a clear-tid
+            // address: a thread that joins this one waits for the zero. An
+            // emulated set_tid_address told the kernel nothing.
+            self.tracee
+                .write_bytes(RemoteAddr(self.clear_tid), &0u32.to_le_bytes())?;
+        }
         self.tracee.resume(Resume::Cont, 0)?;
         if self.tracee.pid != self.tracee.tgid {
             match self.tracee.wait()? {
