@@ -24,12 +24,14 @@ impl ReplaySession {
             flags |= libc::MAP_FIXED_NOREPLACE;
         }
         let mut fd = u64::MAX;
+        let mut file_len = None;
         if ev.mapped_file.is_none() && flags & libc::MAP_ANONYMOUS == 0 {
             // A mapping of /dev/zero is anonymous memory.
             flags |= libc::MAP_ANONYMOUS;
         }
         if let Some(hash) = &ev.mapped_file {
             let copy = self.verified(hash)?;
+            file_len = std::fs::metadata(&copy).ok().map(|m| m.len());
             let path = self
                 .tracee
                 .scratch(&CString::new(copy.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
@@ -62,7 +64,35 @@ impl ReplaySession {
         if fd != u64::MAX {
             self.tracee.inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
         }
+        if let (Some(len), true) = (file_len, got >= 0) {
+            self.cover_past_the_copy(got as u64, a[1], a[2], a[5], len)?;
+        }
         Ok(got)
+    }
+
+    /// The part of a file mapping past the end of the file as it was when
+    /// mapped, which the program may use once the file grows (an
+    /// `ftruncate` after the `mmap`), becomes anonymous memory: in replay,
+    /// mapped from the copy, it would fault. Writes the recording saw
+    /// there (`write` to a file mapped shared) land in it.
+    fn cover_past_the_copy(&mut self, at: u64, len: u64, prot: u64, offset: u64, file_len: u64) -> Result<()> {
+        const PAGE: u64 = 4096;
+        let mapped = len.div_ceil(PAGE) * PAGE;
+        let backed = file_len.saturating_sub(offset).div_ceil(PAGE) * PAGE;
+        if backed >= mapped {
+            return Ok(());
+        }
+        let flags = (libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let r = self
+            .tracee
+            .inject_syscall(libc::SYS_mmap, [at + backed, mapped - backed, prot, flags, u64::MAX, 0])?;
+        if r < 0 {
+            return Err(Error::Spawn(format!(
+                "cannot map memory past the end of a mapped file's copy: {}",
+                errno_name(r)
+            )));
+        }
+        Ok(())
     }
 
     /// Maps, at the address a recorded `shmat` returned, memory with the
