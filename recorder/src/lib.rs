@@ -8,11 +8,13 @@
 //! - [`trace`]: the trace format (events, header, framing).
 //! - [`files`]: the content-addressed copies of executed and mapped files.
 //! - [`record`] and [`replay`]: the two sessions.
+//! - [`image`]: checkpoint images: a moment saved to a file, restarted live.
 //!
 //! **Architecture invariant:** nothing here knows about gdb or the REPL.
 
 pub mod counter;
 pub mod files;
+pub mod image;
 pub mod live;
 pub mod program;
 pub mod record;

@@ -214,9 +214,17 @@ pub static COMMANDS: &[Command] = &[
         "checkpoint",
         [],
         false,
-        "Take a checkpoint here, to come back to with restart.",
-        "checkpoint [NAME]",
-        Repl::cmd_checkpoint
+        "Take a checkpoint here, to come back to with restart; or save the program here as an image for `rback restart`.",
+        "checkpoint [NAME] | checkpoint save FILE",
+        Repl::cmd_checkpoint_or_save
+    ),
+    cmd!(
+        "branch",
+        [],
+        false,
+        "Run the program for real from here, as a new process with what you changed; the recording stays here.",
+        "branch [--close]",
+        Repl::cmd_branch
     ),
     cmd!(
         "restart",

@@ -8,6 +8,7 @@
 //! - [`commands`]: the command table, lookup by abbreviation, `help`.
 //! - [`movement`]: continue, step, next, finish and their reverse twins.
 //! - [`examine`]: registers, memory, disassembly, source listings, frames.
+//! - [`image`]: `checkpoint save FILE` and `branch` (checkpoint images).
 //! - [`breakpoints`]: setting, listing, enabling and deleting breakpoints.
 //! - [`text`]: printing what a script says: `echo`, `printf`, `output`.
 //! - [`time`]: `when`, checkpoints, the `timeline` picture.
@@ -23,6 +24,7 @@ mod breakpoints;
 mod commands;
 mod complete;
 mod examine;
+mod image;
 mod movement;
 mod progress;
 mod text;
