@@ -396,8 +396,8 @@ pub static COMMANDS: &[Command] = &[
         "set",
         [],
         false,
-        "Set an option: set substitute-path FROM TO.",
-        "set substitute-path FROM TO",
+        "Set an option (set substitute-path FROM TO), or change the program here by hand (set var NAME = VALUE, set $REG = VALUE) until the next movement.",
+        "set substitute-path FROM TO | set var NAME = VALUE | set $REG = VALUE",
         Repl::cmd_set
     ),
     cmd!(

@@ -795,7 +795,13 @@ impl Repl {
                 self.session.add_substitution(PathBuf::from(from), PathBuf::from(to));
                 Ok(())
             }
-            Some(other) => bail!("unknown setting \"{other}\" (rback knows: substitute-path)"),
+            Some("var" | "variable") => self.cmd_set_var(
+                args.trim_start()
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, rest)| rest),
+            ),
+            Some(reg) if reg.starts_with('$') => self.cmd_set_var(args),
+            Some(other) => bail!("unknown setting \"{other}\" (rback knows: substitute-path, var, $REG)"),
             None => bail!("usage: set substitute-path FROM TO"),
         }
     }

@@ -5,6 +5,7 @@
 //! (`-x FILE`) or from a non-terminal stdin, and runs them against a
 //! [`Session`]. A command's failure is one line on stderr; the session goes on.
 //!
+//! - [`assign`]: `set var` and `set $REG`, changes by hand for `branch`.
 //! - [`commands`]: the command table, lookup by abbreviation, `help`.
 //! - [`movement`]: continue, step, next, finish and their reverse twins.
 //! - [`examine`]: registers, memory, disassembly, source listings, frames.
@@ -20,6 +21,7 @@
 //! Ctrl-C during a movement stops it (the timeline's `Interrupter`, and a
 //! flag the REPL's own multi-step loops check).
 
+mod assign;
 mod breakpoints;
 mod commands;
 mod complete;
