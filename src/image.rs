@@ -15,7 +15,16 @@ use recorder::EventIdx;
 /// Saves the program where `timeline` stands and says what was written.
 pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> {
     let saved = image::save(timeline, trace_dir, out).with_context(|| format!("cannot save {}", out.display()))?;
-    println!(
+    println!("{}", describe_saved(timeline, out, &saved));
+    for note in &saved.notes {
+        eprintln!("rback: note: {note}");
+    }
+    Ok(saved)
+}
+
+/// `Saved event N to FILE: ...`, for whichever front end saved it.
+pub fn describe_saved(timeline: &Timeline, out: &Path, saved: &Saved) -> String {
+    format!(
         "Saved event {} to {}: {} mappings, {} of {} pages stored, {}",
         timeline.position().event,
         out.display(),
@@ -23,11 +32,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         saved.stored,
         saved.pages,
         human_size(saved.bytes)
-    );
-    for note in &saved.notes {
-        eprintln!("rback: note: {note}");
-    }
-    Ok(saved)
+    )
 }
 
 /// `rback checkpoint TRACE --at EVENT -o FILE`.

@@ -216,3 +216,33 @@ fn branch_with_a_changed_variable_takes_the_other_path() {
     assert_eq!(out.stdout(), "step 2\nleft the loop early at 2\n", "{out:?}");
     assert_eq!(out.code(), 3, "{out:?}");
 }
+
+#[test]
+fn gdb_saves_an_image_with_its_change_through_monitor() {
+    let s = Session::new();
+    s.record(c_program("image_branch"), &[]);
+    let image = s.path("from-gdb.img");
+    let save = format!("monitor checkpoint save {}", image.display());
+    let out = s.rback(&[
+        "gdb",
+        s.trace().to_str().unwrap(),
+        "--",
+        "-batch",
+        "-nx",
+        "-ex",
+        "break step",
+        "-ex",
+        "continue",
+        "-ex",
+        "continue",
+        "-ex",
+        "set var stop_at = 1",
+        "-ex",
+        &save,
+    ]);
+    assert_no_panic(&out);
+    assert!((out.stdout() + &out.stderr()).contains("Saved event "), "{out:?}");
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), "step 1\nleft the loop early at 1\n", "{out:?}");
+    assert_eq!(out.code(), 3, "{out:?}");
+}
