@@ -2,6 +2,8 @@
 //! once: address-space limits, the layouts of the structures that injected
 //! syscalls take, and where `/proc/PID/stat` keeps the memory layout.
 
+use crate::image::format::Layout;
+
 /// The page size images are cut in (x86-64's base page).
 pub const PAGE: u64 = 4096;
 
@@ -43,17 +45,7 @@ pub const CLOSE_ALL: u64 = u32::MAX as u64;
 /// executable. Needs `CAP_SYS_RESOURCE` (or `CAP_CHECKPOINT_RESTORE`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MmMap {
-    pub start_code: u64,
-    pub end_code: u64,
-    pub start_data: u64,
-    pub end_data: u64,
-    pub start_brk: u64,
-    pub brk: u64,
-    pub start_stack: u64,
-    pub arg_start: u64,
-    pub arg_end: u64,
-    pub env_start: u64,
-    pub env_end: u64,
+    pub layout: Layout,
     pub auxv: u64,
     pub auxv_size: u32,
     /// A descriptor of the new `/proc/PID/exe`, or `u32::MAX` for none.
@@ -65,19 +57,20 @@ pub const MM_MAP_SIZE: usize = 104;
 
 impl MmMap {
     pub fn to_bytes(self) -> Vec<u8> {
+        let l = self.layout;
         let mut out = Vec::with_capacity(MM_MAP_SIZE);
         for v in [
-            self.start_code,
-            self.end_code,
-            self.start_data,
-            self.end_data,
-            self.start_brk,
-            self.brk,
-            self.start_stack,
-            self.arg_start,
-            self.arg_end,
-            self.env_start,
-            self.env_end,
+            l.start_code,
+            l.end_code,
+            l.start_data,
+            l.end_data,
+            l.start_brk,
+            l.brk,
+            l.start_stack,
+            l.arg_start,
+            l.arg_end,
+            l.env_start,
+            l.env_end,
             self.auxv,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
@@ -91,14 +84,14 @@ impl MmMap {
 
 /// The memory layout fields of `/proc/PID/stat` (proc(5): fields 26-28 and
 /// 45-51), with `brk` left to the caller (the file does not show it).
-pub fn mm_layout_from_stat(stat: &str) -> Option<MmMap> {
+pub fn mm_layout_from_stat(stat: &str) -> Option<Layout> {
     // The command name (field 2) may hold spaces and parentheses: fields
     // are counted from the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
     // `fields[0]` is field 3.
     let field = |n: usize| fields.get(n - 3).copied();
-    Some(MmMap {
+    Some(Layout {
         start_code: field(26)?,
         end_code: field(27)?,
         start_stack: field(28)?,
@@ -109,8 +102,7 @@ pub fn mm_layout_from_stat(stat: &str) -> Option<MmMap> {
         arg_end: field(49)?,
         env_start: field(50)?,
         env_end: field(51)?,
-        exe_fd: u32::MAX,
-        ..MmMap::default()
+        ..Layout::default()
     })
 }
 

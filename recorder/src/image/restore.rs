@@ -285,22 +285,13 @@ impl Builder<'_> {
     /// The layout that `brk` and `/proc/PID/{stat,cmdline,environ,auxv,exe}`
     /// go by, and the program's name.
     fn layout(&mut self, h: &ImageHeader, file_fds: &[i64]) -> Result<()> {
-        let l = &h.layout;
+        // `set_mm` puts the vector right after the map in the scratch area.
+        let scratch = self.t.scratch(&[])?.0;
         let mut map = MmMap {
-            start_code: l.start_code,
-            end_code: l.end_code,
-            start_data: l.start_data,
-            end_data: l.end_data,
-            start_brk: l.start_brk,
-            brk: l.brk,
-            start_stack: l.start_stack,
-            arg_start: l.arg_start,
-            arg_end: l.arg_end,
-            env_start: l.env_start,
-            env_end: l.env_end,
-            auxv: RBACK_PAGE.0 + 64 + MM_MAP_SIZE as u64,
+            layout: h.layout,
+            auxv: scratch + MM_MAP_SIZE as u64,
             auxv_size: h.auxv.len() as u32,
-            exe_fd: l.exe_file.map_or(u32::MAX, |f| file_fds[f as usize] as u32),
+            exe_fd: h.layout.exe_file.map_or(u32::MAX, |f| file_fds[f as usize] as u32),
         };
         let mut r = self.set_mm(map, &h.auxv)?;
         if r < 0 && map.exe_fd != u32::MAX && r != -(libc::EPERM as i64) {
