@@ -25,13 +25,14 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
 /// `Saved event N to FILE: ...`, for whichever front end saved it.
 pub fn describe_saved(timeline: &Timeline, out: &Path, saved: &Saved) -> String {
     format!(
-        "Saved event {} to {}: {} mappings, {} of {} pages stored, {}",
+        "Saved event {} to {}: {} mappings, {} of {} pages stored, {}, in {} ms",
         timeline.position().event,
         out.display(),
         saved.regions,
         saved.stored,
         saved.pages,
-        human_size(saved.bytes)
+        human_size(saved.bytes),
+        saved.took.as_millis()
     )
 }
 

@@ -282,6 +282,9 @@ fn damaged(path: &Path, why: impl std::fmt::Display) -> Error {
 pub struct ImageWriter {
     path: PathBuf,
     out: BufWriter<File>,
+    /// One compression context for every frame (making one costs more
+    /// than compressing a small frame).
+    compressor: zstd::bulk::Compressor<'static>,
     frames: u64,
     pages: u64,
     bytes: u64,
@@ -293,6 +296,8 @@ impl ImageWriter {
         let mut w = ImageWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 20, file),
+            compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)
+                .map_err(Error::io(format!("cannot compress {}", path.display())))?,
             frames: 0,
             pages: 0,
             bytes: 0,
@@ -308,7 +313,9 @@ impl ImageWriter {
     /// (a page each, in order).
     pub fn pages(&mut self, region: u32, pages: Vec<u32>, data: &[u8]) -> Result<()> {
         debug_assert_eq!(data.len(), pages.len() * PAGE as usize);
-        let data = zstd::bulk::compress(data, ZSTD_LEVEL)
+        let data = self
+            .compressor
+            .compress(data)
             .map_err(Error::io(format!("cannot compress {}", self.path.display())))?;
         self.pages += pages.len() as u64;
         self.frames += 1;

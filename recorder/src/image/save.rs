@@ -30,6 +30,8 @@ pub struct Saved {
     /// Pages mapped, and pages whose bytes the image holds.
     pub pages: u64,
     pub stored: u64,
+    /// How long saving took (reading, comparing, compressing, writing).
+    pub took: std::time::Duration,
     /// What the image leaves out or could not know, for the user.
     pub notes: Vec<String>,
 }
@@ -37,6 +39,7 @@ pub struct Saved {
 /// Saves the program where `timeline` stands to `out` (the trace is in
 /// `trace_dir`). The file appears whole or not at all.
 pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> {
+    let started = std::time::Instant::now();
     let at = timeline.position();
     let threads = timeline.threads().len();
     if threads > 1 {
@@ -185,6 +188,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         regions: header.regions.len(),
         pages,
         stored,
+        took: started.elapsed(),
         notes,
     })
 }
@@ -196,6 +200,7 @@ fn write_pages(timeline: &Timeline, header: &ImageHeader, copies: &[File], path:
     let mut w = ImageWriter::create(path, header)?;
     let (mut pages, mut stored) = (0, 0);
     let chunk = PAGES_PER_FRAME as u64 * PAGE;
+    let (mut base, mut data) = (Vec::new(), Vec::new());
     for (index, r) in header.regions.iter().enumerate() {
         pages += r.pages();
         // A mapping the program cannot touch holds what it held when it
@@ -207,8 +212,11 @@ fn write_pages(timeline: &Timeline, header: &ImageHeader, copies: &[File], path:
         let mut from = r.start;
         while from < r.end {
             let len = chunk.min(r.end - from);
-            let memory = read_pages(timeline, from, len);
-            let mut base = vec![0u8; len as usize];
+            let (memory, readable) = read_pages(timeline, from, len);
+            // Reused from chunk to chunk: fresh 4 MiB buffers would cost a
+            // page fault per page.
+            base.clear();
+            base.resize(len as usize, 0);
             if let Backing::File { file, offset } = r.backing {
                 // Past the file's end a mapping reads zeros up to its page,
                 // and faults beyond, which `read_pages` reports as unreadable.
@@ -222,11 +230,10 @@ fn write_pages(timeline: &Timeline, header: &ImageHeader, copies: &[File], path:
                 }
             }
             let mut which = Vec::new();
-            let mut data = Vec::new();
-            for (i, page) in memory.iter().enumerate() {
-                let Some(bytes) = page else { continue };
-                let expected = &base[i * PAGE as usize..(i + 1) * PAGE as usize];
-                if bytes.as_slice() != expected {
+            data.clear();
+            let page = PAGE as usize;
+            for (i, (bytes, expected)) in memory.chunks(page).zip(base.chunks(page)).enumerate() {
+                if readable[i] && bytes != expected {
                     which.push(((from - r.start) / PAGE) as u32 + i as u32);
                     data.extend_from_slice(bytes);
                 }
@@ -241,15 +248,28 @@ fn write_pages(timeline: &Timeline, header: &ImageHeader, copies: &[File], path:
     Ok((w.finish()?, pages, stored))
 }
 
-/// The pages from `from` (`len` bytes), each `None` when it cannot be read
-/// (beyond the end of a mapped file).
-fn read_pages(timeline: &Timeline, from: u64, len: u64) -> Vec<Option<Vec<u8>>> {
+/// The `len` bytes from `from`, and for each page whether it could be read
+/// (not beyond the end of a mapped file).
+fn read_pages(timeline: &Timeline, from: u64, len: u64) -> (Vec<u8>, Vec<bool>) {
+    let pages = (len / PAGE) as usize;
     if let Ok(bytes) = timeline.read_memory(RemoteAddr(from), len as usize) {
-        return bytes.chunks(PAGE as usize).map(|p| Some(p.to_vec())).collect();
+        return (bytes, vec![true; pages]);
     }
-    (0..len / PAGE)
-        .map(|i| timeline.read_memory(RemoteAddr(from + i * PAGE), PAGE as usize).ok())
-        .collect()
+    let mut bytes = Vec::with_capacity(len as usize);
+    let mut readable = Vec::with_capacity(pages);
+    for i in 0..pages as u64 {
+        match timeline.read_memory(RemoteAddr(from + i * PAGE), PAGE as usize) {
+            Ok(page) => {
+                bytes.extend_from_slice(&page);
+                readable.push(true);
+            }
+            Err(_) => {
+                bytes.resize(bytes.len() + PAGE as usize, 0);
+                readable.push(false);
+            }
+        }
+    }
+    (bytes, readable)
 }
 
 /// The content hash of a trace's file copy, when `path` is one: replay maps
