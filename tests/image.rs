@@ -185,13 +185,15 @@ fn a_damaged_image_is_a_one_line_error() {
 }
 
 #[test]
-fn branch_with_a_changed_variable_takes_the_other_path() {
+fn branch_after_going_back_with_a_changed_variable_takes_the_other_path() {
     let s = Session::new();
     let rec = s.record(c_program("image_branch"), &[]);
     assert!(rec.stdout().ends_with("ran every step\n"), "{rec:?}");
     let image = s.path("branch.img");
     let script = format!(
-        "break step\ncontinue\ncontinue\ncontinue\nset var stop_at = 2\nbranch\ncheckpoint save {}\nwhen\n",
+        "break step\ngoto end\n{}set var stop_at = 3\nbranch\ncheckpoint save {}\nwhen\n",
+        // From the end back to step(3): its fifth hit going backward.
+        "reverse-continue\n".repeat(5),
         image.display()
     );
     let file = s.write("script.gdb", script);
@@ -206,14 +208,14 @@ fn branch_with_a_changed_variable_takes_the_other_path() {
         .unwrap_or_else(|| panic!("{out:?}"))
         .1;
     assert!(
-        branch.starts_with("step 2\nleft the loop early at 2\n[The branch exited with status 3;"),
+        branch.starts_with("step 3\nleft the loop early at 3\n[The branch exited with status 3;"),
         "{out:?}"
     );
     // The recording is where it was.
     assert!(text.contains("Current event: "), "{out:?}");
     // The image saved with the change takes the other path too.
     let out = restart(&s, &image, &[]);
-    assert_eq!(out.stdout(), "step 2\nleft the loop early at 2\n", "{out:?}");
+    assert_eq!(out.stdout(), "step 3\nleft the loop early at 3\n", "{out:?}");
     assert_eq!(out.code(), 3, "{out:?}");
 }
 
