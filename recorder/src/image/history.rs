@@ -337,3 +337,166 @@ fn new_descriptor(nr: i64, a: &[u64; 6]) -> Option<(&'static str, bool)> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{CpuIdentity, ExecEvent, FileHash, Header, MemWrite, Registers};
+    use crate::RemoteAddr;
+
+    /// A log of these calls `(nr, args, result, input)` after an exec,
+    /// with the program started in `/home/u`.
+    fn log(calls: &[(i64, [u64; 6], i64, Option<&[u8]>)]) -> TraceLog {
+        let log = TraceLog::growing(Header {
+            rback_version: "test".into(),
+            program: "p".into(),
+            argv: vec!["p".into()],
+            cwd: "/home/u".into(),
+            start_time: 0,
+            cpu: CpuIdentity {
+                vendor: "test".into(),
+                leaves: vec![],
+            },
+        });
+        log.push(Event::Exec(Box::new(ExecEvent {
+            exe_path: "/bin/p".into(),
+            exe: FileHash("0".repeat(64)),
+            interp: None,
+            argv: vec![],
+            stack: MemWrite {
+                addr: RemoteAddr(0),
+                bytes: vec![],
+            },
+            regs: Registers([0; 27]),
+            pid: 1,
+        })));
+        for (i, &(nr, args, result, input)) in calls.iter().enumerate() {
+            let writes = match nr {
+                libc::SYS_pipe2 => vec![MemWrite {
+                    addr: RemoteAddr(args[0]),
+                    bytes: [7i32.to_le_bytes(), 8i32.to_le_bytes()].concat(),
+                }],
+                _ => vec![],
+            };
+            log.push(Event::Syscall(Box::new(SyscallEvent {
+                nr,
+                args,
+                result,
+                writes,
+                output: None,
+                mapped_file: None,
+                memory: vec![],
+            })));
+            if let Some(bytes) = input {
+                log.inputs().keep(EventIdx(i as u64 + 1), bytes.to_vec());
+            }
+        }
+        log
+    }
+
+    fn all(log: &TraceLog) -> History {
+        History::before(log, log.len())
+    }
+
+    const AT_FDCWD: u64 = libc::AT_FDCWD as u64;
+
+    #[test]
+    fn files_keep_their_path_flags_and_offset_through_dups_and_seeks() {
+        let log = log(&[
+            (
+                libc::SYS_openat,
+                [AT_FDCWD, 0, libc::O_RDWR as u64, 0, 0, 0],
+                3,
+                Some(b"data.txt"),
+            ),
+            (libc::SYS_read, [3, 0, 100, 0, 0, 0], 100, None),
+            (libc::SYS_dup, [3, 0, 0, 0, 0, 0], 4, None),
+            (libc::SYS_read, [4, 0, 20, 0, 0, 0], 20, None),
+            (libc::SYS_openat, [AT_FDCWD, 0, 0, 0, 0, 0], 5, Some(b"/etc/gone")),
+            (libc::SYS_lseek, [5, 9, 0, 0, 0, 0], 9, None),
+            (libc::SYS_close, [5, 0, 0, 0, 0, 0], 0, None),
+            (libc::SYS_close, [0, 0, 0, 0, 0, 0], 0, None),
+        ]);
+        let fds = all(&log).open_files();
+        let kinds: Vec<(i32, FdKind)> = fds.into_iter().map(|f| (f.fd, f.what)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (1, FdKind::Inherited { from: 1 }),
+                (2, FdKind::Inherited { from: 2 }),
+                (
+                    3,
+                    FdKind::File {
+                        path: "/home/u/data.txt".into(),
+                        flags: libc::O_RDWR,
+                        offset: 120
+                    }
+                ),
+                (4, FdKind::Dup { of: 3 }),
+            ]
+        );
+    }
+
+    #[test]
+    fn exec_closes_cloexec_descriptors_and_chdir_moves_relative_paths() {
+        let log = log(&[
+            (libc::SYS_chdir, [0; 6], 0, Some(b"sub")),
+            (
+                libc::SYS_openat,
+                [AT_FDCWD, 0, libc::O_CLOEXEC as u64, 0, 0, 0],
+                3,
+                Some(b"a"),
+            ),
+            (libc::SYS_openat, [AT_FDCWD, 0, 0, 0, 0, 0], 4, Some(b"b")),
+            (libc::SYS_pipe2, [0x1000, 0, 0, 0, 0, 0], 0, None),
+            (
+                libc::SYS_fcntl,
+                [4, libc::F_SETFD as u64, libc::FD_CLOEXEC as u64, 0, 0, 0],
+                0,
+                None,
+            ),
+        ]);
+        let h = all(&log);
+        assert_eq!(h.cwd, "/home/u/sub");
+        let fds = h.open_files();
+        assert!(fds.iter().any(|f| f.fd == 3 && f.cloexec));
+        assert!(fds
+            .iter()
+            .any(|f| f.fd == 7 && f.what == FdKind::Unopenable { what: "a pipe".into() }));
+        // An exec now would close 3 and 4.
+        log.push(log.get(EventIdx(0)).unwrap().clone());
+        let after: Vec<i32> = all(&log).open_files().iter().map(|f| f.fd).collect();
+        assert_eq!(after, vec![0, 1, 2, 7, 8]);
+    }
+
+    #[test]
+    fn signal_actions_come_from_what_replay_saw() {
+        let mut act = [0u8; SIGACTION_SIZE];
+        act[..8].copy_from_slice(&0x401000u64.to_le_bytes());
+        act[8..16].copy_from_slice(&(libc::SA_RESTART as u64).to_le_bytes());
+        let log = log(&[
+            (
+                libc::SYS_rt_sigaction,
+                [libc::SIGUSR1 as u64, 0x2000, 0, 8, 0, 0],
+                0,
+                Some(&act),
+            ),
+            (
+                libc::SYS_rt_sigaction,
+                [libc::SIGINT as u64, 0x2000, 0, 8, 0, 0],
+                0,
+                None,
+            ),
+            (libc::SYS_brk, [0x5000, 0, 0, 0, 0, 0], 0x5000, None),
+        ]);
+        let h = all(&log);
+        let actions = h.signal_actions();
+        assert_eq!(actions.len(), 1);
+        assert_eq!((actions[0].signo, actions[0].handler), (libc::SIGUSR1, 0x401000));
+        // The SIGINT action replay did not see is counted, not guessed.
+        assert_eq!(h.unseen, 1);
+        assert_eq!(h.brk, Some(0x5000));
+        // Before those calls, nothing was set.
+        assert!(History::before(&log, EventIdx(1)).signal_actions().is_empty());
+    }
+}

@@ -37,8 +37,12 @@ impl SyscallInputs {
             _ => return,
         };
         if let Ok(bytes) = read {
-            self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(at.0, bytes);
+            self.keep(at, bytes);
         }
+    }
+
+    pub(crate) fn keep(&self, at: EventIdx, bytes: Vec<u8>) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(at.0, bytes);
     }
 
     /// What event `at` read, if replay has passed it.
