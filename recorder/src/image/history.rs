@@ -344,9 +344,12 @@ mod tests {
     use crate::trace::{CpuIdentity, ExecEvent, FileHash, Header, MemWrite, Registers};
     use crate::RemoteAddr;
 
-    /// A log of these calls `(nr, args, result, input)` after an exec,
-    /// with the program started in `/home/u`.
-    fn log(calls: &[(i64, [u64; 6], i64, Option<&[u8]>)]) -> TraceLog {
+    /// A call: number, arguments, result, and what replay saw it read.
+    type Call<'a> = (i64, [u64; 6], i64, Option<&'a [u8]>);
+
+    /// A log of these calls after an exec, with the program started in
+    /// `/home/u`.
+    fn log(calls: &[Call]) -> TraceLog {
         let log = TraceLog::growing(Header {
             rback_version: "test".into(),
             program: "p".into(),
