@@ -2,6 +2,7 @@
 //! `rback checkpoint TRACE --at EVENT -o FILE`, `rback restart FILE`,
 //! `checkpoint save FILE` and `branch`. Glue over `recorder::image`.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -76,8 +77,16 @@ pub fn restart_command(file: &Path, trace_dirs: Vec<PathBuf>, unopenable: Unopen
 /// was changed by hand, and waits for it: gdb's "what if" as a process of
 /// its own. The recording is untouched.
 pub fn branch(timeline: &Timeline, trace_dir: &Path, unopenable: Unopenable) -> Result<ExitStatus> {
-    let dir = std::env::temp_dir().join(format!("rback-branch-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // A fresh directory only rback's user can enter: the image holds the
+    // program's memory.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("rback-branch-{}-{nanos}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let file = dir.join("image");
     let result = image::save(timeline, trace_dir, &file)
         .map_err(anyhow::Error::from)

@@ -84,8 +84,10 @@ fn restart_from_the_middle_prints_the_rest_of_the_output() {
     checkpoint(&s, at, &image);
     // A small C program makes a small image (its 8 MiB of blocks are a
     // byte repeated, which compresses to little).
-    let size = std::fs::metadata(&image).unwrap().len();
-    assert!(size < 200 << 10, "the image is {size} bytes");
+    let meta = std::fs::metadata(&image).unwrap();
+    assert!(meta.len() < 200 << 10, "the image is {} bytes", meta.len());
+    // It holds the program's memory: its owner's only.
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600);
     let out = restart(&s, &image, &[]);
     assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
     assert_eq!(out.code(), 7, "{out:?}");

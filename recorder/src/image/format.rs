@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -292,7 +293,15 @@ pub struct ImageWriter {
 
 impl ImageWriter {
     pub fn create(path: &Path, header: &ImageHeader) -> Result<ImageWriter> {
-        let file = File::create(path).map_err(Error::io(format!("cannot create {}", path.display())))?;
+        // An image holds the program's memory, which may hold secrets:
+        // readable by its owner only, like a trace.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(Error::io(format!("cannot create {}", path.display())))?;
         let mut w = ImageWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 20, file),
