@@ -87,7 +87,10 @@ fn restart_from_the_middle_prints_the_rest_of_the_output() {
     let meta = std::fs::metadata(&image).unwrap();
     assert!(meta.len() < 200 << 10, "the image is {} bytes", meta.len());
     // It holds the program's memory: its owner's only.
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
     let out = restart(&s, &image, &[]);
     assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
     assert_eq!(out.code(), 7, "{out:?}");
@@ -249,4 +252,25 @@ fn gdb_saves_an_image_with_its_change_through_monitor() {
     let out = restart(&s, &image, &[]);
     assert_eq!(out.stdout(), "step 1\nleft the loop early at 1\n", "{out:?}");
     assert_eq!(out.code(), 3, "{out:?}");
+}
+
+#[test]
+fn a_blocked_pending_signal_is_delivered_when_the_restarted_program_unblocks_it() {
+    let s = Session::new();
+    let rec = s.record(c_program("self_signal"), &[]);
+    assert!(rec.stdout().ends_with("unblocked: usr1=2\n"), "{rec:?}");
+    // After the second raise: SIGUSR1 is blocked and pending. Replay raises
+    // a signal only where it is delivered, so the image learns it from the
+    // log.
+    let at = after_nth(&s.trace(), 2, |nr, _| nr == libc::SYS_tgkill);
+    let image = s.path("pending.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    let rest = rest_of(&rec, &s.trace(), at);
+    assert!(
+        String::from_utf8_lossy(&rest).contains("handler: SIGUSR1\nunblocked: usr1=2"),
+        "{rest:?}"
+    );
+    assert_eq!(out.stdout, rest, "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
 }

@@ -433,3 +433,20 @@ pub fn rseq_configuration(pid: Pid) -> Result<Option<(u64, u32, u32)>, Errno> {
     })?;
     Ok((conf.rseq_abi_pointer != 0).then_some((conf.rseq_abi_pointer, conf.rseq_abi_size, conf.signature)))
 }
+
+/// Sets the blocked-signal mask of a stopped tracee (`PTRACE_SETSIGMASK`)
+/// without running it, so that a signal it unblocks is delivered only when
+/// it next runs its own code.
+pub fn set_sigmask(pid: Pid, mask: u64) -> Result<(), Errno> {
+    // SAFETY: the kernel reads `size_of::<u64>()` bytes (the size passed,
+    // a kernel sigset_t on x86-64) from `mask`, which lives through the call.
+    Errno::result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETSIGMASK,
+            pid.as_raw(),
+            std::mem::size_of::<u64>(),
+            &mask as *const u64,
+        )
+    })
+    .map(drop)
+}

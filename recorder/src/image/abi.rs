@@ -21,6 +21,9 @@ pub const USER_SS: u64 = 0x2b;
 pub const NSIG: i32 = 64;
 pub const SIGSET_SIZE: u64 = 8;
 
+/// `sizeof(siginfo_t)`.
+pub const SIGINFO_SIZE: usize = 128;
+
 /// `struct kernel_sigaction` on x86-64 (what `rt_sigaction` reads and
 /// writes, unlike libc's `struct sigaction`): handler, flags, restorer, mask.
 pub const SIGACTION_SIZE: usize = 32;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::files::is_content_hash;
-use crate::image::abi::{AUXV_MAX, NSIG, PAGE, RLIMITS, USER_CS, USER_END, USER_SS};
+use crate::image::abi::{AUXV_MAX, NSIG, PAGE, RLIMITS, SIGINFO_SIZE, USER_CS, USER_END, USER_SS};
 use crate::trace::{push_frame, read_frame, CpuIdentity, FileHash, Registers};
 use crate::tracee::RBACK_PAGE;
 use crate::{Error, Result};
@@ -55,6 +55,8 @@ pub struct ImageHeader {
     #[serde(with = "serde_bytes")]
     pub xstate: Vec<u8>,
     pub blocked: u64,
+    /// Signals sent but not yet delivered, with their `siginfo_t`.
+    pub pending: Vec<Pending>,
     pub actions: Vec<SigAction>,
     /// `/proc/PID/stat`'s layout with the break (`PR_SET_MM_MAP`'s fields).
     pub layout: Layout,
@@ -82,6 +84,15 @@ pub struct Layout {
     pub env_end: u64,
     /// The file (in `files`) that `/proc/PID/exe` names.
     pub exe_file: Option<u32>,
+}
+
+/// A pending signal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub signo: i32,
+    /// The raw `siginfo_t` (128 bytes).
+    #[serde(with = "serde_bytes")]
+    pub siginfo: Vec<u8>,
 }
 
 /// A signal's action as `rt_sigaction` takes it.
@@ -203,6 +214,15 @@ impl ImageHeader {
         for a in &self.actions {
             if !(1..=NSIG).contains(&a.signo) || a.signo == libc::SIGKILL || a.signo == libc::SIGSTOP {
                 return Err(format!("it has an action for signal {}", a.signo));
+            }
+        }
+        for p in &self.pending {
+            if !(1..=NSIG).contains(&p.signo) || p.siginfo.len() != SIGINFO_SIZE {
+                return Err(format!(
+                    "it has a pending signal {} with {} bytes of siginfo",
+                    p.signo,
+                    p.siginfo.len()
+                ));
             }
         }
         for r in &self.rlimits {
@@ -508,6 +528,7 @@ fn placeholder() -> ImageHeader {
         regs: Registers([0; 27]),
         xstate: vec![],
         blocked: 0,
+        pending: vec![],
         actions: vec![],
         layout: Layout::default(),
         auxv: vec![],

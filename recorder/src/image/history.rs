@@ -9,8 +9,9 @@
 use std::collections::BTreeMap;
 
 use crate::image::abi::{SETFL_MASK, SIGACTION_SIZE};
-use crate::image::format::{FdKind, OpenFile, SigAction};
-use crate::trace::{Event, SyscallEvent, TraceLog};
+use crate::image::format::{FdKind, OpenFile, Pending, SigAction};
+use crate::timeline::{Point, Position};
+use crate::trace::{Event, SignalEvent, SignalKind, SyscallEvent, TraceLog};
 use crate::EventIdx;
 
 /// An open file description as the program's calls left it.
@@ -312,6 +313,64 @@ impl History {
             })
             .collect()
     }
+}
+
+/// Syscalls that change the blocked-signal mask: a signal blocked before
+/// one of them and delivered right after it was pending meanwhile.
+const MASK_CALLS: [i64; 7] = [
+    libc::SYS_rt_sigprocmask,
+    libc::SYS_rt_sigreturn,
+    libc::SYS_rt_sigsuspend,
+    libc::SYS_ppoll,
+    libc::SYS_pselect6,
+    libc::SYS_epoll_pwait,
+    libc::SYS_epoll_pwait2,
+];
+
+/// The signals pending at `at`, with `blocked` blocked there: the log has
+/// a signal when it is delivered, not when it is sent, and replay raises
+/// it only then. Pending are a signal delivered right here (the next event,
+/// with nothing of the program's to run before it) and each blocked signal
+/// that the program's next change of its mask lets through at once. A
+/// signal sent from outside after `at` but before that change counts too,
+/// which changes nothing: it is delivered at the same place.
+pub fn pending_at(log: &TraceLog, at: Position, blocked: u64) -> Vec<Pending> {
+    fn unplaced(e: Option<&Event>) -> Option<&SignalEvent> {
+        match e {
+            Some(Event::Signal(s))
+                if s.kind == SignalKind::Asynchronous && s.at_execution.is_none() && s.at_state.is_none() =>
+            {
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+    let pending = |s: &SignalEvent| Pending {
+        signo: s.signo,
+        siginfo: s.siginfo.clone(),
+    };
+    let mut out = Vec::new();
+    let next = log.get(at.event);
+    let here = match (at.point, next) {
+        (Point::End, Some(Event::Signal(s))) if s.kind == SignalKind::Asynchronous => Some(&**s),
+        (Point::Start { steps: 0 }, e) => unplaced(e),
+        _ => None,
+    };
+    out.extend(here.map(pending));
+    let change = log
+        .events_from(at.event.0)
+        .position(|e| matches!(e, Event::Syscall(c) if MASK_CALLS.contains(&c.nr)));
+    if let Some(k) = change {
+        let mut i = at.event.0 + k as u64 + 1;
+        while let Some(s) = unplaced(log.get(EventIdx(i))) {
+            let is_blocked = (1..=64).contains(&s.signo) && blocked & (1 << (s.signo - 1)) != 0;
+            if is_blocked && !out.iter().any(|p| p.signo == s.signo) {
+                out.push(pending(s));
+            }
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Syscalls that return a new descriptor for something other than a file

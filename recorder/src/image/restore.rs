@@ -360,13 +360,35 @@ impl Builder<'_> {
                     .push(format!("cannot set the action of signal {signo}: {}", errno_name(r)));
             }
         }
-        let mask = h.blocked.to_le_bytes();
+        // Everything stays blocked while rback works in the process, so
+        // that no pending signal is delivered to an injected call; the
+        // program's mask comes last, with `PTRACE_SETSIGMASK`
+        // (`registers`), and what it lets through is delivered once the
+        // program runs.
+        let all = u64::MAX.to_le_bytes();
         self.with(
-            &mask,
+            &all,
             libc::SYS_rt_sigprocmask,
             [libc::SIG_SETMASK as u64, 0, 0, SIGSET_SIZE, 0, 0],
             1,
         )?;
+        let pid = self.t.pid.as_raw() as u64;
+        for p in &h.pending {
+            // Sent by the process to itself, any siginfo is allowed.
+            let r = self.with(
+                &p.siginfo,
+                libc::SYS_rt_tgsigqueueinfo,
+                [pid, pid, p.signo as u64, 0, 0, 0],
+                3,
+            )?;
+            if r < 0 {
+                self.notes.push(format!(
+                    "cannot make signal {} pending again: {}",
+                    p.signo,
+                    errno_name(r)
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -525,6 +547,7 @@ impl Builder<'_> {
                 ))
             })?;
         }
+        sys::set_sigmask(pid, h.blocked).map_err(|e| Error::ptrace("setsigmask", pid, e))?;
         let mut regs = h.regs.to_regs();
         regs.orig_rax = u64::MAX;
         self.t.set_regs(&regs)

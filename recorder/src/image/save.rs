@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::files::is_content_hash;
 use crate::image::abi::{self, PAGE, RLIMITS};
 use crate::image::format::{Backing, FileRef, ImageHeader, ImageWriter, Layout, Region, Rlimit, PAGES_PER_FRAME};
-use crate::image::history::History;
+use crate::image::history::{self, History};
 use crate::sys;
 use crate::timeline::Timeline;
 use crate::trace::{Event, FileHash, Registers};
@@ -156,6 +156,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         regs: Registers::from(&regs),
         xstate,
         blocked,
+        pending: history::pending_at(log, at, blocked),
         actions: history.signal_actions(),
         layout: Layout {
             brk: history.brk.unwrap_or(mm.start_brk).max(mm.start_brk),
