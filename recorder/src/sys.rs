@@ -362,21 +362,59 @@ pub fn set_regset(pid: Pid, note: i32, buf: &[u8]) -> Result<(), Errno> {
 // ---------------------------------------------------------------------------
 // Checkpoint images (`image`).
 
+/// `struct clone_args` up to `set_tid_size` (`CLONE_ARGS_SIZE_VER1`,
+/// include/uapi/linux/sched.h).
+#[repr(C)]
+#[derive(Default)]
+#[allow(dead_code)] // Read by the kernel.
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+}
+
 /// Forks a child that stops itself twice with SIGSTOP and never runs on:
 /// the shell that `image::restart` seizes (the first stop) and empties
-/// (from the second) before it builds a saved program in it. It dies with
+/// (from the second) before it builds a saved program in it. With `pid`,
+/// the child gets that process id (`clone3`'s `set_tid`, which needs
+/// `CAP_CHECKPOINT_RESTORE` and a free id) or the call fails. It dies with
 /// rback (`PR_SET_PDEATHSIG`), so a restarted program never outlives the
 /// rback that waits for it.
-pub fn fork_stopped() -> Result<Pid, Errno> {
-    // SAFETY: the child calls only async-signal-safe functions (prctl,
+pub fn fork_stopped(pid: Option<i32>) -> Result<Pid, Errno> {
+    let wanted: libc::pid_t = pid.unwrap_or(0);
+    let args = CloneArgs {
+        exit_signal: libc::SIGCHLD as u64,
+        set_tid: if pid.is_some() {
+            &wanted as *const libc::pid_t as u64
+        } else {
+            0
+        },
+        set_tid_size: u64::from(pid.is_some()),
+        ..CloneArgs::default()
+    };
+    // SAFETY: a fork (no CLONE_VM, no new stack): the child runs on a copy
+    // of this stack and calls only async-signal-safe functions (prctl,
     // raise, _exit) before it is taken over by ptrace; it never returns
-    // into rback's code.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
+    // into rback's code. `args` and `wanted` outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if r < 0 {
         return Err(Errno::last());
     }
-    if pid > 0 {
-        return Ok(Pid::from_raw(pid));
+    if r > 0 {
+        return Ok(Pid::from_raw(r as i32));
     }
     // SAFETY: see above.
     unsafe {

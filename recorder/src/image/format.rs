@@ -45,6 +45,9 @@ pub struct ImageHeader {
     pub cpu: CpuIdentity,
     pub program: String,
     pub argv: Vec<String>,
+    /// The process id the program knew (the recording's): a restart asks
+    /// for it, so that ids the program kept in memory stay true.
+    pub pid: i32,
     /// Where the trace was, whose file copies the image refers to.
     pub trace_dir: String,
     /// The position the image was taken at, for people.
@@ -522,6 +525,7 @@ fn placeholder() -> ImageHeader {
         },
         program: String::new(),
         argv: vec![],
+        pid: 0,
         trace_dir: String::new(),
         event: 0,
         position: String::new(),

@@ -79,7 +79,23 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
         .map(|f| find_copy(&f.hash, &f.name, &dirs))
         .collect::<Result<Vec<_>>>()?;
 
-    let pid = sys::fork_stopped().map_err(|e| Error::Spawn(format!("fork failed: {e}")))?;
+    let mut notes = Vec::new();
+    let pid = match sys::fork_stopped(Some(header.pid).filter(|&p| p > 0)) {
+        Ok(pid) => pid,
+        Err(e) => {
+            let pid = sys::fork_stopped(None).map_err(|e| Error::Spawn(format!("fork failed: {e}")))?;
+            let why = match e {
+                nix::errno::Errno::EEXIST => "that id is taken".to_string(),
+                nix::errno::Errno::EPERM => "choosing one needs CAP_CHECKPOINT_RESTORE".to_string(),
+                other => other.desc().to_string(),
+            };
+            notes.push(format!(
+                "the program's process id was {} and is {pid} now ({why}): ids it kept in memory are stale",
+                header.pid
+            ));
+            pid
+        }
+    };
     let mut tracee = Tracee::seize(pid)?;
     loop {
         match tracee.wait()? {
@@ -89,10 +105,7 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
         }
     }
     tracee.install_rback_page()?;
-    let mut b = Builder {
-        t: &mut tracee,
-        notes: Vec::new(),
-    };
+    let mut b = Builder { t: &mut tracee, notes };
     b.empty()?;
     let file_fds = b.map(&header, &copies)?;
     while let Some((pages, data)) = reader.next_pages()? {

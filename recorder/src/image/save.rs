@@ -87,8 +87,10 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
 
     // The names the program knew its files by.
     let mut names: HashMap<String, String> = HashMap::new();
+    let mut program_pid = 0;
     for event in log.events().take(at.event.0 as usize) {
         if let Event::Exec(exec) = event {
+            program_pid = exec.pid;
             names.insert(exec.exe.0.clone(), exec.exe_path.clone());
             if let Some((path, hash)) = &exec.interp {
                 names.insert(hash.0.clone(), path.clone());
@@ -150,6 +152,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         cpu: log.header.cpu.clone(),
         program: log.header.program.clone(),
         argv: log.header.argv.clone(),
+        pid: program_pid,
         trace_dir: trace_dir.to_string_lossy().into_owned(),
         event: at.event.0,
         position: format!("{at:?}"),
