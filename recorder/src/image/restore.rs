@@ -96,7 +96,12 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
             pid
         }
     };
-    let mut tracee = Tracee::seize(pid)?;
+    let mut tracee = Tracee::seize(pid).inspect_err(|_| {
+        // Not traced, so no Tracee will kill it: it would wait, stopped,
+        // until rback ends.
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+    })?;
     loop {
         match tracee.wait()? {
             Stop::Signal(libc::SIGSTOP) => break,
