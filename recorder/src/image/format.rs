@@ -516,7 +516,8 @@ impl ImageReader {
     }
 }
 
-fn placeholder() -> ImageHeader {
+/// A header with nothing in it (the reader's before it reads one).
+pub(crate) fn placeholder() -> ImageHeader {
     ImageHeader {
         rback_version: String::new(),
         cpu: CpuIdentity {

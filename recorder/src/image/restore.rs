@@ -577,6 +577,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_image_from_another_kind_of_cpu_is_refused_before_anything_runs() {
+        use crate::image::abi::{USER_CS, USER_SS};
+        use crate::image::format::{placeholder, ImageWriter};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("img");
+        let mut header = placeholder();
+        header.cwd = "/".into();
+        header.regs.0[17] = USER_CS;
+        header.regs.0[20] = USER_SS;
+        header.cpu.vendor = "AuthenticOther".into();
+        ImageWriter::create(&path, &header).unwrap().finish().unwrap();
+        let opts = RestartOptions {
+            trace_dirs: vec![],
+            unopenable: Unopenable::DevNull,
+        };
+        let e = restart(&path, &opts).unwrap_err().to_string();
+        assert!(e.contains("different CPU") && e.contains("AuthenticOther"), "{e}");
+    }
+
+    #[test]
     fn a_missing_copy_names_the_file_and_the_way_out() {
         let dir = tempfile::tempdir().unwrap();
         let e = find_copy(&FileHash("a".repeat(64)), "/usr/bin/prog", &[dir.path().to_path_buf()])
