@@ -13,10 +13,19 @@ use recorder::timeline::Timeline;
 use recorder::trace::ExitStatus;
 use recorder::EventIdx;
 
-/// Saves the program where `timeline` stands and says what was written.
-pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> {
+/// Saves the program where `timeline` stands and says what was written;
+/// with `bundle`, copies of the files it refers to go next to it.
+pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path, bundle: bool) -> Result<Saved> {
     let saved = image::save(timeline, trace_dir, out).with_context(|| format!("cannot save {}", out.display()))?;
     println!("{}", describe_saved(timeline, out, &saved));
+    if bundle {
+        let dir = image::bundle(&saved, trace_dir, out)?;
+        println!(
+            "The {} files it maps are in {}: copy it along with the image",
+            saved.files.len(),
+            dir.display()
+        );
+    }
     for note in &saved.notes {
         eprintln!("rback: note: {note}");
     }
@@ -38,7 +47,7 @@ pub fn describe_saved(timeline: &Timeline, out: &Path, saved: &Saved) -> String 
 }
 
 /// `rback checkpoint TRACE --at EVENT -o FILE`.
-pub fn checkpoint_trace(trace_dir: &Path, at: u64, out: &Path) -> Result<()> {
+pub fn checkpoint_trace(trace_dir: &Path, at: u64, out: &Path, bundle: bool) -> Result<()> {
     let mut timeline = Timeline::open(trace_dir, 200)?;
     let events = timeline.events().0;
     if at == 0 || at >= events {
@@ -48,7 +57,7 @@ pub fn checkpoint_trace(trace_dir: &Path, at: u64, out: &Path) -> Result<()> {
         );
     }
     timeline.goto_event(EventIdx(at))?;
-    save(&timeline, trace_dir, out)?;
+    save(&timeline, trace_dir, out, bundle)?;
     Ok(())
 }
 

@@ -252,6 +252,10 @@ enum Command {
         at: u64,
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
+        /// Also put the trace's copies of the files the image maps in
+        /// FILE.files, so that the two restart without the trace.
+        #[arg(long)]
+        bundle: bool,
     },
     /// Run a checkpoint image as a live program from the moment it was
     /// saved; rback waits for it and exits with its status.
@@ -462,8 +466,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args, &checkpoints.to_args())?;
             Ok(exit_code(code))
         }
-        Command::Checkpoint { trace, at, output } => {
-            image::checkpoint_trace(&trace, at, &output)?;
+        Command::Checkpoint {
+            trace,
+            at,
+            output,
+            bundle,
+        } => {
+            image::checkpoint_trace(&trace, at, &output, bundle)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Restart {

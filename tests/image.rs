@@ -291,3 +291,32 @@ fn a_blocked_pending_signal_is_delivered_when_the_restarted_program_unblocks_it(
     );
     assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
 }
+
+#[test]
+fn a_bundled_image_restarts_without_its_trace() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_lines"), &[]);
+    let at = after_nth(&s.trace(), 5, is_stdout_write);
+    let rest = rest_of(&rec, &s.trace(), at);
+    let image = s.path("bundled.img");
+    let out = s.rback(&[
+        "checkpoint".as_ref(),
+        s.trace().as_os_str(),
+        "--at".as_ref(),
+        at.to_string().as_ref(),
+        "-o".as_ref(),
+        image.as_os_str(),
+        "--bundle".as_ref(),
+    ]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().contains("bundled.img.files: copy it along"), "{out:?}");
+    // Elsewhere: the image and its bundle, and no trace anywhere.
+    let elsewhere = s.path("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::rename(&image, elsewhere.join("moved.img")).unwrap();
+    std::fs::rename(s.path("bundled.img.files"), elsewhere.join("moved.img.files")).unwrap();
+    std::fs::remove_dir_all(s.trace()).unwrap();
+    let out = restart(&s, &elsewhere.join("moved.img"), &[]);
+    assert_eq!(out.stdout, rest, "{out:?}");
+    assert_eq!(out.code(), 7, "{out:?}");
+}

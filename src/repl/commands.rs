@@ -215,7 +215,7 @@ pub static COMMANDS: &[Command] = &[
         [],
         false,
         "Take a checkpoint here, to come back to with restart; or save the program here as an image for `rback restart`.",
-        "checkpoint [NAME] | checkpoint save FILE",
+        "checkpoint [NAME] | checkpoint save [--bundle] FILE",
         Repl::cmd_checkpoint_or_save
     ),
     cmd!(

@@ -12,15 +12,19 @@ use recorder::image::Unopenable;
 use super::Repl;
 
 impl Repl {
-    /// `checkpoint [NAME]`, or `checkpoint save FILE`.
+    /// `checkpoint [NAME]`, or `checkpoint save [--bundle] FILE`.
     pub(super) fn cmd_checkpoint_or_save(&mut self, args: &str) -> Result<()> {
         match args.split_once(char::is_whitespace) {
-            Some(("save", file)) if !file.trim().is_empty() => {
-                let file = std::path::Path::new(file.trim());
-                crate::image::save(&self.session.timeline, &self.session.trace_dir, file)?;
+            Some(("save", rest)) if !rest.trim().is_empty() => {
+                let (bundle, file) = match rest.trim().strip_prefix("--bundle") {
+                    Some(file) if file.starts_with(char::is_whitespace) => (true, file.trim()),
+                    _ => (false, rest.trim()),
+                };
+                let file = std::path::Path::new(file);
+                crate::image::save(&self.session.timeline, &self.session.trace_dir, file, bundle)?;
                 Ok(())
             }
-            _ if args == "save" => bail!("usage: checkpoint save FILE"),
+            _ if args == "save" => bail!("usage: checkpoint save [--bundle] FILE"),
             _ => self.cmd_checkpoint(args),
         }
     }

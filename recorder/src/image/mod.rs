@@ -27,4 +27,4 @@ pub mod save;
 
 pub use inputs::SyscallInputs;
 pub use restore::{restart, wait_for_exit, RestartOptions, Restarted, Unopenable};
-pub use save::{save, Saved};
+pub use save::{bundle, save, Saved};

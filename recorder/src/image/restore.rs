@@ -44,7 +44,8 @@ pub enum Unopenable {
 #[derive(Clone, Debug)]
 pub struct RestartOptions {
     /// Traces whose `files/` hold the copies the image refers to, looked in
-    /// before the trace the image was saved from.
+    /// before the image's bundle (`FILE.files`, see `save::bundle`) and
+    /// the trace the image was saved from.
     pub trace_dirs: Vec<PathBuf>,
     pub unopenable: Unopenable,
 }
@@ -72,6 +73,10 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
         )));
     }
     let mut dirs = opts.trace_dirs.clone();
+    let bundled = crate::image::save::bundle_dir(image);
+    if bundled.is_dir() {
+        dirs.push(bundled);
+    }
     dirs.push(PathBuf::from(&header.trace_dir));
     let copies = header
         .files
@@ -157,7 +162,7 @@ fn find_copy(hash: &FileHash, name: &str, dirs: &[PathBuf]) -> Result<PathBuf> {
     }
     let shown = if name.is_empty() { &hash.0[..16] } else { name };
     Err(Error::Program(format!(
-        "the image needs the trace's copy of {shown}, and no trace given has it ({}); name the trace that has it with --trace",
+        "the image needs the trace's copy of {shown}, and no trace given has it ({}); name the trace that has it with --trace, or save the image with --bundle",
         why.join("; ")
     )))
 }

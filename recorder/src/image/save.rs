@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
 
 use crate::files::is_content_hash;
@@ -30,6 +30,8 @@ pub struct Saved {
     /// Pages mapped, and pages whose bytes the image holds.
     pub pages: u64,
     pub stored: u64,
+    /// The trace's file copies the image refers to, by hash.
+    pub files: Vec<FileHash>,
     /// How long saving took (reading, comparing, compressing, writing).
     pub took: std::time::Duration,
     /// What the image leaves out or could not know, for the user.
@@ -192,9 +194,44 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         regions: header.regions.len(),
         pages,
         stored,
+        files: header.files.iter().map(|f| f.hash.clone()).collect(),
         took: started.elapsed(),
         notes,
     })
+}
+
+/// Where an image's own copies of the files it refers to go, for a restart
+/// away from the trace: `FILE.files/files/HASH`, a trace's layout.
+pub fn bundle_dir(image: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.files", image.display()))
+}
+
+/// Puts copies of the files `saved` refers to (from the trace in
+/// `trace_dir`) next to the image at `image`: hard links where the
+/// filesystem allows, else copies. Returns the directory.
+pub fn bundle(saved: &Saved, trace_dir: &Path, image: &Path) -> Result<PathBuf> {
+    let dir = bundle_dir(image);
+    let files = dir.join(crate::trace::FILES_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&files)
+        .map_err(Error::io(format!("cannot create {}", files.display())))?;
+    for hash in &saved.files {
+        let from = crate::files::verify(trace_dir, hash)?;
+        let to = files.join(&hash.0);
+        if to.exists() {
+            continue;
+        }
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).map_err(Error::io(format!(
+                "cannot copy {} to {}",
+                from.display(),
+                to.display()
+            )))?;
+        }
+    }
+    Ok(dir)
 }
 
 /// Writes the header and every page that differs from what restart would
