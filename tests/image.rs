@@ -62,7 +62,7 @@ fn restart(s: &Session, image: &Path, extra: &[&str]) -> Output {
 /// printed what came before.
 fn rest_of(rec: &Output, trace: &Path, at: u64) -> Vec<u8> {
     let before = stdout_before(trace, at);
-    assert!(!before.is_empty() && rec.stdout.starts_with(&before), "{rec:?}");
+    assert!(rec.stdout.starts_with(&before), "{rec:?}");
     assert!(
         rec.stdout.len() > before.len(),
         "nothing left to print after event {at}"
@@ -319,4 +319,24 @@ fn a_bundled_image_restarts_without_its_trace() {
     let out = restart(&s, &elsewhere.join("moved.img"), &[]);
     assert_eq!(out.stdout, rest, "{out:?}");
     assert_eq!(out.code(), 7, "{out:?}");
+}
+
+#[test]
+fn an_armed_alarm_is_armed_again_and_interrupts_the_restarted_pause() {
+    let s = Session::new();
+    let rec = s.record(c_program("alarm_pause"), &[]);
+    assert!(rec.stdout().ends_with("alarms=2\n"), "{rec:?}");
+    // Just after the first alarm(1), before pause(): without the timer the
+    // restarted program would pause forever.
+    let at = after_nth(&s.trace(), 1, |nr, _| nr == libc::SYS_alarm);
+    let image = s.path("alarm.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(
+        out.stderr()
+            .contains("armed again for its whole 1.000 s: how much of it had passed is not recorded"),
+        "{out:?}"
+    );
 }

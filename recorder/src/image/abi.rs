@@ -21,6 +21,9 @@ pub const USER_SS: u64 = 0x2b;
 pub const NSIG: i32 = 64;
 pub const SIGSET_SIZE: u64 = 8;
 
+/// `struct itimerval`: interval, then value, each seconds and microseconds.
+pub const ITIMERVAL_SIZE: usize = 32;
+
 /// `sizeof(siginfo_t)`.
 pub const SIGINFO_SIZE: usize = 128;
 

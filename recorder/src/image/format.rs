@@ -61,6 +61,8 @@ pub struct ImageHeader {
     /// Signals sent but not yet delivered, with their `siginfo_t`.
     pub pending: Vec<Pending>,
     pub actions: Vec<SigAction>,
+    /// Interval timers (`setitimer`, `alarm`) armed and not yet expired.
+    pub timers: Vec<Timer>,
     /// `/proc/PID/stat`'s layout with the break (`PR_SET_MM_MAP`'s fields).
     pub layout: Layout,
     #[serde(with = "serde_bytes")]
@@ -96,6 +98,18 @@ pub struct Pending {
     /// The raw `siginfo_t` (128 bytes).
     #[serde(with = "serde_bytes")]
     pub siginfo: Vec<u8>,
+}
+
+/// An interval timer as the program last set it: `which` is
+/// `ITIMER_REAL`, `ITIMER_VIRTUAL` or `ITIMER_PROF`; times in
+/// microseconds. How much of `value` had passed is not in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    pub which: i32,
+    pub interval_us: u64,
+    pub value_us: u64,
+    /// The event that set it.
+    pub set_at: u64,
 }
 
 /// A signal's action as `rt_sigaction` takes it.
@@ -226,6 +240,11 @@ impl ImageHeader {
                     p.signo,
                     p.siginfo.len()
                 ));
+            }
+        }
+        for t in &self.timers {
+            if !(0..=2).contains(&t.which) {
+                return Err(format!("it has a timer of kind {}", t.which));
             }
         }
         for r in &self.rlimits {
@@ -535,6 +554,7 @@ pub(crate) fn placeholder() -> ImageHeader {
         blocked: 0,
         pending: vec![],
         actions: vec![],
+        timers: vec![],
         layout: Layout::default(),
         auxv: vec![],
         cwd: String::new(),

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::image::abi::{SETFL_MASK, SIGACTION_SIZE};
-use crate::image::format::{FdKind, OpenFile, Pending, SigAction};
+use crate::image::abi::{ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE};
+use crate::image::format::{FdKind, OpenFile, Pending, SigAction, Timer};
 use crate::timeline::{Point, Position};
 use crate::trace::{Event, SignalEvent, SignalKind, SyscallEvent, TraceLog};
 use crate::EventIdx;
@@ -41,6 +41,8 @@ pub struct History {
     actions: BTreeMap<i32, [u8; SIGACTION_SIZE]>,
     /// The last break the program set or asked for.
     pub brk: Option<u64>,
+    /// Interval timers armed, by kind (`ITIMER_*`).
+    timers: BTreeMap<i32, Timer>,
     /// Calls whose inputs replay had not seen (so their effect is unknown).
     pub unseen: usize,
 }
@@ -54,6 +56,7 @@ impl History {
             cwd: log.header.cwd.clone(),
             actions: BTreeMap::new(),
             brk: None,
+            timers: BTreeMap::new(),
             unseen: 0,
         };
         for fd in 0..3 {
@@ -72,8 +75,9 @@ impl History {
                 Event::Exec(_) => h.exec(),
                 Event::Syscall(call) if call.result >= 0 => {
                     let input = log.inputs().get(EventIdx(i as u64));
-                    h.syscall(call, input);
+                    h.syscall(call, input, i as u64);
                 }
+                Event::Signal(s) if s.kind == SignalKind::Asynchronous => h.expired(s.signo),
                 _ => {}
             }
         }
@@ -140,7 +144,39 @@ impl History {
         self.brk = None;
     }
 
-    fn syscall(&mut self, call: &SyscallEvent, input: Option<Vec<u8>>) {
+    /// A timer's signal came: a one-shot timer is done.
+    fn expired(&mut self, signo: i32) {
+        let which = match signo {
+            libc::SIGALRM => libc::ITIMER_REAL,
+            libc::SIGVTALRM => libc::ITIMER_VIRTUAL,
+            libc::SIGPROF => libc::ITIMER_PROF,
+            _ => return,
+        };
+        if self.timers.get(&which).is_some_and(|t| t.interval_us == 0) {
+            self.timers.remove(&which);
+        }
+    }
+
+    fn set_timer(&mut self, which: i32, interval_us: u64, value_us: u64, at: u64) {
+        if value_us == 0 {
+            self.timers.remove(&which);
+        } else {
+            let timer = Timer {
+                which,
+                interval_us,
+                value_us,
+                set_at: at,
+            };
+            self.timers.insert(which, timer);
+        }
+    }
+
+    /// The interval timers armed.
+    pub fn timers(&self) -> Vec<Timer> {
+        self.timers.values().copied().collect()
+    }
+
+    fn syscall(&mut self, call: &SyscallEvent, input: Option<Vec<u8>>, at: u64) {
         let a = call.args;
         let r = call.result;
         let path = input.as_deref().map(|b| String::from_utf8_lossy(b).into_owned());
@@ -265,6 +301,15 @@ impl History {
                 }
             }
             libc::SYS_brk => self.brk = Some(r as u64),
+            libc::SYS_alarm => self.set_timer(libc::ITIMER_REAL, 0, a[0].saturating_mul(1_000_000), at),
+            libc::SYS_setitimer if a[1] != 0 => match input.as_deref() {
+                Some(b) if b.len() == ITIMERVAL_SIZE => {
+                    let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+                    let us = |sec: u64, usec: u64| sec.saturating_mul(1_000_000).saturating_add(usec);
+                    self.set_timer(a[0] as i32, us(word(0), word(1)), us(word(2), word(3)), at);
+                }
+                _ => self.unseen += 1,
+            },
             _ => {}
         }
     }
@@ -529,6 +574,26 @@ mod tests {
         log.push(log.get(EventIdx(0)).unwrap().clone());
         let after: Vec<i32> = all(&log).open_files().iter().map(|f| f.fd).collect();
         assert_eq!(after, vec![0, 1, 2, 7, 8]);
+    }
+
+    #[test]
+    fn an_alarm_is_armed_until_its_signal_comes() {
+        let log = log(&[(libc::SYS_alarm, [5, 0, 0, 0, 0, 0], 0, None)]);
+        let timers = all(&log).timers();
+        assert_eq!(timers.len(), 1);
+        assert_eq!(
+            (timers[0].which, timers[0].value_us, timers[0].set_at),
+            (libc::ITIMER_REAL, 5_000_000, 1)
+        );
+        log.push(Event::Signal(Box::new(SignalEvent {
+            signo: libc::SIGALRM,
+            kind: SignalKind::Asynchronous,
+            siginfo: vec![0; 128],
+            regs: Registers([0; 27]),
+            at_execution: None,
+            at_state: None,
+        })));
+        assert!(all(&log).timers().is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What syscalls read from the program's memory, which a trace does not
 //! keep: the log has a call's arguments and results and what it wrote, but
 //! a path passed to `openat` or the action passed to `rt_sigaction` is only
-//! a pointer in it. Replay is exact, so at a call's entry the replayed
+//! a pointer in it (as is the new value given to `setitimer`). Replay is exact, so at a call's entry the replayed
 //! program holds the same bytes there that the recorded one did: replay
 //! hands every call to [`SyscallInputs::observe`] as it passes, and the
 //! bytes are kept by event number, for checkpoint images to learn the
@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::image::abi::SIGACTION_SIZE;
+use crate::image::abi::{ITIMERVAL_SIZE, SIGACTION_SIZE};
 use crate::trace::SyscallEvent;
 use crate::tracee::Tracee;
 use crate::{EventIdx, RemoteAddr};
@@ -34,6 +34,7 @@ impl SyscallInputs {
             libc::SYS_open | libc::SYS_creat | libc::SYS_chdir => tracee.read_cstring(RemoteAddr(ev.args[0]), PATH_MAX),
             libc::SYS_openat => tracee.read_cstring(RemoteAddr(ev.args[1]), PATH_MAX),
             libc::SYS_rt_sigaction if ev.args[1] != 0 => tracee.read_bytes(RemoteAddr(ev.args[1]), SIGACTION_SIZE),
+            libc::SYS_setitimer if ev.args[1] != 0 => tracee.read_bytes(RemoteAddr(ev.args[1]), ITIMERVAL_SIZE),
             _ => return,
         };
         if let Ok(bytes) = read {

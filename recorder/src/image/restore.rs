@@ -395,6 +395,28 @@ impl Builder<'_> {
             [libc::SIG_SETMASK as u64, 0, 0, SIGSET_SIZE, 0, 0],
             1,
         )?;
+        for t in &h.timers {
+            let split = |us: u64| (us / 1_000_000, us % 1_000_000);
+            let mut value = Vec::with_capacity(abi::ITIMERVAL_SIZE);
+            for (sec, usec) in [split(t.interval_us), split(t.value_us)] {
+                value.extend_from_slice(&sec.to_le_bytes());
+                value.extend_from_slice(&usec.to_le_bytes());
+            }
+            let r = self.with(&value, libc::SYS_setitimer, [t.which as u64, 0, 0, 0, 0, 0], 1)?;
+            if r < 0 {
+                self.notes.push(format!(
+                    "cannot set the timer set at event {}: {}",
+                    t.set_at,
+                    errno_name(r)
+                ));
+            } else {
+                self.notes.push(format!(
+                    "the timer set at event {} is armed again for its whole {:.3} s: how much of it had passed is not recorded",
+                    t.set_at,
+                    t.value_us as f64 / 1e6
+                ));
+            }
+        }
         let pid = self.t.pid.as_raw() as u64;
         for p in &h.pending {
             // Sent by the process to itself, any siginfo is allowed.

@@ -163,6 +163,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         blocked,
         pending: history::pending_at(log, at, blocked),
         actions: history.signal_actions(),
+        timers: history.timers(),
         layout: Layout {
             brk: history.brk.unwrap_or(mm.start_brk).max(mm.start_brk),
             exe_file: exe_file.map(|i| i as u32),
