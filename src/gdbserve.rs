@@ -672,6 +672,15 @@ impl TimeTravel for Backend {
                     moved: true,
                 })
             }
+            ["checkpoint", "save", file] => {
+                let file = Path::new(file);
+                let saved = recorder::image::save(&self.timeline, &self.trace_dir, file).map_err(backend_err)?;
+                let mut text = crate::image::describe_saved(&self.timeline, file, &saved) + "\n";
+                for note in saved.notes {
+                    text += &format!("note: {note}\n");
+                }
+                Ok(stay(text))
+            }
             ["checkpoint"] | ["checkpoint", _] => {
                 let name = words.get(1).map(|s| s.to_string());
                 let id = self.timeline.checkpoint(name).map_err(backend_err)?;
@@ -729,6 +738,7 @@ rback monitor commands:
   monitor when                where the program is in the recording (event number)
   monitor goto EVENT          go to the start of event EVENT's interval
   monitor checkpoint [NAME]   take a checkpoint here
+  monitor checkpoint save FILE  save the program here as an image for `rback restart`
   monitor restart ID|NAME     go back (or forward) to a checkpoint
   monitor info checkpoints    list the checkpoints
 ";

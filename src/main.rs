@@ -3,6 +3,7 @@
 //! `debuginfo`, gdb's protocol in `gdbstub-server`.
 
 mod gdbserve;
+mod image;
 mod info;
 mod listen;
 mod peer;
@@ -252,6 +253,33 @@ enum Command {
         verify: bool,
         trace: Option<PathBuf>,
     },
+    /// Save the program at an event of a recording as a checkpoint image,
+    /// which `rback restart` runs for real.
+    Checkpoint {
+        trace: PathBuf,
+        /// The event whose interval starts where the image is taken.
+        #[arg(long, value_name = "EVENT")]
+        at: u64,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        /// Also put the trace's copies of the files the image maps in
+        /// FILE.files, so that the two restart without the trace.
+        #[arg(long)]
+        bundle: bool,
+    },
+    /// Run a checkpoint image as a live program from the moment it was
+    /// saved; rback waits for it and exits with its status.
+    Restart {
+        image: PathBuf,
+        /// A trace whose file copies the image's mappings refer to, when
+        /// the one it was saved from is elsewhere (repeatable).
+        #[arg(long = "trace", value_name = "DIR")]
+        traces: Vec<PathBuf>,
+        /// What stands in for a descriptor that cannot be reopened (a pipe,
+        /// a socket, a file that is gone): devnull or close.
+        #[arg(long, value_name = "HOW", default_value = "devnull", value_parser = image::parse_unopenable)]
+        unopenable: recorder::image::Unopenable,
+    },
     /// List recorded traces, newest first.
     Ls,
     /// Play values or memory through a recording like a film: sample each
@@ -458,6 +486,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let code = gdbserve::run_gdb(&trace_or_latest(trace)?, &gdb_args, &server_args)?;
             Ok(exit_code(code))
         }
+        Command::Checkpoint {
+            trace,
+            at,
+            output,
+            bundle,
+        } => {
+            image::checkpoint_trace(&trace, at, &output, bundle)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restart {
+            image: file,
+            traces,
+            unopenable,
+        } => image::restart_command(&file, traces, unopenable),
         Command::Info { verify, trace } => {
             let trace_dir = trace_or_latest(trace)?;
             if verify {

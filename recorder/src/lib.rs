@@ -10,11 +10,13 @@
 //! - [`files`]: the content-addressed copies of executed and mapped files.
 //! - [`record`] and [`replay`]: the two sessions.
 //! - [`process`]: a recording's process tree, read from its events.
+//! - [`image`]: checkpoint images: a moment saved to a file, restarted live.
 //!
 //! **Architecture invariant:** nothing here knows about gdb or the REPL.
 
 pub mod counter;
 pub mod files;
+pub mod image;
 pub mod kernel;
 pub mod live;
 pub mod process;

@@ -375,3 +375,133 @@ pub fn set_regset(pid: Pid, note: i32, buf: &[u8]) -> Result<(), Errno> {
     })
     .map(drop)
 }
+
+// ---------------------------------------------------------------------------
+// Checkpoint images (`image`).
+
+/// `struct clone_args` up to `set_tid_size` (`CLONE_ARGS_SIZE_VER1`,
+/// include/uapi/linux/sched.h).
+#[repr(C)]
+#[derive(Default)]
+#[allow(dead_code)] // Read by the kernel.
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+}
+
+/// Forks a child that stops itself twice with SIGSTOP and never runs on:
+/// the shell that `image::restart` seizes (the first stop) and empties
+/// (from the second) before it builds a saved program in it. With `pid`,
+/// the child gets that process id (`clone3`'s `set_tid`, which needs
+/// `CAP_CHECKPOINT_RESTORE` and a free id) or the call fails. It dies with
+/// rback (`PR_SET_PDEATHSIG`), so a restarted program never outlives the
+/// rback that waits for it.
+pub fn fork_stopped(pid: Option<i32>) -> Result<Pid, Errno> {
+    let wanted: libc::pid_t = pid.unwrap_or(0);
+    let args = CloneArgs {
+        exit_signal: libc::SIGCHLD as u64,
+        set_tid: if pid.is_some() {
+            &wanted as *const libc::pid_t as u64
+        } else {
+            0
+        },
+        set_tid_size: u64::from(pid.is_some()),
+        ..CloneArgs::default()
+    };
+    // SAFETY: a fork (no CLONE_VM, no new stack): the child runs on a copy
+    // of this stack and calls only async-signal-safe functions (prctl,
+    // raise, _exit) before it is taken over by ptrace; it never returns
+    // into rback's code. `args` and `wanted` outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    if r > 0 {
+        return Ok(Pid::from_raw(r as i32));
+    }
+    // SAFETY: see above.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::raise(libc::SIGSTOP);
+        libc::raise(libc::SIGSTOP);
+        libc::_exit(127);
+    }
+}
+
+/// Resource limit `resource` of process `pid` (`prlimit64` without a new
+/// limit), which nix reads only for rback itself: `(soft, hard)`.
+pub fn get_rlimit(pid: Pid, resource: u32) -> Result<(u64, u64), Errno> {
+    let mut old = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `old` is a valid rlimit64 for the kernel to fill; no new
+    // limit is passed.
+    Errno::result(unsafe { libc::prlimit64(pid.as_raw(), resource as _, std::ptr::null(), &mut old) })?;
+    Ok((old.rlim_cur, old.rlim_max))
+}
+
+/// `PTRACE_GET_RSEQ_CONFIGURATION` (Linux 5.13) and the structure it fills
+/// (include/uapi/linux/ptrace.h).
+const PTRACE_GET_RSEQ_CONFIGURATION: libc::c_uint = 0x420f;
+
+#[repr(C)]
+#[derive(Default)]
+struct RseqConfiguration {
+    rseq_abi_pointer: u64,
+    rseq_abi_size: u32,
+    signature: u32,
+    flags: u32,
+    pad: u32,
+}
+
+/// Where thread `pid` registered its restartable-sequence area, if it did:
+/// `(address, size, signature)`, which unregistering must repeat. A fork
+/// of rback inherits glibc's registration, and the kernel kills a thread
+/// whose area it cannot write (it sends SIGSEGV on every return to user
+/// space), so `image::restart` unregisters it before emptying the fork.
+pub fn rseq_configuration(pid: Pid) -> Result<Option<(u64, u32, u32)>, Errno> {
+    let mut conf = RseqConfiguration::default();
+    // SAFETY: the kernel writes at most `size_of::<RseqConfiguration>()`
+    // bytes (the size passed) into `conf`, which lives through the call.
+    Errno::result(unsafe {
+        libc::ptrace(
+            PTRACE_GET_RSEQ_CONFIGURATION,
+            pid.as_raw(),
+            std::mem::size_of::<RseqConfiguration>(),
+            &mut conf as *mut RseqConfiguration,
+        )
+    })?;
+    Ok((conf.rseq_abi_pointer != 0).then_some((conf.rseq_abi_pointer, conf.rseq_abi_size, conf.signature)))
+}
+
+/// Sets the blocked-signal mask of a stopped tracee (`PTRACE_SETSIGMASK`)
+/// without running it, so that a signal it unblocks is delivered only when
+/// it next runs its own code.
+pub fn set_sigmask(pid: Pid, mask: u64) -> Result<(), Errno> {
+    // SAFETY: the kernel reads `size_of::<u64>()` bytes (the size passed,
+    // a kernel sigset_t on x86-64) from `mask`, which lives through the call.
+    Errno::result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETSIGMASK,
+            pid.as_raw(),
+            std::mem::size_of::<u64>(),
+            &mask as *const u64,
+        )
+    })
+    .map(drop)
+}

@@ -363,7 +363,7 @@ fn write_err(path: &Path, source: io::Error) -> TraceError {
 /// Appends one frame to `buf`: a head with the payload's length and CRC,
 /// then the payload that `encode` appends. On `Err` (a payload of
 /// [`MAX_FRAME`] bytes or more), `buf` is as it was.
-fn push_frame(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), ()> {
+pub(crate) fn push_frame(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), ()> {
     let start = buf.len();
     buf.extend_from_slice(&[0; 8]);
     encode(buf);
@@ -375,6 +375,30 @@ fn push_frame(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<()
     buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
     buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
     Ok(())
+}
+
+/// Reads the frame that [`push_frame`] wrote at the start of `input`, of
+/// which `left` bytes remain, and returns its payload once it matches its
+/// CRC; `Err` says what is wrong with it. (Checkpoint images are framed
+/// this way too. A trace's reader has more to tell, a cut from damage, and
+/// reads frames itself.) Never allocates more than `left` bytes.
+pub(crate) fn read_frame(input: &mut impl Read, left: u64) -> io::Result<Result<Vec<u8>, String>> {
+    if left < 8 {
+        return Ok(Err(format!("a frame's head needs 8 bytes, {left} are left")));
+    }
+    let mut head = [0u8; 8];
+    input.read_exact(&mut head)?;
+    let len = u32::from_le_bytes(head[..4].try_into().unwrap());
+    let crc = u32::from_le_bytes(head[4..].try_into().unwrap());
+    if len >= MAX_FRAME || u64::from(len) > left - 8 {
+        return Ok(Err(format!("a frame claims {len} bytes, {} are left", left - 8)));
+    }
+    let mut payload = vec![0u8; len as usize];
+    input.read_exact(&mut payload)?;
+    if crc32fast::hash(&payload) != crc {
+        return Ok(Err("checksum mismatch".into()));
+    }
+    Ok(Ok(payload))
 }
 
 /// Appends frames to a trace's `events` file as the tracee runs.
@@ -1118,6 +1142,9 @@ pub struct TraceLog {
     /// Set when a replay of this trace diverged from it: nothing a replay
     /// of it shows can be trusted after that.
     diverged: OnceLock<String>,
+    /// What replay read from the program's memory as syscalls took it
+    /// (paths, signal actions), for checkpoint images.
+    inputs: crate::image::SyscallInputs,
 }
 
 impl TraceLog {
@@ -1144,7 +1171,13 @@ impl TraceLog {
             events: boxcar::Vec::new(),
             trailer: OnceLock::new(),
             diverged: OnceLock::new(),
+            inputs: Default::default(),
         }
+    }
+
+    /// What replays of this trace saw syscalls read from memory.
+    pub fn inputs(&self) -> &crate::image::SyscallInputs {
+        &self.inputs
     }
 
     /// Notes that a replay diverged (the first divergence is kept).

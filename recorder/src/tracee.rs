@@ -783,7 +783,7 @@ impl Tracee {
     }
 }
 
-fn parse_maps_line(line: &str) -> Option<Mapping> {
+pub(crate) fn parse_maps_line(line: &str) -> Option<Mapping> {
     let mut parts = line.splitn(6, ' ');
     let range = parts.next()?;
     let perms = parts.next()?.to_string();

@@ -222,9 +222,17 @@ pub static COMMANDS: &[Command] = &[
         "checkpoint",
         [],
         false,
-        "Take a checkpoint here, to come back to with restart.",
-        "checkpoint [NAME]",
-        Repl::cmd_checkpoint
+        "Take a checkpoint here, to come back to with restart; or save the program here as an image for `rback restart`.",
+        "checkpoint [NAME] | checkpoint save [--bundle] FILE",
+        Repl::cmd_checkpoint_or_save
+    ),
+    cmd!(
+        "branch",
+        [],
+        false,
+        "Run the program for real from here, as a new process with what you changed; the recording stays here.",
+        "branch [--close]",
+        Repl::cmd_branch
     ),
     cmd!(
         "restart",
@@ -396,8 +404,8 @@ pub static COMMANDS: &[Command] = &[
         "set",
         [],
         false,
-        "Set an option: set substitute-path FROM TO, set follow-fork-mode parent|child.",
-        "set substitute-path FROM TO | set follow-fork-mode parent|child",
+        "Set an option (set substitute-path FROM TO, set follow-fork-mode parent|child), or change the program here by hand (set var NAME = VALUE, set $REG = VALUE) until the next movement.",
+        "set substitute-path FROM TO | set follow-fork-mode parent|child | set var NAME = VALUE | set $REG = VALUE",
         Repl::cmd_set
     ),
     cmd!(

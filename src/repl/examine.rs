@@ -1118,7 +1118,15 @@ impl Repl {
                 (Some(mode), None) => self.set_follow_fork_mode(mode),
                 _ => bail!("Requires an argument. Valid arguments are child, parent."),
             },
-            Some(other) => bail!("unknown setting \"{other}\" (rback knows: substitute-path, follow-fork-mode)"),
+            Some("var" | "variable") => self.cmd_set_var(
+                args.trim_start()
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, rest)| rest),
+            ),
+            Some(reg) if reg.starts_with('$') => self.cmd_set_var(args),
+            Some(other) => {
+                bail!("unknown setting \"{other}\" (rback knows: substitute-path, follow-fork-mode, var, $REG)")
+            }
             None => bail!("usage: set substitute-path FROM TO"),
         }
     }

@@ -5,9 +5,11 @@
 //! (`-x FILE`) or from a non-terminal stdin, and runs them against a
 //! [`Session`]. A command's failure is one line on stderr; the session goes on.
 //!
+//! - [`assign`]: `set var` and `set $REG`, changes by hand for `branch`.
 //! - [`commands`]: the command table, lookup by abbreviation, `help`.
 //! - [`movement`]: continue, step, next, finish and their reverse twins.
 //! - [`examine`]: registers, memory, disassembly, source listings, frames.
+//! - [`image`]: `checkpoint save FILE` and `branch` (checkpoint images).
 //! - [`breakpoints`]: setting, listing, enabling and deleting breakpoints.
 //! - [`text`]: printing what a script says: `echo`, `printf`, `output`.
 //! - [`time`]: `when`, checkpoints, the `timeline` picture.
@@ -19,10 +21,12 @@
 //! Ctrl-C during a movement stops it (the timeline's `Interrupter`, and a
 //! flag the REPL's own multi-step loops check).
 
+mod assign;
 mod breakpoints;
 mod commands;
 mod complete;
 mod examine;
+mod image;
 mod inferiors;
 mod movement;
 mod progress;

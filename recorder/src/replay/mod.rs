@@ -413,6 +413,7 @@ impl ReplaySession {
             return Err(self.diverged(at, describe_call(ev.nr, &ev.args), describe_call(nr, &args)));
         }
         let info = info.ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
+        self.log.inputs().observe(at, &ev, &self.tracee);
         if !ev.memory.is_empty() {
             let skip = self.stub.as_ref().map(|s| s.base);
             let memory = statepoint::program_memory(&self.tracee, regs.rsp)?;

@@ -1,0 +1,338 @@
+//! Saving the program at a timeline's position as an image.
+//!
+//! Everything is read from the replayed process, which is the recorded
+//! program's exact state (with whatever the user changed by hand), except
+//! what replay emulates rather than reproduces: open files, the working
+//! directory and signal actions come from [`History`]. Pages of a file
+//! mapping that still equal the trace's copy of the file are not stored;
+//! pages of an anonymous one that are all zero are not either.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::{DirBuilderExt, FileExt};
+use std::path::{Path, PathBuf};
+
+use crate::files::is_content_hash;
+use crate::image::abi::{self, PAGE, RLIMITS};
+use crate::image::format::{Backing, FileRef, ImageHeader, ImageWriter, Layout, Region, Rlimit, PAGES_PER_FRAME};
+use crate::image::history::{self, History};
+use crate::sys;
+use crate::timeline::Timeline;
+use crate::trace::{Event, FileHash, Registers};
+use crate::tracee::{parse_maps_line, Mapping, RBACK_PAGE};
+use crate::{Error, RemoteAddr, Result};
+
+/// What a save wrote.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub bytes: u64,
+    pub regions: usize,
+    /// Pages mapped, and pages whose bytes the image holds.
+    pub pages: u64,
+    pub stored: u64,
+    /// The trace's file copies the image refers to, by hash.
+    pub files: Vec<FileHash>,
+    /// How long saving took (reading, comparing, compressing, writing).
+    pub took: std::time::Duration,
+    /// What the image leaves out or could not know, for the user.
+    pub notes: Vec<String>,
+}
+
+/// Saves the program where `timeline` stands to `out` (the trace is in
+/// `trace_dir`). The file appears whole or not at all.
+pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> {
+    let started = std::time::Instant::now();
+    let at = timeline.position();
+    let threads = timeline.threads().len();
+    if threads > 1 {
+        return Err(Error::Unsupported {
+            event: at.event,
+            what: format!("an image of a program with {threads} threads"),
+            why: "a restart makes one thread, and the others would have to be made again in it".into(),
+        });
+    }
+    let log = timeline.log();
+    let pid = timeline.pid();
+    let trace_dir = trace_dir
+        .canonicalize()
+        .map_err(Error::io(format!("cannot find the trace {}", trace_dir.display())))?;
+    let history = History::before(log, at.event);
+    let mut notes = Vec::new();
+    if history.unseen > 0 {
+        notes.push(format!(
+            "{} calls that opened files or set signal actions were not seen by this replay; their effect is missing",
+            history.unseen
+        ));
+    }
+
+    let mut regs = timeline.regs()?;
+    // No syscall is under way in the image: the kernel must not restart one.
+    regs.orig_rax = u64::MAX;
+    let mut xstate = vec![0u8; 1 << 16];
+    let n = sys::get_regset(pid, sys::NT_X86_XSTATE, &mut xstate).map_err(|e| Error::ptrace("getregset", pid, e))?;
+    xstate.truncate(n);
+
+    let proc_text = |what: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/{what}"))
+            .map_err(Error::io(format!("cannot read /proc/{pid}/{what}")))
+    };
+    let stat = proc_text("stat")?;
+    let mm = abi::mm_layout_from_stat(&stat)
+        .ok_or_else(|| Error::Program(format!("cannot read the memory layout in /proc/{pid}/stat")))?;
+    let blocked = abi::blocked_from_status(&proc_text("status")?)
+        .ok_or_else(|| Error::Program(format!("cannot read the signal mask in /proc/{pid}/status")))?;
+    let mut rlimits = Vec::new();
+    for resource in 0..RLIMITS {
+        let (soft, hard) = sys::get_rlimit(pid, resource).map_err(|e| Error::ptrace("prlimit", pid, e))?;
+        rlimits.push(Rlimit { resource, soft, hard });
+    }
+
+    // The names the program knew its files by.
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut program_pid = 0;
+    for event in log.events().take(at.event.0 as usize) {
+        if let Event::Exec(exec) = event {
+            program_pid = exec.pid;
+            names.insert(exec.exe.0.clone(), exec.exe_path.clone());
+            if let Some((path, hash)) = &exec.interp {
+                names.insert(hash.0.clone(), path.clone());
+            }
+        }
+    }
+    let exe_hash = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|p| copy_hash(&trace_dir, &p));
+
+    let mappings: Vec<Mapping> = timeline.mappings()?.lines().filter_map(parse_maps_line).collect();
+    let mut files: Vec<FileRef> = Vec::new();
+    let mut copies: Vec<File> = Vec::new();
+    let mut regions = Vec::new();
+    for m in &mappings {
+        if m.start == RBACK_PAGE.0 || matches!(m.path.as_str(), "[vdso]" | "[vvar]" | "[vvar_vclock]" | "[vsyscall]") {
+            continue;
+        }
+        let backing = match copy_hash(&trace_dir, Path::new(&m.path)) {
+            Some(hash) => {
+                let file = match files.iter().position(|f| f.hash.0 == hash) {
+                    Some(i) => i,
+                    None => {
+                        let path = trace_dir.join(crate::trace::FILES_DIR).join(&hash);
+                        let copy = File::open(&path).map_err(Error::io(format!("cannot read {}", path.display())))?;
+                        let size = copy.metadata().map(|m| m.len()).unwrap_or(0);
+                        copies.push(copy);
+                        files.push(FileRef {
+                            name: names.get(&hash).cloned().unwrap_or_default(),
+                            hash: FileHash(hash),
+                            size,
+                        });
+                        files.len() - 1
+                    }
+                };
+                Backing::File {
+                    file: file as u32,
+                    offset: m.offset,
+                }
+            }
+            None => Backing::Anonymous,
+        };
+        let name = match &backing {
+            Backing::File { file, .. } => files[*file as usize].name.clone(),
+            Backing::Anonymous => m.path.clone(),
+        };
+        regions.push(Region {
+            start: m.start,
+            end: m.end,
+            prot: prot_of(&m.perms),
+            backing,
+            name,
+        });
+    }
+    let exe_file = exe_hash.and_then(|h| files.iter().position(|f| f.hash.0 == h));
+
+    let header = ImageHeader {
+        rback_version: env!("CARGO_PKG_VERSION").to_string(),
+        cpu: log.header.cpu.clone(),
+        program: log.header.program.clone(),
+        argv: log.header.argv.clone(),
+        pid: program_pid,
+        trace_dir: trace_dir.to_string_lossy().into_owned(),
+        event: at.event.0,
+        position: format!("{at:?}"),
+        regs: Registers::from(&regs),
+        xstate,
+        blocked,
+        pending: history::pending_at(log, at, blocked),
+        actions: history.signal_actions(),
+        timers: history.timers(),
+        layout: Layout {
+            brk: history.brk.unwrap_or(mm.start_brk).max(mm.start_brk),
+            exe_file: exe_file.map(|i| i as u32),
+            ..mm
+        },
+        auxv: timeline.auxv()?,
+        cwd: history.cwd.clone(),
+        rlimits,
+        fds: history.open_files(),
+        regions,
+        files,
+    };
+    header
+        .validate()
+        .map_err(|why| Error::Program(format!("cannot save this program as an image: {why}")))?;
+
+    let partial = PathBuf::from(format!("{}.partial", out.display()));
+    let result = write_pages(timeline, &header, &copies, &partial);
+    let (bytes, pages, stored) = match result {
+        Ok(counts) => counts,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, out).map_err(Error::io(format!("cannot write {}", out.display())))?;
+    Ok(Saved {
+        bytes,
+        regions: header.regions.len(),
+        pages,
+        stored,
+        files: header.files.iter().map(|f| f.hash.clone()).collect(),
+        took: started.elapsed(),
+        notes,
+    })
+}
+
+/// Where an image's own copies of the files it refers to go, for a restart
+/// away from the trace: `FILE.files/files/HASH`, a trace's layout.
+pub fn bundle_dir(image: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.files", image.display()))
+}
+
+/// Puts copies of the files `saved` refers to (from the trace in
+/// `trace_dir`) next to the image at `image`: hard links where the
+/// filesystem allows, else copies. Returns the directory.
+pub fn bundle(saved: &Saved, trace_dir: &Path, image: &Path) -> Result<PathBuf> {
+    let dir = bundle_dir(image);
+    let files = dir.join(crate::trace::FILES_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&files)
+        .map_err(Error::io(format!("cannot create {}", files.display())))?;
+    for hash in &saved.files {
+        let from = crate::files::verify(trace_dir, hash)?;
+        let to = files.join(&hash.0);
+        if to.exists() {
+            continue;
+        }
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).map_err(Error::io(format!(
+                "cannot copy {} to {}",
+                from.display(),
+                to.display()
+            )))?;
+        }
+    }
+    Ok(dir)
+}
+
+/// Writes the header and every page that differs from what restart would
+/// find without it (the file's bytes, or zeros); returns the image's size,
+/// the pages mapped and the pages stored.
+fn write_pages(timeline: &Timeline, header: &ImageHeader, copies: &[File], path: &Path) -> Result<(u64, u64, u64)> {
+    let mut w = ImageWriter::create(path, header)?;
+    let (mut pages, mut stored) = (0, 0);
+    let chunk = PAGES_PER_FRAME as u64 * PAGE;
+    let (mut base, mut data) = (Vec::new(), Vec::new());
+    for (index, r) in header.regions.iter().enumerate() {
+        pages += r.pages();
+        // A mapping the program cannot touch holds what it held when it
+        // was made inaccessible: nothing, for the guard pages and address
+        // space reservations that such mappings are.
+        if r.prot == 0 && r.backing == Backing::Anonymous {
+            continue;
+        }
+        let mut from = r.start;
+        while from < r.end {
+            let len = chunk.min(r.end - from);
+            let (memory, readable) = read_pages(timeline, from, len);
+            // Reused from chunk to chunk: fresh 4 MiB buffers would cost a
+            // page fault per page.
+            base.clear();
+            base.resize(len as usize, 0);
+            if let Backing::File { file, offset } = r.backing {
+                // Past the file's end a mapping reads zeros up to its page,
+                // and faults beyond, which `read_pages` reports as unreadable.
+                let at = offset + (from - r.start);
+                let mut filled = 0;
+                while filled < base.len() {
+                    match copies[file as usize].read_at(&mut base[filled..], at + filled as u64) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => filled += n,
+                    }
+                }
+            }
+            let mut which = Vec::new();
+            data.clear();
+            let page = PAGE as usize;
+            for (i, (bytes, expected)) in memory.chunks(page).zip(base.chunks(page)).enumerate() {
+                if readable[i] && bytes != expected {
+                    which.push(((from - r.start) / PAGE) as u32 + i as u32);
+                    data.extend_from_slice(bytes);
+                }
+            }
+            if !which.is_empty() {
+                stored += which.len() as u64;
+                w.pages(index as u32, which, &data)?;
+            }
+            from += len;
+        }
+    }
+    Ok((w.finish()?, pages, stored))
+}
+
+/// The `len` bytes from `from`, and for each page whether it could be read
+/// (not beyond the end of a mapped file).
+fn read_pages(timeline: &Timeline, from: u64, len: u64) -> (Vec<u8>, Vec<bool>) {
+    let pages = (len / PAGE) as usize;
+    if let Ok(bytes) = timeline.read_memory(RemoteAddr(from), len as usize) {
+        return (bytes, vec![true; pages]);
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    let mut readable = Vec::with_capacity(pages);
+    for i in 0..pages as u64 {
+        match timeline.read_memory(RemoteAddr(from + i * PAGE), PAGE as usize) {
+            Ok(page) => {
+                bytes.extend_from_slice(&page);
+                readable.push(true);
+            }
+            Err(_) => {
+                bytes.resize(bytes.len() + PAGE as usize, 0);
+                readable.push(false);
+            }
+        }
+    }
+    (bytes, readable)
+}
+
+/// The content hash of a trace's file copy, when `path` is one: replay maps
+/// the copies, so its mappings name them.
+fn copy_hash(trace_dir: &Path, path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let in_trace = path.parent()? == trace_dir.join(crate::trace::FILES_DIR);
+    (in_trace && is_content_hash(name)).then(|| name.to_string())
+}
+
+fn prot_of(perms: &str) -> u32 {
+    let b = perms.as_bytes();
+    let mut prot = 0;
+    if b.first() == Some(&b'r') {
+        prot |= libc::PROT_READ;
+    }
+    if b.get(1) == Some(&b'w') {
+        prot |= libc::PROT_WRITE;
+    }
+    if b.get(2) == Some(&b'x') {
+        prot |= libc::PROT_EXEC;
+    }
+    prot as u32
+}

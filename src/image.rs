@@ -1,0 +1,127 @@
+//! Checkpoint images from the command line, the REPL and the gdb server:
+//! `rback checkpoint TRACE --at EVENT -o FILE`, `rback restart FILE`,
+//! `checkpoint save FILE` and `branch`. Glue over `recorder::image`.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use recorder::image::{self, RestartOptions, Saved, Unopenable};
+use recorder::timeline::Timeline;
+use recorder::trace::ExitStatus;
+use recorder::EventIdx;
+
+/// Saves the program where `timeline` stands and says what was written;
+/// with `bundle`, copies of the files it refers to go next to it.
+pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path, bundle: bool) -> Result<Saved> {
+    let saved = image::save(timeline, trace_dir, out).with_context(|| format!("cannot save {}", out.display()))?;
+    println!("{}", describe_saved(timeline, out, &saved));
+    if bundle {
+        let dir = image::bundle(&saved, trace_dir, out)?;
+        println!(
+            "The {} files it maps are in {}: copy it along with the image",
+            saved.files.len(),
+            dir.display()
+        );
+    }
+    for note in &saved.notes {
+        eprintln!("rback: note: {note}");
+    }
+    Ok(saved)
+}
+
+/// `Saved event N to FILE: ...`, for whichever front end saved it.
+pub fn describe_saved(timeline: &Timeline, out: &Path, saved: &Saved) -> String {
+    format!(
+        "Saved event {} to {}: {} mappings, {} of {} pages stored, {}, in {} ms",
+        timeline.position().event,
+        out.display(),
+        saved.regions,
+        saved.stored,
+        saved.pages,
+        human_size(saved.bytes),
+        saved.took.as_millis()
+    )
+}
+
+/// `rback checkpoint TRACE --at EVENT -o FILE`.
+pub fn checkpoint_trace(trace_dir: &Path, at: u64, out: &Path, bundle: bool) -> Result<()> {
+    let mut timeline = Timeline::open(trace_dir, 200)?;
+    let events = timeline.events().0;
+    if at == 0 || at >= events {
+        bail!(
+            "event {at} is not in the recording: an image is taken at the start of an interval, 1 to {}",
+            events.saturating_sub(1)
+        );
+    }
+    timeline.goto_event(EventIdx(at))?;
+    save(&timeline, trace_dir, out, bundle)?;
+    Ok(())
+}
+
+/// Restarts an image and waits for the program to end.
+pub fn restart(file: &Path, trace_dirs: Vec<PathBuf>, unopenable: Unopenable) -> Result<ExitStatus> {
+    let restarted = image::restart(file, &RestartOptions { trace_dirs, unopenable })
+        .with_context(|| format!("cannot restart {}", file.display()))?;
+    for note in &restarted.notes {
+        eprintln!("rback: note: {note}");
+    }
+    Ok(image::wait_for_exit(restarted.pid)?)
+}
+
+/// `rback restart FILE`: the program's own exit status becomes rback's.
+pub fn restart_command(file: &Path, trace_dirs: Vec<PathBuf>, unopenable: Unopenable) -> Result<ExitCode> {
+    // Ctrl-C is for the program, which is in the same process group.
+    recorder::sys::ignore_terminal_signals();
+    let status = restart(file, trace_dirs, unopenable)?;
+    if let ExitStatus::Killed { .. } = status {
+        eprintln!("rback: the restarted program was {status}");
+    }
+    Ok(ExitCode::from(status.shell_code().clamp(0, 255) as u8))
+}
+
+/// Runs the program for real from where `timeline` stands, with whatever
+/// was changed by hand, and waits for it: gdb's "what if" as a process of
+/// its own. The recording is untouched.
+pub fn branch(timeline: &Timeline, trace_dir: &Path, unopenable: Unopenable) -> Result<ExitStatus> {
+    // A fresh directory only rback's user can enter: the image holds the
+    // program's memory.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("rback-branch-{}-{nanos}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = dir.join("image");
+    let result = image::save(timeline, trace_dir, &file)
+        .map_err(anyhow::Error::from)
+        .and_then(|saved| {
+            for note in &saved.notes {
+                eprintln!("rback: note: {note}");
+            }
+            restart(&file, vec![trace_dir.to_path_buf()], unopenable)
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// `--unopenable devnull|close`.
+pub fn parse_unopenable(text: &str) -> Result<Unopenable, String> {
+    match text {
+        "devnull" => Ok(Unopenable::DevNull),
+        "close" => Ok(Unopenable::Close),
+        _ => Err(format!("`{text}` is not devnull or close")),
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 10 << 10 => format!("{b} bytes"),
+        b if b < 10 << 20 => format!("{} KiB", b >> 10),
+        b => format!("{} MiB", b >> 20),
+    }
+}
