@@ -275,6 +275,36 @@ fn reaping_children_every_way_and_a_child_killing_the_root_replay() {
     }
 }
 
+/// clone3 used as fork, a vfork child writing its parent's memory before
+/// a failed exec, and kill(0, SIGTERM) from a child killing the root.
+#[test]
+fn clone3_vfork_memory_and_sigterm_to_the_group_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("group_and_clone3"), &[]);
+    assert_eq!(rec.code(), 128 + 15, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "1. clone3 child: 17\n2. vfork child wrote 99, exit 127\n",
+        "{rec:?}"
+    );
+}
+
+/// A thread is blocked in read when the main thread forks, and the child
+/// writes what it reads. Recording works; every replay diverges at the
+/// main thread's pthread_join: "expected syscall futex(ADDR, 0x109, TID),
+/// got syscall writev(0x2, ...)": glibc writing "The futex facility
+/// returned an unexpected error code." (the futex before it got a result
+/// it cannot have had while recorded), so the fork of a process with a thread inside a blocking call
+/// (`InSyscall`) is not replayed as recorded.
+#[test]
+#[ignore = "bug: forking while another thread is blocked in a syscall diverges in replay (at pthread_join)"]
+fn a_fork_while_another_thread_is_blocked_in_read_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("fork_blocked"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "the blocked thread read: from the child\n", "{rec:?}");
+}
+
 /// `sh -c` with background jobs, `wait %1` for a status, then `wait`.
 #[test]
 fn sh_background_jobs_and_wait_replay() {
