@@ -321,6 +321,39 @@ fn sh_background_jobs_and_wait_replay() {
     assert_eq!(rec.stdout(), "job2\njob1\nfirst: 3\nall done\n", "{rec:?}");
 }
 
+/// Pipelines that move more than a pipe holds between two children
+/// (the parent shell not involved), and writers killed by SIGPIPE when
+/// the reader stops early (`yes | head`). `-a -p` on one of them shows
+/// the same output.
+#[test]
+fn big_pipelines_between_children_and_sigpipe_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(
+        &session,
+        system_program("/bin/sh"),
+        &[
+            "-c",
+            "seq 1 200000 | sort -rn | head -2; seq 1 100000 | tail -1; yes | head -c 300000 | wc -c",
+        ],
+    );
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "200000\n199999\n100000\n300000\n", "{rec:?}");
+    let info = info(&session);
+    assert!(info.contains("processes: 9\n"), "{info}");
+    assert!(info.contains("yes (from event "), "{info}");
+    let alone = rback(
+        &session,
+        &[
+            "replay".as_ref(),
+            "-a".as_ref(),
+            "-p".as_ref(),
+            "wc".as_ref(),
+            session.trace().as_os_str(),
+        ],
+    );
+    assert_replay_matches(&rec, &alone);
+}
+
 /// bash with background jobs, a command substitution, xargs, find -exec
 /// and a coproc that it kills.
 #[test]
