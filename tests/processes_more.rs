@@ -289,6 +289,20 @@ fn clone3_vfork_memory_and_sigterm_to_the_group_replay() {
     );
 }
 
+/// A vfork parent, its turn given up until the child execs (`InVfork`),
+/// is signalled by another child meanwhile: the handler runs once.
+#[test]
+fn a_signal_to_a_vfork_parent_while_its_child_runs_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("vfork_signal"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "vfork child: 3, parent got SIGUSR1 1 time(s)\n",
+        "{rec:?}"
+    );
+}
+
 /// A thread is blocked in read when the main thread forks, and the child
 /// writes what it reads. Recording works; every replay diverges at the
 /// main thread's pthread_join: "expected syscall futex(ADDR, 0x109, TID),
