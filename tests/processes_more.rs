@@ -199,6 +199,24 @@ fn a_process_shared_mutex_in_shared_anonymous_memory_replays() {
     );
 }
 
+/// The debugger follows the root of the same program to its end. The
+/// children's writes to the shared memory are not replayed in the
+/// followed process (README: shared memory is exact only under
+/// `replay -a`), so the root prints another counter and the session dies
+/// with "replay diverged at event N: expected syscall write(0x1, ADDR,
+/// 0x42), got syscall write(0x1, ADDR, 0x2b)". A documented limit, but it
+/// ends the session on an ordinary program instead of saying why.
+#[test]
+#[ignore = "bug: the debugger's replay of a process sharing MAP_SHARED memory with children diverges"]
+fn the_debugger_follows_the_root_of_processes_sharing_memory_to_the_end() {
+    let session = Session::new();
+    record_and_replay_three_times(&session, c_program("shared_mutex"), &[]);
+    let out = debug(&session, None, "continue\n");
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(!out.stderr().contains("diverged"), "{out:?}");
+    assert!(out.stdout().contains("__GI__exit (status=status@entry=0)"), "{out:?}");
+}
+
 /// A MAP_SHARED mapping of a file, written by the child and read by the
 /// parent. Replay maps file-backed shared memory privately in each
 /// process (`map_like_recording` in recorder/src/replay.rs keeps only
