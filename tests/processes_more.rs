@@ -119,6 +119,36 @@ fn a_daemon_from_a_double_fork_outlives_the_root() {
     assert!(out.ends_with("daemon: the root is gone; done\n"), "{out}");
 }
 
+/// The root as a child subreaper: an orphaned grandchild is reparented to
+/// it and reaped by it; a great-grandchild with PR_SET_PDEATHSIG gets
+/// SIGTERM when its parent exits.
+#[test]
+fn a_subreaper_root_reaps_orphans_and_pdeathsig_fires() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("reaper"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    for line in [
+        "orphan: my parent is now the root\n",
+        "reaped the middle: exit 1\n",
+        "reaped an orphan: exit 5\n",
+        "reaped an orphan: signal 15\n",
+    ] {
+        assert!(out.contains(line), "no {line:?} in {out}");
+    }
+    assert!(out.ends_with("reaped 3\n"), "{out}");
+}
+
+/// Twenty children end while the parent is blocked in a read that
+/// restarts (SA_RESTART); its SIGCHLD handler reaps them with WNOHANG.
+#[test]
+fn a_sigchld_storm_reaped_by_the_handler_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("chld_storm"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "read 1, reaped 20, sum 190, handler ran yes\n", "{rec:?}");
+}
+
 /// SIGKILL to a blocked child, a child interrupting its parent's read,
 /// SIGCHLD with SA_RESTART, sigsuspend, killpg and abort().
 #[test]
