@@ -557,7 +557,8 @@ fn rback_gdb_p_debugs_a_grandchild_in_gdb() {
 /// grandchild has ended: the session should reopen on the grandchild at
 /// its first moment (src/repl/inferiors.rs promises "the same moment, or
 /// its first"). It prints "event N is outside the recording: goto reaches
-/// events 1 to M" (M the grandchild's exit) and stands at the program's first instruction instead.
+/// events 1 to M" (M: the grandchild's exit) and stands at the program's
+/// first instruction instead.
 /// The cause is `Timeline::is_final_recorded`
 /// (recorder/src/timeline/intervals.rs): any `Switch` that leaves with
 /// `ProcessExited` ends the timeline, not only the followed process's, so
