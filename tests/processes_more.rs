@@ -1,0 +1,669 @@
+//! Adversarial tests for child processes: threads and forks mixed, many
+//! children at once, daemons, signals and job control between processes,
+//! the ways C starts programs, memory shared between processes, real
+//! shells and Python, and the debugger following one process of a tree.
+//!
+//! Every program is recorded, then replayed with `replay -a` three times,
+//! each replay compared with the recording byte for byte. Tests that pin a
+//! bug not fixed yet are ignored with the bug in one line.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::time::Duration;
+
+use common::*;
+
+/// How long a recording or replay of these small programs may take before
+/// it counts as hung: they all finish in well under a second natively.
+const HANG: Duration = Duration::from_secs(30);
+
+/// `rback ARGS` in `session`, failing the test if it runs past [`HANG`].
+fn rback(session: &Session, args: &[&OsStr]) -> Output {
+    run(session.command().args(args), None, HANG)
+}
+
+/// Records `prog ARGS`, then replays it three times, each time checking
+/// stdout, stderr and the exit status against the recording.
+fn record_and_replay_three_times(session: &Session, prog: impl AsRef<OsStr>, args: &[&str]) -> Output {
+    let mut cmd = session.command();
+    cmd.arg("record").arg("-o").arg(session.trace()).arg(prog).args(args);
+    let rec = strip_saved_line(run(&mut cmd, None, HANG), &session.trace());
+    for _ in 0..3 {
+        let rep = rback(
+            session,
+            &["replay".as_ref(), "-a".as_ref(), session.trace().as_os_str()],
+        );
+        assert_replay_matches(&rec, &rep);
+    }
+    rec
+}
+
+/// What `rback info` says of the session's trace.
+fn info(session: &Session) -> String {
+    let out = rback(session, &["info".as_ref(), session.trace().as_os_str()]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    out.stdout()
+}
+
+/// The recorded ids of the processes `rback info` lists, in its order
+/// (the order gdb numbers inferiors).
+fn pids(session: &Session) -> Vec<String> {
+    let info = info(session);
+    info.lines()
+        .filter(|l| l.contains("(from event "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+/// Runs the debugger commands `script` on the session's trace, following
+/// process `process` if given.
+fn debug(session: &Session, process: Option<&str>, script: &str) -> Output {
+    let file = session.write("script.gdb", script);
+    let trace = session.trace();
+    let mut args: Vec<&OsStr> = vec!["replay".as_ref()];
+    if let Some(p) = process {
+        args.extend(["-p".as_ref(), OsStr::new(p)]);
+    }
+    args.extend(["--batch".as_ref(), "-x".as_ref(), file.as_os_str(), trace.as_os_str()]);
+    let out = rback(session, &args);
+    assert_no_panic(&out);
+    out
+}
+
+/// The root forks from a thread that is not its main thread, while the
+/// main thread works; the child starts three threads and joins them.
+#[test]
+fn a_fork_from_a_second_thread_with_threads_in_the_child_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("thread_fork"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "child threads total 1799986\nforker thread: child exited 11\nmain counter 300000\n",
+        "{rec:?}"
+    );
+    assert!(info(&session).contains("processes: 2\n"));
+}
+
+/// Twenty children write into one pipe and end in another order than
+/// they started; the parent reaps them late, with waitpid(-1).
+#[test]
+fn twenty_children_on_one_pipe_reaped_with_waitpid_any_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("many_children"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    assert!(out.starts_with("180 bytes from the children:\n"), "{out}");
+    assert!(out.ends_with("reaped 20 children, statuses sum to 210\n"), "{out}");
+    assert!(!out.contains("bad status"), "{out}");
+    assert!(info(&session).contains("processes: 21\n"));
+}
+
+/// A double fork with setsid: the daemon is reparented, and outlives the
+/// root, whose status is the program's.
+#[test]
+fn a_daemon_from_a_double_fork_outlives_the_root() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("daemonize"), &[]);
+    assert_eq!(rec.code(), 4, "{rec:?}");
+    let out = rec.stdout();
+    for line in [
+        "middle: new session yes\n",
+        "daemon: reparented, not to the root: yes\n",
+        "daemon: session leader: no, group leader: no\n",
+        "root: middle exited 0; leaving with 4\n",
+    ] {
+        assert!(out.contains(line), "no {line:?} in {out}");
+    }
+    assert!(out.ends_with("daemon: the root is gone; done\n"), "{out}");
+}
+
+/// The root as a child subreaper: an orphaned grandchild is reparented to
+/// it and reaped by it; a great-grandchild with PR_SET_PDEATHSIG gets
+/// SIGTERM when its parent exits.
+#[test]
+fn a_subreaper_root_reaps_orphans_and_pdeathsig_fires() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("reaper"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    for line in [
+        "orphan: my parent is now the root\n",
+        "reaped the middle: exit 1\n",
+        "reaped an orphan: exit 5\n",
+        "reaped an orphan: signal 15\n",
+    ] {
+        assert!(out.contains(line), "no {line:?} in {out}");
+    }
+    assert!(out.ends_with("reaped 3\n"), "{out}");
+}
+
+/// Twenty children end while the parent is blocked in a read that
+/// restarts (SA_RESTART); its SIGCHLD handler reaps them with WNOHANG.
+#[test]
+fn a_sigchld_storm_reaped_by_the_handler_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("chld_storm"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "read 1, reaped 20, sum 190, handler ran yes\n", "{rec:?}");
+}
+
+/// SIGKILL to a blocked child, a child interrupting its parent's read,
+/// SIGCHLD with SA_RESTART, sigsuspend, killpg and abort().
+#[test]
+fn signals_between_processes_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("signals_between"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "1. blocked child: signal 9\n\
+         2. read: -1 (Interrupted system call), usr1 1\n\
+         2. then read 1; sender: exit 2\n\
+         3. read restarted: 1 y, SIGCHLD seen: yes\n\
+         4. sigsuspend woke for SIGCHLD: exit 5\n\
+         5. group member 0: signal 15\n\
+         5. group member 1: signal 15\n\
+         5. group member 2: signal 15\n\
+         6. aborting child: signal 6\n",
+        "{rec:?}"
+    );
+}
+
+/// A child stopped with SIGSTOP runs no more until SIGCONT. While
+/// recording it goes on running: rback resumes a group stop at once
+/// (`Stop::EventStop(_) => resume` in recorder/src/record.rs).
+#[test]
+#[ignore = "bug: a child stopped by SIGSTOP keeps running while recorded (group stops are resumed)"]
+fn a_child_stopped_by_sigstop_stays_stopped_until_sigcont() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("stopped_child"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "stopped: 19\nreply while stopped: none\nreply after SIGCONT: yes\nchild: exit 0\n",
+        "{rec:?}"
+    );
+}
+
+/// vfork + a failing exec, posix_spawn, system(), popen in both
+/// directions, and execve of a `#!` script.
+#[test]
+fn vfork_posix_spawn_system_popen_and_a_script_replay() {
+    let session = Session::new();
+    let script = session.write("script.sh", "#!/bin/sh\necho \"script got $1\"\nexit 12\n");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rec = record_and_replay_three_times(&session, c_program("spawn_family"), &["./script.sh"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "vfork + failed exec: 127\n\
+         spawned\n\
+         posix_spawn: 0, exit 9\n\
+         from system\n\
+         system: 3\n\
+         popen read: one\n\
+         popen read: two\n\
+         pclose: 6\n\
+         pclose of a writer: 2\n\
+         script got arg1\n\
+         script: 12\n",
+        "{rec:?}"
+    );
+}
+
+/// Four children contend for a process-shared mutex in MAP_SHARED
+/// anonymous memory (futex waits across processes); one makes itself a
+/// session leader, another a group leader. The order they took the lock
+/// in is printed, so a replay that interleaves them otherwise differs.
+#[test]
+fn a_process_shared_mutex_in_shared_anonymous_memory_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("shared_mutex"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert!(
+        rec.stdout()
+            .starts_with("counter 8000, atomic 16000, bad children 0\norder "),
+        "{rec:?}"
+    );
+}
+
+/// The debugger follows the root of the same program to its end. The
+/// children's writes to the shared memory are not replayed in the
+/// followed process (README: shared memory is exact only under
+/// `replay -a`), so the root prints another counter and the session dies
+/// with "replay diverged at event N: expected syscall write(0x1, ADDR,
+/// 0x42), got syscall write(0x1, ADDR, 0x2b)". A documented limit, but it
+/// ends the session on an ordinary program instead of saying why.
+#[test]
+#[ignore = "bug: the debugger's replay of a process sharing MAP_SHARED memory with children diverges"]
+fn the_debugger_follows_the_root_of_processes_sharing_memory_to_the_end() {
+    let session = Session::new();
+    record_and_replay_three_times(&session, c_program("shared_mutex"), &[]);
+    let out = debug(&session, None, "continue\n");
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(!out.stderr().contains("diverged"), "{out:?}");
+    assert!(out.stdout().contains("__GI__exit (status=status@entry=0)"), "{out:?}");
+}
+
+/// A MAP_SHARED mapping of a file, written by the child and read by the
+/// parent. Replay maps file-backed shared memory privately in each
+/// process (`map_like_recording` in recorder/src/replay.rs keeps only
+/// anonymous memory shared), so the parent reads 0 and replay diverges at
+/// its write (19 bytes recorded, 18 replayed).
+#[test]
+#[ignore = "bug: MAP_SHARED file mappings are not shared between processes in replay -a (diverges)"]
+fn a_shared_file_mapping_written_by_a_child_replays() {
+    let session = Session::new();
+    let file = session.path("shared.bin");
+    let rec = record_and_replay_three_times(&session, c_program("shared_file_map"), &[file.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "the child wrote 42\n", "{rec:?}");
+}
+
+/// A child whose thread is running user code when the child calls
+/// exit(): recording works, every replay hangs (both threads of the
+/// replayed child are zombies, rback waits in wait4 for ever).
+#[test]
+#[ignore = "bug: replay hangs when a process exits while another of its threads runs (not in a syscall)"]
+fn a_child_exiting_while_its_thread_spins_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("child_exits_while_thread_spins"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "child leaving 1\nchild a: 21\n", "{rec:?}");
+}
+
+/// The same with the thread counting through a pointer it was given:
+/// the recording itself hangs (the counting thread runs on, the main
+/// thread sits in a ptrace stop, rback polls at low CPU). Without a fork
+/// (a main thread that spin-waits for such a thread, then exits) the
+/// recording hangs the same way.
+#[test]
+#[ignore = "bug: recording hangs when a process exits while its thread counts through a pointer"]
+fn a_child_exiting_while_its_thread_counts_through_a_pointer_records() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("child_exits_while_thread_spins"), &["pointer"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "child leaving 1\nchild a: 21\n", "{rec:?}");
+}
+
+/// A thread of a child execs while another of its threads is blocked in
+/// pause(). Replay hangs: the exec'ing thread sits in the kernel's
+/// `begin_new_exec` (D state) until the other, now zombie, threads are
+/// reaped, while rback waits for the exec alone (`Replay::Execve` in
+/// recorder/src/replay.rs reaps "their ends" only after the exec). The
+/// same without a fork hangs too; threads_exec.c passes because its other
+/// thread is the leader.
+#[test]
+#[ignore = "bug: replay hangs when a thread execs while a second other thread (not the leader) lives"]
+fn a_thread_of_a_child_execs_while_another_sleeps() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("child_thread_execs"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "exec from a thread of a child\nchild: 0\n", "{rec:?}");
+}
+
+/// wait() with SIGCHLD ignored, waitid with WNOWAIT, WNOHANG polling,
+/// wait4's rusage, and a child that kills the root and outlives it.
+#[test]
+fn reaping_children_every_way_and_a_child_killing_the_root_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("reaping"), &[]);
+    assert_eq!(rec.code(), 128 + 9, "{rec:?}");
+    let out = rec.stdout();
+    for line in [
+        "1. wait with SIGCHLD ignored: -1 (No child processes)\n",
+        "2. peek: code 1 status 33\n2. reap: pid ok 1 status 33\n",
+        "3. WNOHANG: got it, exit 44, polled yes\n",
+        "4. rusage: utime 0.",
+        "5. child kills the root\n5. child outlives it\n",
+    ] {
+        assert!(out.contains(line), "no {line:?} in {out}");
+    }
+}
+
+/// clone3 used as fork, a vfork child writing its parent's memory before
+/// a failed exec, and kill(0, SIGTERM) from a child killing the root.
+#[test]
+fn clone3_vfork_memory_and_sigterm_to_the_group_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("group_and_clone3"), &[]);
+    assert_eq!(rec.code(), 128 + 15, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "1. clone3 child: 17\n2. vfork child wrote 99, exit 127\n",
+        "{rec:?}"
+    );
+}
+
+/// A vfork parent, its turn given up until the child execs (`InVfork`),
+/// is signalled by another child meanwhile: the handler runs once.
+#[test]
+fn a_signal_to_a_vfork_parent_while_its_child_runs_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("vfork_signal"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "vfork child: 3, parent got SIGUSR1 1 time(s)\n",
+        "{rec:?}"
+    );
+}
+
+/// A thread is blocked in read when the main thread forks, and the child
+/// writes what it reads. Recording works; every replay diverges at the
+/// main thread's pthread_join: "expected syscall futex(ADDR, 0x109, TID),
+/// got syscall writev(0x2, ...)": glibc writing "The futex facility
+/// returned an unexpected error code." (the futex before it got a result
+/// it cannot have had while recorded), so the fork of a process with a thread inside a blocking call
+/// (`InSyscall`) is not replayed as recorded.
+#[test]
+#[ignore = "bug: forking while another thread is blocked in a syscall diverges in replay (at pthread_join)"]
+fn a_fork_while_another_thread_is_blocked_in_read_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("fork_blocked"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "the blocked thread read: from the child\n", "{rec:?}");
+}
+
+/// `sh -c` with background jobs, `wait %1` for a status, then `wait`.
+#[test]
+fn sh_background_jobs_and_wait_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(
+        &session,
+        system_program("/bin/sh"),
+        &[
+            "-c",
+            "(sleep 0.01; echo job1; exit 3) & (echo job2) & wait %1; echo \"first: $?\"; wait; echo all done",
+        ],
+    );
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "job2\njob1\nfirst: 3\nall done\n", "{rec:?}");
+}
+
+/// Pipelines that move more than a pipe holds between two children
+/// (the parent shell not involved), and writers killed by SIGPIPE when
+/// the reader stops early (`yes | head`). `-a -p` on one of them shows
+/// the same output.
+#[test]
+fn big_pipelines_between_children_and_sigpipe_replay() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(
+        &session,
+        system_program("/bin/sh"),
+        &[
+            "-c",
+            "seq 1 200000 | sort -rn | head -2; seq 1 100000 | tail -1; yes | head -c 300000 | wc -c",
+        ],
+    );
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "200000\n199999\n100000\n300000\n", "{rec:?}");
+    let info = info(&session);
+    assert!(info.contains("processes: 9\n"), "{info}");
+    assert!(info.contains("yes (from event "), "{info}");
+    let alone = rback(
+        &session,
+        &[
+            "replay".as_ref(),
+            "-a".as_ref(),
+            "-p".as_ref(),
+            "wc".as_ref(),
+            session.trace().as_os_str(),
+        ],
+    );
+    assert_replay_matches(&rec, &alone);
+}
+
+/// bash with background jobs, a command substitution, xargs, find -exec
+/// and a coproc that it kills.
+#[test]
+fn bash_jobs_xargs_find_exec_and_a_coproc_replay() {
+    let session = Session::new();
+    std::fs::create_dir(session.path("fdir")).unwrap();
+    for name in ["a", "b", "c"] {
+        session.write(&format!("fdir/{name}"), "");
+    }
+    system_program("/usr/bin/xargs");
+    system_program("/usr/bin/find");
+    let rec = record_and_replay_three_times(
+        &session,
+        system_program("/bin/bash"),
+        &[
+            "-c",
+            "for i in 1 2 3; do (echo \"job $i\"; exit $i) & done; wait; \
+             x=$(echo sub | tr a-z A-Z); echo \"$x\"; \
+             echo a b c | xargs -n1 echo item; \
+             find fdir -type f -exec echo found {} \\; | sort; \
+             coproc cat; echo to-coproc >&${COPROC[1]}; read -u ${COPROC[0]} line; echo \"coproc: $line\"; \
+             kill $COPROC_PID; wait $COPROC_PID; echo \"coproc status $?\"",
+        ],
+    );
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    let mut jobs: Vec<&str> = out.lines().take(3).collect();
+    jobs.sort();
+    assert_eq!(jobs, ["job 1", "job 2", "job 3"], "{out}");
+    assert!(
+        out.ends_with(
+            "SUB\nitem a\nitem b\nitem c\nfound fdir/a\nfound fdir/b\nfound fdir/c\n\
+             coproc: to-coproc\ncoproc status 143\n"
+        ),
+        "{out}"
+    );
+}
+
+/// Python's multiprocessing.Pool: worker processes, result-handler
+/// threads and named semaphores (sem_open: a MAP_SHARED file in /dev/shm).
+/// Replay diverges: "expected thread N's turn, at futex, got syscall
+/// read", the same cause as `a_shared_file_mapping_written_by_a_child_replays`.
+#[test]
+#[ignore = "bug: python3 multiprocessing.Pool(2) diverges in replay -a (shared semaphores are file mappings)"]
+fn python_multiprocessing_pool_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(
+        &session,
+        system_program("/usr/bin/python3"),
+        &[
+            "-c",
+            "import multiprocessing as mp\n\
+             def sq(x): return x * x\n\
+             if __name__ == '__main__':\n    \
+                 with mp.Pool(2) as p:\n        \
+                     print(p.map(sq, range(10)))\n    \
+                 print('done')\n",
+        ],
+    );
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(rec.stdout(), "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\ndone\n", "{rec:?}");
+}
+
+/// Records family.c: root, child, grandchild, and a vfork + exec of
+/// /bin/true; returns the recorded pids in `rback info`'s order.
+fn record_family(session: &Session) -> Vec<String> {
+    let rec = record_and_replay_three_times(session, c_program("family"), &[]);
+    assert_eq!(
+        rec.stdout(),
+        "grandchild: 165\nchild: 110, grandchild exited 65\nroot: 55, child exited 10\ntrue exited 0\n",
+        "{rec:?}"
+    );
+    let pids = pids(session);
+    assert_eq!(pids.len(), 4, "{}", info(session));
+    pids
+}
+
+/// `replay -p` on a grandchild: its own values at a breakpoint, and going
+/// back to the breakpoint from its end.
+#[test]
+fn replay_p_debugs_a_grandchild() {
+    let session = Session::new();
+    let pids = record_family(&session);
+    let out = debug(
+        &session,
+        Some(&pids[2]),
+        "break work\ncontinue\nprint generation\nfinish\ncontinue\nreverse-continue\nprint generation\n",
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    assert_eq!(
+        text.matches("Breakpoint 1, work (generation=generation@entry=3) at family.c:13")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("$1 = 3\n") && text.contains("$3 = 3\n"), "{text}");
+    assert!(text.contains("Value returned is $2 = 165\n"), "{text}");
+    assert!(text.contains("__GI__exit (status=status@entry=65)"), "{text}");
+    assert!(out.stderr().is_empty(), "{out:?}");
+}
+
+/// `rback gdb -p` on the grandchild, with stock gdb in batch mode.
+#[test]
+fn rback_gdb_p_debugs_a_grandchild_in_gdb() {
+    let session = Session::new();
+    let pids = record_family(&session);
+    let out = rback(
+        &session,
+        &[
+            "gdb".as_ref(),
+            "-p".as_ref(),
+            pids[2].as_ref(),
+            session.trace().as_os_str(),
+            "--".as_ref(),
+            "-batch".as_ref(),
+            "-ex".as_ref(),
+            "break work".as_ref(),
+            "-ex".as_ref(),
+            "continue".as_ref(),
+            "-ex".as_ref(),
+            "print generation".as_ref(),
+            "-ex".as_ref(),
+            "reverse-continue".as_ref(),
+        ],
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    assert!(
+        text.contains("Breakpoint 1, work (generation=generation@entry=3) at ")
+            && text.contains("family.c:13\n13\t    return value;"),
+        "{out:?}"
+    );
+    assert!(text.contains("$1 = 3\n"), "{out:?}");
+    assert!(text.contains("No more reverse-execution history."), "{out:?}");
+}
+
+/// `inferior 3` (the grandchild) while the root stands after the
+/// grandchild has ended: the session should reopen on the grandchild at
+/// its first moment (src/repl/inferiors.rs promises "the same moment, or
+/// its first"). It prints "event N is outside the recording: goto reaches
+/// events 1 to M" (M: the grandchild's exit) and stands at the program's
+/// first instruction instead.
+/// The cause is `Timeline::is_final_recorded`
+/// (recorder/src/timeline/intervals.rs): any `Switch` that leaves with
+/// `ProcessExited` ends the timeline, not only the followed process's, so
+/// `last_start` stops at the first exit of any process.
+#[test]
+#[ignore = "bug: inferior N after process N ended fails (goto stops at the first exit of any process)"]
+fn inferior_n_after_it_ended_opens_it_at_its_fork() {
+    let session = Session::new();
+    record_family(&session);
+    let out = debug(&session, None, "break 34\ncontinue\ninferior 3\nbacktrace 1\n");
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stderr().is_empty(), "{out:?}");
+    let text = out.stdout();
+    assert!(text.contains("[Switching to inferior 3 [process "), "{text}");
+    assert!(text.contains("#0  arch_fork ("), "at the grandchild's fork: {text}");
+}
+
+/// `goto` past the first event where some process (here the grandchild)
+/// exited: the root's timeline still goes on, but goto refuses, for the
+/// same cause as `inferior_n_after_it_ended_opens_it_at_its_fork`.
+#[test]
+#[ignore = "bug: goto fails past the first exit of any process (\"event N is outside the recording\")"]
+fn goto_past_another_process_exit_works() {
+    let session = Session::new();
+    record_family(&session);
+    // The event that forks `true`, after the grandchild and child ended:
+    // goto the interval before it, in the root's vfork.
+    let info = info(&session);
+    let forked_at: u64 = info
+        .lines()
+        .find(|l| l.contains(" true (from event "))
+        .and_then(|l| l.split("(from event ").nth(1))
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `true` process in {info}"));
+    let out = debug(&session, None, &format!("goto {forked_at}\nbacktrace 8\n"));
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stderr().is_empty(), "{out:?}");
+    assert!(out.stdout().contains("in main () at family.c:35"), "{out:?}");
+}
+
+/// `set follow-fork-mode child` then `continue` over the root's vfork +
+/// exec of /bin/true: the session should follow `true`. It fails to go to
+/// the child's first moment (same cause as above), stays where it was, and
+/// the next `continue` diverges ("expected syscall mprotect, got syscall
+/// writev"), which ends the session with status 1.
+#[test]
+#[ignore = "bug: follow-fork-mode child over a vfork+exec after another process exited breaks the session"]
+fn follow_fork_mode_child_over_vfork_and_exec() {
+    let session = Session::new();
+    record_family(&session);
+    let out = debug(
+        &session,
+        None,
+        "break 34\ncontinue\nset follow-fork-mode child\ncontinue\ninfo inferiors\ncontinue\nreverse-continue\n",
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stderr().is_empty(), "{out:?}");
+    let text = out.stdout();
+    assert!(text.contains("fork to child process "), "{text}");
+    assert!(text.contains("/usr/bin/true"), "{text}");
+    assert!(text.contains("__GI__exit (status=status@entry=0)"), "{text}");
+}
+
+/// `inferior N` between processes alive at the same moment: from the
+/// grandchild's breakpoint to its parent (waiting for it in wait4), on to
+/// the parent's own hit, back to its start, then to the grandchild again
+/// from its fork. `-p` with a pid that is not in the recording is one
+/// clear error.
+#[test]
+fn inferior_switches_and_reverse_continue_between_live_processes() {
+    let session = Session::new();
+    let pids = record_family(&session);
+    let out = debug(
+        &session,
+        Some(&pids[2]),
+        "break work\ncontinue\nprint generation\ninferior 2\ncontinue\nprint generation\nreverse-continue\n\
+         inferior 3\ncontinue\nprint generation\nreverse-continue\n",
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stderr().is_empty(), "{out:?}");
+    let text = out.stdout();
+    assert!(text.contains("$1 = 3\n"), "{text}");
+    assert!(
+        text.contains(&format!("[Switching to inferior 2 [process {}] ", pids[1])),
+        "{text}"
+    );
+    assert!(
+        text.contains("in __GI___wait4 (pid="),
+        "the parent waits for it: {text}"
+    );
+    assert!(
+        text.contains("Breakpoint 1, work (generation=generation@entry=2)"),
+        "{text}"
+    );
+    assert!(text.contains("$2 = 2\n"), "{text}");
+    assert!(
+        text.contains(&format!("[Switching to inferior 3 [process {}] ", pids[2])),
+        "{text}"
+    );
+    assert!(text.contains("arch_fork ("), "the grandchild from its fork: {text}");
+    assert!(text.contains("$3 = 3\n"), "{text}");
+    assert_eq!(text.matches("No more reverse-execution history.").count(), 2, "{text}");
+
+    let out = debug(&session, Some("2"), "info inferiors\n");
+    let line = assert_one_error_line(&out);
+    assert!(line.contains("no process 2 in this recording"), "{line}");
+}
