@@ -83,7 +83,7 @@ fn a_fork_from_a_second_thread_with_threads_in_the_child_replays() {
         "child threads total 1799986\nforker thread: child exited 11\nmain counter 300000\n",
         "{rec:?}"
     );
-    assert!(info(&session).contains("processes: 2\n"));
+    assert!(info(&session).contains("processes: 2 ("));
 }
 
 /// Twenty children write into one pipe and end in another order than
@@ -97,7 +97,7 @@ fn twenty_children_on_one_pipe_reaped_with_waitpid_any_replay() {
     assert!(out.starts_with("180 bytes from the children:\n"), "{out}");
     assert!(out.ends_with("reaped 20 children, statuses sum to 210\n"), "{out}");
     assert!(!out.contains("bad status"), "{out}");
-    assert!(info(&session).contains("processes: 21\n"));
+    assert!(info(&session).contains("processes: 21 ("));
 }
 
 /// A double fork with setsid: the daemon is reparented, and outlives the
@@ -266,7 +266,6 @@ fn a_shared_file_mapping_written_by_a_child_replays() {
 /// exit(): recording works, every replay hangs (both threads of the
 /// replayed child are zombies, rback waits in wait4 for ever).
 #[test]
-#[ignore = "bug: replay hangs when a process exits while another of its threads runs (not in a syscall)"]
 fn a_child_exiting_while_its_thread_spins_replays() {
     let session = Session::new();
     let rec = record_and_replay_three_times(&session, c_program("child_exits_while_thread_spins"), &[]);
@@ -296,7 +295,6 @@ fn a_child_exiting_while_its_thread_counts_through_a_pointer_records() {
 /// same without a fork hangs too; threads_exec.c passes because its other
 /// thread is the leader.
 #[test]
-#[ignore = "bug: replay hangs when a thread execs while a second other thread (not the leader) lives"]
 fn a_thread_of_a_child_execs_while_another_sleeps() {
     let session = Session::new();
     let rec = record_and_replay_three_times(&session, c_program("child_thread_execs"), &[]);
@@ -401,7 +399,7 @@ fn big_pipelines_between_children_and_sigpipe_replay() {
     assert_eq!(rec.code(), 0, "{rec:?}");
     assert_eq!(rec.stdout(), "200000\n199999\n100000\n300000\n", "{rec:?}");
     let info = info(&session);
-    assert!(info.contains("processes: 9\n"), "{info}");
+    assert!(info.contains("processes: 9 ("), "{info}");
     assert!(info.contains("yes (from event "), "{info}");
     let alone = rback(
         &session,
