@@ -441,7 +441,13 @@ impl TimeTravel for Backend {
                 }
             });
             let reason = match (dir, motion) {
-                (Direction::Forward, Motion::Continue) => timeline.cont(),
+                // gdb keeps its breakpoints by address across an exec.
+                (Direction::Forward, Motion::Continue) => loop {
+                    match timeline.cont() {
+                        Ok(StopReason::Exec) => continue,
+                        other => break other,
+                    }
+                },
                 (Direction::Forward, Motion::Step) => timeline.stepi(),
                 (Direction::Backward, Motion::Continue) => timeline.reverse_cont(),
                 (Direction::Backward, Motion::Step) => timeline.reverse_stepi(),
@@ -467,6 +473,7 @@ impl TimeTravel for Backend {
             StopReason::StartOfRecording => Stop::StartOfRecording,
             StopReason::EndOfRecording => Stop::EndOfRecording,
             StopReason::Interrupted => Stop::Interrupted,
+            StopReason::Exec => unreachable!("a continue goes on over an exec"),
         })
     }
 

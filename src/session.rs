@@ -153,6 +153,11 @@ impl Session {
         if mapped == self.mapped {
             return Ok(());
         }
+        // The program itself is the first file mapped: another one means an
+        // exec (or another process of the recording), whose code is not at
+        // the addresses the breakpoints were set at.
+        let program = |maps: &[debuginfo::MappedFile]| maps.first().map(|m| m.file.clone());
+        let exec_happened = !self.mapped.is_empty() && program(&mapped) != program(&self.mapped);
         let modules = debuginfo::modules_from_mappings(&mapped);
         let mut debug = DebugInfo::new(modules);
         for dir in &self.directories {
@@ -163,7 +168,39 @@ impl Session {
         }
         self.debug = debug;
         self.mapped = mapped;
+        if exec_happened {
+            self.rebind_breakpoints();
+        }
         Ok(())
+    }
+
+    /// Sets the breakpoints again in a new program, where what their specs
+    /// name may be elsewhere or nowhere (then they wait, with no address,
+    /// like gdb's pending breakpoints). A bare line number meant a line of
+    /// the file the user looked at then, which says nothing here.
+    fn rebind_breakpoints(&mut self) {
+        let old: Vec<RemoteAddr> = self.breakpoints.iter().flat_map(|b| b.addrs.clone()).collect();
+        for a in old {
+            self.timeline.remove_breakpoint(a);
+        }
+        let specs: Vec<(usize, String)> = self
+            .breakpoints
+            .iter()
+            .filter(|b| b.watch.is_none())
+            .map(|b| (b.number, b.spec.clone()))
+            .collect();
+        for (number, spec) in specs {
+            let bare_line = spec.chars().all(|c| c.is_ascii_digit());
+            let addrs = if bare_line || spec.starts_with('*') {
+                Vec::new()
+            } else {
+                self.resolve_location(&spec).unwrap_or_default()
+            };
+            if let Some(b) = self.breakpoints.iter_mut().find(|b| b.number == number) {
+                b.addrs = addrs;
+            }
+        }
+        self.sync_breakpoints();
     }
 
     /// Learns the recorded names of the programs and loaders that the
@@ -552,6 +589,7 @@ impl Session {
                 out.push_str("No more reverse-execution history.\n");
             }
             StopReason::Interrupted => out.push_str("Interrupted.\n"),
+            StopReason::Exec => {}
             StopReason::Stepped | StopReason::Arrived | StopReason::Watchpoint { .. } => {}
         }
         out.push_str(&self.describe_here(true));

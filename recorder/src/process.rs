@@ -197,3 +197,31 @@ pub fn resolve(trace_dir: &std::path::Path, what: &str) -> crate::Result<i32> {
     let tree = ProcessTree::of(&log);
     tree.find(what).map(|p| p.pid).map_err(crate::Error::Program)
 }
+
+/// Which process each event belongs to, read as far as a log goes and
+/// extended as it grows (a live recording): the turns, as the events at
+/// which a process's turn begins.
+#[derive(Default)]
+pub struct ProcessTurns {
+    /// How many events have been read.
+    read: u64,
+    /// (first event of a turn, its process), in order.
+    turns: Vec<(u64, i32)>,
+}
+
+impl ProcessTurns {
+    /// The process event `e` belongs to: a `Switch` belongs to the process
+    /// whose turn it ends.
+    pub fn process_at(&mut self, log: &TraceLog, e: EventIdx) -> Option<i32> {
+        while self.read < log.len().0 {
+            match log.get(EventIdx(self.read)) {
+                Some(Event::Exec(exec)) if self.turns.is_empty() => self.turns.push((self.read, exec.pid)),
+                Some(Event::Switch(switch)) => self.turns.push((self.read + 1, switch.process)),
+                _ => {}
+            }
+            self.read += 1;
+        }
+        let i = self.turns.partition_point(|&(first, _)| first <= e.0);
+        i.checked_sub(1).map(|i| self.turns[i].1)
+    }
+}

@@ -167,7 +167,7 @@ fn sample_hits(
                 }
                 frames.push(sampler.sample_here()?);
             }
-            StopReason::Signal(_) => {}
+            StopReason::Signal(_) | StopReason::Exec => {}
             _ => return Ok(false),
         }
     }
@@ -260,7 +260,7 @@ fn go_to_end(sampler: &mut Sampler, addrs: &[RemoteAddr], to: Option<EventIdx>) 
     }
     remove_breakpoints(sampler, addrs);
     let timeline = &mut sampler.session.timeline;
-    while let StopReason::Signal(_) = timeline.cont()? {}
+    while let StopReason::Signal(_) | StopReason::Exec = timeline.cont()? {}
     for &a in addrs {
         timeline.set_breakpoint(a);
     }

@@ -102,10 +102,18 @@ impl Repl {
         let policy = self.session.timeline.policy();
         let mut session = Session::open_process(&self.session.trace_dir, policy, Some(p.pid))?;
         session.adopt_breakpoints(&mut self.session);
-        // Its first moment is the interval after the fork that made it.
-        let target = if at > p.born_at { at } else { EventIdx(p.born_at.0 + 1) };
-        self.session = session;
-        self.goto_event(target)?;
+        // Its first moment is the interval after the fork that made it
+        // (where a new session on it starts); a moment after its end is
+        // its last.
+        let previous = std::mem::replace(&mut self.session, session);
+        if at > p.born_at && self.goto_event(at).is_err() {
+            if let Err(e) = self.cmd_goto("end") {
+                let mut previous = previous;
+                previous.adopt_breakpoints(&mut self.session);
+                self.session = previous;
+                return Err(e);
+            }
+        }
         Ok(())
     }
 }

@@ -54,8 +54,8 @@ impl Repl {
         if self.interrupted.swap(false, std::sync::atomic::Ordering::SeqCst) {
             return Ok(StopReason::Interrupted);
         }
-        let tl = &mut self.session.timeline;
         let reason = loop {
+            let tl = &mut self.session.timeline;
             let reason = match p {
                 Primitive::Cont => tl.cont(),
                 Primitive::ReverseCont => tl.reverse_cont(),
@@ -64,6 +64,8 @@ impl Repl {
             }?;
             // gdb's default `handle` table: these pass silently.
             match reason {
+                // A new program: breakpoints follow it (see `Session::refresh`).
+                StopReason::Exec => self.session.refresh()?,
                 StopReason::Signal(sig)
                     if is_quiet_signal(sig) && !matches!(p, Primitive::Stepi | Primitive::ReverseStepi) => {}
                 other => break other,

@@ -54,6 +54,9 @@ impl Timeline {
         // not follow are passed over (their output is shown all the same).
         for e in self.at.event.0..self.live.next_event_index().0 {
             self.show_live_output(EventIdx(e));
+            if matches!(self.log.get(EventIdx(e)), Some(Event::Exec(_))) {
+                self.exec_passed = true;
+            }
         }
         self.at = Position::start(self.live.next_event_index());
         self.arrivals.clear();
@@ -115,8 +118,12 @@ impl Timeline {
         let unknown_is_end = self.frontier.as_ref().is_none_or(|f| f.frontier() == Frontier::Ended);
         let ends = |e: EventIdx| match self.log.get(e) {
             Some(Event::Exit(_)) => true,
-            // The followed process ends (the timeline follows one).
-            Some(Event::Switch(s)) => matches!(s.left, crate::trace::Left::ProcessExited(_)),
+            // The followed process ends (the timeline follows one), not
+            // another whose turns the replay passes over.
+            Some(Event::Switch(s)) if matches!(s.left, crate::trace::Left::ProcessExited(_)) => {
+                let mut turns = self.process_turns.lock().unwrap_or_else(|e| e.into_inner());
+                turns.process_at(&self.log, e) == Some(self.live.followed_process())
+            }
             Some(_) => false,
             None => unknown_is_end,
         };

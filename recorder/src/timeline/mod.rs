@@ -102,6 +102,11 @@ pub enum StopReason {
     EndOfRecording,
     /// An [`Interrupter`] stopped the movement, at an event boundary.
     Interrupted,
+    /// A continue forward passed an exec: the program's code is another
+    /// now, and breakpoints set by address in the old one would land in
+    /// the middle of its instructions. The front end sets them again (or
+    /// not) and continues.
+    Exec,
 }
 
 /// One thread of the program at the current position.
@@ -154,6 +159,10 @@ pub struct Timeline {
     /// Thread ids in the order the program made its threads (gdb numbers
     /// them so, from 1), and how much of the log was read to learn them.
     thread_order: std::sync::Mutex<ThreadOrder>,
+    /// A continue passed an exec since it last said so (`StopReason::Exec`).
+    exec_passed: bool,
+    /// Which process each event belongs to, as far as it was asked.
+    process_turns: std::sync::Mutex<crate::process::ProcessTurns>,
     /// What the watch slots of the thread `armed_on` hold (a fresh fork
     /// holds none; debug registers are per thread, and another thread's
     /// turn needs them programmed again).
@@ -278,6 +287,8 @@ impl Timeline {
             armed_on: None,
             selected: None,
             thread_order: std::sync::Mutex::new(ThreadOrder::default()),
+            process_turns: std::sync::Mutex::new(crate::process::ProcessTurns::default()),
+            exec_passed: false,
             triggers: HashMap::new(),
             watch_values: HashMap::new(),
             stepped_watch: None,

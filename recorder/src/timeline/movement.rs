@@ -152,6 +152,9 @@ impl Timeline {
         if let Some(reason) = self.leave_end()? {
             return Ok(Some(reason));
         }
+        if std::mem::take(&mut self.exec_passed) {
+            return Ok(Some(StopReason::Exec));
+        }
         if let Some(w) = self.changed_watch()? {
             return Ok(Some(w.stop()));
         }
