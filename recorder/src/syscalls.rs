@@ -499,6 +499,20 @@ static TABLE: &[(i64, SyscallInfo)] = &[
     (c::SYS_pselect6, emu("pselect6", 6, &[buf(1, FdSet(0)), buf(2, FdSet(0)), buf(3, FdSet(0)), buf(4, Fixed(TIMESPEC))])),
     (c::SYS_ppoll, emu("ppoll", 4, &[buf(0, ArgTimes(1, 8)), buf(2, Fixed(TIMESPEC))])),
     (c::SYS_set_robust_list, emu("set_robust_list", 2, &[])),
+    (c::SYS_get_robust_list, emu("get_robust_list", 3, &[buf(1, Fixed(8)), buf(2, Fixed(8))])),
+    (c::SYS_sched_setparam, emu("sched_setparam", 2, &[])),
+    (c::SYS_sched_setattr, emu("sched_setattr", 3, &[])),
+    (c::SYS_capset, emu("capset", 2, &[])),
+    // The kernel log: what it read is the program's input.
+    (c::SYS_syslog, emu("syslog", 3, &[buf(1, Result)])),
+    (c::SYS_quotactl, emu("quotactl", 4, &[])),
+    // NUMA placement of memory: replay places its memory where it may.
+    (c::SYS_mbind, emu("mbind", 6, &[])),
+    (c::SYS_set_mempolicy, emu("set_mempolicy", 3, &[])),
+    // The node mask is `maxnode` bits, in longs, like an fd_set.
+    (c::SYS_get_mempolicy, emu("get_mempolicy", 5, &[buf(0, Fixed(4)), buf(1, FdSet(2))])),
+    (c::SYS_perf_event_open, unsupported("perf_event_open", "performance counters read the machine, which replay cannot give back")),
+    (c::SYS_bpf, unsupported("bpf", "what bpf reads and writes depends on its command, which rback does not decode")),
     (c::SYS_splice, SyscallInfo { name: "splice", nargs: 6, replay: Replay::Emulate, outs: &[buf(1, Fixed(8)), buf(3, Fixed(8))], echo: Echo::Opaque }),
     (c::SYS_utimensat, emu("utimensat", 4, &[])),
     (c::SYS_epoll_pwait, emu("epoll_pwait", 6, &[buf(1, ResultTimes(12))])),
