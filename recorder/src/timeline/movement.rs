@@ -114,7 +114,7 @@ impl Timeline {
             if self.take_interrupt() {
                 return Ok(StopReason::Interrupted);
             }
-            match self.run_within(Goal::Breakpoint, None)? {
+            match self.run_to_breakpoint_snapshotting()? {
                 Halt::Breakpoint(addr) => {
                     self.at = Position::arrival(self.at.event, addr, self.arrivals[&addr], 0);
                     return Ok(StopReason::Breakpoint(addr));
@@ -346,10 +346,17 @@ impl Timeline {
                 for (&addr, slot) in addrs.iter().zip(WATCH_SLOTS) {
                     counters.push(ExecCounter::arm(self.pid(), addr, None, slot)?);
                 }
-                let halt = self.run_within_opts(goal, None, false);
+                let (halt, phantom) = match goal {
+                    Goal::End => match self.run_to_end_anchoring(&addrs, &counters) {
+                        Ok((halt, phantom)) => (Ok(halt), phantom),
+                        Err(e) => (Err(e), 0),
+                    },
+                    _ => (self.run_within_opts(goal, None, false), 0),
+                };
                 let mut counts = Vec::new();
-                for counter in counters {
-                    counts.push(counter.count());
+                for (k, counter) in counters.into_iter().enumerate() {
+                    let phantom = if k == 0 { phantom } else { 0 };
+                    counts.push(counter.count().map(|n| n - phantom));
                     counter.disarm()?;
                 }
                 let mut counts: Vec<(RemoteAddr, u64)> = addrs

@@ -1,0 +1,78 @@
+//! Checks of where the timeline starts its replays, which its public
+//! surface does not show: each would still land on the right place
+//! without the shortcut it pins, only seconds later.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Point, Position, StopReason, Timeline};
+use crate::{EventIdx, RemoteAddr};
+
+/// Compiles `tests/programs/shapes.c` and records it with `args`; returns
+/// the scratch directory, the trace and the address of `name` in it.
+fn record_shapes(args: &[&str], name: &str) -> (tempfile::TempDir, PathBuf, RemoteAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/shapes.c");
+    let bin = dir.path().join("shapes");
+    let st = Command::new("gcc")
+        .args(["-g", "-O1", "-no-pie", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = Command::new("nm").arg(&bin).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(name))
+        .unwrap_or_else(|| panic!("{name} not in nm output"));
+    let addr = RemoteAddr(u64::from_str_radix(line.split_whitespace().next().unwrap(), 16).unwrap());
+    let trace = dir.path().join("trace");
+    std::fs::create_dir(&trace).unwrap();
+    let outcome = crate::record::record(&crate::record::RecordOptions {
+        program: bin.display().to_string(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        trace_dir: trace.clone(),
+        check_memory: None,
+    })
+    .unwrap();
+    assert!(outcome.error.is_none(), "recording failed: {:?}", outcome.error);
+    (dir, trace, addr)
+}
+
+#[test]
+fn reverse_continue_to_the_last_of_many_hits_goes_there_from_an_anchor_of_its_counting_run() {
+    // Counting the hits costs a debug exception each; the run that counts
+    // them leaves anchors, so going to the last one replays a short
+    // stretch instead of counting them all a second time.
+    if crate::counter::backend() != crate::counter::Backend::PerfBreakpoint {
+        eprintln!("no perf breakpoint counters here: reverse-continue scans with int3s instead");
+        return;
+    }
+    let n: u64 = 20_000;
+    let (_dir, trace, step) = record_shapes(&["loop", &n.to_string()], "step");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    assert_eq!(t.cont().unwrap(), StopReason::EndOfRecording);
+    t.set_breakpoint(step);
+    t.restored.clear();
+    assert_eq!(t.reverse_cont().unwrap(), StopReason::Breakpoint(step));
+    let Position {
+        event,
+        point: Point::Arrival { addr, nth, steps: 0 },
+    } = t.position()
+    else {
+        panic!("not at an arrival: {:?}", t.position());
+    };
+    assert_eq!((addr, nth), (step, n));
+    let last = *t.restored.last().expect("the counting run restored a checkpoint");
+    assert!(
+        matches!(last.point, Point::Arrival { addr, nth, steps: 0 } if addr == step && nth > 1 && nth <= n)
+            && last.event == event,
+        "the last replay started at {last:?}, not at an anchor in interval {event}"
+    );
+    // The anchor's counts are right: the program there is at call n.
+    let regs = t.regs().unwrap();
+    assert_eq!(regs.rdi, n, "step's argument");
+    assert!(event > EventIdx(1));
+}
