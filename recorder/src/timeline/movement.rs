@@ -10,7 +10,7 @@ use crate::counter::ExecCounter;
 use crate::trace::Event;
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
-use super::run::{Goal, Halt, Hit};
+use super::run::{Goal, Halt, Hit, ANCHOR_EVERY};
 use super::watchpoints::WATCH_SLOTS;
 use super::{Point, Position, StopReason, Timeline};
 
@@ -107,35 +107,38 @@ impl Timeline {
             let here = self.at;
             self.goto(here, None)?;
         }
-        loop {
-            if !self.interval_exists(self.at.event)? {
+        // One ticker for the whole movement (one per interval would cost
+        // more than replaying a short interval): the runs that last leave
+        // snapshots behind.
+        self.with_ticks(Some(ANCHOR_EVERY), |this| loop {
+            if !this.interval_exists(this.at.event)? {
                 return Ok(StopReason::EndOfRecording);
             }
-            if self.take_interrupt() {
+            if this.take_interrupt() {
                 return Ok(StopReason::Interrupted);
             }
-            match self.run_to_breakpoint_snapshotting()? {
+            match this.run_to_breakpoint_snapshotting()? {
                 Halt::Breakpoint(addr) => {
-                    self.at = Position::arrival(self.at.event, addr, self.arrivals[&addr], 0);
+                    this.at = Position::arrival(this.at.event, addr, this.arrivals[&addr], 0);
                     return Ok(StopReason::Breakpoint(addr));
                 }
                 Halt::Watch(watch) => {
-                    self.at = Position {
-                        event: self.at.event,
+                    this.at = Position {
+                        event: this.at.event,
                         point: Point::Trigger {
                             watch,
-                            nth: self.triggers[&watch],
+                            nth: this.triggers[&watch],
                             steps: 0,
                         },
                     };
                     return Ok(watch.stop());
                 }
                 Halt::Event => {
-                    self.at.point = Point::End;
-                    if let Some(Event::Signal(s)) = self.log.get(self.at.event) {
+                    this.at.point = Point::End;
+                    if let Some(Event::Signal(s)) = this.log.get(this.at.event) {
                         return Ok(StopReason::Signal(s.signo));
                     }
-                    if let Some(reason) = self.after_event()? {
+                    if let Some(reason) = this.after_event()? {
                         return Ok(reason);
                     }
                 }
@@ -143,7 +146,7 @@ impl Timeline {
                     unreachable!("a free run stops at breakpoints and events only")
                 }
             }
-        }
+        })
     }
 
     /// Replays the held event during a continue; `Some` when the continue

@@ -350,26 +350,29 @@ impl Timeline {
     }
 
     /// `cont`'s run: to the next breakpoint, reported watch access or the
-    /// interval's end. When it is long, every tick leaves a [`Snapshot`]
-    /// behind, so that the reverse step a user typically makes next starts
-    /// near the stop instead of at the interval's start.
+    /// interval's end. When it is long, every tick (the caller runs the
+    /// ticker) leaves a [`Snapshot`] behind, so that the reverse step a
+    /// user typically makes next starts near the stop instead of at the
+    /// interval's start.
     ///
     /// [`Snapshot`]: super::checkpoints::Snapshot
     pub(super) fn run_to_breakpoint_snapshotting(&mut self) -> Result<Halt> {
-        let every = self.anchor_ticks();
-        self.with_ticks(every, |this| loop {
-            match this.run_within(Goal::Breakpoint, None)? {
+        // A tick that came during the last interval's event was dropped by
+        // the replay: let the ticker send again.
+        self.tick.store(false, Ordering::SeqCst);
+        loop {
+            match self.run_within(Goal::Breakpoint, None)? {
                 Halt::Tick => {}
                 other => return Ok(other),
             }
             // The tick may have stopped the program on a breakpoint before
             // its int3 ran: that is an arrival, and a hit.
-            if let Some(addr) = this.breakpoint_here()? {
-                this.arrive(addr, None);
+            if let Some(addr) = self.breakpoint_here()? {
+                self.arrive(addr, None);
                 return Ok(Halt::Breakpoint(addr));
             }
-            this.take_snapshot()?;
-        })
+            self.take_snapshot()?;
+        }
     }
 
     /// Runs to the interval's end while `counters` count the executions of
