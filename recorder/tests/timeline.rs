@@ -736,3 +736,36 @@ fn reverse_stepi_after_a_long_loop_and_many_calls_steps_back_to_the_call_and_bef
     fresh.goto_position(call).unwrap();
     assert_eq!(snapshot_regs(&fresh), at_call);
 }
+
+#[test]
+fn an_interrupt_stops_a_long_reverse_step_search_at_the_start_of_its_interval() {
+    // The second step back from done's call counts the calls' loop from
+    // the interval's start, after a few hundred million rounds of the
+    // first loop: long enough to interrupt, and it must say so.
+    if recorder::counter::backend() == recorder::counter::Backend::DebugRegister {
+        eprintln!("no perf breakpoint counters here: this search is refused, not run (see the test above)");
+        return;
+    }
+    let (_dir, bin, trace) = record_program_with("shapes", &["spin", "300000000", "20000"]);
+    let done = symbol(&bin, "done");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_breakpoint(done);
+    assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(done));
+    let event = t.position().event;
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let interrupter = t.interrupter();
+    let ctrl_c = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        interrupter.interrupt();
+    });
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Interrupted);
+    ctrl_c.join().unwrap();
+    assert_eq!(
+        t.position(),
+        Position {
+            event,
+            point: recorder::timeline::Point::Start { steps: 0 }
+        }
+    );
+    assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(done));
+}

@@ -302,22 +302,22 @@ impl Timeline {
     /// here are known and the last fork's cost is small against the time
     /// since (a checkpoint of a large program costs milliseconds).
     pub(super) fn take_snapshot(&mut self) -> Result<()> {
-        if !self.arrivals_known || self.next_event_is_placed_signal() || !self.live.can_fork() {
+        if !self.arrivals_known || !self.snapshot_due() {
             return Ok(());
         }
-        if let Some((when, cost)) = self.last_snapshot {
-            if when.elapsed() < cost * SNAPSHOT_SHARE {
-                return Ok(());
-            }
-        }
-        let started = Instant::now();
-        let session = self.live.fork()?;
-        self.last_snapshot = Some((Instant::now(), started.elapsed()));
         let arrivals = self
             .breakpoints
             .iter()
             .map(|&b| (b, self.arrivals.get(&b).copied().unwrap_or(0)))
             .collect();
+        self.push_snapshot(arrivals)
+    }
+
+    /// Forks the live program as a [`Snapshot`] with these arrival counts.
+    pub(super) fn push_snapshot(&mut self, arrivals: HashMap<RemoteAddr, u64>) -> Result<()> {
+        let started = Instant::now();
+        let session = self.live.fork()?;
+        self.last_snapshot = Some((Instant::now(), started.elapsed()));
         self.snapshots.push(Snapshot {
             session,
             event: self.at.event,
@@ -327,6 +327,38 @@ impl Timeline {
             self.snapshots.remove(0);
         }
         Ok(())
+    }
+
+    /// Whether a snapshot may be taken now: the last fork's cost is small
+    /// against the time since, and nothing placed by count follows.
+    pub(super) fn snapshot_due(&self) -> bool {
+        if self.next_event_is_placed_signal() || !self.live.can_fork() {
+            return false;
+        }
+        self.last_snapshot
+            .is_none_or(|(when, cost)| when.elapsed() >= cost * SNAPSHOT_SHARE)
+    }
+
+    /// The latest snapshot a run to `target`, an arrival, can start from:
+    /// in its interval, before it, with the counts of every breakpoint.
+    /// Returns it with its count of arrivals at the target's address.
+    pub(super) fn snapshot_for(&self, target: Position) -> Option<(usize, u64)> {
+        let Point::Arrival { addr, nth, .. } = target.point else {
+            return None;
+        };
+        if !self.watches.is_empty() || self.goal_watch.is_some() {
+            return None;
+        }
+        (0..self.snapshots.len())
+            .filter_map(|i| {
+                let s = &self.snapshots[i];
+                let count = *s.arrivals.get(&addr)?;
+                let usable = s.event == target.event
+                    && count < nth
+                    && self.breakpoints.iter().all(|b| s.arrivals.contains_key(b));
+                usable.then_some((i, count))
+            })
+            .max_by_key(|&(_, count)| count)
     }
 
     /// The latest snapshot in interval `event` from before any arrival at

@@ -411,6 +411,9 @@ impl Timeline {
         }
         self.interrupted.store(false, Ordering::SeqCst);
         self.selected = None;
+        // Snapshots serve the interval they are in (and hold memory).
+        let here = self.at.event;
+        self.snapshots.retain(|s| s.event == here);
         // The last movement's writes may have made checkpoints' shared
         // pages their own (no index into the checkpoints is held here).
         self.keep_memory_budget(false);

@@ -297,7 +297,7 @@ impl Timeline {
         // 2. How often R ran before the arrival, from the interval's start
         // (a position names it so).
         self.goto(Position::start(event), None)?;
-        let count = self.count_to_first_arrival(event, addr, &[r])?[0];
+        let count = self.count_to_first_arrival(event, addr, &[r], false)?[0];
         if count == 0 {
             return Ok(None);
         }
@@ -355,7 +355,7 @@ impl Timeline {
             if !self.start_before_first_arrival(event, addr, false)? {
                 return Ok(None);
             }
-            let counts = self.count_to_first_arrival(event, addr, round)?;
+            let counts = self.count_to_first_arrival(event, addr, round, false)?;
             let Some(p) = round.iter().zip(counts).find(|(_, n)| *n == 1).map(|(p, _)| *p) else {
                 continue;
             };
@@ -383,11 +383,23 @@ impl Timeline {
             self.cache_steps_base()?;
             return Ok(Some(before));
         }
-        for round in branches.chunks(WATCH_SLOTS.len()) {
+        // With every other breakpoint counted too, the counting run leaves
+        // snapshots that the run to the branch's last arrival starts from.
+        let others: Vec<RemoteAddr> = self.breakpoints.iter().copied().filter(|&b| b != addr).collect();
+        let per_round = if others.len() < WATCH_SLOTS.len() {
+            1
+        } else {
+            WATCH_SLOTS.len()
+        };
+        for round in branches.chunks(per_round) {
             if !self.start_before_first_arrival(event, addr, true)? {
                 return Ok(None);
             }
-            let counts = self.count_to_first_arrival(event, addr, round)?;
+            let counted: Vec<RemoteAddr> = match per_round {
+                1 => round.iter().chain(&others).copied().collect(),
+                _ => round.to_vec(),
+            };
+            let counts = self.count_to_first_arrival(event, addr, &counted, per_round == 1)?;
             for (&q, k) in round.iter().zip(counts) {
                 if k == 0 {
                     continue;
@@ -470,8 +482,16 @@ impl Timeline {
     /// at `addr`, counting the executions of `addrs` (at most two) on the
     /// way. A count costs a debug exception per execution (about 9 µs), so
     /// a run that passes one of them more than `COUNT_LIMIT` times is
-    /// stopped with an error rather than left to run for minutes.
-    fn count_to_first_arrival(&mut self, event: EventIdx, addr: RemoteAddr, addrs: &[RemoteAddr]) -> Result<Vec<u64>> {
+    /// stopped with an error rather than left to run for minutes. With
+    /// `snapshots` (when `addrs` holds every breakpoint but `addr`), ticks
+    /// leave snapshots with those counts.
+    fn count_to_first_arrival(
+        &mut self,
+        event: EventIdx,
+        addr: RemoteAddr,
+        addrs: &[RemoteAddr],
+        snapshots: bool,
+    ) -> Result<Vec<u64>> {
         let saved = std::mem::take(&mut self.breakpoints);
         let mut counters = Vec::new();
         let mut run = Ok(());
@@ -494,8 +514,12 @@ impl Timeline {
                     // See `last_tick_before`.
                     Halt::Tick if this.live.tracee().regs()?.rip == addr.0 => return Ok(()),
                     Halt::Tick => {
+                        let rip = this.live.tracee().regs()?.rip;
+                        let mut arrivals = HashMap::from([(addr, 0)]);
                         for (&a, counter) in addrs.iter().zip(&counters) {
-                            if counter.count()? > COUNT_LIMIT {
+                            let count = counter.count()?;
+                            arrivals.insert(a, count);
+                            if count > COUNT_LIMIT {
                                 return Err(Error::Program(format!(
                                     "the instruction before this one comes after {a} ran more than \
                                      {COUNT_LIMIT} times since the last event, and rback finds places \
@@ -503,6 +527,11 @@ impl Timeline {
                                      (reverse-continue to a breakpoint before it, or go to an earlier event)"
                                 )));
                             }
+                        }
+                        // Not standing on a counted address, where the
+                        // count would not say whether it ran yet.
+                        if snapshots && !arrivals.contains_key(&RemoteAddr(rip)) && this.snapshot_due() {
+                            this.push_snapshot(arrivals)?;
                         }
                     }
                     _ => {

@@ -133,7 +133,16 @@ impl Timeline {
                 self.at = target;
                 return Ok(());
             }
-            if let Some(i) = self.anchor_for(target) {
+            let anchor = self.anchor_for(target);
+            let snapshot = self.snapshot_for(target).filter(|&(_, count)| {
+                anchor.is_none_or(|i| match self.checkpoints[i].position.point {
+                    Point::Arrival { nth, .. } => nth <= count,
+                    _ => true,
+                })
+            });
+            if let Some((i, _)) = snapshot {
+                self.restore_snapshot(i, target)?;
+            } else if let Some(i) = anchor {
                 self.restore(i)?;
                 self.arrivals = self.checkpoints[i].counts.clone().expect("an anchor has counts");
                 self.arrivals_known = true;

@@ -76,3 +76,42 @@ fn reverse_continue_to_the_last_of_many_hits_goes_there_from_an_anchor_of_its_co
     assert_eq!(regs.rdi, n, "step's argument");
     assert!(event > EventIdx(1));
 }
+
+#[test]
+fn stepping_back_onto_a_loop_exit_counts_the_loop_once_and_goes_there_from_a_snapshot() {
+    // After a continue to done and a step back onto its call, the next step
+    // back lands on the calls' loop exit, which ran once a round: the run
+    // that counts those rounds leaves snapshots, and the run to the last
+    // round starts from one instead of from the interval's start.
+    if crate::counter::backend() != crate::counter::Backend::PerfBreakpoint {
+        eprintln!("no perf breakpoint counters here: such a step back is refused (see recorder/tests/timeline.rs)");
+        return;
+    }
+    let m: u64 = 5_000;
+    let (_dir, trace, done) = record_shapes(&["spin", "200000000", &m.to_string()], "done");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_breakpoint(done);
+    assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(done));
+    let event = t.position().event;
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let call = t.regs().unwrap().rip;
+    t.restored.clear();
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let Point::Arrival { addr, nth, steps: 0 } = t.position().point else {
+        panic!("not at an arrival: {:?}", t.position());
+    };
+    assert!(
+        addr.0 < call && call - addr.0 <= 6 && (nth == m || nth == m + 1),
+        "{:?}",
+        t.position()
+    );
+    // One replay from a checkpoint at or before the interval's start (the
+    // count), and none more to get to the last round.
+    assert!(
+        matches!(t.restored[..], [p] if p.event <= event && p.point == Point::Start { steps: 0 }),
+        "replays started at {:?}",
+        t.restored
+    );
+    assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(t.regs().unwrap().rip, call);
+}
