@@ -49,6 +49,9 @@ const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// from the live one by a few dozen milliseconds of work).
 const MAX_ANCHORS: usize = 512;
 
+/// Run time between snapshots: a reverse step right after a continue
+/// replays at most this (twice), plus what the fork costs.
+pub(super) const SNAPSHOT_EVERY: Duration = Duration::from_millis(10);
 /// Snapshots kept at most: only the last ones before a stop are useful.
 const MAX_SNAPSHOTS: usize = 2;
 /// A snapshot's fork may cost at most this share of the run between two.

@@ -10,7 +10,8 @@ use crate::counter::ExecCounter;
 use crate::trace::Event;
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
-use super::run::{Goal, Halt, Hit, ANCHOR_EVERY};
+use super::checkpoints::SNAPSHOT_EVERY;
+use super::run::{Goal, Halt, Hit};
 use super::watchpoints::WATCH_SLOTS;
 use super::{Point, Position, StopReason, Timeline};
 
@@ -110,7 +111,7 @@ impl Timeline {
         // One ticker for the whole movement (one per interval would cost
         // more than replaying a short interval): the runs that last leave
         // snapshots behind.
-        self.with_ticks(Some(ANCHOR_EVERY), |this| loop {
+        self.with_ticks(Some(SNAPSHOT_EVERY), |this| loop {
             if !this.interval_exists(this.at.event)? {
                 return Ok(StopReason::EndOfRecording);
             }
