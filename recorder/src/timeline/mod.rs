@@ -192,6 +192,10 @@ pub struct Timeline {
     /// check where a replay started).
     #[cfg(test)]
     restored: Vec<Position>,
+    /// How many times the replay stopped at an interval's start (for tests
+    /// that check it does not stop at each).
+    #[cfg(test)]
+    boundaries: u64,
     /// Memory or registers were changed by hand; the live tracee is no
     /// longer the recording's and must be rebuilt before moving.
     scratch: bool,
@@ -279,6 +283,8 @@ impl Timeline {
             last_snapshot: None,
             #[cfg(test)]
             restored: Vec::new(),
+            #[cfg(test)]
+            boundaries: 0,
             scratch: false,
             frontier,
             shown_up_to: EventIdx(1),

@@ -118,6 +118,13 @@ impl Timeline {
             if this.take_interrupt() {
                 return Ok(StopReason::Interrupted);
             }
+            if this.can_fly() {
+                let from = this.at.event;
+                this.fly(EventIdx(u64::MAX), true)?;
+                if this.at.event != from {
+                    continue;
+                }
+            }
             match this.run_to_breakpoint_snapshotting()? {
                 Halt::Breakpoint(addr) => {
                     this.at = Position::arrival(this.at.event, addr, this.arrivals[&addr], 0);

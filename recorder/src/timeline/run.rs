@@ -154,6 +154,12 @@ impl Timeline {
             }
         }
         while self.at.event < target.event {
+            if hits.is_none() && self.can_fly() {
+                self.fly(target.event, false)?;
+                if self.at.event >= target.event {
+                    break;
+                }
+            }
             if self.at.point != Point::End {
                 let recording = hits.is_some();
                 match self.run_within_opts(Goal::End, hits.as_deref_mut(), recording)? {

@@ -115,3 +115,35 @@ fn stepping_back_onto_a_loop_exit_counts_the_loop_once_and_goes_there_from_a_sna
     assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
     assert_eq!(t.regs().unwrap().rip, call);
 }
+
+#[test]
+fn a_continue_with_nothing_to_stop_at_replays_events_without_stopping_at_each() {
+    // With no breakpoint or watch, a continue lets the replay run events
+    // back to back, as `rback replay -a` does, stopping only where an
+    // automatic checkpoint may be due: the same checkpoints, the same end.
+    let n: u64 = 400;
+    let (_dir, trace, mark) = record_shapes(&["shared", &n.to_string()], "mark");
+    let mut flying = Timeline::open(&trace, 50).unwrap();
+    assert_eq!(flying.cont().unwrap(), StopReason::EndOfRecording);
+    let events = flying.events().0;
+    assert!(events > n, "{events} events");
+    assert!(
+        flying.boundaries < events / 4,
+        "{} stops at interval starts for {events} events",
+        flying.boundaries
+    );
+    // A breakpoint that never hits makes every boundary a stop.
+    let mut stepping = Timeline::open(&trace, 50).unwrap();
+    stepping.set_breakpoint(RemoteAddr(1));
+    assert_eq!(stepping.cont().unwrap(), StopReason::EndOfRecording);
+    assert!(stepping.boundaries >= n, "{} stops", stepping.boundaries);
+    let at = |t: &Timeline| t.checkpoints().iter().map(|c| c.position).collect::<Vec<_>>();
+    assert_eq!(at(&flying), at(&stepping));
+    assert_eq!(flying.position(), stepping.position());
+    // The checkpoints taken on the way are good to go back to.
+    flying.set_breakpoint(mark);
+    for i in [n, n - 1] {
+        assert_eq!(flying.reverse_cont().unwrap(), StopReason::Breakpoint(mark));
+        assert_eq!(flying.regs().unwrap().rsi, i, "mark's second argument");
+    }
+}
