@@ -286,11 +286,11 @@ impl Timeline {
             {
                 continue;
             }
-            // Too few to thin: the newest automatic one goes, never the
-            // first (the start of the recording).
+            // Too few to thin: the newest anchor or automatic one goes,
+            // never the first (the start of the recording).
             match (1..self.checkpoints.len())
                 .rev()
-                .find(|&i| is_auto(&self.checkpoints[i]))
+                .find(|&i| is_auto(&self.checkpoints[i]) || self.checkpoints[i].counts.is_some())
             {
                 Some(i) => {
                     self.checkpoints.remove(i);
