@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Time-travel costs: checkpoints against the tracee's resident size, and
 # reverse-stepi / reverse-continue at the end of a CPU-bound recording, a
-# syscall-heavy one and one whose breakpoint is hit a million times.
+# syscall-heavy one and one whose breakpoint is hit a million times; then
+# issue 14's two cases: stepping back after a long syscall-free stretch,
+# and reverse-continue to the last of 200,000 hits in one.
 # Usage: bench/timeline.sh [MiB ...]   (heap sizes; default: 1 64 1024)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,3 +43,18 @@ gcc -O1 -no-pie -o "$work/loop" recorder/tests/programs/shapes.c
 ./target/release/rback record -o "$work/t-loop" "$work/loop" loop 1000000 >/dev/null 2>&1
 printf 'hot loop, break hit 10^6 times: '
 $bench "$work/t-loop" "$(addr "$work/loop" step)"
+
+# About 1 s of a syscall-free loop, then 200,000 calls of step() and one of
+# done(), with no system call in between: continue to done, then
+# reverse-stepi onto its call and once more into the calls' loop.
+gcc -O1 -no-pie -o "$work/spin" recorder/tests/programs/shapes.c
+start=$(date +%s%N); "$work/spin" spin 100000000 0 >/dev/null; ns=$(( $(date +%s%N) - start ))
+n=$(( 100000000 * 1000000000 / ns ))
+./target/release/rback record -o "$work/t-spin" "$work/spin" spin "$n" 200000 >/dev/null 2>&1
+printf '1 s loop then 200k calls, break done: '
+$bench --step-back "$work/t-spin" "$(addr "$work/spin" done)"
+
+# A breakpoint hit 200,000 times with no event in between.
+./target/release/rback record -o "$work/t-200k" "$work/loop" loop 200000 >/dev/null 2>&1
+printf 'break hit 200k times in one stretch: '
+$bench --last-hit "$work/t-200k" "$(addr "$work/loop" step)"

@@ -2,6 +2,12 @@
 //! a reverse-stepi near the end, of a reverse-continue from the end to a
 //! breakpoint, and the memory the automatic checkpoints hold by then.
 //! Run by bench/timeline.sh; usage: timeline_bench TRACE_DIR BREAK_ADDR_HEX
+//!
+//! Two single cases, each from a fresh timeline:
+//! `timeline_bench --step-back TRACE_DIR BREAK_ADDR_HEX`: continue to the
+//! breakpoint's first hit, then reverse-stepi twice; and
+//! `timeline_bench --last-hit TRACE_DIR BREAK_ADDR_HEX`: continue to the
+//! end, then reverse-continue to the breakpoint's last hit.
 
 use std::time::Instant;
 
@@ -10,6 +16,9 @@ use recorder::RemoteAddr;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() == 4 {
+        return single_case(&args[1], std::path::Path::new(&args[2]), &args[3]);
+    }
     if args.len() != 3 {
         return Err("usage: timeline_bench TRACE_DIR BREAK_ADDR_HEX".into());
     }
@@ -70,5 +79,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reverse_cont_again.as_secs_f64() * 1e3,
         reverse_stepi_there.as_secs_f64() * 1e3,
     );
+    Ok(())
+}
+
+fn single_case(case: &str, trace: &std::path::Path, bp: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let bp = RemoteAddr(u64::from_str_radix(bp.trim_start_matches("0x"), 16)?);
+    let mut t = Timeline::open_with(trace, CheckpointPolicy::default())?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    match case {
+        "--step-back" => {
+            t.set_breakpoint(bp);
+            let started = Instant::now();
+            assert_eq!(t.cont()?, StopReason::Breakpoint(bp));
+            let forward = started.elapsed();
+            let started = Instant::now();
+            assert_eq!(t.reverse_stepi()?, StopReason::Stepped);
+            let first = started.elapsed();
+            let started = Instant::now();
+            assert_eq!(t.reverse_stepi()?, StopReason::Stepped);
+            let second = started.elapsed();
+            println!(
+                "continue to the breakpoint {:.0} ms, reverse-stepi {:.1} ms, another {:.1} ms",
+                ms(forward),
+                ms(first),
+                ms(second)
+            );
+        }
+        "--last-hit" => {
+            let started = Instant::now();
+            assert_eq!(t.cont()?, StopReason::EndOfRecording);
+            let forward = started.elapsed();
+            t.set_breakpoint(bp);
+            let started = Instant::now();
+            assert_eq!(t.reverse_cont()?, StopReason::Breakpoint(bp));
+            let last = started.elapsed();
+            let started = Instant::now();
+            assert_eq!(t.reverse_cont()?, StopReason::Breakpoint(bp));
+            let again = started.elapsed();
+            println!(
+                "continue to the end {:.0} ms, reverse-continue to the last hit {:.0} ms, to the one before {:.1} ms",
+                ms(forward),
+                ms(last),
+                ms(again)
+            );
+        }
+        other => return Err(format!("unknown case {other}").into()),
+    }
     Ok(())
 }

@@ -667,3 +667,105 @@ fn reverse_steps_inside_a_long_loop_start_from_anchors_and_stay_exact() {
     fresh.goto_position(mid).unwrap();
     assert_eq!((snapshot_regs(&fresh), read_u64(&fresh, total)), via_anchor);
 }
+
+#[test]
+fn reverse_stepi_after_a_long_loop_and_many_calls_steps_back_to_the_call_and_before() {
+    // A syscall-free stretch: a loop of a few hundred million rounds, then
+    // twenty thousand calls of step(), then done(). The instruction before
+    // done's first arrival is its call: it is found and reached without
+    // counting the loop's rounds (which would take an hour), from a snapshot
+    // the continue left on its way.
+    let m: u64 = 20_000;
+    let (_dir, bin, trace) = record_program_with("shapes", &["spin", "300000000", &m.to_string()]);
+    let done = symbol(&bin, "done");
+    let total = symbol(&bin, "total");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_breakpoint(done);
+    assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(done));
+    let at_done = snapshot_regs(&t);
+    let sum = read_u64(&t, total);
+    assert!(
+        sum.wrapping_sub(m * (m + 1) / 2) <= 1,
+        "the loop's bit plus the calls' sum"
+    );
+    let ret = read_u64(&t, RemoteAddr(at_done.1));
+    if recorder::counter::backend() == recorder::counter::Backend::DebugRegister {
+        // Without perf counters the step back is found by single steps from
+        // the interval's start, which is too far.
+        let err = t.reverse_stepi().unwrap_err().to_string();
+        assert!(err.contains("reverse stepping cannot reach it"), "{err}");
+        return;
+    }
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let at_call = snapshot_regs(&t);
+    assert_eq!(at_call.0, ret - 5, "on the call of done");
+    assert_eq!(at_call.1, at_done.1 + 8, "before the call pushed its return address");
+    assert_eq!(read_u64(&t, total), sum);
+    let call = t.position();
+    assert!(matches!(
+        call.point,
+        recorder::timeline::Point::Arrival { addr, nth: 1, steps: 0 } if addr.0 == ret - 5
+    ));
+    // Once more: into the last round of the calls' loop, which ran twenty
+    // thousand times (counted, with a bounded cost).
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let before_call = snapshot_regs(&t);
+    assert_eq!(before_call.1, at_call.1);
+    // The loop's exit branch, right before the call, in its last round.
+    assert!(
+        before_call.0 < at_call.0 && at_call.0 - before_call.0 <= 6,
+        "{before_call:x?}"
+    );
+    // It ran once a round, and once more if the loop is entered at its test.
+    assert!(
+        matches!(
+            t.position().point,
+            recorder::timeline::Point::Arrival { addr, nth, steps: 0 }
+                if addr.0 == before_call.0 && (nth == m || nth == m + 1)
+        ),
+        "{:?}",
+        t.position()
+    );
+    // And forward again through the same states.
+    assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(snapshot_regs(&t), at_call);
+    assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(snapshot_regs(&t), at_done);
+    // The stored positions name the same places in a fresh replay.
+    let mut fresh = Timeline::open(&trace, 1000).unwrap();
+    fresh.goto_position(call).unwrap();
+    assert_eq!(snapshot_regs(&fresh), at_call);
+}
+
+#[test]
+fn an_interrupt_stops_a_long_reverse_step_search_at_the_start_of_its_interval() {
+    // The second step back from done's call counts the calls' loop from
+    // the interval's start, after a few hundred million rounds of the
+    // first loop: long enough to interrupt, and it must say so.
+    if recorder::counter::backend() == recorder::counter::Backend::DebugRegister {
+        eprintln!("no perf breakpoint counters here: this search is refused, not run (see the test above)");
+        return;
+    }
+    let (_dir, bin, trace) = record_program_with("shapes", &["spin", "300000000", "20000"]);
+    let done = symbol(&bin, "done");
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_breakpoint(done);
+    assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(done));
+    let event = t.position().event;
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let interrupter = t.interrupter();
+    let ctrl_c = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        interrupter.interrupt();
+    });
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Interrupted);
+    ctrl_c.join().unwrap();
+    assert_eq!(
+        t.position(),
+        Position {
+            event,
+            point: recorder::timeline::Point::Start { steps: 0 }
+        }
+    );
+    assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(done));
+}

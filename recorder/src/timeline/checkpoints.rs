@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::replay::ReplaySession;
-use crate::{RemoteAddr, Result};
+use crate::{EventIdx, RemoteAddr, Result};
 
 use super::{Point, Position, Timeline};
 
@@ -48,6 +48,28 @@ const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// Anchors kept at most (they are cheap: forks of a process that differs
 /// from the live one by a few dozen milliseconds of work).
 const MAX_ANCHORS: usize = 512;
+
+/// Run time between snapshots: a reverse step right after a continue
+/// replays at most this (twice), plus what the fork costs.
+pub(super) const SNAPSHOT_EVERY: Duration = Duration::from_millis(10);
+/// Snapshots kept at most: only the last ones before a stop are useful.
+const MAX_SNAPSHOTS: usize = 2;
+/// A snapshot's fork may cost at most this share of the run between two.
+const SNAPSHOT_SHARE: u32 = 10;
+
+/// A fork of the live program where a tick stopped a long free run (a
+/// `cont` across a syscall-free stretch). Unlike a checkpoint it stands at
+/// no named position, only at a known point in the order of the
+/// interval's arrivals: `arrivals` holds, for every breakpoint set then,
+/// how many arrivals at it the interval had seen. A run to a later arrival
+/// at one of them can start here instead of at the interval's start, so a
+/// reverse step right after a long continue replays milliseconds, not the
+/// whole stretch.
+pub(super) struct Snapshot {
+    pub(super) session: ReplaySession,
+    pub(super) event: EventIdx,
+    pub(super) arrivals: HashMap<RemoteAddr, u64>,
+}
 
 pub struct CheckpointInfo {
     pub id: usize,
@@ -136,6 +158,8 @@ impl Timeline {
     }
 
     pub(super) fn restore(&mut self, i: usize) -> Result<()> {
+        #[cfg(test)]
+        self.restored.push(self.checkpoints[i].position);
         let session = self.checkpoints[i].session.fork()?;
         self.restore_session(session, self.checkpoints[i].position)
     }
@@ -235,6 +259,7 @@ impl Timeline {
             .iter()
             .map(|c| &c.session)
             .chain(self.step_cache.iter().map(|c| &c.checkpoint.session))
+            .chain(self.snapshots.iter().map(|s| &s.session))
     }
 
     /// Keeps the checkpoints' memory under the budget, dropping the step
@@ -254,14 +279,18 @@ impl Timeline {
         }
         let started = Instant::now();
         while self.checkpoint_memory() > budget {
-            if self.step_cache.take().is_some() || self.thin(|c| c.counts.is_some()) || self.thin(is_auto) {
+            if self.snapshots.pop().is_some()
+                || self.step_cache.take().is_some()
+                || self.thin(|c| c.counts.is_some())
+                || self.thin(is_auto)
+            {
                 continue;
             }
-            // Too few to thin: the newest automatic one goes, never the
-            // first (the start of the recording).
+            // Too few to thin: the newest anchor or automatic one goes,
+            // never the first (the start of the recording).
             match (1..self.checkpoints.len())
                 .rev()
-                .find(|&i| is_auto(&self.checkpoints[i]))
+                .find(|&i| is_auto(&self.checkpoints[i]) || self.checkpoints[i].counts.is_some())
             {
                 Some(i) => {
                     self.checkpoints.remove(i);
@@ -270,6 +299,89 @@ impl Timeline {
             }
         }
         self.memory_check_after = Instant::now() + started.elapsed() * 4;
+    }
+
+    /// Forks the live program as a [`Snapshot`], when the arrival counts
+    /// here are known and the last fork's cost is small against the time
+    /// since (a checkpoint of a large program costs milliseconds).
+    pub(super) fn take_snapshot(&mut self) -> Result<()> {
+        if !self.arrivals_known || !self.snapshot_due() {
+            return Ok(());
+        }
+        let arrivals = self
+            .breakpoints
+            .iter()
+            .map(|&b| (b, self.arrivals.get(&b).copied().unwrap_or(0)))
+            .collect();
+        self.push_snapshot(arrivals)
+    }
+
+    /// Forks the live program as a [`Snapshot`] with these arrival counts.
+    pub(super) fn push_snapshot(&mut self, arrivals: HashMap<RemoteAddr, u64>) -> Result<()> {
+        let started = Instant::now();
+        let session = self.live.fork()?;
+        self.last_snapshot = Some((Instant::now(), started.elapsed()));
+        self.snapshots.push(Snapshot {
+            session,
+            event: self.at.event,
+            arrivals,
+        });
+        if self.snapshots.len() > MAX_SNAPSHOTS {
+            self.snapshots.remove(0);
+        }
+        Ok(())
+    }
+
+    /// Whether a snapshot may be taken now: the last fork's cost is small
+    /// against the time since, and nothing placed by count follows.
+    pub(super) fn snapshot_due(&self) -> bool {
+        if self.next_event_is_placed_signal() || !self.live.can_fork() {
+            return false;
+        }
+        self.last_snapshot
+            .is_none_or(|(when, cost)| when.elapsed() >= cost * SNAPSHOT_SHARE)
+    }
+
+    /// The latest snapshot a run to `target`, an arrival, can start from:
+    /// in its interval, before it, with the counts of every breakpoint.
+    /// Returns it with its count of arrivals at the target's address.
+    pub(super) fn snapshot_for(&self, target: Position) -> Option<(usize, u64)> {
+        let Point::Arrival { addr, nth, .. } = target.point else {
+            return None;
+        };
+        if !self.watches.is_empty() || self.goal_watch.is_some() {
+            return None;
+        }
+        (0..self.snapshots.len())
+            .filter_map(|i| {
+                let s = &self.snapshots[i];
+                let count = *s.arrivals.get(&addr)?;
+                let usable = s.event == target.event
+                    && count < nth
+                    && self.breakpoints.iter().all(|b| s.arrivals.contains_key(b));
+                usable.then_some((i, count))
+            })
+            .max_by_key(|&(_, count)| count)
+    }
+
+    /// The latest snapshot in interval `event` from before any arrival at
+    /// `addr`.
+    pub(super) fn snapshot_before_first(&self, event: EventIdx, addr: RemoteAddr) -> Option<usize> {
+        (0..self.snapshots.len())
+            .rev()
+            .find(|&i| self.snapshots[i].event == event && self.snapshots[i].arrivals.get(&addr) == Some(&0))
+    }
+
+    /// Makes a fork of snapshot `i` the live program. Its place has no name:
+    /// `self.at` becomes `before`, a position that the caller knows comes
+    /// later in the same interval and must run to.
+    pub(super) fn restore_snapshot(&mut self, i: usize, before: Position) -> Result<()> {
+        let session = self.snapshots[i].session.fork()?;
+        let arrivals = self.snapshots[i].arrivals.clone();
+        self.restore_session(session, before)?;
+        self.arrivals = arrivals;
+        self.arrivals_known = true;
+        Ok(())
     }
 }
 

@@ -3,15 +3,17 @@
 //! event ends the program, and, for a live recording, letting the program
 //! go on until an interval exists and showing its output once.
 
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::live::Frontier;
 use crate::replay::Step;
 use crate::trace::Event;
+use crate::tracee::{Resume, Stop};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 use super::checkpoints::{is_auto, CPU_CHECK_AFTER, CPU_CHECK_EVENTS};
-use super::{Position, StopReason, Timeline};
+use super::{Point, Position, StopReason, Timeline};
 
 /// Whether `event` happens at a count of executions from its interval's
 /// start (an asynchronous signal or a preemption in a loop), which a
@@ -48,6 +50,17 @@ impl Timeline {
                     self.at.event
                 )))
             }
+        }
+        self.at_boundary()
+    }
+
+    /// The program stands at an interval's start after replaying one event
+    /// or more: name the place, and take an automatic checkpoint if one is
+    /// due.
+    fn at_boundary(&mut self) -> Result<()> {
+        #[cfg(test)]
+        {
+            self.boundaries += 1;
         }
         // Usually one event; an execve's syscall and the exec it made are
         // replayed together, and the turns of processes the timeline does
@@ -91,6 +104,101 @@ impl Timeline {
         Ok(())
     }
 
+    /// Whether whole intervals can be replayed at autopilot speed: nothing
+    /// can stop the program before their ends (no breakpoint, no watch) and
+    /// nothing needs each boundary (a live recording shows output there).
+    pub(super) fn can_fly(&self) -> bool {
+        self.breakpoints.is_empty()
+            && self.watches.is_empty()
+            && self.goal_watch.is_none()
+            && self.counter.is_none()
+            && self.frontier.is_none()
+            && self.held.is_none()
+            && self.at.point == Point::Start { steps: 0 }
+    }
+
+    /// Replays from an interval's start towards the start of interval
+    /// `until` (not past the last one, nor into a signal's interval when
+    /// `to_signal`: `cont` stops before those) the way `rback replay -a`
+    /// does: the replay does not stop at each event's end (that stop costs
+    /// a ptrace round trip per event), only where an automatic checkpoint
+    /// may be due. Returns with the program at an interval's start, at
+    /// `until` or before it.
+    pub(super) fn fly(&mut self, until: EventIdx, to_signal: bool) -> Result<()> {
+        let from = self.at.event.0;
+        // Where the checkpoint policy looks: every `CPU_CHECK_EVENTS` events
+        // since the last automatic checkpoint, and `every_events` after it.
+        let last_auto = self
+            .checkpoints
+            .iter()
+            .filter(|c| is_auto(c))
+            .map(|c| c.position.event.0)
+            .filter(|e| *e <= from)
+            .max()
+            .unwrap_or(0);
+        let next_check = last_auto + ((from - last_auto) / CPU_CHECK_EVENTS + 1) * CPU_CHECK_EVENTS;
+        let mut stop = until.0.min(next_check).min(last_auto + self.policy.every_events.max(1));
+        // The program's end, and signals for `cont`, are left to the
+        // interval-by-interval path.
+        let ends = |e: u64| match self.log.get(EventIdx(e)) {
+            None => true,
+            Some(Event::Signal(_)) => to_signal,
+            Some(_) => self.ends_followed(EventIdx(e)),
+        };
+        if let Some(e) = (from..=stop + 1).find(|&e| ends(e)) {
+            stop = stop.min(e.saturating_sub(1));
+        }
+        if stop <= from + 1 {
+            return Ok(());
+        }
+        let result = self.fly_to(EventIdx(stop));
+        self.running.store(0, Ordering::SeqCst);
+        self.live.set_stop_at_boundaries(true);
+        match result {
+            Ok(()) => self.at_boundary(),
+            Err(e) => {
+                // Somewhere inside the interval the program is in: only its
+                // start has a name there.
+                self.at = Position::start(self.live.next_event_index());
+                self.arrivals_known = false;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Timeline::fly`]'s loop: runs until the replay stops at the start
+    /// of interval `stop`.
+    fn fly_to(&mut self, stop: EventIdx) -> Result<()> {
+        self.running.store(self.pid().as_raw(), Ordering::SeqCst);
+        self.live.resume(Resume::Cont)?;
+        loop {
+            let stop_here = self.live.tracee().wait()?;
+            if let Stop::Signal(sig) = stop_here {
+                if self.is_interrupt(sig)? {
+                    return Err(Error::Interrupted);
+                }
+                if self.is_tick(sig)? {
+                    self.tick.store(false, Ordering::SeqCst);
+                    self.live.resume(Resume::Cont)?;
+                    continue;
+                }
+            }
+            // Only the last event's end stops.
+            let last = self.live.next_event_index().0 + 1 >= stop.0;
+            self.live.set_stop_at_boundaries(last);
+            match self.live.handle(stop_here)? {
+                Step::Continue => {}
+                Step::Boundary => return Ok(()),
+                Step::Finished(_) => return Err(Error::Program("the program ended".into())),
+                Step::Located(_) => {
+                    return Err(Error::Program(format!(
+                        "internal error: unexpected replay step at {stop_here:?}"
+                    )))
+                }
+            }
+        }
+    }
+
     /// Leaves an interval's end forward. `Some` when that is not possible.
     pub(super) fn leave_end(&mut self) -> Result<Option<StopReason>> {
         if self.is_final(self.at.event)? {
@@ -117,17 +225,24 @@ impl Timeline {
         // An event not recorded yet ends nothing while the program lives.
         let unknown_is_end = self.frontier.as_ref().is_none_or(|f| f.frontier() == Frontier::Ended);
         let ends = |e: EventIdx| match self.log.get(e) {
+            Some(_) => self.ends_followed(e),
+            None => unknown_is_end,
+        };
+        ends(EventIdx(event.0 + 1)) || ends(event)
+    }
+
+    /// Whether event `e` ends what the timeline follows: the program's
+    /// `Exit`, or the end of the followed process (not of another whose
+    /// turns the replay passes over).
+    fn ends_followed(&self, e: EventIdx) -> bool {
+        match self.log.get(e) {
             Some(Event::Exit(_)) => true,
-            // The followed process ends (the timeline follows one), not
-            // another whose turns the replay passes over.
             Some(Event::Switch(s)) if matches!(s.left, crate::trace::Left::ProcessExited(_)) => {
                 let mut turns = self.process_turns.lock().unwrap_or_else(|e| e.into_inner());
                 turns.process_at(&self.log, e) == Some(self.live.followed_process())
             }
-            Some(_) => false,
-            None => unknown_is_end,
-        };
-        ends(EventIdx(event.0 + 1)) || ends(event)
+            _ => false,
+        }
     }
 
     /// Whether the code before event `e` can be replayed: `e` is in the

@@ -35,7 +35,7 @@ use crate::trace::{Event, TraceLog};
 use crate::tracee::{FpState, Regs, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
-use self::checkpoints::Checkpoint;
+use self::checkpoints::{Checkpoint, Snapshot};
 use self::positions::StepCache;
 use self::watchpoints::WATCH_SLOTS;
 
@@ -44,6 +44,8 @@ mod intervals;
 mod movement;
 mod positions;
 mod run;
+#[cfg(test)]
+mod tests;
 mod watchpoints;
 
 pub use checkpoints::{CheckpointInfo, CheckpointPolicy, DEFAULT_CHECKPOINT_INTERVAL};
@@ -187,6 +189,20 @@ pub struct Timeline {
     ticks_wanted: bool,
     /// A hidden checkpoint where the last reverse step started stepping.
     step_cache: Option<StepCache>,
+    /// Forks left by the last long free runs (see [`Snapshot`]), oldest
+    /// first.
+    snapshots: Vec<Snapshot>,
+    /// When the last snapshot was taken and what its fork cost, to keep
+    /// snapshots to a small share of a run's time.
+    last_snapshot: Option<(Instant, std::time::Duration)>,
+    /// The positions of the checkpoints restored, in order (for tests that
+    /// check where a replay started).
+    #[cfg(test)]
+    restored: Vec<Position>,
+    /// How many times the replay stopped at an interval's start (for tests
+    /// that check it does not stop at each).
+    #[cfg(test)]
+    boundaries: u64,
     /// Memory or registers were changed by hand; the live tracee is no
     /// longer the recording's and must be rebuilt before moving.
     scratch: bool,
@@ -298,6 +314,12 @@ impl Timeline {
             tick: Arc::new(AtomicBool::new(false)),
             ticks_wanted: false,
             step_cache: None,
+            snapshots: Vec::new(),
+            last_snapshot: None,
+            #[cfg(test)]
+            restored: Vec::new(),
+            #[cfg(test)]
+            boundaries: 0,
             scratch: false,
             frontier,
             shown_up_to: EventIdx(1),

@@ -10,6 +10,7 @@ use crate::counter::ExecCounter;
 use crate::trace::Event;
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
+use super::checkpoints::SNAPSHOT_EVERY;
 use super::run::{Goal, Halt, Hit};
 use super::watchpoints::WATCH_SLOTS;
 use super::{Point, Position, StopReason, Timeline};
@@ -107,35 +108,45 @@ impl Timeline {
             let here = self.at;
             self.goto(here, None)?;
         }
-        loop {
-            if !self.interval_exists(self.at.event)? {
+        // One ticker for the whole movement (one per interval would cost
+        // more than replaying a short interval): the runs that last leave
+        // snapshots behind.
+        self.with_ticks(Some(SNAPSHOT_EVERY), |this| loop {
+            if !this.interval_exists(this.at.event)? {
                 return Ok(StopReason::EndOfRecording);
             }
-            if self.take_interrupt() {
+            if this.take_interrupt() {
                 return Ok(StopReason::Interrupted);
             }
-            match self.run_within(Goal::Breakpoint, None)? {
+            if this.can_fly() {
+                let from = this.at.event;
+                this.fly(EventIdx(u64::MAX), true)?;
+                if this.at.event != from {
+                    continue;
+                }
+            }
+            match this.run_to_breakpoint_snapshotting()? {
                 Halt::Breakpoint(addr) => {
-                    self.at = Position::arrival(self.at.event, addr, self.arrivals[&addr], 0);
+                    this.at = Position::arrival(this.at.event, addr, this.arrivals[&addr], 0);
                     return Ok(StopReason::Breakpoint(addr));
                 }
                 Halt::Watch(watch) => {
-                    self.at = Position {
-                        event: self.at.event,
+                    this.at = Position {
+                        event: this.at.event,
                         point: Point::Trigger {
                             watch,
-                            nth: self.triggers[&watch],
+                            nth: this.triggers[&watch],
                             steps: 0,
                         },
                     };
                     return Ok(watch.stop());
                 }
                 Halt::Event => {
-                    self.at.point = Point::End;
-                    if let Some(Event::Signal(s)) = self.log.get(self.at.event) {
+                    this.at.point = Point::End;
+                    if let Some(Event::Signal(s)) = this.log.get(this.at.event) {
                         return Ok(StopReason::Signal(s.signo));
                     }
-                    if let Some(reason) = self.after_event()? {
+                    if let Some(reason) = this.after_event()? {
                         return Ok(reason);
                     }
                 }
@@ -143,7 +154,7 @@ impl Timeline {
                     unreachable!("a free run stops at breakpoints and events only")
                 }
             }
-        }
+        })
     }
 
     /// Replays the held event during a continue; `Some` when the continue
@@ -349,10 +360,17 @@ impl Timeline {
                 for (&addr, slot) in addrs.iter().zip(WATCH_SLOTS) {
                     counters.push(ExecCounter::arm(self.pid(), addr, None, slot)?);
                 }
-                let halt = self.run_within_opts(goal, None, false);
+                let (halt, phantom) = match goal {
+                    Goal::End => match self.run_to_end_anchoring(&addrs, &counters) {
+                        Ok((halt, phantom)) => (Ok(halt), phantom),
+                        Err(e) => (Err(e), 0),
+                    },
+                    _ => (self.run_within_opts(goal, None, false), 0),
+                };
                 let mut counts = Vec::new();
-                for counter in counters {
-                    counts.push(counter.count());
+                for (k, counter) in counters.into_iter().enumerate() {
+                    let phantom = if k == 0 { phantom } else { 0 };
+                    counts.push(counter.count().map(|n| n - phantom));
                     counter.disarm()?;
                 }
                 let mut counts: Vec<(RemoteAddr, u64)> = addrs
@@ -404,6 +422,9 @@ impl Timeline {
         }
         self.interrupted.store(false, Ordering::SeqCst);
         self.selected = None;
+        // Snapshots serve the interval they are in (and hold memory).
+        let here = self.at.event;
+        self.snapshots.retain(|s| s.event == here);
         // The last movement's writes may have made checkpoints' shared
         // pages their own (no index into the checkpoints is held here).
         self.keep_memory_budget(false);

@@ -7,6 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use iced_x86::{Decoder, DecoderOptions, FlowControl};
+
 use crate::counter::ExecCounter;
 use crate::trace::{Event, SignalKind};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -21,6 +23,12 @@ use super::{Timeline, COUNTER_SLOT};
 /// instruction, from the arrival before it.
 /// (At 17-50 µs a step, this is a few seconds.)
 const STEP_LIMIT: u64 = 200_000;
+/// How many executions of an instruction a reverse step may count to name
+/// the place it steps from (at about 9 µs each, this is seconds).
+const COUNT_LIMIT: u64 = 1_000_000;
+/// The ticks of a search that starts from a snapshot, a short run away
+/// from the arrival it looks before.
+const FINE_TICKS: Duration = Duration::from_micros(100);
 
 /// A place inside an interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -257,13 +265,22 @@ impl Timeline {
         {
             return Ok(None);
         }
-        self.goto(Position::start(event), None)?;
-        if self.regs()?.rip == addr.0 {
-            return Ok(None);
+        if let Some(before) = self.before_first_arrival_by_predecessor(event, addr)? {
+            return Ok(Some(before));
         }
         // 1. Run to the arrival, remembering where the last tick stopped;
         // if none came, again with ticks an eighth of the run's time apart.
-        let mut every = ANCHOR_EVERY;
+        // From a snapshot the run is short and the ticks fine from the
+        // start: the nearer R is to the arrival, the likelier it is in the
+        // code just before it rather than in a long loop before that.
+        if !self.start_before_first_arrival(event, addr, false)? {
+            return Ok(None);
+        }
+        let mut every = if self.at_interval_start() {
+            ANCHOR_EVERY
+        } else {
+            FINE_TICKS
+        };
         let mut last_tick = None;
         for _ in 0..5 {
             let started = Instant::now();
@@ -272,27 +289,15 @@ impl Timeline {
                 break;
             }
             every = (started.elapsed() / 8).max(Duration::from_micros(20));
-            self.goto(Position::start(event), None)?;
+            self.start_before_first_arrival(event, addr, false)?;
         }
         let Some(r) = last_tick.filter(|r| *r != addr) else {
             return Ok(None);
         };
-        // 2. How often R ran before the arrival.
+        // 2. How often R ran before the arrival, from the interval's start
+        // (a position names it so).
         self.goto(Position::start(event), None)?;
-        let counter = ExecCounter::arm(self.pid(), r, None, WATCH_SLOTS[0])?;
-        let run = self.run_within_opts(Goal::Arrival(addr, 1), None, false);
-        let count = counter.count();
-        counter.disarm()?;
-        self.arrivals_known = false;
-        match run? {
-            Halt::Reached => {}
-            _ => {
-                return Err(Error::Program(format!(
-                    "internal error: no arrival at {addr} in interval {event}"
-                )))
-            }
-        }
-        let count = count?;
+        let count = self.count_to_first_arrival(event, addr, &[r], false)?[0];
         if count == 0 {
             return Ok(None);
         }
@@ -320,6 +325,234 @@ impl Timeline {
         Ok(Some(base.with_steps(steps - 1)))
     }
 
+    /// The position just before the first arrival at `addr` in interval
+    /// `event`, found from the instructions that can go on to `addr`.
+    ///
+    /// One that can *only* go on to `addr` (a direct call of `addr`, which
+    /// the return address on the stack names, or an instruction that falls
+    /// through into it) ran at most once before the first arrival, right
+    /// before it, since each of its runs is followed at once by an arrival
+    /// at `addr`. So the position is that instruction's first arrival,
+    /// found by counting it, which costs nothing however hot the code
+    /// before it was; a snapshot from the run that got here makes it a
+    /// short replay.
+    ///
+    /// A conditional branch that falls through into `addr` (a loop's exit)
+    /// may have run many times: its runs are counted from the interval's
+    /// start (seconds for a loop of a million rounds, at most
+    /// `COUNT_LIMIT`), and its last one is the position if one step from
+    /// it arrives at `addr`. `None` when no candidate came right before.
+    pub(super) fn before_first_arrival_by_predecessor(
+        &mut self,
+        event: EventIdx,
+        addr: RemoteAddr,
+    ) -> Result<Option<Position>> {
+        if !self.watches.is_empty() {
+            return Ok(None);
+        }
+        let (sole, branches) = self.predecessors(addr, self.at == Position::arrival(event, addr, 1, 0))?;
+        for round in sole.chunks(WATCH_SLOTS.len()) {
+            if !self.start_before_first_arrival(event, addr, false)? {
+                return Ok(None);
+            }
+            let counts = self.count_to_first_arrival(event, addr, round, false)?;
+            let Some(p) = round.iter().zip(counts).find(|(_, n)| *n == 1).map(|(p, _)| *p) else {
+                continue;
+            };
+            // P had not run yet wherever `addr` had not.
+            for s in &mut self.snapshots {
+                if s.event == event && s.arrivals.get(&addr) == Some(&0) && s.session.tracee().regs()?.rip != p.0 {
+                    s.arrivals.entry(p).or_insert(0);
+                }
+            }
+            if !self.start_before_first_arrival(event, p, false)? {
+                return Ok(None);
+            }
+            let before = Position::arrival(event, p, 1, 0);
+            match self.run_within(Goal::Arrival(p, 1), None)? {
+                Halt::Reached => {}
+                _ => {
+                    return Err(Error::Program(format!(
+                        "internal error: no arrival at {p} in interval {event}"
+                    )))
+                }
+            }
+            self.at = before;
+            self.arrivals_known = true;
+            // The step to `addr` is about to be taken back: keep this place.
+            self.cache_steps_base()?;
+            return Ok(Some(before));
+        }
+        // With every other breakpoint counted too, the counting run leaves
+        // snapshots that the run to the branch's last arrival starts from.
+        let others: Vec<RemoteAddr> = self.breakpoints.iter().copied().filter(|&b| b != addr).collect();
+        let per_round = if others.len() < WATCH_SLOTS.len() {
+            1
+        } else {
+            WATCH_SLOTS.len()
+        };
+        for round in branches.chunks(per_round) {
+            if !self.start_before_first_arrival(event, addr, true)? {
+                return Ok(None);
+            }
+            let counted: Vec<RemoteAddr> = match per_round {
+                1 => round.iter().chain(&others).copied().collect(),
+                _ => round.to_vec(),
+            };
+            let counts = self.count_to_first_arrival(event, addr, &counted, per_round == 1)?;
+            for (&q, k) in round.iter().zip(counts) {
+                if k == 0 {
+                    continue;
+                }
+                let base = Position::arrival(event, q, k, 0);
+                self.goto(base, None)?;
+                self.cache_steps_base()?;
+                let stepped = self.step_once(None)?;
+                // The live program ran ahead of any position; make it honest.
+                self.at = base.with_steps(1);
+                self.arrivals_known = false;
+                if !matches!(stepped, Halt::Event) && self.live.tracee().regs()?.rip == addr.0 {
+                    return Ok(Some(base));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The instructions that can go on to `addr`, as far as can be told
+    /// from here: those whose only way on is `addr` (the direct call that
+    /// the return address names, when the program stands at `addr` just
+    /// called, `at_addr`, and the instructions that end right at `addr` and
+    /// fall through into it), then the conditional branches that fall
+    /// through into it. Decoding backward is ambiguous on x86, so there may
+    /// be several; the ones that never ran are told apart by counting.
+    fn predecessors(&self, addr: RemoteAddr, at_addr: bool) -> Result<(Vec<RemoteAddr>, Vec<RemoteAddr>)> {
+        let decode = |at: u64, bytes: &[u8]| {
+            let mut decoder = Decoder::with_ip(64, bytes, at, DecoderOptions::NONE);
+            let instruction = decoder.decode();
+            (!instruction.is_invalid() && instruction.len() == bytes.len()).then_some(instruction)
+        };
+        let (mut sole, mut branches) = (Vec::new(), Vec::new());
+        if at_addr {
+            let rsp = self.live.tracee().regs()?.rsp;
+            let call = self
+                .read_memory(RemoteAddr(rsp), 8)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+                .and_then(|ret| ret.checked_sub(5));
+            if let Some(call) = call {
+                if let Ok(bytes) = self.read_memory(RemoteAddr(call), 5) {
+                    if decode(call, &bytes)
+                        .is_some_and(|i| i.flow_control() == FlowControl::Call && i.near_branch_target() == addr.0)
+                    {
+                        sole.push(RemoteAddr(call));
+                    }
+                }
+            }
+        }
+        for len in 1..=15u64 {
+            let Some(at) = addr.0.checked_sub(len) else { break };
+            let Ok(bytes) = self.read_memory(RemoteAddr(at), len as usize) else {
+                continue;
+            };
+            match decode(at, &bytes).map(|i| i.flow_control()) {
+                Some(FlowControl::Next) => sole.push(RemoteAddr(at)),
+                Some(FlowControl::ConditionalBranch) => branches.push(RemoteAddr(at)),
+                _ => {}
+            }
+        }
+        Ok((sole, branches))
+    }
+
+    /// Puts the live program at the latest place known to come before the
+    /// first arrival at `addr` in interval `event`: a snapshot (unless
+    /// `from_start`), or else the interval's start. `false` when that
+    /// arrival is the interval's start.
+    fn start_before_first_arrival(&mut self, event: EventIdx, addr: RemoteAddr, from_start: bool) -> Result<bool> {
+        match self.snapshot_before_first(event, addr).filter(|_| !from_start) {
+            // The place has no name; the run that follows gives it one.
+            Some(i) => self.restore_snapshot(i, Position::arrival(event, addr, 0, 0))?,
+            None => self.goto(Position::start(event), None)?,
+        }
+        Ok(self.regs()?.rip != addr.0)
+    }
+
+    /// Runs from here (before any arrival at `addr`) to the first arrival
+    /// at `addr`, counting the executions of `addrs` (at most two) on the
+    /// way. A count costs a debug exception per execution (about 9 µs), so
+    /// a run that passes one of them more than `COUNT_LIMIT` times is
+    /// stopped with an error rather than left to run for minutes. With
+    /// `snapshots` (when `addrs` holds every breakpoint but `addr`), ticks
+    /// leave snapshots with those counts.
+    fn count_to_first_arrival(
+        &mut self,
+        event: EventIdx,
+        addr: RemoteAddr,
+        addrs: &[RemoteAddr],
+        snapshots: bool,
+    ) -> Result<Vec<u64>> {
+        let saved = std::mem::take(&mut self.breakpoints);
+        let mut counters = Vec::new();
+        let mut run = Ok(());
+        for (&a, slot) in addrs.iter().zip(WATCH_SLOTS) {
+            match ExecCounter::arm(self.pid(), a, None, slot) {
+                Ok(c) => counters.push(c),
+                Err(e) => {
+                    run = Err(e);
+                    break;
+                }
+            }
+        }
+        if run.is_ok() {
+            run = self.with_ticks(Some(ANCHOR_EVERY), |this| loop {
+                this.counter = Some(ExecCounter::arm(this.pid(), addr, Some(1), COUNTER_SLOT)?);
+                let halt = this.run_loop(Goal::Arrival(addr, 1), None);
+                this.counter.take().expect("armed above").disarm()?;
+                match halt? {
+                    Halt::Reached => return Ok(()),
+                    // See `last_tick_before`.
+                    Halt::Tick if this.live.tracee().regs()?.rip == addr.0 => return Ok(()),
+                    Halt::Tick => {
+                        let rip = this.live.tracee().regs()?.rip;
+                        let mut arrivals = HashMap::from([(addr, 0)]);
+                        for (&a, counter) in addrs.iter().zip(&counters) {
+                            let count = counter.count()?;
+                            arrivals.insert(a, count);
+                            if count > COUNT_LIMIT {
+                                return Err(Error::Program(format!(
+                                    "the instruction before this one comes after {a} ran more than \
+                                     {COUNT_LIMIT} times since the last event, and rback finds places \
+                                     there by counting those runs; reverse stepping stops here \
+                                     (reverse-continue to a breakpoint before it, or go to an earlier event)"
+                                )));
+                            }
+                        }
+                        // Not standing on a counted address, where the
+                        // count would not say whether it ran yet.
+                        if snapshots && !arrivals.contains_key(&RemoteAddr(rip)) && this.snapshot_due() {
+                            this.push_snapshot(arrivals)?;
+                        }
+                    }
+                    _ => {
+                        return Err(Error::Program(format!(
+                            "internal error: no arrival at {addr} in interval {event}"
+                        )))
+                    }
+                }
+            });
+        }
+        self.breakpoints = saved;
+        self.arrivals_known = false;
+        let mut counts = Vec::new();
+        for counter in counters {
+            counts.push(counter.count());
+            counter.disarm()?;
+        }
+        run?;
+        counts.into_iter().collect()
+    }
+
     /// Runs from the start of interval `event` to the first arrival at
     /// `addr` with a ticker `every` apart; the rip of the last tick.
     pub(super) fn last_tick_before(
@@ -336,9 +569,11 @@ impl Timeline {
                 match this.run_loop(Goal::Arrival(addr, 1), None)? {
                     Halt::Tick => {
                         let rip = this.live.tracee().regs()?.rip;
-                        // The counter's signal may have merged into the tick's.
-                        let counted = this.counter.as_ref().map_or(Ok(0), |c| c.count())?;
-                        if rip == addr.0 && counted >= 1 {
+                        // The counter's signal may have merged into the
+                        // tick's: standing on `addr` is its first arrival
+                        // (the counter stops at that one), whatever the
+                        // count says (the execution is still pending).
+                        if rip == addr.0 {
                             return Ok(());
                         }
                         last_tick = Some(RemoteAddr(rip));

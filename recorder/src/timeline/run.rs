@@ -4,6 +4,7 @@
 //! made it stop ([`Halt`]). Long counted runs are cut by a [`Ticker`] to
 //! leave anchors behind.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,7 +133,16 @@ impl Timeline {
                 self.at = target;
                 return Ok(());
             }
-            if let Some(i) = self.anchor_for(target) {
+            let anchor = self.anchor_for(target);
+            let snapshot = self.snapshot_for(target).filter(|&(_, count)| {
+                anchor.is_none_or(|i| match self.checkpoints[i].position.point {
+                    Point::Arrival { nth, .. } => nth <= count,
+                    _ => true,
+                })
+            });
+            if let Some((i, _)) = snapshot {
+                self.restore_snapshot(i, target)?;
+            } else if let Some(i) = anchor {
                 self.restore(i)?;
                 self.arrivals = self.checkpoints[i].counts.clone().expect("an anchor has counts");
                 self.arrivals_known = true;
@@ -144,6 +154,12 @@ impl Timeline {
             }
         }
         while self.at.event < target.event {
+            if hits.is_none() && self.can_fly() {
+                self.fly(target.event, false)?;
+                if self.at.event >= target.event {
+                    break;
+                }
+            }
             if self.at.point != Point::End {
                 let recording = hits.is_some();
                 match self.run_within_opts(Goal::End, hits.as_deref_mut(), recording)? {
@@ -348,6 +364,80 @@ impl Timeline {
         Ok(halt)
     }
 
+    /// `cont`'s run: to the next breakpoint, reported watch access or the
+    /// interval's end. When it is long, every tick (the caller runs the
+    /// ticker) leaves a [`Snapshot`] behind, so that the reverse step a
+    /// user typically makes next starts near the stop instead of at the
+    /// interval's start.
+    ///
+    /// [`Snapshot`]: super::checkpoints::Snapshot
+    pub(super) fn run_to_breakpoint_snapshotting(&mut self) -> Result<Halt> {
+        // A tick that came during the last interval's event was dropped by
+        // the replay: let the ticker send again.
+        self.tick.store(false, Ordering::SeqCst);
+        loop {
+            match self.run_within(Goal::Breakpoint, None)? {
+                Halt::Tick => {}
+                other => return Ok(other),
+            }
+            // The tick may have stopped the program on a breakpoint before
+            // its int3 ran: that is an arrival, and a hit.
+            if let Some(addr) = self.breakpoint_here()? {
+                self.arrive(addr, None);
+                return Ok(Halt::Breakpoint(addr));
+            }
+            self.take_snapshot()?;
+        }
+    }
+
+    /// Runs to the interval's end while `counters` count the executions of
+    /// `addrs` (every breakpoint), leaving anchors at arrivals at `addrs[0]`
+    /// on the way, as [`Timeline::run_to_arrival_anchoring`] does. A
+    /// reverse-continue counts the hits this way and then goes to the last
+    /// one: from the last anchor that costs a few milliseconds instead of a
+    /// second counted run over the whole stretch.
+    ///
+    /// Returns, with the halt, how many executions `counters[0]` counted
+    /// that did not happen: a second perf breakpoint on the same address,
+    /// the one that stops at an anchor's arrival, makes the first count
+    /// that arrival once more (measured here: one per anchor).
+    pub(super) fn run_to_end_anchoring(
+        &mut self,
+        addrs: &[RemoteAddr],
+        counters: &[ExecCounter],
+    ) -> Result<(Halt, u64)> {
+        let saved = std::mem::take(&mut self.breakpoints);
+        let saved_watches = std::mem::take(&mut self.watches);
+        let mut phantom = 0;
+        let every = self.anchor_ticks();
+        let result = self.with_ticks(every, |this| loop {
+            match this.run_loop(Goal::End, None)? {
+                Halt::Tick => {}
+                other => return Ok(other),
+            }
+            let Some(&first) = addrs.first() else { continue };
+            // The next arrival at the first breakpoint is named and near.
+            let done = counters[0].count()? - phantom;
+            match this.run_to_next_arrival(first, done + 1)? {
+                Halt::Reached => {}
+                Halt::Tick => continue,
+                other => return Ok(other),
+            }
+            // Nothing ran `first` between the tick and this arrival.
+            phantom = counters[0].count()? - done;
+            let mut counts = HashMap::new();
+            for (&addr, counter) in addrs.iter().zip(counters).skip(1) {
+                counts.insert(addr, counter.count()?);
+            }
+            // Standing on it: an arrival, not yet an execution.
+            counts.insert(first, done + 1);
+            this.add_anchor(Position::arrival(this.at.event, first, done + 1, 0), counts)?;
+        });
+        self.breakpoints = saved;
+        self.watches = saved_watches;
+        Ok((result?, phantom))
+    }
+
     /// A counted run to the `nth` arrival at `addr` that leaves anchors on
     /// the way (see [`Timeline::run_to_arrival_anchoring`]).
     pub(super) fn run_to_arrival(
@@ -357,9 +447,7 @@ impl Timeline {
         others: &[RemoteAddr],
         counters: &[ExecCounter],
     ) -> Result<Halt> {
-        // An anchor there would restart the count the signal placement
-        // relies on (see `Timeline::checkpoint`).
-        let every = (!self.next_event_is_placed_signal()).then_some(ANCHOR_EVERY);
+        let every = self.anchor_ticks();
         self.with_ticks(every, |this| this.run_to_arrival_anchoring(addr, nth, others, counters))
     }
 
@@ -397,11 +485,7 @@ impl Timeline {
                 continue;
             }
             // The next arrival is named and near: put an anchor there.
-            let counter = ExecCounter::arm(self.pid(), addr, Some(1), COUNTER_SLOT)?;
-            self.counter = Some(counter);
-            let halt = self.run_loop(Goal::Arrival(addr, done + 1), None);
-            self.counter.take().expect("armed above").disarm()?;
-            match halt? {
+            match self.run_to_next_arrival(addr, done + 1)? {
                 Halt::Reached => {}
                 Halt::Tick => continue,
                 other => return Ok(other),
@@ -415,6 +499,23 @@ impl Timeline {
             counts.insert(addr, done + 1);
             self.add_anchor(Position::arrival(self.at.event, addr, done + 1, 0), counts)?;
         }
+    }
+
+    /// How often a long run in this interval stops to leave an anchor or a
+    /// snapshot: every `ANCHOR_EVERY`, or never when the interval's event is
+    /// a signal placed by count, which a fork in the middle of the interval
+    /// would restart (see `Timeline::checkpoint`).
+    fn anchor_ticks(&self) -> Option<Duration> {
+        (!self.next_event_is_placed_signal()).then_some(ANCHOR_EVERY)
+    }
+
+    /// Runs to the next arrival at `addr`, which is arrival `nth` in this
+    /// interval (a tick may stop the run first).
+    fn run_to_next_arrival(&mut self, addr: RemoteAddr, nth: u64) -> Result<Halt> {
+        self.counter = Some(ExecCounter::arm(self.pid(), addr, Some(1), COUNTER_SLOT)?);
+        let halt = self.run_loop(Goal::Arrival(addr, nth), None);
+        self.counter.take().expect("armed above").disarm()?;
+        halt
     }
 
     /// How many times the instruction at `addr` has run in this interval,

@@ -2,7 +2,9 @@
  *   loop N      N calls of step() with no system call in between
  *   recurse N   fact(N) recursing N deep
  *   heap MIB    a heap of MIB MiB, rewritten a page at a time between syscalls
- *   shared N    N values written to a MAP_SHARED page, a syscall after each */
+ *   shared N    N values written to a MAP_SHARED page, a syscall after each
+ *   spin N M    N rounds of a hash loop with no call in it, then M calls of
+ *               step() and one of done(), all with no system call between */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@ __attribute__((noinline)) long fact(long n) {
 
 __attribute__((noinline)) void mark(long *p, long i) { *p = i; }
 
+__attribute__((noinline)) void done(void) { total = -total; }
+
 __attribute__((noinline)) void touch(char *heap, size_t page, long round) {
     heap[page * 4096] = (char)round;
     total += heap[page * 4096];
@@ -38,6 +42,18 @@ int main(int argc, char **argv) {
             step(i);
     } else if (strcmp(argv[1], "recurse") == 0) {
         total = fact(n);
+    } else if (strcmp(argv[1], "spin") == 0 && argc > 3) {
+        unsigned long x = 0x9e3779b97f4a7c15UL, acc = 0;
+        for (long i = 0; i < n; i++) {
+            x += 0x9e3779b97f4a7c15UL;
+            unsigned long z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9UL;
+            acc ^= z ^ (z >> 27);
+        }
+        total = (long)(acc & 1);
+        long m = atol(argv[3]);
+        for (long i = 1; i <= m; i++)
+            step(i);
+        done();
     } else if (strcmp(argv[1], "shared") == 0) {
         long *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (page == MAP_FAILED)
