@@ -64,7 +64,11 @@ impl ReplaySession {
         if fd != u64::MAX {
             self.tracee.inject_syscall(libc::SYS_close, [fd, 0, 0, 0, 0, 0])?;
         }
-        if let (Some(len), true) = (file_len, got >= 0) {
+        // Only shared mappings: the dynamic loader reserves a library's
+        // whole span with one private mapping of its file, longer than the
+        // file, and maps the segments over it; that must stay as it was.
+        let shared = a[3] as i32 & libc::MAP_SHARED != 0;
+        if let (Some(len), true) = (file_len, got >= 0 && shared) {
             self.cover_past_the_copy(got as u64, a[1], a[2], a[5], len)?;
         }
         Ok(got)
