@@ -217,28 +217,25 @@ impl Evaluator<'_> {
         let left = if depth == 0 { NESTED_ELEMENTS } else { left };
         NESTED.with(|n| n.set((depth + 1, left)));
         *budget = budget.saturating_sub(1);
+        let template = |kinds: &[&'static str]| {
+            kinds
+                .iter()
+                .copied()
+                .find(|k| name.strip_prefix(k).is_some_and(|r| r.starts_with('<')))
+        };
         let body = if path(ty, &["_M_dataplus", "_M_p"]).is_some() {
             self.string(ty, own)
-        } else if name.starts_with("std::vector<") {
+        } else if template(&["std::vector"]).is_some() {
             self.vector(ty, own)
-        } else if name.starts_with("std::unique_ptr<") {
+        } else if template(&["std::unique_ptr"]).is_some() {
             self.unique_ptr(ty, &name, own)
-        } else if let Some(kind) = ["std::shared_ptr", "std::weak_ptr"]
-            .into_iter()
-            .find(|k| name.strip_prefix(k).is_some_and(|r| r.starts_with('<')))
-        {
+        } else if let Some(kind) = template(&["std::shared_ptr", "std::weak_ptr"]) {
             self.shared_ptr(ty, kind, &name, own)
-        } else if name.starts_with("std::optional<") {
+        } else if template(&["std::optional"]).is_some() {
             self.optional(ty, &name, own)
-        } else if let Some(kind) = ["std::map", "std::multimap"]
-            .into_iter()
-            .find(|k| name.strip_prefix(k).is_some_and(|r| r.starts_with('<')))
-        {
+        } else if let Some(kind) = template(&["std::map", "std::multimap"]) {
             self.map(ty, kind, &name, own)
-        } else if let Some(kind) = ["std::unordered_map", "std::unordered_multimap"]
-            .into_iter()
-            .find(|k| name.strip_prefix(k).is_some_and(|r| r.starts_with('<')))
-        {
+        } else if let Some(kind) = template(&["std::unordered_map", "std::unordered_multimap"]) {
             self.unordered_map(ty, kind, &name, own)
         } else {
             None
