@@ -1359,6 +1359,9 @@ impl<'a> Evaluator<'a> {
             }
             Expr::Field(base, name) | Expr::Arrow(base, name) => {
                 let mut v = self.eval(base)?;
+                if let (Expr::Arrow(..), Some(p)) = (e, self.smart_pointer(&v)) {
+                    v = p;
+                }
                 if let Kind::Pointer { target, .. } = &v.ty.kind {
                     if !matches!(target.kind, Kind::Struct { .. }) {
                         return Err(
@@ -1773,6 +1776,10 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Kind::Function => Ok(v),
+            Kind::Struct { .. } if self.smart_pointer(&v).is_some() => {
+                let p = self.smart_pointer(&v).ok_or("no pointer")?;
+                self.deref(p)
+            }
             // gdb lets `*` turn a number into an address of an `int`.
             Kind::Int { .. } if v.bytes.is_some() => {
                 let addr = integer(&v).unwrap_or(0) as u64;

@@ -46,7 +46,7 @@ enum Body {
     },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Child {
     /// An element of an array-like container: `1`.
     Element(Value),
@@ -147,6 +147,28 @@ fn template_args(name: &str) -> Vec<&str> {
     args
 }
 
+/// Which of `kinds` (`std::map`) the type named `name` instantiates.
+fn template_of(name: &str, kinds: &[&'static str]) -> Option<&'static str> {
+    kinds
+        .iter()
+        .copied()
+        .find(|k| name.strip_prefix(k).is_some_and(|r| r.starts_with('<')))
+}
+
+/// A template argument as gdb's libstdc++ type printers name it where the
+/// printers apply them (`std::optional`'s): a vector without its default
+/// allocator, `std::vector<int>`.
+fn recognised(arg: &str) -> String {
+    if template_of(arg, &["std::vector"]).is_some() {
+        if let [elem, alloc] = template_args(arg)[..] {
+            if alloc == format!("std::allocator<{elem}>") || alloc == format!("std::allocator<{elem} >") {
+                return format!("std::vector<{}>", recognised(elem));
+            }
+        }
+    }
+    arg.to_string()
+}
+
 /// The type that an allocator among a container's template arguments
 /// allocates: `std::pair<int const, int>` of a map's `std::allocator<...>`.
 fn allocated(name: &str) -> Option<&str> {
@@ -217,15 +239,11 @@ impl Evaluator<'_> {
         let left = if depth == 0 { NESTED_ELEMENTS } else { left };
         NESTED.with(|n| n.set((depth + 1, left)));
         *budget = budget.saturating_sub(1);
-        let template = |kinds: &[&'static str]| {
-            kinds
-                .iter()
-                .copied()
-                .find(|k| name.strip_prefix(k).is_some_and(|r| r.starts_with('<')))
-        };
+        let template = |kinds: &[&'static str]| template_of(&name, kinds);
         let body = if path(ty, &["_M_dataplus", "_M_p"]).is_some() {
             self.string(ty, own)
-        } else if template(&["std::vector"]).is_some() {
+        } else if template(&["std::vector"]).is_some() || path(ty, &["_M_impl", "_M_end_of_storage"]).is_some() {
+            // Also under a typedef's name (`element_type` of a `shared_ptr`).
             self.vector(ty, own)
         } else if template(&["std::unique_ptr"]).is_some() {
             self.unique_ptr(ty, &name, own)
@@ -346,6 +364,20 @@ impl Evaluator<'_> {
         Some(Body::Children { head, children, more })
     }
 
+    /// The pointer a `std::unique_ptr` or `std::shared_ptr` holds, for
+    /// `*p` and `p->m` as gdb's libstdc++ xmethods answer them.
+    pub(super) fn smart_pointer(&self, v: &Value) -> Option<Value> {
+        if v.ty.lang != Lang::Cpp {
+            return None;
+        }
+        let name = v.ty.name();
+        let (ty, at) = match template_of(&name, &["std::unique_ptr", "std::shared_ptr"])? {
+            "std::unique_ptr" => find_deep(&v.ty, "_M_head_impl", is_pointer, 0)?,
+            _ => path(&v.ty, &["_M_ptr"])?,
+        };
+        v.part(ty, at)
+    }
+
     fn unique_ptr(&self, ty: &Type, name: &str, own: &[u8]) -> Option<Body> {
         let (p_ty, at) = find_deep(ty, "_M_head_impl", is_pointer, 0)?;
         let head = format!("std::unique_ptr<{}>", template_args(name).first()?);
@@ -389,7 +421,7 @@ impl Evaluator<'_> {
     fn optional(&self, ty: &Type, name: &str, own: &[u8]) -> Option<Body> {
         let (_, engaged_at) = path(ty, &["_M_payload", "_M_engaged"])?;
         let (value_ty, value_at) = path(ty, &["_M_payload", "_M_payload", "_M_value"])?;
-        let head = format!("std::optional<{}>", template_args(name).first()?);
+        let head = format!("std::optional<{}>", recognised(template_args(name).first()?));
         if own.get(usize::try_from(engaged_at).ok()?)? == &0 {
             return Some(Body::Children {
                 head: format!("{head} [no contained value]"),
@@ -397,12 +429,23 @@ impl Evaluator<'_> {
                 more: false,
             });
         }
+        let value = self.child(value_ty, None, own, value_at)?;
+        // A contained container's elements are the optional's own.
+        if let Some(Body::Children {
+            head: inner,
+            children,
+            more,
+        }) = value.pretty().map(|p| &p.body)
+        {
+            return Some(Body::Children {
+                head: format!("{head} containing {inner}"),
+                children: children.clone(),
+                more: *more,
+            });
+        }
         Some(Body::Children {
             head,
-            children: vec![Child::Named(
-                "[contained value]",
-                self.child(value_ty, None, own, value_at)?,
-            )],
+            children: vec![Child::Named("[contained value]", value)],
             more: false,
         })
     }

@@ -14,6 +14,11 @@ struct Inventory {
     std::optional<double> price;
 };
 
+struct Point {
+    int x;
+    int y;
+};
+
 volatile long sink;
 
 // Makes a vector's pointers garbage (a huge length into unmapped memory),
@@ -63,9 +68,15 @@ int main()
         many[i] = i;
     std::unordered_map<int, int> um = {{1, 10}, {2, 20}};
     Inventory inv = {"bolts", {4, 5}, 1.5};
+    std::optional<std::vector<int>> ov = std::vector<int>{1, 2};
+    std::map<std::string, std::vector<int>> mv = {{"k", {1}}};
+    auto us = std::make_unique<std::string>("owned");
+    auto sv = std::make_shared<std::vector<int>>(2, 3);
+    auto pp = std::make_unique<Point>(Point{1, 2});
     sink = v.size() + empty.size() + words.size() + big.size() + s.size() + longer.size() + nul.size() + *up +
            (none ? 1 : 0) + *sp + wp.use_count() + sp2.use_count() + (nosp ? 1 : 0) + *opt + (noopt ? 1 : 0) +
-           m.size() + many.size() + um.size() + inv.counts.size();
+           m.size() + many.size() + um.size() + inv.counts.size() + ov->size() + mv.size() + us->size() + sv->size() +
+           pp->x;
 
     spoil(v, longer, um);
     return 0;
