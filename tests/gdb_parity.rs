@@ -959,7 +959,7 @@ const PRINTERS_O0: Program = cpp("printers", 0);
 fn cpp_printers_vectors_and_strings() {
     check_against_gdb_with_python(
         PRINTERS_O0,
-        "break printers.cpp:76\ncontinue\np v\np empty\np words\np big\np s\np longer\np nul\n\
+        "break printers.cpp:85\ncontinue\np v\np empty\np words\np big\np s\np longer\np nul\n\
          p/x v\np *&v\np v._M_impl._M_finish\np words[1]\n",
     );
 }
@@ -968,7 +968,7 @@ fn cpp_printers_vectors_and_strings() {
 fn cpp_printers_smart_pointers_and_optional() {
     check_against_gdb_with_python(
         PRINTERS_O0,
-        "break printers.cpp:76\ncontinue\np up\np none\np sp\np wp\np sp2\np nosp\np opt\np noopt\np/x opt\n",
+        "break printers.cpp:85\ncontinue\np up\np none\np sp\np wp\np sp2\np nosp\np opt\np noopt\np/x opt\n",
     );
 }
 
@@ -977,7 +977,7 @@ fn cpp_printers_maps_show_at_most_100_entries() {
     // A key and a value are two of gdb's 200 elements: `many` stops at 99.
     check_against_gdb_with_python(
         PRINTERS_O0,
-        "break printers.cpp:76\ncontinue\np m\np um\np many\np/x m\n",
+        "break printers.cpp:85\ncontinue\np m\np um\np many\np/x m\n",
     );
 }
 
@@ -985,7 +985,7 @@ fn cpp_printers_maps_show_at_most_100_entries() {
 fn cpp_printers_inside_structs_and_info_locals() {
     check_against_gdb_with_python(
         PRINTERS_O0,
-        "break printers.cpp:76\ncontinue\np inv\np inv.counts\np inv.name\ninfo locals\n",
+        "break printers.cpp:85\ncontinue\np inv\np inv.counts\np inv.name\ninfo locals\n",
     );
 }
 
@@ -995,8 +995,16 @@ fn cpp_printers_nested_and_smart_pointer_operators() {
     // behind a `shared_ptr` is reached through a typedef (`element_type`).
     check_against_gdb_with_python(
         PRINTERS_O0,
-        "break printers.cpp:76\ncontinue\np ov\np mv\np us\np sv\np *up\np *sp\np *us\np *sv\np *pp\n\
+        "break printers.cpp:85\ncontinue\np ov\np mv\np us\np sv\np *up\np *sp\np *us\np *sv\np *pp\n\
          p pp->y\np sv->_M_impl._M_start[1]\n",
+    );
+}
+
+#[test]
+fn cpp_printers_sets_lists_and_wide_strings() {
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:85\ncontinue\np st\np ms\np ls\np els\np uset\np ws\np/x st\n",
     );
 }
 
@@ -1007,7 +1015,7 @@ fn cpp_printers_of_corrupt_containers_stay_bounded() {
     // a hash table whose node links to itself stops after 100 entries.
     check_against_gdb_with_python(
         PRINTERS_O0,
-        "break printers.cpp:41\ncontinue\np v\np str\np um\nup\np s\np longer\n",
+        "break printers.cpp:44\ncontinue\np v\np str\np um\nup\np s\np longer\n",
     );
 }
 

@@ -2388,6 +2388,7 @@ fn index_children(
             gimli::DW_TAG_typedef
             | gimli::DW_TAG_base_type
             | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_class_type
             | gimli::DW_TAG_union_type
             | gimli::DW_TAG_enumeration_type => {
                 if matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
@@ -2426,6 +2427,8 @@ fn index_children(
                 };
                 let tag = match e.tag() {
                     gimli::DW_TAG_structure_type => "struct ",
+                    // Found by the libstdc++ printers (`std::list<std::string>`).
+                    gimli::DW_TAG_class_type => "class ",
                     gimli::DW_TAG_union_type => "union ",
                     gimli::DW_TAG_enumeration_type => "enum ",
                     _ => "",

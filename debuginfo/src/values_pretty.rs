@@ -3,8 +3,9 @@
 //! `"hello"`, `std::vector of length 3, capacity 4 = {1, 2, 3}`,
 //! `std::unique_ptr<int> = {get() = 0x...}`, `std::shared_ptr<int> (use
 //! count 1, weak count 0) = {get() = 0x...}`, `std::optional<int> =
-//! {[contained value] = 5}`, `std::map with 2 elements = {[1] = 2, ...}`
-//! and `std::unordered_map` alike.
+//! {[contained value] = 5}`, `std::map with 2 elements = {[1] = 2, ...}`,
+//! `std::set with 3 elements = {[0] = 1, ...}`, `std::unordered_map` and
+//! `std::unordered_set` alike, and `std::__cxx11::list = {[0] = 1}`.
 //!
 //! A [`Pretty`] is made when a value is read (the evaluator follows the
 //! container's pointers through `Memory` then) and kept with the value as
@@ -54,6 +55,9 @@ enum Child {
     Named(&'static str, Value),
     /// A map's entry: `[1] = "a"`.
     Entry(Value, Value),
+    /// An element numbered as gdb's printers without a display hint
+    /// number them (a set's, a list's): `[0] = 1`.
+    Indexed(usize, Value),
     /// What could not be read, in gdb's words; nothing follows it.
     Error(String),
 }
@@ -71,6 +75,56 @@ thread_local! {
     /// How deep in nested containers the printer is, and how many more
     /// elements it may read: set by the outermost container.
     static NESTED: Cell<(u32, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// How a node-based container links its nodes.
+#[derive(Clone, Copy)]
+enum Links {
+    /// A red-black tree, walked in order through parent links.
+    Tree,
+    /// A singly linked list ending in a null link.
+    Hash,
+    /// A ring through the container's header, walked as far as its size.
+    List,
+}
+
+/// What a container's nodes hold.
+enum Held {
+    /// A map's `std::pair`, shown `[key] = value`.
+    Pair(Type),
+    /// An element, shown `[i] = element`.
+    Element(Type),
+}
+
+/// The node after `node` in order in a red-black tree, as gdb's printer
+/// finds it: the leftmost of the right subtree, else the first ancestor
+/// reached from the left. `steps` counts the links followed, within
+/// [`TREE_STEPS`], against a tree that links back into itself.
+fn tree_successor(link: &dyn Fn(u64, u64) -> Result<u64, String>, node: u64, steps: &mut usize) -> Result<u64, String> {
+    let (parent, left, right) = (8, 16, 24);
+    let mut next = link(node, right)?;
+    if next != 0 {
+        while *steps < TREE_STEPS {
+            *steps += 1;
+            let l = link(next, left)?;
+            if l == 0 {
+                return Ok(next);
+            }
+            next = l;
+        }
+    } else {
+        let mut at = node;
+        let mut up = link(at, parent)?;
+        while *steps < TREE_STEPS && at == link(up, right)? {
+            *steps += 1;
+            at = up;
+            up = link(up, parent)?;
+        }
+        if *steps < TREE_STEPS {
+            return Ok(if link(at, right)? != up { up } else { at });
+        }
+    }
+    Err("the tree does not end".to_string())
 }
 
 impl Pretty {
@@ -105,6 +159,7 @@ impl Pretty {
                 Child::Element(v) => out.push_str(&v.format(f)),
                 Child::Named(name, v) => out.push_str(&format!("{name} = {}", v.format(f))),
                 Child::Entry(k, v) => out.push_str(&format!("[{}] = {}", k.format(f), v.format(f))),
+                Child::Indexed(i, v) => out.push_str(&format!("[{i}] = {}", v.format(f))),
                 // gdb's printing stops at the error, which it reports
                 // after what it had printed (without the closing brace).
                 Child::Error(e) => {
@@ -251,10 +306,17 @@ impl Evaluator<'_> {
             self.shared_ptr(ty, kind, &name, own)
         } else if template(&["std::optional"]).is_some() {
             self.optional(ty, &name, own)
-        } else if let Some(kind) = template(&["std::map", "std::multimap"]) {
-            self.map(ty, kind, &name, own)
-        } else if let Some(kind) = template(&["std::unordered_map", "std::unordered_multimap"]) {
-            self.unordered_map(ty, kind, &name, own)
+        } else if let Some(kind) = template(&["std::map", "std::multimap", "std::set", "std::multiset"]) {
+            self.tree(ty, kind, &name, own)
+        } else if let Some(kind) = template(&[
+            "std::unordered_map",
+            "std::unordered_multimap",
+            "std::unordered_set",
+            "std::unordered_multiset",
+        ]) {
+            self.hashtable(ty, kind, &name, own)
+        } else if template(&["std::__cxx11::list", "std::list"]).is_some() {
+            self.list(ty, &name, own)
         } else {
             None
         };
@@ -300,20 +362,31 @@ impl Evaluator<'_> {
         }
     }
 
+    /// `"hello"`; a wide string of ASCII characters with its prefix
+    /// (`L"wide"`, `u"..."`, `U"..."`), any other left raw.
     fn string(&self, ty: &Type, own: &[u8]) -> Option<Body> {
         let (p_ty, p_at) = path(ty, &["_M_dataplus", "_M_p"])?;
         let (_, len_at) = path(ty, &["_M_string_length"])?;
-        match &p_ty.kind {
-            Kind::Pointer { target, .. } if target.size == 1 => {}
-            // Wide strings are left raw (see the README).
+        let Kind::Pointer { target, .. } = &p_ty.kind else {
+            return None;
+        };
+        let prefix = match (target.size, target.name().as_str()) {
+            (1, _) => "",
+            (4, "wchar_t") => "L",
+            (2, "char16_t") => "u",
+            (4, "char32_t") => "U",
             _ => return None,
-        }
+        };
         let (p, len) = (word(own, p_at)?, word(own, len_at)?);
         let shown = len.min(PRINT_MAX as u64);
-        Some(Body::Text(match self.scope.mem.read(p, shown as usize) {
-            Some(chars) => format_string(&chars, len > shown),
-            None => format!("<error: {}>", memory_error(p)),
-        }))
+        let Some(bytes) = self.scope.mem.read(p, (shown * target.size) as usize) else {
+            return Some(Body::Text(format!("<error: {}>", memory_error(p))));
+        };
+        let chars: Vec<u8> = bytes
+            .chunks(target.size as usize)
+            .map(|c| u8::try_from(read_int(c, target.size, false)).ok().filter(u8::is_ascii))
+            .collect::<Option<_>>()?;
+        Some(Body::Text(format!("{prefix}{}", format_string(&chars, len > shown))))
     }
 
     fn vector(&self, ty: &Type, own: &[u8]) -> Option<Body> {
@@ -450,122 +523,129 @@ impl Evaluator<'_> {
         })
     }
 
-    /// The entries of a map: a key and a value are two of gdb's 200
-    /// children.
-    fn map(&self, ty: &Type, kind: &str, name: &str, own: &[u8]) -> Option<Body> {
+    /// A `std::map`, `std::set` and their `multi` kinds: a red-black tree.
+    fn tree(&self, ty: &Type, kind: &str, name: &str, own: &[u8]) -> Option<Body> {
         let (_, header_at) = path(ty, &["_M_t", "_M_impl", "_M_header"])?;
         let (_, count_at) = path(ty, &["_M_t", "_M_impl", "_M_node_count"])?;
-        let pair_name = allocated(name)?;
-        let pair = self.named_type(&format!("struct {pair_name}"))?;
+        let (held, held_name) = self.held(kind, name)?;
         // The value follows the node's colour and three links.
-        let value_at = self
-            .named_type(&format!("struct std::_Rb_tree_node<{pair_name}>"))
-            .and_then(|node| path(&node, &["_M_storage"]).map(|(_, o)| o))
-            .unwrap_or(32);
+        let value_at = self.storage_offset(&format!("std::_Rb_tree_node<{held_name}>"), 32);
+        let count = word(own, count_at)?;
+        let first = word(own, header_at + 16)?;
+        let head = format!("{kind} with {}", elements(count));
+        Some(self.nodes(head, Links::Tree, first, count, value_at, &held))
+    }
+
+    /// A `std::unordered_map` or `std::unordered_set` (and `multi` kinds):
+    /// a list of nodes from `_M_before_begin`.
+    fn hashtable(&self, ty: &Type, kind: &str, name: &str, own: &[u8]) -> Option<Body> {
+        let (_, count_at) = path(ty, &["_M_h", "_M_element_count"])?;
+        let (_, first_at) = path(ty, &["_M_h", "_M_before_begin", "_M_nxt"])?;
+        let (held, held_name) = self.held(kind, name)?;
+        // After the link to the next node (and before a cached hash code).
+        let value_at = ["false", "true"]
+            .iter()
+            .map(|cached| self.storage_offset(&format!("std::__detail::_Hash_node<{held_name}, {cached}>"), 0))
+            .find(|&o| o != 0)
+            .unwrap_or(8);
         let count = word(own, count_at)?;
         let head = format!("{kind} with {}", elements(count));
+        Some(self.nodes(head, Links::Hash, word(own, first_at)?, count, value_at, &held))
+    }
+
+    /// A `std::list`: a ring of nodes through its header, of known size.
+    fn list(&self, ty: &Type, name: &str, own: &[u8]) -> Option<Body> {
+        let (_, first_at) = path(ty, &["_M_impl", "_M_node", "_M_next"])?;
+        let (_, count_at) = path(ty, &["_M_impl", "_M_node", "_M_size"])?;
+        let (held, held_name) = self.held("list", name)?;
+        let value_at = self.storage_offset(&format!("std::_List_node<{held_name}>"), 16);
+        let count = word(own, count_at)?;
+        let kind = &name[..name.find('<')?];
+        if count == 0 {
+            return Some(Body::Children {
+                head: format!("empty {kind}"),
+                children: Vec::new(),
+                more: false,
+            });
+        }
+        Some(self.nodes(
+            kind.to_string(),
+            Links::List,
+            word(own, first_at)?,
+            count,
+            value_at,
+            &held,
+        ))
+    }
+
+    /// What the nodes of a container of kind `kind` named `name` hold: a
+    /// map's pair or a set's or list's element, with its type's name.
+    fn held<'n>(&self, kind: &str, name: &'n str) -> Option<(Held, &'n str)> {
+        let held_name = allocated(name)?;
+        let ty = self
+            .named_type(&format!("struct {held_name}"))
+            .or_else(|| self.named_type(&format!("class {held_name}")))
+            .or_else(|| self.named_type(held_name))?;
+        Some(if kind.ends_with("map") {
+            (Held::Pair(ty), held_name)
+        } else {
+            (Held::Element(ty), held_name)
+        })
+    }
+
+    /// Where a node type's `_M_storage` (the value) is, or `default`.
+    fn storage_offset(&self, node: &str, default: u64) -> u64 {
+        self.named_type(&format!("struct {node}"))
+            .and_then(|node| path(&node, &["_M_storage"]).map(|(_, o)| o))
+            .unwrap_or(default)
+    }
+
+    /// The children of a node-based container from its first node: at
+    /// most gdb's 200 (a map's key and value are two), in at most
+    /// [`TREE_STEPS`] steps through a tree.
+    fn nodes(&self, head: String, links: Links, first: u64, count: u64, value_at: u64, held: &Held) -> Body {
         let link = |node: u64, which: u64| -> Result<u64, String> {
             let addr = node.wrapping_add(which);
             let bytes = self.scope.mem.read(addr, 8).ok_or_else(|| memory_error(addr))?;
             Ok(read_int(&bytes, 8, false) as u64)
         };
-        let (parent, left, right) = (8, 16, 24);
-        let mut node = word(own, header_at + left)?;
-        let mut children = Vec::new();
-        let mut steps = 0;
-        let shown = count.min(PRINT_MAX as u64 / 2);
-        let mut error = None;
-        'walk: for i in 0..shown {
-            if !self.take_element() {
-                break;
-            }
-            match self.entry(&pair, node.wrapping_add(value_at)) {
-                Ok(entry) => children.push(entry),
+        let limit = match held {
+            Held::Pair(_) => PRINT_MAX / 2,
+            Held::Element(_) => PRINT_MAX,
+        };
+        let ends = |node: u64, shown: usize| match links {
+            Links::Hash => node == 0,
+            Links::Tree | Links::List => shown as u64 >= count,
+        };
+        let (mut node, mut children, mut steps, mut error) = (first, Vec::new(), 0, None);
+        while !ends(node, children.len()) && children.len() < limit && self.take_element() {
+            let addr = node.wrapping_add(value_at);
+            let child = match held {
+                Held::Pair(pair) => self.entry(pair, addr),
+                Held::Element(elem) => self
+                    .read(addr, elem.size)
+                    .and_then(|b| self.child(elem, Some(addr), &b, 0).ok_or_else(|| memory_error(addr)))
+                    .map(|v| Child::Indexed(children.len(), v)),
+            };
+            let next = child.and_then(|c| {
+                children.push(c);
+                match links {
+                    Links::Hash | Links::List => link(node, 0),
+                    Links::Tree if ends(node, children.len()) => Ok(node),
+                    Links::Tree => tree_successor(&link, node, &mut steps),
+                }
+            });
+            match next {
+                Ok(n) => node = n,
                 Err(e) => {
                     error = Some(e);
-                    break;
-                }
-            }
-            if i + 1 == count {
-                break;
-            }
-            // The next node in order, as the printer finds it: the leftmost
-            // of the right subtree, else the first ancestor from the left.
-            let step = (|| -> Result<u64, String> {
-                let mut next = link(node, right)?;
-                if next != 0 {
-                    while steps < TREE_STEPS {
-                        steps += 1;
-                        let l = link(next, left)?;
-                        if l == 0 {
-                            return Ok(next);
-                        }
-                        next = l;
-                    }
-                } else {
-                    let mut at = node;
-                    let mut up = link(at, parent)?;
-                    while steps < TREE_STEPS && at == link(up, right)? {
-                        steps += 1;
-                        at = up;
-                        up = link(up, parent)?;
-                    }
-                    if steps < TREE_STEPS {
-                        return Ok(if link(at, right)? != up { up } else { at });
-                    }
-                }
-                Err("the tree does not end".to_string())
-            })();
-            match step {
-                Ok(next) => node = next,
-                Err(e) => {
-                    error = Some(e);
-                    break 'walk;
-                }
-            }
-        }
-        let more = error.is_none() && (children.len() as u64) < count;
-        children.extend(error.map(Child::Error));
-        Some(Body::Children { head, children, more })
-    }
-
-    fn unordered_map(&self, ty: &Type, kind: &str, name: &str, own: &[u8]) -> Option<Body> {
-        let (_, count_at) = path(ty, &["_M_h", "_M_element_count"])?;
-        let (_, first_at) = path(ty, &["_M_h", "_M_before_begin", "_M_nxt"])?;
-        let pair_name = allocated(name)?;
-        let pair = self.named_type(&format!("struct {pair_name}"))?;
-        // After the link to the next node (and before a cached hash code).
-        let value_at = ["false", "true"]
-            .iter()
-            .find_map(|cached| {
-                let node = self.named_type(&format!("struct std::__detail::_Hash_node<{pair_name}, {cached}>"))?;
-                path(&node, &["_M_storage"]).map(|(_, o)| o)
-            })
-            .unwrap_or(8);
-        let count = word(own, count_at)?;
-        let head = format!("{kind} with {}", elements(count));
-        let mut node = word(own, first_at)?;
-        let mut children = Vec::new();
-        let mut error = None;
-        while node != 0 && children.len() < PRINT_MAX / 2 && self.take_element() {
-            match self.entry(&pair, node.wrapping_add(value_at)) {
-                Ok(entry) => children.push(entry),
-                Err(e) => {
-                    error = Some(e);
-                    break;
-                }
-            }
-            match self.scope.mem.read(node, 8) {
-                Some(b) => node = read_int(&b, 8, false) as u64,
-                None => {
-                    error = Some(memory_error(node));
                     break;
                 }
             }
         }
-        let more = error.is_none() && node != 0;
+        let more = error.is_none() && !ends(node, children.len());
         children.extend(error.map(Child::Error));
-        Some(Body::Children { head, children, more })
+        Body::Children { head, children, more }
     }
 
     /// A map's `std::pair` at `addr` as `[first] = second`.

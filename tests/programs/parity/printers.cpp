@@ -1,11 +1,14 @@
 // libstdc++ types as gdb's default pretty printers show them, and
 // containers whose memory is corrupt, which must print bounded.
 #include <cstring>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 struct Inventory {
@@ -73,10 +76,16 @@ int main()
     auto us = std::make_unique<std::string>("owned");
     auto sv = std::make_shared<std::vector<int>>(2, 3);
     auto pp = std::make_unique<Point>(Point{1, 2});
+    std::set<int> st = {3, 1, 2};
+    std::multiset<int> ms = {1, 1};
+    std::list<std::string> ls = {"a", "b"};
+    std::list<int> els;
+    std::unordered_set<int> uset = {5, 6};
+    std::wstring ws = L"wide";
     sink = v.size() + empty.size() + words.size() + big.size() + s.size() + longer.size() + nul.size() + *up +
            (none ? 1 : 0) + *sp + wp.use_count() + sp2.use_count() + (nosp ? 1 : 0) + *opt + (noopt ? 1 : 0) +
            m.size() + many.size() + um.size() + inv.counts.size() + ov->size() + mv.size() + us->size() + sv->size() +
-           pp->x;
+           pp->x + st.size() + ms.size() + ls.size() + els.size() + uset.size() + ws.size();
 
     spoil(v, longer, um);
     return 0;
