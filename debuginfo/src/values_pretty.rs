@@ -382,10 +382,14 @@ impl Evaluator<'_> {
         let Some(bytes) = self.scope.mem.read(p, (shown * target.size) as usize) else {
             return Some(Body::Text(format!("<error: {}>", memory_error(p))));
         };
-        let chars: Vec<u8> = bytes
-            .chunks(target.size as usize)
-            .map(|c| u8::try_from(read_int(c, target.size, false)).ok().filter(u8::is_ascii))
-            .collect::<Option<_>>()?;
+        let chars: Vec<u8> = if target.size == 1 {
+            bytes
+        } else {
+            bytes
+                .chunks(target.size as usize)
+                .map(|c| u8::try_from(read_int(c, target.size, false)).ok().filter(u8::is_ascii))
+                .collect::<Option<_>>()?
+        };
         Some(Body::Text(format!("{prefix}{}", format_string(&chars, len > shown))))
     }
 
