@@ -18,13 +18,17 @@
 //! function returning `Option<i64>`), a scenario leaves that command out
 //! and says so next to it, rather than teach rback gdb's mistake.
 //!
-//! gdb's libstdc++ pretty printers and xmethods are Python scripts that gdb
-//! loads automatically with libstdc++; the scenarios turn that off
-//! (`set auto-load python-scripts off`), so C++ values are compared in
-//! gdb's raw form: base classes as `<Base> = {...}`, containers as their
-//! implementation structs. The one exception compares `v[i]` of a vector
-//! with gdb's default setup, whose xmethod answers it (without Python gdb
-//! would call `operator[]` in the program).
+//! gdb's libstdc++ pretty printers, type printers and xmethods are Python
+//! scripts that gdb loads automatically with libstdc++. rback prints
+//! libstdc++'s types as those printers do, so the scenarios that show
+//! them compare with gdb's default setup ([`check_against_gdb_with_python`]),
+//! as do those with `v[i]` of a vector, which gdb's xmethod answers
+//! (without Python gdb would call `operator[]` in the program). The other
+//! scenarios turn the scripts off (`set auto-load python-scripts off`):
+//! they compare what needs no library knowledge, and `whatis` of a
+//! library type, which gdb's type printers shorten (`std::vector<int>`)
+//! and rback does not. Rust's std types print raw on both sides: stock gdb
+//! does not find the toolchain's printers.
 
 mod common;
 
@@ -722,15 +726,17 @@ fn cpp_base_classes_are_members_and_shown_as_gdb_does() {
 
 #[test]
 fn cpp_references_print_their_object() {
-    check(CLASSES_O0, "break classes.cpp:53\ncontinue\np r\np r.b1\ninfo locals\n");
+    // `info locals` shows a vector, through its printer.
+    check_against_gdb_with_python(CLASSES_O0, "break classes.cpp:53\ncontinue\np r\np r.b1\ninfo locals\n");
 }
 
 #[test]
-fn cpp_vector_in_gdbs_raw_form() {
+fn cpp_vector_members_and_type_name() {
     check(
         CLASSES_O0,
-        "break classes.cpp:53\ncontinue\np v\np v._M_impl._M_start[2]\np *v._M_impl._M_start@5\nwhatis v\n",
+        "break classes.cpp:53\ncontinue\np v._M_impl._M_start[2]\np *v._M_impl._M_start@5\nwhatis v\n",
     );
+    check_against_gdb_with_python(CLASSES_O0, "break classes.cpp:53\ncontinue\np v\np v._M_impl\n");
 }
 
 #[test]
@@ -927,11 +933,12 @@ fn c_o2_info_frame_of_a_machine_frame() {
 const CONTAINERS_O0: Program = cpp("containers", 0);
 
 #[test]
-fn cpp_strings_maps_and_unique_ptr_raw() {
-    check(
+fn cpp_strings_maps_and_unique_ptr() {
+    check_against_gdb_with_python(
         CONTAINERS_O0,
-        "break containers.cpp:19\ncontinue\np name\np longer._M_string_length\np squares\np owned\np k\nwhatis name\n",
+        "break containers.cpp:19\ncontinue\np name\np longer._M_string_length\np squares\np owned\np k\n",
     );
+    check(CONTAINERS_O0, "break containers.cpp:19\ncontinue\nwhatis name\n");
 }
 
 #[test]
@@ -939,6 +946,87 @@ fn cpp_lambda_frames() {
     check(
         CONTAINERS_O0,
         "break containers.cpp:18\ncontinue\nstep\nbt\ninfo args\np k\nfinish\n",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// libstdc++ types through gdb's default pretty printers, and Rust's std
+// types, which stock gdb prints raw
+
+const PRINTERS_O0: Program = cpp("printers", 0);
+
+#[test]
+fn cpp_printers_vectors_and_strings() {
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:85\ncontinue\np v\np empty\np words\np big\np s\np longer\np nul\n\
+         p/x v\np *&v\np v._M_impl._M_finish\np words[1]\n",
+    );
+}
+
+#[test]
+fn cpp_printers_smart_pointers_and_optional() {
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:85\ncontinue\np up\np none\np sp\np wp\np sp2\np nosp\np opt\np noopt\np/x opt\n",
+    );
+}
+
+#[test]
+fn cpp_printers_maps_show_at_most_100_entries() {
+    // A key and a value are two of gdb's 200 elements: `many` stops at 99.
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:85\ncontinue\np m\np um\np many\np/x m\n",
+    );
+}
+
+#[test]
+fn cpp_printers_inside_structs_and_info_locals() {
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:85\ncontinue\np inv\np inv.counts\np inv.name\ninfo locals\n",
+    );
+}
+
+#[test]
+fn cpp_printers_nested_and_smart_pointer_operators() {
+    // `*p` and `p->m` of a smart pointer are gdb's xmethods; a vector
+    // behind a `shared_ptr` is reached through a typedef (`element_type`).
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:85\ncontinue\np ov\np mv\np us\np sv\np *up\np *sp\np *us\np *sv\np *pp\n\
+         p pp->y\np sv->_M_impl._M_start[1]\n",
+    );
+}
+
+#[test]
+fn cpp_printers_sets_lists_and_wide_strings() {
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:85\ncontinue\np st\np ms\np ls\np els\np uset\np ws\np/x st\n",
+    );
+}
+
+#[test]
+fn cpp_printers_of_corrupt_containers_stay_bounded() {
+    // A vector of length 2^40 in unmapped memory stops at the first
+    // element it cannot read, a string at an unmapped address says so, and
+    // a hash table whose node links to itself stops after 100 entries.
+    check_against_gdb_with_python(
+        PRINTERS_O0,
+        "break printers.cpp:44\ncontinue\np v\np str\np um\nup\np s\np longer\n",
+    );
+}
+
+const STDTYPES_RS: Program = rust("stdtypes", 0);
+
+#[test]
+fn rust_std_types_print_raw_as_stock_gdb_does() {
+    check_against_gdb_with_python(
+        STDTYPES_RS,
+        "break stdtypes.rs:22\ncontinue\np v\np s\np st\np some\np nothing\np b\np *b\np rc\np hm\n\
+         p ok\np err\np v.len\n",
     );
 }
 
@@ -1035,7 +1123,8 @@ const RETURNS_CPP: Program = cpp("returns", 0);
 // by the ABI tag.
 #[test]
 fn cpp_finish_returns_classes_passed_by_reference() {
-    check(
+    // `make_owned`'s `std::unique_ptr` through its printer.
+    check_against_gdb_with_python(
         RETURNS_CPP,
         "break make_tracked\nbreak make_plain\nbreak make_owned\n\
          continue\nfinish\ncontinue\nfinish\ncontinue\nfinish\n",

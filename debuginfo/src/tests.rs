@@ -77,8 +77,12 @@ fn build_c(name: &str, flags: &[&str]) -> Program {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = dir.path().join(name);
     fs::copy(Path::new(TESTDATA).join(name), &source).expect("copy test source");
-    let exe = dir.path().join(name.trim_end_matches(".c"));
-    run_tool(Command::new("gcc").args(flags).arg("-o").arg(&exe).arg(&source), "gcc");
+    let exe = dir.path().join(name.trim_end_matches(".c").trim_end_matches(".cpp"));
+    let compiler = if name.ends_with(".cpp") { "g++" } else { "gcc" };
+    run_tool(
+        Command::new(compiler).args(flags).arg("-o").arg(&exe).arg(&source),
+        compiler,
+    );
     Program { dir, exe, source }
 }
 

@@ -22,6 +22,8 @@ use super::{DebugInfo, Frame, Memory};
 mod address;
 #[path = "values_convenience.rs"]
 mod convenience;
+#[path = "values_pretty.rs"]
+mod pretty;
 #[path = "values_print.rs"]
 mod print;
 #[path = "values_ptype.rs"]
@@ -32,6 +34,7 @@ mod returned;
 mod types;
 
 pub use convenience::{fp_registers, FpRegister, RegisterClass};
+use pretty::Pretty;
 use print::*;
 pub use returned::ReturnRegisters;
 use types::*;
@@ -88,6 +91,16 @@ const SLICE_NOTE: u64 = 1 << 63;
 /// Marks the symbol an integer's value is the address of, for `print/a`.
 const ADDRESS_NOTE: u64 = 1 << 62;
 const NOTE_FLAGS: u64 = SLICE_NOTE | ADDRESS_NOTE;
+
+/// Something printing needs beyond a value's bytes, kept with the value.
+#[derive(Clone, Debug)]
+enum Note {
+    /// Printed after a pointer (`"hello"`, `<g_pt+4>`), or in place of a
+    /// Rust slice.
+    Text(String),
+    /// A libstdc++ container, as gdb's pretty printer shows it.
+    Pretty(Rc<Pretty>),
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lang {
@@ -271,8 +284,9 @@ pub struct Value {
     /// `None` when the compiler left no way to find it: `<optimized out>`.
     bytes: Option<Vec<u8>>,
     /// What pointers inside the value point to, by byte offset: a string
-    /// (`"hello"`) or a symbol (`<g_pt+4>`).
-    notes: Vec<(u64, String)>,
+    /// (`"hello"`) or a symbol (`<g_pt+4>`); and what a library type's
+    /// pretty printer makes of the part at an offset.
+    notes: Vec<(u64, Note)>,
     /// `print` shows a pointer's type before it, `info locals` does not.
     bare: bool,
     /// Read through a C++ reference of this type (`shapes::Base &`): the
@@ -368,6 +382,14 @@ impl Value {
         })
     }
 
+    /// What a libstdc++ pretty printer makes of the whole value.
+    fn pretty(&self) -> Option<&Pretty> {
+        self.notes.iter().find_map(|(o, n)| match n {
+            Note::Pretty(p) if *o == 0 && p.type_name == self.ty.name() => Some(&**p),
+            _ => None,
+        })
+    }
+
     /// The value as `print/FMT` shows it (without gdb's `$1 = `).
     pub fn format(&self, f: Format) -> String {
         let Some(bytes) = &self.bytes else {
@@ -380,7 +402,9 @@ impl Value {
             return "<optimized out>".to_string();
         };
         let mut out = String::new();
-        if let (Some(name), Some(addr)) = (&self.reference, self.addr) {
+        // gdb's libstdc++ printers print a reference as its object.
+        let printed = self.pretty().is_some();
+        if let (Some(name), Some(addr), false) = (&self.reference, self.addr, printed) {
             if !self.bare && f == Format::Natural {
                 out.push_str(&format!("({name}) "));
             }
@@ -693,6 +717,9 @@ impl DebugInfo {
 /// A value as a frame line shows an argument: like `info args`, but a
 /// struct or array as `...` (gdb's `print frame-arguments scalars`).
 fn summary(v: &Value) -> String {
+    if let Some(p) = v.pretty() {
+        return p.summary();
+    }
     match &v.ty.kind {
         Kind::Struct { .. } | Kind::Array { .. } | Kind::Variants(_) if v.bytes.is_some() => "...".to_string(),
         _ => v.to_string(),
@@ -1126,7 +1153,7 @@ impl<'a> Evaluator<'a> {
         }
         if matches!(v.ty.kind, Kind::Function) {
             if let Some(sym) = v.addr.and_then(|a| self.symbol_note(a)) {
-                notes.push((0, sym));
+                notes.push((0, Note::Text(sym)));
             }
         }
         if let Some(addr) = v.addr {
@@ -1135,14 +1162,14 @@ impl<'a> Evaluator<'a> {
         if let (Kind::Int { bool: false, .. }, Some(bytes)) = (&v.ty.kind, &v.bytes) {
             let n = read_int(bytes, v.ty.size, false) as u64;
             if let Some(sym) = self.symbol_note(n).filter(|_| n != 0) {
-                notes.push((ADDRESS_NOTE, sym));
+                notes.push((ADDRESS_NOTE, Note::Text(sym)));
             }
         }
         v.notes = notes;
         v
     }
 
-    fn notes_for(&self, ty: &Type, bytes: &[u8], offset: u64, notes: &mut Vec<(u64, String)>, budget: &mut usize) {
+    fn notes_for(&self, ty: &Type, bytes: &[u8], offset: u64, notes: &mut Vec<(u64, Note)>, budget: &mut usize) {
         if *budget == 0 {
             return;
         }
@@ -1162,16 +1189,22 @@ impl<'a> Evaluator<'a> {
                     self.symbol_note(p)
                 };
                 if let Some(n) = note {
-                    notes.push((offset, n));
+                    notes.push((offset, Note::Text(n)));
                 }
             }
             Kind::Struct { members: Some(members) } if ty.lang == Lang::Rust && is_slice(&ty.name()) => {
                 *budget -= 1;
                 if let Some(note) = self.slice_note(ty, members, bytes, offset, budget) {
-                    notes.push((offset | SLICE_NOTE, note));
+                    notes.push((offset | SLICE_NOTE, Note::Text(note)));
                 }
             }
             Kind::Struct { members: Some(members) } => {
+                if ty.lang == Lang::Cpp {
+                    if let Some(p) = self.pretty(ty, bytes, offset, budget) {
+                        notes.push((offset, Note::Pretty(Rc::new(p))));
+                        return;
+                    }
+                }
                 for m in members {
                     if m.bits.is_none() {
                         self.notes_for(&m.ty, bytes, offset + m.offset, notes, budget);
@@ -1326,6 +1359,9 @@ impl<'a> Evaluator<'a> {
             }
             Expr::Field(base, name) | Expr::Arrow(base, name) => {
                 let mut v = self.eval(base)?;
+                if let (Expr::Arrow(..), Some(p)) = (e, self.smart_pointer(&v)) {
+                    v = p;
+                }
                 if let Kind::Pointer { target, .. } = &v.ty.kind {
                     if !matches!(target.kind, Kind::Struct { .. }) {
                         return Err(
@@ -1740,6 +1776,10 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Kind::Function => Ok(v),
+            Kind::Struct { .. } if self.smart_pointer(&v).is_some() => {
+                let p = self.smart_pointer(&v).ok_or("no pointer")?;
+                self.deref(p)
+            }
             // gdb lets `*` turn a number into an address of an `int`.
             Kind::Int { .. } if v.bytes.is_some() => {
                 let addr = integer(&v).unwrap_or(0) as u64;
@@ -2184,13 +2224,13 @@ fn find_member<'t>(ty: &'t Type, name: &str, depth: u32) -> Option<(&'t Member, 
 
 /// Arrays without a bound (C's flexible array members) print as their
 /// address, as gdb does.
-fn flexible_notes(ty: &Type, base: u64, offset: u64, notes: &mut Vec<(u64, String)>, depth: u32) {
+fn flexible_notes(ty: &Type, base: u64, offset: u64, notes: &mut Vec<(u64, Note)>, depth: u32) {
     if depth > 8 {
         return;
     }
     match &ty.kind {
         Kind::Array { .. } if ty.right.starts_with("[]") => {
-            notes.push((offset, format!("{:#x}", base.wrapping_add(offset))));
+            notes.push((offset, Note::Text(format!("{:#x}", base.wrapping_add(offset)))));
         }
         Kind::Struct { members: Some(members) } => {
             for m in members {
@@ -2348,6 +2388,7 @@ fn index_children(
             gimli::DW_TAG_typedef
             | gimli::DW_TAG_base_type
             | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_class_type
             | gimli::DW_TAG_union_type
             | gimli::DW_TAG_enumeration_type => {
                 if matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
@@ -2386,6 +2427,8 @@ fn index_children(
                 };
                 let tag = match e.tag() {
                     gimli::DW_TAG_structure_type => "struct ",
+                    // Found by the libstdc++ printers (`std::list<std::string>`).
+                    gimli::DW_TAG_class_type => "class ",
                     gimli::DW_TAG_union_type => "union ",
                     gimli::DW_TAG_enumeration_type => "enum ",
                     _ => "",

@@ -274,13 +274,25 @@ pub(super) fn format_string(chars: &[u8], truncated: bool) -> String {
 }
 
 pub(super) struct Printer<'a> {
-    pub(super) notes: &'a [(u64, String)],
+    pub(super) notes: &'a [(u64, Note)],
     pub(super) f: Format,
 }
 
 impl Printer<'_> {
     pub(super) fn note(&self, offset: u64) -> Option<&str> {
-        self.notes.iter().find(|(o, _)| *o == offset).map(|(_, n)| n.as_str())
+        self.notes.iter().find_map(|(o, n)| match n {
+            Note::Text(t) if *o == offset => Some(t.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The pretty printer's view of the struct of type `ty` at `offset`
+    /// (not of a part of it that starts there, like `v._M_impl`).
+    pub(super) fn pretty(&self, offset: u64, ty: &Type) -> Option<&Pretty> {
+        self.notes.iter().find_map(|(o, n)| match n {
+            Note::Pretty(p) if *o == offset && p.type_name == ty.name() => Some(&**p),
+            _ => None,
+        })
     }
 
     pub(super) fn value(&self, out: &mut String, ty: &Type, bytes: &[u8], offset: u64) {
@@ -406,6 +418,11 @@ impl Printer<'_> {
                 },
                 None => out.push_str(&format!("{}::<unknown variant>", ty.name())),
             },
+            Kind::Struct { .. } if self.pretty(offset, ty).is_some() => {
+                if let Some(p) = self.pretty(offset, ty) {
+                    p.print(out, self.f);
+                }
+            }
             Kind::Struct { members: Some(members) } => {
                 out.push('{');
                 for (i, m) in members.iter().enumerate() {

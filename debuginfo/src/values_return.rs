@@ -201,6 +201,14 @@ impl DebugInfo {
             bytes.resize(ty.size as usize, 0);
             return Some(Value::unplaced(ty, bytes));
         }
+        let ev = Evaluator {
+            di: self,
+            scope,
+            history: &[],
+            convenience: &[],
+            frame: None,
+            entry_depth: 0,
+        };
         let mut classes = [Class::Empty; 2];
         let in_registers = ty.size <= 16
             && !passed_by_reference(&cx, function.unit, &die)
@@ -208,15 +216,17 @@ impl DebugInfo {
             && !classes.contains(&Class::X87);
         if !in_registers {
             // In memory the caller provided; rax says where.
+            // Annotated like any value in memory: a `std::unique_ptr`
+            // returned there prints through its printer.
             let bytes = scope.mem.read(regs.rax, ty.size as usize)?;
-            return Some(Value {
+            return Some(ev.annotate(Value {
                 ty,
                 addr: Some(regs.rax),
                 bytes: Some(bytes),
                 notes: Vec::new(),
                 bare: false,
                 reference: None,
-            });
+            }));
         }
         let mut ints = [regs.rax.to_le_bytes(), regs.rdx.to_le_bytes()].into_iter();
         let mut sses = [regs.xmm0, regs.xmm1].into_iter();
@@ -229,14 +239,6 @@ impl DebugInfo {
             bytes.extend_from_slice(&eightbyte);
         }
         bytes.truncate(ty.size as usize);
-        let ev = Evaluator {
-            di: self,
-            scope,
-            history: &[],
-            convenience: &[],
-            frame: None,
-            entry_depth: 0,
-        };
         Some(ev.annotate(Value::unplaced(ty, bytes)))
     }
 }

@@ -822,3 +822,50 @@ fn syntax_errors_match_gdb() {
         );
     }
 }
+
+/// Corrupt libstdc++ containers print short and soon: a red-black tree
+/// whose walk loops, a vector and a list of 2^40 elements and a string of
+/// 2^50 characters are cut at gdb's 200 elements, and say so.
+#[test]
+fn corrupt_containers_print_bounded() {
+    let p = build_c("containers.cpp", &["-g", "-O0"]);
+    let s = run_and_stop(&p.exe, &["ready"], "main", p.line("containers_spin"));
+    let frames = s.info.backtrace(&s.regs, &s.mem, 64);
+    let frame = frames
+        .iter()
+        .find(|f| function(f) == Some("main"))
+        .unwrap_or_else(|| panic!("no main:\n{}", describe(&frames)));
+    let scope = Scope {
+        frame,
+        mem: &s.mem,
+        fs_base: None,
+        tls: None,
+    };
+    let print = |expr: &str| {
+        let started = std::time::Instant::now();
+        let text = s.info.evaluate(expr, &scope).map(|v| v.to_string()).expect(expr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{expr} took {:?}",
+            started.elapsed()
+        );
+        assert!(text.len() < 5000, "{expr} printed {} characters", text.len());
+        text
+    };
+    let tree = print("tree");
+    assert!(
+        tree.starts_with("std::map with 3 elements = {[1] = 1, the tree does not end"),
+        "{tree}"
+    );
+    let huge = print("huge");
+    assert!(
+        huge.starts_with("std::vector of length 1099511627776, capacity "),
+        "{huge}"
+    );
+    assert!(huge.ends_with("...}") && huge.contains("{1, 2, 3, "), "{huge}");
+    let endless = print("endless");
+    assert!(endless.starts_with("\"text") && endless.ends_with("..."), "{endless}");
+    let ring = print("ring");
+    assert!(ring.starts_with("std::__cxx11::list = {[0] = 1, [1] = 2, "), "{ring}");
+    assert!(ring.ends_with("...}") && ring.contains("[199] = "), "{ring}");
+}
