@@ -173,7 +173,7 @@ fn signals_between_processes_replay() {
 
 /// A child stopped with SIGSTOP runs no more until SIGCONT. While
 /// recording it goes on running: rback resumes a group stop at once
-/// (`Stop::EventStop(_) => resume` in recorder/src/record.rs).
+/// (`Stop::EventStop(_) => resume` in recorder/src/record/mod.rs).
 #[test]
 #[ignore = "bug: a child stopped by SIGSTOP keeps running while recorded (group stops are resumed)"]
 fn a_child_stopped_by_sigstop_stays_stopped_until_sigcont() {
@@ -249,7 +249,7 @@ fn the_debugger_follows_the_root_of_processes_sharing_memory_to_the_end() {
 
 /// A MAP_SHARED mapping of a file, written by the child and read by the
 /// parent. Replay maps file-backed shared memory privately in each
-/// process (`map_like_recording` in recorder/src/replay.rs keeps only
+/// process (`map_like_recording` in recorder/src/replay/mapping.rs keeps only
 /// anonymous memory shared), so the parent reads 0 and replay diverges at
 /// its write (19 bytes recorded, 18 replayed).
 #[test]
@@ -263,8 +263,8 @@ fn a_shared_file_mapping_written_by_a_child_replays() {
 }
 
 /// A child whose thread is running user code when the child calls
-/// exit(): recording works, every replay hangs (both threads of the
-/// replayed child are zombies, rback waits in wait4 for ever).
+/// exit(). Replay used to hang (both threads of the replayed child were
+/// zombies, the first reported only once the other is reaped).
 #[test]
 fn a_child_exiting_while_its_thread_spins_replays() {
     let session = Session::new();
@@ -288,12 +288,9 @@ fn a_child_exiting_while_its_thread_counts_through_a_pointer_records() {
 }
 
 /// A thread of a child execs while another of its threads is blocked in
-/// pause(). Replay hangs: the exec'ing thread sits in the kernel's
-/// `begin_new_exec` (D state) until the other, now zombie, threads are
-/// reaped, while rback waits for the exec alone (`Replay::Execve` in
-/// recorder/src/replay.rs reaps "their ends" only after the exec). The
-/// same without a fork hangs too; threads_exec.c passes because its other
-/// thread is the leader.
+/// pause(). Replay used to hang: the exec'ing thread sits in the kernel's
+/// `begin_new_exec` until the other, now zombie, threads are reaped, which
+/// replay now does while it waits for the exec.
 #[test]
 fn a_thread_of_a_child_execs_while_another_sleeps() {
     let session = Session::new();
@@ -552,17 +549,11 @@ fn rback_gdb_p_debugs_a_grandchild_in_gdb() {
 }
 
 /// `inferior 3` (the grandchild) while the root stands after the
-/// grandchild has ended: the session should reopen on the grandchild at
-/// its first moment (src/repl/inferiors.rs promises "the same moment, or
-/// its first"). It prints "event N is outside the recording: goto reaches
-/// events 1 to M" (M: the grandchild's exit) and stands at the program's
-/// first instruction instead.
-/// The cause is `Timeline::is_final_recorded`
-/// (recorder/src/timeline/intervals.rs): any `Switch` that leaves with
-/// `ProcessExited` ends the timeline, not only the followed process's, so
-/// `last_start` stops at the first exit of any process.
+/// grandchild has ended: the session reopens on the grandchild at its last
+/// moment. (Any process's end used to end every timeline, so this failed
+/// with "event N is outside the recording".)
 #[test]
-fn inferior_n_after_it_ended_opens_it_at_its_fork() {
+fn inferior_n_after_it_ended_opens_it_at_its_last_moment() {
     let session = Session::new();
     record_family(&session);
     let out = debug(&session, None, "break 34\ncontinue\ninferior 3\nbacktrace 1\n");
@@ -578,8 +569,7 @@ fn inferior_n_after_it_ended_opens_it_at_its_fork() {
 }
 
 /// `goto` past the first event where some process (here the grandchild)
-/// exited: the root's timeline still goes on, but goto refuses, for the
-/// same cause as `inferior_n_after_it_ended_opens_it_at_its_fork`.
+/// exited: the root's timeline goes on past it. (goto used to refuse.)
 #[test]
 fn goto_past_another_process_exit_works() {
     let session = Session::new();
@@ -603,10 +593,9 @@ fn goto_past_another_process_exit_works() {
 }
 
 /// `set follow-fork-mode child` then `continue` over the root's vfork +
-/// exec of /bin/true: the session should follow `true`. It fails to go to
-/// the child's first moment (same cause as above), stays where it was, and
-/// the next `continue` diverges ("expected syscall mprotect, got syscall
-/// writev"), which ends the session with status 1.
+/// exec of /bin/true: the session follows `true` to its end. (Breakpoints
+/// set in the root's program used to stay at their addresses in `true`'s
+/// code after its exec, and replay diverged.)
 #[test]
 fn follow_fork_mode_child_over_vfork_and_exec() {
     let session = Session::new();
