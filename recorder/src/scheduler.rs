@@ -129,6 +129,12 @@ impl Waiting {
         all
     }
 
+    /// Drops (and so reaps) the threads that are dying: killed while they
+    /// waited.
+    pub fn drop_dying(&mut self) {
+        self.tasks.retain(|t| !t.tracee.is_dying());
+    }
+
     /// Takes the next thread that can run, in round-robin order.
     pub fn take_next(&mut self) -> Option<Task> {
         let i = self.tasks.iter().position(Task::can_run)?;

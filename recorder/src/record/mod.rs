@@ -185,6 +185,9 @@ pub(crate) struct Recorder {
     since_memory_check: u64,
     /// How many signal handlers each thread is in (for `check_memory`).
     in_handler: HashMap<nix::unistd::Pid, u32>,
+    /// The program sent a signal (to another of its processes, maybe a
+    /// SIGKILL to a thread that waits for its turn) since the last switch.
+    signal_sent: bool,
     /// Where the dynamic loader is mapped (for `check_memory`).
     loader: Option<(u64, u64)>,
 }
@@ -226,6 +229,7 @@ impl Recorder {
             check_memory: opts.check_memory,
             since_memory_check: 0,
             in_handler: HashMap::new(),
+            signal_sent: false,
             loader: None,
         })
     }
@@ -581,6 +585,15 @@ impl Recorder {
         // turn: replay makes those it runs when their event comes, and
         // their effects (a mapping, a signal mask) must not move in time.
         let may_desched = matches!(info.replay, Replay::Emulate | Replay::ExecuteUntilSignal);
+        self.signal_sent |= matches!(
+            nr,
+            libc::SYS_kill
+                | libc::SYS_tkill
+                | libc::SYS_tgkill
+                | libc::SYS_pidfd_send_signal
+                | libc::SYS_rt_sigqueueinfo
+                | libc::SYS_rt_tgsigqueueinfo
+        );
         let blocks = syscalls::may_block(nr, &args);
         let entered = Instant::now();
         let mut polls = 0u32;

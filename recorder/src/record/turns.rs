@@ -37,14 +37,16 @@ impl Recorder {
     /// exited). Returns `false` if no thread is left to run: the program
     /// has ended, and its end is the current thread's next stop.
     pub(super) fn end_turn(&mut self, left: Left, keep: Option<TaskState>) -> Result<bool> {
+        if std::mem::take(&mut self.signal_sent) {
+            // Threads SIGKILLed while they waited never run again, and a
+            // call of theirs that ended is never seen: dropping them reaps
+            // them. (Looked at only after a signal was sent: reading
+            // /proc for every thread at every switch costs as much as the
+            // switch.)
+            self.waiting.drop_dying();
+        }
         let next = loop {
             if let Some(next) = self.waiting.take_next() {
-                if next.tracee.is_dying() {
-                    // Killed (SIGKILL from another process) while it waited:
-                    // it never runs again, and its last call, if it ended,
-                    // is never seen. Dropping it reaps it.
-                    continue;
-                }
                 break next;
             }
             if self.waiting.is_empty() {
