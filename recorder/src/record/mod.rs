@@ -188,6 +188,9 @@ pub(crate) struct Recorder {
     /// The program sent a signal (to another of its processes, maybe a
     /// SIGKILL to a thread that waits for its turn) since the last switch.
     signal_sent: bool,
+    /// The program opened a /proc/PID/mem or mapped a file shared: a
+    /// write may change its memory (see `memory_written_through_files`).
+    memory_through_files: bool,
     /// Where the dynamic loader is mapped (for `check_memory`).
     loader: Option<(u64, u64)>,
 }
@@ -230,6 +233,7 @@ impl Recorder {
             since_memory_check: 0,
             in_handler: HashMap::new(),
             signal_sent: false,
+            memory_through_files: false,
             loader: None,
         })
     }
@@ -707,7 +711,13 @@ impl Recorder {
         } else {
             vec![]
         };
-        if result > 0 {
+        if result >= 0 && matches!(call.nr, libc::SYS_open | libc::SYS_openat | libc::SYS_openat2) {
+            // Opens are rarer than writes: the write path below looks at its
+            // file only once the program may write its memory through one.
+            let opened = std::fs::read_link(format!("/proc/{}/fd/{result}", self.tracee.pid)).unwrap_or_default();
+            self.memory_through_files |= opened.ends_with("mem") && opened.starts_with("/proc");
+        }
+        if result > 0 && self.memory_through_files {
             // A write to the program's own /proc/PID/mem, or to a file it
             // has mapped shared, changed its memory, which replay (making
             // no write) must change itself.

@@ -238,6 +238,7 @@ impl Recorder {
         if flags & libc::MAP_ANONYMOUS != 0 {
             return Ok(None);
         }
+        self.memory_through_files |= flags & libc::MAP_SHARED != 0;
         let link = PathBuf::from(format!("/proc/{}/fd/{}", self.tracee.pid, args[4] as i32));
         let target = std::fs::read_link(&link).unwrap_or_default();
         let meta = std::fs::metadata(&link).map_err(Error::io("cannot inspect a mapped file"))?;
