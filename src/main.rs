@@ -143,6 +143,12 @@ enum Command {
         /// where memory first differs, not only where the output does.
         #[arg(long = "check-memory", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         check_memory: Option<u64>,
+        /// Trap every syscall, rather than letting rback's library inside
+        /// the program log the cheap ones (clocks, ids, stats, reads of
+        /// files) without a stop: slower, for a program that the library
+        /// gets in the way of.
+        #[arg(long = "no-syscall-buffer")]
+        no_syscall_buffer: bool,
         /// The program to record.
         program: String,
         /// Its arguments (put `--` before them if they start with `-`).
@@ -351,10 +357,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Record {
             output,
             check_memory,
+            no_syscall_buffer,
             program: prog,
             args,
         } => {
-            let (trace_dir, outcome) = record_program(output, prog, args, check_memory)?;
+            let (trace_dir, outcome) = record_program(output, prog, args, check_memory, !no_syscall_buffer)?;
             if let Some(err) = outcome.error {
                 return Err(anyhow!(err).context(format!(
                     "recording stopped after {} events (the trace up to there is in {})",
@@ -402,6 +409,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 args,
                 trace_dir: trace_dir.clone(),
                 check_memory: None,
+                syscall_buffer: false,
             })?;
             if let Some(door) = door {
                 let backend = gdbserve::Backend::live(recording, checkpoints.policy())?;
@@ -570,6 +578,7 @@ fn record_program(
     prog: String,
     args: Vec<String>,
     check_memory: Option<u64>,
+    syscall_buffer: bool,
 ) -> Result<(PathBuf, recorder::record::RecordOutcome)> {
     let exe = program::resolve_program(&prog)?;
     let trace_dir = match output {
@@ -582,6 +591,7 @@ fn record_program(
         args,
         trace_dir: trace_dir.clone(),
         check_memory,
+        syscall_buffer,
     })?;
     Ok((trace_dir, outcome))
 }

@@ -23,6 +23,21 @@ pub const DR7: usize = 7;
 /// How many debug-register slots x86 has.
 pub const DR_SLOTS: usize = 4;
 
+/// The length of the `syscall` instruction.
+pub const SYSCALL_INSN_LEN: u64 = 2;
+
+/// The kernel's internal results for a call a signal interrupted
+/// (`-ERESTARTSYS` to `-ERESTART_RESTARTBLOCK`): the program sees them only
+/// if a handler runs and the call may not restart; otherwise the kernel
+/// makes the call again (the last one through `restart_syscall`).
+pub const ERESTARTSYS: i64 = -512;
+pub const ERESTART_RESTARTBLOCK: i64 = -516;
+
+/// Whether `result` is one of those.
+pub fn restarts(result: i64) -> bool {
+    (ERESTART_RESTARTBLOCK..=ERESTARTSYS).contains(&result)
+}
+
 /// `si_signo` of a `siginfo_t` as bytes.
 pub fn signo_of(info: &[u8]) -> i32 {
     i32::from_le_bytes(info[..4].try_into().unwrap())

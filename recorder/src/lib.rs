@@ -26,6 +26,7 @@ pub mod replay;
 pub(crate) mod scheduler;
 pub(crate) mod statepoint;
 pub mod sys;
+pub(crate) mod syscallbuf;
 pub mod syscalls;
 pub mod timeline;
 pub mod trace;

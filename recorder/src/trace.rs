@@ -27,8 +27,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{EventIdx, RemoteAddr};
 
-/// Bumped on every change to anything serialized in this module.
-pub const FORMAT_VERSION: u32 = 4;
+/// Bumped on every change to anything serialized in this module, and on
+/// changes to what a trace asks of replay. Version 5: the program may make
+/// syscalls through the syscall buffer's gadget, which an older replay
+/// would let run for real.
+pub const FORMAT_VERSION: u32 = 5;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;

@@ -4,9 +4,11 @@
 //! Every tracee gets the *rback page*: one page mapped at [`RBACK_PAGE`] right
 //! after each exec, holding a `syscall; int3` sequence. The seccomp filter
 //! lets syscalls made from that page through untraced, so rback can make the
-//! tracee call `mmap`, `openat` or (later) `clone` at any stop without those
-//! calls turning into events. The page exists identically in recording and
-//! replay, so it never perturbs the address-space layout between the two.
+//! tracee call `mmap`, `openat` or `clone` at any stop without those calls
+//! turning into events. The page also holds the syscall buffer's gadget
+//! (`syscallbuf`), which only the recording's filter lets through. The page
+//! exists identically in recording and replay, so it never perturbs the
+//! address-space layout between the two.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -19,6 +21,7 @@ use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use crate::kernel::SYSCALL_INSN_LEN;
 use crate::sys::{self, SiginfoBytes};
 use crate::trace::{ExitStatus, Registers};
 use crate::{Error, RemoteAddr, Result};
@@ -27,11 +30,9 @@ pub type Regs = libc::user_regs_struct;
 
 /// Where the rback page lives: far below the top-down mmap area and far above
 /// any heap, so neither ever grows into it.
-pub const RBACK_PAGE: RemoteAddr = RemoteAddr(0x6fff_ffff_0000);
+pub const RBACK_PAGE: RemoteAddr = RemoteAddr(crate::syscallbuf::layout::RBACK_PAGE_ADDR);
 /// `syscall; int3`: an injected call stops at the int3 right after it.
 const PAGE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
-/// The length of the `syscall` instruction.
-const SYSCALL_INSN_LEN: u64 = 2;
 /// Scratch space in the page for strings passed to injected calls.
 const PAGE_SCRATCH: u64 = 64;
 
@@ -298,7 +299,9 @@ impl Tracee {
                 RBACK_PAGE
             )));
         }
-        self.write_bytes(RBACK_PAGE, &PAGE_CODE)
+        self.write_bytes(RBACK_PAGE, &PAGE_CODE)?;
+        use crate::syscallbuf::layout::{GADGET_CODE, GADGET_OFFSET};
+        self.write_bytes(RBACK_PAGE.offset(GADGET_OFFSET), &GADGET_CODE)
     }
 
     /// Runs one syscall in the tracee from the rback page and returns its
@@ -675,12 +678,6 @@ pub fn syscall_args(r: &Regs) -> [u64; 6] {
     [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]
 }
 
-/// Whether an errno-style result is one of the kernel's internal "restart
-/// me" codes, which userspace only sees when a signal interrupted the call.
-pub fn is_restart_code(result: i64) -> bool {
-    matches!(-result, 512..=516)
-}
-
 pub fn errno_name(result: i64) -> String {
     if result < 0 && result > -4096 {
         let e = Errno::from_raw(-result as i32);
@@ -690,14 +687,25 @@ pub fn errno_name(result: i64) -> String {
     }
 }
 
+/// Which syscalls made from the rback page pass the seccomp filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PagePasses {
+    /// rback's injected calls and the syscall buffer's gadget: recording.
+    InjectionsAndGadget,
+    /// rback's injected calls only: replay, where the gadget's calls are
+    /// events like any other.
+    Injections,
+}
+
 /// The seccomp filter every tracee runs under, in recording and in replay:
-/// - syscalls made from the rback page pass untraced (rback's own injections);
+/// - syscalls made from the rback page pass untraced (rback's own
+///   injections, and while recording the syscall buffer's; see [`PagePasses`]);
 /// - `rseq` fails with ENOSYS before it runs, so glibc never registers an
 ///   area the kernel would write CPU numbers into behind rback's back;
 /// - 32-bit syscalls (`int 0x80`) fail with ENOSYS: their numbers mean other
 ///   calls and the table does not describe them;
 /// - everything else stops in the tracer.
-pub fn seccomp_filter() -> Vec<libc::sock_filter> {
+pub fn seccomp_filter(passes: PagePasses) -> Vec<libc::sock_filter> {
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
     const AND_K: u16 = 0x54;
@@ -707,13 +715,18 @@ pub fn seccomp_filter() -> Vec<libc::sock_filter> {
     const RET_TRACE: u32 = 0x7ff0_0000;
     const RET_ENOSYS: u32 = 0x0005_0000 | libc::ENOSYS as u32;
     let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    // The instruction pointer at a syscall is the address after it.
+    let (mask, passing) = match passes {
+        PagePasses::InjectionsAndGadget => (0xffff_f000, RBACK_PAGE.0 as u32),
+        PagePasses::Injections => (0xffff_ffff, (RBACK_PAGE.0 + SYSCALL_INSN_LEN) as u32),
+    };
     vec![
         op(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
         op(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         op(RET_K, 0, 0, RET_ENOSYS),
         op(LD_W_ABS, 0, 0, 8), // instruction_pointer, low half
-        op(AND_K, 0, 0, 0xffff_f000),
-        op(JEQ_K, 0, 3, RBACK_PAGE.0 as u32),
+        op(AND_K, 0, 0, mask),
+        op(JEQ_K, 0, 3, passing),
         op(LD_W_ABS, 0, 0, 12), // instruction_pointer, high half
         op(JEQ_K, 0, 1, (RBACK_PAGE.0 >> 32) as u32),
         op(RET_K, 0, 0, RET_ALLOW),
@@ -732,8 +745,9 @@ pub fn launch(
     argv: &[std::ffi::CString],
     envp: &[std::ffi::CString],
     own_process_group: bool,
+    passes: PagePasses,
 ) -> Result<Tracee> {
-    let filter = seccomp_filter();
+    let filter = seccomp_filter(passes);
     let pid = sys::spawn_stopped(&sys::SpawnConfig {
         program,
         argv,
@@ -959,7 +973,8 @@ mod tests {
 
     #[test]
     fn restart_codes() {
-        assert!(is_restart_code(-512) && is_restart_code(-516));
-        assert!(!is_restart_code(-4) && !is_restart_code(0));
+        use crate::kernel::restarts;
+        assert!(restarts(-512) && restarts(-516));
+        assert!(!restarts(-4) && !restarts(0) && !restarts(-511) && !restarts(-517));
     }
 }

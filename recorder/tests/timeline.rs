@@ -59,6 +59,7 @@ fn record_program_with(name: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf
         args: args.iter().map(|a| a.to_string()).collect(),
         trace_dir: trace.clone(),
         check_memory: None,
+        syscall_buffer: true,
     })
     .unwrap();
     assert!(outcome.error.is_none(), "recording failed: {:?}", outcome.error);

@@ -318,6 +318,7 @@ fn record_true(dir: &Path) {
         args: vec![],
         trace_dir: dir.to_path_buf(),
         check_memory: None,
+        syscall_buffer: true,
     })
     .expect("recording /bin/true works");
     assert!(outcome.error.is_none(), "recording /bin/true stopped early");

@@ -25,6 +25,7 @@ use crate::program;
 use crate::scheduler::{PendingCall, TaskState, Waiting};
 use crate::statepoint;
 use crate::sys::SiginfoBytes;
+use crate::syscallbuf::{self, Buffers};
 use crate::syscalls::{self, CloneRequest, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
     Event, ExecEvent, ExitStatus, Header, Left, MemWrite, Output, Placement, Registers, SignalEvent, SignalKind,
@@ -48,6 +49,10 @@ pub struct RecordOptions {
     /// Record a hash of writable memory at every N-th syscall, which replay
     /// compares (`--check-memory N`).
     pub check_memory: Option<u64>,
+    /// Load the syscall buffer's library into the program, so that its
+    /// cheap calls are recorded without a stop each (`syscallbuf`). A live
+    /// recording never does: its program must not run ahead of the debugger.
+    pub syscall_buffer: bool,
 }
 
 /// How a recording ended. The trace is complete and replayable even when
@@ -77,6 +82,9 @@ const LOOP_CHECK: Duration = Duration::from_millis(20);
 const LONG_TURN: Duration = Duration::from_secs(1);
 /// How many instructions rback steps to find one it can patch.
 const MAX_STEPS_TO_PATCH: usize = 64;
+/// How many instructions rback steps to take a thread out of the syscall
+/// buffer's library (copying a large read's bytes takes tens of thousands).
+const MAX_STEPS_OUT_OF_BUFFER: usize = 2_000_000;
 
 /// Records `opts.program` into `opts.trace_dir`.
 pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
@@ -103,14 +111,22 @@ fn header_for(opts: &RecordOptions) -> Header {
     }
 }
 
-fn cstrings_of_env() -> Result<Vec<CString>> {
-    cstrings(
-        std::env::vars_os()
-            .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
-            .collect::<Vec<_>>()
-            .iter()
-            .map(|v| v.as_slice()),
-    )
+/// rback's environment, for the program, with the syscall buffer's
+/// library first in `LD_PRELOAD` if there is one.
+fn cstrings_of_env(preload: Option<&Path>) -> Result<Vec<CString>> {
+    let mut vars = std::env::vars_os()
+        .filter(|(k, _)| preload.is_none() || k != "LD_PRELOAD")
+        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+        .collect::<Vec<_>>();
+    if let Some(library) = preload {
+        let mut var = [b"LD_PRELOAD=", library.as_os_str().as_bytes()].concat();
+        if let Some(theirs) = std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
+            var.push(b':');
+            var.extend(theirs.as_bytes());
+        }
+        vars.push(var);
+    }
+    cstrings(vars.iter().map(|v| v.as_slice()))
 }
 
 fn cstrings<'a>(items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<CString>> {
@@ -193,6 +209,8 @@ pub(crate) struct Recorder {
     memory_through_files: bool,
     /// Where the dynamic loader is mapped (for `check_memory`).
     loader: Option<(u64, u64)>,
+    /// The syscall buffers of the program's processes.
+    buffers: Buffers,
 }
 
 impl Recorder {
@@ -211,7 +229,13 @@ impl Recorder {
         let c_exe =
             CString::new(exe.as_os_str().as_bytes()).map_err(|_| Error::Program("program path contains NUL".into()))?;
         let c_argv = cstrings(header.argv.iter().map(|a| a.as_bytes()))?;
-        let tracee = tracee::launch(&c_exe, &c_argv, &cstrings_of_env()?, false)?;
+        let preload = if opts.syscall_buffer && !live {
+            Some(syscallbuf::install_library(&opts.trace_dir)?)
+        } else {
+            None
+        };
+        let env = cstrings_of_env(preload.as_deref())?;
+        let tracee = tracee::launch(&c_exe, &c_argv, &env, false, tracee::PagePasses::InjectionsAndGadget)?;
         Ok(Recorder {
             waiting: Waiting::new(tracee.tgid),
             tracee,
@@ -235,6 +259,7 @@ impl Recorder {
             signal_sent: false,
             memory_through_files: false,
             loader: None,
+            buffers: Buffers::default(),
         })
     }
 
@@ -324,6 +349,24 @@ impl Recorder {
     /// [`Recorder::place_held_signal`]). Likewise when it has used up its
     /// timeslice while another thread could run ([`Recorder::try_preempt`]).
     fn wait(&mut self) -> Result<Stop> {
+        let stop = self.wait_for_stop()?;
+        if !matches!(stop, Stop::Exited(_)) {
+            self.take_syscall_buffer()?;
+        }
+        Ok(stop)
+    }
+
+    /// Writes the calls the current thread made through the syscall buffer
+    /// since its last stop as their events: they come before the event of
+    /// the stop it stands at.
+    fn take_syscall_buffer(&mut self) -> Result<()> {
+        for call in self.buffers.take(&self.tracee)? {
+            self.writer.write_event(&Event::Syscall(Box::new(call)))?;
+        }
+        Ok(())
+    }
+
+    fn wait_for_stop(&mut self) -> Result<Stop> {
         if let Some(stop) = self.pending_stop.take() {
             return Ok(stop);
         }
@@ -402,6 +445,7 @@ impl Recorder {
     }
 
     pub(crate) fn on_exec(&mut self) -> Result<()> {
+        self.buffers.forget(self.tracee.tgid);
         self.tracee.reopen_mem()?;
         let pid = self.tracee.pid;
         let regs = self.tracee.regs()?;
@@ -526,6 +570,12 @@ impl Recorder {
             Some(Aim::Rback) => fake = Some(0),
             None => {}
         }
+        if syscallbuf::installs_filter(nr, &args) {
+            self.buffers.before_filter(&self.tracee, event)?;
+        }
+        if let Some(result) = self.buffers.answer(self.tracee.tgid, nr, &args) {
+            fake = Some(result);
+        }
         let mut shown_later = None;
         if fake.is_none() && self.live && matches!(info.echo, Echo::Buf | Echo::Iov) {
             // The debugger's replay follows this recording and shows the
@@ -642,6 +692,9 @@ impl Recorder {
                 Stop::Clone | Stop::Fork | Stop::Vfork => {
                     let tid = self.tracee.new_thread_id()?;
                     let tgid = if makes_thread { self.tracee.tgid } else { tid };
+                    if !makes_thread {
+                        self.buffers.inherit(self.tracee.tgid, tid, stop == Stop::Vfork);
+                    }
                     self.waiting.add_new_task(Tracee::traced(tid, tgid)?);
                     self.tracee.resume(Resume::Syscall, 0)?;
                     if stop == Stop::Vfork {
@@ -671,7 +724,7 @@ impl Recorder {
         }
         let exit_regs = self.tracee.regs()?;
         let result = exit_regs.rax as i64;
-        if self.live && (-516..=-512).contains(&result) {
+        if self.live && kernel::restarts(result) {
             // A signal interrupted the call, and the kernel restarts it if
             // the signal is not delivered. The user's Ctrl-C is not: then
             // the call as the program sees it has not happened yet.
@@ -711,6 +764,9 @@ impl Recorder {
         } else {
             vec![]
         };
+        if call.nr == libc::SYS_mmap && result as u64 == syscallbuf::layout::BUFFER_ADDR {
+            self.buffers.register(self.tracee.tgid);
+        }
         if result >= 0 && matches!(call.nr, libc::SYS_open | libc::SYS_openat | libc::SYS_openat2) {
             // Opens are rarer than writes: the write path below looks at its
             // file only once the program may write its memory through one.
@@ -887,7 +943,7 @@ impl Recorder {
         if is_synchronous(sig, code) {
             return self.deliver(sig, SignalKind::Synchronous, info, regs, None);
         }
-        if self.last_exit_regs.as_ref().is_some_and(|r| regs_equal(r, &regs)) {
+        if self.last_exit_regs.as_ref().is_some_and(|r| regs_equal(r, &regs)) && !self.buffers.busy(&self.tracee)? {
             return self.deliver(sig, SignalKind::Asynchronous, info, regs, None);
         }
         self.held.push(info);

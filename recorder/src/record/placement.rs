@@ -4,7 +4,10 @@
 
 use std::time::Instant;
 
-use super::{pause_while_the_tracee_runs, signal_name, signo_of, Recorder, LOOP_CHECK, MAX_STEPS_TO_PATCH};
+use super::{
+    pause_while_the_tracee_runs, signal_name, signo_of, Recorder, LOOP_CHECK, MAX_STEPS_OUT_OF_BUFFER,
+    MAX_STEPS_TO_PATCH,
+};
 use crate::statepoint;
 use crate::trace::{Placement, SignalKind, StatePoint};
 use crate::tracee::{self, Regs, Resume, Stop};
@@ -14,10 +17,48 @@ impl Recorder {
     /// The current thread is in a state it has been in before (a spin):
     /// the point is the N-th execution of its instruction since the last
     /// event, N found by replaying the recording so far.
-    pub(super) fn placement_by_count(&mut self, regs: &Regs, what: &str) -> Result<Placement> {
+    /// `None`: the thread stands inside the syscall buffer's library, where
+    /// no point can be named.
+    pub(super) fn placement_by_count(&mut self, regs: &Regs, what: &str) -> Result<Option<Placement>> {
+        if !self.at_nameable_point()? {
+            return Ok(None);
+        }
         self.writer.flush()?;
         let count = crate::replay::locate_signal_point(&self.trace_dir, &self.tracee, regs, what)?;
-        Ok(Placement::Count(count))
+        Ok(Some(Placement::Count(count)))
+    }
+
+    /// Whether the point the current thread stands at can be named by the
+    /// trace: every syscall it made through the buffer is an event (taken
+    /// now), and it is not in the middle of appending one.
+    pub(super) fn at_nameable_point(&mut self) -> Result<bool> {
+        self.take_syscall_buffer()?;
+        Ok(!self.buffers.busy(&self.tracee)?)
+    }
+
+    /// Steps the current thread out of the syscall buffer's library if it
+    /// stands where it appends a record, so that it can be given a signal
+    /// or preempted. `false`: it stopped for another reason on the way
+    /// (that stop is pending).
+    pub(super) fn leave_buffered_call(&mut self) -> Result<bool> {
+        let mut steps = 0;
+        while self.buffers.busy(&self.tracee)? {
+            if steps == MAX_STEPS_OUT_OF_BUFFER {
+                return Err(Error::Program(
+                    "the program stays inside rback's syscall buffer; record it with --no-syscall-buffer".into(),
+                ));
+            }
+            self.tracee.resume(Resume::Step, 0)?;
+            match self.tracee.wait()? {
+                Stop::Signal(libc::SIGTRAP) => {}
+                other => {
+                    self.pending_stop = Some(other);
+                    return Ok(false);
+                }
+            }
+            steps += 1;
+        }
+        Ok(true)
     }
 
     /// Delivers the first held signal where the current thread computes,
@@ -28,7 +69,11 @@ impl Recorder {
     pub(super) fn place_held_signal(&mut self) -> Result<()> {
         self.interrupted = false;
         let sig = signo_of(&self.held[0]);
-        let Some((regs, at)) = self.find_placement(&signal_name(sig))? else {
+        let placed = match self.leave_buffered_call()? {
+            true => self.find_placement(&signal_name(sig))?,
+            false => None,
+        };
+        let Some((regs, at)) = placed else {
             self.held_since = Some(Instant::now());
             if self.pending_stop.is_some() {
                 return Ok(());
@@ -123,7 +168,10 @@ impl Recorder {
         };
         let regs = samples[2].regs;
         if tracee::same_program_state(&samples[1].regs, &regs) && samples[1].memory == samples[2].memory {
-            return Ok(Some((regs, self.placement_by_count(&regs, what)?)));
+            return Ok(self.placement_by_count(&regs, what)?.map(|at| (regs, at)));
+        }
+        if !self.at_nameable_point()? {
+            return Ok(None);
         }
         let Some((word, value)) = statepoint::choose_word(&samples) else {
             return Ok(None);

@@ -19,6 +19,7 @@ impl Recorder {
     /// the first process's.
     pub(super) fn current_exited(&mut self, status: ExitStatus) -> Result<Option<ExitStatus>> {
         let tgid = self.tracee.tgid;
+        self.buffers.ended(tgid);
         if self.tracee.pid == self.waiting.root {
             self.waiting.root_status = Some(status);
         }
@@ -106,7 +107,11 @@ impl Recorder {
     /// loop that counts cannot starve it for ever.
     pub(super) fn try_preempt(&mut self) -> Result<()> {
         self.interrupted = false;
-        let placed = match self.spinning_here()? {
+        let placed = match self.leave_buffered_call()? {
+            false => None,
+            true => self.spinning_here()?,
+        };
+        let placed = match placed {
             Some(placed) => Some(placed),
             None if self.pending_stop.is_none() && self.turn_since.elapsed() >= LONG_TURN => {
                 self.find_placement("a thread switch")?
@@ -155,7 +160,7 @@ impl Recorder {
         if !tracee::same_program_state(&regs, &first) || statepoint::program_memory(&self.tracee, regs.rsp)? != memory {
             return Ok(None);
         }
-        Ok(Some((regs, self.placement_by_count(&regs, "a thread switch")?)))
+        Ok(self.placement_by_count(&regs, "a thread switch")?.map(|at| (regs, at)))
     }
 
     /// The current thread calls `exit` while others live on: it ends, and

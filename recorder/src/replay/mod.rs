@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::files;
-use crate::kernel::{apply_tsc, is_synchronous, si_code, signal_name, SI_KERNEL, TRAP_HWBKPT};
+use crate::kernel::{self, apply_tsc, is_synchronous, si_code, signal_name, SI_KERNEL, TRAP_HWBKPT};
 use crate::process::ProcessTree;
 use crate::program;
 use crate::record::{pin_to_current_cpu, tsc_instruction};
@@ -284,7 +284,7 @@ impl ReplaySession {
                 Some(tree.lineage(pid).into_iter().collect())
             }
         };
-        let tracee = tracee::launch(&c_exe, &c_argv, &[], true)?;
+        let tracee = tracee::launch(&c_exe, &c_argv, &[], true, tracee::PagePasses::Injections)?;
         let mut session = ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
             log,
@@ -558,6 +558,16 @@ impl ReplaySession {
     fn finish_skipped(&mut self, regs: &mut Regs, ev: &SyscallEvent) -> Result<()> {
         regs.orig_rax = u64::MAX;
         regs.rax = ev.result as u64;
+        if kernel::restarts(ev.result) && !self.signal_delivered_next() {
+            // A signal woke the call, another thread took it, and the kernel
+            // made the call again: the program never saw this result. It
+            // enters the call again (its next event).
+            regs.rax = match ev.result {
+                kernel::ERESTART_RESTARTBLOCK => libc::SYS_restart_syscall as u64,
+                _ => ev.nr as u64,
+            };
+            regs.rip -= kernel::SYSCALL_INSN_LEN;
+        }
         self.tracee.set_regs(regs)?;
         if let Some(out) = &ev.output {
             // What the replayed program writes must be what the recorded one
@@ -1046,6 +1056,15 @@ impl ReplaySession {
         self.tracee.raise(signo)?;
         self.raised = Some(signo);
         Ok(())
+    }
+
+    /// Whether the next event is an asynchronous signal delivered where the
+    /// program stands, at the boundary the last event left it at.
+    fn signal_delivered_next(&self) -> bool {
+        matches!(
+            self.log.get(EventIdx(self.cursor as u64)),
+            Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous && s.at_execution.is_none() && s.at_state.is_none()
+        )
     }
 
     fn peek(&mut self) -> Result<Option<&Event>> {

@@ -35,6 +35,7 @@ fn record_shapes(args: &[&str], name: &str) -> (tempfile::TempDir, PathBuf, Remo
         args: args.iter().map(|a| a.to_string()).collect(),
         trace_dir: trace.clone(),
         check_memory: None,
+        syscall_buffer: true,
     })
     .unwrap();
     assert!(outcome.error.is_none(), "recording failed: {:?}", outcome.error);

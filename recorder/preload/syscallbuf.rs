@@ -1,0 +1,460 @@
+//! rback's preload library: the in-process syscall buffer.
+//!
+//! `rback record` puts this library in the program's `LD_PRELOAD`. Its
+//! functions stand in for libc's wrappers of cheap, non-blocking syscalls
+//! (clocks, ids, `stat`s, reads of regular files). Each makes its syscall
+//! through the gadget in the rback page, which the recording's seccomp
+//! filter lets through without a ptrace stop, and appends the result and
+//! the bytes the kernel wrote to a buffer in the program's own memory. The
+//! recorder turns those records into ordinary syscall events at the next
+//! stop of the program (`recorder/src/syscallbuf`).
+//!
+//! Replay runs the same code: its filter traps the gadget like any other
+//! syscall, so each buffered call is an event replay meets where recording
+//! made it, and the buffer's contents come out the same, byte for byte.
+//! That is why nothing here may depend on whether it runs under the
+//! recorder or in replay.
+//!
+//! Built by `recorder/build.rs` with rustc alone (no std, no cargo), so
+//! that the rback binary can carry it and write it out when it records.
+
+#![no_std]
+#![allow(clippy::missing_safety_doc)]
+
+use core::arch::asm;
+use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{compiler_fence, AtomicBool, Ordering};
+
+include!("../src/syscallbuf/layout.rs");
+
+const SYS_READ: u64 = 0;
+const SYS_FSTAT: u64 = 5;
+const SYS_LSEEK: u64 = 8;
+const SYS_PREAD64: u64 = 17;
+const SYS_ACCESS: u64 = 21;
+const SYS_MMAP: u64 = 9;
+const SYS_MINCORE: u64 = 27;
+const SYS_GETPID: u64 = 39;
+const SYS_EXIT_GROUP: u64 = 231;
+const SYS_GETTIMEOFDAY: u64 = 96;
+const SYS_GETPPID: u64 = 110;
+const SYS_GETTID: u64 = 186;
+const SYS_TIME: u64 = 201;
+const SYS_CLOCK_GETTIME: u64 = 228;
+const SYS_NEWFSTATAT: u64 = 262;
+const SYS_GETRANDOM: u64 = 318;
+const SYS_STATX: u64 = 332;
+
+const AT_FDCWD: i64 = -100;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const S_IFMT: u32 = 0o170000;
+const S_IFREG: u32 = 0o100000;
+/// `sizeof(struct stat)` on x86-64 (glibc's and the kernel's are the same).
+const STAT_SIZE: u64 = 144;
+/// `sizeof(struct statx)`.
+const STATX_SIZE: u64 = 256;
+
+#[link(name = "c")]
+extern "C" {
+    fn __errno_location() -> *mut i32;
+    fn __chk_fail() -> !;
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // SAFETY: exit_group takes no memory and does not return.
+    unsafe { raw(SYS_EXIT_GROUP, [127, 0, 0, 0, 0, 0]) };
+    loop {}
+}
+
+/// The buffer is mapped and the rback page holds the gadget.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether calls are buffered: under rback, and until the program installs
+/// a seccomp filter of its own (see `AT_OFF`).
+unsafe fn buffering() -> bool {
+    ENABLED.load(Ordering::Relaxed) && get(AT_OFF) == 0
+}
+
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = init;
+
+/// Runs before the program's own constructors. Buffers only under rback:
+/// the rback page must be there (`mincore` fails on an unmapped page) with
+/// the gadget in it, and the buffer's fixed address must be free. (The
+/// recorder also answers this `mincore` with ENOMEM in a process that runs
+/// under a seccomp filter of the program's.)
+extern "C" fn init() {
+    let mut resident = [0u8; 1];
+    // SAFETY: mincore writes one byte per page, one page here.
+    let found = unsafe {
+        raw(
+            SYS_MINCORE,
+            [RBACK_PAGE_ADDR, 4096, resident.as_mut_ptr() as u64, 0, 0, 0],
+        )
+    };
+    if found != 0 {
+        return;
+    }
+    // SAFETY: the page is mapped (mincore said so) and readable.
+    let code = unsafe { read_volatile((RBACK_PAGE_ADDR + GADGET_OFFSET) as *const [u8; 3]) };
+    if code != GADGET_CODE {
+        return;
+    }
+    const PROT_READ_WRITE: u64 = 3;
+    const FLAGS: u64 = 0x02 | 0x20 | 0x4000 | 0x100000; // PRIVATE | ANONYMOUS | NORESERVE | FIXED_NOREPLACE
+                                                        // SAFETY: an anonymous mapping at an address nothing else uses.
+    let at = unsafe {
+        raw(
+            SYS_MMAP,
+            [BUFFER_ADDR, BUFFER_SIZE, PROT_READ_WRITE, FLAGS, u64::MAX, 0],
+        )
+    };
+    if at as u64 != BUFFER_ADDR {
+        return;
+    }
+    // SAFETY: the buffer was just mapped, writable.
+    unsafe { set(AT_MAGIC, MAGIC) };
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// A syscall made here, which the seccomp filter traps like any other.
+unsafe fn raw(nr: u64, a: [u64; 6]) -> i64 {
+    let r: i64;
+    asm!(
+        "syscall",
+        inlateout("rax") nr as i64 => r,
+        in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3], in("r8") a[4], in("r9") a[5],
+        lateout("rcx") _, lateout("r11") _,
+        options(nostack)
+    );
+    r
+}
+
+/// A syscall made from the gadget in the rback page (`syscall; ret`).
+/// The library is built without a red zone, so the `call` cannot clobber
+/// anything below the stack pointer.
+unsafe fn through_gadget(nr: u64, a: [u64; 6]) -> i64 {
+    let r: i64;
+    asm!(
+        "call {gadget}",
+        gadget = in(reg) RBACK_PAGE_ADDR + GADGET_OFFSET,
+        inlateout("rax") nr as i64 => r,
+        in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3], in("r8") a[4], in("r9") a[5],
+        lateout("rcx") _, lateout("r11") _,
+    );
+    r
+}
+
+unsafe fn get(offset: u64) -> u64 {
+    read_volatile((BUFFER_ADDR + offset) as *const u64)
+}
+
+unsafe fn set(offset: u64, value: u64) {
+    write_volatile((BUFFER_ADDR + offset) as *mut u64, value)
+}
+
+/// Memory a call writes: `len` bytes at `addr`, or as many as the call
+/// returns (at most `len`).
+#[derive(Clone, Copy)]
+struct Out {
+    addr: u64,
+    len: u64,
+    by_result: bool,
+}
+
+const fn fixed(addr: u64, len: u64) -> Out {
+    Out {
+        addr,
+        len,
+        by_result: false,
+    }
+}
+
+const fn by_result(addr: u64, max: u64) -> Out {
+    Out {
+        addr,
+        len: max,
+        by_result: true,
+    }
+}
+
+const fn padded(n: u64) -> u64 {
+    (n + 7) & !7
+}
+
+/// Makes syscall `nr`, buffered when it can be. The record is appended
+/// while `AT_BUSY` is set, from the read of `AT_LEN` to its update: the
+/// recorder never switches threads or delivers a signal in between, so
+/// the buffer has one writer at a time. A full buffer is emptied after a
+/// traced call (`getpid`), at whose stop the recorder takes every record.
+unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
+    if !buffering() {
+        return raw(nr, a);
+    }
+    let mut output = 0;
+    let mut needed = RECORD_WORDS * 8;
+    for out in outs.iter().filter(|o| o.addr != 0) {
+        output += out.len;
+        needed += 16 + padded(out.len);
+    }
+    if output > MAX_OUTPUT {
+        return raw(nr, a);
+    }
+    set(AT_BUSY, 1);
+    compiler_fence(Ordering::SeqCst);
+    let mut len = get(AT_LEN);
+    if len > BUFFER_SIZE - HEADER_SIZE {
+        // The program wrote over the buffer: the recorder says so.
+        set(AT_BUSY, 0);
+        ENABLED.store(false, Ordering::Relaxed);
+        return raw(nr, a);
+    }
+    if HEADER_SIZE + len + needed > BUFFER_SIZE {
+        compiler_fence(Ordering::SeqCst);
+        set(AT_BUSY, 0);
+        raw(SYS_GETPID, [0; 6]);
+        set(AT_BUSY, 1);
+        compiler_fence(Ordering::SeqCst);
+        set(AT_GENERATION, get(AT_GENERATION).wrapping_add(1));
+        set(AT_LEN, 0);
+        len = 0;
+    }
+    compiler_fence(Ordering::SeqCst);
+    let r = through_gadget(nr, a);
+    compiler_fence(Ordering::SeqCst);
+    let record = BUFFER_ADDR + HEADER_SIZE + len;
+    let word = |i: u64, v: u64| write_volatile((record + 8 * i) as *mut u64, v);
+    word(1, nr);
+    for (i, v) in a.iter().enumerate() {
+        word(2 + i as u64, *v);
+    }
+    word(8, r as u64);
+    let mut size = RECORD_WORDS * 8;
+    if r >= 0 {
+        for out in outs.iter().filter(|o| o.addr != 0) {
+            let n = if out.by_result {
+                (r as u64).min(out.len)
+            } else {
+                out.len
+            };
+            write_volatile((record + size) as *mut u64, out.addr);
+            write_volatile((record + size + 8) as *mut u64, n);
+            core::ptr::copy_nonoverlapping(out.addr as *const u8, (record + size + 16) as *mut u8, n as usize);
+            size += 16 + padded(n);
+        }
+    }
+    word(0, size);
+    compiler_fence(Ordering::SeqCst);
+    set(AT_LEN, len + size);
+    compiler_fence(Ordering::SeqCst);
+    set(AT_BUSY, 0);
+    r
+}
+
+/// libc's convention: -1 and errno for an error.
+unsafe fn libc_result(r: i64) -> i64 {
+    if (-4095..0).contains(&r) {
+        *__errno_location() = -r as i32;
+        return -1;
+    }
+    r
+}
+
+/// Only reads of regular files are buffered: they never wait for another
+/// process, so a buffered call never blocks the recorder's schedule.
+unsafe fn regular_file(fd: i32) -> bool {
+    if !buffering() {
+        return false;
+    }
+    let mut st = [0u64; (STAT_SIZE / 8) as usize];
+    let at = st.as_mut_ptr() as u64;
+    if call(SYS_FSTAT, [fd as u64, at, 0, 0, 0, 0], &[fixed(at, STAT_SIZE)]) != 0 {
+        return false;
+    }
+    // st_mode is the 32-bit word at byte 24.
+    let mode = (st[3] & 0xffff_ffff) as u32;
+    mode & S_IFMT == S_IFREG
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn read(fd: i32, buf: *mut u8, count: usize) -> isize {
+    let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
+    let r = if regular_file(fd) {
+        call(SYS_READ, a, &[by_result(buf as u64, count as u64)])
+    } else {
+        raw(SYS_READ, a)
+    };
+    libc_result(r) as isize
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn __read_chk(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> isize {
+    if count > buflen {
+        __chk_fail();
+    }
+    read(fd, buf, count)
+}
+
+/// A `pread` never waits for another process: descriptors that could
+/// (pipes, sockets, terminals, eventfds) fail it with ESPIPE at once.
+#[no_mangle]
+pub unsafe extern "C" fn pread64(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
+    let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
+    libc_result(call(SYS_PREAD64, a, &[by_result(buf as u64, count as u64)])) as isize
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pread(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
+    pread64(fd, buf, count, offset)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn __pread64_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
+    if count > buflen {
+        __chk_fail();
+    }
+    pread64(fd, buf, count, offset)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn __pread_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
+    __pread64_chk(fd, buf, count, offset, buflen)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lseek64(fd: i32, offset: i64, whence: i32) -> i64 {
+    libc_result(call(SYS_LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0], &[]))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lseek(fd: i32, offset: i64, whence: i32) -> i64 {
+    lseek64(fd, offset, whence)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn getpid() -> i32 {
+    call(SYS_GETPID, [0; 6], &[]) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn getppid() -> i32 {
+    call(SYS_GETPPID, [0; 6], &[]) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gettid() -> i32 {
+    call(SYS_GETTID, [0; 6], &[]) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn clock_gettime(clock: i32, tp: *mut u8) -> i32 {
+    let a = [clock as u64, tp as u64, 0, 0, 0, 0];
+    libc_result(call(SYS_CLOCK_GETTIME, a, &[fixed(tp as u64, 16)])) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn __clock_gettime(clock: i32, tp: *mut u8) -> i32 {
+    clock_gettime(clock, tp)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn gettimeofday(tv: *mut u8, tz: *mut u8) -> i32 {
+    let a = [tv as u64, tz as u64, 0, 0, 0, 0];
+    libc_result(call(SYS_GETTIMEOFDAY, a, &[fixed(tv as u64, 16), fixed(tz as u64, 8)])) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn time(t: *mut i64) -> i64 {
+    libc_result(call(SYS_TIME, [t as u64, 0, 0, 0, 0, 0], &[fixed(t as u64, 8)]))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn fstat(fd: i32, st: *mut u8) -> i32 {
+    let a = [fd as u64, st as u64, 0, 0, 0, 0];
+    libc_result(call(SYS_FSTAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn fstat64(fd: i32, st: *mut u8) -> i32 {
+    fstat(fd, st)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn fstatat(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
+    let a = [dirfd as u64, path as u64, st as u64, flags as u64, 0, 0];
+    libc_result(call(SYS_NEWFSTATAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn fstatat64(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
+    fstatat(dirfd, path, st, flags)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn stat(path: *const u8, st: *mut u8) -> i32 {
+    fstatat(AT_FDCWD as i32, path, st, 0)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn stat64(path: *const u8, st: *mut u8) -> i32 {
+    stat(path, st)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lstat(path: *const u8, st: *mut u8) -> i32 {
+    fstatat(AT_FDCWD as i32, path, st, AT_SYMLINK_NOFOLLOW as i32)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lstat64(path: *const u8, st: *mut u8) -> i32 {
+    lstat(path, st)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn statx(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i32 {
+    let a = [dirfd as u64, path as u64, flags as u64, mask as u64, buf as u64, 0];
+    libc_result(call(SYS_STATX, a, &[fixed(buf as u64, STATX_SIZE)])) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn getrandom(buf: *mut u8, count: usize, flags: u32) -> isize {
+    let a = [buf as u64, count as u64, flags as u64, 0, 0, 0];
+    libc_result(call(SYS_GETRANDOM, a, &[by_result(buf as u64, count as u64)])) as isize
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn access(path: *const u8, mode: i32) -> i32 {
+    libc_result(call(SYS_ACCESS, [path as u64, mode as u64, 0, 0, 0, 0], &[])) as i32
+}
+
+const SYS_PRCTL: u64 = 157;
+const SYS_SECCOMP: u64 = 317;
+const PR_SET_SECCOMP: u64 = 22;
+
+/// The program is about to install a seccomp filter: no call is buffered
+/// from now on, in this process and (the word is inherited) its children.
+unsafe fn before_seccomp() {
+    if ENABLED.load(Ordering::Relaxed) {
+        set(AT_OFF, 1);
+    }
+}
+
+/// libc's `syscall(2)`, which takes up to six arguments after the number
+/// (read as glibc's does: the unused ones are whatever the caller left).
+#[no_mangle]
+pub unsafe extern "C" fn syscall(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
+    if nr as u64 == SYS_SECCOMP || (nr as u64 == SYS_PRCTL && a0 == PR_SET_SECCOMP) {
+        before_seccomp();
+    }
+    libc_result(raw(nr as u64, [a0, a1, a2, a3, a4, a5]))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn prctl(option: i32, a1: u64, a2: u64, a3: u64, a4: u64) -> i32 {
+    if option as u64 == PR_SET_SECCOMP {
+        before_seccomp();
+    }
+    libc_result(raw(SYS_PRCTL, [option as u64, a1, a2, a3, a4, 0])) as i32
+}

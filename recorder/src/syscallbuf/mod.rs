@@ -1,0 +1,332 @@
+//! The in-process syscall buffer, from the recorder's side.
+//!
+//! `rback record` loads a small library into the program (`LD_PRELOAD`,
+//! source in `recorder/preload/syscallbuf.rs`) whose wrappers make cheap,
+//! non-blocking syscalls without a ptrace stop and log each one, with the
+//! bytes it wrote, into a buffer in the program's memory (`layout.rs`).
+//! At every stop of the program the recorder takes the records it has not
+//! taken yet ([`Buffers::take`]) and writes them as ordinary `Syscall`
+//! events, before the event of the stop itself. Replay needs nothing of
+//! this: its seccomp filter traps the library's calls like any other, so
+//! the events come where replay meets them.
+//!
+//! Invariants the recorder keeps (see ARCHITECTURE.md):
+//! - the buffer is taken at every stop of the running thread, so the
+//!   records always belong to it and come before its next event;
+//! - no thread switch and no signal placement happens while a record is
+//!   being appended ([`Buffers::busy`]); records are never half-taken.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use nix::unistd::Pid;
+
+use crate::trace::{MemWrite, SyscallEvent};
+use crate::tracee::Tracee;
+use crate::{Error, EventIdx, RemoteAddr, Result};
+
+#[allow(dead_code)]
+pub(crate) mod layout {
+    include!("layout.rs");
+}
+
+use layout::*;
+
+/// The preload library, built by `recorder/build.rs`.
+const LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/librback_syscallbuf.so"));
+
+/// Puts the preload library where the program's loader can read it and
+/// returns its path, for `LD_PRELOAD`: beside the copies that the traces of
+/// the user's directory of traces share (`files::SHARED_DIR`, which is the
+/// user's own and closed to others), named by its hash, so that recordings
+/// reuse it; or, if that directory cannot be used, in the trace itself.
+pub(crate) fn install_library(trace_dir: &Path) -> Result<PathBuf> {
+    if let Some(path) = shared_library_path() {
+        return Ok(path);
+    }
+    let path = trace_dir.join(LIBRARY_NAME);
+    std::fs::write(&path, LIBRARY).map_err(Error::io(format!("cannot write {}", path.display())))?;
+    Ok(path)
+}
+
+/// The library's file name, which is also its soname (see `build.rs`):
+/// debuggers look for its copy in a trace by that name.
+const LIBRARY_NAME: &str = "rback-syscallbuf.so";
+
+fn shared_library_path() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+    let me = nix::unistd::geteuid().as_raw();
+    let private =
+        |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me && m.mode() & 0o022 == 0);
+    let root = crate::program::trace_root().ok()?;
+    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&root);
+    let dir = root.join(crate::files::SHARED_DIR);
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    if !private(&root) || !private(&dir) {
+        return None;
+    }
+    let hash = blake3::hash(LIBRARY).to_hex();
+    let dir = dir.join(&hash.as_str()[..16]);
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    if !private(&dir) {
+        return None;
+    }
+    let path = dir.join(LIBRARY_NAME);
+    if std::fs::read(&path).is_ok_and(|bytes| bytes == LIBRARY) {
+        return Some(path);
+    }
+    // Written whole under another name, then renamed: a recording that
+    // starts meanwhile sees the old file or the new one, never half of it.
+    let temp = dir.join(format!(".{LIBRARY_NAME}.{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&temp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, LIBRARY));
+    if written.is_err() || std::fs::rename(&temp, &path).is_err() {
+        let _ = std::fs::remove_file(&temp);
+        return None;
+    }
+    Some(path)
+}
+
+/// How far the recorder has taken a process's buffer: records of
+/// `generation` up to byte `taken`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Cursor {
+    generation: u64,
+    taken: u64,
+}
+
+/// The buffers of the program's processes (one per address space: threads
+/// share their process's).
+#[derive(Default)]
+pub(crate) struct Buffers {
+    cursors: HashMap<Pid, Cursor>,
+    /// A `vfork` child shares its parent's memory, and so its buffer, until
+    /// it execs or exits: the parent's cursor follows the child's.
+    vfork_parents: HashMap<Pid, Pid>,
+    /// Processes under a seccomp filter of the program's (inherited by
+    /// children, kept across exec): their library must not buffer.
+    filtered: HashSet<Pid>,
+}
+
+impl Buffers {
+    /// The process mapped its buffer (the library's `mmap` at
+    /// [`BUFFER_ADDR`] succeeded).
+    pub(crate) fn register(&mut self, process: Pid) {
+        self.cursors.insert(process, Cursor::default());
+    }
+
+    pub(crate) fn is_registered(&self, process: Pid) -> bool {
+        self.cursors.contains_key(&process)
+    }
+
+    /// The process execs: its buffer is gone.
+    pub(crate) fn forget(&mut self, process: Pid) {
+        self.cursors.remove(&process);
+        self.vfork_parents.remove(&process);
+    }
+
+    /// The process ended.
+    pub(crate) fn ended(&mut self, process: Pid) {
+        self.forget(process);
+        self.filtered.remove(&process);
+    }
+
+    /// What the recorder answers instead of the kernel, if anything: the
+    /// library's probe for the rback page fails (ENOMEM) in a process under
+    /// a filter of the program's, so that its library never buffers.
+    pub(crate) fn answer(&self, process: Pid, nr: i64, args: &[u64; 6]) -> Option<i64> {
+        let probe = nr == libc::SYS_mincore && args[0] == RBACK_PAGE_ADDR;
+        (probe && self.filtered.contains(&process)).then_some(-(libc::ENOMEM as i64))
+    }
+
+    /// The current thread is about to install a seccomp filter of the
+    /// program's. The library turned itself off if the call came through
+    /// libc's `syscall()` or `prctl()`; if not, buffered calls would take
+    /// other paths in replay, so the recording stops here.
+    pub(crate) fn before_filter(&mut self, t: &Tracee, event: EventIdx) -> Result<()> {
+        self.filtered.insert(t.tgid);
+        if self.is_registered(t.tgid) && t.read_u64(RemoteAddr(BUFFER_ADDR + AT_OFF))? == 0 {
+            return Err(Error::Unsupported {
+                event,
+                what: "a seccomp filter installed without libc's syscall() or prctl()".into(),
+                why: "rback's syscall buffer cannot step aside for it; record with --no-syscall-buffer".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `child` was forked from `parent`, after the parent's buffer was
+    /// taken: the child's copy holds the same records, already taken.
+    pub(crate) fn inherit(&mut self, parent: Pid, child: Pid, shares_memory: bool) {
+        if self.filtered.contains(&parent) {
+            self.filtered.insert(child);
+        }
+        if let Some(&cursor) = self.cursors.get(&parent) {
+            self.cursors.insert(child, cursor);
+            if shares_memory {
+                self.vfork_parents.insert(child, parent);
+            }
+        }
+    }
+
+    /// Whether the process's thread that runs is appending a record.
+    pub(crate) fn busy(&self, t: &Tracee) -> Result<bool> {
+        if !self.is_registered(t.tgid) {
+            return Ok(false);
+        }
+        Ok(t.read_u64(RemoteAddr(BUFFER_ADDR + AT_BUSY))? != 0)
+    }
+
+    /// The records the process appended since the last take, as events.
+    /// The buffer lives in the program's memory: everything is checked
+    /// before it becomes an event.
+    pub(crate) fn take(&mut self, t: &Tracee) -> Result<Vec<SyscallEvent>> {
+        let Some(cursor) = self.cursors.get(&t.tgid).copied() else {
+            return Ok(vec![]);
+        };
+        let header = t.read_bytes(RemoteAddr(BUFFER_ADDR), 32)?;
+        let word = |at: u64| u64::from_le_bytes(header[at as usize..at as usize + 8].try_into().unwrap());
+        let (magic, generation, len) = (word(AT_MAGIC), word(AT_GENERATION), word(AT_LEN));
+        let start = if generation == cursor.generation {
+            cursor.taken
+        } else if generation == cursor.generation.wrapping_add(1) {
+            0
+        } else {
+            u64::MAX
+        };
+        if magic != MAGIC || len > BUFFER_SIZE - HEADER_SIZE || start > len {
+            return Err(overwritten());
+        }
+        let bytes = t.read_bytes(RemoteAddr(BUFFER_ADDR + HEADER_SIZE + start), (len - start) as usize)?;
+        let events = parse_records(&bytes)?;
+        let cursor = Cursor { generation, taken: len };
+        self.cursors.insert(t.tgid, cursor);
+        if let Some(parent) = self.vfork_parents.get(&t.tgid) {
+            self.cursors.insert(*parent, cursor);
+        }
+        Ok(events)
+    }
+}
+
+/// Whether syscall `nr` installs a seccomp filter.
+pub(crate) fn installs_filter(nr: i64, args: &[u64; 6]) -> bool {
+    const PR_SET_SECCOMP: u64 = 22;
+    const SECCOMP_MODE_FILTER: u64 = 2;
+    const SECCOMP_SET_MODE_FILTER: u64 = 1;
+    (nr == libc::SYS_seccomp && args[0] == SECCOMP_SET_MODE_FILTER)
+        || (nr == libc::SYS_prctl && args[0] == PR_SET_SECCOMP && args[1] == SECCOMP_MODE_FILTER)
+}
+
+fn overwritten() -> Error {
+    Error::Program("the program overwrote rback's syscall buffer; record it again with --no-syscall-buffer".into())
+}
+
+/// Turns records (see `layout.rs`) into syscall events.
+fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
+    let word = |b: &[u8], i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+    let mut events = Vec::new();
+    let fixed = (RECORD_WORDS * 8) as usize;
+    while !bytes.is_empty() {
+        if bytes.len() < fixed {
+            return Err(overwritten());
+        }
+        let size = word(bytes, 0);
+        if size < fixed as u64 || size % 8 != 0 || size > bytes.len() as u64 {
+            return Err(overwritten());
+        }
+        let (record, rest) = bytes.split_at(size as usize);
+        let nr = word(record, 1);
+        if !BUFFERED.contains(&nr) {
+            return Err(overwritten());
+        }
+        let mut args = [0u64; 6];
+        for (i, a) in args.iter_mut().enumerate() {
+            *a = word(record, 2 + i);
+        }
+        let mut writes = Vec::new();
+        let mut out = &record[fixed..];
+        while !out.is_empty() {
+            if out.len() < 16 {
+                return Err(overwritten());
+            }
+            let (addr, len) = (word(out, 0), word(out, 1));
+            if len > MAX_OUTPUT || 16 + len.next_multiple_of(8) > out.len() as u64 {
+                return Err(overwritten());
+            }
+            writes.push(MemWrite {
+                addr: RemoteAddr(addr),
+                bytes: out[16..16 + len as usize].to_vec(),
+            });
+            out = &out[16 + len.next_multiple_of(8) as usize..];
+        }
+        events.push(SyscallEvent {
+            nr: nr as i64,
+            args,
+            result: word(record, 8) as i64,
+            writes,
+            output: None,
+            mapped_file: None,
+            memory: vec![],
+        });
+        bytes = rest;
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(nr: u64, result: i64, writes: &[(u64, &[u8])]) -> Vec<u8> {
+        let mut r = vec![0u64, nr, 1, 2, 3, 4, 5, 6, result as u64]
+            .into_iter()
+            .flat_map(u64::to_le_bytes)
+            .collect::<Vec<u8>>();
+        for (addr, bytes) in writes {
+            r.extend(addr.to_le_bytes());
+            r.extend((bytes.len() as u64).to_le_bytes());
+            r.extend(*bytes);
+            r.resize(r.len().next_multiple_of(8), 0);
+        }
+        let size = r.len() as u64;
+        r[..8].copy_from_slice(&size.to_le_bytes());
+        r
+    }
+
+    #[test]
+    fn records_become_events_with_their_writes() {
+        let mut bytes = record(0, 3, &[(0x1000, b"abc")]);
+        bytes.extend(record(110, 42, &[]));
+        let events = parse_records(&bytes).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!((events[0].nr, events[0].result, events[0].args[5]), (0, 3, 6));
+        assert_eq!(events[0].writes[0].addr, RemoteAddr(0x1000));
+        assert_eq!(events[0].writes[0].bytes, b"abc");
+        assert_eq!((events[1].nr, events[1].result), (110, 42));
+        assert!(events[1].writes.is_empty());
+    }
+
+    #[test]
+    fn damaged_records_are_refused() {
+        let good = record(0, 3, &[(0x1000, b"abc")]);
+        // A call the library never buffers.
+        assert!(parse_records(&record(59, 0, &[])).is_err());
+        // Truncated, a size past the end, a size that is not a whole record.
+        assert!(parse_records(&good[..good.len() - 8]).is_err());
+        let mut long = good.clone();
+        long[..8].copy_from_slice(&1000u64.to_le_bytes());
+        assert!(parse_records(&long).is_err());
+        let mut odd = good.clone();
+        odd[..8].copy_from_slice(&13u64.to_le_bytes());
+        assert!(parse_records(&odd).is_err());
+        // A write longer than its record.
+        let mut write = good;
+        write[80..88].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        assert!(parse_records(&write).is_err());
+    }
+}

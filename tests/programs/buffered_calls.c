@@ -1,0 +1,217 @@
+/* Exercises the calls rback's syscall buffer makes without a stop, in the
+ * situations that are hard for it. Every line printed depends on the
+ * results of those calls, so a replay that returned other results (or lost
+ * track of which call is which) prints something else.
+ *   mix FILE      clocks, ids, stats, reads (partial, at EOF, into a buffer
+ *                 that fills many times over), pread, lseek, getrandom,
+ *                 access, and a pipe read between them (not buffered)
+ *   signal        SIGALRMs that arrive while the program does nothing but
+ *                 buffered calls
+ *   threads       four threads that spin on buffered calls until the main
+ *                 thread lets them go, so they are preempted among them
+ *   fork          a parent and a child (fork, then posix_spawn of itself)
+ *                 that both make buffered calls
+ *   fds FILE      closes every descriptor but its own and dup2s over 0-2,
+ *                 then reads and stats */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int buffer_mapped(void) {
+    /* The library maps its buffer at a fixed address. */
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found = 0;
+    while (maps && fgets(line, sizeof line, maps))
+        found |= strncmp(line, "6fffff000000-", 13) == 0;
+    if (maps)
+        fclose(maps);
+    return found;
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t mix_file(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        perror("open");
+        exit(1);
+    }
+    struct stat st, st2;
+    fstat(fd, &st);
+    stat(path, &st2);
+    uint64_t h = st.st_size ^ (st2.st_ino == st.st_ino);
+    /* Reads of odd sizes: every one partial at the end, then 0 at EOF. */
+    static unsigned char buf[70000];
+    for (int round = 0; round < 40; round++) {
+        lseek(fd, 0, SEEK_SET);
+        ssize_t n;
+        size_t want = 1 + round * 1733;
+        while ((n = read(fd, buf, want)) > 0)
+            for (ssize_t i = 0; i < n; i++)
+                h = h * 131 + buf[i];
+        h = h * 7 + (n == 0);
+    }
+    char c[16];
+    h = h * 31 + pread(fd, c, sizeof c, 5) + c[0];
+    h = h * 31 + lseek(fd, 0, SEEK_END);
+    close(fd);
+    return h;
+}
+
+static void mix(const char *path) {
+    printf("buffer mapped: %s\n", buffer_mapped() ? "yes" : "no");
+    uint64_t before = now_ns(), backwards = 0, prev = 0, ids = 0;
+    for (int i = 0; i < 30000; i++) {
+        uint64_t t = now_ns();
+        backwards += t < prev;
+        prev = t;
+        ids += getpid() == getppid();
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    time_t t = time(NULL);
+    unsigned char r[32];
+    ssize_t got = getrandom(r, sizeof r, 0);
+    int fds[2];
+    pipe(fds);
+    write(fds[1], "through a pipe", 14);
+    char p[32] = {0};
+    ssize_t pn = read(fds[0], p, sizeof p);
+    printf("clock: %s, backwards %llu, ids %llu\n", now_ns() > before ? "moved" : "stuck",
+           (unsigned long long)backwards, (unsigned long long)ids);
+    printf("file hash %016llx\n", (unsigned long long)mix_file(path));
+    printf("time agrees: %d, random %zd bytes, first %u, pipe %zd \"%s\"\n",
+           (long)tv.tv_sec - (long)t <= 1 && (long)t - (long)tv.tv_sec <= 1, got, r[0], pn, p);
+    printf("access: %d %d, stat of nothing: %d\n", access(path, R_OK), access("/nonexistent", F_OK),
+           stat("/nonexistent", &(struct stat){0}));
+    /* A value that depends on every clock read: replay must hand back the
+     * recorded ones, in order. */
+    uint64_t sum = 0;
+    for (int i = 0; i < 5000; i++)
+        sum += now_ns() & 0xff;
+    printf("clock sum %llu\n", (unsigned long long)sum);
+}
+
+static volatile sig_atomic_t ticks;
+static void on_alarm(int sig) {
+    (void)sig;
+    ticks++;
+}
+
+static void signals(void) {
+    signal(SIGALRM, on_alarm);
+    struct itimerval it = {{0, 3000}, {0, 3000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    uint64_t calls = 0, sum = 0;
+    while (ticks < 20) {
+        sum += now_ns() & 0xf;
+        calls++;
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("20 ticks after %llu calls, sum %llu\n", (unsigned long long)calls, (unsigned long long)sum);
+}
+
+static volatile int go;
+static void *spinner(void *arg) {
+    uint64_t calls = 0, sum = 0;
+    while (!go) {
+        sum += now_ns() & 0x3;
+        calls += 1 + (gettid() == 0);
+    }
+    printf("thread %ld: %llu calls, sum %llu\n", (long)(intptr_t)arg, (unsigned long long)calls,
+           (unsigned long long)sum);
+    return NULL;
+}
+
+static void threads(void) {
+    pthread_t t[4];
+    for (long i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, spinner, (void *)(intptr_t)i);
+    uint64_t start = now_ns();
+    while (now_ns() - start < 200 * 1000 * 1000ull)
+        ;
+    go = 1;
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    printf("threads done\n");
+}
+
+static void forks(const char *self) {
+    fflush(stdout);
+    pid_t child = fork();
+    uint64_t sum = 0;
+    for (int i = 0; i < 20000; i++)
+        sum += now_ns() & 0x7;
+    if (child == 0) {
+        printf("child: sum %llu, parent is %s\n", (unsigned long long)sum, getppid() > 1 ? "there" : "gone");
+        fflush(stdout);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("parent: sum %llu, child status %d\n", (unsigned long long)sum, WEXITSTATUS(status));
+    char *argv[] = {(char *)self, "mix", (char *)self, NULL};
+    pid_t spawned;
+    fflush(stdout);
+    posix_spawn(&spawned, self, NULL, NULL, argv, environ);
+    waitpid(spawned, &status, 0);
+    printf("spawned status %d\n", WEXITSTATUS(status));
+}
+
+static void fds(const char *path) {
+    int keep = open(path, O_RDONLY);
+    for (int fd = 0; fd < 1024; fd++)
+        if (fd != keep)
+            close(fd);
+    int out = open("/dev/null", O_WRONLY);
+    dup2(keep, 0);
+    dup2(out, 2);
+    char buf[100];
+    ssize_t n = read(0, buf, sizeof buf);
+    struct stat st;
+    fstat(0, &st);
+    uint64_t sum = 0;
+    for (int i = 0; i < 3000; i++)
+        sum += now_ns() & 1;
+    /* stdout was closed: the result is the exit status. */
+    exit(n == 100 && st.st_size > 100 && sum < 3000 ? 42 : 1);
+}
+
+int main(int argc, char **argv) {
+    const char *mode = argc > 1 ? argv[1] : "mix";
+    if (!strcmp(mode, "mix") && argc > 2)
+        mix(argv[2]);
+    else if (!strcmp(mode, "signal"))
+        signals();
+    else if (!strcmp(mode, "threads"))
+        threads();
+    else if (!strcmp(mode, "fork"))
+        forks(argv[0]);
+    else if (!strcmp(mode, "fds") && argc > 2)
+        fds(argv[2]);
+    else {
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE\n", argv[0]);
+        return 2;
+    }
+    return 0;
+}
