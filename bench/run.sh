@@ -56,6 +56,7 @@ workloads=(
     "count-signal|$work/bin/count_signal|1"
     "shell-pipeline|/bin/sh $work/bin/pipeline.sh|1"
     "gcc-compile|/bin/sh $work/bin/compile.sh|1"
+    "python-startup|/usr/bin/python3 -c print(42)|5"
 )
 
 # Multi-process workloads: a shell pipeline of a few processes, and a

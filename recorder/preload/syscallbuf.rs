@@ -188,7 +188,8 @@ const fn padded(n: u64) -> u64 {
 /// while `AT_BUSY` is set, from the read of `AT_LEN` to its update: the
 /// recorder never switches threads or delivers a signal in between, so
 /// the buffer has one writer at a time. A full buffer is emptied after a
-/// traced call (`getpid`), at whose stop the recorder takes every record.
+/// traced call (see `AT_MARK`), at whose stop the recorder takes every
+/// record.
 unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     if !buffering() {
         return raw(nr, a);
@@ -204,6 +205,7 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     }
     set(AT_BUSY, 1);
     compiler_fence(Ordering::SeqCst);
+    empty_if_marked();
     let mut len = get(AT_LEN);
     if len > BUFFER_SIZE - HEADER_SIZE {
         // The program wrote over the buffer: the recorder says so.
@@ -214,17 +216,35 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     if HEADER_SIZE + len + needed > BUFFER_SIZE {
         compiler_fence(Ordering::SeqCst);
         set(AT_BUSY, 0);
-        raw(SYS_GETPID, [0; 6]);
+        // From here to the reset the word says that the buffer is to be
+        // emptied: a signal handler that runs at the mark and makes a
+        // buffered call empties it first (every record was taken at the
+        // stop that delivered the signal), and replay knows where the
+        // records it writes ahead go.
+        set(AT_MARK, MARKED);
+        raw(SYS_MINCORE, [RBACK_PAGE_ADDR, 4096, BUFFER_ADDR + AT_MARK, 0, 0, 0]);
         set(AT_BUSY, 1);
         compiler_fence(Ordering::SeqCst);
-        set(AT_GENERATION, get(AT_GENERATION).wrapping_add(1));
-        set(AT_LEN, 0);
-        len = 0;
+        empty_if_marked();
+        len = get(AT_LEN);
+        if HEADER_SIZE + len + needed > BUFFER_SIZE {
+            // A handler filled it again: this call goes the traced way.
+            set(AT_BUSY, 0);
+            return raw(nr, a);
+        }
     }
+    let limit = get(AT_REPLAY_LIMIT);
     compiler_fence(Ordering::SeqCst);
-    let r = through_gadget(nr, a);
+    let mut r = through_gadget(nr, a);
     compiler_fence(Ordering::SeqCst);
     let record = BUFFER_ADDR + HEADER_SIZE + len;
+    if r == REPLAYED {
+        if len < limit && get_at(record, 1) == nr {
+            return replayed(record, len, limit);
+        }
+        // Replay did not write this one ahead: it replays the call itself.
+        r = raw(nr, a);
+    }
     let word = |i: u64, v: u64| write_volatile((record + 8 * i) as *mut u64, v);
     word(1, nr);
     for (i, v) in a.iter().enumerate() {
@@ -247,6 +267,40 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     }
     word(0, size);
     compiler_fence(Ordering::SeqCst);
+    set(AT_LEN, len + size);
+    compiler_fence(Ordering::SeqCst);
+    set(AT_BUSY, 0);
+    r
+}
+
+/// Empties the buffer if a mark (see `AT_MARK`) asked for it.
+unsafe fn empty_if_marked() {
+    if get(AT_MARK) != 0 {
+        set(AT_GENERATION, get(AT_GENERATION).wrapping_add(1));
+        set(AT_LEN, 0);
+        set(AT_MARK, 0);
+    }
+}
+
+unsafe fn get_at(record: u64, word: u64) -> u64 {
+    read_volatile((record + 8 * word) as *const u64)
+}
+
+/// Takes the result of a call from the record replay wrote ahead at
+/// `record` (offset `len`), and writes its bytes where the call wrote them.
+unsafe fn replayed(record: u64, len: u64, limit: u64) -> i64 {
+    let size = get_at(record, 0);
+    let mut at = RECORD_WORDS * 8;
+    while at < size {
+        let (addr, n) = (get_at(record + at, 0), get_at(record + at, 1));
+        core::ptr::copy_nonoverlapping((record + at + 16) as *const u8, addr as *mut u8, n as usize);
+        at += 16 + padded(n);
+    }
+    let r = get_at(record, 8) as i64;
+    compiler_fence(Ordering::SeqCst);
+    if len + size >= limit {
+        set(AT_REPLAY_LIMIT, 0);
+    }
     set(AT_LEN, len + size);
     compiler_fence(Ordering::SeqCst);
     set(AT_BUSY, 0);

@@ -150,6 +150,9 @@ pub struct SyscallEvent {
     /// replay compares, to notice a divergence before it shows.
     #[serde(with = "serde_bytes")]
     pub memory: Vec<u8>,
+    /// Made through the syscall buffer (see `syscallbuf`): `replay -a`
+    /// may hand its result to the program without stopping there.
+    pub buffered: bool,
 }
 
 /// A process image that `execve` set up, as rback found it before the
@@ -1256,6 +1259,7 @@ mod tests {
                 output: None,
                 mapped_file: None,
                 memory: vec![],
+                buffered: false,
             })),
             Event::Rdtsc {
                 tsc: 123456789,
@@ -1272,6 +1276,7 @@ mod tests {
                 }),
                 mapped_file: None,
                 memory: vec![7; 32],
+                buffered: false,
             })),
             Event::Exit(ExitStatus::Exited(3)),
         ]

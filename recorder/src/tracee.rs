@@ -687,14 +687,19 @@ pub fn errno_name(result: i64) -> String {
     }
 }
 
-/// Which syscalls made from the rback page pass the seccomp filter.
+/// What the seccomp filter does with syscalls made from the rback page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PagePasses {
-    /// rback's injected calls and the syscall buffer's gadget: recording.
+    /// rback's injected calls and the syscall buffer's gadget pass:
+    /// recording.
     InjectionsAndGadget,
-    /// rback's injected calls only: replay, where the gadget's calls are
-    /// events like any other.
+    /// rback's injected calls pass; the gadget's calls stop like any other
+    /// and are events: replay that can stop anywhere (the debugger).
     Injections,
+    /// rback's injected calls pass; the gadget's calls return
+    /// `syscallbuf::layout::REPLAYED` at once, without running: `replay -a`,
+    /// which writes their results into the buffer ahead of the program.
+    InjectionsAndReplayedGadget,
 }
 
 /// The seccomp filter every tracee runs under, in recording and in replay:
@@ -706,6 +711,7 @@ pub enum PagePasses {
 ///   calls and the table does not describe them;
 /// - everything else stops in the tracer.
 pub fn seccomp_filter(passes: PagePasses) -> Vec<libc::sock_filter> {
+    use crate::syscallbuf::layout::{GADGET_OFFSET, REPLAYED};
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
     const AND_K: u16 = 0x54;
@@ -713,28 +719,43 @@ pub fn seccomp_filter(passes: PagePasses) -> Vec<libc::sock_filter> {
     const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     const RET_ALLOW: u32 = 0x7fff_0000;
     const RET_TRACE: u32 = 0x7ff0_0000;
-    const RET_ENOSYS: u32 = 0x0005_0000 | libc::ENOSYS as u32;
+    const RET_ERRNO: u32 = 0x0005_0000;
+    const RET_ENOSYS: u32 = RET_ERRNO | libc::ENOSYS as u32;
     let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
     // The instruction pointer at a syscall is the address after it.
     let (mask, passing) = match passes {
         PagePasses::InjectionsAndGadget => (0xffff_f000, RBACK_PAGE.0 as u32),
-        PagePasses::Injections => (0xffff_ffff, (RBACK_PAGE.0 + SYSCALL_INSN_LEN) as u32),
+        PagePasses::Injections | PagePasses::InjectionsAndReplayedGadget => {
+            (0xffff_ffff, (RBACK_PAGE.0 + SYSCALL_INSN_LEN) as u32)
+        }
     };
-    vec![
+    let replayed = [
+        op(JEQ_K, 0, 1, (RBACK_PAGE.0 + GADGET_OFFSET + SYSCALL_INSN_LEN) as u32),
+        op(RET_K, 0, 0, RET_ERRNO | (-REPLAYED) as u32),
+    ];
+    let replayed: &[libc::sock_filter] = match passes {
+        PagePasses::InjectionsAndReplayedGadget => &replayed,
+        _ => &[],
+    };
+    let mut filter = vec![
         op(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
         op(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         op(RET_K, 0, 0, RET_ENOSYS),
+        op(LD_W_ABS, 0, 0, 12), // instruction_pointer, high half
+        op(JEQ_K, 0, 4 + replayed.len() as u8, (RBACK_PAGE.0 >> 32) as u32),
         op(LD_W_ABS, 0, 0, 8), // instruction_pointer, low half
         op(AND_K, 0, 0, mask),
-        op(JEQ_K, 0, 3, passing),
-        op(LD_W_ABS, 0, 0, 12), // instruction_pointer, high half
-        op(JEQ_K, 0, 1, (RBACK_PAGE.0 >> 32) as u32),
+        op(JEQ_K, 0, 1, passing),
         op(RET_K, 0, 0, RET_ALLOW),
+    ];
+    filter.extend_from_slice(replayed);
+    filter.extend([
         op(LD_W_ABS, 0, 0, 0), // nr
         op(JEQ_K, 0, 1, libc::SYS_rseq as u32),
         op(RET_K, 0, 0, RET_ENOSYS),
         op(RET_K, 0, 0, RET_TRACE),
-    ]
+    ]);
+    filter
 }
 
 /// Starts `program` as a tracee under [`seccomp_filter`] and runs it to the

@@ -89,6 +89,7 @@ fn read_of(n: usize, seed: u8) -> Event {
         output: None,
         mapped_file: None,
         memory: vec![],
+        buffered: false,
     }))
 }
 

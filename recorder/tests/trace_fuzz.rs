@@ -240,6 +240,7 @@ fn write_every_kind(dir: &Path) {
             output: None,
             mapped_file: None,
             memory: vec![6; 32],
+            buffered: false,
         })),
         Event::Syscall(Box::new(SyscallEvent {
             nr: 9,
@@ -249,6 +250,7 @@ fn write_every_kind(dir: &Path) {
             output: None,
             mapped_file: Some(hash),
             memory: vec![],
+            buffered: false,
         })),
         Event::Rdtsc {
             tsc: 1 << 40,
@@ -299,6 +301,7 @@ fn write_every_kind(dir: &Path) {
             }),
             mapped_file: None,
             memory: vec![],
+            buffered: false,
         })),
         Event::Exit(ExitStatus::Killed {
             signo: 9,

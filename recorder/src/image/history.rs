@@ -493,6 +493,7 @@ mod tests {
                 output: None,
                 mapped_file: None,
                 memory: vec![],
+                buffered: false,
             })));
             if let Some(bytes) = input {
                 log.inputs().keep(EventIdx(i as u64 + 1), bytes.to_vec());

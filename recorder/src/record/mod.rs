@@ -805,6 +805,7 @@ impl Recorder {
             output,
             mapped_file,
             memory: call.memory.clone(),
+            buffered: false,
         })))?;
         Ok(())
     }
@@ -916,6 +917,7 @@ impl Recorder {
             output,
             mapped_file,
             memory: vec![],
+            buffered: false,
         })))?)
     }
 

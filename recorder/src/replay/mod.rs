@@ -99,7 +99,9 @@ pub fn locate_signal_point(trace_dir: &Path, live: &Tracee, regs: &Regs, signal:
 
 /// Replays a whole trace with no debugger attached.
 pub fn replay(opts: &ReplayOptions) -> Result<ReplayOutcome> {
-    let mut session = ReplaySession::start(&opts.trace_dir, opts.echo_output, opts.follow)?;
+    let log = Arc::new(TraceLog::load(&opts.trace_dir)?);
+    let ahead = opts.follow == Follow::All;
+    let mut session = ReplaySession::start_with(&opts.trace_dir, log, opts.echo_output, opts.follow, ahead)?;
     session.run_to_end()
 }
 
@@ -186,6 +188,12 @@ pub struct ReplaySession {
     log: Arc<TraceLog>,
     /// The index of the next event to replay.
     cursor: usize,
+    /// Buffered calls are written into the program's syscall buffer ahead
+    /// of it (`replay -a`; see `write_calls_ahead`).
+    write_buffer_ahead: bool,
+    /// The calls last written ahead: the first one's event, and where each
+    /// record ends in the buffer.
+    written_ahead: Option<(usize, Vec<u64>)>,
     /// The thread whose turn it is, its id as the recording knew it, and
     /// where the kernel clears its id when it exits (0: nowhere).
     tracee: Tracee,
@@ -247,6 +255,19 @@ impl ReplaySession {
         echo_output: bool,
         follow: Follow,
     ) -> Result<ReplaySession> {
+        Self::start_with(trace_dir, log, echo_output, follow, false)
+    }
+
+    /// `write_buffer_ahead`: buffered calls are handed to the program
+    /// without a stop each (see `write_calls_ahead`), for a replay that
+    /// never needs to stop at one of them.
+    fn start_with(
+        trace_dir: &Path,
+        log: Arc<TraceLog>,
+        echo_output: bool,
+        follow: Follow,
+        write_buffer_ahead: bool,
+    ) -> Result<ReplaySession> {
         check_cpu(&log.header)?;
         let first = match log.get(EventIdx(0)) {
             Some(Event::Exec(exec)) => exec.clone(),
@@ -284,7 +305,12 @@ impl ReplaySession {
                 Some(tree.lineage(pid).into_iter().collect())
             }
         };
-        let tracee = tracee::launch(&c_exe, &c_argv, &[], true, tracee::PagePasses::Injections)?;
+        let passes = if write_buffer_ahead {
+            tracee::PagePasses::InjectionsAndReplayedGadget
+        } else {
+            tracee::PagePasses::Injections
+        };
+        let tracee = tracee::launch(&c_exe, &c_argv, &[], true, passes)?;
         let mut session = ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
             log,
@@ -310,6 +336,8 @@ impl ReplaySession {
             verified_files: HashSet::new(),
             stop_at_boundaries: false,
             run_mode: Resume::Cont,
+            write_buffer_ahead,
+            written_ahead: None,
         };
         session.verified_files.insert(first.exe.clone());
         session.apply_exec(&first)?;
@@ -389,6 +417,7 @@ impl ReplaySession {
         let mut regs = self.tracee.regs()?;
         let nr = regs.orig_rax as i64;
         let args = syscall_args(&regs);
+        self.check_calls_ahead(|| describe_call(nr, &args))?;
         let at = self.next_event_index();
         if let Some(Event::Switch(switch)) = self.peek()? {
             let switch = switch.clone();
@@ -634,6 +663,7 @@ impl ReplaySession {
         if sig == libc::SIGTRAP && self.stub.as_ref().is_some_and(|s| s.trap == regs.rip) {
             return self.on_state_check(regs);
         }
+        self.check_calls_ahead(|| format!("signal {}", signal_name(sig)))?;
         if sig == libc::SIGSEGV && code == SI_KERNEL {
             if let Some(len) = tsc_instruction(&self.tracee, regs.rip)? {
                 match self.next_event()? {
@@ -861,6 +891,9 @@ impl ReplaySession {
     /// Called when the current event is done and the tracee is about to run
     /// again: makes the next event happen if it is one rback must cause.
     fn before_resume(&mut self) -> Result<()> {
+        if self.write_buffer_ahead {
+            self.write_calls_ahead()?;
+        }
         if self.raised.is_some() {
             return Ok(());
         }
@@ -1056,6 +1089,44 @@ impl ReplaySession {
         self.tracee.raise(signo)?;
         self.raised = Some(signo);
         Ok(())
+    }
+
+    /// Writes the run of buffered calls that comes next into the program's
+    /// syscall buffer, so that it makes them without a stop (`replay -a`;
+    /// see `syscallbuf::write_ahead`), all but the last: replay stops at
+    /// that one, and whatever comes next is placed from a stop, as recorded.
+    fn write_calls_ahead(&mut self) -> Result<()> {
+        let mut calls = Vec::new();
+        while let Some(Event::Syscall(call)) = self.log.get(EventIdx((self.cursor + calls.len()) as u64)) {
+            if !call.buffered {
+                break;
+            }
+            calls.push(&**call);
+        }
+        if calls.len() < 2 {
+            return Ok(());
+        }
+        calls.pop();
+        if let Some(ends) = crate::syscallbuf::write_ahead(&self.tracee, &calls)? {
+            self.written_ahead = Some((self.cursor, ends));
+            self.cursor += calls.len();
+        }
+        Ok(())
+    }
+
+    /// The program stopped: it must have used every call written ahead of
+    /// it. If not, it diverged at the first one it did not use.
+    fn check_calls_ahead(&mut self, got: impl FnOnce() -> String) -> Result<()> {
+        let Some((first, ends)) = self.written_ahead.take() else {
+            return Ok(());
+        };
+        let used = crate::syscallbuf::used_ahead(&self.tracee, &ends)?;
+        if used == ends.len() {
+            return Ok(());
+        }
+        let at = EventIdx((first + used) as u64);
+        let expected = self.log.get(at).map(describe).unwrap_or_default();
+        Err(self.diverged(at, expected, got()))
     }
 
     /// Whether the next event is an asynchronous signal delivered where the

@@ -510,6 +510,8 @@ impl ReplaySession {
             verified_files: self.verified_files.clone(),
             stop_at_boundaries: self.stop_at_boundaries,
             run_mode: Resume::Cont,
+            write_buffer_ahead: self.write_buffer_ahead,
+            written_ahead: self.written_ahead.clone(),
         })
     }
 }

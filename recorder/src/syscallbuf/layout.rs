@@ -37,6 +37,24 @@ pub const AT_BUSY: u64 = 24;
 /// verdict would then win over the recording's "let the gadget through" but
 /// not over replay's "trap", so the library makes no more buffered calls.
 pub const AT_OFF: u64 = 32;
+/// Replay only (`replay -a`): the records from `AT_LEN` up to this offset
+/// were written by rback from the trace, and the gadget does not run the
+/// calls (it returns [`REPLAYED`]); the library takes their results from
+/// them and puts the word back to 0 once it has used the last one, so the
+/// buffer's bytes are the recording's again where replay can compare them.
+pub const AT_REPLAY_LIMIT: u64 = 40;
+/// What the gadget returns in a replay that fills the buffer ahead: no
+/// syscall returns it (errno values stop at 4095, and none is that high).
+pub const REPLAYED: i64 = -4095;
+/// A full buffer is emptied after a traced call that names this word:
+/// `mincore(RBACK_PAGE_ADDR, 4096, BUFFER_ADDR + AT_MARK)`, at whose stop
+/// the recorder takes every record, and which replay recognises (the
+/// records that follow go at the buffer's start).
+pub const AT_MARK: u64 = 48;
+/// What the library puts in `AT_MARK` from just before the mark to the
+/// reset (`mincore` then writes its low byte): replay writes records
+/// ahead at the buffer's start while it is set.
+pub const MARKED: u64 = 0x100;
 
 pub const RECORD_WORDS: u64 = 9;
 /// The largest output a buffered call may have (a larger read takes the

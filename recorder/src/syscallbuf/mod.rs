@@ -140,7 +140,7 @@ impl Buffers {
     /// library's probe for the rback page fails (ENOMEM) in a process under
     /// a filter of the program's, so that its library never buffers.
     pub(crate) fn answer(&self, process: Pid, nr: i64, args: &[u64; 6]) -> Option<i64> {
-        let probe = nr == libc::SYS_mincore && args[0] == RBACK_PAGE_ADDR;
+        let probe = is_probe(nr, args) && args[2] != BUFFER_ADDR + AT_MARK;
         (probe && self.filtered.contains(&process)).then_some(-(libc::ENOMEM as i64))
     }
 
@@ -213,6 +213,12 @@ impl Buffers {
     }
 }
 
+/// Whether syscall `nr` is the library's `mincore` of the rback page: its
+/// probe at start, or the mark that it empties its buffer (`AT_MARK`).
+fn is_probe(nr: i64, args: &[u64; 6]) -> bool {
+    nr == libc::SYS_mincore && args[0] == RBACK_PAGE_ADDR
+}
+
 /// Whether syscall `nr` installs a seccomp filter.
 pub(crate) fn installs_filter(nr: i64, args: &[u64; 6]) -> bool {
     const PR_SET_SECCOMP: u64 = 22;
@@ -224,6 +230,69 @@ pub(crate) fn installs_filter(nr: i64, args: &[u64; 6]) -> bool {
 
 fn overwritten() -> Error {
     Error::Program("the program overwrote rback's syscall buffer; record it again with --no-syscall-buffer".into())
+}
+
+/// The record the library would have appended for `call` (the inverse of
+/// [`parse_records`]), for `replay -a` to write ahead of the program.
+pub(crate) fn record_of(call: &SyscallEvent) -> Vec<u8> {
+    let mut words = vec![0, call.nr as u64];
+    words.extend(call.args);
+    words.push(call.result as u64);
+    let mut bytes: Vec<u8> = words.into_iter().flat_map(u64::to_le_bytes).collect();
+    for w in &call.writes {
+        bytes.extend(w.addr.0.to_le_bytes());
+        bytes.extend((w.bytes.len() as u64).to_le_bytes());
+        bytes.extend(&w.bytes);
+        bytes.resize(bytes.len().next_multiple_of(8), 0);
+    }
+    let size = bytes.len() as u64;
+    bytes[..8].copy_from_slice(&size.to_le_bytes());
+    bytes
+}
+
+/// Writes the records of `calls` (all buffered, consecutive, next in the
+/// replayed thread's process) into its buffer where the library will look
+/// for them, and tells it how far they go (`AT_REPLAY_LIMIT`). Returns
+/// where each record ends (offsets as `AT_LEN` counts them), or `None`:
+/// nothing was written, because calls written ahead are still to be made,
+/// or these would not fit (a damaged trace; the library then has them
+/// replayed one by one).
+/// If the library is about to empty the buffer (it made its mark, see
+/// `AT_MARK`), the records go at its start.
+pub(crate) fn write_ahead(t: &Tracee, calls: &[&SyscallEvent]) -> Result<Option<Vec<u64>>> {
+    let header = t.read_bytes(RemoteAddr(BUFFER_ADDR), HEADER_SIZE as usize)?;
+    let word = |at: u64| u64::from_le_bytes(header[at as usize..at as usize + 8].try_into().unwrap());
+    if word(AT_REPLAY_LIMIT) != 0 {
+        // Written ahead already, and not all used yet.
+        return Ok(None);
+    }
+    let len = if word(AT_MARK) != 0 { 0 } else { word(AT_LEN) };
+    let mut records = Vec::new();
+    let mut ends = Vec::with_capacity(calls.len());
+    for call in calls {
+        records.extend(record_of(call));
+        ends.push(len + records.len() as u64);
+    }
+    if len > BUFFER_SIZE || HEADER_SIZE + len + records.len() as u64 > BUFFER_SIZE {
+        return Ok(None);
+    }
+    t.write_bytes(RemoteAddr(BUFFER_ADDR + HEADER_SIZE + len), &records)?;
+    t.write_bytes(
+        RemoteAddr(BUFFER_ADDR + AT_REPLAY_LIMIT),
+        &(len + records.len() as u64).to_le_bytes(),
+    )?;
+    Ok(Some(ends))
+}
+
+/// How many of the records written ahead (ending at `ends`) the library
+/// has used: all of them once it has put `AT_REPLAY_LIMIT` back to 0.
+pub(crate) fn used_ahead(t: &Tracee, ends: &[u64]) -> Result<usize> {
+    let header = t.read_bytes(RemoteAddr(BUFFER_ADDR), HEADER_SIZE as usize)?;
+    let word = |at: u64| u64::from_le_bytes(header[at as usize..at as usize + 8].try_into().unwrap());
+    if word(AT_REPLAY_LIMIT) == 0 {
+        return Ok(ends.len());
+    }
+    Ok(ends.iter().take_while(|&&end| end <= word(AT_LEN)).count())
 }
 
 /// Turns records (see `layout.rs`) into syscall events.
@@ -272,6 +341,7 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
             output: None,
             mapped_file: None,
             memory: vec![],
+            buffered: true,
         });
         bytes = rest;
     }
@@ -309,6 +379,15 @@ mod tests {
         assert_eq!(events[0].writes[0].bytes, b"abc");
         assert_eq!((events[1].nr, events[1].result), (110, 42));
         assert!(events[1].writes.is_empty());
+    }
+
+    #[test]
+    fn a_record_written_ahead_reads_back_as_its_event() {
+        let mut bytes = record(0, 3, &[(0x1000, b"abc"), (0x2000, b"")]);
+        bytes.extend(record(110, 42, &[]));
+        let events = parse_records(&bytes).unwrap();
+        let again: Vec<u8> = events.iter().flat_map(record_of).collect();
+        assert_eq!(again, bytes);
     }
 
     #[test]
