@@ -37,17 +37,23 @@ fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {
 }
 
 fn checkpoint(s: &Session, at: u64, image: &Path) {
+    let out = checkpoint_at(s, &at.to_string(), image);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().contains(&format!("Saved event {at} to")), "{out:?}");
+}
+
+/// `rback checkpoint TRACE --at AT -o IMAGE`, as it ended.
+fn checkpoint_at(s: &Session, at: &str, image: &Path) -> Output {
     let out = s.rback(&[
         "checkpoint".as_ref(),
         s.trace().as_os_str(),
-        "--at".as_ref(),
-        at.to_string().as_ref(),
+        // (With `=`, so that a value like "-3" is one.)
+        format!("--at={at}").as_ref(),
         "-o".as_ref(),
         image.as_os_str(),
     ]);
     assert_no_panic(&out);
-    assert_eq!(out.code(), 0, "{out:?}");
-    assert!(out.stdout().contains(&format!("Saved event {at} to")), "{out:?}");
+    out
 }
 
 fn restart(s: &Session, image: &Path, extra: &[&str]) -> Output {
@@ -339,4 +345,50 @@ fn an_armed_alarm_is_armed_again_and_interrupts_the_restarted_pause() {
             .contains("armed again for its whole 1.000 s: how much of it had passed is not recorded"),
         "{out:?}"
     );
+}
+
+#[test]
+fn checkpoint_at_start_and_end_goes_where_goto_goes() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_lines"), &[]);
+    assert_eq!(rec.code(), 7, "{rec:?}");
+    // At the start, the restarted program prints everything.
+    let image = s.path("start.img");
+    let out = checkpoint_at(&s, "start", &image);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().starts_with("Saved event 1 to"), "{out:?}");
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout, rec.stdout, "{out:?}");
+    assert_eq!(out.code(), 7, "{out:?}");
+    // At the end, just before exit_group: nothing is left but the exit.
+    let image = s.path("end.img");
+    let out = checkpoint_at(&s, "end", &image);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let saved = out.stdout();
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), "", "{out:?}");
+    assert_eq!(out.code(), 7, "{out:?}");
+    // The debugger's `goto end` stands at the same event.
+    let script = s.write("end.gdb", "goto end\nwhen\n");
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace()).arg("--batch").arg("-x").arg(script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let event = common::field(&out.stdout(), "Current event:").to_string();
+    assert!(
+        saved.starts_with(&format!("Saved event {event} (just before it) to")),
+        "{saved} / {out:?}"
+    );
+    // What goto refuses, --at refuses in one line.
+    for (bad, says) in [
+        ("later", "invalid event \"later\""),
+        ("", "invalid event \"\""),
+        ("-3", "invalid event \"-3\""),
+        ("0", "outside the recording"),
+        ("100000", "outside the recording"),
+    ] {
+        let line = assert_one_error_line(&checkpoint_at(&s, bad, &s.path("bad.img")));
+        assert!(line.contains(says), "{bad}: {line}");
+    }
+    assert!(!s.path("bad.img").exists());
 }
