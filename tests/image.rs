@@ -392,3 +392,35 @@ fn checkpoint_at_start_and_end_goes_where_goto_goes() {
     }
     assert!(!s.path("bad.img").exists());
 }
+
+#[test]
+fn posix_timers_are_made_again_with_their_ids_and_the_armed_one_fires() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_posix_timer"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert!(
+        rec.stdout()
+            .ends_with("three ticks: 1, value 42, from tick: 1\nidle armed: 1, spare unarmed: 1, all deleted: 1\n"),
+        "{rec:?}"
+    );
+    // Just after "tick" is armed, before its first signal: without it the
+    // restarted program would wait its 5 s and print "three ticks: 0".
+    let at = after_nth(&s.trace(), 2, |nr, _| nr == libc::SYS_timer_settime);
+    let image = s.path("timers.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+    let stderr = out.stderr();
+    assert!(
+        stderr.contains("is armed again for its whole 0.300 s")
+            && stderr.contains("is armed again for its whole 100.000 s"),
+        "{out:?}"
+    );
+    // After the ticks, "tick" is disarmed but still there; so are the others.
+    let at = after_nth(&s.trace(), 3, |nr, _| nr == libc::SYS_timer_settime);
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
+    assert!(!out.stderr().contains("0.300 s"), "{out:?}");
+}

@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::files::is_content_hash;
-use crate::image::abi::{AUXV_MAX, NSIG, PAGE, RLIMITS, SIGINFO_SIZE, USER_CS, USER_END, USER_SS};
+use crate::image::abi::{AUXV_MAX, NSIG, PAGE, POSIX_TIMER_CLOCKS, RLIMITS, SIGINFO_SIZE, USER_CS, USER_END, USER_SS};
 use crate::trace::{push_frame, read_frame, CpuIdentity, FileHash, Registers};
 use crate::tracee::RBACK_PAGE;
 use crate::{Error, Result};
 
 /// Bumped on every change to the types below.
-pub const IMAGE_VERSION: u32 = 1;
+pub const IMAGE_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"RBACKIMG";
 /// Pages per [`Pages`] frame: 4 MiB before compression, so that neither
 /// writing nor reading ever holds more than that of a region at once.
@@ -63,6 +63,8 @@ pub struct ImageHeader {
     pub actions: Vec<SigAction>,
     /// Interval timers (`setitimer`, `alarm`) armed and not yet expired.
     pub timers: Vec<Timer>,
+    /// POSIX timers (`timer_create`), armed or not, by increasing id.
+    pub posix_timers: Vec<PosixTimer>,
     /// `/proc/PID/stat`'s layout with the break (`PR_SET_MM_MAP`'s fields).
     pub layout: Layout,
     #[serde(with = "serde_bytes")]
@@ -109,6 +111,30 @@ pub struct Timer {
     pub interval_us: u64,
     pub value_us: u64,
     /// The event that set it.
+    pub set_at: u64,
+}
+
+/// A POSIX timer: how `timer_create` made it and how `timer_settime` last
+/// set it. Times in nanoseconds; `value_ns == 0` is a disarmed timer, which
+/// still exists (the program may arm it again by its id). As for
+/// [`Timer`], how much of `value_ns` had passed is not in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosixTimer {
+    /// The id the program holds (its `timer_t`).
+    pub id: i32,
+    pub clock: i32,
+    /// `struct sigevent`: how it notifies (`SIGEV_*`), with which signal
+    /// and value, and to which thread (`SIGEV_THREAD_ID`; the program's
+    /// recorded id for its only thread).
+    pub notify: i32,
+    pub signo: i32,
+    pub sigval: u64,
+    pub tid: i32,
+    /// `TIMER_ABSTIME` or 0, as last set.
+    pub flags: i32,
+    pub interval_ns: u64,
+    pub value_ns: u64,
+    /// The event that last set it (or made it, if it was never set).
     pub set_at: u64,
 }
 
@@ -245,6 +271,30 @@ impl ImageHeader {
         for t in &self.timers {
             if !(0..=2).contains(&t.which) {
                 return Err(format!("it has a timer of kind {}", t.which));
+            }
+        }
+        let mut last_id = -1;
+        for t in &self.posix_timers {
+            if t.id <= last_id {
+                return Err(format!("POSIX timer {} is out of order", t.id));
+            }
+            last_id = t.id;
+            let signal = matches!(
+                t.notify & !libc::SIGEV_THREAD_ID,
+                libc::SIGEV_SIGNAL | libc::SIGEV_THREAD
+            );
+            if !POSIX_TIMER_CLOCKS.contains(&t.clock)
+                || !matches!(
+                    t.notify,
+                    libc::SIGEV_SIGNAL | libc::SIGEV_NONE | libc::SIGEV_THREAD | libc::SIGEV_THREAD_ID
+                )
+                || (signal && !(1..=NSIG).contains(&t.signo))
+                || t.flags & !libc::TIMER_ABSTIME != 0
+            {
+                return Err(format!(
+                    "POSIX timer {} has clock {}, notification {}, signal {} or flags {:#x} that no timer has",
+                    t.id, t.clock, t.notify, t.signo, t.flags
+                ));
             }
         }
         for r in &self.rlimits {
@@ -555,6 +605,7 @@ pub(crate) fn placeholder() -> ImageHeader {
         pending: vec![],
         actions: vec![],
         timers: vec![],
+        posix_timers: vec![],
         layout: Layout::default(),
         auxv: vec![],
         cwd: String::new(),
@@ -700,6 +751,32 @@ mod tests {
             what: FdKind::Dup { of: 9 },
         });
         assert!(h.validate().is_err());
+        let timer = PosixTimer {
+            id: 1,
+            clock: libc::CLOCK_MONOTONIC,
+            notify: libc::SIGEV_SIGNAL,
+            signo: libc::SIGUSR1,
+            sigval: 0,
+            tid: 0,
+            flags: 0,
+            interval_ns: 0,
+            value_ns: 1,
+            set_at: 1,
+        };
+        let mut h = header();
+        h.posix_timers = vec![timer, PosixTimer { id: 0, ..timer }];
+        assert!(h.validate().is_err(), "ids out of order");
+        for bad in [
+            PosixTimer { clock: -6, ..timer },
+            PosixTimer { notify: 3, ..timer },
+            PosixTimer { signo: 65, ..timer },
+            PosixTimer { flags: 2, ..timer },
+        ] {
+            h.posix_timers = vec![bad];
+            assert!(h.validate().is_err(), "{bad:?}");
+        }
+        h.posix_timers = vec![PosixTimer { id: 0, ..timer }, timer];
+        assert!(h.validate().is_ok());
         assert!(header().validate().is_ok());
     }
 }

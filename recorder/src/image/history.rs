@@ -1,15 +1,19 @@
 //! The program's process state that replay does not reproduce for real,
 //! rebuilt from the log: its open files (path, flags, offset), working
-//! directory, signal handlers and break. Replay emulates `openat`, `read`
-//! and `chdir`, so the replayed process has none of the program's files
-//! open and sits in rback's directory; this module folds the events before
-//! a position into what the program saw, using the paths and actions that
-//! replay observed ([`super::SyscallInputs`]).
+//! directory, signal handlers, timers and break. Replay emulates `openat`,
+//! `read`, `chdir` and `timer_create`, so the replayed process has none of
+//! the program's files open or timers armed, and sits in rback's directory;
+//! this module folds the events before a position into what the program
+//! saw, using the paths and actions that replay observed
+//! ([`super::SyscallInputs`]).
 
 use std::collections::BTreeMap;
 
-use crate::image::abi::{ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE};
-use crate::image::format::{FdKind, OpenFile, Pending, SigAction, Timer};
+use crate::image::abi::{
+    ITIMERSPEC_SIZE, ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE, SIGEVENT_SIZE, SI_CODE_OFFSET, SI_TIMER,
+    SI_TIMERID_OFFSET,
+};
+use crate::image::format::{FdKind, OpenFile, Pending, PosixTimer, SigAction, Timer};
 use crate::timeline::{Point, Position};
 use crate::trace::{Event, SignalEvent, SignalKind, SyscallEvent, TraceLog};
 use crate::EventIdx;
@@ -43,6 +47,8 @@ pub struct History {
     pub brk: Option<u64>,
     /// Interval timers armed, by kind (`ITIMER_*`).
     timers: BTreeMap<i32, Timer>,
+    /// POSIX timers that exist, by id.
+    posix_timers: BTreeMap<i32, PosixTimer>,
     /// Calls whose inputs replay had not seen (so their effect is unknown).
     pub unseen: usize,
 }
@@ -57,6 +63,7 @@ impl History {
             actions: BTreeMap::new(),
             brk: None,
             timers: BTreeMap::new(),
+            posix_timers: BTreeMap::new(),
             unseen: 0,
         };
         for fd in 0..3 {
@@ -77,7 +84,7 @@ impl History {
                     let input = log.inputs().get(EventIdx(i as u64));
                     h.syscall(call, input, i as u64);
                 }
-                Event::Signal(s) if s.kind == SignalKind::Asynchronous => h.expired(s.signo),
+                Event::Signal(s) if s.kind == SignalKind::Asynchronous => h.expired(s.signo, &s.siginfo),
                 _ => {}
             }
         }
@@ -136,16 +143,33 @@ impl History {
         Some(format!("{}/{path}", base.trim_end_matches('/')))
     }
 
-    /// `execve` closes close-on-exec descriptors and resets caught signals.
+    /// `execve` closes close-on-exec descriptors, resets caught signals and
+    /// deletes POSIX timers (interval timers stay).
     fn exec(&mut self) {
+        self.posix_timers.clear();
         self.fds.retain(|_, (_, cloexec)| !*cloexec);
         self.actions
             .retain(|_, a| u64::from_le_bytes(a[..8].try_into().unwrap()) == libc::SIG_IGN as u64);
         self.brk = None;
     }
 
-    /// A timer's signal came: a one-shot timer is done.
-    fn expired(&mut self, signo: i32) {
+    /// A timer's signal came: a one-shot timer is done. A POSIX timer's
+    /// says which one it is (`SI_TIMER`, with its id); an interval timer's
+    /// comes from the kernel.
+    fn expired(&mut self, signo: i32, siginfo: &[u8]) {
+        let int_at = |at: usize| {
+            siginfo
+                .get(at..at + 4)
+                .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
+        };
+        if int_at(SI_CODE_OFFSET) == Some(SI_TIMER) {
+            if let Some(t) = int_at(SI_TIMERID_OFFSET).and_then(|id| self.posix_timers.get_mut(&id)) {
+                if t.interval_ns == 0 {
+                    t.value_ns = 0;
+                }
+            }
+            return;
+        }
         let which = match signo {
             libc::SIGALRM => libc::ITIMER_REAL,
             libc::SIGVTALRM => libc::ITIMER_VIRTUAL,
@@ -174,6 +198,67 @@ impl History {
     /// The interval timers armed.
     pub fn timers(&self) -> Vec<Timer> {
         self.timers.values().copied().collect()
+    }
+
+    /// The POSIX timers that exist, armed or not, by increasing id.
+    pub fn posix_timers(&self) -> Vec<PosixTimer> {
+        self.posix_timers.values().copied().collect()
+    }
+
+    /// `timer_create(clock, sevp, &id)`: the id is what the call wrote,
+    /// the `sigevent` what replay saw it read (none: `SIGALRM` with the
+    /// id as its value).
+    fn timer_created(&mut self, call: &SyscallEvent, input: Option<&[u8]>, at: u64) {
+        let a = call.args;
+        let written = call.writes.iter().find(|w| w.addr.0 == a[2] && w.bytes.len() >= 4);
+        let Some(id) = written.map(|w| i32::from_le_bytes(w.bytes[..4].try_into().unwrap())) else {
+            self.unseen += 1;
+            return;
+        };
+        let int = |b: &[u8], i: usize| i32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        let (sigval, signo, notify, tid) = match input {
+            _ if a[1] == 0 => (id as u64, libc::SIGALRM, libc::SIGEV_SIGNAL, 0),
+            Some(b) if b.len() == SIGEVENT_SIZE => (
+                u64::from_le_bytes(b[..8].try_into().unwrap()),
+                int(b, 8),
+                int(b, 12),
+                int(b, 16),
+            ),
+            _ => {
+                self.unseen += 1;
+                return;
+            }
+        };
+        let timer = PosixTimer {
+            id,
+            clock: a[0] as i32,
+            notify,
+            signo,
+            sigval,
+            tid,
+            flags: 0,
+            interval_ns: 0,
+            value_ns: 0,
+            set_at: at,
+        };
+        self.posix_timers.insert(id, timer);
+    }
+
+    /// `timer_settime(id, flags, &new, old)`.
+    fn timer_set(&mut self, a: &[u64; 6], input: Option<&[u8]>, at: u64) {
+        let Some(b) = input.filter(|b| b.len() == ITIMERSPEC_SIZE) else {
+            self.unseen += 1;
+            return;
+        };
+        let Some(t) = self.posix_timers.get_mut(&(a[0] as i32)) else {
+            return;
+        };
+        let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+        let ns = |sec: u64, nsec: u64| sec.saturating_mul(1_000_000_000).saturating_add(nsec);
+        t.flags = a[1] as i32 & libc::TIMER_ABSTIME;
+        t.interval_ns = ns(word(0), word(1));
+        t.value_ns = ns(word(2), word(3));
+        t.set_at = at;
     }
 
     fn syscall(&mut self, call: &SyscallEvent, input: Option<Vec<u8>>, at: u64) {
@@ -302,6 +387,11 @@ impl History {
             }
             libc::SYS_brk => self.brk = Some(r as u64),
             libc::SYS_alarm => self.set_timer(libc::ITIMER_REAL, 0, a[0].saturating_mul(1_000_000), at),
+            libc::SYS_timer_create => self.timer_created(call, input.as_deref(), at),
+            libc::SYS_timer_settime => self.timer_set(&a, input.as_deref(), at),
+            libc::SYS_timer_delete => {
+                self.posix_timers.remove(&(a[0] as i32));
+            }
             libc::SYS_setitimer if a[1] != 0 => match input.as_deref() {
                 Some(b) if b.len() == ITIMERVAL_SIZE => {
                     let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
@@ -594,6 +684,80 @@ mod tests {
             at_state: None,
         })));
         assert!(all(&log).timers().is_empty());
+    }
+
+    #[test]
+    fn posix_timers_keep_their_ids_and_settings_until_deleted_or_exec() {
+        let mut sev = [0u8; SIGEVENT_SIZE];
+        sev[..8].copy_from_slice(&42u64.to_le_bytes());
+        sev[8..12].copy_from_slice(&libc::SIGUSR2.to_le_bytes());
+        let mut spec = [0u8; ITIMERSPEC_SIZE];
+        spec[16..24].copy_from_slice(&2u64.to_le_bytes());
+        spec[24..32].copy_from_slice(&500u64.to_le_bytes());
+        let log = log(&[
+            (libc::SYS_timer_create, [1, 0x2000, 0x3000, 0, 0, 0], 0, Some(&sev)),
+            (libc::SYS_timer_create, [0, 0, 0x3000, 0, 0, 0], 0, None),
+            (libc::SYS_timer_settime, [5, 1, 0x4000, 0, 0, 0], 0, Some(&spec)),
+            (libc::SYS_timer_delete, [6, 0, 0, 0, 0, 0], 0, None),
+        ]);
+        // The ids the kernel wrote: 5, then 6.
+        let mut events: Vec<Event> = log.events().cloned().collect();
+        for (i, id) in [(1, 5i32), (2, 6)] {
+            if let Event::Syscall(call) = &mut events[i] {
+                call.writes.push(MemWrite {
+                    addr: RemoteAddr(0x3000),
+                    bytes: id.to_le_bytes().to_vec(),
+                });
+            }
+        }
+        let rebuilt = TraceLog::growing(log.header.clone());
+        for (i, e) in events.into_iter().enumerate() {
+            rebuilt.push(e);
+            if let Some(bytes) = log.inputs().get(EventIdx(i as u64)) {
+                rebuilt.inputs().keep(EventIdx(i as u64), bytes);
+            }
+        }
+        let log = rebuilt;
+        // Before the delete, both; the second as the kernel makes it
+        // without a sigevent.
+        let timers = History::before(&log, EventIdx(4)).posix_timers();
+        assert_eq!(timers.len(), 2);
+        assert_eq!((timers[1].id, timers[1].signo, timers[1].sigval), (6, libc::SIGALRM, 6));
+        let t = all(&log).posix_timers();
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (t[0].id, t[0].clock, t[0].signo, t[0].sigval, t[0].flags),
+            (5, 1, libc::SIGUSR2, 42, libc::TIMER_ABSTIME)
+        );
+        assert_eq!((t[0].interval_ns, t[0].value_ns, t[0].set_at), (0, 2_000_000_500, 3));
+        // Its signal disarms it (one-shot), and leaves an alarm alone.
+        log.push(Event::Syscall(Box::new(SyscallEvent {
+            nr: libc::SYS_alarm,
+            args: [9, 0, 0, 0, 0, 0],
+            result: 0,
+            writes: vec![],
+            output: None,
+            mapped_file: None,
+            memory: vec![],
+        })));
+        let mut siginfo = vec![0u8; 128];
+        siginfo[0..4].copy_from_slice(&libc::SIGALRM.to_le_bytes());
+        siginfo[SI_CODE_OFFSET..SI_CODE_OFFSET + 4].copy_from_slice(&SI_TIMER.to_le_bytes());
+        siginfo[SI_TIMERID_OFFSET..SI_TIMERID_OFFSET + 4].copy_from_slice(&5i32.to_le_bytes());
+        log.push(Event::Signal(Box::new(SignalEvent {
+            signo: libc::SIGALRM,
+            kind: SignalKind::Asynchronous,
+            siginfo,
+            regs: Registers([0; 27]),
+            at_execution: None,
+            at_state: None,
+        })));
+        let h = all(&log);
+        assert_eq!(h.posix_timers()[0].value_ns, 0);
+        assert_eq!(h.timers().len(), 1);
+        // An exec deletes POSIX timers.
+        log.push(log.get(EventIdx(0)).unwrap().clone());
+        assert!(all(&log).posix_timers().is_empty());
     }
 
     #[test]

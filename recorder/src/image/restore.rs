@@ -7,10 +7,10 @@
 //! image does not hold come from the file), writes the stored pages, sets
 //! protections, the memory layout and auxiliary vector (`PR_SET_MM_MAP`,
 //! which needs `CAP_SYS_RESOURCE`; without it the program keeps the
-//! child's break and command line, and says so), signal actions and mask,
-//! working directory, limits and descriptors, then the registers, and
-//! detaches. From there the program runs for real: it reads the real
-//! clock and real files, with no seccomp filter and no rdtsc trap.
+//! child's break and command line, and says so), signal actions, timers
+//! and mask, working directory, limits and descriptors, then the
+//! registers, and detaches. From there the program runs for real: it reads
+//! the real clock and real files, with no seccomp filter and no rdtsc trap.
 //!
 //! rback's page stays mapped in the restarted program, at the address it
 //! had in the recording and the replay: it is part of the address space the
@@ -30,6 +30,10 @@ use crate::sys;
 use crate::trace::{ExitStatus, FileHash};
 use crate::tracee::{errno_name, Resume, Stop, Tracee, RBACK_PAGE};
 use crate::{Error, RemoteAddr, Result};
+
+/// How far timer ids are made in order to reach one (at a few
+/// microseconds each, a fraction of a second).
+const MAX_TIMER_ID_IN_ORDER: i32 = 1 << 16;
 
 /// What becomes of a descriptor that cannot be opened again by path (a
 /// pipe, a socket, a file that is gone).
@@ -417,6 +421,7 @@ impl Builder<'_> {
                 ));
             }
         }
+        self.posix_timers(h)?;
         let pid = self.t.pid.as_raw() as u64;
         for p in &h.pending {
             // Sent by the process to itself, any siginfo is allowed.
@@ -435,6 +440,151 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// POSIX timers, each under its id: asked for by id where the kernel
+    /// allows it (`PR_TIMER_CREATE_RESTORE_IDS`), else made one after the
+    /// other from the first id (this process has made none before),
+    /// deleting those in between, as the kernel hands ids out in order.
+    fn posix_timers(&mut self, h: &ImageHeader) -> Result<()> {
+        if h.posix_timers.is_empty() {
+            return Ok(());
+        }
+        // `timer_create` writes the id it made, and rback's page is not
+        // writable: a page of its own, which nothing else uses, for the
+        // time it takes.
+        let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        let anonymous = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let page = self.call(libc::SYS_mmap, [0, PAGE, rw, anonymous, u64::MAX, 0])?;
+        if page < 0 && page > -4096 {
+            self.notes.push(format!(
+                "cannot make the program's {} POSIX timers again: no memory to do it in ({})",
+                h.posix_timers.len(),
+                errno_name(page)
+            ));
+            return Ok(());
+        }
+        let page = RemoteAddr(page as u64);
+        let restore_ids = [
+            abi::PR_TIMER_CREATE_RESTORE_IDS,
+            abi::PR_TIMER_CREATE_RESTORE_IDS_ON,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let by_id = self.call(libc::SYS_prctl, restore_ids)? == 0;
+        let pid = self.t.pid.as_raw();
+        for t in &h.posix_timers {
+            // The `sigevent`, then the `timer_t` that receives the id (and
+            // gives it, by id).
+            let mut sev = vec![0u8; abi::SIGEVENT_SIZE + 4];
+            sev[..8].copy_from_slice(&t.sigval.to_le_bytes());
+            sev[8..12].copy_from_slice(&t.signo.to_le_bytes());
+            sev[12..16].copy_from_slice(&t.notify.to_le_bytes());
+            // The program's only thread is this one, whatever its id now.
+            let tid = if t.notify & libc::SIGEV_THREAD_ID != 0 {
+                pid
+            } else {
+                t.tid
+            };
+            sev[16..20].copy_from_slice(&tid.to_le_bytes());
+            sev[abi::SIGEVENT_SIZE..].copy_from_slice(&t.id.to_le_bytes());
+            let made = if by_id {
+                self.create_timer(page, t.clock, &sev)?
+            } else {
+                self.create_timer_in_order(page, t.clock, &sev, t.id)?
+            };
+            if let Err(why) = made {
+                self.notes.push(format!(
+                    "cannot make POSIX timer {} (set at event {}) again: {why}",
+                    t.id, t.set_at
+                ));
+                continue;
+            }
+            if t.value_ns == 0 {
+                continue;
+            }
+            let split = |ns: u64| (ns / 1_000_000_000, ns % 1_000_000_000);
+            let mut spec = Vec::with_capacity(abi::ITIMERSPEC_SIZE);
+            for (sec, nsec) in [split(t.interval_ns), split(t.value_ns)] {
+                spec.extend_from_slice(&sec.to_le_bytes());
+                spec.extend_from_slice(&nsec.to_le_bytes());
+            }
+            let args = [t.id as u64, t.flags as u64, 0, 0, 0, 0];
+            let r = self.with(&spec, libc::SYS_timer_settime, args, 2)?;
+            self.notes.push(if r < 0 {
+                format!("cannot arm POSIX timer {} (set at event {}): {}", t.id, t.set_at, errno_name(r))
+            } else if t.flags & libc::TIMER_ABSTIME != 0 {
+                format!(
+                    "POSIX timer {} (set at event {}) is armed again for the same time of clock {}, which may have passed",
+                    t.id, t.set_at, t.clock
+                )
+            } else {
+                format!(
+                    "POSIX timer {} (set at event {}) is armed again for its whole {:.3} s: how much of it had passed is not recorded",
+                    t.id,
+                    t.set_at,
+                    t.value_ns as f64 / 1e9
+                )
+            });
+        }
+        if by_id {
+            let off = [
+                abi::PR_TIMER_CREATE_RESTORE_IDS,
+                abi::PR_TIMER_CREATE_RESTORE_IDS_OFF,
+                0,
+                0,
+                0,
+                0,
+            ];
+            self.must("stop choosing POSIX timer ids", libc::SYS_prctl, off)?;
+        }
+        self.must(
+            "unmap rback's page for timers",
+            libc::SYS_munmap,
+            [page.0, PAGE, 0, 0, 0, 0],
+        )?;
+        Ok(())
+    }
+
+    /// `timer_create(clock, &sev, &id)` with `sev` (a `sigevent` and a
+    /// `timer_t`) written at `page`: the id the timer got, or why none.
+    fn create_timer(&mut self, page: RemoteAddr, clock: i32, sev: &[u8]) -> Result<std::result::Result<i32, String>> {
+        self.t.write_bytes(page, sev)?;
+        let at = page.0;
+        let id_at = at + abi::SIGEVENT_SIZE as u64;
+        let r = self.call(libc::SYS_timer_create, [clock as u64, at, id_at, 0, 0, 0])?;
+        if r < 0 {
+            return Ok(Err(errno_name(r)));
+        }
+        let id = self.t.read_bytes(RemoteAddr(id_at), 4)?;
+        Ok(Ok(i32::from_le_bytes(id.try_into().expect("read 4 bytes"))))
+    }
+
+    /// Makes timers until one gets `id`, deleting the others.
+    fn create_timer_in_order(
+        &mut self,
+        page: RemoteAddr,
+        clock: i32,
+        sev: &[u8],
+        id: i32,
+    ) -> Result<std::result::Result<i32, String>> {
+        loop {
+            let got = match self.create_timer(page, clock, sev)? {
+                Ok(got) => got,
+                Err(why) => return Ok(Err(why)),
+            };
+            if got == id {
+                return Ok(Ok(got));
+            }
+            self.call(libc::SYS_timer_delete, [got as u64, 0, 0, 0, 0, 0])?;
+            if got > id || got >= MAX_TIMER_ID_IN_ORDER {
+                return Ok(Err(format!(
+                    "this kernel chooses timer ids itself, and gave {got} (choosing needs Linux 6.15)"
+                )));
+            }
+        }
     }
 
     /// The working directory, limits, and every CPU (rback pins itself and

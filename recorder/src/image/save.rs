@@ -13,7 +13,7 @@ use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
 
 use crate::files::is_content_hash;
-use crate::image::abi::{self, PAGE, RLIMITS};
+use crate::image::abi::{self, PAGE, POSIX_TIMER_CLOCKS, RLIMITS};
 use crate::image::format::{Backing, FileRef, ImageHeader, ImageWriter, Layout, Region, Rlimit, PAGES_PER_FRAME};
 use crate::image::history::{self, History};
 use crate::sys;
@@ -148,6 +148,24 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         });
     }
     let exe_file = exe_hash.and_then(|h| files.iter().position(|f| f.hash.0 == h));
+    let posix_timers = history
+        .posix_timers()
+        .into_iter()
+        .filter(|t| {
+            let why = if !POSIX_TIMER_CLOCKS.contains(&t.clock) {
+                format!("counts another process's or thread's CPU time (clock {})", t.clock)
+            } else if t.notify & libc::SIGEV_THREAD_ID != 0 && t.tid != program_pid {
+                format!("signals thread {}, which is not the program's", t.tid)
+            } else {
+                return true;
+            };
+            notes.push(format!(
+                "POSIX timer {} (set at event {}) is left out: it {why}",
+                t.id, t.set_at
+            ));
+            false
+        })
+        .collect();
 
     let header = ImageHeader {
         rback_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -164,6 +182,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         pending: history::pending_at(log, at, blocked),
         actions: history.signal_actions(),
         timers: history.timers(),
+        posix_timers,
         layout: Layout {
             brk: history.brk.unwrap_or(mm.start_brk).max(mm.start_brk),
             exe_file: exe_file.map(|i| i as u32),
