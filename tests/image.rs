@@ -424,3 +424,58 @@ fn posix_timers_are_made_again_with_their_ids_and_the_armed_one_fires() {
     assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
     assert!(!out.stderr().contains("0.300 s"), "{out:?}");
 }
+
+#[test]
+fn threads_are_made_again_with_their_ids_tls_and_join_words() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_threads"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    // Just after "both waiting" (an unbuffered printf: its text, then its
+    // newline): both workers wait for their turn, in pthread_cond_wait.
+    let at = after_nth(&s.trace(), 2, is_stdout_write);
+    let image = s.path("threads.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    let rest = rest_of(&rec, &s.trace(), at);
+    assert_eq!(
+        String::from_utf8_lossy(&rest),
+        "worker 1: tls 100, same id 1\njoined worker 1: 10\nworker 2: tls 200, same id 1\njoined worker 2: 20\n"
+    );
+    assert_eq!(out.stdout, rest, "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+    // From the debugger, stopped in the second worker as it starts: the
+    // thread whose turn it is is not the first, and the third is just born.
+    let image = s.path("worker.img");
+    let refused = s.path("refused.img");
+    let script = format!(
+        "break worker\ncontinue\ncontinue\nthread 1\ncheckpoint save {}\nthread 3\ncheckpoint save {}\n",
+        refused.display(),
+        image.display()
+    );
+    let file = s.write("threads.gdb", script);
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace()).arg("--batch").arg("-x").arg(file);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    let text = out.stdout() + &out.stderr();
+    assert!(text.contains("select thread 3 first"), "{out:?}");
+    assert!(!refused.exists());
+    assert!(text.contains("Saved event "), "{out:?}");
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), String::from_utf8_lossy(&rec.stdout), "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+}
+
+#[test]
+fn a_sigev_thread_timer_reaches_glibcs_helper_thread_after_restart() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_thread_timer"), &[]);
+    assert_eq!(rec.stdout(), "armed\nfired with 7\n", "{rec:?}");
+    // Armed, with glibc's helper thread waiting for the timer's signal.
+    let at = after_nth(&s.trace(), 1, |nr, _| nr == libc::SYS_timer_settime);
+    let image = s.path("thread-timer.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), "armed\nfired with 7\n", "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+}

@@ -54,6 +54,16 @@ pub const PR_TIMER_CREATE_RESTORE_IDS: u64 = 77;
 pub const PR_TIMER_CREATE_RESTORE_IDS_OFF: u64 = 0;
 pub const PR_TIMER_CREATE_RESTORE_IDS_ON: u64 = 1;
 
+/// `struct clone_args` as `clone3` first took it (`CLONE_ARGS_SIZE_VER0`):
+/// flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size
+/// and tls, 8 bytes each; `set_tid` and its size follow in later versions.
+pub const CLONE_ARGS_SIZE: usize = 64;
+pub const CLONE_ARGS_SIZE_WITH_SET_TID: usize = 80;
+
+/// `arch_prctl`'s request that sets the calling thread's `fs` base, where
+/// glibc puts the first thread's thread control block.
+pub const ARCH_SET_FS: u64 = 0x1002;
+
 /// `sizeof(siginfo_t)`.
 pub const SIGINFO_SIZE: usize = 128;
 

@@ -22,7 +22,7 @@ use crate::tracee::RBACK_PAGE;
 use crate::{Error, Result};
 
 /// Bumped on every change to the types below.
-pub const IMAGE_VERSION: u32 = 2;
+pub const IMAGE_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"RBACKIMG";
 /// Pages per [`Pages`] frame: 4 MiB before compression, so that neither
 /// writing nor reading ever holds more than that of a region at once.
@@ -35,6 +35,7 @@ const MAX_REGIONS: usize = 1 << 16;
 const MAX_FDS: usize = 1 << 16;
 const MAX_PATH: usize = 4000;
 const MAX_XSTATE: usize = 1 << 16;
+const MAX_THREADS: usize = 1 << 12;
 
 /// Everything but the pages.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,11 +54,16 @@ pub struct ImageHeader {
     /// The position the image was taken at, for people.
     pub event: u64,
     pub position: String,
+    /// The first thread's (the one whose id is the process's) registers,
+    /// XSAVE area (`NT_X86_XSTATE`: x87, SSE, AVX and beyond), blocked
+    /// signals and kernel-kept words.
     pub regs: Registers,
-    /// The XSAVE area (`NT_X86_XSTATE`): x87, SSE, AVX and beyond.
     #[serde(with = "serde_bytes")]
     pub xstate: Vec<u8>,
     pub blocked: u64,
+    pub words: ThreadWords,
+    /// The program's other threads, by increasing id.
+    pub threads: Vec<ThreadImage>,
     /// Signals sent but not yet delivered, with their `siginfo_t`.
     pub pending: Vec<Pending>,
     pub actions: Vec<SigAction>,
@@ -91,6 +97,30 @@ pub struct Layout {
     pub env_end: u64,
     /// The file (in `files`) that `/proc/PID/exe` names.
     pub exe_file: Option<u32>,
+}
+
+/// What the kernel keeps of a thread at the program's request, which
+/// registers do not hold: where it clears its id when it exits
+/// (`set_tid_address`, `CLONE_CHILD_CLEARTID`: `pthread_join` waits on it)
+/// and its robust futex list (`set_robust_list`). 0: none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadWords {
+    pub clear_tid: u64,
+    pub robust_list: u64,
+    pub robust_len: u64,
+}
+
+/// A thread other than the first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadImage {
+    /// Its id as the program knew it (the recording's): a restart asks
+    /// for it, as it does for the process's.
+    pub tid: i32,
+    pub regs: Registers,
+    #[serde(with = "serde_bytes")]
+    pub xstate: Vec<u8>,
+    pub blocked: u64,
+    pub words: ThreadWords,
 }
 
 /// A pending signal.
@@ -241,15 +271,17 @@ impl ImageHeader {
     /// Checks every field an image could get wrong, so that restart can
     /// trust what it maps and opens: `Err` says what is wrong.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        let regs = self.regs.to_regs();
-        if regs.cs != USER_CS || regs.ss != USER_SS {
-            return Err(format!(
-                "its registers are not a 64-bit user program's (cs {:#x}, ss {:#x})",
-                regs.cs, regs.ss
-            ));
+        thread_ok(&self.regs, &self.xstate, "its first thread")?;
+        if self.threads.len() > MAX_THREADS {
+            return Err(format!("it has {} threads", self.threads.len()));
         }
-        if self.xstate.len() > MAX_XSTATE {
-            return Err(format!("its vector state is {} bytes", self.xstate.len()));
+        let mut last_tid = 0;
+        for t in &self.threads {
+            if t.tid <= last_tid || t.tid == self.pid {
+                return Err(format!("thread {} is out of order or repeated", t.tid));
+            }
+            last_tid = t.tid;
+            thread_ok(&t.regs, &t.xstate, &format!("thread {}", t.tid))?;
         }
         if self.auxv.len() > AUXV_MAX || !self.auxv.len().is_multiple_of(16) {
             return Err(format!("its auxiliary vector is {} bytes", self.auxv.len()));
@@ -358,6 +390,20 @@ impl ImageHeader {
         }
         Ok(())
     }
+}
+
+fn thread_ok(regs: &Registers, xstate: &[u8], whose: &str) -> std::result::Result<(), String> {
+    let regs = regs.to_regs();
+    if regs.cs != USER_CS || regs.ss != USER_SS {
+        return Err(format!(
+            "the registers of {whose} are not a 64-bit user program's (cs {:#x}, ss {:#x})",
+            regs.cs, regs.ss
+        ));
+    }
+    if xstate.len() > MAX_XSTATE {
+        return Err(format!("the vector state of {whose} is {} bytes", xstate.len()));
+    }
+    Ok(())
 }
 
 fn path_ok(path: &str, what: &str) -> std::result::Result<(), String> {
@@ -602,6 +648,8 @@ pub(crate) fn placeholder() -> ImageHeader {
         regs: Registers([0; 27]),
         xstate: vec![],
         blocked: 0,
+        words: ThreadWords::default(),
+        threads: vec![],
         pending: vec![],
         actions: vec![],
         timers: vec![],
@@ -776,6 +824,35 @@ mod tests {
             assert!(h.validate().is_err(), "{bad:?}");
         }
         h.posix_timers = vec![PosixTimer { id: 0, ..timer }, timer];
+        assert!(h.validate().is_ok());
+        let thread = ThreadImage {
+            tid: 12,
+            regs: header().regs,
+            xstate: vec![],
+            blocked: 0,
+            words: ThreadWords::default(),
+        };
+        let mut h = header();
+        h.pid = 10;
+        h.threads = vec![
+            thread.clone(),
+            ThreadImage {
+                tid: 11,
+                ..thread.clone()
+            },
+        ];
+        assert!(h.validate().is_err(), "tids out of order");
+        h.threads = vec![ThreadImage {
+            tid: 10,
+            ..thread.clone()
+        }];
+        assert!(h.validate().is_err(), "a thread with the process's id");
+        h.threads = vec![ThreadImage {
+            regs: Registers([0; 27]),
+            ..thread.clone()
+        }];
+        assert!(h.validate().is_err(), "a kernel thread's registers");
+        h.threads = vec![thread];
         assert!(h.validate().is_ok());
         assert!(header().validate().is_ok());
     }

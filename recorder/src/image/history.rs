@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 
 use crate::image::abi::{
-    ITIMERSPEC_SIZE, ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE, SIGEVENT_SIZE, SI_CODE_OFFSET, SI_TIMER,
-    SI_TIMERID_OFFSET,
+    ARCH_SET_FS, CLONE_ARGS_SIZE, ITIMERSPEC_SIZE, ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE, SIGEVENT_SIZE,
+    SI_CODE_OFFSET, SI_TIMER, SI_TIMERID_OFFSET,
 };
-use crate::image::format::{FdKind, OpenFile, Pending, PosixTimer, SigAction, Timer};
+use crate::image::format::{FdKind, OpenFile, Pending, PosixTimer, SigAction, ThreadWords, Timer};
 use crate::timeline::{Point, Position};
 use crate::trace::{Event, SignalEvent, SignalKind, SyscallEvent, TraceLog};
 use crate::EventIdx;
@@ -35,6 +35,18 @@ enum Source {
     Other(String),
 }
 
+/// A thread as the calls that made and set it up describe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadFacts {
+    /// Its process's id (as recorded).
+    pub process: i32,
+    /// Its `fs` base as `CLONE_SETTLS` or `arch_prctl` set it (else its
+    /// maker's), which tells replayed threads apart: replay does not give
+    /// them their recorded ids, but reproduces their registers.
+    pub tls: Option<u64>,
+    pub words: ThreadWords,
+}
+
 /// The fold's state after some prefix of the log.
 #[derive(Clone, Debug)]
 pub struct History {
@@ -49,6 +61,10 @@ pub struct History {
     timers: BTreeMap<i32, Timer>,
     /// POSIX timers that exist, by id.
     posix_timers: BTreeMap<i32, PosixTimer>,
+    /// Threads by id (as recorded), with what the calls that made and set
+    /// them up said; and the thread whose turn it is.
+    threads: BTreeMap<i32, ThreadFacts>,
+    current: i32,
     /// Calls whose inputs replay had not seen (so their effect is unknown).
     pub unseen: usize,
 }
@@ -64,6 +80,8 @@ impl History {
             brk: None,
             timers: BTreeMap::new(),
             posix_timers: BTreeMap::new(),
+            threads: BTreeMap::new(),
+            current: 0,
             unseen: 0,
         };
         for fd in 0..3 {
@@ -79,7 +97,29 @@ impl History {
         }
         for (i, event) in log.events().take(upto.0 as usize).enumerate() {
             match event {
-                Event::Exec(_) => h.exec(),
+                Event::Exec(exec) => {
+                    h.exec();
+                    // Only the thread that made the exec is left, under the
+                    // process's id, with nothing set up yet.
+                    h.threads.clear();
+                    h.current = exec.pid;
+                    h.threads.insert(
+                        exec.pid,
+                        ThreadFacts {
+                            process: exec.pid,
+                            tls: None,
+                            words: ThreadWords::default(),
+                        },
+                    );
+                }
+                Event::Switch(switch) => {
+                    h.current = switch.to;
+                    h.threads.entry(switch.to).or_insert(ThreadFacts {
+                        process: switch.process,
+                        tls: None,
+                        words: ThreadWords::default(),
+                    });
+                }
                 Event::Syscall(call) if call.result >= 0 => {
                     let input = log.inputs().get(EventIdx(i as u64));
                     h.syscall(call, input, i as u64);
@@ -198,6 +238,50 @@ impl History {
     /// The interval timers armed.
     pub fn timers(&self) -> Vec<Timer> {
         self.timers.values().copied().collect()
+    }
+
+    /// A thread or process made by `clone` (arguments in registers:
+    /// flags, stack, parent_tid, child_tid, tls) or `clone3` (in the
+    /// `clone_args` that replay saw it read).
+    fn cloned(&mut self, call: &SyscallEvent, input: Option<&[u8]>) {
+        let (flags, child_tid, tls) = if call.nr == libc::SYS_clone {
+            (call.args[0], call.args[3], call.args[4])
+        } else {
+            let Some(b) = input.filter(|b| b.len() == CLONE_ARGS_SIZE) else {
+                self.unseen += 1;
+                return;
+            };
+            let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+            (word(0), word(2), word(7))
+        };
+        let parent = self.threads.get(&self.current).cloned();
+        let made = call.result as i32;
+        let thread = flags & libc::CLONE_THREAD as u64 != 0;
+        let facts = ThreadFacts {
+            process: match (&parent, thread) {
+                (Some(p), true) => p.process,
+                _ => made,
+            },
+            tls: if flags & libc::CLONE_SETTLS as u64 != 0 {
+                Some(tls)
+            } else {
+                parent.and_then(|p| p.tls)
+            },
+            words: ThreadWords {
+                clear_tid: if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+                    child_tid
+                } else {
+                    0
+                },
+                ..ThreadWords::default()
+            },
+        };
+        self.threads.insert(made, facts);
+    }
+
+    /// What the calls said of thread `tid` (its id as recorded).
+    pub fn thread(&self, tid: i32) -> Option<&ThreadFacts> {
+        self.threads.get(&tid)
     }
 
     /// The POSIX timers that exist, armed or not, by increasing id.
@@ -388,6 +472,22 @@ impl History {
             libc::SYS_brk => self.brk = Some(r as u64),
             libc::SYS_alarm => self.set_timer(libc::ITIMER_REAL, 0, a[0].saturating_mul(1_000_000), at),
             libc::SYS_timer_create => self.timer_created(call, input.as_deref(), at),
+            libc::SYS_clone | libc::SYS_clone3 if r > 0 => self.cloned(call, input.as_deref()),
+            libc::SYS_set_tid_address => {
+                if let Some(t) = self.threads.get_mut(&self.current) {
+                    t.words.clear_tid = a[0];
+                }
+            }
+            libc::SYS_set_robust_list => {
+                if let Some(t) = self.threads.get_mut(&self.current) {
+                    (t.words.robust_list, t.words.robust_len) = (a[0], a[1]);
+                }
+            }
+            libc::SYS_arch_prctl if a[0] == ARCH_SET_FS => {
+                if let Some(t) = self.threads.get_mut(&self.current) {
+                    t.tls = Some(a[1]);
+                }
+            }
             libc::SYS_timer_settime => self.timer_set(&a, input.as_deref(), at),
             libc::SYS_timer_delete => {
                 self.posix_timers.remove(&(a[0] as i32));
@@ -758,6 +858,53 @@ mod tests {
         // An exec deletes POSIX timers.
         log.push(log.get(EventIdx(0)).unwrap().clone());
         assert!(all(&log).posix_timers().is_empty());
+    }
+
+    #[test]
+    fn threads_are_known_by_the_tls_and_words_their_calls_gave_them() {
+        let mut args = [0u8; CLONE_ARGS_SIZE];
+        let flags = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SETTLS | libc::CLONE_CHILD_CLEARTID) as u64;
+        for (i, w) in [(0, flags), (2, 0x7000_02d0), (7, 0x7000_0000)] {
+            args[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        let log = log(&[
+            (libc::SYS_arch_prctl, [ARCH_SET_FS, 0x5000, 0, 0, 0, 0], 0, None),
+            (libc::SYS_set_tid_address, [0x52d0, 0, 0, 0, 0, 0], 1, None),
+            (libc::SYS_clone3, [0x9000, 88, 0, 0, 0, 0], 2, Some(&args)),
+        ]);
+        log.push(Event::Switch(Box::new(crate::trace::SwitchEvent {
+            to: 2,
+            process: 1,
+            left: crate::trace::Left::AtSyscall { nr: libc::SYS_futex },
+        })));
+        log.push(Event::Syscall(Box::new(SyscallEvent {
+            nr: libc::SYS_set_robust_list,
+            args: [0x7000_02e0, 24, 0, 0, 0, 0],
+            result: 0,
+            writes: vec![],
+            output: None,
+            mapped_file: None,
+            memory: vec![],
+        })));
+        let h = all(&log);
+        let first = h.thread(1).unwrap();
+        assert_eq!(
+            (first.process, first.tls, first.words.clear_tid),
+            (1, Some(0x5000), 0x52d0)
+        );
+        let second = h.thread(2).unwrap();
+        assert_eq!((second.process, second.tls), (1, Some(0x7000_0000)));
+        assert_eq!(
+            second.words,
+            ThreadWords {
+                clear_tid: 0x7000_02d0,
+                robust_list: 0x7000_02e0,
+                robust_len: 24
+            }
+        );
+        // The clone3 replay did not see made a thread nobody can describe.
+        log.inputs().keep(EventIdx(3), vec![]);
+        assert_eq!(all(&log).thread(2).map(|t| t.tls), Some(None));
     }
 
     #[test]

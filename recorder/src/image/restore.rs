@@ -24,10 +24,10 @@ use nix::unistd::Pid;
 
 use crate::files;
 use crate::image::abi::{self, MmMap, CLOSE_ALL, MM_MAP_SIZE, NSIG, OPEN_ONLY_FLAGS, PAGE, SIGSET_SIZE, USER_END};
-use crate::image::format::{Backing, FdKind, ImageHeader, ImageReader, OpenFile, Region};
+use crate::image::format::{Backing, FdKind, ImageHeader, ImageReader, OpenFile, Region, ThreadWords};
 use crate::program;
 use crate::sys;
-use crate::trace::{ExitStatus, FileHash};
+use crate::trace::{ExitStatus, FileHash, Registers};
 use crate::tracee::{errno_name, Resume, Stop, Tracee, RBACK_PAGE};
 use crate::{Error, RemoteAddr, Result};
 
@@ -131,8 +131,24 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
     b.signals(&header)?;
     b.surroundings(&header)?;
     b.descriptors(&header.fds, opts.unopenable)?;
+    b.words(&header.words)?;
+    let threads = b.threads(&header)?;
+    let mut tids: Vec<(i32, i32)> = header
+        .threads
+        .iter()
+        .map(|t| t.tid)
+        .zip(threads.iter().map(|t| t.pid.as_raw()))
+        .collect();
+    tids.push((header.pid, pid.as_raw()));
+    b.posix_timers(&header, &tids)?;
     b.registers(&header)?;
     let notes = b.notes;
+    // The other threads first: they are ready, and one running while the
+    // first is still traced cannot end the process under rback's hands.
+    for thread in &threads {
+        ptrace::detach(thread.pid, None).map_err(|e| Error::ptrace("detach", thread.pid, e))?;
+        thread.mark_gone();
+    }
     ptrace::detach(pid, None).map_err(|e| Error::ptrace("detach", pid, e))?;
     // rback no longer traces it: dropping the tracee must not kill it.
     tracee.mark_gone();
@@ -421,7 +437,6 @@ impl Builder<'_> {
                 ));
             }
         }
-        self.posix_timers(h)?;
         let pid = self.t.pid.as_raw() as u64;
         for p in &h.pending {
             // Sent by the process to itself, any siginfo is allowed.
@@ -446,7 +461,10 @@ impl Builder<'_> {
     /// allows it (`PR_TIMER_CREATE_RESTORE_IDS`), else made one after the
     /// other from the first id (this process has made none before),
     /// deleting those in between, as the kernel hands ids out in order.
-    fn posix_timers(&mut self, h: &ImageHeader) -> Result<()> {
+    /// `tids` maps the threads' recorded ids to their ids now, for timers
+    /// that signal one thread (`SIGEV_THREAD_ID`, glibc's `SIGEV_THREAD`
+    /// helper thread among them).
+    fn posix_timers(&mut self, h: &ImageHeader, tids: &[(i32, i32)]) -> Result<()> {
         if h.posix_timers.is_empty() {
             return Ok(());
         }
@@ -474,7 +492,6 @@ impl Builder<'_> {
             0,
         ];
         let by_id = self.call(libc::SYS_prctl, restore_ids)? == 0;
-        let pid = self.t.pid.as_raw();
         for t in &h.posix_timers {
             // The `sigevent`, then the `timer_t` that receives the id (and
             // gives it, by id).
@@ -482,11 +499,9 @@ impl Builder<'_> {
             sev[..8].copy_from_slice(&t.sigval.to_le_bytes());
             sev[8..12].copy_from_slice(&t.signo.to_le_bytes());
             sev[12..16].copy_from_slice(&t.notify.to_le_bytes());
-            // The program's only thread is this one, whatever its id now.
-            let tid = if t.notify & libc::SIGEV_THREAD_ID != 0 {
-                pid
-            } else {
-                t.tid
+            let tid = match tids.iter().find(|(recorded, _)| *recorded == t.tid) {
+                Some(&(_, now)) if t.notify & libc::SIGEV_THREAD_ID != 0 => now,
+                _ => t.tid,
             };
             sev[16..20].copy_from_slice(&tid.to_le_bytes());
             sev[abi::SIGEVENT_SIZE..].copy_from_slice(&t.id.to_le_bytes());
@@ -733,17 +748,127 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// What the kernel keeps for the thread being built: where it clears
+    /// its id when it ends, and its robust futex list.
+    fn words(&mut self, w: &ThreadWords) -> Result<()> {
+        if w.clear_tid != 0 {
+            self.call(libc::SYS_set_tid_address, [w.clear_tid, 0, 0, 0, 0, 0])?;
+        }
+        if w.robust_list != 0 {
+            let r = self.call(libc::SYS_set_robust_list, [w.robust_list, w.robust_len, 0, 0, 0, 0])?;
+            if r < 0 {
+                self.notes.push(format!(
+                    "thread {}: cannot set its robust futex list: {}",
+                    self.t.pid,
+                    errno_name(r)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the program's other threads, each by a `clone3` from the first
+    /// thread with its recorded id (`set_tid`, when free), its TLS and the
+    /// word it clears when it ends, and gives each its registers, vector
+    /// state and mask. They stay stopped and traced, for the caller to let
+    /// go.
+    fn threads(&mut self, h: &ImageHeader) -> Result<Vec<Tracee>> {
+        let mut made = Vec::new();
+        for t in &h.threads {
+            let regs = t.regs.to_regs();
+            let mut flags = libc::CLONE_VM
+                | libc::CLONE_FS
+                | libc::CLONE_FILES
+                | libc::CLONE_SIGHAND
+                | libc::CLONE_THREAD
+                | libc::CLONE_SYSVSEM
+                | libc::CLONE_SETTLS;
+            if t.words.clear_tid != 0 {
+                flags |= libc::CLONE_CHILD_CLEARTID;
+            }
+            let mut tid = self.clone_thread(flags as u64, t.words.clear_tid, regs.fs_base, Some(t.tid))?;
+            if tid < 0 {
+                let why = match -tid as i32 {
+                    libc::EEXIST => "that id is taken".to_string(),
+                    libc::EPERM => "choosing one needs CAP_CHECKPOINT_RESTORE".to_string(),
+                    _ => errno_name(tid),
+                };
+                tid = self.clone_thread(flags as u64, t.words.clear_tid, regs.fs_base, None)?;
+                if tid > 0 {
+                    self.notes.push(format!(
+                        "thread {} is thread {tid} now ({why}): ids the program kept, glibc's own among them, are stale",
+                        t.tid
+                    ));
+                }
+            }
+            if tid < 0 {
+                return Err(Error::Spawn(format!(
+                    "cannot make thread {} again in the restarted program: {}",
+                    t.tid,
+                    errno_name(tid)
+                )));
+            }
+            let _ = self.t.take_new_thread();
+            let mut thread = Tracee::adopt_thread(Pid::from_raw(tid as i32), self.t.pid)?;
+            let mut b = Builder {
+                t: &mut thread,
+                notes: std::mem::take(&mut self.notes),
+            };
+            b.words(&t.words)?;
+            b.thread_registers(&t.regs, &t.xstate, t.blocked)?;
+            self.notes = b.notes;
+            made.push(thread);
+        }
+        Ok(made)
+    }
+
+    /// `clone3` of a thread of this process (on the caller's stack, which it
+    /// never runs on: it stops at birth), with id `tid` if given; the new
+    /// thread's id, or the call's error.
+    fn clone_thread(&mut self, flags: u64, clear_tid: u64, tls: u64, tid: Option<i32>) -> Result<i64> {
+        let scratch = self.t.scratch(&[])?.0;
+        let set_tid = scratch + abi::CLONE_ARGS_SIZE_WITH_SET_TID as u64;
+        let mut args = Vec::with_capacity(abi::CLONE_ARGS_SIZE_WITH_SET_TID + 4);
+        for word in [
+            flags,
+            0,
+            clear_tid,
+            0,
+            0,
+            0,
+            0,
+            tls,
+            if tid.is_some() { set_tid } else { 0 },
+            u64::from(tid.is_some()),
+        ] {
+            args.extend_from_slice(&word.to_le_bytes());
+        }
+        args.extend_from_slice(&tid.unwrap_or(0).to_le_bytes());
+        self.with(
+            &args,
+            libc::SYS_clone3,
+            [0, abi::CLONE_ARGS_SIZE_WITH_SET_TID as u64, 0, 0, 0, 0],
+            0,
+        )
+    }
+
     fn registers(&mut self, h: &ImageHeader) -> Result<()> {
+        self.thread_registers(&h.regs, &h.xstate, h.blocked)
+    }
+
+    /// The thread's vector state, mask and registers, set last: no call
+    /// is injected into it after this.
+    fn thread_registers(&mut self, regs: &Registers, xstate: &[u8], blocked: u64) -> Result<()> {
         let pid = self.t.pid;
-        if !h.xstate.is_empty() {
-            sys::set_regset(pid, sys::NT_X86_XSTATE, &h.xstate).map_err(|e| {
+        if !xstate.is_empty() {
+            sys::set_regset(pid, sys::NT_X86_XSTATE, xstate).map_err(|e| {
                 Error::Spawn(format!(
                     "cannot restore the vector registers ({e}): the image's XSAVE area does not fit this CPU"
                 ))
             })?;
         }
-        sys::set_sigmask(pid, h.blocked).map_err(|e| Error::ptrace("setsigmask", pid, e))?;
-        let mut regs = h.regs.to_regs();
+        sys::set_sigmask(pid, blocked).map_err(|e| Error::ptrace("setsigmask", pid, e))?;
+        let mut regs = regs.to_regs();
         regs.orig_rax = u64::MAX;
         self.t.set_regs(&regs)
     }
