@@ -489,6 +489,15 @@ impl History {
                 }
             }
             libc::SYS_timer_settime => self.timer_set(&a, input.as_deref(), at),
+            // A timer's signal taken by waiting for it (glibc's
+            // `SIGEV_THREAD` helper thread does) is not delivered: the
+            // siginfo the call wrote says which timer it was.
+            libc::SYS_rt_sigtimedwait if r > 0 => {
+                let info = call.writes.iter().find(|w| w.addr.0 == a[1] && w.addr.0 != 0);
+                if let Some(w) = info {
+                    self.expired(r as i32, &w.bytes);
+                }
+            }
             libc::SYS_timer_delete => {
                 self.posix_timers.remove(&(a[0] as i32));
             }
@@ -855,6 +864,27 @@ mod tests {
         let h = all(&log);
         assert_eq!(h.posix_timers()[0].value_ns, 0);
         assert_eq!(h.timers().len(), 1);
+        // Armed again, its signal taken by sigwaitinfo disarms it too.
+        log.push(log.get(EventIdx(3)).unwrap().clone());
+        log.inputs().keep(EventIdx(7), spec.to_vec());
+        assert_eq!(all(&log).posix_timers()[0].value_ns, 2_000_000_500);
+        let Some(Event::Signal(s)) = log.get(EventIdx(6)) else {
+            panic!("no signal event")
+        };
+        log.push(Event::Syscall(Box::new(SyscallEvent {
+            nr: libc::SYS_rt_sigtimedwait,
+            args: [0x6000, 0x6100, 0, 8, 0, 0],
+            result: libc::SIGALRM as i64,
+            writes: vec![MemWrite {
+                addr: RemoteAddr(0x6100),
+                bytes: s.siginfo.clone(),
+            }],
+            output: None,
+            mapped_file: None,
+            memory: vec![],
+        })));
+        assert_eq!(all(&log).posix_timers()[0].value_ns, 0);
+        assert_eq!(all(&log).timers().len(), 1);
         // An exec deletes POSIX timers.
         log.push(log.get(EventIdx(0)).unwrap().clone());
         assert!(all(&log).posix_timers().is_empty());
