@@ -479,3 +479,17 @@ fn a_sigev_thread_timer_reaches_glibcs_helper_thread_after_restart() {
     assert_eq!(out.stdout(), "armed\nfired with 7\n", "{out:?}");
     assert_eq!(out.code(), 0, "{out:?}");
 }
+
+#[test]
+fn a_signal_pending_in_a_worker_is_handled_by_that_worker_after_restart() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_thread_signal"), &[]);
+    assert_eq!(rec.stdout(), "handled in the worker: 1\njoined\n", "{rec:?}");
+    // Just after pthread_kill: SIGUSR1 waits in the worker, which blocks it.
+    let at = after_nth(&s.trace(), 1, |nr, _| nr == libc::SYS_tgkill);
+    let image = s.path("thread-signal.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), "handled in the worker: 1\njoined\n", "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+}

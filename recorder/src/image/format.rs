@@ -123,9 +123,10 @@ pub struct ThreadImage {
     pub words: ThreadWords,
 }
 
-/// A pending signal.
+/// A pending signal, and the thread it waits in (its recorded id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
+    pub tid: i32,
     pub signo: i32,
     /// The raw `siginfo_t` (128 bytes).
     #[serde(with = "serde_bytes")]
@@ -292,6 +293,9 @@ impl ImageHeader {
             }
         }
         for p in &self.pending {
+            if p.tid != self.pid && !self.threads.iter().any(|t| t.tid == p.tid) {
+                return Err(format!("signal {} waits in thread {}, which it lacks", p.signo, p.tid));
+            }
             if !(1..=NSIG).contains(&p.signo) || p.siginfo.len() != SIGINFO_SIZE {
                 return Err(format!(
                     "it has a pending signal {} with {} bytes of siginfo",
@@ -853,6 +857,14 @@ mod tests {
         }];
         assert!(h.validate().is_err(), "a kernel thread's registers");
         h.threads = vec![thread];
+        assert!(h.validate().is_ok());
+        h.pending = vec![Pending {
+            tid: 13,
+            signo: libc::SIGUSR1,
+            siginfo: vec![0; SIGINFO_SIZE],
+        }];
+        assert!(h.validate().is_err(), "a signal pending in a thread it lacks");
+        h.pending[0].tid = 12;
         assert!(h.validate().is_ok());
         assert!(header().validate().is_ok());
     }

@@ -571,14 +571,16 @@ const MASK_CALLS: [i64; 7] = [
     libc::SYS_epoll_pwait2,
 ];
 
-/// The signals pending at `at`, with `blocked` blocked there: the log has
-/// a signal when it is delivered, not when it is sent, and replay raises
-/// it only then. Pending are a signal delivered right here (the next event,
-/// with nothing of the program's to run before it) and each blocked signal
-/// that the program's next change of its mask lets through at once. A
-/// signal sent from outside after `at` but before that change counts too,
-/// which changes nothing: it is delivered at the same place.
-pub fn pending_at(log: &TraceLog, at: Position, blocked: u64) -> Vec<Pending> {
+/// The signals pending at `at`, where it is thread `running`'s turn and
+/// `blocked` gives each thread's mask: the log has a signal when it is
+/// delivered, not when it is sent, and replay raises it only then. Pending
+/// are a signal delivered right here (the next event, with nothing of the
+/// program's to run before it) and each signal that a thread's next change
+/// of its mask lets through at once, if it blocked it here and the program
+/// did not send it meanwhile. A signal sent from outside after `at` but
+/// before that change counts too, which changes nothing: it is delivered at
+/// the same place.
+pub fn pending_at(log: &TraceLog, at: Position, running: i32, blocked: impl Fn(i32) -> u64) -> Vec<Pending> {
     fn unplaced(e: Option<&Event>) -> Option<&SignalEvent> {
         match e {
             Some(Event::Signal(s))
@@ -589,7 +591,8 @@ pub fn pending_at(log: &TraceLog, at: Position, blocked: u64) -> Vec<Pending> {
             _ => None,
         }
     }
-    let pending = |s: &SignalEvent| Pending {
+    let pending = |s: &SignalEvent, tid: i32| Pending {
+        tid,
         signo: s.signo,
         siginfo: s.siginfo.clone(),
     };
@@ -600,21 +603,53 @@ pub fn pending_at(log: &TraceLog, at: Position, blocked: u64) -> Vec<Pending> {
         (Point::Start { steps: 0 }, e) => unplaced(e),
         _ => None,
     };
-    out.extend(here.map(pending));
-    let change = log
-        .events_from(at.event.0)
-        .position(|e| matches!(e, Event::Syscall(c) if MASK_CALLS.contains(&c.nr)));
-    if let Some(k) = change {
-        let mut i = at.event.0 + k as u64 + 1;
-        while let Some(s) = unplaced(log.get(EventIdx(i))) {
-            let is_blocked = (1..=64).contains(&s.signo) && blocked & (1 << (s.signo - 1)) != 0;
-            if is_blocked && !out.iter().any(|p| p.signo == s.signo) {
-                out.push(pending(s));
+    out.extend(here.map(|s| pending(s, running)));
+    // Whose turn it is from here on, the threads whose mask changed, and
+    // the signals the program sent.
+    let mut current = running;
+    let mut changed = Vec::new();
+    let mut sent = 0u64;
+    let bit = |signo: i32| {
+        if (1..=64).contains(&signo) {
+            1u64 << (signo - 1)
+        } else {
+            0
+        }
+    };
+    for (k, e) in log.events_from(at.event.0).enumerate() {
+        match e {
+            Event::Switch(s) => current = s.to,
+            Event::Exec(_) | Event::Exit(_) => break,
+            Event::Syscall(c) if c.result >= 0 => {
+                if let Some(signo) = sent_signal(c) {
+                    sent |= bit(signo);
+                } else if MASK_CALLS.contains(&c.nr) && !changed.contains(&current) {
+                    changed.push(current);
+                    let mut i = at.event.0 + k as u64 + 1;
+                    while let Some(s) = unplaced(log.get(EventIdx(i))) {
+                        let was_blocked = blocked(current) & bit(s.signo) != 0;
+                        let known = out.iter().any(|p| p.signo == s.signo && p.tid == current);
+                        if was_blocked && !known && sent & bit(s.signo) == 0 {
+                            out.push(pending(s, current));
+                        }
+                        i += 1;
+                    }
+                }
             }
-            i += 1;
+            _ => {}
         }
     }
     out
+}
+
+/// The signal a call sends to the program or one of its threads.
+fn sent_signal(c: &SyscallEvent) -> Option<i32> {
+    let a = c.args;
+    match c.nr {
+        libc::SYS_kill | libc::SYS_tkill | libc::SYS_rt_sigqueueinfo => Some(a[1] as i32),
+        libc::SYS_tgkill | libc::SYS_rt_tgsigqueueinfo => Some(a[2] as i32),
+        _ => None,
+    }
 }
 
 /// Syscalls that return a new descriptor for something other than a file

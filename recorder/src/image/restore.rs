@@ -132,7 +132,7 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
     b.surroundings(&header)?;
     b.descriptors(&header.fds, opts.unopenable)?;
     b.words(&header.words)?;
-    let threads = b.threads(&header)?;
+    let mut threads = b.threads(&header)?;
     let mut tids: Vec<(i32, i32)> = header
         .threads
         .iter()
@@ -141,6 +141,15 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
         .collect();
     tids.push((header.pid, pid.as_raw()));
     b.posix_timers(&header, &tids)?;
+    b.pending(&header, &mut threads)?;
+    // Registers and masks last, when no call is injected any more.
+    for (thread, image) in threads.iter_mut().zip(&header.threads) {
+        let mut tb = Builder {
+            t: thread,
+            notes: Vec::new(),
+        };
+        tb.thread_registers(&image.regs, &image.xstate, image.blocked)?;
+    }
     b.registers(&header)?;
     let notes = b.notes;
     // The other threads first: they are ready, and one running while the
@@ -437,15 +446,23 @@ impl Builder<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The signals pending, each queued by the thread it waits in (`threads`
+    /// are the image's other threads, in order): a thread may give itself
+    /// any siginfo, another thread only one that no kernel or `tgkill`
+    /// could have made.
+    fn pending(&mut self, h: &ImageHeader, threads: &mut [Tracee]) -> Result<()> {
         let pid = self.t.pid.as_raw() as u64;
         for p in &h.pending {
-            // Sent by the process to itself, any siginfo is allowed.
-            let r = self.with(
-                &p.siginfo,
-                libc::SYS_rt_tgsigqueueinfo,
-                [pid, pid, p.signo as u64, 0, 0, 0],
-                3,
-            )?;
+            let target = match h.threads.iter().position(|t| t.tid == p.tid) {
+                Some(i) => &mut threads[i],
+                None => &mut *self.t,
+            };
+            let tid = target.pid.as_raw() as u64;
+            let at = target.scratch(&p.siginfo)?.0;
+            let r = target.inject_syscall(libc::SYS_rt_tgsigqueueinfo, [pid, tid, p.signo as u64, at, 0, 0])?;
             if r < 0 {
                 self.notes.push(format!(
                     "cannot make signal {} pending again: {}",
@@ -769,9 +786,9 @@ impl Builder<'_> {
 
     /// Makes the program's other threads, each by a `clone3` from the first
     /// thread with its recorded id (`set_tid`, when free), its TLS and the
-    /// word it clears when it ends, and gives each its registers, vector
-    /// state and mask. They stay stopped and traced, for the caller to let
-    /// go.
+    /// word it clears when it ends. They stay stopped and traced, with
+    /// every signal blocked (the first thread's mask while rback works),
+    /// for the caller to give them their registers and masks and let go.
     fn threads(&mut self, h: &ImageHeader) -> Result<Vec<Tracee>> {
         let mut made = Vec::new();
         for t in &h.threads {
@@ -815,7 +832,6 @@ impl Builder<'_> {
                 notes: std::mem::take(&mut self.notes),
             };
             b.words(&t.words)?;
-            b.thread_registers(&t.regs, &t.xstate, t.blocked)?;
             self.notes = b.notes;
             made.push(thread);
         }

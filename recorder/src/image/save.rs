@@ -86,9 +86,26 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         }
     }
     let mut threads = read_threads(timeline, &history)?.into_iter();
-    let first = threads.next().expect("a program has a first thread");
+    let mut first = threads.next().expect("a program has a first thread");
+    first.tid = program_pid;
     let blocked = first.blocked;
     let threads: Vec<ThreadImage> = threads.collect();
+    let running = timeline
+        .threads()
+        .into_iter()
+        .find(|t| t.running)
+        .map_or(program_pid, |t| t.tid);
+    let running = if threads.iter().any(|t| t.tid == running) {
+        running
+    } else {
+        program_pid
+    };
+    let blocked_in = |tid: i32| match threads.iter().find(|t| t.tid == tid) {
+        Some(t) => t.blocked,
+        None if tid == program_pid => blocked,
+        None => 0,
+    };
+    let pending = history::pending_at(log, at, running, blocked_in);
 
     let exe_hash = std::fs::read_link(format!("/proc/{pid}/exe"))
         .ok()
@@ -175,7 +192,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         blocked,
         words: first.words,
         threads,
-        pending: history::pending_at(log, at, blocked),
+        pending,
         actions: history.signal_actions(),
         timers: history.timers(),
         posix_timers,
