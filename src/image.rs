@@ -41,8 +41,12 @@ pub fn describe_saved(timeline: &Timeline, out: &Path, saved: &Saved) -> String 
     } else {
         ""
     };
+    let threads = match saved.threads {
+        1 => String::new(),
+        n => format!("{n} threads, "),
+    };
     format!(
-        "Saved event {}{just_before} to {}: {} mappings, {} of {} pages stored, {}, in {} ms",
+        "Saved event {}{just_before} to {}: {threads}{} mappings, {} of {} pages stored, {}, in {} ms",
         at.event,
         out.display(),
         saved.regions,

@@ -434,7 +434,11 @@ fn threads_are_made_again_with_their_ids_tls_and_join_words() {
     // newline): both workers wait for their turn, in pthread_cond_wait.
     let at = after_nth(&s.trace(), 2, is_stdout_write);
     let image = s.path("threads.img");
-    checkpoint(&s, at, &image);
+    let saved = checkpoint_at(&s, &at.to_string(), &image);
+    assert!(
+        saved.stdout().starts_with(&format!("Saved event {at} to ")) && saved.stdout().contains(": 3 threads, "),
+        "{saved:?}"
+    );
     let out = restart(&s, &image, &[]);
     let rest = rest_of(&rec, &s.trace(), at);
     assert_eq!(

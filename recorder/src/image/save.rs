@@ -29,6 +29,8 @@ use crate::{Error, RemoteAddr, Result};
 #[derive(Debug, Clone)]
 pub struct Saved {
     pub bytes: u64,
+    /// The program's threads (1 for a single-threaded one).
+    pub threads: usize,
     pub regions: usize,
     /// Pages mapped, and pages whose bytes the image holds.
     pub pages: u64,
@@ -224,6 +226,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
     std::fs::rename(&partial, out).map_err(Error::io(format!("cannot write {}", out.display())))?;
     Ok(Saved {
         bytes,
+        threads: 1 + header.threads.len(),
         regions: header.regions.len(),
         pages,
         stored,
