@@ -1,17 +1,18 @@
 //! Checkpoint images from the command line, the REPL and the gdb server:
-//! `rback checkpoint TRACE --at EVENT -o FILE`, `rback restart FILE`,
+//! `rback checkpoint TRACE --at EVENT|start|end -o FILE`, `rback restart FILE`,
 //! `checkpoint save FILE` and `branch`. Glue over `recorder::image`.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use recorder::image::{self, RestartOptions, Saved, Unopenable};
-use recorder::timeline::Timeline;
+use recorder::timeline::{Point, Timeline};
 use recorder::trace::ExitStatus;
-use recorder::EventIdx;
+
+use crate::position::GotoTarget;
 
 /// Saves the program where `timeline` stands and says what was written;
 /// with `bundle`, copies of the files it refers to go next to it.
@@ -34,9 +35,19 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path, bundle: bool) -> 
 
 /// `Saved event N to FILE: ...`, for whichever front end saved it.
 pub fn describe_saved(timeline: &Timeline, out: &Path, saved: &Saved) -> String {
+    let at = timeline.position();
+    let just_before = if at.point == Point::End {
+        " (just before it)"
+    } else {
+        ""
+    };
+    let threads = match saved.threads {
+        1 => String::new(),
+        n => format!("{n} threads, "),
+    };
     format!(
-        "Saved event {} to {}: {} mappings, {} of {} pages stored, {}, in {} ms",
-        timeline.position().event,
+        "Saved event {}{just_before} to {}: {threads}{} mappings, {} of {} pages stored, {}, in {} ms",
+        at.event,
         out.display(),
         saved.regions,
         saved.stored,
@@ -46,17 +57,11 @@ pub fn describe_saved(timeline: &Timeline, out: &Path, saved: &Saved) -> String 
     )
 }
 
-/// `rback checkpoint TRACE --at EVENT -o FILE`.
-pub fn checkpoint_trace(trace_dir: &Path, at: u64, out: &Path, bundle: bool) -> Result<()> {
+/// `rback checkpoint TRACE --at EVENT|start|end -o FILE`.
+pub fn checkpoint_trace(trace_dir: &Path, at: GotoTarget, out: &Path, bundle: bool) -> Result<()> {
     let mut timeline = Timeline::open(trace_dir, 200)?;
-    let events = timeline.events().0;
-    if at == 0 || at >= events {
-        bail!(
-            "event {at} is not in the recording: an image is taken at the start of an interval, 1 to {}",
-            events.saturating_sub(1)
-        );
-    }
-    timeline.goto_event(EventIdx(at))?;
+    // The timeline says which events exist, as it does for `goto`.
+    at.go(&mut timeline)?;
     save(&timeline, trace_dir, out, bundle)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ mod info;
 mod listen;
 mod peer;
 mod playback;
+mod position;
 mod repl;
 mod session;
 mod tls;
@@ -259,13 +260,15 @@ enum Command {
         verify: bool,
         trace: Option<PathBuf>,
     },
-    /// Save the program at an event of a recording as a checkpoint image,
-    /// which `rback restart` runs for real.
+    /// Save the program at a position of a recording as a checkpoint
+    /// image, which `rback restart` runs for real.
     Checkpoint {
         trace: PathBuf,
-        /// The event whose interval starts where the image is taken.
-        #[arg(long, value_name = "EVENT")]
-        at: u64,
+        /// Where the image is taken, as `goto` in the debugger takes it: the
+        /// start of event EVENT's interval, the program's start, or the
+        /// recording's last stop (just before the program ends).
+        #[arg(long, value_name = "EVENT|start|end")]
+        at: String,
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
         /// Also put the trace's copies of the files the image maps in
@@ -500,6 +503,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             bundle,
         } => {
+            let at = at.parse().map_err(|e: String| anyhow!(e))?;
             image::checkpoint_trace(&trace, at, &output, bundle)?;
             Ok(ExitCode::SUCCESS)
         }

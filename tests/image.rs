@@ -37,17 +37,23 @@ fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {
 }
 
 fn checkpoint(s: &Session, at: u64, image: &Path) {
+    let out = checkpoint_at(s, &at.to_string(), image);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().contains(&format!("Saved event {at} to")), "{out:?}");
+}
+
+/// `rback checkpoint TRACE --at AT -o IMAGE`, as it ended.
+fn checkpoint_at(s: &Session, at: &str, image: &Path) -> Output {
     let out = s.rback(&[
         "checkpoint".as_ref(),
         s.trace().as_os_str(),
-        "--at".as_ref(),
-        at.to_string().as_ref(),
+        // (With `=`, so that a value like "-3" is one.)
+        format!("--at={at}").as_ref(),
         "-o".as_ref(),
         image.as_os_str(),
     ]);
     assert_no_panic(&out);
-    assert_eq!(out.code(), 0, "{out:?}");
-    assert!(out.stdout().contains(&format!("Saved event {at} to")), "{out:?}");
+    out
 }
 
 fn restart(s: &Session, image: &Path, extra: &[&str]) -> Output {
@@ -339,4 +345,155 @@ fn an_armed_alarm_is_armed_again_and_interrupts_the_restarted_pause() {
             .contains("armed again for its whole 1.000 s: how much of it had passed is not recorded"),
         "{out:?}"
     );
+}
+
+#[test]
+fn checkpoint_at_start_and_end_goes_where_goto_goes() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_lines"), &[]);
+    assert_eq!(rec.code(), 7, "{rec:?}");
+    // At the start, the restarted program prints everything.
+    let image = s.path("start.img");
+    let out = checkpoint_at(&s, "start", &image);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().starts_with("Saved event 1 to"), "{out:?}");
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout, rec.stdout, "{out:?}");
+    assert_eq!(out.code(), 7, "{out:?}");
+    // At the end, just before exit_group: nothing is left but the exit.
+    let image = s.path("end.img");
+    let out = checkpoint_at(&s, "end", &image);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let saved = out.stdout();
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), "", "{out:?}");
+    assert_eq!(out.code(), 7, "{out:?}");
+    // The debugger's `goto end` stands at the same event.
+    let script = s.write("end.gdb", "goto end\nwhen\n");
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace()).arg("--batch").arg("-x").arg(script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let event = common::field(&out.stdout(), "Current event:").to_string();
+    assert!(
+        saved.starts_with(&format!("Saved event {event} (just before it) to")),
+        "{saved} / {out:?}"
+    );
+    // What goto refuses, --at refuses in one line.
+    for (bad, says) in [
+        ("later", "invalid event \"later\""),
+        ("", "invalid event \"\""),
+        ("-3", "invalid event \"-3\""),
+        ("0", "outside the recording"),
+        ("100000", "outside the recording"),
+    ] {
+        let line = assert_one_error_line(&checkpoint_at(&s, bad, &s.path("bad.img")));
+        assert!(line.contains(says), "{bad}: {line}");
+    }
+    assert!(!s.path("bad.img").exists());
+}
+
+#[test]
+fn posix_timers_are_made_again_with_their_ids_and_the_armed_one_fires() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_posix_timer"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert!(
+        rec.stdout()
+            .ends_with("three ticks: 1, value 42, from tick: 1\nidle armed: 1, spare unarmed: 1, all deleted: 1\n"),
+        "{rec:?}"
+    );
+    // Just after "tick" is armed, before its first signal: without it the
+    // restarted program would wait its 5 s and print "three ticks: 0".
+    let at = after_nth(&s.trace(), 2, |nr, _| nr == libc::SYS_timer_settime);
+    let image = s.path("timers.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+    let stderr = out.stderr();
+    assert!(
+        stderr.contains("is armed again for its whole 0.300 s")
+            && stderr.contains("is armed again for its whole 100.000 s"),
+        "{out:?}"
+    );
+    // After the ticks, "tick" is disarmed but still there; so are the others.
+    let at = after_nth(&s.trace(), 3, |nr, _| nr == libc::SYS_timer_settime);
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout, rest_of(&rec, &s.trace(), at), "{out:?}");
+    assert!(!out.stderr().contains("0.300 s"), "{out:?}");
+}
+
+#[test]
+fn threads_are_made_again_with_their_ids_tls_and_join_words() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_threads"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    // Just after "both waiting" (an unbuffered printf: its text, then its
+    // newline): both workers wait for their turn, in pthread_cond_wait.
+    let at = after_nth(&s.trace(), 2, is_stdout_write);
+    let image = s.path("threads.img");
+    let saved = checkpoint_at(&s, &at.to_string(), &image);
+    assert!(
+        saved.stdout().starts_with(&format!("Saved event {at} to ")) && saved.stdout().contains(": 3 threads, "),
+        "{saved:?}"
+    );
+    let out = restart(&s, &image, &[]);
+    let rest = rest_of(&rec, &s.trace(), at);
+    assert_eq!(
+        String::from_utf8_lossy(&rest),
+        "worker 1: tls 100, same id 1\njoined worker 1: 10\nworker 2: tls 200, same id 1\njoined worker 2: 20\n"
+    );
+    assert_eq!(out.stdout, rest, "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+    // From the debugger, stopped in the second worker as it starts: the
+    // thread whose turn it is is not the first, and the third is just born.
+    let image = s.path("worker.img");
+    let refused = s.path("refused.img");
+    let script = format!(
+        "break worker\ncontinue\ncontinue\nthread 1\ncheckpoint save {}\nthread 3\ncheckpoint save {}\n",
+        refused.display(),
+        image.display()
+    );
+    let file = s.write("threads.gdb", script);
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(s.trace()).arg("--batch").arg("-x").arg(file);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    let text = out.stdout() + &out.stderr();
+    assert!(text.contains("select thread 3 first"), "{out:?}");
+    assert!(!refused.exists());
+    assert!(text.contains("Saved event "), "{out:?}");
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), String::from_utf8_lossy(&rec.stdout), "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+}
+
+#[test]
+fn a_sigev_thread_timer_reaches_glibcs_helper_thread_after_restart() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_thread_timer"), &[]);
+    assert_eq!(rec.stdout(), "armed\nfired with 7\n", "{rec:?}");
+    // Armed, with glibc's helper thread waiting for the timer's signal.
+    let at = after_nth(&s.trace(), 1, |nr, _| nr == libc::SYS_timer_settime);
+    let image = s.path("thread-timer.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), "armed\nfired with 7\n", "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
+}
+
+#[test]
+fn a_signal_pending_in_a_worker_is_handled_by_that_worker_after_restart() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_thread_signal"), &[]);
+    assert_eq!(rec.stdout(), "handled in the worker: 1\njoined\n", "{rec:?}");
+    // Just after pthread_kill: SIGUSR1 waits in the worker, which blocks it.
+    let at = after_nth(&s.trace(), 1, |nr, _| nr == libc::SYS_tgkill);
+    let image = s.path("thread-signal.img");
+    checkpoint(&s, at, &image);
+    let out = restart(&s, &image, &[]);
+    assert_eq!(out.stdout(), "handled in the worker: 1\njoined\n", "{out:?}");
+    assert_eq!(out.code(), 0, "{out:?}");
 }

@@ -14,6 +14,7 @@ use recorder::timeline::StopReason;
 use recorder::{EventIdx, RemoteAddr};
 
 use super::Repl;
+use crate::position::{GotoTarget, GOTO_USAGE};
 use debuginfo::{Memory, Registers};
 
 /// The most instructions a backward walk out of a function without symbols
@@ -824,10 +825,12 @@ impl Repl {
     }
 
     pub(super) fn cmd_goto(&mut self, args: &str) -> Result<()> {
-        let reason = match args {
-            "" => bail!("usage: goto EVENT|start|end"),
-            "start" => self.goto_event(EventIdx(1))?,
-            "end" => {
+        if args.is_empty() {
+            bail!("usage: goto {GOTO_USAGE}");
+        }
+        let reason = match args.parse().map_err(|e: String| anyhow!(e))? {
+            GotoTarget::Start => self.goto_event(EventIdx(1))?,
+            GotoTarget::End => {
                 // Run forward with no breakpoints at all to the last stop.
                 let addrs: Vec<RemoteAddr> = self.session.breakpoints.iter().flat_map(|b| b.addrs.clone()).collect();
                 for a in &addrs {
@@ -843,12 +846,7 @@ impl Repl {
                 result?;
                 StopReason::Arrived
             }
-            n => {
-                let n: u64 = n
-                    .parse()
-                    .map_err(|_| anyhow!("invalid event \"{n}\": expected a number, start or end"))?;
-                self.goto_event(EventIdx(n))?
-            }
+            GotoTarget::Event(n) => self.goto_event(n)?,
         };
         self.report(reason);
         Ok(())

@@ -24,6 +24,46 @@ pub const SIGSET_SIZE: u64 = 8;
 /// `struct itimerval`: interval, then value, each seconds and microseconds.
 pub const ITIMERVAL_SIZE: usize = 32;
 
+/// `struct itimerspec`: interval, then value, each seconds and
+/// nanoseconds.
+pub const ITIMERSPEC_SIZE: usize = 32;
+
+/// `sizeof(struct sigevent)` on x86-64: the value (8 bytes), the signal,
+/// the notification, then a union whose first int is the thread id that
+/// `SIGEV_THREAD_ID` names.
+pub const SIGEVENT_SIZE: usize = 64;
+
+/// The clocks `timer_create` takes by number (clock_gettime(2)):
+/// REALTIME, MONOTONIC, PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID, BOOTTIME,
+/// REALTIME_ALARM, BOOTTIME_ALARM and TAI. The negative ids of other
+/// processes' and threads' CPU clocks name a process id, which a restart
+/// would not have.
+pub const POSIX_TIMER_CLOCKS: [i32; 8] = [0, 1, 2, 3, 7, 8, 9, 11];
+
+/// `si_code` of a POSIX timer's signal, whose `siginfo_t` holds the
+/// timer's id at [`SI_TIMERID_OFFSET`] (`si_timerid`, the union's first
+/// int after the three header ints and their padding).
+pub const SI_TIMER: i32 = -2;
+pub const SI_CODE_OFFSET: usize = 8;
+pub const SI_TIMERID_OFFSET: usize = 16;
+
+/// `prctl(PR_TIMER_CREATE_RESTORE_IDS, ON|OFF)` (Linux 6.15): while on,
+/// `timer_create` makes the timer with the id that its `timer_t` holds,
+/// instead of the next one.
+pub const PR_TIMER_CREATE_RESTORE_IDS: u64 = 77;
+pub const PR_TIMER_CREATE_RESTORE_IDS_OFF: u64 = 0;
+pub const PR_TIMER_CREATE_RESTORE_IDS_ON: u64 = 1;
+
+/// `struct clone_args` as `clone3` first took it (`CLONE_ARGS_SIZE_VER0`):
+/// flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size
+/// and tls, 8 bytes each; `set_tid` and its size follow in later versions.
+pub const CLONE_ARGS_SIZE: usize = 64;
+pub const CLONE_ARGS_SIZE_WITH_SET_TID: usize = 80;
+
+/// `arch_prctl`'s request that sets the calling thread's `fs` base, where
+/// glibc puts the first thread's thread control block.
+pub const ARCH_SET_FS: u64 = 0x1002;
+
 /// `sizeof(siginfo_t)`.
 pub const SIGINFO_SIZE: usize = 128;
 

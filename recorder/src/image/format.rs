@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::files::is_content_hash;
-use crate::image::abi::{AUXV_MAX, NSIG, PAGE, RLIMITS, SIGINFO_SIZE, USER_CS, USER_END, USER_SS};
+use crate::image::abi::{AUXV_MAX, NSIG, PAGE, POSIX_TIMER_CLOCKS, RLIMITS, SIGINFO_SIZE, USER_CS, USER_END, USER_SS};
 use crate::trace::{push_frame, read_frame, CpuIdentity, FileHash, Registers};
 use crate::tracee::RBACK_PAGE;
 use crate::{Error, Result};
 
 /// Bumped on every change to the types below.
-pub const IMAGE_VERSION: u32 = 1;
+pub const IMAGE_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"RBACKIMG";
 /// Pages per [`Pages`] frame: 4 MiB before compression, so that neither
 /// writing nor reading ever holds more than that of a region at once.
@@ -35,6 +35,7 @@ const MAX_REGIONS: usize = 1 << 16;
 const MAX_FDS: usize = 1 << 16;
 const MAX_PATH: usize = 4000;
 const MAX_XSTATE: usize = 1 << 16;
+const MAX_THREADS: usize = 1 << 12;
 
 /// Everything but the pages.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,16 +54,23 @@ pub struct ImageHeader {
     /// The position the image was taken at, for people.
     pub event: u64,
     pub position: String,
+    /// The first thread's (the one whose id is the process's) registers,
+    /// XSAVE area (`NT_X86_XSTATE`: x87, SSE, AVX and beyond), blocked
+    /// signals and kernel-kept words.
     pub regs: Registers,
-    /// The XSAVE area (`NT_X86_XSTATE`): x87, SSE, AVX and beyond.
     #[serde(with = "serde_bytes")]
     pub xstate: Vec<u8>,
     pub blocked: u64,
+    pub words: ThreadWords,
+    /// The program's other threads, by increasing id.
+    pub threads: Vec<ThreadImage>,
     /// Signals sent but not yet delivered, with their `siginfo_t`.
     pub pending: Vec<Pending>,
     pub actions: Vec<SigAction>,
     /// Interval timers (`setitimer`, `alarm`) armed and not yet expired.
     pub timers: Vec<Timer>,
+    /// POSIX timers (`timer_create`), armed or not, by increasing id.
+    pub posix_timers: Vec<PosixTimer>,
     /// `/proc/PID/stat`'s layout with the break (`PR_SET_MM_MAP`'s fields).
     pub layout: Layout,
     #[serde(with = "serde_bytes")]
@@ -91,9 +99,34 @@ pub struct Layout {
     pub exe_file: Option<u32>,
 }
 
-/// A pending signal.
+/// What the kernel keeps of a thread at the program's request, which
+/// registers do not hold: where it clears its id when it exits
+/// (`set_tid_address`, `CLONE_CHILD_CLEARTID`: `pthread_join` waits on it)
+/// and its robust futex list (`set_robust_list`). 0: none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadWords {
+    pub clear_tid: u64,
+    pub robust_list: u64,
+    pub robust_len: u64,
+}
+
+/// A thread other than the first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadImage {
+    /// Its id as the program knew it (the recording's): a restart asks
+    /// for it, as it does for the process's.
+    pub tid: i32,
+    pub regs: Registers,
+    #[serde(with = "serde_bytes")]
+    pub xstate: Vec<u8>,
+    pub blocked: u64,
+    pub words: ThreadWords,
+}
+
+/// A pending signal, and the thread it waits in (its recorded id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
+    pub tid: i32,
     pub signo: i32,
     /// The raw `siginfo_t` (128 bytes).
     #[serde(with = "serde_bytes")]
@@ -109,6 +142,30 @@ pub struct Timer {
     pub interval_us: u64,
     pub value_us: u64,
     /// The event that set it.
+    pub set_at: u64,
+}
+
+/// A POSIX timer: how `timer_create` made it and how `timer_settime` last
+/// set it. Times in nanoseconds; `value_ns == 0` is a disarmed timer, which
+/// still exists (the program may arm it again by its id). As for
+/// [`Timer`], how much of `value_ns` had passed is not in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosixTimer {
+    /// The id the program holds (its `timer_t`).
+    pub id: i32,
+    pub clock: i32,
+    /// `struct sigevent`: how it notifies (`SIGEV_*`), with which signal
+    /// and value, and to which thread (`SIGEV_THREAD_ID`; the program's
+    /// recorded id for its only thread).
+    pub notify: i32,
+    pub signo: i32,
+    pub sigval: u64,
+    pub tid: i32,
+    /// `TIMER_ABSTIME` or 0, as last set.
+    pub flags: i32,
+    pub interval_ns: u64,
+    pub value_ns: u64,
+    /// The event that last set it (or made it, if it was never set).
     pub set_at: u64,
 }
 
@@ -215,15 +272,17 @@ impl ImageHeader {
     /// Checks every field an image could get wrong, so that restart can
     /// trust what it maps and opens: `Err` says what is wrong.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        let regs = self.regs.to_regs();
-        if regs.cs != USER_CS || regs.ss != USER_SS {
-            return Err(format!(
-                "its registers are not a 64-bit user program's (cs {:#x}, ss {:#x})",
-                regs.cs, regs.ss
-            ));
+        thread_ok(&self.regs, &self.xstate, "its first thread")?;
+        if self.threads.len() > MAX_THREADS {
+            return Err(format!("it has {} threads", self.threads.len()));
         }
-        if self.xstate.len() > MAX_XSTATE {
-            return Err(format!("its vector state is {} bytes", self.xstate.len()));
+        let mut last_tid = 0;
+        for t in &self.threads {
+            if t.tid <= last_tid || t.tid == self.pid {
+                return Err(format!("thread {} is out of order or repeated", t.tid));
+            }
+            last_tid = t.tid;
+            thread_ok(&t.regs, &t.xstate, &format!("thread {}", t.tid))?;
         }
         if self.auxv.len() > AUXV_MAX || !self.auxv.len().is_multiple_of(16) {
             return Err(format!("its auxiliary vector is {} bytes", self.auxv.len()));
@@ -234,6 +293,9 @@ impl ImageHeader {
             }
         }
         for p in &self.pending {
+            if p.tid != self.pid && !self.threads.iter().any(|t| t.tid == p.tid) {
+                return Err(format!("signal {} waits in thread {}, which it lacks", p.signo, p.tid));
+            }
             if !(1..=NSIG).contains(&p.signo) || p.siginfo.len() != SIGINFO_SIZE {
                 return Err(format!(
                     "it has a pending signal {} with {} bytes of siginfo",
@@ -245,6 +307,30 @@ impl ImageHeader {
         for t in &self.timers {
             if !(0..=2).contains(&t.which) {
                 return Err(format!("it has a timer of kind {}", t.which));
+            }
+        }
+        let mut last_id = -1;
+        for t in &self.posix_timers {
+            if t.id <= last_id {
+                return Err(format!("POSIX timer {} is out of order", t.id));
+            }
+            last_id = t.id;
+            let signal = matches!(
+                t.notify & !libc::SIGEV_THREAD_ID,
+                libc::SIGEV_SIGNAL | libc::SIGEV_THREAD
+            );
+            if !POSIX_TIMER_CLOCKS.contains(&t.clock)
+                || !matches!(
+                    t.notify,
+                    libc::SIGEV_SIGNAL | libc::SIGEV_NONE | libc::SIGEV_THREAD | libc::SIGEV_THREAD_ID
+                )
+                || (signal && !(1..=NSIG).contains(&t.signo))
+                || t.flags & !libc::TIMER_ABSTIME != 0
+            {
+                return Err(format!(
+                    "POSIX timer {} has clock {}, notification {}, signal {} or flags {:#x} that no timer has",
+                    t.id, t.clock, t.notify, t.signo, t.flags
+                ));
             }
         }
         for r in &self.rlimits {
@@ -308,6 +394,20 @@ impl ImageHeader {
         }
         Ok(())
     }
+}
+
+fn thread_ok(regs: &Registers, xstate: &[u8], whose: &str) -> std::result::Result<(), String> {
+    let regs = regs.to_regs();
+    if regs.cs != USER_CS || regs.ss != USER_SS {
+        return Err(format!(
+            "the registers of {whose} are not a 64-bit user program's (cs {:#x}, ss {:#x})",
+            regs.cs, regs.ss
+        ));
+    }
+    if xstate.len() > MAX_XSTATE {
+        return Err(format!("the vector state of {whose} is {} bytes", xstate.len()));
+    }
+    Ok(())
 }
 
 fn path_ok(path: &str, what: &str) -> std::result::Result<(), String> {
@@ -552,9 +652,12 @@ pub(crate) fn placeholder() -> ImageHeader {
         regs: Registers([0; 27]),
         xstate: vec![],
         blocked: 0,
+        words: ThreadWords::default(),
+        threads: vec![],
         pending: vec![],
         actions: vec![],
         timers: vec![],
+        posix_timers: vec![],
         layout: Layout::default(),
         auxv: vec![],
         cwd: String::new(),
@@ -700,6 +803,69 @@ mod tests {
             what: FdKind::Dup { of: 9 },
         });
         assert!(h.validate().is_err());
+        let timer = PosixTimer {
+            id: 1,
+            clock: libc::CLOCK_MONOTONIC,
+            notify: libc::SIGEV_SIGNAL,
+            signo: libc::SIGUSR1,
+            sigval: 0,
+            tid: 0,
+            flags: 0,
+            interval_ns: 0,
+            value_ns: 1,
+            set_at: 1,
+        };
+        let mut h = header();
+        h.posix_timers = vec![timer, PosixTimer { id: 0, ..timer }];
+        assert!(h.validate().is_err(), "ids out of order");
+        for bad in [
+            PosixTimer { clock: -6, ..timer },
+            PosixTimer { notify: 3, ..timer },
+            PosixTimer { signo: 65, ..timer },
+            PosixTimer { flags: 2, ..timer },
+        ] {
+            h.posix_timers = vec![bad];
+            assert!(h.validate().is_err(), "{bad:?}");
+        }
+        h.posix_timers = vec![PosixTimer { id: 0, ..timer }, timer];
+        assert!(h.validate().is_ok());
+        let thread = ThreadImage {
+            tid: 12,
+            regs: header().regs,
+            xstate: vec![],
+            blocked: 0,
+            words: ThreadWords::default(),
+        };
+        let mut h = header();
+        h.pid = 10;
+        h.threads = vec![
+            thread.clone(),
+            ThreadImage {
+                tid: 11,
+                ..thread.clone()
+            },
+        ];
+        assert!(h.validate().is_err(), "tids out of order");
+        h.threads = vec![ThreadImage {
+            tid: 10,
+            ..thread.clone()
+        }];
+        assert!(h.validate().is_err(), "a thread with the process's id");
+        h.threads = vec![ThreadImage {
+            regs: Registers([0; 27]),
+            ..thread.clone()
+        }];
+        assert!(h.validate().is_err(), "a kernel thread's registers");
+        h.threads = vec![thread];
+        assert!(h.validate().is_ok());
+        h.pending = vec![Pending {
+            tid: 13,
+            signo: libc::SIGUSR1,
+            siginfo: vec![0; SIGINFO_SIZE],
+        }];
+        assert!(h.validate().is_err(), "a signal pending in a thread it lacks");
+        h.pending[0].tid = 12;
+        assert!(h.validate().is_ok());
         assert!(header().validate().is_ok());
     }
 }

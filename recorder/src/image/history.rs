@@ -1,15 +1,19 @@
 //! The program's process state that replay does not reproduce for real,
 //! rebuilt from the log: its open files (path, flags, offset), working
-//! directory, signal handlers and break. Replay emulates `openat`, `read`
-//! and `chdir`, so the replayed process has none of the program's files
-//! open and sits in rback's directory; this module folds the events before
-//! a position into what the program saw, using the paths and actions that
-//! replay observed ([`super::SyscallInputs`]).
+//! directory, signal handlers, timers and break. Replay emulates `openat`,
+//! `read`, `chdir` and `timer_create`, so the replayed process has none of
+//! the program's files open or timers armed, and sits in rback's directory;
+//! this module folds the events before a position into what the program
+//! saw, using the paths and actions that replay observed
+//! ([`super::SyscallInputs`]).
 
 use std::collections::BTreeMap;
 
-use crate::image::abi::{ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE};
-use crate::image::format::{FdKind, OpenFile, Pending, SigAction, Timer};
+use crate::image::abi::{
+    ARCH_SET_FS, CLONE_ARGS_SIZE, ITIMERSPEC_SIZE, ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE, SIGEVENT_SIZE,
+    SI_CODE_OFFSET, SI_TIMER, SI_TIMERID_OFFSET,
+};
+use crate::image::format::{FdKind, OpenFile, Pending, PosixTimer, SigAction, ThreadWords, Timer};
 use crate::timeline::{Point, Position};
 use crate::trace::{Event, SignalEvent, SignalKind, SyscallEvent, TraceLog};
 use crate::EventIdx;
@@ -31,6 +35,18 @@ enum Source {
     Other(String),
 }
 
+/// A thread as the calls that made and set it up describe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadFacts {
+    /// Its process's id (as recorded).
+    pub process: i32,
+    /// Its `fs` base as `CLONE_SETTLS` or `arch_prctl` set it (else its
+    /// maker's), which tells replayed threads apart: replay does not give
+    /// them their recorded ids, but reproduces their registers.
+    pub tls: Option<u64>,
+    pub words: ThreadWords,
+}
+
 /// The fold's state after some prefix of the log.
 #[derive(Clone, Debug)]
 pub struct History {
@@ -43,6 +59,12 @@ pub struct History {
     pub brk: Option<u64>,
     /// Interval timers armed, by kind (`ITIMER_*`).
     timers: BTreeMap<i32, Timer>,
+    /// POSIX timers that exist, by id.
+    posix_timers: BTreeMap<i32, PosixTimer>,
+    /// Threads by id (as recorded), with what the calls that made and set
+    /// them up said; and the thread whose turn it is.
+    threads: BTreeMap<i32, ThreadFacts>,
+    current: i32,
     /// Calls whose inputs replay had not seen (so their effect is unknown).
     pub unseen: usize,
 }
@@ -57,6 +79,9 @@ impl History {
             actions: BTreeMap::new(),
             brk: None,
             timers: BTreeMap::new(),
+            posix_timers: BTreeMap::new(),
+            threads: BTreeMap::new(),
+            current: 0,
             unseen: 0,
         };
         for fd in 0..3 {
@@ -72,12 +97,34 @@ impl History {
         }
         for (i, event) in log.events().take(upto.0 as usize).enumerate() {
             match event {
-                Event::Exec(_) => h.exec(),
+                Event::Exec(exec) => {
+                    h.exec();
+                    // Only the thread that made the exec is left, under the
+                    // process's id, with nothing set up yet.
+                    h.threads.clear();
+                    h.current = exec.pid;
+                    h.threads.insert(
+                        exec.pid,
+                        ThreadFacts {
+                            process: exec.pid,
+                            tls: None,
+                            words: ThreadWords::default(),
+                        },
+                    );
+                }
+                Event::Switch(switch) => {
+                    h.current = switch.to;
+                    h.threads.entry(switch.to).or_insert(ThreadFacts {
+                        process: switch.process,
+                        tls: None,
+                        words: ThreadWords::default(),
+                    });
+                }
                 Event::Syscall(call) if call.result >= 0 => {
                     let input = log.inputs().get(EventIdx(i as u64));
                     h.syscall(call, input, i as u64);
                 }
-                Event::Signal(s) if s.kind == SignalKind::Asynchronous => h.expired(s.signo),
+                Event::Signal(s) if s.kind == SignalKind::Asynchronous => h.expired(s.signo, &s.siginfo),
                 _ => {}
             }
         }
@@ -136,16 +183,33 @@ impl History {
         Some(format!("{}/{path}", base.trim_end_matches('/')))
     }
 
-    /// `execve` closes close-on-exec descriptors and resets caught signals.
+    /// `execve` closes close-on-exec descriptors, resets caught signals and
+    /// deletes POSIX timers (interval timers stay).
     fn exec(&mut self) {
+        self.posix_timers.clear();
         self.fds.retain(|_, (_, cloexec)| !*cloexec);
         self.actions
             .retain(|_, a| u64::from_le_bytes(a[..8].try_into().unwrap()) == libc::SIG_IGN as u64);
         self.brk = None;
     }
 
-    /// A timer's signal came: a one-shot timer is done.
-    fn expired(&mut self, signo: i32) {
+    /// A timer's signal came: a one-shot timer is done. A POSIX timer's
+    /// says which one it is (`SI_TIMER`, with its id); an interval timer's
+    /// comes from the kernel.
+    fn expired(&mut self, signo: i32, siginfo: &[u8]) {
+        let int_at = |at: usize| {
+            siginfo
+                .get(at..at + 4)
+                .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
+        };
+        if int_at(SI_CODE_OFFSET) == Some(SI_TIMER) {
+            if let Some(t) = int_at(SI_TIMERID_OFFSET).and_then(|id| self.posix_timers.get_mut(&id)) {
+                if t.interval_ns == 0 {
+                    t.value_ns = 0;
+                }
+            }
+            return;
+        }
         let which = match signo {
             libc::SIGALRM => libc::ITIMER_REAL,
             libc::SIGVTALRM => libc::ITIMER_VIRTUAL,
@@ -174,6 +238,111 @@ impl History {
     /// The interval timers armed.
     pub fn timers(&self) -> Vec<Timer> {
         self.timers.values().copied().collect()
+    }
+
+    /// A thread or process made by `clone` (arguments in registers:
+    /// flags, stack, parent_tid, child_tid, tls) or `clone3` (in the
+    /// `clone_args` that replay saw it read).
+    fn cloned(&mut self, call: &SyscallEvent, input: Option<&[u8]>) {
+        let (flags, child_tid, tls) = if call.nr == libc::SYS_clone {
+            (call.args[0], call.args[3], call.args[4])
+        } else {
+            let Some(b) = input.filter(|b| b.len() == CLONE_ARGS_SIZE) else {
+                self.unseen += 1;
+                return;
+            };
+            let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+            (word(0), word(2), word(7))
+        };
+        let parent = self.threads.get(&self.current).cloned();
+        let made = call.result as i32;
+        let thread = flags & libc::CLONE_THREAD as u64 != 0;
+        let facts = ThreadFacts {
+            process: match (&parent, thread) {
+                (Some(p), true) => p.process,
+                _ => made,
+            },
+            tls: if flags & libc::CLONE_SETTLS as u64 != 0 {
+                Some(tls)
+            } else {
+                parent.and_then(|p| p.tls)
+            },
+            words: ThreadWords {
+                clear_tid: if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+                    child_tid
+                } else {
+                    0
+                },
+                ..ThreadWords::default()
+            },
+        };
+        self.threads.insert(made, facts);
+    }
+
+    /// What the calls said of thread `tid` (its id as recorded).
+    pub fn thread(&self, tid: i32) -> Option<&ThreadFacts> {
+        self.threads.get(&tid)
+    }
+
+    /// The POSIX timers that exist, armed or not, by increasing id.
+    pub fn posix_timers(&self) -> Vec<PosixTimer> {
+        self.posix_timers.values().copied().collect()
+    }
+
+    /// `timer_create(clock, sevp, &id)`: the id is what the call wrote,
+    /// the `sigevent` what replay saw it read (none: `SIGALRM` with the
+    /// id as its value).
+    fn timer_created(&mut self, call: &SyscallEvent, input: Option<&[u8]>, at: u64) {
+        let a = call.args;
+        let written = call.writes.iter().find(|w| w.addr.0 == a[2] && w.bytes.len() >= 4);
+        let Some(id) = written.map(|w| i32::from_le_bytes(w.bytes[..4].try_into().unwrap())) else {
+            self.unseen += 1;
+            return;
+        };
+        let int = |b: &[u8], i: usize| i32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        let (sigval, signo, notify, tid) = match input {
+            _ if a[1] == 0 => (id as u64, libc::SIGALRM, libc::SIGEV_SIGNAL, 0),
+            Some(b) if b.len() == SIGEVENT_SIZE => (
+                u64::from_le_bytes(b[..8].try_into().unwrap()),
+                int(b, 8),
+                int(b, 12),
+                int(b, 16),
+            ),
+            _ => {
+                self.unseen += 1;
+                return;
+            }
+        };
+        let timer = PosixTimer {
+            id,
+            clock: a[0] as i32,
+            notify,
+            signo,
+            sigval,
+            tid,
+            flags: 0,
+            interval_ns: 0,
+            value_ns: 0,
+            set_at: at,
+        };
+        self.posix_timers.insert(id, timer);
+    }
+
+    /// `timer_settime(id, flags, &new, old)`.
+    fn timer_set(&mut self, a: &[u64; 6], input: Option<&[u8]>, at: u64) {
+        let Some(b) = input.filter(|b| b.len() == ITIMERSPEC_SIZE) else {
+            self.unseen += 1;
+            return;
+        };
+        let Some(t) = self.posix_timers.get_mut(&(a[0] as i32)) else {
+            return;
+        };
+        let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+        let ns = |sec: u64, nsec: u64| sec.saturating_mul(1_000_000_000).saturating_add(nsec);
+        t.flags = a[1] as i32 & libc::TIMER_ABSTIME;
+        t.interval_ns = ns(word(0), word(1));
+        t.value_ns = ns(word(2), word(3));
+        t.set_at = at;
     }
 
     fn syscall(&mut self, call: &SyscallEvent, input: Option<Vec<u8>>, at: u64) {
@@ -302,6 +471,36 @@ impl History {
             }
             libc::SYS_brk => self.brk = Some(r as u64),
             libc::SYS_alarm => self.set_timer(libc::ITIMER_REAL, 0, a[0].saturating_mul(1_000_000), at),
+            libc::SYS_timer_create => self.timer_created(call, input.as_deref(), at),
+            libc::SYS_clone | libc::SYS_clone3 if r > 0 => self.cloned(call, input.as_deref()),
+            libc::SYS_set_tid_address => {
+                if let Some(t) = self.threads.get_mut(&self.current) {
+                    t.words.clear_tid = a[0];
+                }
+            }
+            libc::SYS_set_robust_list => {
+                if let Some(t) = self.threads.get_mut(&self.current) {
+                    (t.words.robust_list, t.words.robust_len) = (a[0], a[1]);
+                }
+            }
+            libc::SYS_arch_prctl if a[0] == ARCH_SET_FS => {
+                if let Some(t) = self.threads.get_mut(&self.current) {
+                    t.tls = Some(a[1]);
+                }
+            }
+            libc::SYS_timer_settime => self.timer_set(&a, input.as_deref(), at),
+            // A timer's signal taken by waiting for it (glibc's
+            // `SIGEV_THREAD` helper thread does) is not delivered: the
+            // siginfo the call wrote says which timer it was.
+            libc::SYS_rt_sigtimedwait if r > 0 => {
+                let info = call.writes.iter().find(|w| w.addr.0 == a[1] && w.addr.0 != 0);
+                if let Some(w) = info {
+                    self.expired(r as i32, &w.bytes);
+                }
+            }
+            libc::SYS_timer_delete => {
+                self.posix_timers.remove(&(a[0] as i32));
+            }
             libc::SYS_setitimer if a[1] != 0 => match input.as_deref() {
                 Some(b) if b.len() == ITIMERVAL_SIZE => {
                     let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
@@ -372,14 +571,16 @@ const MASK_CALLS: [i64; 7] = [
     libc::SYS_epoll_pwait2,
 ];
 
-/// The signals pending at `at`, with `blocked` blocked there: the log has
-/// a signal when it is delivered, not when it is sent, and replay raises
-/// it only then. Pending are a signal delivered right here (the next event,
-/// with nothing of the program's to run before it) and each blocked signal
-/// that the program's next change of its mask lets through at once. A
-/// signal sent from outside after `at` but before that change counts too,
-/// which changes nothing: it is delivered at the same place.
-pub fn pending_at(log: &TraceLog, at: Position, blocked: u64) -> Vec<Pending> {
+/// The signals pending at `at`, where it is thread `running`'s turn and
+/// `blocked` gives each thread's mask: the log has a signal when it is
+/// delivered, not when it is sent, and replay raises it only then. Pending
+/// are a signal delivered right here (the next event, with nothing of the
+/// program's to run before it) and each signal that a thread's next change
+/// of its mask lets through at once, if it blocked it here and the program
+/// did not send it meanwhile. A signal sent from outside after `at` but
+/// before that change counts too, which changes nothing: it is delivered at
+/// the same place.
+pub fn pending_at(log: &TraceLog, at: Position, running: i32, blocked: impl Fn(i32) -> u64) -> Vec<Pending> {
     fn unplaced(e: Option<&Event>) -> Option<&SignalEvent> {
         match e {
             Some(Event::Signal(s))
@@ -390,7 +591,8 @@ pub fn pending_at(log: &TraceLog, at: Position, blocked: u64) -> Vec<Pending> {
             _ => None,
         }
     }
-    let pending = |s: &SignalEvent| Pending {
+    let pending = |s: &SignalEvent, tid: i32| Pending {
+        tid,
         signo: s.signo,
         siginfo: s.siginfo.clone(),
     };
@@ -401,21 +603,53 @@ pub fn pending_at(log: &TraceLog, at: Position, blocked: u64) -> Vec<Pending> {
         (Point::Start { steps: 0 }, e) => unplaced(e),
         _ => None,
     };
-    out.extend(here.map(pending));
-    let change = log
-        .events_from(at.event.0)
-        .position(|e| matches!(e, Event::Syscall(c) if MASK_CALLS.contains(&c.nr)));
-    if let Some(k) = change {
-        let mut i = at.event.0 + k as u64 + 1;
-        while let Some(s) = unplaced(log.get(EventIdx(i))) {
-            let is_blocked = (1..=64).contains(&s.signo) && blocked & (1 << (s.signo - 1)) != 0;
-            if is_blocked && !out.iter().any(|p| p.signo == s.signo) {
-                out.push(pending(s));
+    out.extend(here.map(|s| pending(s, running)));
+    // Whose turn it is from here on, the threads whose mask changed, and
+    // the signals the program sent.
+    let mut current = running;
+    let mut changed = Vec::new();
+    let mut sent = 0u64;
+    let bit = |signo: i32| {
+        if (1..=64).contains(&signo) {
+            1u64 << (signo - 1)
+        } else {
+            0
+        }
+    };
+    for (k, e) in log.events_from(at.event.0).enumerate() {
+        match e {
+            Event::Switch(s) => current = s.to,
+            Event::Exec(_) | Event::Exit(_) => break,
+            Event::Syscall(c) if c.result >= 0 => {
+                if let Some(signo) = sent_signal(c) {
+                    sent |= bit(signo);
+                } else if MASK_CALLS.contains(&c.nr) && !changed.contains(&current) {
+                    changed.push(current);
+                    let mut i = at.event.0 + k as u64 + 1;
+                    while let Some(s) = unplaced(log.get(EventIdx(i))) {
+                        let was_blocked = blocked(current) & bit(s.signo) != 0;
+                        let known = out.iter().any(|p| p.signo == s.signo && p.tid == current);
+                        if was_blocked && !known && sent & bit(s.signo) == 0 {
+                            out.push(pending(s, current));
+                        }
+                        i += 1;
+                    }
+                }
             }
-            i += 1;
+            _ => {}
         }
     }
     out
+}
+
+/// The signal a call sends to the program or one of its threads.
+fn sent_signal(c: &SyscallEvent) -> Option<i32> {
+    let a = c.args;
+    match c.nr {
+        libc::SYS_kill | libc::SYS_tkill | libc::SYS_rt_sigqueueinfo => Some(a[1] as i32),
+        libc::SYS_tgkill | libc::SYS_rt_tgsigqueueinfo => Some(a[2] as i32),
+        _ => None,
+    }
 }
 
 /// Syscalls that return a new descriptor for something other than a file
@@ -595,6 +829,148 @@ mod tests {
             at_state: None,
         })));
         assert!(all(&log).timers().is_empty());
+    }
+
+    #[test]
+    fn posix_timers_keep_their_ids_and_settings_until_deleted_or_exec() {
+        let mut sev = [0u8; SIGEVENT_SIZE];
+        sev[..8].copy_from_slice(&42u64.to_le_bytes());
+        sev[8..12].copy_from_slice(&libc::SIGUSR2.to_le_bytes());
+        let mut spec = [0u8; ITIMERSPEC_SIZE];
+        spec[16..24].copy_from_slice(&2u64.to_le_bytes());
+        spec[24..32].copy_from_slice(&500u64.to_le_bytes());
+        let log = log(&[
+            (libc::SYS_timer_create, [1, 0x2000, 0x3000, 0, 0, 0], 0, Some(&sev)),
+            (libc::SYS_timer_create, [0, 0, 0x3000, 0, 0, 0], 0, None),
+            (libc::SYS_timer_settime, [5, 1, 0x4000, 0, 0, 0], 0, Some(&spec)),
+            (libc::SYS_timer_delete, [6, 0, 0, 0, 0, 0], 0, None),
+        ]);
+        // The ids the kernel wrote: 5, then 6.
+        let mut events: Vec<Event> = log.events().cloned().collect();
+        for (i, id) in [(1, 5i32), (2, 6)] {
+            if let Event::Syscall(call) = &mut events[i] {
+                call.writes.push(MemWrite {
+                    addr: RemoteAddr(0x3000),
+                    bytes: id.to_le_bytes().to_vec(),
+                });
+            }
+        }
+        let rebuilt = TraceLog::growing(log.header.clone());
+        for (i, e) in events.into_iter().enumerate() {
+            rebuilt.push(e);
+            if let Some(bytes) = log.inputs().get(EventIdx(i as u64)) {
+                rebuilt.inputs().keep(EventIdx(i as u64), bytes);
+            }
+        }
+        let log = rebuilt;
+        // Before the delete, both; the second as the kernel makes it
+        // without a sigevent.
+        let timers = History::before(&log, EventIdx(4)).posix_timers();
+        assert_eq!(timers.len(), 2);
+        assert_eq!((timers[1].id, timers[1].signo, timers[1].sigval), (6, libc::SIGALRM, 6));
+        let t = all(&log).posix_timers();
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (t[0].id, t[0].clock, t[0].signo, t[0].sigval, t[0].flags),
+            (5, 1, libc::SIGUSR2, 42, libc::TIMER_ABSTIME)
+        );
+        assert_eq!((t[0].interval_ns, t[0].value_ns, t[0].set_at), (0, 2_000_000_500, 3));
+        // Its signal disarms it (one-shot), and leaves an alarm alone.
+        log.push(Event::Syscall(Box::new(SyscallEvent {
+            nr: libc::SYS_alarm,
+            args: [9, 0, 0, 0, 0, 0],
+            result: 0,
+            writes: vec![],
+            output: None,
+            mapped_file: None,
+            memory: vec![],
+        })));
+        let mut siginfo = vec![0u8; 128];
+        siginfo[0..4].copy_from_slice(&libc::SIGALRM.to_le_bytes());
+        siginfo[SI_CODE_OFFSET..SI_CODE_OFFSET + 4].copy_from_slice(&SI_TIMER.to_le_bytes());
+        siginfo[SI_TIMERID_OFFSET..SI_TIMERID_OFFSET + 4].copy_from_slice(&5i32.to_le_bytes());
+        log.push(Event::Signal(Box::new(SignalEvent {
+            signo: libc::SIGALRM,
+            kind: SignalKind::Asynchronous,
+            siginfo,
+            regs: Registers([0; 27]),
+            at_execution: None,
+            at_state: None,
+        })));
+        let h = all(&log);
+        assert_eq!(h.posix_timers()[0].value_ns, 0);
+        assert_eq!(h.timers().len(), 1);
+        // Armed again, its signal taken by sigwaitinfo disarms it too.
+        log.push(log.get(EventIdx(3)).unwrap().clone());
+        log.inputs().keep(EventIdx(7), spec.to_vec());
+        assert_eq!(all(&log).posix_timers()[0].value_ns, 2_000_000_500);
+        let Some(Event::Signal(s)) = log.get(EventIdx(6)) else {
+            panic!("no signal event")
+        };
+        log.push(Event::Syscall(Box::new(SyscallEvent {
+            nr: libc::SYS_rt_sigtimedwait,
+            args: [0x6000, 0x6100, 0, 8, 0, 0],
+            result: libc::SIGALRM as i64,
+            writes: vec![MemWrite {
+                addr: RemoteAddr(0x6100),
+                bytes: s.siginfo.clone(),
+            }],
+            output: None,
+            mapped_file: None,
+            memory: vec![],
+        })));
+        assert_eq!(all(&log).posix_timers()[0].value_ns, 0);
+        assert_eq!(all(&log).timers().len(), 1);
+        // An exec deletes POSIX timers.
+        log.push(log.get(EventIdx(0)).unwrap().clone());
+        assert!(all(&log).posix_timers().is_empty());
+    }
+
+    #[test]
+    fn threads_are_known_by_the_tls_and_words_their_calls_gave_them() {
+        let mut args = [0u8; CLONE_ARGS_SIZE];
+        let flags = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SETTLS | libc::CLONE_CHILD_CLEARTID) as u64;
+        for (i, w) in [(0, flags), (2, 0x7000_02d0), (7, 0x7000_0000)] {
+            args[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        let log = log(&[
+            (libc::SYS_arch_prctl, [ARCH_SET_FS, 0x5000, 0, 0, 0, 0], 0, None),
+            (libc::SYS_set_tid_address, [0x52d0, 0, 0, 0, 0, 0], 1, None),
+            (libc::SYS_clone3, [0x9000, 88, 0, 0, 0, 0], 2, Some(&args)),
+        ]);
+        log.push(Event::Switch(Box::new(crate::trace::SwitchEvent {
+            to: 2,
+            process: 1,
+            left: crate::trace::Left::AtSyscall { nr: libc::SYS_futex },
+        })));
+        log.push(Event::Syscall(Box::new(SyscallEvent {
+            nr: libc::SYS_set_robust_list,
+            args: [0x7000_02e0, 24, 0, 0, 0, 0],
+            result: 0,
+            writes: vec![],
+            output: None,
+            mapped_file: None,
+            memory: vec![],
+        })));
+        let h = all(&log);
+        let first = h.thread(1).unwrap();
+        assert_eq!(
+            (first.process, first.tls, first.words.clear_tid),
+            (1, Some(0x5000), 0x52d0)
+        );
+        let second = h.thread(2).unwrap();
+        assert_eq!((second.process, second.tls), (1, Some(0x7000_0000)));
+        assert_eq!(
+            second.words,
+            ThreadWords {
+                clear_tid: 0x7000_02d0,
+                robust_list: 0x7000_02e0,
+                robust_len: 24
+            }
+        );
+        // The clone3 replay did not see made a thread nobody can describe.
+        log.inputs().keep(EventIdx(3), vec![]);
+        assert_eq!(all(&log).thread(2).map(|t| t.tls), Some(None));
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! What syscalls read from the program's memory, which a trace does not
 //! keep: the log has a call's arguments and results and what it wrote, but
 //! a path passed to `openat` or the action passed to `rt_sigaction` is only
-//! a pointer in it (as is the new value given to `setitimer`). Replay is exact, so at a call's entry the replayed
-//! program holds the same bytes there that the recorded one did: replay
-//! hands every call to [`SyscallInputs::observe`] as it passes, and the
-//! bytes are kept by event number, for checkpoint images to learn the
-//! program's open files, working directory and signal handlers.
+//! a pointer in it (as are the new values given to `setitimer` and
+//! `timer_settime`, the `sigevent` given to `timer_create` and the
+//! arguments of `clone3`). Replay is exact, so at a call's entry the
+//! replayed program holds the same bytes there that the recorded one did:
+//! replay hands every call to [`SyscallInputs::observe`] as it passes, and
+//! the bytes are kept by event number, for checkpoint images to learn the
+//! program's open files, working directory, signal handlers, timers and
+//! threads.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::image::abi::{ITIMERVAL_SIZE, SIGACTION_SIZE};
+use crate::image::abi::{CLONE_ARGS_SIZE, ITIMERSPEC_SIZE, ITIMERVAL_SIZE, SIGACTION_SIZE, SIGEVENT_SIZE};
 use crate::trace::SyscallEvent;
 use crate::tracee::Tracee;
 use crate::{EventIdx, RemoteAddr};
@@ -35,6 +38,11 @@ impl SyscallInputs {
             libc::SYS_openat => tracee.read_cstring(RemoteAddr(ev.args[1]), PATH_MAX),
             libc::SYS_rt_sigaction if ev.args[1] != 0 => tracee.read_bytes(RemoteAddr(ev.args[1]), SIGACTION_SIZE),
             libc::SYS_setitimer if ev.args[1] != 0 => tracee.read_bytes(RemoteAddr(ev.args[1]), ITIMERVAL_SIZE),
+            libc::SYS_timer_create if ev.args[1] != 0 => tracee.read_bytes(RemoteAddr(ev.args[1]), SIGEVENT_SIZE),
+            libc::SYS_timer_settime => tracee.read_bytes(RemoteAddr(ev.args[2]), ITIMERSPEC_SIZE),
+            libc::SYS_clone3 if ev.args[1] >= CLONE_ARGS_SIZE as u64 => {
+                tracee.read_bytes(RemoteAddr(ev.args[0]), CLONE_ARGS_SIZE)
+            }
             _ => return,
         };
         if let Ok(bytes) = read {

@@ -7,10 +7,10 @@
 //! image does not hold come from the file), writes the stored pages, sets
 //! protections, the memory layout and auxiliary vector (`PR_SET_MM_MAP`,
 //! which needs `CAP_SYS_RESOURCE`; without it the program keeps the
-//! child's break and command line, and says so), signal actions and mask,
-//! working directory, limits and descriptors, then the registers, and
-//! detaches. From there the program runs for real: it reads the real
-//! clock and real files, with no seccomp filter and no rdtsc trap.
+//! child's break and command line, and says so), signal actions, timers
+//! and mask, working directory, limits and descriptors, then the
+//! registers, and detaches. From there the program runs for real: it reads
+//! the real clock and real files, with no seccomp filter and no rdtsc trap.
 //!
 //! rback's page stays mapped in the restarted program, at the address it
 //! had in the recording and the replay: it is part of the address space the
@@ -24,12 +24,16 @@ use nix::unistd::Pid;
 
 use crate::files;
 use crate::image::abi::{self, MmMap, CLOSE_ALL, MM_MAP_SIZE, NSIG, OPEN_ONLY_FLAGS, PAGE, SIGSET_SIZE, USER_END};
-use crate::image::format::{Backing, FdKind, ImageHeader, ImageReader, OpenFile, Region};
+use crate::image::format::{Backing, FdKind, ImageHeader, ImageReader, OpenFile, Region, ThreadWords};
 use crate::program;
 use crate::sys;
-use crate::trace::{ExitStatus, FileHash};
+use crate::trace::{ExitStatus, FileHash, Registers};
 use crate::tracee::{errno_name, Resume, Stop, Tracee, RBACK_PAGE};
 use crate::{Error, RemoteAddr, Result};
+
+/// How far timer ids are made in order to reach one (at a few
+/// microseconds each, a fraction of a second).
+const MAX_TIMER_ID_IN_ORDER: i32 = 1 << 16;
 
 /// What becomes of a descriptor that cannot be opened again by path (a
 /// pipe, a socket, a file that is gone).
@@ -127,8 +131,33 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
     b.signals(&header)?;
     b.surroundings(&header)?;
     b.descriptors(&header.fds, opts.unopenable)?;
+    b.words(&header.words)?;
+    let mut threads = b.threads(&header)?;
+    let mut tids: Vec<(i32, i32)> = header
+        .threads
+        .iter()
+        .map(|t| t.tid)
+        .zip(threads.iter().map(|t| t.pid.as_raw()))
+        .collect();
+    tids.push((header.pid, pid.as_raw()));
+    b.posix_timers(&header, &tids)?;
+    b.pending(&header, &mut threads)?;
+    // Registers and masks last, when no call is injected any more.
+    for (thread, image) in threads.iter_mut().zip(&header.threads) {
+        let mut tb = Builder {
+            t: thread,
+            notes: Vec::new(),
+        };
+        tb.thread_registers(&image.regs, &image.xstate, image.blocked)?;
+    }
     b.registers(&header)?;
     let notes = b.notes;
+    // The other threads first: they are ready, and one running while the
+    // first is still traced cannot end the process under rback's hands.
+    for thread in &threads {
+        ptrace::detach(thread.pid, None).map_err(|e| Error::ptrace("detach", thread.pid, e))?;
+        thread.mark_gone();
+    }
     ptrace::detach(pid, None).map_err(|e| Error::ptrace("detach", pid, e))?;
     // rback no longer traces it: dropping the tracee must not kill it.
     tracee.mark_gone();
@@ -417,15 +446,23 @@ impl Builder<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The signals pending, each queued by the thread it waits in (`threads`
+    /// are the image's other threads, in order): a thread may give itself
+    /// any siginfo, another thread only one that no kernel or `tgkill`
+    /// could have made.
+    fn pending(&mut self, h: &ImageHeader, threads: &mut [Tracee]) -> Result<()> {
         let pid = self.t.pid.as_raw() as u64;
         for p in &h.pending {
-            // Sent by the process to itself, any siginfo is allowed.
-            let r = self.with(
-                &p.siginfo,
-                libc::SYS_rt_tgsigqueueinfo,
-                [pid, pid, p.signo as u64, 0, 0, 0],
-                3,
-            )?;
+            let target = match h.threads.iter().position(|t| t.tid == p.tid) {
+                Some(i) => &mut threads[i],
+                None => &mut *self.t,
+            };
+            let tid = target.pid.as_raw() as u64;
+            let at = target.scratch(&p.siginfo)?.0;
+            let r = target.inject_syscall(libc::SYS_rt_tgsigqueueinfo, [pid, tid, p.signo as u64, at, 0, 0])?;
             if r < 0 {
                 self.notes.push(format!(
                     "cannot make signal {} pending again: {}",
@@ -435,6 +472,151 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// POSIX timers, each under its id: asked for by id where the kernel
+    /// allows it (`PR_TIMER_CREATE_RESTORE_IDS`), else made one after the
+    /// other from the first id (this process has made none before),
+    /// deleting those in between, as the kernel hands ids out in order.
+    /// `tids` maps the threads' recorded ids to their ids now, for timers
+    /// that signal one thread (`SIGEV_THREAD_ID`, glibc's `SIGEV_THREAD`
+    /// helper thread among them).
+    fn posix_timers(&mut self, h: &ImageHeader, tids: &[(i32, i32)]) -> Result<()> {
+        if h.posix_timers.is_empty() {
+            return Ok(());
+        }
+        // `timer_create` writes the id it made, and rback's page is not
+        // writable: a page of its own, which nothing else uses, for the
+        // time it takes.
+        let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        let anonymous = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let page = self.call(libc::SYS_mmap, [0, PAGE, rw, anonymous, u64::MAX, 0])?;
+        if page < 0 && page > -4096 {
+            self.notes.push(format!(
+                "cannot make the program's {} POSIX timers again: no memory to do it in ({})",
+                h.posix_timers.len(),
+                errno_name(page)
+            ));
+            return Ok(());
+        }
+        let page = RemoteAddr(page as u64);
+        let restore_ids = [
+            abi::PR_TIMER_CREATE_RESTORE_IDS,
+            abi::PR_TIMER_CREATE_RESTORE_IDS_ON,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let by_id = self.call(libc::SYS_prctl, restore_ids)? == 0;
+        for t in &h.posix_timers {
+            // The `sigevent`, then the `timer_t` that receives the id (and
+            // gives it, by id).
+            let mut sev = vec![0u8; abi::SIGEVENT_SIZE + 4];
+            sev[..8].copy_from_slice(&t.sigval.to_le_bytes());
+            sev[8..12].copy_from_slice(&t.signo.to_le_bytes());
+            sev[12..16].copy_from_slice(&t.notify.to_le_bytes());
+            let tid = match tids.iter().find(|(recorded, _)| *recorded == t.tid) {
+                Some(&(_, now)) if t.notify & libc::SIGEV_THREAD_ID != 0 => now,
+                _ => t.tid,
+            };
+            sev[16..20].copy_from_slice(&tid.to_le_bytes());
+            sev[abi::SIGEVENT_SIZE..].copy_from_slice(&t.id.to_le_bytes());
+            let made = if by_id {
+                self.create_timer(page, t.clock, &sev)?
+            } else {
+                self.create_timer_in_order(page, t.clock, &sev, t.id)?
+            };
+            if let Err(why) = made {
+                self.notes.push(format!(
+                    "cannot make POSIX timer {} (set at event {}) again: {why}",
+                    t.id, t.set_at
+                ));
+                continue;
+            }
+            if t.value_ns == 0 {
+                continue;
+            }
+            let split = |ns: u64| (ns / 1_000_000_000, ns % 1_000_000_000);
+            let mut spec = Vec::with_capacity(abi::ITIMERSPEC_SIZE);
+            for (sec, nsec) in [split(t.interval_ns), split(t.value_ns)] {
+                spec.extend_from_slice(&sec.to_le_bytes());
+                spec.extend_from_slice(&nsec.to_le_bytes());
+            }
+            let args = [t.id as u64, t.flags as u64, 0, 0, 0, 0];
+            let r = self.with(&spec, libc::SYS_timer_settime, args, 2)?;
+            self.notes.push(if r < 0 {
+                format!("cannot arm POSIX timer {} (set at event {}): {}", t.id, t.set_at, errno_name(r))
+            } else if t.flags & libc::TIMER_ABSTIME != 0 {
+                format!(
+                    "POSIX timer {} (set at event {}) is armed again for the same time of clock {}, which may have passed",
+                    t.id, t.set_at, t.clock
+                )
+            } else {
+                format!(
+                    "POSIX timer {} (set at event {}) is armed again for its whole {:.3} s: how much of it had passed is not recorded",
+                    t.id,
+                    t.set_at,
+                    t.value_ns as f64 / 1e9
+                )
+            });
+        }
+        if by_id {
+            let off = [
+                abi::PR_TIMER_CREATE_RESTORE_IDS,
+                abi::PR_TIMER_CREATE_RESTORE_IDS_OFF,
+                0,
+                0,
+                0,
+                0,
+            ];
+            self.must("stop choosing POSIX timer ids", libc::SYS_prctl, off)?;
+        }
+        self.must(
+            "unmap rback's page for timers",
+            libc::SYS_munmap,
+            [page.0, PAGE, 0, 0, 0, 0],
+        )?;
+        Ok(())
+    }
+
+    /// `timer_create(clock, &sev, &id)` with `sev` (a `sigevent` and a
+    /// `timer_t`) written at `page`: the id the timer got, or why none.
+    fn create_timer(&mut self, page: RemoteAddr, clock: i32, sev: &[u8]) -> Result<std::result::Result<i32, String>> {
+        self.t.write_bytes(page, sev)?;
+        let at = page.0;
+        let id_at = at + abi::SIGEVENT_SIZE as u64;
+        let r = self.call(libc::SYS_timer_create, [clock as u64, at, id_at, 0, 0, 0])?;
+        if r < 0 {
+            return Ok(Err(errno_name(r)));
+        }
+        let id = self.t.read_bytes(RemoteAddr(id_at), 4)?;
+        Ok(Ok(i32::from_le_bytes(id.try_into().expect("read 4 bytes"))))
+    }
+
+    /// Makes timers until one gets `id`, deleting the others.
+    fn create_timer_in_order(
+        &mut self,
+        page: RemoteAddr,
+        clock: i32,
+        sev: &[u8],
+        id: i32,
+    ) -> Result<std::result::Result<i32, String>> {
+        loop {
+            let got = match self.create_timer(page, clock, sev)? {
+                Ok(got) => got,
+                Err(why) => return Ok(Err(why)),
+            };
+            if got == id {
+                return Ok(Ok(got));
+            }
+            self.call(libc::SYS_timer_delete, [got as u64, 0, 0, 0, 0, 0])?;
+            if got > id || got >= MAX_TIMER_ID_IN_ORDER {
+                return Ok(Err(format!(
+                    "this kernel chooses timer ids itself, and gave {got} (choosing needs Linux 6.15)"
+                )));
+            }
+        }
     }
 
     /// The working directory, limits, and every CPU (rback pins itself and
@@ -583,17 +765,126 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// What the kernel keeps for the thread being built: where it clears
+    /// its id when it ends, and its robust futex list.
+    fn words(&mut self, w: &ThreadWords) -> Result<()> {
+        if w.clear_tid != 0 {
+            self.call(libc::SYS_set_tid_address, [w.clear_tid, 0, 0, 0, 0, 0])?;
+        }
+        if w.robust_list != 0 {
+            let r = self.call(libc::SYS_set_robust_list, [w.robust_list, w.robust_len, 0, 0, 0, 0])?;
+            if r < 0 {
+                self.notes.push(format!(
+                    "thread {}: cannot set its robust futex list: {}",
+                    self.t.pid,
+                    errno_name(r)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the program's other threads, each by a `clone3` from the first
+    /// thread with its recorded id (`set_tid`, when free), its TLS and the
+    /// word it clears when it ends. They stay stopped and traced, with
+    /// every signal blocked (the first thread's mask while rback works),
+    /// for the caller to give them their registers and masks and let go.
+    fn threads(&mut self, h: &ImageHeader) -> Result<Vec<Tracee>> {
+        let mut made = Vec::new();
+        for t in &h.threads {
+            let regs = t.regs.to_regs();
+            let mut flags = libc::CLONE_VM
+                | libc::CLONE_FS
+                | libc::CLONE_FILES
+                | libc::CLONE_SIGHAND
+                | libc::CLONE_THREAD
+                | libc::CLONE_SYSVSEM
+                | libc::CLONE_SETTLS;
+            if t.words.clear_tid != 0 {
+                flags |= libc::CLONE_CHILD_CLEARTID;
+            }
+            let mut tid = self.clone_thread(flags as u64, t.words.clear_tid, regs.fs_base, Some(t.tid))?;
+            if tid < 0 {
+                let why = match -tid as i32 {
+                    libc::EEXIST => "that id is taken".to_string(),
+                    libc::EPERM => "choosing one needs CAP_CHECKPOINT_RESTORE".to_string(),
+                    _ => errno_name(tid),
+                };
+                tid = self.clone_thread(flags as u64, t.words.clear_tid, regs.fs_base, None)?;
+                if tid > 0 {
+                    self.notes.push(format!(
+                        "thread {} is thread {tid} now ({why}): ids the program kept, glibc's own among them, are stale",
+                        t.tid
+                    ));
+                }
+            }
+            if tid < 0 {
+                return Err(Error::Spawn(format!(
+                    "cannot make thread {} again in the restarted program: {}",
+                    t.tid,
+                    errno_name(tid)
+                )));
+            }
+            let _ = self.t.take_new_thread();
+            let mut thread = Tracee::adopt_thread(Pid::from_raw(tid as i32), self.t.pid)?;
+            let mut b = Builder {
+                t: &mut thread,
+                notes: std::mem::take(&mut self.notes),
+            };
+            b.words(&t.words)?;
+            self.notes = b.notes;
+            made.push(thread);
+        }
+        Ok(made)
+    }
+
+    /// `clone3` of a thread of this process (on the caller's stack, which it
+    /// never runs on: it stops at birth), with id `tid` if given; the new
+    /// thread's id, or the call's error.
+    fn clone_thread(&mut self, flags: u64, clear_tid: u64, tls: u64, tid: Option<i32>) -> Result<i64> {
+        let scratch = self.t.scratch(&[])?.0;
+        let set_tid = scratch + abi::CLONE_ARGS_SIZE_WITH_SET_TID as u64;
+        let mut args = Vec::with_capacity(abi::CLONE_ARGS_SIZE_WITH_SET_TID + 4);
+        for word in [
+            flags,
+            0,
+            clear_tid,
+            0,
+            0,
+            0,
+            0,
+            tls,
+            if tid.is_some() { set_tid } else { 0 },
+            u64::from(tid.is_some()),
+        ] {
+            args.extend_from_slice(&word.to_le_bytes());
+        }
+        args.extend_from_slice(&tid.unwrap_or(0).to_le_bytes());
+        self.with(
+            &args,
+            libc::SYS_clone3,
+            [0, abi::CLONE_ARGS_SIZE_WITH_SET_TID as u64, 0, 0, 0, 0],
+            0,
+        )
+    }
+
     fn registers(&mut self, h: &ImageHeader) -> Result<()> {
+        self.thread_registers(&h.regs, &h.xstate, h.blocked)
+    }
+
+    /// The thread's vector state, mask and registers, set last: no call
+    /// is injected into it after this.
+    fn thread_registers(&mut self, regs: &Registers, xstate: &[u8], blocked: u64) -> Result<()> {
         let pid = self.t.pid;
-        if !h.xstate.is_empty() {
-            sys::set_regset(pid, sys::NT_X86_XSTATE, &h.xstate).map_err(|e| {
+        if !xstate.is_empty() {
+            sys::set_regset(pid, sys::NT_X86_XSTATE, xstate).map_err(|e| {
                 Error::Spawn(format!(
                     "cannot restore the vector registers ({e}): the image's XSAVE area does not fit this CPU"
                 ))
             })?;
         }
-        sys::set_sigmask(pid, h.blocked).map_err(|e| Error::ptrace("setsigmask", pid, e))?;
-        let mut regs = h.regs.to_regs();
+        sys::set_sigmask(pid, blocked).map_err(|e| Error::ptrace("setsigmask", pid, e))?;
+        let mut regs = regs.to_regs();
         regs.orig_rax = u64::MAX;
         self.t.set_regs(&regs)
     }

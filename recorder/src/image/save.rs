@@ -1,9 +1,10 @@
 //! Saving the program at a timeline's position as an image.
 //!
 //! Everything is read from the replayed process, which is the recorded
-//! program's exact state (with whatever the user changed by hand), except
-//! what replay emulates rather than reproduces: open files, the working
-//! directory and signal actions come from [`History`]. Pages of a file
+//! program's exact state (with whatever the user changed by hand), every
+//! thread of it, except what replay emulates rather than reproduces: open
+//! files, the working directory, signal actions, timers and what the
+//! kernel keeps per thread come from [`History`]. Pages of a file
 //! mapping that still equal the trace's copy of the file are not stored;
 //! pages of an anonymous one that are all zero are not either.
 
@@ -13,8 +14,10 @@ use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
 
 use crate::files::is_content_hash;
-use crate::image::abi::{self, PAGE, RLIMITS};
-use crate::image::format::{Backing, FileRef, ImageHeader, ImageWriter, Layout, Region, Rlimit, PAGES_PER_FRAME};
+use crate::image::abi::{self, PAGE, POSIX_TIMER_CLOCKS, RLIMITS};
+use crate::image::format::{
+    Backing, FileRef, ImageHeader, ImageWriter, Layout, Region, Rlimit, ThreadImage, PAGES_PER_FRAME,
+};
 use crate::image::history::{self, History};
 use crate::sys;
 use crate::timeline::Timeline;
@@ -26,6 +29,8 @@ use crate::{Error, RemoteAddr, Result};
 #[derive(Debug, Clone)]
 pub struct Saved {
     pub bytes: u64,
+    /// The program's threads (1 for a single-threaded one).
+    pub threads: usize,
     pub regions: usize,
     /// Pages mapped, and pages whose bytes the image holds.
     pub pages: u64,
@@ -43,14 +48,6 @@ pub struct Saved {
 pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> {
     let started = std::time::Instant::now();
     let at = timeline.position();
-    let threads = timeline.threads().len();
-    if threads > 1 {
-        return Err(Error::Unsupported {
-            event: at.event,
-            what: format!("an image of a program with {threads} threads"),
-            why: "a restart makes one thread, and the others would have to be made again in it".into(),
-        });
-    }
     let log = timeline.log();
     let pid = timeline.pid();
     let trace_dir = trace_dir
@@ -65,13 +62,6 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         ));
     }
 
-    let mut regs = timeline.regs()?;
-    // No syscall is under way in the image: the kernel must not restart one.
-    regs.orig_rax = u64::MAX;
-    let mut xstate = vec![0u8; 1 << 16];
-    let n = sys::get_regset(pid, sys::NT_X86_XSTATE, &mut xstate).map_err(|e| Error::ptrace("getregset", pid, e))?;
-    xstate.truncate(n);
-
     let proc_text = |what: &str| {
         std::fs::read_to_string(format!("/proc/{pid}/{what}"))
             .map_err(Error::io(format!("cannot read /proc/{pid}/{what}")))
@@ -79,8 +69,6 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
     let stat = proc_text("stat")?;
     let mm = abi::mm_layout_from_stat(&stat)
         .ok_or_else(|| Error::Program(format!("cannot read the memory layout in /proc/{pid}/stat")))?;
-    let blocked = abi::blocked_from_status(&proc_text("status")?)
-        .ok_or_else(|| Error::Program(format!("cannot read the signal mask in /proc/{pid}/status")))?;
     let mut rlimits = Vec::new();
     for resource in 0..RLIMITS {
         let (soft, hard) = sys::get_rlimit(pid, resource).map_err(|e| Error::ptrace("prlimit", pid, e))?;
@@ -99,6 +87,28 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
             }
         }
     }
+    let mut threads = read_threads(timeline, &history)?.into_iter();
+    let mut first = threads.next().expect("a program has a first thread");
+    first.tid = program_pid;
+    let blocked = first.blocked;
+    let threads: Vec<ThreadImage> = threads.collect();
+    let running = timeline
+        .threads()
+        .into_iter()
+        .find(|t| t.running)
+        .map_or(program_pid, |t| t.tid);
+    let running = if threads.iter().any(|t| t.tid == running) {
+        running
+    } else {
+        program_pid
+    };
+    let blocked_in = |tid: i32| match threads.iter().find(|t| t.tid == tid) {
+        Some(t) => t.blocked,
+        None if tid == program_pid => blocked,
+        None => 0,
+    };
+    let pending = history::pending_at(log, at, running, blocked_in);
+
     let exe_hash = std::fs::read_link(format!("/proc/{pid}/exe"))
         .ok()
         .and_then(|p| copy_hash(&trace_dir, &p));
@@ -148,6 +158,27 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         });
     }
     let exe_file = exe_hash.and_then(|h| files.iter().position(|f| f.hash.0 == h));
+    let posix_timers = history
+        .posix_timers()
+        .into_iter()
+        .filter(|t| {
+            let why = if !POSIX_TIMER_CLOCKS.contains(&t.clock) {
+                format!("counts another process's or thread's CPU time (clock {})", t.clock)
+            } else if t.notify & libc::SIGEV_THREAD_ID != 0
+                && t.tid != program_pid
+                && !threads.iter().any(|thread| thread.tid == t.tid)
+            {
+                format!("signals thread {}, which is not the program's", t.tid)
+            } else {
+                return true;
+            };
+            notes.push(format!(
+                "POSIX timer {} (set at event {}) is left out: it {why}",
+                t.id, t.set_at
+            ));
+            false
+        })
+        .collect();
 
     let header = ImageHeader {
         rback_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -158,12 +189,15 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         trace_dir: trace_dir.to_string_lossy().into_owned(),
         event: at.event.0,
         position: format!("{at:?}"),
-        regs: Registers::from(&regs),
-        xstate,
+        regs: first.regs,
+        xstate: first.xstate,
         blocked,
-        pending: history::pending_at(log, at, blocked),
+        words: first.words,
+        threads,
+        pending,
         actions: history.signal_actions(),
         timers: history.timers(),
+        posix_timers,
         layout: Layout {
             brk: history.brk.unwrap_or(mm.start_brk).max(mm.start_brk),
             exe_file: exe_file.map(|i| i as u32),
@@ -192,6 +226,7 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
     std::fs::rename(&partial, out).map_err(Error::io(format!("cannot write {}", out.display())))?;
     Ok(Saved {
         bytes,
+        threads: 1 + header.threads.len(),
         regions: header.regions.len(),
         pages,
         stored,
@@ -199,6 +234,122 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
         took: started.elapsed(),
         notes,
     })
+}
+
+/// The program's threads, the first one (whose id is the process's) first,
+/// then by increasing id. The thread whose turn it is has its registers
+/// from the timeline (at a syscall's entry, as before the `syscall`
+/// instruction); the others stand where replay left them, before the
+/// syscall their turn ended at if it did, and are told apart by their
+/// `fs` base, which the history knows for each recorded id.
+fn read_threads(timeline: &Timeline, history: &History) -> Result<Vec<ThreadImage>> {
+    let event = timeline.position().event;
+    let here = timeline.threads();
+    let running = *here.iter().find(|t| t.running).expect("some thread's turn it is");
+    let unsupported = |what: String, why: String| Error::Unsupported { event, what, why };
+    let selected = timeline.selected_thread();
+    if !selected.running {
+        return Err(unsupported(
+            format!("an image while thread {} is selected", selected.number),
+            format!(
+                "the running thread's registers are read through the selection: select thread {} first",
+                running.number
+            ),
+        ));
+    }
+    let current = timeline.pid();
+    let status = |task: i32| {
+        let path = format!("/proc/{current}/task/{task}/status");
+        std::fs::read_to_string(&path).map_err(Error::io(format!("cannot read {path}")))
+    };
+    let tgid = status(current.as_raw())?
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .ok_or_else(|| Error::Program(format!("cannot read the process of thread {current}")))?;
+    let dir = format!("/proc/{current}/task");
+    let mut tasks: Vec<i32> = std::fs::read_dir(&dir)
+        .map_err(Error::io(format!("cannot read {dir}")))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    // The first thread first.
+    tasks.sort_by_key(|&t| (t != tgid, t));
+    let process = history.thread(running.tid).map_or(running.tid, |f| f.process);
+    let recorded: Vec<i32> = here
+        .iter()
+        .map(|t| t.tid)
+        .filter(|&tid| history.thread(tid).map_or(tid == running.tid, |f| f.process == process))
+        .collect();
+    if tasks.len() > 1 && tasks.len() != recorded.len() {
+        return Err(unsupported(
+            format!("an image of a process with {} threads", tasks.len()),
+            format!("the recording has {} threads in it here", recorded.len()),
+        ));
+    }
+    let mut out = Vec::new();
+    let mut taken = Vec::new();
+    for task in tasks {
+        let pid = nix::unistd::Pid::from_raw(task);
+        let (tid, mut regs) = if pid == current {
+            (running.tid, timeline.regs()?)
+        } else {
+            let regs = nix::sys::ptrace::getregs(pid).map_err(|e| {
+                let whose = if task == tgid {
+                    "its first thread, which has ended"
+                } else {
+                    "a thread"
+                };
+                unsupported(
+                    "an image of this program".into(),
+                    format!("the registers of {whose} cannot be read ({e})"),
+                )
+            })?;
+            let tid = if task == tgid {
+                process
+            } else {
+                let mut same = recorded
+                    .iter()
+                    .filter(|&&t| t != process && history.thread(t).and_then(|f| f.tls) == Some(regs.fs_base));
+                match (same.next(), same.next()) {
+                    (Some(&t), None) => t,
+                    _ => {
+                        return Err(unsupported(
+                            "an image of this program".into(),
+                            format!(
+                                "the replayed thread with fs base {:#x} is not one recorded thread (threads are told apart by the TLS that clone or arch_prctl gave them)",
+                                regs.fs_base
+                            ),
+                        ))
+                    }
+                }
+            };
+            (tid, regs)
+        };
+        if taken.contains(&tid) {
+            return Err(unsupported(
+                "an image of this program".into(),
+                format!("two replayed threads look like thread {tid}"),
+            ));
+        }
+        taken.push(tid);
+        // No syscall is under way in the image: the kernel must not restart one.
+        regs.orig_rax = u64::MAX;
+        let mut xstate = vec![0u8; 1 << 16];
+        let n =
+            sys::get_regset(pid, sys::NT_X86_XSTATE, &mut xstate).map_err(|e| Error::ptrace("getregset", pid, e))?;
+        xstate.truncate(n);
+        let blocked = abi::blocked_from_status(&status(task)?)
+            .ok_or_else(|| Error::Program(format!("cannot read the signal mask of thread {task}")))?;
+        out.push(ThreadImage {
+            tid,
+            regs: Registers::from(&regs),
+            xstate,
+            blocked,
+            words: history.thread(tid).map(|f| f.words).unwrap_or_default(),
+        });
+    }
+    out[1..].sort_by_key(|t| t.tid);
+    Ok(out)
 }
 
 /// Where an image's own copies of the files it refers to go, for a restart
