@@ -34,7 +34,7 @@ fn clocks_ids_stats_and_reads_go_through_the_buffer_and_replay() {
         assert!(out.contains("clock: moved, backwards 0, ids 0\n"), "{out}");
         assert!(out.contains(", random 32 bytes, "), "{out}");
         assert!(out.contains("pipe 14 \"through a pipe\"\n"), "{out}");
-        assert!(out.contains("access: 0 -1, stat of nothing: -1\n"), "{out}");
+        assert!(out.contains("access: 0 -1 0 0, stat of nothing: -1\n"), "{out}");
     });
     // The file's hash is the program's own, not a replayed artefact: the
     // same program run natively computes the same.

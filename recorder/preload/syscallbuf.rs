@@ -28,6 +28,9 @@ use core::sync::atomic::{compiler_fence, AtomicBool, Ordering};
 include!("../src/syscallbuf/layout.rs");
 
 const SYS_READ: u64 = 0;
+const SYS_CLOSE: u64 = 3;
+const SYS_FACCESSAT: u64 = 269;
+const SYS_FACCESSAT2: u64 = 439;
 const SYS_FSTAT: u64 = 5;
 const SYS_LSEEK: u64 = 8;
 const SYS_PREAD64: u64 = 17;
@@ -476,6 +479,30 @@ pub unsafe extern "C" fn statx(dirfd: i32, path: *const u8, flags: i32, mask: u3
 pub unsafe extern "C" fn getrandom(buf: *mut u8, count: usize, flags: u32) -> isize {
     let a = [buf as u64, count as u64, flags as u64, 0, 0, 0];
     libc_result(call(SYS_GETRANDOM, a, &[by_result(buf as u64, count as u64)])) as isize
+}
+
+/// Closing a regular file never waits (a socket's may linger).
+#[no_mangle]
+pub unsafe extern "C" fn close(fd: i32) -> i32 {
+    let a = [fd as u64, 0, 0, 0, 0, 0];
+    let r = if regular_file(fd) {
+        call(SYS_CLOSE, a, &[])
+    } else {
+        raw(SYS_CLOSE, a)
+    };
+    libc_result(r) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn __close(fd: i32) -> i32 {
+    close(fd)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn faccessat(dirfd: i32, path: *const u8, mode: i32, flags: i32) -> i32 {
+    let nr = if flags == 0 { SYS_FACCESSAT } else { SYS_FACCESSAT2 };
+    let a = [dirfd as u64, path as u64, mode as u64, flags as u64, 0, 0];
+    libc_result(call(nr, a, &[])) as i32
 }
 
 #[no_mangle]

@@ -101,7 +101,8 @@ static void mix(const char *path) {
     printf("file hash %016llx\n", (unsigned long long)mix_file(path));
     printf("time agrees: %d, random %zd bytes, first %u, pipe %zd \"%s\"\n",
            (long)tv.tv_sec - (long)t <= 1 && (long)t - (long)tv.tv_sec <= 1, got, r[0], pn, p);
-    printf("access: %d %d, stat of nothing: %d\n", access(path, R_OK), access("/nonexistent", F_OK),
+    printf("access: %d %d %d %d, stat of nothing: %d\n", access(path, R_OK), access("/nonexistent", F_OK),
+           faccessat(AT_FDCWD, path, R_OK, 0), faccessat(AT_FDCWD, path, R_OK, AT_EACCESS),
            stat("/nonexistent", &(struct stat){0}));
     /* A value that depends on every clock read: replay must hand back the
      * recorded ones, in order. */

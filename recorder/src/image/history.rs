@@ -884,6 +884,7 @@ mod tests {
             output: None,
             mapped_file: None,
             memory: vec![],
+            buffered: false,
         })));
         let mut siginfo = vec![0u8; 128];
         siginfo[0..4].copy_from_slice(&libc::SIGALRM.to_le_bytes());
@@ -918,6 +919,7 @@ mod tests {
             output: None,
             mapped_file: None,
             memory: vec![],
+            buffered: false,
         })));
         assert_eq!(all(&log).posix_timers()[0].value_ns, 0);
         assert_eq!(all(&log).timers().len(), 1);
@@ -951,6 +953,7 @@ mod tests {
             output: None,
             mapped_file: None,
             memory: vec![],
+            buffered: false,
         })));
         let h = all(&log);
         let first = h.thread(1).unwrap();

@@ -64,8 +64,9 @@ pub const MAX_OUTPUT: u64 = 256 * 1024;
 /// Every syscall the library buffers. The recorder refuses a record of any
 /// other call: the buffer lives in the program's memory, which the program
 /// can overwrite.
-pub const BUFFERED: [u64; 16] = [
+pub const BUFFERED: [u64; 17] = [
     0,   // read
+    3,   // close
     8,   // lseek
     17,  // pread64
     39,  // getpid
