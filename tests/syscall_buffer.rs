@@ -92,6 +92,45 @@ fn a_program_that_closes_and_dup2s_over_every_descriptor_still_records() {
 }
 
 #[test]
+fn writes_to_files_are_buffered_but_output_and_shared_mappings_are_not() {
+    // Recorded with stdout going to a regular file, which the library must
+    // recognise as rback's own output (replay shows it again), even through
+    // a copy of the descriptor; the file mapped shared at the end shows the
+    // bytes the last write put there, in replay too.
+    let session = Session::new();
+    let data = session.path("written");
+    let out_file = session.path("recorded-output");
+    let mut cmd = session.command();
+    // `run` captures stdout through a pipe: a shell sends it to the file.
+    let rback = cmd.get_program().to_owned();
+    cmd = std::process::Command::new("/bin/sh");
+    cmd.envs(session.command().get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(session.dir())
+        .arg("-c")
+        .arg("out=$1; shift; exec \"$@\" > \"$out\"")
+        .arg("sh")
+        .arg(&out_file)
+        .arg(rback)
+        .arg("record")
+        .arg("-o")
+        .arg(session.trace())
+        .arg(buffered_calls())
+        .arg("write")
+        .arg(&data);
+    let rec = run(&mut cmd, None, TIMEOUT);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let recorded = std::fs::read_to_string(&out_file).unwrap();
+    assert!(recorded.starts_with("straight to stdout\n"), "{recorded}");
+    assert!(recorded.contains("through a copy of stdout\n"), "{recorded}");
+    assert!(recorded.contains("the mapping shows MAPPED\n"), "{recorded}");
+    for _ in 0..2 {
+        let rep = session.replay();
+        assert_eq!(rep.code(), 0, "{rep:?}");
+        assert_eq!(rep.stdout(), recorded);
+    }
+}
+
+#[test]
 fn without_the_buffer_the_program_sees_no_library_and_replays_the_same() {
     let session = Session::new();
     let data = session.write("data", b"some bytes to read\n".repeat(100));

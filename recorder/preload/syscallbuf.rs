@@ -23,11 +23,14 @@
 
 use core::arch::asm;
 use core::ptr::{read_volatile, write_volatile};
-use core::sync::atomic::{compiler_fence, AtomicBool, Ordering};
+use core::sync::atomic::{compiler_fence, AtomicBool, AtomicU64, Ordering};
 
 include!("../src/syscallbuf/layout.rs");
 
 const SYS_READ: u64 = 0;
+const SYS_WRITE: u64 = 1;
+const SYS_PWRITE64: u64 = 18;
+const SYS_WRITEV: u64 = 20;
 const SYS_CLOSE: u64 = 3;
 const SYS_FACCESSAT: u64 = 269;
 const SYS_FACCESSAT2: u64 = 439;
@@ -81,14 +84,14 @@ unsafe fn buffering() -> bool {
 
 #[used]
 #[link_section = ".init_array"]
-static INIT: extern "C" fn() = init;
+static INIT: extern "C" fn(i32, *const *const u8, *const *const u8) = init;
 
 /// Runs before the program's own constructors. Buffers only under rback:
 /// the rback page must be there (`mincore` fails on an unmapped page) with
 /// the gadget in it, and the buffer's fixed address must be free. (The
 /// recorder also answers this `mincore` with ENOMEM in a process that runs
 /// under a seccomp filter of the program's.)
-extern "C" fn init() {
+extern "C" fn init(_argc: i32, _argv: *const *const u8, envp: *const *const u8) {
     let mut resident = [0u8; 1];
     // SAFETY: mincore writes one byte per page, one page here.
     let found = unsafe {
@@ -106,8 +109,9 @@ extern "C" fn init() {
         return;
     }
     const PROT_READ_WRITE: u64 = 3;
-    const FLAGS: u64 = 0x02 | 0x20 | 0x4000 | 0x100000; // PRIVATE | ANONYMOUS | NORESERVE | FIXED_NOREPLACE
-                                                        // SAFETY: an anonymous mapping at an address nothing else uses.
+    // PRIVATE | ANONYMOUS | NORESERVE | FIXED_NOREPLACE
+    const FLAGS: u64 = 0x02 | 0x20 | 0x4000 | 0x100000;
+    // SAFETY: an anonymous mapping at an address nothing else uses.
     let at = unsafe {
         raw(
             SYS_MMAP,
@@ -120,6 +124,63 @@ extern "C" fn init() {
     // SAFETY: the buffer was just mapped, writable.
     unsafe { set(AT_MAGIC, MAGIC) };
     ENABLED.store(true, Ordering::Relaxed);
+    // SAFETY: envp is the loader's, NULL-terminated, of NUL-terminated
+    // strings; the path is a NUL-terminated literal.
+    unsafe {
+        learn_output_files(envp);
+        let mut st = [0u64; (STAT_SIZE / 8) as usize];
+        let at = st.as_mut_ptr() as u64;
+        let proc_mem = b"/proc/self/mem\0".as_ptr() as u64;
+        if call(
+            SYS_NEWFSTATAT,
+            [AT_FDCWD as u64, proc_mem, at, 0, 0, 0],
+            &[fixed(at, STAT_SIZE)],
+        ) == 0
+        {
+            PROC_DEV.store(st[0], Ordering::Relaxed);
+        }
+    }
+}
+
+/// The device of /proc: a write to a file there (`/proc/PID/mem`) changes
+/// a process's memory, which the recorder must see.
+static PROC_DEV: AtomicU64 = AtomicU64::new(u64::MAX);
+/// rback's own stdout and stderr, when they are regular files (device and
+/// inode, from `OUTPUT_VAR`): what the program writes there is output that
+/// replay shows again, which the recorder must see.
+static OUTPUT_FILES: [AtomicU64; 4] = [const { AtomicU64::new(u64::MAX) }; 4];
+
+/// Reads `RBACK_SYSCALLBUF_OUTPUT=DEV:INO[,DEV:INO]` from the environment.
+unsafe fn learn_output_files(mut envp: *const *const u8) {
+    let name = OUTPUT_VAR.as_bytes();
+    while !envp.is_null() && !(*envp).is_null() {
+        let var = *envp;
+        envp = envp.add(1);
+        if (0..name.len()).any(|i| *var.add(i) != name[i]) || *var.add(name.len()) != b'=' {
+            continue;
+        }
+        let mut p = var.add(name.len() + 1);
+        let mut slot = 0;
+        let mut number: u64 = 0;
+        loop {
+            let c = *p;
+            match c {
+                b'0'..=b'9' => number = number.wrapping_mul(10).wrapping_add((c - b'0') as u64),
+                b':' | b',' | 0 => {
+                    if slot < OUTPUT_FILES.len() {
+                        OUTPUT_FILES[slot].store(number, Ordering::Relaxed);
+                    }
+                    slot += 1;
+                    number = 0;
+                    if c == 0 {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+            p = p.add(1);
+        }
+    }
 }
 
 /// A syscall made here, which the seccomp filter traps like any other.
@@ -335,6 +396,86 @@ unsafe fn regular_file(fd: i32) -> bool {
     mode & S_IFMT == S_IFREG
 }
 
+/// Whether a write to `fd` can be buffered: a regular file that is neither
+/// rback's own output nor in /proc, while the process has mapped no file
+/// shared (`AT_NO_WRITES`), so that writing it changes no memory. Replay
+/// makes no write to a file: only the result is recorded.
+unsafe fn writable_file(fd: i32) -> bool {
+    if !buffering() || get(AT_NO_WRITES) != 0 {
+        return false;
+    }
+    let mut st = [0u64; (STAT_SIZE / 8) as usize];
+    let at = st.as_mut_ptr() as u64;
+    if call(SYS_FSTAT, [fd as u64, at, 0, 0, 0, 0], &[fixed(at, STAT_SIZE)]) != 0 {
+        return false;
+    }
+    let (dev, ino, mode) = (st[0], st[1], (st[3] & 0xffff_ffff) as u32);
+    let output = |i: usize| {
+        OUTPUT_FILES[2 * i].load(Ordering::Relaxed) == dev && OUTPUT_FILES[2 * i + 1].load(Ordering::Relaxed) == ino
+    };
+    mode & S_IFMT == S_IFREG && dev != PROC_DEV.load(Ordering::Relaxed) && !output(0) && !output(1)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn write(fd: i32, buf: *const u8, count: usize) -> isize {
+    let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
+    let r = if writable_file(fd) {
+        call(SYS_WRITE, a, &[])
+    } else {
+        raw(SYS_WRITE, a)
+    };
+    libc_result(r) as isize
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pwrite64(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
+    let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
+    let r = if writable_file(fd) {
+        call(SYS_PWRITE64, a, &[])
+    } else {
+        raw(SYS_PWRITE64, a)
+    };
+    libc_result(r) as isize
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pwrite(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
+    pwrite64(fd, buf, count, offset)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn writev(fd: i32, iov: *const u8, count: i32) -> isize {
+    let a = [fd as u64, iov as u64, count as u64, 0, 0, 0];
+    let r = if writable_file(fd) {
+        call(SYS_WRITEV, a, &[])
+    } else {
+        raw(SYS_WRITEV, a)
+    };
+    libc_result(r) as isize
+}
+
+/// A file mapped shared shows what is written to it: from now on this
+/// process's writes stop in the recorder, which records what they change.
+unsafe fn before_mmap(flags: u64, fd: u64) {
+    const MAP_SHARED: u64 = 0x01;
+    const MAP_ANONYMOUS: u64 = 0x20;
+    if ENABLED.load(Ordering::Relaxed) && flags & MAP_SHARED != 0 && flags & MAP_ANONYMOUS == 0 && fd as i32 >= 0 {
+        set(AT_NO_WRITES, 1);
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn mmap64(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
+    before_mmap(flags as u64, fd as u64);
+    let a = [addr, len, prot as u64, flags as u64, fd as u64, offset as u64];
+    libc_result(raw(SYS_MMAP, a))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn mmap(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
+    mmap64(addr, len, prot, flags, fd, offset)
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn read(fd: i32, buf: *mut u8, count: usize) -> isize {
     let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
@@ -528,6 +669,9 @@ unsafe fn before_seccomp() {
 pub unsafe extern "C" fn syscall(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
     if nr as u64 == SYS_SECCOMP || (nr as u64 == SYS_PRCTL && a0 == PR_SET_SECCOMP) {
         before_seccomp();
+    }
+    if nr as u64 == SYS_MMAP {
+        before_mmap(a3, a4);
     }
     libc_result(raw(nr as u64, [a0, a1, a2, a3, a4, a5]))
 }

@@ -12,7 +12,11 @@
  *   fork          a parent and a child (fork, then posix_spawn of itself)
  *                 that both make buffered calls
  *   fds FILE      closes every descriptor but its own and dup2s over 0-2,
- *                 then reads and stats */
+ *                 then reads and stats
+ *   write FILE    writes FILE with write, pwrite and writev, reads it back,
+ *                 writes to stdout directly (rback's output, whatever it
+ *                 is), then maps FILE shared and writes it again: the
+ *                 mapping must show the new bytes */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,7 +28,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,6 +209,33 @@ static void fds(const char *path) {
     exit(n == 100 && st.st_size > 100 && sum < 3000 ? 42 : 1);
 }
 
+static void writes(const char *path) {
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    char line[64];
+    for (int i = 0; i < 2000; i++) {
+        int n = snprintf(line, sizeof line, "line %d %llu\n", i, (unsigned long long)(now_ns() & 7));
+        write(fd, line, n);
+    }
+    pwrite(fd, "PWRITE", 6, 0);
+    struct iovec iov[2] = {{"vec", 3}, {"tor\n", 4}};
+    writev(fd, iov, 2);
+    off_t size = lseek(fd, 0, SEEK_END);
+    lseek(fd, 0, SEEK_SET);
+    uint64_t h = 0;
+    ssize_t n;
+    while ((n = read(fd, line, sizeof line)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            h = h * 131 + (unsigned char)line[i];
+    for (int i = 0; i < 3; i++)
+        write(1, "straight to stdout\n", 19);
+    int copy = dup(1);
+    write(copy, "through a copy of stdout\n", 25);
+    char *map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    pwrite(fd, "MAPPED", 6, 0);
+    printf("file of %lld bytes, hash %016llx, the mapping shows %.6s\n", (long long)size, (unsigned long long)h,
+           map);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "mix";
     if (!strcmp(mode, "mix") && argc > 2)
@@ -215,8 +248,10 @@ int main(int argc, char **argv) {
         forks(argv[0]);
     else if (!strcmp(mode, "fds") && argc > 2)
         fds(argv[2]);
+    else if (!strcmp(mode, "write") && argc > 2)
+        writes(argv[2]);
     else {
-        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE\n", argv[0]);
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE\n", argv[0]);
         return 2;
     }
     return 0;

@@ -112,10 +112,12 @@ fn header_for(opts: &RecordOptions) -> Header {
 }
 
 /// rback's environment, for the program, with the syscall buffer's
-/// library first in `LD_PRELOAD` if there is one.
-fn cstrings_of_env(preload: Option<&Path>) -> Result<Vec<CString>> {
+/// library first in `LD_PRELOAD` if there is one, and what the library
+/// must know of rback's own output (`stdio`, see `layout::OUTPUT_VAR`).
+fn cstrings_of_env(preload: Option<&Path>, stdio: &[(Stream, (u64, u64))]) -> Result<Vec<CString>> {
+    let output_var = syscallbuf::layout::OUTPUT_VAR;
     let mut vars = std::env::vars_os()
-        .filter(|(k, _)| preload.is_none() || k != "LD_PRELOAD")
+        .filter(|(k, _)| preload.is_none() || (k != "LD_PRELOAD" && k != output_var))
         .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
         .collect::<Vec<_>>();
     if let Some(library) = preload {
@@ -125,6 +127,8 @@ fn cstrings_of_env(preload: Option<&Path>) -> Result<Vec<CString>> {
             var.extend(theirs.as_bytes());
         }
         vars.push(var);
+        let files: Vec<String> = stdio.iter().map(|(_, (dev, ino))| format!("{dev}:{ino}")).collect();
+        vars.push(format!("{output_var}={}", files.join(",")).into_bytes());
     }
     cstrings(vars.iter().map(|v| v.as_slice()))
 }
@@ -234,7 +238,8 @@ impl Recorder {
         } else {
             None
         };
-        let env = cstrings_of_env(preload.as_deref())?;
+        let stdio = stdio_identities();
+        let env = cstrings_of_env(preload.as_deref(), &stdio)?;
         let tracee = tracee::launch(&c_exe, &c_argv, &env, false, tracee::PagePasses::InjectionsAndGadget)?;
         Ok(Recorder {
             waiting: Waiting::new(tracee.tgid),
@@ -247,7 +252,7 @@ impl Recorder {
             held: Vec::new(),
             held_since: None,
             reraised: Vec::new(),
-            stdio: stdio_identities(),
+            stdio,
             me: std::process::id() as i32,
             trace_dir: opts.trace_dir.clone(),
             interrupted: false,

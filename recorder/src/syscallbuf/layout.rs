@@ -55,6 +55,15 @@ pub const AT_MARK: u64 = 48;
 /// reset (`mincore` then writes its low byte): replay writes records
 /// ahead at the buffer's start while it is set.
 pub const MARKED: u64 = 0x100;
+/// Non-zero once the process mapped a file shared: its writes to files are
+/// no longer buffered (they may change its memory, which the recorder
+/// records only for calls it traps).
+pub const AT_NO_WRITES: u64 = 56;
+
+/// The environment variable through which the recorder names its own
+/// stdout and stderr when they are regular files (`DEV:INO[,DEV:INO]`):
+/// writes there are output, which replay shows, so they are never buffered.
+pub const OUTPUT_VAR: &str = "RBACK_SYSCALLBUF_OUTPUT";
 
 pub const RECORD_WORDS: u64 = 9;
 /// The largest output a buffered call may have (a larger read takes the
@@ -64,8 +73,11 @@ pub const MAX_OUTPUT: u64 = 256 * 1024;
 /// Every syscall the library buffers. The recorder refuses a record of any
 /// other call: the buffer lives in the program's memory, which the program
 /// can overwrite.
-pub const BUFFERED: [u64; 17] = [
+pub const BUFFERED: [u64; 20] = [
     0,   // read
+    1,   // write
+    18,  // pwrite64
+    20,  // writev
     3,   // close
     8,   // lseek
     17,  // pread64
