@@ -8,7 +8,7 @@
 //! `siginfo_t` as bytes, and the x86 instructions the recorder emulates.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -34,7 +34,8 @@ pub struct SpawnConfig<'a> {
 /// needs (strings, pointer arrays) is prepared before the fork, because after
 /// a fork of a multi-threaded parent only async-signal-safe calls are allowed.
 /// If the exec fails, the child exits with status 127 (seccomp stops of its
-/// own execve let the parent see why).
+/// own execve let the parent see why). Inside [`with_tracees_in_own_group`]
+/// the child makes a process group of its own.
 pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
     let mut argv_ptrs: Vec<*const libc::c_char> = config.argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
@@ -45,7 +46,7 @@ pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
         filter: config.filter.as_ptr() as *mut libc::sock_filter,
     };
     let stdin_fd = config.stdin.map(|fd| fd.as_raw_fd());
-    let own_group = config.own_process_group;
+    let own_group = config.own_process_group || TRACEES_IN_OWN_GROUP.get();
 
     // SAFETY: the child branch below calls only async-signal-safe functions
     // (raw syscalls through libc wrappers that do not allocate) on data that
@@ -172,6 +173,103 @@ pub fn ignore_terminal_signals() {
         // SAFETY: installing SIG_IGN runs no code in signal context.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
+}
+
+// ---------------------------------------------------------------------------
+// The terminal, for `rback run`'s handoff (`live::Terminal`): the live
+// program gets rback's terminal while it makes its syscalls, in a process
+// group of its own. nix wraps `tcsetpgrp` and termios only with its "term"
+// feature, which this crate does not build with: these are libc's.
+
+thread_local! {
+    /// See [`with_tracees_in_own_group`].
+    static TRACEES_IN_OWN_GROUP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every tracee it starts on this thread ([`spawn_stopped`])
+/// put in a process group of its own, whatever its `SpawnConfig` says.
+/// A live recording uses it for its program: a group can be made only
+/// before the exec (after it, `setpgid` on a child is `EACCES`), and the
+/// recorder's launch, which does the exec, is not `live`'s to configure.
+pub fn with_tracees_in_own_group<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            TRACEES_IN_OWN_GROUP.set(self.0);
+        }
+    }
+    let _reset = Reset(TRACEES_IN_OWN_GROUP.replace(true));
+    f()
+}
+
+/// A terminal's modes (`struct termios`), saved and restored as the
+/// terminal changes hands.
+#[derive(Clone, Copy)]
+pub struct TerminalModes(libc::termios);
+
+impl PartialEq for TerminalModes {
+    fn eq(&self, other: &TerminalModes) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        (
+            a.c_iflag, a.c_oflag, a.c_cflag, a.c_lflag, a.c_line, a.c_cc, a.c_ispeed, a.c_ospeed,
+        ) == (
+            b.c_iflag, b.c_oflag, b.c_cflag, b.c_lflag, b.c_line, b.c_cc, b.c_ispeed, b.c_ospeed,
+        )
+    }
+}
+
+/// The modes of terminal `fd` (`tcgetattr`).
+pub fn terminal_modes(fd: BorrowedFd) -> Result<TerminalModes, Errno> {
+    // SAFETY: tcgetattr fills the termios it is given; any bytes are a
+    // valid termios (plain integers).
+    let mut modes: libc::termios = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut modes) };
+    Errno::result(r).map(|_| TerminalModes(modes))
+}
+
+/// Sets the modes of terminal `fd` at once (`tcsetattr`, `TCSANOW`), with
+/// SIGTTOU ignored: from outside the terminal's foreground process group
+/// the call would otherwise stop rback.
+pub fn set_terminal_modes(fd: BorrowedFd, modes: &TerminalModes) -> Result<(), Errno> {
+    with_sigttou_ignored(|| {
+        // SAFETY: tcsetattr only reads the termios it is given.
+        let r = unsafe { libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &modes.0) };
+        Errno::result(r).map(drop)
+    })
+}
+
+/// The foreground process group of terminal `fd` (`tcgetpgrp`).
+pub fn terminal_foreground(fd: BorrowedFd) -> Result<Pid, Errno> {
+    // SAFETY: a plain ioctl with no pointer arguments of ours.
+    let r = unsafe { libc::tcgetpgrp(fd.as_raw_fd()) };
+    Errno::result(r).map(Pid::from_raw)
+}
+
+/// Makes `group` the foreground process group of terminal `fd`
+/// (`tcsetpgrp`), with SIGTTOU ignored: a process that takes the terminal
+/// back from outside the foreground group is otherwise stopped by it
+/// (tcsetpgrp(3)). This is what gdb does around it.
+pub fn set_terminal_foreground(fd: BorrowedFd, group: Pid) -> Result<(), Errno> {
+    with_sigttou_ignored(|| {
+        // SAFETY: a plain ioctl on an integer process group.
+        let r = unsafe { libc::tcsetpgrp(fd.as_raw_fd(), group.as_raw()) };
+        Errno::result(r).map(drop)
+    })
+}
+
+/// Runs `f` with SIGTTOU's action set to ignore, then puts back the action
+/// there was.
+fn with_sigttou_ignored<R>(f: impl FnOnce() -> R) -> R {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_IGN runs no code in signal context.
+    let previous = unsafe { sigaction(Signal::SIGTTOU, &ignore) };
+    let result = f();
+    if let Ok(previous) = previous {
+        // SAFETY: puts back the action that was installed before, as it was.
+        let _ = unsafe { sigaction(Signal::SIGTTOU, &previous) };
+    }
+    result
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+/* Asks for names at the terminal and greets each, as an interactive
+ * program does; a test of `rback run`'s terminal handoff types the
+ * answers. Writes its process id into argv[1] first. With "secret" as
+ * argv[2], it turns the terminal's echo and output processing off, as a
+ * password prompt in raw mode would, so a test can tell whose modes the
+ * terminal has. */
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+int answers;
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: live_prompt PIDFILE [secret]\n");
+        return 2;
+    }
+    FILE *pidfile = fopen(argv[1], "w");
+    fprintf(pidfile, "%d\n", getpid());
+    fclose(pidfile);
+    if (argc > 2 && strcmp(argv[2], "secret") == 0) {
+        struct termios modes;
+        tcgetattr(0, &modes);
+        modes.c_lflag &= ~ECHO;
+        modes.c_oflag &= ~OPOST;
+        tcsetattr(0, TCSANOW, &modes);
+    }
+    char line[256];
+    for (;;) {
+        printf("name? ");
+        fflush(stdout);
+        if (!fgets(line, sizeof line, stdin))
+            break;
+        answers++;
+        line[strcspn(line, "\n")] = 0;
+        printf("hello, %s (%d)\n", line, answers);
+    }
+    printf("bye after %d\n", answers);
+    return 0;
+}
