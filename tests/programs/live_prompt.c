@@ -17,9 +17,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: live_prompt PIDFILE [secret]\n");
         return 2;
     }
-    FILE *pidfile = fopen(argv[1], "w");
+    /* Written whole, then renamed: a test waiting for it never reads half. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", argv[1]);
+    FILE *pidfile = fopen(tmp, "w");
+    if (!pidfile) {
+        perror(tmp);
+        return 1;
+    }
     fprintf(pidfile, "%d\n", getpid());
     fclose(pidfile);
+    rename(tmp, argv[1]);
     if (argc > 2 && strcmp(argv[2], "secret") == 0) {
         struct termios modes;
         tcgetattr(0, &modes);
