@@ -479,3 +479,60 @@ fn at_the_terminal_the_program_has_its_modes_while_it_runs_and_rback_its_own() {
     assert_eq!(count(&screen, "bob"), 1, "the program's input was echoed: {screen:?}");
     assert!(process_is_gone(pid), "the live program outlived rback");
 }
+
+/// The processes in process group `group`.
+fn processes_in_group(group: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| group_and_foreground(pid).0 == group as i64)
+        .collect()
+}
+
+#[test]
+fn at_the_terminal_ctrl_c_in_an_event_loops_wait_stops_the_program_for_the_debugger() {
+    // epoll_wait is not restarted after a signal: it fails with EINTR and
+    // the program waits again, so nothing in the recording shows the
+    // Ctrl-C. It must still stop the program for the debugger.
+    let s = Session::new();
+    let pidfile = s.path("pid");
+    let pidfile_arg = pidfile.display().to_string();
+    let mut at = AtTerminal::start(&s, &c_program("live_prompt"), &[&pidfile_arg, "epoll"]);
+    at.command_at_prompt(1, "continue");
+    let pid: u32 = common::wait_for_file(&pidfile, TIMEOUT).trim().parse().unwrap();
+    at.running().wait_for_stdout("name? ", TIMEOUT);
+    wait_until_blocked_with_the_terminal(&at, pid);
+    std::thread::sleep(Duration::from_millis(300));
+    at.type_keys("\x03");
+    at.running().wait_for_stdout("Interrupted.", TIMEOUT);
+    at.command_at_prompt(2, "print answers");
+    at.running().wait_for_stdout("$1 = 0", TIMEOUT);
+    at.command_at_prompt(3, "continue");
+    wait_until_blocked_with_the_terminal(&at, pid);
+    at.type_keys("bob\n");
+    at.running().wait_for_stdout("hello, bob (1)", TIMEOUT);
+    at.running().wait_for_stdout_count("name? ", 2, TIMEOUT);
+    wait_until_blocked_with_the_terminal(&at, pid);
+    at.type_keys("\x03");
+    at.running().wait_for_stdout_count("Interrupted.", 2, TIMEOUT);
+    at.command_at_prompt(4, "quit");
+    let out = at.finish();
+    let screen = out.stdout();
+    assert!(
+        !screen.contains("hello, print"),
+        "the program read the debugger's line:\n{screen}"
+    );
+    assert!(process_is_gone(pid), "the live program outlived rback");
+    // Nothing rback started stays in the program's group (rback's relay
+    // of Ctrl-C stood there).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !processes_in_group(pid).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left in the program's group: {:?}",
+            processes_in_group(pid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

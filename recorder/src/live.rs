@@ -399,6 +399,11 @@ struct Terminal {
     /// rback's.
     debugger: Pid,
     lending: Mutex<Lending>,
+    /// Relays Ctrl-C, which the terminal sends the program's group alone
+    /// while the program has it, to rback (see `advance`). Without it
+    /// (it could not start), a Ctrl-C is still seen when it interrupts a
+    /// call that then restarts (see `drive`).
+    _relay: Option<crate::sys::InterruptRelay>,
 }
 
 struct Lending {
@@ -436,6 +441,7 @@ impl Terminal {
                 lendings: 0,
                 erase: None,
             }),
+            _relay: crate::sys::spawn_interrupt_relay(program).ok(),
         })
     }
 

@@ -257,6 +257,142 @@ pub fn set_terminal_foreground(fd: BorrowedFd, group: Pid) -> Result<(), Errno> 
     })
 }
 
+/// A process that relays the terminal's Ctrl-C to rback while the live
+/// program has the terminal ([`spawn_interrupt_relay`]). Dropped, it exits.
+pub struct InterruptRelay {
+    /// The relay exits when this, the only write end of its pipe, closes.
+    _lifeline: OwnedFd,
+}
+
+/// Starts a process in process group `group` (the live program's, in
+/// rback's session) that sends rback SIGINT each time the terminal sends
+/// the group SIGINT (Ctrl-C while the group is in the foreground; a SIGINT
+/// that the program sends is not relayed). The recorder drops the
+/// program's copy, and without this rback would not know: a call that the
+/// signal ends with EINTR (`epoll_wait`) leaves no other trace of it.
+///
+/// The relay is not rback's child (its parent exits at once and is reaped
+/// here), so rback's waits for its tracees never see it. It blocks every
+/// signal but reads SIGINT from a signalfd, and it exits when the returned
+/// [`InterruptRelay`] is dropped or rback dies (its pipe's write end then
+/// closes).
+pub fn spawn_interrupt_relay(group: Pid) -> Result<InterruptRelay, Errno> {
+    use nix::fcntl::OFlag;
+    let rback = std::process::id() as libc::pid_t;
+    let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (life_read, life_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let fds = [
+        ready_read.as_raw_fd(),
+        ready_write.as_raw_fd(),
+        life_read.as_raw_fd(),
+        life_write.as_raw_fd(),
+    ];
+    // SAFETY: sigset_t is plain data, initialised by sigfillset/sigemptyset.
+    let (mut all, mut sigint): (libc::sigset_t, libc::sigset_t) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    // SAFETY: the sets are valid sigset_t values owned here.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::sigemptyset(&mut sigint);
+        libc::sigaddset(&mut sigint, libc::SIGINT);
+    }
+    // SAFETY: both children call only async-signal-safe functions (raw
+    // syscalls through libc wrappers that do not allocate) on data built
+    // before the fork, and end with `_exit`.
+    let first = unsafe { libc::fork() };
+    if first < 0 {
+        return Err(Errno::last());
+    }
+    if first == 0 {
+        // SAFETY: see above.
+        unsafe {
+            let relay = libc::fork();
+            if relay != 0 {
+                libc::_exit(i32::from(relay < 0));
+            }
+            relay_interrupts(group.as_raw(), rback, fds, &all, &sigint);
+        }
+    }
+    let _ = nix::sys::wait::waitpid(Pid::from_raw(first), None);
+    drop(ready_write);
+    drop(life_read);
+    // One byte once the relay is in the group; none if it failed.
+    let mut ready = [0u8];
+    match nix::unistd::read(ready_read.as_raw_fd(), &mut ready) {
+        Ok(1) => Ok(InterruptRelay { _lifeline: life_write }),
+        Ok(_) => Err(Errno::ESRCH),
+        Err(e) => Err(e),
+    }
+}
+
+/// The relay's life (see [`spawn_interrupt_relay`]). `fds`: the ready
+/// pipe's read and write ends, the lifeline's read and write ends.
+///
+/// # Safety
+///
+/// Only in a child just forked: it closes every descriptor but its own and
+/// never returns.
+unsafe fn relay_interrupts(
+    group: libc::pid_t,
+    rback: libc::pid_t,
+    fds: [i32; 4],
+    all: &libc::sigset_t,
+    sigint: &libc::sigset_t,
+) -> ! {
+    let [ready_read, ready_write, life_read, life_write] = fds;
+    libc::close(ready_read);
+    libc::close(life_write);
+    libc::sigprocmask(libc::SIG_SETMASK, all, std::ptr::null_mut());
+    if libc::setpgid(0, group) != 0 {
+        libc::_exit(1);
+    }
+    let signals = libc::signalfd(-1, sigint, libc::SFD_CLOEXEC);
+    if signals < 0 {
+        libc::_exit(1);
+    }
+    // The descriptors it keeps go to 0 and 1 (by way of numbers above any
+    // of them), and every other one of rback's is closed: the relay holds
+    // no pipe or file of rback's open.
+    let signals = libc::fcntl(signals, libc::F_DUPFD, 10);
+    let lifeline = libc::fcntl(life_read, libc::F_DUPFD, 10);
+    let ready = libc::fcntl(ready_write, libc::F_DUPFD, 10);
+    libc::dup2(signals, 0);
+    libc::dup2(lifeline, 1);
+    if libc::write(ready, [1u8].as_ptr().cast(), 1) != 1 {
+        libc::_exit(1);
+    }
+    libc::syscall(libc::SYS_close_range, 2u32, u32::MAX, 0u32);
+    loop {
+        let mut polled = [
+            libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: 1,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        if libc::poll(polled.as_mut_ptr(), 2, -1) < 0 {
+            continue;
+        }
+        if polled[1].revents != 0 {
+            // rback closed its end, or died.
+            libc::_exit(0);
+        }
+        if polled[0].revents & libc::POLLIN != 0 {
+            let mut info: libc::signalfd_siginfo = std::mem::zeroed();
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            let n = libc::read(0, (&mut info as *mut libc::signalfd_siginfo).cast(), size);
+            if n == size as isize && info.ssi_signo == libc::SIGINT as u32 && info.ssi_code == crate::kernel::SI_KERNEL
+            {
+                libc::kill(rback, libc::SIGINT);
+            }
+        }
+    }
+}
+
 /// Runs `f` with SIGTTOU's action set to ignore, then puts back the action
 /// there was.
 fn with_sigttou_ignored<R>(f: impl FnOnce() -> R) -> R {

@@ -3,9 +3,13 @@
  * answers. Writes its process id into argv[1] first. With "secret" as
  * argv[2], it turns the terminal's echo and output processing off, as a
  * password prompt in raw mode would, so a test can tell whose modes the
- * terminal has. */
+ * terminal has. With "epoll", it waits for each line in epoll_wait, as an
+ * event loop does: a signal ends that call with EINTR (never restarted),
+ * and the program waits again. */
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -35,10 +39,19 @@ int main(int argc, char **argv)
         modes.c_oflag &= ~OPOST;
         tcsetattr(0, TCSANOW, &modes);
     }
+    int epoll = -1;
+    if (argc > 2 && strcmp(argv[2], "epoll") == 0) {
+        epoll = epoll_create1(0);
+        struct epoll_event in = {.events = EPOLLIN, .data.fd = 0};
+        epoll_ctl(epoll, EPOLL_CTL_ADD, 0, &in);
+    }
     char line[256];
     for (;;) {
         printf("name? ");
         fflush(stdout);
+        struct epoll_event ready;
+        while (epoll >= 0 && epoll_wait(epoll, &ready, 1, -1) < 0 && errno == EINTR)
+            ;
         if (!fgets(line, sizeof line, stdin))
             break;
         answers++;
