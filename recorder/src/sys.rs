@@ -258,10 +258,22 @@ pub fn set_terminal_foreground(fd: BorrowedFd, group: Pid) -> Result<(), Errno> 
 }
 
 /// A process that relays the terminal's Ctrl-C to rback while the live
-/// program has the terminal ([`spawn_interrupt_relay`]). Dropped, it exits.
+/// program has the terminal ([`spawn_interrupt_relay`]). Dropped, it exits
+/// and is reaped.
 pub struct InterruptRelay {
     /// The relay exits when this, the only write end of its pipe, closes.
-    _lifeline: OwnedFd,
+    lifeline: Option<OwnedFd>,
+    /// The thread whose child the relay is, waiting for its end.
+    keeper: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for InterruptRelay {
+    fn drop(&mut self) {
+        drop(self.lifeline.take());
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.join();
+        }
+    }
 }
 
 /// Starts a process in process group `group` (the live program's, in
@@ -271,11 +283,11 @@ pub struct InterruptRelay {
 /// program's copy, and without this rback would not know: a call that the
 /// signal ends with EINTR (`epoll_wait`) leaves no other trace of it.
 ///
-/// The relay is not rback's child (its parent exits at once and is reaped
-/// here), so rback's waits for its tracees never see it. It blocks every
-/// signal but reads SIGINT from a signalfd, and it exits when the returned
-/// [`InterruptRelay`] is dropped or rback dies (its pipe's write end then
-/// closes).
+/// The relay is the child of a thread of its own, which waits for its end:
+/// the recorder's and the replay's waits (`__WNOTHREAD`) never see it. It
+/// blocks every signal but reads SIGINT from a signalfd, and it exits when
+/// the returned [`InterruptRelay`] is dropped or rback dies (its pipe's
+/// write end then closes; `PR_SET_PDEATHSIG` too).
 pub fn spawn_interrupt_relay(group: Pid) -> Result<InterruptRelay, Errno> {
     use nix::fcntl::OFlag;
     let rback = std::process::id() as libc::pid_t;
@@ -295,30 +307,35 @@ pub fn spawn_interrupt_relay(group: Pid) -> Result<InterruptRelay, Errno> {
         libc::sigemptyset(&mut sigint);
         libc::sigaddset(&mut sigint, libc::SIGINT);
     }
-    // SAFETY: both children call only async-signal-safe functions (raw
-    // syscalls through libc wrappers that do not allocate) on data built
-    // before the fork, and end with `_exit`.
-    let first = unsafe { libc::fork() };
-    if first < 0 {
-        return Err(Errno::last());
-    }
-    if first == 0 {
-        // SAFETY: see above.
-        unsafe {
-            let relay = libc::fork();
-            if relay != 0 {
-                libc::_exit(i32::from(relay < 0));
-            }
-            relay_interrupts(group.as_raw(), rback, fds, &all, &sigint);
+    let keeper = std::thread::Builder::new().name("rback-relay".into()).spawn(move || {
+        // SAFETY: the child calls only async-signal-safe functions (raw
+        // syscalls through libc wrappers that do not allocate) on data
+        // built before the fork, and ends with `_exit`.
+        let relay = unsafe { libc::fork() };
+        if relay == 0 {
+            // SAFETY: see above.
+            unsafe { relay_interrupts(group.as_raw(), rback, fds, &all, &sigint) }
         }
-    }
-    let _ = nix::sys::wait::waitpid(Pid::from_raw(first), None);
-    drop(ready_write);
-    drop(life_read);
+        // The child's copies are its own now; the ready pipe reports a
+        // failed fork as its end.
+        drop(ready_write);
+        drop(life_read);
+        if relay > 0 {
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(relay), Some(nix::sys::wait::WaitPidFlag::__WALL));
+        }
+    });
+    let keeper = match keeper {
+        Ok(keeper) => keeper,
+        Err(_) => return Err(Errno::EAGAIN),
+    };
+    let relay = InterruptRelay {
+        lifeline: Some(life_write),
+        keeper: Some(keeper),
+    };
     // One byte once the relay is in the group; none if it failed.
     let mut ready = [0u8];
     match nix::unistd::read(ready_read.as_raw_fd(), &mut ready) {
-        Ok(1) => Ok(InterruptRelay { _lifeline: life_write }),
+        Ok(1) => Ok(relay),
         Ok(_) => Err(Errno::ESRCH),
         Err(e) => Err(e),
     }
@@ -341,6 +358,7 @@ unsafe fn relay_interrupts(
     let [ready_read, ready_write, life_read, life_write] = fds;
     libc::close(ready_read);
     libc::close(life_write);
+    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
     libc::sigprocmask(libc::SIG_SETMASK, all, std::ptr::null_mut());
     if libc::setpgid(0, group) != 0 {
         libc::_exit(1);
