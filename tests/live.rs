@@ -536,3 +536,26 @@ fn at_the_terminal_ctrl_c_in_an_event_loops_wait_stops_the_program_for_the_debug
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn at_the_terminal_the_spinner_shows_until_the_program_runs() {
+    // The spinner stays off once the program has had the terminal in a
+    // movement, but not before: a long replay of code before any syscall
+    // shows it, and Ctrl-C (rback's, the program not having the terminal)
+    // stops it.
+    let s = Session::new();
+    let pidfile = s.path("pid");
+    let pidfile_arg = pidfile.display().to_string();
+    let mut at = AtTerminal::start(&s, &c_program("live_prompt"), &[&pidfile_arg, "spin"]);
+    at.command_at_prompt(1, "break main");
+    at.command_at_prompt(2, "continue");
+    at.running().wait_for_stdout("Breakpoint 1, main", TIMEOUT);
+    at.command_at_prompt(3, "stepi 99999999");
+    at.running()
+        .wait_for_stdout(" of 99999999 done (Ctrl-C stops)", TIMEOUT);
+    at.type_keys("\x03");
+    at.running().wait_for_stdout("Interrupted after ", TIMEOUT);
+    at.command_at_prompt(4, "quit");
+    at.finish();
+    assert!(!pidfile.exists(), "the program ran past its loop");
+}

@@ -5,7 +5,8 @@
  * password prompt in raw mode would, so a test can tell whose modes the
  * terminal has. With "epoll", it waits for each line in epoll_wait, as an
  * event loop does: a signal ends that call with EINTR (never restarted),
- * and the program waits again. */
+ * and the program waits again. With "spin", it first counts for a while
+ * without a syscall. */
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
@@ -17,8 +18,11 @@ int answers;
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[2], "spin") == 0)
+        for (volatile long i = 0; i < 100000000; i++)
+            ;
     if (argc < 2) {
-        fprintf(stderr, "usage: live_prompt PIDFILE [secret]\n");
+        fprintf(stderr, "usage: live_prompt PIDFILE [secret|epoll|spin]\n");
         return 2;
     }
     /* Written whole, then renamed: a test waiting for it never reads half. */
