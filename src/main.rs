@@ -407,13 +407,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             // Listening comes first: the recorder's thread must start with
             // the signals that a Unix socket's cleanup takes blocked.
             let door = listen.map(listen::Door::open).transpose()?;
-            let recording = LiveRecording::start(RecordOptions {
+            let opts = RecordOptions {
                 program: prog,
                 args,
                 trace_dir: trace_dir.clone(),
                 check_memory: None,
                 syscall_buffer: false,
-            })?;
+            };
+            // The REPL reads the terminal the program reads: they take
+            // turns, as with gdb. gdb reaches the server from elsewhere.
+            let recording = if door.is_some() {
+                LiveRecording::start(opts)?
+            } else {
+                LiveRecording::start_at_terminal(opts)?
+            };
             if let Some(door) = door {
                 let backend = gdbserve::Backend::live(recording, checkpoints.policy())?;
                 listen::serve(backend, &trace_dir, door)?;

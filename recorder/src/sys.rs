@@ -8,7 +8,7 @@
 //! `siginfo_t` as bytes, and the x86 instructions the recorder emulates.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -34,7 +34,8 @@ pub struct SpawnConfig<'a> {
 /// needs (strings, pointer arrays) is prepared before the fork, because after
 /// a fork of a multi-threaded parent only async-signal-safe calls are allowed.
 /// If the exec fails, the child exits with status 127 (seccomp stops of its
-/// own execve let the parent see why).
+/// own execve let the parent see why). With `own_process_group` the child
+/// makes a process group of its own.
 pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
     let mut argv_ptrs: Vec<*const libc::c_char> = config.argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
@@ -172,6 +173,210 @@ pub fn ignore_terminal_signals() {
         // SAFETY: installing SIG_IGN runs no code in signal context.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
+}
+
+// ---------------------------------------------------------------------------
+// The terminal, for `rback run`'s handoff (`live::Terminal`): the live
+// program gets rback's terminal while it makes its syscalls, in a process
+// group of its own. (nix's, with SIGTTOU ignored around the changes.)
+
+/// A terminal's modes (`struct termios`), saved and restored as the
+/// terminal changes hands.
+#[derive(Clone, PartialEq)]
+pub struct TerminalModes(nix::sys::termios::Termios);
+
+/// The modes of terminal `fd` (`tcgetattr`).
+pub fn terminal_modes(fd: BorrowedFd) -> Result<TerminalModes, Errno> {
+    nix::sys::termios::tcgetattr(fd).map(TerminalModes)
+}
+
+/// Sets the modes of terminal `fd` at once (`tcsetattr`, `TCSANOW`), with
+/// SIGTTOU ignored: from outside the terminal's foreground process group
+/// the call would otherwise stop rback.
+pub fn set_terminal_modes(fd: BorrowedFd, modes: &TerminalModes) -> Result<(), Errno> {
+    with_sigttou_ignored(|| nix::sys::termios::tcsetattr(fd, nix::sys::termios::SetArg::TCSANOW, &modes.0))
+}
+
+/// The foreground process group of terminal `fd` (`tcgetpgrp`).
+pub fn terminal_foreground(fd: BorrowedFd) -> Result<Pid, Errno> {
+    nix::unistd::tcgetpgrp(fd)
+}
+
+/// Makes `group` the foreground process group of terminal `fd`
+/// (`tcsetpgrp`), with SIGTTOU ignored: a process that takes the terminal
+/// back from outside the foreground group is otherwise stopped by it
+/// (tcsetpgrp(3)). This is what gdb does around it.
+pub fn set_terminal_foreground(fd: BorrowedFd, group: Pid) -> Result<(), Errno> {
+    with_sigttou_ignored(|| nix::unistd::tcsetpgrp(fd, group))
+}
+
+/// A process that relays the terminal's Ctrl-C to rback while the live
+/// program has the terminal ([`spawn_interrupt_relay`]). Dropped, it exits
+/// and is reaped.
+pub struct InterruptRelay {
+    /// The relay exits when this, the only write end of its pipe, closes.
+    lifeline: Option<OwnedFd>,
+    /// The thread whose child the relay is, waiting for its end.
+    keeper: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for InterruptRelay {
+    fn drop(&mut self) {
+        drop(self.lifeline.take());
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.join();
+        }
+    }
+}
+
+/// Starts a process in process group `group` (the live program's, in
+/// rback's session) that sends rback SIGINT each time the terminal sends
+/// the group SIGINT (Ctrl-C while the group is in the foreground; a SIGINT
+/// that the program sends is not relayed). The recorder drops the
+/// program's copy, and without this rback would not know: a call that the
+/// signal ends with EINTR (`epoll_wait`) leaves no other trace of it.
+///
+/// The relay is the child of a thread of its own, which waits for its end:
+/// the recorder's and the replay's waits (`__WNOTHREAD`) never see it. It
+/// blocks every signal but reads SIGINT from a signalfd, and it exits when
+/// the returned [`InterruptRelay`] is dropped or rback dies (its pipe's
+/// write end then closes; `PR_SET_PDEATHSIG` too).
+pub fn spawn_interrupt_relay(group: Pid) -> Result<InterruptRelay, Errno> {
+    use nix::fcntl::OFlag;
+    let rback = std::process::id() as libc::pid_t;
+    let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (life_read, life_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let fds = [
+        ready_read.as_raw_fd(),
+        ready_write.as_raw_fd(),
+        life_read.as_raw_fd(),
+        life_write.as_raw_fd(),
+    ];
+    // SAFETY: sigset_t is plain data, initialised by sigfillset/sigemptyset.
+    let (mut all, mut sigint): (libc::sigset_t, libc::sigset_t) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    // SAFETY: the sets are valid sigset_t values owned here.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::sigemptyset(&mut sigint);
+        libc::sigaddset(&mut sigint, libc::SIGINT);
+    }
+    let keeper = std::thread::Builder::new().name("rback-relay".into()).spawn(move || {
+        // SAFETY: the child calls only async-signal-safe functions (raw
+        // syscalls through libc wrappers that do not allocate) on data
+        // built before the fork, and ends with `_exit`.
+        let relay = unsafe { libc::fork() };
+        if relay == 0 {
+            // SAFETY: see above.
+            unsafe { relay_interrupts(group.as_raw(), rback, fds, &all, &sigint) }
+        }
+        // The child's copies are its own now; the ready pipe reports a
+        // failed fork as its end.
+        drop(ready_write);
+        drop(life_read);
+        if relay > 0 {
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(relay), Some(nix::sys::wait::WaitPidFlag::__WALL));
+        }
+    });
+    let keeper = match keeper {
+        Ok(keeper) => keeper,
+        Err(_) => return Err(Errno::EAGAIN),
+    };
+    let relay = InterruptRelay {
+        lifeline: Some(life_write),
+        keeper: Some(keeper),
+    };
+    // One byte once the relay is in the group; none if it failed.
+    let mut ready = [0u8];
+    match nix::unistd::read(ready_read.as_raw_fd(), &mut ready) {
+        Ok(1) => Ok(relay),
+        Ok(_) => Err(Errno::ESRCH),
+        Err(e) => Err(e),
+    }
+}
+
+/// The relay's life (see [`spawn_interrupt_relay`]). `fds`: the ready
+/// pipe's read and write ends, the lifeline's read and write ends.
+///
+/// # Safety
+///
+/// Only in a child just forked: it closes every descriptor but its own and
+/// never returns.
+unsafe fn relay_interrupts(
+    group: libc::pid_t,
+    rback: libc::pid_t,
+    fds: [i32; 4],
+    all: &libc::sigset_t,
+    sigint: &libc::sigset_t,
+) -> ! {
+    let [ready_read, ready_write, life_read, life_write] = fds;
+    libc::close(ready_read);
+    libc::close(life_write);
+    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    libc::sigprocmask(libc::SIG_SETMASK, all, std::ptr::null_mut());
+    if libc::setpgid(0, group) != 0 {
+        libc::_exit(1);
+    }
+    let signals = libc::signalfd(-1, sigint, libc::SFD_CLOEXEC);
+    if signals < 0 {
+        libc::_exit(1);
+    }
+    // The descriptors it keeps go to 0 and 1 (by way of numbers above any
+    // of them), and every other one of rback's is closed: the relay holds
+    // no pipe or file of rback's open.
+    let signals = libc::fcntl(signals, libc::F_DUPFD, 10);
+    let lifeline = libc::fcntl(life_read, libc::F_DUPFD, 10);
+    let ready = libc::fcntl(ready_write, libc::F_DUPFD, 10);
+    libc::dup2(signals, 0);
+    libc::dup2(lifeline, 1);
+    if libc::write(ready, [1u8].as_ptr().cast(), 1) != 1 {
+        libc::_exit(1);
+    }
+    libc::syscall(libc::SYS_close_range, 2u32, u32::MAX, 0u32);
+    loop {
+        let mut polled = [
+            libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: 1,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        if libc::poll(polled.as_mut_ptr(), 2, -1) < 0 {
+            continue;
+        }
+        if polled[1].revents != 0 {
+            // rback closed its end, or died.
+            libc::_exit(0);
+        }
+        if polled[0].revents & libc::POLLIN != 0 {
+            let mut info: libc::signalfd_siginfo = std::mem::zeroed();
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            let n = libc::read(0, (&mut info as *mut libc::signalfd_siginfo).cast(), size);
+            if n == size as isize && info.ssi_signo == libc::SIGINT as u32 && info.ssi_code == crate::kernel::SI_KERNEL
+            {
+                libc::kill(rback, libc::SIGINT);
+            }
+        }
+    }
+}
+
+/// Runs `f` with SIGTTOU's action set to ignore, then puts back the action
+/// there was.
+fn with_sigttou_ignored<R>(f: impl FnOnce() -> R) -> R {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_IGN runs no code in signal context.
+    let previous = unsafe { sigaction(Signal::SIGTTOU, &ignore) };
+    let result = f();
+    if let Ok(previous) = previous {
+        // SAFETY: puts back the action that was installed before, as it was.
+        let _ = unsafe { sigaction(Signal::SIGTTOU, &previous) };
+    }
+    result
 }
 
 // ---------------------------------------------------------------------------

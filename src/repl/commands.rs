@@ -519,7 +519,8 @@ impl Repl {
         }
         self.last_movement = Some(line.to_string());
         let start = self.session.timeline.position();
-        self.spinner = progress::Spinner::start();
+        let terminal = self.session.timeline.live_recording().and_then(|r| r.terminal());
+        self.spinner = progress::Spinner::start(terminal);
         let result = (command.handler)(self, args);
         self.stop_spinner();
         self.retire_out_of_scope_watches();

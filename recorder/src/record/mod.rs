@@ -88,7 +88,7 @@ const MAX_STEPS_OUT_OF_BUFFER: usize = 2_000_000;
 
 /// Records `opts.program` into `opts.trace_dir`.
 pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
-    let mut rec = Recorder::launch(opts, false)?;
+    let mut rec = Recorder::launch(opts, false, false)?;
     let result = rec.run();
     rec.finish(result)
 }
@@ -221,7 +221,9 @@ impl Recorder {
     /// Starts `opts.program` under ptrace, stopped at the end of its exec
     /// (`on_exec` records that). A `live` recording also mirrors every
     /// event into a log in memory as it is written (`live_log`).
-    pub(crate) fn launch(opts: &RecordOptions, live: bool) -> Result<Recorder> {
+    /// `own_group`: the program runs in a process group of its own (a live
+    /// recording lends it the terminal).
+    pub(crate) fn launch(opts: &RecordOptions, live: bool, own_group: bool) -> Result<Recorder> {
         let exe = program::resolve_program(&opts.program)?;
         let header = header_for(opts);
         let mut writer = TraceWriter::create(&opts.trace_dir, &header)?;
@@ -240,7 +242,13 @@ impl Recorder {
         };
         let stdio = stdio_identities();
         let env = cstrings_of_env(preload.as_deref(), &stdio)?;
-        let tracee = tracee::launch(&c_exe, &c_argv, &env, false, tracee::PagePasses::InjectionsAndGadget)?;
+        let tracee = tracee::launch(
+            &c_exe,
+            &c_argv,
+            &env,
+            own_group,
+            tracee::PagePasses::InjectionsAndGadget,
+        )?;
         Ok(Recorder {
             waiting: Waiting::new(tracee.tgid),
             tracee,
