@@ -203,8 +203,8 @@ enum Command {
     },
     /// Record a program and debug it at once: the debugger starts at the
     /// program's start, and the program runs only as far as the debugger
-    /// goes forward; going back works at any time. With --gdb, the program
-    /// is recorded to its end first, then served to gdb.
+    /// goes forward; going back works at any time. With --gdb, gdb drives
+    /// it the same way.
     Run {
         /// Where to write the trace (default: a new directory under
         /// $RBACK_TRACE_DIR or ~/.local/share/rback).

@@ -559,3 +559,16 @@ fn at_the_terminal_the_spinner_shows_until_the_program_runs() {
     at.finish();
     assert!(!pidfile.exists(), "the program ran past its loop");
 }
+
+/// `rback run --help` describes what `--gdb` does: gdb drives the live
+/// program like the REPL does (it used to say the program was recorded to
+/// its end first, which it never was).
+#[test]
+fn run_help_says_gdb_drives_the_live_program() {
+    let s = Session::new();
+    let out = s.rback(&["run", "--help"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let help = out.stdout().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("With --gdb, gdb drives it the same way"), "{help}");
+    assert!(!help.contains("to its end first"), "{help}");
+}
