@@ -181,12 +181,27 @@ fn with_check_memory_a_divergence_is_caught_where_memory_first_differs() {
         Some(e)
     });
     // The next traced syscall after the read already sees memory that
-    // differs, before anything is written. (The read that finds the end of
-    // the file comes first, but it goes through the syscall buffer, whose
-    // calls carry no hash: the close after it notices.)
+    // differs, before anything is written. (The calls right after it, the
+    // read that finds the end of the file and the close, go through the
+    // syscall buffer, whose calls carry no hash: the next one that stops
+    // notices.)
     let line = assert_diverged(&replay(&session, &edited));
     assert!(
-        line.contains("memory as recorded at the entry of syscall close("),
+        line.contains("expected memory as recorded at the entry of syscall "),
         "{line}"
+    );
+    let log = TraceLog::load(&trace).unwrap();
+    let edited_read = log
+        .events()
+        .position(|e| matches!(e, Event::Syscall(c) if c.nr == libc::SYS_read && c.result == 8))
+        .unwrap();
+    let at: usize = line["rback: error: replay diverged at event ".len()..]
+        .split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        edited_read < at && at <= edited_read + 8,
+        "edited {edited_read}: {line}"
     );
 }

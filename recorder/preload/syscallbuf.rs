@@ -254,7 +254,32 @@ const fn padded(n: u64) -> u64 {
 /// the buffer has one writer at a time. A full buffer is emptied after a
 /// traced call (see `AT_MARK`), at whose stop the recorder takes every
 /// record.
+///
+/// The call takes other paths in `replay -a` (results from records written
+/// ahead, or a traced call), which leave other values in scratch
+/// registers: they are cleared on the way out, so the program's registers
+/// after the call are the recording's, as replay's checks of a point named
+/// by state require.
 unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
+    let r = call_paths(nr, a, outs);
+    // SAFETY: only clears registers that the C ABI lets a callee clobber.
+    asm!(
+        "xor ecx, ecx",
+        "xor edx, edx",
+        "xor esi, esi",
+        "xor edi, edi",
+        "xor r8d, r8d",
+        "xor r9d, r9d",
+        "xor r10d, r10d",
+        "xor r11d, r11d",
+        out("rcx") _, out("rdx") _, out("rsi") _, out("rdi") _,
+        out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+        options(nostack, nomem),
+    );
+    r
+}
+
+unsafe fn call_paths(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     if !buffering() {
         return raw(nr, a);
     }
