@@ -1,0 +1,417 @@
+//! Files that the processes of a `replay -a` share, as they shared them
+//! while recording.
+//!
+//! Replay does not open the program's files (their opens are emulated), so
+//! it keeps its own account of which file each descriptor of each process
+//! names ([`Files`]): opens, `memfd_create`, dups, closes, forks and execs,
+//! and the names that `link`, `rename` and `unlink` give and take. A file
+//! is named by the path it was opened by, made absolute against the
+//! process's working directory, with `.` and `..` taken lexically.
+//!
+//! Each file that the program maps `MAP_SHARED` gets one [`Copy`]: a
+//! memfd of rback's, filled from the trace's copy of the file, that every
+//! such mapping of the file maps, in whichever process, and that forks
+//! inherit. So what one process writes there, the others read, in the
+//! recorded order (recording ran one thread at a time). At each later
+//! mapping the copy is brought to what the recording found in the file at
+//! that moment, if that differs from what it was last loaded with (a
+//! `write` or `ftruncate` that replay emulates changed the file).
+//!
+//! What this account does not follow: a file reached by two different
+//! names (a symlink, a bind mount), descriptors passed over a socket
+//! (`SCM_RIGHTS`), and a file written by a process that has not mapped it
+//! while another has. Such a file is its own copy per name or per mapping,
+//! as before.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use crate::trace::{FileHash, SyscallEvent};
+use crate::tracee::{Mapping, Tracee};
+use crate::{Error, RemoteAddr, Result};
+
+/// The name a shared copy shows in `/proc/PID/maps`.
+const COPY_NAME: &str = "rback-shared";
+
+/// One file as the replayed program knows it, whatever names and
+/// descriptors reach it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FileId(u64);
+
+/// What a descriptor names.
+#[derive(Clone, Debug)]
+struct Open {
+    file: FileId,
+    /// The path it was opened by (for `fchdir` and `openat` relative to it).
+    path: Option<PathBuf>,
+    /// Opened for writing too: a shared mapping of it may be made writable.
+    writable: bool,
+    cloexec: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Process {
+    cwd: PathBuf,
+    fds: HashMap<i32, Open>,
+}
+
+/// The one memory every shared mapping of a file maps in replay.
+#[derive(Clone, Debug)]
+struct Copy {
+    memfd: Arc<File>,
+    inode: u64,
+    /// The recorded contents it was last filled with.
+    loaded: Option<FileHash>,
+}
+
+/// The descriptors and names of every replayed process, and the shared
+/// copies of the files they map shared.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Files {
+    processes: HashMap<i32, Process>,
+    names: HashMap<PathBuf, FileId>,
+    copies: HashMap<FileId, Copy>,
+    next: u64,
+    /// The working directory of a process not seen before.
+    start_cwd: PathBuf,
+}
+
+impl Files {
+    pub(super) fn new(cwd: &str) -> Files {
+        Files {
+            start_cwd: PathBuf::from(cwd),
+            ..Files::default()
+        }
+    }
+
+    fn fresh(&mut self) -> FileId {
+        self.next += 1;
+        FileId(self.next)
+    }
+
+    fn process(&mut self, pid: i32) -> &mut Process {
+        let cwd = &self.start_cwd;
+        self.processes.entry(pid).or_insert_with(|| Process {
+            cwd: cwd.clone(),
+            fds: HashMap::new(),
+        })
+    }
+
+    /// The file named `path`, which becomes known now if it was not.
+    fn named(&mut self, path: &Path) -> FileId {
+        if let Some(id) = self.names.get(path) {
+            return *id;
+        }
+        let id = self.fresh();
+        self.names.insert(path.to_path_buf(), id);
+        id
+    }
+
+    /// A process made by a fork of `parent`: a copy of its descriptors.
+    pub(super) fn forked(&mut self, parent: i32, child: i32) {
+        let copy = self.process(parent).clone();
+        self.processes.insert(child, copy);
+    }
+
+    /// A process that ended.
+    pub(super) fn ended(&mut self, pid: i32) {
+        self.processes.remove(&pid);
+    }
+
+    /// Follows what a recorded syscall of process `pid` (the one whose
+    /// turn it is, stopped at its entry) did to descriptors and names.
+    /// Paths are read from the tracee, whose memory is as recorded.
+    pub(super) fn note(&mut self, pid: i32, tracee: &Tracee, ev: &SyscallEvent) {
+        if ev.result < 0 {
+            return;
+        }
+        let a = ev.args;
+        let fd = |i: usize| a[i] as i32;
+        let path = |i: usize| tracee.read_cstring(RemoteAddr(a[i]), 4096).ok();
+        let result = ev.result as i32;
+        match ev.nr {
+            libc::SYS_open => self.opened(pid, libc::AT_FDCWD, path(0), a[1] as i32, result),
+            libc::SYS_creat => self.opened(pid, libc::AT_FDCWD, path(0), libc::O_WRONLY, result),
+            libc::SYS_openat => self.opened(pid, fd(0), path(1), a[2] as i32, result),
+            libc::SYS_openat2 => {
+                let flags = tracee.read_u64(RemoteAddr(a[2])).unwrap_or(libc::O_RDWR as u64);
+                self.opened(pid, fd(0), path(1), flags as i32, result)
+            }
+            libc::SYS_memfd_create => {
+                let file = self.fresh();
+                let open = Open {
+                    file,
+                    path: None,
+                    writable: true,
+                    cloexec: a[1] as u32 & libc::MFD_CLOEXEC != 0,
+                };
+                self.process(pid).fds.insert(result, open);
+            }
+            libc::SYS_dup => self.dup(pid, fd(0), result, false),
+            libc::SYS_dup2 if fd(0) != result => self.dup(pid, fd(0), result, false),
+            libc::SYS_dup3 => self.dup(pid, fd(0), result, a[2] as i32 & libc::O_CLOEXEC != 0),
+            libc::SYS_fcntl => match a[1] as i32 {
+                libc::F_DUPFD => self.dup(pid, fd(0), result, false),
+                libc::F_DUPFD_CLOEXEC => self.dup(pid, fd(0), result, true),
+                libc::F_SETFD => {
+                    if let Some(open) = self.process(pid).fds.get_mut(&fd(0)) {
+                        open.cloexec = a[2] as i32 & libc::FD_CLOEXEC != 0;
+                    }
+                }
+                _ => {}
+            },
+            libc::SYS_close => {
+                self.process(pid).fds.remove(&fd(0));
+            }
+            libc::SYS_close_range => {
+                let (first, last) = (a[0] as u32, a[1] as u32);
+                let cloexec = a[2] as u32 & libc::CLOSE_RANGE_CLOEXEC != 0;
+                let fds = &mut self.process(pid).fds;
+                if cloexec {
+                    for (_, open) in fds.iter_mut().filter(|(n, _)| (first..=last).contains(&(**n as u32))) {
+                        open.cloexec = true;
+                    }
+                } else {
+                    fds.retain(|n, _| !(first..=last).contains(&(*n as u32)));
+                }
+            }
+            // Descriptors whose file this account cannot know.
+            libc::SYS_pidfd_getfd | libc::SYS_open_by_handle_at => {
+                self.process(pid).fds.remove(&result);
+            }
+            libc::SYS_execve | libc::SYS_execveat => self.process(pid).fds.retain(|_, open| !open.cloexec),
+            libc::SYS_chdir => {
+                if let Some(dir) = self.resolve(pid, libc::AT_FDCWD, path(0)) {
+                    self.process(pid).cwd = dir;
+                }
+            }
+            libc::SYS_fchdir => {
+                if let Some(dir) = self.process(pid).fds.get(&fd(0)).and_then(|o| o.path.clone()) {
+                    self.process(pid).cwd = dir;
+                }
+            }
+            libc::SYS_link => self.link(pid, (libc::AT_FDCWD, path(0)), (libc::AT_FDCWD, path(1)), 0),
+            libc::SYS_linkat => self.link(pid, (fd(0), path(1)), (fd(2), path(3)), a[4] as i32),
+            libc::SYS_rename => self.rename(pid, (libc::AT_FDCWD, path(0)), (libc::AT_FDCWD, path(1)), 0),
+            libc::SYS_renameat => self.rename(pid, (fd(0), path(1)), (fd(2), path(3)), 0),
+            libc::SYS_renameat2 => self.rename(pid, (fd(0), path(1)), (fd(2), path(3)), a[4] as u32),
+            libc::SYS_unlink => self.unlink(pid, libc::AT_FDCWD, path(0)),
+            libc::SYS_rmdir => self.unlink(pid, libc::AT_FDCWD, path(0)),
+            libc::SYS_unlinkat => self.unlink(pid, fd(0), path(1)),
+            _ => {}
+        }
+    }
+
+    /// `path` relative to `dirfd` of process `pid`, absolute and with `.`
+    /// and `..` taken out, if it can be known.
+    fn resolve(&mut self, pid: i32, dirfd: i32, path: Option<Vec<u8>>) -> Option<PathBuf> {
+        let path = PathBuf::from(OsStr::from_bytes(&path?));
+        let base = if path.is_absolute() {
+            PathBuf::from("/")
+        } else if dirfd == libc::AT_FDCWD {
+            self.process(pid).cwd.clone()
+        } else {
+            self.process(pid).fds.get(&dirfd)?.path.clone()?
+        };
+        let mut out = PathBuf::from("/");
+        for part in base.join(path).components() {
+            match part {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::Normal(name) => out.push(name),
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+
+    /// The descriptor that `/proc/PID/fd/N`, `/proc/self/fd/N`,
+    /// `/proc/thread-self/fd/N` or `/dev/fd/N` reopens, as (process, fd).
+    fn reopened(pid: i32, path: &Path) -> Option<(i32, i32)> {
+        let parts: Vec<&str> = path.iter().skip(1).map(|p| p.to_str()).collect::<Option<_>>()?;
+        match parts.as_slice() {
+            ["dev", "fd", n] => Some((pid, n.parse().ok()?)),
+            ["proc", "self" | "thread-self", "fd", n] => Some((pid, n.parse().ok()?)),
+            ["proc", p, "fd", n] => Some((p.parse().ok()?, n.parse().ok()?)),
+            _ => None,
+        }
+    }
+
+    fn opened(&mut self, pid: i32, dirfd: i32, path: Option<Vec<u8>>, flags: i32, fd: i32) {
+        let path = self.resolve(pid, dirfd, path);
+        let reopened = path
+            .as_deref()
+            .and_then(|p| Self::reopened(pid, p))
+            .and_then(|(p, n)| self.processes.get(&p)?.fds.get(&n).map(|o| o.file));
+        let file = match (reopened, &path) {
+            (Some(file), _) => file,
+            // O_TMPFILE makes a file with no name, in the directory named.
+            (None, _) if flags & libc::O_TMPFILE == libc::O_TMPFILE => self.fresh(),
+            (None, Some(p)) => self.named(p),
+            (None, None) => self.fresh(),
+        };
+        let open = Open {
+            file,
+            path,
+            writable: flags & libc::O_ACCMODE != libc::O_RDONLY,
+            cloexec: flags & libc::O_CLOEXEC != 0,
+        };
+        self.process(pid).fds.insert(fd, open);
+    }
+
+    fn dup(&mut self, pid: i32, old: i32, new: i32, cloexec: bool) {
+        let fds = &mut self.process(pid).fds;
+        match fds.get(&old).cloned() {
+            Some(open) => {
+                fds.insert(new, Open { cloexec, ..open });
+            }
+            None => {
+                fds.remove(&new);
+            }
+        }
+    }
+
+    fn link(&mut self, pid: i32, old: (i32, Option<Vec<u8>>), new: (i32, Option<Vec<u8>>), flags: i32) {
+        let Some(to) = self.resolve(pid, new.0, new.1) else {
+            return;
+        };
+        let file = if flags & libc::AT_EMPTY_PATH != 0 && old.1.as_deref().is_some_and(|p| p.is_empty()) {
+            // linkat(fd, "", ..., AT_EMPTY_PATH): a name for an open file
+            // (an O_TMPFILE one, typically).
+            self.process(pid).fds.get(&old.0).map(|o| o.file)
+        } else {
+            self.resolve(pid, old.0, old.1).map(|from| self.named(&from))
+        };
+        match file {
+            Some(file) => self.names.insert(to, file),
+            None => self.names.remove(&to),
+        };
+    }
+
+    fn rename(&mut self, pid: i32, old: (i32, Option<Vec<u8>>), new: (i32, Option<Vec<u8>>), flags: u32) {
+        let (Some(from), Some(to)) = (self.resolve(pid, old.0, old.1), self.resolve(pid, new.0, new.1)) else {
+            return;
+        };
+        let exchange = flags & libc::RENAME_EXCHANGE != 0;
+        // A directory's rename moves every name under it.
+        let moved: Vec<(PathBuf, PathBuf)> = self
+            .names
+            .keys()
+            .filter_map(|p| {
+                if let Ok(rest) = p.strip_prefix(&from) {
+                    Some((p.clone(), to.join(rest)))
+                } else if exchange {
+                    p.strip_prefix(&to).ok().map(|rest| (p.clone(), from.join(rest)))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if !exchange {
+            self.names.retain(|p, _| !p.starts_with(&to));
+        }
+        let ids: Vec<(PathBuf, FileId)> = moved
+            .into_iter()
+            .filter_map(|(old, new)| self.names.remove(&old).map(|id| (new, id)))
+            .collect();
+        self.names.extend(ids);
+    }
+
+    fn unlink(&mut self, pid: i32, dirfd: i32, path: Option<Vec<u8>>) {
+        if let Some(path) = self.resolve(pid, dirfd, path) {
+            self.names.remove(&path);
+        }
+    }
+
+    /// The shared copy that a recorded `mmap` of descriptor `fd` of process
+    /// `pid` maps: its path as the tracee can open it (rback's descriptor
+    /// under `/proc`) and whether the program's descriptor was writable.
+    /// The copy holds `contents` (the trace's copy of the file as the
+    /// recording mapped it, whose hash is `hash`) and is at least `len`
+    /// bytes long, so that the part of the mapping past the end of the
+    /// file (which the program may use once it grows the file) is in it.
+    pub(super) fn copy_for(
+        &mut self,
+        pid: i32,
+        fd: i32,
+        hash: &FileHash,
+        contents: &Path,
+        len: u64,
+    ) -> Result<(PathBuf, bool)> {
+        let (file, writable) = match self.process(pid).fds.get(&fd) {
+            Some(open) => (open.file, open.writable),
+            // A descriptor this account does not know: a copy of its own,
+            // which forks still inherit.
+            None => (self.fresh(), true),
+        };
+        let copy = match self.copies.get_mut(&file) {
+            Some(copy) => copy,
+            None => {
+                let fd = nix::sys::memfd::memfd_create(
+                    &std::ffi::CString::new(COPY_NAME).unwrap(),
+                    nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+                )
+                .map_err(|e| Error::io("cannot make a shared copy of a mapped file")(e.into()))?;
+                let memfd = File::from(fd);
+                let inode = memfd
+                    .metadata()
+                    .map_err(Error::io("cannot inspect a shared copy"))?
+                    .ino();
+                self.copies.entry(file).or_insert(Copy {
+                    memfd: Arc::new(memfd),
+                    inode,
+                    loaded: None,
+                })
+            }
+        };
+        let fill = |e: std::io::Error| Error::io("cannot fill a shared copy of a mapped file")(e);
+        if copy.loaded.as_ref() != Some(hash) {
+            let mut source = File::open(contents).map_err(fill)?;
+            let mut memfd = &*copy.memfd;
+            let before = memfd.metadata().map_err(fill)?.len();
+            // Emptied first: what the file no longer holds reads as zeros.
+            memfd.set_len(0).map_err(fill)?;
+            memfd.seek(SeekFrom::Start(0)).map_err(fill)?;
+            std::io::copy(&mut source, &mut memfd).map_err(fill)?;
+            let now = memfd.metadata().map_err(fill)?.len();
+            memfd.set_len(now.max(before)).map_err(fill)?;
+            copy.loaded = Some(hash.clone());
+        }
+        let size = copy.memfd.metadata().map_err(fill)?.len();
+        if size < len {
+            copy.memfd.set_len(len).map_err(fill)?;
+        }
+        let path = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), copy.memfd.as_raw_fd()));
+        Ok((path, writable))
+    }
+
+    /// Writes `bytes` at `at` in the shared copy that `mapping` (of the
+    /// tracee) maps, if it maps one; returns whether it did. For writes
+    /// `/proc/PID/mem` refuses: a read-only shared mapping, which the
+    /// recording saw change through a `write` to its file.
+    pub(super) fn write_through(&self, mapping: &Mapping, at: u64, bytes: &[u8]) -> Result<bool> {
+        if !mapping.path.starts_with(&format!("/memfd:{COPY_NAME}")) {
+            return Ok(false);
+        }
+        let Some(copy) = self.copies.values().find(|c| c.inode == mapping.inode) else {
+            return Ok(false);
+        };
+        copy.memfd
+            .write_all_at(bytes, mapping.offset + (at - mapping.start))
+            .map_err(Error::io("cannot write into a shared copy of a mapped file"))?;
+        Ok(true)
+    }
+
+    /// Whether any shared copy exists.
+    pub(super) fn any_copies(&self) -> bool {
+        !self.copies.is_empty()
+    }
+}
