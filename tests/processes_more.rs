@@ -279,9 +279,10 @@ fn a_shared_file_mapping_written_by_a_child_replays() {
 /// Parent and children exchange messages both ways through MAP_SHARED
 /// mappings of a regular file and of a memfd: mappings inherited by a
 /// fork, new mappings of the same file in the child (by its name, by a
-/// name `link` gave it as `sem_open` does, through `/proc/self/fd`), and a
-/// `pwrite` by a child that maps the file read-only (bytes `/proc/PID/mem`
-/// cannot write, which go into the shared copy).
+/// name `link` gave it as `sem_open` does, through `/proc/self/fd`, from
+/// a descriptor sent over a socket), and a `pwrite` by a child that maps
+/// the file read-only (bytes `/proc/PID/mem` cannot write, which go into
+/// the shared copy).
 #[test]
 fn files_mapped_shared_carry_messages_between_processes_in_replay() {
     let session = Session::new();
@@ -308,7 +309,13 @@ fn files_mapped_shared_carry_messages_between_processes_in_replay() {
         out.contains("file, pwrite: parent read \"bye by pwrite\" after the child\n"),
         "{out}"
     );
-    assert!(out.ends_with("EXIT-SUCCESS\n"), "{out}");
+    assert!(
+        out.ends_with(
+            "sent: child read \"question from the parent\"\n\
+             sent: parent read \"answer from the child\"\nEXIT-SUCCESS\n"
+        ),
+        "{out}"
+    );
 }
 
 /// The debugger follows one process, and maps files privately (its
@@ -522,6 +529,46 @@ fn python_multiprocessing_pool_replays() {
     );
     assert_eq!(rec.code(), 0, "{rec:?}");
     assert_eq!(rec.stdout(), "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\ndone\n", "{rec:?}");
+}
+
+/// Python's multiprocessing with each start method: a Pool, then three
+/// processes adding to a shared `Value` under a `Lock`. The `Value` lives
+/// in a file mapped shared (an unlinked temporary file); with `fork` the
+/// children inherit its mapping, with `spawn` and `forkserver` they map it
+/// again from a descriptor they are handed (inherited, or sent over a
+/// socket with SCM_RIGHTS), and the lock is a named semaphore in /dev/shm
+/// they open again by name.
+#[test]
+fn python_multiprocessing_values_and_locks_replay_with_every_start_method() {
+    for method in ["fork", "spawn", "forkserver"] {
+        let session = Session::new();
+        let script = session.write(
+            "mp.py",
+            "import multiprocessing as mp, sys\n\
+             def sq(x): return x * x\n\
+             def bump(v, l):\n    \
+                 for _ in range(100):\n        \
+                     with l:\n            \
+                         v.value += 1\n\
+             if __name__ == '__main__':\n    \
+                 mp.set_start_method(sys.argv[1])\n    \
+                 with mp.Pool(2) as p:\n        \
+                     print(p.map(sq, range(5)))\n    \
+                 l = mp.Lock()\n    \
+                 v = mp.Value('i', 0, lock=False)\n    \
+                 ps = [mp.Process(target=bump, args=(v, l)) for _ in range(3)]\n    \
+                 for p in ps: p.start()\n    \
+                 for p in ps: p.join()\n    \
+                 print(sys.argv[1], v.value)\n",
+        );
+        let rec = record_and_replay_three_times(
+            &session,
+            system_program("/usr/bin/python3"),
+            &[script.to_str().unwrap(), method],
+        );
+        assert_eq!(rec.code(), 0, "{method}: {rec:?}");
+        assert_eq!(rec.stdout(), format!("[0, 1, 4, 9, 16]\n{method} 300\n"), "{rec:?}");
+    }
 }
 
 /// Records family.c: root, child, grandchild, and a vfork + exec of

@@ -1,14 +1,16 @@
 /* Parent and children exchange data through MAP_SHARED mappings of a
  * regular file (argv[1]) and of a memfd: mappings a fork inherits, new
  * mappings of the same file a child makes (by its name, by a name given
- * with link() as sem_open does, through /proc/self/fd), and a pwrite()
- * by a child that maps the file read-only. Pipes say whose turn it is. */
+ * with link() as sem_open does, through /proc/self/fd, from a descriptor
+ * sent over a socket), and a pwrite() by a child that maps the file
+ * read-only. Pipes say whose turn it is. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +103,55 @@ static void through_pwrite(const char *what, const char *path) {
         _exit(7);
 }
 
+/* A child forked before the memfd exists receives it over a socket
+ * (SCM_RIGHTS), maps it and writes there. */
+static void sent_over_a_socket(void) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+        _exit(8);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char byte;
+        struct iovec iov = {&byte, 1};
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } u;
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+        if (recvmsg(sv[1], &msg, 0) != 1)
+            _exit(9);
+        int fd;
+        memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
+        char *mem = map(fd, PROT_READ | PROT_WRITE);
+        printf("sent: child read \"%s\"\n", mem);
+        snprintf(mem, 64, "answer from the child");
+        fflush(stdout);
+        _exit(0);
+    }
+    int fd = memfd_create("sent", 0);
+    if (fd < 0 || ftruncate(fd, SIZE))
+        _exit(8);
+    char *mem = map(fd, PROT_READ | PROT_WRITE);
+    snprintf(mem, 64, "question from the parent");
+    char byte = 'x';
+    struct iovec iov = {&byte, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (sendmsg(sv[0], &msg, 0) != 1)
+        _exit(8);
+    waitpid(pid, NULL, 0);
+    printf("sent: parent read \"%s\"\n", mem);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || pipe(up) || pipe(down))
         return 2;
@@ -144,6 +195,8 @@ int main(int argc, char **argv) {
     snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
     exchange("memfd, reopened", inherited, through_own_mapping, self);
     exchange("memfd, pwrite", inherited, through_pwrite, self);
+
+    sent_over_a_socket();
 
     printf("EXIT-SUCCESS\n");
     return 0;

@@ -451,6 +451,9 @@ impl ReplaySession {
                 for w in &ev.writes {
                     self.write_recorded(w)?;
                 }
+                if self.follow == Follow::All {
+                    self.files.note_after(self.process, &self.tracee, &ev);
+                }
                 if nr == libc::SYS_set_tid_address {
                     // Where the kernel would clear the thread's id at its
                     // exit (see `exit_thread`).

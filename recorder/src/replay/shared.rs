@@ -17,13 +17,17 @@
 //! that moment, if that differs from what it was last loaded with (a
 //! `write` or `ftruncate` that replay emulates changed the file).
 //!
+//! Descriptors sent over a socket (`SCM_RIGHTS`, as Python's forkserver
+//! hands its children theirs) are matched to the message that receives
+//! them by the order they were sent in, their number and the first bytes
+//! of the message: replay knows no socket's other end.
+//!
 //! What this account does not follow: a file reached by two different
-//! names (a symlink, a bind mount), descriptors passed over a socket
-//! (`SCM_RIGHTS`), and a file written by a process that has not mapped it
-//! while another has. Such a file is its own copy per name or per mapping,
-//! as before.
+//! names (a symlink, a bind mount), a descriptor taken with `pidfd_getfd`,
+//! and a file written by a process that has not mapped it while another
+//! has. Such a file is its own copy per name or per mapping, as before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -78,6 +82,9 @@ pub(super) struct Files {
     processes: HashMap<i32, Process>,
     names: HashMap<PathBuf, FileId>,
     copies: HashMap<FileId, Copy>,
+    /// Descriptors sent with `SCM_RIGHTS` and not received yet: the first
+    /// bytes of their message's data, and their files.
+    in_flight: VecDeque<(Vec<u8>, Vec<Option<FileId>>)>,
     next: u64,
     /// The working directory of a process not seen before.
     start_cwd: PathBuf,
@@ -182,6 +189,15 @@ impl Files {
                     fds.retain(|n, _| !(first..=last).contains(&(*n as u32)));
                 }
             }
+            libc::SYS_sendmsg => {
+                if let Some((data, fds)) = message(tracee, a[1], ev.result as u64) {
+                    let table = &self.process(pid).fds;
+                    let files: Vec<Option<FileId>> = fds.iter().map(|n| table.get(n).map(|o| o.file)).collect();
+                    if !files.is_empty() {
+                        self.in_flight.push_back((data, files));
+                    }
+                }
+            }
             // Descriptors whose file this account cannot know.
             libc::SYS_pidfd_getfd | libc::SYS_open_by_handle_at => {
                 self.process(pid).fds.remove(&result);
@@ -206,6 +222,44 @@ impl Files {
             libc::SYS_rmdir => self.unlink(pid, libc::AT_FDCWD, path(0)),
             libc::SYS_unlinkat => self.unlink(pid, fd(0), path(1)),
             _ => {}
+        }
+    }
+
+    /// Follows what a recorded syscall of process `pid` left in its memory,
+    /// once replay has written it there: descriptors received.
+    pub(super) fn note_after(&mut self, pid: i32, tracee: &Tracee, ev: &SyscallEvent) {
+        if ev.nr != libc::SYS_recvmsg || ev.result < 0 {
+            return;
+        }
+        let Some((data, fds)) = message(tracee, ev.args[1], ev.result as u64) else {
+            return;
+        };
+        if fds.is_empty() {
+            return;
+        }
+        let sent = self
+            .in_flight
+            .iter()
+            .position(|(d, f)| *d == data && f.len() == fds.len())
+            .and_then(|i| self.in_flight.remove(i));
+        let files = sent.map(|(_, f)| f).unwrap_or_else(|| vec![None; fds.len()]);
+        let cloexec = ev.args[2] as i32 & libc::MSG_CMSG_CLOEXEC != 0;
+        let table = &mut self.process(pid).fds;
+        for (fd, file) in fds.into_iter().zip(files) {
+            match file {
+                Some(file) => {
+                    let open = Open {
+                        file,
+                        path: None,
+                        writable: true,
+                        cloexec,
+                    };
+                    table.insert(fd, open);
+                }
+                None => {
+                    table.remove(&fd);
+                }
+            }
         }
     }
 
@@ -414,4 +468,50 @@ impl Files {
     pub(super) fn any_copies(&self) -> bool {
         !self.copies.is_empty()
     }
+}
+
+/// The first bytes of the data of the message that the `msghdr` at `hdr`
+/// in the tracee describes (`len` bytes of data), and the descriptors of
+/// its `SCM_RIGHTS` control messages.
+fn message(tracee: &Tracee, hdr: u64, len: u64) -> Option<(Vec<u8>, Vec<i32>)> {
+    const PREFIX: u64 = 16;
+    let raw = tracee
+        .read_bytes(RemoteAddr(hdr), std::mem::size_of::<libc::msghdr>())
+        .ok()?;
+    let word = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    let (iov, iovlen) = (word(&raw, 16), word(&raw, 24));
+    let (control, controllen) = (word(&raw, 32), word(&raw, 40));
+    let header = std::mem::size_of::<libc::cmsghdr>();
+    let mut fds = vec![];
+    if control != 0 && controllen as usize >= header {
+        let c = tracee
+            .read_bytes(RemoteAddr(control), controllen.min(4096) as usize)
+            .ok()?;
+        let mut at = 0;
+        while at + header <= c.len() {
+            let clen = word(&c, at) as usize;
+            let level = i32::from_le_bytes(c[at + 8..at + 12].try_into().unwrap());
+            let kind = i32::from_le_bytes(c[at + 12..at + 16].try_into().unwrap());
+            if clen < header || at + clen > c.len() {
+                break;
+            }
+            if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+                fds.extend(
+                    c[at + header..at + clen]
+                        .chunks_exact(4)
+                        .map(|b| i32::from_le_bytes(b.try_into().unwrap())),
+                );
+            }
+            at += clen.next_multiple_of(8);
+        }
+    }
+    let mut data = vec![];
+    if iovlen > 0 && len > 0 {
+        let first = tracee.read_bytes(RemoteAddr(iov), 16).ok()?;
+        let (base, size) = (word(&first, 0), word(&first, 8));
+        data = tracee
+            .read_bytes(RemoteAddr(base), size.min(len).min(PREFIX) as usize)
+            .ok()?;
+    }
+    Some((data, fds))
 }
