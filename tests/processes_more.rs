@@ -294,6 +294,7 @@ fn files_mapped_shared_carry_messages_between_processes_in_replay() {
         "file, inherited",
         "file, by name",
         "file, pwrite",
+        "file, after 100 others",
         "linked",
         "memfd, inherited",
         "memfd, reopened",

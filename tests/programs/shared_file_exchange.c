@@ -3,7 +3,8 @@
  * mappings of the same file a child makes (by its name, by a name given
  * with link() as sem_open does, through /proc/self/fd, from a descriptor
  * sent over a socket), and a pwrite() by a child that maps the file
- * read-only. Pipes say whose turn it is. */
+ * read-only, also after a hundred other files were mapped and unmapped.
+ * Pipes say whose turn it is. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -166,6 +167,22 @@ int main(int argc, char **argv) {
     exchange("file, by name", inherited, through_own_mapping, path);
     exchange("file, pwrite", inherited, through_pwrite, path);
     close(fd);
+
+    /* A hundred other files mapped shared and unmapped (replay drops their
+     * copies), then the first one mapped again by a child. */
+    for (int i = 0; i < 100; i++) {
+        char other[4096];
+        snprintf(other, sizeof other, "%s.%d", path, i);
+        int ofd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        if (ofd < 0 || ftruncate(ofd, SIZE))
+            return 2;
+        char *mem = map(ofd, PROT_READ | PROT_WRITE);
+        snprintf(mem, 64, "file %d", i);
+        munmap(mem, SIZE);
+        close(ofd);
+        unlink(other);
+    }
+    exchange("file, after 100 others", inherited, through_own_mapping, path);
 
     /* A file made under a temporary name, filled with write(), mapped,
      * then given its name with link() and the temporary name removed:

@@ -2,11 +2,12 @@
 //! copies of files, System V segments laid in with their recorded
 //! contents, and the state after an exec.
 
+use std::collections::HashSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use super::{Follow, ReplaySession};
+use super::{shared, Follow, ReplaySession};
 use crate::files;
 use crate::trace::{ExecEvent, FileHash, MemWrite, SyscallEvent};
 use crate::tracee::errno_name;
@@ -35,16 +36,25 @@ impl ReplaySession {
             flags |= libc::MAP_ANONYMOUS;
         }
         let asked_shared = flags & libc::MAP_SHARED != 0;
-        let shared_file = asked_shared && ev.mapped_file.is_some() && self.follow == Follow::All;
+        let mut shared_file = asked_shared && ev.mapped_file.is_some() && self.follow == Follow::All;
         if let Some(hash) = &ev.mapped_file {
             let copy = self.verified(hash)?;
-            let (path, access) = if shared_file {
+            let mut shared_copy = None;
+            if shared_file {
+                if self.files.wants_collection() {
+                    self.collect_shared_copies()?;
+                }
                 let len = a[5] + a[1].div_ceil(PAGE) * PAGE;
-                let (path, writable) = self.files.copy_for(self.process, a[4] as i32, hash, &copy, len)?;
-                (path, if writable { libc::O_RDWR } else { libc::O_RDONLY })
-            } else {
-                file_len = std::fs::metadata(&copy).ok().map(|m| m.len());
-                (copy, libc::O_RDONLY)
+                shared_copy = self.files.copy_for(self.process, a[4] as i32, hash, &copy, len)?;
+                shared_file = shared_copy.is_some();
+            }
+            let (path, access) = match shared_copy {
+                Some((path, true)) => (path, libc::O_RDWR),
+                Some((path, false)) => (path, libc::O_RDONLY),
+                None => {
+                    file_len = std::fs::metadata(&copy).ok().map(|m| m.len());
+                    (copy, libc::O_RDONLY)
+                }
             };
             let in_tracee = self
                 .tracee
@@ -85,6 +95,25 @@ impl ReplaySession {
             self.cover_past_the_copy(got as u64, a[1], a[2], a[5], len)?;
         }
         Ok(got)
+    }
+
+    /// Drops the shared copies of files that no live process maps any
+    /// more. Keeps them all if a process's map cannot be read.
+    fn collect_shared_copies(&mut self) -> Result<()> {
+        let mut mapped = HashSet::new();
+        let mut seen = HashSet::new();
+        let threads = std::iter::once(&self.tracee).chain(self.others.iter().map(|t| &t.tracee));
+        for tracee in threads {
+            if !seen.insert(tracee.tgid) {
+                continue;
+            }
+            let Ok(maps) = tracee.mappings() else {
+                return Ok(());
+            };
+            mapped.extend(maps.iter().filter(|m| shared::is_copy(m)).map(|m| m.inode));
+        }
+        self.files.collect(&mapped);
+        Ok(())
     }
 
     /// Writes what a recorded syscall wrote into the tracee's memory. A

@@ -15,7 +15,13 @@
 //! recorded order (recording ran one thread at a time). At each later
 //! mapping the copy is brought to what the recording found in the file at
 //! that moment, if that differs from what it was last loaded with (a
-//! `write` or `ftruncate` that replay emulates changed the file).
+//! `write` or `ftruncate` that replay emulates changed the file). A copy
+//! that no process maps any more is dropped ([`Files::collect`]): the
+//! next mapping of its file makes a new one from the trace. A file mapped
+//! shared from a read-only descriptor while it has no copy is mapped from
+//! the trace's copy privately, as the debugger maps every file: a program
+//! that reads many files through shared mappings (`memmap2`'s `Mmap`, as
+//! ripgrep does) would otherwise hold a copy of each in memory.
 //!
 //! Descriptors sent over a socket (`SCM_RIGHTS`, as Python's forkserver
 //! hands its children theirs) are matched to the message that receives
@@ -27,7 +33,7 @@
 //! and a file written by a process that has not mapped it while another
 //! has. Such a file is its own copy per name or per mapping, as before.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -43,6 +49,16 @@ use crate::{Error, RemoteAddr, Result};
 
 /// The name a shared copy shows in `/proc/PID/maps`.
 const COPY_NAME: &str = "rback-shared";
+
+/// How many copies, or how many bytes in them, call for dropping those
+/// that nothing maps, at least.
+const COLLECT_AT: (usize, u64) = (64, 256 << 20);
+
+/// Whether `mapping` (a line of a tracee's `/proc/PID/maps`) maps a shared
+/// copy.
+pub(super) fn is_copy(mapping: &Mapping) -> bool {
+    mapping.path.starts_with(&format!("/memfd:{COPY_NAME}"))
+}
 
 /// One file as the replayed program knows it, whatever names and
 /// descriptors reach it.
@@ -71,6 +87,7 @@ struct Process {
 struct Copy {
     memfd: Arc<File>,
     inode: u64,
+    size: u64,
     /// The recorded contents it was last filled with.
     loaded: Option<FileHash>,
 }
@@ -85,6 +102,9 @@ pub(super) struct Files {
     /// Descriptors sent with `SCM_RIGHTS` and not received yet: the first
     /// bytes of their message's data, and their files.
     in_flight: VecDeque<(Vec<u8>, Vec<Option<FileId>>)>,
+    /// How many copies, and how many bytes in them, call for dropping
+    /// those that nothing maps any more ([`Files::collect`]).
+    collect_at: (usize, u64),
     next: u64,
     /// The working directory of a process not seen before.
     start_cwd: PathBuf,
@@ -94,6 +114,7 @@ impl Files {
     pub(super) fn new(cwd: &str) -> Files {
         Files {
             start_cwd: PathBuf::from(cwd),
+            collect_at: COLLECT_AT,
             ..Files::default()
         }
     }
@@ -202,7 +223,7 @@ impl Files {
             libc::SYS_pidfd_getfd | libc::SYS_open_by_handle_at => {
                 self.process(pid).fds.remove(&result);
             }
-            libc::SYS_execve | libc::SYS_execveat => self.process(pid).fds.retain(|_, open| !open.cloexec),
+            libc::SYS_execve | libc::SYS_execveat => self.exec(pid),
             libc::SYS_chdir => {
                 if let Some(dir) = self.resolve(pid, libc::AT_FDCWD, path(0)) {
                     self.process(pid).cwd = dir;
@@ -321,6 +342,11 @@ impl Files {
         self.process(pid).fds.insert(fd, open);
     }
 
+    /// An exec closes the close-on-exec descriptors.
+    fn exec(&mut self, pid: i32) {
+        self.process(pid).fds.retain(|_, open| !open.cloexec);
+    }
+
     fn dup(&mut self, pid: i32, old: i32, new: i32, cloexec: bool) {
         let fds = &mut self.process(pid).fds;
         match fds.get(&old).cloned() {
@@ -387,8 +413,9 @@ impl Files {
 
     /// The shared copy that a recorded `mmap` of descriptor `fd` of process
     /// `pid` maps: its path as the tracee can open it (rback's descriptor
-    /// under `/proc`) and whether the program's descriptor was writable.
-    /// The copy holds `contents` (the trace's copy of the file as the
+    /// under `/proc`) and whether the program's descriptor was writable;
+    /// `None` for a read-only descriptor of a file that has no copy, which
+    /// is mapped privately (see the module's documentation). The copy holds `contents` (the trace's copy of the file as the
     /// recording mapped it, whose hash is `hash`) and is at least `len`
     /// bytes long, so that the part of the mapping past the end of the
     /// file (which the program may use once it grows the file) is in it.
@@ -399,13 +426,16 @@ impl Files {
         hash: &FileHash,
         contents: &Path,
         len: u64,
-    ) -> Result<(PathBuf, bool)> {
+    ) -> Result<Option<(PathBuf, bool)>> {
         let (file, writable) = match self.process(pid).fds.get(&fd) {
             Some(open) => (open.file, open.writable),
             // A descriptor this account does not know: a copy of its own,
             // which forks still inherit.
             None => (self.fresh(), true),
         };
+        if !writable && !self.copies.contains_key(&file) {
+            return Ok(None);
+        }
         let copy = match self.copies.get_mut(&file) {
             Some(copy) => copy,
             None => {
@@ -422,6 +452,7 @@ impl Files {
                 self.copies.entry(file).or_insert(Copy {
                     memfd: Arc::new(memfd),
                     inode,
+                    size: 0,
                     loaded: None,
                 })
             }
@@ -439,12 +470,29 @@ impl Files {
             memfd.set_len(now.max(before)).map_err(fill)?;
             copy.loaded = Some(hash.clone());
         }
-        let size = copy.memfd.metadata().map_err(fill)?.len();
-        if size < len {
+        copy.size = copy.memfd.metadata().map_err(fill)?.len();
+        if copy.size < len {
             copy.memfd.set_len(len).map_err(fill)?;
+            copy.size = len;
         }
         let path = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), copy.memfd.as_raw_fd()));
-        Ok((path, writable))
+        Ok(Some((path, writable)))
+    }
+
+    /// Whether enough copies exist, or bytes in them, that those nothing
+    /// maps should be dropped.
+    pub(super) fn wants_collection(&self) -> bool {
+        let bytes: u64 = self.copies.values().map(|c| c.size).sum();
+        self.copies.len() >= self.collect_at.0 || bytes >= self.collect_at.1
+    }
+
+    /// Drops the copies whose inode is not in `mapped` (the copies some
+    /// live process maps), and sets how many more call for the next
+    /// collection.
+    pub(super) fn collect(&mut self, mapped: &HashSet<u64>) {
+        self.copies.retain(|_, c| mapped.contains(&c.inode));
+        let bytes: u64 = self.copies.values().map(|c| c.size).sum();
+        self.collect_at = (COLLECT_AT.0.max(2 * self.copies.len()), COLLECT_AT.1.max(2 * bytes));
     }
 
     /// Writes `bytes` at `at` in the shared copy that `mapping` (of the
@@ -452,7 +500,7 @@ impl Files {
     /// `/proc/PID/mem` refuses: a read-only shared mapping, which the
     /// recording saw change through a `write` to its file.
     pub(super) fn write_through(&self, mapping: &Mapping, at: u64, bytes: &[u8]) -> Result<bool> {
-        if !mapping.path.starts_with(&format!("/memfd:{COPY_NAME}")) {
+        if !is_copy(mapping) {
             return Ok(false);
         }
         let Some(copy) = self.copies.values().find(|c| c.inode == mapping.inode) else {
@@ -514,4 +562,91 @@ fn message(tracee: &Tracee, hdr: u64, len: u64) -> Option<(Vec<u8>, Vec<i32>)> {
             .ok()?;
     }
     Some((data, fds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CREATE: i32 = libc::O_RDWR | libc::O_CREAT;
+
+    fn p(path: &str) -> Option<Vec<u8>> {
+        Some(path.as_bytes().to_vec())
+    }
+
+    fn file(files: &Files, pid: i32, fd: i32) -> FileId {
+        files.processes[&pid].fds[&fd].file
+    }
+
+    #[test]
+    fn a_name_given_by_link_leads_to_the_file_made_under_another() {
+        // sem_open: a temporary name, link() to the real one, unlink().
+        let mut files = Files::new("/");
+        files.opened(1, libc::AT_FDCWD, p("/dev/shm/sem.tmp"), CREATE, 3);
+        files.forked(1, 2);
+        files.link(
+            1,
+            (libc::AT_FDCWD, p("/dev/shm/sem.tmp")),
+            (libc::AT_FDCWD, p("/dev/shm/sem.x")),
+            0,
+        );
+        files.unlink(1, libc::AT_FDCWD, p("/dev/shm/sem.tmp"));
+        files.opened(2, libc::AT_FDCWD, p("/dev/shm/sem.x"), libc::O_RDWR, 5);
+        assert_eq!(file(&files, 1, 3), file(&files, 2, 5));
+        assert_eq!(
+            file(&files, 2, 3),
+            file(&files, 2, 5),
+            "the fork's copy of the descriptor"
+        );
+        files.opened(2, libc::AT_FDCWD, p("/dev/shm/sem.tmp"), CREATE, 6);
+        assert_ne!(
+            file(&files, 2, 6),
+            file(&files, 2, 5),
+            "a new file under the removed name"
+        );
+    }
+
+    #[test]
+    fn paths_are_absolute_and_follow_renamed_directories() {
+        let mut files = Files::new("/tmp/a");
+        files.opened(1, libc::AT_FDCWD, p("../b/./f"), CREATE, 3);
+        files.opened(1, libc::AT_FDCWD, p("/tmp/b/f"), libc::O_RDONLY, 4);
+        assert_eq!(file(&files, 1, 3), file(&files, 1, 4));
+        files.opened(1, libc::AT_FDCWD, p("/tmp/b"), libc::O_RDONLY | libc::O_DIRECTORY, 5);
+        files.opened(1, 5, p("f"), libc::O_RDONLY, 6);
+        assert_eq!(file(&files, 1, 3), file(&files, 1, 6), "openat relative to a directory");
+        files.rename(1, (libc::AT_FDCWD, p("/tmp/b")), (libc::AT_FDCWD, p("/tmp/c")), 0);
+        files.opened(1, libc::AT_FDCWD, p("/tmp/c/f"), libc::O_RDONLY, 7);
+        files.opened(1, libc::AT_FDCWD, p("/tmp/b/f"), CREATE, 8);
+        assert_eq!(file(&files, 1, 3), file(&files, 1, 7));
+        assert_ne!(file(&files, 1, 3), file(&files, 1, 8));
+    }
+
+    #[test]
+    fn proc_fd_links_reopen_the_descriptors_file() {
+        let mut files = Files::new("/");
+        files.opened(1, libc::AT_FDCWD, p("/tmp/x"), CREATE, 3);
+        files.opened(1, libc::AT_FDCWD, p("/proc/self/fd/3"), libc::O_RDWR, 4);
+        files.opened(1, libc::AT_FDCWD, p("/dev/fd/3"), libc::O_RDWR, 5);
+        files.opened(2, libc::AT_FDCWD, p("/proc/1/fd/3"), libc::O_RDWR, 6);
+        let x = file(&files, 1, 3);
+        assert_eq!([file(&files, 1, 4), file(&files, 1, 5), file(&files, 2, 6)], [x, x, x]);
+    }
+
+    #[test]
+    fn dups_closes_and_execs_change_the_table() {
+        let mut files = Files::new("/");
+        files.opened(1, libc::AT_FDCWD, p("/tmp/x"), CREATE | libc::O_CLOEXEC, 3);
+        files.dup(1, 3, 7, false);
+        assert_eq!(file(&files, 1, 3), file(&files, 1, 7));
+        files.dup(1, 9, 7, false);
+        assert!(
+            !files.processes[&1].fds.contains_key(&7),
+            "a dup of an unknown descriptor"
+        );
+        files.dup(1, 3, 8, false);
+        files.exec(1);
+        assert!(!files.processes[&1].fds.contains_key(&3));
+        assert!(files.processes[&1].fds.contains_key(&8));
+    }
 }
