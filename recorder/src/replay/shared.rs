@@ -6,7 +6,8 @@
 //! names ([`Files`]): opens, `memfd_create`, dups, closes, forks and execs,
 //! and the names that `link`, `rename` and `unlink` give and take. A file
 //! is named by the path it was opened by, made absolute against the
-//! process's working directory, with `.` and `..` taken lexically.
+//! process's working directory, with `.` and `..` taken lexically; only
+//! an open for reading and writing adds a name, others look names up.
 //!
 //! Each file that the program maps `MAP_SHARED` gets one [`Copy`]: a
 //! memfd of rback's, filled from the trace's copy of the file, that every
@@ -29,9 +30,11 @@
 //! of the message: replay knows no socket's other end.
 //!
 //! What this account does not follow: a file reached by two different
-//! names (a symlink, a bind mount), a descriptor taken with `pidfd_getfd`,
-//! and a file written by a process that has not mapped it while another
-//! has. Such a file is its own copy per name or per mapping, as before.
+//! names (a symlink, a bind mount), a descriptor taken with `pidfd_getfd`
+//! or sent with `sendmmsg`, a file opened read-only before any process
+//! opened it for reading and writing, and a file written by a process
+//! that has not mapped it while another has. Such a file is its own copy
+//! per name or per mapping, or is mapped privately.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
@@ -326,11 +329,20 @@ impl Files {
             .as_deref()
             .and_then(|p| Self::reopened(pid, p))
             .and_then(|(p, n)| self.processes.get(&p)?.fds.get(&n).map(|o| o.file));
+        let read_write = flags & libc::O_ACCMODE == libc::O_RDWR;
         let file = match (reopened, &path) {
             (Some(file), _) => file,
             // O_TMPFILE makes a file with no name, in the directory named.
             (None, _) if flags & libc::O_TMPFILE == libc::O_TMPFILE => self.fresh(),
-            (None, Some(p)) => self.named(p),
+            (None, Some(p)) if read_write => self.named(p),
+            // Only a descriptor open for reading and writing can map a
+            // file for others to see its writes, so only such opens add
+            // names: a program that reads a great many files (a compiler,
+            // a search) does not fill the account with theirs.
+            (None, Some(p)) => match self.names.get(p) {
+                Some(file) => *file,
+                None => self.fresh(),
+            },
             (None, None) => self.fresh(),
         };
         let open = Open {
@@ -620,6 +632,19 @@ mod tests {
         files.opened(1, libc::AT_FDCWD, p("/tmp/b/f"), CREATE, 8);
         assert_eq!(file(&files, 1, 3), file(&files, 1, 7));
         assert_ne!(file(&files, 1, 3), file(&files, 1, 8));
+    }
+
+    #[test]
+    fn only_opens_for_reading_and_writing_add_names() {
+        let mut files = Files::new("/");
+        for (fd, name) in [(3, "/usr/include/stdio.h"), (4, "/usr/include/stdio.h")] {
+            files.opened(1, libc::AT_FDCWD, p(name), libc::O_RDONLY, fd);
+        }
+        assert!(files.names.is_empty());
+        assert_ne!(file(&files, 1, 3), file(&files, 1, 4));
+        files.opened(1, libc::AT_FDCWD, p("/dev/shm/x"), CREATE, 5);
+        files.opened(1, libc::AT_FDCWD, p("/dev/shm/x"), libc::O_RDONLY, 6);
+        assert_eq!(file(&files, 1, 5), file(&files, 1, 6));
     }
 
     #[test]
