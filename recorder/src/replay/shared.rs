@@ -39,7 +39,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -471,14 +470,12 @@ impl Files {
         };
         let fill = |e: std::io::Error| Error::io("cannot fill a shared copy of a mapped file")(e);
         if copy.loaded.as_ref() != Some(hash) {
-            let mut source = File::open(contents).map_err(fill)?;
-            let mut memfd = &*copy.memfd;
+            let source = File::open(contents).map_err(fill)?;
+            let memfd = &*copy.memfd;
             let before = memfd.metadata().map_err(fill)?.len();
             // Emptied first: what the file no longer holds reads as zeros.
             memfd.set_len(0).map_err(fill)?;
-            memfd.seek(SeekFrom::Start(0)).map_err(fill)?;
-            std::io::copy(&mut source, &mut memfd).map_err(fill)?;
-            let now = memfd.metadata().map_err(fill)?.len();
+            let now = copy_data(&source, memfd).map_err(fill)?;
             memfd.set_len(now.max(before)).map_err(fill)?;
             copy.loaded = Some(hash.clone());
         }
@@ -530,6 +527,38 @@ impl Files {
     }
 }
 
+/// Copies the data of `from` into the empty `to` at the same offsets, and
+/// returns `from`'s length. Holes (found with `SEEK_DATA`/`SEEK_HOLE`)
+/// are left as holes, which a memfd keeps without memory: a large sparse
+/// file mapped shared costs replay only its data.
+fn copy_data(from: &File, to: &File) -> std::io::Result<u64> {
+    use nix::unistd::{lseek, Whence};
+    let len = from.metadata()?.len();
+    let fd = from.as_raw_fd();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < len {
+        // A file system that cannot tell data from holes makes it all data.
+        at = match lseek(fd, at as i64, Whence::SeekData) {
+            Ok(d) => (d as u64).clamp(at, len),
+            Err(nix::errno::Errno::ENXIO) => len,
+            Err(_) => at,
+        };
+        let hole = lseek(fd, at as i64, Whence::SeekHole).map_or(len, |h| (h as u64).clamp(at, len));
+        while at < hole {
+            let n = from.read_at(&mut buf[..(hole - at).min(1 << 20) as usize], at)?;
+            if n == 0 {
+                // The copy in the trace is never shorter than its length;
+                // stop rather than loop if it is.
+                return Ok(at);
+            }
+            to.write_all_at(&buf[..n], at)?;
+            at += n as u64;
+        }
+    }
+    Ok(len)
+}
+
 /// The first bytes of the data of the message that the `msghdr` at `hdr`
 /// in the tracee describes (`len` bytes of data), and the descriptors of
 /// its `SCM_RIGHTS` control messages.
@@ -579,6 +608,7 @@ fn message(tracee: &Tracee, hdr: u64, len: u64) -> Option<(Vec<u8>, Vec<i32>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     const CREATE: i32 = libc::O_RDWR | libc::O_CREAT;
 
@@ -656,6 +686,21 @@ mod tests {
         files.opened(2, libc::AT_FDCWD, p("/proc/1/fd/3"), libc::O_RDWR, 6);
         let x = file(&files, 1, 3);
         assert_eq!([file(&files, 1, 4), file(&files, 1, 5), file(&files, 2, 6)], [x, x, x]);
+    }
+
+    #[test]
+    fn a_sparse_file_fills_its_copy_with_its_data_alone() {
+        let mut sparse = tempfile::tempfile().unwrap();
+        sparse.set_len(1 << 30).unwrap();
+        sparse.write_all_at(b"data", 1 << 29).unwrap();
+        sparse.flush().unwrap();
+        let fd = nix::sys::memfd::memfd_create(c"test", nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC).unwrap();
+        let memfd = File::from(fd);
+        assert_eq!(copy_data(&sparse, &memfd).unwrap(), 1 << 30);
+        let mut word = [0u8; 4];
+        memfd.read_exact_at(&mut word, 1 << 29).unwrap();
+        assert_eq!(&word, b"data");
+        assert!(memfd.metadata().unwrap().blocks() * 512 < 1 << 20);
     }
 
     #[test]
