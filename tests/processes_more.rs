@@ -5,7 +5,8 @@
 //!
 //! Every program is recorded, then replayed with `replay -a` three times,
 //! each replay compared with the recording byte for byte. Tests that pin a
-//! bug not fixed yet are ignored with the bug in one line.
+//! bug not fixed yet assert what rback does today (a clear "replay
+//! diverged" line) and say what is wrong.
 
 mod common;
 
@@ -263,16 +264,77 @@ fn the_debugger_on_the_root_of_processes_sharing_memory_says_it_diverged() {
 }
 
 /// A MAP_SHARED mapping of a file, written by the child and read by the
-/// parent. Replay maps file-backed shared memory privately in each
-/// process (`map_like_recording` in recorder/src/replay/mapping.rs keeps only
-/// anonymous memory shared), so the parent reads 0 and replay diverges at
-/// its write (19 bytes recorded, 18 replayed).
+/// parent. Replay used to map file-backed shared memory privately in each
+/// process, so the parent read 0 and replay diverged at its write; it now
+/// maps one shared copy of the file (`recorder/src/replay/shared.rs`).
 #[test]
-fn a_shared_file_mapping_written_by_a_child_diverges_in_replay() {
+fn a_shared_file_mapping_written_by_a_child_replays() {
     let session = Session::new();
     let file = session.path("shared.bin");
-    let rec = record_then_replay_diverges(&session, c_program("shared_file_map"), &[file.to_str().unwrap()]);
+    let rec = record_and_replay_three_times(&session, c_program("shared_file_map"), &[file.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
     assert_eq!(rec.stdout(), "the child wrote 42\n", "{rec:?}");
+}
+
+/// Parent and children exchange messages both ways through MAP_SHARED
+/// mappings of a regular file and of a memfd: mappings inherited by a
+/// fork, new mappings of the same file in the child (by its name, by a
+/// name `link` gave it as `sem_open` does, through `/proc/self/fd`, from
+/// a descriptor sent over a socket), and a `pwrite` by a child that maps
+/// the file read-only (bytes `/proc/PID/mem` cannot write, which go into
+/// the shared copy).
+#[test]
+fn files_mapped_shared_carry_messages_between_processes_in_replay() {
+    let session = Session::new();
+    let file = session.path("exchange.bin");
+    let rec = record_and_replay_three_times(&session, c_program("shared_file_exchange"), &[file.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = rec.stdout();
+    for what in [
+        "file, inherited",
+        "file, by name",
+        "file, pwrite",
+        "file, after 100 others",
+        "linked",
+        "memfd, inherited",
+        "memfd, reopened",
+        "memfd, pwrite",
+    ] {
+        assert!(
+            out.contains(&format!("{what}: child read \"pong for {what}\"\n")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("linked: \"initial contents\"\n"), "{out}");
+    assert!(
+        out.contains("file, pwrite: parent read \"bye by pwrite\" after the child\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            "sent: child read \"question from the parent\"\n\
+             sent: parent read \"answer from the child\"\nEXIT-SUCCESS\n"
+        ),
+        "{out}"
+    );
+}
+
+/// The debugger follows one process, and maps files privately (its
+/// checkpoints must not share the live process's memory): following the
+/// child of shared_file_map works; following the parent, which reads what
+/// the child wrote, says where it diverged (a documented limit).
+#[test]
+fn the_debugger_on_processes_sharing_a_file_mapping() {
+    let session = Session::new();
+    let file = session.path("shared.bin");
+    record_and_replay_three_times(&session, c_program("shared_file_map"), &[file.to_str().unwrap()]);
+    let pids = pids(&session);
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    let child = debug(&session, Some(&pids[1]), "continue\n");
+    assert_eq!(child.code(), 0, "{child:?}");
+    assert!(!child.stderr().contains("diverged"), "{child:?}");
+    let root = debug(&session, None, "continue\n");
+    assert!(root.stderr().contains("replay diverged at event"), "{root:?}");
 }
 
 /// A child whose thread is running user code when the child calls
@@ -446,12 +508,12 @@ fn bash_jobs_xargs_find_exec_and_a_coproc_replay() {
 
 /// Python's multiprocessing.Pool: worker processes, result-handler
 /// threads and named semaphores (sem_open: a MAP_SHARED file in /dev/shm).
-/// Replay diverges: "expected thread N's turn, at futex, got syscall
-/// read", the same cause as `a_shared_file_mapping_written_by_a_child_replays`.
+/// Replay used to diverge ("expected thread N's turn, at futex, got
+/// syscall read"): the semaphores were private to each process.
 #[test]
-fn python_multiprocessing_pool_diverges_in_replay() {
+fn python_multiprocessing_pool_replays() {
     let session = Session::new();
-    let rec = record_then_replay_diverges(
+    let rec = record_and_replay_three_times(
         &session,
         system_program("/usr/bin/python3"),
         &[
@@ -464,7 +526,48 @@ fn python_multiprocessing_pool_diverges_in_replay() {
                  print('done')\n",
         ],
     );
+    assert_eq!(rec.code(), 0, "{rec:?}");
     assert_eq!(rec.stdout(), "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\ndone\n", "{rec:?}");
+}
+
+/// Python's multiprocessing with each start method: a Pool, then three
+/// processes adding to a shared `Value` under a `Lock`. The `Value` lives
+/// in a file mapped shared (an unlinked temporary file); with `fork` the
+/// children inherit its mapping, with `spawn` and `forkserver` they map it
+/// again from a descriptor they are handed (inherited, or sent over a
+/// socket with SCM_RIGHTS), and the lock is a named semaphore in /dev/shm
+/// they open again by name.
+#[test]
+fn python_multiprocessing_values_and_locks_replay_with_every_start_method() {
+    for method in ["fork", "spawn", "forkserver"] {
+        let session = Session::new();
+        let script = session.write(
+            "mp.py",
+            "import multiprocessing as mp, sys\n\
+             def sq(x): return x * x\n\
+             def bump(v, l):\n    \
+                 for _ in range(100):\n        \
+                     with l:\n            \
+                         v.value += 1\n\
+             if __name__ == '__main__':\n    \
+                 mp.set_start_method(sys.argv[1])\n    \
+                 with mp.Pool(2) as p:\n        \
+                     print(p.map(sq, range(5)))\n    \
+                 l = mp.Lock()\n    \
+                 v = mp.Value('i', 0, lock=False)\n    \
+                 ps = [mp.Process(target=bump, args=(v, l)) for _ in range(3)]\n    \
+                 for p in ps: p.start()\n    \
+                 for p in ps: p.join()\n    \
+                 print(sys.argv[1], v.value)\n",
+        );
+        let rec = record_and_replay_three_times(
+            &session,
+            system_program("/usr/bin/python3"),
+            &[script.to_str().unwrap(), method],
+        );
+        assert_eq!(rec.code(), 0, "{method}: {rec:?}");
+        assert_eq!(rec.stdout(), format!("[0, 1, 4, 9, 16]\n{method} 300\n"), "{rec:?}");
+    }
 }
 
 /// Records family.c: root, child, grandchild, and a vfork + exec of

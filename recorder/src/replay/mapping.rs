@@ -2,22 +2,28 @@
 //! copies of files, System V segments laid in with their recorded
 //! contents, and the state after an exec.
 
+use std::collections::HashSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use super::{Follow, ReplaySession};
+use super::{shared, Follow, ReplaySession};
 use crate::files;
-use crate::trace::{ExecEvent, FileHash, SyscallEvent};
+use crate::trace::{ExecEvent, FileHash, MemWrite, SyscallEvent};
 use crate::tracee::errno_name;
 use crate::{Error, RemoteAddr, Result};
 
 impl ReplaySession {
     /// Re-creates a recorded mapping in the tracee and returns what the
     /// injected `mmap` returned. File mappings come from the trace's copy,
-    /// privately: replay must never write into the trace. Every mapping is
-    /// private in replay.
+    /// privately: replay must never write into the trace. Shared memory
+    /// stays shared only when this replay runs every process: anonymous
+    /// memory as the program asked, and a file mapped shared from the one
+    /// copy of it that every process maps (see [`super::shared`]).
+    /// Otherwise the only other sharers would be checkpoints, which must
+    /// never see the live program's later writes.
     pub(super) fn map_like_recording(&mut self, ev: &SyscallEvent) -> Result<i64> {
+        const PAGE: u64 = 4096;
         let a = ev.args;
         let mut flags = a[3] as i32;
         if flags & libc::MAP_FIXED == 0 {
@@ -29,33 +35,50 @@ impl ReplaySession {
             // A mapping of /dev/zero is anonymous memory.
             flags |= libc::MAP_ANONYMOUS;
         }
+        let asked_shared = flags & libc::MAP_SHARED != 0;
+        let mut shared_file = asked_shared && ev.mapped_file.is_some() && self.follow == Follow::All;
         if let Some(hash) = &ev.mapped_file {
             let copy = self.verified(hash)?;
-            file_len = std::fs::metadata(&copy).ok().map(|m| m.len());
-            let path = self
+            let mut shared_copy = None;
+            if shared_file {
+                if self.files.wants_collection() {
+                    self.collect_shared_copies()?;
+                }
+                let len = a[5] + a[1].div_ceil(PAGE) * PAGE;
+                shared_copy = self.files.copy_for(self.process, a[4] as i32, hash, &copy, len)?;
+                shared_file = shared_copy.is_some();
+            }
+            let (path, access) = match shared_copy {
+                Some((path, true)) => (path, libc::O_RDWR),
+                Some((path, false)) => (path, libc::O_RDONLY),
+                None => {
+                    file_len = std::fs::metadata(&copy).ok().map(|m| m.len());
+                    (copy, libc::O_RDONLY)
+                }
+            };
+            let in_tracee = self
                 .tracee
-                .scratch(&CString::new(copy.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+                .scratch(&CString::new(path.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
             let opened = self.tracee.inject_syscall(
                 libc::SYS_openat,
-                [libc::AT_FDCWD as u64, path.0, libc::O_RDONLY as u64, 0, 0, 0],
+                [libc::AT_FDCWD as u64, in_tracee.0, access as u64, 0, 0, 0],
             )?;
             if opened < 0 {
+                let what = if shared_file {
+                    "rback's shared copy"
+                } else {
+                    "the trace's copy"
+                };
                 return Err(Error::Spawn(format!(
-                    "the tracee cannot open the trace's copy {}: {}",
-                    copy.display(),
+                    "the tracee cannot open {what} {}: {}",
+                    path.display(),
                     errno_name(opened)
                 )));
             }
             fd = opened as u64;
         }
-        // Private even when the program asked for shared memory, unless
-        // this replay runs every process and the memory is anonymous: the
-        // program's own children then share it as they did. Otherwise the
-        // only other sharers would be checkpoints, which must never see the
-        // live program's later writes, and a file's copy in the trace,
-        // which replay must never write.
-        let shared_anonymous = flags & libc::MAP_ANONYMOUS != 0 && flags & libc::MAP_SHARED != 0;
-        if !(shared_anonymous && self.follow == Follow::All) {
+        let shared_anonymous = flags & libc::MAP_ANONYMOUS != 0 && asked_shared;
+        if !(shared_file || shared_anonymous && self.follow == Follow::All) {
             flags = (flags & !(libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE)) | libc::MAP_PRIVATE;
         }
         let got = self
@@ -66,12 +89,61 @@ impl ReplaySession {
         }
         // Only shared mappings: the dynamic loader reserves a library's
         // whole span with one private mapping of its file, longer than the
-        // file, and maps the segments over it; that must stay as it was.
-        let shared = a[3] as i32 & libc::MAP_SHARED != 0;
-        if let (Some(len), true) = (file_len, got >= 0 && shared) {
+        // file, and maps the segments over it; that must stay as it was. (A
+        // shared copy is already as long as every mapping of it.)
+        if let (Some(len), true) = (file_len, got >= 0 && asked_shared) {
             self.cover_past_the_copy(got as u64, a[1], a[2], a[5], len)?;
         }
         Ok(got)
+    }
+
+    /// Drops the shared copies of files that no live process maps any
+    /// more. Keeps them all if a process's map cannot be read.
+    fn collect_shared_copies(&mut self) -> Result<()> {
+        let mut mapped = HashSet::new();
+        let mut seen = HashSet::new();
+        let threads = std::iter::once(&self.tracee).chain(self.others.iter().map(|t| &t.tracee));
+        for tracee in threads {
+            if !seen.insert(tracee.tgid) {
+                continue;
+            }
+            let Ok(maps) = tracee.mappings() else {
+                return Ok(());
+            };
+            mapped.extend(maps.iter().filter(|m| shared::is_copy(m)).map(|m| m.inode));
+        }
+        self.files.collect(&mapped);
+        Ok(())
+    }
+
+    /// Writes what a recorded syscall wrote into the tracee's memory. A
+    /// `write` to a file that the program maps shared changed the mapping,
+    /// which may be read-only, and `/proc/PID/mem` writes into no
+    /// read-only shared mapping: such bytes go into the shared copy itself.
+    pub(super) fn write_recorded(&self, w: &MemWrite) -> Result<()> {
+        let refused = match self.tracee.write_bytes(w.addr, &w.bytes) {
+            Ok(()) => return Ok(()),
+            Err(e) if self.files.any_copies() => e,
+            Err(e) => return Err(e),
+        };
+        let end = w.addr.0 + w.bytes.len() as u64;
+        let maps = self.tracee.mappings()?;
+        let mut done = w.addr.0;
+        for m in maps.iter().filter(|m| m.end > w.addr.0 && m.start < end) {
+            if m.start > done {
+                return Err(refused);
+            }
+            let upto = m.end.min(end);
+            let bytes = &w.bytes[(done - w.addr.0) as usize..(upto - w.addr.0) as usize];
+            if !self.files.write_through(m, done, bytes)? {
+                self.tracee.write_bytes(RemoteAddr(done), bytes)?;
+            }
+            done = upto;
+        }
+        if done < end {
+            return Err(refused);
+        }
+        Ok(())
     }
 
     /// The part of a file mapping past the end of the file as it was when

@@ -30,6 +30,7 @@ use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 mod mapping;
+mod shared;
 mod turns;
 
 use turns::Thread;
@@ -233,6 +234,9 @@ pub struct ReplaySession {
     /// The name of the signal being searched for, for errors.
     search_for: String,
     verified_files: HashSet<FileHash>,
+    /// What each descriptor of each process names, and the copies of the
+    /// files mapped shared (`replay -a` only).
+    files: shared::Files,
     /// Stop after each event instead of running on (time travel).
     stop_at_boundaries: bool,
     /// How the tracee runs between events: freely, or one instruction at a
@@ -311,6 +315,7 @@ impl ReplaySession {
             tracee::PagePasses::Injections
         };
         let tracee = tracee::launch(&c_exe, &c_argv, &[], true, passes)?;
+        let files = shared::Files::new(&log.header.cwd);
         let mut session = ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
             log,
@@ -334,6 +339,7 @@ impl ReplaySession {
             search: None,
             search_for: String::new(),
             verified_files: HashSet::new(),
+            files,
             stop_at_boundaries: false,
             run_mode: Resume::Cont,
             write_buffer_ahead,
@@ -443,6 +449,9 @@ impl ReplaySession {
         }
         let info = info.ok_or_else(|| self.diverged(at, "a known syscall".into(), describe_call(nr, &args)))?;
         self.log.inputs().observe(at, &ev, &self.tracee);
+        if self.follow == Follow::All {
+            self.files.note(self.process, &self.tracee, &ev);
+        }
         if !ev.memory.is_empty() {
             let skip = self.stub.as_ref().map(|s| s.base);
             let memory = statepoint::program_memory(&self.tracee, regs.rsp)?;
@@ -469,7 +478,10 @@ impl ReplaySession {
         match how {
             Replay::Emulate | Replay::Fake(_) => {
                 for w in &ev.writes {
-                    self.tracee.write_bytes(w.addr, &w.bytes)?;
+                    self.write_recorded(w)?;
+                }
+                if self.follow == Follow::All {
+                    self.files.note_after(self.process, &self.tracee, &ev);
                 }
                 if nr == libc::SYS_set_tid_address {
                     // Where the kernel would clear the thread's id at its
@@ -1108,6 +1120,11 @@ impl ReplaySession {
         }
         calls.pop();
         if let Some(ends) = crate::syscallbuf::write_ahead(&self.tracee, &calls)? {
+            // A buffered close changes the account of shared files as a
+            // traced one would.
+            for call in &calls {
+                self.files.note(self.process, &self.tracee, call);
+            }
             self.written_ahead = Some((self.cursor, ends));
             self.cursor += calls.len();
         }

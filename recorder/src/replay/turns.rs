@@ -95,6 +95,9 @@ impl ReplaySession {
             self.tracee.write_bytes(w.addr, &w.bytes)?;
         }
         let process = if thread { self.process } else { recorded };
+        if !thread {
+            self.files.forked(self.process, process);
+        }
         self.live_processes.insert(process);
         self.others.push(Thread {
             tid: recorded,
@@ -343,6 +346,7 @@ impl ReplaySession {
         self.tracee.mark_gone();
         let tgid = self.tracee.tgid;
         self.live_processes.remove(&self.process);
+        self.files.ended(self.process);
         // Its other threads died with it: dropping them reaps them.
         self.others.retain(|t| t.tracee.tgid != tgid);
         self.zombies.retain(|t| t.tgid != tgid);
@@ -508,6 +512,7 @@ impl ReplaySession {
             search: None,
             search_for: String::new(),
             verified_files: self.verified_files.clone(),
+            files: self.files.clone(),
             stop_at_boundaries: self.stop_at_boundaries,
             run_mode: Resume::Cont,
             write_buffer_ahead: self.write_buffer_ahead,
