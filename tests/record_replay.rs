@@ -413,14 +413,12 @@ fn every_test_program_is_used_by_a_test() {
 
 /// A signal that comes while the program counts without syscalls, in a
 /// loop whose state never repeats: it is placed by the program's state and
-/// replayed at the same round, which the program prints. Replay runs the
-/// loop at close to native speed (here: no slower than recording it).
+/// replayed at the same round, which the program prints. (How fast replay
+/// runs such a loop is measured by bench/run.sh's count-signal workload.)
 #[test]
 fn signal_during_a_counting_loop_replays_at_the_same_round() {
     let session = Session::new();
-    let started = std::time::Instant::now();
     let rec = session.record(c_program("count_until_signal"), &[]);
-    let recording = started.elapsed();
     assert_eq!(rec.code(), 0, "{rec:?}");
     let out = rec.stdout();
     assert!(out.starts_with("counting\nhandler ran after "), "{rec:?}");
@@ -433,14 +431,7 @@ fn signal_during_a_counting_loop_replays_at_the_same_round() {
         .unwrap_or_else(|| panic!("no round count in {rec:?}"));
     assert!(rounds > 1000, "{rec:?}");
     for _ in 0..2 {
-        let started = std::time::Instant::now();
-        let rep = session.replay();
-        assert_replay_matches(&rec, &rep);
-        assert!(
-            started.elapsed() < recording * 3,
-            "replay took {:?}, recording {recording:?}",
-            started.elapsed()
-        );
+        assert_replay_matches(&rec, &session.replay());
     }
 }
 

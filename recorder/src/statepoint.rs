@@ -33,6 +33,8 @@ const JMP_LEN: usize = 5;
 const MAX_INSN_LEN: usize = 15;
 /// The stub's mapping: one page, within a `jmp rel32` of X.
 const STUB_LEN: u64 = 4096;
+/// How far after the stub's code it keeps the registers it saves.
+const SAVE_SLOTS_AT: usize = 2048;
 /// How far from X the stub may be (a `rel32` reaches ±2 GiB).
 const STUB_REACH: u64 = 0x6000_0000;
 const STUB_STEP: u64 = 0x10_0000;
@@ -392,6 +394,11 @@ fn assemble(base: u64, x: u64, displaced: Instruction, point: &StatePoint) -> Re
         a.set_label(&mut after_trap)?;
         a.add_instruction(displaced)?;
         a.jmp(back)?;
+        // The saved registers live far from the code: a store into the
+        // cache line of an instruction being run makes the processor throw
+        // away its pipeline (self-modifying code), at every round of the
+        // program's loop.
+        a.db(&[0xcc; SAVE_SLOTS_AT])?;
         a.set_label(&mut save_rcx)?;
         a.dq(&[0])?;
         a.set_label(&mut save_rdx)?;
