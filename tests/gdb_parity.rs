@@ -1008,6 +1008,58 @@ fn cpp_printers_sets_lists_and_wide_strings() {
     );
 }
 
+const TYPES_O0: Program = cpp("types", 0);
+
+#[test]
+fn cpp_printers_deques_walk_their_blocks_up_to_200_elements() {
+    // `long_dq` spans three blocks of 128 ints, one of them filled from
+    // its end by `push_front`, and shows gdb's 200 elements then `...`.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:92\ncontinue\np dq\np empty_dq\np sdq\np long_dq\np/x dq\n",
+    );
+}
+
+#[test]
+fn cpp_printers_tuples_number_their_elements_from_one() {
+    // `te`'s second element is an empty class kept as a base (no
+    // `_M_head_impl`), which gdb's printer shows as the base itself.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:92\ncontinue\np tup\np none\np one\np td\np te\np/x td\n",
+    );
+}
+
+#[test]
+fn cpp_printers_variants_name_their_alternatives_as_gdbs_type_printers_do() {
+    // `std::string` in the head, not `std::__cxx11::basic_string<...>`;
+    // a contained vector's elements are the variant's own.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:92\ncontinue\np var\np vi\np vd\np vv\np/x vi\n",
+    );
+}
+
+#[test]
+fn cpp_printers_vector_bool_shows_bits_as_booleans() {
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:92\ncontinue\np bits\np nobits\np manybits\np/x bits\n",
+    );
+}
+
+#[test]
+fn cpp_print_raw_leaves_out_pretty_printers() {
+    // `print/r` without a letter takes the last format `print` was given
+    // (gdb's `last_format`): natural at first, hex after `p/x`. The value
+    // history keeps the value, which `p $` prints pretty again.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:92\ncontinue\np/r dq\np/r td\np/r te\np/r vd\np/r bits\np $\np/r len\np/r $3\n\
+         p/x len\np/r one\np/rd one\np/dr len\np/r sdq\n",
+    );
+}
+
 #[test]
 fn cpp_printers_of_corrupt_containers_stay_bounded() {
     // A vector of length 2^40 in unmapped memory stops at the first

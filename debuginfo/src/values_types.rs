@@ -163,7 +163,11 @@ impl<'a> Cx<'a> {
                         bool: false,
                     },
                 };
-                Type::simple(name.as_deref().unwrap_or("?"), size, kind)
+                let name = name.as_deref().unwrap_or("?");
+                match lang {
+                    Lang::Cpp => Type::simple(&cpp_canonical(name), size, kind),
+                    _ => Type::simple(name, size, kind),
+                }
             }
             gimli::DW_TAG_pointer_type
             | gimli::DW_TAG_reference_type
@@ -295,11 +299,17 @@ impl<'a> Cx<'a> {
 
     /// A Rust type's name with the namespaces and types it is declared in:
     /// `core::option::Option<i32>`, as gdb names it.
+    /// In C++, the integer types in it are named as gdb names them
+    /// (`std::allocator<unsigned long>` for DWARF's `long unsigned int`).
     pub(super) fn qualified(&self, unit: usize, offset: UnitOffset, name: &str) -> String {
         let prefixes = self.scope_prefixes(unit);
-        match prefixes.get(&offset.0) {
+        let full = match prefixes.get(&offset.0) {
             Some(prefix) if !prefix.is_empty() => format!("{prefix}::{name}"),
             _ => name.to_string(),
+        };
+        match self.lang(unit) {
+            Lang::Cpp => cpp_canonical(&full),
+            _ => full,
         }
     }
 
@@ -593,6 +603,64 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// A C++ name with its integer types written as gdb writes them after
+/// canonicalising C++ names: `long unsigned int` is `unsigned long`,
+/// `short int` is `short`, `long long int` is `long long`.
+pub(super) fn cpp_canonical(name: &str) -> String {
+    const WORDS: [&str; 5] = ["long", "short", "unsigned", "signed", "int"];
+    let mut out = String::new();
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, out: &mut String| {
+        if run.iter().any(|w| *w == "long" || *w == "short") {
+            let unsigned = run.contains(&"unsigned");
+            let rest: Vec<&str> = run
+                .iter()
+                .copied()
+                .filter(|w| *w != "int" && *w != "unsigned" && *w != "signed")
+                .collect();
+            if unsigned {
+                out.push_str("unsigned ");
+            }
+            out.push_str(&rest.join(" "));
+        } else {
+            out.push_str(&run.join(" "));
+        }
+        run.clear();
+    };
+    let mut rest = name;
+    while !rest.is_empty() {
+        let word_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if word_len > 0 {
+            let word = &rest[..word_len];
+            if WORDS.contains(&word) {
+                run.push(word);
+            } else {
+                flush(&mut run, &mut out);
+                out.push_str(word);
+            }
+            rest = &rest[word_len..];
+            continue;
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        // A space between two words of one type name stays in the run.
+        let joins = c == ' '
+            && !run.is_empty()
+            && rest[1..]
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .is_some_and(|w| WORDS.contains(&w));
+        if !joins {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// A `DW_OP_plus_uconst N` member location.
 pub(super) fn constant_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
     let mut r = e.0.clone();
@@ -600,4 +668,28 @@ pub(super) fn constant_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
         return None;
     }
     r.read_uleb128().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpp_canonical;
+
+    #[test]
+    fn cpp_integer_names_are_gdbs() {
+        assert_eq!(cpp_canonical("long unsigned int"), "unsigned long");
+        assert_eq!(cpp_canonical("long int"), "long");
+        assert_eq!(cpp_canonical("short unsigned int"), "unsigned short");
+        assert_eq!(cpp_canonical("long long int"), "long long");
+        assert_eq!(cpp_canonical("unsigned int"), "unsigned int");
+        assert_eq!(cpp_canonical("unsigned char"), "unsigned char");
+        assert_eq!(
+            cpp_canonical("std::iterator<std::random_access_iterator_tag, bool, long int, bool*, bool&>"),
+            "std::iterator<std::random_access_iterator_tag, bool, long, bool*, bool&>"
+        );
+        assert_eq!(
+            cpp_canonical("std::allocator<long unsigned int>"),
+            "std::allocator<unsigned long>"
+        );
+        assert_eq!(cpp_canonical("geo::long_name<int>"), "geo::long_name<int>");
+    }
 }
