@@ -1011,12 +1011,41 @@ fn cpp_printers_sets_lists_and_wide_strings() {
 const TYPES_O0: Program = cpp("types", 0);
 
 #[test]
+fn cpp_ptype_of_classes_with_bases_methods_and_static_members() {
+    // Access labels only where gdb needs them (a class with a public
+    // member; a struct with a vtable pointer, which gdb makes private),
+    // `virtual` only on methods with a vtable slot (not a destructor),
+    // constructors without a return type, `const volatile` methods.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype sq\nwhatis sq\nptype ref\nwhatis ref\nptype ptr\nwhatis ptr\n\
+         ptype geo::Shape\nptype geo::Named\nptype class geo::Square\nwhatis class geo::Square\nptype flags\n\
+         ptype geo::Flags\n",
+    );
+}
+
+#[test]
+fn cpp_ptype_of_templates_enums_typedefs_and_references() {
+    // In a template's body its parameters stand for their arguments
+    // (`T items[2]`), in names too (`std::_Head_base<0, _Head, false>`);
+    // `whatis` of a typedef named directly takes one level off it.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype box\nwhatis box\nptype geo::Box<int, 2>\nwhatis geo::Box<int,2>\n\
+         ptype len\nwhatis len\nwhatis geo::length_t\nptype geo::length_t\nptype ar\nwhatis geo::area_t\n\
+         ptype dir\nwhatis dir\nptype geo::Dir\nwhatis geo::Dir\nptype plain\nptype geo::Plain\nptype iref\n\
+         whatis iref\nwhatis flags.mode\nptype flags.mode\nwhatis geo::Flags::bits_t\nwhatis sink\n\
+         ptype std::_Head_base<0, int, false>\nptype std::_Bit_iterator_base\nptype one\n",
+    );
+}
+
+#[test]
 fn cpp_printers_deques_walk_their_blocks_up_to_200_elements() {
     // `long_dq` spans three blocks of 128 ints, one of them filled from
     // its end by `push_front`, and shows gdb's 200 elements then `...`.
     check_against_gdb_with_python(
         TYPES_O0,
-        "break types.cpp:92\ncontinue\np dq\np empty_dq\np sdq\np long_dq\np/x dq\n",
+        "break types.cpp:110\ncontinue\np dq\np empty_dq\np sdq\np long_dq\np/x dq\n",
     );
 }
 
@@ -1026,7 +1055,7 @@ fn cpp_printers_tuples_number_their_elements_from_one() {
     // `_M_head_impl`), which gdb's printer shows as the base itself.
     check_against_gdb_with_python(
         TYPES_O0,
-        "break types.cpp:92\ncontinue\np tup\np none\np one\np td\np te\np/x td\n",
+        "break types.cpp:110\ncontinue\np tup\np none\np one\np td\np te\np/x td\n",
     );
 }
 
@@ -1036,7 +1065,7 @@ fn cpp_printers_variants_name_their_alternatives_as_gdbs_type_printers_do() {
     // a contained vector's elements are the variant's own.
     check_against_gdb_with_python(
         TYPES_O0,
-        "break types.cpp:92\ncontinue\np var\np vi\np vd\np vv\np/x vi\n",
+        "break types.cpp:110\ncontinue\np var\np vi\np vd\np vv\np/x vi\n",
     );
 }
 
@@ -1044,7 +1073,7 @@ fn cpp_printers_variants_name_their_alternatives_as_gdbs_type_printers_do() {
 fn cpp_printers_vector_bool_shows_bits_as_booleans() {
     check_against_gdb_with_python(
         TYPES_O0,
-        "break types.cpp:92\ncontinue\np bits\np nobits\np manybits\np/x bits\n",
+        "break types.cpp:110\ncontinue\np bits\np nobits\np manybits\np/x bits\n",
     );
 }
 
@@ -1055,7 +1084,7 @@ fn cpp_print_raw_leaves_out_pretty_printers() {
     // history keeps the value, which `p $` prints pretty again.
     check_against_gdb_with_python(
         TYPES_O0,
-        "break types.cpp:92\ncontinue\np/r dq\np/r td\np/r te\np/r vd\np/r bits\np $\np/r len\np/r $3\n\
+        "break types.cpp:110\ncontinue\np/r dq\np/r td\np/r te\np/r vd\np/r bits\np $\np/r len\np/r $3\n\
          p/x len\np/r one\np/rd one\np/dr len\np/r sdq\n",
     );
 }

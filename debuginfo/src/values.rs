@@ -2419,6 +2419,10 @@ fn index_children(
                         continue;
                     };
                     let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                    if cx.lang(unit) == Lang::Cpp {
+                        // C++ names a type without its keyword (`ptype geo::Dir`).
+                        index.types.entry(cpp_canonical(&full)).or_default().push((unit, ty));
+                    }
                     index.types.entry(format!("enum {full}")).or_default().push((unit, ty));
                     continue;
                 }
@@ -2434,13 +2438,68 @@ fn index_children(
                     _ => "",
                 };
                 let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                let offset = e.offset();
+                if matches!(tag, "struct " | "class " | "union ") && cx.lang(unit) == Lang::Cpp {
+                    // A class's typedefs and nested types (`geo::Flags::bits_t`).
+                    index_nested_types(cx, unit, child, &full, depth + 1, index);
+                }
+                if !tag.is_empty() && cx.lang(unit) == Lang::Cpp {
+                    // C++ names a class without its keyword, and as gdb
+                    // names its integer types (`A<unsigned long>`).
+                    index
+                        .types
+                        .entry(cpp_canonical(&full))
+                        .or_default()
+                        .push((unit, offset));
+                }
                 index
                     .types
                     .entry(format!("{tag}{full}"))
                     .or_default()
-                    .push((unit, e.offset()));
+                    .push((unit, offset));
             }
             _ => {}
+        }
+    }
+}
+
+/// The types declared inside a C++ class (typedefs, nested classes and
+/// enums), indexed by their qualified names without a keyword.
+fn index_nested_types(
+    cx: &Cx,
+    unit: usize,
+    node: gimli::EntriesTreeNode<Reader>,
+    prefix: &str,
+    depth: u32,
+    index: &mut GlobalIndex,
+) {
+    if depth > 16 {
+        return;
+    }
+    let mut children = node.children();
+    while let Ok(Some(child)) = children.next() {
+        let e = child.entry();
+        let nested = matches!(
+            e.tag(),
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type
+        );
+        if !nested && !matches!(e.tag(), gimli::DW_TAG_typedef | gimli::DW_TAG_enumeration_type) {
+            continue;
+        }
+        if matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
+            continue;
+        }
+        let Some(n) = cx.name(unit, e) else {
+            continue;
+        };
+        let full = format!("{prefix}::{n}");
+        index
+            .types
+            .entry(cpp_canonical(&full))
+            .or_default()
+            .push((unit, e.offset()));
+        if nested {
+            index_nested_types(cx, unit, child, &full, depth + 1, index);
         }
     }
 }

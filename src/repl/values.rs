@@ -187,10 +187,14 @@ impl Repl {
         }
         let name = match self.evaluate_in(args, false) {
             Ok(v) => v.declared_type_name(),
-            // A type name is its own answer, once it is known to exist.
-            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
-                Ok(_) => args.split_whitespace().collect::<Vec<_>>().join(" "),
-                Err(_) => return Err(e),
+            // A type name is its own answer, once it is known to exist,
+            // except that a typedef gives the type it names.
+            Err(e) => match self.session.debug.whatis_named(args) {
+                Some(name) => name,
+                None => match self.evaluate_in(&format!("({args} *)0"), false) {
+                    Ok(_) => args.split_whitespace().collect::<Vec<_>>().join(" "),
+                    Err(_) => return Err(e),
+                },
             },
         };
         println!("type = {name}");
@@ -205,10 +209,14 @@ impl Repl {
         }
         let text = match self.evaluate_in(args, false) {
             Ok(v) => self.session.debug.ptype(&v),
-            // A type name: what a pointer to it points to.
-            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
-                Ok(p) => self.session.debug.ptype_target(&p).ok_or(e)?,
-                Err(_) => return Err(e),
+            // A type name: a C++ type by its name, else what a pointer to
+            // it points to.
+            Err(e) => match self.session.debug.ptype_named(args) {
+                Some(text) => text,
+                None => match self.evaluate_in(&format!("({args} *)0"), false) {
+                    Ok(p) => self.session.debug.ptype_target(&p).ok_or(e)?,
+                    Err(_) => return Err(e),
+                },
             },
         };
         println!("type = {text}");

@@ -46,6 +46,21 @@ class Square : public Shape, public Named {
     double weight = 2.5;
 };
 
+struct Flags : private Named, protected virtual Shape {
+    typedef unsigned short bits_t;
+    bits_t mode : 3;
+    bits_t kind : 5;
+    union {
+        int as_int;
+        float as_float;
+    };
+    bits_t last;
+    operator bool() const { return mode != 0; }
+    int sum(int first, ...) const volatile;
+};
+
+int Flags::sum(int first, ...) const volatile { return first; }
+
 template <typename T, int N>
 struct Box {
     T items[N];
@@ -59,6 +74,9 @@ volatile long sink;
 int main()
 {
     geo::Square sq(3);
+    geo::Flags flags;
+    flags.mode = 1;
+    flags.as_int = 2;
     geo::Shape &ref = sq;
     const geo::Square *ptr = &sq;
     geo::Box<int, 2> box = {{5, 6}};
@@ -89,6 +107,6 @@ int main()
     std::vector<bool> bits = {true, false, true, true};
     std::vector<bool> nobits;
     std::vector<bool> manybits(70, true);
-    sink = len + ar + box.first() + (long)dir + plain + iref + dq.size() + sdq.size() + std::get<0>(tup) + std::get<0>(one) + bits.size() + manybits.size() + ptr->id + ref.id + (long)std::tuple_size<decltype(none)>::value + vi.index() + var.index() + vd.index() + vv.index() + std::get<0>(td) + std::get<0>(te) + long_dq.size();
+    sink = len + ar + box.first() + (long)dir + plain + iref + dq.size() + sdq.size() + std::get<0>(tup) + std::get<0>(one) + bits.size() + manybits.size() + ptr->id + ref.id + (long)std::tuple_size<decltype(none)>::value + vi.index() + var.index() + vd.index() + vv.index() + std::get<0>(td) + std::get<0>(te) + long_dq.size() + (bool)flags + flags.sum(1);
     return 0;
 }
