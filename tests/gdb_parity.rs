@@ -1116,6 +1116,32 @@ fn rust_std_types_print_raw_as_stock_gdb_does() {
 
 const TRAITS_RS: Program = rust("traits", 0);
 
+const RTYPES_RS: Program = rust("rtypes", 0);
+
+#[test]
+fn rust_ptype_of_structs_enums_tuples_slices_and_pointers() {
+    // A tuple struct's fields are written without names, a unit struct
+    // by its name, a C-like enum without its values, an enum with data
+    // one variant a line (`Rect{w: u32, h: u32},`), a slice or `&str` as
+    // the struct gdb sees, a tuple, array or pointer by its name.
+    check(
+        RTYPES_RS,
+        "break rtypes.rs:42\ncontinue\nptype p\nwhatis p\nptype *p\nptype s\nwhatis s\nptype t\nwhatis t\n\
+         ptype sh\nptype *sh\nptype *w\nptype c\nptype *pr\nwhatis *pr\nptype *d\nptype arr\nptype raw\n\
+         ptype m\nptype u\nptype st\nptype o\nwhatis o\nptype t.0\nptype *raw\n",
+    );
+}
+
+#[test]
+fn rust_ptype_and_whatis_of_types_named_by_their_path() {
+    check(
+        RTYPES_RS,
+        "break rtypes.rs:42\ncontinue\nptype rtypes::Point\nwhatis rtypes::Point\nptype rtypes::Color\n\
+         ptype rtypes::Shape\nwhatis rtypes::Shape\nptype rtypes::Wrapper\nptype rtypes::inner::Deep\n\
+         whatis rtypes::inner::Deep\nptype rtypes::Unit\n",
+    );
+}
+
 #[test]
 fn rust_boxes_rcs_tuples_and_trait_objects() {
     check(

@@ -2419,9 +2419,11 @@ fn index_children(
                         continue;
                     };
                     let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
-                    if cx.lang(unit) == Lang::Cpp {
-                        // C++ names a type without its keyword (`ptype geo::Dir`).
-                        index.types.entry(cpp_canonical(&full)).or_default().push((unit, ty));
+                    match cx.lang(unit) {
+                        // C++ and Rust name a type without a keyword (`ptype geo::Dir`).
+                        Lang::Cpp => index.types.entry(cpp_canonical(&full)).or_default().push((unit, ty)),
+                        Lang::Rust => index.types.entry(full.clone()).or_default().push((unit, ty)),
+                        Lang::C => {}
                     }
                     index.types.entry(format!("enum {full}")).or_default().push((unit, ty));
                     continue;
@@ -2442,6 +2444,9 @@ fn index_children(
                 if matches!(tag, "struct " | "class " | "union ") && cx.lang(unit) == Lang::Cpp {
                     // A class's typedefs and nested types (`geo::Flags::bits_t`).
                     index_nested_types(cx, unit, child, &full, depth + 1, index);
+                }
+                if !tag.is_empty() && cx.lang(unit) == Lang::Rust {
+                    index.types.entry(full.clone()).or_default().push((unit, offset));
                 }
                 if !tag.is_empty() && cx.lang(unit) == Lang::Cpp {
                     // C++ names a class without its keyword, and as gdb

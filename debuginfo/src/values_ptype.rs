@@ -12,6 +12,11 @@ impl DebugInfo {
     /// `ptype` of a value: its type, with a struct (or the struct a pointer
     /// points to) written out member by member.
     pub fn ptype(&self, v: &Value) -> String {
+        if v.ty.lang == Lang::Rust {
+            if let Some(text) = rust_written(&v.ty) {
+                return text;
+            }
+        }
         if v.ty.lang == Lang::Cpp {
             // A C++ reference is read through: its own type is in `reference`.
             let declared = v.reference.clone().unwrap_or_else(|| v.ty.name());
@@ -30,7 +35,9 @@ impl DebugInfo {
     /// the type's name, one level of typedef taken off (`whatis
     /// geo::length_t` is `int`). `None` when no C++ type has that name.
     pub fn whatis_named(&self, name: &str) -> Option<String> {
-        let (module, unit, offset) = self.cpp_type_die(&type_key(name))?;
+        let (module, unit, offset) = self
+            .cpp_type_die(&type_key(name))
+            .or_else(|| self.type_die(name.trim(), Lang::Rust))?;
         let cx = Cx::new(self, module)?;
         let die = cx.entry(unit, offset).ok()?;
         if die.tag() == gimli::DW_TAG_typedef {
@@ -42,6 +49,10 @@ impl DebugInfo {
     /// `ptype TYPE` of a C++ type named directly, typedefs followed to
     /// the type they name. `None` when no C++ type has that name.
     pub fn ptype_named(&self, name: &str) -> Option<String> {
+        if let Some((module, unit, offset)) = self.type_die(name.trim(), Lang::Rust) {
+            let ty = Cx::new(self, module)?.resolve(unit, offset, false, 0).ok()?;
+            return Some(rust_written(&ty).unwrap_or_else(|| ty.name()));
+        }
         let (module, unit, offset) = self.cpp_type_die(&type_key(name))?;
         let cx = Cx::new(self, module)?;
         let ty = cx.resolve(unit, offset, false, 0).ok()?;
@@ -118,6 +129,11 @@ impl DebugInfo {
     /// The DIE of the C++ type named `name` (a class, struct, union, enum
     /// or typedef of a C++ unit), in any module.
     fn cpp_type_die(&self, name: &str) -> Option<(usize, usize, UnitOffset)> {
+        self.type_die(name, Lang::Cpp)
+    }
+
+    /// The DIE of the type named `name` in a unit of language `lang`.
+    fn type_die(&self, name: &str, lang: Lang) -> Option<(usize, usize, UnitOffset)> {
         (0..self.modules.len()).find_map(|module| {
             let cx = Cx::new(self, module)?;
             let index = global_index(self, module, &cx);
@@ -125,7 +141,7 @@ impl DebugInfo {
                 .types
                 .get(name)?
                 .iter()
-                .find(|(unit, _)| cx.lang(*unit) == Lang::Cpp)
+                .find(|(unit, _)| cx.lang(*unit) == lang)
                 .map(|&(unit, offset)| (module, unit, offset))
         })
     }
@@ -215,6 +231,77 @@ fn written(ty: &Type, indent: usize) -> String {
             format!("{} {{{}}}", ty.left, constants.join(", "))
         }
         _ => ty.name(),
+    }
+}
+
+/// A Rust struct, tuple struct or enum written out as gdb 13's Rust
+/// `ptype` writes it (`rust_print_struct_def`): one field or variant a
+/// line, each followed by a comma; a variant as `Circle(f64)` or
+/// `Rect{w: u32, h: u32}`; a tuple and a unit struct by their name.
+/// `None` for other types.
+fn rust_written(ty: &Type) -> Option<String> {
+    let name = ty.name();
+    let tuple_struct = |members: &[Member]| {
+        !members.is_empty()
+            && members
+                .iter()
+                .all(|m| m.name.as_deref().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+    };
+    match &ty.kind {
+        Kind::Struct { members: Some(members) } => {
+            if name.starts_with('(') {
+                return Some(name);
+            }
+            let tuple = tuple_struct(members);
+            let mut out = format!("struct {name}");
+            if members.is_empty() {
+                return Some(out);
+            }
+            out.push_str(if tuple { " (" } else { " {" });
+            for m in members {
+                out.push_str("\n  ");
+                if !tuple {
+                    out.push_str(&format!("{}: ", m.name.as_deref().unwrap_or("")));
+                }
+                out.push_str(&format!("{},", m.ty.name()));
+            }
+            out.push_str(if tuple { "\n)" } else { "\n}" });
+            Some(out)
+        }
+        Kind::Variants(variants) => {
+            let mut out = format!("enum {name} {{");
+            for (_, arm) in &variants.arms {
+                out.push_str(&format!("\n  {}", arm.name.as_deref().unwrap_or("")));
+                if let Kind::Struct { members: Some(fields) } = &arm.ty.kind {
+                    if tuple_struct(fields) {
+                        let types: Vec<String> = fields.iter().map(|f| f.ty.name()).collect();
+                        out.push_str(&format!("({})", types.join(", ")));
+                    } else if !fields.is_empty() {
+                        let named: Vec<String> = fields
+                            .iter()
+                            .map(|f| format!("{}: {}", f.name.as_deref().unwrap_or(""), f.ty.name()))
+                            .collect();
+                        out.push_str(&format!("{{{}}}", named.join(", ")));
+                    }
+                }
+                out.push(',');
+            }
+            out.push_str("\n}");
+            Some(out)
+        }
+        Kind::Enum { values, .. } => {
+            let mut out = format!("enum {name} {{\n");
+            for (constant, _) in values {
+                let short = constant
+                    .strip_prefix(name.as_str())
+                    .and_then(|c| c.strip_prefix("::"))
+                    .unwrap_or(constant);
+                out.push_str(&format!("  {short},\n"));
+            }
+            out.push('}');
+            Some(out)
+        }
+        _ => None,
     }
 }
 
