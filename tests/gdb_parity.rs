@@ -1025,6 +1025,17 @@ fn cpp_ptype_of_classes_with_bases_methods_and_static_members() {
 }
 
 #[test]
+fn cpp_static_members_print_among_the_members_and_by_their_name() {
+    // gdb reads a static member's variable and prints it in its place,
+    // in a base class and through a reference or pointer too.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np sq\np ref\np *ptr\np geo::Shape::count\nwhatis geo::Shape::count\n\
+         p sq.count\np ref.count\np ptr->count + 1\np sq.id\n",
+    );
+}
+
+#[test]
 fn cpp_ptype_of_templates_enums_typedefs_and_references() {
     // In a template's body its parameters stand for their arguments
     // (`T items[2]`), in names too (`std::_Head_base<0, _Head, false>`);

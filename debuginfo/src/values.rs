@@ -100,6 +100,9 @@ enum Note {
     Text(String),
     /// A libstdc++ container, as gdb's pretty printer shows it.
     Pretty(Rc<Pretty>),
+    /// The value of a C++ static member, by its qualified name, or what
+    /// gdb prints in its place.
+    Static(String, Result<Rc<Value>, String>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +208,10 @@ struct Member {
     /// A C++ base class (`DW_TAG_inheritance`): nameless, its members are
     /// the derived struct's, and gdb prints it as `<Base> = {...}`.
     base: bool,
+    /// A C++ static data member, by its qualified name (`geo::Shape::count`):
+    /// not in the struct's bytes but a variable of its own, which gdb
+    /// prints among the members as `static count = 3`.
+    statik: Option<String>,
 }
 
 impl Type {
@@ -1206,7 +1213,9 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 for m in members {
-                    if m.bits.is_none() {
+                    if let Some(name) = &m.statik {
+                        self.static_note(name, &m.ty, notes);
+                    } else if m.bits.is_none() {
                         self.notes_for(&m.ty, bytes, offset + m.offset, notes, budget);
                     }
                 }
@@ -1223,6 +1232,41 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
+    }
+
+    /// The value of the C++ static member `name` (of type `ty`), kept once
+    /// per value. A static member of a struct type already being read
+    /// higher up (a class with a static instance of itself) is not read
+    /// again: gdb prints a note in its place.
+    fn static_note(&self, name: &str, ty: &Type, notes: &mut Vec<(u64, Note)>) {
+        thread_local! {
+            /// The struct types of the static members being read.
+            static READING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+        }
+        if notes.iter().any(|(_, n)| matches!(n, Note::Static(s, _) if s == name)) {
+            return;
+        }
+        let is_struct = matches!(ty.kind, Kind::Struct { .. });
+        let type_name = ty.name();
+        if is_struct && READING.with(|r| r.borrow().contains(&type_name)) {
+            let seen = "<same as static member of an already seen type>".to_string();
+            notes.push((0, Note::Static(name.to_string(), Err(seen))));
+            return;
+        }
+        if is_struct {
+            READING.with(|r| r.borrow_mut().push(type_name));
+        }
+        let value = self
+            .lookup(name)
+            .map(|mut v| {
+                v.bare = true;
+                Rc::new(v)
+            })
+            .map_err(|_| "<optimized out>".to_string());
+        if is_struct {
+            READING.with(|r| r.borrow_mut().pop());
+        }
+        notes.push((0, Note::Static(name.to_string(), value)));
     }
 
     /// What a Rust slice or `&str` points to, as gdb shows it: `[1, 2]`, `"hi"`.
@@ -1829,6 +1873,7 @@ impl<'a> Evaluator<'a> {
         };
         for m in members {
             match &m.name {
+                Some(n) if n == name && m.statik.is_some() => return self.lookup(m.statik.as_deref().unwrap_or(n)),
                 Some(n) if n == name => return self.member(v, m),
                 None => {
                     // Members of anonymous structs and unions are the parent's.
@@ -2208,7 +2253,7 @@ fn find_member<'t>(ty: &'t Type, name: &str, depth: u32) -> Option<(&'t Member, 
     if depth > 8 {
         return None;
     }
-    for m in members {
+    for m in members.iter().filter(|m| m.statik.is_none()) {
         match &m.name {
             Some(n) if n == name => return m.bits.is_none().then_some((m, m.offset)),
             None => {
@@ -2233,7 +2278,7 @@ fn flexible_notes(ty: &Type, base: u64, offset: u64, notes: &mut Vec<(u64, Note)
             notes.push((offset, Note::Text(format!("{:#x}", base.wrapping_add(offset)))));
         }
         Kind::Struct { members: Some(members) } => {
-            for m in members {
+            for m in members.iter().filter(|m| m.statik.is_none()) {
                 flexible_notes(&m.ty, base, offset + m.offset, notes, depth + 1);
             }
         }
@@ -2365,10 +2410,16 @@ fn index_children(
                 let Some(n) = cx.inherited_name(unit, e) else {
                     continue;
                 };
-                let full = if prefix.is_empty() {
-                    n.clone()
-                } else {
-                    format!("{prefix}::{n}")
+                // A C++ static member's definition completes its declaration
+                // in the class, whose scope names it (`geo::Shape::count`).
+                let class_scope = cx
+                    .reference(unit, e, gimli::DW_AT_specification)
+                    .and_then(|(u, o)| cx.scope_prefixes(u).get(&o.0).cloned())
+                    .filter(|p| !p.is_empty());
+                let full = match class_scope {
+                    Some(scope) => format!("{scope}::{n}"),
+                    None if prefix.is_empty() => n.clone(),
+                    None => format!("{prefix}::{n}"),
                 };
                 let entry = index.by_name.entry(full.clone()).or_default();
                 if entry.is_empty() {

@@ -15,6 +15,7 @@ fn member(name: &str, offset: u64, ty: Type) -> Member {
         bits: None,
         ty,
         base: false,
+        statik: None,
     }
 }
 

@@ -293,12 +293,15 @@ fn find_deep<'t>(ty: &'t Type, name: &str, want: fn(&Type) -> bool, depth: u32) 
     if depth > 8 {
         return None;
     }
-    members.iter().filter(|m| m.bits.is_none()).find_map(|m| {
-        if m.name.as_deref() == Some(name) && want(&m.ty) {
-            return Some((&m.ty, m.offset));
-        }
-        find_deep(&m.ty, name, want, depth + 1).map(|(t, o)| (t, m.offset + o))
-    })
+    members
+        .iter()
+        .filter(|m| m.bits.is_none() && m.statik.is_none())
+        .find_map(|m| {
+            if m.name.as_deref() == Some(name) && want(&m.ty) {
+                return Some((&m.ty, m.offset));
+            }
+            find_deep(&m.ty, name, want, depth + 1).map(|(t, o)| (t, m.offset + o))
+        })
 }
 
 fn word(bytes: &[u8], offset: u64) -> Option<u64> {
@@ -620,7 +623,9 @@ impl Evaluator<'_> {
     fn tuple(&self, ty: &Type, name: &str, own: &[u8]) -> Option<Body> {
         let kind = &name[..name.find('<')?];
         let fields = |t: &Type| match &t.kind {
-            Kind::Struct { members: Some(m) } => Some(m.clone()),
+            Kind::Struct { members: Some(m) } => {
+                Some(m.iter().filter(|m| m.statik.is_none()).cloned().collect::<Vec<_>>())
+            }
             _ => None,
         };
         let top = fields(ty)?;

@@ -286,6 +286,14 @@ impl Printer<'_> {
         })
     }
 
+    /// The value of the static member `qualified`, read with the value.
+    fn static_value(&self, qualified: &str) -> Option<Result<&Value, &str>> {
+        self.notes.iter().find_map(|(_, n)| match n {
+            Note::Static(name, v) if name == qualified => Some(v.as_deref().map_err(String::as_str)),
+            _ => None,
+        })
+    }
+
     /// The pretty printer's view of the struct of type `ty` at `offset`
     /// (not of a part of it that starts there, like `v._M_impl`).
     pub(super) fn pretty(&self, offset: u64, ty: &Type) -> Option<&Pretty> {
@@ -431,6 +439,15 @@ impl Printer<'_> {
                     }
                     if m.base {
                         out.push_str(&format!("<{}> = ", m.ty.name()));
+                    }
+                    if let Some(qualified) = &m.statik {
+                        out.push_str(&format!("static {} = ", m.name.as_deref().unwrap_or("")));
+                        match self.static_value(qualified) {
+                            Some(Ok(v)) => out.push_str(&v.format(self.f)),
+                            Some(Err(text)) => out.push_str(text),
+                            None => out.push_str("<optimized out>"),
+                        }
+                        continue;
                     }
                     if let Some(name) = &m.name {
                         out.push_str(name);

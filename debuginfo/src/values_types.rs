@@ -316,7 +316,7 @@ impl<'a> Cx<'a> {
     /// The enclosing namespaces and types of every type DIE of a unit
     /// (`core::option` for `Option<i32>`), found in one walk of the unit
     /// and kept: DIEs do not point to their parents.
-    fn scope_prefixes(&self, unit: usize) -> Prefixes {
+    pub(super) fn scope_prefixes(&self, unit: usize) -> Prefixes {
         let key = (module_key(self.di, self.module), unit);
         if let Some(found) = SCOPE_PREFIXES.with(|c| c.borrow().get(&key).cloned()) {
             return found;
@@ -337,7 +337,13 @@ impl<'a> Cx<'a> {
                 | gimli::DW_TAG_enumeration_type => self.name(unit, e),
                 _ => None,
             };
-            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() || e.tag() == gimli::DW_TAG_typedef {
+            // And C++ static members declared in a class, for their definitions.
+            let in_class = matches!(e.tag(), gimli::DW_TAG_variable | gimli::DW_TAG_member)
+                && matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some()
+                || e.tag() == gimli::DW_TAG_typedef
+                || in_class
+            {
                 let parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
                 prefixes.insert(e.offset().0, parts.join("::"));
             }
@@ -401,6 +407,25 @@ impl<'a> Cx<'a> {
                 variants = Some(parts);
                 continue;
             }
+            let declared = matches!(m.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+            let is_static = m.tag() == gimli::DW_TAG_variable || m.tag() == gimli::DW_TAG_member && declared;
+            if is_static && self.lang(unit) == Lang::Cpp {
+                if let (Some(name), Some((u, o))) = (self.name(unit, m), self.reference(unit, m, gimli::DW_AT_type)) {
+                    let class = self.entry(unit, offset)?;
+                    let qualified = self
+                        .name(unit, &class)
+                        .map(|c| format!("{}::{name}", self.qualified(unit, offset, &c)));
+                    members.push(Member {
+                        name: Some(name),
+                        offset: 0,
+                        bits: None,
+                        ty: self.resolve(u, o, true, depth + 1)?,
+                        base: false,
+                        statik: qualified,
+                    });
+                }
+                continue;
+            }
             if m.tag() != gimli::DW_TAG_member && m.tag() != gimli::DW_TAG_inheritance {
                 continue;
             }
@@ -450,6 +475,7 @@ impl<'a> Cx<'a> {
                 bits,
                 ty,
                 base: false,
+                statik: None,
             }))
         }
     }
