@@ -1050,6 +1050,21 @@ fn cpp_ptype_of_templates_enums_typedefs_and_references() {
     );
 }
 
+const MEMBERS_O0: Program = cpp("members", 0);
+
+#[test]
+fn cpp_ptype_and_print_of_members_of_every_kind() {
+    // References (`const int &cref;`, shown `@0x...` inside a value),
+    // wide characters (`119 L'w'`), an anonymous enum written in place
+    // with its constants named in the class, a member template's name as
+    // gdb canonicalises it (`conv<long>`), operators, a virtual destructor.
+    check(
+        MEMBERS_O0,
+        "break members.cpp:35\ncontinue\nptype h\nptype u\nptype n::Inner\nwhatis h.arr\nptype h.arr\nptype h.fp\n\
+         ptype h.d\nwhatis h.cref\np h\np u\np h.anon_enum\np h.wc\np/x h.c16\n",
+    );
+}
+
 #[test]
 fn cpp_printers_deques_walk_their_blocks_up_to_200_elements() {
     // `long_dq` spans three blocks of 128 ints, one of them filled from

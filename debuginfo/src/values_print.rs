@@ -337,6 +337,11 @@ impl Printer<'_> {
                     Format::Natural if *char && ty.size == 1 => {
                         out.push_str(&format!("{v} {}", char_literal(v as u8)));
                     }
+                    // C++'s wide characters, with their literal's prefix.
+                    Format::Natural if ty.lang == Lang::Cpp && wide_prefix(ty).is_some() && (0..128).contains(&v) => {
+                        let prefix = wide_prefix(ty).unwrap_or_default();
+                        out.push_str(&format!("{v} {prefix}{}", char_literal(v as u8)));
+                    }
                     Format::Natural if *char => out.push_str(&rust_char(v as u32)),
                     _ => self.number(out, v, ty.size, *signed),
                 }
@@ -394,6 +399,11 @@ impl Printer<'_> {
                 } else {
                     out.push_str(&v.to_string());
                 }
+            }
+            Kind::Pointer { reference: true, .. } if matches!(self.f, Format::Natural | Format::Hex) => {
+                // A C++ reference inside a value shows where it refers,
+                // as gdb does without `set print deref-refs`.
+                out.push_str(&format!("@{:#x}", read_int(here, 8, false) as u64));
             }
             Kind::Pointer { .. } => {
                 let v = read_int(here, 8, false) as u64;
@@ -630,6 +640,25 @@ pub(super) fn flag_enum(values: &[(String, i64)], mut v: u64) -> String {
         return "0".to_string();
     }
     format!("({})", parts.join(" | "))
+}
+
+/// The prefix of a C++ wide character literal of type `ty`: `L'w'`,
+/// `u'c'`, `U'c'`.
+fn wide_prefix(ty: &Type) -> Option<&'static str> {
+    match strip_qualifiers(&ty.left) {
+        "wchar_t" => Some("L"),
+        "char16_t" => Some("u"),
+        "char32_t" => Some("U"),
+        _ => None,
+    }
+}
+
+fn strip_qualifiers(name: &str) -> &str {
+    let mut rest = name;
+    while let Some(r) = rest.strip_prefix("const ").or_else(|| rest.strip_prefix("volatile ")) {
+        rest = r;
+    }
+    rest
 }
 
 #[cfg(test)]

@@ -529,9 +529,12 @@ impl CppWriter<'_> {
             Some(rest) => format!("{}{rest}", substitute(&base.left, locals)),
             None => ty.left.clone(),
         };
-        join_declarator(&left, &format!("{name}{}", ty.right))
-            .trim_end()
-            .to_string()
+        let text = if left.ends_with('&') {
+            format!("{left}{name}{}", ty.right)
+        } else {
+            join_declarator(&left, &format!("{name}{}", ty.right))
+        };
+        text.trim_end().to_string()
     }
 
     /// A struct, class, union or enum DIE written out in full (gdb's
@@ -729,13 +732,19 @@ impl CppWriter<'_> {
                 .filter(|(_, d)| {
                     matches!(
                         d.tag(),
-                        gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type
+                        gimli::DW_TAG_structure_type
+                            | gimli::DW_TAG_class_type
+                            | gimli::DW_TAG_union_type
+                            | gimli::DW_TAG_enumeration_type
                     ) && self.cx.name(self.unit, d).is_none()
                 });
             let declared = match anonymous {
-                // An anonymous struct or union is written where it is.
+                // An anonymous struct, union or enum is written where it is.
                 Some((o, d)) => {
-                    let body = self.class(o, &d, level + 4);
+                    let body = match d.tag() {
+                        gimli::DW_TAG_enumeration_type => self.enumeration(o, &d).unwrap_or_default(),
+                        _ => self.class(o, &d, level + 4),
+                    };
                     if name.is_empty() {
                         body
                     } else {
@@ -776,7 +785,8 @@ impl CppWriter<'_> {
                 .filter(|m| self.cx.name(self.unit, m).as_deref() == Some(name.as_str()))
             {
                 label(&mut out, Self::access(m, default), &mut section);
-                out.push_str(&format!("{pad}    {};\n", self.method(m, name, class_stem, &locals)));
+                let written = self.method(m, &cpp_canonical(name), class_stem, &locals);
+                out.push_str(&format!("{pad}    {written};\n"));
             }
         }
         if !typedefs.is_empty() {

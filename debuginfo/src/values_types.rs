@@ -341,7 +341,7 @@ impl<'a> Cx<'a> {
             let in_class = matches!(e.tag(), gimli::DW_TAG_variable | gimli::DW_TAG_member)
                 && matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
             if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some()
-                || e.tag() == gimli::DW_TAG_typedef
+                || matches!(e.tag(), gimli::DW_TAG_typedef | gimli::DW_TAG_enumeration_type)
                 || in_class
             {
                 let parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
@@ -609,7 +609,12 @@ impl<'a> Cx<'a> {
             let scope = match (&name, scoped) {
                 (Some(_), true) => Some(display.clone()),
                 (Some(n), false) => display.strip_suffix(&format!("::{n}")).map(str::to_string),
-                (None, _) => None,
+                // An anonymous enum's constants are named in the scope it is in.
+                (None, _) => self
+                    .scope_prefixes(unit)
+                    .get(&offset.0)
+                    .filter(|p| !p.is_empty())
+                    .cloned(),
             };
             if let Some(scope) = scope {
                 for (constant, _) in &mut values {
