@@ -1036,6 +1036,16 @@ fn cpp_static_members_print_among_the_members_and_by_their_name() {
 }
 
 #[test]
+fn cpp_type_names_and_scoped_enum_constants_in_expressions() {
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np geo::Shape\np int\np geo::length_t\np sizeof(geo::Shape)\n\
+         p (geo::length_t)3\np geo::Dir::East\np dir == geo::Dir::South\np geo::TWO\np plain == geo::ONE\n\
+         p/d geo::Dir::South\n",
+    );
+}
+
+#[test]
 fn cpp_ptype_of_templates_enums_typedefs_and_references() {
     // In a template's body its parameters stand for their arguments
     // (`T items[2]`), in names too (`std::_Head_base<0, _Head, false>`);
@@ -1162,7 +1172,7 @@ fn rust_ptype_of_structs_enums_tuples_slices_and_pointers() {
 fn rust_ptype_and_whatis_of_types_named_by_their_path() {
     check(
         RTYPES_RS,
-        "break rtypes.rs:42\ncontinue\nptype rtypes::Point\nwhatis rtypes::Point\nptype rtypes::Color\n\
+        "break rtypes.rs:42\ncontinue\nptype rtypes::Point\nwhatis rtypes::Point\np rtypes::Point\nptype rtypes::Color\n\
          ptype rtypes::Shape\nwhatis rtypes::Shape\nptype rtypes::Wrapper\nptype rtypes::inner::Deep\n\
          whatis rtypes::inner::Deep\nptype rtypes::Unit\n",
     );

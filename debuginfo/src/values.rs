@@ -1488,10 +1488,11 @@ impl<'a> Evaluator<'a> {
     /// The result of a comparison or logical operator: an `int` in C, a
     /// `bool` in Rust.
     fn truth_value(&self, x: bool) -> Value {
-        let rust = self.frame.as_ref().is_some_and(|f| f.cx.lang(f.unit) == Lang::Rust);
-        if rust {
+        // Rust's and C++'s comparisons are `bool`s, C's are `int`s.
+        let lang = self.frame.as_ref().map(|f| f.cx.lang(f.unit));
+        if let Some(lang @ (Lang::Rust | Lang::Cpp)) = lang {
             let ty = Type {
-                lang: Lang::Rust,
+                lang,
                 ..Type::simple(
                     "bool",
                     1,
@@ -1673,6 +1674,9 @@ impl<'a> Evaluator<'a> {
                 continue;
             };
             return self.function_value(module, f);
+        }
+        if self.named_type(name).is_some() {
+            return Err("Attempt to use a type name as an expression".to_string());
         }
         Err(not_found())
     }
@@ -2459,6 +2463,22 @@ fn index_children(
                             AttributeValue::Udata(v) => v as i64,
                             v => v.sdata_value().unwrap_or(0),
                         };
+                        // C++ names the constant of an `enum class` by its enum
+                        // (`geo::Dir::East`); gdb 13 does not take that form
+                        // for other enums.
+                        let enum_die = cx.entry(unit, ty).ok();
+                        let scoped_enum = enum_die.as_ref().is_some_and(|e| {
+                            matches!(e.attr_value(gimli::DW_AT_enum_class), Some(AttributeValue::Flag(true)))
+                        });
+                        if cx.lang(unit) == Lang::Cpp && scoped_enum {
+                            if let Some(enum_name) = enum_die.as_ref().and_then(|e| cx.name(unit, e)) {
+                                let scoped = match prefix {
+                                    "" => format!("{enum_name}::{n}"),
+                                    p => format!("{p}::{enum_name}::{n}"),
+                                };
+                                index.enumerators.entry(scoped).or_default().push((unit, ty, value));
+                            }
+                        }
                         let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
                         index.enumerators.entry(full).or_default().push((unit, ty, value));
                     }
