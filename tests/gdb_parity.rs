@@ -1190,6 +1190,26 @@ fn rust_boxes_rcs_tuples_and_trait_objects() {
 // address with two internal-error warnings in the middle of the value. And
 // whole backtraces: in some Rust programs gdb 13 does not stop at `main`.
 #[test]
+fn rust_ptype_of_std_types_closures_and_trait_objects() {
+    // Std types are structs and enums like the program's own (stock gdb
+    // has no printers for them); a closure is its captured environment,
+    // a `&dyn Trait` the pointer and vtable gdb sees.
+    check(
+        STDTYPES_RS,
+        "break stdtypes.rs:22\ncontinue\nptype v\nptype s\nptype st\nptype some\nptype b\nptype rc\nptype ok\n\
+         whatis ok\nptype hm\n",
+    );
+    check(
+        TRAITS_RS,
+        "break traits.rs:36\ncontinue\nptype boxed\nptype *boxed\nptype shared\nptype add\nwhatis add\nptype t\n",
+    );
+    check(
+        TRAITS_RS,
+        "break traits::loudness\ncontinue\nptype s\nwhatis s\nptype s.pointer\n",
+    );
+}
+
+#[test]
 fn rust_methods_through_trait_objects() {
     check(
         TRAITS_RS,
