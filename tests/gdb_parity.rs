@@ -1075,6 +1075,20 @@ fn cpp_ptype_and_print_of_members_of_every_kind() {
     );
 }
 
+const MEMPTR_O0: Program = cpp("memptr", 0);
+
+#[test]
+fn cpp_pointers_to_members_and_methods() {
+    // `&H::b` names the member at the offset held, `&virtual H::v()` the
+    // method in the vtable slot; a method's `this` is `H * const`, as gdb
+    // makes it; a class named like its constructor is the class.
+    check(
+        MEMPTR_O0,
+        "break memptr.cpp:13\ncontinue\np pa\np pn\np pg\np pv\np pz\nwhatis pa\nptype pg\nwhatis pv\np/x pa\n\
+         info locals\np sizeof(pg)\np/x pg\nptype H\nwhatis H\np H\n",
+    );
+}
+
 #[test]
 fn cpp_printers_deques_walk_their_blocks_up_to_200_elements() {
     // `long_dq` spans three blocks of 128 ints, one of them filled from

@@ -166,6 +166,12 @@ enum Kind {
         flag: bool,
     },
     Function,
+    /// A C++ pointer to a member of `class` (`int H::*`), or to a method
+    /// (`void (H::*)(H * const)`, a function pointer and an adjustment).
+    MemberPointer {
+        method: bool,
+        class: Option<TypeRef>,
+    },
     /// A register of single-bit flags, printed `[ ZF IF ]`.
     Flags(Vec<(&'static str, u64)>),
     /// A variable of `info locals` that could not be read, and why.
@@ -1225,6 +1231,16 @@ impl<'a> Evaluator<'a> {
                     self.notes_for(&arm.ty, bytes, offset + arm.offset, notes, budget);
                 }
             }
+            Kind::MemberPointer { method, class } => {
+                *budget -= 1;
+                let Some(raw) = bytes.get(offset as usize..offset as usize + 8) else {
+                    return;
+                };
+                let v = read_int(raw, 8, true) as i64;
+                if let Some(note) = class.as_ref().and_then(|c| self.member_pointer_note(c, *method, v)) {
+                    notes.push((offset, Note::Text(note)));
+                }
+            }
             Kind::Array { elem, count } if elem.size > 0 && contains_pointer(elem, 0) => {
                 for i in 0..(*count).min(PRINT_MAX as u64) {
                     self.notes_for(elem, bytes, offset + i * elem.size, notes, budget);
@@ -1232,6 +1248,69 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
+    }
+
+    /// What a pointer to a member of `class` holding `v` points to, as gdb
+    /// shows it: `&H::b` (the member at that offset), `&virtual H::v()`
+    /// (the method in that vtable slot), `<H::go(int) const>` (the
+    /// function at that address).
+    fn member_pointer_note(&self, class: &TypeRef, method: bool, v: i64) -> Option<String> {
+        let cx = Cx::new(self.di, class.module)?;
+        let ty = cx.full_type(class).ok()?;
+        let name = ty.name();
+        if !method {
+            let Kind::Struct { members: Some(members) } = &ty.kind else {
+                return None;
+            };
+            let m = members
+                .iter()
+                .find(|m| m.statik.is_none() && !m.base && m.name.is_some() && m.offset == v as u64)?;
+            return Some(format!("&{name}::{}", m.name.as_deref().unwrap_or("")));
+        }
+        if v & 1 == 0 {
+            return self.symbol_note(v as u64);
+        }
+        // A virtual method: its slot in the vtable, from the class's DWARF.
+        let slot = (v as u64 - 1) / 8;
+        let mut tree = cx.units[class.unit].entries_tree(Some(UnitOffset(class.offset))).ok()?;
+        let root = tree.root().ok()?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let e = child.entry();
+            if e.tag() != gimli::DW_TAG_subprogram {
+                continue;
+            }
+            let Some(AttributeValue::Exprloc(expr)) = e.attr_value(gimli::DW_AT_vtable_elem_location) else {
+                continue;
+            };
+            let mut r = expr.0.clone();
+            if r.read_u8().ok()? != gimli::DW_OP_constu.0 || r.read_uleb128().ok()? != slot {
+                continue;
+            }
+            let method_name = cx.name(class.unit, e)?;
+            let (mut params, mut this_const) = (Vec::new(), false);
+            let mut inner = child.children();
+            while let Ok(Some(p)) = inner.next() {
+                let p = p.entry();
+                if p.tag() != gimli::DW_TAG_formal_parameter {
+                    continue;
+                }
+                let ty = cx.type_of(class.unit, p, true).ok()?;
+                if matches!(p.attr_value(gimli::DW_AT_artificial), Some(AttributeValue::Flag(true))) {
+                    if let Kind::Pointer { target, .. } = &ty.kind {
+                        this_const = target.left.starts_with("const ");
+                    }
+                } else {
+                    params.push(ty.name());
+                }
+            }
+            let constness = if this_const { " const" } else { "" };
+            return Some(format!(
+                "&virtual {name}::{method_name}({}){constness}",
+                params.join(", ")
+            ));
+        }
+        None
     }
 
     /// The value of the C++ static member `name` (of type `ty`), kept once
@@ -1665,6 +1744,11 @@ impl<'a> Evaluator<'a> {
                 return Ok(Value::scalar(ty, value as u64));
             }
         }
+        // A type's name is not a value, even where a function (a C++
+        // class's constructor) has the same name.
+        if self.named_type(name).is_some() {
+            return Err("Attempt to use a type name as an expression".to_string());
+        }
         // Functions.
         for (module, ms) in self.di.modules.iter().enumerate() {
             let Some(d) = ms.dwarf(self.di) else {
@@ -1674,9 +1758,6 @@ impl<'a> Evaluator<'a> {
                 continue;
             };
             return self.function_value(module, f);
-        }
-        if self.named_type(name).is_some() {
-            return Err("Attempt to use a type name as an expression".to_string());
         }
         Err(not_found())
     }

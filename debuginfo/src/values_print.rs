@@ -400,6 +400,25 @@ impl Printer<'_> {
                     out.push_str(&v.to_string());
                 }
             }
+            Kind::MemberPointer { method, .. } => {
+                let v = read_int(here, 8, true) as i64;
+                let note = self.note(offset);
+                match (self.f, *method) {
+                    (Format::Natural, false) if v == -1 => out.push_str("NULL"),
+                    (Format::Natural, true) if v == 0 => out.push_str("NULL"),
+                    // `&H::b`, `&virtual H::v()`.
+                    (Format::Natural, false) => out.push_str(note.unwrap_or(&v.to_string())),
+                    (Format::Natural, true) if v & 1 == 1 && note.is_some() => out.push_str(note.unwrap_or_default()),
+                    (Format::Natural, true) => {
+                        out.push_str(&format!("({}) {:#x}", ty.name(), v as u64));
+                        if let Some(note) = note {
+                            out.push(' ');
+                            out.push_str(note);
+                        }
+                    }
+                    (_, method) => self.number(out, v as i128, 8, !method),
+                }
+            }
             Kind::Pointer { reference: true, .. } if matches!(self.f, Format::Natural | Format::Hex) => {
                 // A C++ reference inside a value shows where it refers,
                 // as gdb does without `set print deref-refs`.

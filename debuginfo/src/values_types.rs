@@ -169,10 +169,35 @@ impl<'a> Cx<'a> {
                     _ => Type::simple(name, size, kind),
                 }
             }
-            gimli::DW_TAG_pointer_type
-            | gimli::DW_TAG_reference_type
-            | gimli::DW_TAG_rvalue_reference_type
-            | gimli::DW_TAG_ptr_to_member_type => {
+            gimli::DW_TAG_ptr_to_member_type => {
+                let class_ref = self.reference(unit, &die, gimli::DW_AT_containing_type);
+                let class = match class_ref {
+                    Some((u, o)) => self.resolve(u, o, true, depth + 1)?.name(),
+                    None => "?".to_string(),
+                };
+                let target = target(true)?;
+                let method = matches!(target.kind, Kind::Function);
+                let (left, right) = if method {
+                    (format!("{} ({class}::*", target.left), format!("){}", target.right))
+                } else {
+                    (format!("{} {class}::*", target.left), target.right.clone())
+                };
+                Type {
+                    left,
+                    right,
+                    size: size.unwrap_or(if method { 16 } else { 8 }),
+                    lang,
+                    kind: Kind::MemberPointer {
+                        method,
+                        class: class_ref.map(|(u, o)| TypeRef {
+                            module: self.module,
+                            unit: u,
+                            offset: o.0,
+                        }),
+                    },
+                }
+            }
+            gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type | gimli::DW_TAG_rvalue_reference_type => {
                 let full = self.reference(unit, &die, gimli::DW_AT_type).map(|(u, o)| TypeRef {
                     module: self.module,
                     unit: u,
@@ -266,7 +291,16 @@ impl<'a> Cx<'a> {
                                 Some(AttributeValue::Flag(true))
                             );
                             if !artificial || lang != Lang::Rust {
-                                params.push(self.type_of(unit, child, true)?.name());
+                                let mut param = self.type_of(unit, child, true)?;
+                                // gdb makes a C++ method's `this` a const
+                                // pointer (GCC leaves the const out of
+                                // class declarations, PR debug/43053).
+                                let this = artificial && lang == Lang::Cpp && params.is_empty();
+                                if this && matches!(param.kind, Kind::Pointer { .. }) && !param.left.ends_with(" const")
+                                {
+                                    param.left.push_str(" const");
+                                }
+                                params.push(param.name());
                             }
                         }
                         gimli::DW_TAG_unspecified_parameters => params.push("...".to_string()),
