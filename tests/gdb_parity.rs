@@ -1036,6 +1036,17 @@ fn cpp_static_members_print_among_the_members_and_by_their_name() {
 }
 
 #[test]
+fn cpp_virtual_base_classes_are_found_through_the_vtable() {
+    // `Flags` derives virtually from `Shape`: where the base is in the
+    // object is read from the vtable, as gdb reads it.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np flags\np flags.count\np flags.id\np flags.side\n\
+         p *(geo::Flags *)&flags\np flags.last\n",
+    );
+}
+
+#[test]
 fn cpp_type_names_and_scoped_enum_constants_in_expressions() {
     check(
         TYPES_O0,

@@ -218,6 +218,12 @@ struct Member {
     /// not in the struct's bytes but a variable of its own, which gdb
     /// prints among the members as `static count = 3`.
     statik: Option<String>,
+    /// A C++ virtual base class, whose place in the object the object's
+    /// vtable holds, this many bytes before the vtable's address point
+    /// (DWARF's `DW_OP_dup; DW_OP_deref; DW_OP_lit24; DW_OP_minus;
+    /// DW_OP_deref; DW_OP_plus`). `offset` is set from it when a value
+    /// of the type is read ([`Evaluator::place_virtual_bases`]).
+    virtual_base: Option<u64>,
 }
 
 impl Type {
@@ -1159,6 +1165,10 @@ impl<'a> Evaluator<'a> {
 
     /// Adds to a value what its pointers point to.
     fn annotate(&self, mut v: Value) -> Value {
+        if let Some(bytes) = v.bytes.take() {
+            self.place_virtual_bases(&mut v.ty, &bytes, 0, 0);
+            v.bytes = Some(bytes);
+        }
         let mut notes = Vec::new();
         if let Some(bytes) = &v.bytes {
             let mut budget = PRINT_MAX * 4;
@@ -1247,6 +1257,35 @@ impl<'a> Evaluator<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Sets the offset of each virtual base class in a C++ value of type
+    /// `ty` (at `offset` in `bytes`) from the vtable of the object that
+    /// holds it, as gdb finds it.
+    fn place_virtual_bases(&self, ty: &mut Type, bytes: &[u8], offset: u64, depth: u32) {
+        if ty.lang != Lang::Cpp || depth > 8 {
+            return;
+        }
+        let Kind::Struct { members: Some(members) } = &mut ty.kind else {
+            return;
+        };
+        for m in members.iter_mut() {
+            if let Some(n) = m.virtual_base {
+                let vptr = bytes
+                    .get(offset as usize..)
+                    .and_then(|b| b.get(..8))
+                    .map(|b| read_int(b, 8, false) as u64);
+                let place = vptr
+                    .and_then(|p| self.read(p.wrapping_sub(n), 8).ok())
+                    .map(|b| read_int(&b, 8, true) as i64);
+                if let Some(place) = place {
+                    m.offset = place as u64;
+                }
+            }
+            if m.statik.is_none() && m.bits.is_none() {
+                self.place_virtual_bases(&mut m.ty, bytes, offset.wrapping_add(m.offset), depth + 1);
+            }
         }
     }
 

@@ -16,6 +16,7 @@ fn member(name: &str, offset: u64, ty: Type) -> Member {
         ty,
         base: false,
         statik: None,
+        virtual_base: None,
     }
 }
 

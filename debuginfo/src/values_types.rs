@@ -456,6 +456,7 @@ impl<'a> Cx<'a> {
                         ty: self.resolve(u, o, true, depth + 1)?,
                         base: false,
                         statik: qualified,
+                        virtual_base: None,
                     });
                 }
                 continue;
@@ -484,7 +485,12 @@ impl<'a> Cx<'a> {
                 Some((u, o)) => self.resolve(u, o, false, depth + 1)?,
                 None => return Ok(None),
             };
-            let mut byte_offset = match m.attr_value(gimli::DW_AT_data_member_location) {
+            let location = m.attr_value(gimli::DW_AT_data_member_location);
+            let virtual_base = match &location {
+                Some(AttributeValue::Exprloc(e)) => vtable_offset(e),
+                _ => None,
+            };
+            let mut byte_offset = match location {
                 Some(AttributeValue::Exprloc(e)) => constant_offset(&e).unwrap_or(0),
                 Some(v) => v.udata_value().unwrap_or(0),
                 None => 0,
@@ -510,6 +516,7 @@ impl<'a> Cx<'a> {
                 ty,
                 base: false,
                 statik: None,
+                virtual_base,
             }))
         }
     }
@@ -733,6 +740,26 @@ pub(super) fn constant_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
         return None;
     }
     r.read_uleb128().ok()
+}
+
+/// The vtable offset of a virtual base's location: `N` of `DW_OP_dup;
+/// DW_OP_deref; DW_OP_lit<N> (or DW_OP_constu N); DW_OP_minus;
+/// DW_OP_deref; DW_OP_plus`, the only form GCC and Clang emit.
+pub(super) fn vtable_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
+    let mut r = e.0.clone();
+    let mut op = || r.read_u8().ok();
+    if op()? != gimli::DW_OP_dup.0 || op()? != gimli::DW_OP_deref.0 {
+        return None;
+    }
+    let mut r2 = e.0.clone();
+    r2.skip(2usize).ok()?;
+    let n = match r2.read_u8().ok()? {
+        lit if (gimli::DW_OP_lit0.0..=gimli::DW_OP_lit31.0).contains(&lit) => u64::from(lit - gimli::DW_OP_lit0.0),
+        c if c == gimli::DW_OP_constu.0 => r2.read_uleb128().ok()?,
+        _ => return None,
+    };
+    let rest = [r2.read_u8().ok()?, r2.read_u8().ok()?, r2.read_u8().ok()?];
+    (rest == [gimli::DW_OP_minus.0, gimli::DW_OP_deref.0, gimli::DW_OP_plus.0] && r2.is_empty()).then_some(n)
 }
 
 #[cfg(test)]
