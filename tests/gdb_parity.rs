@@ -1047,6 +1047,18 @@ fn cpp_virtual_base_classes_are_found_through_the_vtable() {
 }
 
 #[test]
+fn cpp_ptype_of_functions_methods_and_expressions() {
+    // A C++ function without parameters is `(void)`; `ptype` writes a
+    // method's return type without its typedef (`long`), `whatis` with it.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype main\nwhatis main\nptype geo::Square::area\n\
+         whatis geo::Square::area\nptype &sq\nwhatis &sq\nptype *ptr\nwhatis *ptr\nptype sq.facing\n\
+         whatis box.items\nptype box.items\nwhatis sizeof(sq)\n",
+    );
+}
+
+#[test]
 fn cpp_type_names_and_scoped_enum_constants_in_expressions() {
     check(
         TYPES_O0,

@@ -71,6 +71,12 @@ impl DebugInfo {
         if depth > 4 {
             return None;
         }
+        // A function's return type is written without its typedefs.
+        if let Kind::Function = ty.kind {
+            let (cv, bare) = strip_cv(&ty.left);
+            let ret = self.typedef_target(bare)?;
+            return Some(format!("{cv}{}", join_declarator(&ret.name(), &ty.right)));
+        }
         // A typedef is written as the type it names, all typedefs gone.
         let (cv, bare) = strip_cv(declared);
         if let Some(t) = self.typedef_target(bare) {

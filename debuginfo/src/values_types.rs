@@ -275,7 +275,16 @@ impl<'a> Cx<'a> {
             gimli::DW_TAG_array_type => self.array(unit, offset, &die, shallow, depth, lang)?,
             gimli::DW_TAG_enumeration_type => self.enumeration(unit, offset, &die, name, size, depth, lang)?,
             gimli::DW_TAG_subroutine_type | gimli::DW_TAG_subprogram => {
-                let ret = target(true)?;
+                // A method defined out of its class has its return type on
+                // the declaration it completes.
+                let ret = match die.tag() {
+                    gimli::DW_TAG_subprogram => {
+                        let mut ret = self.type_of(unit, &die, true)?;
+                        ret.lang = lang;
+                        ret
+                    }
+                    _ => target(true)?,
+                };
                 let mut params = Vec::new();
                 let mut tree = self.units[unit]
                     .entries_tree(Some(offset))
@@ -307,10 +316,12 @@ impl<'a> Cx<'a> {
                         _ => {}
                     }
                 }
-                let prototyped = matches!(
-                    die.attr_value(gimli::DW_AT_prototyped),
-                    Some(AttributeValue::Flag(true))
-                );
+                // Every C++ function has a prototype; DWARF says so only in C.
+                let prototyped = lang == Lang::Cpp
+                    || matches!(
+                        die.attr_value(gimli::DW_AT_prototyped),
+                        Some(AttributeValue::Flag(true))
+                    );
                 let list = if params.is_empty() && prototyped {
                     "void".to_string()
                 } else {
