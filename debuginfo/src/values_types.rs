@@ -322,6 +322,20 @@ impl<'a> Cx<'a> {
                         die.attr_value(gimli::DW_AT_prototyped),
                         Some(AttributeValue::Flag(true))
                     );
+                if lang == Lang::Rust {
+                    // gdb's Rust name: `fn (i32) -> i32`, `fn ()` for unit.
+                    let returns = match ret.kind {
+                        Kind::Void => String::new(),
+                        _ => format!(" -> {}", ret.name()),
+                    };
+                    return Ok(Type {
+                        left: format!("fn ({}){returns}", params.join(", ")),
+                        right: String::new(),
+                        size: 1,
+                        kind: Kind::Function,
+                        lang,
+                    });
+                }
                 let list = if params.is_empty() && prototyped {
                     "void".to_string()
                 } else {
