@@ -1220,15 +1220,14 @@ const RTYPES2_RS: Program = rust("rtypes2", 0);
 #[test]
 fn rust_ptype_of_functions_generic_enums_and_nested_types() {
     // Function types are written `fn (i32) -> i32` (`fn ()` for unit),
-    // in pointers and function values too. Not compared: `ptype` of a
-    // union (gdb writes `union`, rback `struct`: its type model does not
-    // keep the keyword of a Rust type) and of a generic path (gdb's Rust
-    // parser refuses `rtypes2::Tree<u8>`; rback answers).
+    // in pointers and function values too; a union is a `union`. Not
+    // compared: `ptype` of a generic path (gdb's Rust parser refuses
+    // `rtypes2::Tree<u8>`; rback answers).
     check(
         RTYPES2_RS,
         "break rtypes2::look\ncontinue\nptype *t\nptype *w\nwhatis w.f\nptype w.f\nptype w.t\nptype w.o\n\
          ptype w.u\nwhatis w.a\nwhatis rtypes2::id\np rtypes2::id\nptype rtypes2::main\np rtypes2::main\n\
-         whatis rtypes2::look\nwhatis b\np b\n",
+         whatis rtypes2::look\nwhatis b\np b\nptype b\nptype rtypes2::Bits\n",
     );
 }
 

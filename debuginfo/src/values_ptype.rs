@@ -13,7 +13,7 @@ impl DebugInfo {
     /// points to) written out member by member.
     pub fn ptype(&self, v: &Value) -> String {
         if v.ty.lang == Lang::Rust {
-            if let Some(text) = rust_written(&v.ty) {
+            if let Some(text) = rust_written(&v.ty, self.rust_union(&v.ty.name())) {
                 return text;
             }
         }
@@ -51,7 +51,8 @@ impl DebugInfo {
     pub fn ptype_named(&self, name: &str) -> Option<String> {
         if let Some((module, unit, offset)) = self.type_die(name.trim(), Lang::Rust) {
             let ty = Cx::new(self, module)?.resolve(unit, offset, false, 0).ok()?;
-            return Some(rust_written(&ty).unwrap_or_else(|| ty.name()));
+            let union = self.rust_union(&ty.name());
+            return Some(rust_written(&ty, union).unwrap_or_else(|| ty.name()));
         }
         let (module, unit, offset) = self.cpp_type_die(&type_key(name))?;
         let cx = Cx::new(self, module)?;
@@ -136,6 +137,16 @@ impl DebugInfo {
     /// or typedef of a C++ unit), in any module.
     fn cpp_type_die(&self, name: &str) -> Option<(usize, usize, UnitOffset)> {
         self.type_die(name, Lang::Cpp)
+    }
+
+    /// Whether the Rust type named `name` is a union: the type model
+    /// does not keep Rust's keywords, its DWARF does.
+    fn rust_union(&self, name: &str) -> bool {
+        self.type_die(name, Lang::Rust).is_some_and(|(module, unit, offset)| {
+            Cx::new(self, module)
+                .and_then(|cx| cx.entry(unit, offset).ok())
+                .is_some_and(|die| die.tag() == gimli::DW_TAG_union_type)
+        })
     }
 
     /// The DIE of the type named `name` in a unit of language `lang`.
@@ -245,7 +256,7 @@ fn written(ty: &Type, indent: usize) -> String {
 /// line, each followed by a comma; a variant as `Circle(f64)` or
 /// `Rect{w: u32, h: u32}`; a tuple and a unit struct by their name.
 /// `None` for other types.
-fn rust_written(ty: &Type) -> Option<String> {
+fn rust_written(ty: &Type, union: bool) -> Option<String> {
     let name = ty.name();
     let tuple_struct = |members: &[Member]| {
         !members.is_empty()
@@ -259,7 +270,8 @@ fn rust_written(ty: &Type) -> Option<String> {
                 return Some(name);
             }
             let tuple = tuple_struct(members);
-            let mut out = format!("struct {name}");
+            let keyword = if union { "union" } else { "struct" };
+            let mut out = format!("{keyword} {name}");
             if members.is_empty() {
                 return Some(out);
             }
