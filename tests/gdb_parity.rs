@@ -1059,6 +1059,15 @@ fn cpp_ptype_of_functions_methods_and_expressions() {
 }
 
 #[test]
+fn cpp_ptype_of_this_in_a_const_method() {
+    check(
+        CLASSES_O0,
+        "break shapes::Derived::scaled\ncontinue\nptype this\nwhatis this\nptype *this\nwhatis *this\n\
+         ptype shapes::Pair<int>\nptype shapes::Base\n",
+    );
+}
+
+#[test]
 fn cpp_type_names_and_scoped_enum_constants_in_expressions() {
     check(
         TYPES_O0,
