@@ -1068,6 +1068,23 @@ fn cpp_ptype_of_this_in_a_const_method() {
 }
 
 #[test]
+fn cpp_ptype_offsets_mark_holes_padding_and_bit_fields() {
+    // `ptype /o`: members after a column of offsets and sizes, a vtable
+    // pointer not counted as a hole, bit fields at `byte: bit`, a union's
+    // members with sizes only, member structs written out in place,
+    // methods and typedefs left out.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype/o geo::Shape\nptype/o geo::Square\nptype/o geo::Flags\n\
+         ptype /o geo::Box<int, 2>\nptype/o sq\n",
+    );
+    check(
+        MEMBERS_O0,
+        "break members.cpp:35\ncontinue\nptype/o h\nptype/o n::U\nptype/o n::Inner\n",
+    );
+}
+
+#[test]
 fn cpp_type_names_and_scoped_enum_constants_in_expressions() {
     check(
         TYPES_O0,

@@ -139,6 +139,45 @@ impl DebugInfo {
         self.type_die(name, Lang::Cpp)
     }
 
+    /// `ptype /o` of a C++ struct, class or union (a value's type, or the
+    /// type named `name`): its data members with their offsets and sizes
+    /// in a column before them, holes and padding marked, as gdb writes
+    /// it. The whole line, `/* offset      |    size */  type = ...`;
+    /// `None` for other types.
+    pub fn ptype_offsets(&self, v: Option<&Value>, name: Option<&str>) -> Option<String> {
+        let key = match (v, name) {
+            (Some(v), _) if v.ty.lang == Lang::Cpp && v.reference.is_none() => {
+                let full = v.ty.name();
+                strip_cv(&full).1.to_string()
+            }
+            (None, Some(name)) => type_key(name),
+            _ => return None,
+        };
+        let (module, unit, mut offset) = self.cpp_type_die(&key)?;
+        let cx = Cx::new(self, module)?;
+        let mut die = cx.entry(unit, offset).ok()?;
+        let mut unit = unit;
+        for _ in 0..16 {
+            if die.tag() != gimli::DW_TAG_typedef {
+                break;
+            }
+            (unit, offset) = cx.reference(unit, &die, gimli::DW_AT_type)?;
+            die = cx.entry(unit, offset).ok()?;
+        }
+        if !matches!(
+            die.tag(),
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type
+        ) {
+            return None;
+        }
+        let mut layout = Layout {
+            base_bits: 0,
+            end_bits: 0,
+        };
+        let body = CppWriter { cx, unit }.class(offset, &die, 0, Some(&mut layout));
+        Some(format!("/* offset      |    size */  type = {body}"))
+    }
+
     /// Whether the Rust type named `name` is a union: the type model
     /// does not keep Rust's keywords, its DWARF does.
     fn rust_union(&self, name: &str) -> bool {
@@ -440,6 +479,56 @@ fn strip_cv(name: &str) -> (String, &str) {
     }
 }
 
+/// The width of `ptype /o`'s column of offsets and sizes
+/// (`/* offset      |    size */ `).
+const OFFSET_COLUMN: usize = 27;
+
+/// Where `ptype /o` is in a struct, as gdb's `print_offset_data`: the
+/// bit offset of the struct in the outermost one, and the bit where the
+/// last member written ended (0 before the first: a vtable pointer is
+/// no hole).
+struct Layout {
+    base_bits: u64,
+    end_bits: u64,
+}
+
+impl Layout {
+    /// The column for a member at bit `bit_pos` of its struct, of `size`
+    /// bytes (`bits` wide for a bit field), after a line for the hole
+    /// before it if there is one.
+    fn field(&mut self, in_union: bool, bit_pos: u64, size: u64, bits: Option<u64>) -> String {
+        if in_union {
+            // Members of a union have no offsets of their own.
+            return format!("/*                {size:>6} */");
+        }
+        let mut out = self.hole(bit_pos, "hole");
+        let at = self.base_bits + bit_pos;
+        match bits {
+            Some(_) => out.push_str(&format!("/* {:>6}:{:>2}  ", at / 8, at % 8)),
+            None => out.push_str(&format!("/* {:>6}     ", at / 8)),
+        }
+        out.push_str(&format!(" |  {size:>6} */"));
+        self.end_bits = bit_pos + bits.unwrap_or(size * 8);
+        out
+    }
+
+    /// gdb's `maybe_print_hole`: the bits and bytes between the last
+    /// member and `bit_pos`.
+    fn hole(&self, bit_pos: u64, what: &str) -> String {
+        let mut out = String::new();
+        if self.end_bits > 0 && self.end_bits < bit_pos {
+            let hole = bit_pos - self.end_bits;
+            if !hole.is_multiple_of(8) {
+                out.push_str(&format!("/* XXX {:>2}-bit {what:<7}   */\n", hole % 8));
+            }
+            if hole / 8 > 0 {
+                out.push_str(&format!("/* XXX {:>2}-byte {what:<7}   */\n", hole / 8));
+            }
+        }
+        out
+    }
+}
+
 /// Access to a member, as DWARF's `DW_AT_accessibility` says.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Access {
@@ -575,7 +664,7 @@ impl CppWriter<'_> {
         }
         match die.tag() {
             gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type => {
-                Some(self.class(offset, &die, level))
+                Some(self.class(offset, &die, level, None))
             }
             gimli::DW_TAG_enumeration_type => self.enumeration(offset, &die),
             _ => None,
@@ -618,7 +707,7 @@ impl CppWriter<'_> {
     }
 
     /// A class written out as gdb's `c_type_print_base_struct_union` does.
-    fn class(&self, offset: UnitOffset, die: &Die, level: usize) -> String {
+    fn class(&self, offset: UnitOffset, die: &Die, level: usize, mut layout: Option<&mut Layout>) -> String {
         let keyword = match die.tag() {
             gimli::DW_TAG_union_type => "union",
             gimli::DW_TAG_class_type => "class",
@@ -696,6 +785,12 @@ impl CppWriter<'_> {
             .collect();
         let typedefs: Vec<&Die> = children.iter().filter(|c| c.tag() == gimli::DW_TAG_typedef).collect();
         let pad = " ".repeat(level);
+        // `ptype /o` puts each line after a column of offsets and sizes.
+        let column = if layout.is_some() {
+            " ".repeat(OFFSET_COLUMN)
+        } else {
+            String::new()
+        };
         if fields.is_empty() && bases.is_empty() && methods.is_empty() && typedefs.is_empty() {
             let incomplete = Self::flag(die, gimli::DW_AT_declaration);
             let what = if incomplete {
@@ -703,7 +798,7 @@ impl CppWriter<'_> {
             } else {
                 "<no data fields>"
             };
-            out.push_str(&format!("{pad}    {what}\n"));
+            out.push_str(&format!("{column}{pad}    {what}\n"));
         }
         // gdb's `need_access_label_p`: a class needs labels when anything
         // in it is not private, a struct when anything is not public.
@@ -723,7 +818,7 @@ impl CppWriter<'_> {
         let label = |out: &mut String, access: Access, section: &mut Option<Access>| {
             if *section != Some(access) {
                 *section = Some(access);
-                out.push_str(&format!("{pad}  {}\n", access.label()));
+                out.push_str(&format!("{column}{pad}  {}\n", access.label()));
             }
         };
         for f in &fields {
@@ -756,12 +851,51 @@ impl CppWriter<'_> {
                             | gimli::DW_TAG_enumeration_type
                     ) && self.cx.name(self.unit, d).is_none()
                 });
-            let declared = match anonymous {
+            let size = ty.size;
+            // Its line's offset and size for `ptype /o` (a static member
+            // has none), and where an expanded struct's members start.
+            let mut inner = None;
+            let prefix = match layout.as_deref_mut() {
+                None => String::new(),
+                Some(_) if is_static => " ".repeat(OFFSET_COLUMN),
+                Some(l) => {
+                    let bit_size = f.attr_value(gimli::DW_AT_bit_size).and_then(|v| v.udata_value());
+                    let bit_pos = f
+                        .attr_value(gimli::DW_AT_data_bit_offset)
+                        .and_then(|v| v.udata_value())
+                        .or_else(|| {
+                            f.attr_value(gimli::DW_AT_data_member_location)
+                                .and_then(|v| v.udata_value())
+                                .map(|b| b * 8)
+                        })
+                        .unwrap_or(0);
+                    let line = l.field(die.tag() == gimli::DW_TAG_union_type, bit_pos, size, bit_size);
+                    inner = Some(Layout {
+                        base_bits: l.base_bits + bit_pos,
+                        end_bits: l.end_bits.wrapping_sub(size * 8),
+                    });
+                    line
+                }
+            };
+            // With `/o`, a member of a struct type is written out too.
+            let expanded = match (&inner, self.cx.reference(self.unit, f, gimli::DW_AT_type)) {
+                (Some(_), Some((u, o))) if u == self.unit && anonymous.is_none() => self
+                    .die(o)
+                    .filter(|d| {
+                        matches!(
+                            d.tag(),
+                            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type
+                        )
+                    })
+                    .map(|d| (o, d)),
+                _ => None,
+            };
+            let declared = match anonymous.or(expanded) {
                 // An anonymous struct, union or enum is written where it is.
                 Some((o, d)) => {
                     let body = match d.tag() {
                         gimli::DW_TAG_enumeration_type => self.enumeration(o, &d).unwrap_or_default(),
-                        _ => self.class(o, &d, level + 4),
+                        _ => self.class(o, &d, level + 4, inner.as_mut()),
                     };
                     if name.is_empty() {
                         body
@@ -778,12 +912,27 @@ impl CppWriter<'_> {
                 .map(|w| format!(" : {w}"))
                 .unwrap_or_default();
             let word = if is_static { "static " } else { "" };
-            out.push_str(&format!("{pad}    {word}{declared}{bits};\n"));
+            out.push_str(&format!("{prefix}{pad}    {word}{declared}{bits};\n"));
+        }
+        if let Some(l) = layout {
+            // `ptype /o` leaves methods and typedefs out. gdb's
+            // `print_offset_data::finish`: the padding at the end,
+            // the size, and the closing brace under the column.
+            let size = die
+                .attr_value(gimli::DW_AT_byte_size)
+                .and_then(|v| v.udata_value())
+                .unwrap_or(0);
+            out.push_str(&l.hole(size * 8, "padding"));
+            out.push_str(&format!("\n{column}{pad}    /* total size (bytes): {size:>4} */\n"));
+            let lead = if level == 0 { "  " } else { "" };
+            out.push_str(&format!("{column}{lead}{pad}}}"));
+            return out;
         }
         let shown: Vec<&&Die> = methods
             .iter()
             .filter(|m| !Self::flag(m, gimli::DW_AT_artificial))
             .collect();
+
         if !shown.is_empty() && section.is_some() {
             out.push('\n');
         }

@@ -207,6 +207,19 @@ impl Repl {
         if args.is_empty() {
             bail!("usage: ptype EXPRESSION|TYPE");
         }
+        // `ptype /o`: a C++ class with the offsets and sizes of its members.
+        if let Some(rest) = args.strip_prefix("/o") {
+            let rest = rest.trim();
+            let text = match self.evaluate_in(rest, false) {
+                Ok(v) => self.session.debug.ptype_offsets(Some(&v), None),
+                Err(_) => self.session.debug.ptype_offsets(None, Some(rest)),
+            };
+            if let Some(text) = text {
+                println!("{text}");
+                return Ok(());
+            }
+            return self.cmd_ptype(rest);
+        }
         let text = match self.evaluate_in(args, false) {
             Ok(v) => self.session.debug.ptype(&v),
             // A type name: a C++ type by its name, else what a pointer to
