@@ -1068,7 +1068,7 @@ fn cpp_ptype_of_this_in_a_const_method() {
 }
 
 #[test]
-fn cpp_ptype_offsets_mark_holes_padding_and_bit_fields() {
+fn c_and_cpp_ptype_offsets_mark_holes_padding_and_bit_fields() {
     // `ptype /o`: members after a column of offsets and sizes, a vtable
     // pointer not counted as a hole, bit fields at `byte: bit`, a union's
     // members with sizes only, member structs written out in place,
@@ -1081,6 +1081,10 @@ fn cpp_ptype_offsets_mark_holes_padding_and_bit_fields() {
     check(
         MEMBERS_O0,
         "break members.cpp:35\ncontinue\nptype/o h\nptype/o n::U\nptype/o n::Inner\n",
+    );
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\nptype/o a\nptype/o struct point\nptype/o struct shape\nptype /o p\n",
     );
 }
 

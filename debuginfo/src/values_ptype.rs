@@ -145,15 +145,21 @@ impl DebugInfo {
     /// it. The whole line, `/* offset      |    size */  type = ...`;
     /// `None` for other types.
     pub fn ptype_offsets(&self, v: Option<&Value>, name: Option<&str>) -> Option<String> {
-        let key = match (v, name) {
+        // A C struct is indexed with its keyword (`struct point`).
+        let (module, unit, mut offset) = match (v, name) {
             (Some(v), _) if v.ty.lang == Lang::Cpp && v.reference.is_none() => {
                 let full = v.ty.name();
-                strip_cv(&full).1.to_string()
+                self.cpp_type_die(strip_cv(&full).1)?
             }
-            (None, Some(name)) => type_key(name),
+            (Some(v), _) if v.ty.lang == Lang::C => {
+                let full = v.ty.name();
+                self.type_die(strip_cv(&full).1, Lang::C)?
+            }
+            (None, Some(name)) => self
+                .cpp_type_die(&type_key(name))
+                .or_else(|| self.type_die(&name.split_whitespace().collect::<Vec<_>>().join(" "), Lang::C))?,
             _ => return None,
         };
-        let (module, unit, mut offset) = self.cpp_type_die(&key)?;
         let cx = Cx::new(self, module)?;
         let mut die = cx.entry(unit, offset).ok()?;
         let mut unit = unit;
