@@ -1008,6 +1008,190 @@ fn cpp_printers_sets_lists_and_wide_strings() {
     );
 }
 
+const TYPES_O0: Program = cpp("types", 0);
+
+#[test]
+fn cpp_ptype_of_classes_with_bases_methods_and_static_members() {
+    // Access labels only where gdb needs them (a class with a public
+    // member; a struct with a vtable pointer, which gdb makes private),
+    // `virtual` only on methods with a vtable slot (not a destructor),
+    // constructors without a return type, `const volatile` methods.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype sq\nwhatis sq\nptype ref\nwhatis ref\nptype ptr\nwhatis ptr\n\
+         ptype geo::Shape\nptype geo::Named\nptype class geo::Square\nwhatis class geo::Square\nptype flags\n\
+         ptype geo::Flags\n",
+    );
+}
+
+#[test]
+fn cpp_static_members_print_among_the_members_and_by_their_name() {
+    // gdb reads a static member's variable and prints it in its place,
+    // in a base class and through a reference or pointer too.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np sq\np ref\np *ptr\np geo::Shape::count\nwhatis geo::Shape::count\n\
+         p sq.count\np ref.count\np ptr->count + 1\np sq.id\n",
+    );
+}
+
+#[test]
+fn cpp_virtual_base_classes_are_found_through_the_vtable() {
+    // `Flags` derives virtually from `Shape`: where the base is in the
+    // object is read from the vtable, as gdb reads it.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np flags\np flags.count\np flags.id\np flags.side\n\
+         p *(geo::Flags *)&flags\np flags.last\n",
+    );
+}
+
+#[test]
+fn cpp_ptype_of_functions_methods_and_expressions() {
+    // A C++ function without parameters is `(void)`; `ptype` writes a
+    // method's return type without its typedef (`long`), `whatis` with it.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype main\nwhatis main\nptype geo::Square::area\n\
+         whatis geo::Square::area\nptype &sq\nwhatis &sq\nptype *ptr\nwhatis *ptr\nptype sq.facing\n\
+         whatis box.items\nptype box.items\nwhatis sizeof(sq)\n",
+    );
+}
+
+#[test]
+fn cpp_ptype_of_this_in_a_const_method() {
+    check(
+        CLASSES_O0,
+        "break shapes::Derived::scaled\ncontinue\nptype this\nwhatis this\nptype *this\nwhatis *this\n\
+         ptype shapes::Pair<int>\nptype shapes::Base\n",
+    );
+}
+
+#[test]
+fn c_and_cpp_ptype_offsets_mark_holes_padding_and_bit_fields() {
+    // `ptype /o`: members after a column of offsets and sizes, a vtable
+    // pointer not counted as a hole, bit fields at `byte: bit`, a union's
+    // members with sizes only, member structs written out in place,
+    // methods and typedefs left out.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype/o geo::Shape\nptype/o geo::Square\nptype/o geo::Flags\n\
+         ptype /o geo::Box<int, 2>\nptype/o sq\n",
+    );
+    check(
+        MEMBERS_O0,
+        "break members.cpp:35\ncontinue\nptype/o h\nptype/o n::U\nptype/o n::Inner\n",
+    );
+    check(
+        VALUES_O0,
+        "break values.c:48\ncontinue\nptype/o a\nptype/o struct point\nptype/o struct shape\nptype /o p\n",
+    );
+}
+
+#[test]
+fn cpp_type_names_and_scoped_enum_constants_in_expressions() {
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np geo::Shape\np int\np geo::length_t\np sizeof(geo::Shape)\n\
+         p (geo::length_t)3\np geo::Dir::East\np dir == geo::Dir::South\np geo::TWO\np plain == geo::ONE\n\
+         p/d geo::Dir::South\n",
+    );
+}
+
+#[test]
+fn cpp_ptype_of_templates_enums_typedefs_and_references() {
+    // In a template's body its parameters stand for their arguments
+    // (`T items[2]`), in names too (`std::_Head_base<0, _Head, false>`);
+    // `whatis` of a typedef named directly takes one level off it.
+    check(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\nptype box\nwhatis box\nptype geo::Box<int, 2>\nwhatis geo::Box<int,2>\n\
+         ptype len\nwhatis len\nwhatis geo::length_t\nptype geo::length_t\nptype ar\nwhatis geo::area_t\n\
+         ptype dir\nwhatis dir\nptype geo::Dir\nwhatis geo::Dir\nptype plain\nptype geo::Plain\nptype iref\n\
+         whatis iref\nwhatis flags.mode\nptype flags.mode\nwhatis geo::Flags::bits_t\nwhatis sink\n\
+         ptype std::_Head_base<0, int, false>\nptype std::_Bit_iterator_base\nptype one\n",
+    );
+}
+
+const MEMBERS_O0: Program = cpp("members", 0);
+
+#[test]
+fn cpp_ptype_and_print_of_members_of_every_kind() {
+    // References (`const int &cref;`, shown `@0x...` inside a value),
+    // wide characters (`119 L'w'`), an anonymous enum written in place
+    // with its constants named in the class, a member template's name as
+    // gdb canonicalises it (`conv<long>`), operators, a virtual destructor.
+    check(
+        MEMBERS_O0,
+        "break members.cpp:35\ncontinue\nptype h\nptype u\nptype n::Inner\nwhatis h.arr\nptype h.arr\nptype h.fp\n\
+         ptype h.d\nwhatis h.cref\np h\np u\np h.anon_enum\np h.wc\np/x h.c16\n",
+    );
+}
+
+const MEMPTR_O0: Program = cpp("memptr", 0);
+
+#[test]
+fn cpp_pointers_to_members_and_methods() {
+    // `&H::b` names the member at the offset held, `&virtual H::v()` the
+    // method in the vtable slot; a method's `this` is `H * const`, as gdb
+    // makes it; a class named like its constructor is the class.
+    check(
+        MEMPTR_O0,
+        "break memptr.cpp:13\ncontinue\np pa\np pn\np pg\np pv\np pz\nwhatis pa\nptype pg\nwhatis pv\np/x pa\n\
+         info locals\np sizeof(pg)\np/x pg\nptype H\nwhatis H\np H\n",
+    );
+}
+
+#[test]
+fn cpp_printers_deques_walk_their_blocks_up_to_200_elements() {
+    // `long_dq` spans three blocks of 128 ints, one of them filled from
+    // its end by `push_front`, and shows gdb's 200 elements then `...`.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np dq\np empty_dq\np sdq\np long_dq\np/x dq\n",
+    );
+}
+
+#[test]
+fn cpp_printers_tuples_number_their_elements_from_one() {
+    // `te`'s second element is an empty class kept as a base (no
+    // `_M_head_impl`), which gdb's printer shows as the base itself.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np tup\np none\np one\np td\np te\np/x td\n",
+    );
+}
+
+#[test]
+fn cpp_printers_variants_name_their_alternatives_as_gdbs_type_printers_do() {
+    // `std::string` in the head, not `std::__cxx11::basic_string<...>`;
+    // a contained vector's elements are the variant's own.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np var\np vi\np vd\np vv\np/x vi\n",
+    );
+}
+
+#[test]
+fn cpp_printers_vector_bool_shows_bits_as_booleans() {
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np bits\np nobits\np manybits\np/x bits\n",
+    );
+}
+
+#[test]
+fn cpp_print_raw_leaves_out_pretty_printers() {
+    // `print/r` without a letter takes the last format `print` was given
+    // (gdb's `last_format`): natural at first, hex after `p/x`. The value
+    // history keeps the value, which `p $` prints pretty again.
+    check_against_gdb_with_python(
+        TYPES_O0,
+        "break types.cpp:110\ncontinue\np/r dq\np/r td\np/r te\np/r vd\np/r bits\np $\np/r len\np/r $3\n\
+         p/x len\np/r one\np/rd one\np/dr len\np/r sdq\n",
+    );
+}
+
 #[test]
 fn cpp_printers_of_corrupt_containers_stay_bounded() {
     // A vector of length 2^40 in unmapped memory stops at the first
@@ -1035,6 +1219,48 @@ fn rust_std_types_print_raw_as_stock_gdb_does() {
 
 const TRAITS_RS: Program = rust("traits", 0);
 
+const RTYPES_RS: Program = rust("rtypes", 0);
+
+#[test]
+fn rust_ptype_of_structs_enums_tuples_slices_and_pointers() {
+    // A tuple struct's fields are written without names, a unit struct
+    // by its name, a C-like enum without its values, an enum with data
+    // one variant a line (`Rect{w: u32, h: u32},`), a slice or `&str` as
+    // the struct gdb sees, a tuple, array or pointer by its name.
+    check(
+        RTYPES_RS,
+        "break rtypes.rs:42\ncontinue\nptype p\nwhatis p\nptype *p\nptype s\nwhatis s\nptype t\nwhatis t\n\
+         ptype sh\nptype *sh\nptype *w\nptype c\nptype *pr\nwhatis *pr\nptype *d\nptype arr\nptype raw\n\
+         ptype m\nptype u\nptype st\nptype o\nwhatis o\nptype t.0\nptype *raw\n",
+    );
+}
+
+#[test]
+fn rust_ptype_and_whatis_of_types_named_by_their_path() {
+    check(
+        RTYPES_RS,
+        "break rtypes.rs:42\ncontinue\nptype rtypes::Point\nwhatis rtypes::Point\np rtypes::Point\nptype rtypes::Color\n\
+         ptype rtypes::Shape\nwhatis rtypes::Shape\nptype rtypes::Wrapper\nptype rtypes::inner::Deep\n\
+         whatis rtypes::inner::Deep\nptype rtypes::Unit\n",
+    );
+}
+
+const RTYPES2_RS: Program = rust("rtypes2", 0);
+
+#[test]
+fn rust_ptype_of_functions_generic_enums_and_nested_types() {
+    // Function types are written `fn (i32) -> i32` (`fn ()` for unit),
+    // in pointers and function values too; a union is a `union`. Not
+    // compared: `ptype` of a generic path (gdb's Rust parser refuses
+    // `rtypes2::Tree<u8>`; rback answers).
+    check(
+        RTYPES2_RS,
+        "break rtypes2::look\ncontinue\nptype *t\nptype *w\nwhatis w.f\nptype w.f\nptype w.t\nptype w.o\n\
+         ptype w.u\nwhatis w.a\nwhatis rtypes2::id\np rtypes2::id\nptype rtypes2::main\np rtypes2::main\n\
+         whatis rtypes2::look\nwhatis b\np b\nptype b\nptype rtypes2::Bits\n",
+    );
+}
+
 #[test]
 fn rust_boxes_rcs_tuples_and_trait_objects() {
     check(
@@ -1046,6 +1272,26 @@ fn rust_boxes_rcs_tuples_and_trait_objects() {
 // No `info args` in `loudness`: gdb 13 prints the `&dyn Speak`'s vtable
 // address with two internal-error warnings in the middle of the value. And
 // whole backtraces: in some Rust programs gdb 13 does not stop at `main`.
+#[test]
+fn rust_ptype_of_std_types_closures_and_trait_objects() {
+    // Std types are structs and enums like the program's own (stock gdb
+    // has no printers for them); a closure is its captured environment,
+    // a `&dyn Trait` the pointer and vtable gdb sees.
+    check(
+        STDTYPES_RS,
+        "break stdtypes.rs:22\ncontinue\nptype v\nptype s\nptype st\nptype some\nptype b\nptype rc\nptype ok\n\
+         whatis ok\nptype hm\n",
+    );
+    check(
+        TRAITS_RS,
+        "break traits.rs:36\ncontinue\nptype boxed\nptype *boxed\nptype shared\nptype add\nwhatis add\nptype t\n",
+    );
+    check(
+        TRAITS_RS,
+        "break traits::loudness\ncontinue\nptype s\nwhatis s\nptype s.pointer\n",
+    );
+}
+
 #[test]
 fn rust_methods_through_trait_objects() {
     check(

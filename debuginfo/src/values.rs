@@ -100,6 +100,9 @@ enum Note {
     Text(String),
     /// A libstdc++ container, as gdb's pretty printer shows it.
     Pretty(Rc<Pretty>),
+    /// The value of a C++ static member, by its qualified name, or what
+    /// gdb prints in its place.
+    Static(String, Result<Rc<Value>, String>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,6 +166,12 @@ enum Kind {
         flag: bool,
     },
     Function,
+    /// A C++ pointer to a member of `class` (`int H::*`), or to a method
+    /// (`void (H::*)(H * const)`, a function pointer and an adjustment).
+    MemberPointer {
+        method: bool,
+        class: Option<TypeRef>,
+    },
     /// A register of single-bit flags, printed `[ ZF IF ]`.
     Flags(Vec<(&'static str, u64)>),
     /// A variable of `info locals` that could not be read, and why.
@@ -205,6 +214,16 @@ struct Member {
     /// A C++ base class (`DW_TAG_inheritance`): nameless, its members are
     /// the derived struct's, and gdb prints it as `<Base> = {...}`.
     base: bool,
+    /// A C++ static data member, by its qualified name (`geo::Shape::count`):
+    /// not in the struct's bytes but a variable of its own, which gdb
+    /// prints among the members as `static count = 3`.
+    statik: Option<String>,
+    /// A C++ virtual base class, whose place in the object the object's
+    /// vtable holds, this many bytes before the vtable's address point
+    /// (DWARF's `DW_OP_dup; DW_OP_deref; DW_OP_lit24; DW_OP_minus;
+    /// DW_OP_deref; DW_OP_plus`). `offset` is set from it when a value
+    /// of the type is read ([`Evaluator::place_virtual_bases`]).
+    virtual_base: Option<u64>,
 }
 
 impl Type {
@@ -1146,6 +1165,10 @@ impl<'a> Evaluator<'a> {
 
     /// Adds to a value what its pointers point to.
     fn annotate(&self, mut v: Value) -> Value {
+        if let Some(bytes) = v.bytes.take() {
+            self.place_virtual_bases(&mut v.ty, &bytes, 0, 0);
+            v.bytes = Some(bytes);
+        }
         let mut notes = Vec::new();
         if let Some(bytes) = &v.bytes {
             let mut budget = PRINT_MAX * 4;
@@ -1206,7 +1229,9 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 for m in members {
-                    if m.bits.is_none() {
+                    if let Some(name) = &m.statik {
+                        self.static_note(name, &m.ty, notes);
+                    } else if m.bits.is_none() {
                         self.notes_for(&m.ty, bytes, offset + m.offset, notes, budget);
                     }
                 }
@@ -1216,6 +1241,16 @@ impl<'a> Evaluator<'a> {
                     self.notes_for(&arm.ty, bytes, offset + arm.offset, notes, budget);
                 }
             }
+            Kind::MemberPointer { method, class } => {
+                *budget -= 1;
+                let Some(raw) = bytes.get(offset as usize..offset as usize + 8) else {
+                    return;
+                };
+                let v = read_int(raw, 8, true) as i64;
+                if let Some(note) = class.as_ref().and_then(|c| self.member_pointer_note(c, *method, v)) {
+                    notes.push((offset, Note::Text(note)));
+                }
+            }
             Kind::Array { elem, count } if elem.size > 0 && contains_pointer(elem, 0) => {
                 for i in 0..(*count).min(PRINT_MAX as u64) {
                     self.notes_for(elem, bytes, offset + i * elem.size, notes, budget);
@@ -1223,6 +1258,133 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
+    }
+
+    /// Sets the offset of each virtual base class in a C++ value of type
+    /// `ty` (at `offset` in `bytes`) from the vtable of the object that
+    /// holds it, as gdb finds it.
+    fn place_virtual_bases(&self, ty: &mut Type, bytes: &[u8], offset: u64, depth: u32) {
+        if ty.lang != Lang::Cpp || depth > 8 {
+            return;
+        }
+        let Kind::Struct { members: Some(members) } = &mut ty.kind else {
+            return;
+        };
+        for m in members.iter_mut() {
+            if let Some(n) = m.virtual_base {
+                let vptr = bytes
+                    .get(offset as usize..)
+                    .and_then(|b| b.get(..8))
+                    .map(|b| read_int(b, 8, false) as u64);
+                let place = vptr
+                    .and_then(|p| self.read(p.wrapping_sub(n), 8).ok())
+                    .map(|b| read_int(&b, 8, true) as i64);
+                if let Some(place) = place {
+                    m.offset = place as u64;
+                }
+            }
+            if m.statik.is_none() && m.bits.is_none() {
+                self.place_virtual_bases(&mut m.ty, bytes, offset.wrapping_add(m.offset), depth + 1);
+            }
+        }
+    }
+
+    /// What a pointer to a member of `class` holding `v` points to, as gdb
+    /// shows it: `&H::b` (the member at that offset), `&virtual H::v()`
+    /// (the method in that vtable slot), `<H::go(int) const>` (the
+    /// function at that address).
+    fn member_pointer_note(&self, class: &TypeRef, method: bool, v: i64) -> Option<String> {
+        let cx = Cx::new(self.di, class.module)?;
+        let ty = cx.full_type(class).ok()?;
+        let name = ty.name();
+        if !method {
+            let Kind::Struct { members: Some(members) } = &ty.kind else {
+                return None;
+            };
+            let m = members
+                .iter()
+                .find(|m| m.statik.is_none() && !m.base && m.name.is_some() && m.offset == v as u64)?;
+            return Some(format!("&{name}::{}", m.name.as_deref().unwrap_or("")));
+        }
+        if v & 1 == 0 {
+            return self.symbol_note(v as u64);
+        }
+        // A virtual method: its slot in the vtable, from the class's DWARF.
+        let slot = (v as u64 - 1) / 8;
+        let mut tree = cx.units[class.unit].entries_tree(Some(UnitOffset(class.offset))).ok()?;
+        let root = tree.root().ok()?;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let e = child.entry();
+            if e.tag() != gimli::DW_TAG_subprogram {
+                continue;
+            }
+            let Some(AttributeValue::Exprloc(expr)) = e.attr_value(gimli::DW_AT_vtable_elem_location) else {
+                continue;
+            };
+            let mut r = expr.0.clone();
+            if r.read_u8().ok()? != gimli::DW_OP_constu.0 || r.read_uleb128().ok()? != slot {
+                continue;
+            }
+            let method_name = cx.name(class.unit, e)?;
+            let (mut params, mut this_const) = (Vec::new(), false);
+            let mut inner = child.children();
+            while let Ok(Some(p)) = inner.next() {
+                let p = p.entry();
+                if p.tag() != gimli::DW_TAG_formal_parameter {
+                    continue;
+                }
+                let ty = cx.type_of(class.unit, p, true).ok()?;
+                if matches!(p.attr_value(gimli::DW_AT_artificial), Some(AttributeValue::Flag(true))) {
+                    if let Kind::Pointer { target, .. } = &ty.kind {
+                        this_const = target.left.starts_with("const ");
+                    }
+                } else {
+                    params.push(ty.name());
+                }
+            }
+            let constness = if this_const { " const" } else { "" };
+            return Some(format!(
+                "&virtual {name}::{method_name}({}){constness}",
+                params.join(", ")
+            ));
+        }
+        None
+    }
+
+    /// The value of the C++ static member `name` (of type `ty`), kept once
+    /// per value. A static member of a struct type already being read
+    /// higher up (a class with a static instance of itself) is not read
+    /// again: gdb prints a note in its place.
+    fn static_note(&self, name: &str, ty: &Type, notes: &mut Vec<(u64, Note)>) {
+        thread_local! {
+            /// The struct types of the static members being read.
+            static READING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+        }
+        if notes.iter().any(|(_, n)| matches!(n, Note::Static(s, _) if s == name)) {
+            return;
+        }
+        let is_struct = matches!(ty.kind, Kind::Struct { .. });
+        let type_name = ty.name();
+        if is_struct && READING.with(|r| r.borrow().contains(&type_name)) {
+            let seen = "<same as static member of an already seen type>".to_string();
+            notes.push((0, Note::Static(name.to_string(), Err(seen))));
+            return;
+        }
+        if is_struct {
+            READING.with(|r| r.borrow_mut().push(type_name));
+        }
+        let value = self
+            .lookup(name)
+            .map(|mut v| {
+                v.bare = true;
+                Rc::new(v)
+            })
+            .map_err(|_| "<optimized out>".to_string());
+        if is_struct {
+            READING.with(|r| r.borrow_mut().pop());
+        }
+        notes.push((0, Note::Static(name.to_string(), value)));
     }
 
     /// What a Rust slice or `&str` points to, as gdb shows it: `[1, 2]`, `"hi"`.
@@ -1444,10 +1606,11 @@ impl<'a> Evaluator<'a> {
     /// The result of a comparison or logical operator: an `int` in C, a
     /// `bool` in Rust.
     fn truth_value(&self, x: bool) -> Value {
-        let rust = self.frame.as_ref().is_some_and(|f| f.cx.lang(f.unit) == Lang::Rust);
-        if rust {
+        // Rust's and C++'s comparisons are `bool`s, C's are `int`s.
+        let lang = self.frame.as_ref().map(|f| f.cx.lang(f.unit));
+        if let Some(lang @ (Lang::Rust | Lang::Cpp)) = lang {
             let ty = Type {
-                lang: Lang::Rust,
+                lang,
                 ..Type::simple(
                     "bool",
                     1,
@@ -1619,6 +1782,11 @@ impl<'a> Evaluator<'a> {
                 let ty = cx.resolve(unit, ty, false, 0)?;
                 return Ok(Value::scalar(ty, value as u64));
             }
+        }
+        // A type's name is not a value, even where a function (a C++
+        // class's constructor) has the same name.
+        if self.named_type(name).is_some() {
+            return Err("Attempt to use a type name as an expression".to_string());
         }
         // Functions.
         for (module, ms) in self.di.modules.iter().enumerate() {
@@ -1829,6 +1997,7 @@ impl<'a> Evaluator<'a> {
         };
         for m in members {
             match &m.name {
+                Some(n) if n == name && m.statik.is_some() => return self.lookup(m.statik.as_deref().unwrap_or(n)),
                 Some(n) if n == name => return self.member(v, m),
                 None => {
                     // Members of anonymous structs and unions are the parent's.
@@ -2208,7 +2377,7 @@ fn find_member<'t>(ty: &'t Type, name: &str, depth: u32) -> Option<(&'t Member, 
     if depth > 8 {
         return None;
     }
-    for m in members {
+    for m in members.iter().filter(|m| m.statik.is_none()) {
         match &m.name {
             Some(n) if n == name => return m.bits.is_none().then_some((m, m.offset)),
             None => {
@@ -2233,7 +2402,7 @@ fn flexible_notes(ty: &Type, base: u64, offset: u64, notes: &mut Vec<(u64, Note)
             notes.push((offset, Note::Text(format!("{:#x}", base.wrapping_add(offset)))));
         }
         Kind::Struct { members: Some(members) } => {
-            for m in members {
+            for m in members.iter().filter(|m| m.statik.is_none()) {
                 flexible_notes(&m.ty, base, offset + m.offset, notes, depth + 1);
             }
         }
@@ -2365,10 +2534,16 @@ fn index_children(
                 let Some(n) = cx.inherited_name(unit, e) else {
                     continue;
                 };
-                let full = if prefix.is_empty() {
-                    n.clone()
-                } else {
-                    format!("{prefix}::{n}")
+                // A C++ static member's definition completes its declaration
+                // in the class, whose scope names it (`geo::Shape::count`).
+                let class_scope = cx
+                    .reference(unit, e, gimli::DW_AT_specification)
+                    .and_then(|(u, o)| cx.scope_prefixes(u).get(&o.0).cloned())
+                    .filter(|p| !p.is_empty());
+                let full = match class_scope {
+                    Some(scope) => format!("{scope}::{n}"),
+                    None if prefix.is_empty() => n.clone(),
+                    None => format!("{prefix}::{n}"),
                 };
                 let entry = index.by_name.entry(full.clone()).or_default();
                 if entry.is_empty() {
@@ -2408,6 +2583,22 @@ fn index_children(
                             AttributeValue::Udata(v) => v as i64,
                             v => v.sdata_value().unwrap_or(0),
                         };
+                        // C++ names the constant of an `enum class` by its enum
+                        // (`geo::Dir::East`); gdb 13 does not take that form
+                        // for other enums.
+                        let enum_die = cx.entry(unit, ty).ok();
+                        let scoped_enum = enum_die.as_ref().is_some_and(|e| {
+                            matches!(e.attr_value(gimli::DW_AT_enum_class), Some(AttributeValue::Flag(true)))
+                        });
+                        if cx.lang(unit) == Lang::Cpp && scoped_enum {
+                            if let Some(enum_name) = enum_die.as_ref().and_then(|e| cx.name(unit, e)) {
+                                let scoped = match prefix {
+                                    "" => format!("{enum_name}::{n}"),
+                                    p => format!("{p}::{enum_name}::{n}"),
+                                };
+                                index.enumerators.entry(scoped).or_default().push((unit, ty, value));
+                            }
+                        }
                         let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
                         index.enumerators.entry(full).or_default().push((unit, ty, value));
                     }
@@ -2419,6 +2610,12 @@ fn index_children(
                         continue;
                     };
                     let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                    match cx.lang(unit) {
+                        // C++ and Rust name a type without a keyword (`ptype geo::Dir`).
+                        Lang::Cpp => index.types.entry(cpp_canonical(&full)).or_default().push((unit, ty)),
+                        Lang::Rust => index.types.entry(full.clone()).or_default().push((unit, ty)),
+                        Lang::C => {}
+                    }
                     index.types.entry(format!("enum {full}")).or_default().push((unit, ty));
                     continue;
                 }
@@ -2434,13 +2631,71 @@ fn index_children(
                     _ => "",
                 };
                 let full = if prefix.is_empty() { n } else { format!("{prefix}::{n}") };
+                let offset = e.offset();
+                if matches!(tag, "struct " | "class " | "union ") && cx.lang(unit) == Lang::Cpp {
+                    // A class's typedefs and nested types (`geo::Flags::bits_t`).
+                    index_nested_types(cx, unit, child, &full, depth + 1, index);
+                }
+                if !tag.is_empty() && cx.lang(unit) == Lang::Rust {
+                    index.types.entry(full.clone()).or_default().push((unit, offset));
+                }
+                if !tag.is_empty() && cx.lang(unit) == Lang::Cpp {
+                    // C++ names a class without its keyword, and as gdb
+                    // names its integer types (`A<unsigned long>`).
+                    index
+                        .types
+                        .entry(cpp_canonical(&full))
+                        .or_default()
+                        .push((unit, offset));
+                }
                 index
                     .types
                     .entry(format!("{tag}{full}"))
                     .or_default()
-                    .push((unit, e.offset()));
+                    .push((unit, offset));
             }
             _ => {}
+        }
+    }
+}
+
+/// The types declared inside a C++ class (typedefs, nested classes and
+/// enums), indexed by their qualified names without a keyword.
+fn index_nested_types(
+    cx: &Cx,
+    unit: usize,
+    node: gimli::EntriesTreeNode<Reader>,
+    prefix: &str,
+    depth: u32,
+    index: &mut GlobalIndex,
+) {
+    if depth > 16 {
+        return;
+    }
+    let mut children = node.children();
+    while let Ok(Some(child)) = children.next() {
+        let e = child.entry();
+        let nested = matches!(
+            e.tag(),
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type
+        );
+        if !nested && !matches!(e.tag(), gimli::DW_TAG_typedef | gimli::DW_TAG_enumeration_type) {
+            continue;
+        }
+        if matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true))) {
+            continue;
+        }
+        let Some(n) = cx.name(unit, e) else {
+            continue;
+        };
+        let full = format!("{prefix}::{n}");
+        index
+            .types
+            .entry(cpp_canonical(&full))
+            .or_default()
+            .push((unit, e.offset()));
+        if nested {
+            index_nested_types(cx, unit, child, &full, depth + 1, index);
         }
     }
 }

@@ -15,6 +15,8 @@ fn member(name: &str, offset: u64, ty: Type) -> Member {
         bits: None,
         ty,
         base: false,
+        statik: None,
+        virtual_base: None,
     }
 }
 

@@ -75,6 +75,32 @@ thread_local! {
     /// How deep in nested containers the printer is, and how many more
     /// elements it may read: set by the outermost container.
     static NESTED: Cell<(u32, usize)> = const { Cell::new((0, 0)) };
+    /// Set while a value is read for `print/r`: no printer applies.
+    static RAW: Cell<bool> = const { Cell::new(false) };
+}
+
+impl DebugInfo {
+    /// The value as `print/r` shows it, without pretty printers: its notes
+    /// made again with every printer off, so that the members of a library
+    /// type (a `char *` inside a `std::string`) are annotated as any
+    /// struct's are. A value no printer touched is returned as it is.
+    pub fn raw(&self, v: &Value, scope: &Scope) -> Value {
+        if !v.notes.iter().any(|(_, n)| matches!(n, Note::Pretty(_))) {
+            return v.clone();
+        }
+        let ev = Evaluator {
+            di: self,
+            scope,
+            history: &[],
+            convenience: &[],
+            frame: None,
+            entry_depth: 0,
+        };
+        RAW.with(|r| r.set(true));
+        let raw = ev.annotate(v.clone());
+        RAW.with(|r| r.set(false));
+        raw
+    }
 }
 
 /// How a node-based container links its nodes.
@@ -214,6 +240,19 @@ fn template_of(name: &str, kinds: &[&'static str]) -> Option<&'static str> {
 /// printers apply them (`std::optional`'s): a vector without its default
 /// allocator, `std::vector<int>`.
 fn recognised(arg: &str) -> String {
+    for (prefix, short) in [
+        ("char", "std::string"),
+        ("wchar_t", "std::wstring"),
+        ("char8_t", "std::u8string"),
+        ("char16_t", "std::u16string"),
+        ("char32_t", "std::u32string"),
+    ] {
+        for template in ["std::__cxx11::basic_string", "std::basic_string"] {
+            if arg == format!("{template}<{prefix}, std::char_traits<{prefix}>, std::allocator<{prefix}> >") {
+                return short.to_string();
+            }
+        }
+    }
     if template_of(arg, &["std::vector"]).is_some() {
         if let [elem, alloc] = template_args(arg)[..] {
             if alloc == format!("std::allocator<{elem}>") || alloc == format!("std::allocator<{elem} >") {
@@ -254,12 +293,15 @@ fn find_deep<'t>(ty: &'t Type, name: &str, want: fn(&Type) -> bool, depth: u32) 
     if depth > 8 {
         return None;
     }
-    members.iter().filter(|m| m.bits.is_none()).find_map(|m| {
-        if m.name.as_deref() == Some(name) && want(&m.ty) {
-            return Some((&m.ty, m.offset));
-        }
-        find_deep(&m.ty, name, want, depth + 1).map(|(t, o)| (t, m.offset + o))
-    })
+    members
+        .iter()
+        .filter(|m| m.bits.is_none() && m.statik.is_none())
+        .find_map(|m| {
+            if m.name.as_deref() == Some(name) && want(&m.ty) {
+                return Some((&m.ty, m.offset));
+            }
+            find_deep(&m.ty, name, want, depth + 1).map(|(t, o)| (t, m.offset + o))
+        })
 }
 
 fn word(bytes: &[u8], offset: u64) -> Option<u64> {
@@ -284,6 +326,9 @@ impl Evaluator<'_> {
     /// `offset` in `bytes`, or `None` for a type it does not print (or a
     /// layout this libstdc++ does not have), which then prints raw.
     pub(super) fn pretty(&self, ty: &Type, bytes: &[u8], offset: u64, budget: &mut usize) -> Option<Pretty> {
+        if RAW.with(Cell::get) {
+            return None;
+        }
         let name = ty.name();
         let start = usize::try_from(offset).ok()?;
         let own = bytes.get(start..start.checked_add(usize::try_from(ty.size).ok()?)?)?;
@@ -317,6 +362,12 @@ impl Evaluator<'_> {
             self.hashtable(ty, kind, &name, own)
         } else if template(&["std::__cxx11::list", "std::list"]).is_some() {
             self.list(ty, &name, own)
+        } else if template(&["std::deque"]).is_some() {
+            self.deque(ty, &name, own)
+        } else if template(&["std::tuple"]).is_some() {
+            self.tuple(ty, &name, own)
+        } else if template(&["std::variant"]).is_some() {
+            self.variant(ty, &name, own)
         } else {
             None
         };
@@ -397,9 +448,8 @@ impl Evaluator<'_> {
         let (start_ty, start_at) = path(ty, &["_M_impl", "_M_start"])?;
         let (_, finish_at) = path(ty, &["_M_impl", "_M_finish"])?;
         let (_, end_at) = path(ty, &["_M_impl", "_M_end_of_storage"])?;
-        // `std::vector<bool>` keeps bit iterators: left raw (see the README).
         if !is_pointer(start_ty) {
-            return None;
+            return self.bit_vector(start_ty, start_at, finish_at, end_at, own);
         }
         let elem = self.pointee(start_ty)?;
         if elem.size == 0 || check_size(&elem).is_err() {
@@ -439,6 +489,230 @@ impl Evaluator<'_> {
         let more = error.is_none() && i < count;
         children.extend(error.map(Child::Error));
         Some(Body::Children { head, children, more })
+    }
+
+    /// A `std::vector<bool>`: words of bits between two bit iterators (a
+    /// word pointer and a bit offset), shown `true`/`false` one by one.
+    fn bit_vector(&self, iter: &Type, start_at: u64, finish_at: u64, end_at: u64, own: &[u8]) -> Option<Body> {
+        let (p_ty, p_at) = path(iter, &["_M_p"])?;
+        let (_, bit_at) = path(iter, &["_M_offset"])?;
+        let word_size = self.pointee(p_ty)?.size;
+        if !matches!(word_size, 1 | 2 | 4 | 8) {
+            return None;
+        }
+        let bits = 8 * word_size;
+        let start = word(own, start_at + p_at)?;
+        let finish = word(own, finish_at + p_at)?;
+        let finish_bit = u64::from(
+            u32::try_from(read_int(
+                own.get(usize::try_from(finish_at + bit_at).ok()?..)?,
+                4,
+                false,
+            ))
+            .ok()?,
+        );
+        let end = word(own, end_at)?;
+        let words = |to: u64| (to.wrapping_sub(start) as i64) / word_size as i64;
+        let len = (bits as i64)
+            .wrapping_mul(words(finish))
+            .wrapping_add(finish_bit as i64);
+        let capacity = (bits as i64).wrapping_mul(words(end));
+        let head = format!("std::vector<bool> of length {len}, capacity {capacity}");
+        let count = len.max(0) as u64;
+        let want = count.min(PRINT_MAX as u64);
+        let bool_ty = Type {
+            lang: Lang::Cpp,
+            ..Type::simple(
+                "bool",
+                1,
+                Kind::Int {
+                    signed: false,
+                    char: false,
+                    bool: true,
+                },
+            )
+        };
+        let (mut children, mut error) = (Vec::new(), None);
+        // The words that hold the bits shown, read at once.
+        let span = want.div_ceil(bits) * word_size;
+        match self.scope.mem.read(start, span as usize) {
+            None if want > 0 => error = Some(memory_error(start)),
+            None => {}
+            Some(block) => {
+                for i in 0..want {
+                    if !self.take_element() {
+                        break;
+                    }
+                    let w = read_int(
+                        &block[((i / bits) * word_size) as usize..][..word_size as usize],
+                        word_size,
+                        false,
+                    );
+                    let bit = [u8::from(w >> (i % bits) & 1 == 1)];
+                    children.push(Child::Element(self.child(&bool_ty, None, &bit, 0)?));
+                }
+            }
+        }
+        let more = error.is_none() && (children.len() as u64) < count;
+        children.extend(error.map(Child::Error));
+        Some(Body::Children { head, children, more })
+    }
+
+    /// A `std::deque`: blocks of elements through a map of block pointers,
+    /// walked from the start iterator to the finish iterator.
+    fn deque(&self, ty: &Type, name: &str, own: &[u8]) -> Option<Body> {
+        let (iter, start_at) = path(ty, &["_M_impl", "_M_start"])?;
+        let (_, finish_at) = path(ty, &["_M_impl", "_M_finish"])?;
+        let (cur_ty, cur) = path(iter, &["_M_cur"])?;
+        let (_, first) = path(iter, &["_M_first"])?;
+        let (_, last) = path(iter, &["_M_last"])?;
+        let (_, node) = path(iter, &["_M_node"])?;
+        let elem = self.pointee(cur_ty)?;
+        if elem.size == 0 || check_size(&elem).is_err() {
+            return None;
+        }
+        let esize = elem.size as i64;
+        let buffer = if esize < 512 { 512 / esize } else { 1 };
+        let at = |iterator: u64, member: u64| word(own, iterator + member);
+        let (s_cur, s_last, s_node) = (at(start_at, cur)?, at(start_at, last)?, at(start_at, node)?);
+        let (f_cur, f_first, f_node) = (at(finish_at, cur)?, at(finish_at, first)?, at(finish_at, node)?);
+        let delta_n = (f_node.wrapping_sub(s_node) as i64) / 8 - 1;
+        let delta_s = (s_last.wrapping_sub(s_cur) as i64) / esize;
+        let delta_e = (f_cur.wrapping_sub(f_first) as i64) / esize;
+        let size = buffer.wrapping_mul(delta_n).wrapping_add(delta_s).wrapping_add(delta_e);
+        let kind = &name[..name.find('<')?];
+        let head = if size == 1 {
+            format!("{kind} with 1 element")
+        } else {
+            format!("{kind} with {size} elements")
+        };
+        let (mut p, mut end, mut block) = (s_cur, s_last, s_node);
+        let (mut children, mut error) = (Vec::new(), None);
+        // Bounded by the elements gdb shows, not by the container's links.
+        while p != f_cur && children.len() < PRINT_MAX && self.take_element() {
+            match self
+                .read(p, elem.size)
+                .and_then(|b| self.child(&elem, Some(p), &b, 0).ok_or_else(|| memory_error(p)))
+            {
+                Ok(v) => children.push(Child::Element(v)),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+            p = p.wrapping_add(elem.size);
+            if p == end {
+                block = block.wrapping_add(8);
+                match self.read(block, 8) {
+                    Ok(b) => p = read_int(&b, 8, false) as u64,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+                end = p.wrapping_add(buffer as u64 * elem.size);
+            }
+        }
+        let more = error.is_none() && p != f_cur;
+        children.extend(error.map(Child::Error));
+        Some(Body::Children { head, children, more })
+    }
+
+    /// A `std::tuple`: a chain of `_Tuple_impl` bases, each holding one
+    /// element in a `_Head_base`, numbered from 1 as gdb's printer does.
+    fn tuple(&self, ty: &Type, name: &str, own: &[u8]) -> Option<Body> {
+        let kind = &name[..name.find('<')?];
+        let fields = |t: &Type| match &t.kind {
+            Kind::Struct { members: Some(m) } => {
+                Some(m.iter().filter(|m| m.statik.is_none()).cloned().collect::<Vec<_>>())
+            }
+            _ => None,
+        };
+        let top = fields(ty)?;
+        if top.is_empty() {
+            return Some(Body::Children {
+                head: format!("empty {kind}"),
+                children: Vec::new(),
+                more: false,
+            });
+        }
+        let mut head: Option<(Type, u64)> = match top.len() {
+            1 => Some((top[0].ty.clone(), top[0].offset)),
+            _ => Some((ty.clone(), 0)),
+        };
+        let mut children = Vec::new();
+        while let Some((h, at)) = head.take() {
+            let nodes = fields(&h)?;
+            let (impl_ty, impl_at) = match &nodes[..] {
+                [] => break,
+                [only] => (only.ty.clone(), at + only.offset),
+                [next, this] => {
+                    head = Some((next.ty.clone(), at + next.offset));
+                    (this.ty.clone(), at + this.offset)
+                }
+                _ => return None,
+            };
+            if children.len() >= PRINT_MAX || !self.take_element() {
+                break;
+            }
+            let inner = fields(&impl_ty).unwrap_or_default();
+            let v = match inner.first() {
+                Some(m) if m.name.as_deref() == Some("_M_head_impl") => {
+                    self.child(&m.ty, None, own, impl_at + m.offset)?
+                }
+                _ => self.child(&impl_ty, None, own, impl_at)?,
+            };
+            children.push(Child::Indexed(children.len() + 1, v));
+        }
+        Some(Body::Children {
+            head: format!("{kind} containing"),
+            children,
+            more: head.is_some(),
+        })
+    }
+
+    /// A `std::variant`: the alternative `_M_index` names, read from the
+    /// start of its storage; a contained container's elements are the
+    /// variant's own, as for `std::optional`.
+    fn variant(&self, ty: &Type, name: &str, own: &[u8]) -> Option<Body> {
+        let kind = &name[..name.find('<')?];
+        let alternatives = template_args(name);
+        let names: Vec<String> = alternatives.iter().map(|a| recognised(a)).collect();
+        let head = format!("{kind}<{}>", names.join(", "));
+        let (index_ty, index_at) = find_deep(ty, "_M_index", |t| matches!(t.kind, Kind::Int { .. }), 0)?;
+        let start = usize::try_from(index_at).ok()?;
+        let index = read_int(own.get(start..start + index_ty.size as usize)?, index_ty.size, false) as u64;
+        let Some(alternative) = alternatives.get(index as usize) else {
+            return Some(Body::Children {
+                head: format!("{head} [no contained value]"),
+                children: Vec::new(),
+                more: false,
+            });
+        };
+        let (union, union_at) = find_deep(ty, "_M_u", |_| true, 0)?;
+        let (_, storage_at) = path(union, &["_M_first", "_M_storage"])?;
+        let alt_ty = self
+            .named_type(&format!("struct {alternative}"))
+            .or_else(|| self.named_type(&format!("class {alternative}")))
+            .or_else(|| self.named_type(alternative))?;
+        let value = self.child(&alt_ty, None, own, union_at + storage_at)?;
+        if let Some(Body::Children {
+            head: inner,
+            children,
+            more,
+        }) = value.pretty().map(|p| &p.body)
+        {
+            return Some(Body::Children {
+                head: format!("{head} [index {index}] containing {inner}"),
+                children: children.clone(),
+                more: *more,
+            });
+        }
+        Some(Body::Children {
+            head: format!("{head} [index {index}]"),
+            children: vec![Child::Element(value)],
+            more: false,
+        })
     }
 
     /// The pointer a `std::unique_ptr` or `std::shared_ptr` holds, for

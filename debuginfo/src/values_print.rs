@@ -286,6 +286,14 @@ impl Printer<'_> {
         })
     }
 
+    /// The value of the static member `qualified`, read with the value.
+    fn static_value(&self, qualified: &str) -> Option<Result<&Value, &str>> {
+        self.notes.iter().find_map(|(_, n)| match n {
+            Note::Static(name, v) if name == qualified => Some(v.as_deref().map_err(String::as_str)),
+            _ => None,
+        })
+    }
+
     /// The pretty printer's view of the struct of type `ty` at `offset`
     /// (not of a part of it that starts there, like `v._M_impl`).
     pub(super) fn pretty(&self, offset: u64, ty: &Type) -> Option<&Pretty> {
@@ -328,6 +336,11 @@ impl Printer<'_> {
                     }),
                     Format::Natural if *char && ty.size == 1 => {
                         out.push_str(&format!("{v} {}", char_literal(v as u8)));
+                    }
+                    // C++'s wide characters, with their literal's prefix.
+                    Format::Natural if ty.lang == Lang::Cpp && wide_prefix(ty).is_some() && (0..128).contains(&v) => {
+                        let prefix = wide_prefix(ty).unwrap_or_default();
+                        out.push_str(&format!("{v} {prefix}{}", char_literal(v as u8)));
                     }
                     Format::Natural if *char => out.push_str(&rust_char(v as u32)),
                     _ => self.number(out, v, ty.size, *signed),
@@ -387,6 +400,30 @@ impl Printer<'_> {
                     out.push_str(&v.to_string());
                 }
             }
+            Kind::MemberPointer { method, .. } => {
+                let v = read_int(here, 8, true) as i64;
+                let note = self.note(offset);
+                match (self.f, *method) {
+                    (Format::Natural, false) if v == -1 => out.push_str("NULL"),
+                    (Format::Natural, true) if v == 0 => out.push_str("NULL"),
+                    // `&H::b`, `&virtual H::v()`.
+                    (Format::Natural, false) => out.push_str(note.unwrap_or(&v.to_string())),
+                    (Format::Natural, true) if v & 1 == 1 && note.is_some() => out.push_str(note.unwrap_or_default()),
+                    (Format::Natural, true) => {
+                        out.push_str(&format!("({}) {:#x}", ty.name(), v as u64));
+                        if let Some(note) = note {
+                            out.push(' ');
+                            out.push_str(note);
+                        }
+                    }
+                    (_, method) => self.number(out, v as i128, 8, !method),
+                }
+            }
+            Kind::Pointer { reference: true, .. } if matches!(self.f, Format::Natural | Format::Hex) => {
+                // A C++ reference inside a value shows where it refers,
+                // as gdb does without `set print deref-refs`.
+                out.push_str(&format!("@{:#x}", read_int(here, 8, false) as u64));
+            }
             Kind::Pointer { .. } => {
                 let v = read_int(here, 8, false) as u64;
                 match self.f {
@@ -431,6 +468,15 @@ impl Printer<'_> {
                     }
                     if m.base {
                         out.push_str(&format!("<{}> = ", m.ty.name()));
+                    }
+                    if let Some(qualified) = &m.statik {
+                        out.push_str(&format!("static {} = ", m.name.as_deref().unwrap_or("")));
+                        match self.static_value(qualified) {
+                            Some(Ok(v)) => out.push_str(&v.format(self.f)),
+                            Some(Err(text)) => out.push_str(text),
+                            None => out.push_str("<optimized out>"),
+                        }
+                        continue;
                     }
                     if let Some(name) = &m.name {
                         out.push_str(name);
@@ -613,6 +659,25 @@ pub(super) fn flag_enum(values: &[(String, i64)], mut v: u64) -> String {
         return "0".to_string();
     }
     format!("({})", parts.join(" | "))
+}
+
+/// The prefix of a C++ wide character literal of type `ty`: `L'w'`,
+/// `u'c'`, `U'c'`.
+fn wide_prefix(ty: &Type) -> Option<&'static str> {
+    match strip_qualifiers(&ty.left) {
+        "wchar_t" => Some("L"),
+        "char16_t" => Some("u"),
+        "char32_t" => Some("U"),
+        _ => None,
+    }
+}
+
+fn strip_qualifiers(name: &str) -> &str {
+    let mut rest = name;
+    while let Some(r) = rest.strip_prefix("const ").or_else(|| rest.strip_prefix("volatile ")) {
+        rest = r;
+    }
+    rest
 }
 
 #[cfg(test)]

@@ -55,11 +55,13 @@ fn classify(ty: &Type, offset: u64, classes: &mut [Class; 2], depth: u32) -> boo
         Kind::Float if ty.size > 8 => leaf(ty, offset, Class::X87, classes),
         Kind::Float => leaf(ty, offset, Class::Sse, classes),
         Kind::Array { elem, count } => (0..*count).all(|i| classify(elem, offset + i * elem.size, classes, depth + 1)),
-        Kind::Struct { members: Some(members) } => members.iter().all(|m| match m.bits {
-            // A bit field shares its bytes with its neighbours: integers.
-            Some(_) => leaf(&m.ty, offset + m.offset, Class::Integer, classes),
-            None => classify(&m.ty, offset + m.offset, classes, depth + 1),
-        }),
+        Kind::Struct { members: Some(members) } => {
+            members.iter().filter(|m| m.statik.is_none()).all(|m| match m.bits {
+                // A bit field shares its bytes with its neighbours: integers.
+                Some(_) => leaf(&m.ty, offset + m.offset, Class::Integer, classes),
+                None => classify(&m.ty, offset + m.offset, classes, depth + 1),
+            })
+        }
         Kind::Variants(v) => {
             v.arms
                 .iter()

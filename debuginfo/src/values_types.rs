@@ -163,12 +163,41 @@ impl<'a> Cx<'a> {
                         bool: false,
                     },
                 };
-                Type::simple(name.as_deref().unwrap_or("?"), size, kind)
+                let name = name.as_deref().unwrap_or("?");
+                match lang {
+                    Lang::Cpp => Type::simple(&cpp_canonical(name), size, kind),
+                    _ => Type::simple(name, size, kind),
+                }
             }
-            gimli::DW_TAG_pointer_type
-            | gimli::DW_TAG_reference_type
-            | gimli::DW_TAG_rvalue_reference_type
-            | gimli::DW_TAG_ptr_to_member_type => {
+            gimli::DW_TAG_ptr_to_member_type => {
+                let class_ref = self.reference(unit, &die, gimli::DW_AT_containing_type);
+                let class = match class_ref {
+                    Some((u, o)) => self.resolve(u, o, true, depth + 1)?.name(),
+                    None => "?".to_string(),
+                };
+                let target = target(true)?;
+                let method = matches!(target.kind, Kind::Function);
+                let (left, right) = if method {
+                    (format!("{} ({class}::*", target.left), format!("){}", target.right))
+                } else {
+                    (format!("{} {class}::*", target.left), target.right.clone())
+                };
+                Type {
+                    left,
+                    right,
+                    size: size.unwrap_or(if method { 16 } else { 8 }),
+                    lang,
+                    kind: Kind::MemberPointer {
+                        method,
+                        class: class_ref.map(|(u, o)| TypeRef {
+                            module: self.module,
+                            unit: u,
+                            offset: o.0,
+                        }),
+                    },
+                }
+            }
+            gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type | gimli::DW_TAG_rvalue_reference_type => {
                 let full = self.reference(unit, &die, gimli::DW_AT_type).map(|(u, o)| TypeRef {
                     module: self.module,
                     unit: u,
@@ -246,7 +275,16 @@ impl<'a> Cx<'a> {
             gimli::DW_TAG_array_type => self.array(unit, offset, &die, shallow, depth, lang)?,
             gimli::DW_TAG_enumeration_type => self.enumeration(unit, offset, &die, name, size, depth, lang)?,
             gimli::DW_TAG_subroutine_type | gimli::DW_TAG_subprogram => {
-                let ret = target(true)?;
+                // A method defined out of its class has its return type on
+                // the declaration it completes.
+                let ret = match die.tag() {
+                    gimli::DW_TAG_subprogram => {
+                        let mut ret = self.type_of(unit, &die, true)?;
+                        ret.lang = lang;
+                        ret
+                    }
+                    _ => target(true)?,
+                };
                 let mut params = Vec::new();
                 let mut tree = self.units[unit]
                     .entries_tree(Some(offset))
@@ -262,17 +300,42 @@ impl<'a> Cx<'a> {
                                 Some(AttributeValue::Flag(true))
                             );
                             if !artificial || lang != Lang::Rust {
-                                params.push(self.type_of(unit, child, true)?.name());
+                                let mut param = self.type_of(unit, child, true)?;
+                                // gdb makes a C++ method's `this` a const
+                                // pointer (GCC leaves the const out of
+                                // class declarations, PR debug/43053).
+                                let this = artificial && lang == Lang::Cpp && params.is_empty();
+                                if this && matches!(param.kind, Kind::Pointer { .. }) && !param.left.ends_with(" const")
+                                {
+                                    param.left.push_str(" const");
+                                }
+                                params.push(param.name());
                             }
                         }
                         gimli::DW_TAG_unspecified_parameters => params.push("...".to_string()),
                         _ => {}
                     }
                 }
-                let prototyped = matches!(
-                    die.attr_value(gimli::DW_AT_prototyped),
-                    Some(AttributeValue::Flag(true))
-                );
+                // Every C++ function has a prototype; DWARF says so only in C.
+                let prototyped = lang == Lang::Cpp
+                    || matches!(
+                        die.attr_value(gimli::DW_AT_prototyped),
+                        Some(AttributeValue::Flag(true))
+                    );
+                if lang == Lang::Rust {
+                    // gdb's Rust name: `fn (i32) -> i32`, `fn ()` for unit.
+                    let returns = match ret.kind {
+                        Kind::Void => String::new(),
+                        _ => format!(" -> {}", ret.name()),
+                    };
+                    return Ok(Type {
+                        left: format!("fn ({}){returns}", params.join(", ")),
+                        right: String::new(),
+                        size: 1,
+                        kind: Kind::Function,
+                        lang,
+                    });
+                }
                 let list = if params.is_empty() && prototyped {
                     "void".to_string()
                 } else {
@@ -295,18 +358,24 @@ impl<'a> Cx<'a> {
 
     /// A Rust type's name with the namespaces and types it is declared in:
     /// `core::option::Option<i32>`, as gdb names it.
+    /// In C++, the integer types in it are named as gdb names them
+    /// (`std::allocator<unsigned long>` for DWARF's `long unsigned int`).
     pub(super) fn qualified(&self, unit: usize, offset: UnitOffset, name: &str) -> String {
         let prefixes = self.scope_prefixes(unit);
-        match prefixes.get(&offset.0) {
+        let full = match prefixes.get(&offset.0) {
             Some(prefix) if !prefix.is_empty() => format!("{prefix}::{name}"),
             _ => name.to_string(),
+        };
+        match self.lang(unit) {
+            Lang::Cpp => cpp_canonical(&full),
+            _ => full,
         }
     }
 
     /// The enclosing namespaces and types of every type DIE of a unit
     /// (`core::option` for `Option<i32>`), found in one walk of the unit
     /// and kept: DIEs do not point to their parents.
-    fn scope_prefixes(&self, unit: usize) -> Prefixes {
+    pub(super) fn scope_prefixes(&self, unit: usize) -> Prefixes {
         let key = (module_key(self.di, self.module), unit);
         if let Some(found) = SCOPE_PREFIXES.with(|c| c.borrow().get(&key).cloned()) {
             return found;
@@ -327,7 +396,13 @@ impl<'a> Cx<'a> {
                 | gimli::DW_TAG_enumeration_type => self.name(unit, e),
                 _ => None,
             };
-            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some() || e.tag() == gimli::DW_TAG_typedef {
+            // And C++ static members declared in a class, for their definitions.
+            let in_class = matches!(e.tag(), gimli::DW_TAG_variable | gimli::DW_TAG_member)
+                && matches!(e.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+            if e.tag() != gimli::DW_TAG_namespace && scope_name.is_some()
+                || matches!(e.tag(), gimli::DW_TAG_typedef | gimli::DW_TAG_enumeration_type)
+                || in_class
+            {
                 let parts: Vec<&str> = stack.iter().filter_map(|(_, n)| n.as_deref()).collect();
                 prefixes.insert(e.offset().0, parts.join("::"));
             }
@@ -391,6 +466,26 @@ impl<'a> Cx<'a> {
                 variants = Some(parts);
                 continue;
             }
+            let declared = matches!(m.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+            let is_static = m.tag() == gimli::DW_TAG_variable || m.tag() == gimli::DW_TAG_member && declared;
+            if is_static && self.lang(unit) == Lang::Cpp {
+                if let (Some(name), Some((u, o))) = (self.name(unit, m), self.reference(unit, m, gimli::DW_AT_type)) {
+                    let class = self.entry(unit, offset)?;
+                    let qualified = self
+                        .name(unit, &class)
+                        .map(|c| format!("{}::{name}", self.qualified(unit, offset, &c)));
+                    members.push(Member {
+                        name: Some(name),
+                        offset: 0,
+                        bits: None,
+                        ty: self.resolve(u, o, true, depth + 1)?,
+                        base: false,
+                        statik: qualified,
+                        virtual_base: None,
+                    });
+                }
+                continue;
+            }
             if m.tag() != gimli::DW_TAG_member && m.tag() != gimli::DW_TAG_inheritance {
                 continue;
             }
@@ -415,7 +510,12 @@ impl<'a> Cx<'a> {
                 Some((u, o)) => self.resolve(u, o, false, depth + 1)?,
                 None => return Ok(None),
             };
-            let mut byte_offset = match m.attr_value(gimli::DW_AT_data_member_location) {
+            let location = m.attr_value(gimli::DW_AT_data_member_location);
+            let virtual_base = match &location {
+                Some(AttributeValue::Exprloc(e)) => vtable_offset(e),
+                _ => None,
+            };
+            let mut byte_offset = match location {
                 Some(AttributeValue::Exprloc(e)) => constant_offset(&e).unwrap_or(0),
                 Some(v) => v.udata_value().unwrap_or(0),
                 None => 0,
@@ -440,6 +540,8 @@ impl<'a> Cx<'a> {
                 bits,
                 ty,
                 base: false,
+                statik: None,
+                virtual_base,
             }))
         }
     }
@@ -573,7 +675,12 @@ impl<'a> Cx<'a> {
             let scope = match (&name, scoped) {
                 (Some(_), true) => Some(display.clone()),
                 (Some(n), false) => display.strip_suffix(&format!("::{n}")).map(str::to_string),
-                (None, _) => None,
+                // An anonymous enum's constants are named in the scope it is in.
+                (None, _) => self
+                    .scope_prefixes(unit)
+                    .get(&offset.0)
+                    .filter(|p| !p.is_empty())
+                    .cloned(),
             };
             if let Some(scope) = scope {
                 for (constant, _) in &mut values {
@@ -593,6 +700,64 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// A C++ name with its integer types written as gdb writes them after
+/// canonicalising C++ names: `long unsigned int` is `unsigned long`,
+/// `short int` is `short`, `long long int` is `long long`.
+pub(super) fn cpp_canonical(name: &str) -> String {
+    const WORDS: [&str; 5] = ["long", "short", "unsigned", "signed", "int"];
+    let mut out = String::new();
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, out: &mut String| {
+        if run.iter().any(|w| *w == "long" || *w == "short") {
+            let unsigned = run.contains(&"unsigned");
+            let rest: Vec<&str> = run
+                .iter()
+                .copied()
+                .filter(|w| *w != "int" && *w != "unsigned" && *w != "signed")
+                .collect();
+            if unsigned {
+                out.push_str("unsigned ");
+            }
+            out.push_str(&rest.join(" "));
+        } else {
+            out.push_str(&run.join(" "));
+        }
+        run.clear();
+    };
+    let mut rest = name;
+    while !rest.is_empty() {
+        let word_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if word_len > 0 {
+            let word = &rest[..word_len];
+            if WORDS.contains(&word) {
+                run.push(word);
+            } else {
+                flush(&mut run, &mut out);
+                out.push_str(word);
+            }
+            rest = &rest[word_len..];
+            continue;
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        // A space between two words of one type name stays in the run.
+        let joins = c == ' '
+            && !run.is_empty()
+            && rest[1..]
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .is_some_and(|w| WORDS.contains(&w));
+        if !joins {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// A `DW_OP_plus_uconst N` member location.
 pub(super) fn constant_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
     let mut r = e.0.clone();
@@ -600,4 +765,48 @@ pub(super) fn constant_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
         return None;
     }
     r.read_uleb128().ok()
+}
+
+/// The vtable offset of a virtual base's location: `N` of `DW_OP_dup;
+/// DW_OP_deref; DW_OP_lit<N> (or DW_OP_constu N); DW_OP_minus;
+/// DW_OP_deref; DW_OP_plus`, the only form GCC and Clang emit.
+pub(super) fn vtable_offset(e: &gimli::Expression<Reader>) -> Option<u64> {
+    let mut r = e.0.clone();
+    let mut op = || r.read_u8().ok();
+    if op()? != gimli::DW_OP_dup.0 || op()? != gimli::DW_OP_deref.0 {
+        return None;
+    }
+    let mut r2 = e.0.clone();
+    r2.skip(2usize).ok()?;
+    let n = match r2.read_u8().ok()? {
+        lit if (gimli::DW_OP_lit0.0..=gimli::DW_OP_lit31.0).contains(&lit) => u64::from(lit - gimli::DW_OP_lit0.0),
+        c if c == gimli::DW_OP_constu.0 => r2.read_uleb128().ok()?,
+        _ => return None,
+    };
+    let rest = [r2.read_u8().ok()?, r2.read_u8().ok()?, r2.read_u8().ok()?];
+    (rest == [gimli::DW_OP_minus.0, gimli::DW_OP_deref.0, gimli::DW_OP_plus.0] && r2.is_empty()).then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpp_canonical;
+
+    #[test]
+    fn cpp_integer_names_are_gdbs() {
+        assert_eq!(cpp_canonical("long unsigned int"), "unsigned long");
+        assert_eq!(cpp_canonical("long int"), "long");
+        assert_eq!(cpp_canonical("short unsigned int"), "unsigned short");
+        assert_eq!(cpp_canonical("long long int"), "long long");
+        assert_eq!(cpp_canonical("unsigned int"), "unsigned int");
+        assert_eq!(cpp_canonical("unsigned char"), "unsigned char");
+        assert_eq!(
+            cpp_canonical("std::iterator<std::random_access_iterator_tag, bool, long int, bool*, bool&>"),
+            "std::iterator<std::random_access_iterator_tag, bool, long, bool*, bool&>"
+        );
+        assert_eq!(
+            cpp_canonical("std::allocator<long unsigned int>"),
+            "std::allocator<unsigned long>"
+        );
+        assert_eq!(cpp_canonical("geo::long_name<int>"), "geo::long_name<int>");
+    }
 }

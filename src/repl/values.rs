@@ -4,6 +4,8 @@
 //! info's (`DebugInfo::evaluate`); this adds gdb's value history (`$1`,
 //! `$`, `$$`) by substituting numbers into the expression text.
 
+use std::cell::Cell;
+
 use anyhow::{anyhow, bail, Result};
 
 use recorder::timeline::WatchKind;
@@ -146,28 +148,35 @@ impl Repl {
     }
 
     pub(super) fn cmd_print(&mut self, args: &str) -> Result<()> {
-        let (format, expr) = parse_format(args)?;
-        if expr.is_empty() {
+        let (format, raw, expr) = parse_print_format(args)?;
+        if args.starts_with('/') {
+            LAST_FORMAT.with(|f| f.set(format));
+        }
+        let v = if expr.is_empty() {
             // gdb's bare `print` shows the last value again.
-            let v = self
-                .history
+            self.history
                 .last()
                 .cloned()
-                .ok_or_else(|| anyhow!("no values in the history yet"))?;
-            return self.record_value(v, format);
-        }
-        // A history value by itself is shown again whatever it holds; in
-        // expressions only numbers and pointers can stand for one.
-        if let Some(i) = self.history_index(expr)? {
-            let v = i
-                .checked_sub(1)
+                .ok_or_else(|| anyhow!("no values in the history yet"))?
+        } else if let Some(i) = self.history_index(expr)? {
+            // A history value by itself is shown again whatever it holds;
+            // in expressions only numbers and pointers can stand for one.
+            i.checked_sub(1)
                 .and_then(|i| self.history.get(i))
                 .cloned()
-                .ok_or_else(|| anyhow!("History has not yet reached ${i}."))?;
+                .ok_or_else(|| anyhow!("History has not yet reached ${i}."))?
+        } else {
+            self.evaluate_in(expr, false)?
+        };
+        if !raw {
             return self.record_value(v, format);
         }
-        let v = self.evaluate_in(expr, false)?;
-        self.record_value(v, format)
+        // `print/r` shows the value without pretty printers; the history
+        // keeps the value itself, which `print $` shows pretty again.
+        let shown = self.with_scope(|scope| Ok(self.session.debug.raw(&v, scope)))?;
+        self.history.push(v);
+        println!("${} = {}", self.history.len(), shown.format(format));
+        Ok(())
     }
 
     /// `whatis EXPR`: the type of the expression's value, as declared
@@ -178,10 +187,14 @@ impl Repl {
         }
         let name = match self.evaluate_in(args, false) {
             Ok(v) => v.declared_type_name(),
-            // A type name is its own answer, once it is known to exist.
-            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
-                Ok(_) => args.split_whitespace().collect::<Vec<_>>().join(" "),
-                Err(_) => return Err(e),
+            // A type name is its own answer, once it is known to exist,
+            // except that a typedef gives the type it names.
+            Err(e) => match self.session.debug.whatis_named(args) {
+                Some(name) => name,
+                None => match self.evaluate_in(&format!("({args} *)0"), false) {
+                    Ok(_) => args.split_whitespace().collect::<Vec<_>>().join(" "),
+                    Err(_) => return Err(e),
+                },
             },
         };
         println!("type = {name}");
@@ -194,12 +207,29 @@ impl Repl {
         if args.is_empty() {
             bail!("usage: ptype EXPRESSION|TYPE");
         }
+        // `ptype /o`: a C++ class with the offsets and sizes of its members.
+        if let Some(rest) = args.strip_prefix("/o") {
+            let rest = rest.trim();
+            let text = match self.evaluate_in(rest, false) {
+                Ok(v) => self.session.debug.ptype_offsets(Some(&v), None),
+                Err(_) => self.session.debug.ptype_offsets(None, Some(rest)),
+            };
+            if let Some(text) = text {
+                println!("{text}");
+                return Ok(());
+            }
+            return self.cmd_ptype(rest);
+        }
         let text = match self.evaluate_in(args, false) {
             Ok(v) => self.session.debug.ptype(&v),
-            // A type name: what a pointer to it points to.
-            Err(e) => match self.evaluate_in(&format!("({args} *)0"), false) {
-                Ok(p) => self.session.debug.ptype_target(&p).ok_or(e)?,
-                Err(_) => return Err(e),
+            // A type name: a C++ type by its name, else what a pointer to
+            // it points to.
+            Err(e) => match self.session.debug.ptype_named(args) {
+                Some(text) => text,
+                None => match self.evaluate_in(&format!("({args} *)0"), false) {
+                    Ok(p) => self.session.debug.ptype_target(&p).ok_or(e)?,
+                    Err(_) => return Err(e),
+                },
             },
         };
         println!("type = {text}");
@@ -452,11 +482,25 @@ impl Repl {
 
 /// `/x EXPR` into the format and the expression.
 pub(super) fn parse_format(args: &str) -> Result<(Format, &str)> {
+    match parse_print_format(args)? {
+        (_, true, _) => bail!("invalid print format \"/r\" here (only print takes it)"),
+        (format, false, expr) => Ok((format, expr)),
+    }
+}
+
+/// `print`'s format letters: one of x, d, u, o, t, c, a, s, and `r` (raw:
+/// without pretty printers) before or after it.
+pub(super) fn parse_print_format(args: &str) -> Result<(Format, bool, &str)> {
     let Some(rest) = args.strip_prefix('/') else {
-        return Ok((Format::Natural, args.trim()));
+        return Ok((Format::Natural, false, args.trim()));
     };
     let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-    let format = match &rest[..end] {
+    let letters = &rest[..end];
+    let raw = letters.contains('r');
+    let format = match letters.replacen('r', "", 1).as_str() {
+        // gdb's `print/r` without a letter takes the last format `print`
+        // was given (`decode_format`'s default), not the natural one.
+        "" if raw => LAST_FORMAT.with(Cell::get),
         "x" => Format::Hex,
         "d" => Format::Decimal,
         "u" => Format::Unsigned,
@@ -467,9 +511,15 @@ pub(super) fn parse_format(args: &str) -> Result<(Format, &str)> {
         // gdb's "as a string if possible": what it prints of strings and
         // character arrays anyway, and of every other value as it is.
         "s" => Format::Natural,
-        other => bail!("invalid print format \"/{other}\" (use x, d, u, o, t, c, a or s)"),
+        _ => bail!("invalid print format \"/{letters}\" (use x, d, u, o, t, c, a, s or r)"),
     };
-    Ok((format, rest[end..].trim()))
+    Ok((format, raw, rest[end..].trim()))
+}
+
+thread_local! {
+    /// The format of the last `print/FMT`, gdb's `last_format`, which a
+    /// later `print/r` without a letter uses.
+    static LAST_FORMAT: Cell<Format> = const { Cell::new(Format::Natural) };
 }
 
 /// `x/2i` shows its count, `x/i` does not.
