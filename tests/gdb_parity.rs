@@ -188,12 +188,21 @@ fn joined(program: &Path) -> Command {
 
 /// What gdb prints for the script, run on the program natively; with
 /// `python`, gdb loads libstdc++'s Python printers and xmethods as it does
-/// by default, else not.
-fn gdb_transcript(exe: &Path, script: &str, python: bool) -> String {
+/// by default, else not. `preload` is the syscall buffer's library that
+/// the recording loaded: gdb's run loads it too, since loading one more
+/// library changes what the loader leaves on the stack, which is what
+/// `main`'s uninitialized locals show. (Outside rback the library makes
+/// no difference beyond being loaded: it finds no rback page and stays
+/// out of the way.)
+fn gdb_transcript(exe: &Path, script: &str, python: bool, preload: Option<&Path>) -> String {
     let mut cmd = joined(Path::new("gdb"));
     cmd.args(["-batch", "-nx"]);
     if !python {
         cmd.args(["-iex", "set auto-load python-scripts off"]);
+    }
+    if let Some(library) = preload {
+        cmd.arg("-iex")
+            .arg(format!("set environment LD_PRELOAD={}", library.display()));
     }
     cmd.args(["-ex", "starti"]);
     for line in compared(script) {
@@ -206,11 +215,6 @@ fn gdb_transcript(exe: &Path, script: &str, python: bool) -> String {
     let out = run(&mut cmd, None, TIMEOUT);
     assert!(out.code() <= 1, "gdb failed:\n{out:?}");
     out.stdout()
-}
-
-/// What rback's REPL prints for the script, on a recording of the program.
-fn rback_transcript(exe: &Path, script: &str) -> String {
-    rback_replay_transcript(&recorded(exe), script)
 }
 
 /// A fresh session holding a recording of `exe`.
@@ -438,9 +442,19 @@ fn check_against_gdb_with_python(program: Program, script: &str) {
 
 fn compare(program: Program, script: &str, python: bool) {
     let exe = program.executable();
-    let gdb = gdb_transcript(&exe, script, python);
-    let rback = rback_transcript(&exe, script);
+    let s = recorded(&exe);
+    let gdb = gdb_transcript(&exe, script, python, preloaded_library(&s).as_deref());
+    let rback = rback_replay_transcript(&s, script);
     compare_transcripts(program, script, &gdb, &rback);
+}
+
+/// The copy of the syscall buffer's library that the recording in `s`
+/// loaded, if it did (rback keeps it among the trace's files).
+fn preloaded_library(s: &Session) -> Option<PathBuf> {
+    let files = std::fs::read_dir(s.traces().join(".rback-files")).ok()?;
+    files
+        .filter_map(|entry| Some(entry.ok()?.path().join("rback-syscallbuf.so")))
+        .find(|library| library.is_file())
 }
 
 /// [`check`] against gdb through rback's own gdb server, on the same

@@ -84,7 +84,45 @@ unsafe fn buffering() -> bool {
 
 #[used]
 #[link_section = ".init_array"]
-static INIT: extern "C" fn(i32, *const *const u8, *const *const u8) = init;
+static INIT: unsafe extern "C" fn(i32, *const *const u8, *const *const u8) = rback_init_on_own_stack;
+
+/// The stack `init` runs on. The loader calls constructors about where
+/// `main`'s frame will be, and what a constructor leaves on the stack is
+/// what `main`'s uninitialized locals hold: on its own stack, the
+/// library's leaves them as a run without it would.
+static mut INIT_STACK: [u64; INIT_STACK_WORDS] = [0; INIT_STACK_WORDS];
+const INIT_STACK_WORDS: usize = 2048;
+/// The loader's stack pointer while `init` runs (not pushed: even that
+/// word would show in `main`'s locals).
+static mut INIT_CALLER_SP: u64 = 0;
+
+extern "C" {
+    fn rback_init_on_own_stack(argc: i32, argv: *const *const u8, envp: *const *const u8);
+}
+
+// Switches to `INIT_STACK` (16-byte aligned at its top, as a call needs)
+// and calls `init` with the loader's arguments, which stay in their
+// registers. Constructors run once, on the main thread, so one place for
+// the caller's stack pointer is enough.
+core::arch::global_asm!(
+    ".pushsection .text.rback_init_on_own_stack,\"ax\",@progbits",
+    ".p2align 4",
+    ".type rback_init_on_own_stack,@function",
+    "rback_init_on_own_stack:",
+    "mov [rip + {saved}], rsp",
+    "lea rax, [rip + {stack} + {size}]",
+    "and rax, -16",
+    "mov rsp, rax",
+    "call {init}",
+    "mov rsp, [rip + {saved}]",
+    "ret",
+    ".size rback_init_on_own_stack, . - rback_init_on_own_stack",
+    ".popsection",
+    stack = sym INIT_STACK,
+    size = const INIT_STACK_WORDS * 8,
+    saved = sym INIT_CALLER_SP,
+    init = sym init,
+);
 
 /// Runs before the program's own constructors. Buffers only under rback:
 /// the rback page must be there (`mincore` fails on an unmapped page) with
