@@ -247,9 +247,9 @@ static void polls(void) {
         exit(1);
     pid_t child = fork();
     if (child == 0) {
-        usleep(20000);
+        usleep(4000);
         write(seen[1], "p", 1);
-        usleep(20000);
+        usleep(4000);
         write(ready[1], "e", 1);
         _exit(0);
     }
