@@ -59,23 +59,6 @@ fn pids(session: &Session) -> Vec<String> {
 
 /// Runs the debugger commands `script` on the session's trace, following
 /// process `process` if given.
-/// Records `prog ARGS` and checks that `replay -a` stops with one clear
-/// line saying where it diverged: what rback does today for the known
-/// limits below (no hang, no silent wrong answer). Returns the recording.
-fn record_then_replay_diverges(session: &Session, prog: impl AsRef<OsStr>, args: &[&str]) -> Output {
-    let mut cmd = session.command();
-    cmd.arg("record").arg("-o").arg(session.trace()).arg(prog).args(args);
-    let rec = strip_saved_line(run(&mut cmd, None, HANG), &session.trace());
-    let rep = rback(
-        session,
-        &["replay".as_ref(), "-a".as_ref(), session.trace().as_os_str()],
-    );
-    assert_ne!(rep.code(), 0, "{rep:?}");
-    let line = assert_one_error_line(&rep);
-    assert!(line.contains("replay diverged at event"), "{rep:?}");
-    rec
-}
-
 fn debug(session: &Session, process: Option<&str>, script: &str) -> Output {
     let file = session.write("script.gdb", script);
     let trace = session.trace();
