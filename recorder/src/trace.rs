@@ -31,7 +31,7 @@ use crate::{EventIdx, RemoteAddr};
 /// changes to what a trace asks of replay. Version 5: the program may make
 /// syscalls through the syscall buffer's gadget, which an older replay
 /// would let run for real.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -172,6 +172,13 @@ pub struct ExecEvent {
     /// The process id while recording, which is also the id of the thread
     /// that runs the new program: `Switch` events name threads by such ids.
     pub pid: i32,
+    /// Set on the first event of a recording that starts from a checkpoint
+    /// image (`rback restart --record`) rather than an `execve`: the
+    /// trace's copy of that image (in `files/`, checked like any copy).
+    /// Replay restores it instead of exec'ing `exe`, and `regs` are the
+    /// restored program's; `stack` is empty and `interp` is `None` (every
+    /// file the image maps comes from the trace's copies).
+    pub image: Option<FileHash>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1461,6 +1468,7 @@ mod tests {
             },
             regs: Registers([7; 27]),
             pid: 1234,
+            image: None,
         }))
     }
 

@@ -710,6 +710,7 @@ mod tests {
             },
             regs: Registers([0; 27]),
             pid: 1,
+            image: None,
         })));
         for (i, &(nr, args, result, input)) in calls.iter().enumerate() {
             let writes = match nr {

@@ -49,6 +49,14 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
     let started = std::time::Instant::now();
     let at = timeline.position();
     let log = timeline.log();
+    if matches!(log.get(crate::EventIdx(0)), Some(Event::Exec(exec)) if exec.image.is_some()) {
+        // The history below starts at an exec: what the image this
+        // recording starts from held (open files, signal actions, timers)
+        // would be missing.
+        return Err(Error::Program(
+            "this recording starts from a checkpoint image, and saving an image from such a recording is not supported yet; save one from the recording the first image came from".into(),
+        ));
+    }
     let pid = timeline.pid();
     let trace_dir = trace_dir
         .canonicalize()

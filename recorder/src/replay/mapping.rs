@@ -263,6 +263,27 @@ impl ReplaySession {
         self.tracee.install_rback_page()
     }
 
+    /// The program restored from the trace's image (see `ExecEvent::image`)
+    /// must stand where the recording's did, with the same registers.
+    pub(super) fn apply_image_start(&mut self, exec: &ExecEvent) -> Result<()> {
+        let mut regs = self.tracee.regs()?;
+        let recorded = exec.regs.to_regs();
+        // No syscall is under way in either (`orig_rax` is -1).
+        regs.orig_rax = recorded.orig_rax;
+        if regs != recorded {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!(
+                    "the restored program to start at {:#x} with the recorded registers",
+                    recorded.rip
+                ),
+                format!("{:#x} with other registers", regs.rip),
+            ));
+        }
+        self.tid = exec.pid;
+        Ok(())
+    }
+
     /// The loader is mapped by the kernel from the path named in the
     /// program, not from the trace; make sure it is the recorded one.
     pub(super) fn check_interp(&mut self, path: &str, hash: &FileHash) -> Result<()> {

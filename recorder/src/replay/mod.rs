@@ -314,7 +314,24 @@ impl ReplaySession {
         } else {
             tracee::PagePasses::Injections
         };
-        let tracee = tracee::launch(&c_exe, &c_argv, &[], true, passes)?;
+        let tracee = match &first.image {
+            None => tracee::launch(&c_exe, &c_argv, &[], true, passes)?,
+            // A recording of a restarted image: the same image, restored
+            // from the trace's copies alone, is where it starts.
+            Some(image) => {
+                let image = files::verify(trace_dir, image)?;
+                let opts = crate::image::RestartOptions {
+                    trace_dirs: vec![trace_dir.to_path_buf()],
+                    unopenable: crate::image::Unopenable::DevNull,
+                };
+                crate::image::restore::build(&image, &opts, crate::image::restore::Under::Replay(passes))
+                    .map_err(|e| match e {
+                        Error::Program(why) => Error::Program(format!("the trace starts from an image that {why}")),
+                        other => other,
+                    })?
+                    .tracee
+            }
+        };
         let files = shared::Files::new(&log.header.cwd);
         let mut session = ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
@@ -346,7 +363,10 @@ impl ReplaySession {
             written_ahead: None,
         };
         session.verified_files.insert(first.exe.clone());
-        session.apply_exec(&first)?;
+        match first.image {
+            None => session.apply_exec(&first)?,
+            Some(_) => session.apply_image_start(&first)?,
+        }
         Ok(session)
     }
 

@@ -120,6 +120,13 @@ impl Buffers {
         self.cursors.insert(process, Cursor::default());
     }
 
+    /// The process and its children never buffer: the library's probe is
+    /// answered with ENOMEM, as in a process under a seccomp filter of its
+    /// own (a recording that starts from a checkpoint image).
+    pub(crate) fn refuse(&mut self, process: Pid) {
+        self.filtered.insert(process);
+    }
+
     pub(crate) fn is_registered(&self, process: Pid) -> bool {
         self.cursors.contains_key(&process)
     }

@@ -1,0 +1,359 @@
+//! Recorded restarts: `rback restart --record IMAGE` and the REPL's
+//! `branch --record` run a checkpoint image under the recorder, and the
+//! result is a trace of its own that starts from the image: `replay -a`
+//! reproduces it, the debugger goes back to its first moment, and a
+//! damaged or mismatched image inside it is refused in one line.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{assert_no_panic, assert_one_error_line, c_program, run, strip_saved_line, Output, Session, TIMEOUT};
+use recorder::trace::{Event, FileHash, Stream, TraceLog, TraceWriter, FILES_DIR};
+
+/// The event after the `n`-th (from 1) write to stdout: an image taken at
+/// the start of its interval has printed `n` times.
+fn after_nth_stdout_write(trace: &Path, n: usize) -> u64 {
+    let log = TraceLog::load(trace).unwrap();
+    let (i, _) = log
+        .events()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Event::Syscall(c) if c.nr == libc::SYS_write && c.args[0] == 1))
+        .nth(n - 1)
+        .unwrap_or_else(|| panic!("the trace has fewer than {n} writes to stdout"));
+    i as u64 + 1
+}
+
+/// What the program had written to its stdout before event `at`.
+fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {
+    let log = TraceLog::load(trace).unwrap();
+    let mut out = Vec::new();
+    for e in log.events().take(at as usize) {
+        if let Event::Syscall(call) = e {
+            if let Some(o) = call.output.as_ref().filter(|o| o.stream == Stream::Stdout) {
+                out.extend_from_slice(&o.bytes);
+            }
+        }
+    }
+    out
+}
+
+/// `rback checkpoint TRACE --at AT -o IMAGE`, which must work.
+fn checkpoint(s: &Session, trace: &Path, at: u64, image: &Path) {
+    let out = s.rback(&[
+        "checkpoint".as_ref(),
+        trace.as_os_str(),
+        format!("--at={at}").as_ref(),
+        "-o".as_ref(),
+        image.as_os_str(),
+    ]);
+    assert_eq!(out.code(), 0, "{out:?}");
+}
+
+/// `rback restart --record [-o TRACE] IMAGE`, as it ended.
+fn restart_recorded(s: &Session, image: &Path, trace: Option<&Path>) -> Output {
+    let mut cmd = s.command();
+    cmd.arg("restart").arg("--record");
+    if let Some(trace) = trace {
+        cmd.arg("-o").arg(trace);
+    }
+    cmd.arg(image);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    out
+}
+
+fn replay_all(s: &Session, trace: &Path) -> Output {
+    s.rback(&["replay".as_ref(), "-a".as_ref(), trace.as_os_str()])
+}
+
+/// The REPL on `trace` with `script`, in batch mode.
+fn repl(s: &Session, trace: &Path, script: &str) -> Output {
+    let file = s.write("script.gdb", script);
+    let mut cmd = s.command();
+    cmd.arg("replay").arg(trace).arg("--batch").arg("-x").arg(file);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    out
+}
+
+/// The values `print` showed, in order (`$N = VALUE` lines).
+fn printed(out: &Output) -> Vec<String> {
+    out.stdout()
+        .lines()
+        .filter(|l| l.starts_with('$'))
+        .filter_map(|l| l.split_once(" = ").map(|(_, v)| v.to_string()))
+        .collect()
+}
+
+/// The image a trace of a restarted program starts from, in its `files/`.
+fn image_copy(trace: &Path) -> PathBuf {
+    let log = TraceLog::load(trace).unwrap();
+    let Some(Event::Exec(exec)) = log.events().next() else {
+        panic!("the trace does not start with an exec");
+    };
+    let hash = exec.image.as_ref().expect("the trace starts from an image");
+    trace.join(FILES_DIR).join(&hash.0)
+}
+
+/// A copy of `from` at `to` whose first event names `image` as the image
+/// it starts from, with the same file copies.
+fn with_image(from: &Path, to: &Path, image: FileHash) {
+    let log = TraceLog::load(from).unwrap();
+    let mut events: Vec<Event> = log.events().cloned().collect();
+    match events.first_mut() {
+        Some(Event::Exec(exec)) => exec.image = Some(image),
+        _ => panic!("the trace does not start with an exec"),
+    }
+    fs::create_dir(to).unwrap();
+    let mut writer = TraceWriter::create(to, &log.header).unwrap();
+    for event in &events {
+        writer.write_event(event).unwrap();
+    }
+    writer.finish(None).unwrap();
+    let files = to.join(FILES_DIR);
+    fs::create_dir(&files).unwrap();
+    for entry in fs::read_dir(from.join(FILES_DIR)).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), files.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_recorded_restart_replays_the_rest_of_the_run_exactly() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_lines"), &[]);
+    assert_eq!(rec.code(), 7, "{rec:?}");
+    let at = after_nth_stdout_write(&s.trace(), 10);
+    let image = s.path("lines.img");
+    checkpoint(&s, &s.trace(), at, &image);
+    let before = stdout_before(&s.trace(), at);
+    assert!(rec.stdout.starts_with(&before), "{rec:?}");
+    let rest = rec.stdout[before.len()..].to_vec();
+    assert!(String::from_utf8_lossy(&rest).starts_with("round 10: "), "{rest:?}");
+
+    let trace = s.path("restarted");
+    let out = restart_recorded(&s, &image, Some(&trace));
+    let out = strip_saved_line(out, &trace);
+    assert_eq!(out.stdout, rest, "{out:?}");
+    assert_eq!(out.code(), 7, "{out:?}");
+    // The image the recording starts from is in the trace, with the files
+    // it maps: the original trace is not needed any more.
+    fs::remove_dir_all(s.trace()).unwrap();
+    fs::remove_file(&image).unwrap();
+    assert!(image_copy(&trace).is_file());
+    let rep = replay_all(&s, &trace);
+    assert_no_panic(&rep);
+    assert_eq!(rep.stdout, rest, "{rep:?}");
+    assert_eq!(rep.stderr(), "", "{rep:?}");
+    assert_eq!(rep.code(), 7, "{rep:?}");
+    let verify = s.rback(&["info", "--verify", trace.to_str().unwrap()]);
+    assert_eq!(verify.code(), 0, "{verify:?}");
+    assert!(!verify.stdout().contains("warning"), "{verify:?}");
+}
+
+#[test]
+fn a_recorded_restart_is_listed_and_described_among_the_traces() {
+    let s = Session::new();
+    s.record(c_program("image_branch"), &[]);
+    let at = after_nth_stdout_write(&s.trace(), 2);
+    let image = s.path("steps.img");
+    checkpoint(&s, &s.trace(), at, &image);
+    // Without -o, a new trace among the others, as `rback record` makes.
+    let out = restart_recorded(&s, &image, None);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert_eq!(
+        out.stdout(),
+        "step 2\nstep 3\nstep 4\nstep 5\nstep 6\nstep 7\nran every step\n"
+    );
+    let ls = s.rback(&["ls"]);
+    assert_eq!(ls.stdout().lines().count(), 1, "{ls:?}");
+    let info = s.rback(&["info"]);
+    assert_eq!(info.code(), 0, "{info:?}");
+    let text = info.stdout();
+    let starts = common::field(&text, "starts:");
+    assert!(
+        starts.contains("checkpoint image") && starts.contains(&format!("event {at} ")),
+        "{info:?}"
+    );
+    let rep = s.rback(&["replay", "-a"]);
+    assert_eq!(rep.stdout(), out.stdout(), "{rep:?}");
+    assert_eq!(rep.code(), 0, "{rep:?}");
+}
+
+#[test]
+fn the_debugger_goes_back_to_the_first_moment_of_a_recorded_restart() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_branch"), &[]);
+    assert!(rec.stdout().ends_with("ran every step\n"), "{rec:?}");
+    // After "step 2" is written: step(2) is returning, i is 3 next.
+    let at = after_nth_stdout_write(&s.trace(), 3);
+    let image = s.path("steps.img");
+    checkpoint(&s, &s.trace(), at, &image);
+    let trace = s.path("restarted");
+    let out = restart_recorded(&s, &image, Some(&trace));
+    assert_eq!(
+        out.stdout(),
+        "step 3\nstep 4\nstep 5\nstep 6\nstep 7\nran every step\n",
+        "{out:?}"
+    );
+
+    let script = "break step\ncontinue\nprint i\ncontinue\nprint i\ncontinue\nprint i\n\
+                  reverse-continue\nprint i\nreverse-continue\nprint i\nreverse-stepi\nreverse-continue\nwhen\n\
+                  goto 1\ncontinue\nprint i\nprint stop_at\ngoto end\nreverse-continue\nprint i\n";
+    let out = repl(&s, &trace, script);
+    assert_eq!(out.code(), 0, "{out:?}");
+    // Forward to step(5), back to step(3), the restarted run's first call,
+    // and to its first moment, which has no earlier hit.
+    assert_eq!(printed(&out), ["3", "4", "5", "4", "3", "3", "-1", "7"], "{out:?}");
+    let text = out.stdout();
+    assert!(text.contains("No more reverse-execution history."), "{out:?}");
+    assert!(text.contains("Current event: 1\n"), "{out:?}");
+}
+
+#[test]
+fn a_recorded_branch_takes_the_other_path_and_replays_it() {
+    let s = Session::new();
+    let rec = s.record(c_program("image_branch"), &[]);
+    assert!(rec.stdout().ends_with("ran every step\n"), "{rec:?}");
+    let script = format!(
+        "break step\ngoto end\n{}set var stop_at = 3\nbranch --record\nwhen\nprint stop_at\n",
+        // From the end back to step(3): its fifth hit going backward.
+        "reverse-continue\n".repeat(5),
+    );
+    let out = repl(&s, &s.trace(), &script);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    let branch = text
+        .split_once("the program runs for real from here, recorded.\n")
+        .unwrap_or_else(|| panic!("{out:?}"))
+        .1;
+    assert!(
+        branch.starts_with("step 3\nleft the loop early at 3\n[The branch exited with status 3; it is recorded in "),
+        "{out:?}"
+    );
+    let trace = PathBuf::from(
+        branch
+            .split_once("it is recorded in ")
+            .and_then(|(_, rest)| rest.split_once("; the recording is still"))
+            .unwrap_or_else(|| panic!("{out:?}"))
+            .0,
+    );
+    assert!(
+        trace.starts_with(s.traces()),
+        "{trace:?} is not among the session's traces"
+    );
+    // The recording stays where it was, with the change.
+    assert_eq!(printed(&out), ["3"], "{out:?}");
+
+    let rep = replay_all(&s, &trace);
+    assert_no_panic(&rep);
+    assert_eq!(rep.stdout(), "step 3\nleft the loop early at 3\n", "{rep:?}");
+    assert_eq!(rep.code(), 3, "{rep:?}");
+    // The branch's trace is debugged like any: its first moment has the
+    // changed variable, and its run takes the early way out.
+    // It starts where the branch was made, at the breakpoint in step(3).
+    let out = repl(
+        &s,
+        &trace,
+        "print stop_at\nprint i\nbreak 16\ncontinue\nprint i\nreverse-continue\nprint i\nwhen\n",
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert_eq!(printed(&out), ["3", "3", "3", "3"], "{out:?}");
+    let text = out.stdout();
+    assert!(text.contains("Breakpoint 1, main () at image_branch.c:16"), "{out:?}");
+    assert!(
+        text.contains("No more reverse-execution history.") && text.contains("Current event: 1\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_damaged_or_mismatched_image_in_a_trace_is_refused_in_one_line() {
+    let s = Session::new();
+    s.record(c_program("image_branch"), &[]);
+    let image = s.path("steps.img");
+    checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 3), &image);
+    let trace = s.path("restarted");
+    let out = restart_recorded(&s, &image, Some(&trace));
+    assert_eq!(out.code(), 0, "{out:?}");
+    let copy = image_copy(&trace);
+
+    // Another image, of another moment, named by its own hash: intact, but
+    // not the one the recording started from.
+    let other = s.path("other.img");
+    checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 5), &other);
+    let other_hash = recorder::files::FileStore::new(&s.path("scratch"))
+        .unwrap()
+        .capture(&other)
+        .unwrap();
+    let mismatched = s.path("mismatched");
+    with_image(&trace, &mismatched, other_hash.clone());
+    fs::copy(&other, mismatched.join(FILES_DIR).join(&other_hash.0)).unwrap();
+    // (Its registers are those of the first: only memory tells the two
+    // apart, which replay notices at the first output.)
+    let out = replay_all(&s, &mismatched);
+    let e = assert_one_error_line(&out);
+    assert!(e.contains("diverged"), "{e}");
+    assert_eq!(out.stdout(), "", "{out:?}");
+
+    // A file of the trace that is no image (the program's copy).
+    let log = TraceLog::load(&trace).unwrap();
+    let Some(Event::Exec(exec)) = log.events().next() else {
+        panic!("no first exec")
+    };
+    let not_an_image = s.path("not-an-image");
+    with_image(&trace, &not_an_image, exec.exe.clone());
+    let e = assert_one_error_line(&replay_all(&s, &not_an_image));
+    assert!(e.contains(&exec.exe.0), "{e}");
+
+    // The trace's copy of the image, damaged (a new file: the copy may be a
+    // hard link to the traces' shared copies).
+    let mut bytes = fs::read(&copy).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    fs::remove_file(&copy).unwrap();
+    fs::write(&copy, &bytes).unwrap();
+    let e = assert_one_error_line(&replay_all(&s, &trace));
+    assert!(
+        e.contains("damaged") && e.contains(&copy.file_name().unwrap().to_string_lossy().to_string()),
+        "{e}"
+    );
+    let out = repl(&s, &trace, "when\n");
+    let e = assert_one_error_line(&out);
+    assert!(e.contains("damaged"), "{e}");
+    let verify = s.rback(&["info", "--verify", trace.to_str().unwrap()]);
+    assert_eq!(verify.code(), 1, "{verify:?}");
+    assert!(
+        verify.stdout().contains("bad: ") && verify.stdout().contains("damaged"),
+        "{verify:?}"
+    );
+
+    // Cut short: no longer the copy its name says either.
+    bytes.truncate(middle);
+    fs::remove_file(&copy).unwrap();
+    fs::write(&copy, &bytes).unwrap();
+    let e = assert_one_error_line(&replay_all(&s, &trace));
+    assert!(e.contains("damaged"), "{e}");
+}
+
+#[test]
+fn saving_an_image_from_a_recorded_restart_is_refused_in_one_line() {
+    let s = Session::new();
+    s.record(c_program("image_branch"), &[]);
+    let image = s.path("steps.img");
+    checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 3), &image);
+    let trace = s.path("restarted");
+    assert_eq!(restart_recorded(&s, &image, Some(&trace)).code(), 0);
+    let out = s.rback(&[
+        "checkpoint".as_ref(),
+        trace.as_os_str(),
+        "--at=end".as_ref(),
+        "-o".as_ref(),
+        s.path("again.img").as_os_str(),
+    ]);
+    let e = assert_one_error_line(&out);
+    assert!(e.contains("starts from a checkpoint image"), "{e}");
+    assert!(!s.path("again.img").exists());
+}
