@@ -357,3 +357,83 @@ fn saving_an_image_from_a_recorded_restart_is_refused_in_one_line() {
     assert!(e.contains("starts from a checkpoint image"), "{e}");
     assert!(!s.path("again.img").exists());
 }
+
+/// The event after the `n`-th (from 1) syscall event that `pick` accepts.
+fn after_nth(trace: &Path, n: usize, pick: impl Fn(i64, &[u64; 6]) -> bool) -> u64 {
+    let log = TraceLog::load(trace).unwrap();
+    let (i, _) = log
+        .events()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Event::Syscall(call) if pick(call.nr, &call.args)))
+        .nth(n - 1)
+        .unwrap_or_else(|| panic!("the trace has fewer than {n} such calls"));
+    i as u64 + 1
+}
+
+/// Records `program` (with `args`), saves it at `at(trace)`, restarts that
+/// under the recorder, and checks that the restarted run printed the rest
+/// of the recorded output and that `replay -a` of its trace reproduces it
+/// exactly. Returns the restarted run's output.
+fn restart_recorded_and_replay(s: &Session, program: &str, args: &[&str], at: impl Fn(&Path) -> u64) -> Output {
+    let rec = s.record(c_program(program), args);
+    let at = at(&s.trace());
+    let image = s.path("moment.img");
+    checkpoint(s, &s.trace(), at, &image);
+    let before = stdout_before(&s.trace(), at);
+    assert!(rec.stdout.starts_with(&before), "{rec:?}");
+    let trace = s.path("restarted");
+    let out = restart_recorded(s, &image, Some(&trace));
+    assert_eq!(out.stdout, rec.stdout[before.len()..], "{out:?}");
+    assert_eq!(out.code(), rec.code(), "{out:?}");
+    let rep = replay_all(s, &trace);
+    assert_no_panic(&rep);
+    assert_eq!(rep.stdout, out.stdout, "{rep:?}");
+    assert_eq!(rep.stderr(), "", "{rep:?}");
+    assert_eq!(rep.code(), out.code(), "{rep:?}");
+    out
+}
+
+#[test]
+fn a_recorded_restart_reads_on_from_an_open_files_offset_and_replays_without_it() {
+    let s = Session::new();
+    let data: String = (0..10).map(|i| format!("[data {i:02}]\n")).collect();
+    let file = s.write("data.txt", &data);
+    // After the fourth read of the file (descriptor 5: the pipe has 3 and 4).
+    let out = restart_recorded_and_replay(&s, "image_read_file", &[file.to_str().unwrap()], |t| {
+        after_nth(t, 4, |nr, a| nr == libc::SYS_read && a[0] == 5)
+    });
+    assert!(out.stdout().starts_with("piece 3: "), "{out:?}");
+    // The replay read nothing: the file can go.
+    fs::remove_file(&file).unwrap();
+    let rep = replay_all(&s, &s.path("restarted"));
+    assert_eq!(rep.stdout, out.stdout, "{rep:?}");
+}
+
+#[test]
+fn a_pending_signal_and_an_armed_alarm_are_recorded_where_the_restarted_run_got_them() {
+    let s = Session::new();
+    // After the second raise: SIGUSR1 is blocked and pending, delivered
+    // when the program unblocks it.
+    let out = restart_recorded_and_replay(&s, "self_signal", &[], |t| {
+        after_nth(t, 2, |nr, _| nr == libc::SYS_tgkill)
+    });
+    assert!(out.stdout().contains("handler: SIGUSR1\nunblocked: usr1=2"), "{out:?}");
+    // Just after alarm(1), before pause(): the timer armed again wakes it.
+    let s = Session::new();
+    let out = restart_recorded_and_replay(&s, "alarm_pause", &[], |t| {
+        after_nth(t, 1, |nr, _| nr == libc::SYS_alarm)
+    });
+    assert!(out.stdout().ends_with("alarms=2\n"), "{out:?}");
+}
+
+#[test]
+fn a_posix_timer_made_again_fires_in_the_recorded_restart_and_its_replay() {
+    let s = Session::new();
+    let out = restart_recorded_and_replay(&s, "image_posix_timer", &[], |t| {
+        after_nth(t, 2, |nr, _| nr == libc::SYS_timer_settime)
+    });
+    assert!(
+        out.stdout().contains("three ticks: 1, value 42, from tick: 1\n"),
+        "{out:?}"
+    );
+}
