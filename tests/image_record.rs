@@ -437,3 +437,34 @@ fn a_posix_timer_made_again_fires_in_the_recorded_restart_and_its_replay() {
         "{out:?}"
     );
 }
+
+#[test]
+fn gdb_debugs_a_recorded_restart_backward_with_the_images_libraries() {
+    let s = Session::new();
+    s.record(c_program("image_branch"), &[]);
+    let image = s.path("steps.img");
+    checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 3), &image);
+    let trace = s.path("restarted");
+    assert_eq!(restart_recorded(&s, &image, Some(&trace)).code(), 0);
+    let mut args = vec!["gdb", trace.to_str().unwrap(), "--", "-batch", "-nx"];
+    for command in [
+        "break image_branch.c:8",
+        "continue",
+        "continue",
+        "print i",
+        "reverse-continue",
+        "print i",
+        "reverse-continue",
+        "bt 1",
+    ] {
+        args.extend(["-ex", command]);
+    }
+    let out = s.rback(&args);
+    assert_no_panic(&out);
+    let text = out.stdout() + &out.stderr();
+    assert!(text.contains("$1 = 4\n") && text.contains("$2 = 3\n"), "{out:?}");
+    assert!(text.contains("No more reverse-execution history."), "{out:?}");
+    // The first moment is inside libc's write, whose copy only the image
+    // names: gdb gets its symbols from the trace all the same.
+    assert!(text.contains("#0  0x") && text.contains("write"), "{out:?}");
+}
