@@ -468,3 +468,28 @@ fn gdb_debugs_a_recorded_restart_backward_with_the_images_libraries() {
     // names: gdb gets its symbols from the trace all the same.
     assert!(text.contains("#0  0x") && text.contains("write"), "{out:?}");
 }
+
+#[test]
+fn a_recorded_restart_that_starts_other_programs_replays_them() {
+    let s = Session::new();
+    let script = s.write("script.sh", "#!/bin/sh\necho \"script got $1\"\nexit 12\n");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // After "spawned", before posix_spawn's child is waited for: from there
+    // it runs system() (a shell), popen both ways and execs a script, each
+    // a program that the restarted process's children exec (with ASLR
+    // off, as in any recording, so replay finds them where they ran).
+    let out = restart_recorded_and_replay(&s, "spawn_family", &["./script.sh"], |t| after_nth_stdout_write(t, 2));
+    assert_eq!(
+        out.stdout(),
+        "posix_spawn: 0, exit 9\n\
+         from system\n\
+         system: 3\n\
+         popen read: one\n\
+         popen read: two\n\
+         pclose: 6\n\
+         pclose of a writer: 2\n\
+         script got arg1\n\
+         script: 12\n",
+        "{out:?}"
+    );
+}

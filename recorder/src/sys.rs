@@ -613,7 +613,8 @@ struct CloneArgs {
 /// With `filter`, the child is made a tracee like one `spawn_stopped`
 /// launches, for a restart that is recorded or replayed: between its two
 /// stops (so, already traced, which the filter's `RET_TRACE` needs) it
-/// makes `rdtsc` trap and installs the seccomp filter.
+/// turns ASLR off for what it execs, makes `rdtsc` trap and installs the
+/// seccomp filter.
 pub fn fork_stopped(pid: Option<i32>, filter: Option<&[libc::sock_filter]>) -> Result<Pid, Errno> {
     let prog = filter.map(|f| libc::sock_fprog {
         len: f.len() as u16,
@@ -653,6 +654,10 @@ pub fn fork_stopped(pid: Option<i32>, filter: Option<&[libc::sock_filter]>) -> R
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         libc::raise(libc::SIGSTOP);
         if let Some(prog) = &prog {
+            // ASLR off for the programs it may exec, as for a launched
+            // tracee (its own layout is the image's, mapped at fixed
+            // addresses).
+            libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
             libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
             if libc::prctl(
