@@ -182,8 +182,8 @@ impl Backend {
                     // A recording that starts from an image maps the files
                     // the image names from the start, with no event of
                     // their own.
-                    let image = exec.image.as_ref().and_then(|image| {
-                        let path = files::verify(&trace_dir, image).ok()?;
+                    let image = exec.image.as_ref().and_then(|start| {
+                        let path = files::verify(&trace_dir, &start.copy).ok()?;
                         recorder::image::format::ImageReader::open(&path).ok()
                     });
                     for file in image.iter().flat_map(|r| &r.header().files) {

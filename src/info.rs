@@ -42,7 +42,7 @@ pub fn describe(dir: &Path) -> Result<String> {
             Next::Event(Event::Signal(_)) => signals += 1,
             Next::Event(Event::Exec(exec)) => {
                 if at.0 == 0 {
-                    from_image = exec.image.clone();
+                    from_image = exec.image.as_ref().map(|start| start.copy.clone());
                 }
                 execs += 1
             }
@@ -267,9 +267,9 @@ fn named_by_images(dir: &Path, images: &BTreeSet<String>, named: &mut BTreeSet<S
 fn named_copies(event: &Event, named: &mut BTreeSet<String>, images: &mut BTreeSet<String>) {
     match event {
         Event::Exec(exec) => {
-            if let Some(image) = &exec.image {
-                named.insert(image.0.clone());
-                images.insert(image.0.clone());
+            if let Some(start) = &exec.image {
+                named.insert(start.copy.0.clone());
+                images.insert(start.copy.0.clone());
             }
             named.insert(exec.exe.0.clone());
             if let Some((_, interp)) = &exec.interp {

@@ -93,8 +93,8 @@ fn image_copy(trace: &Path) -> PathBuf {
     let Some(Event::Exec(exec)) = log.events().next() else {
         panic!("the trace does not start with an exec");
     };
-    let hash = exec.image.as_ref().expect("the trace starts from an image");
-    trace.join(FILES_DIR).join(&hash.0)
+    let start = exec.image.as_ref().expect("the trace starts from an image");
+    trace.join(FILES_DIR).join(&start.copy.0)
 }
 
 /// A copy of `from` at `to` whose first event names `image` as the image
@@ -103,7 +103,7 @@ fn with_image(from: &Path, to: &Path, image: FileHash) {
     let log = TraceLog::load(from).unwrap();
     let mut events: Vec<Event> = log.events().cloned().collect();
     match events.first_mut() {
-        Some(Event::Exec(exec)) => exec.image = Some(image),
+        Some(Event::Exec(exec)) => exec.image.as_mut().expect("the trace starts from an image").copy = image,
         _ => panic!("the trace does not start with an exec"),
     }
     fs::create_dir(to).unwrap();
@@ -492,4 +492,46 @@ fn a_recorded_restart_that_starts_other_programs_replays_them() {
          script: 12\n",
         "{out:?}"
     );
+}
+
+#[test]
+fn a_recorded_restart_of_three_threads_replays_and_debugs_each_thread() {
+    let s = Session::new();
+    // After "worker 1" is written: worker 2 and main wait in
+    // pthread_cond_wait and pthread_join, made again by the restart.
+    let out = restart_recorded_and_replay(&s, "image_threads", &[], |t| after_nth_stdout_write(t, 3));
+    assert_eq!(
+        out.stdout(),
+        "joined worker 1: 10\nworker 2: tls 200, same id 1\njoined worker 2: 20\n",
+        "{out:?}"
+    );
+    let trace = s.path("restarted");
+    let out = repl(
+        &s,
+        &trace,
+        "info threads\nbreak image_threads.c:27\ncontinue\nprint n\nprint mine\nreverse-continue\nwhen\n",
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    // The threads the image held are there from the first moment, numbered
+    // as the program made them.
+    assert!(text.contains("\n  3    Thread "), "{out:?}");
+    assert!(
+        text.contains("Thread 3 \"image_threads\" hit Breakpoint 1, worker (arg=0x2)"),
+        "{out:?}"
+    );
+    assert_eq!(printed(&out), ["2", "200"], "{out:?}");
+    assert!(
+        text.contains("No more reverse-execution history.") && text.contains("Current event: 1\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_signal_pending_in_a_worker_is_recorded_where_that_worker_gets_it() {
+    let s = Session::new();
+    let out = restart_recorded_and_replay(&s, "image_thread_signal", &[], |t| {
+        after_nth(t, 1, |nr, _| nr == libc::SYS_tgkill)
+    });
+    assert_eq!(out.stdout(), "handled in the worker: 1\njoined\n", "{out:?}");
 }

@@ -173,12 +173,21 @@ pub struct ExecEvent {
     /// that runs the new program: `Switch` events name threads by such ids.
     pub pid: i32,
     /// Set on the first event of a recording that starts from a checkpoint
-    /// image (`rback restart --record`) rather than an `execve`: the
-    /// trace's copy of that image (in `files/`, checked like any copy).
-    /// Replay restores it instead of exec'ing `exe`, and `regs` are the
-    /// restored program's; `stack` is empty and `interp` is `None` (every
-    /// file the image maps comes from the trace's copies).
-    pub image: Option<FileHash>,
+    /// image (`rback restart --record`) rather than an `execve`. Replay
+    /// restores the image instead of exec'ing `exe`, and `regs` are the
+    /// restored program's first thread's; `stack` is empty and `interp` is
+    /// `None` (every file the image maps comes from the trace's copies).
+    pub image: Option<ImageStart>,
+}
+
+/// Where a recording that starts from a checkpoint image starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageStart {
+    /// The trace's copy of the image (in `files/`, checked like any copy).
+    pub copy: FileHash,
+    /// The ids in this recording of the image's other threads, in the
+    /// image's order (the restart made them, not a recorded `clone`).
+    pub threads: Vec<i32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

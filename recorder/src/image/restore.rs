@@ -105,6 +105,7 @@ pub(crate) enum Under {
 pub(crate) struct Built {
     pub tracee: Tracee,
     pub threads: Vec<Tracee>,
+    pub header: ImageHeader,
     pub notes: Vec<String>,
 }
 
@@ -152,13 +153,6 @@ pub(crate) fn build(image: &Path, opts: &RestartOptions, under: Under) -> Result
     let mut reader = ImageReader::open(image)?;
     let header = reader.header().clone();
     check_cpu(image, &header)?;
-    if under != Under::Nothing && !header.threads.is_empty() {
-        return Err(Error::Program(format!(
-            "{} holds {} threads; recording a restarted program with more than one thread is not supported yet",
-            image.display(),
-            header.threads.len() + 1
-        )));
-    }
     // A recorded restart has its copies in its own trace already, and its
     // replay must use nothing else.
     let copies = find_copies(image, &header, opts, under == Under::Nothing)?;
@@ -250,7 +244,12 @@ pub(crate) fn build(image: &Path, opts: &RestartOptions, under: Under) -> Result
     }
     b.registers(&header)?;
     let notes = b.notes;
-    Ok(Built { tracee, threads, notes })
+    Ok(Built {
+        tracee,
+        threads,
+        header,
+        notes,
+    })
 }
 
 /// Waits for a restarted program to end.
@@ -460,6 +459,16 @@ impl Builder<'_> {
             // The copy may lack execute permission: keep the child's exe.
             map.exe_fd = u32::MAX;
             r = self.set_mm(map, &h.auxv)?;
+        }
+        if r < 0 && self.under != Under::Nothing {
+            // The process would keep the break of the rback it was forked
+            // from, which is another one in every replay: brk() would
+            // return other addresses there.
+            return Err(Error::Program(format!(
+                "recording a restarted program needs its own memory layout, which the kernel refused ({}{}): without it, brk() would not replay",
+                errno_name(r),
+                if r == -(libc::EPERM as i64) { ": setting it needs CAP_SYS_RESOURCE" } else { "" }
+            )));
         }
         if r == -(libc::EPERM as i64) {
             self.notes.push(

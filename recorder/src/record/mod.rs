@@ -28,8 +28,8 @@ use crate::sys::SiginfoBytes;
 use crate::syscallbuf::{self, Buffers};
 use crate::syscalls::{self, CloneRequest, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, Header, Left, MemWrite, Output, Placement, Registers, SignalEvent, SignalKind,
-    Stream, SyscallEvent, TraceLog, TraceWriter,
+    Event, ExecEvent, ExitStatus, Header, ImageStart, Left, MemWrite, Output, Placement, Registers, SignalEvent,
+    SignalKind, Stream, SyscallEvent, TraceLog, TraceWriter,
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -357,6 +357,7 @@ impl Recorder {
         notes(&built.notes);
         let tracee = built.tracee;
         let regs = tracee.regs()?;
+        let threads: Vec<i32> = built.threads.iter().map(|t| t.pid.as_raw()).collect();
         writer.write_event(&Event::Exec(Box::new(ExecEvent {
             exe_path: exe.name.clone(),
             exe: exe.hash.clone(),
@@ -368,12 +369,21 @@ impl Recorder {
             },
             regs: Registers::from(&regs),
             pid: tracee.pid.as_raw(),
-            image: Some(image_copy),
+            image: Some(ImageStart {
+                copy: image_copy,
+                threads,
+            }),
         })))?;
         let mut buffers = Buffers::default();
         buffers.refuse(tracee.tgid);
+        // The image's other threads wait for their turn, where the image
+        // left them; the first thread runs first.
+        let mut waiting = Waiting::new(tracee.tgid);
+        for thread in built.threads {
+            waiting.push(thread, TaskState::Ready);
+        }
         let rec = Recorder {
-            waiting: Waiting::new(tracee.tgid),
+            waiting,
             tracee,
             turn_since: Instant::now(),
             timeslice: TIMESLICE,

@@ -314,22 +314,47 @@ impl ReplaySession {
         } else {
             tracee::PagePasses::Injections
         };
-        let tracee = match &first.image {
-            None => tracee::launch(&c_exe, &c_argv, &[], true, passes)?,
+        let (tracee, threads) = match &first.image {
+            None => (tracee::launch(&c_exe, &c_argv, &[], true, passes)?, Vec::new()),
             // A recording of a restarted image: the same image, restored
             // from the trace's copies alone, is where it starts.
-            Some(image) => {
-                let image = files::verify(trace_dir, image)?;
+            Some(start) => {
+                let image = files::verify(trace_dir, &start.copy)?;
                 let opts = crate::image::RestartOptions {
                     trace_dirs: vec![trace_dir.to_path_buf()],
                     unopenable: crate::image::Unopenable::DevNull,
                 };
-                crate::image::restore::build(&image, &opts, crate::image::restore::Under::Replay(passes))
+                let built = crate::image::restore::build(&image, &opts, crate::image::restore::Under::Replay(passes))
                     .map_err(|e| match e {
-                        Error::Program(why) => Error::Program(format!("the trace starts from an image that {why}")),
-                        other => other,
-                    })?
-                    .tracee
+                    Error::Program(why) => Error::Program(format!("the trace starts from an image that {why}")),
+                    other => other,
+                })?;
+                if built.threads.len() != start.threads.len() {
+                    return Err(crate::TraceError::Corrupt {
+                        path: trace_dir.to_path_buf(),
+                        offset: 0,
+                        why: format!(
+                            "the trace names {} threads made by its image, which has {}",
+                            start.threads.len(),
+                            built.threads.len()
+                        ),
+                    }
+                    .into());
+                }
+                let threads = built
+                    .threads
+                    .into_iter()
+                    .zip(&built.header.threads)
+                    .zip(&start.threads)
+                    .map(|((tracee, image), &tid)| Thread {
+                        tid,
+                        process: first.pid,
+                        tracee,
+                        clear_tid: image.words.clear_tid,
+                        in_vfork: None,
+                    })
+                    .collect();
+                (built.tracee, threads)
             }
         };
         let files = shared::Files::new(&log.header.cwd);
@@ -341,7 +366,7 @@ impl ReplaySession {
             clear_tid: 0,
             process: first.pid,
             tracee,
-            others: Vec::new(),
+            others: threads,
             followed,
             live_processes: HashSet::from([first.pid]),
             follow,
