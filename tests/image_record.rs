@@ -339,23 +339,72 @@ fn a_damaged_or_mismatched_image_in_a_trace_is_refused_in_one_line() {
 }
 
 #[test]
-fn saving_an_image_from_a_recorded_restart_is_refused_in_one_line() {
+fn a_branch_of_a_recorded_restart_is_recorded_too() {
     let s = Session::new();
     s.record(c_program("image_branch"), &[]);
     let image = s.path("steps.img");
     checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 3), &image);
     let trace = s.path("restarted");
     assert_eq!(restart_recorded(&s, &image, Some(&trace)).code(), 0);
-    let out = s.rback(&[
-        "checkpoint".as_ref(),
-        trace.as_os_str(),
-        "--at=end".as_ref(),
-        "-o".as_ref(),
-        s.path("again.img").as_os_str(),
-    ]);
-    let e = assert_one_error_line(&out);
-    assert!(e.contains("starts from a checkpoint image"), "{e}");
-    assert!(!s.path("again.img").exists());
+    // In the restarted run, at step(4): what if the loop left there?
+    let out = repl(
+        &s,
+        &trace,
+        "break step\ncontinue\ncontinue\nset var stop_at = 4\nbranch --record\n",
+    );
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    let (_, branch) = text
+        .split_once("the program runs for real from here, recorded.\n")
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(
+        branch.starts_with("step 4\nleft the loop early at 4\n[The branch exited with status 3; it is recorded in "),
+        "{out:?}"
+    );
+    let second = PathBuf::from(
+        branch
+            .split_once("it is recorded in ")
+            .and_then(|(_, rest)| rest.split_once("; the recording is still"))
+            .unwrap_or_else(|| panic!("{out:?}"))
+            .0,
+    );
+    let rep = replay_all(&s, &second);
+    assert_eq!(rep.stdout(), "step 4\nleft the loop early at 4\n", "{rep:?}");
+    assert_eq!(rep.code(), 3, "{rep:?}");
+    let info = s.rback(&["info", second.to_str().unwrap()]);
+    assert!(
+        info.stdout().contains(&format!("of the trace {}", trace.display())),
+        "{info:?}"
+    );
+}
+
+#[test]
+fn an_image_saved_from_a_recorded_restart_keeps_the_files_the_first_image_had() {
+    let s = Session::new();
+    let data: String = (0..10).map(|i| format!("[data {i:02}]\n")).collect();
+    let file = s.write("data.txt", &data);
+    let rec = s.record(c_program("image_read_file"), &[file.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let is_file_read = |nr: i64, a: &[u64; 6]| nr == libc::SYS_read && a[0] == 5;
+    let image = s.path("first.img");
+    checkpoint(&s, &s.trace(), after_nth(&s.trace(), 2, is_file_read), &image);
+    let trace = s.path("restarted");
+    let out = restart_recorded(&s, &image, Some(&trace));
+    assert!(out.stdout().starts_with("piece 1: "), "{out:?}");
+    // Two reads into the restarted run, the file descriptor and its offset
+    // come from the first image and the reads the new trace recorded.
+    let at = after_nth(&trace, 2, is_file_read);
+    let second = s.path("second.img");
+    checkpoint(&s, &trace, at, &second);
+    let mut cmd = s.command();
+    cmd.arg("restart").arg(&second);
+    let again = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&again);
+    let before = stdout_before(&trace, at);
+    assert!(out.stdout.starts_with(&before), "{out:?}");
+    assert_eq!(again.stdout, out.stdout[before.len()..], "{again:?}");
+    assert!(again.stdout().starts_with("piece 3: "), "{again:?}");
+    assert_eq!(again.code(), 0, "{again:?}");
 }
 
 /// The event after the `n`-th (from 1) syscall event that `pick` accepts.
