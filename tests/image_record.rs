@@ -97,15 +97,12 @@ fn image_copy(trace: &Path) -> PathBuf {
     trace.join(FILES_DIR).join(&start.copy.0)
 }
 
-/// A copy of `from` at `to` whose first event names `image` as the image
-/// it starts from, with the same file copies.
-fn with_image(from: &Path, to: &Path, image: FileHash) {
+/// Writes a copy of the trace `from` to `to`, its events changed by `edit`,
+/// with the same file copies.
+fn rewrite(from: &Path, to: &Path, edit: impl FnOnce(&mut Vec<Event>)) {
     let log = TraceLog::load(from).unwrap();
     let mut events: Vec<Event> = log.events().cloned().collect();
-    match events.first_mut() {
-        Some(Event::Exec(exec)) => exec.image.as_mut().expect("the trace starts from an image").copy = image,
-        _ => panic!("the trace does not start with an exec"),
-    }
+    edit(&mut events);
     fs::create_dir(to).unwrap();
     let mut writer = TraceWriter::create(to, &log.header).unwrap();
     for event in &events {
@@ -118,6 +115,15 @@ fn with_image(from: &Path, to: &Path, image: FileHash) {
         let entry = entry.unwrap();
         fs::copy(entry.path(), files.join(entry.file_name())).unwrap();
     }
+}
+
+/// A copy of `from` at `to` whose first event names `image` as the image
+/// it starts from.
+fn with_image(from: &Path, to: &Path, image: FileHash) {
+    rewrite(from, to, |events| match events.first_mut() {
+        Some(Event::Exec(exec)) => exec.image.as_mut().expect("the trace starts from an image").copy = image,
+        _ => panic!("the trace does not start with an exec"),
+    });
 }
 
 #[test]
@@ -583,4 +589,32 @@ fn a_signal_pending_in_a_worker_is_recorded_where_that_worker_gets_it() {
         after_nth(t, 1, |nr, _| nr == libc::SYS_tgkill)
     });
     assert_eq!(out.stdout(), "handled in the worker: 1\njoined\n", "{out:?}");
+}
+
+#[test]
+fn an_exec_after_the_start_that_names_an_image_is_refused_in_one_line() {
+    let s = Session::new();
+    let script = s.write("script.sh", "#!/bin/sh\necho \"script got $1\"\nexit 12\n");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    s.record(c_program("spawn_family"), &["./script.sh"]);
+    let crafted = s.path("crafted");
+    rewrite(&s.trace(), &crafted, |events| {
+        let later = events
+            .iter_mut()
+            .skip(1)
+            .find_map(|e| match e {
+                Event::Exec(exec) => Some(exec),
+                _ => None,
+            })
+            .expect("a later exec");
+        later.image = Some(recorder::trace::ImageStart {
+            copy: later.exe.clone(),
+            threads: vec![],
+        });
+    });
+    let e = assert_one_error_line(&replay_all(&s, &crafted));
+    assert!(e.contains("starts from a checkpoint image"), "{e}");
+    let verify = s.rback(&["info", "--verify", crafted.to_str().unwrap()]);
+    assert_eq!(verify.code(), 1, "{verify:?}");
+    assert!(verify.stdout().contains("starts from a checkpoint image"), "{verify:?}");
 }

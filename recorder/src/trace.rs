@@ -1088,6 +1088,13 @@ pub fn check(dir: &Path, mut each_event: impl FnMut(&Event)) -> Result<FrameChec
                                 why: "event 0 is not the program's start (an Exec)".into(),
                             });
                         }
+                        if c.events + c.damaged > 0 && matches!(&e, Event::Exec(exec) if exec.image.is_some()) {
+                            c.problems.push(TraceError::Corrupt {
+                                path: r.path.clone(),
+                                offset: at,
+                                why: "an exec after event 0 says the program starts from a checkpoint image".into(),
+                            });
+                        }
                         each_event(&e);
                         c.events += 1;
                     }

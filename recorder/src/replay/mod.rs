@@ -568,6 +568,18 @@ impl ReplaySession {
                     Some(Event::Exec(exec)) => exec.clone(),
                     _ => return Err(self.diverged(at, "an exec after execve".into(), "no exec in the trace".into())),
                 };
+                if exec.image.is_some() {
+                    // Only a recording's first event starts from an image.
+                    return Err(crate::TraceError::Corrupt {
+                        path: self.trace_dir.clone(),
+                        offset: 0,
+                        why: format!(
+                            "event {} is an exec that says the program starts from a checkpoint image",
+                            at.0 + 1
+                        ),
+                    }
+                    .into());
+                }
                 let exe = self.verified(&exec.exe)?;
                 let path = self
                     .tracee
