@@ -103,6 +103,7 @@ pub fn restart_recorded(
         .with_context(|| format!("cannot restart {}", file.display()))?
         .header()
         .clone();
+    let existed = output.as_ref().is_some_and(|dir| dir.exists());
     let trace_dir = match output {
         Some(dir) => program::explicit_trace_dir(&dir)?,
         None => program::new_trace_dir(&program::trace_root()?, Path::new(&header.program))?,
@@ -121,8 +122,15 @@ pub fn restart_recorded(
     match outcome {
         Ok(outcome) => Ok((trace_dir, outcome)),
         Err(e) => {
-            // Nothing was recorded: leave no trace that cannot replay.
-            let _ = std::fs::remove_dir_all(&trace_dir);
+            // Nothing was recorded: leave no trace that cannot replay (and
+            // an empty directory the user named, as it was).
+            if existed {
+                for entry in std::fs::read_dir(&trace_dir).into_iter().flatten().flatten() {
+                    let _ = std::fs::remove_dir_all(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(&trace_dir);
+            }
             Err(anyhow::Error::from(e).context(format!("cannot restart {} under the recorder", file.display())))
         }
     }

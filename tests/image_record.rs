@@ -618,3 +618,43 @@ fn an_exec_after_the_start_that_names_an_image_is_refused_in_one_line() {
     assert_eq!(verify.code(), 1, "{verify:?}");
     assert!(verify.stdout().contains("starts from a checkpoint image"), "{verify:?}");
 }
+
+#[test]
+fn a_restart_that_cannot_be_recorded_says_why_in_one_line_and_leaves_no_trace() {
+    let s = Session::new();
+    s.record(c_program("image_branch"), &[]);
+    let image = s.path("steps.img");
+    checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 3), &image);
+    // The copies of the files it maps went with the trace.
+    fs::remove_dir_all(s.trace()).unwrap();
+    let e = assert_one_error_line(&restart_recorded(&s, &image, None));
+    assert!(e.contains("--trace"), "{e}");
+    let ls = s.rback(&["ls"]);
+    assert_eq!(ls.stdout(), "", "{ls:?}");
+    // An empty directory named with -o stays, empty.
+    let named = s.path("named");
+    fs::create_dir(&named).unwrap();
+    assert_one_error_line(&restart_recorded(&s, &image, Some(&named)));
+    assert_eq!(fs::read_dir(&named).unwrap().count(), 0);
+    // Not an image at all.
+    let e = assert_one_error_line(&restart_recorded(&s, &s.write("junk.img", "junk"), None));
+    assert!(e.contains("junk.img"), "{e}");
+}
+
+#[test]
+fn a_damaged_image_is_refused_before_a_recorded_restart_runs() {
+    let s = Session::new();
+    s.record(c_program("image_lines"), &[]);
+    let image = s.path("lines.img");
+    checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 10), &image);
+    // A byte of its pages, past the header that names what they are.
+    let mut bytes = fs::read(&image).unwrap();
+    let at = bytes.len() * 3 / 4;
+    bytes[at] ^= 0x01;
+    let damaged = s.write("damaged.img", &bytes);
+    let out = restart_recorded(&s, &damaged, None);
+    let e = assert_one_error_line(&out);
+    assert!(e.contains("damaged.img") && !e.contains("/files/"), "{e}");
+    assert_eq!(out.stdout(), "", "the program must not run:\n{out:?}");
+    assert_eq!(s.rback(&["ls"]).stdout(), "");
+}

@@ -353,7 +353,14 @@ impl Recorder {
         };
         // Restored from the trace's copy, exactly as its replay will be.
         let image_path = crate::files::verify(&opts.trace_dir, &image_copy)?;
-        let built = restore::build(&image_path, &own, Under::Recorder)?;
+        let built = restore::build(&image_path, &own, Under::Recorder).map_err(|e| match e {
+            // The copy is the user's image, byte for byte, and goes with
+            // the trace: name the image the user named.
+            Error::Program(why) => {
+                Error::Program(why.replace(&image_path.display().to_string(), &opts.image.display().to_string()))
+            }
+            other => other,
+        })?;
         notes(&built.notes);
         let tracee = built.tracee;
         let regs = tracee.regs()?;
