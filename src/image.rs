@@ -104,6 +104,13 @@ pub fn restart_recorded(
         .header()
         .clone();
     let existed = output.as_ref().is_some_and(|dir| dir.exists());
+    // A new trace among the others becomes the latest; one never recorded
+    // must give that back.
+    let latest = match &output {
+        None => Some(program::trace_root()?.join(program::LATEST_LINK)),
+        Some(_) => None,
+    };
+    let was_latest = latest.as_ref().and_then(|link| std::fs::read_link(link).ok());
     let trace_dir = match output {
         Some(dir) => program::explicit_trace_dir(&dir)?,
         None => program::new_trace_dir(&program::trace_root()?, Path::new(&header.program))?,
@@ -130,6 +137,12 @@ pub fn restart_recorded(
                 }
             } else {
                 let _ = std::fs::remove_dir_all(&trace_dir);
+            }
+            if let Some(link) = &latest {
+                let _ = std::fs::remove_file(link);
+                if let Some(target) = was_latest {
+                    let _ = std::os::unix::fs::symlink(target, link);
+                }
             }
             Err(anyhow::Error::from(e).context(format!("cannot restart {} under the recorder", file.display())))
         }

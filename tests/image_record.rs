@@ -625,12 +625,16 @@ fn a_restart_that_cannot_be_recorded_says_why_in_one_line_and_leaves_no_trace() 
     s.record(c_program("image_branch"), &[]);
     let image = s.path("steps.img");
     checkpoint(&s, &s.trace(), after_nth_stdout_write(&s.trace(), 3), &image);
+    assert_eq!(restart_recorded(&s, &image, None).code(), 0);
+    let listed = s.rback(&["ls"]).stdout();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let latest = fs::read_link(s.traces().join("latest-trace")).unwrap();
     // The copies of the files it maps went with the trace.
     fs::remove_dir_all(s.trace()).unwrap();
     let e = assert_one_error_line(&restart_recorded(&s, &image, None));
     assert!(e.contains("--trace"), "{e}");
-    let ls = s.rback(&["ls"]);
-    assert_eq!(ls.stdout(), "", "{ls:?}");
+    assert_eq!(s.rback(&["ls"]).stdout(), listed);
+    assert_eq!(fs::read_link(s.traces().join("latest-trace")).unwrap(), latest);
     // An empty directory named with -o stays, empty.
     let named = s.path("named");
     fs::create_dir(&named).unwrap();
@@ -657,4 +661,8 @@ fn a_damaged_image_is_refused_before_a_recorded_restart_runs() {
     assert!(e.contains("damaged.img") && !e.contains("/files/"), "{e}");
     assert_eq!(out.stdout(), "", "the program must not run:\n{out:?}");
     assert_eq!(s.rback(&["ls"]).stdout(), "");
+    assert!(
+        fs::symlink_metadata(s.traces().join("latest-trace")).is_err(),
+        "a latest-trace link to nothing"
+    );
 }
