@@ -97,6 +97,7 @@ pub fn restart_recorded(
     trace_dirs: Vec<PathBuf>,
     unopenable: Unopenable,
     output: Option<PathBuf>,
+    check_memory: Option<u64>,
 ) -> Result<(PathBuf, RecordOutcome)> {
     // The image names its program; the new trace is named after it.
     let header = image::format::ImageReader::open(file)
@@ -119,7 +120,7 @@ pub fn restart_recorded(
         image: file.to_path_buf(),
         restart: RestartOptions { trace_dirs, unopenable },
         trace_dir: trace_dir.clone(),
-        check_memory: None,
+        check_memory,
     };
     let outcome = record_restart(&opts, |notes| {
         for note in notes {
@@ -181,7 +182,7 @@ pub fn branch(
             if !record {
                 return restart(&file, vec![trace_dir.to_path_buf()], unopenable).map(|status| (status, None));
             }
-            let (recorded, outcome) = restart_recorded(&file, vec![trace_dir.to_path_buf()], unopenable, None)?;
+            let (recorded, outcome) = restart_recorded(&file, vec![trace_dir.to_path_buf()], unopenable, None, None)?;
             match (outcome.status, outcome.error) {
                 (Some(status), _) => Ok((status, Some(recorded))),
                 (None, error) => Err(anyhow::anyhow!(

@@ -296,6 +296,10 @@ enum Command {
         /// directory under $RBACK_TRACE_DIR or ~/.local/share/rback).
         #[arg(short = 'o', long = "output", value_name = "DIR", requires = "record")]
         output: Option<PathBuf>,
+        /// With --record: keep a hash of the program's writable memory at
+        /// every N-th syscall, which replay compares (as `rback record`'s).
+        #[arg(long = "check-memory", value_name = "N", requires = "record", value_parser = clap::value_parser!(u64).range(1..))]
+        check_memory: Option<u64>,
     },
     /// List recorded traces, newest first.
     Ls,
@@ -523,9 +527,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             unopenable,
             record: true,
             output,
+            check_memory,
         } => {
             recorder::sys::ignore_terminal_signals();
-            let (trace_dir, outcome) = image::restart_recorded(&file, traces, unopenable, output)?;
+            let (trace_dir, outcome) = image::restart_recorded(&file, traces, unopenable, output, check_memory)?;
             recorded_outcome(&trace_dir, outcome)
         }
         Command::Info { verify, trace } => {

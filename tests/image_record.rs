@@ -51,10 +51,13 @@ fn checkpoint(s: &Session, trace: &Path, at: u64, image: &Path) {
     assert_eq!(out.code(), 0, "{out:?}");
 }
 
-/// `rback restart --record [-o TRACE] IMAGE`, as it ended.
+/// `rback restart --record [-o TRACE] IMAGE`, as it ended; with the
+/// replayed program's memory checked against the recording's at every
+/// syscall, so that a restored program that differs in replay is a
+/// divergence at its first syscall, not at its first output.
 fn restart_recorded(s: &Session, image: &Path, trace: Option<&Path>) -> Output {
     let mut cmd = s.command();
-    cmd.arg("restart").arg("--record");
+    cmd.arg("restart").arg("--record").arg("--check-memory=1");
     if let Some(trace) = trace {
         cmd.arg("-o").arg(trace);
     }

@@ -515,6 +515,14 @@ impl Builder<'_> {
 
     /// Every signal's action (the child has rback's), and the mask.
     fn signals(&mut self, h: &ImageHeader) -> Result<()> {
+        // The child has rback's alternate signal stack too (Rust's std
+        // makes one for its main thread), in memory `empty` unmapped: a
+        // handler that asks for it would run there, and every signal
+        // frame's `uc_stack` would show rback's address, another one in
+        // each replay. The image has none (it does not keep one yet).
+        let mut disabled = [0u8; abi::STACK_T_SIZE];
+        disabled[8..12].copy_from_slice(&libc::SS_DISABLE.to_le_bytes());
+        self.with(&disabled, libc::SYS_sigaltstack, [0; 6], 0)?;
         for signo in 1..=NSIG {
             if signo == libc::SIGKILL || signo == libc::SIGSTOP {
                 continue;
