@@ -41,8 +41,10 @@ pub fn describe(dir: &Path) -> Result<String> {
             Next::Event(Event::Rdtsc { .. }) => rdtsc += 1,
             Next::Event(Event::Signal(_)) => signals += 1,
             Next::Event(Event::Exec(exec)) => {
-                if at.0 == 0 {
-                    from_image = exec.image.as_ref().map(|start| start.copy.clone());
+                if let Some(start) = exec.image.as_ref().filter(|_| at.0 == 0) {
+                    from_image = Some(start.copy.clone());
+                    // The threads the image held, which no clone made here.
+                    tasks += start.threads.len() as u64;
                 }
                 execs += 1
             }

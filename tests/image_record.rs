@@ -564,6 +564,11 @@ fn a_recorded_restart_of_three_threads_replays_and_debugs_each_thread() {
         "{out:?}"
     );
     let trace = s.path("restarted");
+    let info = s.rback(&["info", trace.to_str().unwrap()]);
+    assert!(
+        common::field(&info.stdout(), "threads:").trim_start().starts_with("3 "),
+        "{info:?}"
+    );
     let out = repl(
         &s,
         &trace,
