@@ -712,33 +712,37 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
         Some(line)
     };
     while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("READY")) {}
-    say("continue");
-    // Replaying 100000 system calls takes seconds. An interrupt that comes
-    // before gdb resumed is a "Quit"; one after the replay ended finds
-    // nothing to stop: either way, go again (backward from the end). One
-    // Ctrl-C per movement: a second one makes gdb ask a question.
+    // Replaying 100000 system calls takes a moment: Ctrl-C once the
+    // movement began. If it ran out of history first (gdb then sits at its
+    // prompt, where Ctrl-C may print "Quit" or nothing), go again the other
+    // way; after a "Quit" that came before gdb resumed, go again the same
+    // way. One Ctrl-C per movement: a second one makes gdb ask a question.
+    let mut movement = "continue";
     'interrupting: loop {
-        std::thread::sleep(Duration::from_millis(300));
+        say(movement);
+        while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("Continuing.")) {}
+        std::thread::sleep(Duration::from_millis(100));
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(gdb_pid as i32),
             nix::sys::signal::Signal::SIGINT,
         )
         .unwrap();
+        let mut ran_out = false;
         loop {
-            let Some(line) = next_line(&mut seen, TIMEOUT) else {
-                continue;
+            match next_line(&mut seen, Duration::from_secs(1)) {
+                Some(line) if line.contains("Program received signal SIGINT") => break 'interrupting,
+                Some(line) if line.contains("Quit") => break,
+                Some(line) => ran_out |= line.contains("No more reverse-execution history"),
+                None if ran_out => break,
+                None => {}
+            }
+        }
+        if ran_out {
+            movement = if movement == "continue" {
+                "reverse-continue"
+            } else {
+                "continue"
             };
-            if line.contains("Program received signal SIGINT") {
-                break 'interrupting;
-            }
-            if line.contains("Quit") {
-                say("continue");
-                break;
-            }
-            if line.contains("No more reverse-execution history") {
-                say("reverse-continue");
-                break;
-            }
         }
     }
     // The replay stops at a syscall: inside getppid, or (when the syscall

@@ -131,6 +131,22 @@ fn writes_to_files_are_buffered_but_output_and_shared_mappings_are_not() {
 }
 
 #[test]
+fn polls_that_only_look_are_buffered_and_replay_what_they_saw() {
+    // How many times each loop looked before the child's write is the
+    // recording's alone; replay must print the same numbers.
+    let session = Session::new();
+    record_and_replay_twice(&session, &["poll"], |rec| {
+        assert_eq!(rec.code(), 0, "{rec:?}");
+        let out = rec.stdout();
+        assert!(out.contains("poll looked more than once, revents 0x1\n"), "{out}");
+        assert!(
+            out.contains("epoll_wait looked more than once, 1 event 0x1 data 0x1234\n"),
+            "{out}"
+        );
+    });
+}
+
+#[test]
 fn without_the_buffer_the_program_sees_no_library_and_replays_the_same() {
     let session = Session::new();
     let data = session.write("data", b"some bytes to read\n".repeat(100));

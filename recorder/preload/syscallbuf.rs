@@ -50,6 +50,12 @@ const SYS_CLOCK_GETTIME: u64 = 228;
 const SYS_NEWFSTATAT: u64 = 262;
 const SYS_GETRANDOM: u64 = 318;
 const SYS_STATX: u64 = 332;
+const SYS_POLL: u64 = 7;
+const SYS_EPOLL_WAIT: u64 = 232;
+/// `sizeof(struct pollfd)`.
+const POLLFD_SIZE: u64 = 8;
+/// `sizeof(struct epoll_event)` (packed on x86-64).
+const EPOLL_EVENT_SIZE: u64 = 12;
 
 const AT_FDCWD: i64 = -100;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
@@ -103,7 +109,12 @@ extern "C" {
 // Switches to `INIT_STACK` (16-byte aligned at its top, as a call needs)
 // and calls `init` with the loader's arguments, which stay in their
 // registers. Constructors run once, on the main thread, so one place for
-// the caller's stack pointer is enough.
+// the caller's stack pointer is enough. The stack is cleared afterwards:
+// `init` takes other paths in replay than in recording (see `call`), and
+// what they leave there would be memory that differs between the two,
+// which replay's memory checks compare (below the stack pointer, the
+// program's own stack is not compared), and so are scratch registers (see
+// `leave_no_trace`).
 core::arch::global_asm!(
     ".pushsection .text.rback_init_on_own_stack,\"ax\",@progbits",
     ".p2align 4",
@@ -114,12 +125,24 @@ core::arch::global_asm!(
     "and rax, -16",
     "mov rsp, rax",
     "call {init}",
+    "lea rdi, [rip + {stack}]",
+    "mov ecx, {words}",
+    "xor eax, eax",
+    "rep stosq",
+    "xor edx, edx",
+    "xor esi, esi",
+    "xor edi, edi",
+    "xor r8d, r8d",
+    "xor r9d, r9d",
+    "xor r10d, r10d",
+    "xor r11d, r11d",
     "mov rsp, [rip + {saved}]",
     "ret",
     ".size rback_init_on_own_stack, . - rback_init_on_own_stack",
     ".popsection",
     stack = sym INIT_STACK,
     size = const INIT_STACK_WORDS * 8,
+    words = const INIT_STACK_WORDS,
     saved = sym INIT_CALLER_SP,
     init = sym init,
 );
@@ -257,28 +280,35 @@ unsafe fn set(offset: u64, value: u64) {
     write_volatile((BUFFER_ADDR + offset) as *mut u64, value)
 }
 
-/// Memory a call writes: `len` bytes at `addr`, or as many as the call
-/// returns (at most `len`).
+/// Memory a call writes: `len` bytes at `addr`, or as many as the call's
+/// result says (at most `len`): `unit` bytes for each one it counts.
 #[derive(Clone, Copy)]
 struct Out {
     addr: u64,
     len: u64,
-    by_result: bool,
+    /// 0 for a fixed length.
+    unit: u64,
 }
 
 const fn fixed(addr: u64, len: u64) -> Out {
-    Out {
-        addr,
-        len,
-        by_result: false,
-    }
+    Out { addr, len, unit: 0 }
 }
 
+/// A read's buffer: the result is the number of bytes.
 const fn by_result(addr: u64, max: u64) -> Out {
     Out {
         addr,
         len: max,
-        by_result: true,
+        unit: 1,
+    }
+}
+
+/// An array of `size`-byte items, as many as the result says.
+const fn items_by_result(addr: u64, max_items: u64, size: u64) -> Out {
+    Out {
+        addr,
+        len: max_items * size,
+        unit: size,
     }
 }
 
@@ -294,30 +324,9 @@ const fn padded(n: u64) -> u64 {
 /// record.
 ///
 /// The call takes other paths in `replay -a` (results from records written
-/// ahead, or a traced call), which leave other values in scratch
-/// registers: they are cleared on the way out, so the program's registers
-/// after the call are the recording's, as replay's checks of a point named
-/// by state require.
-unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
-    let r = call_paths(nr, a, outs);
-    // SAFETY: only clears registers that the C ABI lets a callee clobber.
-    asm!(
-        "xor ecx, ecx",
-        "xor edx, edx",
-        "xor esi, esi",
-        "xor edi, edi",
-        "xor r8d, r8d",
-        "xor r9d, r9d",
-        "xor r10d, r10d",
-        "xor r11d, r11d",
-        out("rcx") _, out("rdx") _, out("rsi") _, out("rdi") _,
-        out("r8") _, out("r9") _, out("r10") _, out("r11") _,
-        options(nostack, nomem),
-    );
-    r
-}
+/// ahead, or a traced call) than in the recording: see `leave_no_trace`.
 
-unsafe fn call_paths(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
+unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     if !buffering() {
         return raw(nr, a);
     }
@@ -381,10 +390,9 @@ unsafe fn call_paths(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     let mut size = RECORD_WORDS * 8;
     if r >= 0 {
         for out in outs.iter().filter(|o| o.addr != 0) {
-            let n = if out.by_result {
-                (r as u64).min(out.len)
-            } else {
-                out.len
+            let n = match out.unit {
+                0 => out.len,
+                unit => (r as u64).saturating_mul(unit).min(out.len),
             };
             write_volatile((record + size) as *mut u64, out.addr);
             write_volatile((record + size + 8) as *mut u64, n);
@@ -398,6 +406,46 @@ unsafe fn call_paths(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     compiler_fence(Ordering::SeqCst);
     set(AT_BUSY, 0);
     r
+}
+
+/// How far below the program's stack pointer the library's own frames may
+/// reach: about 500 bytes today (`read`'s, then `call`'s, then the
+/// gadget's return address), doubled for safety.
+const OWN_STACK_REACH: usize = 1024;
+
+/// Every function the program calls returns through here, with its
+/// result. A call takes other paths in `replay -a` than when it was
+/// recorded (results from records written ahead, or a trap), which leave
+/// other values in scratch registers and in the stack below the program's
+/// stack pointer. Both would become the program's state: a frame it pushes
+/// next holds that garbage in its uninitialized slots, and replay's checks
+/// of memory and of a point named by state compare them with the
+/// recording. So the library clears both, and leaves the same state
+/// whichever path it took.
+#[inline(always)]
+unsafe fn leave_no_trace<T>(result: T) -> T {
+    // SAFETY: below the stack pointer is dead (the library is built without
+    // a red zone, and its caller has none at a call), and only registers
+    // the C ABI lets a callee clobber are written.
+    asm!(
+        "lea rdi, [rsp - {reach}]",
+        "mov ecx, {words}",
+        "xor eax, eax",
+        "rep stosq",
+        "xor edx, edx",
+        "xor esi, esi",
+        "xor edi, edi",
+        "xor r8d, r8d",
+        "xor r9d, r9d",
+        "xor r10d, r10d",
+        "xor r11d, r11d",
+        reach = const OWN_STACK_REACH,
+        words = const OWN_STACK_REACH / 8,
+        out("rax") _, out("rcx") _, out("rdx") _, out("rsi") _, out("rdi") _,
+        out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+        options(nostack),
+    );
+    result
 }
 
 /// Empties the buffer if a mark (see `AT_MARK`) asked for it.
@@ -481,6 +529,11 @@ unsafe fn writable_file(fd: i32) -> bool {
 
 #[no_mangle]
 pub unsafe extern "C" fn write(fd: i32, buf: *const u8, count: usize) -> isize {
+    leave_no_trace(write_body(fd, buf, count))
+}
+
+#[inline(never)]
+unsafe fn write_body(fd: i32, buf: *const u8, count: usize) -> isize {
     let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
     let r = if writable_file(fd) {
         call(SYS_WRITE, a, &[])
@@ -492,6 +545,11 @@ pub unsafe extern "C" fn write(fd: i32, buf: *const u8, count: usize) -> isize {
 
 #[no_mangle]
 pub unsafe extern "C" fn pwrite64(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
+    leave_no_trace(pwrite64_body(fd, buf, count, offset))
+}
+
+#[inline(never)]
+unsafe fn pwrite64_body(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
     let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
     let r = if writable_file(fd) {
         call(SYS_PWRITE64, a, &[])
@@ -503,11 +561,21 @@ pub unsafe extern "C" fn pwrite64(fd: i32, buf: *const u8, count: usize, offset:
 
 #[no_mangle]
 pub unsafe extern "C" fn pwrite(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
+    leave_no_trace(pwrite_body(fd, buf, count, offset))
+}
+
+#[inline(never)]
+unsafe fn pwrite_body(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
     pwrite64(fd, buf, count, offset)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn writev(fd: i32, iov: *const u8, count: i32) -> isize {
+    leave_no_trace(writev_body(fd, iov, count))
+}
+
+#[inline(never)]
+unsafe fn writev_body(fd: i32, iov: *const u8, count: i32) -> isize {
     let a = [fd as u64, iov as u64, count as u64, 0, 0, 0];
     let r = if writable_file(fd) {
         call(SYS_WRITEV, a, &[])
@@ -515,6 +583,61 @@ pub unsafe extern "C" fn writev(fd: i32, iov: *const u8, count: i32) -> isize {
         raw(SYS_WRITEV, a)
     };
     libc_result(r) as isize
+}
+
+/// `poll` that only looks (a zero timeout) never waits for another
+/// process, whatever its descriptors are: it is buffered, with the
+/// `revents` it writes. A call that may wait takes the traced path, where
+/// the recorder can run other threads meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn poll(fds: *mut u8, nfds: u64, timeout: i32) -> i32 {
+    leave_no_trace(poll_body(fds, nfds, timeout))
+}
+
+#[inline(never)]
+unsafe fn poll_body(fds: *mut u8, nfds: u64, timeout: i32) -> i32 {
+    let a = [fds as u64, nfds, timeout as u64, 0, 0, 0];
+    let r = if timeout == 0 && nfds <= MAX_OUTPUT / POLLFD_SIZE {
+        call(SYS_POLL, a, &[fixed(fds as u64, nfds * POLLFD_SIZE)])
+    } else {
+        raw(SYS_POLL, a)
+    };
+    libc_result(r) as i32
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn __poll_chk(fds: *mut u8, nfds: u64, timeout: i32, fdslen: u64) -> i32 {
+    leave_no_trace(__poll_chk_body(fds, nfds, timeout, fdslen))
+}
+
+#[inline(never)]
+unsafe fn __poll_chk_body(fds: *mut u8, nfds: u64, timeout: i32, fdslen: u64) -> i32 {
+    if fdslen / POLLFD_SIZE < nfds {
+        __chk_fail();
+    }
+    poll(fds, nfds, timeout)
+}
+
+/// `epoll_wait` with a zero timeout, buffered for the same reason as
+/// `poll`'s, with the events it returns.
+#[no_mangle]
+pub unsafe extern "C" fn epoll_wait(epfd: i32, events: *mut u8, max_events: i32, timeout: i32) -> i32 {
+    leave_no_trace(epoll_wait_body(epfd, events, max_events, timeout))
+}
+
+#[inline(never)]
+unsafe fn epoll_wait_body(epfd: i32, events: *mut u8, max_events: i32, timeout: i32) -> i32 {
+    let a = [epfd as u64, events as u64, max_events as u64, timeout as u64, 0, 0];
+    let r = if timeout == 0 && max_events > 0 {
+        call(
+            SYS_EPOLL_WAIT,
+            a,
+            &[items_by_result(events as u64, max_events as u64, EPOLL_EVENT_SIZE)],
+        )
+    } else {
+        raw(SYS_EPOLL_WAIT, a)
+    };
+    libc_result(r) as i32
 }
 
 /// A file mapped shared shows what is written to it: from now on this
@@ -529,6 +652,11 @@ unsafe fn before_mmap(flags: u64, fd: u64) {
 
 #[no_mangle]
 pub unsafe extern "C" fn mmap64(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
+    leave_no_trace(mmap64_body(addr, len, prot, flags, fd, offset))
+}
+
+#[inline(never)]
+unsafe fn mmap64_body(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
     before_mmap(flags as u64, fd as u64);
     let a = [addr, len, prot as u64, flags as u64, fd as u64, offset as u64];
     libc_result(raw(SYS_MMAP, a))
@@ -536,11 +664,21 @@ pub unsafe extern "C" fn mmap64(addr: u64, len: u64, prot: i32, flags: i32, fd: 
 
 #[no_mangle]
 pub unsafe extern "C" fn mmap(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
+    leave_no_trace(mmap_body(addr, len, prot, flags, fd, offset))
+}
+
+#[inline(never)]
+unsafe fn mmap_body(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
     mmap64(addr, len, prot, flags, fd, offset)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn read(fd: i32, buf: *mut u8, count: usize) -> isize {
+    leave_no_trace(read_body(fd, buf, count))
+}
+
+#[inline(never)]
+unsafe fn read_body(fd: i32, buf: *mut u8, count: usize) -> isize {
     let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
     let r = if regular_file(fd) {
         call(SYS_READ, a, &[by_result(buf as u64, count as u64)])
@@ -552,6 +690,11 @@ pub unsafe extern "C" fn read(fd: i32, buf: *mut u8, count: usize) -> isize {
 
 #[no_mangle]
 pub unsafe extern "C" fn __read_chk(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> isize {
+    leave_no_trace(__read_chk_body(fd, buf, count, buflen))
+}
+
+#[inline(never)]
+unsafe fn __read_chk_body(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> isize {
     if count > buflen {
         __chk_fail();
     }
@@ -562,17 +705,32 @@ pub unsafe extern "C" fn __read_chk(fd: i32, buf: *mut u8, count: usize, buflen:
 /// (pipes, sockets, terminals, eventfds) fail it with ESPIPE at once.
 #[no_mangle]
 pub unsafe extern "C" fn pread64(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
+    leave_no_trace(pread64_body(fd, buf, count, offset))
+}
+
+#[inline(never)]
+unsafe fn pread64_body(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
     let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
     libc_result(call(SYS_PREAD64, a, &[by_result(buf as u64, count as u64)])) as isize
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn pread(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
+    leave_no_trace(pread_body(fd, buf, count, offset))
+}
+
+#[inline(never)]
+unsafe fn pread_body(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
     pread64(fd, buf, count, offset)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn __pread64_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
+    leave_no_trace(__pread64_chk_body(fd, buf, count, offset, buflen))
+}
+
+#[inline(never)]
+unsafe fn __pread64_chk_body(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
     if count > buflen {
         __chk_fail();
     }
@@ -581,106 +739,206 @@ pub unsafe extern "C" fn __pread64_chk(fd: i32, buf: *mut u8, count: usize, offs
 
 #[no_mangle]
 pub unsafe extern "C" fn __pread_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
+    leave_no_trace(__pread_chk_body(fd, buf, count, offset, buflen))
+}
+
+#[inline(never)]
+unsafe fn __pread_chk_body(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
     __pread64_chk(fd, buf, count, offset, buflen)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn lseek64(fd: i32, offset: i64, whence: i32) -> i64 {
+    leave_no_trace(lseek64_body(fd, offset, whence))
+}
+
+#[inline(never)]
+unsafe fn lseek64_body(fd: i32, offset: i64, whence: i32) -> i64 {
     libc_result(call(SYS_LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0], &[]))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn lseek(fd: i32, offset: i64, whence: i32) -> i64 {
+    leave_no_trace(lseek_body(fd, offset, whence))
+}
+
+#[inline(never)]
+unsafe fn lseek_body(fd: i32, offset: i64, whence: i32) -> i64 {
     lseek64(fd, offset, whence)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn getpid() -> i32 {
+    leave_no_trace(getpid_body())
+}
+
+#[inline(never)]
+unsafe fn getpid_body() -> i32 {
     call(SYS_GETPID, [0; 6], &[]) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn getppid() -> i32 {
+    leave_no_trace(getppid_body())
+}
+
+#[inline(never)]
+unsafe fn getppid_body() -> i32 {
     call(SYS_GETPPID, [0; 6], &[]) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn gettid() -> i32 {
+    leave_no_trace(gettid_body())
+}
+
+#[inline(never)]
+unsafe fn gettid_body() -> i32 {
     call(SYS_GETTID, [0; 6], &[]) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn clock_gettime(clock: i32, tp: *mut u8) -> i32 {
+    leave_no_trace(clock_gettime_body(clock, tp))
+}
+
+#[inline(never)]
+unsafe fn clock_gettime_body(clock: i32, tp: *mut u8) -> i32 {
     let a = [clock as u64, tp as u64, 0, 0, 0, 0];
     libc_result(call(SYS_CLOCK_GETTIME, a, &[fixed(tp as u64, 16)])) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn __clock_gettime(clock: i32, tp: *mut u8) -> i32 {
+    leave_no_trace(__clock_gettime_body(clock, tp))
+}
+
+#[inline(never)]
+unsafe fn __clock_gettime_body(clock: i32, tp: *mut u8) -> i32 {
     clock_gettime(clock, tp)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn gettimeofday(tv: *mut u8, tz: *mut u8) -> i32 {
+    leave_no_trace(gettimeofday_body(tv, tz))
+}
+
+#[inline(never)]
+unsafe fn gettimeofday_body(tv: *mut u8, tz: *mut u8) -> i32 {
     let a = [tv as u64, tz as u64, 0, 0, 0, 0];
     libc_result(call(SYS_GETTIMEOFDAY, a, &[fixed(tv as u64, 16), fixed(tz as u64, 8)])) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn time(t: *mut i64) -> i64 {
+    leave_no_trace(time_body(t))
+}
+
+#[inline(never)]
+unsafe fn time_body(t: *mut i64) -> i64 {
     libc_result(call(SYS_TIME, [t as u64, 0, 0, 0, 0, 0], &[fixed(t as u64, 8)]))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn fstat(fd: i32, st: *mut u8) -> i32 {
+    leave_no_trace(fstat_body(fd, st))
+}
+
+#[inline(never)]
+unsafe fn fstat_body(fd: i32, st: *mut u8) -> i32 {
     let a = [fd as u64, st as u64, 0, 0, 0, 0];
     libc_result(call(SYS_FSTAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn fstat64(fd: i32, st: *mut u8) -> i32 {
+    leave_no_trace(fstat64_body(fd, st))
+}
+
+#[inline(never)]
+unsafe fn fstat64_body(fd: i32, st: *mut u8) -> i32 {
     fstat(fd, st)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn fstatat(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
+    leave_no_trace(fstatat_body(dirfd, path, st, flags))
+}
+
+#[inline(never)]
+unsafe fn fstatat_body(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
     let a = [dirfd as u64, path as u64, st as u64, flags as u64, 0, 0];
     libc_result(call(SYS_NEWFSTATAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn fstatat64(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
+    leave_no_trace(fstatat64_body(dirfd, path, st, flags))
+}
+
+#[inline(never)]
+unsafe fn fstatat64_body(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
     fstatat(dirfd, path, st, flags)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn stat(path: *const u8, st: *mut u8) -> i32 {
+    leave_no_trace(stat_body(path, st))
+}
+
+#[inline(never)]
+unsafe fn stat_body(path: *const u8, st: *mut u8) -> i32 {
     fstatat(AT_FDCWD as i32, path, st, 0)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn stat64(path: *const u8, st: *mut u8) -> i32 {
+    leave_no_trace(stat64_body(path, st))
+}
+
+#[inline(never)]
+unsafe fn stat64_body(path: *const u8, st: *mut u8) -> i32 {
     stat(path, st)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn lstat(path: *const u8, st: *mut u8) -> i32 {
+    leave_no_trace(lstat_body(path, st))
+}
+
+#[inline(never)]
+unsafe fn lstat_body(path: *const u8, st: *mut u8) -> i32 {
     fstatat(AT_FDCWD as i32, path, st, AT_SYMLINK_NOFOLLOW as i32)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn lstat64(path: *const u8, st: *mut u8) -> i32 {
+    leave_no_trace(lstat64_body(path, st))
+}
+
+#[inline(never)]
+unsafe fn lstat64_body(path: *const u8, st: *mut u8) -> i32 {
     lstat(path, st)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn statx(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i32 {
+    leave_no_trace(statx_body(dirfd, path, flags, mask, buf))
+}
+
+#[inline(never)]
+unsafe fn statx_body(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i32 {
     let a = [dirfd as u64, path as u64, flags as u64, mask as u64, buf as u64, 0];
     libc_result(call(SYS_STATX, a, &[fixed(buf as u64, STATX_SIZE)])) as i32
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn getrandom(buf: *mut u8, count: usize, flags: u32) -> isize {
+    leave_no_trace(getrandom_body(buf, count, flags))
+}
+
+#[inline(never)]
+unsafe fn getrandom_body(buf: *mut u8, count: usize, flags: u32) -> isize {
     let a = [buf as u64, count as u64, flags as u64, 0, 0, 0];
     libc_result(call(SYS_GETRANDOM, a, &[by_result(buf as u64, count as u64)])) as isize
 }
@@ -688,6 +946,11 @@ pub unsafe extern "C" fn getrandom(buf: *mut u8, count: usize, flags: u32) -> is
 /// Closing a regular file never waits (a socket's may linger).
 #[no_mangle]
 pub unsafe extern "C" fn close(fd: i32) -> i32 {
+    leave_no_trace(close_body(fd))
+}
+
+#[inline(never)]
+unsafe fn close_body(fd: i32) -> i32 {
     let a = [fd as u64, 0, 0, 0, 0, 0];
     let r = if regular_file(fd) {
         call(SYS_CLOSE, a, &[])
@@ -699,11 +962,21 @@ pub unsafe extern "C" fn close(fd: i32) -> i32 {
 
 #[no_mangle]
 pub unsafe extern "C" fn __close(fd: i32) -> i32 {
+    leave_no_trace(__close_body(fd))
+}
+
+#[inline(never)]
+unsafe fn __close_body(fd: i32) -> i32 {
     close(fd)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn faccessat(dirfd: i32, path: *const u8, mode: i32, flags: i32) -> i32 {
+    leave_no_trace(faccessat_body(dirfd, path, mode, flags))
+}
+
+#[inline(never)]
+unsafe fn faccessat_body(dirfd: i32, path: *const u8, mode: i32, flags: i32) -> i32 {
     let nr = if flags == 0 { SYS_FACCESSAT } else { SYS_FACCESSAT2 };
     let a = [dirfd as u64, path as u64, mode as u64, flags as u64, 0, 0];
     libc_result(call(nr, a, &[])) as i32
@@ -711,6 +984,11 @@ pub unsafe extern "C" fn faccessat(dirfd: i32, path: *const u8, mode: i32, flags
 
 #[no_mangle]
 pub unsafe extern "C" fn access(path: *const u8, mode: i32) -> i32 {
+    leave_no_trace(access_body(path, mode))
+}
+
+#[inline(never)]
+unsafe fn access_body(path: *const u8, mode: i32) -> i32 {
     libc_result(call(SYS_ACCESS, [path as u64, mode as u64, 0, 0, 0, 0], &[])) as i32
 }
 
@@ -730,6 +1008,11 @@ unsafe fn before_seccomp() {
 /// (read as glibc's does: the unused ones are whatever the caller left).
 #[no_mangle]
 pub unsafe extern "C" fn syscall(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
+    leave_no_trace(syscall_body(nr, a0, a1, a2, a3, a4, a5))
+}
+
+#[inline(never)]
+unsafe fn syscall_body(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
     if nr as u64 == SYS_SECCOMP || (nr as u64 == SYS_PRCTL && a0 == PR_SET_SECCOMP) {
         before_seccomp();
     }
@@ -741,6 +1024,11 @@ pub unsafe extern "C" fn syscall(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4
 
 #[no_mangle]
 pub unsafe extern "C" fn prctl(option: i32, a1: u64, a2: u64, a3: u64, a4: u64) -> i32 {
+    leave_no_trace(prctl_body(option, a1, a2, a3, a4))
+}
+
+#[inline(never)]
+unsafe fn prctl_body(option: i32, a1: u64, a2: u64, a3: u64, a4: u64) -> i32 {
     if option as u64 == PR_SET_SECCOMP {
         before_seccomp();
     }

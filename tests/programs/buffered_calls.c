@@ -16,7 +16,10 @@
  *   write FILE    writes FILE with write, pwrite and writev, reads it back,
  *                 writes to stdout directly (rback's output, whatever it
  *                 is), then maps FILE shared and writes it again: the
- *                 mapping must show the new bytes */
+ *                 mapping must show the new bytes
+ *   poll          spins on poll and epoll_wait with a zero timeout until a
+ *                 child writes to the pipes they watch, and prints how many
+ *                 times each looked and what it saw */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
@@ -236,6 +241,37 @@ static void writes(const char *path) {
            map);
 }
 
+static void polls(void) {
+    int seen[2], ready[2];
+    if (pipe(seen) || pipe(ready))
+        exit(1);
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(4000);
+        write(seen[1], "p", 1);
+        usleep(4000);
+        write(ready[1], "e", 1);
+        _exit(0);
+    }
+    struct pollfd pfd = {.fd = seen[0], .events = POLLIN};
+    long looks = 0;
+    while (poll(&pfd, 1, 0) == 0)
+        looks++;
+    printf("poll looked %s, revents %#x\n", looks > 0 ? "more than once" : "once", pfd.revents);
+    int ep = epoll_create1(0);
+    struct epoll_event want = {.events = EPOLLIN, .data.u64 = 0x1234};
+    epoll_ctl(ep, EPOLL_CTL_ADD, ready[0], &want);
+    struct epoll_event got[4];
+    long waits = 0;
+    int n;
+    while ((n = epoll_wait(ep, got, 4, 0)) == 0)
+        waits++;
+    printf("epoll_wait looked %s, %d event %#x data %#llx\n", waits > 0 ? "more than once" : "once", n,
+           got[0].events, (unsigned long long)got[0].data.u64);
+    printf("looks: %ld %ld\n", looks, waits);
+    waitpid(child, NULL, 0);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "mix";
     if (!strcmp(mode, "mix") && argc > 2)
@@ -250,8 +286,10 @@ int main(int argc, char **argv) {
         fds(argv[2]);
     else if (!strcmp(mode, "write") && argc > 2)
         writes(argv[2]);
+    else if (!strcmp(mode, "poll"))
+        polls();
     else {
-        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE\n", argv[0]);
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll\n", argv[0]);
         return 2;
     }
     return 0;

@@ -921,7 +921,7 @@ impl Recorder {
             vec![]
         };
         if call.nr == libc::SYS_mmap && result as u64 == syscallbuf::layout::BUFFER_ADDR {
-            self.buffers.register(self.tracee.tgid);
+            self.buffers.register(&self.tracee)?;
         }
         if result >= 0 && matches!(call.nr, libc::SYS_open | libc::SYS_openat | libc::SYS_openat2) {
             // Opens are rarer than writes: the write path below looks at its

@@ -30,19 +30,23 @@ impl Recorder {
 
     /// Whether the point the current thread stands at can be named by the
     /// trace: every syscall it made through the buffer is an event (taken
-    /// now), and it is not in the middle of appending one.
+    /// now), and it is outside the buffer's library.
     pub(super) fn at_nameable_point(&mut self) -> Result<bool> {
         self.take_syscall_buffer()?;
-        Ok(!self.buffers.busy(&self.tracee)?)
+        Ok(!self.in_syscall_buffer()?)
+    }
+
+    fn in_syscall_buffer(&self) -> Result<bool> {
+        Ok(self.buffers.busy(&self.tracee)? || self.buffers.in_library(&self.tracee, self.tracee.regs()?.rip))
     }
 
     /// Steps the current thread out of the syscall buffer's library if it
-    /// stands where it appends a record, so that it can be given a signal
-    /// or preempted. `false`: it stopped for another reason on the way
-    /// (that stop is pending).
+    /// stands in it, so that it can be given a signal or preempted.
+    /// `false`: it stopped for another reason on the way (that stop is
+    /// pending).
     pub(super) fn leave_buffered_call(&mut self) -> Result<bool> {
         let mut steps = 0;
-        while self.buffers.busy(&self.tracee)? {
+        while self.in_syscall_buffer()? {
             if steps == MAX_STEPS_OUT_OF_BUFFER {
                 return Err(Error::Program(
                     "the program stays inside rback's syscall buffer; record it with --no-syscall-buffer".into(),

@@ -73,7 +73,7 @@ pub const MAX_OUTPUT: u64 = 256 * 1024;
 /// Every syscall the library buffers. The recorder refuses a record of any
 /// other call: the buffer lives in the program's memory, which the program
 /// can overwrite.
-pub const BUFFERED: [u64; 20] = [
+pub const BUFFERED: [u64; 22] = [
     0,   // read
     1,   // write
     18,  // pwrite64
@@ -94,4 +94,6 @@ pub const BUFFERED: [u64; 20] = [
     21,  // access
     269, // faccessat
     439, // faccessat2
+    7,   // poll (zero timeout)
+    232, // epoll_wait (zero timeout)
 ];

@@ -111,13 +111,34 @@ pub(crate) struct Buffers {
     /// Processes under a seccomp filter of the program's (inherited by
     /// children, kept across exec): their library must not buffer.
     filtered: HashSet<Pid>,
+    /// Where each process's library code is (its executable mappings, and
+    /// the gadget's page).
+    code: HashMap<Pid, Vec<(u64, u64)>>,
 }
 
 impl Buffers {
     /// The process mapped its buffer (the library's `mmap` at
-    /// [`BUFFER_ADDR`] succeeded).
-    pub(crate) fn register(&mut self, process: Pid) {
-        self.cursors.insert(process, Cursor::default());
+    /// [`BUFFER_ADDR`] succeeded): `t` is its thread that did.
+    pub(crate) fn register(&mut self, t: &Tracee) -> Result<()> {
+        self.cursors.insert(t.tgid, Cursor::default());
+        let mut code: Vec<(u64, u64)> = t
+            .mappings()?
+            .into_iter()
+            .filter(|m| m.perms.contains('x') && m.path.ends_with(&format!("/{LIBRARY_NAME}")))
+            .map(|m| (m.start, m.end))
+            .collect();
+        code.push((RBACK_PAGE_ADDR, RBACK_PAGE_ADDR + 4096));
+        self.code.insert(t.tgid, code);
+        Ok(())
+    }
+
+    /// Whether the process's thread that runs stands in the library's code.
+    /// No point there can be named for replay: in `replay -a` a buffered
+    /// call takes other paths through it than when it was recorded.
+    pub(crate) fn in_library(&self, t: &Tracee, rip: u64) -> bool {
+        self.code
+            .get(&t.tgid)
+            .is_some_and(|code| code.iter().any(|&(start, end)| (start..end).contains(&rip)))
     }
 
     /// The process and its children never buffer: the library's probe is
@@ -135,6 +156,7 @@ impl Buffers {
     pub(crate) fn forget(&mut self, process: Pid) {
         self.cursors.remove(&process);
         self.vfork_parents.remove(&process);
+        self.code.remove(&process);
     }
 
     /// The process ended.
@@ -172,6 +194,9 @@ impl Buffers {
     pub(crate) fn inherit(&mut self, parent: Pid, child: Pid, shares_memory: bool) {
         if self.filtered.contains(&parent) {
             self.filtered.insert(child);
+        }
+        if let Some(code) = self.code.get(&parent) {
+            self.code.insert(child, code.clone());
         }
         if let Some(&cursor) = self.cursors.get(&parent) {
             self.cursors.insert(child, cursor);
