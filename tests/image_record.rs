@@ -301,10 +301,10 @@ fn a_damaged_or_mismatched_image_in_a_trace_is_refused_in_one_line() {
     with_image(&trace, &mismatched, other_hash.clone());
     fs::copy(&other, mismatched.join(FILES_DIR).join(&other_hash.0)).unwrap();
     // (Its registers are those of the first: only memory tells the two
-    // apart, which replay notices at the first output.)
+    // apart, which replay checks before the program runs.)
     let out = replay_all(&s, &mismatched);
     let e = assert_one_error_line(&out);
-    assert!(e.contains("diverged"), "{e}");
+    assert!(e.contains("diverged at event 0") && e.contains("memory"), "{e}");
     assert_eq!(out.stdout(), "", "{out:?}");
 
     // A file of the trace that is no image (the program's copy).
@@ -618,6 +618,7 @@ fn an_exec_after_the_start_that_names_an_image_is_refused_in_one_line() {
         later.image = Some(recorder::trace::ImageStart {
             copy: later.exe.clone(),
             threads: vec![],
+            memory: vec![],
         });
     });
     let e = assert_one_error_line(&replay_all(&s, &crafted));

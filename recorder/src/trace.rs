@@ -188,6 +188,10 @@ pub struct ImageStart {
     /// The ids in this recording of the image's other threads, in the
     /// image's order (the restart made them, not a recorded `clone`).
     pub threads: Vec<i32>,
+    /// A hash of the restored program's writable memory (as `--check-memory`
+    /// hashes it), which replay's restore must give too.
+    #[serde(with = "serde_bytes")]
+    pub memory: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

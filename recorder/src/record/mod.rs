@@ -365,6 +365,7 @@ impl Recorder {
         let tracee = built.tracee;
         let regs = tracee.regs()?;
         let threads: Vec<i32> = built.threads.iter().map(|t| t.pid.as_raw()).collect();
+        let memory = statepoint::memory_hash(&statepoint::program_memory(&tracee, regs.rsp)?, None);
         writer.write_event(&Event::Exec(Box::new(ExecEvent {
             exe_path: exe.name.clone(),
             exe: exe.hash.clone(),
@@ -379,6 +380,7 @@ impl Recorder {
             image: Some(ImageStart {
                 copy: image_copy,
                 threads,
+                memory,
             }),
         })))?;
         let mut buffers = Buffers::default();
