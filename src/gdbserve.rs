@@ -179,6 +179,20 @@ impl Backend {
                             self.recorded.insert(path.clone(), copy);
                         }
                     }
+                    // A recording that starts from an image maps the files
+                    // the image names from the start, with no event of
+                    // their own.
+                    let image = exec.image.as_ref().and_then(|start| {
+                        let path = files::verify(&trace_dir, &start.copy).ok()?;
+                        recorder::image::format::ImageReader::open(&path).ok()
+                    });
+                    for file in image.iter().flat_map(|r| &r.header().files) {
+                        if let Some(copy) = learn(&file.hash, &mut self.copies) {
+                            if !file.name.is_empty() {
+                                self.recorded.insert(file.name.clone(), copy);
+                            }
+                        }
+                    }
                 }
                 Event::Syscall(call) => {
                     if let Some(hash) = &call.mapped_file {

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use recorder::image::{self, RestartOptions, Saved, Unopenable};
+use recorder::program;
+use recorder::record::{record_restart, RecordOutcome, RestartRecordOptions};
 use recorder::timeline::{Point, Timeline};
 use recorder::trace::ExitStatus;
 
@@ -87,10 +89,79 @@ pub fn restart_command(file: &Path, trace_dirs: Vec<PathBuf>, unopenable: Unopen
     Ok(ExitCode::from(status.shell_code().clamp(0, 255) as u8))
 }
 
+/// `rback restart --record FILE`: restarts the image under the recorder,
+/// into `output` or a new directory among the traces. The recording's
+/// outcome says how the program ended.
+pub fn restart_recorded(
+    file: &Path,
+    trace_dirs: Vec<PathBuf>,
+    unopenable: Unopenable,
+    output: Option<PathBuf>,
+    check_memory: Option<u64>,
+) -> Result<(PathBuf, RecordOutcome)> {
+    // The image names its program; the new trace is named after it.
+    let header = image::format::ImageReader::open(file)
+        .with_context(|| format!("cannot restart {}", file.display()))?
+        .header()
+        .clone();
+    let existed = output.as_ref().is_some_and(|dir| dir.exists());
+    // A new trace among the others becomes the latest; one never recorded
+    // must give that back.
+    let latest = match &output {
+        None => Some(program::trace_root()?.join(program::LATEST_LINK)),
+        Some(_) => None,
+    };
+    let was_latest = latest.as_ref().and_then(|link| std::fs::read_link(link).ok());
+    let trace_dir = match output {
+        Some(dir) => program::explicit_trace_dir(&dir)?,
+        None => program::new_trace_dir(&program::trace_root()?, Path::new(&header.program))?,
+    };
+    let opts = RestartRecordOptions {
+        image: file.to_path_buf(),
+        restart: RestartOptions { trace_dirs, unopenable },
+        trace_dir: trace_dir.clone(),
+        check_memory,
+    };
+    let outcome = record_restart(&opts, |notes| {
+        for note in notes {
+            eprintln!("rback: note: {note}");
+        }
+    });
+    match outcome {
+        Ok(outcome) => Ok((trace_dir, outcome)),
+        Err(e) => {
+            // Nothing was recorded: leave no trace that cannot replay (and
+            // an empty directory the user named, as it was).
+            if existed {
+                for entry in std::fs::read_dir(&trace_dir).into_iter().flatten().flatten() {
+                    let _ = std::fs::remove_dir_all(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(&trace_dir);
+            }
+            if let Some(link) = &latest {
+                let _ = std::fs::remove_file(link);
+                if let Some(target) = was_latest {
+                    let _ = std::os::unix::fs::symlink(target, link);
+                }
+            }
+            Err(anyhow::Error::from(e).context(format!("cannot restart {} under the recorder", file.display())))
+        }
+    }
+}
+
 /// Runs the program for real from where `timeline` stands, with whatever
 /// was changed by hand, and waits for it: gdb's "what if" as a process of
 /// its own. The recording is untouched.
-pub fn branch(timeline: &Timeline, trace_dir: &Path, unopenable: Unopenable) -> Result<ExitStatus> {
+///
+/// With `record`, the branch runs under the recorder and becomes a trace
+/// of its own, which is returned with the status.
+pub fn branch(
+    timeline: &Timeline,
+    trace_dir: &Path,
+    unopenable: Unopenable,
+    record: bool,
+) -> Result<(ExitStatus, Option<PathBuf>)> {
     // A fresh directory only rback's user can enter: the image holds the
     // program's memory.
     let nanos = std::time::SystemTime::now()
@@ -108,7 +179,19 @@ pub fn branch(timeline: &Timeline, trace_dir: &Path, unopenable: Unopenable) -> 
             for note in &saved.notes {
                 eprintln!("rback: note: {note}");
             }
-            restart(&file, vec![trace_dir.to_path_buf()], unopenable)
+            if !record {
+                return restart(&file, vec![trace_dir.to_path_buf()], unopenable).map(|status| (status, None));
+            }
+            let (recorded, outcome) = restart_recorded(&file, vec![trace_dir.to_path_buf()], unopenable, None, None)?;
+            match (outcome.status, outcome.error) {
+                (Some(status), _) => Ok((status, Some(recorded))),
+                (None, error) => Err(anyhow::anyhow!(
+                    "the branch's recording stopped after {} events ({}); the trace up to there is in {}",
+                    outcome.events,
+                    error.map_or_else(|| "no reason given".to_string(), |e| e.to_string()),
+                    recorded.display()
+                )),
+            }
         });
     let _ = std::fs::remove_dir_all(&dir);
     result

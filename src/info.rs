@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::Result;
+use recorder::image::format::ImageReader;
 use recorder::process::TreeReader;
 use recorder::trace::{Event, FileHash, Next, TraceReader, FILES_DIR};
 
@@ -17,6 +18,7 @@ pub fn describe(dir: &Path) -> Result<String> {
     let (mut rdtsc, mut signals, mut execs) = (0u64, 0u64, 0u64);
     let (mut tasks, mut switches) = (1u64, 0u64);
     let mut exit = None;
+    let mut from_image = None;
     let mut tree = TreeReader::default();
     let (complete, duration) = loop {
         let at = reader.next_index();
@@ -38,7 +40,14 @@ pub fn describe(dir: &Path) -> Result<String> {
             Next::Event(Event::Switch(_)) => switches += 1,
             Next::Event(Event::Rdtsc { .. }) => rdtsc += 1,
             Next::Event(Event::Signal(_)) => signals += 1,
-            Next::Event(Event::Exec(_)) => execs += 1,
+            Next::Event(Event::Exec(exec)) => {
+                if let Some(start) = exec.image.as_ref().filter(|_| at.0 == 0) {
+                    from_image = Some(start.copy.clone());
+                    // The threads the image held, which no clone made here.
+                    tasks += start.threads.len() as u64;
+                }
+                execs += 1
+            }
             Next::Event(Event::Exit(status)) => exit = Some(status),
             Next::End(t) => break (true, Some(t.duration_ns)),
             Next::EndsEarly => break (false, None),
@@ -59,6 +68,9 @@ pub fn describe(dir: &Path) -> Result<String> {
         header.rback_version
     )?;
     writeln!(w, "cpu:       {}", header.cpu.vendor)?;
+    if let Some(image) = from_image {
+        writeln!(w, "starts:    from {}", image_origin(dir, &image))?;
+    }
     let state = if complete {
         "complete"
     } else {
@@ -131,10 +143,15 @@ pub fn describe(dir: &Path) -> Result<String> {
 /// and complete, and every copy it names intact.
 pub fn verify(dir: &Path) -> Result<(String, bool)> {
     let mut named = BTreeSet::new();
-    let frames = recorder::trace::check(dir, |event| named_copies(event, &mut named))?;
+    let mut images = BTreeSet::new();
+    let frames = recorder::trace::check(dir, |event| named_copies(event, &mut named, &mut images))?;
     let mut out = String::new();
     let w = &mut out;
     let (mut problems, mut warnings) = (0, 0);
+    for p in named_by_images(dir, &images, &mut named) {
+        writeln!(w, "bad: {p}")?;
+        problems += 1;
+    }
     for p in &frames.problems {
         writeln!(w, "bad: {p}")?;
         problems += 1;
@@ -217,10 +234,45 @@ pub fn verify(dir: &Path) -> Result<(String, bool)> {
     Ok((out, sound))
 }
 
+/// What the trace's copy of the image it starts from says of itself.
+fn image_origin(dir: &Path, image: &FileHash) -> String {
+    let header =
+        recorder::files::verify(dir, image).and_then(|path| ImageReader::open(&path).map(|r| r.header().clone()));
+    match header {
+        Ok(h) => format!(
+            "a checkpoint image of {}, saved at event {} of the trace {}",
+            h.program, h.event, h.trace_dir
+        ),
+        Err(e) => format!("a checkpoint image that cannot be read: {e}"),
+    }
+}
+
+/// The copies in `files/` that the trace's copies of checkpoint images
+/// (`images`, a recording that starts from one) name; a problem for each
+/// image that cannot be read.
+fn named_by_images(dir: &Path, images: &BTreeSet<String>, named: &mut BTreeSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for image in images {
+        // A damaged or missing copy is reported with the others.
+        let Ok(path) = recorder::files::verify(dir, &FileHash(image.clone())) else {
+            continue;
+        };
+        match ImageReader::open(&path) {
+            Ok(reader) => named.extend(reader.header().files.iter().map(|f| f.hash.0.clone())),
+            Err(e) => problems.push(format!("the image the trace starts from cannot be read: {e}")),
+        }
+    }
+    problems
+}
+
 /// Adds the copies in `files/` that `event` names to `named`.
-fn named_copies(event: &Event, named: &mut BTreeSet<String>) {
+fn named_copies(event: &Event, named: &mut BTreeSet<String>, images: &mut BTreeSet<String>) {
     match event {
         Event::Exec(exec) => {
+            if let Some(start) = &exec.image {
+                named.insert(start.copy.0.clone());
+                images.insert(start.copy.0.clone());
+            }
             named.insert(exec.exe.0.clone());
             if let Some((_, interp)) = &exec.interp {
                 named.insert(interp.0.clone());

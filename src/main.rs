@@ -288,6 +288,18 @@ enum Command {
         /// a socket, a file that is gone): devnull or close.
         #[arg(long, value_name = "HOW", default_value = "devnull", value_parser = image::parse_unopenable)]
         unopenable: recorder::image::Unopenable,
+        /// Run it under the recorder: the rest of the run becomes a trace of
+        /// its own, which replays and debugs (backward too) like any other.
+        #[arg(long)]
+        record: bool,
+        /// With --record: where to write the trace (default: a new
+        /// directory under $RBACK_TRACE_DIR or ~/.local/share/rback).
+        #[arg(short = 'o', long = "output", value_name = "DIR", requires = "record")]
+        output: Option<PathBuf>,
+        /// With --record: keep a hash of the program's writable memory at
+        /// every N-th syscall, which replay compares (as `rback record`'s).
+        #[arg(long = "check-memory", value_name = "N", requires = "record", value_parser = clap::value_parser!(u64).range(1..))]
+        check_memory: Option<u64>,
     },
     /// List recorded traces, newest first.
     Ls,
@@ -365,19 +377,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             args,
         } => {
             let (trace_dir, outcome) = record_program(output, prog, args, check_memory, !no_syscall_buffer)?;
-            if let Some(err) = outcome.error {
-                return Err(anyhow!(err).context(format!(
-                    "recording stopped after {} events (the trace up to there is in {})",
-                    outcome.events,
-                    trace_dir.display()
-                )));
-            }
-            eprintln!(
-                "rback: trace saved to {} ({} events)",
-                trace_dir.display(),
-                outcome.events
-            );
-            Ok(exit_code(outcome.status.map(|s| s.shell_code()).unwrap_or(1)))
+            recorded_outcome(&trace_dir, outcome)
         }
         Command::Run {
             output,
@@ -518,7 +518,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             image: file,
             traces,
             unopenable,
+            record: false,
+            ..
         } => image::restart_command(&file, traces, unopenable),
+        Command::Restart {
+            image: file,
+            traces,
+            unopenable,
+            record: true,
+            output,
+            check_memory,
+        } => {
+            recorder::sys::ignore_terminal_signals();
+            let (trace_dir, outcome) = image::restart_recorded(&file, traces, unopenable, output, check_memory)?;
+            recorded_outcome(&trace_dir, outcome)
+        }
         Command::Info { verify, trace } => {
             let trace_dir = trace_or_latest(trace)?;
             if verify {
@@ -581,6 +595,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// What `rback record` (and `restart --record`) says and exits with once
+/// the program ended: the program's status, or an error that says where
+/// the trace is.
+fn recorded_outcome(trace_dir: &Path, outcome: recorder::record::RecordOutcome) -> Result<ExitCode> {
+    if let Some(err) = outcome.error {
+        return Err(anyhow!(err).context(format!(
+            "recording stopped after {} events (the trace up to there is in {})",
+            outcome.events,
+            trace_dir.display()
+        )));
+    }
+    eprintln!(
+        "rback: trace saved to {} ({} events)",
+        trace_dir.display(),
+        outcome.events
+    );
+    Ok(exit_code(outcome.status.map(|s| s.shell_code()).unwrap_or(1)))
 }
 
 /// Records `prog` into `output` (or a new trace directory).

@@ -609,7 +609,17 @@ struct CloneArgs {
 /// `CAP_CHECKPOINT_RESTORE` and a free id) or the call fails. It dies with
 /// rback (`PR_SET_PDEATHSIG`), so a restarted program never outlives the
 /// rback that waits for it.
-pub fn fork_stopped(pid: Option<i32>) -> Result<Pid, Errno> {
+///
+/// With `filter`, the child is made a tracee like one `spawn_stopped`
+/// launches, for a restart that is recorded or replayed: between its two
+/// stops (so, already traced, which the filter's `RET_TRACE` needs) it
+/// turns ASLR off for what it execs, makes `rdtsc` trap and installs the
+/// seccomp filter.
+pub fn fork_stopped(pid: Option<i32>, filter: Option<&[libc::sock_filter]>) -> Result<Pid, Errno> {
+    let prog = filter.map(|f| libc::sock_fprog {
+        len: f.len() as u16,
+        filter: f.as_ptr() as *mut libc::sock_filter,
+    });
     let wanted: libc::pid_t = pid.unwrap_or(0);
     let args = CloneArgs {
         exit_signal: libc::SIGCHLD as u64,
@@ -638,10 +648,29 @@ pub fn fork_stopped(pid: Option<i32>) -> Result<Pid, Errno> {
     if r > 0 {
         return Ok(Pid::from_raw(r as i32));
     }
-    // SAFETY: see above.
+    // SAFETY: see above; `prog` and the filter it points to were built
+    // before the fork and stay valid in the child's copy of this stack.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         libc::raise(libc::SIGSTOP);
+        if let Some(prog) = &prog {
+            // ASLR off for the programs it may exec, as for a launched
+            // tracee (its own layout is the image's, mapped at fixed
+            // addresses).
+            libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
+            libc::prctl(libc::PR_SET_TSC, libc::PR_TSC_SIGSEGV, 0, 0, 0);
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            if libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                prog as *const libc::sock_fprog,
+                0,
+                0,
+            ) != 0
+            {
+                libc::_exit(126);
+            }
+        }
         libc::raise(libc::SIGSTOP);
         libc::_exit(127);
     }

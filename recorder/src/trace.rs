@@ -31,7 +31,7 @@ use crate::{EventIdx, RemoteAddr};
 /// changes to what a trace asks of replay. Version 5: the program may make
 /// syscalls through the syscall buffer's gadget, which an older replay
 /// would let run for real.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -172,6 +172,26 @@ pub struct ExecEvent {
     /// The process id while recording, which is also the id of the thread
     /// that runs the new program: `Switch` events name threads by such ids.
     pub pid: i32,
+    /// Set on the first event of a recording that starts from a checkpoint
+    /// image (`rback restart --record`) rather than an `execve`. Replay
+    /// restores the image instead of exec'ing `exe`, and `regs` are the
+    /// restored program's first thread's; `stack` is empty and `interp` is
+    /// `None` (every file the image maps comes from the trace's copies).
+    pub image: Option<ImageStart>,
+}
+
+/// Where a recording that starts from a checkpoint image starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageStart {
+    /// The trace's copy of the image (in `files/`, checked like any copy).
+    pub copy: FileHash,
+    /// The ids in this recording of the image's other threads, in the
+    /// image's order (the restart made them, not a recorded `clone`).
+    pub threads: Vec<i32>,
+    /// A hash of the restored program's writable memory (as `--check-memory`
+    /// hashes it), which replay's restore must give too.
+    #[serde(with = "serde_bytes")]
+    pub memory: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1072,6 +1092,13 @@ pub fn check(dir: &Path, mut each_event: impl FnMut(&Event)) -> Result<FrameChec
                                 why: "event 0 is not the program's start (an Exec)".into(),
                             });
                         }
+                        if c.events + c.damaged > 0 && matches!(&e, Event::Exec(exec) if exec.image.is_some()) {
+                            c.problems.push(TraceError::Corrupt {
+                                path: r.path.clone(),
+                                offset: at,
+                                why: "an exec after event 0 says the program starts from a checkpoint image".into(),
+                            });
+                        }
                         each_event(&e);
                         c.events += 1;
                     }
@@ -1461,6 +1488,7 @@ mod tests {
             },
             regs: Registers([7; 27]),
             pid: 1234,
+            image: None,
         }))
     }
 

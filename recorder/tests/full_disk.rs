@@ -73,6 +73,7 @@ fn exec() -> Event {
         },
         regs: Registers([0; 27]),
         pid: 1,
+        image: None,
     }))
 }
 

@@ -228,6 +228,7 @@ fn write_every_kind(dir: &Path) {
             },
             regs: Registers([3; 27]),
             pid: 100,
+            image: None,
         })),
         Event::Syscall(Box::new(SyscallEvent {
             nr: 0,

@@ -230,8 +230,8 @@ pub static COMMANDS: &[Command] = &[
         "branch",
         [],
         false,
-        "Run the program for real from here, as a new process with what you changed; the recording stays here.",
-        "branch [--close]",
+        "Run the program for real from here, as a new process with what you changed; the recording stays here. With --record the branch is recorded as a trace of its own.",
+        "branch [--close] [--record]",
         Repl::cmd_branch
     ),
     cmd!(

@@ -29,19 +29,31 @@ impl Repl {
         }
     }
 
-    /// `branch [--close]`: a descriptor that cannot be reopened becomes
-    /// /dev/null, or with `--close` is closed.
+    /// `branch [--close] [--record]`: a descriptor that cannot be reopened
+    /// becomes /dev/null, or with `--close` is closed; with `--record` the
+    /// branch is recorded, as a trace of its own.
     pub(super) fn cmd_branch(&mut self, args: &str) -> Result<()> {
-        let how = match args.trim() {
-            "" => Unopenable::DevNull,
-            "--close" => Unopenable::Close,
-            other => bail!("branch takes no argument but --close, not `{other}`"),
-        };
+        let mut how = Unopenable::DevNull;
+        let mut record = false;
+        for word in args.split_whitespace() {
+            match word {
+                "--close" => how = Unopenable::Close,
+                "--record" => record = true,
+                other => bail!("branch takes no argument but --close and --record, not `{other}`"),
+            }
+        }
         let event = self.session.timeline.position().event;
-        println!("Branching at event {event}: the program runs for real from here.");
+        let recorded = if record { ", recorded" } else { "" };
+        println!("Branching at event {event}: the program runs for real from here{recorded}.");
         std::io::stdout().flush()?;
-        let status = crate::image::branch(&self.session.timeline, &self.session.trace_dir, how)?;
-        println!("[The branch {status}; the recording is still at event {event}]");
+        let (status, trace) = crate::image::branch(&self.session.timeline, &self.session.trace_dir, how, record)?;
+        match trace {
+            Some(trace) => println!(
+                "[The branch {status}; it is recorded in {}; the recording is still at event {event}]",
+                trace.display()
+            ),
+            None => println!("[The branch {status}; the recording is still at event {event}]"),
+        }
         Ok(())
     }
 }

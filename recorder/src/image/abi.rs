@@ -71,6 +71,9 @@ pub const SIGINFO_SIZE: usize = 128;
 /// writes, unlike libc's `struct sigaction`): handler, flags, restorer, mask.
 pub const SIGACTION_SIZE: usize = 32;
 
+/// `sizeof(stack_t)`: `ss_sp`, `ss_flags` (an int, padded), `ss_size`.
+pub const STACK_T_SIZE: usize = 24;
+
 /// `RLIM_NLIMITS`: resources are numbered below this.
 pub const RLIMITS: u32 = 16;
 

@@ -13,7 +13,7 @@ use crate::image::abi::{
     ARCH_SET_FS, CLONE_ARGS_SIZE, ITIMERSPEC_SIZE, ITIMERVAL_SIZE, SETFL_MASK, SIGACTION_SIZE, SIGEVENT_SIZE,
     SI_CODE_OFFSET, SI_TIMER, SI_TIMERID_OFFSET,
 };
-use crate::image::format::{FdKind, OpenFile, Pending, PosixTimer, SigAction, ThreadWords, Timer};
+use crate::image::format::{FdKind, ImageHeader, OpenFile, Pending, PosixTimer, SigAction, ThreadWords, Timer};
 use crate::timeline::{Point, Position};
 use crate::trace::{Event, SignalEvent, SignalKind, SyscallEvent, TraceLog};
 use crate::EventIdx;
@@ -69,9 +69,24 @@ pub struct History {
     pub unseen: usize,
 }
 
+/// What a recording that starts from a checkpoint image started with: the
+/// image's header and the ids its other threads had in the recording
+/// (`trace::ImageStart::threads`).
+pub struct Start<'a> {
+    pub image: &'a ImageHeader,
+    pub threads: &'a [i32],
+}
+
 impl History {
     /// The state before event `upto`: after events `0..upto`.
     pub fn before(log: &TraceLog, upto: EventIdx) -> History {
+        History::before_from(log, upto, None)
+    }
+
+    /// [`History::before`] for a log that may start from an image (`start`):
+    /// its first event then leaves what the image held, as the restart made
+    /// it again.
+    pub fn before_from(log: &TraceLog, upto: EventIdx, start: Option<Start>) -> History {
         let mut h = History {
             descriptions: Vec::new(),
             fds: BTreeMap::new(),
@@ -97,6 +112,10 @@ impl History {
         }
         for (i, event) in log.events().take(upto.0 as usize).enumerate() {
             match event {
+                Event::Exec(exec) if i == 0 && exec.image.is_some() => match &start {
+                    Some(start) => h.restarted(start, exec.pid),
+                    None => h.unseen += 1,
+                },
                 Event::Exec(exec) => {
                     h.exec();
                     // Only the thread that made the exec is left, under the
@@ -129,6 +148,55 @@ impl History {
             }
         }
         h
+    }
+
+    /// What a restart of `start.image` made again in process `pid`: the
+    /// image's descriptors (a file the restart could not reopen was
+    /// `/dev/null` or closed, which the trace does not say: it is taken to
+    /// be the image's file), working directory, signal actions, break,
+    /// timers and threads.
+    fn restarted(&mut self, start: &Start, pid: i32) {
+        let image = start.image;
+        self.descriptions.clear();
+        self.fds.clear();
+        for f in &image.fds {
+            let what = match &f.what {
+                FdKind::Dup { of } => {
+                    if let Some(&(d, _)) = self.fds.get(of) {
+                        self.fds.insert(f.fd, (d, f.cloexec));
+                    }
+                    continue;
+                }
+                FdKind::Inherited { from } => (Source::Inherited(*from), libc::O_RDWR, 0),
+                FdKind::File { path, flags, offset } => (Source::Path(path.clone()), *flags, *offset),
+                FdKind::Unopenable { what } => (Source::Other(what.clone()), 0, 0),
+            };
+            let (what, flags, offset) = what;
+            self.add(f.fd, Description { what, flags, offset }, f.cloexec);
+        }
+        self.cwd = image.cwd.clone();
+        self.actions.clear();
+        for a in &image.actions {
+            let mut act = [0u8; SIGACTION_SIZE];
+            for (i, w) in [a.handler, a.flags, a.restorer, a.mask].iter().enumerate() {
+                act[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            self.actions.insert(a.signo, act);
+        }
+        self.brk = Some(image.layout.brk);
+        self.timers = image.timers.iter().map(|t| (t.which, *t)).collect();
+        self.posix_timers = image.posix_timers.iter().map(|t| (t.id, *t)).collect();
+        self.threads.clear();
+        let facts = |regs: &crate::trace::Registers, words: ThreadWords| ThreadFacts {
+            process: pid,
+            tls: Some(regs.to_regs().fs_base),
+            words,
+        };
+        self.threads.insert(pid, facts(&image.regs, image.words));
+        for (thread, &tid) in image.threads.iter().zip(start.threads) {
+            self.threads.insert(tid, facts(&thread.regs, thread.words));
+        }
+        self.current = pid;
     }
 
     fn add(&mut self, fd: i32, d: Description, cloexec: bool) {
@@ -710,6 +778,7 @@ mod tests {
             },
             regs: Registers([0; 27]),
             pid: 1,
+            image: None,
         })));
         for (i, &(nr, args, result, input)) in calls.iter().enumerate() {
             let writes = match nr {

@@ -28,7 +28,7 @@ use crate::image::format::{Backing, FdKind, ImageHeader, ImageReader, OpenFile, 
 use crate::program;
 use crate::sys;
 use crate::trace::{ExitStatus, FileHash, Registers};
-use crate::tracee::{errno_name, Resume, Stop, Tracee, RBACK_PAGE};
+use crate::tracee::{self, errno_name, PagePasses, Resume, Stop, Tracee, RBACK_PAGE};
 use crate::{Error, RemoteAddr, Result};
 
 /// How far timer ids are made in order to reach one (at a few
@@ -65,8 +65,76 @@ pub struct Restarted {
 
 /// Restarts the image at `image`.
 pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
-    let mut reader = ImageReader::open(image)?;
-    let header = reader.header().clone();
+    let mut built = build(image, opts, Under::Nothing)?;
+    let pid = built.tracee.pid;
+    // The other threads first: they are ready, and one running while the
+    // first is still traced cannot end the process under rback's hands.
+    for thread in &built.threads {
+        ptrace::detach(thread.pid, None).map_err(|e| Error::ptrace("detach", thread.pid, e))?;
+        thread.mark_gone();
+    }
+    ptrace::detach(pid, None).map_err(|e| Error::ptrace("detach", pid, e))?;
+    // rback no longer traces it: dropping the tracee must not kill it.
+    built.tracee.mark_gone();
+    Ok(Restarted {
+        pid,
+        notes: std::mem::take(&mut built.notes),
+    })
+}
+
+/// Who the restarted program runs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Under {
+    /// Nothing: it is let go (`rback restart`).
+    Nothing,
+    /// rback's recorder (`restart --record`): it stays traced, under the
+    /// recording's seccomp filter, with `rdtsc` trapped; its timers are
+    /// armed and its pending signals queued, for the recorder to record
+    /// as they come.
+    Recorder,
+    /// A replay of such a recording: traced, under replay's filter, and
+    /// nothing of the outside world comes back (timers, pending signals,
+    /// files reopened by path): replay raises the recorded signals and
+    /// emulates every call on a descriptor, so each descriptor the program
+    /// had is `/dev/null` and only the trace's own copies are mapped.
+    Replay(PagePasses),
+}
+
+/// A program built from an image, still traced and stopped: its first
+/// thread (the process's id) and the others, in the image's order.
+pub(crate) struct Built {
+    pub tracee: Tracee,
+    pub threads: Vec<Tracee>,
+    pub header: ImageHeader,
+    pub notes: Vec<String>,
+}
+
+/// Where the copies of the files `header` refers to are: the first of
+/// `opts.trace_dirs`, then (with `anywhere`) the image's bundle and the
+/// trace it was saved from, that holds an intact copy of each.
+pub(crate) fn find_copies(
+    image: &Path,
+    header: &ImageHeader,
+    opts: &RestartOptions,
+    anywhere: bool,
+) -> Result<Vec<PathBuf>> {
+    let mut dirs = opts.trace_dirs.clone();
+    if anywhere {
+        let bundled = crate::image::save::bundle_dir(image);
+        if bundled.is_dir() {
+            dirs.push(bundled);
+        }
+        dirs.push(PathBuf::from(&header.trace_dir));
+    }
+    header
+        .files
+        .iter()
+        .map(|f| find_copy(&f.hash, &f.name, &dirs))
+        .collect()
+}
+
+/// Refuses an image of a program that runs on another kind of CPU.
+pub(crate) fn check_cpu(image: &Path, header: &ImageHeader) -> Result<()> {
     let here = program::cpu_identity();
     if header.cpu != here {
         return Err(Error::Program(format!(
@@ -76,23 +144,37 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
             here.vendor
         )));
     }
-    let mut dirs = opts.trace_dirs.clone();
-    let bundled = crate::image::save::bundle_dir(image);
-    if bundled.is_dir() {
-        dirs.push(bundled);
-    }
-    dirs.push(PathBuf::from(&header.trace_dir));
-    let copies = header
-        .files
-        .iter()
-        .map(|f| find_copy(&f.hash, &f.name, &dirs))
-        .collect::<Result<Vec<_>>>()?;
+    Ok(())
+}
 
+/// Builds the program of the image at `image` in a new process, and leaves
+/// it stopped and traced, with its registers set.
+pub(crate) fn build(image: &Path, opts: &RestartOptions, under: Under) -> Result<Built> {
+    let mut reader = ImageReader::open(image)?;
+    let header = reader.header().clone();
+    check_cpu(image, &header)?;
+    // A recorded restart has its copies in its own trace already, and its
+    // replay must use nothing else.
+    let copies = find_copies(image, &header, opts, under == Under::Nothing)?;
+
+    let filter = match under {
+        Under::Nothing => None,
+        // The syscall buffer's gadget is never let through: a restarted
+        // recording does not buffer (see `syscallbuf_off`).
+        Under::Recorder => Some(tracee::seccomp_filter(PagePasses::Injections)),
+        Under::Replay(passes) => Some(tracee::seccomp_filter(passes)),
+    };
+    let filter = filter.as_deref();
     let mut notes = Vec::new();
-    let pid = match sys::fork_stopped(Some(header.pid).filter(|&p| p > 0)) {
+    let wanted = match under {
+        // Replay gives the program its recorded ids whatever its own is.
+        Under::Replay(_) => None,
+        _ => Some(header.pid).filter(|&p| p > 0),
+    };
+    let pid = match sys::fork_stopped(wanted, filter) {
         Ok(pid) => pid,
         Err(e) => {
-            let pid = sys::fork_stopped(None).map_err(|e| Error::Spawn(format!("fork failed: {e}")))?;
+            let pid = sys::fork_stopped(None, filter).map_err(|e| Error::Spawn(format!("fork failed: {e}")))?;
             let why = match e {
                 nix::errno::Errno::EEXIST => "that id is taken".to_string(),
                 nix::errno::Errno::EPERM => "choosing one needs CAP_CHECKPOINT_RESTORE".to_string(),
@@ -119,12 +201,19 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
         }
     }
     tracee.install_rback_page()?;
-    let mut b = Builder { t: &mut tracee, notes };
+    let mut b = Builder {
+        t: &mut tracee,
+        notes,
+        under,
+    };
     b.empty()?;
     let file_fds = b.map(&header, &copies)?;
     while let Some((pages, data)) = reader.next_pages()? {
         let region = &header.regions[pages.region as usize];
         b.write(region, &pages.pages, &data)?;
+    }
+    if under != Under::Nothing {
+        b.syscallbuf_off(&header.regions)?;
     }
     b.protect(&header.regions)?;
     b.layout(&header, &file_fds)?;
@@ -140,28 +229,27 @@ pub fn restart(image: &Path, opts: &RestartOptions) -> Result<Restarted> {
         .zip(threads.iter().map(|t| t.pid.as_raw()))
         .collect();
     tids.push((header.pid, pid.as_raw()));
-    b.posix_timers(&header, &tids)?;
-    b.pending(&header, &mut threads)?;
+    if !matches!(under, Under::Replay(_)) {
+        b.posix_timers(&header, &tids)?;
+        b.pending(&header, &mut threads)?;
+    }
     // Registers and masks last, when no call is injected any more.
     for (thread, image) in threads.iter_mut().zip(&header.threads) {
         let mut tb = Builder {
             t: thread,
             notes: Vec::new(),
+            under,
         };
         tb.thread_registers(&image.regs, &image.xstate, image.blocked)?;
     }
     b.registers(&header)?;
     let notes = b.notes;
-    // The other threads first: they are ready, and one running while the
-    // first is still traced cannot end the process under rback's hands.
-    for thread in &threads {
-        ptrace::detach(thread.pid, None).map_err(|e| Error::ptrace("detach", thread.pid, e))?;
-        thread.mark_gone();
-    }
-    ptrace::detach(pid, None).map_err(|e| Error::ptrace("detach", pid, e))?;
-    // rback no longer traces it: dropping the tracee must not kill it.
-    tracee.mark_gone();
-    Ok(Restarted { pid, notes })
+    Ok(Built {
+        tracee,
+        threads,
+        header,
+        notes,
+    })
 }
 
 /// Waits for a restarted program to end.
@@ -200,6 +288,7 @@ fn find_copy(hash: &FileHash, name: &str, dirs: &[PathBuf]) -> Result<PathBuf> {
 struct Builder<'a> {
     t: &'a mut Tracee,
     notes: Vec<String>,
+    under: Under,
 }
 
 impl Builder<'_> {
@@ -323,6 +412,26 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Turns the syscall buffer off in a program restarted under rback, if
+    /// its preload library had mapped one: the library then makes every
+    /// call the ordinary, traced way (`AT_OFF`, the word it sets itself
+    /// before the program installs a seccomp filter). A restarted recording
+    /// does not buffer because the recorder would have to take over the
+    /// library's buffer mid-run (its records, generation and mark, which
+    /// the image holds as the original recording left them) and replay
+    /// would have to write records ahead into it; with the word set here,
+    /// identically in the recording and in every replay of it, the buffer
+    /// is inert memory. The recorder also answers the library's probe in
+    /// any program this one execs with ENOMEM (`Buffers::refuse`).
+    fn syscallbuf_off(&mut self, regions: &[Region]) -> Result<()> {
+        use crate::syscallbuf::layout::{AT_OFF, BUFFER_ADDR};
+        if regions.iter().any(|r| r.start <= BUFFER_ADDR && BUFFER_ADDR < r.end) {
+            self.t
+                .write_bytes(RemoteAddr(BUFFER_ADDR + AT_OFF), &1u64.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
     fn protect(&mut self, regions: &[Region]) -> Result<()> {
         for r in regions {
             self.must(
@@ -350,6 +459,16 @@ impl Builder<'_> {
             // The copy may lack execute permission: keep the child's exe.
             map.exe_fd = u32::MAX;
             r = self.set_mm(map, &h.auxv)?;
+        }
+        if r < 0 && self.under != Under::Nothing {
+            // The process would keep the break of the rback it was forked
+            // from, which is another one in every replay: brk() would
+            // return other addresses there.
+            return Err(Error::Program(format!(
+                "recording a restarted program needs its own memory layout, which the kernel refused ({}{}): without it, brk() would not replay",
+                errno_name(r),
+                if r == -(libc::EPERM as i64) { ": setting it needs CAP_SYS_RESOURCE" } else { "" }
+            )));
         }
         if r == -(libc::EPERM as i64) {
             self.notes.push(
@@ -396,6 +515,14 @@ impl Builder<'_> {
 
     /// Every signal's action (the child has rback's), and the mask.
     fn signals(&mut self, h: &ImageHeader) -> Result<()> {
+        // The child has rback's alternate signal stack too (Rust's std
+        // makes one for its main thread), in memory `empty` unmapped: a
+        // handler that asks for it would run there, and every signal
+        // frame's `uc_stack` would show rback's address, another one in
+        // each replay. The image has none (it does not keep one yet).
+        let mut disabled = [0u8; abi::STACK_T_SIZE];
+        disabled[8..12].copy_from_slice(&libc::SS_DISABLE.to_le_bytes());
+        self.with(&disabled, libc::SYS_sigaltstack, [0; 6], 0)?;
         for signo in 1..=NSIG {
             if signo == libc::SIGKILL || signo == libc::SIGSTOP {
                 continue;
@@ -424,7 +551,14 @@ impl Builder<'_> {
             [libc::SIG_SETMASK as u64, 0, 0, SIGSET_SIZE, 0, 0],
             1,
         )?;
-        for t in &h.timers {
+        // Replay raises the signals a timer sent where the recording saw
+        // them come: a real timer would send them again.
+        let timers: &[_] = if matches!(self.under, Under::Replay(_)) {
+            &[]
+        } else {
+            &h.timers
+        };
+        for t in timers {
             let split = |us: u64| (us / 1_000_000, us % 1_000_000);
             let mut value = Vec::with_capacity(abi::ITIMERVAL_SIZE);
             for (sec, usec) in [split(t.interval_us), split(t.value_us)] {
@@ -650,8 +784,11 @@ impl Builder<'_> {
                 ));
             }
         }
-        let all = [0xffu8; 128];
-        self.with(&all, libc::SYS_sched_setaffinity, [0, all.len() as u64, 0, 0, 0, 0], 2)?;
+        if self.under == Under::Nothing {
+            // Under rback it stays on rback's CPU, as a recorded program does.
+            let all = [0xffu8; 128];
+            self.with(&all, libc::SYS_sched_setaffinity, [0, all.len() as u64, 0, 0, 0, 0], 2)?;
+        }
         Ok(())
     }
 
@@ -677,6 +814,13 @@ impl Builder<'_> {
                 }
                 FdKind::Dup { of } => {
                     self.call(libc::SYS_dup3, [*of as u64, f.fd as u64, cloexec, 0, 0, 0])?;
+                }
+                FdKind::File { .. } | FdKind::Unopenable { .. } if matches!(self.under, Under::Replay(_)) => {
+                    // Replay emulates every call on it: what it names does
+                    // not matter, and the world is not asked.
+                    let notes = self.notes.len();
+                    self.replace(f, "replayed", Unopenable::DevNull)?;
+                    self.notes.truncate(notes);
                 }
                 FdKind::File { path, flags, offset } => {
                     if let Err(why) = self.reopen(f, path, *flags, *offset) {
@@ -830,6 +974,7 @@ impl Builder<'_> {
             let mut b = Builder {
                 t: &mut thread,
                 notes: std::mem::take(&mut self.notes),
+                under: self.under,
             };
             b.words(&t.words)?;
             self.notes = b.notes;

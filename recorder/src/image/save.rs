@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::files::is_content_hash;
 use crate::image::abi::{self, PAGE, POSIX_TIMER_CLOCKS, RLIMITS};
 use crate::image::format::{
-    Backing, FileRef, ImageHeader, ImageWriter, Layout, Region, Rlimit, ThreadImage, PAGES_PER_FRAME,
+    Backing, FileRef, ImageHeader, ImageReader, ImageWriter, Layout, Region, Rlimit, ThreadImage, PAGES_PER_FRAME,
 };
 use crate::image::history::{self, History};
 use crate::sys;
@@ -53,7 +53,31 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
     let trace_dir = trace_dir
         .canonicalize()
         .map_err(Error::io(format!("cannot find the trace {}", trace_dir.display())))?;
-    let history = History::before(log, at.event);
+    // A recording that starts from an image (a recorded restart) starts
+    // with what that image held, which no event says.
+    let start = match log.get(crate::EventIdx(0)) {
+        Some(Event::Exec(exec)) => exec.image.clone(),
+        _ => None,
+    };
+    let start_image = match &start {
+        Some(start) => Some(
+            ImageReader::open(&crate::files::verify(&trace_dir, &start.copy)?)?
+                .header()
+                .clone(),
+        ),
+        None => None,
+    };
+    let history = History::before_from(
+        log,
+        at.event,
+        start
+            .as_ref()
+            .zip(start_image.as_ref())
+            .map(|(start, image)| history::Start {
+                image,
+                threads: &start.threads,
+            }),
+    );
     let mut notes = Vec::new();
     if history.unseen > 0 {
         notes.push(format!(
@@ -77,6 +101,9 @@ pub fn save(timeline: &Timeline, trace_dir: &Path, out: &Path) -> Result<Saved> 
 
     // The names the program knew its files by.
     let mut names: HashMap<String, String> = HashMap::new();
+    for file in start_image.iter().flat_map(|image| &image.files) {
+        names.insert(file.hash.0.clone(), file.name.clone());
+    }
     let mut program_pid = 0;
     for event in log.events().take(at.event.0 as usize) {
         if let Event::Exec(exec) = event {

@@ -28,8 +28,8 @@ use crate::sys::SiginfoBytes;
 use crate::syscallbuf::{self, Buffers};
 use crate::syscalls::{self, CloneRequest, Echo, Len, Out, Replay, RequestOut};
 use crate::trace::{
-    Event, ExecEvent, ExitStatus, Header, Left, MemWrite, Output, Placement, Registers, SignalEvent, SignalKind,
-    Stream, SyscallEvent, TraceLog, TraceWriter,
+    Event, ExecEvent, ExitStatus, Header, ImageStart, Left, MemWrite, Output, Placement, Registers, SignalEvent,
+    SignalKind, Stream, SyscallEvent, TraceLog, TraceWriter,
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -89,6 +89,32 @@ const MAX_STEPS_OUT_OF_BUFFER: usize = 2_000_000;
 /// Records `opts.program` into `opts.trace_dir`.
 pub fn record(opts: &RecordOptions) -> Result<RecordOutcome> {
     let mut rec = Recorder::launch(opts, false, false)?;
+    let result = rec.on_exec().and_then(|()| rec.run());
+    rec.finish(result)
+}
+
+/// What `rback restart --record` records: a checkpoint image, restarted.
+pub struct RestartRecordOptions {
+    /// The image, and where the copies of the files it maps are (as for
+    /// `image::restart`).
+    pub image: PathBuf,
+    pub restart: crate::image::RestartOptions,
+    /// An existing, empty directory to write the trace into.
+    pub trace_dir: PathBuf,
+    pub check_memory: Option<u64>,
+}
+
+/// Restarts the image `opts.image` under the recorder and records the
+/// program from there to its end into `opts.trace_dir`: a trace of its own,
+/// whose first event says it starts from the image (the trace keeps a copy
+/// of the image, and of every file the image maps, in `files/`), which
+/// replay restores instead of exec'ing a program. `notes` is given what
+/// the restart could not restore as it was, before the program runs.
+///
+/// The syscall buffer is off in such a recording (see
+/// `image::restore`'s `syscallbuf_off`).
+pub fn record_restart(opts: &RestartRecordOptions, notes: impl FnOnce(&[String])) -> Result<RecordOutcome> {
+    let mut rec = Recorder::restart(opts, notes)?;
     let result = rec.run();
     rec.finish(result)
 }
@@ -276,6 +302,124 @@ impl Recorder {
         })
     }
 
+    /// Starts the program of an image under ptrace (`image::restore`),
+    /// writes its first event and lets it run.
+    fn restart(opts: &RestartRecordOptions, notes: impl FnOnce(&[String])) -> Result<Recorder> {
+        use crate::image::format::ImageReader;
+        use crate::image::restore::{self, Under};
+        let image = ImageReader::open(&opts.image)?.header().clone();
+        restore::check_cpu(&opts.image, &image)?;
+        let exe = image
+            .layout
+            .exe_file
+            .and_then(|i| image.files.get(i as usize))
+            .ok_or_else(|| {
+                Error::Program(format!(
+                    "{} does not say which file is its program, which a recording needs",
+                    opts.image.display()
+                ))
+            })?
+            .clone();
+        let header = Header {
+            rback_version: env!("CARGO_PKG_VERSION").to_string(),
+            program: image.program.clone(),
+            argv: image.argv.clone(),
+            cwd: image.cwd.clone(),
+            start_time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            cpu: image.cpu.clone(),
+        };
+        // The trace holds everything its replay restores: the image and the
+        // files it maps, copied from wherever a restart would take them.
+        let copies = restore::find_copies(&opts.image, &image, &opts.restart, true)?;
+        let mut writer = TraceWriter::create(&opts.trace_dir, &header)?;
+        let mut store = FileStore::new(&opts.trace_dir)?;
+        let image_copy = store.capture(&opts.image)?;
+        for (copy, file) in copies.iter().zip(&image.files) {
+            let hash = store.capture(copy)?;
+            if hash != file.hash {
+                return Err(Error::Program(format!(
+                    "the copy of {} changed while it was copied into the trace",
+                    copy.display()
+                )));
+            }
+        }
+        pin_to_current_cpu();
+        let own = crate::image::RestartOptions {
+            trace_dirs: vec![opts.trace_dir.clone()],
+            unopenable: opts.restart.unopenable,
+        };
+        // Restored from the trace's copy, exactly as its replay will be.
+        let image_path = crate::files::verify(&opts.trace_dir, &image_copy)?;
+        let built = restore::build(&image_path, &own, Under::Recorder).map_err(|e| match e {
+            // The copy is the user's image, byte for byte, and goes with
+            // the trace: name the image the user named.
+            Error::Program(why) => {
+                Error::Program(why.replace(&image_path.display().to_string(), &opts.image.display().to_string()))
+            }
+            other => other,
+        })?;
+        notes(&built.notes);
+        let tracee = built.tracee;
+        let regs = tracee.regs()?;
+        let threads: Vec<i32> = built.threads.iter().map(|t| t.pid.as_raw()).collect();
+        let memory = statepoint::memory_hash(&statepoint::program_memory(&tracee, regs.rsp)?, None);
+        writer.write_event(&Event::Exec(Box::new(ExecEvent {
+            exe_path: exe.name.clone(),
+            exe: exe.hash.clone(),
+            interp: None,
+            argv: image.argv.clone(),
+            stack: MemWrite {
+                addr: RemoteAddr(0),
+                bytes: Vec::new(),
+            },
+            regs: Registers::from(&regs),
+            pid: tracee.pid.as_raw(),
+            image: Some(ImageStart {
+                copy: image_copy,
+                threads,
+                memory,
+            }),
+        })))?;
+        let mut buffers = Buffers::default();
+        buffers.refuse(tracee.tgid);
+        // The image's other threads wait for their turn, where the image
+        // left them; the first thread runs first.
+        let mut waiting = Waiting::new(tracee.tgid);
+        for thread in built.threads {
+            waiting.push(thread, TaskState::Ready);
+        }
+        let rec = Recorder {
+            waiting,
+            tracee,
+            turn_since: Instant::now(),
+            timeslice: TIMESLICE,
+            writer,
+            store,
+            last_exit_regs: None,
+            held: Vec::new(),
+            held_since: None,
+            reraised: Vec::new(),
+            stdio: stdio_identities(),
+            me: std::process::id() as i32,
+            trace_dir: opts.trace_dir.clone(),
+            interrupted: false,
+            live: false,
+            pending_stop: None,
+            check_memory: opts.check_memory,
+            since_memory_check: 0,
+            in_handler: HashMap::new(),
+            signal_sent: false,
+            memory_through_files: false,
+            loader: None,
+            buffers,
+        };
+        rec.tracee.resume(Resume::Cont, 0)?;
+        Ok(rec)
+    }
+
     /// Writes the trailer. The trace is complete and replayable even when
     /// `result` is an error: it then ends where the error happened.
     pub(crate) fn finish(self, result: Result<ExitStatus>) -> Result<RecordOutcome> {
@@ -321,8 +465,8 @@ impl Recorder {
         self.writer.events_written()
     }
 
+    /// Records from the program's first event on to its end.
     fn run(&mut self) -> Result<ExitStatus> {
-        self.on_exec()?;
         loop {
             if let Some(status) = self.run_to_next_syscall()? {
                 return Ok(status);
@@ -504,6 +648,7 @@ impl Recorder {
             stack,
             regs: Registers::from(&regs),
             pid: pid.as_raw(),
+            image: None,
         })))?;
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, 0)

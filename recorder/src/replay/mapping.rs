@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use super::{shared, Follow, ReplaySession};
 use crate::files;
+use crate::statepoint;
 use crate::trace::{ExecEvent, FileHash, MemWrite, SyscallEvent};
 use crate::tracee::errno_name;
-use crate::{Error, RemoteAddr, Result};
+use crate::{Error, EventIdx, RemoteAddr, Result};
 
 impl ReplaySession {
     /// Re-creates a recorded mapping in the tracee and returns what the
@@ -261,6 +262,37 @@ impl ReplaySession {
         self.tracee.set_regs(&regs)?;
         self.tid = exec.pid;
         self.tracee.install_rback_page()
+    }
+
+    /// The program restored from the trace's image (see `ExecEvent::image`)
+    /// must stand where the recording's did, with the same registers.
+    pub(super) fn apply_image_start(&mut self, exec: &ExecEvent) -> Result<()> {
+        let mut regs = self.tracee.regs()?;
+        let recorded = exec.regs.to_regs();
+        // (The start is event 0, the image's restore.) No syscall is under
+        // way in either (`orig_rax` is -1).
+        regs.orig_rax = recorded.orig_rax;
+        if regs != recorded {
+            return Err(self.diverged(
+                EventIdx(0),
+                format!(
+                    "the restored program to start at {:#x} with the recorded registers",
+                    recorded.rip
+                ),
+                format!("{:#x} with other registers", regs.rip),
+            ));
+        }
+        let recorded_memory = exec.image.as_ref().map(|start| &start.memory);
+        let memory = statepoint::memory_hash(&statepoint::program_memory(&self.tracee, regs.rsp)?, None);
+        if recorded_memory != Some(&memory) {
+            return Err(self.diverged(
+                EventIdx(0),
+                "the restored program's memory as recorded".into(),
+                "different memory (not the image the recording started from)".into(),
+            ));
+        }
+        self.tid = exec.pid;
+        Ok(())
     }
 
     /// The loader is mapped by the kernel from the path named in the

@@ -23,8 +23,8 @@ use crate::record::{pin_to_current_cpu, tsc_instruction};
 use crate::statepoint::{self, Stub};
 use crate::syscalls::{self, Replay, RequestOut};
 use crate::trace::{
-    Event, ExitStatus, FileHash, Header, Left, Placement, SignalKind, StatePoint, Stream, SyscallEvent, TraceLog,
-    Trailer,
+    Event, ExitStatus, FileHash, Header, ImageStart, Left, Placement, SignalKind, StatePoint, Stream, SyscallEvent,
+    TraceLog, Trailer,
 };
 use crate::tracee::{self, errno_name, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
@@ -135,6 +135,54 @@ enum Disposition {
     Caught,
     Ignored,
     Fatal,
+}
+
+/// The program a recording that starts from an image starts with: that
+/// image restored for replay (`image::restore`, `Under::Replay`), its first
+/// thread, its other threads under their ids in the recording (`start`'s),
+/// and where the kernel clears the first thread's id when it exits.
+fn restore_start(
+    trace_dir: &Path,
+    start: &ImageStart,
+    pid: i32,
+    passes: tracee::PagePasses,
+) -> Result<(Tracee, Vec<Thread>, u64)> {
+    use crate::image::restore::{build, Under};
+    let image = files::verify(trace_dir, &start.copy)?;
+    let opts = crate::image::RestartOptions {
+        trace_dirs: vec![trace_dir.to_path_buf()],
+        unopenable: crate::image::Unopenable::DevNull,
+    };
+    let built = build(&image, &opts, Under::Replay(passes)).map_err(|e| match e {
+        Error::Program(why) => Error::Program(format!("the trace starts from an image that {why}")),
+        other => other,
+    })?;
+    if built.threads.len() != start.threads.len() {
+        return Err(crate::TraceError::Corrupt {
+            path: trace_dir.to_path_buf(),
+            offset: 0,
+            why: format!(
+                "the trace names {} threads made by its image, which has {}",
+                start.threads.len(),
+                built.threads.len()
+            ),
+        }
+        .into());
+    }
+    let threads = built
+        .threads
+        .into_iter()
+        .zip(&built.header.threads)
+        .zip(&start.threads)
+        .map(|((tracee, image), &tid)| Thread {
+            tid,
+            process: pid,
+            tracee,
+            clear_tid: image.words.clear_tid,
+            in_vfork: None,
+        })
+        .collect();
+    Ok((built.tracee, threads, built.header.words.clear_tid))
 }
 
 /// Whether thread `pid` has a handler for `sig`.
@@ -314,17 +362,22 @@ impl ReplaySession {
         } else {
             tracee::PagePasses::Injections
         };
-        let tracee = tracee::launch(&c_exe, &c_argv, &[], true, passes)?;
+        let (tracee, threads, clear_tid) = match &first.image {
+            None => (tracee::launch(&c_exe, &c_argv, &[], true, passes)?, Vec::new(), 0),
+            // A recording of a restarted image: the same image, restored
+            // from the trace's copies alone, is where it starts.
+            Some(start) => restore_start(trace_dir, start, first.pid, passes)?,
+        };
         let files = shared::Files::new(&log.header.cwd);
         let mut session = ReplaySession {
             trace_dir: trace_dir.to_path_buf(),
             log,
             cursor: 1,
             tid: first.pid,
-            clear_tid: 0,
+            clear_tid,
             process: first.pid,
             tracee,
-            others: Vec::new(),
+            others: threads,
             followed,
             live_processes: HashSet::from([first.pid]),
             follow,
@@ -346,7 +399,10 @@ impl ReplaySession {
             written_ahead: None,
         };
         session.verified_files.insert(first.exe.clone());
-        session.apply_exec(&first)?;
+        match first.image {
+            None => session.apply_exec(&first)?,
+            Some(_) => session.apply_image_start(&first)?,
+        }
         Ok(session)
     }
 
@@ -523,6 +579,18 @@ impl ReplaySession {
                     Some(Event::Exec(exec)) => exec.clone(),
                     _ => return Err(self.diverged(at, "an exec after execve".into(), "no exec in the trace".into())),
                 };
+                if exec.image.is_some() {
+                    // Only a recording's first event starts from an image.
+                    return Err(crate::TraceError::Corrupt {
+                        path: self.trace_dir.clone(),
+                        offset: 0,
+                        why: format!(
+                            "event {} is an exec that says the program starts from a checkpoint image",
+                            at.0 + 1
+                        ),
+                    }
+                    .into());
+                }
                 let exe = self.verified(&exec.exe)?;
                 let path = self
                     .tracee

@@ -141,6 +141,13 @@ impl Buffers {
             .is_some_and(|code| code.iter().any(|&(start, end)| (start..end).contains(&rip)))
     }
 
+    /// The process and its children never buffer: the library's probe is
+    /// answered with ENOMEM, as in a process under a seccomp filter of its
+    /// own (a recording that starts from a checkpoint image).
+    pub(crate) fn refuse(&mut self, process: Pid) {
+        self.filtered.insert(process);
+    }
+
     pub(crate) fn is_registered(&self, process: Pid) -> bool {
         self.cursors.contains_key(&process)
     }

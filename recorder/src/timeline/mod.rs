@@ -405,7 +405,14 @@ impl Timeline {
         let order = &mut *order;
         while order.read < self.log.len().0 {
             match self.log.get(EventIdx(order.read)) {
-                Some(Event::Exec(exec)) if order.current.is_none() => order.current = Some(exec.pid),
+                Some(Event::Exec(exec)) if order.current.is_none() => {
+                    order.current = Some(exec.pid);
+                    // A recording that starts from an image starts with its
+                    // threads.
+                    for &tid in exec.image.iter().flat_map(|start| &start.threads) {
+                        order.made.push((exec.pid, tid));
+                    }
+                }
                 Some(Event::Switch(switch)) => {
                     order.current = Some(switch.process);
                     order.processes.insert(switch.process);
