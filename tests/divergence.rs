@@ -8,26 +8,18 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use recorder::trace::{Event, TraceLog, TraceWriter};
+use recorder::trace::{Event, TraceLog};
 
 /// Rewrites the trace at `from` into `to` (a new directory with the same
 /// copied files), passing each event through `edit`; `None` drops it.
 fn rewrite(from: &Path, to: &Path, mut edit: impl FnMut(usize, Event) -> Option<Event>) {
-    let log = TraceLog::load(from).expect("the recorded trace loads");
-    std::fs::create_dir(to).unwrap();
-    let mut writer = TraceWriter::create(to, &log.header).unwrap();
-    for (i, event) in log.events().enumerate() {
-        if let Some(e) = edit(i, event.clone()) {
-            writer.write_event(&e).unwrap();
-        }
-    }
-    writer.finish(None).unwrap();
-    let files = to.join("files");
-    std::fs::create_dir(&files).unwrap();
-    for entry in std::fs::read_dir(from.join("files")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), files.join(entry.file_name())).unwrap();
-    }
+    rewrite_trace(from, to, |events| {
+        *events = std::mem::take(events)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, e)| edit(i, e))
+            .collect();
+    });
 }
 
 fn replay(session: &Session, trace: &Path) -> Output {

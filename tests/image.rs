@@ -6,8 +6,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_no_panic, assert_one_error_line, c_program, run, Output, Session, TIMEOUT};
-use recorder::trace::{Event, Stream, TraceLog};
+use common::{assert_no_panic, assert_one_error_line, c_program, run, stdout_before, Output, Session, TIMEOUT};
+use recorder::trace::{Event, TraceLog};
 
 /// The event after the `n`-th (from 1) syscall event that `pick` accepts:
 /// an image taken at the start of its interval has made that call.
@@ -20,20 +20,6 @@ fn after_nth(trace: &Path, n: usize, pick: impl Fn(i64, &[u64; 6]) -> bool) -> u
         .nth(n - 1)
         .unwrap_or_else(|| panic!("the trace has fewer than {n} such calls"));
     i as u64 + 1
-}
-
-/// What the program had written to its stdout before event `at`.
-fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {
-    let log = TraceLog::load(trace).unwrap();
-    let mut out = Vec::new();
-    for e in log.events().take(at as usize) {
-        if let Event::Syscall(call) = e {
-            if let Some(o) = call.output.as_ref().filter(|o| o.stream == Stream::Stdout) {
-                out.extend_from_slice(&o.bytes);
-            }
-        }
-    }
-    out
 }
 
 fn checkpoint(s: &Session, at: u64, image: &Path) {

@@ -9,8 +9,11 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{assert_no_panic, assert_one_error_line, c_program, run, strip_saved_line, Output, Session, TIMEOUT};
-use recorder::trace::{Event, FileHash, Stream, TraceLog, TraceWriter, FILES_DIR};
+use common::{
+    assert_no_panic, assert_one_error_line, c_program, rewrite_trace, run, stdout_before, strip_saved_line, Output,
+    Session, TIMEOUT,
+};
+use recorder::trace::{Event, FileHash, TraceLog, FILES_DIR};
 
 /// The event after the `n`-th (from 1) write to stdout: an image taken at
 /// the start of its interval has printed `n` times.
@@ -23,20 +26,6 @@ fn after_nth_stdout_write(trace: &Path, n: usize) -> u64 {
         .nth(n - 1)
         .unwrap_or_else(|| panic!("the trace has fewer than {n} writes to stdout"));
     i as u64 + 1
-}
-
-/// What the program had written to its stdout before event `at`.
-fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {
-    let log = TraceLog::load(trace).unwrap();
-    let mut out = Vec::new();
-    for e in log.events().take(at as usize) {
-        if let Event::Syscall(call) = e {
-            if let Some(o) = call.output.as_ref().filter(|o| o.stream == Stream::Stdout) {
-                out.extend_from_slice(&o.bytes);
-            }
-        }
-    }
-    out
 }
 
 /// `rback checkpoint TRACE --at AT -o IMAGE`, which must work.
@@ -100,30 +89,10 @@ fn image_copy(trace: &Path) -> PathBuf {
     trace.join(FILES_DIR).join(&start.copy.0)
 }
 
-/// Writes a copy of the trace `from` to `to`, its events changed by `edit`,
-/// with the same file copies.
-fn rewrite(from: &Path, to: &Path, edit: impl FnOnce(&mut Vec<Event>)) {
-    let log = TraceLog::load(from).unwrap();
-    let mut events: Vec<Event> = log.events().cloned().collect();
-    edit(&mut events);
-    fs::create_dir(to).unwrap();
-    let mut writer = TraceWriter::create(to, &log.header).unwrap();
-    for event in &events {
-        writer.write_event(event).unwrap();
-    }
-    writer.finish(None).unwrap();
-    let files = to.join(FILES_DIR);
-    fs::create_dir(&files).unwrap();
-    for entry in fs::read_dir(from.join(FILES_DIR)).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), files.join(entry.file_name())).unwrap();
-    }
-}
-
 /// A copy of `from` at `to` whose first event names `image` as the image
 /// it starts from.
 fn with_image(from: &Path, to: &Path, image: FileHash) {
-    rewrite(from, to, |events| match events.first_mut() {
+    rewrite_trace(from, to, |events| match events.first_mut() {
         Some(Event::Exec(exec)) => exec.image.as_mut().expect("the trace starts from an image").copy = image,
         _ => panic!("the trace does not start with an exec"),
     });
@@ -606,7 +575,7 @@ fn an_exec_after_the_start_that_names_an_image_is_refused_in_one_line() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     s.record(c_program("spawn_family"), &["./script.sh"]);
     let crafted = s.path("crafted");
-    rewrite(&s.trace(), &crafted, |events| {
+    rewrite_trace(&s.trace(), &crafted, |events| {
         let later = events
             .iter_mut()
             .skip(1)

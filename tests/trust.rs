@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use recorder::trace::{Event, FileHash, TraceLog, TraceWriter, FILES_DIR};
+use recorder::trace::{Event, FileHash, TraceLog, FILES_DIR};
 
 // ---------------------------------------------------------------------------
 // Crafted file references
@@ -23,26 +23,6 @@ use recorder::trace::{Event, FileHash, TraceLog, TraceWriter, FILES_DIR};
 /// instant; this leaves room for starting a debug build of rback on a
 /// machine busy with other tests.
 const QUICK: Duration = Duration::from_secs(5);
-
-/// Writes a copy of the trace `from` to `to`, its events changed by `edit`,
-/// with the same file copies.
-fn rewrite(from: &Path, to: &Path, edit: impl FnOnce(&mut Vec<Event>)) {
-    let log = TraceLog::load(from).unwrap();
-    let mut events: Vec<Event> = log.events().cloned().collect();
-    edit(&mut events);
-    fs::create_dir(to).unwrap();
-    let mut writer = TraceWriter::create(to, &log.header).unwrap();
-    for event in &events {
-        writer.write_event(event).unwrap();
-    }
-    writer.finish(None).unwrap();
-    let files = to.join(FILES_DIR);
-    fs::create_dir(&files).unwrap();
-    for entry in fs::read_dir(from.join(FILES_DIR)).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), files.join(entry.file_name())).unwrap();
-    }
-}
 
 /// The program's start: the first event.
 fn first_exec(events: &mut [Event]) -> &mut recorder::trace::ExecEvent {
@@ -88,11 +68,11 @@ fn a_path_in_place_of_the_programs_hash_is_refused() {
     let session = recorded_args_env();
     session.write("secret", "not for the trace's author");
     let crafted = session.path("crafted");
-    rewrite(&session.trace(), &crafted, |events| {
+    rewrite_trace(&session.trace(), &crafted, |events| {
         first_exec(events).exe = FileHash("../../secret".into());
     });
     assert_replay_refused(&session, &crafted, &["\"../../secret\"", "not a content hash"]);
-    rewrite(&session.trace(), &session.path("absolute"), |events| {
+    rewrite_trace(&session.trace(), &session.path("absolute"), |events| {
         first_exec(events).exe = FileHash("/etc/passwd".into());
     });
     assert_replay_refused(
@@ -107,7 +87,7 @@ fn a_path_in_place_of_a_mapped_libraries_hash_is_refused() {
     let session = recorded_args_env();
     let crafted = session.path("crafted");
     let mut done = false;
-    rewrite(&session.trace(), &crafted, |events| {
+    rewrite_trace(&session.trace(), &crafted, |events| {
         for e in events {
             if let Event::Syscall(call) = e {
                 if call.mapped_file.is_some() {
@@ -209,7 +189,7 @@ fn gdb_host_io_serves_only_the_traces_checked_copies() {
     // but gdb can ask for: one for a path, one for a well-formed hash whose
     // copy is a symlink to the secret.
     let linked = "7".repeat(64);
-    rewrite(&session.trace(), &crafted, |events| {
+    rewrite_trace(&session.trace(), &crafted, |events| {
         let exec = first_exec(events).clone();
         for (name, hash) in [("/recorded/secret", "../../secret"), ("/recorded/linked", &*linked)] {
             let mut fake = exec.clone();

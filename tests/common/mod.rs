@@ -657,3 +657,41 @@ pub fn pseudo_random_bytes(n: usize, seed: u64) -> Vec<u8> {
     out.truncate(n);
     out
 }
+
+/// Writes a copy of the trace `from` to `to` (a new directory, with the
+/// same file copies), its events changed by `edit`: a trace as damage or
+/// tampering would leave it, with valid checksums.
+pub fn rewrite_trace(from: &Path, to: &Path, edit: impl FnOnce(&mut Vec<recorder::trace::Event>)) {
+    use recorder::trace::{TraceLog, TraceWriter, FILES_DIR};
+    let log = TraceLog::load(from).expect("the recorded trace loads");
+    let mut events: Vec<_> = log.events().cloned().collect();
+    edit(&mut events);
+    std::fs::create_dir(to).unwrap();
+    let mut writer = TraceWriter::create(to, &log.header).unwrap();
+    for event in &events {
+        writer.write_event(event).unwrap();
+    }
+    writer.finish(None).unwrap();
+    let files = to.join(FILES_DIR);
+    std::fs::create_dir(&files).unwrap();
+    for entry in std::fs::read_dir(from.join(FILES_DIR)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), files.join(entry.file_name())).unwrap();
+    }
+}
+
+/// What the program had written to its stdout before event `at` of the
+/// trace.
+pub fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {
+    use recorder::trace::{Event, Stream, TraceLog};
+    let log = TraceLog::load(trace).unwrap();
+    let mut out = Vec::new();
+    for e in log.events().take(at as usize) {
+        if let Event::Syscall(call) = e {
+            if let Some(o) = call.output.as_ref().filter(|o| o.stream == Stream::Stdout) {
+                out.extend_from_slice(&o.bytes);
+            }
+        }
+    }
+    out
+}
