@@ -408,6 +408,22 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     r
 }
 
+/// Defines a function that the program calls in libc's stead: its body
+/// runs as a function of its own (never inlined, so that its frame is
+/// below the caller's stack pointer once it returns), and the result comes
+/// back through `leave_no_trace`.
+macro_rules! libc_function {
+    ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
+        $(#[$attr])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            #[inline(never)]
+            unsafe fn body($($arg: $ty),*) -> $ret $body
+            leave_no_trace(body($($arg),*))
+        }
+    };
+}
+
 /// How far below the program's stack pointer the library's own frames may
 /// reach: about 500 bytes today (`read`'s, then `call`'s, then the
 /// gadget's return address), doubled for safety.
@@ -527,117 +543,89 @@ unsafe fn writable_file(fd: i32) -> bool {
     mode & S_IFMT == S_IFREG && dev != PROC_DEV.load(Ordering::Relaxed) && !output(0) && !output(1)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn write(fd: i32, buf: *const u8, count: usize) -> isize {
-    leave_no_trace(write_body(fd, buf, count))
-}
-
-#[inline(never)]
-unsafe fn write_body(fd: i32, buf: *const u8, count: usize) -> isize {
-    let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
-    let r = if writable_file(fd) {
-        call(SYS_WRITE, a, &[])
-    } else {
-        raw(SYS_WRITE, a)
-    };
-    libc_result(r) as isize
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn pwrite64(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
-    leave_no_trace(pwrite64_body(fd, buf, count, offset))
-}
-
-#[inline(never)]
-unsafe fn pwrite64_body(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
-    let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
-    let r = if writable_file(fd) {
-        call(SYS_PWRITE64, a, &[])
-    } else {
-        raw(SYS_PWRITE64, a)
-    };
-    libc_result(r) as isize
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn pwrite(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
-    leave_no_trace(pwrite_body(fd, buf, count, offset))
-}
-
-#[inline(never)]
-unsafe fn pwrite_body(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
-    pwrite64(fd, buf, count, offset)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn writev(fd: i32, iov: *const u8, count: i32) -> isize {
-    leave_no_trace(writev_body(fd, iov, count))
-}
-
-#[inline(never)]
-unsafe fn writev_body(fd: i32, iov: *const u8, count: i32) -> isize {
-    let a = [fd as u64, iov as u64, count as u64, 0, 0, 0];
-    let r = if writable_file(fd) {
-        call(SYS_WRITEV, a, &[])
-    } else {
-        raw(SYS_WRITEV, a)
-    };
-    libc_result(r) as isize
-}
-
-/// `poll` that only looks (a zero timeout) never waits for another
-/// process, whatever its descriptors are: it is buffered, with the
-/// `revents` it writes. A call that may wait takes the traced path, where
-/// the recorder can run other threads meanwhile.
-#[no_mangle]
-pub unsafe extern "C" fn poll(fds: *mut u8, nfds: u64, timeout: i32) -> i32 {
-    leave_no_trace(poll_body(fds, nfds, timeout))
-}
-
-#[inline(never)]
-unsafe fn poll_body(fds: *mut u8, nfds: u64, timeout: i32) -> i32 {
-    let a = [fds as u64, nfds, timeout as u64, 0, 0, 0];
-    let r = if timeout == 0 && nfds <= MAX_OUTPUT / POLLFD_SIZE {
-        call(SYS_POLL, a, &[fixed(fds as u64, nfds * POLLFD_SIZE)])
-    } else {
-        raw(SYS_POLL, a)
-    };
-    libc_result(r) as i32
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn __poll_chk(fds: *mut u8, nfds: u64, timeout: i32, fdslen: u64) -> i32 {
-    leave_no_trace(__poll_chk_body(fds, nfds, timeout, fdslen))
-}
-
-#[inline(never)]
-unsafe fn __poll_chk_body(fds: *mut u8, nfds: u64, timeout: i32, fdslen: u64) -> i32 {
-    if fdslen / POLLFD_SIZE < nfds {
-        __chk_fail();
+libc_function! {
+    fn write(fd: i32, buf: *const u8, count: usize) -> isize {
+        let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
+        let r = if writable_file(fd) {
+            call(SYS_WRITE, a, &[])
+        } else {
+            raw(SYS_WRITE, a)
+        };
+        libc_result(r) as isize
     }
-    poll(fds, nfds, timeout)
 }
 
-/// `epoll_wait` with a zero timeout, buffered for the same reason as
-/// `poll`'s, with the events it returns.
-#[no_mangle]
-pub unsafe extern "C" fn epoll_wait(epfd: i32, events: *mut u8, max_events: i32, timeout: i32) -> i32 {
-    leave_no_trace(epoll_wait_body(epfd, events, max_events, timeout))
+libc_function! {
+    fn pwrite64(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
+        let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
+        let r = if writable_file(fd) {
+            call(SYS_PWRITE64, a, &[])
+        } else {
+            raw(SYS_PWRITE64, a)
+        };
+        libc_result(r) as isize
+    }
 }
 
-#[inline(never)]
-unsafe fn epoll_wait_body(epfd: i32, events: *mut u8, max_events: i32, timeout: i32) -> i32 {
-    let a = [epfd as u64, events as u64, max_events as u64, timeout as u64, 0, 0];
-    let r = if timeout == 0 && max_events > 0 {
-        call(
-            SYS_EPOLL_WAIT,
-            a,
-            &[items_by_result(events as u64, max_events as u64, EPOLL_EVENT_SIZE)],
-        )
-    } else {
-        raw(SYS_EPOLL_WAIT, a)
-    };
-    libc_result(r) as i32
+libc_function! {
+    fn pwrite(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
+        pwrite64(fd, buf, count, offset)
+    }
+}
+
+libc_function! {
+    fn writev(fd: i32, iov: *const u8, count: i32) -> isize {
+        let a = [fd as u64, iov as u64, count as u64, 0, 0, 0];
+        let r = if writable_file(fd) {
+            call(SYS_WRITEV, a, &[])
+        } else {
+            raw(SYS_WRITEV, a)
+        };
+        libc_result(r) as isize
+    }
+}
+
+libc_function! {
+    /// `poll` that only looks (a zero timeout) never waits for another
+    /// process, whatever its descriptors are: it is buffered, with the
+    /// `revents` it writes. A call that may wait takes the traced path, where
+    /// the recorder can run other threads meanwhile.
+    fn poll(fds: *mut u8, nfds: u64, timeout: i32) -> i32 {
+        let a = [fds as u64, nfds, timeout as u64, 0, 0, 0];
+        let r = if timeout == 0 && nfds <= MAX_OUTPUT / POLLFD_SIZE {
+            call(SYS_POLL, a, &[fixed(fds as u64, nfds * POLLFD_SIZE)])
+        } else {
+            raw(SYS_POLL, a)
+        };
+        libc_result(r) as i32
+    }
+}
+
+libc_function! {
+    fn __poll_chk(fds: *mut u8, nfds: u64, timeout: i32, fdslen: u64) -> i32 {
+        if fdslen / POLLFD_SIZE < nfds {
+            __chk_fail();
+        }
+        poll(fds, nfds, timeout)
+    }
+}
+
+libc_function! {
+    /// `epoll_wait` with a zero timeout, buffered for the same reason as
+    /// `poll`'s, with the events it returns.
+    fn epoll_wait(epfd: i32, events: *mut u8, max_events: i32, timeout: i32) -> i32 {
+        let a = [epfd as u64, events as u64, max_events as u64, timeout as u64, 0, 0];
+        let r = if timeout == 0 && max_events > 0 {
+            call(
+                SYS_EPOLL_WAIT,
+                a,
+                &[items_by_result(events as u64, max_events as u64, EPOLL_EVENT_SIZE)],
+            )
+        } else {
+            raw(SYS_EPOLL_WAIT, a)
+        };
+        libc_result(r) as i32
+    }
 }
 
 /// A file mapped shared shows what is written to it: from now on this
@@ -650,346 +638,222 @@ unsafe fn before_mmap(flags: u64, fd: u64) {
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn mmap64(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
-    leave_no_trace(mmap64_body(addr, len, prot, flags, fd, offset))
-}
-
-#[inline(never)]
-unsafe fn mmap64_body(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
-    before_mmap(flags as u64, fd as u64);
-    let a = [addr, len, prot as u64, flags as u64, fd as u64, offset as u64];
-    libc_result(raw(SYS_MMAP, a))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn mmap(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
-    leave_no_trace(mmap_body(addr, len, prot, flags, fd, offset))
-}
-
-#[inline(never)]
-unsafe fn mmap_body(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
-    mmap64(addr, len, prot, flags, fd, offset)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn read(fd: i32, buf: *mut u8, count: usize) -> isize {
-    leave_no_trace(read_body(fd, buf, count))
-}
-
-#[inline(never)]
-unsafe fn read_body(fd: i32, buf: *mut u8, count: usize) -> isize {
-    let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
-    let r = if regular_file(fd) {
-        call(SYS_READ, a, &[by_result(buf as u64, count as u64)])
-    } else {
-        raw(SYS_READ, a)
-    };
-    libc_result(r) as isize
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn __read_chk(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> isize {
-    leave_no_trace(__read_chk_body(fd, buf, count, buflen))
-}
-
-#[inline(never)]
-unsafe fn __read_chk_body(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> isize {
-    if count > buflen {
-        __chk_fail();
+libc_function! {
+    fn mmap64(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
+        before_mmap(flags as u64, fd as u64);
+        let a = [addr, len, prot as u64, flags as u64, fd as u64, offset as u64];
+        libc_result(raw(SYS_MMAP, a))
     }
-    read(fd, buf, count)
 }
 
-/// A `pread` never waits for another process: descriptors that could
-/// (pipes, sockets, terminals, eventfds) fail it with ESPIPE at once.
-#[no_mangle]
-pub unsafe extern "C" fn pread64(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
-    leave_no_trace(pread64_body(fd, buf, count, offset))
-}
-
-#[inline(never)]
-unsafe fn pread64_body(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
-    let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
-    libc_result(call(SYS_PREAD64, a, &[by_result(buf as u64, count as u64)])) as isize
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn pread(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
-    leave_no_trace(pread_body(fd, buf, count, offset))
-}
-
-#[inline(never)]
-unsafe fn pread_body(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
-    pread64(fd, buf, count, offset)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn __pread64_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
-    leave_no_trace(__pread64_chk_body(fd, buf, count, offset, buflen))
-}
-
-#[inline(never)]
-unsafe fn __pread64_chk_body(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
-    if count > buflen {
-        __chk_fail();
+libc_function! {
+    fn mmap(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, offset: i64) -> i64 {
+        mmap64(addr, len, prot, flags, fd, offset)
     }
-    pread64(fd, buf, count, offset)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn __pread_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
-    leave_no_trace(__pread_chk_body(fd, buf, count, offset, buflen))
+libc_function! {
+    fn read(fd: i32, buf: *mut u8, count: usize) -> isize {
+        let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
+        let r = if regular_file(fd) {
+            call(SYS_READ, a, &[by_result(buf as u64, count as u64)])
+        } else {
+            raw(SYS_READ, a)
+        };
+        libc_result(r) as isize
+    }
 }
 
-#[inline(never)]
-unsafe fn __pread_chk_body(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
-    __pread64_chk(fd, buf, count, offset, buflen)
+libc_function! {
+    fn __read_chk(fd: i32, buf: *mut u8, count: usize, buflen: usize) -> isize {
+        if count > buflen {
+            __chk_fail();
+        }
+        read(fd, buf, count)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn lseek64(fd: i32, offset: i64, whence: i32) -> i64 {
-    leave_no_trace(lseek64_body(fd, offset, whence))
+libc_function! {
+    /// A `pread` never waits for another process: descriptors that could
+    /// (pipes, sockets, terminals, eventfds) fail it with ESPIPE at once.
+    fn pread64(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
+        let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
+        libc_result(call(SYS_PREAD64, a, &[by_result(buf as u64, count as u64)])) as isize
+    }
 }
 
-#[inline(never)]
-unsafe fn lseek64_body(fd: i32, offset: i64, whence: i32) -> i64 {
-    libc_result(call(SYS_LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0], &[]))
+libc_function! {
+    fn pread(fd: i32, buf: *mut u8, count: usize, offset: i64) -> isize {
+        pread64(fd, buf, count, offset)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn lseek(fd: i32, offset: i64, whence: i32) -> i64 {
-    leave_no_trace(lseek_body(fd, offset, whence))
+libc_function! {
+    fn __pread64_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
+        if count > buflen {
+            __chk_fail();
+        }
+        pread64(fd, buf, count, offset)
+    }
 }
 
-#[inline(never)]
-unsafe fn lseek_body(fd: i32, offset: i64, whence: i32) -> i64 {
-    lseek64(fd, offset, whence)
+libc_function! {
+    fn __pread_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
+        __pread64_chk(fd, buf, count, offset, buflen)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn getpid() -> i32 {
-    leave_no_trace(getpid_body())
+libc_function! {
+    fn lseek64(fd: i32, offset: i64, whence: i32) -> i64 {
+        libc_result(call(SYS_LSEEK, [fd as u64, offset as u64, whence as u64, 0, 0, 0], &[]))
+    }
 }
 
-#[inline(never)]
-unsafe fn getpid_body() -> i32 {
-    call(SYS_GETPID, [0; 6], &[]) as i32
+libc_function! {
+    fn lseek(fd: i32, offset: i64, whence: i32) -> i64 {
+        lseek64(fd, offset, whence)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn getppid() -> i32 {
-    leave_no_trace(getppid_body())
+libc_function! {
+    fn getpid() -> i32 {
+        call(SYS_GETPID, [0; 6], &[]) as i32
+    }
 }
 
-#[inline(never)]
-unsafe fn getppid_body() -> i32 {
-    call(SYS_GETPPID, [0; 6], &[]) as i32
+libc_function! {
+    fn getppid() -> i32 {
+        call(SYS_GETPPID, [0; 6], &[]) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn gettid() -> i32 {
-    leave_no_trace(gettid_body())
+libc_function! {
+    fn gettid() -> i32 {
+        call(SYS_GETTID, [0; 6], &[]) as i32
+    }
 }
 
-#[inline(never)]
-unsafe fn gettid_body() -> i32 {
-    call(SYS_GETTID, [0; 6], &[]) as i32
+libc_function! {
+    fn clock_gettime(clock: i32, tp: *mut u8) -> i32 {
+        let a = [clock as u64, tp as u64, 0, 0, 0, 0];
+        libc_result(call(SYS_CLOCK_GETTIME, a, &[fixed(tp as u64, 16)])) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn clock_gettime(clock: i32, tp: *mut u8) -> i32 {
-    leave_no_trace(clock_gettime_body(clock, tp))
+libc_function! {
+    fn __clock_gettime(clock: i32, tp: *mut u8) -> i32 {
+        clock_gettime(clock, tp)
+    }
 }
 
-#[inline(never)]
-unsafe fn clock_gettime_body(clock: i32, tp: *mut u8) -> i32 {
-    let a = [clock as u64, tp as u64, 0, 0, 0, 0];
-    libc_result(call(SYS_CLOCK_GETTIME, a, &[fixed(tp as u64, 16)])) as i32
+libc_function! {
+    fn gettimeofday(tv: *mut u8, tz: *mut u8) -> i32 {
+        let a = [tv as u64, tz as u64, 0, 0, 0, 0];
+        libc_result(call(SYS_GETTIMEOFDAY, a, &[fixed(tv as u64, 16), fixed(tz as u64, 8)])) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn __clock_gettime(clock: i32, tp: *mut u8) -> i32 {
-    leave_no_trace(__clock_gettime_body(clock, tp))
+libc_function! {
+    fn time(t: *mut i64) -> i64 {
+        libc_result(call(SYS_TIME, [t as u64, 0, 0, 0, 0, 0], &[fixed(t as u64, 8)]))
+    }
 }
 
-#[inline(never)]
-unsafe fn __clock_gettime_body(clock: i32, tp: *mut u8) -> i32 {
-    clock_gettime(clock, tp)
+libc_function! {
+    fn fstat(fd: i32, st: *mut u8) -> i32 {
+        let a = [fd as u64, st as u64, 0, 0, 0, 0];
+        libc_result(call(SYS_FSTAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn gettimeofday(tv: *mut u8, tz: *mut u8) -> i32 {
-    leave_no_trace(gettimeofday_body(tv, tz))
+libc_function! {
+    fn fstat64(fd: i32, st: *mut u8) -> i32 {
+        fstat(fd, st)
+    }
 }
 
-#[inline(never)]
-unsafe fn gettimeofday_body(tv: *mut u8, tz: *mut u8) -> i32 {
-    let a = [tv as u64, tz as u64, 0, 0, 0, 0];
-    libc_result(call(SYS_GETTIMEOFDAY, a, &[fixed(tv as u64, 16), fixed(tz as u64, 8)])) as i32
+libc_function! {
+    fn fstatat(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
+        let a = [dirfd as u64, path as u64, st as u64, flags as u64, 0, 0];
+        libc_result(call(SYS_NEWFSTATAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn time(t: *mut i64) -> i64 {
-    leave_no_trace(time_body(t))
+libc_function! {
+    fn fstatat64(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
+        fstatat(dirfd, path, st, flags)
+    }
 }
 
-#[inline(never)]
-unsafe fn time_body(t: *mut i64) -> i64 {
-    libc_result(call(SYS_TIME, [t as u64, 0, 0, 0, 0, 0], &[fixed(t as u64, 8)]))
+libc_function! {
+    fn stat(path: *const u8, st: *mut u8) -> i32 {
+        fstatat(AT_FDCWD as i32, path, st, 0)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn fstat(fd: i32, st: *mut u8) -> i32 {
-    leave_no_trace(fstat_body(fd, st))
+libc_function! {
+    fn stat64(path: *const u8, st: *mut u8) -> i32 {
+        stat(path, st)
+    }
 }
 
-#[inline(never)]
-unsafe fn fstat_body(fd: i32, st: *mut u8) -> i32 {
-    let a = [fd as u64, st as u64, 0, 0, 0, 0];
-    libc_result(call(SYS_FSTAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
+libc_function! {
+    fn lstat(path: *const u8, st: *mut u8) -> i32 {
+        fstatat(AT_FDCWD as i32, path, st, AT_SYMLINK_NOFOLLOW as i32)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn fstat64(fd: i32, st: *mut u8) -> i32 {
-    leave_no_trace(fstat64_body(fd, st))
+libc_function! {
+    fn lstat64(path: *const u8, st: *mut u8) -> i32 {
+        lstat(path, st)
+    }
 }
 
-#[inline(never)]
-unsafe fn fstat64_body(fd: i32, st: *mut u8) -> i32 {
-    fstat(fd, st)
+libc_function! {
+    fn statx(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i32 {
+        let a = [dirfd as u64, path as u64, flags as u64, mask as u64, buf as u64, 0];
+        libc_result(call(SYS_STATX, a, &[fixed(buf as u64, STATX_SIZE)])) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn fstatat(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
-    leave_no_trace(fstatat_body(dirfd, path, st, flags))
+libc_function! {
+    fn getrandom(buf: *mut u8, count: usize, flags: u32) -> isize {
+        let a = [buf as u64, count as u64, flags as u64, 0, 0, 0];
+        libc_result(call(SYS_GETRANDOM, a, &[by_result(buf as u64, count as u64)])) as isize
+    }
 }
 
-#[inline(never)]
-unsafe fn fstatat_body(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
-    let a = [dirfd as u64, path as u64, st as u64, flags as u64, 0, 0];
-    libc_result(call(SYS_NEWFSTATAT, a, &[fixed(st as u64, STAT_SIZE)])) as i32
+libc_function! {
+    /// Closing a regular file never waits (a socket's may linger).
+    fn close(fd: i32) -> i32 {
+        let a = [fd as u64, 0, 0, 0, 0, 0];
+        let r = if regular_file(fd) {
+            call(SYS_CLOSE, a, &[])
+        } else {
+            raw(SYS_CLOSE, a)
+        };
+        libc_result(r) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn fstatat64(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
-    leave_no_trace(fstatat64_body(dirfd, path, st, flags))
+libc_function! {
+    fn __close(fd: i32) -> i32 {
+        close(fd)
+    }
 }
 
-#[inline(never)]
-unsafe fn fstatat64_body(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i32 {
-    fstatat(dirfd, path, st, flags)
+libc_function! {
+    fn faccessat(dirfd: i32, path: *const u8, mode: i32, flags: i32) -> i32 {
+        let nr = if flags == 0 { SYS_FACCESSAT } else { SYS_FACCESSAT2 };
+        let a = [dirfd as u64, path as u64, mode as u64, flags as u64, 0, 0];
+        libc_result(call(nr, a, &[])) as i32
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn stat(path: *const u8, st: *mut u8) -> i32 {
-    leave_no_trace(stat_body(path, st))
-}
-
-#[inline(never)]
-unsafe fn stat_body(path: *const u8, st: *mut u8) -> i32 {
-    fstatat(AT_FDCWD as i32, path, st, 0)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn stat64(path: *const u8, st: *mut u8) -> i32 {
-    leave_no_trace(stat64_body(path, st))
-}
-
-#[inline(never)]
-unsafe fn stat64_body(path: *const u8, st: *mut u8) -> i32 {
-    stat(path, st)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn lstat(path: *const u8, st: *mut u8) -> i32 {
-    leave_no_trace(lstat_body(path, st))
-}
-
-#[inline(never)]
-unsafe fn lstat_body(path: *const u8, st: *mut u8) -> i32 {
-    fstatat(AT_FDCWD as i32, path, st, AT_SYMLINK_NOFOLLOW as i32)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn lstat64(path: *const u8, st: *mut u8) -> i32 {
-    leave_no_trace(lstat64_body(path, st))
-}
-
-#[inline(never)]
-unsafe fn lstat64_body(path: *const u8, st: *mut u8) -> i32 {
-    lstat(path, st)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn statx(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i32 {
-    leave_no_trace(statx_body(dirfd, path, flags, mask, buf))
-}
-
-#[inline(never)]
-unsafe fn statx_body(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i32 {
-    let a = [dirfd as u64, path as u64, flags as u64, mask as u64, buf as u64, 0];
-    libc_result(call(SYS_STATX, a, &[fixed(buf as u64, STATX_SIZE)])) as i32
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn getrandom(buf: *mut u8, count: usize, flags: u32) -> isize {
-    leave_no_trace(getrandom_body(buf, count, flags))
-}
-
-#[inline(never)]
-unsafe fn getrandom_body(buf: *mut u8, count: usize, flags: u32) -> isize {
-    let a = [buf as u64, count as u64, flags as u64, 0, 0, 0];
-    libc_result(call(SYS_GETRANDOM, a, &[by_result(buf as u64, count as u64)])) as isize
-}
-
-/// Closing a regular file never waits (a socket's may linger).
-#[no_mangle]
-pub unsafe extern "C" fn close(fd: i32) -> i32 {
-    leave_no_trace(close_body(fd))
-}
-
-#[inline(never)]
-unsafe fn close_body(fd: i32) -> i32 {
-    let a = [fd as u64, 0, 0, 0, 0, 0];
-    let r = if regular_file(fd) {
-        call(SYS_CLOSE, a, &[])
-    } else {
-        raw(SYS_CLOSE, a)
-    };
-    libc_result(r) as i32
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn __close(fd: i32) -> i32 {
-    leave_no_trace(__close_body(fd))
-}
-
-#[inline(never)]
-unsafe fn __close_body(fd: i32) -> i32 {
-    close(fd)
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn faccessat(dirfd: i32, path: *const u8, mode: i32, flags: i32) -> i32 {
-    leave_no_trace(faccessat_body(dirfd, path, mode, flags))
-}
-
-#[inline(never)]
-unsafe fn faccessat_body(dirfd: i32, path: *const u8, mode: i32, flags: i32) -> i32 {
-    let nr = if flags == 0 { SYS_FACCESSAT } else { SYS_FACCESSAT2 };
-    let a = [dirfd as u64, path as u64, mode as u64, flags as u64, 0, 0];
-    libc_result(call(nr, a, &[])) as i32
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn access(path: *const u8, mode: i32) -> i32 {
-    leave_no_trace(access_body(path, mode))
-}
-
-#[inline(never)]
-unsafe fn access_body(path: *const u8, mode: i32) -> i32 {
-    libc_result(call(SYS_ACCESS, [path as u64, mode as u64, 0, 0, 0, 0], &[])) as i32
+libc_function! {
+    fn access(path: *const u8, mode: i32) -> i32 {
+        libc_result(call(SYS_ACCESS, [path as u64, mode as u64, 0, 0, 0, 0], &[])) as i32
+    }
 }
 
 const SYS_PRCTL: u64 = 157;
@@ -1004,33 +868,25 @@ unsafe fn before_seccomp() {
     }
 }
 
-/// libc's `syscall(2)`, which takes up to six arguments after the number
-/// (read as glibc's does: the unused ones are whatever the caller left).
-#[no_mangle]
-pub unsafe extern "C" fn syscall(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
-    leave_no_trace(syscall_body(nr, a0, a1, a2, a3, a4, a5))
+libc_function! {
+    /// libc's `syscall(2)`, which takes up to six arguments after the number
+    /// (read as glibc's does: the unused ones are whatever the caller left).
+    fn syscall(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
+        if nr as u64 == SYS_SECCOMP || (nr as u64 == SYS_PRCTL && a0 == PR_SET_SECCOMP) {
+            before_seccomp();
+        }
+        if nr as u64 == SYS_MMAP {
+            before_mmap(a3, a4);
+        }
+        libc_result(raw(nr as u64, [a0, a1, a2, a3, a4, a5]))
+    }
 }
 
-#[inline(never)]
-unsafe fn syscall_body(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
-    if nr as u64 == SYS_SECCOMP || (nr as u64 == SYS_PRCTL && a0 == PR_SET_SECCOMP) {
-        before_seccomp();
+libc_function! {
+    fn prctl(option: i32, a1: u64, a2: u64, a3: u64, a4: u64) -> i32 {
+        if option as u64 == PR_SET_SECCOMP {
+            before_seccomp();
+        }
+        libc_result(raw(SYS_PRCTL, [option as u64, a1, a2, a3, a4, 0])) as i32
     }
-    if nr as u64 == SYS_MMAP {
-        before_mmap(a3, a4);
-    }
-    libc_result(raw(nr as u64, [a0, a1, a2, a3, a4, a5]))
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn prctl(option: i32, a1: u64, a2: u64, a3: u64, a4: u64) -> i32 {
-    leave_no_trace(prctl_body(option, a1, a2, a3, a4))
-}
-
-#[inline(never)]
-unsafe fn prctl_body(option: i32, a1: u64, a2: u64, a3: u64, a4: u64) -> i32 {
-    if option as u64 == PR_SET_SECCOMP {
-        before_seccomp();
-    }
-    libc_result(raw(SYS_PRCTL, [option as u64, a1, a2, a3, a4, 0])) as i32
 }
