@@ -6,21 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_no_panic, assert_one_error_line, c_program, run, stdout_before, Output, Session, TIMEOUT};
-use recorder::trace::{Event, TraceLog};
-
-/// The event after the `n`-th (from 1) syscall event that `pick` accepts:
-/// an image taken at the start of its interval has made that call.
-fn after_nth(trace: &Path, n: usize, pick: impl Fn(i64, &[u64; 6]) -> bool) -> u64 {
-    let log = TraceLog::load(trace).unwrap();
-    let (i, _) = log
-        .events()
-        .enumerate()
-        .filter(|(_, e)| matches!(e, Event::Syscall(call) if pick(call.nr, &call.args)))
-        .nth(n - 1)
-        .unwrap_or_else(|| panic!("the trace has fewer than {n} such calls"));
-    i as u64 + 1
-}
+use common::{
+    after_nth, assert_no_panic, assert_one_error_line, c_program, run, stdout_before, Output, Session, TIMEOUT,
+};
 
 fn checkpoint(s: &Session, at: u64, image: &Path) {
     let out = checkpoint_at(s, &at.to_string(), image);

@@ -18,14 +18,7 @@ use recorder::trace::{Event, FileHash, TraceLog, FILES_DIR};
 /// The event after the `n`-th (from 1) write to stdout: an image taken at
 /// the start of its interval has printed `n` times.
 fn after_nth_stdout_write(trace: &Path, n: usize) -> u64 {
-    let log = TraceLog::load(trace).unwrap();
-    let (i, _) = log
-        .events()
-        .enumerate()
-        .filter(|(_, e)| matches!(e, Event::Syscall(c) if c.nr == libc::SYS_write && c.args[0] == 1))
-        .nth(n - 1)
-        .unwrap_or_else(|| panic!("the trace has fewer than {n} writes to stdout"));
-    i as u64 + 1
+    common::after_nth(trace, n, |nr, args| nr == libc::SYS_write && args[0] == 1)
 }
 
 /// `rback checkpoint TRACE --at AT -o IMAGE`, which must work.

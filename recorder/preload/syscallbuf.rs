@@ -507,20 +507,25 @@ unsafe fn libc_result(r: i64) -> i64 {
     r
 }
 
-/// Only reads of regular files are buffered: they never wait for another
-/// process, so a buffered call never blocks the recorder's schedule.
-unsafe fn regular_file(fd: i32) -> bool {
+/// The device, inode and mode of `fd`'s file (a buffered `fstat`), while
+/// calls are buffered.
+unsafe fn file_identity(fd: i32) -> Option<(u64, u64, u32)> {
     if !buffering() {
-        return false;
+        return None;
     }
     let mut st = [0u64; (STAT_SIZE / 8) as usize];
     let at = st.as_mut_ptr() as u64;
     if call(SYS_FSTAT, [fd as u64, at, 0, 0, 0, 0], &[fixed(at, STAT_SIZE)]) != 0 {
-        return false;
+        return None;
     }
     // st_mode is the 32-bit word at byte 24.
-    let mode = (st[3] & 0xffff_ffff) as u32;
-    mode & S_IFMT == S_IFREG
+    Some((st[0], st[1], (st[3] & 0xffff_ffff) as u32))
+}
+
+/// Only reads of regular files are buffered: they never wait for another
+/// process, so a buffered call never blocks the recorder's schedule.
+unsafe fn regular_file(fd: i32) -> bool {
+    file_identity(fd).is_some_and(|(_, _, mode)| mode & S_IFMT == S_IFREG)
 }
 
 /// Whether a write to `fd` can be buffered: a regular file that is neither
@@ -531,39 +536,35 @@ unsafe fn writable_file(fd: i32) -> bool {
     if !buffering() || get(AT_NO_WRITES) != 0 {
         return false;
     }
-    let mut st = [0u64; (STAT_SIZE / 8) as usize];
-    let at = st.as_mut_ptr() as u64;
-    if call(SYS_FSTAT, [fd as u64, at, 0, 0, 0, 0], &[fixed(at, STAT_SIZE)]) != 0 {
+    let Some((dev, ino, mode)) = file_identity(fd) else {
         return false;
-    }
-    let (dev, ino, mode) = (st[0], st[1], (st[3] & 0xffff_ffff) as u32);
+    };
     let output = |i: usize| {
         OUTPUT_FILES[2 * i].load(Ordering::Relaxed) == dev && OUTPUT_FILES[2 * i + 1].load(Ordering::Relaxed) == ino
     };
     mode & S_IFMT == S_IFREG && dev != PROC_DEV.load(Ordering::Relaxed) && !output(0) && !output(1)
 }
 
+/// A write of any kind (`nr`, with arguments `a`) to `fd`: buffered where
+/// `writable_file` allows it. It writes no memory of the program's.
+unsafe fn write_call(nr: u64, fd: i32, a: [u64; 6]) -> isize {
+    let r = if writable_file(fd) {
+        call(nr, a, &[])
+    } else {
+        raw(nr, a)
+    };
+    libc_result(r) as isize
+}
+
 libc_function! {
     fn write(fd: i32, buf: *const u8, count: usize) -> isize {
-        let a = [fd as u64, buf as u64, count as u64, 0, 0, 0];
-        let r = if writable_file(fd) {
-            call(SYS_WRITE, a, &[])
-        } else {
-            raw(SYS_WRITE, a)
-        };
-        libc_result(r) as isize
+        write_call(SYS_WRITE, fd, [fd as u64, buf as u64, count as u64, 0, 0, 0])
     }
 }
 
 libc_function! {
     fn pwrite64(fd: i32, buf: *const u8, count: usize, offset: i64) -> isize {
-        let a = [fd as u64, buf as u64, count as u64, offset as u64, 0, 0];
-        let r = if writable_file(fd) {
-            call(SYS_PWRITE64, a, &[])
-        } else {
-            raw(SYS_PWRITE64, a)
-        };
-        libc_result(r) as isize
+        write_call(SYS_PWRITE64, fd, [fd as u64, buf as u64, count as u64, offset as u64, 0, 0])
     }
 }
 
@@ -575,13 +576,7 @@ libc_function! {
 
 libc_function! {
     fn writev(fd: i32, iov: *const u8, count: i32) -> isize {
-        let a = [fd as u64, iov as u64, count as u64, 0, 0, 0];
-        let r = if writable_file(fd) {
-            call(SYS_WRITEV, a, &[])
-        } else {
-            raw(SYS_WRITEV, a)
-        };
-        libc_result(r) as isize
+        write_call(SYS_WRITEV, fd, [fd as u64, iov as u64, count as u64, 0, 0, 0])
     }
 }
 

@@ -695,3 +695,17 @@ pub fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {
     }
     out
 }
+
+/// The event after the `n`-th (from 1) syscall event that `pick` accepts:
+/// an image taken at the start of its interval has made that call.
+pub fn after_nth(trace: &Path, n: usize, pick: impl Fn(i64, &[u64; 6]) -> bool) -> u64 {
+    use recorder::trace::{Event, TraceLog};
+    let log = TraceLog::load(trace).unwrap();
+    let (i, _) = log
+        .events()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Event::Syscall(call) if pick(call.nr, &call.args)))
+        .nth(n - 1)
+        .unwrap_or_else(|| panic!("the trace has fewer than {n} such calls"));
+    i as u64 + 1
+}

@@ -275,7 +275,29 @@ impl Recorder {
             own_group,
             tracee::PagePasses::InjectionsAndGadget,
         )?;
-        Ok(Recorder {
+        Ok(Recorder::new(
+            tracee,
+            writer,
+            store,
+            stdio,
+            &opts.trace_dir,
+            opts.check_memory,
+            live,
+        ))
+    }
+
+    /// A recorder of `tracee`, the program's first thread, which runs
+    /// first; it writes into `writer` and `store`.
+    fn new(
+        tracee: Tracee,
+        writer: TraceWriter,
+        store: FileStore,
+        stdio: Vec<(Stream, (u64, u64))>,
+        trace_dir: &Path,
+        check_memory: Option<u64>,
+        live: bool,
+    ) -> Recorder {
+        Recorder {
             waiting: Waiting::new(tracee.tgid),
             tracee,
             turn_since: Instant::now(),
@@ -288,18 +310,18 @@ impl Recorder {
             reraised: Vec::new(),
             stdio,
             me: std::process::id() as i32,
-            trace_dir: opts.trace_dir.clone(),
+            trace_dir: trace_dir.to_path_buf(),
             interrupted: false,
             live,
             pending_stop: None,
-            check_memory: opts.check_memory,
+            check_memory,
             since_memory_check: 0,
             in_handler: HashMap::new(),
             signal_sent: false,
             memory_through_files: false,
             loader: None,
             buffers: Buffers::default(),
-        })
+        }
     }
 
     /// Starts the program of an image under ptrace (`image::restore`),
@@ -383,39 +405,21 @@ impl Recorder {
                 memory,
             }),
         })))?;
-        let mut buffers = Buffers::default();
-        buffers.refuse(tracee.tgid);
-        // The image's other threads wait for their turn, where the image
-        // left them; the first thread runs first.
-        let mut waiting = Waiting::new(tracee.tgid);
-        for thread in built.threads {
-            waiting.push(thread, TaskState::Ready);
-        }
-        let rec = Recorder {
-            waiting,
+        let mut rec = Recorder::new(
             tracee,
-            turn_since: Instant::now(),
-            timeslice: TIMESLICE,
             writer,
             store,
-            last_exit_regs: None,
-            held: Vec::new(),
-            held_since: None,
-            reraised: Vec::new(),
-            stdio: stdio_identities(),
-            me: std::process::id() as i32,
-            trace_dir: opts.trace_dir.clone(),
-            interrupted: false,
-            live: false,
-            pending_stop: None,
-            check_memory: opts.check_memory,
-            since_memory_check: 0,
-            in_handler: HashMap::new(),
-            signal_sent: false,
-            memory_through_files: false,
-            loader: None,
-            buffers,
-        };
+            stdio_identities(),
+            &opts.trace_dir,
+            opts.check_memory,
+            false,
+        );
+        rec.buffers.refuse(rec.tracee.tgid);
+        // The image's other threads wait for their turn, where the image
+        // left them; the first thread runs first.
+        for thread in built.threads {
+            rec.waiting.push(thread, TaskState::Ready);
+        }
         rec.tracee.resume(Resume::Cont, 0)?;
         Ok(rec)
     }
