@@ -74,10 +74,8 @@ impl DebugInfo {
                     u32::from(g.0) == InsnGroupType::CS_GRP_JUMP || u32::from(g.0) == InsnGroupType::CS_GRP_CALL
                 });
                 let next = insn.address() + insn.len() as u64;
-                for op in detail.arch_detail().operands() {
-                    let ArchOperand::X86Operand(op) = op else {
-                        continue;
-                    };
+                // Only x86 is built into capstone (see Cargo.toml).
+                for ArchOperand::X86Operand(op) in detail.arch_detail().operands() {
                     match op.op_type {
                         X86OperandType::Imm(v) if branch => {
                             target = Some(v as u64);
