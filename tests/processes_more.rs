@@ -246,6 +246,26 @@ fn the_debugger_on_the_root_of_processes_sharing_memory_says_it_diverged() {
     assert!(out.stderr().contains("replay diverged at event"), "{out:?}");
 }
 
+/// A System V segment attached read-only (SHM_RDONLY) by its parent and a
+/// child. `replay -a` maps segments shared, and used to fail to fill a
+/// read-only one ("cannot access tracee memory ... Input/output error"):
+/// the kernel forces a write through /proc/PID/mem only into pages it can
+/// copy on write.
+#[test]
+fn a_sysv_segment_attached_read_only_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("sysv_read_only"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "parent reads: filled before the read-only attach\n\
+         child reads: filled before the read-only attach\n\
+         child may not write into it\n\
+         child exited with 0\n",
+        "{rec:?}"
+    );
+}
+
 /// A MAP_SHARED mapping of a file, written by the child and read by the
 /// parent. Replay used to map file-backed shared memory privately in each
 /// process, so the parent read 0 and replay diverged at its write; it now

@@ -99,11 +99,12 @@ pub enum Error {
         pid: i32,
         errno: nix::errno::Errno,
     },
-    #[error("cannot access tracee memory at {addr} ({len} bytes): {source}")]
+    /// (Not `source`, for the reason given at `Io`.)
+    #[error("cannot access tracee memory at {addr} ({len} bytes): {cause}")]
     Memory {
         addr: RemoteAddr,
         len: usize,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the tracee died unexpectedly: {0}")]
     TraceeDied(trace::ExitStatus),

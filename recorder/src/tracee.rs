@@ -230,7 +230,7 @@ impl Tracee {
                 .mem
                 .read_exact_at(&mut buf, addr.0)
                 .map(|_| buf)
-                .map_err(|e| Error::Memory { addr, len, source: e }),
+                .map_err(|e| Error::Memory { addr, len, cause: e }),
         }
     }
 
@@ -240,7 +240,7 @@ impl Tracee {
         self.mem.write_all_at(bytes, addr.0).map_err(|e| Error::Memory {
             addr,
             len: bytes.len(),
-            source: e,
+            cause: e,
         })
     }
 
@@ -961,7 +961,7 @@ pub fn writable_memory_of(pid: Pid) -> Result<Vec<(u64, Vec<u8>)>> {
                 process_vm_readv(pid, &mut [io::IoSliceMut::new(&mut buf)], &remote).map_err(|e| Error::Memory {
                     addr: RemoteAddr(m.start),
                     len,
-                    source: e.into(),
+                    cause: e.into(),
                 })?;
             buf.truncate(n);
             out.push((m.start, buf));

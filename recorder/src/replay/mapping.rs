@@ -196,9 +196,19 @@ impl ReplaySession {
         };
         let flags = libc::MAP_FIXED | libc::MAP_ANONYMOUS | sharing;
         let len = contents.bytes.len() as u64;
+        // Mapped writable to be filled: writes through /proc/PID/mem reach
+        // read-only private pages, but not read-only shared ones (the
+        // kernel forces a write only where it can copy on write).
         let got = self.tracee.inject_syscall(
             libc::SYS_mmap,
-            [ev.result as u64, len, prot as u64, flags as u64, u64::MAX, 0],
+            [
+                ev.result as u64,
+                len,
+                (prot | libc::PROT_WRITE) as u64,
+                flags as u64,
+                u64::MAX,
+                0,
+            ],
         )?;
         if got != ev.result {
             return Err(self.diverged(
@@ -207,8 +217,19 @@ impl ReplaySession {
                 format!("a mapping there failing with {}", errno_name(got)),
             ));
         }
-        // Writes through /proc/PID/mem reach read-only pages too.
-        self.tracee.write_bytes(contents.addr, &contents.bytes)
+        self.tracee.write_bytes(contents.addr, &contents.bytes)?;
+        if prot & libc::PROT_WRITE == 0 {
+            let r = self
+                .tracee
+                .inject_syscall(libc::SYS_mprotect, [ev.result as u64, len, prot as u64, 0, 0, 0])?;
+            if r != 0 {
+                return Err(Error::Spawn(format!(
+                    "cannot make an attached segment read-only: {}",
+                    errno_name(r)
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Unmaps what [`ReplaySession::attach_like_recording`] mapped at `at`.
