@@ -63,6 +63,17 @@ pub fn is_synchronous(sig: i32, code: i32) -> bool {
     ) && code > 0
 }
 
+/// A signal whose default action stops the process (a group stop).
+pub fn is_stop_signal(sig: i32) -> bool {
+    matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+}
+
+/// Whether a `siginfo_t` says a process sent the signal (`kill`,
+/// `tgkill`, `sigqueue`), so that `si_pid` names it.
+pub fn sent_by_process(info: &[u8]) -> bool {
+    matches!(si_code(info), libc::SI_USER | libc::SI_TKILL | libc::SI_QUEUE)
+}
+
 /// The signal's name (`SIGUSR1`), or `signal N` for one nix does not name.
 pub fn signal_name(signo: i32) -> String {
     nix::sys::signal::Signal::try_from(signo)

@@ -55,6 +55,9 @@ pub(crate) enum TaskState {
     /// Its `vfork` has returned: stopped at the call's exit, with these
     /// registers.
     VforkDone(Box<Regs>),
+    /// In a group stop that the program's own stop signal began, out of
+    /// its ptrace stop (`PTRACE_LISTEN`) until a SIGCONT ends it.
+    Stopped,
 }
 
 pub(crate) struct Task {
@@ -230,6 +233,10 @@ impl Waiting {
                 let regs = task.tracee.regs()?;
                 task.state = TaskState::CallDone(call.clone(), Box::new(regs));
             }
+            // A SIGCONT ended its group stop (which reports SIGTRAP).
+            (TaskState::Stopped, Stop::EventStop(libc::SIGTRAP)) => task.state = TaskState::Ready,
+            // Another stop signal, or a stray trap: it is still stopped.
+            (TaskState::Stopped, Stop::EventStop(_)) => task.tracee.listen()?,
             (TaskState::InVfork, Stop::SyscallExit) => {
                 let regs = task.tracee.regs()?;
                 task.state = TaskState::VforkDone(Box::new(regs));

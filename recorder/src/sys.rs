@@ -723,6 +723,22 @@ pub fn rseq_configuration(pid: Pid) -> Result<Option<(u64, u32, u32)>, Errno> {
     Ok((conf.rseq_abi_pointer != 0).then_some((conf.rseq_abi_pointer, conf.rseq_abi_size, conf.signature)))
 }
 
+/// Leaves a tracee in its group stop (`PTRACE_LISTEN`): out of its ptrace
+/// stop, so that a SIGCONT can end the group stop (and report a stop of
+/// its own), but not running. nix has no call for it.
+pub fn ptrace_listen(pid: Pid) -> Result<(), Errno> {
+    // SAFETY: PTRACE_LISTEN reads neither `addr` nor `data`.
+    Errno::result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_LISTEN,
+            pid.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    })
+    .map(drop)
+}
+
 /// Sets the blocked-signal mask of a stopped tracee (`PTRACE_SETSIGMASK`)
 /// without running it, so that a signal it unblocks is delivered only when
 /// it next runs its own code.

@@ -30,8 +30,8 @@ use crate::{EventIdx, RemoteAddr};
 /// Bumped on every change to anything serialized in this module, and on
 /// changes to what a trace asks of replay. Version 5: the program may make
 /// syscalls through the syscall buffer's gadget, which an older replay
-/// would let run for real.
-pub const FORMAT_VERSION: u32 = 6;
+/// would let run for real. Version 7: `Left::Stopped`.
+pub const FORMAT_VERSION: u32 = 7;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -341,6 +341,10 @@ pub enum Left {
     /// event (an `exit_group`, the `exit` of its last thread, a fatal
     /// signal); other processes of the program live on.
     ProcessExited(ExitStatus),
+    /// Stop signal `signo`, which another process of the program sent (its
+    /// `Signal` event is the thread's last), put the thread's process in a
+    /// group stop: the thread runs again after a SIGCONT.
+    Stopped { signo: i32 },
 }
 
 /// The last frame of a complete trace.
@@ -1358,11 +1362,12 @@ mod tests {
         write_trace(dir.path(), true);
         let p = dir.path().join(EVENTS_FILE);
         let mut bytes = std::fs::read(&p).unwrap();
-        bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         std::fs::write(&p, bytes).unwrap();
         let err = TraceReader::open(dir.path()).err().unwrap().to_string();
         assert!(
-            err.contains("version 7") && err.contains(&format!("version {FORMAT_VERSION}")),
+            err.contains(&format!("version {}", FORMAT_VERSION + 1))
+                && err.contains(&format!("version {FORMAT_VERSION}")),
             "{err}"
         );
     }

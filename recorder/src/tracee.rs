@@ -180,6 +180,12 @@ impl Tracee {
         }
     }
 
+    /// Lets the tracee, which reported a group stop, stay stopped until a
+    /// SIGCONT (see [`sys::ptrace_listen`]).
+    pub fn listen(&self) -> Result<()> {
+        sys::ptrace_listen(self.pid).map_err(|e| Error::ptrace("listen", self.pid, e))
+    }
+
     pub fn regs(&self) -> Result<Regs> {
         ptrace::getregs(self.pid).map_err(|e| Error::ptrace("getregs", self.pid, e))
     }
@@ -346,6 +352,9 @@ impl Tracee {
                     self.stray_signals.push(info);
                     self.resume(Resume::Cont, 0)?;
                 }
+                // A tracee taken from a group stop traps once more for it
+                // (the trap `PTRACE_LISTEN` would have waited in).
+                WaitStatus::PtraceEvent(_, _, ev) if ev == libc::PTRACE_EVENT_STOP => self.resume(Resume::Cont, 0)?,
                 other => {
                     return Err(Error::Spawn(format!(
                         "unexpected stop {other:?} while taking a checkpoint"
@@ -357,12 +366,15 @@ impl Tracee {
         // (Drop kills it on any error below).
         let copy = Tracee::adopt(child)?;
         self.resume(Resume::Cont, 0)?;
-        match self.wait()? {
-            Stop::Signal(sig) if sig == libc::SIGTRAP => {}
-            other => {
-                return Err(Error::Spawn(format!(
-                    "unexpected stop {other:?} after a checkpoint's fork"
-                )))
+        loop {
+            match self.wait()? {
+                Stop::Signal(sig) if sig == libc::SIGTRAP => break,
+                Stop::EventStop(_) => self.resume(Resume::Cont, 0)?,
+                other => {
+                    return Err(Error::Spawn(format!(
+                        "unexpected stop {other:?} after a checkpoint's fork"
+                    )))
+                }
             }
         }
         self.set_regs(&regs)?;

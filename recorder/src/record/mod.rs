@@ -12,7 +12,7 @@
 //! that arrives while the tracee runs user code is held back until its next
 //! syscall (see DESIGN-NOTES §3).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::files::FileStore;
-use crate::kernel::{self, apply_tsc, is_synchronous, si_code, si_pid, signal_name, signo_of, SI_KERNEL};
+use crate::kernel::{
+    self, apply_tsc, is_stop_signal, is_synchronous, sent_by_process, si_code, si_pid, signal_name, signo_of, SI_KERNEL,
+};
 use crate::program;
 use crate::scheduler::{PendingCall, TaskState, Waiting};
 use crate::statepoint;
@@ -241,6 +243,9 @@ pub(crate) struct Recorder {
     loader: Option<(u64, u64)>,
     /// The syscall buffers of the program's processes.
     buffers: Buffers,
+    /// Processes delivered a stop signal that another process of the
+    /// program sent, whose group stop rback keeps (see `group_stop`).
+    stopping: HashSet<nix::unistd::Pid>,
 }
 
 impl Recorder {
@@ -321,6 +326,7 @@ impl Recorder {
             memory_through_files: false,
             loader: None,
             buffers: Buffers::default(),
+            stopping: HashSet::new(),
         }
     }
 
@@ -488,6 +494,9 @@ impl Recorder {
             match stop {
                 Stop::Seccomp => return Ok(None),
                 Stop::Signal(sig) => self.on_signal(sig)?,
+                Stop::EventStop(sig) if is_stop_signal(sig) && self.stopping.contains(&self.tracee.tgid) => {
+                    self.group_stop(sig)?
+                }
                 Stop::EventStop(_) if self.interrupted && !self.held.is_empty() => self.place_held_signal()?,
                 Stop::EventStop(_) if self.interrupted => self.try_preempt()?,
                 Stop::EventStop(_) => self.tracee.resume(Resume::Cont, 0)?,
@@ -1128,8 +1137,14 @@ impl Recorder {
             Some(Placement::Count(n)) => (Some(n), None),
             Some(Placement::State(point)) => (None, Some(point)),
         };
-        if self.check_memory.is_some() && crate::replay::is_caught(self.tracee.pid, sig)? {
+        let caught = crate::replay::is_caught(self.tracee.pid, sig)?;
+        if self.check_memory.is_some() && caught {
             *self.in_handler.entry(self.tracee.pid).or_default() += 1;
+        }
+        if is_stop_signal(sig) && !caught && self.sent_by_the_program(&info) {
+            self.stopping.insert(self.tracee.tgid);
+        } else if sig == libc::SIGCONT {
+            self.stopping.remove(&self.tracee.tgid);
         }
         self.writer.write_event(&Event::Signal(Box::new(SignalEvent {
             signo: sig,
@@ -1141,6 +1156,32 @@ impl Recorder {
         })))?;
         self.last_exit_regs = None;
         self.tracee.resume(Resume::Cont, sig)
+    }
+
+    /// Whether a process of the program sent the signal `info` describes.
+    fn sent_by_the_program(&self, info: &[u8]) -> bool {
+        let sender = nix::unistd::Pid::from_raw(si_pid(info));
+        sent_by_process(info) && (sender == self.tracee.tgid || self.waiting.processes().contains(&sender))
+    }
+
+    /// The current thread reported the group stop of a stop signal that
+    /// the program sent itself (a parent's `kill(child, SIGSTOP)`, say):
+    /// it stays stopped, as natively, until a SIGCONT, and the turn goes
+    /// to another thread. (A stop signal from outside the recording, such
+    /// as the terminal's Ctrl-Z, which stops rback too, is resumed at once:
+    /// the SIGCONT that resumes rback would come before the stop.)
+    fn group_stop(&mut self, sig: i32) -> Result<()> {
+        self.interrupted = false;
+        // Held signals wait in the kernel for the thread's return.
+        self.raise_held_signals()?;
+        self.tracee.listen()?;
+        if self.waiting.is_empty() {
+            // No other thread: the next stop is the SIGCONT's, whenever
+            // one comes (from outside).
+            return Ok(());
+        }
+        self.end_turn(Left::Stopped { signo: sig }, Some(TaskState::Stopped))?;
+        Ok(())
     }
 
     /// Re-raises held signals at a syscall entry, so they are delivered as

@@ -83,7 +83,7 @@ impl Recorder {
                 self.last_exit_regs = Some(*exit_regs);
             }
             TaskState::VforkDone(exit_regs) => self.last_exit_regs = Some(*exit_regs),
-            TaskState::Starting | TaskState::InSyscall(_) | TaskState::InVfork => {
+            TaskState::Starting | TaskState::InSyscall(_) | TaskState::InVfork | TaskState::Stopped => {
                 unreachable!("only threads that can run get a turn")
             }
         }

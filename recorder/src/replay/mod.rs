@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::files;
-use crate::kernel::{self, apply_tsc, is_synchronous, si_code, signal_name, SI_KERNEL, TRAP_HWBKPT};
+use crate::kernel::{self, apply_tsc, is_stop_signal, is_synchronous, si_code, signal_name, SI_KERNEL, TRAP_HWBKPT};
 use crate::process::ProcessTree;
 use crate::program;
 use crate::record::{pin_to_current_cpu, tsc_instruction};
@@ -448,6 +448,7 @@ impl ReplaySession {
             Stop::Seccomp => self.on_syscall(),
             Stop::Signal(sig) => self.on_signal(sig),
             Stop::EventStop(_) if self.switch_armed => self.preempt(),
+            Stop::EventStop(sig) if is_stop_signal(sig) => self.group_stop(sig),
             Stop::EventStop(_) => self.run_on(0).map(|_| Step::Continue),
             Stop::Exited(status) => {
                 let at = self.next_event_index();
@@ -472,6 +473,22 @@ impl ReplaySession {
             Stop::Exec | Stop::SyscallExit | Stop::Clone | Stop::Fork | Stop::Vfork => {
                 Err(Error::Spawn(format!("unexpected stop {stop:?} in replay")))
             }
+        }
+    }
+
+    /// The thread reported the group stop of the stop signal just
+    /// delivered. If the recording kept it stopped (a `Stopped` switch
+    /// follows), the turn goes on as recorded and the thread is resumed
+    /// when its turn comes back; otherwise it goes on at once, as it did
+    /// while recorded.
+    fn group_stop(&mut self, sig: i32) -> Result<Step> {
+        match self.peek()? {
+            Some(Event::Switch(switch)) if switch.left == (Left::Stopped { signo: sig }) => {
+                let switch = switch.clone();
+                self.next_event()?;
+                self.give_turn(&switch, true)
+            }
+            _ => self.run_on(0).map(|_| Step::Continue),
         }
     }
 
@@ -998,7 +1015,8 @@ impl ReplaySession {
                 | Left::AtSyscall { .. }
                 | Left::Exited
                 | Left::InVfork
-                | Left::ProcessExited(_) => Ok(()),
+                | Left::ProcessExited(_)
+                | Left::Stopped { .. } => Ok(()),
             },
             Some(Event::Signal(s)) if s.kind == SignalKind::Asynchronous => match s.at_execution {
                 Some(n) => {
@@ -1312,6 +1330,7 @@ pub fn describe(ev: &Event) -> String {
             Left::Exited => format!("thread {}'s turn, after a thread's exit", s.to),
             Left::InVfork => format!("thread {}'s turn, after a vfork", s.to),
             Left::ProcessExited(status) => format!("thread {}'s turn, after a process {status}", s.to),
+            Left::Stopped { signo } => format!("thread {}'s turn, after a group stop by {}", s.to, signal_name(*signo)),
         },
     }
 }
