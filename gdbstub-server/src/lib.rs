@@ -20,7 +20,6 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gdbstub::stub::{DisconnectReason, GdbStub};
@@ -224,24 +223,18 @@ pub fn serve<B: TimeTravel>(
     output: impl Write,
     backend: &mut B,
 ) -> Result<Ended, ServeError> {
-    let running = Arc::new(AtomicBool::new(false));
+    let movements = Arc::new(link::Movements::default());
     let hook_slot: Arc<Mutex<Option<InterruptHook>>> = Arc::new(Mutex::new(None));
     if let Some(h) = backend.interrupter() {
-        let running = running.clone();
-        // An interrupt that comes while nothing runs must not stop the next
-        // movement before it starts.
-        let guarded: InterruptHook = Arc::new(move || {
-            if running.load(Ordering::SeqCst) {
-                h()
-            }
-        });
-        *hook_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(guarded);
+        let movements = movements.clone();
+        let gated: InterruptHook = Arc::new(move || movements.interrupt(&h));
+        *hook_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(gated);
     }
     let backend = Rc::new(RefCell::new(backend));
     let for_link = backend.clone();
     let extra: link::ExtraPackets<'_> = Box::new(move |payload| extra_packet(&mut **for_link.borrow_mut(), payload));
     let link = link::Link::new(input, output, hook_slot, extra);
-    let mut tgt = target::Target::new(backend, running)?;
+    let mut tgt = target::Target::new(backend, movements)?;
     let stub = GdbStub::new(link);
     match stub.run_blocking::<target::EventLoop<'_, B, _>>(&mut tgt) {
         Ok(DisconnectReason::Disconnect) => Ok(Ended::Detached),

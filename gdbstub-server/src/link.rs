@@ -21,6 +21,43 @@ pub type InterruptHook = Arc<dyn Fn() + Send + Sync>;
 /// gdb's interrupt request (Ctrl-C), sent outside any packet.
 const INTERRUPT: u8 = 0x03;
 
+/// Whether a movement of the backend runs, and an interrupt that came
+/// while none did. gdb sends its interrupt whenever the user presses
+/// Ctrl-C while it thinks the program runs, which includes the moment
+/// between a stop and the resume it makes at once (a breakpoint with an
+/// ignore count, a `next` over a call): an interrupt that came then stops
+/// the next movement as soon as it starts, as gdbserver's SIGINT to a
+/// stopped inferior does, instead of being lost.
+#[derive(Default)]
+pub(crate) struct Movements {
+    /// (a movement runs, an interrupt waits for the next one)
+    state: Mutex<(bool, bool)>,
+}
+
+impl Movements {
+    /// Interrupts the running movement with `hook`, or keeps the
+    /// interrupt for the next one.
+    pub(crate) fn interrupt(&self, hook: &InterruptHook) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match *state {
+            (true, _) => hook(),
+            (false, _) => state.1 = true,
+        }
+    }
+
+    /// A movement starts; `false` if an interrupt was waiting for it (then
+    /// taken), which stops it before it moves.
+    pub(crate) fn start(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = true;
+        !std::mem::take(&mut state.1)
+    }
+
+    pub(crate) fn end(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0 = false;
+    }
+}
+
 /// Answers a packet gdbstub does not know (its payload), or `None` to let
 /// gdbstub answer it.
 pub(crate) type ExtraPackets<'b> = Box<dyn FnMut(&[u8]) -> Option<Vec<u8>> + 'b>;
@@ -136,8 +173,8 @@ impl<'b, W: Write> Link<'b, W> {
                     framing = framing.after(b);
                 }
                 // The interrupt byte goes through as well: gdbstub, when
-                // idle, answers it with nothing, which is right for an
-                // interrupt that came after the target had stopped.
+                // idle, answers it with nothing (the interrupt itself
+                // waits in `Movements` for the next movement).
                 if tx.send(buf[..n].to_vec()).is_err() {
                     return;
                 }

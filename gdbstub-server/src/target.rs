@@ -10,7 +10,6 @@ use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use gdbstub::common::{Pid, Signal, Tid};
@@ -39,7 +38,7 @@ use gdbstub::target::ext::host_io::{
 use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd, MonitorCmdOps};
 use gdbstub::target::{TargetError, TargetResult};
 
-use crate::link::Link;
+use crate::link::{Link, Movements};
 use crate::regs::{target_xml, X86_64Linux, X86_64Regs};
 use crate::{gdb_signal, BackendError, Direction, Motion, Stop, TimeTravel, WatchKind};
 
@@ -52,7 +51,7 @@ pub(crate) struct Target<'b, B: TimeTravel> {
     backend: Rc<RefCell<&'b mut B>>,
     /// The movement gdb asked for, run when gdbstub waits for a stop.
     pending: Option<(Direction, Motion)>,
-    running: Arc<AtomicBool>,
+    movements: Arc<Movements>,
     avx: bool,
     xml: String,
     // gdbstub asks for these through `&self`; they only change at exec,
@@ -69,13 +68,13 @@ pub(crate) struct Target<'b, B: TimeTravel> {
 impl<'b, B: TimeTravel> Target<'b, B> {
     pub(crate) fn new(
         backend: Rc<RefCell<&'b mut B>>,
-        running: Arc<AtomicBool>,
+        movements: Arc<Movements>,
     ) -> Result<Target<'b, B>, BackendError> {
         let avx = backend.borrow().has_avx();
         let mut t = Target {
             backend,
             pending: None,
-            running,
+            movements,
             avx,
             xml: target_xml(avx),
             auxv: Vec::new(),
@@ -110,9 +109,11 @@ impl<'b, B: TimeTravel> Target<'b, B> {
 
     fn run_pending(&mut self) -> (MultiThreadStopReason<u64>, Vec<String>) {
         let (dir, motion) = self.pending.take().unwrap_or((Direction::Forward, Motion::Continue));
-        self.running.store(true, Ordering::SeqCst);
-        let result = self.be().resume(dir, motion);
-        self.running.store(false, Ordering::SeqCst);
+        let result = match self.movements.start() {
+            true => self.be().resume(dir, motion),
+            false => Ok(Stop::Interrupted),
+        };
+        self.movements.end();
         let mut notes: Vec<String> = self.be().take_warning().into_iter().collect();
         if let Err(e) = self.refresh() {
             notes.push(e.0);

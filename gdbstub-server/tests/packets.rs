@@ -639,6 +639,30 @@ fn ctrl_c_interrupts_a_running_continue() {
     );
 }
 
+/// gdb sends its interrupt whenever Ctrl-C is pressed while it thinks the
+/// program runs, which includes the moment between a stop and the resume
+/// it makes at once (a breakpoint's ignore count, a `next`). One that
+/// comes while nothing runs stops the next movement before it moves, as
+/// gdbserver's SIGINT to a stopped inferior does; it used to be dropped,
+/// and the program ran on.
+#[test]
+fn ctrl_c_between_movements_stops_the_next_one() {
+    let mut fake = Fake::new();
+    let mut input = vec![b'+'];
+    input.extend(packet("QStartNoAckMode"));
+    input.push(0x03);
+    input.extend(packet("vCont;c"));
+    input.extend(packet("vCont;s:1"));
+    input.extend(packet("D"));
+    let sink = Sink::default();
+    let ended = serve(std::io::Cursor::new(input), sink.clone(), &mut fake).expect("the session fails");
+    assert_eq!(ended, Ended::Detached);
+    let r = replies(&sink.0.lock().unwrap());
+    assert!(r[1].starts_with("T02"), "the continue stops at once with SIGINT: {r:?}");
+    assert!(r[2].starts_with("T05"), "the step after it steps: {r:?}");
+    assert_eq!(fake.pos, 1, "only the step moved");
+}
+
 #[test]
 fn malformed_input_ends_the_session_with_a_clear_error() {
     let mut input = packet("vFile:pread:99,4,0");
