@@ -663,55 +663,92 @@ fn children_of(pid: u32) -> Vec<u32> {
     kids
 }
 
+/// Interactive gdb connected to a replay of `s`'s trace, reading commands
+/// from a pipe, with its output lines (stdout and stderr) as they come.
+struct InteractiveGdb {
+    gdb: std::process::Child,
+    input: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+    deadline: Instant,
+}
+
+impl InteractiveGdb {
+    fn start(s: &Session) -> InteractiveGdb {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let mut gdb = Command::new("gdb")
+            .args(["-q", "-nx", "-iex", SLOW_MACHINE, "-ex"])
+            .arg(format!(
+                "target extended-remote | {RBACK} replay --gdb-stdio {}",
+                s.trace().display()
+            ))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run gdb");
+        let input = gdb.stdin.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        for pipe in [
+            Box::new(gdb.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(gdb.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let mut g = InteractiveGdb {
+            gdb,
+            input,
+            lines,
+            seen: Vec::new(),
+            deadline: Instant::now() + TIMEOUT,
+        };
+        g.say("echo READY\\n");
+        g.wait_for("READY");
+        g
+    }
+
+    fn say(&mut self, cmd: &str) {
+        use std::io::Write;
+        writeln!(self.input, "{cmd}").unwrap();
+    }
+
+    /// The next line gdb prints within `wait`, failing the test once the
+    /// whole session has taken longer than `TIMEOUT`.
+    fn next_line(&mut self, wait: Duration) -> Option<String> {
+        assert!(
+            Instant::now() < self.deadline,
+            "gdb stalled; it printed:\n{}",
+            self.seen.join("\n")
+        );
+        let line = self.lines.recv_timeout(wait).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        while !self.next_line(TIMEOUT).is_some_and(|l| l.contains(text)) {}
+    }
+
+    /// Ctrl-C at gdb's terminal.
+    fn interrupt(&self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.gdb.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+    }
+}
+
 #[test]
 fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::Stdio;
-    use std::sync::mpsc;
-
     let s = recorded(c_program("gdb_busy"), &["100000"]);
-    // Interactive gdb reading commands from a pipe, so that the test can
-    // retry when its Ctrl-C lands before the continue has begun.
-    let mut gdb = Command::new("gdb")
-        .args(["-q", "-nx", "-iex", SLOW_MACHINE, "-ex"])
-        .arg(format!(
-            "target extended-remote | {RBACK} replay --gdb-stdio {}",
-            s.trace().display()
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run gdb");
-    let gdb_pid = gdb.id();
-    let mut input = gdb.stdin.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    for pipe in [
-        Box::new(gdb.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(gdb.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let mut seen: Vec<String> = Vec::new();
-    let mut say = |cmd: &str| writeln!(input, "{cmd}").unwrap();
-    say("echo READY\\n");
-    let deadline = Instant::now() + TIMEOUT;
-    let next_line = |seen: &mut Vec<String>, wait: Duration| -> Option<String> {
-        assert!(
-            Instant::now() < deadline,
-            "gdb stalled; it printed:\n{}",
-            seen.join("\n")
-        );
-        let line = lines.recv_timeout(wait).ok()?;
-        seen.push(line.clone());
-        Some(line)
-    };
-    while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("READY")) {}
+    let mut g = InteractiveGdb::start(&s);
     // The continue replays 100000 traced syscalls, for seconds. gdb loses
     // a Ctrl-C that comes while it handles a stop of its own (it reads the
     // libraries' symbols at the first one), so the test waits past that.
@@ -721,17 +758,13 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
     // try again. One Ctrl-C per movement: a second one makes gdb ask a
     // question.
     'interrupting: loop {
-        say("continue");
-        while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("Continuing.")) {}
+        g.say("continue");
+        g.wait_for("Continuing.");
         std::thread::sleep(Duration::from_millis(1500));
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(gdb_pid as i32),
-            nix::sys::signal::Signal::SIGINT,
-        )
-        .unwrap();
+        g.interrupt();
         let mut ran_out = false;
         loop {
-            match next_line(&mut seen, Duration::from_secs(1)) {
+            match g.next_line(Duration::from_secs(1)) {
                 Some(line) if line.contains("Program received signal SIGINT") => break 'interrupting,
                 Some(line) if line.contains("Quit") => break,
                 Some(line) => ran_out |= line.contains("No more reverse-execution history"),
@@ -740,17 +773,18 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
             }
         }
         if ran_out {
-            say("reverse-continue");
-            while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains("No more reverse-execution history")) {}
+            g.say("reverse-continue");
+            g.wait_for("No more reverse-execution history");
         }
     }
     // The replay stops at one of the loop's syscalls, in syscall(), called
     // from main.
-    say("bt");
-    while !next_line(&mut seen, TIMEOUT).is_some_and(|l| l.contains(" main ")) {}
+    g.say("bt");
+    g.wait_for(" main ");
 
     // gdb dies without a goodbye: the server and every process it made
     // (the replayed program, its checkpoints) must go too.
+    let gdb_pid = g.gdb.id();
     let server: Vec<u32> = children_of(gdb_pid);
     let mut doomed = server.clone();
     for p in &server {
@@ -760,14 +794,65 @@ fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
         }
     }
     assert!(doomed.len() >= 2, "gdb's server and the replay: {doomed:?}");
-    gdb.kill().unwrap();
-    gdb.wait().unwrap();
+    g.gdb.kill().unwrap();
+    g.gdb.wait().unwrap();
     for p in doomed {
         while !process_is_gone(p) {
-            assert!(Instant::now() < deadline, "process {p} outlived gdb");
+            assert!(Instant::now() < g.deadline, "process {p} outlived gdb");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// A breakpoint with an ignore count: gdb resumes the program itself at
+/// each hit, and most of the time goes to gdb's own handling of the stops,
+/// where its Ctrl-C used to reach the server while nothing ran and be
+/// dropped, so the continue went on through every hit. The interrupt now
+/// waits for the next movement, which it stops at once.
+#[test]
+fn ctrl_c_stops_a_continue_over_ignored_breakpoint_hits() {
+    let s = recorded(c_program("gdb_many_hits"), &["200000"]);
+    let mut g = InteractiveGdb::start(&s);
+    // Past the loader first, whose stops gdb also handles itself.
+    g.say("break main");
+    g.say("continue");
+    g.wait_for("Breakpoint 1, main");
+    g.say("break tick");
+    g.say("ignore 2 10000000");
+    g.say("continue");
+    g.wait_for("Continuing.");
+    std::thread::sleep(Duration::from_millis(1500));
+    g.interrupt();
+    let stopped = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            Instant::now() < stopped,
+            "no stop 20 s after Ctrl-C; gdb printed:\n{}",
+            g.seen.join("\n")
+        );
+        if g.next_line(Duration::from_secs(1))
+            .is_some_and(|l| l.contains("Program received signal SIGINT"))
+        {
+            break;
+        }
+    }
+    g.say("info breakpoints");
+    g.wait_for("ignore next");
+    let hits: u64 = g
+        .seen
+        .iter()
+        .rev()
+        .take_while(|l| !l.contains("Num     Type"))
+        .find(|l| l.contains("already hit"))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.parse().ok()))
+        .unwrap_or(0);
+    g.say("kill");
+    g.say("quit");
+    let _ = g.gdb.wait();
+    assert!(
+        hits < 200_000,
+        "the continue stopped among the hits, not after them: {hits}"
+    );
 }
 
 #[test]
