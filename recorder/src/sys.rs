@@ -723,6 +723,24 @@ pub fn rseq_configuration(pid: Pid) -> Result<Option<(u64, u32, u32)>, Errno> {
     Ok((conf.rseq_abi_pointer != 0).then_some((conf.rseq_abi_pointer, conf.rseq_abi_size, conf.signature)))
 }
 
+/// The blocked-signal mask of a stopped tracee (`PTRACE_GETSIGMASK`): the
+/// program may change it without a stop (the syscall buffer's
+/// `rt_sigprocmask`), so the kernel is asked rather than a copy kept.
+pub fn get_sigmask(pid: Pid) -> Result<u64, Errno> {
+    let mut mask = 0u64;
+    // SAFETY: the kernel writes `size_of::<u64>()` bytes (the size passed,
+    // a kernel sigset_t on x86-64) to `mask`, which lives through the call.
+    Errno::result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETSIGMASK,
+            pid.as_raw(),
+            std::mem::size_of::<u64>(),
+            &mut mask as *mut u64,
+        )
+    })?;
+    Ok(mask)
+}
+
 /// Sets the blocked-signal mask of a stopped tracee (`PTRACE_SETSIGMASK`)
 /// without running it, so that a signal it unblocks is delivered only when
 /// it next runs its own code.
