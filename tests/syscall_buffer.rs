@@ -240,9 +240,9 @@ fn record_checking_memory(session: &Session, args: &[&str], check: impl Fn(&Outp
 #[test]
 fn readv_and_preadv_of_files_are_buffered_and_their_refusals_replay() {
     let session = Session::new();
-    // Small enough that the buffer never fills: the reads stay in one
-    // generation of it.
-    let data = session.write("data", pseudo_random_bytes(20_000, 7));
+    // Big enough that the reads fill the buffer several times over (the
+    // library empties it after a traced mark), which memory checks see.
+    let data = session.write("data", pseudo_random_bytes(150_000, 7));
     let args = ["readv", data.to_str().unwrap()];
     let rec = record_checking_memory(&session, &args, |rec| {
         assert_eq!(rec.code(), 0, "{rec:?}");
@@ -273,6 +273,11 @@ fn readv_and_preadv_of_files_are_buffered_and_their_refusals_replay() {
     assert_eq!(traced, 2, "{traced} readv traced");
     let (buffered, traced) = buffered_and_traced(&session.trace(), libc::SYS_preadv);
     assert_eq!((buffered, traced), (308, 1));
+    // The library's marks (a `mincore` naming its mark word): the buffer
+    // was emptied, and the records that followed were checked in replay.
+    let mark = 0x6fff_ff00_0000 + 48;
+    let (_, marks) = buffered_and_traced_of(&session.trace(), libc::SYS_mincore, |a| a[2] == mark);
+    assert!(marks >= 2, "{marks} marks");
 }
 
 #[test]

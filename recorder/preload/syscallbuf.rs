@@ -487,6 +487,11 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
                 write_volatile((record + size) as *mut u64, addr);
                 write_volatile((record + size + 8) as *mut u64, n);
                 copy(addr, record + size + 16, n);
+                // The padding too: replay writes zeros there (what is there
+                // now is a record of the buffer's previous generation).
+                for i in n..padded(n) {
+                    write_volatile((record + size + 16 + i) as *mut u8, 0);
+                }
                 size += 16 + padded(n);
             });
         }
