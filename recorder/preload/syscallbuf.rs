@@ -383,10 +383,10 @@ unsafe fn pieces(out: &Out, mut f: impl FnMut(u64, u64)) {
 }
 
 /// Whether the kernel can read the `count` iovecs at `iov`, asked of the
-/// kernel itself (see `PROBE`): an array the program got wrong must give
+/// kernel itself (see `IOVEC_PROBE`): an array the program got wrong must give
 /// the call its error, not fault in here.
 unsafe fn iovecs_readable(iov: u64, count: i32) -> bool {
-    (0..=MAX_IOVECS).contains(&count) && through_run_gadget(PROBE, [0, iov, count as u64, 0, 0, 0]) == 0
+    (0..=MAX_IOVECS).contains(&count) && through_run_gadget(IOVEC_PROBE, [0, iov, count as u64, 0, 0, 0]) == 0
 }
 
 /// Makes syscall `nr`, buffered when it can be. The record is appended
@@ -862,7 +862,7 @@ libc_function! {
 
 libc_function! {
     /// `readv` of a regular file, buffered as `read` is, once the kernel
-    /// said it can read the iovec array (see `PROBE`): the library reads
+    /// said it can read the iovec array (see `IOVEC_PROBE`): the library reads
     /// the array to know how many bytes the call may write, and after it
     /// copies as many as the call read from the buffers, in order. An array
     /// the kernel cannot read, or a count it refuses, takes the traced path,

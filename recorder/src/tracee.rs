@@ -696,7 +696,7 @@ pub enum PagePasses {
     InjectionsAndGadget,
     /// rback's injected calls pass; the gadget's calls stop like any other
     /// and are events: replay that can stop anywhere (the debugger). The
-    /// library's probe of an iovec array passes (`layout::PROBE`): it is
+    /// library's probe of an iovec array passes (`layout::IOVEC_PROBE`): it is
     /// no event.
     Injections,
     /// rback's injected calls pass; the gadget's calls return
@@ -718,7 +718,7 @@ pub enum PagePasses {
 ///   calls and the table does not describe them;
 /// - everything else stops in the tracer.
 pub fn seccomp_filter(passes: PagePasses) -> Vec<libc::sock_filter> {
-    use crate::syscallbuf::layout::{EXECUTED_AGAIN, GADGET_OFFSET, PROBE, REPLAYED, RUN_GADGET_OFFSET};
+    use crate::syscallbuf::layout::{EXECUTED_AGAIN, GADGET_OFFSET, IOVEC_PROBE, REPLAYED, RUN_GADGET_OFFSET};
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
     const AND_K: u16 = 0x54;
@@ -742,7 +742,7 @@ pub fn seccomp_filter(passes: PagePasses) -> Vec<libc::sock_filter> {
     // call made again, and stop otherwise.
     let mut page_rules = Vec::new();
     if passes != PagePasses::InjectionsAndGadget {
-        let mut run: Vec<u64> = vec![PROBE];
+        let mut run: Vec<u64> = vec![IOVEC_PROBE];
         if passes == PagePasses::InjectionsAndReplayedGadget {
             page_rules.extend([
                 op(JEQ_K, 0, 1, (RBACK_PAGE.0 + GADGET_OFFSET + SYSCALL_INSN_LEN) as u32),

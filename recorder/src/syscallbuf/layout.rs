@@ -17,7 +17,7 @@ pub const RBACK_PAGE_ADDR: u64 = 0x6fff_ffff_0000;
 pub const GADGET_OFFSET: u64 = 32;
 pub const GADGET_CODE: [u8; 3] = [0x0f, 0x05, 0xc3];
 /// A second `syscall; ret`, whose calls run in replay too, without a stop:
-/// the library's probe of an iovec array ([`PROBE`]) in every replay, and
+/// the library's probe of an iovec array ([`IOVEC_PROBE`]) in every replay, and
 /// in `replay -a` the calls it makes again ([`EXECUTED_AGAIN`]) after the
 /// first gadget answered [`REPLAYED`].
 pub const RUN_GADGET_OFFSET: u64 = 48;
@@ -27,7 +27,7 @@ pub const RUN_GADGET_OFFSET: u64 = 48;
 /// memory is named. It changes nothing, so its answer is the same in
 /// recording and replay, and it is never an event: the library learns from
 /// it that it may read the program's array without faulting.
-pub const PROBE: u64 = 310;
+pub const IOVEC_PROBE: u64 = 310;
 /// Buffered calls that change kernel state replay must have too (the
 /// signal mask, protections, page contents): `replay -a` makes them again
 /// through the second gadget instead of taking the recorded result, and
