@@ -414,3 +414,47 @@ fn the_debugger_goes_back_across_a_buffered_madvise_that_dropped_a_page() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_debugger_goes_back_across_a_buffered_readv_and_reads_again() {
+    // `readv` reads the file's first bytes into `a`, `b` (1 byte in the
+    // first round) and `c` between the lines marked "before readv" and
+    // "after readv": c[100] is the file's byte 108, 0 before. Going back
+    // across the call must show 0 again, and going forward the byte.
+    let session = Session::new();
+    let bytes = pseudo_random_bytes(20_000, 11);
+    let byte = bytes[108];
+    assert_ne!(byte, 0, "pick another seed");
+    let data = session.write("data", bytes);
+    let rec = session.record(buffered_calls(), &["readv", data.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
+    let line = |marker: &str| source.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let script = session.write(
+        "script.gdb",
+        format!(
+            "break {}\nbreak {}\ncontinue\nprint/d c[100]\ncontinue\nprint/d c[100]\n\
+             reverse-stepi 50\nstepi 50\nprint/d c[100]\n\
+             reverse-continue\nprint/d c[100]\ncontinue\nprint/d c[100]\n",
+            line("/* before readv */"),
+            line("/* after readv */")
+        ),
+    );
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .arg(session.trace())
+        .arg("--batch")
+        .arg("-x")
+        .arg(script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let stdout = out.stdout();
+    let values: Vec<i64> = stdout
+        .lines()
+        .filter(|l| l.starts_with('$'))
+        .filter_map(|l| l.split(" = ").nth(1)?.parse().ok())
+        .collect();
+    let byte = byte as i8 as i64;
+    assert_eq!(values, [0, byte, byte, 0, byte], "{stdout}");
+}

@@ -284,6 +284,9 @@ static void polls(void) {
     waitpid(child, NULL, 0);
 }
 
+/* The buffers `readvs` reads into, for a debugger to look at. */
+static char a[7], b[1000], c[4093];
+
 /* readv and preadv of FILE, whose contents the hashes depend on. */
 static void readvs(const char *path) {
     int fd = open(path, O_RDONLY);
@@ -291,15 +294,14 @@ static void readvs(const char *path) {
         perror("open");
         exit(1);
     }
-    static char a[7], b[1000], c[4093];
     uint64_t h = 0;
     long calls = 0, partial = 0;
     for (int round = 0; round < 20; round++) {
-        lseek(fd, round * 17, SEEK_SET);
+        lseek(fd, round * 17, SEEK_SET); /* before readv */
         struct iovec iov[3] = {{a, sizeof a}, {b, 1 + round * 47}, {c, sizeof c}};
         ssize_t n, want = sizeof a + 1 + round * 47 + sizeof c;
         while ((n = readv(fd, iov, 3)) > 0) {
-            calls++;
+            calls++; /* after readv */
             partial += n < want;
             for (ssize_t i = 0; i < n; i++) {
                 char byte = i < (ssize_t)sizeof a ? a[i]
