@@ -383,8 +383,8 @@ unsafe fn pieces(out: &Out, mut f: impl FnMut(u64, u64)) {
 }
 
 /// Whether the kernel can read the `count` iovecs at `iov`, asked of the
-/// kernel itself (see `IOVEC_PROBE`): an array the program got wrong must give
-/// the call its error, not fault in here.
+/// kernel itself (see `IOVEC_PROBE`): an array the program got wrong must
+/// give the call its error, not fault in here.
 unsafe fn iovecs_readable(iov: u64, count: i32) -> bool {
     (0..=MAX_IOVECS).contains(&count) && through_run_gadget(IOVEC_PROBE, [0, iov, count as u64, 0, 0, 0]) == 0
 }
@@ -527,19 +527,20 @@ const OWN_STACK_REACH: usize = 1024;
 
 /// Every function the program calls returns through here, with its
 /// result. A call takes other paths in `replay -a` than when it was
-/// recorded (results from records written ahead, or a trap), which leave
-/// other values in scratch registers (vector ones too: the C ABI lets a
-/// callee clobber them all, and glibc's lazy binding saves them all on the
-/// stack) and in the stack below the program's stack pointer. Both would become the program's state: a frame it pushes
-/// next holds that garbage in its uninitialized slots, and replay's checks
-/// of memory and of a point named by state compare them with the
+/// recorded (results from records written ahead, made again, or a trap),
+/// which leave other values in scratch registers and in the stack below
+/// the program's stack pointer. Both would become the program's state: a
+/// frame it pushes next holds that garbage in its uninitialized slots (and
+/// glibc's lazy binding saves every vector register there), and replay's
+/// checks of memory and of a point named by state compare them with the
 /// recording. So the library clears both, and leaves the same state
 /// whichever path it took.
 #[inline(always)]
 unsafe fn leave_no_trace<T>(result: T) -> T {
     // SAFETY: below the stack pointer is dead (the library is built without
     // a red zone, and its caller has none at a call), and only registers
-    // the C ABI lets a callee clobber are written.
+    // the C ABI lets a callee clobber are written (xmm0-15 all are; their
+    // upper halves, which SSE leaves alone, the library never writes).
     asm!(
         "lea rdi, [rsp - {reach}]",
         "mov ecx, {words}",
@@ -862,11 +863,11 @@ libc_function! {
 
 libc_function! {
     /// `readv` of a regular file, buffered as `read` is, once the kernel
-    /// said it can read the iovec array (see `IOVEC_PROBE`): the library reads
-    /// the array to know how many bytes the call may write, and after it
-    /// copies as many as the call read from the buffers, in order. An array
-    /// the kernel cannot read, or a count it refuses, takes the traced path,
-    /// which gives the program its error.
+    /// said it can read the iovec array (see `IOVEC_PROBE`): the library
+    /// reads the array to know how many bytes the call may write, and after
+    /// it copies as many as the call read from the buffers, in order. An
+    /// array the kernel cannot read, or a count it refuses, takes the traced
+    /// path, which gives the program its error.
     fn readv(fd: i32, iov: *const u8, count: i32) -> isize {
         let a = [fd as u64, iov as u64, count as u64, 0, 0, 0];
         let r = if regular_file(fd) && iovecs_readable(iov as u64, count) {
