@@ -199,3 +199,262 @@ fn the_debugger_goes_back_across_thousands_of_buffered_clock_reads() {
     assert_eq!(stdout.matches("Breakpoint 1, main").count(), 2, "{stdout}");
     assert!(!stdout.to_lowercase().contains("error"), "{stdout}");
 }
+
+/// How many of the trace's `nr` calls went through the buffer, and how
+/// many stopped in the recorder.
+fn buffered_and_traced(trace: &std::path::Path, nr: i64) -> (usize, usize) {
+    buffered_and_traced_of(trace, nr, |_| true)
+}
+
+/// [`buffered_and_traced`] for the `nr` calls whose arguments `pick` takes.
+fn buffered_and_traced_of(trace: &std::path::Path, nr: i64, pick: impl Fn(&[u64; 6]) -> bool) -> (usize, usize) {
+    use recorder::trace::{Event, TraceLog};
+    let log = TraceLog::load(trace).unwrap();
+    let calls = log.events().filter_map(|e| match e {
+        Event::Syscall(call) if call.nr == nr && pick(&call.args) => Some(call.buffered),
+        _ => None,
+    });
+    calls.fold(
+        (0, 0),
+        |(b, t), buffered| if buffered { (b + 1, t) } else { (b, t + 1) },
+    )
+}
+
+/// Records `args` with `--check-memory 1` (a hash of memory at every
+/// traced call, which replay compares), checks what the recording printed
+/// and replays it twice.
+fn record_checking_memory(session: &Session, args: &[&str], check: impl Fn(&Output)) -> Output {
+    let mut cmd = session.command();
+    cmd.args(["record", "--check-memory", "1", "-o"])
+        .arg(session.trace())
+        .arg(buffered_calls())
+        .args(args);
+    let rec = strip_saved_line(run(&mut cmd, None, TIMEOUT), &session.trace());
+    check(&rec);
+    for _ in 0..2 {
+        assert_replay_matches(&rec, &session.replay());
+    }
+    rec
+}
+
+#[test]
+fn readv_and_preadv_of_files_are_buffered_and_their_refusals_replay() {
+    let session = Session::new();
+    // Big enough that the reads fill the buffer several times over (the
+    // library empties it after a traced mark), which memory checks see.
+    let data = session.write("data", pseudo_random_bytes(150_000, 7));
+    let args = ["readv", data.to_str().unwrap()];
+    let rec = record_checking_memory(&session, &args, |rec| {
+        assert_eq!(rec.code(), 0, "{rec:?}");
+        let out = rec.stdout();
+        // The last read of each round is partial; a bad array fails with
+        // EFAULT, a bad buffer after a good one reads into the good one,
+        // a count over 1024 fails with EINVAL.
+        assert!(out.contains(" calls, 20 partial, "), "{out}");
+        assert!(
+            out.contains("bad array -1 errno 14, bad preadv -1 errno 14, bad buffer 7, too many -1 errno 22, none 0\n"),
+            "{out}"
+        );
+    });
+    // The bytes the library copied out are the file's: the program hashes
+    // the same natively.
+    let native = run(std::process::Command::new(buffered_calls()).args(args), None, TIMEOUT);
+    assert_eq!(native.stdout(), rec.stdout());
+    let (buffered, traced) = buffered_and_traced(&session.trace(), libc::SYS_readv);
+    let calls: usize = field(&rec.stdout(), "readv:")
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("the number of reads");
+    // Every read that got bytes, the 20 at the end of the file, the one
+    // into a bad buffer and the one of no iovecs; only the refused array
+    // and count stopped.
+    assert_eq!(buffered, calls + 20 + 2, "{buffered} readv buffered");
+    assert_eq!(traced, 2, "{traced} readv traced");
+    let (buffered, traced) = buffered_and_traced(&session.trace(), libc::SYS_preadv);
+    assert_eq!((buffered, traced), (308, 1));
+    // The library's marks (a `mincore` naming its mark word): the buffer
+    // was emptied, and the records that followed were checked in replay.
+    let mark = 0x6fff_ff00_0000 + 48;
+    let (_, marks) = buffered_and_traced_of(&session.trace(), libc::SYS_mincore, |a| a[2] == mark);
+    assert!(marks >= 2, "{marks} marks");
+}
+
+#[test]
+fn signal_masks_that_only_block_are_buffered_and_signals_come_where_unblocked() {
+    let session = Session::new();
+    let rec = record_checking_memory(&session, &["mask"], |rec| {
+        assert_eq!(rec.code(), 0, "{rec:?}");
+        let out = rec.stdout();
+        assert!(out.starts_with("mask: 15 alarms after "), "{out}");
+        assert!(
+            out.contains("set all: SIGALRM 1 SIGTERM 1 signal 32 0 signal 33 0; bad how -1 errno 22\n"),
+            "{out}"
+        );
+    });
+    let (buffered, traced) = buffered_and_traced(&session.trace(), libc::SYS_rt_sigprocmask);
+    let rounds: usize = rec
+        .stdout()
+        .split_whitespace()
+        .nth(4)
+        .and_then(|n| n.parse().ok())
+        .expect("the number of rounds");
+    // Each round's SIG_BLOCK is buffered; its unblock is not, nor are the
+    // SIG_SETMASKs and the bad `how` at the end.
+    assert_eq!(buffered, rounds, "{buffered} buffered, {rounds} rounds");
+    assert!(traced >= rounds + 3, "{traced} traced, {rounds} rounds");
+}
+
+#[test]
+fn protections_and_advice_are_buffered_and_made_again_in_replay() {
+    let session = Session::new();
+    record_checking_memory(&session, &["memory"], |rec| {
+        assert_eq!(rec.code(), 0, "{rec:?}");
+        assert!(
+            rec.stdout().contains(", fails 0, unaligned -1 errno 22\n"),
+            "{}",
+            rec.stdout()
+        );
+    });
+    // 600 plain protections in the loop, then the undoing of the
+    // executable one and the unaligned one; the executable one stays
+    // traced (the loader's own stay traced too: they never reach the
+    // library). 600 plain advices; MADV_FREE stays traced.
+    let trace = session.trace();
+    let exec = |a: &[u64; 6]| a[2] & libc::PROT_EXEC as u64 != 0;
+    assert_eq!(buffered_and_traced_of(&trace, libc::SYS_mprotect, |a| !exec(a)).0, 602);
+    assert_eq!(buffered_and_traced_of(&trace, libc::SYS_mprotect, exec), (0, 1));
+    let free = |a: &[u64; 6]| a[2] == libc::MADV_FREE as u64;
+    assert_eq!(
+        buffered_and_traced_of(&trace, libc::SYS_madvise, |a| !free(a)),
+        (600, 0)
+    );
+    assert_eq!(buffered_and_traced_of(&trace, libc::SYS_madvise, free), (0, 1));
+}
+
+#[test]
+fn a_call_made_again_that_gives_another_result_is_a_divergence_at_its_event() {
+    // The trace says a buffered mprotect failed; replay makes it again and
+    // it succeeds: `replay -a` (from the library's comparison) and the
+    // debugger's replay must both stop there.
+    let session = Session::new();
+    let rec = session.record(buffered_calls(), &["memory"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let edited = session.path("edited");
+    let mut at = 0;
+    rewrite_trace(&session.trace(), &edited, |events| {
+        use recorder::trace::Event;
+        let (i, call) = events
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                Event::Syscall(call) if call.nr == libc::SYS_mprotect && call.buffered => Some((i, call)),
+                _ => None,
+            })
+            .nth(5)
+            .expect("buffered mprotects");
+        call.result = -(libc::EINVAL as i64);
+        at = i;
+    });
+    let script = session.write("script.gdb", "continue\n");
+    let batch = ["--batch", "-x", script.to_str().unwrap()];
+    for mode in [&["-a"][..], &batch[..]] {
+        let mut cmd = session.command();
+        cmd.arg("replay").arg(&edited).args(mode);
+        let out = run(&mut cmd, None, TIMEOUT);
+        assert_no_panic(&out);
+        let text = format!("{}{}", out.stdout(), out.stderr());
+        assert!(text.contains(&format!("event {at}")), "{mode:?} at {at}: {text}");
+        assert!(text.contains("mprotect"), "{mode:?}: {text}");
+    }
+}
+
+#[test]
+fn the_debugger_goes_back_across_a_buffered_madvise_that_dropped_a_page() {
+    // In `memory`, the first round drops page 3 (MADV_DONTNEED, buffered)
+    // between the lines marked "drop here" and "dropped": its first byte
+    // (3 or 4 before) reads 0 after. Going back across the call must show
+    // the byte again, and going forward must drop it again.
+    let session = Session::new();
+    let rec = session.record(buffered_calls(), &["memory"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
+    let line = |marker: &str| source.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let script = session.write(
+        "script.gdb",
+        format!(
+            "break {}\nbreak {}\ncontinue\nprint arena[12288]\ncontinue\nprint arena[12288]\n\
+             reverse-stepi 300\nprint arena[12288]\nstepi 300\nprint arena[12288]\n\
+             reverse-continue\nprint arena[12288]\ncontinue\nprint arena[12288]\n",
+            line("/* drop here */"),
+            line("/* dropped */")
+        ),
+    );
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .arg(session.trace())
+        .arg("--batch")
+        .arg("-x")
+        .arg(script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let stdout = out.stdout();
+    let values: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with('$'))
+        .filter_map(|l| l.split(" = ").nth(1))
+        .collect();
+    assert_eq!(values.len(), 6, "{stdout}");
+    let before = values[0];
+    assert!(before == "3 '\\003'" || before == "4 '\\004'", "{stdout}");
+    assert_eq!(
+        values,
+        [before, "0 '\\000'", before, "0 '\\000'", before, "0 '\\000'"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_debugger_goes_back_across_a_buffered_readv_and_reads_again() {
+    // `readv` reads the file's first bytes into `a`, `b` (1 byte in the
+    // first round) and `c` between the lines marked "before readv" and
+    // "after readv": c[100] is the file's byte 108, 0 before. Going back
+    // across the call must show 0 again, and going forward the byte.
+    let session = Session::new();
+    let bytes = pseudo_random_bytes(20_000, 11);
+    let byte = bytes[108];
+    assert_ne!(byte, 0, "pick another seed");
+    let data = session.write("data", bytes);
+    let rec = session.record(buffered_calls(), &["readv", data.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
+    let line = |marker: &str| source.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let script = session.write(
+        "script.gdb",
+        format!(
+            "break {}\nbreak {}\ncontinue\nprint/d c[100]\ncontinue\nprint/d c[100]\n\
+             reverse-stepi 50\nstepi 50\nprint/d c[100]\n\
+             reverse-continue\nprint/d c[100]\ncontinue\nprint/d c[100]\n",
+            line("/* before readv */"),
+            line("/* after readv */")
+        ),
+    );
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .arg(session.trace())
+        .arg("--batch")
+        .arg("-x")
+        .arg(script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let stdout = out.stdout();
+    let values: Vec<i64> = stdout
+        .lines()
+        .filter(|l| l.starts_with('$'))
+        .filter_map(|l| l.split(" = ").nth(1)?.parse().ok())
+        .collect();
+    let byte = byte as i8 as i64;
+    assert_eq!(values, [0, byte, byte, 0, byte], "{stdout}");
+}

@@ -52,6 +52,13 @@ const SYS_GETRANDOM: u64 = 318;
 const SYS_STATX: u64 = 332;
 const SYS_POLL: u64 = 7;
 const SYS_EPOLL_WAIT: u64 = 232;
+const SYS_READV: u64 = 19;
+const SYS_PREADV: u64 = 295;
+const SYS_RT_SIGPROCMASK: u64 = 14;
+const SYS_MPROTECT: u64 = 10;
+const SYS_MADVISE: u64 = 28;
+/// `UIO_MAXIOV`: the most iovecs a call takes.
+const MAX_IOVECS: i32 = 1024;
 /// `sizeof(struct pollfd)`.
 const POLLFD_SIZE: u64 = 8;
 /// `sizeof(struct epoll_event)` (packed on x86-64).
@@ -136,6 +143,22 @@ core::arch::global_asm!(
     "xor r9d, r9d",
     "xor r10d, r10d",
     "xor r11d, r11d",
+    "xorps xmm0, xmm0",
+    "xorps xmm1, xmm1",
+    "xorps xmm2, xmm2",
+    "xorps xmm3, xmm3",
+    "xorps xmm4, xmm4",
+    "xorps xmm5, xmm5",
+    "xorps xmm6, xmm6",
+    "xorps xmm7, xmm7",
+    "xorps xmm8, xmm8",
+    "xorps xmm9, xmm9",
+    "xorps xmm10, xmm10",
+    "xorps xmm11, xmm11",
+    "xorps xmm12, xmm12",
+    "xorps xmm13, xmm13",
+    "xorps xmm14, xmm14",
+    "xorps xmm15, xmm15",
     "mov rsp, [rip + {saved}]",
     "ret",
     ".size rback_init_on_own_stack, . - rback_init_on_own_stack",
@@ -182,8 +205,12 @@ extern "C" fn init(_argc: i32, _argv: *const *const u8, envp: *const *const u8) 
     if at as u64 != BUFFER_ADDR {
         return;
     }
-    // SAFETY: the buffer was just mapped, writable.
-    unsafe { set(AT_MAGIC, MAGIC) };
+    // SAFETY: the buffer was just mapped, writable; the library's own
+    // headers are mapped, readable, where the linker's symbol says.
+    unsafe {
+        set(AT_MAGIC, MAGIC);
+        learn_own_image();
+    }
     ENABLED.store(true, Ordering::Relaxed);
     // SAFETY: envp is the loader's, NULL-terminated, of NUL-terminated
     // strings; the path is a NUL-terminated literal.
@@ -258,13 +285,25 @@ unsafe fn raw(nr: u64, a: [u64; 6]) -> i64 {
 }
 
 /// A syscall made from the gadget in the rback page (`syscall; ret`).
+unsafe fn through_gadget(nr: u64, a: [u64; 6]) -> i64 {
+    through(GADGET_OFFSET, nr, a)
+}
+
+/// A syscall made from the second gadget, which every replay runs without
+/// a stop (see `RUN_GADGET_OFFSET`): the probe, and in `replay -a` the
+/// calls made again.
+unsafe fn through_run_gadget(nr: u64, a: [u64; 6]) -> i64 {
+    through(RUN_GADGET_OFFSET, nr, a)
+}
+
+/// A syscall made from the `syscall; ret` at `offset` in the rback page.
 /// The library is built without a red zone, so the `call` cannot clobber
 /// anything below the stack pointer.
-unsafe fn through_gadget(nr: u64, a: [u64; 6]) -> i64 {
+unsafe fn through(offset: u64, nr: u64, a: [u64; 6]) -> i64 {
     let r: i64;
     asm!(
         "call {gadget}",
-        gadget = in(reg) RBACK_PAGE_ADDR + GADGET_OFFSET,
+        gadget = in(reg) RBACK_PAGE_ADDR + offset,
         inlateout("rax") nr as i64 => r,
         in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3], in("r8") a[4], in("r9") a[5],
         lateout("rcx") _, lateout("r11") _,
@@ -281,7 +320,9 @@ unsafe fn set(offset: u64, value: u64) {
 }
 
 /// Memory a call writes: `len` bytes at `addr`, or as many as the call's
-/// result says (at most `len`): `unit` bytes for each one it counts.
+/// result says (at most `len`): `unit` bytes for each one it counts; or,
+/// with `unit` [`IN_ORDER`], the buffers of the `len` iovecs at `addr`,
+/// which the result's bytes fill in order.
 #[derive(Clone, Copy)]
 struct Out {
     addr: u64,
@@ -289,6 +330,8 @@ struct Out {
     /// 0 for a fixed length.
     unit: u64,
 }
+
+const IN_ORDER: u64 = u64::MAX;
 
 const fn fixed(addr: u64, len: u64) -> Out {
     Out { addr, len, unit: 0 }
@@ -312,8 +355,38 @@ const fn items_by_result(addr: u64, max_items: u64, size: u64) -> Out {
     }
 }
 
+/// The buffers of `count` iovecs at `iov`, which the kernel has said it
+/// can read (`iovecs_readable`).
+const fn iovecs(iov: u64, count: u64) -> Out {
+    Out {
+        addr: iov,
+        len: count,
+        unit: IN_ORDER,
+    }
+}
+
 const fn padded(n: u64) -> u64 {
-    (n + 7) & !7
+    n.saturating_add(7) & !7
+}
+
+/// Calls `f(address, most bytes)` for each piece of memory `out` names.
+unsafe fn pieces(out: &Out, mut f: impl FnMut(u64, u64)) {
+    if out.unit != IN_ORDER {
+        return f(out.addr, out.len);
+    }
+    for i in 0..out.len {
+        let entry = out.addr + 16 * i;
+        // The program's array need not be aligned.
+        let word = |at: u64| u64::from_ne_bytes(read_volatile(at as *const [u8; 8]));
+        f(word(entry), word(entry + 8));
+    }
+}
+
+/// Whether the kernel can read the `count` iovecs at `iov`, asked of the
+/// kernel itself (see `IOVEC_PROBE`): an array the program got wrong must
+/// give the call its error, not fault in here.
+unsafe fn iovecs_readable(iov: u64, count: i32) -> bool {
+    (0..=MAX_IOVECS).contains(&count) && through_run_gadget(IOVEC_PROBE, [0, iov, count as u64, 0, 0, 0]) == 0
 }
 
 /// Makes syscall `nr`, buffered when it can be. The record is appended
@@ -330,11 +403,13 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     if !buffering() {
         return raw(nr, a);
     }
-    let mut output = 0;
+    let mut output: u64 = 0;
     let mut needed = RECORD_WORDS * 8;
     for out in outs.iter().filter(|o| o.addr != 0) {
-        output += out.len;
-        needed += 16 + padded(out.len);
+        pieces(out, |_, len| {
+            output = output.saturating_add(len);
+            needed = needed.saturating_add(16 + padded(len));
+        });
     }
     if output > MAX_OUTPUT {
         return raw(nr, a);
@@ -376,6 +451,9 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     let record = BUFFER_ADDR + HEADER_SIZE + len;
     if r == REPLAYED {
         if len < limit && get_at(record, 1) == nr {
+            if EXECUTED_AGAIN.contains(&nr) {
+                return made_again(record, len, limit, nr, a);
+            }
             return replayed(record, len, limit);
         }
         // Replay did not write this one ahead: it replays the call itself.
@@ -389,15 +467,33 @@ unsafe fn call(nr: u64, a: [u64; 6], outs: &[Out]) -> i64 {
     word(8, r as u64);
     let mut size = RECORD_WORDS * 8;
     if r >= 0 {
+        // What is left of the result for buffers filled in order: the
+        // kernel wrote those bytes, so they are all readable.
+        let mut left = r as u64;
         for out in outs.iter().filter(|o| o.addr != 0) {
-            let n = match out.unit {
-                0 => out.len,
-                unit => (r as u64).saturating_mul(unit).min(out.len),
-            };
-            write_volatile((record + size) as *mut u64, out.addr);
-            write_volatile((record + size + 8) as *mut u64, n);
-            core::ptr::copy_nonoverlapping(out.addr as *const u8, (record + size + 16) as *mut u8, n as usize);
-            size += 16 + padded(n);
+            pieces(out, |addr, len| {
+                let n = match out.unit {
+                    0 => len,
+                    IN_ORDER => {
+                        let n = len.min(left);
+                        left -= n;
+                        if n == 0 {
+                            return;
+                        }
+                        n
+                    }
+                    unit => (r as u64).saturating_mul(unit).min(len),
+                };
+                write_volatile((record + size) as *mut u64, addr);
+                write_volatile((record + size + 8) as *mut u64, n);
+                copy(addr, record + size + 16, n);
+                // The padding too: replay writes zeros there (what is there
+                // now is a record of the buffer's previous generation).
+                for i in n..padded(n) {
+                    write_volatile((record + size + 16 + i) as *mut u8, 0);
+                }
+                size += 16 + padded(n);
+            });
         }
     }
     word(0, size);
@@ -431,18 +527,20 @@ const OWN_STACK_REACH: usize = 1024;
 
 /// Every function the program calls returns through here, with its
 /// result. A call takes other paths in `replay -a` than when it was
-/// recorded (results from records written ahead, or a trap), which leave
-/// other values in scratch registers and in the stack below the program's
-/// stack pointer. Both would become the program's state: a frame it pushes
-/// next holds that garbage in its uninitialized slots, and replay's checks
-/// of memory and of a point named by state compare them with the
+/// recorded (results from records written ahead, made again, or a trap),
+/// which leave other values in scratch registers and in the stack below
+/// the program's stack pointer. Both would become the program's state: a
+/// frame it pushes next holds that garbage in its uninitialized slots (and
+/// glibc's lazy binding saves every vector register there), and replay's
+/// checks of memory and of a point named by state compare them with the
 /// recording. So the library clears both, and leaves the same state
 /// whichever path it took.
 #[inline(always)]
 unsafe fn leave_no_trace<T>(result: T) -> T {
     // SAFETY: below the stack pointer is dead (the library is built without
     // a red zone, and its caller has none at a call), and only registers
-    // the C ABI lets a callee clobber are written.
+    // the C ABI lets a callee clobber are written (xmm0-15 all are; their
+    // upper halves, which SSE leaves alone, the library never writes).
     asm!(
         "lea rdi, [rsp - {reach}]",
         "mov ecx, {words}",
@@ -455,13 +553,51 @@ unsafe fn leave_no_trace<T>(result: T) -> T {
         "xor r9d, r9d",
         "xor r10d, r10d",
         "xor r11d, r11d",
+        "xorps xmm0, xmm0",
+        "xorps xmm1, xmm1",
+        "xorps xmm2, xmm2",
+        "xorps xmm3, xmm3",
+        "xorps xmm4, xmm4",
+        "xorps xmm5, xmm5",
+        "xorps xmm6, xmm6",
+        "xorps xmm7, xmm7",
+        "xorps xmm8, xmm8",
+        "xorps xmm9, xmm9",
+        "xorps xmm10, xmm10",
+        "xorps xmm11, xmm11",
+        "xorps xmm12, xmm12",
+        "xorps xmm13, xmm13",
+        "xorps xmm14, xmm14",
+        "xorps xmm15, xmm15",
         reach = const OWN_STACK_REACH,
         words = const OWN_STACK_REACH / 8,
         out("rax") _, out("rcx") _, out("rdx") _, out("rsi") _, out("rdi") _,
         out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+        out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+        out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+        out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+        out("xmm12") _, out("xmm13") _, out("xmm14") _, out("xmm15") _,
         options(nostack),
     );
     result
+}
+
+/// Copies `n` bytes from `from` to `to`, which do not overlap, a word at a
+/// time. Not libc's `memcpy`: it uses vector registers (on AVX-512
+/// machines ones no SSE instruction clears, in `leave_no_trace`), which
+/// would hold other bytes in replay, where the copy goes the other way,
+/// than in the recording. Volatile accesses keep the compiler from making
+/// it a `memcpy` again.
+unsafe fn copy(from: u64, to: u64, n: u64) {
+    let mut i = 0;
+    while i + 8 <= n {
+        write_volatile((to + i) as *mut [u8; 8], read_volatile((from + i) as *const [u8; 8]));
+        i += 8;
+    }
+    while i < n {
+        write_volatile((to + i) as *mut u8, read_volatile((from + i) as *const u8));
+        i += 1;
+    }
 }
 
 /// Empties the buffer if a mark (see `AT_MARK`) asked for it.
@@ -484,7 +620,7 @@ unsafe fn replayed(record: u64, len: u64, limit: u64) -> i64 {
     let mut at = RECORD_WORDS * 8;
     while at < size {
         let (addr, n) = (get_at(record + at, 0), get_at(record + at, 1));
-        core::ptr::copy_nonoverlapping((record + at + 16) as *const u8, addr as *mut u8, n as usize);
+        copy(record + at + 16, addr, n);
         at += 16 + padded(n);
     }
     let r = get_at(record, 8) as i64;
@@ -496,6 +632,33 @@ unsafe fn replayed(record: u64, len: u64, limit: u64) -> i64 {
     compiler_fence(Ordering::SeqCst);
     set(AT_BUSY, 0);
     r
+}
+
+/// `replay -a` wrote the record of a call that changes kernel state replay
+/// needs too (`EXECUTED_AGAIN`): the call is made again, through the
+/// gadget that replay lets run, and must match its record (arguments,
+/// result, the bytes it wrote); the record is then used as any written
+/// ahead. A call that does not match leaves its record unused and is made
+/// the traced way, where replay reports the divergence at that record.
+unsafe fn made_again(record: u64, len: u64, limit: u64, nr: u64, a: [u64; 6]) -> i64 {
+    let r = through_run_gadget(nr, a);
+    let mut same = get_at(record, 8) as i64 == r && (0..6).all(|i| get_at(record, 2 + i) == a[i as usize]);
+    let size = get_at(record, 0);
+    let mut at = RECORD_WORDS * 8;
+    while same && at < size {
+        let (addr, n) = (get_at(record + at, 0), get_at(record + at, 1));
+        // Byte by byte, not libc's `memcmp`: its vector registers would be
+        // in use in replay and not in the recording, which the next signal
+        // frame's saved state shows, in memory replay compares.
+        same = (0..n)
+            .all(|i| read_volatile((addr + i) as *const u8) == read_volatile((record + at + 16 + i) as *const u8));
+        at += 16 + padded(n);
+    }
+    if !same {
+        set(AT_BUSY, 0);
+        return raw(nr, a);
+    }
+    replayed(record, len, limit)
 }
 
 /// libc's convention: -1 and errno for an error.
@@ -695,6 +858,171 @@ libc_function! {
 libc_function! {
     fn __pread_chk(fd: i32, buf: *mut u8, count: usize, offset: i64, buflen: usize) -> isize {
         __pread64_chk(fd, buf, count, offset, buflen)
+    }
+}
+
+libc_function! {
+    /// `readv` of a regular file, buffered as `read` is, once the kernel
+    /// said it can read the iovec array (see `IOVEC_PROBE`): the library
+    /// reads the array to know how many bytes the call may write, and after
+    /// it copies as many as the call read from the buffers, in order. An
+    /// array the kernel cannot read, or a count it refuses, takes the traced
+    /// path, which gives the program its error.
+    fn readv(fd: i32, iov: *const u8, count: i32) -> isize {
+        let a = [fd as u64, iov as u64, count as u64, 0, 0, 0];
+        let r = if regular_file(fd) && iovecs_readable(iov as u64, count) {
+            call(SYS_READV, a, &[iovecs(iov as u64, count as u64)])
+        } else {
+            raw(SYS_READV, a)
+        };
+        libc_result(r) as isize
+    }
+}
+
+libc_function! {
+    /// `preadv`, which never waits for another process (as `pread64`), is
+    /// buffered as `readv` is. glibc passes the offset as two words, low
+    /// then high; on x86-64 the high one is 0.
+    fn preadv64(fd: i32, iov: *const u8, count: i32, offset: i64) -> isize {
+        let a = [fd as u64, iov as u64, count as u64, offset as u64, 0, 0];
+        let r = if buffering() && iovecs_readable(iov as u64, count) {
+            call(SYS_PREADV, a, &[iovecs(iov as u64, count as u64)])
+        } else {
+            raw(SYS_PREADV, a)
+        };
+        libc_result(r) as isize
+    }
+}
+
+libc_function! {
+    fn preadv(fd: i32, iov: *const u8, count: i32, offset: i64) -> isize {
+        preadv64(fd, iov, count, offset)
+    }
+}
+
+/// The signals glibc uses itself (SIGCANCEL, 32, and SIGSETXID, 33), as
+/// bits of a mask: its `pthread_sigmask` never lets a program block them.
+const GLIBC_SIGNALS: u64 = 3 << 31;
+
+/// `rt_sigprocmask` as glibc's `pthread_sigmask` makes it: a set that
+/// names glibc's own signals is copied without them (glibc reads the set
+/// the same way, so a bad pointer faults there too). Buffered, with the
+/// old mask it writes, when it cannot unblock a signal (`SIG_BLOCK`, or
+/// no set: a question); replay makes it again (see `EXECUTED_AGAIN`).
+/// A call that may unblock one takes the traced path: a signal pending
+/// then is delivered as the call returns, which inside the library would
+/// be no point replay can find, and held back to a later point it could
+/// be blocked again before that point comes, for as long as the program
+/// keeps unblocking and blocking it. At a traced call's return it is
+/// delivered on the spot. The recorder asks the kernel for the mask where
+/// it needs it.
+unsafe fn sigmask(how: i32, set: *const u64, old: *mut u64) -> i64 {
+    const SIG_BLOCK: i32 = 0;
+    let mut own = [0u64; 1];
+    let mut set = set as u64;
+    if set != 0 && read_volatile(set as *const u64) & GLIBC_SIGNALS != 0 {
+        own[0] = read_volatile(set as *const u64) & !GLIBC_SIGNALS;
+        set = own.as_mut_ptr() as u64;
+    }
+    let a = [how as u64, set, old as u64, 8, 0, 0];
+    let r = if set == 0 || how == SIG_BLOCK {
+        call(SYS_RT_SIGPROCMASK, a, &[fixed(old as u64, 8)])
+    } else {
+        raw(SYS_RT_SIGPROCMASK, a)
+    };
+    // The copy must live until the call is made.
+    compiler_fence(Ordering::SeqCst);
+    core::hint::black_box(&own);
+    r
+}
+
+libc_function! {
+    fn pthread_sigmask(how: i32, set: *const u64, old: *mut u64) -> i32 {
+        // pthread_sigmask returns the error number itself.
+        let r = sigmask(how, set, old);
+        if r < 0 {
+            -r as i32
+        } else {
+            0
+        }
+    }
+}
+
+libc_function! {
+    fn sigprocmask(how: i32, set: *const u64, old: *mut u64) -> i32 {
+        libc_result(sigmask(how, set, old)) as i32
+    }
+}
+
+/// The library's own image (from its ELF header to the end of its last
+/// segment): protections and advice about it stay traced.
+static OWN_IMAGE: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
+
+extern "C" {
+    /// The library's ELF header, where its image starts (the linker defines
+    /// this symbol, hidden, for each object it links).
+    static __ehdr_start: u8;
+}
+
+/// Notes where the library's image lies, from its program headers.
+unsafe fn learn_own_image() {
+    const PT_LOAD: u32 = 1;
+    let base = core::ptr::addr_of!(__ehdr_start) as u64;
+    let phoff = read_volatile((base + 32) as *const u64);
+    let phnum = read_volatile((base + 56) as *const u16) as u64;
+    let mut end = base;
+    for i in 0..phnum {
+        // Each program header of a 64-bit ELF file is 56 bytes.
+        let ph = base + phoff + 56 * i;
+        if read_volatile(ph as *const u32) == PT_LOAD {
+            let (vaddr, memsz) = (
+                read_volatile((ph + 16) as *const u64),
+                read_volatile((ph + 40) as *const u64),
+            );
+            end = end.max(base + vaddr + memsz);
+        }
+    }
+    OWN_IMAGE[0].store(base, Ordering::Relaxed);
+    OWN_IMAGE[1].store(end, Ordering::Relaxed);
+}
+
+/// Whether a call about `[addr, addr + len)` may change the library's own
+/// image.
+fn touches_own_image(addr: u64, len: u64) -> bool {
+    overlaps(
+        addr,
+        len,
+        OWN_IMAGE[0].load(Ordering::Relaxed),
+        OWN_IMAGE[1].load(Ordering::Relaxed),
+    )
+}
+
+libc_function! {
+    /// Buffered when it only makes memory readable, writable or inaccessible
+    /// and is not about rback's mappings or the library (see
+    /// `plain_protection`); replay makes it again.
+    fn mprotect(addr: u64, len: u64, prot: i32) -> i32 {
+        let a = [addr, len, prot as u64, 0, 0, 0];
+        let r = if plain_protection(addr, len, prot as u64) && !touches_own_image(addr, len) {
+            call(SYS_MPROTECT, a, &[])
+        } else {
+            raw(SYS_MPROTECT, a)
+        };
+        libc_result(r) as i32
+    }
+}
+
+libc_function! {
+    /// Buffered for hints and `MADV_DONTNEED` (see `plain_advice`); replay
+    /// makes it again, so pages it zeroed are zeroed in replay too.
+    fn madvise(addr: u64, len: u64, advice: i32) -> i32 {
+        let a = [addr, len, advice as u64, 0, 0, 0];
+        let r = if plain_advice(addr, len, advice as u64) && !touches_own_image(addr, len) {
+            call(SYS_MADVISE, a, &[])
+        } else {
+            raw(SYS_MADVISE, a)
+        };
+        libc_result(r) as i32
     }
 }
 

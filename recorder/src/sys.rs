@@ -739,6 +739,24 @@ pub fn ptrace_listen(pid: Pid) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// The blocked-signal mask of a stopped tracee (`PTRACE_GETSIGMASK`): the
+/// program may change it without a stop (the syscall buffer's
+/// `rt_sigprocmask`), so the kernel is asked rather than a copy kept.
+pub fn get_sigmask(pid: Pid) -> Result<u64, Errno> {
+    let mut mask = 0u64;
+    // SAFETY: the kernel writes `size_of::<u64>()` bytes (the size passed,
+    // a kernel sigset_t on x86-64) to `mask`, which lives through the call.
+    Errno::result(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETSIGMASK,
+            pid.as_raw(),
+            std::mem::size_of::<u64>(),
+            &mut mask as *mut u64,
+        )
+    })?;
+    Ok(mask)
+}
+
 /// Sets the blocked-signal mask of a stopped tracee (`PTRACE_SETSIGMASK`)
 /// without running it, so that a signal it unblocks is delivered only when
 /// it next runs its own code.

@@ -30,7 +30,8 @@ use crate::{EventIdx, RemoteAddr};
 /// Bumped on every change to anything serialized in this module, and on
 /// changes to what a trace asks of replay. Version 5: the program may make
 /// syscalls through the syscall buffer's gadget, which an older replay
-/// would let run for real. Version 7: `Left::Stopped`.
+/// would let run for real. Version 7: `Left::Stopped`, and buffered
+/// `mprotect`, `madvise` and `rt_sigprocmask`, which replay makes again.
 pub const FORMAT_VERSION: u32 = 7;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.

@@ -306,8 +306,9 @@ impl Tracee {
             )));
         }
         self.write_bytes(RBACK_PAGE, &PAGE_CODE)?;
-        use crate::syscallbuf::layout::{GADGET_CODE, GADGET_OFFSET};
-        self.write_bytes(RBACK_PAGE.offset(GADGET_OFFSET), &GADGET_CODE)
+        use crate::syscallbuf::layout::{GADGET_CODE, GADGET_OFFSET, RUN_GADGET_OFFSET};
+        self.write_bytes(RBACK_PAGE.offset(GADGET_OFFSET), &GADGET_CODE)?;
+        self.write_bytes(RBACK_PAGE.offset(RUN_GADGET_OFFSET), &GADGET_CODE)
     }
 
     /// Runs one syscall in the tracee from the rback page and returns its
@@ -706,24 +707,30 @@ pub enum PagePasses {
     /// recording.
     InjectionsAndGadget,
     /// rback's injected calls pass; the gadget's calls stop like any other
-    /// and are events: replay that can stop anywhere (the debugger).
+    /// and are events: replay that can stop anywhere (the debugger). The
+    /// library's probe of an iovec array passes (`layout::IOVEC_PROBE`): it is
+    /// no event.
     Injections,
     /// rback's injected calls pass; the gadget's calls return
     /// `syscallbuf::layout::REPLAYED` at once, without running: `replay -a`,
-    /// which writes their results into the buffer ahead of the program.
+    /// which writes their results into the buffer ahead of the program. The
+    /// probe passes, and so do the calls the library makes again
+    /// (`layout::EXECUTED_AGAIN`) from the second gadget.
     InjectionsAndReplayedGadget,
 }
 
 /// The seccomp filter every tracee runs under, in recording and in replay:
 /// - syscalls made from the rback page pass untraced (rback's own
-///   injections, and while recording the syscall buffer's; see [`PagePasses`]);
+///   injections, and while recording the syscall buffer's; in replay the
+///   buffer's probe and, in `replay -a`, the calls it makes again; see
+///   [`PagePasses`]);
 /// - `rseq` fails with ENOSYS before it runs, so glibc never registers an
 ///   area the kernel would write CPU numbers into behind rback's back;
 /// - 32-bit syscalls (`int 0x80`) fail with ENOSYS: their numbers mean other
 ///   calls and the table does not describe them;
 /// - everything else stops in the tracer.
 pub fn seccomp_filter(passes: PagePasses) -> Vec<libc::sock_filter> {
-    use crate::syscallbuf::layout::{GADGET_OFFSET, REPLAYED};
+    use crate::syscallbuf::layout::{EXECUTED_AGAIN, GADGET_OFFSET, IOVEC_PROBE, REPLAYED, RUN_GADGET_OFFSET};
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
     const AND_K: u16 = 0x54;
@@ -741,26 +748,46 @@ pub fn seccomp_filter(passes: PagePasses) -> Vec<libc::sock_filter> {
             (0xffff_ffff, (RBACK_PAGE.0 + SYSCALL_INSN_LEN) as u32)
         }
     };
-    let replayed = [
-        op(JEQ_K, 0, 1, (RBACK_PAGE.0 + GADGET_OFFSET + SYSCALL_INSN_LEN) as u32),
-        op(RET_K, 0, 0, RET_ERRNO | (-REPLAYED) as u32),
-    ];
-    let replayed: &[libc::sock_filter] = match passes {
-        PagePasses::InjectionsAndReplayedGadget => &replayed,
-        _ => &[],
-    };
+    // In replay, with the low half of the instruction pointer loaded: the
+    // gadget's calls are answered (`replay -a`) or fall through to a stop;
+    // the second gadget's run if they are the probe or (`replay -a`) a
+    // call made again, and stop otherwise.
+    let mut page_rules = Vec::new();
+    if passes != PagePasses::InjectionsAndGadget {
+        let mut run: Vec<u64> = vec![IOVEC_PROBE];
+        if passes == PagePasses::InjectionsAndReplayedGadget {
+            page_rules.extend([
+                op(JEQ_K, 0, 1, (RBACK_PAGE.0 + GADGET_OFFSET + SYSCALL_INSN_LEN) as u32),
+                op(RET_K, 0, 0, RET_ERRNO | (-REPLAYED) as u32),
+            ]);
+            run.extend(EXECUTED_AGAIN);
+        }
+        let n = run.len() as u8;
+        page_rules.push(op(
+            JEQ_K,
+            0,
+            n + 3,
+            (RBACK_PAGE.0 + RUN_GADGET_OFFSET + SYSCALL_INSN_LEN) as u32,
+        ));
+        page_rules.push(op(LD_W_ABS, 0, 0, 0)); // nr
+        for (i, nr) in run.iter().enumerate() {
+            page_rules.push(op(JEQ_K, n - i as u8, 0, *nr as u32));
+        }
+        page_rules.push(op(RET_K, 0, 0, RET_TRACE));
+        page_rules.push(op(RET_K, 0, 0, RET_ALLOW));
+    }
     let mut filter = vec![
         op(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
         op(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         op(RET_K, 0, 0, RET_ENOSYS),
         op(LD_W_ABS, 0, 0, 12), // instruction_pointer, high half
-        op(JEQ_K, 0, 4 + replayed.len() as u8, (RBACK_PAGE.0 >> 32) as u32),
+        op(JEQ_K, 0, 4 + page_rules.len() as u8, (RBACK_PAGE.0 >> 32) as u32),
         op(LD_W_ABS, 0, 0, 8), // instruction_pointer, low half
         op(AND_K, 0, 0, mask),
         op(JEQ_K, 0, 1, passing),
         op(RET_K, 0, 0, RET_ALLOW),
     ];
-    filter.extend_from_slice(replayed);
+    filter.extend(page_rules);
     filter.extend([
         op(LD_W_ABS, 0, 0, 0), // nr
         op(JEQ_K, 0, 1, libc::SYS_rseq as u32),

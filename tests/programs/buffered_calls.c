@@ -19,8 +19,20 @@
  *                 mapping must show the new bytes
  *   poll          spins on poll and epoll_wait with a zero timeout until a
  *                 child writes to the pipes they watch, and prints how many
- *                 times each looked and what it saw */
+ *                 times each looked and what it saw
+ *   readv FILE    reads FILE with readv and preadv into three buffers of
+ *                 odd sizes (partial at the end, 0 at EOF), then calls them
+ *                 with a bad iovec array, a bad buffer after a good one, and
+ *                 counts the kernel refuses
+ *   mask          blocks and unblocks SIGALRM around buffered clock reads
+ *                 while a timer fires, and prints what the handler and the
+ *                 old masks saw
+ *   memory        makes anonymous pages read-only and writable again and
+ *                 drops them with MADV_DONTNEED (they read back as zeros),
+ *                 and also makes a page executable and frees one with
+ *                 MADV_FREE (both traced) */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -272,6 +284,137 @@ static void polls(void) {
     waitpid(child, NULL, 0);
 }
 
+/* The buffers `readvs` reads into, for a debugger to look at. */
+static char a[7], b[1000], c[4093];
+
+/* readv and preadv of FILE, whose contents the hashes depend on. */
+static void readvs(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        perror("open");
+        exit(1);
+    }
+    uint64_t h = 0;
+    long calls = 0, partial = 0;
+    for (int round = 0; round < 20; round++) {
+        lseek(fd, round * 17, SEEK_SET); /* before readv */
+        struct iovec iov[3] = {{a, sizeof a}, {b, 1 + round * 47}, {c, sizeof c}};
+        ssize_t n, want = sizeof a + 1 + round * 47 + sizeof c;
+        while ((n = readv(fd, iov, 3)) > 0) {
+            calls++; /* after readv */
+            partial += n < want;
+            for (ssize_t i = 0; i < n; i++) {
+                char byte = i < (ssize_t)sizeof a ? a[i]
+                            : i < (ssize_t)(sizeof a + iov[1].iov_len) ? b[i - sizeof a]
+                                                                       : c[i - sizeof a - iov[1].iov_len];
+                h = h * 131 + (unsigned char)byte;
+            }
+        }
+        h = h * 7 + (n == 0);
+    }
+    struct iovec one[2] = {{c, 100}, {b, 3}};
+    for (int off = 0; off < 4000; off += 13) {
+        ssize_t n = preadv(fd, one, 2, off);
+        h = h * 31 + n + (unsigned char)c[0] + (unsigned char)b[2];
+    }
+    /* The kernel refuses these; the library must not fault on them. */
+    struct iovec *volatile nowhere = (struct iovec *)8;
+    errno = 0;
+    ssize_t bad_array = readv(fd, nowhere, 2);
+    int bad_array_errno = errno;
+    ssize_t bad_preadv = preadv(fd, nowhere, 1, 0);
+    int bad_preadv_errno = errno;
+    lseek(fd, 0, SEEK_SET);
+    struct iovec half[2] = {{a, sizeof a}, {(void *)8, 100}};
+    ssize_t bad_buffer = readv(fd, half, 2);
+    volatile int many = 5000;
+    ssize_t too_many = readv(fd, one, many);
+    int too_many_errno = errno;
+    ssize_t none = readv(fd, one, 0);
+    close(fd);
+    printf("readv: %ld calls, %ld partial, hash %016llx\n", calls, partial, (unsigned long long)h);
+    printf("bad array %zd errno %d, bad preadv %zd errno %d, bad buffer %zd, too many %zd errno %d, none %zd\n",
+           bad_array, bad_array_errno, bad_preadv, bad_preadv_errno, bad_buffer, too_many, too_many_errno, none);
+}
+
+static volatile sig_atomic_t alarms;
+static volatile uint64_t alarm_clock;
+static void on_masked_alarm(int sig) {
+    (void)sig;
+    alarms++;
+    alarm_clock += now_ns() & 0xff;
+}
+
+/* Blocks SIGALRM around buffered calls while a timer fires: every tick
+ * must come where the program unblocks it, in recording and replay. */
+static void masks(void) {
+    signal(SIGALRM, on_masked_alarm);
+    struct itimerval it = {{0, 2000}, {0, 2000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    sigset_t alrm, old;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    uint64_t sum = 0, was_blocked = 0, rounds = 0;
+    while (alarms < 15) {
+        sigprocmask(SIG_BLOCK, &alrm, &old);
+        was_blocked += sigismember(&old, SIGALRM);
+        for (int i = 0; i < 20; i++)
+            sum += now_ns() & 0xf;
+        pthread_sigmask(SIG_UNBLOCK, &alrm, &old);
+        was_blocked += sigismember(&old, SIGALRM);
+        rounds++;
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    /* glibc's own signals never get blocked, through either call. */
+    sigset_t all, now;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pthread_sigmask(SIG_SETMASK, &old, &now);
+    int bad = sigprocmask(99, &alrm, NULL);
+    int bad_errno = errno;
+    printf("mask: 15 alarms after %llu rounds, sum %llu, clock in handlers %llu, blocked before %llu\n",
+           (unsigned long long)rounds, (unsigned long long)sum, (unsigned long long)alarm_clock,
+           (unsigned long long)was_blocked);
+    printf("set all: SIGALRM %d SIGTERM %d signal 32 %d signal 33 %d; bad how %d errno %d\n",
+           sigismember(&now, SIGALRM), sigismember(&now, SIGTERM), sigismember(&now, 32), sigismember(&now, 33), bad,
+           bad_errno);
+}
+
+/* The pages `memory` works on, for a debugger to look at. */
+static unsigned char *volatile arena;
+
+/* Protections and advice on anonymous pages: every page read back
+ * depends on which calls replay made again. */
+static void memory(void) {
+    enum { PAGES = 16 };
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char *m = mmap(NULL, PAGES * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    arena = m;
+    uint64_t h = 0;
+    int fails = 0;
+    for (int round = 0; round < 300; round++) {
+        for (int p = 0; p < PAGES; p++)
+            m[p * page + round % 97] = (unsigned char)(round + p + (now_ns() & 1));
+        int p = round % PAGES;
+        fails += mprotect(m + p * page, page, PROT_READ) != 0;
+        h = h * 131 + m[p * page + round % 97];
+        fails += mprotect(m + p * page, page, PROT_READ | PROT_WRITE) != 0;
+        /* Drops the page: it reads back as zeros. */
+        fails += madvise(m + ((p + 3) % PAGES) * page, page, MADV_DONTNEED) != 0; /* drop here */
+        fails += madvise(m, PAGES * page, round % 2 ? MADV_WILLNEED : MADV_NORMAL) != 0; /* dropped */
+        for (int q = 0; q < PAGES; q++)
+            h = h * 131 + m[q * page + round % 97];
+    }
+    /* Traced: code that becomes executable, and MADV_FREE. */
+    fails += mprotect(m, page, PROT_READ | PROT_EXEC) != 0;
+    fails += mprotect(m, page, PROT_READ | PROT_WRITE) != 0;
+    fails += madvise(m + page, page, MADV_FREE) != 0;
+    int bad = mprotect((void *)1, page, PROT_READ);
+    int bad_errno = errno;
+    printf("memory: hash %016llx, fails %d, unaligned %d errno %d\n", (unsigned long long)h, fails, bad, bad_errno);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "mix";
     if (!strcmp(mode, "mix") && argc > 2)
@@ -288,8 +431,14 @@ int main(int argc, char **argv) {
         writes(argv[2]);
     else if (!strcmp(mode, "poll"))
         polls();
+    else if (!strcmp(mode, "readv") && argc > 2)
+        readvs(argv[2]);
+    else if (!strcmp(mode, "mask"))
+        masks();
+    else if (!strcmp(mode, "memory"))
+        memory();
     else {
-        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll\n", argv[0]);
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory\n", argv[0]);
         return 2;
     }
     return 0;

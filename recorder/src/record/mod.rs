@@ -1109,6 +1109,15 @@ impl Recorder {
                 // A held signal, now at a syscall boundary: deliver it with
                 // the siginfo it originally came with.
                 let original = self.reraised.remove(i);
+                if self.buffers.busy(&self.tracee)? {
+                    // Blocked when it was raised, and unblocked now by a
+                    // buffered call (`rt_sigprocmask`): no point inside it
+                    // can be named. Held again, it is delivered at the next
+                    // syscall or placed outside the library.
+                    self.held.push(original);
+                    self.held_since.get_or_insert_with(Instant::now);
+                    return self.tracee.resume(Resume::Cont, 0);
+                }
                 self.tracee.set_siginfo(&original)?;
                 return self.deliver(sig, SignalKind::Asynchronous, original, regs, None);
             }

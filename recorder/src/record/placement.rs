@@ -13,6 +13,9 @@ use crate::trace::{Placement, SignalKind, StatePoint};
 use crate::tracee::{self, Regs, Resume, Stop};
 use crate::{Error, RemoteAddr, Result};
 
+/// The kernel's first real-time signal: from here on, signals queue.
+const FIRST_REALTIME_SIGNAL: i32 = 32;
+
 impl Recorder {
     /// The current thread is in a state it has been in before (a spin):
     /// the point is the N-th execution of its instruction since the last
@@ -36,7 +39,7 @@ impl Recorder {
         Ok(!self.in_syscall_buffer()?)
     }
 
-    fn in_syscall_buffer(&self) -> Result<bool> {
+    pub(super) fn in_syscall_buffer(&self) -> Result<bool> {
         Ok(self.buffers.busy(&self.tracee)? || self.buffers.in_library(&self.tracee, self.tracee.regs()?.rip))
     }
 
@@ -73,6 +76,9 @@ impl Recorder {
     pub(super) fn place_held_signal(&mut self) -> Result<()> {
         self.interrupted = false;
         let sig = signo_of(&self.held[0]);
+        if self.blocks(sig)? {
+            return self.leave_pending(sig);
+        }
         let placed = match self.leave_buffered_call()? {
             true => self.find_placement(&signal_name(sig))?,
             false => None,
@@ -84,6 +90,9 @@ impl Recorder {
             }
             return self.tracee.resume(Resume::Cont, 0);
         };
+        if self.blocks(sig)? {
+            return self.leave_pending(sig);
+        }
         let info = self.held.remove(0);
         self.tracee.raise(sig)?;
         self.tracee.resume(Resume::Cont, 0)?;
@@ -109,6 +118,35 @@ impl Recorder {
             Some(Instant::now())
         };
         self.deliver(sig, SignalKind::Asynchronous, info, at_delivery, Some(at))
+    }
+
+    /// Whether the current thread blocks `sig` now. The program can change
+    /// its mask without a stop (the syscall buffer's `rt_sigprocmask`), and
+    /// a handler's mask blocks signals while it runs, so a signal held since
+    /// it came may be blocked by the time it is to be placed.
+    fn blocks(&self, sig: i32) -> Result<bool> {
+        let mask =
+            crate::sys::get_sigmask(self.tracee.pid).map_err(|e| Error::ptrace("getsigmask", self.tracee.pid, e))?;
+        Ok(mask & (1u64 << (sig - 1)) != 0)
+    }
+
+    /// The first held signal, `sig`, is blocked where the thread stands: it
+    /// is made pending, as it would be had it come now, and the kernel
+    /// delivers it where the program unblocks it (see `on_signal`).
+    fn leave_pending(&mut self, sig: i32) -> Result<()> {
+        let info = self.held.remove(0);
+        // A standard signal already pending does not queue a second time
+        // (real-time ones do).
+        if !self.reraised.iter().any(|r| signo_of(r) == sig) || sig >= FIRST_REALTIME_SIGNAL {
+            self.tracee.raise(sig)?;
+            self.reraised.push(info);
+        }
+        self.held_since = if self.held.is_empty() {
+            None
+        } else {
+            Some(Instant::now())
+        };
+        self.tracee.resume(Resume::Cont, 0)
     }
 
     /// The current thread stands where rback interrupted it, in its own

@@ -1229,7 +1229,13 @@ impl ReplaySession {
         }
         let at = EventIdx((first + used) as u64);
         let expected = self.log.get(at).map(describe).unwrap_or_default();
-        Err(self.diverged(at, expected, got()))
+        let mut got = got();
+        if got == expected {
+            // The library made the call again (see `EXECUTED_AGAIN`) and
+            // it did not give what the recording got.
+            got += ", made again in replay with another result or other bytes written";
+        }
+        Err(self.diverged(at, expected, got))
     }
 
     /// Whether the next event is an asynchronous signal delivered where the

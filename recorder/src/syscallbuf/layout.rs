@@ -16,6 +16,28 @@ pub const RBACK_PAGE_ADDR: u64 = 0x6fff_ffff_0000;
 /// filter lets through untraced besides rback's own injections.
 pub const GADGET_OFFSET: u64 = 32;
 pub const GADGET_CODE: [u8; 3] = [0x0f, 0x05, 0xc3];
+/// A second `syscall; ret`, whose calls run in replay too, without a stop:
+/// the library's probe of an iovec array ([`IOVEC_PROBE`]) in every replay, and
+/// in `replay -a` the calls it makes again ([`EXECUTED_AGAIN`]) after the
+/// first gadget answered [`REPLAYED`].
+pub const RUN_GADGET_OFFSET: u64 = 48;
+/// `process_vm_readv(0, iov, count, NULL, 0, 0)`: the kernel reads and
+/// checks the iovec array (EFAULT if it cannot, EINVAL for a bad count or
+/// lengths), then returns 0 before it looks for a process, as no remote
+/// memory is named. It changes nothing, so its answer is the same in
+/// recording and replay, and it is never an event: the library learns from
+/// it that it may read the program's array without faulting.
+pub const IOVEC_PROBE: u64 = 310;
+/// Buffered calls that change kernel state replay must have too (the
+/// signal mask, protections, page contents): `replay -a` makes them again
+/// through the second gadget instead of taking the recorded result, and
+/// the library compares the two. The debugger's replay traps them like any
+/// other and makes them at their stop, as for a traced call.
+pub const EXECUTED_AGAIN: [u64; 3] = [
+    14, // rt_sigprocmask
+    10, // mprotect
+    28, // madvise
+];
 
 pub const BUFFER_ADDR: u64 = 0x6fff_ff00_0000;
 pub const BUFFER_SIZE: u64 = 1 << 20;
@@ -73,8 +95,10 @@ pub const MAX_OUTPUT: u64 = 256 * 1024;
 /// Every syscall the library buffers. The recorder refuses a record of any
 /// other call: the buffer lives in the program's memory, which the program
 /// can overwrite.
-pub const BUFFERED: [u64; 22] = [
+pub const BUFFERED: [u64; 27] = [
     0,   // read
+    19,  // readv
+    295, // preadv
     1,   // write
     18,  // pwrite64
     20,  // writev
@@ -96,4 +120,50 @@ pub const BUFFERED: [u64; 22] = [
     439, // faccessat2
     7,   // poll (zero timeout)
     232, // epoll_wait (zero timeout)
+    14,  // rt_sigprocmask (SIG_BLOCK, or no set)
+    10,  // mprotect (see `plain_protection`)
+    28,  // madvise (see `plain_advice`)
 ];
+
+/// rback's own fixed mappings, from the buffer up to the end of the rback
+/// page.
+pub const RBACK_REGION: (u64, u64) = (BUFFER_ADDR, RBACK_PAGE_ADDR + 4096);
+
+/// Whether `mprotect(addr, len, prot)` may be buffered: it only makes
+/// memory readable, writable or inaccessible (no `PROT_EXEC`, no
+/// `PROT_GROWSDOWN`/`GROWSUP`, no other bit), and not rback's own
+/// mappings. The library also keeps changes to its own image traced.
+/// rback keeps no model of protections (it reads `/proc/PID/maps` where it
+/// needs them), so such a change needs no stop; code that becomes
+/// executable (JITs, loaders) stays a traced event all the same.
+pub const fn plain_protection(addr: u64, len: u64, prot: u64) -> bool {
+    const PROT_READ_WRITE: u64 = 3;
+    prot & !PROT_READ_WRITE == 0 && !overlaps(addr, len, RBACK_REGION.0, RBACK_REGION.1)
+}
+
+/// Whether `madvise(addr, len, advice)` may be buffered: the advice is a
+/// hint (`NORMAL`, `RANDOM`, `SEQUENTIAL`, `WILLNEED`, `HUGEPAGE`,
+/// `NOHUGEPAGE`, `DONTDUMP`, `DODUMP`) or `DONTNEED`, whose zeroed pages
+/// replay gets by making the call again, and it is not about rback's own
+/// mappings. `FREE` (whether its pages are zeroed depends on the machine's
+/// memory pressure), `REMOVE` (changes files and shared memory),
+/// `DONTFORK`/`DOFORK`/`WIPEONFORK`/`KEEPONFORK` (change what a fork, and
+/// so a checkpoint, copies), guard pages, populating, poisoning and any
+/// advice unknown here stay traced.
+pub const fn plain_advice(addr: u64, len: u64, advice: u64) -> bool {
+    matches!(advice, 0..=4 | 14..=17) && !overlaps(addr, len, RBACK_REGION.0, RBACK_REGION.1)
+}
+
+/// Whether `[addr, addr + len)`, rounded out to whole pages as the kernel
+/// does, meets `[start, end)`. A length that wraps meets everything.
+pub const fn overlaps(addr: u64, len: u64, start: u64, end: u64) -> bool {
+    let first = addr & !4095;
+    let Some(last) = addr.checked_add(len) else {
+        return true;
+    };
+    let Some(last) = last.checked_add(4095) else {
+        return true;
+    };
+    let last = last & !4095;
+    first < last && first < end && last > start
+}

@@ -349,6 +349,16 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
         for (i, a) in args.iter_mut().enumerate() {
             *a = word(record, 2 + i);
         }
+        // Replay makes these again: only those the library buffers.
+        let plain = match nr as i64 {
+            libc::SYS_mprotect => plain_protection(args[0], args[1], args[2]),
+            libc::SYS_madvise => plain_advice(args[0], args[1], args[2]),
+            libc::SYS_rt_sigprocmask => args[1] == 0 || args[0] == libc::SIG_BLOCK as u64,
+            _ => true,
+        };
+        if !plain {
+            return Err(overwritten());
+        }
         let mut writes = Vec::new();
         let mut out = &record[fixed..];
         while !out.is_empty() {
@@ -420,6 +430,40 @@ mod tests {
         let events = parse_records(&bytes).unwrap();
         let again: Vec<u8> = events.iter().flat_map(record_of).collect();
         assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn only_plain_protections_and_advice_are_buffered() {
+        const PAGE: u64 = 4096;
+        assert!(plain_protection(0x1000, PAGE, 3));
+        assert!(plain_protection(0x1000, PAGE, 0));
+        // PROT_EXEC, PROT_GROWSDOWN, a sign-extended negative value.
+        assert!(!plain_protection(0x1000, PAGE, 5));
+        assert!(!plain_protection(0x1000, PAGE, 0x0100_0001));
+        assert!(!plain_protection(0x1000, PAGE, u64::MAX));
+        // rback's buffer and page, even by one byte, even unaligned.
+        assert!(!plain_protection(BUFFER_ADDR, 1, 1));
+        assert!(!plain_protection(BUFFER_ADDR - PAGE, PAGE + 1, 1));
+        assert!(!plain_protection(RBACK_PAGE_ADDR + 4095, 1, 1));
+        assert!(!plain_protection(0, u64::MAX, 1));
+        assert!(plain_protection(BUFFER_ADDR - PAGE, PAGE, 1));
+        assert!(plain_protection(RBACK_PAGE_ADDR + PAGE, PAGE, 1));
+        assert!(plain_protection(RBACK_PAGE_ADDR, 0, 1));
+        for advice in [0, 1, 2, 3, 4, 14, 15, 16, 17] {
+            assert!(plain_advice(0x1000, PAGE, advice), "{advice}");
+        }
+        for advice in [8, 9, 10, 11, 18, 19, 22, 23, 100, 102, 1 << 40] {
+            assert!(!plain_advice(0x1000, PAGE, advice), "{advice}");
+        }
+        assert!(!plain_advice(BUFFER_ADDR, BUFFER_SIZE, 4));
+        // A record the library would not have made.
+        let mut exec = record(10, 0, &[]);
+        exec[16..24].copy_from_slice(&0x1000u64.to_le_bytes());
+        exec[24..32].copy_from_slice(&PAGE.to_le_bytes());
+        exec[32..40].copy_from_slice(&3u64.to_le_bytes());
+        assert!(parse_records(&exec).is_ok());
+        exec[32..40].copy_from_slice(&7u64.to_le_bytes());
+        assert!(parse_records(&exec).is_err());
     }
 
     #[test]
