@@ -745,6 +745,15 @@ impl InteractiveGdb {
     }
 }
 
+/// A failed test must not leave gdb running, nor the server it started
+/// (which ends when gdb goes).
+impl Drop for InteractiveGdb {
+    fn drop(&mut self) {
+        let _ = self.gdb.kill();
+        let _ = self.gdb.wait();
+    }
+}
+
 #[test]
 fn ctrl_c_interrupts_a_continue_and_killing_gdb_leaves_no_process_behind() {
     let s = recorded(c_program("gdb_busy"), &["100000"]);
