@@ -30,13 +30,15 @@ const COUNT_LIMIT: u64 = 1_000_000;
 /// The ticks of a search that starts from a snapshot, a short run away
 /// from the arrival it looks before.
 const FINE_TICKS: Duration = Duration::from_micros(100);
-/// An [`Approach`] is near enough when the run left from it to its arrival
-/// takes this much of the program's CPU time (with the stops at its ends).
-const APPROACH_NEAR: Duration = Duration::from_micros(20);
-/// The least an alarm is set before the arrival it approaches.
+/// An [`Approach`] is near enough when the program's work left from it to
+/// its arrival takes this much CPU time (a hot loop runs a few thousand
+/// rounds in it, which cost a debug exception each when counted).
+const APPROACH_NEAR: Duration = Duration::from_micros(4);
+/// The least an alarm is moved earlier, past what the run spends after
+/// the arrival.
 const APPROACH_MARGIN: Duration = Duration::from_micros(2);
-/// Cuts an approach makes at most.
-const APPROACH_CUTS: usize = 10;
+/// Runs with an alarm an approach makes at most.
+const APPROACH_CUTS: usize = 12;
 
 /// A place inside an interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -170,6 +172,17 @@ impl Approach {
     }
 }
 
+/// Prints how an approach is found, with `RBACK_TRACE_APPROACH` set (to
+/// see how the alarms fall on a machine).
+fn trace_approach(what: impl FnOnce() -> String) {
+    if std::env::var_os("RBACK_TRACE_APPROACH").is_some() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() % 1_000_000);
+        eprintln!("approach: {now:06} {}", what());
+    }
+}
+
 /// What a run toward an arrival (`Timeline::run_toward`) saw.
 struct Toward {
     /// It got to the arrival (else the alarm stopped it before).
@@ -293,39 +306,32 @@ impl Timeline {
                     },
                     ..p
                 };
-                let base = if self.reach_before(deeper)? {
-                    deeper
-                } else {
-                    self.goto(Position::start(p.event), None)?;
-                    Position::start(p.event)
-                };
+                if !self.reach_before(deeper)? {
+                    // `addr` ran exactly `back` times before that arrival:
+                    // this is its first arrival in the interval.
+                    return self.previous(Position::arrival(p.event, addr, 1, 0));
+                }
+                let base = deeper;
                 self.cache_steps_base()?;
+                // At least one step: the program stands on `addr`.
                 let mut steps = 0;
-                if self.regs()?.rip != addr.0 || base == deeper {
-                    loop {
-                        if let Some(e) = self.search_limit(steps) {
-                            return Err(e);
-                        }
-                        match self.step_once(None)? {
-                            Halt::Event => {
-                                return Err(Error::Program(format!(
-                                    "internal error: no arrival at {addr} before arrival {until_nth} at {until} \
-                                     in interval {}",
-                                    p.event
-                                )))
-                            }
-                            _ => steps += 1,
-                        }
-                        if self.live.tracee().regs()?.rip == addr.0 {
-                            break;
-                        }
+                loop {
+                    if let Some(e) = self.search_limit(steps) {
+                        return Err(e);
+                    }
+                    if let Halt::Event = self.step_once(None)? {
+                        return Err(Error::Program(format!(
+                            "internal error: no arrival at {addr} before arrival {until_nth} at {until} in interval {}",
+                            p.event
+                        )));
+                    }
+                    steps += 1;
+                    if self.live.tracee().regs()?.rip == addr.0 {
+                        break;
                     }
                 }
                 self.at = base.with_steps(steps);
                 self.arrivals_known = false;
-                if steps == 0 {
-                    return self.previous(Position::start(p.event));
-                }
                 Ok(Some(base.with_steps(steps - 1)))
             }
             Point::Trigger { watch, nth, .. } => {
@@ -503,6 +509,21 @@ impl Timeline {
             return Ok(None);
         }
         let (sole, branches) = self.predecessors(addr, self.at == Position::arrival(event, addr, 1, 0))?;
+        // Near the arrival (a snapshot shortly before it to start from),
+        // every candidate is counted from a place found just before it,
+        // however hot the code before was.
+        if self.can_approach(event, addr) && self.snapshot_before_first(event, addr).is_some() {
+            if let Some(before) = self.before_first_arrival_near(event, addr, &sole, &branches)? {
+                return Ok(Some(before));
+            }
+            if self
+                .approach
+                .as_ref()
+                .is_some_and(|a| a.event == event && a.until == addr)
+            {
+                return Ok(None);
+            }
+        }
         for round in sole.chunks(WATCH_SLOTS.len()) {
             if !self.start_before_first_arrival(event, addr, false)? {
                 return Ok(None);
@@ -534,45 +555,6 @@ impl Timeline {
             // The step to `addr` is about to be taken back: keep this place.
             self.cache_steps_base()?;
             return Ok(Some(before));
-        }
-        // Near the arrival, each branch's runs are counted from a place
-        // found just before it, not from the interval's start: the one
-        // that ran last, right before `addr`, is named by that arrival.
-        if self.can_approach(event, addr) && self.snapshot_before_first(event, addr).is_some() {
-            for &q in &branches {
-                let last = Position {
-                    event,
-                    point: Point::Before {
-                        addr: q,
-                        back: 1,
-                        until: addr,
-                        until_nth: 1,
-                        steps: 0,
-                    },
-                };
-                match self.reach_before_near(last)? {
-                    // Not run between that place and the arrival: not the
-                    // instruction right before it.
-                    Some(false) => continue,
-                    Some(true) => {}
-                    None => break,
-                }
-                self.cache_steps_base()?;
-                let stepped = self.step_once(None)?;
-                // The live program ran ahead of any position; make it honest.
-                self.at = last.with_steps(1);
-                self.arrivals_known = false;
-                if !matches!(stepped, Halt::Event) && self.live.tracee().regs()?.rip == addr.0 {
-                    return Ok(Some(last));
-                }
-            }
-            if self
-                .approach
-                .as_ref()
-                .is_some_and(|a| a.event == event && a.until == addr)
-            {
-                return Ok(None);
-            }
         }
         // With every other breakpoint counted too, the counting run leaves
         // snapshots that the run to the branch's last arrival starts from.
@@ -692,39 +674,16 @@ impl Timeline {
         if addr == until || self.breakpoints.contains(&addr) || !self.can_approach(event, until) {
             return Ok(None);
         }
-        let others = self.others(until);
-        let fits = |a: &Approach| {
-            a.event == event
-                && a.until == until
-                && a.until_nth == until_nth
-                && others.iter().all(|b| a.done.contains_key(b))
-        };
-        if !self.approach.as_ref().is_some_and(fits) {
-            self.approach = None;
-            if !self.make_approach(event, until, until_nth)? {
-                return Ok(None);
-            }
+        if !self.ensure_approach(event, until, until_nth)? {
+            return Ok(None);
         }
+        self.count_from_approach(&[addr])?;
         let Some(approach) = self.approach.as_ref() else {
             return Ok(None);
         };
         let done = approach.done.clone();
-        let count = match approach.counted.get(&addr).copied() {
-            Some(count) => count,
-            None => {
-                self.restore_approach()?;
-                let run = self.run_toward(until, until_nth - done[&until], &[addr], None)?;
-                if !run.reached {
-                    return Err(Error::Program(format!(
-                        "internal error: no arrival {until_nth} at {until} in interval {event}"
-                    )));
-                }
-                if let Some(a) = self.approach.as_mut() {
-                    a.counted.insert(addr, run.counted[0]);
-                }
-                run.counted[0]
-            }
-        };
+        let count = approach.counted[&addr];
+        let others = self.others(until);
         if count < back {
             return Ok(Some(false));
         }
@@ -742,6 +701,7 @@ impl Timeline {
                 count - back + 1
             )));
         }
+        trace_approach(|| format!("at {target:?}"));
         self.at = target.with_steps(0);
         self.arrivals.clear();
         for (b, ran) in counted.into_iter().zip(run.counted) {
@@ -751,6 +711,126 @@ impl Timeline {
         }
         self.arrivals_known = true;
         Ok(Some(true))
+    }
+
+    /// Makes sure the [`Approach`] is one before the `until_nth` arrival at
+    /// `until` in interval `event` with the counts of every breakpoint;
+    /// `false` when none can be made.
+    fn ensure_approach(&mut self, event: EventIdx, until: RemoteAddr, until_nth: u64) -> Result<bool> {
+        let others = self.others(until);
+        let fits = |a: &Approach| {
+            a.event == event
+                && a.until == until
+                && a.until_nth == until_nth
+                && others.iter().all(|b| a.done.contains_key(b))
+        };
+        if self.approach.as_ref().is_some_and(fits) {
+            return Ok(true);
+        }
+        let prior = self.approach.take();
+        self.make_approach(event, until, until_nth, prior)
+    }
+
+    /// Counts the executions of `addrs` from the [`Approach`] to its
+    /// arrival, two at a time, for those not counted yet.
+    fn count_from_approach(&mut self, addrs: &[RemoteAddr]) -> Result<()> {
+        let Some(approach) = self.approach.as_ref() else {
+            return Err(Error::Program("internal error: no approach to count from".into()));
+        };
+        let (event, until, until_nth) = (approach.event, approach.until, approach.until_nth);
+        let left = until_nth - approach.done[&until];
+        let uncounted: Vec<RemoteAddr> = addrs
+            .iter()
+            .copied()
+            .filter(|a| !approach.counted.contains_key(a))
+            .collect();
+        for round in uncounted.chunks(WATCH_SLOTS.len()) {
+            self.restore_approach()?;
+            let run = self.run_toward(until, left, round, None)?;
+            if !run.reached {
+                return Err(Error::Program(format!(
+                    "internal error: no arrival {until_nth} at {until} in interval {event}"
+                )));
+            }
+            trace_approach(|| format!("runs of {round:?} from there: {:?}", run.counted));
+            if let Some(a) = self.approach.as_mut() {
+                a.counted.extend(round.iter().copied().zip(run.counted));
+            }
+        }
+        Ok(())
+    }
+
+    /// The position just before the first arrival at `addr` in interval
+    /// `event`, found among the instructions that can go on to it (`sole`
+    /// ones, whose only way on is `addr`, and `branches`) by counting each
+    /// from an [`Approach`] to that arrival: one that did not run there is
+    /// not right before it; one that did is tried by a step from its last
+    /// run. One of `sole` ran only once before the arrival, and is named as
+    /// its first arrival. `None` when no approach can be made or no
+    /// candidate came right before.
+    fn before_first_arrival_near(
+        &mut self,
+        event: EventIdx,
+        addr: RemoteAddr,
+        sole: &[RemoteAddr],
+        branches: &[RemoteAddr],
+    ) -> Result<Option<Position>> {
+        let candidates: Vec<(RemoteAddr, bool)> = sole
+            .iter()
+            .map(|&p| (p, true))
+            .chain(branches.iter().map(|&q| (q, false)))
+            .filter(|(a, _)| !self.breakpoints.contains(a))
+            .collect();
+        if candidates.is_empty() || !self.ensure_approach(event, addr, 1)? {
+            return Ok(None);
+        }
+        let addrs: Vec<RemoteAddr> = candidates.iter().map(|(a, _)| *a).collect();
+        self.count_from_approach(&addrs)?;
+        for (q, is_sole) in candidates {
+            let last = Position {
+                event,
+                point: Point::Before {
+                    addr: q,
+                    back: 1,
+                    until: addr,
+                    until_nth: 1,
+                    steps: 0,
+                },
+            };
+            let ran = self.approach.as_ref().and_then(|a| a.counted.get(&q).copied());
+            match self.reach_before_near(last)? {
+                // Not run between that place and the arrival: not the
+                // instruction right before it.
+                Some(false) => continue,
+                Some(true) => {}
+                None => return Ok(None),
+            }
+            let named = if is_sole && ran == Some(1) {
+                // Q had not run yet wherever `addr` had not: its one run
+                // came after the approach.
+                for s in &mut self.snapshots {
+                    if s.event == event && s.arrivals.get(&addr) == Some(&0) && s.session.tracee().regs()?.rip != q.0 {
+                        s.arrivals.entry(q).or_insert(0);
+                    }
+                }
+                if let Some(a) = self.approach.as_mut() {
+                    a.done.entry(q).or_insert(0);
+                }
+                Position::arrival(event, q, 1, 0)
+            } else {
+                last
+            };
+            self.at = named;
+            self.cache_steps_base()?;
+            let stepped = self.step_once(None)?;
+            // The live program ran ahead of any position; make it honest.
+            self.at = named.with_steps(1);
+            self.arrivals_known = false;
+            if !matches!(stepped, Halt::Event) && self.live.tracee().regs()?.rip == addr.0 {
+                return Ok(Some(named));
+            }
+        }
+        Ok(None)
     }
 
     /// The same place as `p` named from its interval's start: a
@@ -807,21 +887,46 @@ impl Timeline {
     /// matter, only that it is before the arrival, which the run tells.
     /// The breakpoints are counted on the way. `false` when the arrival is
     /// where the search would start.
-    fn make_approach(&mut self, event: EventIdx, until: RemoteAddr, nth: u64) -> Result<bool> {
+    fn make_approach(&mut self, event: EventIdx, until: RemoteAddr, nth: u64, prior: Option<Approach>) -> Result<bool> {
+        trace_approach(|| format!("to arrival {nth} at {until}"));
         let name = Position::arrival(event, until, nth, 0);
-        match self.snapshot_for(name) {
-            Some((i, _)) => self.restore_snapshot(i, name)?,
-            None => self.goto(Position::start(event), None)?,
-        }
         let others = self.others(until);
+        // The previous approach, when it is known to come before this
+        // arrival (typically the place just before a call's target, for the
+        // call), is the nearest place to start from.
+        let prior = prior.filter(|a| {
+            a.event == event
+                && a.done.get(&until).is_some_and(|&d| d < nth)
+                && others.iter().all(|b| a.done.contains_key(b))
+        });
         let mut done = HashMap::new();
-        for &a in std::iter::once(&until).chain(&others) {
-            done.insert(a, self.executions_done(a)?);
+        let mut started = false;
+        if let Some(mut prior) = prior {
+            let session = prior.session.fork()?;
+            self.restore_session(session, name)?;
+            done = prior.done;
+            done.retain(|a, _| *a == until || others.contains(a));
+            started = done[&until] + 1 < nth || self.regs()?.rip != until.0;
+        }
+        if !started {
+            match self.snapshot_for(name) {
+                Some((i, _)) => self.restore_snapshot(i, name)?,
+                None => self.goto(Position::start(event), None)?,
+            }
+            done.clear();
+            for &a in std::iter::once(&until).chain(&others) {
+                done.insert(a, self.executions_done(a)?);
+            }
         }
         if done[&until] >= nth || (done[&until] + 1 == nth && self.regs()?.rip == until.0) {
             return Ok(false);
         }
         let mut place = self.live.fork()?;
+        // What a run costs besides the program's work (resuming a fresh
+        // fork, the stop at its end): a run that stops before the
+        // instruction it stands on does no work.
+        let rip = RemoteAddr(self.regs()?.rip);
+        let overhead = self.run_toward(rip, 1, &[], None)?.cpu;
         let first = self.run_toward(until, nth - done[&until], &[], None)?;
         if !first.reached {
             return Err(Error::Program(format!(
@@ -829,19 +934,34 @@ impl Timeline {
             )));
         }
         let mut cpu = first.cpu;
-        'cuts: for _ in 0..APPROACH_CUTS {
-            if cpu <= APPROACH_NEAR {
+        // An alarm at `cpu - margin` stops the program before the arrival
+        // when `margin` is more than what the run spends after it (its
+        // stop): then the work left is about `margin` less that. That
+        // part is learnt from the alarms that came too late.
+        let mut after = overhead / 2;
+        trace_approach(|| format!("overhead {overhead:?}, run {cpu:?}"));
+        let mut cuts = 0;
+        'cuts: while cuts < APPROACH_CUTS {
+            let work = cpu.saturating_sub(overhead);
+            if work <= APPROACH_NEAR {
                 break;
             }
-            let mut margin = (cpu / 16).max(APPROACH_MARGIN);
+            let mut step = (work / 16).max(APPROACH_MARGIN);
             loop {
-                if margin >= cpu {
+                cuts += 1;
+                if step >= cpu || cuts > APPROACH_CUTS {
                     break 'cuts;
                 }
+                let margin = (after + step).min(cpu / 2);
                 self.restore_session(place.fork()?, name)?;
                 let cut = self.run_toward(until, nth - done[&until], &others, Some(cpu - margin))?;
+                trace_approach(|| format!("alarm {:?} before the end: reached {}", margin, cut.reached));
                 if cut.reached {
-                    margin *= 2;
+                    // A run can also be that much shorter than the one
+                    // measured (the machine's load varies): what is learnt
+                    // is bounded by what a stop costs.
+                    after = after.max(margin.min(overhead * 2));
+                    step *= 2;
                     continue;
                 }
                 let here = self.live.fork()?;
@@ -852,12 +972,20 @@ impl Timeline {
                         "internal error: no arrival {nth} at {until} in interval {event}"
                     )));
                 }
+                trace_approach(|| format!("cut: run left {:?}", rest.cpu));
                 place = here;
                 *done.entry(until).or_insert(0) += cut.until_ran;
                 for (b, ran) in others.iter().zip(&cut.counted) {
                     *done.entry(*b).or_insert(0) += ran;
                 }
+                // Runs from a fresh fork spend more than the overhead
+                // measured (its first writes to each page copy it): a cut
+                // that took off less than a quarter is at that floor.
+                let stalled = rest.cpu > cpu * 3 / 4;
                 cpu = rest.cpu;
+                if stalled {
+                    break 'cuts;
+                }
                 break;
             }
         }
