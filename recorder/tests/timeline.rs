@@ -771,7 +771,42 @@ fn reverse_stepi_after_a_long_loop_and_many_calls_steps_back_to_the_call_and_bef
             fresh.stepi().unwrap();
             snapshot_regs(&fresh) == at_call
         });
-    assert!(counted.is_some(), "the branch's last run, counted, leads to the call");
+    let Some(Position {
+        point: recorder::timeline::Point::Arrival { nth: last, .. },
+        ..
+    }) = counted
+    else {
+        panic!("the branch's last run, counted, does not lead to the call");
+    };
+    // Far back, past the runs counted from the place found near the call:
+    // the same run as counted from the interval's start, the same state.
+    let back = m / 2;
+    t.goto_position(Position {
+        point: recorder::timeline::Point::Before {
+            addr: RemoteAddr(before_call.0),
+            back,
+            until: RemoteAddr(at_call.0),
+            until_nth: 1,
+            steps: 0,
+        },
+        ..branch
+    })
+    .unwrap();
+    fresh
+        .goto_position(Position {
+            event: branch.event,
+            point: recorder::timeline::Point::Arrival {
+                addr: RemoteAddr(before_call.0),
+                nth: last - back + 1,
+                steps: 0,
+            },
+        })
+        .unwrap();
+    let state = |t: &Timeline| (snapshot_regs(t), t.regs().unwrap().rbx, read_u64(t, total));
+    assert_eq!(state(&t), state(&fresh));
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(fresh.reverse_stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(state(&t), state(&fresh));
 }
 
 #[test]

@@ -156,6 +156,10 @@ pub struct Timeline {
     /// A fork just before an arrival, found by cutting the run to it
     /// shorter and shorter: counting from there is cheap (see `Approach`).
     approach: Option<Approach>,
+    /// How many times an address ran before an arrival, counted from the
+    /// interval's start, by (interval, address, arrival's address, its
+    /// number): what a `Point::Before` out of its approach's reach is.
+    runs_before: HashMap<(EventIdx, RemoteAddr, RemoteAddr, u64), u64>,
     /// The user's watchpoints.
     watches: Vec<Watch>,
     /// A watch a run needs armed whether or not the user has it: the one a
@@ -305,6 +309,7 @@ impl Timeline {
             counter: None,
             alarm: None,
             approach: None,
+            runs_before: HashMap::new(),
             watches: Vec::new(),
             goal_watch: None,
             armed: Vec::new(),

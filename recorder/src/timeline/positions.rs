@@ -640,11 +640,7 @@ impl Timeline {
         if self.reach_before_near(target)? == Some(true) {
             return Ok(true);
         }
-        self.goto(Position::start(event), None)?;
-        if self.regs()?.rip == until.0 && until_nth == 1 {
-            return Ok(false);
-        }
-        let total = self.count_to_arrival(event, until, until_nth, &[addr], false)?[0];
+        let total = self.runs_before(event, addr, until, until_nth)?;
         if total < back {
             return Ok(false);
         }
@@ -711,6 +707,26 @@ impl Timeline {
         }
         self.arrivals_known = true;
         Ok(Some(true))
+    }
+
+    /// How many times `addr` ran in interval `event` before the
+    /// `until_nth` arrival at `until`, counted from the interval's start
+    /// (a debug exception per run) the first time it is asked: the steps
+    /// back that go on past the approach's reach then start from the
+    /// anchors that the run to each arrival leaves.
+    fn runs_before(&mut self, event: EventIdx, addr: RemoteAddr, until: RemoteAddr, until_nth: u64) -> Result<u64> {
+        let key = (event, addr, until, until_nth);
+        if let Some(&total) = self.runs_before.get(&key) {
+            return Ok(total);
+        }
+        self.goto(Position::start(event), None)?;
+        let total = if self.regs()?.rip == until.0 && until_nth == 1 {
+            0
+        } else {
+            self.count_to_arrival(event, until, until_nth, &[addr], false)?[0]
+        };
+        self.runs_before.insert(key, total);
+        Ok(total)
     }
 
     /// Makes sure the [`Approach`] is one before the `until_nth` arrival at
@@ -850,11 +866,10 @@ impl Timeline {
         if addr == until && back < until_nth {
             return Ok(Position::arrival(p.event, until, until_nth - back, steps));
         }
-        self.goto(Position::start(p.event), None)?;
-        let total = if addr == until || (self.regs()?.rip == until.0 && until_nth == 1) {
+        let total = if addr == until {
             0
         } else {
-            self.count_to_arrival(p.event, until, until_nth, &[addr], false)?[0]
+            self.runs_before(p.event, addr, until, until_nth)?
         };
         if total < back {
             return Err(Error::Program(format!(
