@@ -115,7 +115,7 @@ pub fn describe_position(p: Position) -> String {
             };
             let which = match back {
                 1 => "the last arrival".to_string(),
-                n => format!("arrival {n} from the last"),
+                n => format!("the last arrival but {}", n - 1),
             };
             format!("{past}{which} at {addr} before arrival {until_nth} at {until} after event {prev}")
         }

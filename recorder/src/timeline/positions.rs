@@ -122,15 +122,6 @@ impl Position {
 }
 
 impl Point {
-    fn with_steps_zero(self) -> Point {
-        Position {
-            event: EventIdx(0),
-            point: self,
-        }
-        .with_steps(0)
-        .point
-    }
-
     /// The single steps after the named place (none at an interval's end).
     pub fn steps(&self) -> u64 {
         match *self {
@@ -1357,9 +1348,7 @@ pub(super) fn steps_between(from: Position, to: Position) -> Option<u64> {
                 steps: b,
             },
         ) if watch == w2 && nth == n2 => (a, b),
-        (Point::Before { steps: a, .. }, Point::Before { steps: b, .. })
-            if from.point.with_steps_zero() == to.point.with_steps_zero() =>
-        {
+        (Point::Before { steps: a, .. }, Point::Before { steps: b, .. }) if from.with_steps(0) == to.with_steps(0) => {
             (a, b)
         }
         _ => return None,

@@ -168,3 +168,28 @@ fn a_continue_with_nothing_to_stop_at_replays_events_without_stopping_at_each() 
         assert_eq!(flying.regs().unwrap().rsi, i, "mark's second argument");
     }
 }
+
+#[test]
+fn single_steps_lead_from_a_backward_name_only_to_the_same_name_further_on() {
+    let at = |back, steps| Position {
+        event: EventIdx(3),
+        point: Point::Before {
+            addr: RemoteAddr(0x10),
+            back,
+            until: RemoteAddr(0x20),
+            until_nth: 1,
+            steps,
+        },
+    };
+    let between = super::positions::steps_between;
+    assert_eq!(between(at(1, 2), at(1, 5)), Some(3));
+    assert_eq!(between(at(1, 5), at(1, 2)), None);
+    // Another run of the same instruction, or the same run named forward.
+    assert_eq!(between(at(1, 0), at(2, 3)), None);
+    assert_eq!(
+        between(at(1, 0), Position::arrival(EventIdx(3), RemoteAddr(0x10), 1, 3)),
+        None
+    );
+    assert_eq!(at(2, 0).with_steps(7), at(2, 7));
+    assert_eq!(at(2, 7).point.steps(), 7);
+}
