@@ -417,6 +417,14 @@ pub struct CpuClock {
 }
 
 impl CpuClock {
+    /// Whether rback may open task-clock events here (probed once, on its
+    /// own thread): a perf policy that allows breakpoints allows software
+    /// events too, but a seccomp profile may tell them apart.
+    pub fn available() -> bool {
+        static PROBED: OnceLock<bool> = OnceLock::new();
+        *PROBED.get_or_init(|| sys::perf_task_clock_open(Pid::from_raw(0), 0).is_ok())
+    }
+
     /// Starts counting now (the thread is stopped).
     pub fn start(pid: Pid, alarm_after: Option<std::time::Duration>) -> Result<CpuClock> {
         let error = |what: &str, e: Errno| Error::Program(format!("{what} a CPU clock on thread {pid}: {}", e.desc()));

@@ -584,12 +584,13 @@ impl Timeline {
     }
 
     /// Whether places before arrivals at `until` in interval `event` can be
-    /// reached from an [`Approach`]: perf counters, no watches, at most one
-    /// breakpoint besides `until` (counted on the way, in the debug
-    /// registers left), and forks allowed in the interval.
+    /// reached from an [`Approach`]: perf counters and clocks, no watches,
+    /// at most one breakpoint besides `until` (counted on the way, in the
+    /// debug registers left), and forks allowed in the interval.
     pub(super) fn can_approach(&self, event: EventIdx, until: RemoteAddr) -> bool {
         !placed_by_count(self.log.get(event))
             && crate::counter::backend() == crate::counter::Backend::PerfBreakpoint
+            && CpuClock::available()
             && self.watches.is_empty()
             && self.goal_watch.is_none()
             && self.breakpoints.iter().filter(|&&b| b != until).count() <= 1
