@@ -46,7 +46,8 @@ $bench "$work/t-loop" "$(addr "$work/loop" step)"
 
 # About 1 s of a syscall-free loop, then 200,000 calls of step() and one of
 # done(), with no system call in between: continue to done, then
-# reverse-stepi onto its call and once more into the calls' loop.
+# reverse-stepi onto its call, once more onto the calls' loop exit, and ten
+# more into the loop (the slowest of those ten is shown).
 gcc -O1 -no-pie -o "$work/spin" recorder/tests/programs/shapes.c
 start=$(date +%s%N); "$work/spin" spin 100000000 0 >/dev/null; ns=$(( $(date +%s%N) - start ))
 n=$(( 100000000 * 1000000000 / ns ))

@@ -916,3 +916,62 @@ fn exitcode_is_set_at_the_end_of_the_recording_and_void_before_it() {
     );
     assert_lines_in_order(&out, &["$1 = void", "$2 = 42", "$3 = 43", "$4 = void", "$5 = 42"]);
 }
+
+#[test]
+fn reverse_stepi_onto_a_hot_loops_exit_names_it_by_the_call_that_follows() {
+    // A syscall-free loop, then 20,000 calls in a loop and a call of done:
+    // stepping back from done onto its call and onto the calls' loop exit,
+    // which is named by that call ("the last arrival before it") instead
+    // of by a count of the loop's rounds since the last event.
+    let s = Session::new();
+    let exe = s.path("shapes");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("recorder/tests/programs/shapes.c");
+    let mut gcc = std::process::Command::new("gcc");
+    gcc.args(["-g", "-O1", "-no-pie", "-o"]).arg(&exe).arg(&src);
+    let built = run(&mut gcc, None, TIMEOUT);
+    assert!(built.status.success(), "{built:?}");
+    let rec = s.record(&exe, &["spin", "20000000", "20000"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let out = batch(
+        &s,
+        "break done\ncontinue\nreverse-stepi\nreverse-stepi\nwhen\nx/i $pc\nreverse-stepi\nwhen\n\
+         stepi\nstepi\nwhen\nstepi\n",
+    );
+    assert_lines_in_order(
+        &out,
+        &[
+            "Breakpoint 1, done () at shapes.c:",
+            "main (",
+            "0x",
+            "Position: the last arrival at 0x",
+            "=> 0x",
+            "0x",
+            "Position: ",
+            "0x",
+            "56\t",
+            "Position: ",
+            "done () at shapes.c:",
+        ],
+    );
+    let all = lines(&out);
+    let positions: Vec<&String> = all.iter().filter(|l| l.starts_with("Position: ")).collect();
+    // Named by the call that follows, at the instruction shown.
+    let branch = positions[0]
+        .strip_prefix("Position: the last arrival at ")
+        .and_then(|rest| rest.split(' ').next())
+        .expect("an address");
+    let shown = all.iter().find(|l| l.starts_with("=> ")).expect("x/i's line");
+    assert!(shown.starts_with(&format!("=> {branch} ")), "{shown} at {branch}");
+    assert!(shown.contains(":\tj"), "a conditional jump: {shown}");
+    assert!(positions[0].contains(" before arrival 1 at 0x"), "{positions:?}");
+    // One step further back is the loop's round before, counted back from
+    // the same call; forward again, the same name two steps on.
+    for p in &positions[1..] {
+        assert!(
+            p.contains(&format!(
+                " instructions past the last arrival but 1 at {branch} before arrival 1 at 0x"
+            )),
+            "{positions:?}"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 //!
 //! Two single cases, each from a fresh timeline:
 //! `timeline_bench --step-back TRACE_DIR BREAK_ADDR_HEX`: continue to the
-//! breakpoint's first hit, then reverse-stepi twice; and
+//! breakpoint's first hit, then reverse-stepi twice, then ten more; and
 //! `timeline_bench --last-hit TRACE_DIR BREAK_ADDR_HEX`: continue to the
 //! end, then reverse-continue to the breakpoint's last hit.
 
@@ -98,11 +98,21 @@ fn single_case(case: &str, trace: &std::path::Path, bp: &str) -> Result<(), Box<
             let started = Instant::now();
             assert_eq!(t.reverse_stepi()?, StopReason::Stepped);
             let second = started.elapsed();
+            // And on, back through the loop's rounds one instruction at a
+            // time (the slowest of ten).
+            let mut slowest = std::time::Duration::ZERO;
+            for _ in 0..10 {
+                let started = Instant::now();
+                assert_eq!(t.reverse_stepi()?, StopReason::Stepped);
+                slowest = slowest.max(started.elapsed());
+            }
             println!(
-                "continue to the breakpoint {:.0} ms, reverse-stepi {:.1} ms, another {:.1} ms",
+                "continue to the breakpoint {:.0} ms, reverse-stepi {:.1} ms, another {:.1} ms, \
+                 10 more at most {:.1} ms each",
                 ms(forward),
                 ms(first),
-                ms(second)
+                ms(second),
+                ms(slowest)
             );
         }
         "--last-hit" => {

@@ -406,6 +406,57 @@ impl Drop for ExecCounter {
     }
 }
 
+/// The CPU time one tracee thread runs (a perf task-clock event), read as a
+/// duration, or an alarm: with `alarm_after`, the thread gets
+/// [`COUNTER_SIGNAL`] once it has run that long (in user code), which stops
+/// it wherever it is. No debug register is involved, so it costs nothing
+/// per instruction: it is how a run is cut at a chosen share of its length.
+#[derive(Debug)]
+pub struct CpuClock {
+    fd: OwnedFd,
+}
+
+impl CpuClock {
+    /// Whether rback may open task-clock events here (probed once, on its
+    /// own thread): a perf policy that allows breakpoints allows software
+    /// events too, but a seccomp profile may tell them apart.
+    pub fn available() -> bool {
+        static PROBED: OnceLock<bool> = OnceLock::new();
+        *PROBED.get_or_init(|| sys::perf_task_clock_open(Pid::from_raw(0), 0).is_ok())
+    }
+
+    /// Starts counting now (the thread is stopped).
+    pub fn start(pid: Pid, alarm_after: Option<std::time::Duration>) -> Result<CpuClock> {
+        let error = |what: &str, e: Errno| Error::Program(format!("{what} a CPU clock on thread {pid}: {}", e.desc()));
+        let period = alarm_after.map_or(0, |d| (d.as_nanos() as u64).max(1));
+        let fd = sys::perf_task_clock_open(pid, period).map_err(|e| error("cannot open", e))?;
+        if alarm_after.is_some() {
+            sys::perf_signal_overflow_to(&fd, pid, COUNTER_SIGNAL)
+                .map_err(|e| error("cannot route the signal of", e))?;
+        }
+        sys::perf_event_enable(&fd).map_err(|e| error("cannot start", e))?;
+        Ok(CpuClock { fd })
+    }
+
+    /// The CPU time the thread ran since the clock started.
+    pub fn elapsed(&self) -> Result<std::time::Duration> {
+        sys::perf_event_count(&self.fd)
+            .map(std::time::Duration::from_nanos)
+            .map_err(|e| Error::Program(format!("cannot read a CPU clock: {}", e.desc())))
+    }
+
+    /// Whether a signal-delivery stop is this alarm's; it then stops
+    /// counting, so that it raises nothing more.
+    pub fn rang(&self, sig: i32, siginfo: &SiginfoBytes) -> Result<bool> {
+        if !is_counter_signal(sig, siginfo) || si_fd(siginfo) != std::os::fd::AsRawFd::as_raw_fd(&self.fd) {
+            return Ok(false);
+        }
+        sys::perf_event_disable(&self.fd)
+            .map_err(|e| Error::Program(format!("cannot stop a CPU clock: {}", e.desc())))?;
+        Ok(true)
+    }
+}
+
 /// Whether the tracee stands before an execution of `addr` that a breakpoint
 /// on it has already seen (and counted): an instruction breakpoint fires
 /// before its instruction runs, and the kernel then sets RF until it has.

@@ -495,6 +495,44 @@ pub fn perf_breakpoint_open(tid: Pid, addr: u64, sample_period: u64) -> Result<O
     Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
+/// `PERF_TYPE_SOFTWARE` and its `PERF_COUNT_SW_TASK_CLOCK`: the CPU time a
+/// thread runs, in ns.
+const PERF_TYPE_SOFTWARE: u32 = 1;
+const PERF_COUNT_SW_TASK_CLOCK: u64 = 1;
+
+/// Opens a disabled perf event that counts the CPU time thread `tid` runs,
+/// in ns (kernel time on its behalf included). With a nonzero
+/// `sample_period` it overflows each time the thread has run that long
+/// (the kernel's hrtimer, at least 10 µs apart); see
+/// [`perf_signal_overflow_to`] for turning that into a signal.
+pub fn perf_task_clock_open(tid: Pid, sample_period: u64) -> Result<OwnedFd, Errno> {
+    let attr = PerfEventAttr {
+        type_: PERF_TYPE_SOFTWARE,
+        size: PERF_ATTR_SIZE_VER5,
+        config: PERF_COUNT_SW_TASK_CLOCK,
+        sample_period,
+        wakeup_events: 1,
+        // Only while user code runs may the overflow stop the thread: a
+        // stop inside a system call or a fault would not be a place.
+        flags: PERF_ATTR_DISABLED | PERF_ATTR_EXCLUDE_KERNEL | PERF_ATTR_EXCLUDE_HV,
+        ..Default::default()
+    };
+    // SAFETY: as in `perf_breakpoint_open`.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr as *const PerfEventAttr,
+            tid.as_raw(),
+            -1 as libc::c_int,
+            -1 as libc::c_int,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    let fd = Errno::result(fd)? as std::os::fd::RawFd;
+    // SAFETY: perf_event_open just returned this fd, and nothing else owns it.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
 /// Makes every overflow of a perf event queue signal `sig` for thread `tid`
 /// alone, with a full siginfo whose `si_fd` is `fd` (what `F_SETSIG` does, and
 /// why it is needed: plain `O_ASYNC` would send a bare SIGIO to the process).

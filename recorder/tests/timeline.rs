@@ -717,32 +717,104 @@ fn reverse_stepi_after_a_long_loop_and_many_calls_steps_back_to_the_call_and_bef
         before_call.0 < at_call.0 && at_call.0 - before_call.0 <= 6,
         "{before_call:x?}"
     );
-    // It ran once a round, and once more if the loop is entered at its test.
-    assert!(
-        matches!(
-            t.position().point,
-            recorder::timeline::Point::Arrival { addr, nth, steps: 0 }
-                if addr.0 == before_call.0 && (nth == m || nth == m + 1)
-        ),
-        "{:?}",
-        t.position()
+    // Named by the arrival it comes right before (its last run before the
+    // call's first arrival), not by a count of its runs since the last
+    // event, which would cost a debug exception per round of the loop.
+    let branch = t.position();
+    assert_eq!(
+        branch.point,
+        recorder::timeline::Point::Before {
+            addr: RemoteAddr(before_call.0),
+            back: 1,
+            until: RemoteAddr(at_call.0),
+            until_nth: 1,
+            steps: 0
+        }
     );
+    // Once more, into the loop's last round: the instruction before its
+    // exit branch (the loop's test), the same stack.
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let before_branch = snapshot_regs(&t);
+    let test = t.position();
+    assert!(before_branch.0 < before_call.0, "{before_branch:x?}");
+    assert_eq!(before_branch.1, at_call.1);
     // And forward again through the same states.
+    assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(snapshot_regs(&t), before_call);
     assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
     assert_eq!(snapshot_regs(&t), at_call);
     assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
     assert_eq!(snapshot_regs(&t), at_done);
-    // The stored positions name the same places in a fresh replay.
+    // The stored positions name the same places in a fresh replay, which
+    // finds them from the interval's start.
     let mut fresh = Timeline::open(&trace, 1000).unwrap();
     fresh.goto_position(call).unwrap();
     assert_eq!(snapshot_regs(&fresh), at_call);
+    fresh.goto_position(test).unwrap();
+    assert_eq!(snapshot_regs(&fresh), before_branch);
+    assert_eq!(read_u64(&fresh, total), sum);
+    fresh.goto_position(branch).unwrap();
+    assert_eq!(snapshot_regs(&fresh), before_call);
+    // The same place counted from the interval's start: the branch ran
+    // once a round, and once more if the loop is entered at its test.
+    let counted = (1..=2)
+        .map(|extra| Position {
+            event: branch.event,
+            point: recorder::timeline::Point::Arrival {
+                addr: RemoteAddr(before_call.0),
+                nth: m + extra - 1,
+                steps: 0,
+            },
+        })
+        .find(|&p| {
+            fresh.goto_position(p).unwrap();
+            fresh.stepi().unwrap();
+            snapshot_regs(&fresh) == at_call
+        });
+    let Some(Position {
+        point: recorder::timeline::Point::Arrival { nth: last, .. },
+        ..
+    }) = counted
+    else {
+        panic!("the branch's last run, counted, does not lead to the call");
+    };
+    // Far back, past the runs counted from the place found near the call:
+    // the same run as counted from the interval's start, the same state.
+    let back = m / 2;
+    t.goto_position(Position {
+        point: recorder::timeline::Point::Before {
+            addr: RemoteAddr(before_call.0),
+            back,
+            until: RemoteAddr(at_call.0),
+            until_nth: 1,
+            steps: 0,
+        },
+        ..branch
+    })
+    .unwrap();
+    fresh
+        .goto_position(Position {
+            event: branch.event,
+            point: recorder::timeline::Point::Arrival {
+                addr: RemoteAddr(before_call.0),
+                nth: last - back + 1,
+                steps: 0,
+            },
+        })
+        .unwrap();
+    let state = |t: &Timeline| (snapshot_regs(t), t.regs().unwrap().rbx, read_u64(t, total));
+    assert_eq!(state(&t), state(&fresh));
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(fresh.reverse_stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(state(&t), state(&fresh));
 }
 
 #[test]
 fn an_interrupt_stops_a_long_reverse_step_search_at_the_start_of_its_interval() {
-    // The second step back from done's call counts the calls' loop from
-    // the interval's start, after a few hundred million rounds of the
-    // first loop: long enough to interrupt, and it must say so.
+    // Going to a place named before done's call in a fresh replay, with no
+    // snapshot near, replays the interval from its start (a few hundred
+    // million rounds of the first loop): long enough to interrupt, and it
+    // must say so.
     if recorder::counter::backend() == recorder::counter::Backend::DebugRegister {
         eprintln!("no perf breakpoint counters here: this search is refused, not run (see the test above)");
         return;
@@ -754,12 +826,17 @@ fn an_interrupt_stops_a_long_reverse_step_search_at_the_start_of_its_interval() 
     assert_eq!(t.cont().unwrap(), StopReason::Breakpoint(done));
     let event = t.position().event;
     assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
+    let branch = t.position();
+    let mut t = Timeline::open(&trace, 5).unwrap();
+    t.set_breakpoint(done);
+    t.goto_event(event).unwrap();
     let interrupter = t.interrupter();
     let ctrl_c = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(30));
         interrupter.interrupt();
     });
-    assert_eq!(t.reverse_stepi().unwrap(), StopReason::Interrupted);
+    assert_eq!(t.goto_position(branch).unwrap(), StopReason::Interrupted);
     ctrl_c.join().unwrap();
     assert_eq!(
         t.position(),

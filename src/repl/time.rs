@@ -101,6 +101,24 @@ pub fn describe_position(p: Position) -> String {
             };
             format!("{past}access {nth} to {} after event {prev}", watch.addr)
         }
+        Point::Before {
+            addr,
+            back,
+            until,
+            until_nth,
+            steps,
+        } => {
+            let past = if steps > 0 {
+                format!("{steps} instructions past ")
+            } else {
+                String::new()
+            };
+            let which = match back {
+                1 => "the last arrival".to_string(),
+                n => format!("the last arrival but {}", n - 1),
+            };
+            format!("{past}{which} at {addr} before arrival {until_nth} at {until} after event {prev}")
+        }
         Point::End => format!("just before event {}", p.event),
     }
 }

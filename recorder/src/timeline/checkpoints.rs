@@ -260,6 +260,7 @@ impl Timeline {
             .map(|c| &c.session)
             .chain(self.step_cache.iter().map(|c| &c.checkpoint.session))
             .chain(self.snapshots.iter().map(|s| &s.session))
+            .chain(self.approach.iter().map(|a| a.session()))
     }
 
     /// Keeps the checkpoints' memory under the budget, dropping the step
@@ -280,6 +281,7 @@ impl Timeline {
         let started = Instant::now();
         while self.checkpoint_memory() > budget {
             if self.snapshots.pop().is_some()
+                || self.approach.take().is_some()
                 || self.step_cache.take().is_some()
                 || self.thin(|c| c.counts.is_some())
                 || self.thin(is_auto)

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::counter::ExecCounter;
+use crate::counter::{CpuClock, ExecCounter};
 use crate::live::LiveRecording;
 use crate::replay::{Follow, ReplaySession};
 use crate::trace::{Event, TraceLog};
@@ -36,7 +36,7 @@ use crate::tracee::{FpState, Regs, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 use self::checkpoints::{Checkpoint, Snapshot};
-use self::positions::StepCache;
+use self::positions::{Approach, StepCache};
 use self::watchpoints::WATCH_SLOTS;
 
 mod checkpoints;
@@ -150,6 +150,16 @@ pub struct Timeline {
     arrivals_known: bool,
     /// Counting arrivals at one address, while a run needs it.
     counter: Option<ExecCounter>,
+    /// Stops a run after a given CPU time of the program, while a run
+    /// needs it (a `Halt::Tick`): how a place near an arrival is found.
+    alarm: Option<CpuClock>,
+    /// A fork just before an arrival, found by cutting the run to it
+    /// shorter and shorter: counting from there is cheap (see `Approach`).
+    approach: Option<Approach>,
+    /// How many times an address ran before an arrival, counted from the
+    /// interval's start, by (interval, address, arrival's address, its
+    /// number): what a `Point::Before` out of its approach's reach is.
+    runs_before: HashMap<(EventIdx, RemoteAddr, RemoteAddr, u64), u64>,
     /// The user's watchpoints.
     watches: Vec<Watch>,
     /// A watch a run needs armed whether or not the user has it: the one a
@@ -297,6 +307,9 @@ impl Timeline {
             arrivals: HashMap::new(),
             arrivals_known: true,
             counter: None,
+            alarm: None,
+            approach: None,
+            runs_before: HashMap::new(),
             watches: Vec::new(),
             goal_watch: None,
             armed: Vec::new(),

@@ -206,10 +206,7 @@ impl Timeline {
         let mut upper = here;
         // A few steps past a named point: look at those steps one by one,
         // so that what comes before can be counted up to that point.
-        let steps = match here.point {
-            Point::Start { steps } | Point::Arrival { steps, .. } | Point::Trigger { steps, .. } => steps,
-            Point::End => 0,
-        };
+        let steps = here.point.steps();
         let base = here.with_steps(0);
         if steps > 0 && steps <= 10_000 && self.can_count_hits(base) {
             self.goto(base, None)?;
@@ -231,6 +228,10 @@ impl Timeline {
                 return Ok(StopReason::Breakpoint(RemoteAddr(self.regs()?.rip)));
             }
             upper = base;
+        }
+        // A scan needs the place named from the interval's start.
+        if matches!(upper.point, Point::Before { .. }) {
+            upper = self.counted_from_start(upper)?;
         }
         loop {
             let Some(i) = self.checkpoint_before(upper) else {
@@ -425,6 +426,9 @@ impl Timeline {
         // Snapshots serve the interval they are in (and hold memory).
         let here = self.at.event;
         self.snapshots.retain(|s| s.event == here);
+        if self.approach.as_ref().is_some_and(|a| a.event() != here) {
+            self.approach = None;
+        }
         // The last movement's writes may have made checkpoints' shared
         // pages their own (no index into the checkpoints is held here).
         self.keep_memory_budget(false);

@@ -133,6 +133,25 @@ impl Timeline {
                 self.at = target;
                 return Ok(());
             }
+        }
+        if let Point::Before { steps, .. } = target.point {
+            // Reached from places of its own, never by a scan from here.
+            if hits.is_some() {
+                return Err(Error::Program(format!(
+                    "internal error: a scan toward {target:?}, which is named backward"
+                )));
+            }
+            if !self.reach_before(target)? {
+                return Err(Error::Program(format!(
+                    "internal error: position {target:?} not found in its interval"
+                )));
+            }
+            self.steps_recording(steps, None)?;
+            self.at = target;
+            self.arrivals_known = true;
+            return Ok(());
+        }
+        if !from_here {
             let anchor = self.anchor_for(target);
             let snapshot = self.snapshot_for(target).filter(|&(_, count)| {
                 anchor.is_none_or(|i| match self.checkpoints[i].position.point {
@@ -223,6 +242,7 @@ impl Timeline {
                 Halt::Event => {}
                 _ => unreachable!("a run to the end stops at the event"),
             },
+            Point::Before { .. } => unreachable!("reached above"),
         }
         self.at = target;
         self.arrivals_known = true;
@@ -568,6 +588,10 @@ impl Timeline {
                         self.remove_breakpoints()?;
                         return Err(Error::Interrupted);
                     }
+                    Stop::Signal(sig) if self.alarm_rang(sig)? => {
+                        self.remove_breakpoints()?;
+                        return Ok(Halt::Tick);
+                    }
                     Stop::Signal(sig) if self.is_tick(sig)? => {
                         self.tick.store(false, Ordering::SeqCst);
                         if self.ticks_wanted {
@@ -656,6 +680,14 @@ impl Timeline {
         }
         let info = self.live.tracee().siginfo()?;
         Ok(si_code(&info) == libc::SI_TKILL)
+    }
+
+    /// Whether a signal stop is the CPU-time alarm's (see `Timeline::alarm`).
+    fn alarm_rang(&self, sig: i32) -> Result<bool> {
+        match &self.alarm {
+            Some(alarm) if sig == crate::counter::COUNTER_SIGNAL => alarm.rang(sig, &self.live.tracee().siginfo()?),
+            _ => Ok(false),
+        }
     }
 
     /// Whether a signal stop is an [`Interrupter`]'s, sent by rback itself.
@@ -767,7 +799,10 @@ impl Timeline {
                 point: Point::Start { steps: steps + 1 },
                 ..self.at
             },
-            Point::Arrival { addr, nth, steps } => Position::arrival(self.at.event, addr, nth, steps + 1),
+            Point::Arrival { .. } | Point::Before { .. } => {
+                let steps = self.at.point.steps();
+                self.at.with_steps(steps + 1)
+            }
             Point::Trigger { watch, nth, steps } => Position {
                 point: Point::Trigger {
                     watch,

@@ -79,11 +79,12 @@ fn reverse_continue_to_the_last_of_many_hits_goes_there_from_an_anchor_of_its_co
 }
 
 #[test]
-fn stepping_back_onto_a_loop_exit_counts_the_loop_once_and_goes_there_from_a_snapshot() {
+fn stepping_back_onto_a_loop_exit_names_it_by_the_call_it_precedes_and_replays_no_checkpoint() {
     // After a continue to done and a step back onto its call, the next step
-    // back lands on the calls' loop exit, which ran once a round: the run
-    // that counts those rounds leaves snapshots, and the run to the last
-    // round starts from one instead of from the interval's start.
+    // back lands on the calls' loop exit, which ran once a round. It is
+    // named by the call's arrival that it precedes and reached from a place
+    // found just before that arrival: neither the rounds nor the interval
+    // before them are replayed from a checkpoint.
     if crate::counter::backend() != crate::counter::Backend::PerfBreakpoint {
         eprintln!("no perf breakpoint counters here: such a step back is refused (see recorder/tests/timeline.rs)");
         return;
@@ -98,23 +99,42 @@ fn stepping_back_onto_a_loop_exit_counts_the_loop_once_and_goes_there_from_a_sna
     let call = t.regs().unwrap().rip;
     t.restored.clear();
     assert_eq!(t.reverse_stepi().unwrap(), StopReason::Stepped);
-    let Point::Arrival { addr, nth, steps: 0 } = t.position().point else {
-        panic!("not at an arrival: {:?}", t.position());
+    let Position {
+        event: at,
+        point:
+            Point::Before {
+                addr,
+                back: 1,
+                until,
+                until_nth: 1,
+                steps: 0,
+            },
+    } = t.position()
+    else {
+        panic!("not named by the call: {:?}", t.position());
     };
-    assert!(
-        addr.0 < call && call - addr.0 <= 6 && (nth == m || nth == m + 1),
-        "{:?}",
-        t.position()
-    );
-    // One replay from a checkpoint at or before the interval's start (the
-    // count), and none more to get to the last round.
-    assert!(
-        matches!(t.restored[..], [p] if p.event <= event && p.point == Point::Start { steps: 0 }),
-        "replays started at {:?}",
-        t.restored
-    );
+    assert_eq!((at, until.0), (event, call));
+    assert!(addr.0 < call && call - addr.0 <= 6, "{:?}", t.position());
+    assert!(t.restored.is_empty(), "replays started at {:?}", t.restored);
     assert_eq!(t.stepi().unwrap(), StopReason::Stepped);
     assert_eq!(t.regs().unwrap().rip, call);
+    // The same place counted from the interval's start is the loop's
+    // last round.
+    let counted = t.counted_from_start(Position {
+        event,
+        point: Point::Before {
+            addr,
+            back: 1,
+            until,
+            until_nth: 1,
+            steps: 0,
+        },
+    });
+    assert!(
+        matches!(counted, Ok(Position { point: Point::Arrival { addr: a, nth, steps: 0 }, .. })
+            if a == addr && (nth == m || nth == m + 1)),
+        "{counted:?}"
+    );
 }
 
 #[test]
@@ -147,4 +167,29 @@ fn a_continue_with_nothing_to_stop_at_replays_events_without_stopping_at_each() 
         assert_eq!(flying.reverse_cont().unwrap(), StopReason::Breakpoint(mark));
         assert_eq!(flying.regs().unwrap().rsi, i, "mark's second argument");
     }
+}
+
+#[test]
+fn single_steps_lead_from_a_backward_name_only_to_the_same_name_further_on() {
+    let at = |back, steps| Position {
+        event: EventIdx(3),
+        point: Point::Before {
+            addr: RemoteAddr(0x10),
+            back,
+            until: RemoteAddr(0x20),
+            until_nth: 1,
+            steps,
+        },
+    };
+    let between = super::positions::steps_between;
+    assert_eq!(between(at(1, 2), at(1, 5)), Some(3));
+    assert_eq!(between(at(1, 5), at(1, 2)), None);
+    // Another run of the same instruction, or the same run named forward.
+    assert_eq!(between(at(1, 0), at(2, 3)), None);
+    assert_eq!(
+        between(at(1, 0), Position::arrival(EventIdx(3), RemoteAddr(0x10), 1, 3)),
+        None
+    );
+    assert_eq!(at(2, 0).with_steps(7), at(2, 7));
+    assert_eq!(at(2, 7).point.steps(), 7);
 }
