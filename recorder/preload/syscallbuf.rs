@@ -582,22 +582,22 @@ unsafe fn leave_no_trace<T>(result: T) -> T {
     result
 }
 
-/// Copies `n` bytes from `from` to `to`, which do not overlap, a word at a
-/// time. Not libc's `memcpy`: it uses vector registers (on AVX-512
+/// Copies `n` bytes from `from` to `to`, which do not overlap, with
+/// `rep movsb` (as fast as `memcpy` for the 4 KiB of a typical read on
+/// CPUs with fast string moves; a word-at-a-time loop cost file-io a
+/// tenth more). Not libc's `memcpy`: it uses vector registers (on AVX-512
 /// machines ones no SSE instruction clears, in `leave_no_trace`), which
 /// would hold other bytes in replay, where the copy goes the other way,
-/// than in the recording. Volatile accesses keep the compiler from making
-/// it a `memcpy` again.
+/// than in the recording. `rep movsb` leaves only rcx, rsi and rdi
+/// changed, the same way in both.
 unsafe fn copy(from: u64, to: u64, n: u64) {
-    let mut i = 0;
-    while i + 8 <= n {
-        write_volatile((to + i) as *mut [u8; 8], read_volatile((from + i) as *const [u8; 8]));
-        i += 8;
-    }
-    while i < n {
-        write_volatile((to + i) as *mut u8, read_volatile((from + i) as *const u8));
-        i += 1;
-    }
+    asm!(
+        "rep movsb",
+        inout("rcx") n => _,
+        inout("rsi") from => _,
+        inout("rdi") to => _,
+        options(nostack, preserves_flags),
+    );
 }
 
 /// Empties the buffer if a mark (see `AT_MARK`) asked for it.
