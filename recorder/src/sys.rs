@@ -478,12 +478,17 @@ pub fn perf_breakpoint_open(tid: Pid, addr: u64, sample_period: u64) -> Result<O
         bp_len: std::mem::size_of::<libc::c_long>() as u64,
         ..Default::default()
     };
+    perf_event_open(&attr, tid)
+}
+
+/// Opens the perf event `attr` describes on thread `tid` (any CPU).
+fn perf_event_open(attr: &PerfEventAttr, tid: Pid) -> Result<OwnedFd, Errno> {
     // SAFETY: `attr` is a fully initialised perf_event_attr of the size it
     // declares, and outlives the call; the other arguments are integers.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_perf_event_open,
-            &attr as *const PerfEventAttr,
+            attr as *const PerfEventAttr,
             tid.as_raw(),
             -1 as libc::c_int,
             -1 as libc::c_int,
@@ -517,20 +522,7 @@ pub fn perf_task_clock_open(tid: Pid, sample_period: u64) -> Result<OwnedFd, Err
         flags: PERF_ATTR_DISABLED | PERF_ATTR_EXCLUDE_KERNEL | PERF_ATTR_EXCLUDE_HV,
         ..Default::default()
     };
-    // SAFETY: as in `perf_breakpoint_open`.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            &attr as *const PerfEventAttr,
-            tid.as_raw(),
-            -1 as libc::c_int,
-            -1 as libc::c_int,
-            PERF_FLAG_FD_CLOEXEC,
-        )
-    };
-    let fd = Errno::result(fd)? as std::os::fd::RawFd;
-    // SAFETY: perf_event_open just returned this fd, and nothing else owns it.
-    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+    perf_event_open(&attr, tid)
 }
 
 /// Makes every overflow of a perf event queue signal `sig` for thread `tid`
