@@ -259,9 +259,7 @@ impl AtTerminal {
             command.push(' ');
             command.push_str(arg);
         }
-        let mut cmd = std::process::Command::new("script");
-        cmd.args(["-qfec", &command, "/dev/null"]).current_dir(s.dir());
-        let (running, keys) = spawn_interactive(&mut cmd);
+        let (running, keys) = spawn_interactive(&mut s.in_terminal(&command));
         AtTerminal {
             running: Some(running),
             keys,

@@ -250,9 +250,7 @@ fn the_terminal_player_steps_back_to_the_true_state() {
         common::RBACK,
         s.trace().display()
     );
-    let mut script = Command::new("script");
-    script.args(["-qfec", &cmd, "/dev/null"]).current_dir(s.dir());
-    let out = run(&mut script, Some(b"\x1b[C\x1b[C\x1b[Dq"), common::TIMEOUT);
+    let out = run(&mut s.in_terminal(&cmd), Some(b"\x1b[C\x1b[C\x1b[Dq"), common::TIMEOUT);
     assert!(out.status.success(), "{out:?}");
     let text = out.stdout();
     // The terminal is put back after the last screen.

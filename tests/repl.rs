@@ -874,9 +874,7 @@ fn a_huge_step_count_shows_its_progress_and_stops_at_ctrl_c() {
     use std::io::Write;
     let s = demo();
     let command = format!("{} replay {}", common::RBACK, s.trace().display());
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qfec", &command, "/dev/null"]).current_dir(s.dir());
-    let (running, mut keys) = common::spawn_interactive(&mut cmd);
+    let (running, mut keys) = common::spawn_interactive(&mut s.in_terminal(&command));
     keys.write_all(b"break main\n").unwrap();
     running.wait_for_stdout("Breakpoint 1 at ", TIMEOUT);
     keys.write_all(b"continue\n").unwrap();

@@ -478,10 +478,23 @@ impl Session {
     }
 
     /// `rback` run in the scratch directory with this session's
-    /// `RBACK_TRACE_DIR`.
+    /// `RBACK_TRACE_DIR`, and its REPL history there too (not in $HOME).
     pub fn command(&self) -> Command {
         let mut c = Command::new(RBACK);
         c.env("RBACK_TRACE_DIR", self.traces())
+            .env("RBACK_HISTORY", self.dir().join("history"))
+            .env_remove("RUST_BACKTRACE")
+            .current_dir(self.dir());
+        c
+    }
+
+    /// `script` running the shell command line `command` (an rback one)
+    /// with a terminal of its own, set up as [`Session::command`] is.
+    pub fn in_terminal(&self, command: &str) -> Command {
+        let mut c = Command::new("script");
+        c.args(["-qfec", command, "/dev/null"])
+            .env("RBACK_TRACE_DIR", self.traces())
+            .env("RBACK_HISTORY", self.dir().join("history"))
             .env_remove("RUST_BACKTRACE")
             .current_dir(self.dir());
         c
