@@ -41,7 +41,7 @@ const LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/librback_syscal
 /// user's own and closed to others), named by its hash, so that recordings
 /// reuse it; or, if that directory cannot be used, in the trace itself.
 pub(crate) fn install_library(trace_dir: &Path) -> Result<PathBuf> {
-    if let Some(path) = shared_library_path() {
+    if let Some(path) = trace_dir.parent().and_then(shared_library_path) {
         return Ok(path);
     }
     let path = trace_dir.join(LIBRARY_NAME);
@@ -53,16 +53,18 @@ pub(crate) fn install_library(trace_dir: &Path) -> Result<PathBuf> {
 /// debuggers look for its copy in a trace by that name.
 const LIBRARY_NAME: &str = "rback-syscallbuf.so";
 
-fn shared_library_path() -> Option<PathBuf> {
+/// The library's copy shared by the recordings into `traces` (the
+/// directory of the trace being recorded, beside the files they share:
+/// see `files::SharedCopies`), if that directory is the user's own and
+/// closed to others.
+fn shared_library_path(traces: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
     let me = nix::unistd::geteuid().as_raw();
     let private =
         |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me && m.mode() & 0o022 == 0);
-    let root = crate::program::trace_root().ok()?;
-    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&root);
-    let dir = root.join(crate::files::SHARED_DIR);
+    let dir = traces.join(crate::files::SHARED_DIR);
     let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    if !private(&root) || !private(&dir) {
+    if !private(traces) || !private(&dir) {
         return None;
     }
     let hash = blake3::hash(LIBRARY).to_hex();
