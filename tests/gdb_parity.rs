@@ -449,9 +449,11 @@ fn compare(program: Program, script: &str, python: bool) {
 }
 
 /// The copy of the syscall buffer's library that the recording in `s`
-/// loaded, if it did (rback keeps it among the trace's files).
+/// loaded, if it did: the one in the shared directory beside the trace,
+/// by the same path, since the loader leaves that path's length on the
+/// stack too.
 fn preloaded_library(s: &Session) -> Option<PathBuf> {
-    let files = std::fs::read_dir(s.traces().join(".rback-files")).ok()?;
+    let files = std::fs::read_dir(s.trace().parent()?.join(".rback-files")).ok()?;
     files
         .filter_map(|entry| Some(entry.ok()?.path().join("rback-syscallbuf.so")))
         .find(|library| library.is_file())
