@@ -62,9 +62,12 @@ fn shared_library_path(traces: &Path) -> Option<PathBuf> {
     let me = nix::unistd::geteuid().as_raw();
     let private =
         |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me && m.mode() & 0o022 == 0);
+    if !private(traces) {
+        return None;
+    }
     let dir = traces.join(crate::files::SHARED_DIR);
     let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    if !private(traces) || !private(&dir) {
+    if !private(&dir) {
         return None;
     }
     let hash = blake3::hash(LIBRARY).to_hex();
