@@ -10,15 +10,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{
-    assert_no_panic, assert_one_error_line, c_program, rewrite_trace, run, stdout_before, strip_saved_line, Output,
-    Session, TIMEOUT,
+    after_nth, assert_no_panic, assert_one_error_line, c_program, rewrite_trace, run, stdout_before, strip_saved_line,
+    Output, Session, TIMEOUT,
 };
 use recorder::trace::{Event, FileHash, TraceLog, FILES_DIR};
 
 /// The event after the `n`-th (from 1) write to stdout: an image taken at
 /// the start of its interval has printed `n` times.
 fn after_nth_stdout_write(trace: &Path, n: usize) -> u64 {
-    common::after_nth(trace, n, |nr, args| nr == libc::SYS_write && args[0] == 1)
+    after_nth(trace, n, |nr, args| nr == libc::SYS_write && args[0] == 1)
 }
 
 /// `rback checkpoint TRACE --at AT -o IMAGE`, which must work.
@@ -376,18 +376,6 @@ fn an_image_saved_from_a_recorded_restart_keeps_the_files_the_first_image_had() 
     assert_eq!(again.stdout, out.stdout[before.len()..], "{again:?}");
     assert!(again.stdout().starts_with("piece 3: "), "{again:?}");
     assert_eq!(again.code(), 0, "{again:?}");
-}
-
-/// The event after the `n`-th (from 1) syscall event that `pick` accepts.
-fn after_nth(trace: &Path, n: usize, pick: impl Fn(i64, &[u64; 6]) -> bool) -> u64 {
-    let log = TraceLog::load(trace).unwrap();
-    let (i, _) = log
-        .events()
-        .enumerate()
-        .filter(|(_, e)| matches!(e, Event::Syscall(call) if pick(call.nr, &call.args)))
-        .nth(n - 1)
-        .unwrap_or_else(|| panic!("the trace has fewer than {n} such calls"));
-    i as u64 + 1
 }
 
 /// Records `program` (with `args`), saves it at `at(trace)`, restarts that

@@ -22,6 +22,21 @@ fn record_and_replay_twice(session: &Session, args: &[&str], check: impl Fn(&Out
     rec
 }
 
+/// What the debugger prints for the command file `script` on the
+/// session's trace, which it must run through without an error.
+fn debugger_output(session: &Session, script: &std::path::Path) -> String {
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .arg(session.trace())
+        .arg("--batch")
+        .arg("-x")
+        .arg(script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    out.stdout()
+}
+
 #[test]
 fn clocks_ids_stats_and_reads_go_through_the_buffer_and_replay() {
     let session = Session::new();
@@ -175,16 +190,7 @@ fn the_debugger_goes_back_across_thousands_of_buffered_clock_reads() {
         "break 14\nbreak 25\ncontinue\nprint rt.tv_nsec\ncontinue\nprint reads\n\
          reverse-stepi\nreverse-stepi\nstepi\nstepi\nreverse-continue\nprint rt.tv_nsec\n",
     );
-    let mut cmd = session.command();
-    cmd.arg("replay")
-        .arg(session.trace())
-        .arg("--batch")
-        .arg("-x")
-        .arg(script);
-    let out = run(&mut cmd, None, TIMEOUT);
-    assert_no_panic(&out);
-    assert_eq!(out.code(), 0, "{out:?}");
-    let stdout = out.stdout();
+    let stdout = debugger_output(&session, &script);
     let values: Vec<&str> = stdout.lines().filter(|l| l.starts_with("$")).collect();
     assert_eq!(values.len(), 3, "{stdout}");
     let value = |l: &str| l.split(" = ").nth(1).map(str::to_owned);
@@ -390,16 +396,7 @@ fn the_debugger_goes_back_across_a_buffered_madvise_that_dropped_a_page() {
             line("/* dropped */")
         ),
     );
-    let mut cmd = session.command();
-    cmd.arg("replay")
-        .arg(session.trace())
-        .arg("--batch")
-        .arg("-x")
-        .arg(script);
-    let out = run(&mut cmd, None, TIMEOUT);
-    assert_no_panic(&out);
-    assert_eq!(out.code(), 0, "{out:?}");
-    let stdout = out.stdout();
+    let stdout = debugger_output(&session, &script);
     let values: Vec<&str> = stdout
         .lines()
         .filter(|l| l.starts_with('$'))
@@ -440,16 +437,7 @@ fn the_debugger_goes_back_across_a_buffered_readv_and_reads_again() {
             line("/* after readv */")
         ),
     );
-    let mut cmd = session.command();
-    cmd.arg("replay")
-        .arg(session.trace())
-        .arg("--batch")
-        .arg("-x")
-        .arg(script);
-    let out = run(&mut cmd, None, TIMEOUT);
-    assert_no_panic(&out);
-    assert_eq!(out.code(), 0, "{out:?}");
-    let stdout = out.stdout();
+    let stdout = debugger_output(&session, &script);
     let values: Vec<i64> = stdout
         .lines()
         .filter(|l| l.starts_with('$'))

@@ -570,12 +570,7 @@ impl Timeline {
                 }
                 let base = Position::arrival(event, q, k, 0);
                 self.goto(base, None)?;
-                self.cache_steps_base()?;
-                let stepped = self.step_once(None)?;
-                // The live program ran ahead of any position; make it honest.
-                self.at = base.with_steps(1);
-                self.arrivals_known = false;
-                if !matches!(stepped, Halt::Event) && self.live.tracee().regs()?.rip == addr.0 {
+                if self.one_step_arrives(addr)? {
                     return Ok(Some(base));
                 }
             }
@@ -829,12 +824,7 @@ impl Timeline {
                 last
             };
             self.at = named;
-            self.cache_steps_base()?;
-            let stepped = self.step_once(None)?;
-            // The live program ran ahead of any position; make it honest.
-            self.at = named.with_steps(1);
-            self.arrivals_known = false;
-            if !matches!(stepped, Halt::Event) && self.live.tracee().regs()?.rip == addr.0 {
+            if self.one_step_arrives(addr)? {
                 return Ok(Some(named));
             }
         }
@@ -1075,6 +1065,19 @@ impl Timeline {
             counted: counts,
             cpu,
         })
+    }
+
+    /// Takes one step from `self.at` (where the live program stands, kept
+    /// as the step cache): whether it arrives at `addr`. The program is
+    /// then one step past `self.at`, and so named.
+    fn one_step_arrives(&mut self, addr: RemoteAddr) -> Result<bool> {
+        let from = self.at;
+        self.cache_steps_base()?;
+        let stepped = self.step_once(None)?;
+        // The live program ran ahead of any position; make it honest.
+        self.at = from.with_steps(1);
+        self.arrivals_known = false;
+        Ok(!matches!(stepped, Halt::Event) && self.live.tracee().regs()?.rip == addr.0)
     }
 
     /// The instructions that can go on to `addr`, as far as can be told
