@@ -470,7 +470,13 @@ impl TimeTravel for Backend {
             watcher.thread().unpark();
             reason
         });
-        self.interrupt_requested.store(false, Ordering::SeqCst);
+        // An interrupt that came as the movement ended for another reason
+        // (a breakpoint hit gdb will resume from at once, when it has an
+        // ignore count) stops the next movement instead, as gdbserver's
+        // SIGINT left pending in a stopped inferior does.
+        if matches!(reason, Ok(StopReason::Interrupted) | Err(_)) {
+            self.interrupt_requested.store(false, Ordering::SeqCst);
+        }
         let reason = reason.map_err(backend_err)?;
         Ok(match reason {
             StopReason::Breakpoint(addr) => Stop::Breakpoint(addr.0),
