@@ -100,3 +100,11 @@ pub fn apply_tsc(regs: &mut Regs, tsc: u64, aux: Option<u32>, len: u64) {
     }
     regs.rip += len;
 }
+
+/// The numeric fields of `/proc/PID/stat` from field 3 on (proc(5)), so
+/// that field n is at `n - 3`. The command name (field 2) may hold spaces
+/// and parentheses: fields are counted from the last ')'.
+pub fn proc_stat_fields(stat: &str) -> Option<Vec<u64>> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+}

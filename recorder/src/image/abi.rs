@@ -134,11 +134,7 @@ impl MmMap {
 /// The memory layout fields of `/proc/PID/stat` (proc(5): fields 26-28 and
 /// 45-51), with `brk` left to the caller (the file does not show it).
 pub fn mm_layout_from_stat(stat: &str) -> Option<Layout> {
-    // The command name (field 2) may hold spaces and parentheses: fields
-    // are counted from the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
-    // `fields[0]` is field 3.
+    let fields = crate::kernel::proc_stat_fields(stat)?;
     let field = |n: usize| fields.get(n - 3).copied();
     Some(Layout {
         start_code: field(26)?,

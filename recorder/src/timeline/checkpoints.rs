@@ -6,9 +6,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use nix::unistd::Pid;
+
 use crate::replay::ReplaySession;
 use crate::{EventIdx, RemoteAddr, Result};
 
+use super::memory::{held_alone, resident, Alone};
 use super::{Point, Position, Timeline};
 
 /// Events between automatic checkpoints.
@@ -167,6 +170,7 @@ impl Timeline {
     /// Makes a fresh fork of a checkpoint (at `position`) the live tracee.
     pub(super) fn restore_session(&mut self, mut session: ReplaySession, position: Position) -> Result<()> {
         session.prepare()?;
+        self.memory_ledger.going(self.live.tracee().pid);
         self.live = session;
         self.at = position;
         self.held = None;
@@ -249,7 +253,15 @@ impl Timeline {
     /// Pages a checkpoint still shares with the live program or another
     /// checkpoint cost nothing more than the program itself.
     pub fn checkpoint_memory(&self) -> u64 {
-        self.held_sessions().map(|s| private_memory(s.tracee().pid)).sum()
+        self.held_sessions().map(|s| held_alone(s.tracee().pid).bytes).sum()
+    }
+
+    /// The held processes and the live one.
+    fn owned_processes(&self) -> Vec<Pid> {
+        self.held_sessions()
+            .map(|s| s.tracee().pid)
+            .chain([self.live.tracee().pid])
+            .collect()
     }
 
     /// Every process the timeline keeps besides the live one: the
@@ -265,42 +277,59 @@ impl Timeline {
 
     /// Keeps the checkpoints' memory under the budget, dropping the step
     /// cache, then anchors and automatic checkpoints (thinned, then the
-    /// newest ones but the first) until it is. Resident sizes bound the
-    /// private ones from above and cost nothing to read; the private size
-    /// walks every page table (tens of milliseconds per GiB), so it is
-    /// measured at most a fifth of the time while a movement runs (when a
-    /// checkpoint is taken), and `every_time` a movement ends, before the
-    /// user looks: the live program's writes are what make a checkpoint's
-    /// shared pages its own.
+    /// newest ones but the first) until it is. The exact measure walks
+    /// every page table (about 200 ms per GiB of each checkpoint), so it is
+    /// made only when the cheap bounds (resident sizes, and the
+    /// [`super::memory::MemoryLedger`]'s) allow more than the budget: at most a fifth of
+    /// the time while a movement runs (when a checkpoint is taken), and
+    /// `every_time` a movement ends, before the user looks.
     pub(super) fn keep_memory_budget(&mut self, every_time: bool) {
         let budget = self.policy.memory_budget;
         let resident: u64 = self.held_sessions().map(|s| resident(s.tracee().pid)).sum();
         if resident <= budget || (!every_time && Instant::now() < self.memory_check_after) {
             return;
         }
+        let owned = self.owned_processes();
+        if self.memory_ledger.bound(owned.into_iter()).is_some_and(|b| b <= budget) {
+            return;
+        }
         let started = Instant::now();
-        while self.checkpoint_memory() > budget {
-            if self.snapshots.pop().is_some()
-                || self.approach.take().is_some()
-                || self.step_cache.take().is_some()
-                || self.thin(|c| c.counts.is_some())
-                || self.thin(is_auto)
-            {
-                continue;
-            }
-            // Too few to thin: the newest anchor or automatic one goes,
-            // never the first (the start of the recording).
-            match (1..self.checkpoints.len())
-                .rev()
-                .find(|&i| is_auto(&self.checkpoints[i]) || self.checkpoints[i].counts.is_some())
-            {
-                Some(i) => {
-                    self.checkpoints.remove(i);
-                }
-                None => break,
+        loop {
+            let measures: Vec<Alone> = self.held_sessions().map(|s| held_alone(s.tracee().pid)).collect();
+            let alone: u64 = measures.iter().map(|m| m.bytes).sum();
+            if alone <= budget || !self.give_back_memory() {
+                let huge_pages = measures.iter().any(|m| m.huge_pages);
+                let owned = self.owned_processes();
+                self.memory_ledger.measured(alone, owned.into_iter(), huge_pages);
+                break;
             }
         }
         self.memory_check_after = Instant::now() + started.elapsed() * 4;
+    }
+
+    /// Drops one thing that holds memory: a snapshot, the approach, the
+    /// step cache, half the anchors or automatic checkpoints, or the
+    /// newest of them but the first (the start of the recording). Returns
+    /// whether anything went.
+    fn give_back_memory(&mut self) -> bool {
+        if self.snapshots.pop().is_some()
+            || self.approach.take().is_some()
+            || self.step_cache.take().is_some()
+            || self.thin(|c| c.counts.is_some())
+            || self.thin(is_auto)
+        {
+            return true;
+        }
+        match (1..self.checkpoints.len())
+            .rev()
+            .find(|&i| is_auto(&self.checkpoints[i]) || self.checkpoints[i].counts.is_some())
+        {
+            Some(i) => {
+                self.checkpoints.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Forks the live program as a [`Snapshot`], when the arrival counts
@@ -385,26 +414,6 @@ impl Timeline {
         self.arrivals_known = true;
         Ok(())
     }
-}
-
-/// The resident set size of a process in bytes (0 if it cannot be read).
-pub(super) fn resident(pid: nix::unistd::Pid) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/statm"))
-        .ok()
-        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
-}
-
-/// `Private_Dirty` of a process in bytes: the pages only it holds (0 if
-/// it cannot be read).
-pub(super) fn private_memory(pid: nix::unistd::Pid) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("Private_Dirty:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 /// An automatic checkpoint at an interval start (not an anchor, not named).

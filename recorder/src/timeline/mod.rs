@@ -41,6 +41,7 @@ use self::watchpoints::WATCH_SLOTS;
 
 mod checkpoints;
 mod intervals;
+mod memory;
 mod movement;
 mod positions;
 mod run;
@@ -140,6 +141,8 @@ pub struct Timeline {
     last_cpu_check: Instant,
     /// When the checkpoints' memory may be measured again.
     memory_check_after: Instant,
+    /// Bounds what the checkpoints hold alone between exact measures.
+    memory_ledger: memory::MemoryLedger,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -302,6 +305,7 @@ impl Timeline {
             cpu_mark: 0,
             last_cpu_check: Instant::now(),
             memory_check_after: Instant::now(),
+            memory_ledger: memory::MemoryLedger::default(),
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
