@@ -567,6 +567,7 @@ impl TimeTravel for Backend {
     // each resume; the timeline only hears of the difference, at the resume
     // (see `sync_breakpoints`).
     fn set_breakpoint(&mut self, addr: u64) -> Result<(), BackendError> {
+        Timeline::check_breakpoint_address(RemoteAddr(addr)).map_err(backend_err)?;
         self.wanted_breakpoints.insert(addr);
         Ok(())
     }

@@ -160,6 +160,13 @@ impl Session {
         let exec_happened = !self.mapped.is_empty() && program(&mapped) != program(&self.mapped);
         let modules = debuginfo::modules_from_mappings(&mapped);
         let mut debug = DebugInfo::new(modules);
+        for (start, end, name) in recorder::tracee::RBACK_PAGE_CODE {
+            debug.name_code(debuginfo::NamedCode {
+                range: recorder::tracee::RBACK_PAGE.0 + start..recorder::tracee::RBACK_PAGE.0 + end,
+                module: "[rback page]".into(),
+                function: name.into(),
+            });
+        }
         for dir in &self.directories {
             debug.add_directory(dir.clone());
         }
@@ -420,6 +427,9 @@ impl Session {
     /// returns its number.
     pub fn add_breakpoint(&mut self, spec: &str, temporary: bool, condition: Option<String>) -> Result<usize> {
         let addrs = self.resolve_location(spec)?;
+        for &a in &addrs {
+            Timeline::check_breakpoint_address(a)?;
+        }
         let number = self.next_breakpoint;
         self.next_breakpoint += 1;
         for &a in &addrs {

@@ -446,3 +446,41 @@ fn the_debugger_goes_back_across_a_buffered_readv_and_reads_again() {
     let byte = byte as i8 as i64;
     assert_eq!(values, [0, byte, byte, 0, byte], "{stdout}");
 }
+
+/// A stop at a buffered call's event is in rback's own page, where the
+/// library makes the call: the debugger names that code instead of
+/// showing `?? ()`, and refuses a breakpoint there (the library checks
+/// the page's code, so an int3 in it would change what the program does).
+#[test]
+fn a_stop_at_a_buffered_call_names_rbacks_page_and_refuses_breakpoints_there() {
+    use recorder::trace::{Event, TraceLog};
+    let session = Session::new();
+    let rec = session.record(c_program("clocks"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let log = TraceLog::load(&session.trace()).unwrap();
+    let first_buffered = log
+        .events()
+        .position(|e| matches!(e, Event::Syscall(call) if call.buffered))
+        .expect("a buffered call");
+    let script = session.write("script.gdb", format!("goto {}\nbt 2\n", first_buffered + 1));
+    let stdout = debugger_output(&session, &script);
+    assert!(
+        stdout.contains("#0  0x00006fffffff0022 in rback_buffered_syscall () from [rback page]\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("#1  "), "{stdout}");
+    let script = session.write("break.gdb", "break *0x6fffffff0020\n");
+    let mut cmd = session.command();
+    cmd.arg("replay")
+        .arg(session.trace())
+        .arg("--batch")
+        .arg("-x")
+        .arg(&script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert!(
+        out.stderr()
+            .contains("cannot set a breakpoint at 0x6fffffff0020: it is in rback's own page"),
+        "{out:?}"
+    );
+}

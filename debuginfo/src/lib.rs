@@ -141,9 +141,20 @@ impl Location {
     }
 }
 
+/// Code that no module's file describes but that has a name to show, as
+/// gdb names code by its symbol: rback's own page in the tracee.
+#[derive(Clone, Debug)]
+pub struct NamedCode {
+    pub range: std::ops::Range<u64>,
+    /// Shown as a library's name is (`from [rback page]`).
+    pub module: String,
+    pub function: String,
+}
+
 /// The debug information of all the modules of one address space.
 pub struct DebugInfo {
     modules: Vec<ModuleState>,
+    named_code: Vec<NamedCode>,
     sources: source::SourceFinder,
     /// Modules that could not be read, said once each (see [`DebugInfo::warnings`]).
     warnings: RefCell<Vec<String>>,
@@ -175,6 +186,7 @@ impl DebugInfo {
                     statements: OnceCell::new(),
                 })
                 .collect(),
+            named_code: Vec::new(),
             sources: source::SourceFinder::default(),
             warnings: RefCell::new(Vec::new()),
         }
@@ -195,6 +207,28 @@ impl DebugInfo {
         self.warnings.borrow_mut().push(message);
     }
 
+    /// Names code outside every module (see [`NamedCode`]).
+    pub fn name_code(&mut self, code: NamedCode) {
+        self.named_code.push(code);
+    }
+
+    /// A named piece of code's location: its name and the offset into it,
+    /// and nothing more (it has no lines).
+    fn named_code_at(&self, pc: u64, lookup: u64) -> Option<Location> {
+        let code = self.named_code.iter().find(|c| c.range.contains(&lookup))?;
+        Some(Location {
+            pc,
+            module: code.module.clone(),
+            function: Some(code.function.clone()),
+            file: None,
+            line: None,
+            column: None,
+            inlined_into: Vec::new(),
+            symbol: Some(code.function.clone()),
+            offset: Some(pc - code.range.start),
+        })
+    }
+
     /// The module whose loaded segments contain `pc`.
     fn module_at(&self, pc: u64) -> Option<&ModuleState> {
         self.modules.iter().find(|m| {
@@ -212,7 +246,9 @@ impl DebugInfo {
     /// lookup is `pc - 1`, which is still inside the call instruction, because
     /// a call can be the last instruction of its function.
     fn symbolize_at(&self, pc: u64, lookup: u64) -> Option<Location> {
-        let ms = self.module_at(lookup)?;
+        let Some(ms) = self.module_at(lookup) else {
+            return self.named_code_at(pc, lookup);
+        };
         let link = ms.to_link(lookup);
         let mut location = Location {
             pc,

@@ -118,6 +118,8 @@ pub trait TimeTravel {
     /// A scratch change: the next movement throws it away.
     fn write_memory(&mut self, addr: u64, data: &[u8]) -> Result<(), BackendError>;
 
+    /// An error refuses the breakpoint (gdb says it cannot insert it); the
+    /// session goes on.
     fn set_breakpoint(&mut self, addr: u64) -> Result<(), BackendError>;
     fn remove_breakpoint(&mut self, addr: u64) -> Result<(), BackendError>;
     /// `Ok(false)` when the watchpoint cannot be had (no slot left, a

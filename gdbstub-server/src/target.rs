@@ -395,9 +395,10 @@ impl<B: TimeTravel> Breakpoints for Target<'_, B> {
 }
 
 impl<B: TimeTravel> SwBreakpoint for Target<'_, B> {
+    /// A breakpoint the backend refuses (see [`crate::TimeTravel::set_breakpoint`])
+    /// is one gdb could not insert, not the end of the session.
     fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.be().set_breakpoint(addr).map_err(|e| self.fatal(e))?;
-        Ok(true)
+        Ok(self.be().set_breakpoint(addr).is_ok())
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
@@ -412,7 +413,9 @@ impl<B: TimeTravel> SwBreakpoint for Target<'_, B> {
 // register, so a hardware breakpoint is the same thing, reported as such.
 impl<B: TimeTravel> HwBreakpoint for Target<'_, B> {
     fn add_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.be().set_breakpoint(addr).map_err(|e| self.fatal(e))?;
+        if self.be().set_breakpoint(addr).is_err() {
+            return Ok(false);
+        }
         self.hw_breakpoints.insert(addr);
         Ok(true)
     }

@@ -31,6 +31,17 @@ pub type Regs = libc::user_regs_struct;
 /// Where the rback page lives: far below the top-down mmap area and far above
 /// any heap, so neither ever grows into it.
 pub const RBACK_PAGE: RemoteAddr = RemoteAddr(crate::syscallbuf::layout::RBACK_PAGE_ADDR);
+/// The code in the rback page, by the names the debugger shows for it (a
+/// program stopped at a buffered syscall is in the gadget), as offsets
+/// into the page.
+pub const RBACK_PAGE_CODE: [(u64, u64, &str); 3] = {
+    use crate::syscallbuf::layout::{GADGET_OFFSET, RUN_GADGET_OFFSET};
+    [
+        (0, GADGET_OFFSET, "rback_injected_syscall"),
+        (GADGET_OFFSET, RUN_GADGET_OFFSET, "rback_buffered_syscall"),
+        (RUN_GADGET_OFFSET, RUN_GADGET_OFFSET + 16, "rback_unrecorded_syscall"),
+    ]
+};
 /// `syscall; int3`: an injected call stops at the int3 right after it.
 const PAGE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
 /// Scratch space in the page for strings passed to injected calls.
@@ -601,6 +612,17 @@ fn open_mem(pid: Pid) -> Result<File> {
         .write(true)
         .open(format!("/proc/{pid}/mem"))
         .map_err(|e| Error::Spawn(format!("cannot open the memory of tracee {pid}: {e}")))
+}
+
+impl Tracee {
+    /// Sends SIGKILL to the tracee's process without waiting for it to
+    /// die; dropping the tracee reaps it. A process frees its memory as it
+    /// dies, which for a large one takes about as long as forking it did.
+    pub(crate) fn start_dying(&self) {
+        if !self.gone.get() {
+            let _ = sys::tgkill(self.tgid, self.pid, libc::SIGKILL);
+        }
+    }
 }
 
 impl Drop for Tracee {

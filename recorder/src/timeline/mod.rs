@@ -143,6 +143,8 @@ pub struct Timeline {
     memory_check_after: Instant,
     /// Bounds what the checkpoints hold alone between exact measures.
     memory_ledger: memory::MemoryLedger,
+    /// The live program a restore replaced, killed but not reaped yet.
+    dying: Option<ReplaySession>,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -306,6 +308,7 @@ impl Timeline {
             last_cpu_check: Instant::now(),
             memory_check_after: Instant::now(),
             memory_ledger: memory::MemoryLedger::default(),
+            dying: None,
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
@@ -582,6 +585,20 @@ impl Timeline {
     pub fn remove_watchpoint(&mut self, addr: RemoteAddr, len: usize, kind: WatchKind) {
         self.watches
             .retain(|w| !(w.addr == addr && usize::from(w.len) == len && w.kind == kind));
+    }
+
+    /// Whether a breakpoint may go at `addr`: not in the memory rback
+    /// keeps in the program (its page and the syscall buffer), whose code
+    /// the program's syscall buffer library reads and would see changed.
+    pub fn check_breakpoint_address(addr: RemoteAddr) -> Result<()> {
+        let (start, end) = crate::syscallbuf::layout::RBACK_REGION;
+        if (start..end).contains(&addr.0) {
+            return Err(Error::Program(format!(
+                "cannot set a breakpoint at {:#x}: it is in rback's own page, whose code the program checks",
+                addr.0
+            )));
+        }
+        Ok(())
     }
 
     pub fn set_breakpoint(&mut self, addr: RemoteAddr) {
