@@ -614,17 +614,6 @@ fn open_mem(pid: Pid) -> Result<File> {
         .map_err(|e| Error::Spawn(format!("cannot open the memory of tracee {pid}: {e}")))
 }
 
-impl Tracee {
-    /// Sends SIGKILL to the tracee's process without waiting for it to
-    /// die; dropping the tracee reaps it. A process frees its memory as it
-    /// dies, which for a large one takes about as long as forking it did.
-    pub(crate) fn start_dying(&self) {
-        if !self.gone.get() {
-            let _ = sys::tgkill(self.tgid, self.pid, libc::SIGKILL);
-        }
-    }
-}
-
 impl Drop for Tracee {
     fn drop(&mut self) {
         if self.gone.get() {

@@ -1150,15 +1150,6 @@ impl ReplaySession {
         &self.tracee
     }
 
-    /// Kills every process of the replay without waiting for them to die
-    /// (see [`Tracee::start_dying`]); dropping the session reaps them.
-    pub(crate) fn start_dying(&self) {
-        self.tracee.start_dying();
-        for t in self.others.iter().map(|o| &o.tracee).chain(&self.zombies) {
-            t.start_dying();
-        }
-    }
-
     /// Whether the thread's next stop is a preemption's (see
     /// `at_placed_point`): an interrupt stop that is an event.
     pub(crate) fn switch_armed(&self) -> bool {

@@ -171,12 +171,7 @@ impl Timeline {
     pub(super) fn restore_session(&mut self, mut session: ReplaySession, position: Position) -> Result<()> {
         session.prepare()?;
         self.memory_ledger.going(self.live.tracee().pid);
-        // The replaced program dies while the replay goes on (a 1 GiB one
-        // takes 20 ms to free its memory), and is reaped at the next
-        // restore, after that one's fork, or when the timeline goes.
-        let replaced = std::mem::replace(&mut self.live, session);
-        replaced.start_dying();
-        drop(self.dying.replace(replaced));
+        self.live = session;
         self.at = position;
         self.held = None;
         self.inserted.clear();

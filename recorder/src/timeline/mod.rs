@@ -143,8 +143,6 @@ pub struct Timeline {
     memory_check_after: Instant,
     /// Bounds what the checkpoints hold alone between exact measures.
     memory_ledger: memory::MemoryLedger,
-    /// The live program a restore replaced, killed but not reaped yet.
-    dying: Option<ReplaySession>,
     breakpoints: BTreeSet<RemoteAddr>,
     /// Breakpoints written into the live tracee, with the bytes they hide.
     inserted: Vec<(RemoteAddr, u8)>,
@@ -308,7 +306,6 @@ impl Timeline {
             last_cpu_check: Instant::now(),
             memory_check_after: Instant::now(),
             memory_ledger: memory::MemoryLedger::default(),
-            dying: None,
             breakpoints: BTreeSet::new(),
             inserted: Vec::new(),
             arrivals: HashMap::new(),
