@@ -200,6 +200,7 @@ pub struct Timeline {
     tick: Arc<AtomicBool>,
     /// Whether the current run stops for ticks (else they are dropped).
     ticks_wanted: bool,
+    ticker: run::Ticker,
     /// A hidden checkpoint where the last reverse step started stepping.
     step_cache: Option<StepCache>,
     /// Forks left by the last long free runs (see [`Snapshot`]), oldest
@@ -287,6 +288,8 @@ impl Timeline {
         let mut live = ReplaySession::start_from(trace_dir, log.clone(), false, follow)?;
         live.set_stop_at_boundaries(true);
         let interrupted = Arc::new(AtomicBool::new(false));
+        let running = Arc::new(AtomicI32::new(0));
+        let tick = Arc::new(AtomicBool::new(false));
         if let Some(recording) = &frontier {
             live.set_feed(recording.feed(interrupted.clone()));
         }
@@ -327,9 +330,10 @@ impl Timeline {
             stepped_watch: None,
             interrupted,
             settling: false,
-            running: Arc::new(AtomicI32::new(0)),
-            tick: Arc::new(AtomicBool::new(false)),
+            running: running.clone(),
+            tick: tick.clone(),
             ticks_wanted: false,
+            ticker: run::Ticker::new(running, tick),
             step_cache: None,
             snapshots: Vec::new(),
             last_snapshot: None,

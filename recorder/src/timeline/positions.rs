@@ -16,7 +16,7 @@ use crate::{Error, EventIdx, RemoteAddr, Result};
 
 use super::checkpoints::Checkpoint;
 use super::intervals::placed_by_count;
-use super::run::{Goal, Halt, Ticker, ANCHOR_EVERY};
+use super::run::{Goal, Halt, ANCHOR_EVERY};
 use super::watchpoints::{Watch, WATCH_SLOTS};
 use super::{Timeline, COUNTER_SLOT};
 
@@ -1283,11 +1283,15 @@ impl Timeline {
         every: Option<Duration>,
         f: impl FnOnce(&mut Timeline) -> Result<T>,
     ) -> Result<T> {
-        let ticker = every.map(|every| Ticker::start(self.running.clone(), self.tick.clone(), every));
-        self.ticks_wanted = ticker.is_some();
+        if let Some(every) = every {
+            self.ticker.start(every);
+        }
+        self.ticks_wanted = every.is_some();
         let result = f(self);
         self.ticks_wanted = false;
-        drop(ticker);
+        if every.is_some() {
+            self.ticker.stop();
+        }
         self.tick.store(false, Ordering::SeqCst);
         result
     }

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::counter::{CounterStop, ExecCounter};
 use crate::kernel::{si_code, SI_KERNEL, TRAP_HWBKPT};
@@ -35,10 +35,31 @@ impl Hit {
 }
 
 /// Signals the live tracee every `ANCHOR_EVERY` while a long counted run
-/// goes on, so that it leaves anchors behind; stops when dropped.
+/// goes on, so that it leaves anchors behind. One thread serves the
+/// timeline for its whole life: a run is often one event long (a
+/// reverse-continue across a syscall-heavy program makes thousands), and
+/// starting a thread for each cost more than the run itself.
 pub(super) struct Ticker {
-    stop: Option<std::sync::mpsc::Sender<()>>,
+    shared: Arc<(Mutex<TickerState>, Condvar)>,
+    running: Arc<AtomicI32>,
+    tick: Arc<AtomicBool>,
+    /// Started at the first run that wants ticks.
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct TickerState {
+    /// How often to tick; `None` while no run wants ticks.
+    every: Option<Duration>,
+    /// When the current run started, or last ticked.
+    since: Instant,
+    /// The thread waits for a run to start (and must be woken for one).
+    idle: bool,
+    /// Otherwise, until when the thread waits for a tick's time; it sees
+    /// any change then, so that starting and stopping the thousands of
+    /// short runs of a long search wakes it only when a run needs a tick
+    /// before that.
+    waiting_until: Option<Instant>,
+    quit: bool,
 }
 
 /// Run time between anchors: a run to a position from the anchor before it
@@ -46,27 +67,80 @@ pub(super) struct Ticker {
 pub(super) const ANCHOR_EVERY: Duration = Duration::from_millis(25);
 
 impl Ticker {
-    pub(super) fn start(running: Arc<AtomicI32>, tick: Arc<AtomicBool>, every: Duration) -> Ticker {
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                let pid = running.load(Ordering::SeqCst);
-                if pid != 0 && !tick.swap(true, Ordering::SeqCst) {
-                    let pid = nix::unistd::Pid::from_raw(pid);
-                    let _ = crate::sys::tgkill(pid, pid, crate::counter::COUNTER_SIGNAL);
-                }
-            }
-        });
+    pub(super) fn new(running: Arc<AtomicI32>, tick: Arc<AtomicBool>) -> Ticker {
+        let state = TickerState {
+            every: None,
+            since: Instant::now(),
+            idle: false,
+            waiting_until: None,
+            quit: false,
+        };
         Ticker {
-            stop: Some(stop),
-            thread: Some(thread),
+            shared: Arc::new((Mutex::new(state), Condvar::new())),
+            running,
+            tick,
+            thread: None,
+        }
+    }
+
+    /// Ticks every `every` from now until [`Ticker::stop`].
+    pub(super) fn start(&mut self, every: Duration) {
+        if self.thread.is_none() {
+            let (shared, running, tick) = (self.shared.clone(), self.running.clone(), self.tick.clone());
+            self.thread = Some(std::thread::spawn(move || tick_while_wanted(&shared, &running, &tick)));
+        }
+        let (state, changed) = &*self.shared;
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        state.every = Some(every);
+        state.since = Instant::now();
+        if state.idle || state.waiting_until.is_some_and(|until| state.since + every < until) {
+            changed.notify_one();
+        }
+    }
+
+    /// No tick comes after this returns (one may already be on its way
+    /// to the tracee).
+    pub(super) fn stop(&mut self) {
+        self.shared.0.lock().unwrap_or_else(|e| e.into_inner()).every = None;
+    }
+}
+
+/// The ticker's thread: waits for a run that wants ticks, then signals the
+/// tracee every period of it while it goes on. A tick is sent with the
+/// state locked, so none comes after `stop`.
+fn tick_while_wanted(shared: &(Mutex<TickerState>, Condvar), running: &AtomicI32, tick: &AtomicBool) {
+    let (state, changed) = shared;
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    while !state.quit {
+        let Some(every) = state.every else {
+            state.idle = true;
+            state = changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.idle = false;
+            continue;
+        };
+        let due = state.since + every;
+        if let Some(left) = due.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            state.waiting_until = Some(due);
+            state = changed.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+            state.waiting_until = None;
+            continue;
+        }
+        state.since = Instant::now();
+        let pid = running.load(Ordering::SeqCst);
+        if pid != 0 && !tick.swap(true, Ordering::SeqCst) {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = crate::sys::tgkill(pid, pid, crate::counter::COUNTER_SIGNAL);
         }
     }
 }
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        {
+            let (state, changed) = &*self.shared;
+            state.lock().unwrap_or_else(|e| e.into_inner()).quit = true;
+            changed.notify_one();
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
