@@ -978,9 +978,11 @@ libc_function! {
     /// handler, flags (as an `int`: the padding after them is left alone)
     /// and restorer, and the whole 128-byte mask. glibc copies the
     /// kernel's 8 bytes of mask followed by 120 bytes of its own
-    /// uninitialized stack; here they are zeros, the empty rest of the set
-    /// (no caller can see a difference: glibc's set functions know only
-    /// signals 1 to 64).
+    /// uninitialized stack (glibc 2.36 to today's sources); here they are
+    /// zeros, the empty rest of the set. Setting an action or testing a
+    /// signal reads only the first 8 bytes; `sigisemptyset` and the like,
+    /// which read all 128, see the kernel's set here, where glibc's
+    /// garbage can make it look fuller.
     fn sigaction(sig: i32, act: *const u8, old: *mut u8) -> i32 {
         if !act.is_null() || old.is_null() || !(1..=64).contains(&sig) || GLIBC_SIGNALS & 1 << (sig - 1) != 0 || !buffering() {
             return __sigaction(sig, act, old);
@@ -1008,9 +1010,10 @@ libc_function! {
 
 libc_function! {
     /// `isatty` asks the kernel for the terminal's settings (`TCGETS`, as
-    /// glibc's `tcgetattr` does; glibc 2.42 and later ask with `TCGETS2`,
-    /// which answers the same question): buffered, whatever `fd` is (see
-    /// `terminal_question`). A refusal is the answer "no", with its errno.
+    /// glibc 2.36 does through its `tcgetattr`; glibc's current sources ask
+    /// with `TCGETS2`, which every terminal answers alike): buffered,
+    /// whatever `fd` is (see `terminal_question`). A refusal is the answer
+    /// "no", with its errno.
     fn isatty(fd: i32) -> i32 {
         let mut termios = [0u32; (KERNEL_TERMIOS_SIZE / 4) as usize];
         let at = termios.as_mut_ptr() as u64;
