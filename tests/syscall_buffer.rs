@@ -559,3 +559,53 @@ fn python_asks_about_signals_and_terminals_through_the_buffer() {
     let (buffered, traced) = buffered_and_traced_of(&trace, libc::SYS_ioctl, |a| a[1] == libc::TCGETS);
     assert!(buffered >= 3 && traced == 0, "{buffered} buffered, {traced} traced");
 }
+
+#[test]
+fn both_replays_answer_a_buffered_question_with_the_recorded_bytes() {
+    // The trace's last answer about SIGUSR1 is edited to say SA_NOCLDSTOP
+    // too: `replay -a` (from the record written ahead) and the debugger's
+    // replay (which traps the call) must both hand the program that, not
+    // what the kernel would say now. The program then prints other flags
+    // than it did while recording, which `replay -a` reports at its write
+    // of everything it printed (at its exit, into a pipe); the debugger
+    // shows them before that.
+    let session = Session::new();
+    let rec = session.record(buffered_calls(), &["questions"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let edited = session.path("edited");
+    rewrite_trace(&session.trace(), &edited, |events| {
+        use recorder::trace::Event;
+        let call = events
+            .iter_mut()
+            .filter_map(|e| match e {
+                Event::Syscall(call)
+                    if call.nr == libc::SYS_rt_sigaction && call.buffered && call.args[0] == libc::SIGUSR1 as u64 =>
+                {
+                    Some(call)
+                }
+                _ => None,
+            })
+            .last()
+            .expect("buffered questions about SIGUSR1");
+        // The kernel's flags are the second word of its answer.
+        call.writes[0].bytes[8] |= libc::SA_NOCLDSTOP as u8;
+    });
+    let mut cmd = session.command();
+    cmd.arg("replay").arg(&edited).arg("-a");
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_ne!(out.code(), 0, "{out:?}");
+    assert!(out.stderr().contains(": expected write of \"before: "), "{out:?}");
+    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
+    let line = source.lines().position(|l| l.contains("/* answered */")).unwrap() + 1;
+    let script = session.write(
+        "script.gdb",
+        format!("break {line}\ncontinue\ncontinue\nprint usr1_now.sa_flags\n"),
+    );
+    let mut cmd = session.command();
+    cmd.arg("replay").arg(&edited).arg("--batch").arg("-x").arg(&script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().contains("$1 = 335544321\n"), "{out:?}");
+}
