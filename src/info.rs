@@ -17,6 +17,8 @@ pub fn describe(dir: &Path) -> Result<String> {
     let mut syscalls: BTreeMap<String, u64> = BTreeMap::new();
     let (mut rdtsc, mut signals, mut execs) = (0u64, 0u64, 0u64);
     let (mut tasks, mut switches) = (1u64, 0u64);
+    // Calls made through the syscall buffer, without a stop each.
+    let mut buffered = 0u64;
     let mut exit = None;
     let mut from_image = None;
     let mut tree = TreeReader::default();
@@ -35,6 +37,7 @@ pub fn describe(dir: &Path) -> Result<String> {
                 {
                     tasks += 1;
                 }
+                buffered += s.buffered as u64;
                 *syscalls.entry(recorder::syscalls::name(s.nr)).or_default() += 1
             }
             Next::Event(Event::Switch(_)) => switches += 1,
@@ -126,7 +129,7 @@ pub fn describe(dir: &Path) -> Result<String> {
     writeln!(w, "signals:   {signals}")?;
     writeln!(w, "rdtsc:     {rdtsc}")?;
     let total: u64 = syscalls.values().sum();
-    writeln!(w, "syscalls:  {total}")?;
+    writeln!(w, "syscalls:  {total} ({buffered} buffered)")?;
     let mut by_count: Vec<_> = syscalls.into_iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     for (name, n) in by_count {

@@ -484,3 +484,166 @@ fn a_stop_at_a_buffered_call_names_rbacks_page_and_refuses_breakpoints_there() {
         "{out:?}"
     );
 }
+
+#[test]
+fn questions_about_signal_actions_and_terminals_are_buffered_and_replay() {
+    let session = Session::new();
+    let rec = record_checking_memory(&session, &["questions"], |rec| {
+        assert_eq!(rec.code(), 0, "{rec:?}");
+        let out = rec.stdout();
+        // glibc refuses 0, its own signals and 65 itself; the handler set
+        // for SIGUSR1 ran, and the answers after show it and SIG_IGN with
+        // glibc's restorer, and its mask.
+        assert!(
+            out.starts_with("before: 0:-1/22 1:dfl/0/none/0/0/0xa5 2:dfl/0/none/0/0/0xa5 "),
+            "{out}"
+        );
+        assert!(
+            out.contains(" 31:dfl/0/none/0/0/0xa5 32:-1/22 33:-1/22 34:dfl/0/none/0/0/0xa5 "),
+            "{out}"
+        );
+        assert!(out.contains(" 64:dfl/0/none/0/0/0xa5 65:-1/22\n"), "{out}");
+        assert!(
+            out.contains("\nset 0 (was dfl) ignored 0 own -1? -1 errno 22, seen 10\n"),
+            "{out}"
+        );
+        assert!(out.contains(" 2:ign/0x4000000/restorer/0/0/0xa5 "), "{out}");
+        assert!(out.contains(" 10:on_usr1/0x14000000/restorer/1/0/0xa5 "), "{out}");
+        assert!(out.contains("\nno answer 0\n"), "{out}");
+        assert!(
+            out.contains(
+                "isatty: pipe 0 errno 25; pipe 0 errno 25; file 0 errno 25; closed 0 errno 9; \
+                 pty master 1 errno 0; pty 1 errno 0;\n"
+            ),
+            "{out}"
+        );
+        assert!(out.ends_with("SIGUSR1 flags 0x14000000, asked 130\n"), "{out}");
+    });
+    // The answers are glibc's, to the byte it shows: natively, the same.
+    let native = run(
+        std::process::Command::new(buffered_calls()).arg("questions"),
+        None,
+        TIMEOUT,
+    );
+    assert_eq!(native.stdout(), rec.stdout());
+    let trace = session.trace();
+    // 62 signals asked twice and SIGUSR1 once more went through the buffer;
+    // the question with no answer, the actions set and the raise did not.
+    let question = |a: &[u64; 6]| a[1] == 0 && a[2] != 0;
+    assert_eq!(
+        buffered_and_traced_of(&trace, libc::SYS_rt_sigaction, question),
+        (125, 0)
+    );
+    assert_eq!(
+        buffered_and_traced_of(&trace, libc::SYS_rt_sigaction, |a| !question(a)),
+        (0, 3)
+    );
+    let tcgets = |a: &[u64; 6]| a[1] == libc::TCGETS;
+    assert_eq!(buffered_and_traced_of(&trace, libc::SYS_ioctl, tcgets), (6, 0));
+    // The pseudo-terminal's own requests stay traced.
+    assert_eq!(buffered_and_traced_of(&trace, libc::SYS_ioctl, |a| !tcgets(a)).0, 0);
+}
+
+#[test]
+fn the_debugger_replays_buffered_questions_and_goes_back_across_them() {
+    // Line "answered" comes after the last questions: SIGUSR1's flags
+    // (SA_RESTART and glibc's SA_RESTORER) and isatty's answers. Stepping
+    // back and forward, and going back to the start of `questions`, before
+    // every question and the handler, and forward again, must show them
+    // again.
+    let session = Session::new();
+    let rec = session.record(buffered_calls(), &["questions"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
+    let line = |marker: &str| source.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let script = session.write(
+        "script.gdb",
+        format!(
+            "break questions\nbreak {}\ncontinue\ncontinue\ncontinue\n\
+             print usr1_now.sa_flags\nprint answers[3]\nprint answers[5]\n\
+             reverse-stepi 200\nstepi 200\nprint usr1_now.sa_flags\nprint answers[5]\n\
+             reverse-continue\nprint usr1_seen\ncontinue\ncontinue\nprint usr1_now.sa_flags\nprint answers[5]\n",
+            line("/* answered */")
+        ),
+    );
+    let stdout = debugger_output(&session, &script);
+    let values: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with('$'))
+        .filter_map(|l| l.split(" = ").nth(1))
+        .collect();
+    assert_eq!(
+        values,
+        ["335544320", "0", "1", "335544320", "1", "0", "335544320", "1"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn python_asks_about_signals_and_terminals_through_the_buffer() {
+    // Not the `python3` in PATH: a pyenv shim there is a script of its own.
+    let python = system_program("/usr/bin/python3");
+    let session = Session::new();
+    let (rec, _) = session.record_and_replay(&python, &["-c", "import os; print(os.isatty(1))"], None);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    // The test's stdout is a pipe.
+    assert_eq!(rec.stdout(), "False\n", "{rec:?}");
+    assert_replay_matches(&rec, &session.replay());
+    // Its start asks about every signal it may handle (PyOS_getsig) and
+    // whether its standard streams are terminals.
+    let trace = session.trace();
+    let (buffered, traced) = buffered_and_traced_of(&trace, libc::SYS_rt_sigaction, |a| a[1] == 0);
+    assert!(buffered >= 60 && traced == 0, "{buffered} buffered, {traced} traced");
+    let (buffered, traced) = buffered_and_traced_of(&trace, libc::SYS_ioctl, |a| a[1] == libc::TCGETS);
+    assert!(buffered >= 3 && traced == 0, "{buffered} buffered, {traced} traced");
+}
+
+#[test]
+fn both_replays_answer_a_buffered_question_with_the_recorded_bytes() {
+    // The trace's last answer about SIGUSR1 is edited to say SA_NOCLDSTOP
+    // too: `replay -a` (from the record written ahead) and the debugger's
+    // replay (which traps the call) must both hand the program that, not
+    // what the kernel would say now. The program then prints other flags
+    // than it did while recording, which `replay -a` reports at its write
+    // of everything it printed (at its exit, into a pipe); the debugger
+    // shows them before that.
+    let session = Session::new();
+    let rec = session.record(buffered_calls(), &["questions"]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let edited = session.path("edited");
+    rewrite_trace(&session.trace(), &edited, |events| {
+        use recorder::trace::Event;
+        let call = events
+            .iter_mut()
+            .filter_map(|e| match e {
+                Event::Syscall(call)
+                    if call.nr == libc::SYS_rt_sigaction && call.buffered && call.args[0] == libc::SIGUSR1 as u64 =>
+                {
+                    Some(call)
+                }
+                _ => None,
+            })
+            .last()
+            .expect("buffered questions about SIGUSR1");
+        // The kernel's flags are the second word of its answer.
+        call.writes[0].bytes[8] |= libc::SA_NOCLDSTOP as u8;
+    });
+    let mut cmd = session.command();
+    cmd.arg("replay").arg(&edited).arg("-a");
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_ne!(out.code(), 0, "{out:?}");
+    assert!(out.stderr().contains(": expected write of \"before: "), "{out:?}");
+    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
+    let line = source.lines().position(|l| l.contains("/* answered */")).unwrap() + 1;
+    let script = session.write(
+        "script.gdb",
+        format!("break {line}\ncontinue\ncontinue\nprint usr1_now.sa_flags\n"),
+    );
+    let mut cmd = session.command();
+    cmd.arg("replay").arg(&edited).arg("--batch").arg("-x").arg(&script);
+    let out = run(&mut cmd, None, TIMEOUT);
+    assert_no_panic(&out);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout().contains("$1 = 335544321\n"), "{out:?}");
+}

@@ -57,6 +57,8 @@ const SYS_PREADV: u64 = 295;
 const SYS_RT_SIGPROCMASK: u64 = 14;
 const SYS_MPROTECT: u64 = 10;
 const SYS_MADVISE: u64 = 28;
+const SYS_RT_SIGACTION: u64 = 13;
+const SYS_IOCTL: u64 = 16;
 /// `UIO_MAXIOV`: the most iovecs a call takes.
 const MAX_IOVECS: i32 = 1024;
 /// `sizeof(struct pollfd)`.
@@ -77,6 +79,10 @@ const STATX_SIZE: u64 = 256;
 extern "C" {
     fn __errno_location() -> *mut i32;
     fn __chk_fail() -> !;
+    /// glibc's own `sigaction` (its `sigaction` is an alias of it), which
+    /// the library does not stand in for: calls it does not buffer go
+    /// there, so that glibc checks them and sets its restorer as ever.
+    fn __sigaction(sig: i32, act: *const u8, old: *mut u8) -> i32;
 }
 
 #[panic_handler]
@@ -951,6 +957,68 @@ libc_function! {
 libc_function! {
     fn sigprocmask(how: i32, set: *const u64, old: *mut u64) -> i32 {
         libc_result(sigmask(how, set, old)) as i32
+    }
+}
+
+/// Where glibc's `struct sigaction` (x86-64) keeps what the kernel's holds.
+const SA_MASK_AT: usize = 8;
+/// `sizeof(sigset_t)` in glibc: 1024 signals, of which the kernel knows 64.
+const GLIBC_SIGSET_SIZE: usize = 128;
+const SA_FLAGS_AT: usize = 136;
+const SA_RESTORER_AT: usize = 144;
+
+libc_function! {
+    /// A question (`sigaction(sig, NULL, &old)`) about a signal glibc lets
+    /// the program have is buffered: Python asks about every signal as it
+    /// starts. glibc refuses glibc's own signals (32 and 33) and numbers
+    /// out of range without a syscall, and sets its restorer in new
+    /// actions: every call but a question goes to glibc.
+    ///
+    /// The answer is written as glibc's `__libc_sigaction` writes it:
+    /// handler, flags (as an `int`: the padding after them is left alone)
+    /// and restorer, and the whole 128-byte mask. glibc copies the
+    /// kernel's 8 bytes of mask followed by 120 bytes of its own
+    /// uninitialized stack (glibc 2.36 to today's sources); here they are
+    /// zeros, the empty rest of the set. Setting an action or testing a
+    /// signal reads only the first 8 bytes; `sigisemptyset` and the like,
+    /// which read all 128, see the kernel's set here, where glibc's
+    /// garbage can make it look fuller.
+    fn sigaction(sig: i32, act: *const u8, old: *mut u8) -> i32 {
+        if !act.is_null() || old.is_null() || !(1..=64).contains(&sig) || GLIBC_SIGNALS & 1 << (sig - 1) != 0 || !buffering() {
+            return __sigaction(sig, act, old);
+        }
+        let mut kernel = [0u64; (KERNEL_SIGACTION_SIZE / 8) as usize];
+        let at = kernel.as_mut_ptr() as u64;
+        let a = [sig as u64, 0, at, SIGSET_SIZE, 0, 0];
+        let r = call(SYS_RT_SIGACTION, a, &[fixed(at, KERNEL_SIGACTION_SIZE)]);
+        if r < 0 {
+            return libc_result(r) as i32;
+        }
+        let [handler, flags, restorer, mask] = kernel;
+        // Through the pointer as C code would, whatever its alignment.
+        let put = |offset: usize, value: u64| (old.add(offset) as *mut u64).write_unaligned(value);
+        put(0, handler);
+        put(SA_MASK_AT, mask);
+        for offset in (SA_MASK_AT + 8..SA_MASK_AT + GLIBC_SIGSET_SIZE).step_by(8) {
+            put(offset, 0);
+        }
+        (old.add(SA_FLAGS_AT) as *mut i32).write_unaligned(flags as i32);
+        put(SA_RESTORER_AT, restorer);
+        0
+    }
+}
+
+libc_function! {
+    /// `isatty` asks the kernel for the terminal's settings (`TCGETS`, as
+    /// glibc 2.36 does through its `tcgetattr`; glibc's current sources ask
+    /// with `TCGETS2`, which every terminal answers alike): buffered,
+    /// whatever `fd` is (see `terminal_question`). A refusal is the answer
+    /// "no", with its errno.
+    fn isatty(fd: i32) -> i32 {
+        let mut termios = [0u32; (KERNEL_TERMIOS_SIZE / 4) as usize];
+        let at = termios.as_mut_ptr() as u64;
+        let a = [fd as u64, TCGETS, at, 0, 0, 0];
+        (libc_result(call(SYS_IOCTL, a, &[fixed(at, KERNEL_TERMIOS_SIZE)])) == 0) as i32
     }
 }
 

@@ -30,13 +30,18 @@
  *   memory        makes anonymous pages read-only and writable again and
  *                 drops them with MADV_DONTNEED (they read back as zeros),
  *                 and also makes a page executable and frees one with
- *                 MADV_FREE (both traced) */
+ *                 MADV_FREE (both traced)
+ *   questions     asks every signal's action (sigaction with no new one),
+ *                 sets a handler and an ignored signal, raises the handled
+ *                 one and asks again; then asks isatty of a pipe, a file, a
+ *                 closed descriptor and both ends of a pseudo-terminal */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +420,88 @@ static void memory(void) {
     printf("memory: hash %016llx, fails %d, unaligned %d errno %d\n", (unsigned long long)h, fails, bad, bad_errno);
 }
 
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig) {
+    usr1_seen = sig;
+}
+
+/* What sigaction said of `sig`, with what the caller's struct held
+ * before (0xa5 bytes) where glibc writes nothing: the padding after
+ * sa_flags. */
+static void describe_action(int sig) {
+    struct sigaction old;
+    memset(&old, 0xa5, sizeof old);
+    errno = 0;
+    int r = sigaction(sig, NULL, &old);
+    if (r != 0) {
+        printf(" %d:-1/%d", sig, errno);
+        return;
+    }
+    unsigned char padding = ((unsigned char *)&old)[offsetof(struct sigaction, sa_flags) + sizeof old.sa_flags];
+    const char *handler = old.sa_handler == SIG_DFL   ? "dfl"
+                          : old.sa_handler == SIG_IGN ? "ign"
+                          : old.sa_handler == on_usr1 ? "on_usr1"
+                                                      : "other";
+    printf(" %d:%s/%#x/%s/%d/%d/%#x", sig, handler, (unsigned)old.sa_flags, old.sa_restorer ? "restorer" : "none",
+           sigismember(&old.sa_mask, SIGUSR2), sigismember(&old.sa_mask, SIGTERM), padding);
+}
+
+/* Questions about signal actions and terminals, which the library
+ * buffers, between the calls that change actions, which it does not. */
+static void questions(void) {
+    int asked = 0;
+    printf("before:");
+    for (int sig = 0; sig <= 65; sig++, asked++)
+        describe_action(sig);
+    struct sigaction act = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+    sigemptyset(&act.sa_mask);
+    sigaddset(&act.sa_mask, SIGUSR2);
+    struct sigaction was;
+    int set = sigaction(SIGUSR1, &act, &was);
+    struct sigaction ignore = {.sa_handler = SIG_IGN};
+    int ignored = sigaction(SIGINT, &ignore, NULL);
+    errno = 0;
+    int own = sigaction(32, &act, NULL);
+    int own_errno = errno;
+    raise(SIGUSR1);
+    printf("\nset %d (was %s) ignored %d own -1? %d errno %d, seen %d\nafter:", set,
+           was.sa_handler == SIG_DFL ? "dfl" : "other", ignored, own, own_errno, (int)usr1_seen);
+    for (int sig = 1; sig <= 64; sig++, asked++)
+        describe_action(sig);
+    /* A null answer is no question: glibc takes it (and says 0). */
+    printf("\nno answer %d\n", sigaction(SIGUSR1, NULL, NULL));
+    struct sigaction usr1_now;
+    memset(&usr1_now, 0, sizeof usr1_now);
+    sigaction(SIGUSR1, NULL, &usr1_now);
+    int p[2];
+    if (pipe(p) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    char path[] = "/tmp/rback-questions-XXXXXX";
+    int file = mkstemp(path);
+    unlink(path);
+    int tty[2] = {-1, -1};
+    tty[0] = posix_openpt(O_RDWR | O_NOCTTY);
+    if (tty[0] >= 0 && grantpt(tty[0]) == 0 && unlockpt(tty[0]) == 0)
+        tty[1] = open(ptsname(tty[0]), O_RDWR | O_NOCTTY);
+    int closed = dup(file);
+    close(closed);
+    int fds[] = {p[0], p[1], file, closed, tty[0], tty[1]};
+    const char *names[] = {"pipe", "pipe", "file", "closed", "pty master", "pty"};
+    int answers[6], errnos[6];
+    for (int i = 0; i < 6; i++) {
+        errno = 0;
+        answers[i] = isatty(fds[i]);
+        errnos[i] = errno;
+    }
+    printf("isatty:");
+    for (int i = 0; i < 6; i++)
+        printf(" %s %d errno %d;", names[i], answers[i], errnos[i]);
+    printf("\nSIGUSR1 flags %#x, asked %d\n", (unsigned)usr1_now.sa_flags, asked); /* answered */
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "mix";
     if (!strcmp(mode, "mix") && argc > 2)
@@ -437,8 +524,10 @@ int main(int argc, char **argv) {
         masks();
     else if (!strcmp(mode, "memory"))
         memory();
+    else if (!strcmp(mode, "questions"))
+        questions();
     else {
-        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory\n", argv[0]);
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory | questions\n", argv[0]);
         return 2;
     }
     return 0;

@@ -542,6 +542,13 @@ impl ReplaySession {
                 how = Replay::Fake(r);
             }
         }
+        if ev.buffered && nr == libc::SYS_rt_sigaction {
+            // A question the library asked (the recorder takes no other
+            // `rt_sigaction` from it): it changes nothing, and the program
+            // gets the answer it got while recording, as in `replay -a`,
+            // where the library takes it from the record.
+            how = Replay::Emulate;
+        }
         if ev.result < 0 && matches!(how, Replay::Mmap | Replay::Execve) {
             // A failed mmap or exec changed nothing: emulate the failure.
             how = Replay::Emulate;

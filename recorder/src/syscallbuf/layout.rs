@@ -95,7 +95,7 @@ pub const MAX_OUTPUT: u64 = 256 * 1024;
 /// Every syscall the library buffers. The recorder refuses a record of any
 /// other call: the buffer lives in the program's memory, which the program
 /// can overwrite.
-pub const BUFFERED: [u64; 27] = [
+pub const BUFFERED: [u64; 29] = [
     0,   // read
     19,  // readv
     295, // preadv
@@ -123,7 +123,39 @@ pub const BUFFERED: [u64; 27] = [
     14,  // rt_sigprocmask (SIG_BLOCK, or no set)
     10,  // mprotect (see `plain_protection`)
     28,  // madvise (see `plain_advice`)
+    13,  // rt_sigaction (questions only, see `sigaction_question`)
+    16,  // ioctl (`TCGETS` only, see `terminal_question`)
 ];
+
+/// `sizeof(struct sigaction)` as the kernel takes it on x86-64 (handler,
+/// flags, restorer, then the mask of 64 signals): what a question to
+/// `rt_sigaction` writes.
+pub const KERNEL_SIGACTION_SIZE: u64 = 32;
+/// The signal set size `rt_sigaction` insists on (64 signals).
+pub const SIGSET_SIZE: u64 = 8;
+/// `ioctl(fd, TCGETS, &termios)`, `isatty`'s question.
+pub const TCGETS: u64 = 0x5401;
+/// The kernel's `struct termios`, which `TCGETS` writes.
+pub const KERNEL_TERMIOS_SIZE: u64 = 36;
+
+/// Whether `rt_sigaction(args...)` is one the library buffers: a question
+/// (no new action), with the set size glibc passes, its answer written in
+/// the library's own `struct sigaction` at `args[2]`. Replay makes
+/// `rt_sigaction`s again (they set handlers it needs): a record of one
+/// that set a handler would make replay change what the recording never
+/// did.
+pub const fn sigaction_question(args: &[u64; 6]) -> bool {
+    args[1] == 0 && args[2] != 0 && args[3] == SIGSET_SIZE
+}
+
+/// Whether `ioctl(args...)` is one the library buffers: `TCGETS` into a
+/// buffer at `args[2]` (`isatty`). It writes the terminal's settings and
+/// nothing else, and never waits: a terminal answers from the settings it
+/// holds, and files, pipes, sockets and drivers that are no terminal
+/// refuse a request they do not know at once (`ENOTTY`).
+pub const fn terminal_question(args: &[u64; 6]) -> bool {
+    args[1] == TCGETS && args[2] != 0
+}
 
 /// rback's own fixed mappings, from the buffer up to the end of the rback
 /// page.

@@ -354,16 +354,6 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
         for (i, a) in args.iter_mut().enumerate() {
             *a = word(record, 2 + i);
         }
-        // Replay makes these again: only those the library buffers.
-        let plain = match nr as i64 {
-            libc::SYS_mprotect => plain_protection(args[0], args[1], args[2]),
-            libc::SYS_madvise => plain_advice(args[0], args[1], args[2]),
-            libc::SYS_rt_sigprocmask => args[1] == 0 || args[0] == libc::SIG_BLOCK as u64,
-            _ => true,
-        };
-        if !plain {
-            return Err(overwritten());
-        }
         let mut writes = Vec::new();
         let mut out = &record[fixed..];
         while !out.is_empty() {
@@ -380,10 +370,31 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
             });
             out = &out[16 + len.next_multiple_of(8) as usize..];
         }
+        let result = word(record, 8) as i64;
+        // A question's answer, exactly where the call asked for it (none
+        // when it failed): replay writes these bytes back.
+        let answer = |len: u64| match &writes[..] {
+            [] => result < 0,
+            [w] => result >= 0 && w.addr.0 == args[2] && w.bytes.len() as u64 == len,
+            _ => false,
+        };
+        // Replay makes these again, or writes what they wrote: only those
+        // the library buffers.
+        let plain = match nr as i64 {
+            libc::SYS_mprotect => plain_protection(args[0], args[1], args[2]),
+            libc::SYS_madvise => plain_advice(args[0], args[1], args[2]),
+            libc::SYS_rt_sigprocmask => args[1] == 0 || args[0] == libc::SIG_BLOCK as u64,
+            libc::SYS_rt_sigaction => sigaction_question(&args) && answer(KERNEL_SIGACTION_SIZE),
+            libc::SYS_ioctl => terminal_question(&args) && answer(KERNEL_TERMIOS_SIZE),
+            _ => true,
+        };
+        if !plain {
+            return Err(overwritten());
+        }
         events.push(SyscallEvent {
             nr: nr as i64,
             args,
-            result: word(record, 8) as i64,
+            result,
             writes,
             output: None,
             mapped_file: None,
@@ -469,6 +480,51 @@ mod tests {
         assert!(parse_records(&exec).is_ok());
         exec[32..40].copy_from_slice(&7u64.to_le_bytes());
         assert!(parse_records(&exec).is_err());
+    }
+
+    /// A record of `nr` with these arguments and result, and what it wrote.
+    fn record_with(nr: u64, args: [u64; 6], result: i64, writes: &[(u64, &[u8])]) -> Vec<u8> {
+        let mut r = record(nr, result, writes);
+        for (i, a) in args.iter().enumerate() {
+            r[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
+        }
+        r
+    }
+
+    #[test]
+    fn only_questions_about_actions_and_terminals_are_buffered() {
+        const AT: u64 = 0x7ffe_0000;
+        let action = [0u8; KERNEL_SIGACTION_SIZE as usize];
+        let termios = [0u8; KERNEL_TERMIOS_SIZE as usize];
+        let sigaction = |args: [u64; 6], result: i64, writes: &[(u64, &[u8])]| {
+            parse_records(&record_with(13, args, result, writes)).is_ok()
+        };
+        let question = [10, 0, AT, SIGSET_SIZE, 0, 0];
+        assert!(sigaction(question, 0, &[(AT, &action)]));
+        assert!(sigaction(question, -22, &[]));
+        // A new action, another set size, the answer elsewhere, of another
+        // size, missing, or written by a call that failed.
+        assert!(!sigaction([10, AT + 64, AT, SIGSET_SIZE, 0, 0], 0, &[(AT, &action)]));
+        assert!(!sigaction([10, 0, AT, 16, 0, 0], 0, &[(AT, &action)]));
+        assert!(!sigaction(question, 0, &[(AT + 8, &action)]));
+        assert!(!sigaction(question, 0, &[(AT, &action[..24])]));
+        assert!(!sigaction(question, 0, &[]));
+        assert!(!sigaction(question, 0, &[(AT, &action), (AT, &action)]));
+        assert!(!sigaction(question, -22, &[(AT, &action)]));
+        assert!(!sigaction([10, 0, 0, SIGSET_SIZE, 0, 0], -22, &[]));
+        let ioctl = |args: [u64; 6], result: i64, writes: &[(u64, &[u8])]| {
+            parse_records(&record_with(16, args, result, writes)).is_ok()
+        };
+        let tcgets = [1, TCGETS, AT, 0, 0, 0];
+        assert!(ioctl(tcgets, 0, &[(AT, &termios)]));
+        assert!(ioctl(tcgets, -(libc::ENOTTY as i64), &[]));
+        // Any other request (TCSETS, TIOCGWINSZ), an answer of another
+        // size or elsewhere.
+        assert!(!ioctl([1, 0x5402, AT, 0, 0, 0], 0, &[]));
+        assert!(!ioctl([1, 0x5413, AT, 0, 0, 0], 0, &[(AT, &termios[..8])]));
+        assert!(!ioctl(tcgets, 0, &[(AT, &termios[..32])]));
+        assert!(!ioctl(tcgets, 0, &[(AT - 8, &termios)]));
+        assert!(!ioctl(tcgets, 0, &[]));
     }
 
     #[test]
