@@ -52,6 +52,11 @@ const MAX_AUTO_CHECKPOINTS: usize = 48;
 /// from the live one by a few dozen milliseconds of work).
 const MAX_ANCHORS: usize = 512;
 
+/// While a movement runs, the checkpoints' memory is looked at no more
+/// often than this (and the exact measure no more than a fifth of the
+/// time); every movement's end looks at it again.
+const CHEAP_CHECKS_EVERY: Duration = Duration::from_millis(50);
+
 /// Run time between snapshots: a reverse step right after a continue
 /// replays at most this (twice), plus what the fork costs.
 pub(super) const SNAPSHOT_EVERY: Duration = Duration::from_millis(10);
@@ -284,16 +289,23 @@ impl Timeline {
     /// the time while a movement runs (when a checkpoint is taken), and
     /// `every_time` a movement ends, before the user looks.
     pub(super) fn keep_memory_budget(&mut self, every_time: bool) {
+        let started = Instant::now();
+        if !every_time && started < self.memory_check_after {
+            return;
+        }
+        // Even the cheap bounds read two files per checkpoint: a search
+        // that takes a checkpoint every few events must not spend its time
+        // on them either.
+        self.memory_check_after = started + CHEAP_CHECKS_EVERY;
         let budget = self.policy.memory_budget;
         let resident: u64 = self.held_sessions().map(|s| resident(s.tracee().pid)).sum();
-        if resident <= budget || (!every_time && Instant::now() < self.memory_check_after) {
+        if resident <= budget {
             return;
         }
         let owned = self.owned_processes();
         if self.memory_ledger.bound(owned.into_iter()).is_some_and(|b| b <= budget) {
             return;
         }
-        let started = Instant::now();
         loop {
             let measures: Vec<Alone> = self.held_sessions().map(|s| held_alone(s.tracee().pid)).collect();
             let alone: u64 = measures.iter().map(|m| m.bytes).sum();
@@ -304,7 +316,7 @@ impl Timeline {
                 break;
             }
         }
-        self.memory_check_after = Instant::now() + started.elapsed() * 4;
+        self.memory_check_after = Instant::now() + (started.elapsed() * 4).max(CHEAP_CHECKS_EVERY);
     }
 
     /// Drops one thing that holds memory: a snapshot, the approach, the
