@@ -493,16 +493,12 @@ fn questions_about_signal_actions_and_terminals_are_buffered_and_replay() {
         let out = rec.stdout();
         // glibc refuses 0, its own signals and 65 itself; the handler set
         // for SIGUSR1 ran, and the answers after show it and SIG_IGN with
-        // glibc's restorer, and its mask.
-        assert!(
-            out.starts_with("before: 0:-1/22 1:dfl/0/none/0/0/0xa5 2:dfl/0/none/0/0/0xa5 "),
-            "{out}"
-        );
-        assert!(
-            out.contains(" 31:dfl/0/none/0/0/0xa5 32:-1/22 33:-1/22 34:dfl/0/none/0/0/0xa5 "),
-            "{out}"
-        );
-        assert!(out.contains(" 64:dfl/0/none/0/0/0xa5 65:-1/22\n"), "{out}");
+        // glibc's restorer, and its mask. (What the other signals start
+        // with is inherited: `nohup` or a CI runner may ignore SIGHUP or
+        // SIGPIPE. The native run below compares those.)
+        assert!(out.starts_with("before: 0:-1/22 1:"), "{out}");
+        assert!(out.contains(" 32:-1/22 33:-1/22 34:"), "{out}");
+        assert!(out.contains(" 65:-1/22\n"), "{out}");
         assert!(
             out.contains("\nset 0 (was dfl) ignored 0 own -1? -1 errno 22, seen 10\n"),
             "{out}"
