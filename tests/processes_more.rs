@@ -306,7 +306,8 @@ fn a_shared_file_mapping_written_by_a_child_replays() {
 /// Parent and children exchange messages both ways through MAP_SHARED
 /// mappings of a regular file and of a memfd: mappings inherited by a
 /// fork, new mappings of the same file in the child (by its name, by a
-/// name `link` gave it as `sem_open` does, through `/proc/self/fd`, from
+/// symbolic link to it (one file by its recorded inode), by a name `link`
+/// gave it as `sem_open` does, through `/proc/self/fd`, from
 /// a descriptor sent over a socket), and a `pwrite` by a child that maps
 /// the file read-only (bytes `/proc/PID/mem` cannot write, which go into
 /// the shared copy).
@@ -320,6 +321,7 @@ fn files_mapped_shared_carry_messages_between_processes_in_replay() {
     for what in [
         "file, inherited",
         "file, by name",
+        "file, by a symlink",
         "file, pwrite",
         "file, after 100 others",
         "linked",

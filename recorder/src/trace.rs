@@ -32,7 +32,9 @@ use crate::{EventIdx, RemoteAddr};
 /// syscalls through the syscall buffer's gadget, which an older replay
 /// would let run for real. Version 7: `Left::Stopped`, and buffered
 /// `mprotect`, `madvise` and `rt_sigprocmask`, which replay makes again.
-pub const FORMAT_VERSION: u32 = 7;
+/// Version 8: `SyscallEvent::opened_file`, and buffered `sigaction`
+/// questions and `TCGETS`.
+pub const FORMAT_VERSION: u32 = 8;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -154,6 +156,17 @@ pub struct SyscallEvent {
     /// Made through the syscall buffer (see `syscallbuf`): `replay -a`
     /// may hand its result to the program without stopping there.
     pub buffered: bool,
+    /// For a successful `open`, `openat`, `openat2` or `creat`: the file it
+    /// opened, which names it whatever path reached it (a symlink, a hard
+    /// link), for replay to share one copy of a file mapped shared.
+    pub opened_file: Option<Inode>,
+}
+
+/// A file as the kernel knows it: its device and inode numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Inode {
+    pub dev: u64,
+    pub ino: u64,
 }
 
 /// A process image that `execve` set up, as rback found it before the
@@ -1290,6 +1303,7 @@ mod tests {
                 }],
                 output: None,
                 mapped_file: None,
+                opened_file: None,
                 memory: vec![],
                 buffered: false,
             })),
@@ -1307,6 +1321,7 @@ mod tests {
                     bytes: b"hello".to_vec(),
                 }),
                 mapped_file: None,
+                opened_file: None,
                 memory: vec![7; 32],
                 buffered: false,
             })),

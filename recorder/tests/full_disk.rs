@@ -91,6 +91,7 @@ fn read_of(n: usize, seed: u8) -> Event {
         mapped_file: None,
         memory: vec![],
         buffered: false,
+        opened_file: None,
     }))
 }
 

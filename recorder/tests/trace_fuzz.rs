@@ -242,6 +242,7 @@ fn write_every_kind(dir: &Path) {
             mapped_file: None,
             memory: vec![6; 32],
             buffered: false,
+            opened_file: None,
         })),
         Event::Syscall(Box::new(SyscallEvent {
             nr: 9,
@@ -252,6 +253,7 @@ fn write_every_kind(dir: &Path) {
             mapped_file: Some(hash),
             memory: vec![],
             buffered: false,
+            opened_file: None,
         })),
         Event::Rdtsc {
             tsc: 1 << 40,
@@ -303,6 +305,7 @@ fn write_every_kind(dir: &Path) {
             mapped_file: None,
             memory: vec![],
             buffered: false,
+            opened_file: None,
         })),
         Event::Exit(ExitStatus::Killed {
             signo: 9,

@@ -1,10 +1,10 @@
 /* Parent and children exchange data through MAP_SHARED mappings of a
  * regular file (argv[1]) and of a memfd: mappings a fork inherits, new
- * mappings of the same file a child makes (by its name, by a name given
- * with link() as sem_open does, through /proc/self/fd, from a descriptor
- * sent over a socket), and a pwrite() by a child that maps the file
- * read-only, also after a hundred other files were mapped and unmapped.
- * Pipes say whose turn it is. */
+ * mappings of the same file a child makes (by its name, by a symbolic
+ * link to it, by a name given with link() as sem_open does, through
+ * /proc/self/fd, from a descriptor sent over a socket), and a pwrite() by
+ * a child that maps the file read-only, also after a hundred other files
+ * were mapped and unmapped. Pipes say whose turn it is. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -165,6 +165,13 @@ int main(int argc, char **argv) {
     inherited = map(fd, PROT_READ | PROT_WRITE);
     exchange("file, inherited", inherited, through_inherited, NULL);
     exchange("file, by name", inherited, through_own_mapping, path);
+    /* The same file under another name: the child opens a symbolic link
+     * to it. */
+    char alias[4096];
+    snprintf(alias, sizeof alias, "%s.alias", path);
+    if (symlink(path, alias))
+        return 2;
+    exchange("file, by a symlink", inherited, through_own_mapping, alias);
     exchange("file, pwrite", inherited, through_pwrite, path);
     close(fd);
 

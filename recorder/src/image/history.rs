@@ -797,6 +797,7 @@ mod tests {
                 mapped_file: None,
                 memory: vec![],
                 buffered: false,
+                opened_file: None,
             })));
             if let Some(bytes) = input {
                 log.inputs().keep(EventIdx(i as u64 + 1), bytes.to_vec());
@@ -954,6 +955,7 @@ mod tests {
             mapped_file: None,
             memory: vec![],
             buffered: false,
+            opened_file: None,
         })));
         let mut siginfo = vec![0u8; 128];
         siginfo[0..4].copy_from_slice(&libc::SIGALRM.to_le_bytes());
@@ -989,6 +991,7 @@ mod tests {
             mapped_file: None,
             memory: vec![],
             buffered: false,
+            opened_file: None,
         })));
         assert_eq!(all(&log).posix_timers()[0].value_ns, 0);
         assert_eq!(all(&log).timers().len(), 1);
@@ -1023,6 +1026,7 @@ mod tests {
             mapped_file: None,
             memory: vec![],
             buffered: false,
+            opened_file: None,
         })));
         let h = all(&log);
         let first = h.thread(1).unwrap();

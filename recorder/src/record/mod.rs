@@ -968,6 +968,7 @@ impl Recorder {
         } else {
             None
         };
+        let opened_file = self.opened_file(call.nr, result);
         self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
             nr: call.nr,
             args: call.args,
@@ -977,6 +978,7 @@ impl Recorder {
             mapped_file,
             memory: call.memory.clone(),
             buffered: false,
+            opened_file,
         })))?;
         Ok(())
     }
@@ -1080,6 +1082,7 @@ impl Recorder {
         output: Option<Output>,
         mapped_file: Option<crate::trace::FileHash>,
     ) -> Result<EventIdx> {
+        let opened_file = self.opened_file(nr, result);
         Ok(self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
             nr,
             args,
@@ -1089,7 +1092,23 @@ impl Recorder {
             mapped_file,
             memory: vec![],
             buffered: false,
+            opened_file,
         })))?)
+    }
+
+    /// The file a successful open made descriptor `result` of, as the
+    /// kernel names it (see `SyscallEvent::opened_file`).
+    fn opened_file(&self, nr: i64, result: i64) -> Option<crate::trace::Inode> {
+        use std::os::unix::fs::MetadataExt;
+        let opens = [libc::SYS_open, libc::SYS_openat, libc::SYS_openat2, libc::SYS_creat];
+        if result < 0 || !opens.contains(&nr) {
+            return None;
+        }
+        let m = std::fs::metadata(format!("/proc/{}/fd/{result}", self.tracee.tgid)).ok()?;
+        Some(crate::trace::Inode {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
     }
 
     fn on_signal(&mut self, sig: i32) -> Result<()> {

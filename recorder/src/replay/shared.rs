@@ -45,7 +45,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use crate::trace::{FileHash, SyscallEvent};
+use crate::trace::{FileHash, Inode, SyscallEvent};
 use crate::tracee::{Mapping, Tracee};
 use crate::{Error, RemoteAddr, Result};
 
@@ -100,6 +100,8 @@ struct Copy {
 pub(super) struct Files {
     processes: HashMap<i32, Process>,
     names: HashMap<PathBuf, FileId>,
+    /// The files the recording named by inode (see `SyscallEvent::opened_file`).
+    inodes: HashMap<Inode, FileId>,
     copies: HashMap<FileId, Copy>,
     /// Descriptors sent with `SCM_RIGHTS` and not received yet: the first
     /// bytes of their message's data, and their files.
@@ -166,13 +168,14 @@ impl Files {
         let fd = |i: usize| a[i] as i32;
         let path = |i: usize| tracee.read_cstring(RemoteAddr(a[i]), 4096).ok();
         let result = ev.result as i32;
+        let inode = ev.opened_file;
         match ev.nr {
-            libc::SYS_open => self.opened(pid, libc::AT_FDCWD, path(0), a[1] as i32, result),
-            libc::SYS_creat => self.opened(pid, libc::AT_FDCWD, path(0), libc::O_WRONLY, result),
-            libc::SYS_openat => self.opened(pid, fd(0), path(1), a[2] as i32, result),
+            libc::SYS_open => self.opened(pid, (libc::AT_FDCWD, path(0)), a[1] as i32, result, inode),
+            libc::SYS_creat => self.opened(pid, (libc::AT_FDCWD, path(0)), libc::O_WRONLY, result, inode),
+            libc::SYS_openat => self.opened(pid, (fd(0), path(1)), a[2] as i32, result, inode),
             libc::SYS_openat2 => {
                 let flags = tracee.read_u64(RemoteAddr(a[2])).unwrap_or(libc::O_RDWR as u64);
-                self.opened(pid, fd(0), path(1), flags as i32, result)
+                self.opened(pid, (fd(0), path(1)), flags as i32, result, inode)
             }
             libc::SYS_memfd_create => {
                 let file = self.fresh();
@@ -322,28 +325,48 @@ impl Files {
         }
     }
 
-    fn opened(&mut self, pid: i32, dirfd: i32, path: Option<Vec<u8>>, flags: i32, fd: i32) {
+    /// Descriptor `fd` of process `pid` names what `path` (relative to
+    /// `dirfd`) led to, which the recording saw was `inode` (traces
+    /// before format 8 do not say).
+    fn opened(&mut self, pid: i32, (dirfd, path): (i32, Option<Vec<u8>>), flags: i32, fd: i32, inode: Option<Inode>) {
         let path = self.resolve(pid, dirfd, path);
         let reopened = path
             .as_deref()
             .and_then(|p| Self::reopened(pid, p))
             .and_then(|(p, n)| self.processes.get(&p)?.fds.get(&n).map(|o| o.file));
         let read_write = flags & libc::O_ACCMODE == libc::O_RDWR;
-        let file = match (reopened, &path) {
-            (Some(file), _) => file,
+        let file = match (reopened, inode, &path) {
+            (Some(file), _, _) => file,
+            // The kernel's name for the file: one file whatever path
+            // reached it (a symlink, a hard link, a read-only open before
+            // any for writing). An inode number is used again only once
+            // its file is gone, and no mapping holds it then.
+            (None, Some(inode), _) => match self.inodes.get(&inode) {
+                Some(file) => *file,
+                None => {
+                    let file = self.fresh();
+                    self.inodes.insert(inode, file);
+                    file
+                }
+            },
             // O_TMPFILE makes a file with no name, in the directory named.
-            (None, _) if flags & libc::O_TMPFILE == libc::O_TMPFILE => self.fresh(),
-            (None, Some(p)) if read_write => self.named(p),
+            (None, None, _) if flags & libc::O_TMPFILE == libc::O_TMPFILE => self.fresh(),
+            (None, None, Some(p)) if read_write => self.named(p),
             // Only a descriptor open for reading and writing can map a
             // file for others to see its writes, so only such opens add
             // names: a program that reads a great many files (a compiler,
             // a search) does not fill the account with theirs.
-            (None, Some(p)) => match self.names.get(p) {
+            (None, None, Some(p)) => match self.names.get(p) {
                 Some(file) => *file,
                 None => self.fresh(),
             },
-            (None, None) => self.fresh(),
+            (None, None, None) => self.fresh(),
         };
+        // Names still follow opens for reading and writing, for what
+        // `link` and `rename` do to them.
+        if let (Some(_), true, Some(p)) = (inode, read_write, &path) {
+            self.names.insert(p.clone(), file);
+        }
         let open = Open {
             file,
             path,
@@ -624,7 +647,7 @@ mod tests {
     fn a_name_given_by_link_leads_to_the_file_made_under_another() {
         // sem_open: a temporary name, link() to the real one, unlink().
         let mut files = Files::new("/");
-        files.opened(1, libc::AT_FDCWD, p("/dev/shm/sem.tmp"), CREATE, 3);
+        files.opened(1, (libc::AT_FDCWD, p("/dev/shm/sem.tmp")), CREATE, 3, None);
         files.forked(1, 2);
         files.link(
             1,
@@ -633,14 +656,14 @@ mod tests {
             0,
         );
         files.unlink(1, libc::AT_FDCWD, p("/dev/shm/sem.tmp"));
-        files.opened(2, libc::AT_FDCWD, p("/dev/shm/sem.x"), libc::O_RDWR, 5);
+        files.opened(2, (libc::AT_FDCWD, p("/dev/shm/sem.x")), libc::O_RDWR, 5, None);
         assert_eq!(file(&files, 1, 3), file(&files, 2, 5));
         assert_eq!(
             file(&files, 2, 3),
             file(&files, 2, 5),
             "the fork's copy of the descriptor"
         );
-        files.opened(2, libc::AT_FDCWD, p("/dev/shm/sem.tmp"), CREATE, 6);
+        files.opened(2, (libc::AT_FDCWD, p("/dev/shm/sem.tmp")), CREATE, 6, None);
         assert_ne!(
             file(&files, 2, 6),
             file(&files, 2, 5),
@@ -651,15 +674,21 @@ mod tests {
     #[test]
     fn paths_are_absolute_and_follow_renamed_directories() {
         let mut files = Files::new("/tmp/a");
-        files.opened(1, libc::AT_FDCWD, p("../b/./f"), CREATE, 3);
-        files.opened(1, libc::AT_FDCWD, p("/tmp/b/f"), libc::O_RDONLY, 4);
+        files.opened(1, (libc::AT_FDCWD, p("../b/./f")), CREATE, 3, None);
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/b/f")), libc::O_RDONLY, 4, None);
         assert_eq!(file(&files, 1, 3), file(&files, 1, 4));
-        files.opened(1, libc::AT_FDCWD, p("/tmp/b"), libc::O_RDONLY | libc::O_DIRECTORY, 5);
-        files.opened(1, 5, p("f"), libc::O_RDONLY, 6);
+        files.opened(
+            1,
+            (libc::AT_FDCWD, p("/tmp/b")),
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            5,
+            None,
+        );
+        files.opened(1, (5, p("f")), libc::O_RDONLY, 6, None);
         assert_eq!(file(&files, 1, 3), file(&files, 1, 6), "openat relative to a directory");
         files.rename(1, (libc::AT_FDCWD, p("/tmp/b")), (libc::AT_FDCWD, p("/tmp/c")), 0);
-        files.opened(1, libc::AT_FDCWD, p("/tmp/c/f"), libc::O_RDONLY, 7);
-        files.opened(1, libc::AT_FDCWD, p("/tmp/b/f"), CREATE, 8);
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/c/f")), libc::O_RDONLY, 7, None);
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/b/f")), CREATE, 8, None);
         assert_eq!(file(&files, 1, 3), file(&files, 1, 7));
         assert_ne!(file(&files, 1, 3), file(&files, 1, 8));
     }
@@ -668,22 +697,40 @@ mod tests {
     fn only_opens_for_reading_and_writing_add_names() {
         let mut files = Files::new("/");
         for (fd, name) in [(3, "/usr/include/stdio.h"), (4, "/usr/include/stdio.h")] {
-            files.opened(1, libc::AT_FDCWD, p(name), libc::O_RDONLY, fd);
+            files.opened(1, (libc::AT_FDCWD, p(name)), libc::O_RDONLY, fd, None);
         }
         assert!(files.names.is_empty());
         assert_ne!(file(&files, 1, 3), file(&files, 1, 4));
-        files.opened(1, libc::AT_FDCWD, p("/dev/shm/x"), CREATE, 5);
-        files.opened(1, libc::AT_FDCWD, p("/dev/shm/x"), libc::O_RDONLY, 6);
+        files.opened(1, (libc::AT_FDCWD, p("/dev/shm/x")), CREATE, 5, None);
+        files.opened(1, (libc::AT_FDCWD, p("/dev/shm/x")), libc::O_RDONLY, 6, None);
         assert_eq!(file(&files, 1, 5), file(&files, 1, 6));
+    }
+
+    #[test]
+    fn the_recorded_inode_makes_two_names_one_file() {
+        // A symlink read-only first, then the real name for writing, then
+        // a hard link: one inode, one file. Another inode is another file.
+        let mut files = Files::new("/");
+        let x = Some(Inode { dev: 8, ino: 42 });
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/link")), libc::O_RDONLY, 3, x);
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/x")), CREATE, 4, x);
+        files.opened(2, (libc::AT_FDCWD, p("/tmp/hard")), libc::O_RDWR, 5, x);
+        let y = Some(Inode { dev: 8, ino: 43 });
+        files.opened(2, (libc::AT_FDCWD, p("/tmp/x")), libc::O_RDWR, 6, y);
+        let first = file(&files, 1, 3);
+        assert_eq!([file(&files, 1, 4), file(&files, 2, 5)], [first, first]);
+        assert_ne!(file(&files, 2, 6), first);
+        // Names still follow the opens for writing (for link and rename).
+        assert_eq!(files.names[Path::new("/tmp/x")], file(&files, 2, 6));
     }
 
     #[test]
     fn proc_fd_links_reopen_the_descriptors_file() {
         let mut files = Files::new("/");
-        files.opened(1, libc::AT_FDCWD, p("/tmp/x"), CREATE, 3);
-        files.opened(1, libc::AT_FDCWD, p("/proc/self/fd/3"), libc::O_RDWR, 4);
-        files.opened(1, libc::AT_FDCWD, p("/dev/fd/3"), libc::O_RDWR, 5);
-        files.opened(2, libc::AT_FDCWD, p("/proc/1/fd/3"), libc::O_RDWR, 6);
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/x")), CREATE, 3, None);
+        files.opened(1, (libc::AT_FDCWD, p("/proc/self/fd/3")), libc::O_RDWR, 4, None);
+        files.opened(1, (libc::AT_FDCWD, p("/dev/fd/3")), libc::O_RDWR, 5, None);
+        files.opened(2, (libc::AT_FDCWD, p("/proc/1/fd/3")), libc::O_RDWR, 6, None);
         let x = file(&files, 1, 3);
         assert_eq!([file(&files, 1, 4), file(&files, 1, 5), file(&files, 2, 6)], [x, x, x]);
     }
@@ -706,7 +753,7 @@ mod tests {
     #[test]
     fn dups_closes_and_execs_change_the_table() {
         let mut files = Files::new("/");
-        files.opened(1, libc::AT_FDCWD, p("/tmp/x"), CREATE | libc::O_CLOEXEC, 3);
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/x")), CREATE | libc::O_CLOEXEC, 3, None);
         files.dup(1, 3, 7, false);
         assert_eq!(file(&files, 1, 3), file(&files, 1, 7));
         files.dup(1, 9, 7, false);

@@ -400,6 +400,7 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
             mapped_file: None,
             memory: vec![],
             buffered: true,
+            opened_file: None,
         });
         bytes = rest;
     }
