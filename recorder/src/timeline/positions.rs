@@ -30,6 +30,11 @@ const COUNT_LIMIT: u64 = 1_000_000;
 /// The ticks of a search that starts from a snapshot, a short run away
 /// from the arrival it looks before.
 const FINE_TICKS: Duration = Duration::from_micros(100);
+/// The finest ticks a search uses (a tick costs a stop).
+const MIN_TICKS: Duration = Duration::from_micros(20);
+/// How many times a search that found its R too far from the arrival
+/// starts again with ticks an eighth as far apart.
+const RETRIES_WITH_FINER_TICKS: u32 = 2;
 /// An [`Approach`] is near enough when the program's work left from it to
 /// its arrival takes this much CPU time (a hot loop runs a few thousand
 /// rounds in it, which cost a debug exception each when counted).
@@ -430,48 +435,67 @@ impl Timeline {
         } else {
             FINE_TICKS
         };
-        let mut last_tick = None;
-        for _ in 0..5 {
-            let started = Instant::now();
-            last_tick = self.last_tick_before(event, addr, every)?;
-            if last_tick.is_some() {
-                break;
+        // A tick that came late (the machine was busy) can name an R too
+        // far from the arrival to step from: the search starts again with
+        // ticks finer, a few times, before it says so.
+        for attempt in 0.. {
+            let mut last_tick = None;
+            for _ in 0..5 {
+                let started = Instant::now();
+                last_tick = self.last_tick_before(event, addr, every)?;
+                if last_tick.is_some() {
+                    break;
+                }
+                every = (started.elapsed() / 8).max(MIN_TICKS);
+                self.start_before_first_arrival(event, addr, false)?;
             }
-            every = (started.elapsed() / 8).max(Duration::from_micros(20));
-            self.start_before_first_arrival(event, addr, false)?;
-        }
-        let Some(r) = last_tick.filter(|r| *r != addr) else {
-            return Ok(None);
-        };
-        // 2. How often R ran before the arrival, from the interval's start
-        // (a position names it so).
-        self.goto(Position::start(event), None)?;
-        let count = self.count_to_first_arrival(event, addr, &[r], false)?[0];
-        if count == 0 {
-            return Ok(None);
-        }
-        // 3. From R's last run, step to the arrival.
-        let base = Position::arrival(event, r, count, 0);
-        self.goto(base, None)?;
-        self.cache_steps_base()?;
-        let mut steps = 0;
-        while self.live.tracee().regs()?.rip != addr.0 {
-            if let Some(e) = self.search_limit(steps) {
-                return Err(e);
+            let Some(r) = last_tick.filter(|r| *r != addr) else {
+                return Ok(None);
+            };
+            // 2. How often R ran before the arrival, from the interval's
+            // start (a position names it so).
+            self.goto(Position::start(event), None)?;
+            let count = self.count_to_first_arrival(event, addr, &[r], false)?[0];
+            if count == 0 {
+                return Ok(None);
             }
-            if let Halt::Event = self.step_once(None)? {
-                return Err(Error::Program(format!(
-                    "internal error: no arrival at {addr} in interval {event}"
-                )));
+            // 3. From R's last run, step to the arrival.
+            let base = Position::arrival(event, r, count, 0);
+            self.goto(base, None)?;
+            self.cache_steps_base()?;
+            let mut steps = 0;
+            let mut too_far = None;
+            while self.live.tracee().regs()?.rip != addr.0 {
+                if let Some(e) = self.search_limit(steps) {
+                    too_far = Some(e);
+                    break;
+                }
+                if let Halt::Event = self.step_once(None)? {
+                    return Err(Error::Program(format!(
+                        "internal error: no arrival at {addr} in interval {event}"
+                    )));
+                }
+                steps += 1;
             }
-            steps += 1;
+            if let Some(e) = too_far {
+                // (An interrupt stops the search, as always.)
+                if attempt == RETRIES_WITH_FINER_TICKS || every == MIN_TICKS || steps < STEP_LIMIT {
+                    return Err(e);
+                }
+                every = (every / 8).max(MIN_TICKS);
+                if !self.start_before_first_arrival(event, addr, false)? {
+                    return Err(e);
+                }
+                continue;
+            }
+            self.at = base.with_steps(steps);
+            self.arrivals_known = false;
+            if steps == 0 {
+                return Ok(None);
+            }
+            return Ok(Some(base.with_steps(steps - 1)));
         }
-        self.at = base.with_steps(steps);
-        self.arrivals_known = false;
-        if steps == 0 {
-            return Ok(None);
-        }
-        Ok(Some(base.with_steps(steps - 1)))
+        unreachable!("the search returns from its last attempt")
     }
 
     /// The position just before the first arrival at `addr` in interval
