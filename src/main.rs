@@ -352,6 +352,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before rback changes them: what the programs it starts inherit.
+    recorder::sys::terminal_signals_ignored_at_start();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -540,3 +540,42 @@ fn a_mapped_sparse_file_stays_sparse_in_the_trace() {
     );
     assert_replay_matches(&rec, &session.replay());
 }
+
+/// A program started under `nohup`, or as a background job of a shell
+/// without job control, inherits SIGINT and SIGQUIT ignored; under rback,
+/// which ignores them itself while it records, it inherits what rback
+/// inherited, not rback's own choice and not the defaults (it got the
+/// defaults before, and Ctrl-C then killed what natively went on).
+#[test]
+fn a_program_inherits_the_signals_rback_found_ignored() {
+    let session = Session::new();
+    let prog = c_program("inherited_signals");
+    let record = |traps: &str| {
+        let _ = std::fs::remove_dir_all(session.trace());
+        let line = format!(
+            "{traps}; exec \"$0\" record -o {} {}",
+            session.trace().display(),
+            prog.display()
+        );
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", &line, RBACK]).current_dir(session.dir());
+        let rec = run(&mut cmd, None, TIMEOUT);
+        assert_eq!(rec.code(), 0, "{rec:?}");
+        rec
+    };
+    let rec = record("trap '' HUP INT QUIT");
+    assert_eq!(
+        rec.stdout(),
+        "SIGHUP ignored\nSIGINT ignored\nSIGQUIT ignored\n",
+        "{rec:?}"
+    );
+    let rep = session.replay();
+    assert_eq!(rep.stdout(), rec.stdout(), "{rep:?}");
+    // Started with the defaults, it gets them, whatever rback does.
+    let rec = record("trap - HUP INT QUIT");
+    assert_eq!(
+        rec.stdout(),
+        "SIGHUP default\nSIGINT default\nSIGQUIT default\n",
+        "{rec:?}"
+    );
+}

@@ -47,6 +47,9 @@ pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
     };
     let stdin_fd = config.stdin.map(|fd| fd.as_raw_fd());
     let own_group = config.own_process_group;
+    let [int_ignored, quit_ignored] = terminal_signals_ignored_at_start();
+    let disposition = |ignored: bool| if ignored { libc::SIG_IGN } else { libc::SIG_DFL };
+    let (int_action, quit_action) = (disposition(int_ignored), disposition(quit_ignored));
 
     // SAFETY: the child branch below calls only async-signal-safe functions
     // (raw syscalls through libc wrappers that do not allocate) on data that
@@ -68,9 +71,10 @@ pub fn spawn_stopped(config: &SpawnConfig) -> Result<Pid, Errno> {
             libc::dup2(fd, 0);
         }
         // rback ignores SIGINT/SIGQUIT while it records; the tracee must not
-        // inherit that across exec.
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
-        libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+        // inherit that across exec, but what rback itself inherited (see
+        // `terminal_signals_ignored_at_start`).
+        libc::signal(libc::SIGINT, int_action);
+        libc::signal(libc::SIGQUIT, quit_action);
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
@@ -164,11 +168,29 @@ pub fn fstat_identity(fd: &impl AsRawFd) -> Option<(u64, u64)> {
         .map(|st| (st.st_dev, st.st_ino))
 }
 
+/// Whether SIGINT and SIGQUIT were ignored when rback first looked (call
+/// it early: rback changes both): `nohup`, or a background job of a shell
+/// without job control, leaves them ignored, and a program started there
+/// without rback would inherit that, so its tracee does too.
+pub fn terminal_signals_ignored_at_start() -> [bool; 2] {
+    static AT_START: std::sync::OnceLock<[bool; 2]> = std::sync::OnceLock::new();
+    *AT_START.get_or_init(|| {
+        [libc::SIGINT, libc::SIGQUIT].map(|sig| {
+            // SAFETY: a query (no new action) into a zeroed struct of ours.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+            }
+        })
+    })
+}
+
 /// Makes rback ignore the terminal's SIGINT and SIGQUIT while it records:
 /// Ctrl-C is meant for the program, which gets it too (being in the same
 /// process group) and whose reaction is part of the recording.
 pub fn ignore_terminal_signals() {
     use nix::sys::signal::{signal, SigHandler, Signal};
+    terminal_signals_ignored_at_start();
     for sig in [Signal::SIGINT, Signal::SIGQUIT] {
         // SAFETY: installing SIG_IGN runs no code in signal context.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
