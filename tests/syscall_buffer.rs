@@ -24,6 +24,12 @@ fn record_and_replay_twice(session: &Session, args: &[&str], check: impl Fn(&Out
 
 /// What the debugger prints for the command file `script` on the
 /// session's trace, which it must run through without an error.
+/// The line of buffered_calls.c that holds `marker`.
+fn buffered_calls_line(marker: &str) -> usize {
+    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
+    source.lines().position(|l| l.contains(marker)).unwrap() + 1
+}
+
 fn debugger_output(session: &Session, script: &std::path::Path) -> String {
     let mut cmd = session.command();
     cmd.arg("replay")
@@ -384,8 +390,7 @@ fn the_debugger_goes_back_across_a_buffered_madvise_that_dropped_a_page() {
     let session = Session::new();
     let rec = session.record(buffered_calls(), &["memory"]);
     assert_eq!(rec.code(), 0, "{rec:?}");
-    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
-    let line = |marker: &str| source.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let line = buffered_calls_line;
     let script = session.write(
         "script.gdb",
         format!(
@@ -425,8 +430,7 @@ fn the_debugger_goes_back_across_a_buffered_readv_and_reads_again() {
     let data = session.write("data", bytes);
     let rec = session.record(buffered_calls(), &["readv", data.to_str().unwrap()]);
     assert_eq!(rec.code(), 0, "{rec:?}");
-    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
-    let line = |marker: &str| source.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let line = buffered_calls_line;
     let script = session.write(
         "script.gdb",
         format!(
@@ -550,8 +554,7 @@ fn the_debugger_replays_buffered_questions_and_goes_back_across_them() {
     let session = Session::new();
     let rec = session.record(buffered_calls(), &["questions"]);
     assert_eq!(rec.code(), 0, "{rec:?}");
-    let source = std::fs::read_to_string(programs_dir().join("buffered_calls.c")).unwrap();
-    let line = |marker: &str| source.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let line = buffered_calls_line;
     let script = session.write(
         "script.gdb",
         format!(
