@@ -290,6 +290,23 @@ fn a_sysv_segment_attached_read_only_replays() {
     );
 }
 
+/// A System V segment attached twice at once, and anew by a child: writes
+/// through one attach show through the others in replay too.
+#[test]
+fn a_sysv_segment_attached_twice_and_by_a_child_replays() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("sysv_twice"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "the second attach reads: written through the first attach\n\
+         the parent reads: written by the child's own attach\n\
+         the first attach reads: written through the second attach\n\
+         child exited with 0\n",
+        "{rec:?}"
+    );
+}
+
 /// A MAP_SHARED mapping of a file, written by the child and read by the
 /// parent. Replay used to map file-backed shared memory privately in each
 /// process, so the parent read 0 and replay diverged at its write; it now

@@ -173,8 +173,9 @@ impl ReplaySession {
     }
 
     /// Maps, at the address a recorded `shmat` returned, memory with the
-    /// segment's recorded contents: shared with the program's children
-    /// when this replay runs them too, private otherwise (see
+    /// segment's recorded contents: when this replay runs every process,
+    /// the segment's one shared copy, which every attach of it in any
+    /// process maps (see [`super::shared`]); privately otherwise (see
     /// [`ReplaySession::map_like_recording`]).
     pub(super) fn attach_like_recording(&mut self, ev: &SyscallEvent) -> Result<()> {
         let Some(contents) = ev.writes.first() else {
@@ -189,13 +190,11 @@ impl ReplaySession {
         if ev.args[2] & SHM_EXEC != 0 {
             prot |= libc::PROT_EXEC;
         }
-        let sharing = if self.follow == Follow::All {
-            libc::MAP_SHARED
-        } else {
-            libc::MAP_PRIVATE
-        };
-        let flags = libc::MAP_FIXED | libc::MAP_ANONYMOUS | sharing;
         let len = contents.bytes.len() as u64;
+        if self.follow == Follow::All {
+            return self.attach_shared_copy(ev, &contents.bytes, prot);
+        }
+        let flags = libc::MAP_FIXED | libc::MAP_ANONYMOUS | libc::MAP_PRIVATE;
         // Mapped writable to be filled: writes through /proc/PID/mem reach
         // read-only private pages, but not read-only shared ones (the
         // kernel forces a write only where it can copy on write).
@@ -228,6 +227,50 @@ impl ReplaySession {
                     errno_name(r)
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// Maps the shared copy of the segment a recorded `shmat` attached
+    /// (its id is the call's first argument), filled with `contents`.
+    fn attach_shared_copy(&mut self, ev: &SyscallEvent, contents: &[u8], prot: i32) -> Result<()> {
+        if self.files.wants_collection() {
+            self.collect_shared_copies()?;
+        }
+        let path = self.files.copy_for_segment(ev.args[0] as i32, contents)?;
+        let access = if prot & libc::PROT_WRITE != 0 {
+            libc::O_RDWR
+        } else {
+            libc::O_RDONLY
+        };
+        let in_tracee = self
+            .tracee
+            .scratch(&CString::new(path.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+        let opened = self.tracee.inject_syscall(
+            libc::SYS_openat,
+            [libc::AT_FDCWD as u64, in_tracee.0, access as u64, 0, 0, 0],
+        )?;
+        if opened < 0 {
+            return Err(Error::Spawn(format!(
+                "the tracee cannot open rback's shared copy {}: {}",
+                path.display(),
+                errno_name(opened)
+            )));
+        }
+        let flags = libc::MAP_FIXED | libc::MAP_SHARED;
+        let len = contents.len() as u64;
+        let got = self.tracee.inject_syscall(
+            libc::SYS_mmap,
+            [ev.result as u64, len, prot as u64, flags as u64, opened as u64, 0],
+        )?;
+        self.tracee
+            .inject_syscall(libc::SYS_close, [opened as u64, 0, 0, 0, 0, 0])?;
+        if got != ev.result {
+            return Err(self.diverged(
+                self.next_event_index(),
+                format!("shmat at {:#x}", ev.result),
+                format!("a mapping there failing with {}", errno_name(got)),
+            ));
         }
         Ok(())
     }

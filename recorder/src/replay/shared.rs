@@ -102,6 +102,9 @@ pub(super) struct Files {
     names: HashMap<PathBuf, FileId>,
     /// The files the recording named by inode (see `SyscallEvent::opened_file`).
     inodes: HashMap<Inode, FileId>,
+    /// System V segments by their recorded ids: each has a copy, as a
+    /// file does, that every attach maps.
+    segments: HashMap<i32, FileId>,
     copies: HashMap<FileId, Copy>,
     /// Descriptors sent with `SCM_RIGHTS` and not received yet: the first
     /// bytes of their message's data, and their files.
@@ -470,27 +473,7 @@ impl Files {
         if !writable && !self.copies.contains_key(&file) {
             return Ok(None);
         }
-        let copy = match self.copies.get_mut(&file) {
-            Some(copy) => copy,
-            None => {
-                let fd = nix::sys::memfd::memfd_create(
-                    &std::ffi::CString::new(COPY_NAME).unwrap(),
-                    nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
-                )
-                .map_err(|e| Error::io("cannot make a shared copy of a mapped file")(e.into()))?;
-                let memfd = File::from(fd);
-                let inode = memfd
-                    .metadata()
-                    .map_err(Error::io("cannot inspect a shared copy"))?
-                    .ino();
-                self.copies.entry(file).or_insert(Copy {
-                    memfd: Arc::new(memfd),
-                    inode,
-                    size: 0,
-                    loaded: None,
-                })
-            }
-        };
+        let copy = self.copy_of(file)?;
         let fill = |e: std::io::Error| Error::io("cannot fill a shared copy of a mapped file")(e);
         if copy.loaded.as_ref() != Some(hash) {
             let source = File::open(contents).map_err(fill)?;
@@ -509,6 +492,60 @@ impl Files {
         }
         let path = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), copy.memfd.as_raw_fd()));
         Ok(Some((path, writable)))
+    }
+
+    /// The shared copy that an attach of System V segment `id` maps, as
+    /// [`Files::copy_for`] gives a file's: it holds `contents`, what the
+    /// recording found in the segment at this attach. Another attach that
+    /// maps the copy already sees the same bytes (replay made the writes
+    /// the recording saw), so writing them again changes nothing for it.
+    pub(super) fn copy_for_segment(&mut self, id: i32, contents: &[u8]) -> Result<PathBuf> {
+        let file = match self.segments.get(&id) {
+            Some(file) => *file,
+            None => {
+                let file = self.fresh();
+                self.segments.insert(id, file);
+                file
+            }
+        };
+        let copy = self.copy_of(file)?;
+        let fill = |e: std::io::Error| Error::io("cannot fill the shared copy of a System V segment")(e);
+        copy.memfd.write_all_at(contents, 0).map_err(fill)?;
+        copy.size = copy.memfd.metadata().map_err(fill)?.len();
+        if copy.size < contents.len() as u64 {
+            copy.memfd.set_len(contents.len() as u64).map_err(fill)?;
+            copy.size = contents.len() as u64;
+        }
+        Ok(PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            copy.memfd.as_raw_fd()
+        )))
+    }
+
+    /// The copy of `file`, made empty if it has none.
+    fn copy_of(&mut self, file: FileId) -> Result<&mut Copy> {
+        use std::collections::hash_map::Entry;
+        let vacant = match self.copies.entry(file) {
+            Entry::Occupied(copy) => return Ok(copy.into_mut()),
+            Entry::Vacant(vacant) => vacant,
+        };
+        let fd = nix::sys::memfd::memfd_create(
+            &std::ffi::CString::new(COPY_NAME).unwrap(),
+            nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+        )
+        .map_err(|e| Error::io("cannot make a shared copy of a mapped file")(e.into()))?;
+        let memfd = File::from(fd);
+        let inode = memfd
+            .metadata()
+            .map_err(Error::io("cannot inspect a shared copy"))?
+            .ino();
+        Ok(vacant.insert(Copy {
+            memfd: Arc::new(memfd),
+            inode,
+            size: 0,
+            loaded: None,
+        }))
     }
 
     /// Whether enough copies exist, or bytes in them, that those nothing
