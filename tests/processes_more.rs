@@ -274,7 +274,8 @@ fn the_debugger_on_the_root_of_processes_sharing_memory_says_it_diverged() {
 /// child. `replay -a` maps segments shared, and used to fail to fill a
 /// read-only one ("cannot access tracee memory ... Input/output error"):
 /// the kernel forces a write through /proc/PID/mem only into pages it can
-/// copy on write.
+/// copy on write. (It now fills the segment's shared copy instead, and
+/// maps that read-only.)
 #[test]
 fn a_sysv_segment_attached_read_only_replays() {
     let session = Session::new();

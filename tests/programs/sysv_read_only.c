@@ -1,8 +1,9 @@
 /* A System V segment attached read-only (SHM_RDONLY), in the process that
  * filled it and in a child. Replay maps a segment's recorded contents at
- * each attach, and `replay -a` maps it shared: a shared read-only mapping
- * cannot be filled through /proc/PID/mem, so replay fills it writable and
- * then takes the write permission away. The child checks that it did. */
+ * each attach: `replay -a` from the segment's shared copy (a shared
+ * read-only mapping cannot be filled through /proc/PID/mem), the debugger
+ * privately, filled writable and then made read-only. The child checks
+ * that it may not write. */
 #include <signal.h>
 #include <setjmp.h>
 #include <stdio.h>
