@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{shared, Follow, ReplaySession};
 use crate::files;
@@ -57,26 +57,12 @@ impl ReplaySession {
                     (copy, libc::O_RDONLY)
                 }
             };
-            let in_tracee = self
-                .tracee
-                .scratch(&CString::new(path.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
-            let opened = self.tracee.inject_syscall(
-                libc::SYS_openat,
-                [libc::AT_FDCWD as u64, in_tracee.0, access as u64, 0, 0, 0],
-            )?;
-            if opened < 0 {
-                let what = if shared_file {
-                    "rback's shared copy"
-                } else {
-                    "the trace's copy"
-                };
-                return Err(Error::Spawn(format!(
-                    "the tracee cannot open {what} {}: {}",
-                    path.display(),
-                    errno_name(opened)
-                )));
-            }
-            fd = opened as u64;
+            let what = if shared_file {
+                "rback's shared copy"
+            } else {
+                "the trace's copy"
+            };
+            fd = self.open_in_tracee(&path, access, what)?;
         }
         let shared_anonymous = flags & libc::MAP_ANONYMOUS != 0 && asked_shared;
         if !(shared_file || shared_anonymous && self.follow == Follow::All) {
@@ -231,6 +217,26 @@ impl ReplaySession {
         Ok(())
     }
 
+    /// Opens `path` (one of rback's files, `what` it is) in the tracee with
+    /// `access`, by an injected `openat`: the tracee's new descriptor.
+    fn open_in_tracee(&mut self, path: &Path, access: i32, what: &str) -> Result<u64> {
+        let in_tracee = self
+            .tracee
+            .scratch(&CString::new(path.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
+        let opened = self.tracee.inject_syscall(
+            libc::SYS_openat,
+            [libc::AT_FDCWD as u64, in_tracee.0, access as u64, 0, 0, 0],
+        )?;
+        if opened < 0 {
+            return Err(Error::Spawn(format!(
+                "the tracee cannot open {what} {}: {}",
+                path.display(),
+                errno_name(opened)
+            )));
+        }
+        Ok(opened as u64)
+    }
+
     /// Maps the shared copy of the segment a recorded `shmat` attached
     /// (its id is the call's first argument), filled with `contents`.
     fn attach_shared_copy(&mut self, ev: &SyscallEvent, contents: &[u8], prot: i32) -> Result<()> {
@@ -243,28 +249,14 @@ impl ReplaySession {
         } else {
             libc::O_RDONLY
         };
-        let in_tracee = self
-            .tracee
-            .scratch(&CString::new(path.as_os_str().as_bytes()).unwrap().into_bytes_with_nul())?;
-        let opened = self.tracee.inject_syscall(
-            libc::SYS_openat,
-            [libc::AT_FDCWD as u64, in_tracee.0, access as u64, 0, 0, 0],
-        )?;
-        if opened < 0 {
-            return Err(Error::Spawn(format!(
-                "the tracee cannot open rback's shared copy {}: {}",
-                path.display(),
-                errno_name(opened)
-            )));
-        }
+        let opened = self.open_in_tracee(&path, access, "rback's shared copy")?;
         let flags = libc::MAP_FIXED | libc::MAP_SHARED;
         let len = contents.len() as u64;
         let got = self.tracee.inject_syscall(
             libc::SYS_mmap,
-            [ev.result as u64, len, prot as u64, flags as u64, opened as u64, 0],
+            [ev.result as u64, len, prot as u64, flags as u64, opened, 0],
         )?;
-        self.tracee
-            .inject_syscall(libc::SYS_close, [opened as u64, 0, 0, 0, 0, 0])?;
+        self.tracee.inject_syscall(libc::SYS_close, [opened, 0, 0, 0, 0, 0])?;
         if got != ev.result {
             return Err(self.diverged(
                 self.next_event_index(),
