@@ -87,7 +87,7 @@ fn edited_read_data_is_a_divergence_where_the_program_shows_it() {
     rewrite(&trace, &edited, |_, mut e| {
         if let Event::Syscall(call) = &mut e {
             if call.nr == libc::SYS_read && call.result == 8 {
-                call.writes[0].bytes[2] = b'7';
+                edit_bytes(&mut call.writes[0].bytes, |b| b[2] = b'7');
                 changed += 1;
             }
         }
@@ -132,7 +132,7 @@ fn after_a_divergence_the_debugger_refuses_to_move() {
     rewrite(&trace, &edited, |_, mut e| {
         if let Event::Syscall(call) = &mut e {
             if call.nr == libc::SYS_read && call.result == 8 {
-                call.writes[0].bytes[0] = b'5';
+                edit_bytes(&mut call.writes[0].bytes, |b| b[0] = b'5');
             }
         }
         Some(e)
@@ -167,7 +167,7 @@ fn with_check_memory_a_divergence_is_caught_where_memory_first_differs() {
     rewrite(&trace, &edited, |_, mut e| {
         if let Event::Syscall(call) = &mut e {
             if call.nr == libc::SYS_read && call.result == 8 {
-                call.writes[0].bytes[2] = b'7';
+                edit_bytes(&mut call.writes[0].bytes, |b| b[2] = b'7');
             }
         }
         Some(e)

@@ -625,7 +625,7 @@ fn both_replays_answer_a_buffered_question_with_the_recorded_bytes() {
             .last()
             .expect("buffered questions about SIGUSR1");
         // The kernel's flags are the second word of its answer.
-        call.writes[0].bytes[8] |= libc::SA_NOCLDSTOP as u8;
+        edit_bytes(&mut call.writes[0].bytes, |b| b[8] |= libc::SA_NOCLDSTOP as u8);
     });
     let mut cmd = session.command();
     cmd.arg("replay").arg(&edited).arg("-a");

@@ -825,3 +825,56 @@ pub fn set_sigmask(pid: Pid, mask: u64) -> Result<(), Errno> {
     })
     .map(drop)
 }
+
+/// A whole file mapped read-only into rback's memory, unmapped on drop.
+///
+/// Only for files no one else can shrink while it is mapped: a page past a
+/// truncated end raises SIGBUS at the access, which nothing can catch.
+/// [`crate::trace`] maps only trace files owned by rback's own user.
+pub struct MappedFile {
+    addr: std::ptr::NonNull<std::ffi::c_void>,
+    len: usize,
+}
+
+// SAFETY: the mapping is read-only and private to this value; reading it from
+// several threads at once is as safe as reading a shared `&[u8]`.
+unsafe impl Send for MappedFile {}
+unsafe impl Sync for MappedFile {}
+
+impl MappedFile {
+    /// Maps the first `len` bytes of `file` (`len` > 0: the kernel refuses
+    /// an empty mapping).
+    pub fn map(file: &std::fs::File, len: usize) -> Result<MappedFile, Errno> {
+        let size = std::num::NonZeroUsize::new(len).ok_or(Errno::EINVAL)?;
+        // SAFETY: a fresh read-only private mapping at an address the kernel
+        // picks overlaps nothing of ours; the fd only needs to live for the
+        // call.
+        let addr = unsafe {
+            nix::sys::mman::mmap(
+                None,
+                size,
+                nix::sys::mman::ProtFlags::PROT_READ,
+                nix::sys::mman::MapFlags::MAP_PRIVATE,
+                file,
+                0,
+            )?
+        };
+        Ok(MappedFile { addr, len })
+    }
+}
+
+impl AsRef<[u8]> for MappedFile {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `addr` is a live read-only mapping of `len` bytes for as
+        // long as `self` is, and nothing writes it.
+        unsafe { std::slice::from_raw_parts(self.addr.as_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for MappedFile {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours, and no slice of it outlives `self`
+        // (`as_ref` borrows it).
+        let _ = unsafe { nix::sys::mman::munmap(self.addr, self.len) };
+    }
+}

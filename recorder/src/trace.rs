@@ -17,8 +17,8 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -116,8 +116,114 @@ pub struct Registers(pub [u64; 27]);
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemWrite {
     pub addr: RemoteAddr,
-    #[serde(with = "serde_bytes")]
-    pub bytes: Vec<u8>,
+    pub bytes: TraceBytes,
+}
+
+/// Bytes a trace carries (what a syscall wrote into memory), serialized as
+/// a byte string. Those of a trace read from disk are slices of the one
+/// copy of its `events` file in memory, not copies of their own: a replay
+/// of a program that reads 64 MiB would otherwise copy them out of the
+/// file once more and fault in 64 MiB of fresh heap to hold them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TraceBytes(bytes::Bytes);
+
+impl std::ops::Deref for TraceBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for TraceBytes {
+    fn from(bytes: Vec<u8>) -> TraceBytes {
+        TraceBytes(bytes.into())
+    }
+}
+
+impl From<&[u8]> for TraceBytes {
+    fn from(bytes: &[u8]) -> TraceBytes {
+        TraceBytes(bytes::Bytes::copy_from_slice(bytes))
+    }
+}
+
+impl std::fmt::Debug for TraceBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl Serialize for TraceBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TraceBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TraceBytes, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TraceBytes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_borrowed_bytes<E>(self, v: &'de [u8]) -> Result<TraceBytes, E> {
+                Ok(DECODING_FROM.with_borrow(|file| match file {
+                    Some(file) if file.as_ptr_range().contains(&v.as_ptr()) && v.len() <= file.len() => {
+                        TraceBytes(file.slice_ref(v))
+                    }
+                    _ => v.into(),
+                }))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<TraceBytes, E> {
+                Ok(v.into())
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<TraceBytes, E> {
+                Ok(v.into())
+            }
+        }
+        d.deserialize_bytes(Visitor)
+    }
+}
+
+thread_local! {
+    /// The trace file a frame is being decoded from ([`decode_frame`]), for
+    /// [`TraceBytes`] to slice instead of copying.
+    static DECODING_FROM: std::cell::RefCell<Option<bytes::Bytes>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Decodes the frame in `payload`, a slice of `file`, with the bytes its
+/// event carries left in `file`.
+fn decode_frame(file: &bytes::Bytes, payload: &[u8]) -> postcard::Result<Frame> {
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            DECODING_FROM.set(None);
+        }
+    }
+    DECODING_FROM.set(Some(file.clone()));
+    let _done = Done;
+    postcard::from_bytes(payload)
+}
+
+/// The whole file at `path`, mapped if no one else can change it (it is
+/// rback's user's own and only that user may write it), read otherwise. A
+/// mapping costs nothing up front and shares the page cache; a trace of
+/// someone else's is read, since a mapped file that its owner truncated
+/// would kill rback with SIGBUS.
+fn whole_file(path: &Path) -> Result<bytes::Bytes, TraceError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let meta = file.metadata().map_err(io_err(path))?;
+    let len = usize::try_from(meta.len()).map_err(|_| TraceError::NotATrace(path.to_path_buf()))?;
+    let ours = meta.uid() == nix::unistd::geteuid().as_raw() && meta.mode() & 0o022 == 0;
+    if ours && len > 0 {
+        if let Ok(map) = crate::sys::MappedFile::map(&file, len) {
+            return Ok(bytes::Bytes::from_owner(map));
+        }
+    }
+    let mut data = Vec::with_capacity(len);
+    file.read_to_end(&mut data).map_err(io_err(path))?;
+    Ok(data.into())
 }
 
 /// A file captured into the trace, by content.
@@ -769,14 +875,14 @@ enum Step {
     },
 }
 
-/// Reads a trace's frames in order.
+/// Reads a trace's frames in order, from the whole `events` file in memory
+/// (mapped where that is safe: see [`whole_file`]), so that the bytes
+/// events carry stay slices of it ([`TraceBytes`]).
 pub struct TraceReader {
     path: PathBuf,
-    input: BufReader<File>,
+    data: bytes::Bytes,
     /// Where the next frame starts.
     offset: u64,
-    /// Where `input` is.
-    input_at: u64,
     len: u64,
     header: Header,
     next_event: EventIdx,
@@ -808,14 +914,12 @@ impl TraceReader {
         if !dir.is_dir() || !path.is_file() {
             return Err(TraceError::NotATrace(dir.to_path_buf()));
         }
-        let file = File::open(&path).map_err(io_err(&path))?;
-        let len = file.metadata().map_err(io_err(&path))?.len();
-        let mut input = BufReader::with_capacity(1 << 20, file);
-        let mut start = [0u8; 12];
-        if len < 12 || input.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
+        let data = whole_file(&path)?;
+        let len = data.len() as u64;
+        if len < 12 || &data[..8] != MAGIC {
             return Err(TraceError::NotATrace(dir.to_path_buf()));
         }
-        let found = u32::from_le_bytes(start[8..].try_into().unwrap());
+        let found = u32::from_le_bytes(data[8..12].try_into().unwrap());
         if found != FORMAT_VERSION {
             return Err(TraceError::Version {
                 path: dir.to_path_buf(),
@@ -825,9 +929,8 @@ impl TraceReader {
         }
         Ok(TraceReader {
             path,
-            input,
+            data,
             offset: 12,
-            input_at: 12,
             len,
             header: placeholder_header(),
             next_event: EventIdx(0),
@@ -876,11 +979,9 @@ impl TraceReader {
         }
     }
 
-    /// Reads `buf.len()` bytes at `self.input_at`.
-    fn read_input(&mut self, buf: &mut [u8]) -> Result<(), TraceError> {
-        self.input.read_exact(buf).map_err(io_err(&self.path))?;
-        self.input_at += buf.len() as u64;
-        Ok(())
+    /// The `len` bytes of the file at `at` (both within it).
+    fn bytes_at(&self, at: u64, len: u64) -> &[u8] {
+        &self.data[at as usize..(at + len) as usize]
     }
 
     /// Reads the frame at `self.offset`, and moves past it if it is whole
@@ -904,32 +1005,25 @@ impl TraceReader {
         if remaining < 8 {
             return Ok(Step::Cut);
         }
-        if self.input_at != self.offset {
-            self.input
-                .seek(SeekFrom::Start(self.offset))
-                .map_err(io_err(&self.path))?;
-            self.input_at = self.offset;
-        }
-        let mut head = [0u8; 8];
-        self.read_input(&mut head)?;
+        let head: [u8; 8] = self.bytes_at(self.offset, 8).try_into().unwrap();
         let len = u32::from_le_bytes(head[..4].try_into().unwrap());
         let crc = u32::from_le_bytes(head[4..].try_into().unwrap());
         let payload_at = self.offset + 8;
         let left = remaining - 8;
-        if head == [0; 8] && self.zeros_from(payload_at)? {
+        if head == [0; 8] && self.zeros_from(payload_at) {
             // A machine that crashed after the file grew but before its
             // data reached the disk leaves zeros where the last frames were.
             return Ok(Step::Cut);
         }
         if len >= MAX_FRAME {
-            let next = if find_next { self.find_frame(payload_at)? } else { None };
+            let next = if find_next { self.find_frame(payload_at) } else { None };
             return Ok(Step::Bad {
                 why: format!("a frame claims {len} bytes"),
                 next,
             });
         }
         if u64::from(len) > left {
-            if self.is_frame(payload_at, left, crc)? {
+            if self.is_frame(payload_at, left, crc) {
                 return Ok(Step::Bad {
                     why: format!(
                         "a frame claims {len} bytes, but it is the {left} bytes left in the file (they match its checksum)"
@@ -937,7 +1031,7 @@ impl TraceReader {
                     next: None,
                 });
             }
-            if let Some(next) = self.find_frame(payload_at)? {
+            if let Some(next) = self.find_frame(payload_at) {
                 return Ok(Step::Bad {
                     why: format!("a frame claims {len} bytes, past the end of the file, but a valid frame follows at byte {next}"),
                     next: Some(next),
@@ -945,15 +1039,12 @@ impl TraceReader {
             }
             return Ok(Step::Cut);
         }
-        // `len` is at most what the file holds after the head, so no
-        // length, damaged or crafted, makes the reader allocate more than
-        // the file's size.
-        let mut payload = vec![0u8; len as usize];
-        self.read_input(&mut payload)?;
-        let why = if crc32fast::hash(&payload) != crc {
+        // `len` is at most what the file holds after the head.
+        let payload = self.bytes_at(payload_at, u64::from(len));
+        let why = if crc32fast::hash(payload) != crc {
             "checksum mismatch".to_string()
         } else {
-            match postcard::from_bytes(&payload) {
+            match decode_frame(&self.data, payload) {
                 Ok(frame) => {
                     self.offset = payload_at + u64::from(len);
                     return Ok(Step::Frame(frame));
@@ -961,8 +1052,7 @@ impl TraceReader {
                 Err(e) => format!("undecodable frame: {e}"),
             }
         };
-        drop(payload);
-        let next = if find_next { self.find_frame(payload_at)? } else { None };
+        let next = if find_next { self.find_frame(payload_at) } else { None };
         Ok(Step::Bad { why, next })
     }
 
@@ -975,23 +1065,10 @@ impl TraceReader {
     /// words that look like lengths), so the reader has a budget for it of
     /// twice the file's size (at least [`SCAN_BUDGET`]), after which no
     /// candidate counts and the damage, if any, goes unproven.
-    fn find_frame(&mut self, from: u64) -> Result<Option<u64>, TraceError> {
-        const WINDOW: usize = 1 << 16;
-        // A head and the two bytes that name the frame's and the event's kind.
-        const LOOK: u64 = 10;
-        let mut window = vec![0u8; WINDOW];
-        let (mut win_at, mut win_len) = (from, 0u64);
+    fn find_frame(&mut self, from: u64) -> Option<u64> {
         let mut at = from;
         while at + 9 <= self.len {
-            if win_at + win_len < (at + LOOK).min(self.len) {
-                win_at = at;
-                win_len = (WINDOW as u64).min(self.len - at);
-                self.input
-                    .get_ref()
-                    .read_exact_at(&mut window[..win_len as usize], at)
-                    .map_err(io_err(&self.path))?;
-            }
-            let w = &window[(at - win_at) as usize..win_len as usize];
+            let w = self.bytes_at(at, (self.len - at).min(10));
             let len = u32::from_le_bytes(w[..4].try_into().unwrap());
             let crc = u32::from_le_bytes(w[4..8].try_into().unwrap());
             // A payload starts with the frame's variant (0 to 2), and an
@@ -1001,57 +1078,30 @@ impl TraceReader {
                 && at + 8 + u64::from(len) <= self.len
                 && w[8] <= 2
                 && (w[8] != 1 || len < 2 || w[9] < EVENT_VARIANTS);
-            if plausible && self.is_frame(at + 8, u64::from(len), crc)? {
-                return Ok(Some(at));
+            if plausible && self.is_frame(at + 8, u64::from(len), crc) {
+                return Some(at);
             }
             at += 1;
         }
-        Ok(None)
+        None
     }
 
     /// Whether every byte from `at` to the end of the file is zero.
-    fn zeros_from(&self, at: u64) -> Result<bool, TraceError> {
-        let mut chunk = vec![0u8; (self.len - at).min(1 << 16) as usize];
-        let mut pos = at;
-        while pos < self.len {
-            let n = (self.len - pos).min(chunk.len() as u64) as usize;
-            self.input
-                .get_ref()
-                .read_exact_at(&mut chunk[..n], pos)
-                .map_err(io_err(&self.path))?;
-            if chunk[..n].iter().any(|&b| b != 0) {
-                return Ok(false);
-            }
-            pos += n as u64;
-        }
-        Ok(true)
+    fn zeros_from(&self, at: u64) -> bool {
+        self.bytes_at(at, self.len - at).iter().all(|&b| b == 0)
     }
 
     /// Whether the `len` bytes at `at` are a payload with checksum `crc`
     /// that decodes to exactly one frame (no for any candidate once the
     /// scan budget is spent).
-    fn is_frame(&mut self, at: u64, len: u64, crc: u32) -> Result<bool, TraceError> {
+    fn is_frame(&mut self, at: u64, len: u64, crc: u32) -> bool {
         if len == 0 || len > self.scan_budget {
-            return Ok(false);
+            return false;
         }
         self.scan_budget -= len;
-        let file = self.input.get_ref();
-        let mut chunk = vec![0u8; len.min(1 << 16) as usize];
-        let mut hasher = crc32fast::Hasher::new();
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(chunk.len() as u64) as usize;
-            file.read_exact_at(&mut chunk[..n], at + done)
-                .map_err(io_err(&self.path))?;
-            hasher.update(&chunk[..n]);
-            done += n as u64;
-        }
-        if hasher.finalize() != crc {
-            return Ok(false);
-        }
-        let mut payload = vec![0u8; len as usize];
-        file.read_exact_at(&mut payload, at).map_err(io_err(&self.path))?;
-        Ok(matches!(postcard::take_from_bytes::<Frame>(&payload), Ok((_, rest)) if rest.is_empty()))
+        let payload = self.bytes_at(at, len);
+        crc32fast::hash(payload) == crc
+            && matches!(postcard::take_from_bytes::<Frame>(payload), Ok((_, rest)) if rest.is_empty())
     }
 }
 
@@ -1299,7 +1349,7 @@ mod tests {
                 result: 5,
                 writes: vec![MemWrite {
                     addr: RemoteAddr(0x1000),
-                    bytes: b"hello".to_vec(),
+                    bytes: b"hello".to_vec().into(),
                 }],
                 output: None,
                 mapped_file: None,
@@ -1361,6 +1411,33 @@ mod tests {
         assert!(complete);
         assert_eq!(events, sample_events());
         assert_eq!(TraceReader::open(dir.path()).unwrap().header(), &header());
+    }
+
+    /// A trace only its owner may write is mapped, one others may write is
+    /// read; either way the bytes events carry are slices of the file's one
+    /// copy in memory, and decode the same.
+    #[test]
+    fn recorded_bytes_are_slices_of_the_file_mapped_or_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempdir();
+        write_trace(dir.path(), true);
+        for mode in [0o644, 0o666] {
+            let events = dir.path().join(EVENTS_FILE);
+            std::fs::set_permissions(&events, std::fs::Permissions::from_mode(mode)).unwrap();
+            let mut r = TraceReader::open(dir.path()).unwrap();
+            let file = r.data.as_ptr_range();
+            let mut slices = 0;
+            while let Next::Event(e) = r.next_item().unwrap() {
+                if let Event::Syscall(call) = &e {
+                    for w in &call.writes {
+                        assert!(file.contains(&w.bytes.as_ptr()), "mode {mode:o}: a copy");
+                        slices += 1;
+                    }
+                }
+            }
+            assert!(slices > 0);
+            assert_eq!(read_all(dir.path()).unwrap().0, sample_events(), "mode {mode:o}");
+        }
     }
 
     #[test]
@@ -1505,7 +1582,7 @@ mod tests {
             argv: vec!["/p".into()],
             stack: MemWrite {
                 addr: RemoteAddr(0x7fff_0000),
-                bytes: vec![1, 2, 3],
+                bytes: vec![1, 2, 3].into(),
             },
             regs: Registers([7; 27]),
             pid: 1234,

@@ -69,7 +69,7 @@ fn exec() -> Event {
         argv: vec!["/p".into()],
         stack: MemWrite {
             addr: RemoteAddr(0x7fff_0000),
-            bytes: vec![0; 64],
+            bytes: vec![0; 64].into(),
         },
         regs: Registers([0; 27]),
         pid: 1,
@@ -85,7 +85,10 @@ fn read_of(n: usize, seed: u8) -> Event {
         result: n as i64,
         writes: vec![MemWrite {
             addr: RemoteAddr(0x1000),
-            bytes: (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect(),
+            bytes: (0..n)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                .collect::<Vec<u8>>()
+                .into(),
         }],
         output: None,
         mapped_file: None,

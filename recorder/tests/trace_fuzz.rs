@@ -224,7 +224,7 @@ fn write_every_kind(dir: &Path) {
             argv: vec!["/p".into(), "a".into()],
             stack: MemWrite {
                 addr: RemoteAddr(0x7ffd_0000),
-                bytes: (0..300u32).map(|i| i as u8).collect(),
+                bytes: (0..300u32).map(|i| i as u8).collect::<Vec<u8>>().into(),
             },
             regs: Registers([3; 27]),
             pid: 100,
@@ -236,7 +236,7 @@ fn write_every_kind(dir: &Path) {
             result: 64,
             writes: vec![MemWrite {
                 addr: RemoteAddr(0x1000),
-                bytes: vec![0x5a; 64],
+                bytes: vec![0x5a; 64].into(),
             }],
             output: None,
             mapped_file: None,

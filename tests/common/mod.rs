@@ -693,6 +693,15 @@ pub fn rewrite_trace(from: &Path, to: &Path, edit: impl FnOnce(&mut Vec<recorder
     }
 }
 
+/// Changes bytes an event wrote, for [`rewrite_trace`]'s edits (a loaded
+/// trace's bytes are shared slices of its file: the change gives them a
+/// copy of their own).
+pub fn edit_bytes(bytes: &mut recorder::trace::TraceBytes, edit: impl FnOnce(&mut [u8])) {
+    let mut copy = bytes.to_vec();
+    edit(&mut copy);
+    *bytes = copy.into();
+}
+
 /// What the program had written to its stdout before event `at` of the
 /// trace.
 pub fn stdout_before(trace: &Path, at: u64) -> Vec<u8> {

@@ -774,7 +774,7 @@ mod tests {
             argv: vec![],
             stack: MemWrite {
                 addr: RemoteAddr(0),
-                bytes: vec![],
+                bytes: Default::default(),
             },
             regs: Registers([0; 27]),
             pid: 1,
@@ -784,7 +784,7 @@ mod tests {
             let writes = match nr {
                 libc::SYS_pipe2 => vec![MemWrite {
                     addr: RemoteAddr(args[0]),
-                    bytes: [7i32.to_le_bytes(), 8i32.to_le_bytes()].concat(),
+                    bytes: [7i32.to_le_bytes(), 8i32.to_le_bytes()].concat().into(),
                 }],
                 _ => vec![],
             };
@@ -921,7 +921,7 @@ mod tests {
             if let Event::Syscall(call) = &mut events[i] {
                 call.writes.push(MemWrite {
                     addr: RemoteAddr(0x3000),
-                    bytes: id.to_le_bytes().to_vec(),
+                    bytes: id.to_le_bytes().to_vec().into(),
                 });
             }
         }
@@ -985,7 +985,7 @@ mod tests {
             result: libc::SIGALRM as i64,
             writes: vec![MemWrite {
                 addr: RemoteAddr(0x6100),
-                bytes: s.siginfo.clone(),
+                bytes: s.siginfo.clone().into(),
             }],
             output: None,
             mapped_file: None,

@@ -401,7 +401,7 @@ impl Recorder {
             argv: image.argv.clone(),
             stack: MemWrite {
                 addr: RemoteAddr(0),
-                bytes: Vec::new(),
+                bytes: Default::default(),
             },
             regs: Registers::from(&regs),
             pid: tracee.pid.as_raw(),
@@ -629,7 +629,8 @@ impl Recorder {
             addr: RemoteAddr(regs.rsp),
             bytes: self
                 .tracee
-                .read_bytes(RemoteAddr(regs.rsp), (stack.end - regs.rsp) as usize)?,
+                .read_bytes(RemoteAddr(regs.rsp), (stack.end - regs.rsp) as usize)?
+                .into(),
         };
         let exe_path = std::fs::read_link(format!("/proc/{pid}/exe"))
             .map(|p| p.display().to_string())
@@ -951,7 +952,7 @@ impl Recorder {
             for (at, len) in self.memory_written_through_files(call, result as u64)? {
                 writes.push(MemWrite {
                     addr: at,
-                    bytes: self.tracee.read_bytes(at, len as usize)?,
+                    bytes: self.tracee.read_bytes(at, len as usize)?.into(),
                 });
             }
         }

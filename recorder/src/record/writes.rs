@@ -28,7 +28,7 @@ impl Recorder {
             if addr != 0 && len > 0 {
                 writes.push(MemWrite {
                     addr: RemoteAddr(addr),
-                    bytes: read_written(t, RemoteAddr(addr), len as usize)?,
+                    bytes: read_written(t, RemoteAddr(addr), len as usize)?.into(),
                 });
             }
             Ok(())
@@ -148,7 +148,7 @@ impl Recorder {
         let at = RemoteAddr(request.pidfd);
         Ok(Some(MemWrite {
             addr: at,
-            bytes: self.tracee.read_bytes(at, 4)?,
+            bytes: self.tracee.read_bytes(at, 4)?.into(),
         }))
     }
 
@@ -161,7 +161,10 @@ impl Recorder {
         };
         Ok(vec![MemWrite {
             addr: at,
-            bytes: self.tracee.read_bytes(at, (segment.end - segment.start) as usize)?,
+            bytes: self
+                .tracee
+                .read_bytes(at, (segment.end - segment.start) as usize)?
+                .into(),
         }])
     }
 

@@ -279,7 +279,7 @@ pub(crate) fn record_of(call: &SyscallEvent) -> Vec<u8> {
     for w in &call.writes {
         bytes.extend(w.addr.0.to_le_bytes());
         bytes.extend((w.bytes.len() as u64).to_le_bytes());
-        bytes.extend(&w.bytes);
+        bytes.extend_from_slice(&w.bytes);
         bytes.resize(bytes.len().next_multiple_of(8), 0);
     }
     let size = bytes.len() as u64;
@@ -366,7 +366,7 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
             }
             writes.push(MemWrite {
                 addr: RemoteAddr(addr),
-                bytes: out[16..16 + len as usize].to_vec(),
+                bytes: out[16..16 + len as usize].into(),
             });
             out = &out[16 + len.next_multiple_of(8) as usize..];
         }
@@ -435,7 +435,7 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!((events[0].nr, events[0].result, events[0].args[5]), (0, 3, 6));
         assert_eq!(events[0].writes[0].addr, RemoteAddr(0x1000));
-        assert_eq!(events[0].writes[0].bytes, b"abc");
+        assert_eq!(&*events[0].writes[0].bytes, b"abc");
         assert_eq!((events[1].nr, events[1].result), (110, 42));
         assert!(events[1].writes.is_empty());
     }
