@@ -321,6 +321,28 @@ fn a_shared_file_mapping_written_by_a_child_replays() {
     assert_eq!(rec.stdout(), "the child wrote 42\n", "{rec:?}");
 }
 
+/// A file mapped MAP_SHARED read-only before any process opened it for
+/// writing, then written through writable shared mappings by a child and
+/// by the parent itself: the read-only mapping shows both writes. Replay
+/// used to map it privately (no shared copy of the file existed yet), so
+/// the parent printed the file's first contents and replay diverged.
+#[test]
+fn a_file_mapped_shared_read_only_sees_later_writes_in_replay() {
+    let session = Session::new();
+    let mut contents = b"initial contents".to_vec();
+    contents.resize(4096, 0);
+    let file = session.write("read_only.bin", &contents);
+    let rec = record_and_replay_three_times(&session, c_program("shared_read_only_map"), &[file.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "before: \"initial contents\"\n\
+         after the child (exit 0): \"written by the child\"\n\
+         after the parent: \"written by the parent\"\n",
+        "{rec:?}"
+    );
+}
+
 /// Parent and children exchange messages both ways through MAP_SHARED
 /// mappings of a regular file and of a memfd: mappings inherited by a
 /// fork, new mappings of the same file in the child (by its name, by a

@@ -45,6 +45,7 @@ impl ReplaySession {
                 if self.files.wants_collection() {
                     self.collect_shared_copies()?;
                 }
+                self.files.look_ahead(&self.log);
                 let len = a[5] + a[1].div_ceil(PAGE) * PAGE;
                 shared_copy = self.files.copy_for(self.process, a[4] as i32, hash, &copy, len)?;
                 shared_file = shared_copy.is_some();

@@ -18,11 +18,16 @@
 //! that moment, if that differs from what it was last loaded with (a
 //! `write` or `ftruncate` that replay emulates changed the file). A copy
 //! that no process maps any more is dropped ([`Files::collect`]): the
-//! next mapping of its file makes a new one from the trace. A file mapped
-//! shared from a read-only descriptor while it has no copy is mapped from
-//! the trace's copy privately, as the debugger maps every file: a program
-//! that reads many files through shared mappings (`memmap2`'s `Mmap`, as
-//! ripgrep does) would otherwise hold a copy of each in memory.
+//! next mapping of its file makes a new one from the trace.
+//!
+//! A read-only shared mapping maps the copy too, so that it shows what
+//! mappings made later write, in its own process or another; but a file
+//! that no open anywhere in the recording opened for writing
+//! ([`Files::look_ahead`] reads the trace ahead for them) cannot change,
+//! and while it has no copy it is mapped from the trace's copy privately,
+//! as the debugger maps every file: a program that reads many files
+//! through shared mappings (`memmap2`'s `Mmap`, as ripgrep does) would
+//! otherwise hold a copy of each in memory.
 //!
 //! Descriptors sent over a socket (`SCM_RIGHTS`, as Python's forkserver
 //! hands its children theirs) are matched to the message that receives
@@ -30,11 +35,10 @@
 //! of the message: replay knows no socket's other end.
 //!
 //! What this account does not follow: a file reached by two different
-//! names (a symlink, a bind mount), a descriptor taken with `pidfd_getfd`
-//! or sent with `sendmmsg`, a file opened read-only before any process
-//! opened it for reading and writing, and a file written by a process
-//! that has not mapped it while another has. Such a file is its own copy
-//! per name or per mapping, or is mapped privately.
+//! names by opens the recording found no inode for, a descriptor taken
+//! with `pidfd_getfd` or sent with `sendmmsg`, and a file written by a
+//! process that has not mapped it while another has. Such a file is its
+//! own copy per name or per mapping.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
@@ -45,7 +49,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use crate::trace::{FileHash, Inode, SyscallEvent};
+use crate::trace::{Event, FileHash, Inode, SyscallEvent, TraceLog};
 use crate::tracee::{Mapping, Tracee};
 use crate::{Error, RemoteAddr, Result};
 
@@ -102,6 +106,15 @@ pub(super) struct Files {
     names: HashMap<PathBuf, FileId>,
     /// The files the recording named by inode (see `SyscallEvent::opened_file`).
     inodes: HashMap<Inode, FileId>,
+    /// The inode of each file in `inodes`.
+    inode_of: HashMap<FileId, Inode>,
+    /// The inodes that some open of the recording, at any point of it,
+    /// opened for writing, of the events looked at so far
+    /// ([`Files::look_ahead`]): the only files known by inode that the
+    /// recorded processes could change.
+    opened_for_writing: HashSet<Inode>,
+    /// How many of the trace's events [`Files::look_ahead`] has looked at.
+    looked_at: u64,
     /// System V segments by their recorded ids: each has a copy, as a
     /// file does, that every attach maps.
     segments: HashMap<i32, FileId>,
@@ -349,6 +362,7 @@ impl Files {
                 None => {
                     let file = self.fresh();
                     self.inodes.insert(inode, file);
+                    self.inode_of.insert(file, inode);
                     file
                 }
             },
@@ -448,14 +462,62 @@ impl Files {
         }
     }
 
+    /// Looks at the events of `log` not looked at yet for the opens that
+    /// opened a file for writing (see [`Files::may_change`]). Replay
+    /// calls it before it maps a file shared, so that a file mapped
+    /// read-only now and opened for writing later, by any process, is
+    /// known to change.
+    pub(super) fn look_ahead(&mut self, log: &TraceLog) {
+        for event in log.events_from(self.looked_at) {
+            self.looked_at += 1;
+            let Event::Syscall(ev) = event else {
+                continue;
+            };
+            let Some(inode) = ev.opened_file else {
+                continue;
+            };
+            let flags = match ev.nr {
+                libc::SYS_open => ev.args[1] as i32,
+                libc::SYS_openat => ev.args[2] as i32,
+                // creat opens for writing; openat2's flags are in the
+                // tracee's memory, which the trace does not hold: taken
+                // as writing, which costs a shared copy at most.
+                _ => libc::O_RDWR,
+            };
+            // (Linux truncates a file opened read-only with O_TRUNC.)
+            if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
+                self.opened_for_writing.insert(inode);
+            }
+        }
+    }
+
+    /// Whether the recorded processes could change `file` through a
+    /// descriptor: it is known by an inode that some open of the
+    /// recording opened for writing (of the events
+    /// [`Files::look_ahead`] looked at), or by no inode at all (a memfd,
+    /// a file this account met only by name). A file that no process of
+    /// the recording could write shows what the recording mapped of it
+    /// in a private mapping of the trace's copy as well as in a shared
+    /// copy.
+    fn may_change(&self, file: FileId) -> bool {
+        match self.inode_of.get(&file) {
+            Some(inode) => self.opened_for_writing.contains(inode),
+            None => true,
+        }
+    }
+
     /// The shared copy that a recorded `mmap` of descriptor `fd` of process
     /// `pid` maps: its path as the tracee can open it (rback's descriptor
-    /// under `/proc`) and whether the program's descriptor was writable;
-    /// `None` for a read-only descriptor of a file that has no copy, which
-    /// is mapped privately (see the module's documentation). The copy holds `contents` (the trace's copy of the file as the
-    /// recording mapped it, whose hash is `hash`) and is at least `len`
-    /// bytes long, so that the part of the mapping past the end of the
-    /// file (which the program may use once it grows the file) is in it.
+    /// under `/proc`) and whether the program's descriptor was writable.
+    /// Every shared mapping of a file maps its copy, read-only ones too,
+    /// so that they show what other mappings write later; `None` for a
+    /// file that has no copy and that nothing can change
+    /// ([`Files::may_change`]), which is mapped privately (see the
+    /// module's documentation). The copy holds `contents` (the trace's
+    /// copy of the file as the recording mapped it, whose hash is `hash`)
+    /// and is at least `len` bytes long, so that the part of the mapping
+    /// past the end of the file (which the program may use once it grows
+    /// the file) is in it.
     pub(super) fn copy_for(
         &mut self,
         pid: i32,
@@ -470,7 +532,7 @@ impl Files {
             // which forks still inherit.
             None => (self.fresh(), true),
         };
-        if !writable && !self.copies.contains_key(&file) {
+        if !writable && !self.copies.contains_key(&file) && !self.may_change(file) {
             return Ok(None);
         }
         let copy = self.copy_of(file)?;
@@ -759,6 +821,69 @@ mod tests {
         assert_ne!(file(&files, 2, 6), first);
         // Names still follow the opens for writing (for link and rename).
         assert_eq!(files.names[Path::new("/tmp/x")], file(&files, 2, 6));
+    }
+
+    #[test]
+    fn a_read_only_shared_mapping_maps_a_copy_of_a_file_the_recording_writes() {
+        use crate::trace::{CpuIdentity, Header};
+        let (x, y, m) = (
+            Inode { dev: 8, ino: 42 },
+            Inode { dev: 8, ino: 43 },
+            Inode { dev: 1, ino: 7 },
+        );
+        let log = TraceLog::growing(Header {
+            rback_version: "test".into(),
+            program: "p".into(),
+            argv: vec!["p".into()],
+            cwd: "/".into(),
+            start_time: 0,
+            cpu: CpuIdentity {
+                vendor: "test".into(),
+                leaves: vec![],
+            },
+        });
+        // x and y opened read-only; x opened for writing later on.
+        for (flags, fd, inode) in [(libc::O_RDONLY, 3, x), (libc::O_RDONLY, 4, y), (libc::O_RDWR, 5, x)] {
+            log.push(Event::Syscall(Box::new(SyscallEvent {
+                nr: libc::SYS_openat,
+                args: [libc::AT_FDCWD as u64, 0, flags as u64, 0, 0, 0],
+                result: fd,
+                writes: vec![],
+                output: None,
+                mapped_file: None,
+                memory: vec![],
+                buffered: false,
+                opened_file: Some(inode),
+            })));
+        }
+        let mut files = Files::new("/");
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/x")), libc::O_RDONLY, 3, Some(x));
+        files.opened(1, (libc::AT_FDCWD, p("/tmp/y")), libc::O_RDONLY, 4, Some(y));
+        // A memfd (known by no inode), reopened read-only through /proc.
+        let memfd = Open {
+            file: files.fresh(),
+            path: None,
+            writable: true,
+            cloexec: false,
+        };
+        files.process(1).fds.insert(6, memfd);
+        files.opened(1, (libc::AT_FDCWD, p("/proc/self/fd/6")), libc::O_RDONLY, 7, Some(m));
+        files.look_ahead(&log);
+
+        let fd = nix::sys::memfd::memfd_create(c"contents", nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC).unwrap();
+        let contents = File::from(fd);
+        contents.write_all_at(b"contents", 0).unwrap();
+        let path = PathBuf::from(format!("/proc/self/fd/{}", contents.as_raw_fd()));
+        let hash = FileHash("0".repeat(64));
+        let read_only_copy = |files: &mut Files, fd| {
+            files
+                .copy_for(1, fd, &hash, &path, 4096)
+                .unwrap()
+                .map(|(_, writable)| !writable)
+        };
+        assert_eq!(read_only_copy(&mut files, 3), Some(true), "x is written later");
+        assert_eq!(read_only_copy(&mut files, 4), None, "nothing writes y");
+        assert_eq!(read_only_copy(&mut files, 7), Some(true), "the memfd");
     }
 
     #[test]
