@@ -479,8 +479,9 @@ fn timers_signalfd_message_queues_and_more_record_and_replay() {
 }
 
 /// /dev/zero mappings, sendmmsg, read-only clock_adjtime and adjtimex, the
-/// program's own seccomp filter (its EPERM and its SIGSYS win over rback's
-/// tracing, in replay too), System V shared memory, writes through
+/// program's own seccomp filters, one through `seccomp` and one through
+/// `prctl` (their errors and SIGSYS win over rback's tracing, in replay
+/// too), System V shared memory, writes through
 /// /proc/self/mem and to a file the program maps shared, and execveat of a
 /// descriptor.
 #[test]
@@ -501,6 +502,7 @@ fn dev_zero_sendmmsg_clock_adjtime_seccomp_and_execveat_replay() {
             "seccomp: installed 0, getppid -1, SIGSYS for syscall {}\n",
             libc::SYS_getpriority
         ),
+        "prctl seccomp: installed 0, getsid -1 (ENOENT)\n",
         "shm: in a segment, size 10000, attached 1\n",
         "/proc/self/mem: 42 7\n",
         "shared file: through pwrite, through write\n",

@@ -642,6 +642,9 @@ pub enum RequestOut {
     Unsupported(String),
     /// Must not reach the kernel at all; returns this.
     Fake(i64),
+    /// Writes nothing, but changes what the kernel does with the program's
+    /// later calls (its own seccomp filter): replay makes it again.
+    MadeAgain,
     /// `semctl(GETALL)`: writes one `unsigned short` per semaphore of set
     /// `semid` at argument `ptr`, a count the call does not say (the
     /// recorder asks the kernel).
@@ -799,7 +802,12 @@ pub fn request_out(nr: i64, args: &[u64; 6]) -> RequestOut {
             // The tracee must not switch rdtsc trapping off, nor install a
             // filter of its own in front of rback's.
             c::PR_SET_TSC => RequestOut::Fake(-(c::EPERM as i64)),
-            c::PR_SET_SECCOMP | c::PR_SET_MM => RequestOut::Unsupported(format!("prctl option {}", args[0])),
+            // The program's own filter goes after rback's, as through the
+            // `seccomp` syscall.
+            c::PR_SET_SECCOMP if args[1] == c::SECCOMP_MODE_FILTER as u64 => RequestOut::MadeAgain,
+            // Strict mode would kill the calls rback makes in the program.
+            c::PR_SET_SECCOMP => RequestOut::Unsupported("seccomp's strict mode (prctl(PR_SET_SECCOMP, 1))".into()),
+            c::PR_SET_MM => RequestOut::Unsupported("prctl(PR_SET_MM)".into()),
             c::PR_SET_NAME
             | c::PR_SET_PDEATHSIG
             | c::PR_GET_DUMPABLE
@@ -914,6 +922,14 @@ mod tests {
         // An unknown code with no encoding: made, its result recorded.
         args[1] = 0x5499;
         assert_eq!(request_out(c::SYS_ioctl, &args), RequestOut::Buf { ptr: 2, len: 0 });
+    }
+
+    #[test]
+    fn a_seccomp_filter_through_prctl_is_made_again_and_strict_mode_refused() {
+        let mut args = [c::PR_SET_SECCOMP as u64, c::SECCOMP_MODE_FILTER as u64, 0x1000, 0, 0, 0];
+        assert_eq!(request_out(c::SYS_prctl, &args), RequestOut::MadeAgain);
+        args[1] = c::SECCOMP_MODE_STRICT as u64;
+        assert!(matches!(request_out(c::SYS_prctl, &args), RequestOut::Unsupported(_)));
     }
 
     #[test]

@@ -5,6 +5,7 @@
  * shared, and, last, execveat of a descriptor (what fexecve
  * does). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -121,6 +122,17 @@ int main(void) {
     long ppid = getppid();
     syscall(SYS_getpriority, 0, 0);
     printf("seccomp: installed %ld, getppid %ld, SIGSYS for syscall %d\n", installed, ppid, sigsys_nr);
+    /* A second filter, through prctl: getsid fails with ENOENT. */
+    struct sock_filter code2[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getsid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOENT),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog2 = {sizeof code2 / sizeof code2[0], code2};
+    int installed2 = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog2, 0, 0);
+    long sid = getsid(0);
+    printf("prctl seccomp: installed %d, getsid %ld (%s)\n", installed2, sid, sid < 0 && errno == ENOENT ? "ENOENT" : "?");
 
     int shm = shmget(IPC_PRIVATE, 10000, IPC_CREAT | 0600);
     char *seg = shmat(shm, NULL, 0);

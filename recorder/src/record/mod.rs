@@ -700,6 +700,7 @@ impl Recorder {
                     })
                 }
                 RequestOut::Fake(result) => fake = Some(result),
+                RequestOut::MadeAgain => {}
                 RequestOut::Buf { ptr, len } => request = Some((ptr, len)),
                 RequestOut::SemaphoreValues { ptr, semid } => {
                     // A set rback cannot look at fails the call too.

@@ -538,8 +538,10 @@ impl ReplaySession {
         }
         let mut how = info.replay;
         if info.outs.contains(&syscalls::Out::ByRequest) {
-            if let RequestOut::Fake(r) = syscalls::request_out(nr, &args) {
-                how = Replay::Fake(r);
+            match syscalls::request_out(nr, &args) {
+                RequestOut::Fake(r) => how = Replay::Fake(r),
+                RequestOut::MadeAgain => how = Replay::Execute,
+                _ => {}
             }
         }
         if ev.buffered && nr == libc::SYS_rt_sigaction {
