@@ -140,6 +140,12 @@ impl From<Vec<u8>> for TraceBytes {
     }
 }
 
+impl From<bytes::Bytes> for TraceBytes {
+    fn from(bytes: bytes::Bytes) -> TraceBytes {
+        TraceBytes(bytes)
+    }
+}
+
 impl From<&[u8]> for TraceBytes {
     fn from(bytes: &[u8]) -> TraceBytes {
         TraceBytes(bytes::Bytes::copy_from_slice(bytes))

@@ -240,7 +240,7 @@ impl Buffers {
             return Err(overwritten());
         }
         let bytes = t.read_bytes(RemoteAddr(BUFFER_ADDR + HEADER_SIZE + start), (len - start) as usize)?;
-        let events = parse_records(&bytes)?;
+        let events = parse_records(&bytes.into())?;
         let cursor = Cursor { generation, taken: len };
         self.cursors.insert(t.tgid, cursor);
         if let Some(parent) = self.vfork_parents.get(&t.tgid) {
@@ -332,8 +332,10 @@ pub(crate) fn used_ahead(t: &Tracee, ends: &[u64]) -> Result<usize> {
     Ok(ends.iter().take_while(|&&end| end <= word(AT_LEN)).count())
 }
 
-/// Turns records (see `layout.rs`) into syscall events.
-fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
+/// Turns records (see `layout.rs`) into syscall events, whose bytes are
+/// slices of `records` (one copy of the buffer for a whole run of calls).
+fn parse_records(records: &bytes::Bytes) -> Result<Vec<SyscallEvent>> {
+    let mut bytes: &[u8] = records;
     let word = |b: &[u8], i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
     let mut events = Vec::new();
     let fixed = (RECORD_WORDS * 8) as usize;
@@ -366,7 +368,7 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
             }
             writes.push(MemWrite {
                 addr: RemoteAddr(addr),
-                bytes: out[16..16 + len as usize].into(),
+                bytes: records.slice_ref(&out[16..16 + len as usize]).into(),
             });
             out = &out[16 + len.next_multiple_of(8) as usize..];
         }
@@ -411,6 +413,10 @@ fn parse_records(mut bytes: &[u8]) -> Result<Vec<SyscallEvent>> {
 mod tests {
     use super::*;
 
+    fn parse(records: &[u8]) -> Result<Vec<SyscallEvent>> {
+        parse_records(&bytes::Bytes::copy_from_slice(records))
+    }
+
     fn record(nr: u64, result: i64, writes: &[(u64, &[u8])]) -> Vec<u8> {
         let mut r = vec![0u64, nr, 1, 2, 3, 4, 5, 6, result as u64]
             .into_iter()
@@ -431,7 +437,7 @@ mod tests {
     fn records_become_events_with_their_writes() {
         let mut bytes = record(0, 3, &[(0x1000, b"abc")]);
         bytes.extend(record(110, 42, &[]));
-        let events = parse_records(&bytes).unwrap();
+        let events = parse(&bytes).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!((events[0].nr, events[0].result, events[0].args[5]), (0, 3, 6));
         assert_eq!(events[0].writes[0].addr, RemoteAddr(0x1000));
@@ -444,7 +450,7 @@ mod tests {
     fn a_record_written_ahead_reads_back_as_its_event() {
         let mut bytes = record(0, 3, &[(0x1000, b"abc"), (0x2000, b"")]);
         bytes.extend(record(110, 42, &[]));
-        let events = parse_records(&bytes).unwrap();
+        let events = parse(&bytes).unwrap();
         let again: Vec<u8> = events.iter().flat_map(record_of).collect();
         assert_eq!(again, bytes);
     }
@@ -478,9 +484,9 @@ mod tests {
         exec[16..24].copy_from_slice(&0x1000u64.to_le_bytes());
         exec[24..32].copy_from_slice(&PAGE.to_le_bytes());
         exec[32..40].copy_from_slice(&3u64.to_le_bytes());
-        assert!(parse_records(&exec).is_ok());
+        assert!(parse(&exec).is_ok());
         exec[32..40].copy_from_slice(&7u64.to_le_bytes());
-        assert!(parse_records(&exec).is_err());
+        assert!(parse(&exec).is_err());
     }
 
     /// A record of `nr` with these arguments and result, and what it wrote.
@@ -498,7 +504,7 @@ mod tests {
         let action = [0u8; KERNEL_SIGACTION_SIZE as usize];
         let termios = [0u8; KERNEL_TERMIOS_SIZE as usize];
         let sigaction = |args: [u64; 6], result: i64, writes: &[(u64, &[u8])]| {
-            parse_records(&record_with(13, args, result, writes)).is_ok()
+            parse(&record_with(13, args, result, writes)).is_ok()
         };
         let question = [10, 0, AT, SIGSET_SIZE, 0, 0];
         assert!(sigaction(question, 0, &[(AT, &action)]));
@@ -514,7 +520,7 @@ mod tests {
         assert!(!sigaction(question, -22, &[(AT, &action)]));
         assert!(!sigaction([10, 0, 0, SIGSET_SIZE, 0, 0], -22, &[]));
         let ioctl = |args: [u64; 6], result: i64, writes: &[(u64, &[u8])]| {
-            parse_records(&record_with(16, args, result, writes)).is_ok()
+            parse(&record_with(16, args, result, writes)).is_ok()
         };
         let tcgets = [1, TCGETS, AT, 0, 0, 0];
         assert!(ioctl(tcgets, 0, &[(AT, &termios)]));
@@ -532,18 +538,18 @@ mod tests {
     fn damaged_records_are_refused() {
         let good = record(0, 3, &[(0x1000, b"abc")]);
         // A call the library never buffers.
-        assert!(parse_records(&record(59, 0, &[])).is_err());
+        assert!(parse(&record(59, 0, &[])).is_err());
         // Truncated, a size past the end, a size that is not a whole record.
-        assert!(parse_records(&good[..good.len() - 8]).is_err());
+        assert!(parse(&good[..good.len() - 8]).is_err());
         let mut long = good.clone();
         long[..8].copy_from_slice(&1000u64.to_le_bytes());
-        assert!(parse_records(&long).is_err());
+        assert!(parse(&long).is_err());
         let mut odd = good.clone();
         odd[..8].copy_from_slice(&13u64.to_le_bytes());
-        assert!(parse_records(&odd).is_err());
+        assert!(parse(&odd).is_err());
         // A write longer than its record.
         let mut write = good;
         write[80..88].copy_from_slice(&(1u64 << 40).to_le_bytes());
-        assert!(parse_records(&write).is_err());
+        assert!(parse(&write).is_err());
     }
 }
