@@ -269,22 +269,26 @@ fn overwritten() -> Error {
     Error::Program("the program overwrote rback's syscall buffer; record it again with --no-syscall-buffer".into())
 }
 
-/// The record the library would have appended for `call` (the inverse of
-/// [`parse_records`]), for `replay -a` to write ahead of the program.
-pub(crate) fn record_of(call: &SyscallEvent) -> Vec<u8> {
-    let mut words = vec![0, call.nr as u64];
-    words.extend(call.args);
-    words.push(call.result as u64);
-    let mut bytes: Vec<u8> = words.into_iter().flat_map(u64::to_le_bytes).collect();
-    for w in &call.writes {
-        bytes.extend(w.addr.0.to_le_bytes());
-        bytes.extend((w.bytes.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&w.bytes);
-        bytes.resize(bytes.len().next_multiple_of(8), 0);
+/// Appends to `records` the record the library would have appended for
+/// `call` (the inverse of [`parse_records`]), for `replay -a` to write
+/// ahead of the program.
+pub(crate) fn append_record(records: &mut Vec<u8>, call: &SyscallEvent) {
+    let start = records.len();
+    let words = [0, call.nr as u64]
+        .into_iter()
+        .chain(call.args)
+        .chain([call.result as u64]);
+    for word in words {
+        records.extend_from_slice(&word.to_le_bytes());
     }
-    let size = bytes.len() as u64;
-    bytes[..8].copy_from_slice(&size.to_le_bytes());
-    bytes
+    for w in &call.writes {
+        records.extend_from_slice(&w.addr.0.to_le_bytes());
+        records.extend_from_slice(&(w.bytes.len() as u64).to_le_bytes());
+        records.extend_from_slice(&w.bytes);
+        records.resize(records.len().next_multiple_of(8), 0);
+    }
+    let size = (records.len() - start) as u64;
+    records[start..start + 8].copy_from_slice(&size.to_le_bytes());
 }
 
 /// Writes the records of `calls` (all buffered, consecutive, next in the
@@ -307,7 +311,7 @@ pub(crate) fn write_ahead(t: &Tracee, calls: &[&SyscallEvent]) -> Result<Option<
     let mut records = Vec::new();
     let mut ends = Vec::with_capacity(calls.len());
     for call in calls {
-        records.extend(record_of(call));
+        append_record(&mut records, call);
         ends.push(len + records.len() as u64);
     }
     if len > BUFFER_SIZE || HEADER_SIZE + len + records.len() as u64 > BUFFER_SIZE {
@@ -451,7 +455,10 @@ mod tests {
         let mut bytes = record(0, 3, &[(0x1000, b"abc"), (0x2000, b"")]);
         bytes.extend(record(110, 42, &[]));
         let events = parse(&bytes).unwrap();
-        let again: Vec<u8> = events.iter().flat_map(record_of).collect();
+        let mut again = Vec::new();
+        for event in &events {
+            append_record(&mut again, event);
+        }
         assert_eq!(again, bytes);
     }
 
