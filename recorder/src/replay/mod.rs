@@ -769,6 +769,16 @@ impl ReplaySession {
         if sig == libc::SIGTRAP && self.stub.as_ref().is_some_and(|s| s.trap == regs.rip) {
             return self.on_state_check(regs);
         }
+        let ours = self.raised == Some(sig);
+        if !ours && !is_synchronous(sig, code) {
+            // Nothing outside rback may signal a replay (its process group is
+            // its own); whatever does is not part of the recording. (In
+            // `replay -a`, the kernel's SIGCHLD when a replayed child ends.)
+            // It may stop the program among calls written ahead of it, which
+            // it goes on with.
+            self.run_on(0)?;
+            return Ok(Step::Continue);
+        }
         self.check_calls_ahead(|| format!("signal {}", signal_name(sig)))?;
         if sig == libc::SIGSEGV && code == SI_KERNEL {
             if let Some(len) = tsc_instruction(&self.tracee, regs.rip)? {
@@ -783,13 +793,6 @@ impl ReplaySession {
                     None => return self.end_early(),
                 }
             }
-        }
-        let ours = self.raised == Some(sig);
-        if !ours && !is_synchronous(sig, code) {
-            // Nothing outside rback may signal a replay (its process group is
-            // its own); whatever does is not part of the recording.
-            self.run_on(0)?;
-            return Ok(Step::Continue);
         }
         let ev = match self.next_event()? {
             Some(Event::Signal(ev)) => ev,
