@@ -190,6 +190,49 @@ impl ProcessTree {
     }
 }
 
+/// The events that a replay following one process runs itself
+/// (`replay::Follow::Process`): those of each process on the way from the
+/// first one, from its birth up to the fork that makes the next (which
+/// ends its part), then those of the followed process from its birth on.
+/// The replay passes over every other event in the step that reaches the
+/// next one it runs.
+#[derive(Clone, Debug, Default)]
+pub struct FollowedRuns {
+    /// (process, first event, last event) of each stretch, the first
+    /// process's first.
+    stretches: Vec<(i32, EventIdx, EventIdx)>,
+}
+
+impl FollowedRuns {
+    /// The stretches of a replay that follows `pid` (and, for a live
+    /// recording whose tree is not known yet, of the first process alone).
+    pub fn of(tree: &ProcessTree, pid: i32) -> FollowedRuns {
+        let mut lineage = tree.lineage(pid);
+        lineage.reverse();
+        let born = |p: i32| tree.latest(p).map_or(EventIdx(0), |p| p.born_at);
+        let stretches = lineage
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let last = match lineage.get(i + 1) {
+                    Some(&next) => born(next),
+                    None => EventIdx(u64::MAX),
+                };
+                (p, born(p), last)
+            })
+            .collect();
+        FollowedRuns { stretches }
+    }
+
+    /// Whether event `e`, which belongs to `process`, is one the replay
+    /// runs.
+    pub fn runs(&self, process: i32, e: EventIdx) -> bool {
+        self.stretches
+            .iter()
+            .any(|&(p, first, last)| p == process && first <= e && e <= last)
+    }
+}
+
 /// The process of the recording in `trace_dir` that `what` names (an id or
 /// a program name), for `rback replay -p`.
 pub fn resolve(trace_dir: &std::path::Path, what: &str) -> crate::Result<i32> {
