@@ -268,3 +268,44 @@ impl ProcessTurns {
         i.checked_sub(1).map(|i| self.turns[i].1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: i32, parent: Option<i32>, born_at: u64) -> Process {
+        Process {
+            pid,
+            parent,
+            born_at: EventIdx(born_at),
+            exe_path: String::new(),
+            argv: vec![],
+            ended: None,
+            gone: false,
+        }
+    }
+
+    #[test]
+    fn a_followed_grandchild_runs_after_its_ancestors_forks_and_no_one_else() {
+        let tree = ProcessTree {
+            processes: vec![
+                process(10, None, 0),
+                process(11, Some(10), 5),
+                process(13, Some(10), 7),
+                process(12, Some(11), 9),
+            ],
+        };
+        let runs = FollowedRuns::of(&tree, 12);
+        // The first process up to its fork of 11, then 11 up to its fork
+        // of 12, then 12 to the end; 13 never.
+        assert!(runs.runs(10, EventIdx(0)) && runs.runs(10, EventIdx(5)));
+        assert!(!runs.runs(10, EventIdx(6)) && !runs.runs(10, EventIdx(20)));
+        assert!(runs.runs(11, EventIdx(6)) && runs.runs(11, EventIdx(9)));
+        assert!(!runs.runs(11, EventIdx(10)));
+        assert!(runs.runs(12, EventIdx(10)) && runs.runs(12, EventIdx(u64::MAX - 1)));
+        assert!(!runs.runs(13, EventIdx(8)));
+        let first = FollowedRuns::of(&tree, 10);
+        assert!(first.runs(10, EventIdx(0)) && first.runs(10, EventIdx(1000)));
+        assert!(!first.runs(11, EventIdx(6)));
+    }
+}
