@@ -780,6 +780,8 @@ pub fn signal_name(signo: i32) -> String {
         .unwrap_or_else(|_| format!("SIG{signo}"))
 }
 
+/// How gdb describes a signal it stops for (the last column of its `info
+/// signals`).
 fn signal_description(signo: i32) -> &'static str {
     match signo {
         libc::SIGSEGV => "Segmentation fault",
@@ -798,6 +800,20 @@ fn signal_description(signo: i32) -> &'static str {
         libc::SIGPIPE => "Broken pipe",
         libc::SIGHUP => "Hangup",
         libc::SIGQUIT => "Quit",
+        libc::SIGSTOP => "Stopped (signal)",
+        libc::SIGTSTP => "Stopped (user)",
+        libc::SIGCONT => "Continued",
+        libc::SIGTTIN => "Stopped (tty input)",
+        libc::SIGTTOU => "Stopped (tty output)",
+        libc::SIGURG => "Urgent I/O condition",
+        libc::SIGIO => "I/O possible",
+        libc::SIGXCPU => "CPU time limit exceeded",
+        libc::SIGXFSZ => "File size limit exceeded",
+        libc::SIGVTALRM => "Virtual timer expired",
+        libc::SIGPROF => "Profiling timer expired",
+        libc::SIGWINCH => "Window size changed",
+        libc::SIGPWR => "Power fail/restart",
+        libc::SIGSYS => "Bad system call",
         _ => "Signal",
     }
 }

@@ -42,10 +42,16 @@ fn line_of(name: &str, marker: &str) -> usize {
 /// `commands` in order. Checks that neither gdb nor rback went wrong in a
 /// way that the commands' output would hide.
 fn gdb(session: &Session, commands: &[&str]) -> Output {
+    gdb_on_process(session, None, commands)
+}
+
+/// [`gdb`] on one process of the trace (`replay -p`), or on the first.
+fn gdb_on_process(session: &Session, process: Option<&str>, commands: &[&str]) -> Output {
+    let follow = process.map(|p| format!("-p {p} ")).unwrap_or_default();
     let mut cmd = Command::new("gdb");
     cmd.args(["-batch", "-nx", "-iex", MONITOR_HOOK, "-iex", SLOW_MACHINE, "-ex"])
         .arg(format!(
-            "target extended-remote | {RBACK} replay --gdb-stdio {}",
+            "target extended-remote | {RBACK} replay --gdb-stdio {follow}{}",
             session.trace().display()
         ))
         .env("RBACK_TRACE_DIR", session.traces())
@@ -335,6 +341,59 @@ fn a_crash_shows_in_gdb_and_reverse_stepi_leads_to_its_predecessor() {
         tail.contains("No more reverse-execution history."),
         "then the end:\n{out:?}"
     );
+}
+
+/// gdb on a child that its parent stops with SIGSTOP and later wakes with
+/// SIGCONT stops for each, as when it follows the child natively: "Program
+/// received signal SIGSTOP, Stopped (signal)." then "SIGCONT, Continued.",
+/// and `$_siginfo` names the signal. A reverse-stepi from the SIGCONT is
+/// back at the SIGSTOP; a reverse-continue goes to the start, and the same
+/// stops come again on the way forward.
+#[test]
+fn a_childs_sigstop_and_sigcont_stop_gdb_in_turn() {
+    let s = recorded(c_program("stopped_child"), &[]);
+    let info = s.rback(&["info", s.trace().to_str().unwrap()]);
+    let child = info
+        .stdout()
+        .lines()
+        .filter(|l| l.contains("(from event "))
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| panic!("no second process in:\n{info:?}"));
+    let out = gdb_on_process(
+        &s,
+        Some(&child),
+        &[
+            "continue",
+            "print $_siginfo.si_signo",
+            "continue",
+            "print $_siginfo.si_signo",
+            "reverse-stepi",
+            "print $_siginfo.si_signo",
+            "reverse-continue",
+            "continue",
+            "continue",
+            "continue",
+        ],
+    );
+    let text = out.stdout();
+    let stops: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Program received signal") || l.starts_with("No more reverse-execution history"))
+        .collect();
+    assert_eq!(
+        stops,
+        [
+            "Program received signal SIGSTOP, Stopped (signal).",
+            "Program received signal SIGCONT, Continued.",
+            "No more reverse-execution history.",
+            "Program received signal SIGSTOP, Stopped (signal).",
+            "Program received signal SIGCONT, Continued.",
+            "No more reverse-execution history.",
+        ],
+        "{out:?}"
+    );
+    assert_eq!(printed_values(&out), ["19", "18", "19"], "{out:?}");
 }
 
 #[test]

@@ -179,7 +179,15 @@ fn signals_between_processes_replay() {
 /// stopped and gets none. (rback used to resume every group stop at once,
 /// so the stopped child answered.) The debugger follows the child through
 /// its stop to its end (taking checkpoints in its group stop used to fail
-/// with "unexpected stop ... while taking a checkpoint").
+/// with "unexpected stop ... while taking a checkpoint"), and stops for
+/// each signal with gdb's words: gdb following the child natively says
+/// "received signal SIGSTOP, Stopped (signal)." where the stop comes and
+/// "received signal SIGCONT, Continued." where it is woken. (The debugger
+/// went on to the SIGCONT at once: its first place in the child was named
+/// by an event of the parent's turn, which it had passed over already.)
+/// One reverse-stepi from the SIGCONT is back at the SIGSTOP (the child
+/// ran nothing in between), and a reverse-continue with no breakpoint goes
+/// to the recording's start, as in gdb.
 #[test]
 fn a_child_stopped_by_sigstop_waits_for_sigcont() {
     let session = Session::new();
@@ -191,11 +199,55 @@ fn a_child_stopped_by_sigstop_waits_for_sigcont() {
         "{rec:?}"
     );
     let child = pids(&session)[1].clone();
-    let out = debug(&session, Some(&child), "continue\ncontinue\n");
+    // Each movement is preceded by a line `== NAME`, to find what it printed.
+    let script = [
+        ("stop", "continue\nwhen"),
+        ("cont", "continue\nwhen"),
+        ("back", "reverse-stepi\nwhen"),
+        ("cont again", "continue"),
+        ("end", "continue"),
+        ("start", "reverse-continue\nwhen"),
+    ]
+    .map(|(name, commands)| format!("echo == {name}\\n\n{commands}\n"))
+    .concat();
+    let out = debug(&session, Some(&child), &script);
     assert_eq!(out.code(), 0, "{out:?}");
     let text = out.stdout();
-    let woken = text.find("Program received signal SIGCONT").expect(&text);
-    assert!(text[woken..].contains("__GI__exit"), "{text}");
+    let mut blocks = std::collections::HashMap::new();
+    for block in text.split("== ").skip(1) {
+        let (name, printed) = block.split_once('\n').unwrap_or((block, ""));
+        blocks.insert(name.to_string(), printed.to_string());
+    }
+    let block = |name: &str| {
+        blocks
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+            .as_str()
+    };
+    let stop = block("stop");
+    assert!(
+        stop.starts_with("Program received signal SIGSTOP, Stopped (signal).\n"),
+        "{text}"
+    );
+    let cont = block("cont");
+    assert!(
+        cont.starts_with("Program received signal SIGCONT, Continued.\n"),
+        "{text}"
+    );
+    assert_ne!(field(cont, "Position:"), field(stop, "Position:"), "{text}");
+    let back = block("back");
+    assert!(!back.contains("Program received signal"), "{text}");
+    assert_eq!(field(back, "Position:"), field(stop, "Position:"), "{text}");
+    assert!(
+        block("cont again").starts_with("Program received signal SIGCONT, Continued.\n"),
+        "{text}"
+    );
+    let end = block("end");
+    assert!(end.starts_with("No more reverse-execution history.\n"), "{text}");
+    assert!(end.contains("__GI__exit"), "{text}");
+    let start = block("start");
+    assert!(start.starts_with("No more reverse-execution history.\n"), "{text}");
+    assert_eq!(field(start, "Current event:"), "1", "{text}");
 }
 
 /// The same with a child of two threads, both in a sleep when the stop

@@ -190,6 +190,49 @@ impl ProcessTree {
     }
 }
 
+/// The events that a replay following one process runs itself
+/// (`replay::Follow::Process`): those of each process on the way from the
+/// first one, from its birth up to the fork that makes the next (which
+/// ends its part), then those of the followed process from its birth on.
+/// The replay passes over every other event in the step that reaches the
+/// next one it runs.
+#[derive(Clone, Debug, Default)]
+pub struct FollowedRuns {
+    /// (process, first event, last event) of each stretch, the first
+    /// process's first.
+    stretches: Vec<(i32, EventIdx, EventIdx)>,
+}
+
+impl FollowedRuns {
+    /// The stretches of a replay that follows `pid` (and, for a live
+    /// recording whose tree is not known yet, of the first process alone).
+    pub fn of(tree: &ProcessTree, pid: i32) -> FollowedRuns {
+        let mut lineage = tree.lineage(pid);
+        lineage.reverse();
+        let born = |p: i32| tree.latest(p).map_or(EventIdx(0), |p| p.born_at);
+        let stretches = lineage
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let last = match lineage.get(i + 1) {
+                    Some(&next) => born(next),
+                    None => EventIdx(u64::MAX),
+                };
+                (p, born(p), last)
+            })
+            .collect();
+        FollowedRuns { stretches }
+    }
+
+    /// Whether event `e`, which belongs to `process`, is one the replay
+    /// runs.
+    pub fn runs(&self, process: i32, e: EventIdx) -> bool {
+        self.stretches
+            .iter()
+            .any(|&(p, first, last)| p == process && first <= e && e <= last)
+    }
+}
+
 /// The process of the recording in `trace_dir` that `what` names (an id or
 /// a program name), for `rback replay -p`.
 pub fn resolve(trace_dir: &std::path::Path, what: &str) -> crate::Result<i32> {
@@ -223,5 +266,46 @@ impl ProcessTurns {
         }
         let i = self.turns.partition_point(|&(first, _)| first <= e.0);
         i.checked_sub(1).map(|i| self.turns[i].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: i32, parent: Option<i32>, born_at: u64) -> Process {
+        Process {
+            pid,
+            parent,
+            born_at: EventIdx(born_at),
+            exe_path: String::new(),
+            argv: vec![],
+            ended: None,
+            gone: false,
+        }
+    }
+
+    #[test]
+    fn a_followed_grandchild_runs_after_its_ancestors_forks_and_no_one_else() {
+        let tree = ProcessTree {
+            processes: vec![
+                process(10, None, 0),
+                process(11, Some(10), 5),
+                process(13, Some(10), 7),
+                process(12, Some(11), 9),
+            ],
+        };
+        let runs = FollowedRuns::of(&tree, 12);
+        // The first process up to its fork of 11, then 11 up to its fork
+        // of 12, then 12 to the end; 13 never.
+        assert!(runs.runs(10, EventIdx(0)) && runs.runs(10, EventIdx(5)));
+        assert!(!runs.runs(10, EventIdx(6)) && !runs.runs(10, EventIdx(20)));
+        assert!(runs.runs(11, EventIdx(6)) && runs.runs(11, EventIdx(9)));
+        assert!(!runs.runs(11, EventIdx(10)));
+        assert!(runs.runs(12, EventIdx(10)) && runs.runs(12, EventIdx(u64::MAX - 1)));
+        assert!(!runs.runs(13, EventIdx(8)));
+        let first = FollowedRuns::of(&tree, 10);
+        assert!(first.runs(10, EventIdx(0)) && first.runs(10, EventIdx(1000)));
+        assert!(!first.runs(11, EventIdx(6)));
     }
 }

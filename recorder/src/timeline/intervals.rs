@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::live::Frontier;
 use crate::replay::Step;
-use crate::trace::Event;
+use crate::trace::{Event, Left};
 use crate::tracee::{Resume, Stop};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
@@ -183,8 +183,9 @@ impl Timeline {
                     continue;
                 }
             }
-            // Only the last event's end stops.
-            let last = self.live.next_event_index().0 + 1 >= stop.0;
+            // Only the last event's end stops (a step that passes over the
+            // turns of other processes may go past `stop` at once).
+            let last = self.start_after(self.live.next_event_index()) >= stop;
             self.live.set_stop_at_boundaries(last);
             match self.live.handle(stop_here)? {
                 Step::Continue => {}
@@ -242,6 +243,52 @@ impl Timeline {
                 turns.process_at(&self.log, e) == Some(self.live.followed_process())
             }
             _ => false,
+        }
+    }
+
+    /// The event whose interval end the program leaves for the start of
+    /// interval `e` (`None` for the first interval): usually `e - 1`, but
+    /// some events are replayed in the step that replays the one before,
+    /// and so have no interval end of their own (see
+    /// [`Timeline::replayed_with_previous`]).
+    pub(super) fn event_before(&self, e: EventIdx) -> Option<EventIdx> {
+        let mut d = e.0;
+        while d > 1 {
+            d -= 1;
+            if !self.replayed_with_previous(EventIdx(d)) {
+                return Some(EventIdx(d));
+            }
+        }
+        None
+    }
+
+    /// The interval whose start the program stands at after event `e` is
+    /// replayed (with the events replayed in the same step).
+    pub(super) fn start_after(&self, e: EventIdx) -> EventIdx {
+        let mut d = EventIdx(e.0 + 1);
+        while d < self.log.len() && self.replayed_with_previous(d) {
+            d.0 += 1;
+        }
+        d
+    }
+
+    /// Whether event `e` is replayed in the same step as the event before
+    /// it: an exec with its execve; the switch away from a process that a
+    /// stop signal stopped, with that signal (the replay delivers it and
+    /// sees the stop); the switch to a vfork's child, with the vfork; and
+    /// every event of a process the timeline does not follow, which the
+    /// replay passes over on its way to the next one it runs.
+    pub(super) fn replayed_with_previous(&self, e: EventIdx) -> bool {
+        match self.log.get(e) {
+            Some(Event::Exec(_)) => true,
+            Some(Event::Switch(s)) if matches!(s.left, Left::Stopped { .. } | Left::InVfork) => true,
+            Some(_) => {
+                let mut turns = self.process_turns.lock().unwrap_or_else(|e| e.into_inner());
+                turns
+                    .process_at(&self.log, e)
+                    .is_some_and(|p| !self.followed_runs.runs(p, e))
+            }
+            None => false,
         }
     }
 

@@ -178,6 +178,8 @@ pub struct Timeline {
     exec_passed: bool,
     /// Which process each event belongs to, as far as it was asked.
     process_turns: std::sync::Mutex<crate::process::ProcessTurns>,
+    /// Which of those events the replay runs; it passes over the others.
+    followed_runs: crate::process::FollowedRuns,
     /// What the watch slots of the thread `armed_on` hold (a fresh fork
     /// holds none; debug registers are per thread, and another thread's
     /// turn needs them programmed again).
@@ -284,7 +286,9 @@ impl Timeline {
             Some(Event::Exec(exec)) => exec.pid,
             _ => 0,
         };
-        let follow = Follow::Process(process.unwrap_or(first));
+        let followed = process.unwrap_or(first);
+        let follow = Follow::Process(followed);
+        let followed_runs = crate::process::FollowedRuns::of(&crate::process::ProcessTree::of(&log), followed);
         let mut live = ReplaySession::start_from(trace_dir, log.clone(), false, follow)?;
         live.set_stop_at_boundaries(true);
         let interrupted = Arc::new(AtomicBool::new(false));
@@ -324,6 +328,7 @@ impl Timeline {
             selected: None,
             thread_order: std::sync::Mutex::new(ThreadOrder::default()),
             process_turns: std::sync::Mutex::new(crate::process::ProcessTurns::default()),
+            followed_runs,
             exec_passed: false,
             triggers: HashMap::new(),
             watch_values: HashMap::new(),

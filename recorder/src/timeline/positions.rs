@@ -207,20 +207,12 @@ impl Timeline {
     pub(super) fn previous(&mut self, p: Position) -> Result<Option<Position>> {
         match p.point {
             point if point.steps() > 0 => Ok(Some(p.with_steps(point.steps() - 1))),
-            Point::Start { .. } => {
-                if p.event.0 <= 1 {
-                    return Ok(None);
-                }
-                // An exec has no interval end of its own: it is replayed with
-                // the execve before it.
-                if matches!(self.log.get(EventIdx(p.event.0 - 1)), Some(Event::Exec(_))) {
-                    return self.previous(Position::start(EventIdx(p.event.0 - 1)));
-                }
-                Ok(Some(Position {
-                    event: EventIdx(p.event.0 - 1),
-                    point: Point::End,
-                }))
-            }
+            // Not always the end of interval `p.event - 1`: an exec has no
+            // interval end of its own, nor the turns of other processes.
+            Point::Start { .. } => Ok(self.event_before(p.event).map(|event| Position {
+                event,
+                point: Point::End,
+            })),
             Point::End => {
                 match self.log.get(p.event) {
                     // (One placed by state is an arrival like any other end.)

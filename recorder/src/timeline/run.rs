@@ -179,7 +179,7 @@ impl Timeline {
     /// checkpoint (or on from here when the target is in a later interval).
     /// Breakpoint arrivals passed on the way, before the target, are pushed
     /// to `hits` when given.
-    pub(super) fn goto(&mut self, target: Position, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
+    pub(super) fn goto(&mut self, mut target: Position, mut hits: Option<&mut Vec<Hit>>) -> Result<()> {
         let from_here = hits.is_some() || target.event > self.at.event;
         if !from_here {
             // A few single steps from here or from the step cache beat a
@@ -276,6 +276,19 @@ impl Timeline {
                 }
                 if self.breakpoint_here()?.is_some() {
                     h.push(Hit::breakpoint(self.at));
+                }
+            }
+        }
+        if self.at.event > target.event {
+            // The replay passed over the target's interval with the event
+            // before it (see `replayed_with_previous`): the program has no
+            // place of its own there, and stands where that step left it.
+            match target.point {
+                Point::Start { .. } => target.event = self.at.event,
+                _ => {
+                    return Err(Error::Program(format!(
+                        "internal error: position {target:?} is in an interval the replay passes over"
+                    )))
                 }
             }
         }
