@@ -48,6 +48,7 @@ const RECENT_ENDS: usize = 16;
 const EVENT_VARIANTS: u8 = 6;
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_BYTES: usize = 1 << 20;
+const CLOCK_EVERY_EVENTS: u64 = 64;
 
 pub const EVENTS_FILE: &str = "events";
 pub const FILES_DIR: &str = "files";
@@ -679,7 +680,11 @@ impl TraceWriter {
         if let Some(log) = &self.mirror {
             log.push(event.clone());
         }
-        if self.buf.len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_EVERY {
+        // Reading the clock costs as much as encoding a small event: look
+        // at it every few events only. (A program that stops rarely is
+        // flushed for while it runs, see `Recorder::wait_for_stop`.)
+        let look_at_clock = self.events.is_multiple_of(CLOCK_EVERY_EVENTS);
+        if self.buf.len() >= FLUSH_BYTES || (look_at_clock && self.last_flush.elapsed() >= FLUSH_EVERY) {
             self.flush()?;
         }
         Ok(idx)
