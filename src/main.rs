@@ -13,6 +13,8 @@ mod repl;
 mod session;
 mod tls;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use gdbserve::Backend;
 use session::Session;
 
