@@ -530,10 +530,9 @@ impl Recorder {
     /// since its last stop as their events: they come before the event of
     /// the stop it stands at.
     fn take_syscall_buffer(&mut self) -> Result<()> {
-        for call in self.buffers.take(&self.tracee)? {
-            self.writer.write_event(&Event::Syscall(Box::new(call)))?;
-        }
-        Ok(())
+        let writer = &mut self.writer;
+        self.buffers
+            .take(&self.tracee, |call| Ok(writer.write_syscall(&call).map(drop)?))
     }
 
     fn wait_for_stop(&mut self) -> Result<Stop> {

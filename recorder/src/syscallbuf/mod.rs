@@ -219,12 +219,13 @@ impl Buffers {
         Ok(t.read_u64(RemoteAddr(BUFFER_ADDR + AT_BUSY))? != 0)
     }
 
-    /// The records the process appended since the last take, as events.
-    /// The buffer lives in the program's memory: everything is checked
-    /// before it becomes an event.
-    pub(crate) fn take(&mut self, t: &Tracee) -> Result<Vec<SyscallEvent>> {
+    /// Hands `each` the records the process appended since the last take,
+    /// as events, in order. The buffer lives in the program's memory:
+    /// everything is checked before it becomes an event (those before a
+    /// damaged record have been handed over when the damage is found).
+    pub(crate) fn take(&mut self, t: &Tracee, each: impl FnMut(SyscallEvent) -> Result<()>) -> Result<()> {
         let Some(cursor) = self.cursors.get(&t.tgid).copied() else {
-            return Ok(vec![]);
+            return Ok(());
         };
         let header = t.read_bytes(RemoteAddr(BUFFER_ADDR), 32)?;
         let word = |at: u64| u64::from_le_bytes(header[at as usize..at as usize + 8].try_into().unwrap());
@@ -240,13 +241,13 @@ impl Buffers {
             return Err(overwritten());
         }
         let bytes = t.read_bytes(RemoteAddr(BUFFER_ADDR + HEADER_SIZE + start), (len - start) as usize)?;
-        let events = parse_records(&bytes.into())?;
+        parse_records(&bytes.into(), each)?;
         let cursor = Cursor { generation, taken: len };
         self.cursors.insert(t.tgid, cursor);
         if let Some(parent) = self.vfork_parents.get(&t.tgid) {
             self.cursors.insert(*parent, cursor);
         }
-        Ok(events)
+        Ok(())
     }
 }
 
@@ -337,11 +338,11 @@ pub(crate) fn used_ahead(t: &Tracee, ends: &[u64]) -> Result<usize> {
 }
 
 /// Turns records (see `layout.rs`) into syscall events, whose bytes are
-/// slices of `records` (one copy of the buffer for a whole run of calls).
-fn parse_records(records: &bytes::Bytes) -> Result<Vec<SyscallEvent>> {
+/// slices of `records` (one copy of the buffer for a whole run of calls),
+/// and hands each to `each` in turn.
+fn parse_records(records: &bytes::Bytes, mut each: impl FnMut(SyscallEvent) -> Result<()>) -> Result<()> {
     let mut bytes: &[u8] = records;
     let word = |b: &[u8], i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
-    let mut events = Vec::new();
     let fixed = (RECORD_WORDS * 8) as usize;
     while !bytes.is_empty() {
         if bytes.len() < fixed {
@@ -397,7 +398,7 @@ fn parse_records(records: &bytes::Bytes) -> Result<Vec<SyscallEvent>> {
         if !plain {
             return Err(overwritten());
         }
-        events.push(SyscallEvent {
+        each(SyscallEvent {
             nr: nr as i64,
             args,
             result,
@@ -407,10 +408,10 @@ fn parse_records(records: &bytes::Bytes) -> Result<Vec<SyscallEvent>> {
             memory: vec![],
             buffered: true,
             opened_file: None,
-        });
+        })?;
         bytes = rest;
     }
-    Ok(events)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -418,7 +419,12 @@ mod tests {
     use super::*;
 
     fn parse(records: &[u8]) -> Result<Vec<SyscallEvent>> {
-        parse_records(&bytes::Bytes::copy_from_slice(records))
+        let mut events = vec![];
+        parse_records(&bytes::Bytes::copy_from_slice(records), |call| {
+            events.push(call);
+            Ok(())
+        })?;
+        Ok(events)
     }
 
     fn record(nr: u64, result: i64, writes: &[(u64, &[u8])]) -> Vec<u8> {
