@@ -646,3 +646,51 @@ fn both_replays_answer_a_buffered_question_with_the_recorded_bytes() {
     assert_eq!(out.code(), 0, "{out:?}");
     assert!(out.stdout().contains("$1 = 335544321\n"), "{out:?}");
 }
+
+/// Programs that name their calls to syscall(2) rather than calling libc's
+/// functions (Rust's standard library does for some) get them buffered
+/// too, results and errors as the kernel gave them.
+#[test]
+fn calls_named_to_syscall_are_buffered_like_libcs_functions() {
+    let session = Session::new();
+    let data = session.write("data", pseudo_random_bytes(20_000, 11));
+    let args = ["raw", data.to_str().unwrap()];
+    let rec = record_checking_memory(&session, &args, |rec| {
+        assert_eq!(rec.code(), 0, "{rec:?}");
+        let out = rec.stdout();
+        assert!(out.contains("raw: 5 reads, 20000 bytes, "), "{out}");
+        assert!(out.contains("errors: -1 errno 9, -1 errno 14\n"), "{out}");
+        assert!(out.contains("clocks: backwards 0, ids 0, gettimeofday 0, time agrees 1\n"), "{out}");
+        assert!(out.contains("wrote 22 7, read back 22: written by SYSCALL(2)\n"), "{out}");
+    });
+    let native = run(std::process::Command::new(buffered_calls()).args(args), None, TIMEOUT);
+    assert_eq!(native.stdout(), rec.stdout());
+    let trace = session.trace();
+    // Five reads with bytes and one at the end of the file; the read of a
+    // bad descriptor stops (the library buffers reads of regular files
+    // only), as do the loader's before the library is there.
+    assert_eq!(buffered_and_traced(&trace, libc::SYS_read).0, 6);
+    assert_eq!(buffered_and_traced_of(&trace, libc::SYS_read, |a| a[0] == 999), (0, 1));
+    // (The loader's own preads stop, before the library is there.)
+    assert_eq!(buffered_and_traced(&trace, libc::SYS_pread64).0, 3);
+    assert_eq!(buffered_and_traced(&trace, libc::SYS_pwrite64), (1, 0));
+    assert_eq!(buffered_and_traced(&trace, libc::SYS_clock_gettime).1, 0);
+    assert!(buffered_and_traced(&trace, libc::SYS_clock_gettime).0 >= 2000);
+    // Those libc and the loader make inside themselves, before the library
+    // is there or without a function to call (glibc's getrandom for malloc,
+    // the loader's mprotects and stats), still stop; the program's own are
+    // all buffered.
+    let buffered = [
+        (libc::SYS_gettimeofday, 1),
+        (libc::SYS_time, 1),
+        (libc::SYS_access, 2),
+        (libc::SYS_faccessat, 1),
+        (libc::SYS_poll, 2),
+        (libc::SYS_mprotect, 2),
+    ];
+    for (nr, count) in buffered {
+        assert_eq!(buffered_and_traced(&trace, nr).0, count, "syscall {nr}");
+    }
+    let own_random = |a: &[u64; 6]| a[1] == 32;
+    assert_eq!(buffered_and_traced_of(&trace, libc::SYS_getrandom, own_random), (1, 0));
+}

@@ -1273,7 +1273,40 @@ libc_function! {
         if nr as u64 == SYS_MMAP {
             before_mmap(a3, a4);
         }
-        libc_result(raw(nr as u64, [a0, a1, a2, a3, a4, a5]))
+        // A call the library buffers through libc's function is buffered
+        // when the program names it to syscall(2) too (Rust's standard
+        // library, and programs that want a call glibc has no function for,
+        // go this way). On x86-64 each of these functions passes its
+        // arguments to the kernel as they are and reports as syscall(2)
+        // does (-1 and errno), so the function stands in for the syscall.
+        match nr as u64 {
+            SYS_READ => read(a0 as i32, a1 as *mut u8, a2 as usize) as i64,
+            SYS_WRITE => write(a0 as i32, a1 as *const u8, a2 as usize) as i64,
+            SYS_PREAD64 => pread64(a0 as i32, a1 as *mut u8, a2 as usize, a3 as i64) as i64,
+            SYS_PWRITE64 => pwrite64(a0 as i32, a1 as *const u8, a2 as usize, a3 as i64) as i64,
+            SYS_READV => readv(a0 as i32, a1 as *const u8, a2 as i32) as i64,
+            SYS_WRITEV => writev(a0 as i32, a1 as *const u8, a2 as i32) as i64,
+            SYS_LSEEK => lseek64(a0 as i32, a1 as i64, a2 as i32),
+            SYS_GETPID => getpid() as i64,
+            SYS_GETPPID => getppid() as i64,
+            SYS_GETTID => gettid() as i64,
+            SYS_CLOCK_GETTIME => clock_gettime(a0 as i32, a1 as *mut u8) as i64,
+            SYS_GETTIMEOFDAY => gettimeofday(a0 as *mut u8, a1 as *mut u8) as i64,
+            SYS_TIME => time(a0 as *mut i64),
+            SYS_FSTAT => fstat(a0 as i32, a1 as *mut u8) as i64,
+            SYS_NEWFSTATAT => fstatat(a0 as i32, a1 as *const u8, a2 as *mut u8, a3 as i32) as i64,
+            SYS_STATX => statx(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32, a4 as *mut u8) as i64,
+            SYS_GETRANDOM => getrandom(a0 as *mut u8, a1 as usize, a2 as u32) as i64,
+            SYS_CLOSE => close(a0 as i32) as i64,
+            SYS_ACCESS => access(a0 as *const u8, a1 as i32) as i64,
+            // The kernel's faccessat has no flags argument.
+            SYS_FACCESSAT => faccessat(a0 as i32, a1 as *const u8, a2 as i32, 0) as i64,
+            SYS_POLL => poll(a0 as *mut u8, a1, a2 as i32) as i64,
+            SYS_EPOLL_WAIT => epoll_wait(a0 as i32, a1 as *mut u8, a2 as i32, a3 as i32) as i64,
+            SYS_MPROTECT => mprotect(a0, a1, a2 as i32) as i64,
+            SYS_MADVISE => madvise(a0, a1, a2 as i32) as i64,
+            _ => libc_result(raw(nr as u64, [a0, a1, a2, a3, a4, a5])),
+        }
     }
 }
 

@@ -34,7 +34,12 @@
  *   questions     asks every signal's action (sigaction with no new one),
  *                 sets a handler and an ignored signal, raises the handled
  *                 one and asks again; then asks isatty of a pipe, a file, a
- *                 closed descriptor and both ends of a pseudo-terminal */
+ *                 closed descriptor and both ends of a pseudo-terminal
+ *   raw FILE      the same kinds of calls named to syscall(2) instead of
+ *                 libc's functions (as Rust's standard library does for
+ *                 some): reads, pread, lseek, stats, clocks, ids, random
+ *                 bytes, access, a looking poll, mprotect, a file write,
+ *                 and errors (a bad descriptor, a bad buffer) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +55,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -501,6 +507,97 @@ static void questions(void) {
     printf("\nSIGUSR1 flags %#x, asked %d\n", (unsigned)usr1_now.sa_flags, asked); /* answered */
 }
 
+static void raw(const char *path) {
+    int fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+    if (fd < 0) {
+        perror(path);
+        exit(1);
+    }
+    /* Reads of odd sizes to the end of the file, hashed as they come. */
+    uint64_t hash = 1469598103934665603ull;
+    long reads = 0, total = 0, r;
+    char buf[4099];
+    while ((r = syscall(SYS_read, fd, buf, sizeof buf - reads % 7)) > 0) {
+        for (long i = 0; i < r; i++)
+            hash = (hash ^ (unsigned char)buf[i]) * 1099511628211ull;
+        reads++;
+        total += r;
+    }
+    long at = syscall(SYS_lseek, fd, 1000, SEEK_SET);
+    long pr = syscall(SYS_pread64, fd, buf, 16, 5);
+    unsigned first = (unsigned char)buf[0];
+    struct stat st, st2;
+    long fs = syscall(SYS_fstat, fd, &st);
+    long ns = syscall(SYS_newfstatat, AT_FDCWD, path, &st2, 0);
+    long missing = syscall(SYS_newfstatat, AT_FDCWD, "/nonexistent/rback", &st2, 0);
+    int missing_errno = errno;
+    printf("raw: %ld reads, %ld bytes, hash %016llx, lseek %ld, pread %ld first %u\n", reads, total,
+           (unsigned long long)hash, at, pr, first);
+    printf("stats: %ld %ld size %lld same %d, missing %ld errno %d\n", fs, ns, (long long)st.st_size,
+           st.st_ino == st2.st_ino, missing, missing_errno);
+    /* A bad descriptor and a bad buffer fail as the kernel says. */
+    long bad_fd = syscall(SYS_read, 999, buf, 1);
+    int bad_fd_errno = errno;
+    long bad_buf = syscall(SYS_pread64, fd, (void *)8, 16, 0);
+    int bad_buf_errno = errno;
+    printf("errors: %ld errno %d, %ld errno %d\n", bad_fd, bad_fd_errno, bad_buf, bad_buf_errno);
+    long closed = syscall(SYS_close, fd);
+    long again = syscall(SYS_close, fd);
+    printf("close %ld, again %ld\n", closed, again);
+    /* Ids agree with libc's, clocks move forward. */
+    long ids = (syscall(SYS_getpid) != getpid()) + (syscall(SYS_getppid) != getppid()) +
+               (syscall(SYS_gettid) != gettid());
+    uint64_t prev = 0;
+    long backwards = 0;
+    for (int i = 0; i < 2000; i++) {
+        struct timespec ts;
+        syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+        uint64_t now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+        backwards += now < prev;
+        prev = now;
+    }
+    struct timeval tv;
+    long tod = syscall(SYS_gettimeofday, &tv, NULL);
+    time_t t = 0;
+    long secs = syscall(SYS_time, &t);
+    printf("clocks: backwards %ld, ids %ld, gettimeofday %ld, time agrees %d\n", backwards, ids, tod,
+           secs == t && (secs - tv.tv_sec) < 5);
+    unsigned char rnd[32];
+    memset(rnd, 0, sizeof rnd);
+    long got = syscall(SYS_getrandom, rnd, sizeof rnd, 0);
+    int zeros = 0;
+    for (int i = 0; i < 32; i++)
+        zeros += rnd[i] == 0;
+    printf("random %ld bytes, not all zero %d\n", got, zeros < 32);
+    long readable = syscall(SYS_access, path, R_OK);
+    long absent = syscall(SYS_access, "/nonexistent/rback", F_OK);
+    long at_readable = syscall(SYS_faccessat, AT_FDCWD, path, R_OK);
+    printf("access %ld %ld, faccessat %ld\n", readable, absent, at_readable);
+    int fds[2];
+    if (pipe(fds) != 0)
+        exit(1);
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    long empty = syscall(SYS_poll, &pfd, 1, 0);
+    if (write(fds[1], "x", 1) != 1)
+        exit(1);
+    long ready = syscall(SYS_poll, &pfd, 1, 0);
+    printf("poll %ld then %ld revents %#x\n", empty, ready, (unsigned)pfd.revents);
+    char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    page[0] = 7;
+    long ro = syscall(SYS_mprotect, page, 4096, PROT_READ);
+    long rw = syscall(SYS_mprotect, page, 4096, PROT_READ | PROT_WRITE);
+    page[1] = page[0];
+    printf("mprotect %ld %ld, page %d %d\n", ro, rw, page[0], page[1]);
+    char out[64];
+    snprintf(out, sizeof out, "%s.out", path);
+    int w = syscall(SYS_openat, AT_FDCWD, out, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    long wrote = syscall(SYS_write, w, "written by syscall(2)\n", 22);
+    long pw = syscall(SYS_pwrite64, w, "SYSCALL", 7, 11);
+    long back = syscall(SYS_pread64, w, buf, 64, 0);
+    syscall(SYS_close, w);
+    printf("wrote %ld %ld, read back %ld: %.*s", wrote, pw, back, (int)back, buf);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "mix";
     if (!strcmp(mode, "mix") && argc > 2)
@@ -525,8 +622,10 @@ int main(int argc, char **argv) {
         memory();
     else if (!strcmp(mode, "questions"))
         questions();
+    else if (!strcmp(mode, "raw") && argc > 2)
+        raw(argv[2]);
     else {
-        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory | questions\n", argv[0]);
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory | questions | raw FILE\n", argv[0]);
         return 2;
     }
     return 0;
