@@ -49,6 +49,7 @@ startup_reps=20
 workloads=(
     "cpu-bound|$work/bin/cpu_bound|1"
     "syscall-heavy|$work/bin/syscall_heavy 100000|1"
+    "syscall-floor|$work/bin/syscall_heavy 100000 raw|1"
     "file-io|$work/bin/file_io $work/file-io.dat 64|1"
     "startup|$work/bin/hello|$startup_reps"
     "threads-cpu|$work/bin/threads_cpu|1|pinned"
