@@ -660,8 +660,14 @@ fn calls_named_to_syscall_are_buffered_like_libcs_functions() {
         let out = rec.stdout();
         assert!(out.contains("raw: 5 reads, 20000 bytes, "), "{out}");
         assert!(out.contains("errors: -1 errno 9, -1 errno 14\n"), "{out}");
-        assert!(out.contains("clocks: backwards 0, ids 0, gettimeofday 0, time agrees 1\n"), "{out}");
-        assert!(out.contains("wrote 22 7, read back 22: written by SYSCALL(2)\n"), "{out}");
+        assert!(
+            out.contains("clocks: backwards 0, ids 0, gettimeofday 0, time agrees 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("wrote 22 7, read back 22: written by SYSCALL(2)\n"),
+            "{out}"
+        );
     });
     let native = run(std::process::Command::new(buffered_calls()).args(args), None, TIMEOUT);
     assert_eq!(native.stdout(), rec.stdout());
@@ -693,4 +699,40 @@ fn calls_named_to_syscall_are_buffered_like_libcs_functions() {
     }
     let own_random = |a: &[u64; 6]| a[1] == 32;
     assert_eq!(buffered_and_traced_of(&trace, libc::SYS_getrandom, own_random), (1, 0));
+}
+
+/// With nothing to stop at, the debugger hands the program the buffered
+/// calls on its way as `replay -a` does, without a stop each; it must
+/// arrive in the state an event-by-event replay arrives in (a breakpoint
+/// that is never hit keeps the debugger on that path).
+#[test]
+fn the_debugger_flies_over_buffered_calls_to_the_state_it_steps_to() {
+    let session = Session::new();
+    let data = session.write("data", pseudo_random_bytes(20_000, 5));
+    let rec = session.record(buffered_calls(), &["mix", data.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let log = recorder::trace::TraceLog::load(&session.trace()).unwrap();
+    let events = log.len().0;
+    let buffered = log
+        .events()
+        .filter(|e| matches!(e, recorder::trace::Event::Syscall(c) if c.buffered))
+        .count() as u64;
+    assert!(buffered > events / 2, "{buffered} of {events} events buffered");
+    // Places deep inside runs of buffered calls, and the state there: the
+    // registers, the stack, and what the calls wrote.
+    let look = "info registers rip rsp rax rdx\nx/24gx $sp\n";
+    let mut script = String::new();
+    for at in [events / 3, events / 2, events * 4 / 5] {
+        script += &format!("goto {at}\nwhen\n{look}");
+    }
+    let flown = debugger_output(&session, &session.write("fly.gdb", &script));
+    let stepped = debugger_output(
+        &session,
+        &session.write("step.gdb", format!("break questions\n{script}")),
+    );
+    let from_first_goto = |out: &str| out[out.find("Current event:").unwrap_or(0)..].to_string();
+    let flown = from_first_goto(&flown);
+    assert_eq!(flown.matches("Current event:").count(), 3, "{flown}");
+    assert!(flown.matches("0x7ff").count() > 20, "{flown}");
+    assert_eq!(flown, from_first_goto(&stepped));
 }

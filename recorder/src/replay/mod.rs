@@ -249,6 +249,10 @@ pub struct ReplaySession {
     /// Buffered calls are written into the program's syscall buffer ahead
     /// of it (`replay -a`; see `write_calls_ahead`).
     write_buffer_ahead: bool,
+    /// The debugger's replay writes buffered calls ahead too while nothing
+    /// can stop the program (see `Timeline::fly`), those before this event
+    /// only.
+    ahead_until: Option<EventIdx>,
     /// The calls last written ahead: the first one's event, and where each
     /// record ends in the buffer.
     written_ahead: Option<(usize, Vec<u64>)>,
@@ -405,6 +409,7 @@ impl ReplaySession {
             stop_at_boundaries: false,
             run_mode: Resume::Cont,
             write_buffer_ahead,
+            ahead_until: None,
             written_ahead: None,
         };
         session.verified_files.insert(first.exe.clone());
@@ -1009,7 +1014,7 @@ impl ReplaySession {
     /// Called when the current event is done and the tracee is about to run
     /// again: makes the next event happen if it is one rback must cause.
     fn before_resume(&mut self) -> Result<()> {
-        if self.write_buffer_ahead {
+        if self.write_buffer_ahead || self.ahead_until.is_some() {
             self.write_calls_ahead()?;
         }
         if self.raised.is_some() {
@@ -1154,6 +1159,20 @@ impl ReplaySession {
         self.stop_at_boundaries = on;
     }
 
+    /// From now on (`Some`), until `None`, buffered calls before event
+    /// `until` are written into the program's buffer ahead of it, as
+    /// `replay -a` does, so that it makes them without a stop each: for a
+    /// run that nothing can stop before `until`. The calls of a run the
+    /// program was already given stay written (each call it takes from the
+    /// buffer is counted where its run ends).
+    pub(crate) fn write_ahead_until(&mut self, until: Option<EventIdx>) -> Result<()> {
+        self.ahead_until = until;
+        if until.is_some() && self.written_ahead.is_none() {
+            self.write_calls_ahead()?;
+        }
+        Ok(())
+    }
+
     /// Resumes the tracee from a stop where rback holds it, stepping one
     /// instruction or running freely until the next stop.
     pub(crate) fn resume(&mut self, mode: Resume) -> Result<()> {
@@ -1215,9 +1234,14 @@ impl ReplaySession {
     /// see `syscallbuf::write_ahead`), all but the last: replay stops at
     /// that one, and whatever comes next is placed from a stop, as recorded.
     fn write_calls_ahead(&mut self) -> Result<()> {
+        let until = self.ahead_until.map_or(usize::MAX, |e| e.0 as usize);
         let mut calls = Vec::new();
         while let Some(Event::Syscall(call)) = self.log.get(EventIdx((self.cursor + calls.len()) as u64)) {
-            if !call.buffered {
+            // The debugger's filter stops the calls the library makes
+            // again: each is an event at its stop there.
+            let made_again =
+                !self.write_buffer_ahead && crate::syscallbuf::layout::EXECUTED_AGAIN.contains(&(call.nr as u64));
+            if !call.buffered || made_again || self.cursor + calls.len() >= until {
                 break;
             }
             calls.push(&**call);
@@ -1226,7 +1250,15 @@ impl ReplaySession {
             return Ok(());
         }
         calls.pop();
-        if let Some(ends) = crate::syscallbuf::write_ahead(&self.tracee, &calls)? {
+        let pending = match self
+            .cursor
+            .checked_sub(1)
+            .and_then(|e| self.log.get(EventIdx(e as u64)))
+        {
+            Some(Event::Syscall(call)) => Some(&**call),
+            _ => None,
+        };
+        if let Some(ends) = crate::syscallbuf::write_ahead(&self.tracee, &calls, pending)? {
             // A buffered close changes the account of shared files as a
             // traced one would.
             for call in &calls {

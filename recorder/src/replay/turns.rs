@@ -516,6 +516,9 @@ impl ReplaySession {
             stop_at_boundaries: self.stop_at_boundaries,
             run_mode: Resume::Cont,
             write_buffer_ahead: self.write_buffer_ahead,
+            // A checkpoint is taken at a boundary, with no call written
+            // ahead of its program, and must not write any when it runs.
+            ahead_until: None,
             written_ahead: self.written_ahead.clone(),
         })
     }

@@ -300,16 +300,31 @@ pub(crate) fn append_record(records: &mut Vec<u8>, call: &SyscallEvent) {
 /// or these would not fit (a damaged trace; the library then has them
 /// replayed one by one).
 /// If the library is about to empty the buffer (it made its mark, see
-/// `AT_MARK`), the records go at its start.
-pub(crate) fn write_ahead(t: &Tracee, calls: &[&SyscallEvent]) -> Result<Option<Vec<u64>>> {
+/// `AT_MARK`), the records go at its start. If it stopped in a call of its
+/// own (`AT_BUSY`: the debugger's replay stops at each), that is `pending`,
+/// the call just replayed, and the records go after the one it will append
+/// for it; nothing is written when there is no such call.
+pub(crate) fn write_ahead(
+    t: &Tracee,
+    calls: &[&SyscallEvent],
+    pending: Option<&SyscallEvent>,
+) -> Result<Option<Vec<u64>>> {
     let header = t.read_bytes(RemoteAddr(BUFFER_ADDR), HEADER_SIZE as usize)?;
     let word = |at: u64| u64::from_le_bytes(header[at as usize..at as usize + 8].try_into().unwrap());
     if word(AT_REPLAY_LIMIT) != 0 {
         // Written ahead already, and not all used yet.
         return Ok(None);
     }
-    let len = if word(AT_MARK) != 0 { 0 } else { word(AT_LEN) };
+    let mut len = if word(AT_MARK) != 0 { 0 } else { word(AT_LEN) };
     let mut records = Vec::new();
+    if word(AT_BUSY) != 0 {
+        let Some(pending) = pending.filter(|call| call.buffered) else {
+            return Ok(None);
+        };
+        append_record(&mut records, pending);
+        len += records.len() as u64;
+        records.clear();
+    }
     let mut ends = Vec::with_capacity(calls.len());
     for call in calls {
         append_record(&mut records, call);

@@ -247,9 +247,13 @@ impl Timeline {
     /// CPU time the live program has used, in ns (a fresh fork starts at
     /// zero); 0 when the kernel does not say.
     pub(super) fn live_cpu_ns(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/schedstat", self.pid()))
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        // The process's CPU clock (the kernel names it by the process's
+        // id, not a thread's): one syscall, where reading the thread's
+        // /proc/PID/schedstat took a tenth of a fly over buffered calls.
+        use nix::time::{clock_gettime, ClockId};
+        ClockId::pid_cpu_clock_id(self.live.tracee().tgid)
+            .and_then(clock_gettime)
+            .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
             .unwrap_or(0)
     }
 

@@ -92,7 +92,9 @@ impl Timeline {
         let since = self.at.event.0 - last_auto;
         // The CPU time is read every few events, and after any event that
         // took long to reach (a long syscall-free stretch).
-        let check_cpu = since.is_multiple_of(CPU_CHECK_EVENTS) || self.last_cpu_check.elapsed() >= CPU_CHECK_AFTER;
+        let check_cpu = since.is_multiple_of(CPU_CHECK_EVENTS)
+            || std::mem::take(&mut self.cpu_check_due)
+            || self.last_cpu_check.elapsed() >= CPU_CHECK_AFTER;
         let due = since >= self.policy.every_events
             || (check_cpu && {
                 self.last_cpu_check = Instant::now();
@@ -126,8 +128,9 @@ impl Timeline {
     /// `until` or before it.
     pub(super) fn fly(&mut self, until: EventIdx, to_signal: bool) -> Result<()> {
         let from = self.at.event.0;
-        // Where the checkpoint policy looks: every `CPU_CHECK_EVENTS` events
-        // since the last automatic checkpoint, and `every_events` after it.
+        // Where the checkpoint policy looks: at the CPU time every
+        // `fly_stride` events, and `every_events` after the last automatic
+        // checkpoint.
         let last_auto = self
             .checkpoints
             .iter()
@@ -136,7 +139,7 @@ impl Timeline {
             .filter(|e| *e <= from)
             .max()
             .unwrap_or(0);
-        let next_check = last_auto + ((from - last_auto) / CPU_CHECK_EVENTS + 1) * CPU_CHECK_EVENTS;
+        let next_check = from + self.fly_stride;
         let mut stop = until.0.min(next_check).min(last_auto + self.policy.every_events.max(1));
         // The program's end, and signals for `cont`, are left to the
         // interval-by-interval path.
@@ -151,11 +154,24 @@ impl Timeline {
         if stop <= from + 1 {
             return Ok(());
         }
-        let result = self.fly_to(EventIdx(stop));
+        let cpu_before = self.live_cpu_ns();
+        // The program takes the buffered calls of the way from its buffer
+        // without a stop each, as in `replay -a`; those before the last
+        // event only, whose end stops.
+        let result = self
+            .live
+            .write_ahead_until(Some(EventIdx(stop - 1)))
+            .and_then(|()| self.fly_to(EventIdx(stop)));
+        let ahead_ends = self.live.write_ahead_until(None);
         self.running.store(0, Ordering::SeqCst);
         self.live.set_stop_at_boundaries(true);
+        let result = result.and(ahead_ends);
         match result {
-            Ok(()) => self.at_boundary(),
+            Ok(()) => {
+                self.adapt_fly_stride(self.live.next_event_index().0.saturating_sub(from), cpu_before);
+                self.cpu_check_due = true;
+                self.at_boundary()
+            }
             Err(e) => {
                 // Somewhere inside the interval the program is in: only its
                 // start has a name there.
@@ -164,6 +180,19 @@ impl Timeline {
                 Err(e)
             }
         }
+    }
+
+    /// Sets how many events the next fly may pass before it looks at the
+    /// CPU time, from what the last `events` cost (the program's CPU time
+    /// was `cpu_before` when they began): as many as should take no more
+    /// than a quarter of the CPU time between checkpoints, between
+    /// `CPU_CHECK_EVENTS` (what the interval-by-interval path does) and
+    /// the events between checkpoints.
+    fn adapt_fly_stride(&mut self, events: u64, cpu_before: u64) {
+        let used = self.live_cpu_ns().saturating_sub(cpu_before).max(1);
+        let allowed = self.policy.every_cpu.as_nanos() as u64 / 4;
+        let stride = events.max(1).saturating_mul(allowed) / used;
+        self.fly_stride = stride.clamp(CPU_CHECK_EVENTS, self.policy.every_events.max(CPU_CHECK_EVENTS));
     }
 
     /// [`Timeline::fly`]'s loop: runs until the replay stops at the start

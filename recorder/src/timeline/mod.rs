@@ -139,6 +139,13 @@ pub struct Timeline {
     /// The live program's CPU time (ns) when it last passed a checkpoint.
     cpu_mark: u64,
     last_cpu_check: Instant,
+    /// How many events `fly` replays between looks at the CPU time: more
+    /// while the events it passes cost little CPU each (buffered calls
+    /// take a microsecond there), so that it stops less often for a look
+    /// than the checkpoint policy could need one.
+    fly_stride: u64,
+    /// `fly` stopped to look at the CPU time: the boundary looks.
+    cpu_check_due: bool,
     /// When the checkpoints' memory may be measured again.
     memory_check_after: Instant,
     /// Bounds what the checkpoints hold alone between exact measures.
@@ -311,6 +318,8 @@ impl Timeline {
             },
             cpu_mark: 0,
             last_cpu_check: Instant::now(),
+            fly_stride: checkpoints::CPU_CHECK_EVENTS,
+            cpu_check_due: false,
             memory_check_after: Instant::now(),
             memory_ledger: memory::MemoryLedger::default(),
             breakpoints: BTreeSet::new(),
