@@ -285,6 +285,42 @@ fn a_stopped_child_with_threads_waits_for_sigcont() {
     assert!(text[ended..].contains("received signal SIGSTOP"), "{text}");
 }
 
+/// The same child with a third thread, waiting on a condition variable,
+/// stopped three times by its parent (SIGSTOP, SIGTSTP, SIGSTOP) and then
+/// by one of its own threads (`raise(SIGSTOP)`), each time until SIGCONT.
+/// A thread the last stop took through a group stop that has not run
+/// since goes into the next one on its own turn, while recorded and in
+/// replay (the debugger took that for a stop of its own machinery before
+/// and said "internal error: unexpected replay step").
+#[test]
+fn a_child_with_threads_stopped_again_and_by_itself_waits_for_sigcont() {
+    let session = Session::new();
+    let rec = record_and_replay_three_times(&session, c_program("stopped_threads_again"), &[]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    assert_eq!(
+        rec.stdout(),
+        "stopped by 19: 0 replies, 0 ticks\n\
+         reply after SIGCONT: a\n\
+         stopped by 20: 0 replies, 0 ticks\n\
+         reply after SIGCONT: a\n\
+         stopped by 19: 0 replies, 0 ticks\n\
+         reply after SIGCONT: a\n\
+         stopped itself by 19: 0 replies, 0 ticks\n\
+         reply after SIGCONT: s\n\
+         waiter: w\n\
+         child: exit 7\n",
+        "{rec:?}"
+    );
+    let child = pids(&session)[1].clone();
+    let out = debug(&session, Some(&child), &"continue\n".repeat(11));
+    assert_eq!(out.code(), 0, "{out:?}");
+    let text = out.stdout();
+    assert_eq!(text.matches("received signal SIGCONT").count(), 4, "{text}");
+    assert!(text.contains("received signal SIGTSTP"), "{text}");
+    assert!(text.contains("__GI__exit"), "{text}");
+    assert!(!text.contains("error"), "{text}");
+}
+
 /// vfork + a failing exec, posix_spawn, system(), popen in both
 /// directions, and execve of a `#!` script.
 #[test]

@@ -1200,6 +1200,17 @@ impl ReplaySession {
         self.switch_armed
     }
 
+    /// Whether a group stop by `sig` that the thread reports is where the
+    /// recording ended its turn (a thread that went into the stop on its
+    /// own turn: see `group_stop`), which makes it an event.
+    pub(crate) fn is_group_stop_event(&self, sig: i32) -> bool {
+        is_stop_signal(sig)
+            && matches!(
+                self.log.get(EventIdx(self.cursor as u64)),
+                Some(Event::Switch(s)) if s.left == (Left::Stopped { signo: sig })
+            )
+    }
+
     /// Whether `sig` at this stop is the next recorded event (a signal rback
     /// raised, a fault, an rdtsc), rather than a stop of rback's machinery.
     pub(crate) fn is_signal_event(&self, sig: i32, code: i32) -> bool {
