@@ -5,7 +5,8 @@
 //! sched_setaffinity) is used directly by the rest of the crate; this module
 //! only holds what nix lacks or cannot express safely: starting a tracee
 //! (fork + async-signal-safe child set-up + exec), the seccomp filter,
-//! `siginfo_t` as bytes, and the x86 instructions the recorder emulates.
+//! `siginfo_t` as bytes, the x86 instructions the recorder emulates, and a
+//! read-only mapping of a whole file.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};

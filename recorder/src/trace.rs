@@ -99,6 +99,23 @@ impl Header {
         let base = self.program.rsplit('/').next().unwrap_or(&self.program);
         base.chars().take(15).collect()
     }
+
+    /// The header of a program `p` started in `cwd`, for unit tests that
+    /// build a log by hand.
+    #[cfg(test)]
+    pub(crate) fn for_tests(cwd: &str) -> Header {
+        Header {
+            rback_version: "test".into(),
+            program: "p".into(),
+            argv: vec!["p".into()],
+            cwd: cwd.into(),
+            start_time: 0,
+            cpu: CpuIdentity {
+                vendor: "test".into(),
+                leaves: vec![],
+            },
+        }
+    }
 }
 
 /// The CPUID answers a program can see. CPUID cannot be trapped on the
@@ -176,10 +193,12 @@ impl<'de> Deserialize<'de> for TraceBytes {
                 f.write_str("a byte string")
             }
             fn visit_borrowed_bytes<E>(self, v: &'de [u8]) -> Result<TraceBytes, E> {
+                let within = |file: &bytes::Bytes| {
+                    let (start, at) = (file.as_ptr() as usize, v.as_ptr() as usize);
+                    at >= start && at + v.len() <= start + file.len()
+                };
                 Ok(DECODING_FROM.with_borrow(|file| match file {
-                    Some(file) if file.as_ptr_range().contains(&v.as_ptr()) && v.len() <= file.len() => {
-                        TraceBytes(file.slice_ref(v))
-                    }
+                    Some(file) if within(file) => TraceBytes(file.slice_ref(v)),
                     _ => v.into(),
                 }))
             }

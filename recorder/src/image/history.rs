@@ -747,7 +747,7 @@ fn new_descriptor(nr: i64, a: &[u64; 6]) -> Option<(&'static str, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{CpuIdentity, ExecEvent, FileHash, Header, MemWrite, Registers};
+    use crate::trace::{ExecEvent, FileHash, Header, MemWrite, Registers};
     use crate::RemoteAddr;
 
     /// A call: number, arguments, result, and what replay saw it read.
@@ -756,17 +756,7 @@ mod tests {
     /// A log of these calls after an exec, with the program started in
     /// `/home/u`.
     fn log(calls: &[Call]) -> TraceLog {
-        let log = TraceLog::growing(Header {
-            rback_version: "test".into(),
-            program: "p".into(),
-            argv: vec!["p".into()],
-            cwd: "/home/u".into(),
-            start_time: 0,
-            cpu: CpuIdentity {
-                vendor: "test".into(),
-                leaves: vec![],
-            },
-        });
+        let log = TraceLog::growing(Header::for_tests("/home/u"));
         log.push(Event::Exec(Box::new(ExecEvent {
             exe_path: "/bin/p".into(),
             exe: FileHash("0".repeat(64)),

@@ -42,9 +42,7 @@ impl ReplaySession {
             let copy = self.verified(hash)?;
             let mut shared_copy = None;
             if shared_file {
-                if self.files.wants_collection() {
-                    self.collect_shared_copies()?;
-                }
+                self.collect_shared_copies()?;
                 self.files.look_ahead(&self.log);
                 let len = a[5] + a[1].div_ceil(PAGE) * PAGE;
                 shared_copy = self.files.copy_for(self.process, a[4] as i32, hash, &copy, len)?;
@@ -86,8 +84,12 @@ impl ReplaySession {
     }
 
     /// Drops the shared copies of files that no live process maps any
-    /// more. Keeps them all if a process's map cannot be read.
+    /// more, once there are enough of them to be worth a look at every
+    /// process's map. Keeps them all if a process's map cannot be read.
     fn collect_shared_copies(&mut self) -> Result<()> {
+        if !self.files.wants_collection() {
+            return Ok(());
+        }
         let mut mapped = HashSet::new();
         let mut seen = HashSet::new();
         let threads = std::iter::once(&self.tracee).chain(self.others.iter().map(|t| &t.tracee));
@@ -241,9 +243,7 @@ impl ReplaySession {
     /// Maps the shared copy of the segment a recorded `shmat` attached
     /// (its id is the call's first argument), filled with `contents`.
     fn attach_shared_copy(&mut self, ev: &SyscallEvent, contents: &[u8], prot: i32) -> Result<()> {
-        if self.files.wants_collection() {
-            self.collect_shared_copies()?;
-        }
+        self.collect_shared_copies()?;
         let path = self.files.copy_for_segment(ev.args[0] as i32, contents)?;
         let access = if prot & libc::PROT_WRITE != 0 {
             libc::O_RDWR

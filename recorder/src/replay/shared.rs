@@ -98,6 +98,23 @@ struct Copy {
     loaded: Option<FileHash>,
 }
 
+impl Copy {
+    /// Makes the copy at least `len` bytes long, and notes its size: its
+    /// path as the tracee can open it (rback's descriptor under `/proc`).
+    fn at_least(&mut self, len: u64) -> std::io::Result<PathBuf> {
+        self.size = self.memfd.metadata()?.len();
+        if self.size < len {
+            self.memfd.set_len(len)?;
+            self.size = len;
+        }
+        Ok(PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            self.memfd.as_raw_fd()
+        )))
+    }
+}
+
 /// The descriptors and names of every replayed process, and the shared
 /// copies of the files they map shared.
 #[derive(Clone, Debug, Default)]
@@ -547,12 +564,7 @@ impl Files {
             memfd.set_len(now.max(before)).map_err(fill)?;
             copy.loaded = Some(hash.clone());
         }
-        copy.size = copy.memfd.metadata().map_err(fill)?.len();
-        if copy.size < len {
-            copy.memfd.set_len(len).map_err(fill)?;
-            copy.size = len;
-        }
-        let path = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), copy.memfd.as_raw_fd()));
+        let path = copy.at_least(len).map_err(fill)?;
         Ok(Some((path, writable)))
     }
 
@@ -573,16 +585,7 @@ impl Files {
         let copy = self.copy_of(file)?;
         let fill = |e: std::io::Error| Error::io("cannot fill the shared copy of a System V segment")(e);
         copy.memfd.write_all_at(contents, 0).map_err(fill)?;
-        copy.size = copy.memfd.metadata().map_err(fill)?.len();
-        if copy.size < contents.len() as u64 {
-            copy.memfd.set_len(contents.len() as u64).map_err(fill)?;
-            copy.size = contents.len() as u64;
-        }
-        Ok(PathBuf::from(format!(
-            "/proc/{}/fd/{}",
-            std::process::id(),
-            copy.memfd.as_raw_fd()
-        )))
+        copy.at_least(contents.len() as u64).map_err(fill)
     }
 
     /// The copy of `file`, made empty if it has none.
@@ -825,23 +828,13 @@ mod tests {
 
     #[test]
     fn a_read_only_shared_mapping_maps_a_copy_of_a_file_the_recording_writes() {
-        use crate::trace::{CpuIdentity, Header};
+        use crate::trace::Header;
         let (x, y, m) = (
             Inode { dev: 8, ino: 42 },
             Inode { dev: 8, ino: 43 },
             Inode { dev: 1, ino: 7 },
         );
-        let log = TraceLog::growing(Header {
-            rback_version: "test".into(),
-            program: "p".into(),
-            argv: vec!["p".into()],
-            cwd: "/".into(),
-            start_time: 0,
-            cpu: CpuIdentity {
-                vendor: "test".into(),
-                leaves: vec![],
-            },
-        });
+        let log = TraceLog::growing(Header::for_tests("/"));
         // x and y opened read-only; x opened for writing later on.
         for (flags, fd, inode) in [(libc::O_RDONLY, 3, x), (libc::O_RDONLY, 4, y), (libc::O_RDWR, 5, x)] {
             log.push(Event::Syscall(Box::new(SyscallEvent {
