@@ -4,7 +4,13 @@
  * requests (it waits in a read), one ticks on a pipe every 2 ms (it
  * sleeps), one waits on a condition variable (a futex) until the parent
  * asks for it. While the child is stopped the parent asks for a reply and
- * looks for ticks, and must see neither. */
+ * looks for ticks, and must see neither.
+ *
+ * The child takes a process group of its own, whose parent (ours) is in
+ * another group of the session, so that the group is never orphaned: the
+ * kernel discards SIGTSTP sent to a process in an orphaned group (only
+ * SIGSTOP stops it there), and the parent's waitpid would wait for ever
+ * when the tests run in a group whose leader's parent has gone. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -62,6 +68,7 @@ int main(void) {
     pipe(ticks);
     pid_t child = fork();
     if (child == 0) {
+        setpgid(0, 0);
         signal(SIGPIPE, SIG_IGN);
         close(ask[1]);
         close(reply[0]);
