@@ -28,15 +28,19 @@ int main(void) {
             pid_t dying = fork();
             if (dying == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGTERM);
-                write(armed[1], "a", 1);
+                /* Its parent may die as soon as it reads "a". */
                 write(ready[1], "d", 1);
+                write(armed[1], "a", 1);
                 for (;;)
                     pause();
             }
             write(ready[1], "o", 1);
             while (getppid() != root)
                 usleep(1000);
-            printf("orphan: my parent is now the root\n");
+            /* One write, which no other process's output can split:
+             * printf would be puts, which writes the newline apart. */
+            static const char line[] = "orphan: my parent is now the root\n";
+            write(1, line, sizeof line - 1);
             read(armed[0], &(char){0}, 1);
             _exit(5); /* its own child gets SIGTERM */
         }
