@@ -749,7 +749,7 @@ impl Timeline {
                         self.held = Some(stop);
                         return Ok(Halt::Event);
                     }
-                    Stop::EventStop(sig) if self.live.switch_armed() || self.live.is_group_stop_event(sig) => {
+                    Stop::EventStop(_) if self.live.switch_armed() => {
                         self.remove_breakpoints()?;
                         self.held = Some(stop);
                         return Ok(Halt::Event);
@@ -855,7 +855,7 @@ impl Timeline {
                     }
                     self.pass_to_session(stop)?;
                 }
-                Stop::EventStop(sig) if self.live.switch_armed() || self.live.is_group_stop_event(sig) => {
+                Stop::EventStop(_) if self.live.switch_armed() => {
                     self.held = Some(stop);
                     return Ok(Halt::Event);
                 }
