@@ -21,8 +21,9 @@ use std::collections::VecDeque;
 
 use nix::unistd::Pid;
 
+use crate::kernel::is_stop_signal;
 use crate::trace::ExitStatus;
-use crate::tracee::{Regs, Stop, Tracee};
+use crate::tracee::{Regs, Resume, Stop, Tracee};
 use crate::{Error, Result};
 
 /// A syscall that a thread entered and that ends on another thread's turn.
@@ -55,9 +56,29 @@ pub(crate) enum TaskState {
     /// Its `vfork` has returned: stopped at the call's exit, with these
     /// registers.
     VforkDone(Box<Regs>),
-    /// In a group stop that the program's own stop signal began, out of
-    /// its ptrace stop (`PTRACE_LISTEN`) until a SIGCONT ends it.
+}
+
+/// Where a thread stands in a group stop that a stop signal the program
+/// sent began in its process (see `Recorder::group_stop`). Every thread of
+/// the process takes part, as natively: none runs until a SIGCONT. The
+/// thread's [`TaskState`] says where it stands otherwise (a call the stop
+/// interrupted has ended: `CallDone`, to be recorded on its next turn).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GroupStop {
+    /// In none.
+    Out,
+    /// Resumed towards its group-stop trap (`PTRACE_EVENT_STOP`), which it
+    /// reports before it runs any of its own code; a call of its own that
+    /// the stop interrupted (or that ends meanwhile) reports its end
+    /// first, and the thread is resumed again from there.
+    Entering,
+    /// In the group stop, out of its ptrace stop (`PTRACE_LISTEN`) until a
+    /// SIGCONT ends it (a `PTRACE_EVENT_STOP` with SIGTRAP).
     Stopped,
+    /// Taken through a group stop that has ended, and not run since: it
+    /// can run, and is not taken into another group stop until it has
+    /// (replay, whose thread still stands at its trap, would not take it).
+    Ended,
 }
 
 pub(crate) struct Task {
@@ -66,14 +87,32 @@ pub(crate) struct Task {
     /// A signal it stopped for while it waited (a stop with the signal
     /// not yet delivered), which the recorder handles on its turn.
     pub signal: Option<i32>,
+    pub group: GroupStop,
+}
+
+/// Whether a thread of a process that enters a group stop is taken into
+/// it at once (see [`Waiting::enter_group_stop`]).
+fn takes_part(task: &Task) -> bool {
+    task.group == GroupStop::Out && task.signal.is_none() && !matches!(task.state, TaskState::InVfork)
 }
 
 impl Task {
+    /// Whether it stands in a ptrace stop from which a resume takes it
+    /// straight to its group-stop trap.
+    fn can_stop_now(&self) -> bool {
+        self.signal.is_none()
+            && matches!(
+                self.state,
+                TaskState::Ready | TaskState::CallDone(..) | TaskState::VforkDone(_)
+            )
+    }
+
     fn can_run(&self) -> bool {
-        matches!(
-            self.state,
-            TaskState::Ready | TaskState::CallDone(..) | TaskState::VforkDone(_)
-        )
+        matches!(self.group, GroupStop::Out | GroupStop::Ended)
+            && matches!(
+                self.state,
+                TaskState::Ready | TaskState::CallDone(..) | TaskState::VforkDone(_)
+            )
     }
 }
 
@@ -145,11 +184,50 @@ impl Waiting {
     }
 
     pub fn push(&mut self, tracee: Tracee, state: TaskState) {
+        self.push_in(tracee, state, GroupStop::Out);
+    }
+
+    /// A thread that waits where `group` says in its process's group stop
+    /// (one whose turn ended in it is `Stopped`, `PTRACE_LISTEN` done).
+    pub fn push_in(&mut self, tracee: Tracee, state: TaskState, group: GroupStop) {
         self.tasks.push_back(Task {
             tracee,
             state,
             signal: None,
+            group,
         });
+    }
+
+    /// The waiting threads of process `tgid`.
+    pub fn threads_of(&mut self, tgid: Pid) -> impl Iterator<Item = &mut Task> {
+        self.tasks.iter_mut().filter(move |t| t.tracee.tgid == tgid)
+    }
+
+    /// Takes every waiting thread of process `tgid` into the group stop
+    /// that its current thread just entered, as the kernel would take
+    /// them were they not traced: a thread stopped where rback left it is
+    /// resumed, and traps before it runs any of its own code; a thread in
+    /// a syscall is resumed once the call ends (the stop interrupts it if
+    /// it waits). A thread in a `vfork`, which the stop does not
+    /// interrupt, is left: it traps when it next runs, on a turn of its
+    /// own; so is one taken through a group stop already, which has not
+    /// run since. (The recorder first takes back signals that threads
+    /// stopped for: resuming them would lose the signal.) Replay takes the
+    /// same threads at the turn's end (`ReplaySession::group_stop`).
+    pub fn enter_group_stop(&mut self, tgid: Pid) -> Result<()> {
+        for task in self.tasks.iter_mut() {
+            if task.tracee.tgid != tgid || !takes_part(task) {
+                continue;
+            }
+            match task.state {
+                TaskState::Ready | TaskState::CallDone(..) | TaskState::VforkDone(_) => {
+                    task.tracee.resume(Resume::Cont, 0)?
+                }
+                TaskState::Starting | TaskState::InSyscall(_) | TaskState::InVfork => {}
+            }
+            task.group = GroupStop::Entering;
+        }
+        Ok(())
     }
 
     /// A first thread that exited while others of its process live on.
@@ -216,13 +294,35 @@ impl Waiting {
             return Ok(());
         };
         let task = &mut self.tasks[i];
-        match (&task.state, stop) {
-            (_, Stop::Exited(status)) => {
+        match (task.group, &task.state, stop) {
+            (_, _, Stop::Exited(status)) => {
                 // Its process is ending (exit_group, a fatal signal).
                 task.tracee.mark_gone();
                 self.tasks.remove(i);
                 self.ended(pid, status);
+                return Ok(());
             }
+            // A SIGCONT ended the group stop (which reports SIGTRAP), or
+            // came before the thread got to it: it stands where it was.
+            (GroupStop::Stopped | GroupStop::Entering, state, Stop::EventStop(libc::SIGTRAP))
+                if !matches!(state, TaskState::Starting) =>
+            {
+                task.group = GroupStop::Ended;
+                return Ok(());
+            }
+            // In the group stop now (a new thread's first stop may be its
+            // trap); or, already stopped, another stop signal.
+            (GroupStop::Stopped | GroupStop::Entering, _, Stop::EventStop(sig)) if is_stop_signal(sig) => {
+                if matches!(task.state, TaskState::Starting) {
+                    task.state = TaskState::Ready;
+                }
+                task.tracee.listen()?;
+                task.group = GroupStop::Stopped;
+                return Ok(());
+            }
+            _ => {}
+        }
+        match (&task.state, stop) {
             (TaskState::Starting, Stop::EventStop(_) | Stop::Signal(libc::SIGSTOP)) => task.state = TaskState::Ready,
             (TaskState::Starting | TaskState::Ready, Stop::Signal(sig)) if task.signal.is_none() => {
                 // Sent while it stood still: it is delivered on its turn.
@@ -233,10 +333,6 @@ impl Waiting {
                 let regs = task.tracee.regs()?;
                 task.state = TaskState::CallDone(call.clone(), Box::new(regs));
             }
-            // A SIGCONT ended its group stop (which reports SIGTRAP).
-            (TaskState::Stopped, Stop::EventStop(libc::SIGTRAP)) => task.state = TaskState::Ready,
-            // Another stop signal, or a stray trap: it is still stopped.
-            (TaskState::Stopped, Stop::EventStop(_)) => task.tracee.listen()?,
             (TaskState::InVfork, Stop::SyscallExit) => {
                 let regs = task.tracee.regs()?;
                 task.state = TaskState::VforkDone(Box::new(regs));
@@ -246,6 +342,10 @@ impl Waiting {
                     "unexpected stop {other:?} of thread {pid} while another thread ran"
                 )))
             }
+        }
+        if task.group == GroupStop::Entering && task.can_stop_now() {
+            // Its call ended (or it made its first stop): on to the trap.
+            task.tracee.resume(Resume::Cont, 0)?;
         }
         Ok(())
     }

@@ -33,8 +33,11 @@ use crate::{EventIdx, RemoteAddr};
 /// would let run for real. Version 7: `Left::Stopped`, and buffered
 /// `mprotect`, `madvise` and `rt_sigprocmask`, which replay makes again.
 /// Version 8: `SyscallEvent::opened_file`, and buffered `sigaction`
-/// questions and `TCGETS`.
-pub const FORMAT_VERSION: u32 = 8;
+/// questions and `TCGETS`. Version 9: a `Left::Stopped` in a process of
+/// several threads, whose other threads replay takes into the group stop
+/// with it (an older replay would let them run into it on their turns and
+/// diverge).
+pub const FORMAT_VERSION: u32 = 9;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -488,7 +491,11 @@ pub enum Left {
     ProcessExited(ExitStatus),
     /// Stop signal `signo`, which another process of the program sent (its
     /// `Signal` event is the thread's last), put the thread's process in a
-    /// group stop: the thread runs again after a SIGCONT.
+    /// group stop: the thread runs again after a SIGCONT. (Since version
+    /// 9, in a process of several threads too: the process's other
+    /// threads, but for one in a `vfork` or one already taken through a
+    /// group stop that has not run since, enter the stop at this switch,
+    /// each trapping before it runs any of its own code.)
     Stopped { signo: i32 },
 }
 

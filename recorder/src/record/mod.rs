@@ -24,7 +24,7 @@ use crate::kernel::{
     self, apply_tsc, is_stop_signal, is_synchronous, sent_by_process, si_code, si_pid, signal_name, signo_of, SI_KERNEL,
 };
 use crate::program;
-use crate::scheduler::{PendingCall, TaskState, Waiting};
+use crate::scheduler::{GroupStop, PendingCall, TaskState, Waiting};
 use crate::statepoint;
 use crate::sys::SiginfoBytes;
 use crate::syscallbuf::{self, Buffers};
@@ -1170,14 +1170,7 @@ impl Recorder {
         if self.check_memory.is_some() && caught {
             *self.in_handler.entry(self.tracee.pid).or_default() += 1;
         }
-        // (Only a process of one thread for now: with two, replay diverged
-        // where the second thread, its sleep interrupted by the stop, went
-        // into the group stop; `a_stopped_child_with_threads_replays`.)
-        if is_stop_signal(sig)
-            && !caught
-            && self.sent_by_the_program(&info)
-            && !self.waiting.has_thread_of(self.tracee.tgid)
-        {
+        if is_stop_signal(sig) && !caught && self.sent_by_the_program(&info) {
             self.stopping.insert(self.tracee.tgid);
         } else if sig == libc::SIGCONT {
             self.stopping.remove(&self.tracee.tgid);
@@ -1216,7 +1209,22 @@ impl Recorder {
             // one comes (from outside).
             return Ok(());
         }
-        self.end_turn(Left::Stopped { signo: sig }, Some(TaskState::Stopped))?;
+        // The process's other threads stop too, and none runs until a
+        // SIGCONT (`Waiting::enter_group_stop`). A thread that stopped for
+        // a signal while it waited has it raised again, to be delivered
+        // on its turn with the siginfo it came with, as a held signal is.
+        let tgid = self.tracee.tgid;
+        for task in self.waiting.threads_of(tgid) {
+            if let Some(signo) = task.signal.take() {
+                self.reraised.push(task.tracee.siginfo()?);
+                task.tracee.raise(signo)?;
+            }
+        }
+        self.waiting.enter_group_stop(tgid)?;
+        self.end_turn_as(
+            Left::Stopped { signo: sig },
+            Some((TaskState::Ready, GroupStop::Stopped)),
+        )?;
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::{Recorder, LONG_TURN, MAX_TIMESLICE, TIMESLICE};
-use crate::scheduler::{Task, TaskState};
+use crate::scheduler::{GroupStop, Task, TaskState};
 use crate::statepoint;
 use crate::trace::{Event, ExitStatus, Left, Placement, Registers, SwitchEvent};
 use crate::tracee::{self, Regs, Resume, Stop};
@@ -38,6 +38,12 @@ impl Recorder {
     /// exited). Returns `false` if no thread is left to run: the program
     /// has ended, and its end is the current thread's next stop.
     pub(super) fn end_turn(&mut self, left: Left, keep: Option<TaskState>) -> Result<bool> {
+        self.end_turn_as(left, keep.map(|state| (state, GroupStop::Out)))
+    }
+
+    /// [`Recorder::end_turn`], with the group stop the current thread is
+    /// kept in, if it is kept.
+    pub(super) fn end_turn_as(&mut self, left: Left, keep: Option<(TaskState, GroupStop)>) -> Result<bool> {
         if std::mem::take(&mut self.signal_sent) {
             // Threads SIGKILLed while they waited never run again, and a
             // call of theirs that ended is never seen: dropping them reaps
@@ -46,6 +52,9 @@ impl Recorder {
             // switch.)
             self.waiting.drop_dying();
         }
+        // The current thread is left in a group stop, out of its ptrace
+        // stop: it can report while the next thread is waited for.
+        let listening = matches!(keep, Some((_, GroupStop::Stopped)));
         let next = loop {
             if let Some(next) = self.waiting.take_next() {
                 break next;
@@ -55,14 +64,24 @@ impl Recorder {
             }
             self.writer.flush()?;
             if let Some((pid, stop)) = tracee::wait_any(true)? {
+                if pid == self.tracee.pid && listening {
+                    // The current thread, left in a group stop while every
+                    // other thread waits, reports its end (a SIGCONT from
+                    // outside the program, or a kill): its turn goes on
+                    // from there, as if the stop had been resumed at once.
+                    self.pending_stop = Some(stop);
+                    return Ok(false);
+                }
                 self.waiting.note_stop(pid, stop)?;
             }
         };
-        let Task { tracee, state, signal } = next;
+        let Task {
+            tracee, state, signal, ..
+        } = next;
         let (to, process) = (tracee.pid.as_raw(), tracee.tgid.as_raw());
         let departing = std::mem::replace(&mut self.tracee, tracee);
         match keep {
-            Some(state) => self.waiting.push(departing, state),
+            Some((state, group)) => self.waiting.push_in(departing, state, group),
             // A first thread that exits before the others stays a zombie.
             None if departing.pid == departing.tgid
                 && (self.tracee.tgid == departing.tgid || self.waiting.has_thread_of(departing.tgid)) =>
@@ -83,7 +102,7 @@ impl Recorder {
                 self.last_exit_regs = Some(*exit_regs);
             }
             TaskState::VforkDone(exit_regs) => self.last_exit_regs = Some(*exit_regs),
-            TaskState::Starting | TaskState::InSyscall(_) | TaskState::InVfork | TaskState::Stopped => {
+            TaskState::Starting | TaskState::InSyscall(_) | TaskState::InVfork => {
                 unreachable!("only threads that can run get a turn")
             }
         }

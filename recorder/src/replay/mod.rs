@@ -189,6 +189,7 @@ fn restore_start(
             tracee,
             clear_tid: image.words.clear_tid,
             in_vfork: None,
+            in_group_stop: false,
         })
         .collect();
     Ok((built.tracee, threads, built.header.words.clear_tid))
@@ -494,12 +495,43 @@ impl ReplaySession {
     /// delivered. If the recording kept it stopped (a `Stopped` switch
     /// follows), the turn goes on as recorded and the thread is resumed
     /// when its turn comes back; otherwise it goes on at once, as it did
-    /// while recorded.
+    /// while recorded (a thread that traps on its turn for a group stop
+    /// the recording took it through already, or whose stop was over).
+    ///
+    /// The process's other threads were taken into the stop while
+    /// recorded (`Waiting::enter_group_stop`), each trapping before it ran
+    /// any of its own code; the same threads are taken here, so that each
+    /// runs on from its trap when its turn comes, as recorded: a thread
+    /// whose call the stop interrupted stands before that call (replay
+    /// emulates it when the thread enters it again).
     fn group_stop(&mut self, sig: i32) -> Result<Step> {
         match self.peek()? {
             Some(Event::Switch(switch)) if switch.left == (Left::Stopped { signo: sig }) => {
                 let switch = switch.clone();
+                let at = self.next_event_index();
                 self.next_event()?;
+                let process = self.process;
+                let mut failed = None;
+                for thread in self.others.iter_mut() {
+                    if thread.process != process || thread.in_vfork.is_some() || thread.in_group_stop {
+                        continue;
+                    }
+                    thread.tracee.resume(Resume::Cont, 0)?;
+                    match thread.tracee.wait()? {
+                        Stop::EventStop(got) if is_stop_signal(got) => thread.in_group_stop = true,
+                        other => {
+                            failed = Some((thread.tid, other));
+                            break;
+                        }
+                    }
+                }
+                if let Some((tid, stop)) = failed {
+                    return Err(self.diverged(
+                        at,
+                        format!("thread {tid} in the group stop by {}", signal_name(sig)),
+                        format!("{stop:?}"),
+                    ));
+                }
                 self.give_turn(&switch, true)
             }
             _ => self.run_on(0).map(|_| Step::Continue),
@@ -1194,6 +1226,17 @@ impl ReplaySession {
     /// `at_placed_point`): an interrupt stop that is an event.
     pub(crate) fn switch_armed(&self) -> bool {
         self.switch_armed
+    }
+
+    /// Whether a group stop by `sig` that the thread reports is where the
+    /// recording ended its turn (a thread that went into the stop on its
+    /// own turn: see `group_stop`), which makes it an event.
+    pub(crate) fn is_group_stop_event(&self, sig: i32) -> bool {
+        is_stop_signal(sig)
+            && matches!(
+                self.log.get(EventIdx(self.cursor as u64)),
+                Some(Event::Switch(s)) if s.left == (Left::Stopped { signo: sig })
+            )
     }
 
     /// Whether `sig` at this stop is the next recorded event (a signal rback

@@ -21,6 +21,10 @@ pub(super) struct Thread {
     /// In a `vfork` that returns this (the recorded child id) once the
     /// child has exec'd or exited.
     pub(super) in_vfork: Option<i64>,
+    /// Taken into a group stop of its process (it stands at its trap, or
+    /// did when a checkpoint copied it) and not run since: another group
+    /// stop does not take it again (see `ReplaySession::group_stop`).
+    pub(super) in_group_stop: bool,
 }
 
 /// Whose turn it is, found by [`ReplaySession::pass_over_turns`].
@@ -105,6 +109,7 @@ impl ReplaySession {
             tracee: made,
             clear_tid,
             in_vfork: None,
+            in_group_stop: false,
         });
         if vfork {
             // The parent stays in the call until the child execs or exits,
@@ -242,6 +247,7 @@ impl ReplaySession {
         };
         let mut departing = self.install(next)?;
         departing.in_vfork = in_vfork;
+        departing.in_group_stop = matches!(switch.left, Left::Stopped { .. });
         let tgid = departing.tracee.tgid;
         if alive {
             self.others.push(departing);
@@ -278,6 +284,7 @@ impl ReplaySession {
             tracee: std::mem::replace(&mut self.tracee, next.tracee),
             clear_tid: std::mem::replace(&mut self.clear_tid, next.clear_tid),
             in_vfork: None,
+            in_group_stop: false,
         })
     }
 
@@ -486,6 +493,7 @@ impl ReplaySession {
                 tracee: copy_thread(&mut thread.tracee, &mut tracee, thread.clear_tid)?,
                 clear_tid: thread.clear_tid,
                 in_vfork: None,
+                in_group_stop: thread.in_group_stop,
             });
         }
         Ok(ReplaySession {

@@ -749,7 +749,7 @@ impl Timeline {
                         self.held = Some(stop);
                         return Ok(Halt::Event);
                     }
-                    Stop::EventStop(_) if self.live.switch_armed() => {
+                    Stop::EventStop(sig) if self.live.switch_armed() || self.live.is_group_stop_event(sig) => {
                         self.remove_breakpoints()?;
                         self.held = Some(stop);
                         return Ok(Halt::Event);
@@ -855,7 +855,7 @@ impl Timeline {
                     }
                     self.pass_to_session(stop)?;
                 }
-                Stop::EventStop(_) if self.live.switch_armed() => {
+                Stop::EventStop(sig) if self.live.switch_armed() || self.live.is_group_stop_event(sig) => {
                     self.held = Some(stop);
                     return Ok(Halt::Event);
                 }
