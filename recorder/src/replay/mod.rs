@@ -257,6 +257,9 @@ pub struct ReplaySession {
     /// The calls last written ahead: the first one's event, and where each
     /// record ends in the buffer.
     written_ahead: Option<(usize, Vec<u64>)>,
+    /// The current thread got its turn while in its process's group stop
+    /// and has made no call since (see `Thread::in_group_stop`).
+    current_in_group_stop: bool,
     /// The thread whose turn it is, its id as the recording knew it, and
     /// where the kernel clears its id when it exits (0: nowhere).
     tracee: Tracee,
@@ -412,6 +415,7 @@ impl ReplaySession {
             write_buffer_ahead,
             ahead_until: None,
             written_ahead: None,
+            current_in_group_stop: false,
         };
         session.verified_files.insert(first.exe.clone());
         match first.image {
@@ -539,6 +543,7 @@ impl ReplaySession {
     }
 
     fn on_syscall(&mut self) -> Result<Step> {
+        self.current_in_group_stop = false;
         let mut regs = self.tracee.regs()?;
         let nr = regs.orig_rax as i64;
         let args = syscall_args(&regs);

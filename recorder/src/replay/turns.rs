@@ -245,6 +245,7 @@ impl ReplaySession {
             }
             Turn::End => return Ok(Step::Finished(self.ended)),
         };
+        self.current_in_group_stop = next.in_group_stop;
         let mut departing = self.install(next)?;
         departing.in_vfork = in_vfork;
         departing.in_group_stop = matches!(switch.left, Left::Stopped { .. });
@@ -446,6 +447,15 @@ impl ReplaySession {
                 "checkpoints copy the one process a debugger follows",
             ));
         }
+        if self.current_in_group_stop || self.others.iter().any(|t| t.in_group_stop) {
+            // A copy of a thread is made from its registers, outside any
+            // group stop: on its turn it would run on (restarting the call
+            // the stop interrupted) where the original traps into the stop.
+            return Some((
+                "a checkpoint while the process is stopped by a stop signal",
+                "a copy's threads would not be in the stop",
+            ));
+        }
         None
     }
 
@@ -528,6 +538,7 @@ impl ReplaySession {
             // ahead of its program, and must not write any when it runs.
             ahead_until: None,
             written_ahead: self.written_ahead.clone(),
+            current_in_group_stop: false,
         })
     }
 }
