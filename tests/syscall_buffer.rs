@@ -736,3 +736,21 @@ fn the_debugger_flies_over_buffered_calls_to_the_state_it_steps_to() {
     assert!(flown.matches("0x7ff").count() > 20, "{flown}");
     assert_eq!(flown, from_first_goto(&stepped));
 }
+
+/// With no breakpoint or watch, a reverse-continue from the end of a long
+/// recording stops at its start, as gdb's does ("No more reverse-execution
+/// history"), and a continue from there reaches the end again.
+#[test]
+fn a_reverse_continue_with_nothing_to_stop_at_goes_back_to_the_start() {
+    let session = Session::new();
+    let data = session.write("data", pseudo_random_bytes(20_000, 3));
+    let rec = session.record(buffered_calls(), &["mix", data.to_str().unwrap()]);
+    assert_eq!(rec.code(), 0, "{rec:?}");
+    let script = session.write("back.gdb", "continue\nwhen\nreverse-continue\nwhen\ncontinue\nwhen\n");
+    let out = debugger_output(&session, &script);
+    let whens: Vec<&str> = out.lines().filter(|l| l.starts_with("Current event:")).collect();
+    assert_eq!(whens.len(), 3, "{out}");
+    assert_eq!(whens[1], "Current event: 1", "{out}");
+    assert_eq!(whens[0], whens[2], "{out}");
+    assert_eq!(out.matches("No more reverse-execution history.").count(), 3, "{out}");
+}

@@ -198,6 +198,12 @@ impl Timeline {
 
     pub(super) fn reverse_cont_uninterrupted(&mut self) -> Result<StopReason> {
         self.begin_movement()?;
+        if self.breakpoints.is_empty() && self.watches.is_empty() && self.goal_watch.is_none() {
+            // Nothing to find on the way back: no scan of every interval
+            // (each a replay from the checkpoint before it).
+            self.goto(Position::start(EventIdx(1)), None)?;
+            return Ok(StopReason::StartOfRecording);
+        }
         let here = self.at;
         if let Some(hit) = self.last_hit_by_number()? {
             self.goto(hit, None)?;
