@@ -106,13 +106,16 @@ impl Timeline {
         Ok(())
     }
 
+    /// Whether no breakpoint or watch could stop a movement anywhere.
+    pub(super) fn nothing_to_stop_at(&self) -> bool {
+        self.breakpoints.is_empty() && self.watches.is_empty() && self.goal_watch.is_none()
+    }
+
     /// Whether whole intervals can be replayed at autopilot speed: nothing
     /// can stop the program before their ends (no breakpoint, no watch) and
     /// nothing needs each boundary (a live recording shows output there).
     pub(super) fn can_fly(&self) -> bool {
-        self.breakpoints.is_empty()
-            && self.watches.is_empty()
-            && self.goal_watch.is_none()
+        self.nothing_to_stop_at()
             && self.counter.is_none()
             && self.frontier.is_none()
             && self.held.is_none()

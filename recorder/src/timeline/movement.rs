@@ -198,7 +198,7 @@ impl Timeline {
 
     pub(super) fn reverse_cont_uninterrupted(&mut self) -> Result<StopReason> {
         self.begin_movement()?;
-        if self.breakpoints.is_empty() && self.watches.is_empty() && self.goal_watch.is_none() {
+        if self.nothing_to_stop_at() {
             // Nothing to find on the way back: no scan of every interval
             // (each a replay from the checkpoint before it).
             self.goto(Position::start(EventIdx(1)), None)?;
