@@ -363,22 +363,43 @@ fn a_process_shared_mutex_in_shared_anonymous_memory_replays() {
     );
 }
 
-/// The debugger follows the root of the same program to its end. The
-/// children's writes to the shared memory are not replayed in the
-/// followed process (README: shared memory is exact only under
-/// `replay -a`), so the root prints another counter and the session dies
-/// with "replay diverged at event N: expected syscall write(0x1, ADDR,
-/// 0x42), got syscall write(0x1, ADDR, 0x2b)". A documented limit, but it
-/// ends the session on an ordinary program instead of saying why.
+/// The debugger follows the root of the same program, then a child:
+/// each sees what the others wrote into the memory they share, which the
+/// recording took at each switch to it (it used to see only its own
+/// writes, and the root's replay diverged at its first call that depended
+/// on theirs). The child whose letter ends the order string sees the
+/// whole string at its exit, the others' letters included.
 #[test]
-fn the_debugger_on_the_root_of_processes_sharing_memory_says_it_diverged() {
-    // A known limit: the debugger replays only the process it follows, so
-    // what its children wrote into shared memory is missing; the session
-    // says where it diverged instead of showing wrong values.
+fn the_debugger_on_processes_sharing_memory_sees_the_others_writes() {
     let session = Session::new();
-    record_and_replay_three_times(&session, c_program("shared_mutex"), &[]);
-    let out = debug(&session, None, "continue\n");
-    assert!(out.stderr().contains("replay diverged at event"), "{out:?}");
+    let rec = record_and_replay_three_times(&session, c_program("shared_mutex"), &[]);
+    let order = rec
+        .stdout()
+        .lines()
+        .find_map(|l| l.strip_prefix("order ").map(str::to_string))
+        .unwrap();
+    let root = debug(
+        &session,
+        None,
+        "break shared_mutex.c:59\ncontinue\nprint s->counter\nprint s->atomic\nprint s->order\n",
+    );
+    assert!(!root.stderr().contains("diverged"), "{root:?}");
+    let out = root.stdout();
+    assert!(out.contains("$1 = 8000\n$2 = 16000\n"), "{out}");
+    assert!(out.contains(&format!("$3 = \"{order}\"")), "{out}");
+    // The child that took the lock last (its letter ends the string)
+    // exits after every other child's rounds.
+    let last = order.chars().last().unwrap();
+    let pids = pids(&session);
+    let child = &pids[1 + (last as u8 - b'a') as usize];
+    let out = debug(
+        &session,
+        Some(child),
+        "break shared_mutex.c:49\ncontinue\nprint s->order\n",
+    );
+    assert!(!out.stderr().contains("diverged"), "{out:?}");
+    let out = out.stdout();
+    assert!(out.contains(&format!("$1 = \"{order}\"")), "{out}");
 }
 
 /// A System V segment attached read-only (SHM_RDONLY) by its parent and a
@@ -501,8 +522,10 @@ fn files_mapped_shared_carry_messages_between_processes_in_replay() {
 
 /// The debugger follows one process, and maps files privately (its
 /// checkpoints must not share the live process's memory): following the
-/// child of shared_file_map works; following the parent, which reads what
-/// the child wrote, says where it diverged (a documented limit).
+/// child of shared_file_map works, and following the parent, which reads
+/// what the child wrote, shows it (the write is recorded at the switch
+/// back to the parent; the replay used to diverge there), a watchpoint
+/// too.
 #[test]
 fn the_debugger_on_processes_sharing_a_file_mapping() {
     let session = Session::new();
@@ -513,8 +536,56 @@ fn the_debugger_on_processes_sharing_a_file_mapping() {
     let child = debug(&session, Some(&pids[1]), "continue\n");
     assert_eq!(child.code(), 0, "{child:?}");
     assert!(!child.stderr().contains("diverged"), "{child:?}");
-    let root = debug(&session, None, "continue\n");
-    assert!(root.stderr().contains("replay diverged at event"), "{root:?}");
+    let root = debug(
+        &session,
+        None,
+        "break shared_file_map.c:24\ncontinue\nprint mem[0]\ncontinue\n",
+    );
+    assert!(!root.stderr().contains("diverged"), "{root:?}");
+    assert!(root.stdout().contains("$1 = 42\n"), "{root:?}");
+    // A watchpoint on the shared word stops where the parent's turn comes
+    // back (its waitpid returns), with the child's value.
+    let watched = debug(
+        &session,
+        None,
+        "break shared_file_map.c:18\ncontinue\nwatch mem[0]\ncontinue\nbacktrace 2\n",
+    );
+    let out = watched.stdout();
+    assert!(out.contains("Old value = 0\nNew value = 42\n"), "{watched:?}");
+    assert!(out.contains("wait4"), "{watched:?}");
+}
+
+/// A file the parent alone maps shared, read-only, over more than its
+/// length, which a child grows and writes with `pwrite`: the parent's
+/// mapping shows the child's bytes, those past the old end too. Neither
+/// replay makes the child's writes to the file (`replay -a` emulates
+/// them, the debugger following the parent does not run the child): both
+/// write what the recording found changed in the parent's shared memory
+/// at the switch back to it.
+#[test]
+fn a_file_written_by_a_process_that_does_not_map_it_shows_in_the_mappers_replay() {
+    let session = Session::new();
+    let file = session.path("grown.bin");
+    let rec = record_and_replay_three_times(
+        &session,
+        c_program("shared_file_written_by_another"),
+        &[file.to_str().unwrap()],
+    );
+    assert_eq!(
+        rec.stdout(),
+        "before: \"the file's first contents\"\n\
+         after: \"written by the child\" and \"past the old end\" (child status 0)\n",
+        "{rec:?}"
+    );
+    let root = debug(
+        &session,
+        None,
+        "break shared_file_written_by_another.c:42\ncontinue\nprint mem\nprint second\n",
+    );
+    assert!(!root.stderr().contains("diverged"), "{root:?}");
+    let out = root.stdout();
+    assert!(out.contains(" \"written by the child\"\n"), "{out}");
+    assert!(out.contains(" \"past the old end\"\n"), "{out}");
 }
 
 /// A child whose thread is running user code when the child calls

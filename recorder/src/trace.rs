@@ -36,8 +36,8 @@ use crate::{EventIdx, RemoteAddr};
 /// questions and `TCGETS`. Version 9: a `Left::Stopped` in a process of
 /// several threads, whose other threads replay takes into the group stop
 /// with it (an older replay would let them run into it on their turns and
-/// diverge).
-pub const FORMAT_VERSION: u32 = 9;
+/// diverge). Version 10: `SwitchEvent::shared`.
+pub const FORMAT_VERSION: u32 = 10;
 const MAGIC: &[u8; 8] = b"RBACKTRC";
 /// A frame larger than this is taken for corruption rather than allocated.
 const MAX_FRAME: u32 = 1 << 31;
@@ -467,6 +467,12 @@ pub struct SwitchEvent {
     /// reader can tell whose events follow without replaying the clones.
     pub process: i32,
     pub left: Left,
+    /// What memory that process shares with others (`MAP_SHARED`, System V
+    /// segments) holds now that differs from when its last turn ended:
+    /// what other processes (or the kernel for them) wrote there meanwhile,
+    /// which a replay that does not run them writes in itself (see
+    /// `record::shared_memory`).
+    pub shared: Vec<MemWrite>,
 }
 
 /// Where a thread stood when its turn ended.
@@ -1806,6 +1812,7 @@ mod tests {
             to: 1,
             process: 1,
             left: Left::Exited,
+            shared: vec![],
         }));
         assert_eq!(postcard::to_allocvec(&last).unwrap()[0], EVENT_VARIANTS - 1);
     }

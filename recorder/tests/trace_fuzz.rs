@@ -274,16 +274,22 @@ fn write_every_kind(dir: &Path) {
                 regs: Box::new(Registers([5; 27])),
                 at: Placement::State(Box::new(point)),
             },
+            shared: vec![MemWrite {
+                addr: RemoteAddr(0x7000_1000),
+                bytes: vec![1, 2, 3].into(),
+            }],
         })),
         Event::Switch(Box::new(SwitchEvent {
             to: 100,
             process: 100,
             left: Left::AtSyscall { nr: 202 },
+            shared: vec![],
         })),
         Event::Switch(Box::new(SwitchEvent {
             to: 102,
             process: 102,
             left: Left::InVfork,
+            shared: vec![],
         })),
         Event::Switch(Box::new(SwitchEvent {
             to: 100,
@@ -292,6 +298,7 @@ fn write_every_kind(dir: &Path) {
                 signo: 9,
                 core_dumped: false,
             }),
+            shared: vec![],
         })),
         Event::Syscall(Box::new(SyscallEvent {
             nr: 1,

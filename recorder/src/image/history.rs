@@ -1006,6 +1006,7 @@ mod tests {
             to: 2,
             process: 1,
             left: crate::trace::Left::AtSyscall { nr: libc::SYS_futex },
+            shared: vec![],
         })));
         log.push(Event::Syscall(Box::new(SyscallEvent {
             nr: libc::SYS_set_robust_list,

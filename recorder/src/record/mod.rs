@@ -35,8 +35,10 @@ use crate::trace::{
 };
 use crate::tracee::{self, syscall_args, Regs, Resume, Stop, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
+use shared_memory::SharedMemory;
 
 mod placement;
+mod shared_memory;
 mod turns;
 mod writes;
 
@@ -246,6 +248,8 @@ pub(crate) struct Recorder {
     /// Processes delivered a stop signal that another process of the
     /// program sent, whose group stop rback keeps (see `group_stop`).
     stopping: HashSet<nix::unistd::Pid>,
+    /// What the memory that processes share held when their turns ended.
+    shared_memory: SharedMemory,
 }
 
 impl Recorder {
@@ -327,6 +331,7 @@ impl Recorder {
             loader: None,
             buffers: Buffers::default(),
             stopping: HashSet::new(),
+            shared_memory: SharedMemory::default(),
         }
     }
 
@@ -615,6 +620,7 @@ impl Recorder {
 
     pub(crate) fn on_exec(&mut self) -> Result<()> {
         self.buffers.forget(self.tracee.tgid);
+        self.shared_memory.forget(self.tracee.tgid);
         self.tracee.reopen_mem()?;
         let pid = self.tracee.pid;
         let regs = self.tracee.regs()?;
@@ -866,6 +872,7 @@ impl Recorder {
                     let tgid = if makes_thread { self.tracee.tgid } else { tid };
                     if !makes_thread {
                         self.buffers.inherit(self.tracee.tgid, tid, stop == Stop::Vfork);
+                        self.shared_memory.forked(&self.tracee, tid);
                     }
                     self.waiting.add_new_task(Tracee::traced(tid, tgid)?);
                     self.tracee.resume(Resume::Syscall, 0)?;
@@ -963,6 +970,24 @@ impl Recorder {
         };
         if result > 0 && info.replay == Replay::Clone {
             writes.extend(self.pidfd_written(call)?);
+        }
+        let shares = match call.nr {
+            libc::SYS_mmap => call.args[3] as i32 & libc::MAP_SHARED != 0,
+            libc::SYS_shmat => true,
+            _ => false,
+        };
+        if shares && result >= 0 {
+            self.shared_memory.mapped(self.tracee.tgid);
+        }
+        let maps = [
+            libc::SYS_mmap,
+            libc::SYS_munmap,
+            libc::SYS_mremap,
+            libc::SYS_shmat,
+            libc::SYS_shmdt,
+        ];
+        if result >= 0 && maps.contains(&call.nr) {
+            self.shared_memory.maps_changed();
         }
         let mapped_file = if call.nr == libc::SYS_mmap && result >= 0 {
             self.mapped_file(&call.args, event)?

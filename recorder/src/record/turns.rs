@@ -20,6 +20,7 @@ impl Recorder {
     pub(super) fn current_exited(&mut self, status: ExitStatus) -> Result<Option<ExitStatus>> {
         let tgid = self.tracee.tgid;
         self.buffers.ended(tgid);
+        self.shared_memory.forget(tgid);
         if self.tracee.pid == self.waiting.root {
             self.waiting.root_status = Some(status);
         }
@@ -80,6 +81,11 @@ impl Recorder {
         } = next;
         let (to, process) = (tracee.pid.as_raw(), tracee.tgid.as_raw());
         let departing = std::mem::replace(&mut self.tracee, tracee);
+        let shared = if departing.tgid == self.tracee.tgid {
+            vec![]
+        } else {
+            self.shared_memory.switched(departing.tgid, self.tracee.tgid)
+        };
         match keep {
             Some((state, group)) => self.waiting.push_in(departing, state, group),
             // A first thread that exits before the others stays a zombie.
@@ -90,8 +96,12 @@ impl Recorder {
             }
             None => drop(departing),
         }
-        self.writer
-            .write_event(&Event::Switch(Box::new(SwitchEvent { to, process, left })))?;
+        self.writer.write_event(&Event::Switch(Box::new(SwitchEvent {
+            to,
+            process,
+            left,
+            shared,
+        })))?;
         self.turn_since = Instant::now();
         match state {
             TaskState::Ready => {

@@ -11,7 +11,7 @@ use super::{shared, Follow, ReplaySession};
 use crate::files;
 use crate::statepoint;
 use crate::trace::{ExecEvent, FileHash, MemWrite, SyscallEvent};
-use crate::tracee::errno_name;
+use crate::tracee::{errno_name, Tracee};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 impl ReplaySession {
@@ -111,13 +111,19 @@ impl ReplaySession {
     /// which may be read-only, and `/proc/PID/mem` writes into no
     /// read-only shared mapping: such bytes go into the shared copy itself.
     pub(super) fn write_recorded(&self, w: &MemWrite) -> Result<()> {
-        let refused = match self.tracee.write_bytes(w.addr, &w.bytes) {
+        self.write_recorded_into(&self.tracee, w)
+    }
+
+    /// [`ReplaySession::write_recorded`] into thread `tracee`, which may
+    /// be another than the current one.
+    fn write_recorded_into(&self, tracee: &Tracee, w: &MemWrite) -> Result<()> {
+        let refused = match tracee.write_bytes(w.addr, &w.bytes) {
             Ok(()) => return Ok(()),
             Err(e) if self.files.any_copies() => e,
             Err(e) => return Err(e),
         };
         let end = w.addr.0 + w.bytes.len() as u64;
-        let maps = self.tracee.mappings()?;
+        let maps = tracee.mappings()?;
         let mut done = w.addr.0;
         for m in maps.iter().filter(|m| m.end > w.addr.0 && m.start < end) {
             if m.start > done {
@@ -126,12 +132,38 @@ impl ReplaySession {
             let upto = m.end.min(end);
             let bytes = &w.bytes[(done - w.addr.0) as usize..(upto - w.addr.0) as usize];
             if !self.files.write_through(m, done, bytes)? {
-                self.tracee.write_bytes(RemoteAddr(done), bytes)?;
+                tracee.write_bytes(RemoteAddr(done), bytes)?;
             }
             done = upto;
         }
         if done < end {
             return Err(refused);
+        }
+        Ok(())
+    }
+
+    /// Writes what a switch to thread `tracee` says other processes wrote
+    /// into the memory its process shares with them (see
+    /// `SwitchEvent::shared`). A replay that runs them all (`replay -a`)
+    /// has mostly made those writes already, into memory that may be
+    /// mapped read-only: only bytes that differ are written. What it has
+    /// not made is what the kernel wrote for a call that was still
+    /// blocked then (its event comes later): where such bytes cannot be
+    /// written (shared memory this process maps read-only), the replay
+    /// goes on as it is, and its checks catch any difference that follows.
+    /// The debugger maps everything privately, so its writes always land.
+    pub(super) fn write_shared(&self, tracee: &Tracee, writes: &[MemWrite]) -> Result<()> {
+        for w in writes {
+            if tracee
+                .read_bytes(w.addr, w.bytes.len())
+                .is_ok_and(|now| now[..] == w.bytes[..])
+            {
+                continue;
+            }
+            match self.write_recorded_into(tracee, w) {
+                Err(_) if self.follow == Follow::All => {}
+                other => other?,
+            }
         }
         Ok(())
     }

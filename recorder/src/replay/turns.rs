@@ -117,7 +117,7 @@ impl ReplaySession {
             self.tracee.resume(Resume::Syscall, 0)?;
             let switch = self.expect_vfork_switch(at)?;
             if self.retires(process) {
-                return self.retire_current(Some((switch.to, switch.process)));
+                return self.retire_current(Some(switch));
             }
             return self.give_turn_from_vfork(&switch, ev.result);
         }
@@ -165,7 +165,7 @@ impl ReplaySession {
     /// part is done): it is killed, its events are passed over, and the
     /// turn goes to the next thread this replay runs (from `next_turn`'s,
     /// if a switch was already read).
-    pub(super) fn retire_current(&mut self, next_turn: Option<(i32, i32)>) -> Result<Step> {
+    pub(super) fn retire_current(&mut self, next_turn: Option<SwitchEvent>) -> Result<Step> {
         let process = self.process;
         self.live_processes.remove(&process);
         let mut gone: Vec<Thread> = vec![];
@@ -229,7 +229,7 @@ impl ReplaySession {
 
     pub(super) fn hand_over(&mut self, switch: &SwitchEvent, alive: bool, in_vfork: Option<i64>) -> Result<Step> {
         let departing_tid = self.tid;
-        let next = match self.pass_over_turns(Some((switch.to, switch.process)))? {
+        let next = match self.pass_over_turns(Some(switch.clone()))? {
             Turn::To(next) => next,
             // Every other thread it runs waits: the current one goes on.
             Turn::Current if alive && in_vfork.is_none() => {
@@ -289,26 +289,30 @@ impl ReplaySession {
         })
     }
 
-    /// Finds whose turn it is, starting from thread `to` of a process
-    /// (`None`: the current thread's turn goes on): the events of
-    /// processes this replay does not run are passed over, showing their
-    /// terminal output.
-    pub(super) fn pass_over_turns(&mut self, mut to: Option<(i32, i32)>) -> Result<Turn> {
+    /// Finds whose turn it is, starting from the thread switch `to`
+    /// gives the turn to (`None`: the current thread's turn goes on): the
+    /// events of processes this replay does not run are passed over,
+    /// showing their terminal output. The thread found gets what the
+    /// switch to it says others wrote into its shared memory meanwhile.
+    pub(super) fn pass_over_turns(&mut self, mut to: Option<SwitchEvent>) -> Result<Turn> {
         loop {
-            if let Some((tid, process)) = to {
-                if self.live_processes.contains(&process) {
-                    if tid == self.tid && process == self.process {
-                        return Ok(Turn::Current);
-                    }
-                    return match self.others.iter().position(|t| t.tid == tid) {
-                        Some(i) => Ok(Turn::To(self.others.remove(i))),
-                        None => Err(self.diverged(
-                            self.next_event_index(),
-                            format!("a turn for thread {tid}"),
-                            "no such thread".into(),
-                        )),
-                    };
+            if let Some(switch) = to.take_if(|s| self.live_processes.contains(&s.process)) {
+                let (tid, process) = (switch.to, switch.process);
+                if tid == self.tid && process == self.process {
+                    self.write_shared(&self.tracee, &switch.shared)?;
+                    return Ok(Turn::Current);
                 }
+                return match self.others.iter().position(|t| t.tid == tid) {
+                    Some(i) => {
+                        self.write_shared(&self.others[i].tracee, &switch.shared)?;
+                        Ok(Turn::To(self.others.remove(i)))
+                    }
+                    None => Err(self.diverged(
+                        self.next_event_index(),
+                        format!("a turn for thread {tid}"),
+                        "no such thread".into(),
+                    )),
+                };
             }
             if self.peek()?.is_none() {
                 // A live recording makes these events as the replay passes.
@@ -321,7 +325,7 @@ impl ReplaySession {
                 }
             }
             match self.next_event()? {
-                Some(Event::Switch(switch)) => to = Some((switch.to, switch.process)),
+                Some(Event::Switch(switch)) => to = Some(*switch),
                 Some(Event::Syscall(call)) => {
                     if let (Some(out), true) = (&call.output, self.echo_output) {
                         echo(out);
