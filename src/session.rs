@@ -33,8 +33,12 @@ pub struct UserBreakpoint {
     pub enabled: bool,
     /// A `tbreak`: deleted when it first stops the program.
     pub temporary: bool,
-    /// How many times it stopped the program (either direction).
+    /// How many times it was reached where its condition held (either
+    /// direction), ignored crossings included, as gdb counts.
     pub hits: u64,
+    /// How many more of those crossings pass without a stop (`ignore N
+    /// COUNT`, `continue COUNT`).
+    pub ignore: u64,
     /// `break f if COND`: stop only where COND is true.
     pub condition: Option<String>,
     /// For `watch`/`rwatch`/`awatch` (then `addrs` is empty): the memory
@@ -442,6 +446,7 @@ impl Session {
             enabled: true,
             temporary,
             hits: 0,
+            ignore: 0,
             condition,
             watch: None,
         });
@@ -462,6 +467,7 @@ impl Session {
             enabled: true,
             temporary: false,
             hits: 0,
+            ignore: 0,
             condition: None,
             watch: Some(WatchedMemory { addr, len, kind, last }),
         });

@@ -868,6 +868,18 @@ fn c_breakpoint_bookkeeping() {
     );
 }
 
+/// `continue N` and `ignore`: the crossings passed without a stop still
+/// count as hits, and `info breakpoints` shows what is left to ignore.
+/// (rback used to take `continue 2` for `continue`, and stop at once.)
+#[test]
+fn c_ignore_counts_and_continue_n() {
+    check(
+        STEPS_O0,
+        "break square\ncontinue\ncontinue 2\np n\ninfo breakpoints\nbreak steps.c:30\nignore 2 2\n\
+         info breakpoints\ncontinue\np n\ninfo breakpoints\nignore 2 0\ninfo breakpoints\nignore 7 1\n",
+    );
+}
+
 #[test]
 fn c_frame_limits() {
     check(STEPS_O0, "break square\ncontinue\ndown\nup\nup\ndown\ndown\nframe 3\n");

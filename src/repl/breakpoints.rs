@@ -69,6 +69,45 @@ impl Repl {
         Ok(())
     }
 
+    /// `ignore N COUNT`: breakpoint (or watchpoint) N passes its next
+    /// COUNT crossings without stopping.
+    pub(super) fn cmd_ignore(&mut self, args: &str) -> Result<()> {
+        let mut words = args.split_whitespace();
+        let number = words
+            .next()
+            .ok_or_else(|| anyhow!("Argument required (a breakpoint number)."))?;
+        let number: usize = number
+            .parse()
+            .map_err(|_| anyhow!("invalid breakpoint number \"{number}\""))?;
+        let count = words
+            .next()
+            .ok_or_else(|| anyhow!("Second argument (specified ignore-count) is missing."))?;
+        if let Some(extra) = words.next() {
+            bail!("unexpected \"{extra}\" after the ignore count");
+        }
+        self.set_ignore_count(number, parse_count(count)?)
+    }
+
+    /// Sets breakpoint `number`'s ignore count, and says so as gdb does at
+    /// the terminal (nothing in a script).
+    pub(super) fn set_ignore_count(&mut self, number: usize, count: u64) -> Result<()> {
+        let b = self
+            .session
+            .breakpoints
+            .iter_mut()
+            .find(|b| b.number == number)
+            .ok_or_else(|| anyhow!("No breakpoint number {number}."))?;
+        b.ignore = count;
+        if self.asks {
+            match count {
+                0 => println!("Will stop next time breakpoint {number} is reached."),
+                1 => println!("Will ignore next crossing of breakpoint {number}."),
+                n => println!("Will ignore next {n} crossings of breakpoint {number}."),
+            }
+        }
+        Ok(())
+    }
+
     /// The numbers an argument list names; all breakpoints for none.
     fn breakpoint_numbers(&self, args: &str) -> Result<Vec<usize>> {
         if args.is_empty() {
@@ -159,6 +198,9 @@ impl Repl {
                 1 => println!("\tbreakpoint already hit 1 time"),
                 n => println!("\tbreakpoint already hit {n} times"),
             }
+            if b.ignore > 0 {
+                println!("\tignore next {} hits", b.ignore);
+            }
         }
         Ok(())
     }
@@ -193,4 +235,14 @@ fn split_condition(args: &str) -> (&str, Option<String>) {
         Some(i) => (args[..i].trim(), Some(args[i + 4..].trim().to_string())),
         None => (args, None),
     }
+}
+
+/// A count of crossings (`ignore`, `continue N`): a negative one is 0, as
+/// in gdb.
+pub(super) fn parse_count(word: &str) -> Result<u64> {
+    let n: i64 = word
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("invalid count \"{}\": expected a number", word.trim()))?;
+    Ok(n.max(0) as u64)
 }

@@ -38,9 +38,9 @@ pub static COMMANDS: &[Command] = &[
         "continue",
         ["c", "cont", "fg"],
         true,
-        "Run forward until a breakpoint, a signal or the end of the recording.",
-        "continue",
-        |r, _| r.cmd_continue(false)
+        "Run forward until a breakpoint, a signal or the end of the recording; with N, pass the breakpoint stopped at N-1 more times.",
+        "continue [N]",
+        |r, a| r.cmd_continue(a, false)
     ),
     cmd!(
         "run",
@@ -62,9 +62,9 @@ pub static COMMANDS: &[Command] = &[
         "reverse-continue",
         ["rc"],
         true,
-        "Run backward until a breakpoint or the start of the recording.",
-        "reverse-continue",
-        |r, _| r.cmd_continue(true)
+        "Run backward until a breakpoint or the start of the recording; with N, pass the breakpoint stopped at N-1 more times.",
+        "reverse-continue [N]",
+        |r, a| r.cmd_continue(a, true)
     ),
     cmd!(
         "step",
@@ -177,6 +177,14 @@ pub static COMMANDS: &[Command] = &[
         "Set a breakpoint that is deleted when it first stops the program.",
         "tbreak LOCATION",
         |r, a| r.cmd_break(a, true)
+    ),
+    cmd!(
+        "ignore",
+        [],
+        false,
+        "Pass breakpoint N's next COUNT crossings without stopping.",
+        "ignore N COUNT",
+        Repl::cmd_ignore
     ),
     cmd!(
         "delete",

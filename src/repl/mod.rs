@@ -85,6 +85,9 @@ pub struct Repl {
     follow_fork: inferiors::FollowFork,
     /// The thread of the last stop shown (see `announce_thread`).
     last_thread: Option<i32>,
+    /// The breakpoint or watchpoint the last stop shown was at, and where
+    /// (what `continue N` sets the ignore count of: gdb's stop bpstat).
+    stop_breakpoint: Option<(usize, recorder::timeline::Position)>,
     /// Whether commands come from the terminal, where a question (gdb's
     /// "(y or n)") is asked; elsewhere it is answered yes, as gdb does.
     asks: bool,
@@ -138,6 +141,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         watch_scopes: HashMap::new(),
         spinner: None,
         last_thread: None,
+        stop_breakpoint: None,
         follow_fork: inferiors::FollowFork::default(),
         repeating: None,
         asks: false,

@@ -10,9 +10,10 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use recorder::timeline::StopReason;
+use recorder::timeline::{StopReason, WatchKind};
 use recorder::{EventIdx, RemoteAddr};
 
+use super::breakpoints::parse_count;
 use super::Repl;
 use crate::position::{GotoTarget, GOTO_USAGE};
 use debuginfo::{Memory, Registers};
@@ -131,15 +132,44 @@ impl Repl {
                 }
             }
         }
-        if let Some(bp) = self.session.breakpoints.iter_mut().find(|b| b.number == number) {
-            bp.hits += 1;
+        let Some(bp) = self.session.breakpoints.iter_mut().find(|b| b.number == number) else {
+            return Ok(true);
+        };
+        bp.hits += 1;
+        if bp.ignore > 0 {
+            bp.ignore -= 1;
+            return Ok(false);
         }
         Ok(true)
+    }
+
+    /// A watchpoint stop that its ignore count passes over: counted as a
+    /// hit, its value remembered for the next stop's "Old value".
+    fn watch_ignored(&mut self, addr: RemoteAddr, kind: WatchKind) -> bool {
+        let Some(number) = self.session.watchpoint_at(addr, kind).map(|w| w.number) else {
+            return false;
+        };
+        let Some(w) = self.session.breakpoints.iter_mut().find(|b| b.number == number) else {
+            return false;
+        };
+        if w.ignore == 0 {
+            return false;
+        }
+        w.ignore -= 1;
+        w.hits += 1;
+        self.session.snapshot_watches();
+        true
     }
 
     /// Prints a stop gdb's way, then retires a temporary breakpoint that caused it.
     fn report(&mut self, reason: StopReason) {
         self.stop_spinner();
+        let at = match reason {
+            StopReason::Breakpoint(addr) => self.session.breakpoint_at(addr),
+            StopReason::Watchpoint { addr, kind } => self.session.watchpoint_at(addr, kind),
+            _ => None,
+        };
+        self.stop_breakpoint = at.map(|b| (b.number, self.session.timeline.position()));
         self.announce_thread();
         if let StopReason::Watchpoint { addr, kind } = reason {
             // Another frame reusing a returned frame's stack is no change
@@ -201,7 +231,19 @@ impl Repl {
         Ok(())
     }
 
-    pub(super) fn cmd_continue(&mut self, reverse: bool) -> Result<()> {
+    /// `continue [N]` (`reverse-continue [N]`): with N, the breakpoint the
+    /// program stopped at is passed N-1 more times, as gdb's `continue N`
+    /// sets its ignore count. Like gdb, it says so only at the terminal.
+    pub(super) fn cmd_continue(&mut self, args: &str, reverse: bool) -> Result<()> {
+        if !args.is_empty() {
+            let count = parse_count(args)?;
+            let here = self.session.timeline.position();
+            match self.stop_breakpoint.filter(|(_, at)| *at == here) {
+                Some((number, _)) => self.set_ignore_count(number, count.saturating_sub(1))?,
+                None if self.asks => println!("Not stopped at any breakpoint; argument ignored."),
+                None => {}
+            }
+        }
         let p = if reverse {
             Primitive::ReverseCont
         } else {
@@ -216,6 +258,11 @@ impl Repl {
             }
             if let StopReason::Breakpoint(addr) = reason {
                 if !self.user_hit(addr)? {
+                    continue;
+                }
+            }
+            if let StopReason::Watchpoint { addr, kind } = reason {
+                if self.watch_ignored(addr, kind) {
                     continue;
                 }
             }
@@ -821,7 +868,7 @@ impl Repl {
             self.cmd_break(function, true)?;
         }
         self.goto_event(EventIdx(1))?;
-        self.cmd_continue(false)
+        self.cmd_continue("", false)
     }
 
     pub(super) fn cmd_goto(&mut self, args: &str) -> Result<()> {
