@@ -647,6 +647,71 @@ fn both_replays_answer_a_buffered_question_with_the_recorded_bytes() {
     assert!(out.stdout().contains("$1 = 335544321\n"), "{out:?}");
 }
 
+/// Opens that only read an existing regular file are buffered, by every
+/// name libc has for them (and those that find no file); the trace names
+/// the file each opened, symbolic links followed. Opens of a FIFO, of
+/// /proc and /dev, for writing, creating or truncating, of a directory or
+/// of a bad address stop as before. The recording and its replays print
+/// what the program prints natively.
+#[test]
+fn opens_of_regular_files_for_reading_are_buffered_and_name_their_file() {
+    use std::os::unix::fs::MetadataExt;
+    let session = Session::new();
+    let dir = session.path("opens");
+    std::fs::create_dir(&dir).unwrap();
+    let data = dir.join("data");
+    std::fs::write(&data, "some data").unwrap();
+    let native_dir = session.path("native");
+    std::fs::create_dir(&native_dir).unwrap();
+    std::fs::write(native_dir.join("data"), "some data").unwrap();
+    let native = run(
+        std::process::Command::new(buffered_calls()).args(["open", native_dir.to_str().unwrap()]),
+        None,
+        TIMEOUT,
+    );
+    let rec = record_checking_memory(&session, &["open", dir.to_str().unwrap()], |rec| {
+        assert_eq!(rec.code(), 0, "{rec:?}");
+    });
+    assert_eq!(rec.stdout(), native.stdout());
+    let out = rec.stdout();
+    for what in ["open", "openat", "link", "raw", "fortified"] {
+        let line = format!("{what}: fd 4, read 9 \"some data\"");
+        assert!(out.lines().any(|l| l.starts_with(&line)), "{out}");
+    }
+    assert!(out.contains("\nmissing: -1 errno 2\n"), "{out}");
+    assert!(out.contains("\nbad address: -1 errno 14\n"), "{out}");
+    let trace = session.trace();
+    // Six buffered; the program's nine others (its directory's descriptor
+    // among them) and the loader's stop.
+    let (buffered, traced) = buffered_and_traced(&trace, libc::SYS_openat);
+    assert_eq!(buffered, 6, "{buffered} buffered, {traced} traced");
+    assert!(traced >= 9, "{buffered} buffered, {traced} traced");
+    let file = std::fs::metadata(&data).unwrap();
+    let log = recorder::trace::TraceLog::load(&trace).unwrap();
+    let opened: Vec<_> = log
+        .events()
+        .filter_map(|e| match e {
+            recorder::trace::Event::Syscall(c) if c.buffered && c.nr == libc::SYS_openat && c.result >= 0 => {
+                Some(c.opened_file)
+            }
+            _ => None,
+        })
+        .collect();
+    let inode = recorder::trace::Inode {
+        dev: file.dev(),
+        ino: file.ino(),
+    };
+    assert_eq!(opened, vec![Some(inode); 5]);
+    // The debugger replays them too (stopping at each, for checkpoint
+    // images to learn the path).
+    let script = session.write(
+        "script",
+        "break report_open\ncontinue\ncontinue 5\nprint what\nprint fd\n",
+    );
+    let shown = debugger_output(&session, &script);
+    assert!(shown.contains(" \"fortified\"\n$2 = 4\n"), "{shown}");
+}
+
 /// Programs that name their calls to syscall(2) rather than calling libc's
 /// functions (Rust's standard library does for some) get them buffered
 /// too, results and errors as the kernel gave them.

@@ -59,6 +59,7 @@ const SYS_MPROTECT: u64 = 10;
 const SYS_MADVISE: u64 = 28;
 const SYS_RT_SIGACTION: u64 = 13;
 const SYS_IOCTL: u64 = 16;
+const SYS_OPENAT: u64 = 257;
 /// `UIO_MAXIOV`: the most iovecs a call takes.
 const MAX_IOVECS: i32 = 1024;
 /// `sizeof(struct pollfd)`.
@@ -70,6 +71,11 @@ const AT_FDCWD: i64 = -100;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
+const ENOENT: i64 = 2;
+/// The open flags that make an open more than a look at an existing
+/// file: O_WRONLY and O_RDWR (`O_ACCMODE`), O_CREAT, O_TRUNC, O_PATH and
+/// O_TMPFILE (which includes O_DIRECTORY).
+const OPEN_CHANGES: u64 = 0o3 | 0o100 | 0o1000 | 0o10000000 | 0o20000000;
 /// `sizeof(struct stat)` on x86-64 (glibc's and the kernel's are the same).
 const STAT_SIZE: u64 = 144;
 /// `sizeof(struct statx)`.
@@ -1251,6 +1257,101 @@ libc_function! {
     }
 }
 
+/// Whether `path` (a C string) begins with `prefix`.
+unsafe fn starts_with(path: *const u8, prefix: &[u8]) -> bool {
+    prefix.iter().enumerate().all(|(i, &c)| read_volatile(path.add(i)) == c)
+}
+
+/// An open of `path` (relative to `dirfd`), buffered when it only reads an
+/// existing regular file outside /proc and /dev: such an open never waits
+/// (a FIFO's waits for the other end, a device's may do anything), and
+/// replay needs nothing of it but its result and the file it opened. A
+/// buffered `newfstatat` of the path says which file that is (the record
+/// carries its device and inode in the two arguments `openat` does not
+/// use: replay makes the same look first, and passes the same words), or
+/// that there is none (then the open fails as the look did, and both words
+/// are 0). Nothing else runs in the program between the two calls but a
+/// process outside the recording, which could make a FIFO of the path in
+/// between: the open would then wait inside the library.
+unsafe fn open_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
+    // The mode is an argument only with O_CREAT or O_TMPFILE (glibc passes
+    // 0 otherwise, and so the register may hold anything).
+    let mode = if flags & (0o100 | 0o20000000) != 0 { mode } else { 0 };
+    let a = [dirfd as i64 as u64, path as u64, flags as u32 as u64, mode as u64, 0, 0];
+    if !buffering() || flags as u32 as u64 & OPEN_CHANGES != 0 {
+        return raw(SYS_OPENAT, a);
+    }
+    let mut st = [0u64; (STAT_SIZE / 8) as usize];
+    let at = st.as_mut_ptr() as u64;
+    let looked = call(SYS_NEWFSTATAT, [a[0], a[1], at, 0, 0, 0], &[fixed(at, STAT_SIZE)]);
+    let (dev, ino, kind) = match looked {
+        0 => (st[0], st[1], (st[3] as u32) & S_IFMT),
+        r if r == -ENOENT => (0, 0, S_IFREG),
+        // A bad address among them: the library reads no path the kernel
+        // has not read.
+        _ => return raw(SYS_OPENAT, a),
+    };
+    // (The kernel read the path up to its end, and the comparison stops at
+    // the first byte that differs.)
+    let special = starts_with(path, b"/proc/") || starts_with(path, b"/dev/");
+    if kind != S_IFREG || special || (looked == 0 && dev == PROC_DEV.load(Ordering::Relaxed)) {
+        return raw(SYS_OPENAT, a);
+    }
+    call(SYS_OPENAT, [a[0], a[1], a[2], a[3], dev, ino], &[])
+}
+
+libc_function! {
+    /// `open`, `openat` and their 64-bit and fortified names: the mode is
+    /// read from its register whether the caller passed one or not, as
+    /// glibc's own functions do on x86-64.
+    fn openat(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i32 {
+        libc_result(open_call(dirfd, path, flags, mode)) as i32
+    }
+}
+
+libc_function! {
+    fn openat64(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i32 {
+        openat(dirfd, path, flags, mode)
+    }
+}
+
+libc_function! {
+    fn open(path: *const u8, flags: i32, mode: u32) -> i32 {
+        openat(AT_FDCWD as i32, path, flags, mode)
+    }
+}
+
+libc_function! {
+    fn open64(path: *const u8, flags: i32, mode: u32) -> i32 {
+        openat(AT_FDCWD as i32, path, flags, mode)
+    }
+}
+
+libc_function! {
+    /// The fortified open of a constant flags word without O_CREAT.
+    fn __open_2(path: *const u8, flags: i32) -> i32 {
+        openat(AT_FDCWD as i32, path, flags, 0)
+    }
+}
+
+libc_function! {
+    fn __open64_2(path: *const u8, flags: i32) -> i32 {
+        openat(AT_FDCWD as i32, path, flags, 0)
+    }
+}
+
+libc_function! {
+    fn __openat_2(dirfd: i32, path: *const u8, flags: i32) -> i32 {
+        openat(dirfd, path, flags, 0)
+    }
+}
+
+libc_function! {
+    fn __openat64_2(dirfd: i32, path: *const u8, flags: i32) -> i32 {
+        openat(dirfd, path, flags, 0)
+    }
+}
+
 const SYS_PRCTL: u64 = 157;
 const SYS_SECCOMP: u64 = 317;
 const PR_SET_SECCOMP: u64 = 22;
@@ -1298,6 +1399,7 @@ libc_function! {
             SYS_STATX => statx(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32, a4 as *mut u8) as i64,
             SYS_GETRANDOM => getrandom(a0 as *mut u8, a1 as usize, a2 as u32) as i64,
             SYS_CLOSE => close(a0 as i32) as i64,
+            SYS_OPENAT => openat(a0 as i32, a1 as *const u8, a2 as i32, a3 as u32) as i64,
             SYS_ACCESS => access(a0 as *const u8, a1 as i32) as i64,
             // The kernel's faccessat has no flags argument.
             SYS_FACCESSAT => faccessat(a0 as i32, a1 as *const u8, a2 as i32, 0) as i64,

@@ -598,6 +598,56 @@ static void raw(const char *path) {
     printf("wrote %ld %ld, read back %ld: %.*s", wrote, pw, back, (int)back, buf);
 }
 
+/* What `open` becomes with _FORTIFY_SOURCE where the flags are not known
+ * at compile time. */
+extern int __open_2(const char *path, int flags);
+
+/* What an open gave: the bytes read through it, or the errno. */
+static void report_open(const char *what, int fd) {
+    if (fd < 0) {
+        printf("%s: -1 errno %d\n", what, errno);
+        return;
+    }
+    char buf[32] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    int cloexec = (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+    int access = fcntl(fd, F_GETFL) & O_ACCMODE;
+    printf("%s: fd %d, read %zd \"%s\", cloexec %d, access %d\n", what, fd, n, n > 0 ? buf : "", cloexec,
+           access);
+    close(fd);
+}
+
+/* Opens of every kind in directory `dir`, which holds `data` (a text
+ * file): reading opens of existing regular files are buffered (by
+ * `open`, `open64`, `openat`, the fortified `__open_2`, `syscall(2)`,
+ * through a symbolic link, and those that find no file); the others
+ * stop. */
+static void opens(const char *dir) {
+    char data[512], link[512], fifo[512], missing[512];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(link, sizeof link, "%s/link", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    if (symlink(data, link) != 0 || mkfifo(fifo, 0600) != 0)
+        exit(1);
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+    report_open("open", open(data, O_RDONLY));
+    report_open("openat", openat(dirfd, "data", O_RDONLY | O_CLOEXEC));
+    report_open("link", open(link, O_RDONLY));
+    report_open("missing", open(missing, O_RDONLY));
+    report_open("raw", syscall(SYS_openat, AT_FDCWD, data, O_RDONLY));
+    report_open("fortified", __open_2(data, O_RDONLY));
+    report_open("fifo", open(fifo, O_RDONLY | O_NONBLOCK));
+    report_open("proc", open("/proc/self/comm", O_RDONLY));
+    report_open("null", open("/dev/null", O_RDONLY));
+    report_open("rdwr", open(data, O_RDWR));
+    report_open("append", open(data, O_WRONLY | O_APPEND));
+    report_open("trunc", open(missing, O_RDONLY | O_CREAT | O_TRUNC, 0600));
+    report_open("directory", open(dir, O_RDONLY));
+    report_open("bad address", open((const char *)16, O_RDONLY));
+    close(dirfd);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "mix";
     if (!strcmp(mode, "mix") && argc > 2)
@@ -624,8 +674,10 @@ int main(int argc, char **argv) {
         questions();
     else if (!strcmp(mode, "raw") && argc > 2)
         raw(argv[2]);
+    else if (!strcmp(mode, "open") && argc > 2)
+        opens(argv[2]);
     else {
-        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory | questions | raw FILE\n", argv[0]);
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory | questions | raw FILE | open DIR\n", argv[0]);
         return 2;
     }
     return 0;

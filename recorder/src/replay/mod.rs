@@ -1286,10 +1286,13 @@ impl ReplaySession {
         let mut calls = Vec::new();
         while let Some(Event::Syscall(call)) = self.log.get(EventIdx((self.cursor + calls.len()) as u64)) {
             // The debugger's filter stops the calls the library makes
-            // again: each is an event at its stop there.
+            // again: each is an event at its stop there. It also stops at
+            // opens, whose paths checkpoint images learn as replay passes
+            // them (`SyscallInputs`), from the program's memory then.
             let made_again =
                 !self.write_buffer_ahead && crate::syscallbuf::layout::EXECUTED_AGAIN.contains(&(call.nr as u64));
-            if !call.buffered || made_again || self.cursor + calls.len() >= until {
+            let seen = !self.write_buffer_ahead && call.nr == libc::SYS_openat;
+            if !call.buffered || made_again || seen || self.cursor + calls.len() >= until {
                 break;
             }
             calls.push(&**call);

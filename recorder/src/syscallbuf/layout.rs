@@ -95,7 +95,7 @@ pub const MAX_OUTPUT: u64 = 256 * 1024;
 /// Every syscall the library buffers. The recorder refuses a record of any
 /// other call: the buffer lives in the program's memory, which the program
 /// can overwrite.
-pub const BUFFERED: [u64; 29] = [
+pub const BUFFERED: [u64; 30] = [
     0,   // read
     19,  // readv
     295, // preadv
@@ -125,7 +125,16 @@ pub const BUFFERED: [u64; 29] = [
     28,  // madvise (see `plain_advice`)
     13,  // rt_sigaction (questions only, see `sigaction_question`)
     16,  // ioctl (`TCGETS` only, see `terminal_question`)
+    257, // openat (of an existing regular file, to read: see `plain_open`)
 ];
+
+/// The open flags of a buffered `openat`: none of O_WRONLY, O_RDWR,
+/// O_CREAT, O_TRUNC, O_PATH, O_TMPFILE. Its record carries the opened
+/// file's device and inode as the call's fifth and sixth arguments (both
+/// 0 when there was no file), which the kernel does not read.
+pub fn plain_open(flags: u64) -> bool {
+    flags & (0o3 | 0o100 | 0o1000 | 0o10000000 | 0o20000000) == 0
+}
 
 /// `sizeof(struct sigaction)` as the kernel takes it on x86-64 (handler,
 /// flags, restorer, then the mask of 64 signals): what a question to

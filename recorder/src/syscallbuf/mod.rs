@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::Pid;
 
-use crate::trace::{MemWrite, SyscallEvent};
+use crate::trace::{Inode, MemWrite, SyscallEvent};
 use crate::tracee::Tracee;
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
@@ -408,8 +408,13 @@ fn parse_records(records: &bytes::Bytes, mut each: impl FnMut(SyscallEvent) -> R
             libc::SYS_rt_sigprocmask => args[1] == 0 || args[0] == libc::SIG_BLOCK as u64,
             libc::SYS_rt_sigaction => sigaction_question(&args) && answer(KERNEL_SIGACTION_SIZE),
             libc::SYS_ioctl => terminal_question(&args) && answer(KERNEL_TERMIOS_SIZE),
+            libc::SYS_openat => plain_open(args[2]) && writes.is_empty(),
             _ => true,
         };
+        let opened_file = (nr as i64 == libc::SYS_openat && result >= 0 && args[4..] != [0, 0]).then(|| Inode {
+            dev: args[4],
+            ino: args[5],
+        });
         if !plain {
             return Err(overwritten());
         }
@@ -422,7 +427,7 @@ fn parse_records(records: &bytes::Bytes, mut each: impl FnMut(SyscallEvent) -> R
             mapped_file: None,
             memory: vec![],
             buffered: true,
-            opened_file: None,
+            opened_file,
         })?;
         bytes = rest;
     }
