@@ -616,6 +616,12 @@ fn c_finish_in_main_is_refused() {
     check(STEPS_O0, "break main\ncontinue\nfinish\nbt\n");
 }
 
+/// (rback used to take `finish 2` for `finish`.)
+#[test]
+fn c_finish_with_an_argument_is_refused() {
+    check(STEPS_O0, "break square\ncontinue\nfinish 2\nbt\n");
+}
+
 #[test]
 fn c_next_onto_a_breakpoint_reports_it() {
     check(

@@ -365,7 +365,8 @@ fn help_and_bad_input_leave_the_session_usable() {
     let out = batch(
         &s,
         "help\nhelp rc\ncontnue\nbreak nosuch\nx/4x 0\nreverse-continue\ngoto 999999\nfrobnicate\n\
-         info nothing\nframe 99\nx/4q $sp\ndelete 7\nbreak main if\nlist\nbreak compute\ncontinue\n",
+         info nothing\nframe 99\nx/4q $sp\ndelete 7\nbreak main if\nrun now\nfinish 2\nwhen 3\nignore\n\
+         ignore 1\nlist\nbreak compute\ncontinue\n",
     );
     let err = out.stderr();
     for wanted in [
@@ -379,11 +380,16 @@ fn help_and_bad_input_leave_the_session_usable() {
         "invalid format letter 'q'",
         "no breakpoint number 7",
         "argument required (a condition after \"if\")",
+        "\"run\" replays the recording from its start, with the arguments it was recorded with: it takes none",
+        "The \"finish\" command does not take any arguments.",
+        "The \"when\" command does not take any arguments.",
+        "Argument required (a breakpoint number).",
+        "Second argument (specified ignore-count) is missing.",
     ] {
         assert!(err.contains(wanted), "no {wanted:?} in:\n{out:?}");
     }
     // Every error is one line.
-    assert_eq!(err.lines().count(), 10, "{out:?}");
+    assert_eq!(err.lines().count(), 15, "{out:?}");
     assert_lines_in_order(
         &out,
         &[

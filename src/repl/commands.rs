@@ -33,12 +33,32 @@ macro_rules! cmd {
     };
 }
 
+/// Refuses an argument to a command that takes none, in gdb's words,
+/// rather than do what the command does without it.
+fn no_arguments(name: &str, args: &str) -> Result<()> {
+    if !args.trim().is_empty() {
+        bail!("The \"{name}\" command does not take any arguments.");
+    }
+    Ok(())
+}
+
+/// gdb's `run ARGS` starts the program with new arguments; a recording
+/// ran with its own, so rback refuses rather than ignore them.
+fn fixed_arguments(name: &str, args: &str) -> Result<()> {
+    if !args.trim().is_empty() {
+        bail!(
+            "\"{name}\" replays the recording from its start, with the arguments it was recorded with: it takes none"
+        );
+    }
+    Ok(())
+}
+
 pub static COMMANDS: &[Command] = &[
     cmd!(
         "continue",
         ["c", "cont", "fg"],
         true,
-        "Run forward until a breakpoint, a signal or the end of the recording; with N, pass the breakpoint stopped at N-1 more times.",
+        "Run forward until a breakpoint, a signal or the end of the recording.",
         "continue [N]",
         |r, a| r.cmd_continue(a, false)
     ),
@@ -48,7 +68,10 @@ pub static COMMANDS: &[Command] = &[
         true,
         "Run the recording again from its start to a breakpoint, a signal or the end (gdb's restart).",
         "run",
-        |r, _| r.cmd_run(None)
+        |r, a| {
+            fixed_arguments("run", a)?;
+            r.cmd_run(None)
+        }
     ),
     cmd!(
         "start",
@@ -56,13 +79,16 @@ pub static COMMANDS: &[Command] = &[
         true,
         "Run the recording again from its start to main, with a temporary breakpoint there.",
         "start",
-        |r, _| r.cmd_run(Some("main"))
+        |r, a| {
+            fixed_arguments("start", a)?;
+            r.cmd_run(Some("main"))
+        }
     ),
     cmd!(
         "reverse-continue",
         ["rc"],
         true,
-        "Run backward until a breakpoint or the start of the recording; with N, pass the breakpoint stopped at N-1 more times.",
+        "Run backward until a breakpoint or the start of the recording.",
         "reverse-continue [N]",
         |r, a| r.cmd_continue(a, true)
     ),
@@ -136,7 +162,10 @@ pub static COMMANDS: &[Command] = &[
         true,
         "Run until the selected function returns, and show its return value.",
         "finish",
-        |r, _| r.cmd_finish(false)
+        |r, a| {
+            no_arguments("finish", a)?;
+            r.cmd_finish(false)
+        }
     ),
     cmd!(
         "reverse-finish",
@@ -144,7 +173,11 @@ pub static COMMANDS: &[Command] = &[
         true,
         "Run backward to the call of the selected function.",
         "reverse-finish",
-        |r, _| r.cmd_finish(true)
+        |r, a| {
+            // gdb's reverse-finish is its finish, run backward.
+            no_arguments("finish", a)?;
+            r.cmd_finish(true)
+        }
     ),
     cmd!(
         "advance",
@@ -216,7 +249,10 @@ pub static COMMANDS: &[Command] = &[
         false,
         "Show the current event number and position in the recording.",
         "when",
-        |r, _| r.cmd_when()
+        |r, a| {
+            no_arguments("when", a)?;
+            r.cmd_when()
+        }
     ),
     cmd!(
         "goto",
@@ -256,7 +292,10 @@ pub static COMMANDS: &[Command] = &[
         false,
         "Draw the recording: events, checkpoints and where you are.",
         "timeline",
-        |r, _| r.cmd_timeline()
+        |r, a| {
+            no_arguments("timeline", a)?;
+            r.cmd_timeline()
+        }
     ),
     cmd!(
         "backtrace",
