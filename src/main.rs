@@ -479,7 +479,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {
-                let session = Session::open_process(&trace, policy, process)?;
+                let mut session = Session::open_process(&trace, policy, process)?;
+                session.timeline.show_program_output();
                 return Ok(repl_exit(repl::run(session, script.as_deref(), batch)?));
             }
             let outcome = replay(&ReplayOptions {

@@ -403,6 +403,36 @@ fn help_and_bad_input_leave_the_session_usable() {
     );
 }
 
+/// The program's output shows where the replay first gets past the write
+/// that made it, as under gdb (and rr), and not again when the debugger
+/// goes back and forward over it.
+#[test]
+fn the_programs_output_shows_once_where_it_was_written() {
+    let s = demo();
+    let out = batch(
+        &s,
+        "break fact\ncontinue\nreverse-continue\ncontinue\ndelete\ncontinue\ncontinue\nreverse-continue\ncontinue\n\
+         continue\n",
+    );
+    let stdout = out.stdout();
+    assert_eq!(stdout.matches("talking 7\n").count(), 1, "{out:?}");
+    assert_eq!(stdout.matches("total=35 f=120 counter=40\n").count(), 1, "{out:?}");
+    assert_lines_in_order(
+        &out,
+        &[
+            "talking 7",
+            "Breakpoint 1, fact (",
+            "Breakpoint 1, fact (",
+            "Program received signal SIGUSR1, User defined signal 1.",
+            "total=35 f=120 counter=40",
+            "No more reverse-execution history.",
+            "No more reverse-execution history.",
+            "Program received signal SIGUSR1, User defined signal 1.",
+            "No more reverse-execution history.",
+        ],
+    );
+}
+
 #[test]
 fn commands_from_stdin_and_empty_line_repeats() {
     let s = demo();

@@ -66,7 +66,7 @@ impl Timeline {
         // replayed together, and the turns of processes the timeline does
         // not follow are passed over (their output is shown all the same).
         for e in self.at.event.0..self.live.next_event_index().0 {
-            self.show_live_output(EventIdx(e));
+            self.show_output_once(EventIdx(e));
             if matches!(self.log.get(EventIdx(e)), Some(Event::Exec(_))) {
                 self.exec_passed = true;
             }
@@ -347,10 +347,10 @@ impl Timeline {
         Ok(true)
     }
 
-    /// Shows the terminal output of event `e` of a live recording, the first
-    /// time the replay gets past it (the live program wrote nothing).
-    pub(super) fn show_live_output(&mut self, e: EventIdx) {
-        if self.frontier.is_none() || e < self.shown_up_to {
+    /// Shows the terminal output of event `e`, the first time the replay
+    /// gets past it (see `show_program_output`).
+    pub(super) fn show_output_once(&mut self, e: EventIdx) {
+        if !self.show_output || e < self.shown_up_to {
             return;
         }
         self.shown_up_to = EventIdx(e.0 + 1);

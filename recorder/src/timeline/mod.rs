@@ -232,8 +232,12 @@ pub struct Timeline {
     /// The program being recorded as the timeline follows it (`rback
     /// run`): going forward past the last recorded event records more.
     frontier: Option<LiveRecording>,
-    /// Events before this one had their terminal output shown (a live
-    /// recording shows it once, when the replay first gets there).
+    /// Whether the program's terminal output is shown, once, when the
+    /// replay first gets past it: always for a live recording (the live
+    /// program writes nothing), and where the user watches the replay
+    /// (`show_program_output`).
+    show_output: bool,
+    /// Events before this one had their terminal output shown.
     shown_up_to: EventIdx,
 }
 
@@ -356,6 +360,7 @@ impl Timeline {
             #[cfg(test)]
             boundaries: 0,
             scratch: false,
+            show_output: frontier.is_some(),
             frontier,
             shown_up_to: EventIdx(1),
         };
@@ -370,6 +375,16 @@ impl Timeline {
     /// The number of events in the recording (so far, for a live one).
     pub fn events(&self) -> EventIdx {
         self.log.len()
+    }
+
+    /// Shows the program's terminal output on rback's own stdout and
+    /// stderr from now on, each write once, the first time the replay gets
+    /// past it, as the program wrote it while recorded (a debugger of a
+    /// live program shows it then). Going back and forward again does not
+    /// show it again.
+    pub fn show_program_output(&mut self) {
+        self.show_output = true;
+        self.shown_up_to = self.shown_up_to.max(self.at.event);
     }
 
     /// The recording being made as the timeline follows it, if it is one.
