@@ -23,7 +23,7 @@ use gdbstub_server::{
 };
 use recorder::files;
 use recorder::live::LiveRecording;
-use recorder::timeline::{self, CheckpointPolicy, StopReason, Timeline};
+use recorder::timeline::{self, CheckpointPolicy, OutputTo, StopReason, Timeline};
 use recorder::trace::{Event, FileHash, FILES_DIR};
 use recorder::tracee::Regs;
 use recorder::{EventIdx, RemoteAddr};
@@ -69,10 +69,13 @@ fn backend_err(e: impl std::fmt::Display) -> BackendError {
 }
 
 impl Backend {
-    /// Serves a trace, following one of its processes (`None`: the first).
-    pub fn open(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>) -> Result<Backend> {
-        let timeline = Timeline::open_process(trace_dir, policy, process)
+    /// Serves a trace, following one of its processes (`None`: the first),
+    /// with the program's output shown `output` (see
+    /// `Timeline::show_program_output`).
+    pub fn open(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i32>, output: OutputTo) -> Result<Backend> {
+        let mut timeline = Timeline::open_process(trace_dir, policy, process)
             .with_context(|| format!("cannot replay {}", trace_dir.display()))?;
+        timeline.show_program_output(output);
         Backend::over(timeline, trace_dir)
     }
 
@@ -802,7 +805,8 @@ pub fn serve_stdio(trace_dir: &Path, policy: CheckpointPolicy, process: Option<i
     // gdb may run us in its terminal's process group: Ctrl-C there is for
     // gdb, which turns it into an interrupt packet.
     recorder::sys::ignore_terminal_signals();
-    let mut backend = Backend::open(trace_dir, policy, process)?;
+    // Its stdout is gdb's connection; its stderr, gdb's terminal.
+    let mut backend = Backend::open(trace_dir, policy, process, OutputTo::Stderr)?;
     let ended = gdbstub_server::serve(std::io::stdin(), std::io::stdout(), &mut backend)?;
     if ended == Ended::ConnectionClosed {
         eprintln!("rback: gdb closed the connection");

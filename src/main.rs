@@ -27,7 +27,7 @@ use recorder::live::LiveRecording;
 use recorder::program;
 use recorder::record::{record, RecordOptions};
 use recorder::replay::{replay, Follow, ReplayOptions};
-use recorder::timeline::CheckpointPolicy;
+use recorder::timeline::{CheckpointPolicy, OutputTo};
 
 // A loaded trace is a few small allocations per event; mimalloc backs them
 // with transparent huge pages (glibc's heap faults in every 4 KiB page) and
@@ -475,12 +475,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 let listen = listen::listen_address((!spec.is_empty()).then_some(spec.as_str()), gdb_allow_remote)?;
                 let door = listen::Door::open(listen)?;
-                listen::serve(Backend::open(&trace, policy, process)?, &trace, door)?;
+                let backend = Backend::open(&trace, policy, process, OutputTo::Streams)?;
+                listen::serve(backend, &trace, door)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if !autopilot {
                 let mut session = Session::open_process(&trace, policy, process)?;
-                session.timeline.show_program_output();
+                session.timeline.show_program_output(OutputTo::Streams);
                 return Ok(repl_exit(repl::run(session, script.as_deref(), batch)?));
             }
             let outcome = replay(&ReplayOptions {

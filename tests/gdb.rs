@@ -88,6 +88,30 @@ fn after<'a>(out: &'a str, from: &str) -> &'a str {
     &out[at..]
 }
 
+/// The program's output shows on the server's stderr (gdb's terminal;
+/// its stdout is gdb's connection) where the replay first passes the
+/// write, and not again after gdb goes back and forward over it.
+#[test]
+fn the_programs_output_shows_once_on_gdbs_terminal() {
+    let session = recorded(c_program("repl_demo"), &[]);
+    let out = gdb(
+        &session,
+        &[
+            "break fact",
+            "continue",
+            "reverse-continue",
+            "continue",
+            "delete",
+            "continue",
+            "continue",
+        ],
+    );
+    let err = out.stderr();
+    assert_eq!(err.matches("talking 7\n").count(), 1, "{out:?}");
+    assert_eq!(err.matches("total=35 f=120 counter=40\n").count(), 1, "{out:?}");
+    assert!(!out.stdout().contains("talking 7"), "{out:?}");
+}
+
 #[test]
 fn breakpoints_forward_and_reverse_continue_to_the_last_hit() {
     let s = recorded(c_program("gdb_recursion"), &[]);

@@ -13,7 +13,7 @@ use crate::tracee::{Resume, Stop};
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
 use super::checkpoints::{is_auto, CPU_CHECK_AFTER, CPU_CHECK_EVENTS};
-use super::{Point, Position, StopReason, Timeline};
+use super::{OutputTo, Point, Position, StopReason, Timeline};
 
 /// Whether `event` happens at a count of executions from its interval's
 /// start (an asynchronous signal or a preemption in a loop), which a
@@ -350,13 +350,18 @@ impl Timeline {
     /// Shows the terminal output of event `e`, the first time the replay
     /// gets past it (see `show_program_output`).
     pub(super) fn show_output_once(&mut self, e: EventIdx) {
-        if !self.show_output || e < self.shown_up_to {
+        let Some(to) = self.show_output.filter(|_| e >= self.shown_up_to) else {
             return;
-        }
+        };
         self.shown_up_to = EventIdx(e.0 + 1);
         if let Some(Event::Syscall(call)) = self.log.get(e) {
             if let Some(output) = &call.output {
-                crate::replay::echo(output);
+                match to {
+                    OutputTo::Streams => crate::replay::echo(output),
+                    OutputTo::Stderr => {
+                        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &output.bytes);
+                    }
+                }
             }
         }
     }

@@ -232,13 +232,22 @@ pub struct Timeline {
     /// The program being recorded as the timeline follows it (`rback
     /// run`): going forward past the last recorded event records more.
     frontier: Option<LiveRecording>,
-    /// Whether the program's terminal output is shown, once, when the
-    /// replay first gets past it: always for a live recording (the live
-    /// program writes nothing), and where the user watches the replay
+    /// Whether and where the program's terminal output is shown, once,
+    /// when the replay first gets past it: always for a live recording (the
+    /// live program writes nothing), and where the user watches the replay
     /// (`show_program_output`).
-    show_output: bool,
+    show_output: Option<OutputTo>,
     /// Events before this one had their terminal output shown.
     shown_up_to: EventIdx,
+}
+
+/// Where the program's terminal output goes when a timeline shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputTo {
+    /// To rback's stdout or stderr, as the program wrote it.
+    Streams,
+    /// All to rback's stderr (its stdout is a gdb connection).
+    Stderr,
 }
 
 impl Timeline {
@@ -360,7 +369,7 @@ impl Timeline {
             #[cfg(test)]
             boundaries: 0,
             scratch: false,
-            show_output: frontier.is_some(),
+            show_output: frontier.is_some().then_some(OutputTo::Streams),
             frontier,
             shown_up_to: EventIdx(1),
         };
@@ -382,8 +391,8 @@ impl Timeline {
     /// past it, as the program wrote it while recorded (a debugger of a
     /// live program shows it then). Going back and forward again does not
     /// show it again.
-    pub fn show_program_output(&mut self) {
-        self.show_output = true;
+    pub fn show_program_output(&mut self, to: OutputTo) {
+        self.show_output = Some(to);
         self.shown_up_to = self.shown_up_to.max(self.at.event);
     }
 
