@@ -387,11 +387,19 @@ fn the_debugger_on_processes_sharing_memory_sees_the_others_writes() {
     let out = root.stdout();
     assert!(out.contains("$1 = 8000\n$2 = 16000\n"), "{out}");
     assert!(out.contains(&format!("$3 = \"{order}\"")), "{out}");
-    // The child that took the lock last (its letter ends the string)
-    // exits after every other child's rounds.
+    // The child whose letter ends the string (child i writes letter 'a' +
+    // i and exits with status i, which `rback info` shows: children are
+    // listed in the order they first ran, not the order of their forks).
     let last = order.chars().last().unwrap();
-    let pids = pids(&session);
-    let child = &pids[1 + (last as u8 - b'a') as usize];
+    let status = format!("exited with status {})", last as u8 - b'a');
+    let info = info(&session);
+    let child = info
+        .lines()
+        .find(|l| l.contains(", child of ") && l.ends_with(&status))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no child {status} in {info}"))
+        .to_string();
+    let child = &child;
     let out = debug(
         &session,
         Some(child),

@@ -212,6 +212,29 @@ fn the_debugger_goes_back_across_thousands_of_buffered_clock_reads() {
     assert!(!stdout.to_lowercase().contains("error"), "{stdout}");
 }
 
+/// A reverse-continue to a breakpoint across long stretches of buffered
+/// calls (one event each) flies over the stretches without a hit and
+/// counts only the last one with hits interval by interval: it lands on
+/// the last hit, and the next reverse-continue on the one before, as going
+/// forward shows them. (It used to stop at every buffered call: 14 s from
+/// the end of 200,000 events to main.)
+#[test]
+fn reverse_continue_flies_over_buffered_calls_to_the_last_hit() {
+    let session = Session::new();
+    let rec = session.record(buffered_calls(), &["marks"]);
+    assert_eq!(rec.stdout(), "marks: 1\n", "{rec:?}");
+    assert!(buffered_and_traced(&session.trace(), libc::SYS_getppid).0 >= 20_000);
+    let script = session.write(
+        "script.gdb",
+        "break mark\ngoto end\nreverse-continue\nprint round\nreverse-continue\nprint round\n\
+         continue\nprint round\ncontinue\n",
+    );
+    let stdout = debugger_output(&session, &script);
+    let values: Vec<&str> = stdout.lines().filter(|l| l.starts_with('$')).collect();
+    assert_eq!(values, ["$1 = 19000", "$2 = 18000", "$3 = 19000"], "{stdout}");
+    assert!(stdout.trim_end().ends_with("_exit.c"), "{stdout}");
+}
+
 /// How many of the trace's `nr` calls went through the buffer, and how
 /// many stopped in the recorder.
 fn buffered_and_traced(trace: &std::path::Path, nr: i64) -> (usize, usize) {

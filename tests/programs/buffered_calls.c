@@ -648,6 +648,26 @@ static void opens(const char *dir) {
     close(dirfd);
 }
 
+/* Called every 1000 rounds of `marks`, for a breakpoint. */
+__attribute__((noinline)) void mark(long round) {
+    __asm__ volatile("" : : "r"(round) : "memory");
+}
+
+/* 20,000 rounds of two buffered calls (a stretch of 40,000 events), with
+ * a call of `mark` every 1000: a reverse-continue to its last call flies
+ * over the stretches between. */
+static void marks(void) {
+    unsigned long long sum = 0;
+    for (long i = 0; i < 20000; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sum += getppid() + (ts.tv_nsec & 1);
+        if (i % 1000 == 0)
+            mark(i);
+    }
+    printf("marks: %d\n", sum > 0);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "mix";
     if (!strcmp(mode, "mix") && argc > 2)
@@ -676,8 +696,10 @@ int main(int argc, char **argv) {
         raw(argv[2]);
     else if (!strcmp(mode, "open") && argc > 2)
         opens(argv[2]);
+    else if (!strcmp(mode, "marks"))
+        marks();
     else {
-        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory | questions | raw FILE | open DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s mix FILE | signal | threads | fork | fds FILE | write FILE | poll | readv FILE | mask | memory | questions | raw FILE | open DIR | marks\n", argv[0]);
         return 2;
     }
     return 0;

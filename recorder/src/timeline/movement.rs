@@ -351,11 +351,36 @@ impl Timeline {
     /// the program runs at full speed however often it passes them (a loop
     /// hit millions of times costs one replay, not millions of stops).
     pub(super) fn last_arrival_counted(&mut self, i: usize, upper: Position) -> Result<Option<Position>> {
-        let addrs: Vec<RemoteAddr> = self.breakpoints.iter().copied().collect();
         self.restore(i)?;
+        self.last_arrival_counted_from_here(upper, true)
+    }
+
+    /// [`Timeline::last_arrival_counted`] from where the program stands (an
+    /// interval's start). With `may_fly`, whole stretches of intervals are
+    /// replayed as `fly` does, with the counters armed across them: one
+    /// without a hit is passed at autopilot speed (a stretch of buffered
+    /// calls, each an interval, would otherwise cost a stop per call), and
+    /// only the last stretch with hits is counted again interval by
+    /// interval, to name its last hit.
+    fn last_arrival_counted_from_here(&mut self, upper: Position, may_fly: bool) -> Result<Option<Position>> {
+        let addrs: Vec<RemoteAddr> = self.breakpoints.iter().copied().collect();
         let mut last: Option<(EventIdx, Vec<(RemoteAddr, u64)>)> = None;
+        // A stretch that was flown with hits in it (its first interval, and
+        // the interval after it), when it is later than `last`'s.
+        let mut flown_hits: Option<(EventIdx, EventIdx)> = None;
         loop {
             let final_interval = self.at.event == upper.event;
+            if may_fly && !final_interval {
+                let from = self.at.event;
+                if let Some(hits) = self.fly_counting(&addrs, upper.event)? {
+                    if hits {
+                        flown_hits = Some((from, self.at.event));
+                        last = None;
+                    }
+                    // (A flight stops at `upper`'s interval at the latest.)
+                    continue;
+                }
+            }
             let goal = match upper.point {
                 _ if !final_interval => Some(Goal::End),
                 Point::Arrival { addr, nth, .. } => Some(Goal::Arrival(addr, nth)),
@@ -402,12 +427,18 @@ impl Timeline {
                 counts.retain(|(_, n)| *n > 0);
                 if !counts.is_empty() {
                     last = Some((self.at.event, counts));
+                    flown_hits = None;
                 }
             }
             if final_interval || self.is_final(self.at.event)? {
                 break;
             }
             self.apply_held()?;
+        }
+        if let (None, Some((from, to))) = (&last, flown_hits) {
+            // Counted again, interval by interval, from the stretch's start.
+            self.goto(Position::start(from), None)?;
+            return self.last_arrival_counted_from_here(Position::start(to), false);
         }
         let Some((event, counts)) = last else {
             return Ok(None);
@@ -417,6 +448,35 @@ impl Timeline {
             [a, b, ..] => self.later_arrival(event, a, b)?,
             [] => unreachable!("only intervals with hits are kept"),
         }))
+    }
+
+    /// Flies from this interval's start towards interval `until` (see
+    /// `fly`) with the executions of `addrs` counted. `None` when it cannot
+    /// (a live recording, a held stop, a stretch too short to fly), else
+    /// whether any of `addrs` ran on the way; the program is then at the
+    /// start of the interval the flight reached.
+    fn fly_counting(&mut self, addrs: &[RemoteAddr], until: EventIdx) -> Result<Option<bool>> {
+        let from = self.at.event;
+        if self.frontier.is_some()
+            || self.held.is_some()
+            || self.counter.is_some()
+            || !self.inserted.is_empty()
+            || self.at.point != (Point::Start { steps: 0 })
+        {
+            return Ok(None);
+        }
+        let mut counters = Vec::new();
+        for (&addr, slot) in addrs.iter().zip(WATCH_SLOTS) {
+            counters.push(ExecCounter::arm(self.pid(), addr, None, slot)?);
+        }
+        let flown = self.fly(until, false);
+        let mut hits = false;
+        for counter in counters {
+            hits |= counter.count()? > 0;
+            counter.disarm()?;
+        }
+        flown?;
+        Ok((self.at.event != from).then_some(hits))
     }
 
     /// Every movement starts from the recorded state: changes made by hand
