@@ -17,16 +17,19 @@
 //! Only processes that have mapped memory shared are looked at (a flag set
 //! at the `mmap` or `shmat`, inherited at a fork, dropped at an exec), and
 //! only at switches between processes, so a pipeline of processes that
-//! share nothing costs nothing.
+//! share nothing costs nothing. A file mapped shared and read-only is left
+//! out unless the recording opened it for writing (a search tool maps the
+//! files it reads this way, often large ones): only a process outside the
+//! recording could change it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::unistd::Pid;
 
 use crate::syscallbuf::layout::RBACK_REGION;
-use crate::trace::MemWrite;
-use crate::tracee::{parse_maps_line, Tracee};
+use crate::trace::{Inode, MemWrite};
+use crate::tracee::{parse_maps_line, Mapping, Tracee};
 use crate::RemoteAddr;
 
 const PAGE: usize = 4096;
@@ -43,9 +46,13 @@ pub(crate) const SHARED_LIMIT: u64 = 64 << 20;
 pub(super) struct SharedMemory {
     processes: HashMap<Pid, Known>,
     /// Counts the calls that may have changed which memory is mapped
-    /// shared: `/proc/PID/maps` is read again only after one (reading it
-    /// at every switch cost more than the switch).
+    /// shared, or which of it is looked at: `/proc/PID/maps` is read again
+    /// only after one (reading it at every switch cost more than the
+    /// switch).
     maps_generation: u64,
+    /// The inode numbers of the files the recording opened for writing
+    /// (whatever their device: a collision costs a look, not a miss).
+    written_files: HashSet<u64>,
 }
 
 enum Known {
@@ -87,6 +94,14 @@ impl SharedMemory {
     /// changes its parent's mappings, so any process's counts.
     pub(super) fn maps_changed(&mut self) {
         self.maps_generation += 1;
+    }
+
+    /// A process of the program opened `file` for writing: the read-only
+    /// shared mappings of it are looked at from now on.
+    pub(super) fn opened_for_writing(&mut self, file: Inode) {
+        if self.written_files.insert(file.ino) {
+            self.maps_generation += 1;
+        }
     }
 
     /// Process `parent`, stopped at a fork, made process `child`, which
@@ -132,6 +147,15 @@ impl SharedMemory {
         changed
     }
 
+    /// Whether another process of the recording may change shared mapping
+    /// `m`: a writable one, anonymous memory, a System V segment or a
+    /// memfd (named but deleted files, which no open names), or a file the
+    /// recording opened for writing.
+    fn may_change(&self, m: &Mapping) -> bool {
+        let unnamed = !m.path.starts_with('/') || m.path.starts_with("/memfd:") || m.path.ends_with(" (deleted)");
+        m.perms.as_bytes().get(1) == Some(&b'w') || unnamed || self.written_files.contains(&m.inode)
+    }
+
     /// The shared memory of process `tgid` now, which was `known`: its
     /// mappings are looked up again only if they may have changed since.
     fn read(&self, tgid: Pid, known: &Known) -> Known {
@@ -148,7 +172,7 @@ impl SharedMemory {
                 };
                 maps.lines()
                     .filter_map(parse_maps_line)
-                    .filter(|m| m.perms.as_bytes().get(3) == Some(&b's'))
+                    .filter(|m| m.perms.as_bytes().get(3) == Some(&b's') && self.may_change(m))
                     .filter(|m| m.end <= RBACK_REGION.0 || m.start >= RBACK_REGION.1)
                     .map(|m| (m.start, m.end))
                     .collect()
@@ -302,6 +326,30 @@ mod tests {
         let mut now = snapshot(&[(0x10000, &[(1, 1), (PAGE + 1, 1)], 2)]);
         now.regions[0].readable[0] = false;
         assert_eq!(runs(&now.changes_since(&before)), vec![(0x10000 + PAGE as u64 + 1, 1)]);
+    }
+
+    #[test]
+    fn read_only_files_are_looked_at_only_once_opened_for_writing() {
+        let mapping = |perms: &str, inode: u64, path: &str| Mapping {
+            start: 0x1000,
+            end: 0x2000,
+            perms: perms.into(),
+            offset: 0,
+            inode,
+            path: path.into(),
+        };
+        let mut shared = SharedMemory::default();
+        assert!(shared.may_change(&mapping("rw-s", 7, "/tmp/data")));
+        assert!(shared.may_change(&mapping("r--s", 8, "/dev/zero (deleted)")));
+        assert!(shared.may_change(&mapping("r--s", 9, "/SYSV00000000 (deleted)")));
+        assert!(shared.may_change(&mapping("r--s", 10, "/memfd:ring (deleted)")));
+        let file = mapping("r--s", 11, "/usr/share/big.index");
+        assert!(!shared.may_change(&file));
+        let before = shared.maps_generation;
+        shared.opened_for_writing(Inode { dev: 1, ino: 11 });
+        assert!(shared.may_change(&file));
+        // The mappings are looked up again.
+        assert!(shared.maps_generation > before);
     }
 
     #[test]
