@@ -454,9 +454,27 @@ impl Timeline {
     /// `fly`) with the executions of `addrs` counted. `None` when it cannot
     /// (a live recording, a held stop, a stretch too short to fly), else
     /// whether any of `addrs` ran on the way; the program is then at the
-    /// start of the interval the flight reached.
+    /// start of the interval the flight reached. The counters count the
+    /// thread that runs now: the flight stops before the next thread
+    /// switch, fork, exec or signal, which the interval-by-interval path
+    /// takes.
     fn fly_counting(&mut self, addrs: &[RemoteAddr], until: EventIdx) -> Result<Option<bool>> {
         let from = self.at.event;
+        // (Looked for no further than a flight may go.)
+        let horizon = until.0.min(from.0 + self.fly_stride + self.policy.every_events + 2);
+        let changes_thread = |e: &Event| match e {
+            Event::Switch(_) | Event::Exec(_) => true,
+            // A fork on the way to the followed process ends the one that
+            // runs now (see `ReplaySession::retires`).
+            Event::Syscall(call) => matches!(
+                call.nr,
+                libc::SYS_clone | libc::SYS_clone3 | libc::SYS_fork | libc::SYS_vfork
+            ),
+            _ => false,
+        };
+        let until = (from.0..horizon)
+            .find(|&e| self.log.get(EventIdx(e)).is_some_and(changes_thread))
+            .map_or(until, EventIdx);
         if self.frontier.is_some()
             || self.held.is_some()
             || self.counter.is_some()
@@ -469,7 +487,7 @@ impl Timeline {
         for (&addr, slot) in addrs.iter().zip(WATCH_SLOTS) {
             counters.push(ExecCounter::arm(self.pid(), addr, None, slot)?);
         }
-        let flown = self.fly(until, false);
+        let flown = self.fly(until, true);
         let mut hits = false;
         for counter in counters {
             hits |= counter.count()? > 0;
