@@ -886,6 +886,18 @@ fn c_ignore_counts_and_continue_n() {
     );
 }
 
+/// `backtrace full` (each frame's locals, "No locals." for none), counts
+/// from either end, and `frame function` / `frame level`. (rback used to
+/// refuse all but a positive count and a frame number.)
+#[test]
+fn c_backtrace_full_and_frames_by_function() {
+    check(
+        STEPS_O0,
+        "break half\ncontinue\nbt full\nbt full -1\nbt -1\nbt 1\nbt -full 1\nbt 1 full\n\
+         frame function main\ninfo locals\nframe function square\nframe function nosuch\nframe level 0\n",
+    );
+}
+
 #[test]
 fn c_frame_limits() {
     check(STEPS_O0, "break square\ncontinue\ndown\nup\nup\ndown\ndown\nframe 3\n");

@@ -301,8 +301,8 @@ pub static COMMANDS: &[Command] = &[
         "backtrace",
         ["bt", "where"],
         false,
-        "Show the call stack.",
-        "backtrace [N]",
+        "Show the call stack (with `full`, each frame's locals too).",
+        "backtrace [full] [N|-N]",
         Repl::cmd_backtrace
     ),
     cmd!(
@@ -310,7 +310,7 @@ pub static COMMANDS: &[Command] = &[
         ["f"],
         false,
         "Select and show a stack frame (the current one with no argument).",
-        "frame [N]",
+        "frame [N | level N | function NAME]",
         Repl::cmd_frame
     ),
     cmd!(

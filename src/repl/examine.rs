@@ -91,28 +91,87 @@ impl Repl {
             .ok_or_else(|| anyhow!("no frame {} here", self.selected_frame))
     }
 
+    /// gdb's `backtrace [full] [N | -N]`: the innermost N frames, or the
+    /// outermost N, with each frame's locals under it with `full` (or
+    /// `-full`). gdb's frame-filter qualifiers change nothing here (rback
+    /// has no frame filters).
     pub(super) fn cmd_backtrace(&mut self, args: &str) -> Result<()> {
-        let limit = match args {
-            "" => 256,
-            n => n
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| anyhow!("invalid frame count \"{n}\""))?,
-        };
-        let frames = self.frames(limit)?;
+        let mut full = false;
+        let mut count: Option<i64> = None;
+        for word in args.split_whitespace() {
+            match word {
+                // The count comes last.
+                other if count.is_some() => bail!("A syntax error in expression, near `{other}'."),
+                "full" | "-full" => full = true,
+                "no-filters" | "-no-filters" | "hide" | "-hide" => {}
+                n => count = Some(n.parse().map_err(|_| anyhow!("invalid frame count \"{n}\""))?),
+            }
+        }
+        // A stack deeper than this is taken as unwinding gone wrong.
+        const DEEPEST: usize = 256;
+        let frames = self.frames(DEEPEST)?;
         if frames.is_empty() {
             bail!("no stack");
         }
-        for (i, f) in frames.iter().enumerate() {
-            println!("{}", self.session.describe_frame(i, f));
+        let shown = match count {
+            None => 0..frames.len(),
+            Some(n) if n >= 0 => 0..frames.len().min(n as usize),
+            Some(n) => frames.len().saturating_sub(n.unsigned_abs() as usize)..frames.len(),
+        };
+        for i in shown {
+            println!("{}", self.session.describe_frame(i, &frames[i]));
+            if full {
+                self.print_frame_locals(i)?;
+            }
         }
         Ok(())
     }
 
+    /// Frame `level`'s locals as `backtrace full` shows them: indented
+    /// under the frame, or "No locals.".
+    fn print_frame_locals(&self, level: usize) -> Result<()> {
+        let locals = self.with_scope_at(level, |scope| self.session.debug.locals(scope));
+        match locals {
+            Ok(locals) if locals.is_empty() => println!("No locals."),
+            Ok(locals) => {
+                for (name, v) in locals {
+                    println!("        {name} = {}", v.format(debuginfo::Format::Natural));
+                }
+            }
+            // (A frame without debug information.)
+            Err(e) => println!("{e}"),
+        }
+        Ok(())
+    }
+
+    /// gdb's `frame [N]`, `frame level N` and `frame function NAME` (the
+    /// innermost frame of that function).
     pub(super) fn cmd_frame(&mut self, args: &str) -> Result<()> {
-        if !args.is_empty() {
-            let n: usize = args.parse().map_err(|_| anyhow!("invalid frame number \"{args}\""))?;
+        let mut words = args.split_whitespace();
+        let level = match (words.next(), words.next()) {
+            (None, _) => None,
+            (Some("function"), Some(name)) => {
+                if self.session.debug.function_address(name).is_empty() {
+                    bail!("Function \"{name}\" not defined.");
+                }
+                let frames = self.frames(256)?;
+                let found = frames.iter().position(|f| {
+                    f.location
+                        .as_ref()
+                        .and_then(|l| l.function.as_deref())
+                        .is_some_and(|f| f == name)
+                });
+                Some(found.ok_or_else(|| anyhow!("No frame for function \"{name}\"."))?)
+            }
+            (Some("function"), None) => bail!("Missing function name argument"),
+            (Some("level"), None) => bail!("Missing argument 'level'"),
+            (Some("level"), Some(n)) | (Some(n), None) => Some(
+                n.parse::<usize>()
+                    .map_err(|_| anyhow!("invalid frame number \"{n}\""))?,
+            ),
+            (Some(_), Some(_)) => bail!("invalid frame specification \"{args}\""),
+        };
+        if let Some(n) = level {
             let frames = self.frames(n + 1)?;
             if frames.len() <= n {
                 bail!("No frame at level {n}.");
