@@ -898,6 +898,16 @@ fn c_backtrace_full_and_frames_by_function() {
     );
 }
 
+/// `info source`: none where the program starts (the loader), then the
+/// selected frame's file and what its compilation unit says of itself.
+#[test]
+fn c_info_source() {
+    check(
+        STEPS_O0,
+        "info source\nbreak third\ncontinue\ninfo source\nup\ninfo source\n",
+    );
+}
+
 #[test]
 fn c_frame_limits() {
     check(STEPS_O0, "break square\ncontinue\ndown\nup\nup\ndown\ndown\nframe 3\n");

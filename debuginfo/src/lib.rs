@@ -71,6 +71,18 @@ pub trait Memory {
     fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>>;
 }
 
+/// A compilation unit as `info source` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitFacts {
+    pub comp_dir: Option<String>,
+    pub producer: Option<String>,
+    /// gdb's name for it: `c`, `c++`, `rust`, `asm`.
+    pub language: &'static str,
+    pub dwarf_version: u16,
+    /// Whether it carries preprocessor macro information.
+    pub macros: bool,
+}
+
 /// What is known about one code address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
@@ -383,21 +395,42 @@ impl DebugInfo {
     /// The source language of the code at `pc`, as gdb's `info frame`
     /// names it (`c`, `c++`, `rust`).
     pub fn language_at(&self, pc: u64) -> Option<&'static str> {
+        self.unit_at(pc).map(|u| u.language)
+    }
+
+    /// What the compilation unit of the code at `pc` says of itself, for
+    /// `info source`.
+    pub fn unit_at(&self, pc: u64) -> Option<UnitFacts> {
         let ms = self.module_at(pc)?;
         let d = ms.dwarf(self)?;
         let (f, _) = d.functions().outer_at(ms.to_link(pc))?;
         let unit = &d.units()[f.unit];
         let root = unit.entry(unit.header.root_offset()).ok()?;
-        Some(match root.attr_value(gimli::DW_AT_language)? {
-            gimli::AttributeValue::Language(gimli::DW_LANG_Rust) => "rust",
-            gimli::AttributeValue::Language(
+        let text = |at: gimli::DwAt| {
+            let value = root.attr_value(at)?;
+            let s = d.dwarf.attr_string(unit, value).ok()?;
+            Some(String::from_utf8_lossy(&s).into_owned())
+        };
+        let language = match root.attr_value(gimli::DW_AT_language) {
+            Some(gimli::AttributeValue::Language(gimli::DW_LANG_Rust)) => "rust",
+            Some(gimli::AttributeValue::Language(
                 gimli::DW_LANG_C_plus_plus
                 | gimli::DW_LANG_C_plus_plus_03
                 | gimli::DW_LANG_C_plus_plus_11
                 | gimli::DW_LANG_C_plus_plus_14,
-            ) => "c++",
-            gimli::AttributeValue::Language(gimli::DW_LANG_Mips_Assembler) => "asm",
-            _ => "c",
+            )) => "c++",
+            Some(gimli::AttributeValue::Language(gimli::DW_LANG_Mips_Assembler)) => "asm",
+            Some(_) => "c",
+            None => return None,
+        };
+        Some(UnitFacts {
+            comp_dir: text(gimli::DW_AT_comp_dir),
+            producer: text(gimli::DW_AT_producer),
+            language,
+            dwarf_version: unit.header.version(),
+            macros: root.attr_value(gimli::DW_AT_macros).is_some()
+                || root.attr_value(gimli::DW_AT_macro_info).is_some()
+                || root.attr_value(gimli::DW_AT_GNU_macros).is_some(),
         })
     }
 

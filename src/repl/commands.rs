@@ -335,7 +335,7 @@ pub static COMMANDS: &[Command] = &[
         "info",
         ["i"],
         false,
-        "Show things: breakpoints, watchpoints, checkpoints, registers, frame, locals, args, display, line, symbol, address, sharedlibrary, proc mappings.",
+        "Show things: breakpoints, watchpoints, checkpoints, registers, frame, locals, args, display, line, symbol, address, source, sharedlibrary, proc mappings.",
         "info breakpoints|watchpoints|checkpoints|registers [REG...|general|float|sse|vector|system|all]|all-registers|frame|locals|args|display|line [LOC]|symbol ADDR|address NAME|sharedlibrary|proc mappings",
         Repl::cmd_info
     ),

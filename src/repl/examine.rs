@@ -202,6 +202,47 @@ impl Repl {
         self.print_selected_frame()
     }
 
+    /// gdb's `info source`: the source file of the selected frame, and
+    /// what its compilation unit says of itself.
+    fn info_source(&self) -> Result<()> {
+        let Some((loc, file)) = self.selected().ok().and_then(|f| f.location).and_then(|l| {
+            let file = l.file.clone()?;
+            Some((l, file))
+        }) else {
+            println!("No current source file.");
+            return Ok(());
+        };
+        let unit = self.session.debug.unit_at(loc.pc);
+        let comp_dir = unit.as_ref().and_then(|u| u.comp_dir.as_ref());
+        // Named as it was compiled: relative to the compilation directory
+        // when it is in it.
+        let named = comp_dir.and_then(|dir| file.strip_prefix(dir).ok()).unwrap_or(&file);
+        println!("Current source file is {}", named.display());
+        if let Some(dir) = comp_dir {
+            println!("Compilation directory is {dir}");
+        }
+        if let Some(found) = self.session.debug.resolve_source(&file) {
+            let found = std::fs::canonicalize(&found).unwrap_or(found);
+            println!("Located in {}", found.display());
+            if let Some(n) = self.session.debug.source_line_count(&file) {
+                println!("Contains {n} lines.");
+            }
+        }
+        if let Some(unit) = unit {
+            println!("Source language is {}.", unit.language);
+            if let Some(producer) = &unit.producer {
+                println!("Producer is {producer}.");
+            }
+            println!("Compiled with DWARF {} debugging format.", unit.dwarf_version);
+            if unit.macros {
+                println!("Includes preprocessor macro info.");
+            } else {
+                println!("Does not include preprocessor macro info.");
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn print_selected_frame(&mut self) -> Result<()> {
         let frame = self.selected()?;
         println!("{}", self.session.describe_frame(self.selected_frame, &frame));
@@ -232,6 +273,7 @@ impl Repl {
             "watchpoints",
             "inferiors",
             "address",
+            "source",
         ];
         if what.is_empty() {
             bail!("\"info\" must be followed by one of: {}", subs.join(", "));
@@ -269,6 +311,7 @@ impl Repl {
             "threads" => self.info_threads(),
             "inferiors" => self.info_inferiors(),
             "line" => self.info_line(rest),
+            "source" => self.info_source(),
             "symbol" => self.info_symbol(rest),
             "proc" => match rest {
                 "mappings" | "map" | "m" => self.info_mappings(),
