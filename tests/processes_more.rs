@@ -565,10 +565,10 @@ fn the_debugger_on_processes_sharing_a_file_mapping() {
 
 /// A file the parent alone maps shared, read-only, over more than its
 /// length, which a child grows and writes with `pwrite`: the parent's
-/// mapping shows the child's bytes, those past the old end too. Neither
-/// replay makes the child's writes to the file (`replay -a` emulates
-/// them, the debugger following the parent does not run the child): both
-/// write what the recording found changed in the parent's shared memory
+/// mapping shows the child's bytes, those past the old end too. `replay
+/// -a` showed them already; the debugger following the parent, which
+/// does not run the child, showed the file's first contents, and now
+/// writes what the recording found changed in the parent's shared memory
 /// at the switch back to it.
 #[test]
 fn a_file_written_by_a_process_that_does_not_map_it_shows_in_the_mappers_replay() {

@@ -296,6 +296,22 @@ pub struct SyscallEvent {
     pub opened_file: Option<Inode>,
 }
 
+impl SyscallEvent {
+    /// The file a successful open opened for writing or truncating (Linux
+    /// truncates a file opened read-only with O_TRUNC). `creat` writes;
+    /// `openat2`'s flags are in the tracee's memory, which the trace does
+    /// not hold: taken as writing, which costs its readers a look at most.
+    pub fn opened_for_writing(&self) -> Option<Inode> {
+        let inode = self.opened_file?;
+        let flags = match self.nr {
+            libc::SYS_open => self.args[1] as i32,
+            libc::SYS_openat => self.args[2] as i32,
+            _ => libc::O_RDWR,
+        };
+        (flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0).then_some(inode)
+    }
+}
+
 /// A file as the kernel knows it: its device and inode numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Inode {

@@ -995,19 +995,7 @@ impl Recorder {
             None
         };
         let opened_file = self.opened_file(call.nr, result);
-        if let Some(file) = opened_file {
-            let writing = match call.nr {
-                libc::SYS_open => call.args[1] as i32,
-                libc::SYS_openat => call.args[2] as i32,
-                // creat writes; openat2's flags are in memory: taken as
-                // writing, which costs a look at its mappings at most.
-                _ => libc::O_RDWR,
-            };
-            if writing & libc::O_ACCMODE != libc::O_RDONLY || writing & libc::O_TRUNC != 0 {
-                self.shared_memory.opened_for_writing(file);
-            }
-        }
-        self.writer.write_event(&Event::Syscall(Box::new(SyscallEvent {
+        let event = SyscallEvent {
             nr: call.nr,
             args: call.args,
             result,
@@ -1017,7 +1005,11 @@ impl Recorder {
             memory: call.memory.clone(),
             buffered: false,
             opened_file,
-        })))?;
+        };
+        if let Some(file) = event.opened_for_writing() {
+            self.shared_memory.opened_for_writing(file);
+        }
+        self.writer.write_event(&Event::Syscall(Box::new(event)))?;
         Ok(())
     }
 

@@ -490,19 +490,7 @@ impl Files {
             let Event::Syscall(ev) = event else {
                 continue;
             };
-            let Some(inode) = ev.opened_file else {
-                continue;
-            };
-            let flags = match ev.nr {
-                libc::SYS_open => ev.args[1] as i32,
-                libc::SYS_openat => ev.args[2] as i32,
-                // creat opens for writing; openat2's flags are in the
-                // tracee's memory, which the trace does not hold: taken
-                // as writing, which costs a shared copy at most.
-                _ => libc::O_RDWR,
-            };
-            // (Linux truncates a file opened read-only with O_TRUNC.)
-            if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
+            if let Some(inode) = ev.opened_for_writing() {
                 self.opened_for_writing.insert(inode);
             }
         }
