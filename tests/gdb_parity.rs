@@ -1628,3 +1628,16 @@ fn cpp_display_of_instructions_names_main_with_its_parameters() {
          disassemble /s total_area\ninfo watchpoints\nwatch a\ninfo watchpoints\n",
     );
 }
+
+/// `list -`, `list FUNCTION` (around the function's entry line, not the
+/// line after its prologue), `info line` after a listing (its first line),
+/// `tbreak +N` (N lines after the current one: rback took it for line N)
+/// and `break +N`, among everyday commands. Each of the four was wrong or
+/// refused before.
+#[test]
+fn c_list_back_relative_breakpoints_and_info_line_after_list() {
+    check(
+        STEPS_O0,
+        "break countdown\ncontinue\nlist\nlist -\nlist countdown\ninfo line\ntbreak +2\ncontinue\np n\np/t n\np/c 65\np -5 % 3\np 1.0/3\np n == 0\nptype int*\nwhatis &n\nbreak +1\ninfo breakpoints\nuntil\nadvance 33\ninfo registers eflags\np $sp\np $fp\np $pc\noutput n\nprint/x -1\nup\ninfo frame\n",
+    );
+}

@@ -7,6 +7,9 @@ use super::Repl;
 impl Repl {
     pub(super) fn cmd_break(&mut self, args: &str, temporary: bool) -> Result<()> {
         let (location, condition) = split_condition(args);
+        let offset = (location.starts_with(['+', '-']))
+            .then(|| location.parse::<i64>().ok())
+            .flatten();
         let location = if location.is_empty() {
             // gdb's plain `break`: here, in the selected frame.
             let frames = self.session.backtrace(self.selected_frame + 1)?;
@@ -14,6 +17,17 @@ impl Repl {
                 .get(self.selected_frame)
                 .ok_or_else(|| anyhow!("no frame selected"))?;
             format!("*{:#x}", frame.pc)
+        } else if let Some(offset) = offset {
+            // gdb's `break +N` / `break -N`: N lines after or before the
+            // selected frame's line, in its file (not line N).
+            let frames = self.session.backtrace(self.selected_frame + 1)?;
+            let (file, line) = frames
+                .get(self.selected_frame)
+                .and_then(|f| f.location.as_ref())
+                .and_then(|l| Some((l.file.clone()?, l.line?)))
+                .ok_or_else(|| anyhow!("No default source file."))?;
+            let line = (line as i64 + offset).max(1);
+            format!("{}:{line}", file.display())
         } else {
             location.to_string()
         };

@@ -848,25 +848,13 @@ impl Repl {
         if let Some((from, to)) = args.split_once(',') {
             return self.list_range(from.trim(), to.trim());
         }
+        if args == "-" {
+            return self.list_before();
+        }
         let (file, first) = if args.is_empty() {
             match self.list_next.clone() {
                 Some(next) => next,
-                None => {
-                    let frame = self.selected()?;
-                    // Before the program reaches code with line information
-                    // (in the loader, at the start), gdb lists around main.
-                    let main = || {
-                        let addrs = self.session.debug.function_address("main");
-                        addrs.into_iter().find_map(|a| self.session.debug.line_at(a))
-                    };
-                    let (file, line) = frame
-                        .location
-                        .as_ref()
-                        .and_then(|l| Some((l.file.clone()?, l.line?)))
-                        .or_else(main)
-                        .ok_or_else(|| anyhow!("no source line information here"))?;
-                    (file, line.saturating_sub(LIST_LINES / 2).max(1))
-                }
+                None => self.list_here()?,
             }
         } else {
             let (file, line) = self.list_target(args)?;
@@ -890,6 +878,47 @@ impl Repl {
             println!("{n}\t{text}");
         }
         self.list_next = Some((file, last + 1));
+        self.list_first = first;
+        Ok(())
+    }
+
+    /// Where a plain `list` starts when nothing was listed since the last
+    /// stop: around the selected frame's line, or (before the program
+    /// reaches code with line information: in the loader, at the start)
+    /// around main's, as gdb does.
+    fn list_here(&self) -> Result<(PathBuf, u32)> {
+        let frame = self.selected()?;
+        let main = || {
+            let addrs = self.session.debug.function_address("main");
+            addrs.into_iter().find_map(|a| self.session.debug.line_at(a))
+        };
+        let (file, line) = frame
+            .location
+            .as_ref()
+            .and_then(|l| Some((l.file.clone()?, l.line?)))
+            .or_else(main)
+            .ok_or_else(|| anyhow!("no source line information here"))?;
+        Ok((file, line.saturating_sub(LIST_LINES / 2).max(1)))
+    }
+
+    /// gdb's `list -`: the ten lines before those last listed (before
+    /// where a plain `list` would start, if nothing was listed yet).
+    fn list_before(&mut self) -> Result<()> {
+        let (file, before) = match &self.list_next {
+            Some((file, _)) => (file.clone(), self.list_first),
+            None => self.list_here()?,
+        };
+        if before <= 1 {
+            bail!("Already at the start of {}.", file.display());
+        }
+        let first = before.saturating_sub(LIST_LINES).max(1);
+        for n in first..before {
+            let text = self.session.debug.source_line(&file, n).unwrap_or_default();
+            println!("{n}\t{text}");
+        }
+        // A plain `list` goes on after these lines; another `list -`, before.
+        self.list_next = Some((file, before));
+        self.list_first = first;
         Ok(())
     }
 
@@ -931,6 +960,7 @@ impl Repl {
             println!("{n}\t{text}");
         }
         self.list_next = Some((file, last + 1));
+        self.list_first = first;
         Ok(())
     }
 
@@ -949,10 +979,20 @@ impl Repl {
         }
         let addrs = self.session.resolve_location(args)?;
         let addr = addrs.first().context("no code there")?;
+        // A function is listed around its entry's line (gdb's), not the
+        // line after its prologue, where a breakpoint on it goes.
+        let function = (!args.starts_with('*'))
+            .then(|| args.rsplit(':').next().unwrap_or(args))
+            .filter(|f| f.parse::<u32>().is_err());
+        let entry = function.and_then(|name| {
+            let start = self.session.debug.function_range(addr.0)?.start;
+            let here = self.session.debug.symbolize(start)?;
+            (here.function.as_deref() == Some(name)).then_some(start)
+        });
         let (file, line) = self
             .session
             .debug
-            .line_at(addr.0)
+            .line_at(entry.unwrap_or(addr.0))
             .ok_or_else(|| anyhow!("no line information for \"{args}\""))?;
         // For FILE:LINE centre on the line asked for, not the one with code.
         let line = match args.rsplit_once(':').and_then(|(_, l)| l.parse::<u32>().ok()) {
@@ -1066,6 +1106,13 @@ impl Repl {
     /// gdb's line table has them (the selected frame's line without an
     /// argument; a function's opening line for a function).
     fn info_line(&self, args: &str) -> Result<()> {
+        // With no argument after a `list`, gdb's default line is the first
+        // one listed.
+        let listed = match (&self.list_next, args.is_empty()) {
+            (Some((file, _)), true) => format!("{}:{}", file.display(), self.list_first),
+            _ => args.to_string(),
+        };
+        let args = listed.as_str();
         let at = |a: u64| {
             let symbol = self.session.debug.symbolize(a).and_then(|l| l.symbol_with_offset());
             match symbol {

@@ -59,6 +59,8 @@ pub struct Repl {
     last_movement: Option<String>,
     /// Where `list` with no argument continues: (file, next line to show).
     list_next: Option<(PathBuf, u32)>,
+    /// The first line that listing showed (where `list -` ends).
+    list_first: u32,
     /// `x`'s remembered format and unit size, and where it stopped.
     x_format: char,
     x_size: usize,
@@ -130,6 +132,7 @@ pub fn run(session: Session, script: Option<&Path>, batch: bool) -> Result<Ended
         selected_frame: 0,
         last_movement: None,
         list_next: None,
+        list_first: 1,
         x_format: 'x',
         x_size: 4,
         x_next: None,
