@@ -1257,8 +1257,12 @@ libc_function! {
     }
 }
 
-/// Whether `path` (a C string) begins with `prefix`.
+/// Whether `path` (a C string) begins with `prefix`. The caller must know
+/// `path` readable up to its NUL.
 unsafe fn starts_with(path: *const u8, prefix: &[u8]) -> bool {
+    // SAFETY: the comparison stops at the first byte that differs, at the
+    // NUL at the latest (no prefix holds one), so it reads no byte past
+    // the string, which the caller knows readable.
     prefix.iter().enumerate().all(|(i, &c)| read_volatile(path.add(i)) == c)
 }
 
@@ -1291,8 +1295,8 @@ unsafe fn open_call(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64 {
         // has not read.
         _ => return raw(SYS_OPENAT, a),
     };
-    // (The kernel read the path up to its end, and the comparison stops at
-    // the first byte that differs.)
+    // SAFETY: the kernel read the path up to its NUL for the look above
+    // (ENOENT included), so it is readable that far.
     let special = starts_with(path, b"/proc/") || starts_with(path, b"/dev/");
     if kind != S_IFREG || special || (looked == 0 && dev == PROC_DEV.load(Ordering::Relaxed)) {
         return raw(SYS_OPENAT, a);

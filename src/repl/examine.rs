@@ -107,9 +107,13 @@ impl Repl {
                 n => count = Some(n.parse().map_err(|_| anyhow!("invalid frame count \"{n}\""))?),
             }
         }
-        // A stack deeper than this is taken as unwinding gone wrong.
+        // A stack deeper than this is taken as unwinding gone wrong. Only
+        // the outermost frames need the whole stack unwound.
         const DEEPEST: usize = 256;
-        let frames = self.frames(DEEPEST)?;
+        let frames = self.frames(match count {
+            Some(n) if n >= 0 => (n as usize).clamp(1, DEEPEST),
+            _ => DEEPEST,
+        })?;
         if frames.is_empty() {
             bail!("no stack");
         }

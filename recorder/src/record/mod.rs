@@ -872,7 +872,7 @@ impl Recorder {
                     let tgid = if makes_thread { self.tracee.tgid } else { tid };
                     if !makes_thread {
                         self.buffers.inherit(self.tracee.tgid, tid, stop == Stop::Vfork);
-                        self.shared_memory.forked(&self.tracee, tid);
+                        self.shared_memory.forked(self.tracee.tgid, tid);
                     }
                     self.waiting.add_new_task(Tracee::traced(tid, tgid)?);
                     self.tracee.resume(Resume::Syscall, 0)?;
@@ -971,23 +971,8 @@ impl Recorder {
         if result > 0 && info.replay == Replay::Clone {
             writes.extend(self.pidfd_written(call)?);
         }
-        let shares = match call.nr {
-            libc::SYS_mmap => call.args[3] as i32 & libc::MAP_SHARED != 0,
-            libc::SYS_shmat => true,
-            _ => false,
-        };
-        if shares && result >= 0 {
-            self.shared_memory.mapped(self.tracee.tgid);
-        }
-        let maps = [
-            libc::SYS_mmap,
-            libc::SYS_munmap,
-            libc::SYS_mremap,
-            libc::SYS_shmat,
-            libc::SYS_shmdt,
-        ];
-        if result >= 0 && maps.contains(&call.nr) {
-            self.shared_memory.maps_changed();
+        if result >= 0 {
+            self.shared_memory.called(self.tracee.tgid, call.nr, &call.args);
         }
         let mapped_file = if call.nr == libc::SYS_mmap && result >= 0 {
             self.mapped_file(&call.args, event)?

@@ -29,7 +29,7 @@ use nix::unistd::Pid;
 
 use crate::syscallbuf::layout::RBACK_REGION;
 use crate::trace::{Inode, MemWrite};
-use crate::tracee::{parse_maps_line, Mapping, Tracee};
+use crate::tracee::{parse_maps_line, Mapping};
 use crate::RemoteAddr;
 
 const PAGE: usize = 4096;
@@ -83,17 +83,22 @@ struct Region {
 }
 
 impl SharedMemory {
-    /// Process `tgid` has mapped memory shared (in its own turn, which ends
-    /// later with a look at it).
-    pub(super) fn mapped(&mut self, tgid: Pid) {
-        self.processes.entry(tgid).or_insert(Known::Unknown);
-    }
-
-    /// A process of the program made a call that can map or unmap memory
-    /// (`mmap`, `munmap`, `mremap`, `shmat`, `shmdt`). A `vfork` child
-    /// changes its parent's mappings, so any process's counts.
-    pub(super) fn maps_changed(&mut self) {
+    /// Process `tgid` made syscall `nr` with `args`, which succeeded (in
+    /// its own turn, which ends later with a look at its shared memory).
+    /// A call that maps or unmaps memory may change which memory is
+    /// shared; a `vfork` child changes its parent's mappings, so any
+    /// process's call counts.
+    pub(super) fn called(&mut self, tgid: Pid, nr: i64, args: &[u64; 6]) {
+        let shares = match nr {
+            libc::SYS_mmap => args[3] as i32 & libc::MAP_SHARED != 0,
+            libc::SYS_shmat => true,
+            libc::SYS_munmap | libc::SYS_mremap | libc::SYS_shmdt => false,
+            _ => return,
+        };
         self.maps_generation += 1;
+        if shares {
+            self.processes.entry(tgid).or_insert(Known::Unknown);
+        }
     }
 
     /// A process of the program opened `file` for writing: the read-only
@@ -106,9 +111,9 @@ impl SharedMemory {
 
     /// Process `parent`, stopped at a fork, made process `child`, which
     /// starts with a copy of its memory, and with the same memory shared.
-    pub(super) fn forked(&mut self, parent: &Tracee, child: Pid) {
-        if let Some(known) = self.processes.get(&parent.tgid) {
-            let copy = self.read(parent.tgid, known);
+    pub(super) fn forked(&mut self, parent: Pid, child: Pid) {
+        if let Some(known) = self.processes.get(&parent) {
+            let copy = self.read(parent, known);
             self.processes.insert(child, copy);
         }
     }
@@ -126,24 +131,17 @@ impl SharedMemory {
             let now = self.read(departing, known);
             self.processes.insert(departing, now);
         }
-        let Some(known) = self.processes.get(&arriving) else {
+        let Some(before) = self.processes.remove(&arriving) else {
             return vec![];
         };
-        let now = match self.read(arriving, known) {
-            Known::Held(now) => now,
-            other => {
-                self.processes.insert(arriving, other);
-                return vec![];
-            }
+        let now = self.read(arriving, &before);
+        let changed = match (&now, before) {
+            (Known::Held(now), Known::Held(before)) => now.changes_since(&before),
+            // Not known before: all of it.
+            (Known::Held(now), _) => now.changes_since(&Snapshot::default()),
+            _ => vec![],
         };
-        let known = self.processes.get_mut(&arriving).expect("looked up above");
-        let empty = Snapshot::default();
-        let before = match &*known {
-            Known::Held(before) => before,
-            _ => &empty,
-        };
-        let changed = now.changes_since(before);
-        *known = Known::Held(now);
+        self.processes.insert(arriving, now);
         changed
     }
 
@@ -205,7 +203,9 @@ impl Snapshot {
     /// run from its first changed byte to its last (whole pages that were
     /// not in `before`), runs that meet joined into one write.
     fn changes_since(&self, before: &Snapshot) -> Vec<MemWrite> {
-        let mut writes: Vec<MemWrite> = vec![];
+        // (Joined as plain vectors: a run of many changed pages is built
+        // once, not copied again at every page.)
+        let mut runs: Vec<(u64, Vec<u8>)> = vec![];
         for r in &self.regions {
             for (page, now) in r.bytes.chunks_exact(PAGE).enumerate() {
                 if !r.readable[page] {
@@ -222,20 +222,20 @@ impl Snapshot {
                     None => (0, PAGE),
                 };
                 let at = addr + from as u64;
-                match writes.last_mut() {
-                    Some(w) if w.addr.0 + w.bytes.len() as u64 == at => {
-                        let mut joined = w.bytes.to_vec();
-                        joined.extend_from_slice(&now[from..to]);
-                        w.bytes = joined.into();
+                match runs.last_mut() {
+                    Some((start, bytes)) if *start + bytes.len() as u64 == at => {
+                        bytes.extend_from_slice(&now[from..to])
                     }
-                    _ => writes.push(MemWrite {
-                        addr: RemoteAddr(at),
-                        bytes: now[from..to].to_vec().into(),
-                    }),
+                    _ => runs.push((at, now[from..to].to_vec())),
                 }
             }
         }
-        writes
+        runs.into_iter()
+            .map(|(at, bytes)| MemWrite {
+                addr: RemoteAddr(at),
+                bytes: bytes.into(),
+            })
+            .collect()
     }
 }
 

@@ -7,6 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::counter::ExecCounter;
+use crate::syscalls::{self, Replay};
 use crate::trace::Event;
 use crate::{Error, EventIdx, RemoteAddr, Result};
 
@@ -459,6 +460,14 @@ impl Timeline {
     /// switch, fork, exec or signal, which the interval-by-interval path
     /// takes.
     fn fly_counting(&mut self, addrs: &[RemoteAddr], until: EventIdx) -> Result<Option<bool>> {
+        if self.frontier.is_some()
+            || self.held.is_some()
+            || self.counter.is_some()
+            || !self.inserted.is_empty()
+            || self.at.point != (Point::Start { steps: 0 })
+        {
+            return Ok(None);
+        }
         let from = self.at.event;
         // (Looked for no further than a flight may go.)
         let horizon = until.0.min(from.0 + self.fly_stride + self.policy.every_events + 2);
@@ -466,21 +475,14 @@ impl Timeline {
             Event::Switch(_) | Event::Exec(_) => true,
             // A fork on the way to the followed process ends the one that
             // runs now (see `ReplaySession::retires`).
-            Event::Syscall(call) => matches!(
-                call.nr,
-                libc::SYS_clone | libc::SYS_clone3 | libc::SYS_fork | libc::SYS_vfork
-            ),
+            Event::Syscall(call) => syscalls::lookup(call.nr).is_some_and(|i| i.replay == Replay::Clone),
             _ => false,
         };
         let until = (from.0..horizon)
             .find(|&e| self.log.get(EventIdx(e)).is_some_and(changes_thread))
             .map_or(until, EventIdx);
-        if self.frontier.is_some()
-            || self.held.is_some()
-            || self.counter.is_some()
-            || !self.inserted.is_empty()
-            || self.at.point != (Point::Start { steps: 0 })
-        {
+        if until.0 <= from.0 + 1 {
+            // Too short for `fly`: no counters armed for nothing.
             return Ok(None);
         }
         let mut counters = Vec::new();
